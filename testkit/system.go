@@ -1,0 +1,69 @@
+package testkit
+
+import (
+	"io"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/asynkron/protoactor-go/remote"
+	"go.uber.org/goleak"
+)
+
+// LeakOptions are the goleak options every Arbor test package passes to
+// goleak.VerifyTestMain. Today no library goroutine needs ignoring (protoactor
+// actor systems and remotes stop all of theirs on shutdown); an ignore added
+// here must name the library and why it cannot be stopped.
+func LeakOptions(extra ...goleak.Option) []goleak.Option {
+	return append([]goleak.Option(nil), extra...)
+}
+
+// QuietLogger returns a logger that discards everything below error level.
+// Set ARBOR_TEST_LOG=debug to see every actor log line in a test run.
+func QuietLogger() *slog.Logger {
+	level := slog.LevelError + 4 // above error: silent
+	if lv, ok := testLogLevel(); ok {
+		level = lv
+	}
+	var w io.Writer = io.Discard
+	if level <= slog.LevelError {
+		w = logWriter{}
+	}
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: level}))
+}
+
+// NewSystem returns an actor system with quiet logging. At the end of the
+// test it is shut down and the test fails if any goroutine started during the
+// test is still running (goleak), so every actor and timer a test starts must
+// be stopped by then.
+func NewSystem(t testing.TB, opts ...actor.ConfigOption) *actor.ActorSystem {
+	t.Helper()
+	before := goleak.IgnoreCurrent()
+	logger := QuietLogger()
+	cfg := append([]actor.ConfigOption{
+		actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return logger }),
+		actor.WithDeadLetterThrottleInterval(time.Second),
+	}, opts...)
+	sys := actor.NewActorSystem(cfg...)
+	t.Cleanup(func() {
+		sys.Shutdown()
+		if err := goleak.Find(LeakOptions(before)...); err != nil {
+			t.Errorf("testkit: goroutines leaked by this test: %v", err)
+		}
+	})
+	return sys
+}
+
+// NewRemoteSystem is NewSystem with protoactor remote started on a free
+// loopback port. Its address is sys.Address(). Remote is shut down before the
+// system at the end of the test.
+func NewRemoteSystem(t testing.TB, opts ...actor.ConfigOption) (*actor.ActorSystem, *remote.Remote) {
+	t.Helper()
+	sys := NewSystem(t, opts...)
+	r := remote.NewRemote(sys, remote.Configure("127.0.0.1", 0))
+	r.Start()
+	// Registered after NewSystem's cleanup, so it runs before it.
+	t.Cleanup(func() { r.Shutdown(true) })
+	return sys, r
+}
