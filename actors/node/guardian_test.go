@@ -1,0 +1,144 @@
+package node_test
+
+import (
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/arbor-db/arbor/actors/node"
+	"github.com/arbor-db/arbor/testkit"
+	"github.com/asynkron/protoactor-go/actor"
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m, testkit.LeakOptions()...) }
+
+type crash struct{}
+type ping struct{}
+type started struct{}
+
+// flaky panics on crash and reports each start to the probe.
+func flakyProps(probe *testkit.Probe) *actor.Props {
+	return actor.PropsFromFunc(func(ctx actor.Context) {
+		switch ctx.Message().(type) {
+		case *actor.Started:
+			ctx.Send(probe.PID(), &started{})
+		case *crash:
+			panic("boom")
+		case *ping:
+			ctx.Respond(&ping{})
+		}
+	})
+}
+
+type events struct {
+	mu       sync.Mutex
+	restarts []string
+	stopped  []string
+}
+
+func (e *events) config(policy node.Policy) node.Config {
+	return node.Config{
+		Policy:             policy,
+		Logger:             testkit.QuietLogger(),
+		OnRestart:          func(name string, _ any) { e.mu.Lock(); e.restarts = append(e.restarts, name); e.mu.Unlock() },
+		OnSubsystemStopped: func(name string) { e.mu.Lock(); e.stopped = append(e.stopped, name); e.mu.Unlock() },
+	}
+}
+
+func spawn(t *testing.T, sys *actor.ActorSystem, g *actor.PID, name string, props *actor.Props) *actor.PID {
+	t.Helper()
+	res, err := sys.Root.RequestFuture(g, &node.SpawnSubsystem{Name: name, Props: props}, time.Second).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ok, isOk := res.(*node.SubsystemSpawned)
+	if !isOk {
+		t.Fatalf("spawn %s: %#v", name, res)
+	}
+	return ok.PID
+}
+
+func TestGuardianRestartsFailingSubsystem(t *testing.T) {
+	sys := testkit.NewSystem(t)
+	probe := testkit.NewProbe(t, sys)
+	ev := &events{}
+	g := sys.Root.Spawn(node.Props(ev.config(node.DefaultPolicy)))
+	pid := spawn(t, sys, g, "storage", flakyProps(probe))
+	testkit.ExpectMsg[*started](probe, testkit.DefaultTimeout)
+
+	sys.Root.Send(pid, &crash{})
+	testkit.ExpectMsg[*started](probe, testkit.DefaultTimeout) // restarted
+	if _, err := sys.Root.RequestFuture(pid, &ping{}, time.Second).Result(); err != nil {
+		t.Fatalf("restarted subsystem does not answer: %v", err)
+	}
+	ev.mu.Lock()
+	defer ev.mu.Unlock()
+	if len(ev.restarts) != 1 || ev.restarts[0] != "storage" || len(ev.stopped) != 0 {
+		t.Fatalf("restarts %v stopped %v", ev.restarts, ev.stopped)
+	}
+}
+
+func TestGuardianStopsSubsystemThatKeepsFailing(t *testing.T) {
+	sys := testkit.NewSystem(t)
+	probe := testkit.NewProbe(t, sys)
+	ev := &events{}
+	g := sys.Root.Spawn(node.Props(ev.config(node.Policy{MaxRestarts: 2, Within: time.Minute})))
+	pid := spawn(t, sys, g, "replica", flakyProps(probe))
+	testkit.ExpectMsg[*started](probe, testkit.DefaultTimeout)
+	probe.Watch(pid)
+	for i := 0; i < 2; i++ {
+		sys.Root.Send(pid, &crash{})
+		testkit.ExpectMsg[*started](probe, testkit.DefaultTimeout)
+	}
+	sys.Root.Send(pid, &crash{}) // third failure within the window: stopped
+	testkit.ExpectMsg[*actor.Terminated](probe, testkit.DefaultTimeout)
+	testkit.Eventually(t, func() bool {
+		ev.mu.Lock()
+		defer ev.mu.Unlock()
+		return len(ev.stopped) == 1 && ev.stopped[0] == "replica"
+	}, testkit.DefaultTimeout, "stop not reported")
+	res, _ := sys.Root.RequestFuture(g, &node.ListSubsystems{}, time.Second).Result()
+	if names := res.(*node.SubsystemList).Names; len(names) != 0 {
+		t.Fatalf("stopped subsystem still listed: %v", names)
+	}
+}
+
+func TestGuardianRejectsDuplicateNames(t *testing.T) {
+	sys := testkit.NewSystem(t)
+	probe := testkit.NewProbe(t, sys)
+	g := sys.Root.Spawn(node.Props(node.Config{Logger: testkit.QuietLogger()}))
+	spawn(t, sys, g, "catalog", flakyProps(probe))
+	res, err := sys.Root.RequestFuture(g, &node.SpawnSubsystem{Name: "catalog", Props: flakyProps(probe)}, time.Second).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	failed, ok := res.(*node.SpawnFailed)
+	if !ok || !errors.Is(failed.Err, node.ErrDuplicateSubsystem) {
+		t.Fatalf("duplicate spawn: %#v", res)
+	}
+	spawn(t, sys, g, "storage", flakyProps(probe))
+	res, _ = sys.Root.RequestFuture(g, &node.ListSubsystems{}, time.Second).Result()
+	if names := res.(*node.SubsystemList).Names; len(names) != 2 || names[0] != "catalog" || names[1] != "storage" {
+		t.Fatalf("names %v", names)
+	}
+}
+
+func TestStoppingGuardianStopsSubsystemsQuietly(t *testing.T) {
+	sys := testkit.NewSystem(t)
+	probe := testkit.NewProbe(t, sys)
+	ev := &events{}
+	g := sys.Root.Spawn(node.Props(ev.config(node.DefaultPolicy)))
+	pid := spawn(t, sys, g, "storage", flakyProps(probe))
+	probe.Watch(pid)
+	if err := sys.Root.StopFuture(g).Wait(); err != nil {
+		t.Fatal(err)
+	}
+	probe.FishFor(func(m any) bool { term, ok := m.(*actor.Terminated); return ok && term.Who.Equal(pid) }, testkit.DefaultTimeout)
+	ev.mu.Lock()
+	defer ev.mu.Unlock()
+	if len(ev.stopped) != 0 {
+		t.Fatalf("an orderly stop was reported as a failure: %v", ev.stopped)
+	}
+}
