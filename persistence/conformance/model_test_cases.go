@@ -1,0 +1,87 @@
+package conformance
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"strconv"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/arbor-db/arbor/persistence"
+	"github.com/arbor-db/arbor/timely"
+)
+
+// seedEnv replays one run of testRandomAgainstModel.
+const seedEnv = "ARBOR_PERSISTENCE_SEED"
+
+// testRandomAgainstModel applies a random mix of appends, empty appends and
+// since downgrades, and checks every snapshot and a listener against a
+// model that never compacts. The seed is printed on failure; set
+// ARBOR_PERSISTENCE_SEED to replay it.
+func testRandomAgainstModel(t *testing.T, h Harness) {
+	seed := rand.Uint64()
+	if s := os.Getenv(seedEnv); s != "" {
+		var err error
+		seed, err = strconv.ParseUint(s, 10, 64)
+		require.NoError(t, err)
+	}
+	t.Logf("seed %d (replay with %s=%d)", seed, seedEnv, seed)
+	rng := rand.New(rand.NewPCG(seed, seed))
+
+	_, s := openShard(t, h)
+	var model []persistence.Update // every update ever appended, uncompacted
+	var upper, since timely.Timestamp
+	l, err := s.Listen(ctxFor(t), timely.Minimum())
+	require.NoError(t, err)
+	defer l.Close()
+	var listened []persistence.Update
+	var listenPos timely.Timestamp
+
+	for step := 0; step < 60; step++ {
+		switch op := rng.IntN(10); {
+		case op < 6: // append
+			width := timely.Timestamp(1 + rng.IntN(3))
+			var batch []persistence.Update
+			for range rng.IntN(5) {
+				u := upd(fmt.Sprintf("k%d", rng.IntN(4)), fmt.Sprintf("v%d", rng.IntN(2)),
+					upper+timely.Timestamp(rng.IntN(int(width))), int64(rng.IntN(3)-1))
+				batch = append(batch, u)
+			}
+			appendOK(t, s, batch, at(upper), at(upper+width))
+			model = append(model, batch...)
+			upper += width
+		case op < 8: // downgrade since, at most to the listener's position (a read hold)
+			if listenPos > since {
+				since += timely.Timestamp(rng.IntN(int(listenPos-since) + 1))
+				require.NoError(t, s.DowngradeSince(ctxFor(t), at(since)), "seed %d", seed)
+			}
+		default: // drain the listener
+			for listenPos < upper {
+				ev := next(t, l)
+				listened = append(listened, ev.Updates...)
+				listenPos, _ = ev.Progress.Time()
+			}
+		}
+		// Every readable time matches the model.
+		for ts := since; ts < upper; ts++ {
+			var want []persistence.Update
+			for _, u := range model {
+				if u.Ts <= ts {
+					u.Ts = ts
+					want = append(want, u)
+				}
+			}
+			require.Equal(t, show(persistence.Consolidate(want)), snapshot(t, s, ts), "seed %d step %d ts %d", seed, step, ts)
+		}
+	}
+	// The since never passed the listener, so it saw every update exactly.
+	for listenPos < upper {
+		ev := next(t, l)
+		listened = append(listened, ev.Updates...)
+		listenPos, _ = ev.Progress.Time()
+	}
+	require.Equal(t, show(persistence.Consolidate(append([]persistence.Update(nil), model...))),
+		show(persistence.Consolidate(listened)), "seed %d: listened updates", seed)
+}
