@@ -1,0 +1,165 @@
+package pebble
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"slices"
+	"sync"
+
+	"github.com/cockroachdb/pebble"
+
+	"github.com/arbor-db/arbor/persistence"
+	"github.com/arbor-db/arbor/persistence/internal/kvshard"
+)
+
+// kv is a kvshard.KV over one Pebble database.
+type kv struct {
+	// Constant after newKV.
+	db   *pebble.DB
+	lock *pebble.Lock
+
+	// life guards closed: held shared while the database is in use, and
+	// exclusively by Close, because Pebble panics on use after close.
+	life   sync.RWMutex
+	closed bool
+
+	txn sync.Mutex // serialises transactions: compare, then commit
+
+	mu      sync.Mutex    // guards changed
+	changed chan struct{} // closed and replaced after every commit
+}
+
+// use holds the database open until the returned release is called, or
+// returns ErrClosed.
+func (p *kv) use() (release func(), err error) {
+	p.life.RLock()
+	if p.closed {
+		p.life.RUnlock()
+		return nil, persistence.ErrClosed
+	}
+	return p.life.RUnlock, nil
+}
+
+func newKV(db *pebble.DB, lock *pebble.Lock) *kv {
+	return &kv{db: db, lock: lock, changed: make(chan struct{})}
+}
+
+func (p *kv) Read(ctx context.Context, ranges []kvshard.Range) ([][]kvshard.KeyValue, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	release, err := p.use()
+	if err != nil {
+		return nil, err
+	}
+	defer release()
+	// One iterator reads one consistent state of the database.
+	it, err := p.db.NewIter(nil)
+	if err != nil {
+		return nil, err
+	}
+	defer it.Close()
+	out := make([][]kvshard.KeyValue, len(ranges))
+	for i, r := range ranges {
+		for ok := it.SeekGE(r.Start); ok && bytes.Compare(it.Key(), r.End) < 0; ok = it.Next() {
+			v, err := it.ValueAndErr()
+			if err != nil {
+				return nil, err
+			}
+			out[i] = append(out[i], kvshard.KeyValue{Key: slices.Clone(it.Key()), Value: slices.Clone(v)})
+		}
+	}
+	return out, it.Error()
+}
+
+func (p *kv) Txn(ctx context.Context, cmps []kvshard.Compare, ops []kvshard.Op) (bool, [][]byte, error) {
+	if err := ctx.Err(); err != nil {
+		return false, nil, err
+	}
+	release, err := p.use()
+	if err != nil {
+		return false, nil, err
+	}
+	defer release()
+	p.txn.Lock()
+	defer p.txn.Unlock()
+	cur := make([][]byte, len(cmps))
+	ok := true
+	for i, c := range cmps {
+		v, err := p.get(c.Key)
+		if err != nil {
+			return false, nil, err
+		}
+		cur[i] = v
+		if (v == nil) != (c.Value == nil) || !bytes.Equal(v, c.Value) {
+			ok = false
+		}
+	}
+	if !ok {
+		return false, cur, nil
+	}
+	b := p.db.NewBatch()
+	defer b.Close()
+	for _, o := range ops {
+		var err error
+		if o.End != nil {
+			err = b.DeleteRange(o.Key, o.End, nil)
+		} else {
+			err = b.Set(o.Key, o.Value, nil)
+		}
+		if err != nil {
+			return false, nil, err
+		}
+	}
+	if err := b.Commit(pebble.Sync); err != nil {
+		return false, nil, err
+	}
+	p.mu.Lock()
+	close(p.changed)
+	p.changed = make(chan struct{})
+	p.mu.Unlock()
+	return true, nil, nil
+}
+
+// get returns the value at key, nil when absent (a present empty value is
+// returned as a non-nil empty slice).
+func (p *kv) get(key []byte) ([]byte, error) {
+	v, closer, err := p.db.Get(key)
+	if errors.Is(err, pebble.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer closer.Close()
+	return append([]byte{}, v...), nil
+}
+
+func (p *kv) Watch(context.Context, []byte) (kvshard.Watcher, error) {
+	release, err := p.use()
+	if err != nil {
+		return nil, err
+	}
+	defer release()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return kvshard.NewChanWatcher(p.changed, p.current), nil
+}
+
+func (p *kv) current() <-chan struct{} {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.changed
+}
+
+// Close closes the database, then releases the directory lock.
+func (p *kv) Close() error {
+	p.life.Lock()
+	defer p.life.Unlock()
+	if p.closed {
+		return nil
+	}
+	p.closed = true
+	return errors.Join(p.db.Close(), p.lock.Close())
+}
