@@ -1,0 +1,256 @@
+package dataflow
+
+import (
+	"fmt"
+	"sort"
+
+	"github.com/arbor-db/arbor/timely"
+)
+
+// Arrangement is an indexed collection with history: key → values, each
+// value with the (time, diff) updates it received. It answers "what are the
+// values of key k at time t" and "what is the whole collection at time t"
+// for any t at or after its since.
+//
+// Compaction: Compact(since) lets the arrangement forget history before
+// since. Logically every time t < since becomes since, and updates that then
+// share (key, value, time) are summed; values whose diffs sum to zero are
+// dropped. So memory stays proportional to the live contents plus the
+// updates at times >= since. Keys touched by Update are compacted as they
+// are touched; Compact also sweeps every key.
+//
+// An Arrangement is not safe for concurrent use.
+type Arrangement struct {
+	since   timely.Frontier
+	buckets map[uint64]*trace
+	keys    int // number of traces
+	entries int // number of (value, time, diff) entries over all traces
+}
+
+// trace is the history of one key: entries sorted by (value, time), with
+// at most one entry per (value, time) and no zero diffs.
+type trace struct {
+	key     Row
+	next    *trace // the next trace whose key has the same hash
+	entries []entry
+	lowest  timely.Timestamp // no entry has a time below this
+}
+
+type entry struct {
+	val  Row
+	time timely.Timestamp
+	diff int64
+}
+
+// NewArrangement returns an empty arrangement with since {0}.
+func NewArrangement() *Arrangement {
+	return &Arrangement{buckets: map[uint64]*trace{}}
+}
+
+// Since returns the arrangement's since: reads are exact at times t with
+// since <= t.
+func (a *Arrangement) Since() timely.Frontier { return a.since }
+
+// Len returns the number of keys and of (value, time, diff) entries held.
+func (a *Arrangement) Len() (keys, entries int) { return a.keys, a.entries }
+
+// Update adds diff to the multiplicity of val under key at time t. A time
+// before the since is advanced to the since (reads cannot tell the
+// difference). Update on a closed since is ignored: the arrangement has
+// been dropped.
+func (a *Arrangement) Update(key, val Row, t timely.Timestamp, diff int64) {
+	if diff == 0 {
+		return
+	}
+	s, ok := a.since.Time()
+	if !ok {
+		return
+	}
+	if t < s {
+		t = s
+	}
+	h := key.Hash()
+	tr := a.buckets[h]
+	for tr != nil && !tr.key.Equal(key) {
+		tr = tr.next
+	}
+	if tr == nil {
+		tr = &trace{key: key, next: a.buckets[h], lowest: t}
+		a.buckets[h] = tr
+		a.keys++
+	} else if tr.lowest < s {
+		a.entries += tr.compact(s)
+	}
+	a.entries += tr.insert(val, t, diff)
+	if len(tr.entries) == 0 {
+		a.remove(h, tr)
+	}
+}
+
+// insert merges one update into the sorted entries and returns the change
+// in the number of entries.
+func (tr *trace) insert(val Row, t timely.Timestamp, diff int64) int {
+	es := tr.entries
+	i := sort.Search(len(es), func(i int) bool {
+		c := es[i].val.Compare(val)
+		return c > 0 || (c == 0 && es[i].time >= t)
+	})
+	if i < len(es) && es[i].time == t && es[i].val.Equal(val) {
+		es[i].diff += diff
+		if es[i].diff == 0 {
+			copy(es[i:], es[i+1:])
+			es[len(es)-1] = entry{}
+			tr.entries = es[:len(es)-1]
+			return -1
+		}
+		return 0
+	}
+	es = append(es, entry{})
+	copy(es[i+1:], es[i:])
+	es[i] = entry{val: val, time: t, diff: diff}
+	tr.entries = es
+	if t < tr.lowest {
+		tr.lowest = t
+	}
+	return 1
+}
+
+// compact advances the times of the trace to at least s and consolidates.
+// It returns the change in the number of entries.
+func (tr *trace) compact(s timely.Timestamp) int {
+	before := len(tr.entries)
+	out := tr.entries[:0]
+	for _, e := range tr.entries {
+		if e.time < s {
+			e.time = s
+		}
+		if n := len(out); n > 0 && out[n-1].time == e.time && out[n-1].val.Equal(e.val) {
+			out[n-1].diff += e.diff
+			if out[n-1].diff == 0 {
+				out = out[:n-1]
+			}
+			continue
+		}
+		out = append(out, e)
+	}
+	for i := len(out); i < before; i++ {
+		tr.entries[i] = entry{} // release rows for the collector
+	}
+	tr.entries = out
+	tr.lowest = s
+	return len(out) - before
+}
+
+func (a *Arrangement) remove(h uint64, tr *trace) {
+	p := a.buckets[h]
+	if p == tr {
+		if tr.next == nil {
+			delete(a.buckets, h)
+		} else {
+			a.buckets[h] = tr.next
+		}
+	} else {
+		for p.next != tr {
+			p = p.next
+		}
+		p.next = tr.next
+	}
+	a.keys--
+}
+
+// Compact advances the since to since and compacts every key. A since that
+// does not advance is ignored; a closed since drops all contents.
+func (a *Arrangement) Compact(since timely.Frontier) {
+	if !a.since.LessThan(since) {
+		return
+	}
+	a.since = since
+	s, ok := since.Time()
+	if !ok {
+		a.buckets = map[uint64]*trace{}
+		a.keys, a.entries = 0, 0
+		return
+	}
+	for h, tr := range a.buckets {
+		for t := tr; t != nil; {
+			next := t.next
+			if t.lowest < s {
+				a.entries += t.compact(s)
+				if len(t.entries) == 0 {
+					a.remove(h, t)
+				}
+			}
+			t = next
+		}
+	}
+}
+
+// advanceSince moves the since without sweeping; keys compact when next
+// touched. Operators use it for state they only read at the latest time.
+func (a *Arrangement) advanceSince(t timely.Timestamp) {
+	if s, ok := a.since.Time(); ok && s < t {
+		a.since = timely.At(t)
+	}
+}
+
+func (a *Arrangement) checkRead(t timely.Timestamp) error {
+	if !a.since.Admits(t) {
+		return fmt.Errorf("%w: read at %d, since is %s", ErrCompacted, t, a.since)
+	}
+	return nil
+}
+
+// ReadKey calls fn for each value of key with a non-zero multiplicity at
+// time t, in value order. It fails with ErrCompacted when t is before the
+// since.
+func (a *Arrangement) ReadKey(key Row, t timely.Timestamp, fn func(val Row, mult int64)) error {
+	if err := a.checkRead(t); err != nil {
+		return err
+	}
+	if tr := a.lookup(key); tr != nil {
+		tr.read(t, fn)
+	}
+	return nil
+}
+
+// Read calls fn for each (key, value) with a non-zero multiplicity at time
+// t. Keys come in no particular order. It fails with ErrCompacted when t is
+// before the since.
+func (a *Arrangement) Read(t timely.Timestamp, fn func(key, val Row, mult int64)) error {
+	if err := a.checkRead(t); err != nil {
+		return err
+	}
+	for _, tr := range a.buckets {
+		for ; tr != nil; tr = tr.next {
+			key := tr.key
+			tr.read(t, func(val Row, mult int64) { fn(key, val, mult) })
+		}
+	}
+	return nil
+}
+
+func (a *Arrangement) lookup(key Row) *trace {
+	tr := a.buckets[key.Hash()]
+	for tr != nil && !tr.key.Equal(key) {
+		tr = tr.next
+	}
+	return tr
+}
+
+func (tr *trace) read(t timely.Timestamp, fn func(val Row, mult int64)) {
+	es := tr.entries
+	for i := 0; i < len(es); {
+		j := i
+		var sum int64
+		for j < len(es) && es[j].val.Equal(es[i].val) {
+			if es[j].time <= t {
+				sum += es[j].diff
+			}
+			j++
+		}
+		if sum != 0 {
+			fn(es[i].val, sum)
+		}
+		i = j
+	}
+}

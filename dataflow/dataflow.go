@@ -1,0 +1,368 @@
+package dataflow
+
+import (
+	"fmt"
+	"sort"
+
+	"github.com/arbor-db/arbor/timely"
+)
+
+// Config configures a Dataflow.
+type Config struct {
+	// AsOf is the first time the dataflow's output is exact for. Source
+	// updates at earlier times are advanced to AsOf (their effects are
+	// reported at AsOf), and the output arrangement starts with since AsOf.
+	// Rehydration from a snapshot uses the snapshot's time.
+	AsOf timely.Timestamp
+	// DiscardUpdates stops the dataflow from buffering output updates for
+	// TakeOutput; set it when only peeks read the dataflow (an index).
+	DiscardUpdates bool
+}
+
+// Dataflow is a running instance of a Plan. It is fed updates per source
+// and advanced by its sources' frontiers; when every source's frontier has
+// passed a time, the dataflow computes the output change at that time,
+// applies it to its output arrangement and buffers it for TakeOutput.
+//
+// The output frontier is the meet of the input frontiers (at least AsOf):
+// the output is complete for every time before it. A Dataflow is not safe
+// for concurrent use; one worker owns it.
+type Dataflow struct {
+	plan   *Plan
+	config Config
+	root   *instance
+
+	// per source: frontier and updates not yet processed (time >= asOf)
+	inputs map[timely.GlobalId]*input
+	// current holds, while a time is processed, the batch of each source.
+	current map[timely.GlobalId]batch
+
+	upper   timely.Frontier // output frontier: all times before it processed
+	started bool            // AsOf has been processed (constants emitted)
+
+	output  *Arrangement // output rows keyed by the plan's arrangement key
+	errors  *Arrangement // error messages (key = one string datum)
+	key     []int
+	updates []Update
+	errUpds []ErrorUpdate
+}
+
+type input struct {
+	schema   Schema
+	frontier timely.Frontier
+	pending  []Update
+}
+
+// NewDataflow instantiates plan. The dataflow's output frontier starts at
+// config.AsOf; a plan that reads no source is computed at once and its
+// output frontier is closed.
+func NewDataflow(plan *Plan, config Config) *Dataflow {
+	d := &Dataflow{
+		plan:    plan,
+		config:  config,
+		inputs:  map[timely.GlobalId]*input{},
+		upper:   timely.At(config.AsOf),
+		output:  NewArrangement(),
+		errors:  NewArrangement(),
+		key:     plan.ArrangementKey(),
+		current: map[timely.GlobalId]batch{},
+	}
+	d.output.Compact(timely.At(config.AsOf))
+	d.errors.Compact(timely.At(config.AsOf))
+	d.root = d.instantiate(plan.root)
+	for _, id := range plan.sources {
+		d.inputs[id] = &input{schema: d.sourceSchema(plan.root, id), frontier: timely.Minimum()}
+	}
+	d.advance()
+	return d
+}
+
+func (d *Dataflow) sourceSchema(n *node, id timely.GlobalId) Schema {
+	if n.kind == kindGet && n.source == id {
+		return n.schema
+	}
+	for _, in := range n.inputs {
+		if s := d.sourceSchema(in, id); s != nil {
+			return s
+		}
+	}
+	return nil
+}
+
+func (d *Dataflow) instantiate(n *node) *instance {
+	inst := &instance{}
+	for _, in := range n.inputs {
+		inst.inputs = append(inst.inputs, d.instantiate(in))
+	}
+	switch n.kind {
+	case kindGet:
+		inst.isGet, inst.source = true, n.source
+	case kindConstant:
+		inst.op = &constantOp{rows: n.constRows, asOf: d.config.AsOf}
+	case kindFilter:
+		inst.op = &filterOp{preds: n.exprs}
+	case kindMap:
+		inst.op = &mapOp{exprs: n.exprs}
+	case kindProject:
+		inst.op = &projectOp{cols: n.cols}
+	case kindReduce:
+		inst.op = newReduceOp(n)
+	case kindJoin:
+		inst.op = newJoinOp(n.join)
+	case kindUnion:
+		inst.op = unionOp{}
+	case kindDistinct:
+		inst.op = newDistinctOp()
+	case kindNegate:
+		inst.op = negateOp{}
+	case kindTopK:
+		inst.op = newTopKOp(n)
+	case kindArrangeBy:
+		inst.op = passOp{}
+	}
+	return inst
+}
+
+// Plan returns the plan the dataflow runs.
+func (d *Dataflow) Plan() *Plan { return d.plan }
+
+// Schema returns the schema of the output.
+func (d *Dataflow) Schema() Schema { return d.plan.Schema() }
+
+// Sources returns the ids of the sources the dataflow reads.
+func (d *Dataflow) Sources() []timely.GlobalId { return d.plan.Sources() }
+
+// InputFrontier returns a source's frontier, or false for an unknown
+// source.
+func (d *Dataflow) InputFrontier(source timely.GlobalId) (timely.Frontier, bool) {
+	in, ok := d.inputs[source]
+	if !ok {
+		return timely.Frontier{}, false
+	}
+	return in.frontier, true
+}
+
+// OutputFrontier returns the output's upper: the output (and the output
+// arrangement) is complete for every time before it.
+func (d *Dataflow) OutputFrontier() timely.Frontier { return d.upper }
+
+// Since returns the since of the output arrangement.
+func (d *Dataflow) Since() timely.Frontier { return d.output.Since() }
+
+// Arrangement returns the output arrangement, keyed by the plan's
+// ArrangementKey. The caller may read it but must not update or compact
+// it (use Compact).
+func (d *Dataflow) Arrangement() *Arrangement { return d.output }
+
+// Push offers updates of one source. Every row must match the source's
+// schema and every time must be admitted by the source's frontier; otherwise
+// nothing is accepted and the error (ErrUnknownSource, ErrInvalidRow,
+// ErrNotAdmitted) names the problem. Updates take effect when the frontiers
+// pass their times (see AdvanceInput). Rows are retained; the caller must
+// not modify them afterwards.
+func (d *Dataflow) Push(source timely.GlobalId, updates []Update) error {
+	in, ok := d.inputs[source]
+	if !ok {
+		return fmt.Errorf("%w: push to %s, the dataflow reads %v", ErrUnknownSource, source, d.plan.sources)
+	}
+	for i, u := range updates {
+		if !in.frontier.Admits(u.Time) {
+			return fmt.Errorf("%w: update %d of %s is at %d, the source's frontier is %s", ErrNotAdmitted, i, source, u.Time, in.frontier)
+		}
+		if err := in.schema.Validate(u.Row); err != nil {
+			return fmt.Errorf("update %d of %s: %w", i, source, err)
+		}
+	}
+	for _, u := range updates {
+		if u.Diff == 0 {
+			continue
+		}
+		if u.Time < d.config.AsOf {
+			u.Time = d.config.AsOf
+		}
+		in.pending = append(in.pending, u)
+	}
+	return nil
+}
+
+// AdvanceInput tells the dataflow that source will send no more updates at
+// times before frontier, and processes every time the output frontier
+// thereby passes. A frontier that goes backwards is ErrNotAdmitted.
+func (d *Dataflow) AdvanceInput(source timely.GlobalId, frontier timely.Frontier) error {
+	in, ok := d.inputs[source]
+	if !ok {
+		return fmt.Errorf("%w: advance %s, the dataflow reads %v", ErrUnknownSource, source, d.plan.sources)
+	}
+	if !in.frontier.LessEqual(frontier) {
+		return fmt.Errorf("%w: frontier of %s cannot go back from %s to %s", ErrNotAdmitted, source, in.frontier, frontier)
+	}
+	in.frontier = frontier
+	d.advance()
+	return nil
+}
+
+// advance processes every pending time before the meet of the input
+// frontiers, in increasing order.
+func (d *Dataflow) advance() {
+	meet := timely.Closed()
+	for _, in := range d.inputs {
+		meet = meet.Meet(in.frontier)
+	}
+	if !d.upper.LessThan(meet) {
+		return
+	}
+	ready := map[timely.GlobalId][]Update{}
+	var times []timely.Timestamp
+	seen := map[timely.Timestamp]bool{}
+	if !d.started {
+		d.started = true
+		times = append(times, d.config.AsOf)
+		seen[d.config.AsOf] = true
+	}
+	for id, in := range d.inputs {
+		keep := in.pending[:0]
+		var take []Update
+		for _, u := range in.pending {
+			if meet.Admits(u.Time) {
+				keep = append(keep, u)
+				continue
+			}
+			take = append(take, u)
+			if !seen[u.Time] {
+				seen[u.Time] = true
+				times = append(times, u.Time)
+			}
+		}
+		for i := len(keep); i < len(in.pending); i++ {
+			in.pending[i] = Update{}
+		}
+		in.pending = keep
+		if len(take) > 0 {
+			ready[id] = Consolidate(take)
+		}
+	}
+	sort.Slice(times, func(i, j int) bool { return times[i] < times[j] })
+	for _, t := range times {
+		for id, us := range ready {
+			n := 0
+			for n < len(us) && us[n].Time == t {
+				n++
+			}
+			if n == 0 {
+				delete(d.current, id)
+				continue
+			}
+			rows := make([]rowDiff, n)
+			for i, u := range us[:n] {
+				rows[i] = rowDiff{row: u.Row, diff: u.Diff}
+			}
+			d.current[id] = batch{rows: rows}
+			ready[id] = us[n:]
+		}
+		d.emit(t, d.eval(d.root, t))
+	}
+	for id := range d.current {
+		delete(d.current, id)
+	}
+	d.upper = meet
+}
+
+func (d *Dataflow) eval(inst *instance, t timely.Timestamp) batch {
+	if inst.isGet {
+		return d.current[inst.source]
+	}
+	in := make([]batch, len(inst.inputs))
+	for i, c := range inst.inputs {
+		in[i] = d.eval(c, t)
+	}
+	return inst.op.step(t, in)
+}
+
+func (d *Dataflow) emit(t timely.Timestamp, b batch) {
+	for _, r := range b.rows {
+		d.output.Update(r.row.project(d.key), r.row, t, r.diff)
+		if !d.config.DiscardUpdates {
+			d.updates = append(d.updates, Update{Row: r.row, Time: t, Diff: r.diff})
+		}
+	}
+	for _, e := range b.errs {
+		k := Row{String(e.err)}
+		d.errors.Update(k, k, t, e.diff)
+		if !d.config.DiscardUpdates {
+			d.errUpds = append(d.errUpds, ErrorUpdate{Err: e.err, Time: t, Diff: e.diff})
+		}
+	}
+}
+
+// TakeOutput returns the output updates and error updates produced since
+// the last call, consolidated and ordered by time, and forgets them. All
+// their times are before OutputFrontier. With Config.DiscardUpdates it
+// returns nothing.
+func (d *Dataflow) TakeOutput() ([]Update, []ErrorUpdate) {
+	us, es := Consolidate(d.updates), ConsolidateErrors(d.errUpds)
+	d.updates, d.errUpds = nil, nil
+	return us, es
+}
+
+// Compact allows the dataflow to forget output history before since: the
+// output arrangement is compacted and peeks before since fail with
+// ErrCompacted. A since that goes backwards is ErrNotAdmitted; a closed
+// since drops the arrangement's contents.
+func (d *Dataflow) Compact(since timely.Frontier) error {
+	if !d.output.Since().LessEqual(since) {
+		return fmt.Errorf("%w: since cannot go back from %s to %s", ErrNotAdmitted, d.output.Since(), since)
+	}
+	d.output.Compact(since)
+	d.errors.Compact(since)
+	return nil
+}
+
+// Stats describes the memory a dataflow holds.
+type Stats struct {
+	// OutputKeys and OutputEntries count the output arrangement's keys and
+	// (value, time, diff) entries.
+	OutputKeys, OutputEntries int
+	// StateEntries counts entries in the operators' arrangements.
+	StateEntries int
+	// Pending counts source updates not yet processed.
+	Pending int
+}
+
+// Stats returns the dataflow's current sizes.
+func (d *Dataflow) Stats() Stats {
+	var s Stats
+	s.OutputKeys, s.OutputEntries = d.output.Len()
+	for _, in := range d.inputs {
+		s.Pending += len(in.pending)
+	}
+	var walk func(*instance)
+	walk = func(inst *instance) {
+		for _, a := range operatorArrangements(inst.op) {
+			_, n := a.Len()
+			s.StateEntries += n
+		}
+		for _, c := range inst.inputs {
+			walk(c)
+		}
+	}
+	walk(d.root)
+	return s
+}
+
+func operatorArrangements(op operator) []*Arrangement {
+	switch o := op.(type) {
+	case *reduceOp:
+		return []*Arrangement{o.input, o.output}
+	case *topKOp:
+		return []*Arrangement{o.input, o.output}
+	case *distinctOp:
+		return []*Arrangement{o.state}
+	case *joinOp:
+		var out []*Arrangement
+		for _, s := range o.stages {
+			out = append(out, s.left, s.right)
+		}
+		return out
+	}
+	return nil
+}

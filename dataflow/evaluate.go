@@ -1,0 +1,160 @@
+package dataflow
+
+import (
+	"github.com/arbor-db/arbor/timely"
+)
+
+// Collection is the contents of a collection at one time: rows with
+// multiplicities and errors with multiplicities, both consolidated.
+type Collection struct {
+	Rows   []Row
+	Diffs  []int64
+	Errors map[string]int64
+}
+
+// Evaluate computes the plan's output from scratch over the given contents
+// of its sources (rows with multiplicities; a missing source is empty). It
+// is the reference the incremental Dataflow is tested against, and the
+// baseline of the benchmarks. Rows must match the sources' schemas.
+func Evaluate(plan *Plan, sources map[timely.GlobalId][]Update) Collection {
+	in := map[timely.GlobalId][]rowDiff{}
+	for id, us := range sources {
+		rows := make([]rowDiff, len(us))
+		for i, u := range us {
+			rows[i] = rowDiff{row: u.Row, diff: u.Diff}
+		}
+		in[id] = consolidateRows(rows)
+	}
+	rows, errs := evaluate(plan.root, in)
+	c := Collection{Errors: map[string]int64{}}
+	for _, r := range consolidateRows(rows) {
+		c.Rows = append(c.Rows, r.row)
+		c.Diffs = append(c.Diffs, r.diff)
+	}
+	for _, e := range consolidateErrs(errs) {
+		c.Errors[e.err] = e.diff
+	}
+	return c
+}
+
+// evaluate is the from-scratch semantics of each operator. It shares only
+// the per-group functions (reduceGroup, topKGroup) with the incremental
+// operators.
+func evaluate(n *node, sources map[timely.GlobalId][]rowDiff) ([]rowDiff, []errDiff) {
+	var ins [][]rowDiff
+	var errs []errDiff
+	for _, c := range n.inputs {
+		rows, es := evaluate(c, sources)
+		ins = append(ins, consolidateRows(rows))
+		errs = append(errs, es...)
+	}
+	var out []rowDiff
+	switch n.kind {
+	case kindGet:
+		out = append(out, sources[n.source]...)
+	case kindConstant:
+		out = append(out, n.constRows...)
+	case kindFilter:
+		for _, r := range ins[0] {
+			ok, err := filterRow(n.exprs, r.row)
+			if err != nil {
+				errs = append(errs, errDiff{err: err.Error(), diff: r.diff})
+			} else if ok {
+				out = append(out, r)
+			}
+		}
+	case kindMap:
+		for _, r := range ins[0] {
+			row, err := mapRow(n.exprs, r.row)
+			if err != nil {
+				errs = append(errs, errDiff{err: err.Error(), diff: r.diff})
+			} else {
+				out = append(out, rowDiff{row: row, diff: r.diff})
+			}
+		}
+	case kindProject:
+		for _, r := range ins[0] {
+			out = append(out, rowDiff{row: r.row.project(n.cols), diff: r.diff})
+		}
+	case kindNegate:
+		for _, r := range ins[0] {
+			out = append(out, rowDiff{row: r.row, diff: -r.diff})
+		}
+	case kindUnion:
+		for _, in := range ins {
+			out = append(out, in...)
+		}
+	case kindArrangeBy:
+		out = ins[0]
+	case kindDistinct:
+		for _, r := range ins[0] {
+			if r.diff > 0 {
+				out = append(out, rowDiff{row: r.row, diff: 1})
+			} else {
+				errs = append(errs, errDiff{err: distinctError(r.row), diff: 1})
+			}
+		}
+	case kindReduce:
+		keys, groups := groupByKey(ins[0], n.groupKey)
+		for i, key := range keys {
+			row, msg := reduceGroup(key, n.aggs, consolidateRows(groups[i]))
+			if msg != "" {
+				errs = append(errs, errDiff{err: msg, diff: 1})
+			} else if row != nil {
+				out = append(out, rowDiff{row: row, diff: 1})
+			}
+		}
+	case kindTopK:
+		keys, groups := groupByKey(ins[0], n.groupKey)
+		for i, key := range keys {
+			window, msg := topKGroup(key, n.order, n.limit, n.offset, consolidateRows(groups[i]))
+			if msg != "" {
+				errs = append(errs, errDiff{err: msg, diff: 1})
+			}
+			out = append(out, window...)
+		}
+	case kindJoin:
+		out = evaluateJoin(n.join, ins)
+	}
+	return out, errs
+}
+
+// evaluateJoin extends partial tuples one input at a time, checking every
+// equivalence class as soon as all its members are bound.
+func evaluateJoin(spec *joinSpec, ins [][]rowDiff) []rowDiff {
+	partial := []rowDiff{{row: Row{}, diff: 1}}
+	for k, in := range ins {
+		var next []rowDiff
+		for _, p := range partial {
+			for _, r := range in {
+				row := concat(p.row, r.row)
+				if classesHold(spec, row, k) {
+					next = append(next, rowDiff{row: row, diff: p.diff * r.diff})
+				}
+			}
+		}
+		partial = next
+	}
+	return partial
+}
+
+// classesHold checks the classes whose members all lie in inputs 0..k and
+// that involve input k.
+func classesHold(spec *joinSpec, row Row, k int) bool {
+	for _, class := range spec.classes {
+		if len(class) < 2 || class[len(class)-1].input != k {
+			continue
+		}
+		first := row[spec.offsets[class[0].input]+class[0].col]
+		if first.IsNull() {
+			return false
+		}
+		for _, m := range class[1:] {
+			d := row[spec.offsets[m.input]+m.col]
+			if d.IsNull() || !d.Equal(first) {
+				return false
+			}
+		}
+	}
+	return true
+}

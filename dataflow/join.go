@@ -1,0 +1,118 @@
+package dataflow
+
+import "github.com/arbor-db/arbor/timely"
+
+// joinOp is the equi-join of n inputs, run as a left-deep chain of binary
+// joins: stage k joins the result of inputs 0..k-1 with input k on the
+// stage's key. Every stage arranges both its sides by the key.
+type joinOp struct {
+	spec   *joinSpec
+	stages []*binaryJoin
+}
+
+// binaryJoin is one stage of a join.
+type binaryJoin struct {
+	leftKey, rightKey []int
+	left, right       *Arrangement
+}
+
+func newJoinOp(spec *joinSpec) *joinOp {
+	o := &joinOp{spec: spec}
+	for _, st := range spec.steps {
+		o.stages = append(o.stages, &binaryJoin{leftKey: st.prefixKey, rightKey: st.inputKey,
+			left: NewArrangement(), right: NewArrangement()})
+	}
+	return o
+}
+
+func (o *joinOp) compact(t timely.Timestamp) {
+	for _, s := range o.stages {
+		s.left.advanceSince(t)
+		s.right.advanceSince(t)
+	}
+}
+
+// joinFilter drops rows of input i whose constrained columns are null or
+// unequal.
+func (o *joinOp) joinFilter(i int, rows []rowDiff) []rowDiff {
+	pairs := o.spec.filters[i]
+	if len(pairs) == 0 {
+		return rows
+	}
+	out := make([]rowDiff, 0, len(rows))
+	for _, r := range rows {
+		if pairsHold(pairs, r.row) {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+func pairsHold(pairs [][2]int, row Row) bool {
+	for _, p := range pairs {
+		a, b := row[p[0]], row[p[1]]
+		if a.IsNull() || b.IsNull() || !a.Equal(b) {
+			return false
+		}
+	}
+	return true
+}
+
+func (o *joinOp) step(t timely.Timestamp, in []batch) batch {
+	o.compact(t)
+	var out batch
+	for _, b := range in {
+		out.errs = append(out.errs, b.errs...)
+	}
+	acc := o.joinFilter(0, in[0].rows)
+	for k, st := range o.stages {
+		acc = st.step(t, acc, o.joinFilter(k+1, in[k+1].rows))
+	}
+	out.rows = consolidateRows(acc)
+	out.errs = consolidateErrs(out.errs)
+	return out
+}
+
+// keyOf projects the key columns, or reports that one is null (a null
+// never joins).
+func keyOf(row Row, cols []int) (Row, bool) {
+	key := make(Row, len(cols))
+	for i, c := range cols {
+		if row[c].IsNull() {
+			return nil, false
+		}
+		key[i] = row[c]
+	}
+	return key, true
+}
+
+// step returns the change of left ⋈ right given the changes dl and dr at t:
+// dl ⋈ right(before t) + left(through t) ⋈ dr.
+func (s *binaryJoin) step(t timely.Timestamp, dl, dr []rowDiff) []rowDiff {
+	var out []rowDiff
+	for _, l := range dl {
+		key, ok := keyOf(l.row, s.leftKey)
+		if !ok {
+			continue
+		}
+		if tr := s.right.lookup(key); tr != nil {
+			tr.read(timely.MaxTimestamp, func(r Row, m int64) {
+				out = append(out, rowDiff{row: concat(l.row, r), diff: l.diff * m})
+			})
+		}
+		s.left.Update(key, l.row, t, l.diff)
+	}
+	for _, r := range dr {
+		key, ok := keyOf(r.row, s.rightKey)
+		if !ok {
+			continue
+		}
+		if tr := s.left.lookup(key); tr != nil {
+			tr.read(timely.MaxTimestamp, func(l Row, m int64) {
+				out = append(out, rowDiff{row: concat(l, r.row), diff: m * r.diff})
+			})
+		}
+		s.right.Update(key, r.row, t, r.diff)
+	}
+	return out
+}

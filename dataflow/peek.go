@@ -1,0 +1,200 @@
+package dataflow
+
+import (
+	"fmt"
+	"sort"
+
+	"github.com/arbor-db/arbor/messages"
+	"github.com/arbor-db/arbor/timely"
+)
+
+// MapFilterProject is a compiled map-filter-project: append the map
+// expressions' columns, keep rows for which every filter is true, then
+// keep the projected columns.
+type MapFilterProject struct {
+	exprs   []*Expr
+	filters []*Expr
+	project []int
+	schema  Schema
+}
+
+// CompileMapFilterProject type checks w against the input schema. A nil w
+// is the identity.
+func CompileMapFilterProject(w *messages.MapFilterProject, input Schema) (*MapFilterProject, error) {
+	m := &MapFilterProject{}
+	schema := append(Schema(nil), input...)
+	for i, ne := range w.GetMap() {
+		e, err := compileExpr(ne.GetExpr(), schema)
+		if err != nil {
+			return nil, fmt.Errorf("peek map expression %d (%q): %w", i, ne.GetName(), err)
+		}
+		m.exprs = append(m.exprs, e)
+		schema = append(schema, Column{Name: ne.GetName(), Type: e.typ, Nullable: e.nullable})
+	}
+	for i, w := range w.GetFilter() {
+		e, err := compileExpr(w, schema)
+		if err != nil {
+			return nil, fmt.Errorf("peek filter %d: %w", i, err)
+		}
+		if e.typ != TypeBool {
+			return nil, invalidf("peek filter %d: type mismatch: %s has type %s, want bool", i, e, e.typ)
+		}
+		m.filters = append(m.filters, e)
+	}
+	if len(w.GetProject()) == 0 {
+		m.schema = schema
+		return m, nil
+	}
+	cols, err := resolveColumns(w.GetProject(), schema, "peek projection column")
+	if err != nil {
+		return nil, err
+	}
+	m.project = cols
+	for _, c := range cols {
+		m.schema = append(m.schema, schema[c])
+	}
+	return m, nil
+}
+
+// Schema returns the schema of the rows Apply produces.
+func (m *MapFilterProject) Schema() Schema { return m.schema }
+
+// Apply runs the map-filter-project on one row: the output row and true, or
+// false when a filter drops it, or an evaluation error.
+func (m *MapFilterProject) Apply(row Row) (Row, bool, error) {
+	if len(m.exprs) > 0 {
+		var err error
+		if row, err = mapRow(m.exprs, row); err != nil {
+			return nil, false, err
+		}
+	}
+	ok, err := filterRow(m.filters, row)
+	if err != nil || !ok {
+		return nil, false, err
+	}
+	if m.project != nil {
+		row = row.project(m.project)
+	}
+	return row, true, nil
+}
+
+// Finishing orders a result and keeps the rows at [offset, offset+limit).
+type Finishing struct {
+	order  []orderColumn
+	limit  int64 // -1: no limit
+	offset int64
+}
+
+// CompileFinishing type checks w against the schema of the rows it will
+// finish. A nil w keeps every row, in row order.
+func CompileFinishing(w *messages.Finishing, schema Schema) (*Finishing, error) {
+	order, err := compileOrder(w.GetOrderBy(), schema)
+	if err != nil {
+		return nil, fmt.Errorf("peek finishing: %w", err)
+	}
+	f := &Finishing{order: order, limit: -1, offset: clampInt64(w.GetOffset())}
+	if w != nil && w.Limit != nil {
+		f.limit = clampInt64(w.GetLimit())
+	}
+	return f, nil
+}
+
+// Apply sorts rows by the order (then by the whole row) and cuts them to
+// the window. It sorts rows in place.
+func (f *Finishing) Apply(rows []Row) []Row {
+	sort.SliceStable(rows, func(i, j int) bool { return compareBy(f.order, rows[i], rows[j]) < 0 })
+	if f.offset >= int64(len(rows)) {
+		return rows[:0]
+	}
+	rows = rows[f.offset:]
+	if f.limit >= 0 && f.limit < int64(len(rows)) {
+		rows = rows[:f.limit]
+	}
+	return rows
+}
+
+// PeekSpec says what a peek reads from a dataflow's output arrangement.
+type PeekSpec struct {
+	// Time is the time to read at: since <= Time < output frontier.
+	Time timely.Timestamp
+	// Key, when not nil, restricts the read to one key of the arrangement
+	// (a fast-path lookup); it has the arity of the arrangement key.
+	Key Row
+	// MFP is applied to every row read; nil is the identity.
+	MFP *MapFilterProject
+	// Finishing orders and cuts the result; nil keeps every row in row order.
+	Finishing *Finishing
+}
+
+// Peek reads the output at spec.Time. A row with multiplicity n appears n
+// times. It fails with ErrCompacted when the time is before the since, with
+// ErrNotReady when the output frontier has not passed the time yet, and
+// with an error wrapping ErrEval when the collection holds an evaluation
+// error at that time (the first error in message order) or the MFP fails
+// on a row.
+func (d *Dataflow) Peek(spec PeekSpec) ([]Row, error) {
+	t := spec.Time
+	if !d.output.Since().Admits(t) {
+		return nil, fmt.Errorf("%w: peek at %d, since is %s: that history has been compacted", ErrCompacted, t, d.output.Since())
+	}
+	if d.upper.Admits(t) {
+		return nil, fmt.Errorf("%w: peek at %d, output frontier is %s", ErrNotReady, t, d.upper)
+	}
+	var firstErr string
+	if err := d.errors.Read(t, func(key, _ Row, mult int64) {
+		if mult > 0 && (firstErr == "" || key[0].AsString() < firstErr) {
+			firstErr = key[0].AsString()
+		}
+	}); err != nil {
+		return nil, err
+	}
+	if firstErr != "" {
+		return nil, fmt.Errorf("%w: %s", ErrEval, firstErr)
+	}
+	if spec.Key != nil && len(spec.Key) != len(d.key) {
+		return nil, fmt.Errorf("%w: peek key %s has %d columns, the arrangement key has %d", ErrInvalidRow, spec.Key, len(spec.Key), len(d.key))
+	}
+	var rows []Row
+	var failure error
+	collect := func(val Row, mult int64) {
+		if failure != nil {
+			return
+		}
+		if mult < 0 {
+			failure = fmt.Errorf("%w: peek at %d: row %s has a negative multiplicity %d", ErrEval, t, val, mult)
+			return
+		}
+		row := val
+		if spec.MFP != nil {
+			out, ok, err := spec.MFP.Apply(val)
+			if err != nil {
+				failure = fmt.Errorf("%w: %v", ErrEval, err)
+				return
+			}
+			if !ok {
+				return
+			}
+			row = out
+		}
+		for i := int64(0); i < mult; i++ {
+			rows = append(rows, row)
+		}
+	}
+	var err error
+	if spec.Key != nil {
+		err = d.output.ReadKey(spec.Key, t, collect)
+	} else {
+		err = d.output.Read(t, func(_, val Row, mult int64) { collect(val, mult) })
+	}
+	if err != nil {
+		return nil, err
+	}
+	if failure != nil {
+		return nil, failure
+	}
+	fin := spec.Finishing
+	if fin == nil {
+		fin = &Finishing{limit: -1}
+	}
+	return fin.Apply(rows), nil
+}

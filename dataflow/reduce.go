@@ -1,0 +1,204 @@
+package dataflow
+
+import (
+	"math"
+	"math/big"
+	"math/bits"
+
+	"github.com/arbor-db/arbor/timely"
+)
+
+// reduceOp groups its input by key and maintains one output row per
+// non-empty group: the key followed by the aggregates. It arranges its input
+// by the group key, and when a group changes at a time it recomputes the
+// group's aggregates from the arrangement and emits the retraction of the
+// old output row and the new one.
+type reduceOp struct {
+	key    []int
+	aggs   []aggregate
+	input  *Arrangement // group key -> input rows
+	output *Arrangement // group key -> the output row, or an error (as a one-string row)
+}
+
+func newReduceOp(n *node) *reduceOp {
+	return &reduceOp{key: n.groupKey, aggs: n.aggs, input: NewArrangement(), output: NewArrangement()}
+}
+
+func (o *reduceOp) compact(t timely.Timestamp) {
+	o.input.advanceSince(t)
+	o.output.advanceSince(t)
+}
+
+func (o *reduceOp) step(t timely.Timestamp, in []batch) batch {
+	o.compact(t)
+	out := batch{errs: append([]errDiff(nil), in[0].errs...)}
+	keys, groups := groupByKey(in[0].rows, o.key)
+	for i, key := range keys {
+		for _, r := range groups[i] {
+			o.input.Update(key, r.row, t, r.diff)
+		}
+		newRow, newErr := reduceGroup(key, o.aggs, readAll(o.input, key))
+		for _, old := range readAll(o.output, key) {
+			o.output.Update(key, old.row, t, -old.diff)
+			if len(old.row) == 1 && old.row[0].Type() == TypeBytes { // an error marker
+				out.errs = append(out.errs, errDiff{err: old.row[0].AsString(), diff: -1})
+			} else {
+				out.rows = append(out.rows, rowDiff{row: old.row[1:], diff: -1})
+			}
+		}
+		switch {
+		case newErr != "":
+			o.output.Update(key, Row{Bytes([]byte(newErr))}, t, 1)
+			out.errs = append(out.errs, errDiff{err: newErr, diff: 1})
+		case newRow != nil:
+			// Stored with a leading marker so it never looks like an error.
+			o.output.Update(key, append(Row{Null()}, newRow...), t, 1)
+			out.rows = append(out.rows, rowDiff{row: newRow, diff: 1})
+		}
+	}
+	out.rows = consolidateRows(out.rows)
+	out.errs = consolidateErrs(out.errs)
+	return out
+}
+
+// reduceGroup computes the output of one group from its consolidated
+// contents, given in row order. It returns the output row, or nil when the
+// group is empty, or an error message.
+func reduceGroup(key Row, aggs []aggregate, vals []rowDiff) (Row, string) {
+	if len(vals) == 0 {
+		return nil, ""
+	}
+	for _, v := range vals {
+		if v.diff < 0 {
+			return nil, "Reduce: group " + key.String() + " has a row with a negative multiplicity"
+		}
+	}
+	out := make(Row, 0, len(key)+len(aggs))
+	out = append(out, key...)
+	for _, a := range aggs {
+		d, err := aggregateGroup(a, vals)
+		if err != "" {
+			return nil, "Reduce: group " + key.String() + ": " + err
+		}
+		out = append(out, d)
+	}
+	return out, ""
+}
+
+// int128 is a two's complement 128-bit integer, enough to sum any number
+// of int64 values times int64 multiplicities without intermediate overflow
+// in practice, so the result does not depend on the order of updates.
+type int128 struct {
+	hi int64
+	lo uint64
+}
+
+func mul64(a, b int64) int128 {
+	neg := (a < 0) != (b < 0)
+	ua, ub := uint64(a), uint64(b)
+	if a < 0 {
+		ua = -ua
+	}
+	if b < 0 {
+		ub = -ub
+	}
+	hi, lo := bits.Mul64(ua, ub)
+	r := int128{hi: int64(hi), lo: lo}
+	if neg {
+		r = r.neg()
+	}
+	return r
+}
+
+func (x int128) neg() int128 {
+	lo, borrow := bits.Sub64(0, x.lo, 0)
+	hi := -x.hi - int64(borrow)
+	return int128{hi: hi, lo: lo}
+}
+
+func (x int128) add(y int128) int128 {
+	lo, carry := bits.Add64(x.lo, y.lo, 0)
+	return int128{hi: x.hi + y.hi + int64(carry), lo: lo}
+}
+
+func (x int128) int64() (int64, bool) {
+	v := int64(x.lo)
+	return v, (x.hi == 0 && v >= 0) || (x.hi == -1 && v < 0)
+}
+
+func (x int128) float64() float64 {
+	f, _ := new(big.Float).SetInt(x.big()).Float64()
+	return f
+}
+
+func (x int128) big() *big.Int {
+	b := new(big.Int).SetInt64(x.hi)
+	b.Lsh(b, 64)
+	return b.Add(b, new(big.Int).SetUint64(x.lo))
+}
+
+// aggregateGroup computes one aggregate over a non-empty group whose
+// multiplicities are all positive, or returns an error message.
+func aggregateGroup(a aggregate, vals []rowDiff) (Datum, string) {
+	switch a.fn {
+	case aggCount:
+		var n int64
+		for _, v := range vals {
+			if a.col < 0 || !v.row[a.col].IsNull() {
+				n += v.diff
+			}
+		}
+		return Int64(n), ""
+	case aggMin, aggMax:
+		var best Datum
+		for _, v := range vals {
+			d := v.row[a.col]
+			if d.IsNull() {
+				continue
+			}
+			if best.IsNull() || (a.fn == aggMin && d.Compare(best) < 0) || (a.fn == aggMax && d.Compare(best) > 0) {
+				best = d
+			}
+		}
+		return best, ""
+	}
+	// sum and avg
+	var count int64
+	var isum int128
+	var fsum float64
+	finite := true
+	for _, v := range vals {
+		d := v.row[a.col]
+		if d.IsNull() {
+			continue
+		}
+		count += v.diff
+		if a.typ == TypeInt64 {
+			isum = isum.add(mul64(d.AsInt64(), v.diff))
+		} else {
+			f := d.AsFloat64()
+			finite = finite && !math.IsInf(f, 0) && !math.IsNaN(f)
+			fsum += f * float64(v.diff)
+		}
+	}
+	if count == 0 {
+		return Null(), ""
+	}
+	if a.typ == TypeInt64 {
+		if a.fn == aggAvg {
+			return Float64(isum.float64() / float64(count)), ""
+		}
+		s, ok := isum.int64()
+		if !ok {
+			return Datum{}, "int64 overflow in sum"
+		}
+		return Int64(s), ""
+	}
+	if finite && math.IsInf(fsum, 0) {
+		return Datum{}, "float64 overflow in " + a.fn.String()
+	}
+	if a.fn == aggAvg {
+		return Float64(fsum / float64(count)), ""
+	}
+	return Float64(fsum), ""
+}

@@ -1,0 +1,441 @@
+package dataflow
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/arbor-db/arbor/messages"
+	"github.com/arbor-db/arbor/timely"
+	"google.golang.org/protobuf/proto"
+)
+
+// Compile validates and type checks a wire plan against the schemas of the
+// sources it may read. Errors wrap ErrInvalidPlan and say where in the tree
+// the problem is ("Filter > Join input 1 > Get: unknown source u7").
+func Compile(w *messages.Plan, sources map[timely.GlobalId]Schema) (*Plan, error) {
+	c := &compiler{sources: sources, used: map[timely.GlobalId]bool{}}
+	root, err := c.compile(w)
+	if err != nil {
+		return nil, err
+	}
+	return &Plan{root: root, sources: sortedSources(c.used), wire: proto.Clone(w).(*messages.Plan)}, nil
+}
+
+// DecodePlan unmarshals a binary wire plan and compiles it.
+func DecodePlan(b []byte, sources map[timely.GlobalId]Schema) (*Plan, error) {
+	var w messages.Plan
+	if err := proto.Unmarshal(b, &w); err != nil {
+		return nil, fmt.Errorf("%w: decode plan: %v", ErrInvalidPlan, err)
+	}
+	return Compile(&w, sources)
+}
+
+type compiler struct {
+	sources map[timely.GlobalId]Schema
+	used    map[timely.GlobalId]bool
+}
+
+func (c *compiler) input(w *messages.Plan, op string) (*node, error) {
+	if w == nil {
+		return nil, invalidf("%s: input is missing", op)
+	}
+	n, err := c.compile(w)
+	if err != nil {
+		return nil, fmt.Errorf("%s > %w", op, err)
+	}
+	return n, nil
+}
+
+func (c *compiler) compile(w *messages.Plan) (*node, error) {
+	if w == nil {
+		return nil, invalidf("plan is missing")
+	}
+	switch k := w.Node.(type) {
+	case *messages.Plan_Get:
+		return c.get(k.Get)
+	case *messages.Plan_Constant:
+		return c.constant(k.Constant)
+	case *messages.Plan_Filter:
+		return c.filter(k.Filter)
+	case *messages.Plan_Map:
+		return c.mapNode(k.Map)
+	case *messages.Plan_Project:
+		return c.project(k.Project)
+	case *messages.Plan_Reduce:
+		return c.reduce(k.Reduce)
+	case *messages.Plan_Join:
+		return c.join(k.Join)
+	case *messages.Plan_Union:
+		return c.union(k.Union)
+	case *messages.Plan_Distinct:
+		in, err := c.input(k.Distinct.GetInput(), "Distinct")
+		if err != nil {
+			return nil, err
+		}
+		return &node{kind: kindDistinct, schema: in.schema, inputs: []*node{in}}, nil
+	case *messages.Plan_Negate:
+		in, err := c.input(k.Negate.GetInput(), "Negate")
+		if err != nil {
+			return nil, err
+		}
+		return &node{kind: kindNegate, schema: in.schema, inputs: []*node{in}}, nil
+	case *messages.Plan_TopK:
+		return c.topK(k.TopK)
+	case *messages.Plan_ArrangeBy:
+		in, err := c.input(k.ArrangeBy.GetInput(), "ArrangeBy")
+		if err != nil {
+			return nil, err
+		}
+		key, err := resolveColumns(k.ArrangeBy.GetKey(), in.schema, "key column")
+		if err != nil {
+			return nil, fmt.Errorf("ArrangeBy: %w", err)
+		}
+		return &node{kind: kindArrangeBy, schema: in.schema, inputs: []*node{in}, cols: key}, nil
+	}
+	return nil, invalidf("plan node has no operator")
+}
+
+func (c *compiler) get(g *messages.GetPlan) (*node, error) {
+	id, err := g.GetSource().ToTimely()
+	if err != nil {
+		return nil, fmt.Errorf("%w: Get: %v", ErrInvalidPlan, err)
+	}
+	s, ok := c.sources[id]
+	if !ok {
+		return nil, invalidf("Get: unknown source %s", id)
+	}
+	c.used[id] = true
+	return &node{kind: kindGet, schema: s, source: id}, nil
+}
+
+func (c *compiler) constant(k *messages.ConstantPlan) (*node, error) {
+	s, err := SchemaFromWire(k.GetSchema())
+	if err != nil {
+		return nil, fmt.Errorf("%w: Constant: %v", ErrInvalidPlan, err)
+	}
+	n := &node{kind: kindConstant, schema: s}
+	for i, cr := range k.GetRows() {
+		r, err := RowFromWire(cr.GetRow())
+		if err != nil {
+			return nil, fmt.Errorf("%w: Constant row %d: %v", ErrInvalidPlan, i, err)
+		}
+		if err := s.Validate(r); err != nil {
+			return nil, fmt.Errorf("%w: Constant row %d: %v", ErrInvalidPlan, i, err)
+		}
+		diff := int64(1)
+		if cr.Diff != nil {
+			diff = cr.GetDiff()
+		}
+		n.constRows = append(n.constRows, rowDiff{row: r, diff: diff})
+	}
+	n.constRows = consolidateRows(n.constRows)
+	return n, nil
+}
+
+func (c *compiler) filter(k *messages.FilterPlan) (*node, error) {
+	in, err := c.input(k.GetInput(), "Filter")
+	if err != nil {
+		return nil, err
+	}
+	n := &node{kind: kindFilter, schema: in.schema, inputs: []*node{in}}
+	for i, w := range k.GetPredicates() {
+		e, err := compileExpr(w, in.schema)
+		if err != nil {
+			return nil, fmt.Errorf("Filter predicate %d: %w", i, err)
+		}
+		if e.typ != TypeBool {
+			return nil, invalidf("Filter predicate %d: type mismatch: predicate %s has type %s, want bool", i, e, e.typ)
+		}
+		n.exprs = append(n.exprs, e)
+	}
+	return n, nil
+}
+
+func (c *compiler) mapNode(k *messages.MapPlan) (*node, error) {
+	in, err := c.input(k.GetInput(), "Map")
+	if err != nil {
+		return nil, err
+	}
+	schema := append(Schema(nil), in.schema...)
+	n := &node{kind: kindMap, inputs: []*node{in}}
+	for i, ne := range k.GetExprs() {
+		e, err := compileExpr(ne.GetExpr(), schema)
+		if err != nil {
+			return nil, fmt.Errorf("Map expression %d (%q): %w", i, ne.GetName(), err)
+		}
+		n.exprs = append(n.exprs, e)
+		schema = append(schema, Column{Name: ne.GetName(), Type: e.typ, Nullable: e.nullable})
+	}
+	n.schema = schema
+	return n, nil
+}
+
+func (c *compiler) project(k *messages.ProjectPlan) (*node, error) {
+	in, err := c.input(k.GetInput(), "Project")
+	if err != nil {
+		return nil, err
+	}
+	cols, err := resolveColumns(k.GetColumns(), in.schema, "column")
+	if err != nil {
+		return nil, fmt.Errorf("Project: %w", err)
+	}
+	schema := make(Schema, len(cols))
+	for i, col := range cols {
+		schema[i] = in.schema[col]
+	}
+	return &node{kind: kindProject, schema: schema, inputs: []*node{in}, cols: cols}, nil
+}
+
+var aggNames = map[messages.AggregateFunc]aggFunc{
+	messages.AggregateFunc_AGGREGATE_FUNC_COUNT: aggCount,
+	messages.AggregateFunc_AGGREGATE_FUNC_SUM:   aggSum,
+	messages.AggregateFunc_AGGREGATE_FUNC_MIN:   aggMin,
+	messages.AggregateFunc_AGGREGATE_FUNC_MAX:   aggMax,
+	messages.AggregateFunc_AGGREGATE_FUNC_AVG:   aggAvg,
+}
+
+func (f aggFunc) String() string {
+	return [...]string{"?", "count", "sum", "min", "max", "avg"}[f]
+}
+
+func (c *compiler) reduce(k *messages.ReducePlan) (*node, error) {
+	in, err := c.input(k.GetInput(), "Reduce")
+	if err != nil {
+		return nil, err
+	}
+	key, err := resolveColumns(k.GetGroupKey(), in.schema, "group key column")
+	if err != nil {
+		return nil, fmt.Errorf("Reduce: %w", err)
+	}
+	n := &node{kind: kindReduce, inputs: []*node{in}, groupKey: key}
+	schema := make(Schema, 0, len(key)+len(k.GetAggregates()))
+	for _, col := range key {
+		schema = append(schema, in.schema[col])
+	}
+	for i, a := range k.GetAggregates() {
+		fn, ok := aggNames[a.GetFunc()]
+		if !ok {
+			return nil, invalidf("Reduce aggregate %d: unknown function %v", i, a.GetFunc())
+		}
+		agg := aggregate{fn: fn, col: -1}
+		out := Column{Name: a.GetName()}
+		if out.Name == "" {
+			out.Name = fn.String()
+		}
+		if a.GetColumn() == nil {
+			if fn != aggCount {
+				return nil, invalidf("Reduce aggregate %d: %s needs a column", i, fn)
+			}
+		} else {
+			if agg.col, err = resolveColumn(a.GetColumn(), in.schema); err != nil {
+				return nil, fmt.Errorf("Reduce aggregate %d (%s): %w", i, fn, err)
+			}
+			agg.typ = in.schema[agg.col].Type
+		}
+		nullable := agg.col >= 0 && in.schema[agg.col].Nullable
+		switch fn {
+		case aggCount:
+			out.Type = TypeInt64
+		case aggSum, aggAvg:
+			if !isNumeric(agg.typ) {
+				return nil, invalidf("Reduce aggregate %d: type mismatch: %s of %s column %s", i, fn, agg.typ, in.schema.columnName(agg.col))
+			}
+			out.Type, out.Nullable = agg.typ, nullable
+			if fn == aggAvg {
+				out.Type = TypeFloat64
+			}
+		default:
+			out.Type, out.Nullable = agg.typ, nullable
+		}
+		n.aggs = append(n.aggs, agg)
+		schema = append(schema, out)
+	}
+	n.schema = schema
+	return n, nil
+}
+
+func (c *compiler) union(k *messages.UnionPlan) (*node, error) {
+	if len(k.GetInputs()) == 0 {
+		return nil, invalidf("Union: needs at least one input")
+	}
+	n := &node{kind: kindUnion}
+	for i, w := range k.GetInputs() {
+		in, err := c.input(w, fmt.Sprintf("Union input %d", i))
+		if err != nil {
+			return nil, err
+		}
+		if i == 0 {
+			n.schema = append(Schema(nil), in.schema...)
+		} else {
+			if len(in.schema) != len(n.schema) {
+				return nil, invalidf("Union: wrong arity: input %d has %d columns, input 0 has %d", i, len(in.schema), len(n.schema))
+			}
+			for j, col := range in.schema {
+				if col.Type != n.schema[j].Type {
+					return nil, invalidf("Union: type mismatch: column %d is %s in input %d but %s in input 0", j, col.Type, i, n.schema[j].Type)
+				}
+				n.schema[j].Nullable = n.schema[j].Nullable || col.Nullable
+			}
+		}
+		n.inputs = append(n.inputs, in)
+	}
+	return n, nil
+}
+
+func (c *compiler) topK(k *messages.TopKPlan) (*node, error) {
+	in, err := c.input(k.GetInput(), "TopK")
+	if err != nil {
+		return nil, err
+	}
+	key, err := resolveColumns(k.GetGroupKey(), in.schema, "group key column")
+	if err != nil {
+		return nil, fmt.Errorf("TopK: %w", err)
+	}
+	order, err := compileOrder(k.GetOrder(), in.schema)
+	if err != nil {
+		return nil, fmt.Errorf("TopK: %w", err)
+	}
+	n := &node{kind: kindTopK, schema: in.schema, inputs: []*node{in}, groupKey: key, order: order, limit: -1}
+	if k.Limit != nil {
+		n.limit = clampInt64(k.GetLimit())
+	}
+	n.offset = clampInt64(k.GetOffset())
+	return n, nil
+}
+
+func clampInt64(v uint64) int64 {
+	if v > math.MaxInt64 {
+		return math.MaxInt64
+	}
+	return int64(v)
+}
+
+func compileOrder(w []*messages.OrderColumn, schema Schema) ([]orderColumn, error) {
+	out := make([]orderColumn, len(w))
+	for i, o := range w {
+		col, err := resolveColumn(o.GetColumn(), schema)
+		if err != nil {
+			return nil, fmt.Errorf("order column %d: %w", i, err)
+		}
+		out[i] = orderColumn{col: col, desc: o.GetDesc(), nullsLast: o.GetNullsLast()}
+	}
+	return out, nil
+}
+
+func (c *compiler) join(k *messages.JoinPlan) (*node, error) {
+	if len(k.GetInputs()) < 2 {
+		return nil, invalidf("Join: needs at least two inputs, got %d", len(k.GetInputs()))
+	}
+	n := &node{kind: kindJoin}
+	spec := &joinSpec{}
+	for i, w := range k.GetInputs() {
+		in, err := c.input(w, fmt.Sprintf("Join input %d", i))
+		if err != nil {
+			return nil, err
+		}
+		spec.offsets = append(spec.offsets, len(n.schema))
+		n.schema = append(n.schema, in.schema...)
+		n.inputs = append(n.inputs, in)
+	}
+	// Union-find over (input, column) to merge overlapping equivalences.
+	parent := map[joinCol]joinCol{}
+	var find func(x joinCol) joinCol
+	find = func(x joinCol) joinCol {
+		p, ok := parent[x]
+		if !ok || p == x {
+			parent[x] = x
+			return x
+		}
+		r := find(p)
+		parent[x] = r
+		return r
+	}
+	for i, eq := range k.GetEquivalences() {
+		if len(eq.GetColumns()) < 2 {
+			return nil, invalidf("Join equivalence %d: needs at least two columns", i)
+		}
+		var first joinCol
+		var firstType Type
+		for j, jc := range eq.GetColumns() {
+			if int64(jc.GetInput()) >= int64(len(n.inputs)) {
+				return nil, invalidf("Join equivalence %d: column %d names input %d, the join has %d inputs", i, j, jc.GetInput(), len(n.inputs))
+			}
+			inSchema := n.inputs[jc.GetInput()].schema
+			col, err := resolveColumn(jc.GetColumn(), inSchema)
+			if err != nil {
+				return nil, fmt.Errorf("Join equivalence %d, input %d: %w", i, jc.GetInput(), err)
+			}
+			x := joinCol{int(jc.GetInput()), col}
+			typ := inSchema[col].Type
+			if j == 0 {
+				first, firstType = x, typ
+				find(x)
+				continue
+			}
+			if typ != firstType {
+				return nil, invalidf("Join equivalence %d: type mismatch: input %d column %s is %s, input %d column %s is %s",
+					i, x.input, inSchema.columnName(col), typ, first.input, n.inputs[first.input].schema.columnName(first.col), firstType)
+			}
+			parent[find(x)] = find(first)
+		}
+	}
+	groups := map[joinCol][]joinCol{}
+	for x := range parent {
+		r := find(x)
+		groups[r] = append(groups[r], x)
+	}
+	for _, g := range groups {
+		sortJoinCols(g)
+		spec.classes = append(spec.classes, g)
+	}
+	sortClasses(spec.classes)
+	spec.filters = make([][][2]int, len(n.inputs))
+	spec.steps = make([]joinStep, len(n.inputs)-1)
+	for _, class := range spec.classes {
+		// Within one input, every member must equal the first member of
+		// that input.
+		firstOf := map[int]int{}
+		for _, x := range class {
+			if f, ok := firstOf[x.input]; ok {
+				spec.filters[x.input] = append(spec.filters[x.input], [2]int{f, x.col})
+			} else {
+				firstOf[x.input] = x.col
+			}
+		}
+		// Across inputs: input k joins the prefix on (earliest member, k's first member).
+		earliest := class[0]
+		for input, col := range firstOf {
+			if input == earliest.input {
+				continue
+			}
+			st := &spec.steps[input-1]
+			st.prefixKey = append(st.prefixKey, spec.offsets[earliest.input]+earliest.col)
+			st.inputKey = append(st.inputKey, col)
+		}
+		if len(class) > 1 && len(firstOf) == 1 {
+			// A class within one input only: filters already added.
+			continue
+		}
+	}
+	// A class whose members all sit in one input still needs its non-null
+	// check; a single pair filter covers it. Classes of one member carry
+	// no constraint.
+	n.join = spec
+	return n, nil
+}
+
+func sortJoinCols(g []joinCol) {
+	for i := 1; i < len(g); i++ {
+		for j := i; j > 0 && (g[j].input < g[j-1].input || (g[j].input == g[j-1].input && g[j].col < g[j-1].col)); j-- {
+			g[j], g[j-1] = g[j-1], g[j]
+		}
+	}
+}
+
+func sortClasses(cs [][]joinCol) {
+	for i := 1; i < len(cs); i++ {
+		for j := i; j > 0 && (cs[j][0].input < cs[j-1][0].input || (cs[j][0].input == cs[j-1][0].input && cs[j][0].col < cs[j-1][0].col)); j-- {
+			cs[j], cs[j-1] = cs[j-1], cs[j]
+		}
+	}
+}
