@@ -84,15 +84,15 @@ func (TokenCommitted) tokenEvent() {}
 // FenceableToken tracks whether a handle still owns the catalog. It is a
 // value type with no I/O; the handle feeds it what it reads and writes.
 //
-//	                     TokenCommitted(t)
-//	  Initializing ───────────────────────────► Unfenced{current: t}
-//	  {durable, generation}                          │
-//	     │  ▲                                        │ TokenObserved(u), u > current
-//	     │  └─ TokenObserved(u): durable = u         ▼
-//	     │      (generation <= ours)             Fenced{current, fence: u}
-//	     │                                           ▲
-//	     └───────────────────────────────────────────┘
-//	        TokenObserved(u), u.DeployGeneration > ours
+//	                   TokenCommitted(t)
+//	Initializing ───────────────────────────► Unfenced{current: t}
+//	{durable, generation}                          │
+//	   │  ▲                                        │ TokenObserved(u), u > current
+//	   │  └─ TokenObserved(u): durable = u         ▼
+//	   │      (generation <= ours)             Fenced{current, fence: u}
+//	   │                                           ▲
+//	   └───────────────────────────────────────────┘
+//	      TokenObserved(u), u.DeployGeneration > ours
 //
 // Observing the handle's own token while Unfenced keeps it Unfenced;
 // observing a smaller one is a broken invariant. Fenced is final: every
