@@ -20,6 +20,9 @@ var (
 	// ErrDuplicatePeek marks a TrackPeek for a uuid that is already tracked.
 	// The tracked peek is left alone.
 	ErrDuplicatePeek = errors.New("querytracker: peek is already tracked")
+	// ErrPeekEnded marks a TrackPeek for a peek that was tracked and has
+	// already ended (a stale duplicate). Nothing is tracked.
+	ErrPeekEnded = errors.New("querytracker: peek already ended")
 	// ErrExecutionHasPeek marks a TrackPeek whose execution already has
 	// another tracked peek; the new peek is not tracked and its compute peek
 	// is canceled.

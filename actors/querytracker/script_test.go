@@ -183,7 +183,7 @@ func (h *scriptHarness) run(t *testing.T, d *datadriven.TestData) string {
 // errorKind names the sentinel an error wraps, so scripts do not depend on
 // message wording.
 func errorKind(err error) string {
-	for _, s := range []error{ErrInvalidCommand, ErrUnknownPeek, ErrDuplicatePeek, ErrExecutionHasPeek,
+	for _, s := range []error{ErrInvalidCommand, ErrUnknownPeek, ErrDuplicatePeek, ErrPeekEnded, ErrExecutionHasPeek,
 		ErrUnknownExecution, ErrExecutionExists, ErrExecutionEnded, ErrAlreadyRetired} {
 		if errors.Is(err, s) {
 			return s.Error()
@@ -295,4 +295,3 @@ func scanGlobalIds(t *testing.T, d *datadriven.TestData, key string) []timely.Gl
 	}
 	return out
 }
-

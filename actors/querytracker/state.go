@@ -126,7 +126,8 @@ func (t *Tracker) remove(uuid timely.Uuid) (*trackedPeek, bool) {
 // CheckInvariants returns an error describing the first broken invariant:
 //   - a peek is in the uuid map iff it is in its connection's set, and no
 //     connection has an empty set;
-//   - every tracked peek's execution is live and points back at the peek;
+//   - every tracked peek's execution is live, points back at the peek and
+//     names the same connection;
 //   - the statement log's indexes agree and its window is within capacity;
 //   - the tombstones' earliest-expiry bound holds.
 //
@@ -158,6 +159,9 @@ func (t *Tracker) CheckInvariants() error {
 		}
 		if !e.HasPeek || e.Peek != uuid {
 			return fmt.Errorf("execution %v of tracked peek %v does not point back at it", p.execution, uuid)
+		}
+		if e.Conn != p.conn {
+			return fmt.Errorf("tracked peek %v is on %s but its execution on %s", uuid, connString(p.conn), connString(e.Conn))
 		}
 	}
 	if msg := t.log.check(); msg != "" {

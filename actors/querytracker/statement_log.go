@@ -78,6 +78,9 @@ type statementLog struct {
 	live       map[ExecutionId]*Execution
 	liveByConn map[timely.ConnectionId]map[ExecutionId]struct{}
 	ended      map[ExecutionId]*Execution
+	// endedPeeks maps the uuid of each ended execution's peek to it, so that
+	// a stale TrackPeek for a peek that already ended is recognised.
+	endedPeeks map[timely.Uuid]ExecutionId
 	// ring holds the ended ids in end order; head is the oldest.
 	ring       []ExecutionId
 	head, size int
@@ -94,6 +97,7 @@ func newStatementLog(capacity int) *statementLog {
 		live:       map[ExecutionId]*Execution{},
 		liveByConn: map[timely.ConnectionId]map[ExecutionId]struct{}{},
 		ended:      map[ExecutionId]*Execution{},
+		endedPeeks: map[timely.Uuid]ExecutionId{},
 		ring:       make([]ExecutionId, capacity),
 	}
 }
@@ -122,6 +126,27 @@ func (l *statementLog) begin(now time.Time, id ExecutionId, conn timely.Connecti
 	}
 	set[id] = struct{}{}
 	return e, nil
+}
+
+// moveConn makes a live execution belong to conn; TrackPeek uses it so that
+// an execution and its peek always name the same connection.
+func (l *statementLog) moveConn(e *Execution, conn timely.ConnectionId) {
+	if e.Conn == conn || e.Ended {
+		return
+	}
+	if set := l.liveByConn[e.Conn]; set != nil {
+		delete(set, e.Id)
+		if len(set) == 0 {
+			delete(l.liveByConn, e.Conn)
+		}
+	}
+	e.Conn = conn
+	set := l.liveByConn[conn]
+	if set == nil {
+		set = map[ExecutionId]struct{}{}
+		l.liveByConn[conn] = set
+	}
+	set[e.Id] = struct{}{}
 }
 
 // setCluster records the cluster of a live execution.
@@ -178,6 +203,9 @@ func (l *statementLog) end(now time.Time, id ExecutionId, reason EndReason) (*Ex
 	e.Ended, e.EndedAt, e.Reason = true, now, reason
 	if l.size == l.capacity {
 		oldest := l.ring[l.head]
+		if o := l.ended[oldest]; o.HasPeek && l.endedPeeks[o.Peek] == oldest {
+			delete(l.endedPeeks, o.Peek)
+		}
 		delete(l.ended, oldest)
 		l.head = (l.head + 1) % l.capacity
 		l.size--
@@ -185,7 +213,17 @@ func (l *statementLog) end(now time.Time, id ExecutionId, reason EndReason) (*Ex
 	l.ring[(l.head+l.size)%l.capacity] = id
 	l.size++
 	l.ended[id] = e
+	if e.HasPeek {
+		l.endedPeeks[e.Peek] = id
+	}
 	return e, nil
+}
+
+// endedPeek returns the execution of a peek that ended, if the window
+// still holds it.
+func (l *statementLog) endedPeek(uuid timely.Uuid) (ExecutionId, bool) {
+	id, ok := l.endedPeeks[uuid]
+	return id, ok
 }
 
 // liveOf returns the live executions of a connection in id order.

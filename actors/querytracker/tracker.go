@@ -23,14 +23,17 @@ import (
 //     execution ends with the install error.
 //
 // A duplicate (same uuid already tracked) changes nothing and returns
-// ErrDuplicatePeek; if it carries a different execution, that execution is
-// retired with an error so its handle does not leak. An invalid command
+// ErrDuplicatePeek; a stale one (the peek already ended, as far as the
+// statement log remembers) returns ErrPeekEnded. Either way, a different
+// execution it carries is retired with an error so its handle does not leak. An invalid command
 // returns ErrInvalidCommand and retires its execution if it has one.
 func (t *Tracker) TrackPeek(now time.Time, c TrackPeek) error {
 	t.tombstones.expire(now)
 	if err := validateTrackPeek(c); err != nil {
 		t.retireNew(now, c.Execution, c.Conn, EndReason{Kind: EndError, Message: err.Error()})
-		if c.Uuid != (timely.Uuid{}) {
+		// A compute peek with this uuid may run; cancel it, unless the uuid
+		// is a tracked peek's (then it is that peek's, and it stays).
+		if _, tracked := t.peeks[c.Uuid]; c.Uuid != (timely.Uuid{}) && !tracked {
 			t.cancelCompute(c.Cluster, c.Uuid, ReasonRejected)
 			t.effects.CountCanceledPeeks(ReasonRejected, 1)
 		}
@@ -44,6 +47,15 @@ func (t *Tracker) TrackPeek(now time.Time, c TrackPeek) error {
 		return fmt.Errorf("track peek %v: %w", c.Uuid, ErrDuplicatePeek)
 	}
 
+	if prev, ok := t.log.endedPeek(c.Uuid); ok {
+		// A stale TrackPeek: this peek was tracked and has ended. Its
+		// compute side is over; only a different handle is owed a retirement.
+		if prev != c.Execution {
+			t.retireNew(now, c.Execution, c.Conn, EndReason{Kind: EndError,
+				Message: fmt.Sprintf("peek %v already ended", c.Uuid)})
+		}
+		return fmt.Errorf("track peek %v: %w", c.Uuid, ErrPeekEnded)
+	}
 	e, known := t.log.get(c.Execution)
 	switch {
 	case known && e.Ended:
@@ -59,6 +71,9 @@ func (t *Tracker) TrackPeek(now time.Time, c TrackPeek) error {
 	case !known:
 		e, _ = t.log.begin(now, c.Execution, c.Conn)
 	}
+	// The peek's connection is authoritative: a cancel of it must reach the
+	// execution too.
+	t.log.moveConn(e, c.Conn)
 	e.Cluster, e.HasCluster = c.Cluster, true
 	e.Strategy = c.Strategy
 	deps := normalizeDeps(c.DependsOn)
