@@ -1,0 +1,312 @@
+package durable_test
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"math/rand"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/anishathalye/porcupine"
+
+	"github.com/arbor-db/arbor/actors/catalog/durable"
+	"github.com/arbor-db/arbor/persistence"
+)
+
+var linSeed = flag.Int64("lin.seed", 0, "seed of the catalog linearizability test (0: derive from the time)")
+
+// The linearizability test runs several clients against one catalog. Each
+// client owns at most one writable handle at a time and, driven by its own
+// seeded source, opens a new handle (fencing everyone), commits an
+// increment of the "counter" config, reads through its handle, or opens a
+// read-only handle and reads. The model is {epoch, catalog version}: the
+// latest writer's epoch and the counter.
+
+type linOpKind int
+
+const (
+	linOpen linOpKind = iota
+	linCommit
+	linRead
+	linReadOnly
+)
+
+func (k linOpKind) String() string {
+	return [...]string{"open", "commit", "read", "read-only"}[k]
+}
+
+type linInput struct {
+	op linOpKind
+	// epoch of the handle used (commit, read).
+	epoch int64
+}
+
+type linResult int
+
+const (
+	linOK linResult = iota
+	linFenced
+	// linUnknown: a backend error; the outcome may or may not have happened.
+	linUnknown
+	// linUnexpected: any other error, which the model never allows.
+	linUnexpected
+)
+
+type linOutput struct {
+	result  linResult
+	epoch   int64
+	version uint64
+	err     string
+}
+
+type linState struct {
+	epoch   int64
+	version uint64
+}
+
+var linModel = porcupine.NondeterministicModel{
+	Init: func() []any { return []any{linState{}} },
+	Step: func(st, in, out any) []any {
+		s, i, o := st.(linState), in.(linInput), out.(linOutput)
+		switch i.op {
+		case linOpen:
+			switch o.result {
+			case linOK:
+				if o.epoch == s.epoch+1 {
+					return []any{linState{o.epoch, s.version}}
+				}
+			case linUnknown:
+				return []any{s, linState{s.epoch + 1, s.version}}
+			}
+		case linCommit:
+			switch o.result {
+			case linOK:
+				if s.epoch == i.epoch && o.version == s.version+1 {
+					return []any{linState{s.epoch, o.version}}
+				}
+			case linFenced:
+				if s.epoch > i.epoch {
+					return []any{s}
+				}
+			case linUnknown:
+				if s.epoch == i.epoch {
+					return []any{s, linState{s.epoch, s.version + 1}}
+				}
+				return []any{s}
+			}
+		case linRead:
+			switch o.result {
+			case linOK:
+				if s.epoch == i.epoch && o.epoch == s.epoch && o.version == s.version {
+					return []any{s}
+				}
+			case linFenced:
+				if s.epoch > i.epoch {
+					return []any{s}
+				}
+			case linUnknown:
+				return []any{s}
+			}
+		case linReadOnly:
+			switch o.result {
+			case linOK:
+				if o.epoch == s.epoch && o.version == s.version {
+					return []any{s}
+				}
+			case linUnknown:
+				return []any{s}
+			}
+		}
+		return nil
+	},
+	DescribeOperation: func(in, out any) string {
+		i, o := in.(linInput), out.(linOutput)
+		switch o.result {
+		case linOK:
+			return fmt.Sprintf("%s(epoch %d) -> ok(epoch %d, version %d)", i.op, i.epoch, o.epoch, o.version)
+		case linFenced:
+			return fmt.Sprintf("%s(epoch %d) -> fenced", i.op, i.epoch)
+		}
+		return fmt.Sprintf("%s(epoch %d) -> error %s", i.op, i.epoch, o.err)
+	},
+	DescribeState: func(st any) string {
+		s := st.(linState)
+		return fmt.Sprintf("{epoch %d, version %d}", s.epoch, s.version)
+	},
+}
+
+func classify(err error) linOutput {
+	switch {
+	case err == nil:
+		return linOutput{result: linOK}
+	case errors.Is(err, durable.ErrFenced):
+		return linOutput{result: linFenced, err: err.Error()}
+	case errors.Is(err, durable.ErrBackend):
+		return linOutput{result: linUnknown, err: err.Error()}
+	}
+	return linOutput{result: linUnexpected, err: err.Error()}
+}
+
+type linRun struct {
+	t       testing.TB
+	e       *env
+	clock   atomic.Int64
+	mu      sync.Mutex
+	history []porcupine.Operation
+}
+
+func (r *linRun) record(client int, in linInput, call int64, out linOutput) {
+	ret := r.clock.Add(1)
+	if out.result == linUnknown {
+		// An unknown outcome may take effect any time later.
+		ret = 1 << 62
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.history = append(r.history, porcupine.Operation{ClientId: client, Input: in, Call: call, Output: out, Return: ret})
+}
+
+func (r *linRun) client(ctx context.Context, id int, rng *rand.Rand, ops int) {
+	var h *durable.Handle
+	for n := 0; n < ops; n++ {
+		kind := linOpen
+		if h != nil {
+			switch p := rng.Intn(100); {
+			case p < 10:
+				kind = linOpen
+			case p < 60:
+				kind = linCommit
+			case p < 85:
+				kind = linRead
+			default:
+				kind = linReadOnly
+			}
+		}
+		in := linInput{op: kind}
+		if h != nil {
+			in.epoch = h.Token().Epoch
+		}
+		call := r.clock.Add(1)
+		var out linOutput
+		switch kind {
+		case linOpen:
+			nh, err := durable.Open(ctx, r.e.config(durable.Writable, 1))
+			out = classify(err)
+			if err == nil {
+				h = nh
+				out.epoch = nh.Token().Epoch
+			}
+		case linCommit:
+			var v uint64
+			tx, err := h.Transaction(ctx)
+			if err == nil {
+				c, _ := tx.Config("counter")
+				v = c + 1
+				if err = tx.SetConfig("counter", v); err == nil {
+					_, err = tx.Commit(ctx)
+				}
+			}
+			out = classify(err)
+			out.version = v
+		case linRead:
+			snap, err := h.Snapshot(ctx)
+			out = classify(err)
+			if err == nil {
+				out.epoch = snap.FenceToken().Epoch
+				out.version, _ = snap.Config("counter")
+			}
+		case linReadOnly:
+			ro, err := durable.Open(ctx, r.e.config(durable.ReadOnly, 1))
+			var snap *durable.Snapshot
+			if err == nil {
+				snap, err = ro.Snapshot(ctx)
+			}
+			out = classify(err)
+			if err == nil {
+				out.epoch = snap.FenceToken().Epoch
+				out.version, _ = snap.Config("counter")
+			}
+		}
+		r.record(id, in, call, out)
+		if out.result == linFenced {
+			h = nil
+		}
+	}
+}
+
+// checkLinearizable runs clients×ops random operations from seed against a
+// fresh catalog in store and checks the history with porcupine.
+func checkLinearizable(t *testing.T, store persistence.Store, seed int64, clients, ops int) {
+	t.Helper()
+	r := &linRun{t: t, e: newEnvOn(t, store)}
+	var wg sync.WaitGroup
+	for c := range clients {
+		rng := rand.New(rand.NewSource(seed + int64(c)))
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r.client(r.e.ctx, c, rng, ops)
+		}()
+	}
+	wg.Wait()
+	for _, op := range r.history {
+		if o := op.Output.(linOutput); o.result == linUnexpected {
+			t.Fatalf("seed %d: unexpected error from %s: %s (replay with -lin.seed=%d)", seed, op.Input.(linInput).op, o.err, seed)
+		}
+	}
+	res, info := porcupine.CheckOperationsVerbose(linModel.ToModel(), r.history, 30*time.Second)
+	switch res {
+	case porcupine.Ok:
+	case porcupine.Illegal:
+		for _, part := range info.PartialLinearizationsOperations() {
+			for _, lin := range part {
+				var desc []string
+				for _, op := range lin {
+					desc = append(desc, linModel.DescribeOperation(op.Input, op.Output))
+				}
+				t.Logf("longest linearizable prefix: %v", desc)
+			}
+		}
+		t.Fatalf("seed %d: history of %d operations is not linearizable (replay with -lin.seed=%d)", seed, len(r.history), seed)
+	default:
+		t.Logf("seed %d: linearizability check timed out (%s)", seed, res)
+	}
+}
+
+func linSeeds(t *testing.T, n int) []int64 {
+	if *linSeed != 0 {
+		return []int64{*linSeed}
+	}
+	base := time.Now().UnixNano()
+	seeds := make([]int64, n)
+	for i := range seeds {
+		seeds[i] = base + int64(i)*1000
+	}
+	return seeds
+}
+
+type backend struct {
+	name  string
+	store func(t *testing.T) persistence.Store
+}
+
+func TestLinearizability(t *testing.T) {
+	for _, b := range backends(t) {
+		t.Run(b.name, func(t *testing.T) {
+			rounds, clients, ops := 4, 4, 40
+			if b.name != "mem" {
+				rounds, ops = 2, 25
+			}
+			for _, seed := range linSeeds(t, rounds) {
+				checkLinearizable(t, b.store(t), seed, clients, ops)
+				if t.Failed() {
+					return
+				}
+			}
+		})
+	}
+}
