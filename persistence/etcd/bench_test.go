@@ -1,0 +1,37 @@
+package etcd
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/arbor-db/arbor/persistence/etcd/etcdtest"
+	"github.com/arbor-db/arbor/persistence/shardbench"
+)
+
+// BenchmarkCompareAndAppend is the raw etcd append (one txn, a single
+// embedded member on loopback with fsync on) that catalog commit latency is
+// compared with.
+func BenchmarkCompareAndAppend(b *testing.B) {
+	endpoints := etcdtest.Start(b)
+	for _, c := range []struct {
+		name          string
+		n, valueBytes int
+	}{{"1x100B", 1, 100}, {"10x100B", 10, 100}} {
+		b.Run(c.name, func(b *testing.B) {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			st, err := Dial(ctx, endpoints, "/bench/"+c.name)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer st.Close()
+			s, err := st.OpenShard(ctx, "bench")
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer s.Close()
+			shardbench.CompareAndAppend(b, s, c.n, c.valueBytes)
+		})
+	}
+}
