@@ -154,32 +154,10 @@ func (d *Dataflow) Peek(spec PeekSpec) ([]Row, error) {
 	if spec.Key != nil && len(spec.Key) != len(d.key) {
 		return nil, fmt.Errorf("%w: peek key %s has %d columns, the arrangement key has %d", ErrInvalidRow, spec.Key, len(spec.Key), len(d.key))
 	}
-	var rows []Row
-	var failure error
-	collect := func(val Row, mult int64) {
-		if failure != nil {
-			return
-		}
-		if mult < 0 {
-			failure = fmt.Errorf("%w: peek at %d: row %s has a negative multiplicity %d", ErrEval, t, val, mult)
-			return
-		}
-		row := val
-		if spec.MFP != nil {
-			out, ok, err := spec.MFP.Apply(val)
-			if err != nil {
-				failure = fmt.Errorf("%w: %v", ErrEval, err)
-				return
-			}
-			if !ok {
-				return
-			}
-			row = out
-		}
-		for i := int64(0); i < mult; i++ {
-			rows = append(rows, row)
-		}
-	}
+	// Read first, then process in row order, so that which row an error
+	// names does not depend on the arrangement's layout.
+	var read []rowDiff
+	collect := func(val Row, mult int64) { read = append(read, rowDiff{row: val, diff: mult}) }
 	var err error
 	if spec.Key != nil {
 		err = d.output.ReadKey(spec.Key, t, collect)
@@ -189,8 +167,28 @@ func (d *Dataflow) Peek(spec PeekSpec) ([]Row, error) {
 	if err != nil {
 		return nil, err
 	}
-	if failure != nil {
-		return nil, failure
+	sort.Slice(read, func(i, j int) bool { return read[i].row.Compare(read[j].row) < 0 })
+	var rows []Row
+	for _, r := range read {
+		if r.diff < 0 {
+			return nil, fmt.Errorf("%w: peek at %d: row %s has a negative multiplicity %d", ErrEval, t, r.row, r.diff)
+		}
+	}
+	for _, r := range read {
+		row := r.row
+		if spec.MFP != nil {
+			out, ok, err := spec.MFP.Apply(row)
+			if err != nil {
+				return nil, fmt.Errorf("%w: %v", ErrEval, err)
+			}
+			if !ok {
+				continue
+			}
+			row = out
+		}
+		for i := int64(0); i < r.diff; i++ {
+			rows = append(rows, row)
+		}
 	}
 	fin := spec.Finishing
 	if fin == nil {
