@@ -16,7 +16,12 @@ func (s *shard) DowngradeSince(ctx context.Context, since timely.Frontier) error
 	}
 	sinceKey := s.keys.Since()
 	for {
-		st, err := s.readState(ctx, op, s.keys.batchesFrom(0))
+		// Only batches with lower < since can end at or below since.
+		r := s.keys.batchesFrom(0)
+		if t, ok := since.Time(); ok {
+			r = s.keys.batchesThrough(t)
+		}
+		st, err := s.readState(ctx, op, r)
 		if err != nil {
 			return err
 		}
