@@ -41,7 +41,8 @@ const (
 	// the peek was tracked, or by EndExecution while it was).
 	ReasonExecutionEnded
 	// ReasonRejected: the TrackPeek was invalid or conflicted with another
-	// peek of the same execution.
+	// peek of the same execution, or the tracker abandoned its state
+	// (restart or stop).
 	ReasonRejected
 )
 

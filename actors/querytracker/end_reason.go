@@ -103,3 +103,14 @@ func EndReasonFor(n Notification, strategy Strategy) (EndReason, bool) {
 	}
 	return EndReason{}, false
 }
+
+// UnmarshalText parses a kind's name, so a Dump can be read back.
+func (k *EndKind) UnmarshalText(b []byte) error {
+	for _, kk := range []EndKind{EndSuccess, EndError, EndCanceled, EndAborted} {
+		if kk.String() == string(b) {
+			*k = kk
+			return nil
+		}
+	}
+	return fmt.Errorf("querytracker: unknown end kind %q", b)
+}

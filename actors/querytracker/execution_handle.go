@@ -30,6 +30,16 @@ func (id ExecutionId) String() string { return timely.Uuid(id).String() }
 // MarshalText makes Dump print the execution id in uuid form.
 func (id ExecutionId) MarshalText() ([]byte, error) { return []byte(id.String()), nil }
 
+// UnmarshalText parses the uuid form, so a Dump can be read back.
+func (id *ExecutionId) UnmarshalText(b []byte) error {
+	u, err := timely.ParseUuid(string(b))
+	if err != nil {
+		return err
+	}
+	*id = ExecutionId(u)
+	return nil
+}
+
 // IsZero reports whether id is the zero id, which no execution may use.
 func (id ExecutionId) IsZero() bool { return id == ExecutionId{} }
 

@@ -39,3 +39,14 @@ func (s Strategy) String() string {
 
 // MarshalText makes Dump print the strategy's name.
 func (s Strategy) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
+
+// UnmarshalText parses a strategy's name, so a Dump can be read back.
+func (s *Strategy) UnmarshalText(b []byte) error {
+	for _, st := range []Strategy{StrategyStandard, StrategyFastPath, StrategyPersistFastPath, StrategyConstant} {
+		if st.String() == string(b) {
+			*s = st
+			return nil
+		}
+	}
+	return fmt.Errorf("querytracker: unknown strategy %q", b)
+}

@@ -30,13 +30,7 @@ import (
 func (t *Tracker) TrackPeek(now time.Time, c TrackPeek) error {
 	t.tombstones.expire(now)
 	if err := validateTrackPeek(c); err != nil {
-		t.retireNew(now, c.Execution, c.Conn, EndReason{Kind: EndError, Message: err.Error()})
-		// A compute peek with this uuid may run; cancel it, unless the uuid
-		// is a tracked peek's (then it is that peek's, and it stays).
-		if _, tracked := t.peeks[c.Uuid]; c.Uuid != (timely.Uuid{}) && !tracked {
-			t.cancelCompute(c.Cluster, c.Uuid, ReasonRejected)
-			t.effects.CountCanceledPeeks(ReasonRejected, 1)
-		}
+		t.reject(now, c, err)
 		return err
 	}
 	if p, ok := t.peeks[c.Uuid]; ok {
@@ -103,6 +97,30 @@ func (t *Tracker) TrackPeek(now time.Time, c TrackPeek) error {
 		trackedAt: now,
 	})
 	return nil
+}
+
+// reject ends a TrackPeek that cannot be applied: its handle (if any) is
+// retired with the error, and a compute peek with its uuid is canceled,
+// unless the uuid is a tracked peek's (then it is that peek's and stays).
+func (t *Tracker) reject(now time.Time, c TrackPeek, err error) {
+	t.retireNew(now, c.Execution, c.Conn, EndReason{Kind: EndError, Message: err.Error()})
+	if _, tracked := t.peeks[c.Uuid]; c.Uuid != (timely.Uuid{}) && !tracked && c.Cluster.Kind.Valid() {
+		t.cancelCompute(c.Cluster, c.Uuid, ReasonRejected)
+		t.effects.CountCanceledPeeks(ReasonRejected, 1)
+	}
+}
+
+// rejectTrackPeek is the command Decode returns with a malformed TrackPeek,
+// so that the handle the message carried is retired, not leaked.
+type rejectTrackPeek struct {
+	TrackPeek
+	err error
+}
+
+func (c rejectTrackPeek) apply(t *Tracker, now time.Time) error {
+	t.tombstones.expire(now)
+	t.reject(now, c.TrackPeek, c.err)
+	return c.err
 }
 
 func validateTrackPeek(c TrackPeek) error {
@@ -264,6 +282,38 @@ func (t *Tracker) EndExecution(now time.Time, c EndExecution) error {
 		}
 	}
 	return t.retire(now, c.Execution, c.Reason)
+}
+
+// Abandon ends everything the tracker holds: every tracked peek is canceled
+// in compute and every live execution is retired with an error carrying
+// message. The actor calls it when it is about to lose its state (restart
+// after a panic, stop), so that no handle is left unretired.
+func (t *Tracker) Abandon(now time.Time, message string) {
+	reason := EndReason{Kind: EndError, Message: message}
+	n := 0
+	for _, conn := range sortedConns(t.byConn) {
+		for _, uuid := range sortedUuids(t.byConn[conn]) {
+			p, _ := t.remove(uuid)
+			t.cancelCompute(p.cluster, uuid, ReasonRejected)
+			_ = t.retire(now, p.execution, reason)
+			n++
+		}
+	}
+	if n > 0 {
+		t.effects.CountCanceledPeeks(ReasonRejected, n)
+	}
+	for _, e := range t.log.liveList() {
+		_ = t.retire(now, e.Id, reason)
+	}
+}
+
+func sortedConns(m map[timely.ConnectionId]map[timely.Uuid]struct{}) []timely.ConnectionId {
+	out := make([]timely.ConnectionId, 0, len(m))
+	for c := range m {
+		out = append(out, c)
+	}
+	slices.Sort(out)
+	return out
 }
 
 // Expire forgets expired tombstones. Commands do this themselves; the actor
