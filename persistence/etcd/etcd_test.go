@@ -108,3 +108,38 @@ func TestDialFailsFast(t *testing.T) {
 	_, err := Dial(ctx, []string{"http://127.0.0.1:1"}, "/x")
 	require.Error(t, err)
 }
+
+// TestServerRestartDurability: what etcd acknowledged survives a restart of
+// the etcd server itself, not only a new client.
+func TestServerRestartDurability(t *testing.T) {
+	srv := etcdtest.StartServer(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	st := dial(t, srv.Endpoints, "/arbor/restart")
+	s, err := st.OpenShard(ctx, "catalog")
+	require.NoError(t, err)
+	for i := range timely.Timestamp(5) {
+		u := persistence.Update{Key: fmt.Appendf(nil, "k%d", i), Ts: i, Diff: 1}
+		require.NoError(t, s.CompareAndAppend(ctx, []persistence.Update{u}, timely.At(i), timely.At(i+1)))
+	}
+	require.NoError(t, s.DowngradeSince(ctx, timely.At(2)))
+	require.NoError(t, s.Close())
+	require.NoError(t, st.Close())
+
+	srv.Restart()
+
+	st = dial(t, srv.Endpoints, "/arbor/restart")
+	defer st.Close()
+	s, err = st.OpenShard(ctx, "catalog")
+	require.NoError(t, err)
+	defer s.Close()
+	upper, err := s.Upper(ctx)
+	require.NoError(t, err)
+	require.Equal(t, timely.At(5), upper)
+	since, err := s.Since(ctx)
+	require.NoError(t, err)
+	require.Equal(t, timely.At(2), since)
+	snap, err := s.Snapshot(ctx, 4)
+	require.NoError(t, err)
+	require.Len(t, snap, 5)
+}

@@ -31,20 +31,67 @@ func NoFsync() Option { return func(c *embed.Config) { c.UnsafeNoFsync = true } 
 // client endpoints. It fails the test if the server is not ready within 20 s.
 func Start(t testing.TB, opts ...Option) []string {
 	t.Helper()
+	return StartServer(t, opts...).Endpoints
+}
+
+// Server is a running embedded etcd server that a test can stop and
+// restart on the same data directory and ports, to check durability across
+// a server restart.
+type Server struct {
+	// Endpoints are the client URLs; they stay the same across Restart.
+	Endpoints []string
+
+	t   testing.TB
+	cfg *embed.Config
+	e   *embed.Etcd // nil while stopped
+}
+
+// StartServer is Start returning the Server. It is stopped when the test
+// ends.
+func StartServer(t testing.TB, opts ...Option) *Server {
+	t.Helper()
 	var lastErr error
 	// A port picked free may be taken before etcd binds it; try again.
 	for range 3 {
-		endpoints, err := start(t, opts)
-		if err == nil {
-			return endpoints
+		cfg, err := newConfig(t.TempDir(), opts)
+		if err != nil {
+			lastErr = err
+			continue
 		}
-		lastErr = err
+		e, err := run(cfg)
+		if err != nil {
+			lastErr = err
+			continue
+		}
+		s := &Server{Endpoints: []string{cfg.AdvertiseClientUrls[0].String()}, t: t, cfg: cfg, e: e}
+		t.Cleanup(s.Stop)
+		return s
 	}
 	t.Fatalf("etcdtest: start embedded etcd: %v", lastErr)
 	return nil
 }
 
-func start(t testing.TB, opts []Option) ([]string, error) {
+// Stop shuts the server down and waits for it. It is idempotent.
+func (s *Server) Stop() {
+	if s.e != nil {
+		s.e.Close()
+		s.e = nil
+	}
+}
+
+// Restart stops the server and starts it again on the same directory and
+// ports, as a restarted etcd process would be.
+func (s *Server) Restart() {
+	s.t.Helper()
+	s.Stop()
+	e, err := run(s.cfg)
+	if err != nil {
+		s.t.Fatalf("etcdtest: restart embedded etcd: %v", err)
+	}
+	s.e = e
+}
+
+func newConfig(dir string, opts []Option) (*embed.Config, error) {
 	clientURL, err := freeURL()
 	if err != nil {
 		return nil, err
@@ -55,7 +102,7 @@ func start(t testing.TB, opts []Option) ([]string, error) {
 	}
 	cfg := embed.NewConfig()
 	cfg.Name = "etcdtest"
-	cfg.Dir = t.TempDir()
+	cfg.Dir = dir
 	cfg.ListenClientUrls = []url.URL{*clientURL}
 	cfg.AdvertiseClientUrls = []url.URL{*clientURL}
 	cfg.ListenPeerUrls = []url.URL{*peerURL}
@@ -67,12 +114,17 @@ func start(t testing.TB, opts []Option) ([]string, error) {
 	for _, o := range opts {
 		o(cfg)
 	}
+	return cfg, nil
+}
+
+func run(cfg *embed.Config) (*embed.Etcd, error) {
 	e, err := embed.StartEtcd(cfg)
 	if err != nil {
 		return nil, err
 	}
 	select {
 	case <-e.Server.ReadyNotify():
+		return e, nil
 	case err := <-e.Err():
 		e.Close()
 		return nil, err
@@ -80,8 +132,6 @@ func start(t testing.TB, opts []Option) ([]string, error) {
 		e.Close()
 		return nil, fmt.Errorf("server not ready after 20s")
 	}
-	t.Cleanup(e.Close)
-	return []string{clientURL.String()}, nil
 }
 
 // freeURL returns http://127.0.0.1:<port> for a port that was free a moment
