@@ -1,0 +1,78 @@
+package catalog
+
+import (
+	"github.com/arbor-db/arbor/actors/catalog/durable"
+	"github.com/arbor-db/arbor/timely"
+)
+
+// The guardian's requests and responses are Go structs: they carry Go
+// closures and snapshots and never cross nodes, because the guardian always
+// runs in the same process as the environment that uses it.
+
+// Transact runs Apply on a transaction begun at the catalog's current upper
+// and commits it. If Apply returns an error the transaction is aborted and
+// the error returned. Apply runs inside the guardian: it must not block or
+// keep the transaction. Answered with *TransactResult.
+type Transact struct {
+	Apply func(tx *durable.Transaction) error
+}
+
+// TransactResult answers Transact: the catalog's new upper, or the error
+// (from Apply, or from the commit: *durable.FenceError,
+// durable.ErrStaleTransaction, durable.ErrBackend, ...).
+type TransactResult struct {
+	Upper timely.Frontier
+	Err   error
+}
+
+// GetSnapshot asks for an immutable snapshot of the catalog at its current
+// upper. Answered with *SnapshotResult.
+type GetSnapshot struct{}
+
+// SnapshotResult answers GetSnapshot.
+type SnapshotResult struct {
+	Snapshot *durable.Snapshot
+	Err      error
+}
+
+// AllocateIds reserves Count ids from the named allocator in a transaction
+// of its own. Answered with *IdsAllocated.
+type AllocateIds struct {
+	Allocator string
+	Count     uint64
+}
+
+// IdsAllocated answers AllocateIds: ids First .. First+Count-1 are reserved.
+type IdsAllocated struct {
+	First uint64
+	Err   error
+}
+
+// GetStatus asks for the guardian's phase and token. Answered with *Status.
+type GetStatus struct{}
+
+// Status answers GetStatus.
+type Status struct {
+	Phase Phase
+	// Token is the catalog handle's fence token (zero before the first
+	// open); Upper the handle's upper.
+	Token durable.FenceToken
+	Upper timely.Frontier
+	// Err is the error every request is answered with once Fenced or
+	// Halted.
+	Err error
+}
+
+// Fenced is published on the actor system's event stream, once, when the
+// guardian learns that a newer writer owns the catalog. Current is this
+// node's token, Fence the newer one.
+type Fenced struct {
+	Current, Fence durable.FenceToken
+	Err            *durable.FenceError
+}
+
+// confirmLeadership is the guardian's own tick.
+type confirmLeadership struct{}
+
+// reopen asks the guardian to open the catalog (at start, after backoff).
+type reopen struct{}
