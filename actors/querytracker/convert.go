@@ -12,10 +12,10 @@ import (
 // naming the message and field, when a required field is missing or out of
 // range. QtDump is not a Command; Decode reports it as unknown.
 //
-// A malformed QtTrackPeek whose uuid and execution decode still yields a
-// command next to the error: applying it retires that execution with the
-// decode error and cancels the compute peek, so a bad message does not leak
-// a handle. Apply a non-nil command even when the error is not nil.
+// A malformed QtTrackPeek whose execution decodes still yields a command
+// next to the error: applying it retires that execution with the decode
+// error (and cancels the compute peek if uuid and cluster decoded), so a bad
+// message does not leak a handle. Apply a non-nil command even when the error is not nil.
 func Decode(msg any) (Command, error) {
 	switch m := msg.(type) {
 	case *messages.QtTrackPeek:
@@ -95,16 +95,19 @@ func malformed(what string, err error) error {
 func decodeTrackPeek(m *messages.QtTrackPeek) (Command, error) {
 	var c TrackPeek
 	var err error
-	if c.Uuid, err = m.GetUuid().ToTimely(); err != nil {
+	if c.Execution, err = decodeExecution(m.GetExecution()); err != nil {
 		return nil, malformed("track peek", err)
 	}
-	what := "track peek " + c.Uuid.String()
-	if c.Execution, err = decodeExecution(m.GetExecution()); err != nil {
-		return nil, malformed(what, err)
+	what := "track peek"
+	if c.Uuid, err = m.GetUuid().ToTimely(); err == nil {
+		what += " " + c.Uuid.String()
+		err = decodeTrackPeekRest(m, &c, what)
+	} else {
+		err = malformed(what, err)
 	}
-	if err := decodeTrackPeekRest(m, &c, what); err != nil {
-		// What decoded (uuid, execution, maybe conn and cluster) is enough
-		// to retire the handle and cancel the compute peek.
+	if err != nil {
+		// The execution decoded: enough to retire the handle (and, with a
+		// uuid and cluster, to cancel the compute peek).
 		return rejectTrackPeek{TrackPeek: c, err: err}, err
 	}
 	return c, nil
