@@ -24,6 +24,7 @@ func RunShardTests(t *testing.T, h Harness) {
 		{"ListenSinceErrors", testListenSinceErrors},
 		{"ListenBlocksAndCloses", testListenBlocksAndCloses},
 		{"ConcurrentCompareAndAppend", testConcurrentCompareAndAppend},
+		{"Linearizability", testLinearizability},
 		{"ClosedUpper", testClosedUpper},
 		{"HandlesAndNames", testHandlesAndNames},
 		{"ClosedHandles", testClosedHandles},

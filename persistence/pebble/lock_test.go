@@ -54,4 +54,9 @@ func TestDataDirInUseByAnotherProcess(t *testing.T) {
 	out, err := cmd.CombinedOutput()
 	require.NoError(t, err, "child:\n%s", out)
 	require.True(t, strings.Contains(string(out), "data dir in use"), "child:\n%s", out)
+	for _, line := range strings.Split(string(out), "\n") {
+		if strings.Contains(line, "data dir in use") {
+			t.Log("child:", strings.TrimSpace(line))
+		}
+	}
 }
