@@ -42,6 +42,7 @@ type UpperMismatchError struct {
 	Current  timely.Frontier
 }
 
+// Error names both uppers.
 func (e *UpperMismatchError) Error() string {
 	return fmt.Sprintf("persistence: upper mismatch: expected %s, current %s", e.Expected, e.Current)
 }
@@ -55,6 +56,7 @@ type SinceError struct {
 	Since timely.Frontier
 }
 
+// Error names the requested time and the since.
 func (e *SinceError) Error() string {
 	return fmt.Sprintf("persistence: read at %s is before since %s: history compacted", e.AsOf, e.Since)
 }
@@ -67,6 +69,7 @@ type NotYetReadableError struct {
 	Upper timely.Frontier
 }
 
+// Error names the requested time and the upper.
 func (e *NotYetReadableError) Error() string {
 	return fmt.Sprintf("persistence: snapshot at %s not yet readable: upper is %s", e.AsOf, e.Upper)
 }
@@ -80,6 +83,7 @@ type CorruptError struct {
 	Err error
 }
 
+// Error names the shard, the key and the problem.
 func (e *CorruptError) Error() string {
 	return fmt.Sprintf("persistence: shard %q: corrupt value at key %q: %v", e.Shard, e.Key, e.Err)
 }

@@ -18,6 +18,7 @@ type kv struct {
 	owned  bool // Close closes client
 }
 
+// Read implements kvshard.KV as one etcd txn of range gets (one revision).
 func (e *kv) Read(ctx context.Context, ranges []kvshard.Range) ([][]kvshard.KeyValue, error) {
 	ops := make([]clientv3.Op, len(ranges))
 	for i, r := range ranges {
@@ -44,6 +45,7 @@ func present(v []byte) []byte {
 	return v
 }
 
+// Txn implements kvshard.KV as one etcd txn; Else reads the compared keys.
 func (e *kv) Txn(ctx context.Context, cmps []kvshard.Compare, ops []kvshard.Op) (bool, [][]byte, error) {
 	conds := make([]clientv3.Cmp, len(cmps))
 	gets := make([]clientv3.Op, len(cmps))
@@ -86,6 +88,7 @@ func mapErr(err error) error {
 	return err
 }
 
+// Close closes the client if the Store owns it.
 func (e *kv) Close() error {
 	if e.owned {
 		return e.client.Close()

@@ -22,6 +22,7 @@ type watcher struct {
 	ch clientv3.WatchChan // owned by the caller of Wait
 }
 
+// Watch implements kvshard.KV with an etcd watch on key (see watcher).
 func (e *kv) Watch(ctx context.Context, key []byte) (kvshard.Watcher, error) {
 	// The watch outlives the Listen call that makes it, so it gets its own
 	// context, not ctx.
@@ -45,6 +46,7 @@ func (w *watcher) start(ctx context.Context) error {
 	return nil
 }
 
+// Wait implements kvshard.Watcher: it returns after the next watch response.
 func (w *watcher) Wait(ctx context.Context) error {
 	select {
 	case resp, ok := <-w.ch:
@@ -66,4 +68,5 @@ func (w *watcher) Wait(ctx context.Context) error {
 	}
 }
 
+// Close implements kvshard.Watcher: it cancels the etcd watch.
 func (w *watcher) Close() { w.cancel() }

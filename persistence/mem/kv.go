@@ -23,6 +23,7 @@ func newKV() *kv {
 	return &kv{vals: map[string][]byte{}, changed: make(chan struct{})}
 }
 
+// Read implements kvshard.KV under the map's mutex.
 func (m *kv) Read(ctx context.Context, ranges []kvshard.Range) ([][]kvshard.KeyValue, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -43,6 +44,7 @@ func (m *kv) Read(ctx context.Context, ranges []kvshard.Range) ([][]kvshard.KeyV
 	return out, nil
 }
 
+// Txn implements kvshard.KV under the map's mutex.
 func (m *kv) Txn(ctx context.Context, cmps []kvshard.Compare, ops []kvshard.Op) (bool, [][]byte, error) {
 	if err := ctx.Err(); err != nil {
 		return false, nil, err
@@ -87,6 +89,7 @@ func (m *kv) Txn(ctx context.Context, cmps []kvshard.Compare, ops []kvshard.Op) 
 	return true, nil, nil
 }
 
+// Watch implements kvshard.KV; it wakes on every successful Txn.
 func (m *kv) Watch(ctx context.Context, key []byte) (kvshard.Watcher, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -103,6 +106,7 @@ func (m *kv) current() <-chan struct{} {
 	return m.changed
 }
 
+// Close makes later calls fail with persistence.ErrClosed.
 func (m *kv) Close() error {
 	m.mu.Lock()
 	defer m.mu.Unlock()

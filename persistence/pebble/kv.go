@@ -45,6 +45,7 @@ func newKV(db *pebble.DB, lock *pebble.Lock) *kv {
 	return &kv{db: db, lock: lock, changed: make(chan struct{})}
 }
 
+// Read implements kvshard.KV with one Pebble iterator (one consistent view).
 func (p *kv) Read(ctx context.Context, ranges []kvshard.Range) ([][]kvshard.KeyValue, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -73,6 +74,7 @@ func (p *kv) Read(ctx context.Context, ranges []kvshard.Range) ([][]kvshard.KeyV
 	return out, it.Error()
 }
 
+// Txn implements kvshard.KV: compare under the txn mutex, then one synced batch.
 func (p *kv) Txn(ctx context.Context, cmps []kvshard.Compare, ops []kvshard.Op) (bool, [][]byte, error) {
 	if err := ctx.Err(); err != nil {
 		return false, nil, err
@@ -136,6 +138,7 @@ func (p *kv) get(key []byte) ([]byte, error) {
 	return append([]byte{}, v...), nil
 }
 
+// Watch implements kvshard.KV; it wakes on every commit of the Store.
 func (p *kv) Watch(context.Context, []byte) (kvshard.Watcher, error) {
 	release, err := p.use()
 	if err != nil {

@@ -43,6 +43,7 @@ func Open(dir string) (persistence.Store, error) {
 // tests and nodes stay quiet.
 type logger struct{}
 
+// Infof logs at debug level.
 func (logger) Infof(format string, args ...any) {
 	slog.Debug("pebble: " + fmt.Sprintf(format, args...))
 }

@@ -23,6 +23,7 @@ type chanWatcher struct {
 	done chan struct{}
 }
 
+// Wait implements Watcher.
 func (w *chanWatcher) Wait(ctx context.Context) error {
 	select {
 	case <-w.ch:
@@ -37,4 +38,5 @@ func (w *chanWatcher) Wait(ctx context.Context) error {
 	}
 }
 
+// Close implements Watcher.
 func (w *chanWatcher) Close() { w.once.Do(func() { close(w.done) }) }
