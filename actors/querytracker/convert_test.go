@@ -11,9 +11,11 @@ import (
 	"github.com/arbor-db/arbor/timely"
 )
 
-func pbUuid(u timely.Uuid) *messages.Uuid    { return messages.FromUuid(u) }
-func pbExec(e ExecutionId) *messages.Uuid    { return messages.FromUuid(timely.Uuid(e)) }
-func pbCluster(n uint64) *messages.ClusterId { return messages.FromClusterId(timely.ClusterId{Kind: timely.User, Value: n}) }
+func pbUuid(u timely.Uuid) *messages.Uuid { return messages.FromUuid(u) }
+func pbExec(e ExecutionId) *messages.Uuid { return messages.FromUuid(timely.Uuid(e)) }
+func pbCluster(n uint64) *messages.ClusterId {
+	return messages.FromClusterId(timely.ClusterId{Kind: timely.User, Value: n})
+}
 
 func TestDecodeValid(t *testing.T) {
 	u1 := timely.ClusterId{Kind: timely.User, Value: 1}
@@ -26,7 +28,7 @@ func TestDecodeValid(t *testing.T) {
 			Uuid: pbUuid(peekId(1)), Conn: &messages.ConnectionId{Value: 2}, Cluster: pbCluster(1),
 			DependsOn: []*messages.GlobalId{messages.FromGlobalId(timely.UserId(5))},
 			Execution: pbExec(execId(1)), Strategy: messages.QtExecutionStrategy_QT_EXECUTION_STRATEGY_CONSTANT,
-			WatchSet:  &messages.QtWatchSet{Objects: []*messages.GlobalId{messages.FromGlobalId(timely.UserId(5))}, Timestamp: &messages.Timestamp{Millis: 9}},
+			WatchSet: &messages.QtWatchSet{Objects: []*messages.GlobalId{messages.FromGlobalId(timely.UserId(5))}, Timestamp: &messages.Timestamp{Millis: 9}},
 		}, TrackPeek{Uuid: peekId(1), Conn: 2, Cluster: u1, DependsOn: []timely.GlobalId{timely.UserId(5)}, Execution: execId(1),
 			Strategy: StrategyConstant, WatchSet: &WatchSet{Objects: []timely.GlobalId{timely.UserId(5)}, Timestamp: 9}}},
 		{"untrack", &messages.QtUntrackPeek{Uuid: pbUuid(peekId(1))}, UntrackPeek{Uuid: peekId(1)}},
