@@ -54,8 +54,11 @@ type Shard interface {
 	// listening from exactly since yields the contents as of since at time
 	// since, followed by every later change.
 	//
-	// The listener must be closed; Closing the shard handle also closes
-	// every listener it made.
+	// Listen reads the shard once before returning, so the since check and
+	// the first event come from one state (a since that moves afterwards
+	// cannot change what the first event holds); it can therefore also
+	// return *CorruptError. The listener must be closed; closing the shard
+	// handle also closes every listener it made.
 	Listen(ctx context.Context, from timely.Frontier) (Listener, error)
 
 	// Upper returns the shard's current upper: every update still to come
