@@ -18,9 +18,9 @@ const benchTracked = 10_000
 type nopEffects struct{}
 
 func (nopEffects) CancelComputePeek(timely.ClusterId, timely.Uuid, CancelReason) {}
-func (nopEffects) InstallWatchSet(ExecutionId, WatchSet) error                  { return nil }
-func (nopEffects) EndExecution(ExecutionId, EndReason)                          {}
-func (nopEffects) CountCanceledPeeks(CancelReason, int)                         {}
+func (nopEffects) InstallWatchSet(ExecutionId, WatchSet) error                   { return nil }
+func (nopEffects) EndExecution(ExecutionId, EndReason)                           {}
+func (nopEffects) CountCanceledPeeks(CancelReason, int)                          {}
 
 func benchUuid(n uint64) timely.Uuid {
 	var u timely.Uuid

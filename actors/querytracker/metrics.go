@@ -108,6 +108,7 @@ type meteredEffects struct {
 	metrics *Metrics
 }
 
+// CountCanceledPeeks adds to the metric, then forwards.
 func (m meteredEffects) CountCanceledPeeks(reason CancelReason, n int) {
 	m.metrics.CanceledPeeks.WithLabelValues(reason.String()).Add(float64(n))
 	m.Effects.CountCanceledPeeks(reason, n)
