@@ -1,6 +1,7 @@
 package querytracker
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -131,7 +132,7 @@ func (a *trackerActor) apply(cmd Command) {
 	if kind == "invalid" {
 		level = slog.LevelWarn
 	}
-	a.opts.Logger.Log(nil, level, "query tracker: command ignored", "kind", kind, "err", err)
+	a.opts.Logger.Log(context.Background(), level, "query tracker: command ignored", "kind", kind, "err", err)
 }
 
 // abandon ends everything the tracker holds; it never panics itself.
