@@ -1,0 +1,109 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"strings"
+)
+
+// Config is everything a node needs to start. Every field has a flag of the
+// same name and a key of the same name in the --config file; a flag given on
+// the command line wins over the file, and the file over the default.
+type Config struct {
+	DataDir   string `json:"data-dir"`
+	Listen    string `json:"listen"`
+	Advertise string `json:"advertise"`
+	HTTP      string `json:"http"`
+	LogLevel  string `json:"log-level"`
+}
+
+// DefaultConfig is a single node on loopback with its data under ./data.
+func DefaultConfig() Config {
+	return Config{
+		DataDir:  "./data",
+		Listen:   "127.0.0.1:6880",
+		HTTP:     "127.0.0.1:6881",
+		LogLevel: "info",
+	}
+}
+
+// ErrBadConfig wraps every configuration error.
+var ErrBadConfig = errors.New("bad configuration")
+
+// ParseConfig reads flags (args excludes the program name) and the optional
+// --config file.
+func ParseConfig(args []string) (Config, error) {
+	cfg := DefaultConfig()
+	fs := flag.NewFlagSet("arbor-node", flag.ContinueOnError)
+	fs.SetOutput(os.Stderr)
+	configPath := fs.String("config", "", "path of a JSON config file with the same keys as these flags")
+	dataDir := fs.String("data-dir", cfg.DataDir, "directory for the node's durable state")
+	listen := fs.String("listen", cfg.Listen, "host:port for protoactor remote")
+	advertise := fs.String("advertise", cfg.Advertise, "host:port other nodes use to reach this one (default: the listen address)")
+	httpAddr := fs.String("http", cfg.HTTP, "host:port for /metrics, /healthz and /readyz")
+	logLevel := fs.String("log-level", cfg.LogLevel, "debug, info, warn or error")
+	if err := fs.Parse(args); err != nil {
+		return cfg, fmt.Errorf("%w: %v", ErrBadConfig, err)
+	}
+	if fs.NArg() > 0 {
+		return cfg, fmt.Errorf("%w: unexpected arguments %q", ErrBadConfig, fs.Args())
+	}
+	if *configPath != "" {
+		if err := loadConfigFile(*configPath, &cfg); err != nil {
+			return cfg, err
+		}
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	override := func(name string, dst *string, v string) {
+		if set[name] {
+			*dst = v
+		}
+	}
+	override("data-dir", &cfg.DataDir, *dataDir)
+	override("listen", &cfg.Listen, *listen)
+	override("advertise", &cfg.Advertise, *advertise)
+	override("http", &cfg.HTTP, *httpAddr)
+	override("log-level", &cfg.LogLevel, *logLevel)
+	return cfg, cfg.Validate()
+}
+
+func loadConfigFile(path string, cfg *Config) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("%w: read config file: %v", ErrBadConfig, err)
+	}
+	dec := json.NewDecoder(strings.NewReader(string(b)))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(cfg); err != nil {
+		return fmt.Errorf("%w: config file %s: %v", ErrBadConfig, path, err)
+	}
+	return nil
+}
+
+// Validate checks what can be checked without touching the machine.
+func (c Config) Validate() error {
+	if c.DataDir == "" {
+		return fmt.Errorf("%w: data-dir is empty", ErrBadConfig)
+	}
+	if c.Listen == "" || c.HTTP == "" {
+		return fmt.Errorf("%w: listen and http addresses are required", ErrBadConfig)
+	}
+	if _, err := c.SlogLevel(); err != nil {
+		return err
+	}
+	return nil
+}
+
+// SlogLevel parses LogLevel.
+func (c Config) SlogLevel() (slog.Level, error) {
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(strings.ToUpper(c.LogLevel))); err != nil {
+		return 0, fmt.Errorf("%w: log-level %q (want debug, info, warn or error)", ErrBadConfig, c.LogLevel)
+	}
+	return lv, nil
+}
