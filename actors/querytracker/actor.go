@@ -148,5 +148,5 @@ func (a *trackerActor) abandon(message string) {
 func (a *trackerActor) refreshGauges() {
 	a.opts.Metrics.TrackedPeeks.Set(float64(a.tracker.TrackedPeeks()))
 	a.opts.Metrics.Tombstones.Set(float64(a.tracker.Tombstones()))
-	a.opts.Metrics.UnretiredExecutions.Set(float64(len(a.tracker.log.live)))
+	a.opts.Metrics.UnretiredExecutions.Set(float64(a.tracker.LiveExecutions()))
 }

@@ -51,6 +51,10 @@ func (h *Handle) PID() *actor.PID { return h.pid }
 // Send delivers a command without waiting. It never blocks and never
 // reports failure to the caller.
 func (h *Handle) Send(cmd Command) {
+	if cmd == nil {
+		h.logger.Warn("query tracker: nil command dropped")
+		return
+	}
 	if h.life.stopped.Load() {
 		h.metrics.SendsAfterStop.Inc()
 		h.logger.Warn("query tracker: command sent after stop dropped", "command", fmt.Sprintf("%T", cmd))

@@ -26,6 +26,7 @@ import (
 //	untrack p=<n>
 //	cancel-conn conn=<n>
 //	drop [clusters=(<id>,...)] [collections=(<id>,...)]
+//	drop-unnamed ...                        the same without display names
 //	notify p=<n> outcome=success|error|canceled|bogus [rows=<n>] [bytes=<n>] [msg=<word>]
 //	begin e=<n> conn=<n>
 //	set-cluster e=<n> cluster=<id>
@@ -97,16 +98,22 @@ func (h *scriptHarness) run(t *testing.T, d *datadriven.TestData) string {
 		err = h.tracker.UntrackPeek(now, UntrackPeek{Uuid: peekId(scanInt(t, d, "p"))})
 	case "cancel-conn":
 		err = h.tracker.CancelConn(now, CancelConn{Conn: timely.ConnectionId(scanInt(t, d, "conn"))})
-	case "drop":
+	case "drop", "drop-unnamed":
 		c := CancelByDrop{Clusters: map[timely.ClusterId]string{}, Collections: map[timely.GlobalId]string{}}
 		if d.HasArg("clusters") {
 			for _, id := range scanClusters(t, d, "clusters") {
 				c.Clusters[id] = fmt.Sprintf("cluster %q", "c"+id.String())
+				if d.Cmd == "drop-unnamed" {
+					c.Clusters[id] = ""
+				}
 			}
 		}
 		if d.HasArg("collections") {
 			for _, id := range scanGlobalIds(t, d, "collections") {
 				c.Collections[id] = fmt.Sprintf("relation %q", "r"+id.String())
+				if d.Cmd == "drop-unnamed" {
+					c.Collections[id] = ""
+				}
 			}
 		}
 		err = h.tracker.CancelByDrop(now, c)

@@ -77,6 +77,9 @@ func (t *Tracker) IsTracked(uuid timely.Uuid) bool { _, ok := t.peeks[uuid]; ret
 // Tombstones returns the number of live tombstones (as of the last command).
 func (t *Tracker) Tombstones() int { return t.tombstones.len() }
 
+// LiveExecutions returns the number of executions begun and not retired.
+func (t *Tracker) LiveExecutions() int { return len(t.log.live) }
+
 // Unretired returns the executions that were begun and not yet retired, in
 // begin order. Once every peek had its terminal event and every explicitly
 // begun execution was ended, it is empty; anything left is a leaked handle.

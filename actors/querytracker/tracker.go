@@ -181,6 +181,7 @@ func (t *Tracker) CancelByDrop(now time.Time, c CancelByDrop) error {
 	if len(c.Clusters) == 0 && len(c.Collections) == 0 {
 		return nil
 	}
+	c = withDisplayNames(c)
 	t.tombstones.add(now, c.Clusters, c.Collections)
 	type victim struct {
 		uuid timely.Uuid
@@ -209,6 +210,23 @@ func (t *Tracker) CancelByDrop(now time.Time, c CancelByDrop) error {
 		t.effects.CountCanceledPeeks(ReasonDropped, len(victims))
 	}
 	return nil
+}
+
+// withDisplayNames returns c with every empty name replaced by "cluster
+// <id>" or "relation <id>", so the error a client sees always names the
+// dropped object. The caller's maps are not modified.
+func withDisplayNames(c CancelByDrop) CancelByDrop {
+	out := CancelByDrop{
+		Clusters:    make(map[timely.ClusterId]string, len(c.Clusters)),
+		Collections: make(map[timely.GlobalId]string, len(c.Collections)),
+	}
+	for id, name := range c.Clusters {
+		out.Clusters[id] = displayName(name, "cluster", id.String())
+	}
+	for id, name := range c.Collections {
+		out.Collections[id] = displayName(name, "relation", id.String())
+	}
+	return out
 }
 
 // ObservePeekNotification ends a tracked peek with compute's outcome; the
