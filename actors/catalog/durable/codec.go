@@ -118,11 +118,14 @@ func checkEntry(key *messages.CatalogKey, value *messages.CatalogValue) (Kind, e
 	same := true
 	switch kk {
 	case KindCluster:
-		same = proto.Equal(key.GetCluster().GetId(), value.GetCluster().GetId()) && key.GetCluster().GetId() != nil
+		k, v := key.GetCluster().GetId(), value.GetCluster().GetId()
+		same = k != nil && v != nil && k.GetKind() == v.GetKind() && k.GetValue() == v.GetValue()
 	case KindReplica:
-		same = proto.Equal(key.GetReplica().GetId(), value.GetReplica().GetId()) && key.GetReplica().GetId() != nil
+		k, v := key.GetReplica().GetId(), value.GetReplica().GetId()
+		same = k != nil && v != nil && k.GetKind() == v.GetKind() && k.GetValue() == v.GetValue()
 	case KindItem:
-		same = proto.Equal(key.GetItem().GetId(), value.GetItem().GetId()) && key.GetItem().GetId() != nil
+		k, v := key.GetItem().GetId(), value.GetItem().GetId()
+		same = k != nil && v != nil && k.GetKind() == v.GetKind() && k.GetValue() == v.GetValue()
 	case KindIdAllocator:
 		same = key.GetIdAllocator().GetName() == value.GetIdAllocator().GetName()
 	case KindConfig:

@@ -297,9 +297,9 @@ type backend struct {
 func TestLinearizability(t *testing.T) {
 	for _, b := range backends(t) {
 		t.Run(b.name, func(t *testing.T) {
-			rounds, clients, ops := 4, 4, 40
+			rounds, clients, ops := 6, 4, 50
 			if b.name != "mem" {
-				rounds, ops = 2, 25
+				rounds, ops = 3, 30
 			}
 			for _, seed := range linSeeds(t, rounds) {
 				checkLinearizable(t, b.store(t), seed, clients, ops)

@@ -12,22 +12,49 @@ import (
 type state struct {
 	entries map[string]*entry
 	counts  map[Kind]int
+	// Indexes: entries by kind, and the keys of clusters and items by name
+	// (names are unique within each).
+	byKind map[Kind]map[string]*entry
+	names  map[Kind]map[string]string
 }
 
 func newState() *state {
-	return &state{entries: map[string]*entry{}, counts: map[Kind]int{}}
+	s := &state{entries: map[string]*entry{}, counts: map[Kind]int{}, byKind: map[Kind]map[string]*entry{}, names: map[Kind]map[string]string{}}
+	for _, k := range Kinds {
+		s.byKind[k] = map[string]*entry{}
+	}
+	s.names[KindCluster] = map[string]string{}
+	s.names[KindItem] = map[string]string{}
+	return s
 }
 
 // clone returns a copy sharing the (immutable) entries.
 func (s *state) clone() *state {
-	c := &state{entries: make(map[string]*entry, len(s.entries)), counts: make(map[Kind]int, len(s.counts))}
+	c := newState()
 	for k, e := range s.entries {
 		c.entries[k] = e
+		c.byKind[e.kind][k] = e
 	}
 	for k, n := range s.counts {
 		c.counts[k] = n
 	}
+	for kind, m := range s.names {
+		for n, k := range m {
+			c.names[kind][n] = k
+		}
+	}
 	return c
+}
+
+// entryName is the unique name of a cluster or item entry ("" otherwise).
+func entryName(e *entry) string {
+	switch e.kind {
+	case KindCluster:
+		return e.value.GetCluster().GetName()
+	case KindItem:
+		return e.value.GetItem().GetName()
+	}
+	return ""
 }
 
 func (s *state) get(key string) (*entry, bool) {
@@ -64,10 +91,19 @@ func (s *state) plan(updates []persistence.Update) ([]change, error) {
 		if err != nil {
 			return nil, err
 		}
+		decoded[i] = e
+	}
+	return s.planDecoded(us, decoded)
+}
+
+// planDecoded is plan for consolidated updates whose entries are already
+// decoded (decoded[i] is us[i]'s entry): a transaction's own updates.
+func (s *state) planDecoded(us []persistence.Update, decoded []*entry) ([]change, error) {
+	for i, u := range us {
 		if u.Diff != 1 && u.Diff != -1 {
+			e := decoded[i]
 			return nil, fmt.Errorf("%w: %s entry %v at %d has diff %d, want ±1", ErrInconsistent, e.kind, e.key, u.Ts, u.Diff)
 		}
-		decoded[i] = e
 	}
 	// Stable sort: by time, then retractions first; within that the
 	// consolidated (key, value) order stands.
@@ -122,10 +158,18 @@ func (s *state) commit(changes []change) {
 		if old, ok := s.entries[c.key]; ok {
 			s.counts[old.kind]--
 			delete(s.entries, c.key)
+			delete(s.byKind[old.kind], c.key)
+			if names := s.names[old.kind]; names != nil && names[entryName(old)] == c.key {
+				delete(names, entryName(old))
+			}
 		}
 		if c.e != nil {
 			s.entries[c.key] = c.e
 			s.counts[c.e.kind]++
+			s.byKind[c.e.kind][c.key] = c.e
+			if names := s.names[c.e.kind]; names != nil {
+				names[entryName(c.e)] = c.key
+			}
 		}
 	}
 }

@@ -60,17 +60,22 @@ func (tx *Transaction) remove(key *messages.CatalogKey) {
 func (tx *Transaction) Upper() timely.Frontier { return tx.upper }
 
 // IsEmpty reports whether the transaction would write nothing.
-func (tx *Transaction) IsEmpty() bool { return len(tx.updates(0)) == 0 }
+func (tx *Transaction) IsEmpty() bool {
+	us, _ := tx.updates(0)
+	return len(us) == 0
+}
 
-// updates turns the pending changes into shard updates at time ts:
-// retract the old value, insert the new one, skip unchanged keys.
-func (tx *Transaction) updates(ts timely.Timestamp) []persistence.Update {
+// updates turns the pending changes into shard updates at time ts, and
+// their entries: retract the old value, insert the new one, skip unchanged
+// keys.
+func (tx *Transaction) updates(ts timely.Timestamp) ([]persistence.Update, []*entry) {
 	keys := make([]string, 0, len(tx.v.overlay))
 	for k := range tx.v.overlay {
 		keys = append(keys, k)
 	}
 	slices.Sort(keys)
 	var out []persistence.Update
+	var entries []*entry
 	for _, k := range keys {
 		old, neu := tx.v.base.entries[k], tx.v.overlay[k]
 		if old != nil && neu != nil && string(old.valueBytes) == string(neu.valueBytes) {
@@ -78,12 +83,14 @@ func (tx *Transaction) updates(ts timely.Timestamp) []persistence.Update {
 		}
 		if old != nil {
 			out = append(out, persistence.Update{Key: old.keyBytes, Value: old.valueBytes, Ts: ts, Diff: -1})
+			entries = append(entries, old)
 		}
 		if neu != nil {
 			out = append(out, persistence.Update{Key: neu.keyBytes, Value: neu.valueBytes, Ts: ts, Diff: 1})
+			entries = append(entries, neu)
 		}
 	}
-	return out
+	return out, entries
 }
 
 // Commit makes the transaction durable (in memory only for a Savepoint
@@ -163,10 +170,8 @@ func (tx *Transaction) CreateCluster(c *messages.CatalogCluster) error {
 	if _, ok := tx.v.cluster(id); ok {
 		return fmt.Errorf("%w: cluster %s", ErrAlreadyExists, id)
 	}
-	for _, o := range tx.v.clusters() {
-		if o.GetName() == c.GetName() {
-			return fmt.Errorf("%w: cluster named %q", ErrAlreadyExists, c.GetName())
-		}
+	if tx.v.byName(KindCluster, c.GetName()) != nil {
+		return fmt.Errorf("%w: cluster named %q", ErrAlreadyExists, c.GetName())
 	}
 	if err := tx.put(clusterKey(c.GetId()), &messages.CatalogValue{Kind: &messages.CatalogValue_Cluster{Cluster: cloneOf(c)}}); err != nil {
 		return err
@@ -277,7 +282,7 @@ func (tx *Transaction) checkItem(it *messages.CatalogItem) (timely.GlobalId, err
 		if err != nil {
 			return id, fmt.Errorf("%w: item %s: %v", ErrInvalid, id, err)
 		}
-		if _, ok := tx.v.cluster(cid); !ok {
+		if tx.v.lookup(clusterKey(it.GetClusterId())) == nil {
 			return id, fmt.Errorf("%w: cluster %s of item %s", ErrNotFound, cid, id)
 		}
 	}
@@ -289,12 +294,13 @@ func (tx *Transaction) checkItem(it *messages.CatalogItem) (timely.GlobalId, err
 		if did == id {
 			return id, fmt.Errorf("%w: item %s depends on itself", ErrInvalid, id)
 		}
-		if _, ok := tx.v.item(did); !ok {
+		if tx.v.lookup(itemKey(d)) == nil {
 			return id, fmt.Errorf("%w: item %s depends on %s, which does not exist", ErrNotFound, id, did)
 		}
 	}
-	for _, o := range tx.v.items() {
-		if o.GetName() == it.GetName() && !(o.GetId().GetKind() == it.GetId().GetKind() && o.GetId().GetValue() == it.GetId().GetValue()) {
+	if o := tx.v.byName(KindItem, it.GetName()); o != nil {
+		oid := o.value.GetItem().GetId()
+		if oid.GetKind() != it.GetId().GetKind() || oid.GetValue() != it.GetId().GetValue() {
 			return id, fmt.Errorf("%w: item named %q", ErrAlreadyExists, it.GetName())
 		}
 	}
@@ -311,7 +317,7 @@ func (tx *Transaction) CreateItem(it *messages.CatalogItem) error {
 	if err != nil {
 		return err
 	}
-	if _, ok := tx.v.item(id); ok {
+	if tx.v.lookup(itemKey(it.GetId())) != nil {
 		return fmt.Errorf("%w: item %s", ErrAlreadyExists, id)
 	}
 	if err := tx.put(itemKey(it.GetId()), &messages.CatalogValue{Kind: &messages.CatalogValue_Item{Item: cloneOf(it)}}); err != nil {
@@ -330,7 +336,7 @@ func (tx *Transaction) AlterItem(it *messages.CatalogItem) error {
 	if err != nil {
 		return err
 	}
-	if _, ok := tx.v.item(id); !ok {
+	if tx.v.lookup(itemKey(it.GetId())) == nil {
 		return fmt.Errorf("%w: item %s", ErrNotFound, id)
 	}
 	if err := tx.put(itemKey(it.GetId()), &messages.CatalogValue{Kind: &messages.CatalogValue_Item{Item: cloneOf(it)}}); err != nil {

@@ -27,10 +27,7 @@ func (v *view) lookup(key *messages.CatalogKey) *entry {
 
 // each calls fn for every live entry of kind, in no particular order.
 func (v *view) each(kind Kind, fn func(*entry)) {
-	for k, e := range v.base.entries {
-		if e.kind != kind {
-			continue
-		}
+	for k, e := range v.base.byKind[kind] {
 		if _, ok := v.overlay[k]; ok {
 			continue
 		}
@@ -41,6 +38,24 @@ func (v *view) each(kind Kind, fn func(*entry)) {
 			fn(e)
 		}
 	}
+}
+
+// byName returns the live cluster or item entry called name, if any.
+func (v *view) byName(kind Kind, name string) *entry {
+	for _, e := range v.overlay {
+		if e != nil && e.kind == kind && entryName(e) == name {
+			return e
+		}
+	}
+	k, ok := v.base.names[kind][name]
+	if !ok {
+		return nil
+	}
+	if _, shadowed := v.overlay[k]; shadowed {
+		// Changed or removed in the overlay, which was searched above.
+		return nil
+	}
+	return v.base.entries[k]
 }
 
 func cloneOf[T proto.Message](m T) T { return proto.Clone(m).(T) }
