@@ -25,8 +25,9 @@ import (
 // A duplicate (same uuid already tracked) changes nothing and returns
 // ErrDuplicatePeek; a stale one (the peek already ended, as far as the
 // statement log remembers) returns ErrPeekEnded. Either way, a different
-// execution it carries is retired with an error so its handle does not leak. An invalid command
-// returns ErrInvalidCommand and retires its execution if it has one.
+// execution it carries is retired with an error so its handle does not
+// leak. An invalid command returns ErrInvalidCommand and retires its
+// execution if it has one.
 func (t *Tracker) TrackPeek(now time.Time, c TrackPeek) error {
 	t.tombstones.expire(now)
 	if err := validateTrackPeek(c); err != nil {
@@ -70,6 +71,9 @@ func (t *Tracker) TrackPeek(now time.Time, c TrackPeek) error {
 	t.log.moveConn(e, c.Conn)
 	e.Cluster, e.HasCluster = c.Cluster, true
 	e.Strategy = c.Strategy
+	// Recorded even if the peek is canceled below, so that a stale
+	// duplicate of it is recognised (ErrPeekEnded).
+	e.Peek, e.HasPeek = c.Uuid, true
 	deps := normalizeDeps(c.DependsOn)
 
 	if name, dropped := t.tombstones.hit(c.Cluster, deps); dropped {
@@ -86,7 +90,6 @@ func (t *Tracker) TrackPeek(now time.Time, c TrackPeek) error {
 			return nil
 		}
 	}
-	e.Peek, e.HasPeek = c.Uuid, true
 	t.insert(&trackedPeek{
 		uuid:      c.Uuid,
 		conn:      c.Conn,
