@@ -10,6 +10,7 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 
 	"github.com/arbor-db/arbor/actors/catalog/durable"
+	"github.com/arbor-db/arbor/timely"
 )
 
 // Props returns the props of a catalog guardian. Every incarnation the props
@@ -226,42 +227,58 @@ func (g *guardian) handleRequest(ctx actor.Context, sender *actor.PID, msg any) 
 	var err error
 	switch m := msg.(type) {
 	case *Transact:
-		var res *TransactResult
-		res, err = g.transact(cctx, m)
-		g.respond(ctx, sender, res)
+		var upper timely.Frontier
+		var res error
+		upper, res, err = g.transact(cctx, m.Apply)
+		g.respond(ctx, sender, &TransactResult{Upper: upper, Err: res})
 	case *GetSnapshot:
 		var snap *durable.Snapshot
 		snap, err = g.handle.Snapshot(cctx)
 		g.respond(ctx, sender, &SnapshotResult{Snapshot: snap, Err: err})
 	case *AllocateIds:
-		start := g.cfg.Clock.Now()
 		var first uint64
-		first, err = g.handle.AllocateIds(cctx, m.Allocator, m.Count)
-		g.countCommit(start, err)
-		g.respond(ctx, sender, &IdsAllocated{First: first, Err: err})
+		var res error
+		_, res, err = g.transact(cctx, func(tx *durable.Transaction) error {
+			var err error
+			first, err = tx.AllocateIds(m.Allocator, m.Count)
+			return err
+		})
+		if res != nil {
+			first = 0
+		}
+		g.respond(ctx, sender, &IdsAllocated{First: first, Err: res})
 	}
 	g.after(ctx, err)
 }
 
-func (g *guardian) transact(ctx context.Context, m *Transact) (*TransactResult, error) {
+// transact runs apply on an optimistic transaction (no read before it; the
+// commit's compare-and-append catches any other writer) and commits it. If
+// the commit finds the catalog moved without a fence, it runs apply once
+// more on the synced state. An error from apply aborts and is returned as
+// the result, with a nil error for the guardian (nothing was written).
+func (g *guardian) transact(ctx context.Context, apply func(tx *durable.Transaction) error) (timely.Frontier, error, error) {
 	start := g.cfg.Clock.Now()
-	tx, err := g.handle.Transaction(ctx)
-	if err != nil {
-		return &TransactResult{Err: err}, err
-	}
-	if m.Apply != nil {
-		if err := m.Apply(tx); err != nil {
-			tx.Abort()
-			// The caller's own error: nothing was written.
-			return &TransactResult{Err: err}, nil
+	for attempt := 0; ; attempt++ {
+		tx, err := g.handle.Begin()
+		if err != nil {
+			return timely.Frontier{}, err, err
 		}
+		if apply != nil {
+			if err := apply(tx); err != nil {
+				tx.Abort()
+				return timely.Frontier{}, err, nil
+			}
+		}
+		empty := tx.IsEmpty()
+		upper, err := tx.Commit(ctx)
+		if errors.Is(err, durable.ErrStaleTransaction) && attempt == 0 {
+			continue
+		}
+		if !empty {
+			g.countCommit(start, err)
+		}
+		return upper, err, err
 	}
-	empty := tx.IsEmpty()
-	upper, err := tx.Commit(ctx)
-	if !empty {
-		g.countCommit(start, err)
-	}
-	return &TransactResult{Upper: upper, Err: err}, err
 }
 
 // failed builds the response to msg that carries err.

@@ -10,6 +10,7 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/require"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/arbor-db/arbor/actors/catalog"
 	"github.com/arbor-db/arbor/actors/catalog/durable"
@@ -277,4 +278,29 @@ func TestGuardianHaltsOnNewerCatalogVersion(t *testing.T) {
 func TestDecider(t *testing.T) {
 	require.Equal(t, actor.StopDirective, catalog.Decider(&durable.FenceError{Kind: durable.FenceEpoch}))
 	require.Equal(t, actor.RestartDirective, catalog.Decider(&catalog.TransientFailure{Err: errInjected}))
+}
+
+func TestGuardianRetriesAnOptimisticTransactionOnceAfterAForeignWrite(t *testing.T) {
+	f := newFixture(t)
+	f.start()
+	require.NoError(t, f.transact(createCluster(1, "c1")).Err)
+
+	// A foreign write that is no fence (the token stays) moves the upper.
+	upper, err := f.catalog.Upper(f.ctx)
+	require.NoError(t, err)
+	ts, _ := upper.Time()
+	key, _ := proto.MarshalOptions{Deterministic: true}.Marshal(&messages.CatalogKey{Kind: &messages.CatalogKey_Setting{Setting: &messages.CatalogSettingKey{Name: "foreign"}}})
+	value, _ := proto.MarshalOptions{Deterministic: true}.Marshal(&messages.CatalogValue{Kind: &messages.CatalogValue_Setting{Setting: &messages.CatalogSetting{Name: "foreign", Value: "x"}}})
+	require.NoError(t, f.catalog.CompareAndAppend(f.ctx, []persistence.Update{{Key: key, Value: value, Ts: ts, Diff: 1}}, upper, timely.At(ts+1)))
+
+	runs := 0
+	res := f.transact(func(tx *durable.Transaction) error {
+		runs++
+		return createCluster(2, "c2")(tx)
+	})
+	require.NoError(t, res.Err)
+	require.Equal(t, 2, runs, "the stale attempt is re-run once on synced state")
+	require.Equal(t, timely.At(ts+2), res.Upper)
+	require.Equal(t, catalog.PhaseReady, f.status().Phase)
+	require.Empty(t, f.halts)
 }

@@ -9,10 +9,12 @@ import (
 // closures and snapshots and never cross nodes, because the guardian always
 // runs in the same process as the environment that uses it.
 
-// Transact runs Apply on a transaction begun at the catalog's current upper
-// and commits it. If Apply returns an error the transaction is aborted and
-// the error returned. Apply runs inside the guardian: it must not block or
-// keep the transaction. Answered with *TransactResult.
+// Transact runs Apply on a transaction begun at the catalog's upper and
+// commits it. If Apply returns an error the transaction is aborted and the
+// error returned. Apply runs inside the guardian: it must not block or keep
+// the transaction, and it may run twice (the guardian begins optimistically,
+// without reading the shard, and re-runs Apply once on fresh state if the
+// commit finds the catalog moved). Answered with *TransactResult.
 type Transact struct {
 	Apply func(tx *durable.Transaction) error
 }
