@@ -196,3 +196,14 @@ func (c *cleanupTB) runCleanups() {
 		c.cleanups[i]()
 	}
 }
+
+// A dead letter (a message to a stopped actor) must not make the end-of-test
+// leak check fail: protoactor's throttle goroutine outlives it briefly.
+func TestDeadLetterDoesNotTripLeakCheck(t *testing.T) {
+	sys := NewSystem(t)
+	pid := sys.Root.Spawn(actor.PropsFromFunc(echo))
+	if err := sys.Root.StopFuture(pid).Wait(); err != nil {
+		t.Fatal(err)
+	}
+	sys.Root.Send(pid, &ping{1})
+}
