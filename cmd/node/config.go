@@ -19,6 +19,11 @@ type Config struct {
 	Advertise string `json:"advertise"`
 	HTTP      string `json:"http"`
 	LogLevel  string `json:"log-level"`
+	// Catalog is "" (Pebble under DataDir) or etcd://host:port/prefix.
+	Catalog string `json:"catalog"`
+	// DeployGeneration is this deployment's generation; a node of a newer
+	// generation fences older ones out of the catalog.
+	DeployGeneration uint64 `json:"deploy-generation"`
 }
 
 // DefaultConfig is a single node on loopback with its data under ./data.
@@ -46,6 +51,8 @@ func ParseConfig(args []string) (Config, error) {
 	advertise := fs.String("advertise", cfg.Advertise, "host:port other nodes use to reach this one (default: the listen address)")
 	httpAddr := fs.String("http", cfg.HTTP, "host:port for /metrics, /healthz and /readyz")
 	logLevel := fs.String("log-level", cfg.LogLevel, "debug, info, warn or error")
+	catalogURL := fs.String("catalog", cfg.Catalog, "etcd://host:port/prefix for a shared catalog (default: Pebble under the data dir)")
+	generation := fs.Uint64("deploy-generation", cfg.DeployGeneration, "deployment generation; a newer one fences older nodes out of the catalog")
 	if err := fs.Parse(args); err != nil {
 		return cfg, fmt.Errorf("%w: %v", ErrBadConfig, err)
 	}
@@ -69,6 +76,10 @@ func ParseConfig(args []string) (Config, error) {
 	override("advertise", &cfg.Advertise, *advertise)
 	override("http", &cfg.HTTP, *httpAddr)
 	override("log-level", &cfg.LogLevel, *logLevel)
+	override("catalog", &cfg.Catalog, *catalogURL)
+	if set["deploy-generation"] {
+		cfg.DeployGeneration = *generation
+	}
 	return cfg, cfg.Validate()
 }
 
@@ -94,6 +105,9 @@ func (c Config) Validate() error {
 		return fmt.Errorf("%w: listen and http addresses are required", ErrBadConfig)
 	}
 	if _, err := c.SlogLevel(); err != nil {
+		return err
+	}
+	if _, err := parseCatalogSpec(c.Catalog); err != nil {
 		return err
 	}
 	return nil

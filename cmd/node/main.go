@@ -6,6 +6,11 @@
 //
 // Every flag can also be set in a JSON file given with --config, using the
 // flag names as keys; flags on the command line win.
+//
+// The node opens its catalog at start (Pebble under the data dir, or
+// --catalog etcd://host:port/prefix, as --deploy-generation N). A node fenced
+// out of the catalog by a newer one exits with status 3 and a message naming
+// both fence tokens; see cmd/node/catalog.go.
 package main
 
 import (
@@ -39,8 +44,14 @@ func run(args []string) int {
 		fmt.Fprintf(os.Stderr, "arbor node: %v\n", err)
 		return 1
 	}
-	sig := <-signals
-	logger.Info("shutting down", "signal", sig.String())
-	n.Stop()
-	return 0
+	select {
+	case sig := <-signals:
+		logger.Info("shutting down", "signal", sig.String())
+		n.Stop()
+		return 0
+	case reason := <-n.Halted():
+		n.Stop()
+		fmt.Fprintf(os.Stderr, "arbor node: %s\n", reason)
+		return exitFenced
+	}
 }

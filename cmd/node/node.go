@@ -37,6 +37,9 @@ type Node struct {
 	httpAddr   net.Addr
 	httpDone   chan struct{} // nil until serving; closed when the serving goroutine returns
 
+	catalog *nodeCatalog
+	halted  chan string // the catalog guardian's halt reason (see catalog.go)
+
 	ready    atomic.Bool
 	stopOnce sync.Once
 }
@@ -48,7 +51,7 @@ func StartNode(cfg Config, logger *slog.Logger, clk clock.Clock) (_ *Node, err e
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	n := &Node{cfg: cfg, logger: logger, clock: clk}
+	n := &Node{cfg: cfg, logger: logger, clock: clk, halted: make(chan string, 1)}
 	defer func() {
 		if err != nil {
 			n.Stop()
@@ -88,6 +91,10 @@ func StartNode(cfg Config, logger *slog.Logger, clk clock.Clock) (_ *Node, err e
 	if err != nil {
 		httpLis.Close()
 		return nil, fmt.Errorf("spawn node guardian: %w", err)
+	}
+	if err := n.startCatalog(); err != nil {
+		httpLis.Close()
+		return nil, err
 	}
 
 	n.httpServer = &http.Server{Handler: n.routes(), ReadHeaderTimeout: 10 * time.Second}
@@ -210,6 +217,7 @@ func (n *Node) Stop() {
 				n.logger.Warn("node guardian did not stop in time", "err", err)
 			}
 		}
+		n.stopCatalog()
 		if n.remote != nil {
 			n.remote.Shutdown(true)
 		}

@@ -1,0 +1,184 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/arbor-db/arbor/actors/catalog"
+	"github.com/arbor-db/arbor/actors/catalog/durable"
+	"github.com/arbor-db/arbor/actors/node"
+	"github.com/arbor-db/arbor/persistence"
+	"github.com/arbor-db/arbor/persistence/etcd"
+	"github.com/arbor-db/arbor/persistence/pebble"
+	"github.com/asynkron/protoactor-go/actor"
+)
+
+// The node's catalog: where it lives (--catalog), which deployment this
+// process belongs to (--deploy-generation), and the catalog guardian that
+// owns it, spawned as the "catalog" subsystem under the node guardian.
+
+const (
+	// catalogSubsystem is the catalog guardian's name under the node guardian.
+	catalogSubsystem = "catalog"
+	// catalogStartTimeout bounds opening the catalog at start.
+	catalogStartTimeout = 30 * time.Second
+	// exitFenced is the exit code of a node halted by its catalog guardian.
+	exitFenced = 3
+)
+
+// catalogSpec is a parsed --catalog: empty Endpoints means the embedded
+// Pebble store under the data dir.
+type catalogSpec struct {
+	Endpoints []string
+	Prefix    string
+}
+
+// parseCatalogSpec parses "" (embedded Pebble) or
+// "etcd://host:port[,host:port...]/prefix".
+func parseCatalogSpec(s string) (catalogSpec, error) {
+	if s == "" {
+		return catalogSpec{}, nil
+	}
+	u, err := url.Parse(s)
+	if err != nil || u.Scheme != "etcd" || u.Host == "" {
+		return catalogSpec{}, fmt.Errorf("%w: --catalog %q: want etcd://host:port/prefix (or nothing for Pebble under the data dir)", ErrBadConfig, s)
+	}
+	prefix := strings.TrimRight(u.Path, "/")
+	if prefix == "" {
+		prefix = "/arbor"
+	}
+	var endpoints []string
+	for _, h := range strings.Split(u.Host, ",") {
+		endpoints = append(endpoints, "http://"+h)
+	}
+	return catalogSpec{Endpoints: endpoints, Prefix: prefix + "/catalog"}, nil
+}
+
+// nodeCatalog is what the node holds open for its catalog.
+type nodeCatalog struct {
+	store            persistence.Store
+	catalog, version persistence.Shard
+	pid              *actor.PID
+}
+
+// startCatalog opens the catalog store and spawns the catalog guardian,
+// which takes over the catalog (fencing any earlier node). It returns once
+// the guardian is ready; a node that cannot own the catalog fails to start.
+func (n *Node) startCatalog() error {
+	spec, err := parseCatalogSpec(n.cfg.Catalog)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), catalogStartTimeout)
+	defer cancel()
+	c := &nodeCatalog{}
+	n.catalog = c
+	if spec.Endpoints == nil {
+		dir := filepath.Join(n.cfg.DataDir, "catalog")
+		if c.store, err = pebble.Open(dir); err != nil {
+			return fmt.Errorf("catalog: %w", err)
+		}
+	} else if c.store, err = etcd.Dial(ctx, spec.Endpoints, spec.Prefix); err != nil {
+		return fmt.Errorf("catalog: connect to etcd %v: %w", spec.Endpoints, err)
+	}
+	if c.catalog, err = c.store.OpenShard(ctx, "catalog"); err != nil {
+		return fmt.Errorf("catalog: %w", err)
+	}
+	if c.version, err = c.store.OpenShard(ctx, "catalog_version"); err != nil {
+		return fmt.Errorf("catalog: %w", err)
+	}
+	metrics, err := catalog.NewMetrics(n.metrics.registry)
+	if err != nil {
+		return err
+	}
+	generation := n.cfg.DeployGeneration
+	props := catalog.Props(catalog.Config{
+		Open: func(ctx context.Context) (*durable.Handle, error) {
+			return durable.Open(ctx, durable.Config{
+				Catalog: c.catalog, Version: c.version, Mode: durable.Writable,
+				DeployGeneration: generation, Clock: n.clock,
+			})
+		},
+		Halt:    n.halt,
+		Clock:   n.clock,
+		Metrics: metrics,
+		Logger:  n.logger.With("actor", catalogSubsystem),
+	})
+	res, err := n.system.Root.RequestFuture(n.guardian, &node.SpawnSubsystem{Name: catalogSubsystem, Props: props}, catalogStartTimeout).Result()
+	if err != nil {
+		return fmt.Errorf("catalog: spawn guardian: %w", err)
+	}
+	switch r := res.(type) {
+	case *node.SubsystemSpawned:
+		c.pid = r.PID
+	case *node.SpawnFailed:
+		return fmt.Errorf("catalog: spawn guardian: %w", r.Err)
+	default:
+		return fmt.Errorf("catalog: spawn guardian: unexpected answer %T", res)
+	}
+	// The guardian opens the catalog before it reads any message, so its
+	// first status says how the open went.
+	res, err = n.system.Root.RequestFuture(c.pid, &catalog.GetStatus{}, catalogStartTimeout).Result()
+	if err != nil {
+		return fmt.Errorf("catalog: status: %w", err)
+	}
+	st, ok := res.(*catalog.Status)
+	switch {
+	case !ok:
+		return fmt.Errorf("catalog: status: unexpected answer %T", res)
+	case st.Phase == catalog.PhaseReady:
+		n.logger.Info("catalog open", "token", st.Token.String(), "catalog", n.catalogLocation(spec))
+		return nil
+	case st.Err != nil:
+		return fmt.Errorf("catalog: %w", st.Err)
+	case st.LastFailure != nil:
+		return fmt.Errorf("catalog: cannot open %s: %w", n.catalogLocation(spec), st.LastFailure)
+	}
+	return fmt.Errorf("catalog: not ready (%s)", st.Phase)
+}
+
+func (n *Node) catalogLocation(spec catalogSpec) string {
+	if spec.Endpoints == nil {
+		return filepath.Join(n.cfg.DataDir, "catalog")
+	}
+	return fmt.Sprintf("etcd %s%s", strings.Join(spec.Endpoints, ","), spec.Prefix)
+}
+
+// stopCatalog closes the catalog's shards and store; the guardian has
+// stopped with the node guardian before.
+func (n *Node) stopCatalog() {
+	c := n.catalog
+	if c == nil {
+		return
+	}
+	var errs []error
+	for _, s := range []persistence.Shard{c.catalog, c.version} {
+		if s != nil {
+			errs = append(errs, s.Close())
+		}
+	}
+	if c.store != nil {
+		errs = append(errs, c.store.Close())
+	}
+	if err := errors.Join(errs...); err != nil {
+		n.logger.Warn("closing the catalog", "err", err)
+	}
+}
+
+// halt is the catalog guardian's Halt: it hands the reason to whoever waits
+// on Halted (main exits non-zero with it). Only the first reason is kept.
+func (n *Node) halt(reason string) {
+	select {
+	case n.halted <- reason:
+	default:
+	}
+}
+
+// Halted receives, once, the reason the node must stop: its catalog
+// guardian was fenced by a newer node or cannot open the catalog.
+func (n *Node) Halted() <-chan string { return n.halted }
