@@ -1,0 +1,72 @@
+// Package storage owns Arbor's tables (ARCHITECTURE.md §5): one durable
+// persistence shard per table, the timestamp oracle, group commit, CDC
+// subscriptions, range reads for backfill, snapshots, and the read holds
+// that bound compaction.
+//
+// # What it owns
+//
+// One storage actor (New) per node owns a persistence.Store's table shards
+// (named "table-<id>", e.g. "table-u7") and a small registry shard
+// ("storage-tables") that records each table's schema and whether it was
+// dropped, so tables survive a restart. It is the only writer of those
+// shards. A row is stored as a shard key (a compact, deterministic encoding
+// of the row, rowcodec.go) with an empty value; its multiplicity is the
+// shard diff.
+//
+// The logic lives in State, a plain struct with no I/O, no clock reads and
+// no goroutines: it validates and stages writes, runs the timestamp oracle,
+// plans group commits, tracks subscriptions and read holds, and computes
+// each table's compaction target. The actor decodes messages, reads the
+// clock, does the shard I/O State plans, and sends what State says to send.
+//
+// # Messages
+//
+// The protocol is protobuf (messages/storage.proto, names prefixed
+// Storage): replica runtimes on other nodes subscribe to CDC and read
+// ranges, and protoactor delivers only protobuf across remote. Requests are
+// answered to their sender, so send them with ctx.Request (a subscription
+// pushes its batches to that sender, which must be an actor, not a future).
+//
+//   - StorageCreateTable, StorageDropTable, StorageFrontiers.
+//   - StorageWrite → StorageWriteResponse{timestamp} once durable.
+//   - StorageSnapshot (contents at a time, across tables),
+//     StorageReadRange (changes in [lo, hi) per version: backfill).
+//   - StorageSubscribe → StorageSubscribeResponse, then StorageCdcBatch
+//     (one per version) and StorageCdcProgress (the new upper), and
+//     StorageCdcTableDropped; StorageUnsubscribe.
+//   - StorageAcquireReadHold, StorageDowngradeReadHold,
+//     StorageReleaseReadHold → StorageReadHoldResponse.
+//
+// # Invariants
+//
+//   - Validation before writing: a write is decoded and every row checked
+//     against its table's schema (arity, types, nulls) before anything is
+//     staged; one bad row rejects the whole write with an error naming the
+//     table, the row index and the column, and nothing is written.
+//   - The oracle hands out max(now, last+1): commit timestamps strictly
+//     increase, across restarts too (last starts at the upper - 1).
+//   - Group commit: every write staged when a commit starts gets the same
+//     timestamp t, and every live table's upper moves from its common value
+//     to t+1 (tables without changes get an empty append). Live tables
+//     therefore share one upper, and a snapshot at any t < upper is a
+//     consistent state of all tables. A write is answered only after every
+//     shard append of its group succeeded.
+//   - Commit grouping is deterministic under a manual clock: with
+//     Config.CommitInterval zero, a commit starts after the writes already
+//     in the mailbox (the actor sends itself a commit message behind them);
+//     otherwise it starts on each tick of a clock ticker.
+//   - CDC: a subscriber receives every change at versions >= from, one
+//     batch per version in increasing order, each followed (eventually) by
+//     progress; replay from the past comes from the shards before any live
+//     batch, so nothing is missed or repeated.
+//   - Compaction: a table's since never passes the least read hold on it
+//     (subscriptions hold too); without holds it trails the upper by
+//     Config.CompactionWindow versions. Holds of a terminated sender are
+//     released.
+//
+// Known limit: table shards are separate persistence shards and a group
+// commit appends to each in turn, so a crash in the middle of a group that
+// wrote several tables can leave some of that (unacknowledged) group
+// durable and some not. On restart the actor brings every live table to
+// the greatest upper with empty appends so the uppers agree again.
+package storage
