@@ -25,15 +25,23 @@ type Arrangement struct {
 	buckets map[uint64]*trace
 	keys    int // number of traces
 	entries int // number of (value, time, diff) entries over all traces
+	// pending lists the traces holding more than one distinct time: only
+	// they can shrink when the since advances. A trace whose entries share
+	// one time is already as small as compaction would make it.
+	pending []*trace
 }
 
 // trace is the history of one key: entries sorted by (value, time), with
 // at most one entry per (value, time) and no zero diffs.
 type trace struct {
 	key     Row
+	hash    uint64
 	next    *trace // the next trace whose key has the same hash
 	entries []entry
-	lowest  timely.Timestamp // no entry has a time below this
+	// lo and hi bound the entries' times (lo <= every time <= hi).
+	lo, hi  timely.Timestamp
+	queued  bool // on the arrangement's pending list
+	removed bool // no longer in the arrangement
 }
 
 type entry struct {
@@ -75,15 +83,20 @@ func (a *Arrangement) Update(key, val Row, t timely.Timestamp, diff int64) {
 		tr = tr.next
 	}
 	if tr == nil {
-		tr = &trace{key: key, next: a.buckets[h], lowest: t}
+		tr = &trace{key: key, hash: h, next: a.buckets[h], lo: t, hi: t}
 		a.buckets[h] = tr
 		a.keys++
-	} else if tr.lowest < s {
+	} else if tr.lo < s && tr.lo < tr.hi {
 		a.entries += tr.compact(s)
 	}
 	a.entries += tr.insert(val, t, diff)
 	if len(tr.entries) == 0 {
-		a.remove(h, tr)
+		a.remove(tr)
+		return
+	}
+	if tr.lo < tr.hi && !tr.queued {
+		tr.queued = true
+		a.pending = append(a.pending, tr)
 	}
 }
 
@@ -109,9 +122,10 @@ func (tr *trace) insert(val Row, t timely.Timestamp, diff int64) int {
 	copy(es[i+1:], es[i:])
 	es[i] = entry{val: val, time: t, diff: diff}
 	tr.entries = es
-	if t < tr.lowest {
-		tr.lowest = t
+	if len(es) == 1 {
+		tr.lo, tr.hi = t, t
 	}
+	tr.lo, tr.hi = min(tr.lo, t), max(tr.hi, t)
 	return 1
 }
 
@@ -137,11 +151,18 @@ func (tr *trace) compact(s timely.Timestamp) int {
 		tr.entries[i] = entry{} // release rows for the collector
 	}
 	tr.entries = out
-	tr.lowest = s
+	if len(out) > 0 {
+		tr.lo, tr.hi = out[0].time, out[0].time
+		for _, e := range out[1:] {
+			tr.lo, tr.hi = min(tr.lo, e.time), max(tr.hi, e.time)
+		}
+	}
 	return len(out) - before
 }
 
-func (a *Arrangement) remove(h uint64, tr *trace) {
+func (a *Arrangement) remove(tr *trace) {
+	h := tr.hash
+	tr.removed = true
 	p := a.buckets[h]
 	if p == tr {
 		if tr.next == nil {
@@ -158,8 +179,9 @@ func (a *Arrangement) remove(h uint64, tr *trace) {
 	a.keys--
 }
 
-// Compact advances the since to since and compacts every key. A since that
-// does not advance is ignored; a closed since drops all contents.
+// Compact advances the since to since and compacts every key that holds
+// more than one time. A since that does not advance is ignored; a closed
+// since drops all contents.
 func (a *Arrangement) Compact(since timely.Frontier) {
 	if !a.since.LessThan(since) {
 		return
@@ -168,30 +190,36 @@ func (a *Arrangement) Compact(since timely.Frontier) {
 	s, ok := since.Time()
 	if !ok {
 		a.buckets = map[uint64]*trace{}
-		a.keys, a.entries = 0, 0
+		a.keys, a.entries, a.pending = 0, 0, nil
 		return
 	}
-	for h, tr := range a.buckets {
-		for t := tr; t != nil; {
-			next := t.next
-			if t.lowest < s {
-				a.entries += t.compact(s)
-				if len(t.entries) == 0 {
-					a.remove(h, t)
-				}
+	keep := a.pending[:0]
+	for _, tr := range a.pending {
+		if tr.removed {
+			continue
+		}
+		if tr.lo < s {
+			a.entries += tr.compact(s)
+			if len(tr.entries) == 0 {
+				a.remove(tr)
+				continue
 			}
-			t = next
+		}
+		if tr.lo < tr.hi {
+			keep = append(keep, tr)
+		} else {
+			tr.queued = false
 		}
 	}
+	for i := len(keep); i < len(a.pending); i++ {
+		a.pending[i] = nil
+	}
+	a.pending = keep
 }
 
-// advanceSince moves the since without sweeping; keys compact when next
-// touched. Operators use it for state they only read at the latest time.
-func (a *Arrangement) advanceSince(t timely.Timestamp) {
-	if s, ok := a.since.Time(); ok && s < t {
-		a.since = timely.At(t)
-	}
-}
+// advanceSince compacts to t. Operators use it for state they only read at
+// the latest time; it costs as much as the keys touched since the last call.
+func (a *Arrangement) advanceSince(t timely.Timestamp) { a.Compact(timely.At(t)) }
 
 func (a *Arrangement) checkRead(t timely.Timestamp) error {
 	if !a.since.Admits(t) {
@@ -239,6 +267,15 @@ func (a *Arrangement) lookup(key Row) *trace {
 
 func (tr *trace) read(t timely.Timestamp, fn func(val Row, mult int64)) {
 	es := tr.entries
+	if tr.lo == tr.hi {
+		// One time: every value appears once.
+		if tr.lo <= t {
+			for _, e := range es {
+				fn(e.val, e.diff)
+			}
+		}
+		return
+	}
 	for i := 0; i < len(es); {
 		j := i
 		var sum int64

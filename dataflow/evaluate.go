@@ -119,14 +119,41 @@ func evaluate(n *node, sources map[timely.GlobalId][]rowDiff) ([]rowDiff, []errD
 	return out, errs
 }
 
-// evaluateJoin extends partial tuples one input at a time, checking every
-// equivalence class as soon as all its members are bound.
+// evaluateJoin extends partial tuples one input at a time. Candidates for
+// input k come from a hash index of k's rows on the columns it shares with
+// earlier inputs (a cross product when there are none); every equivalence
+// class whose members are then all bound is checked in full.
 func evaluateJoin(spec *joinSpec, ins [][]rowDiff) []rowDiff {
 	partial := []rowDiff{{row: Row{}, diff: 1}}
 	for k, in := range ins {
+		var prefixCols, inputCols []int
+		for _, class := range spec.classes {
+			pi, ii := -1, -1
+			for _, m := range class {
+				if m.input < k && pi < 0 {
+					pi = spec.offsets[m.input] + m.col
+				}
+				if m.input == k && ii < 0 {
+					ii = m.col
+				}
+			}
+			if pi >= 0 && ii >= 0 {
+				prefixCols = append(prefixCols, pi)
+				inputCols = append(inputCols, ii)
+			}
+		}
+		index := map[uint64][]rowDiff{}
+		for _, r := range in {
+			key := r.row.project(inputCols)
+			index[key.Hash()] = append(index[key.Hash()], r)
+		}
 		var next []rowDiff
 		for _, p := range partial {
-			for _, r := range in {
+			key := p.row.project(prefixCols)
+			for _, r := range index[key.Hash()] {
+				if !r.row.project(inputCols).Equal(key) {
+					continue
+				}
 				row := concat(p.row, r.row)
 				if classesHold(spec, row, k) {
 					next = append(next, rowDiff{row: row, diff: p.diff * r.diff})

@@ -201,6 +201,7 @@ func groupByKey(rows []rowDiff, key []int) (keys []Row, groups [][]rowDiff) {
 func readAll(a *Arrangement, key Row) []rowDiff {
 	var out []rowDiff
 	if tr := a.lookup(key); tr != nil {
+		out = make([]rowDiff, 0, len(tr.entries))
 		tr.read(timely.MaxTimestamp, func(val Row, mult int64) { out = append(out, rowDiff{row: val, diff: mult}) })
 	}
 	return out

@@ -3,6 +3,7 @@ package dataflow
 import (
 	"errors"
 	"fmt"
+	"math/rand"
 	"sort"
 	"strings"
 	"testing"
@@ -289,5 +290,42 @@ func TestConstantOnlyDataflowIsComplete(t *testing.T) {
 	us, _ := df.TakeOutput()
 	if len(us) != 1 || us[0].Time != 3 {
 		t.Fatalf("output %v", us)
+	}
+}
+
+// The bounded selection of small windows agrees with sorting the group.
+func TestTopKSelectionMatchesSort(t *testing.T) {
+	seed := int64(7)
+	r := rand.New(rand.NewSource(seed))
+	for iter := 0; iter < 2000; iter++ {
+		var vals []rowDiff
+		for i := r.Intn(30); i > 0; i-- {
+			vals = append(vals, rowDiff{row: Row{Int64(int64(r.Intn(10))), Int64(int64(i))}, diff: int64(1 + r.Intn(3))})
+		}
+		vals = consolidateRows(vals)
+		order := []orderColumn{{col: 0, desc: r.Intn(2) == 0}}
+		limit, offset := int64(r.Intn(5)), int64(r.Intn(4))
+		got, _ := topKGroup(nil, order, limit, offset, vals)
+		// Reference: expand every copy, sort, cut.
+		var copies []Row
+		for _, v := range vals {
+			for j := int64(0); j < v.diff; j++ {
+				copies = append(copies, v.row)
+			}
+		}
+		sort.SliceStable(copies, func(i, j int) bool { return compareBy(order, copies[i], copies[j]) < 0 })
+		lo := min(int(offset), len(copies))
+		hi := min(int(offset+limit), len(copies))
+		want := multiset{}
+		for _, c := range copies[lo:hi] {
+			want.add(c, 1)
+		}
+		gotSet := multiset{}
+		for _, g := range got {
+			gotSet.add(g.row, g.diff)
+		}
+		if !equalMultisets(gotSet, want) {
+			t.Fatalf("seed %d iteration %d: limit %d offset %d over %v: got %v, want %v", seed, iter, limit, offset, vals, gotSet, want)
+		}
 	}
 }

@@ -1,6 +1,7 @@
 package dataflow
 
 import (
+	"math"
 	"sort"
 
 	"github.com/arbor-db/arbor/timely"
@@ -62,31 +63,67 @@ func (o *topKOp) step(t timely.Timestamp, in []batch) batch {
 }
 
 // topKGroup returns the window of one group given its consolidated
-// contents, or an error message when a multiplicity is negative.
+// contents, or an error message when a multiplicity is negative. With a
+// small window it selects the first offset+limit copies with a bounded
+// insertion instead of sorting the whole group.
 func topKGroup(key Row, order []orderColumn, limit, offset int64, vals []rowDiff) ([]rowDiff, string) {
 	for _, v := range vals {
 		if v.diff < 0 {
 			return nil, "TopK: group " + key.String() + " has a row with a negative multiplicity"
 		}
 	}
-	sorted := append([]rowDiff(nil), vals...)
-	sort.SliceStable(sorted, func(i, j int) bool { return compareBy(order, sorted[i].row, sorted[j].row) < 0 })
+	end := int64(-1) // one past the last position kept; -1 for no limit
+	if limit >= 0 && offset <= math.MaxInt64-limit {
+		end = offset + limit
+	}
+	var sorted []rowDiff
+	if end >= 0 && end < int64(len(vals))/2 {
+		sorted = selectFirst(order, end, vals)
+	} else {
+		sorted = append([]rowDiff(nil), vals...)
+		sort.SliceStable(sorted, func(i, j int) bool { return compareBy(order, sorted[i].row, sorted[j].row) < 0 })
+	}
 	var out []rowDiff
 	var pos int64 // position of the first copy of the current row
 	for _, v := range sorted {
 		lo, hi := pos, pos+v.diff // copies occupy [lo, hi)
 		pos = hi
-		from := max(lo, offset)
-		to := hi
-		if limit >= 0 && offset+limit < to && offset+limit >= offset {
-			to = offset + limit
+		from, to := max(lo, offset), hi
+		if end >= 0 {
+			to = min(to, end)
 		}
 		if to > from {
 			out = append(out, rowDiff{row: v.row, diff: to - from})
 		}
-		if limit >= 0 && pos >= offset+limit && offset+limit >= offset {
+		if end >= 0 && pos >= end {
 			break
 		}
 	}
 	return out, ""
+}
+
+// selectFirst returns, in order, the fewest leading rows of vals whose
+// copies cover the first n positions.
+func selectFirst(order []orderColumn, n int64, vals []rowDiff) []rowDiff {
+	var best []rowDiff
+	var copies int64
+	for _, v := range vals {
+		if copies >= n && n > 0 && compareBy(order, v.row, best[len(best)-1].row) >= 0 {
+			continue
+		}
+		if n == 0 {
+			break
+		}
+		i := sort.Search(len(best), func(i int) bool { return compareBy(order, best[i].row, v.row) > 0 })
+		best = append(best, rowDiff{})
+		copy(best[i+1:], best[i:])
+		best[i] = v
+		copies += v.diff
+		// Drop trailing rows that are not needed to cover n positions.
+		for len(best) > 1 && copies-best[len(best)-1].diff >= n {
+			copies -= best[len(best)-1].diff
+			best = best[:len(best)-1]
+		}
+	}
+	return best
 }
