@@ -24,6 +24,7 @@ var (
 // incarnation backs off, then reopens the catalog.
 type TransientFailure struct{ Err error }
 
+// Error names the backend error.
 func (f *TransientFailure) Error() string {
 	return fmt.Sprintf("catalog guardian: transient backend failure: %v", f.Err)
 }

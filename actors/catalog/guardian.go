@@ -31,6 +31,7 @@ func Props(cfg Config) *actor.Props {
 type incarnations struct {
 	mu       sync.Mutex
 	failures int   // consecutive transient failures; 0 after a good open
+	lastErr  error // the latest transient failure
 	final    error // set once Fenced or Halted
 	phase    Phase
 	// pending are requests waiting for the catalog to open; they survive a
@@ -65,6 +66,7 @@ type guardian struct {
 	backoff *timer // reopen after backoff
 }
 
+// Receive decodes a message and hands it to its handler.
 func (g *guardian) Receive(ctx actor.Context) {
 	switch m := ctx.Message().(type) {
 	case *actor.Started:
@@ -116,6 +118,9 @@ func (g *guardian) popPending() (request, bool) {
 
 func (g *guardian) status() *Status {
 	s := &Status{Phase: g.phase, Err: g.final}
+	g.shared.mu.Lock()
+	s.Failures, s.LastFailure = g.shared.failures, g.shared.lastErr
+	g.shared.mu.Unlock()
 	if g.handle != nil {
 		s.Token, s.Upper = g.handle.Token(), g.handle.Upper()
 	}
@@ -313,6 +318,7 @@ func (g *guardian) after(ctx actor.Context, err error) {
 func (g *guardian) fail(err error) {
 	g.shared.mu.Lock()
 	g.shared.failures++
+	g.shared.lastErr = err
 	g.shared.mu.Unlock()
 	g.cfg.Logger.Error("catalog guardian failing after a backend error", "err", err)
 	panic(&TransientFailure{Err: err})

@@ -63,6 +63,10 @@ type Status struct {
 	// Err is the error every request is answered with once Fenced or
 	// Halted.
 	Err error
+	// Failures counts consecutive transient failures (0 after a good
+	// open); LastFailure is the latest one.
+	Failures    int
+	LastFailure error
 }
 
 // Fenced is published on the actor system's event stream, once, when the

@@ -33,6 +33,7 @@ const (
 	PhaseHalted
 )
 
+// String returns the phase's name.
 func (p Phase) String() string {
 	switch p {
 	case PhaseOpening:

@@ -74,6 +74,7 @@ const (
 	FenceMigrationUpper
 )
 
+// String returns the kind's name.
 func (k FenceKind) String() string {
 	switch k {
 	case FenceDeployGeneration:
@@ -99,6 +100,7 @@ type FenceError struct {
 	ExpectedUpper, ActualUpper timely.Frontier
 }
 
+// Error names both tokens (or, for MigrationUpper, both uppers).
 func (e *FenceError) Error() string {
 	switch e.Kind {
 	case FenceDeployGeneration:
@@ -122,6 +124,7 @@ type VersionError struct {
 	Durable, Build, MinSupported uint64
 }
 
+// Error names both versions.
 func (e *VersionError) Error() string {
 	if e.Durable > e.Build {
 		return fmt.Sprintf("catalog: written by newer catalog version %d, this build understands up to %d", e.Durable, e.Build)

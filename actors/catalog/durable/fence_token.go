@@ -28,6 +28,7 @@ func (t FenceToken) Compare(o FenceToken) int {
 // Less reports whether t orders before o.
 func (t FenceToken) Less(o FenceToken) bool { return t.Compare(o) < 0 }
 
+// String prints "(generation G, epoch E)".
 func (t FenceToken) String() string {
 	return fmt.Sprintf("(generation %d, epoch %d)", t.DeployGeneration, t.Epoch)
 }
@@ -55,6 +56,7 @@ const (
 	TokenFenced
 )
 
+// String returns the state's name.
 func (s TokenState) String() string {
 	switch s {
 	case TokenInitializing:

@@ -19,6 +19,7 @@ const (
 	ReadOnly
 )
 
+// String returns the mode's name.
 func (m Mode) String() string {
 	switch m {
 	case Writable:
