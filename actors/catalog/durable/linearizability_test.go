@@ -289,20 +289,16 @@ func linSeeds(t *testing.T, n int) []int64 {
 	return seeds
 }
 
-type backend struct {
-	name  string
-	store func(t *testing.T) persistence.Store
-}
-
 func TestLinearizability(t *testing.T) {
-	for _, b := range backends(t) {
+	for _, b := range backends {
 		t.Run(b.name, func(t *testing.T) {
+			newStore := b.setup(t)
 			rounds, clients, ops := 6, 4, 50
 			if b.name != "mem" {
 				rounds, ops = 3, 30
 			}
 			for _, seed := range linSeeds(t, rounds) {
-				checkLinearizable(t, b.store(t), seed, clients, ops)
+				checkLinearizable(t, newStore(t), seed, clients, ops)
 				if t.Failed() {
 					return
 				}
