@@ -100,6 +100,20 @@ func (a *Arrangement) Update(key, val Row, t timely.Timestamp, diff int64) {
 	}
 }
 
+// updateMult is Update for state read at the latest time: it also returns
+// the multiplicity of val under key (over all times) before and after.
+func (a *Arrangement) updateMult(key, val Row, t timely.Timestamp, diff int64) (before, after int64) {
+	if tr := a.lookup(key); tr != nil {
+		es := tr.entries
+		i := sort.Search(len(es), func(i int) bool { return es[i].val.Compare(val) >= 0 })
+		for ; i < len(es) && es[i].val.Equal(val); i++ {
+			before += es[i].diff
+		}
+	}
+	a.Update(key, val, t, diff)
+	return before, before + diff
+}
+
 // insert merges one update into the sorted entries and returns the change
 // in the number of entries.
 func (tr *trace) insert(val Row, t timely.Timestamp, diff int64) int {

@@ -107,6 +107,9 @@ func (d *Dataflow) instantiate(n *node) *instance {
 		inst.op = &projectOp{cols: n.cols}
 	case kindReduce:
 		inst.op = newReduceOp(n)
+		if allAccumulable(n.aggs) {
+			inst.op = newAccumReduceOp(n)
+		}
 	case kindJoin:
 		inst.op = newJoinOp(n.join)
 	case kindUnion:
@@ -353,6 +356,8 @@ func operatorArrangements(op operator) []*Arrangement {
 	switch o := op.(type) {
 	case *reduceOp:
 		return []*Arrangement{o.input, o.output}
+	case *accumReduceOp:
+		return []*Arrangement{o.input}
 	case *topKOp:
 		return []*Arrangement{o.input, o.output}
 	case *distinctOp:
@@ -365,4 +370,13 @@ func operatorArrangements(op operator) []*Arrangement {
 		return out
 	}
 	return nil
+}
+
+func allAccumulable(aggs []aggregate) bool {
+	for _, a := range aggs {
+		if !a.accumulable() {
+			return false
+		}
+	}
+	return true
 }

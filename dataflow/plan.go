@@ -1,6 +1,7 @@
 package dataflow
 
 import (
+	"fmt"
 	"sort"
 	"strings"
 
@@ -96,9 +97,26 @@ func (n *node) write(b *strings.Builder, depth int) {
 	switch n.kind {
 	case kindGet:
 		b.WriteString(" " + n.source.String())
+	case kindConstant:
+		for _, r := range n.constRows {
+			fmt.Fprintf(b, " %s x%d", r.row, r.diff)
+		}
 	case kindFilter, kindMap:
 		for _, e := range n.exprs {
 			b.WriteString(" " + e.String())
+		}
+	case kindProject, kindArrangeBy:
+		fmt.Fprintf(b, " %v", n.cols)
+	case kindReduce:
+		fmt.Fprintf(b, " key %v", n.groupKey)
+		for _, a := range n.aggs {
+			fmt.Fprintf(b, " %s(#%d)", a.fn, a.col)
+		}
+	case kindTopK:
+		fmt.Fprintf(b, " key %v order %v limit %d offset %d", n.groupKey, n.order, n.limit, n.offset)
+	case kindJoin:
+		for _, c := range n.join.classes {
+			fmt.Fprintf(b, " %v", c)
 		}
 	}
 	b.WriteString(" -> " + n.schema.String() + "\n")

@@ -70,7 +70,7 @@ func reduceGroup(key Row, aggs []aggregate, vals []rowDiff) (Row, string) {
 	}
 	for _, v := range vals {
 		if v.diff < 0 {
-			return nil, "Reduce: group " + key.String() + " has a row with a negative multiplicity"
+			return nil, negativeGroupError(key)
 		}
 	}
 	out := make(Row, 0, len(key)+len(aggs))
@@ -83,6 +83,10 @@ func reduceGroup(key Row, aggs []aggregate, vals []rowDiff) (Row, string) {
 		out = append(out, d)
 	}
 	return out, ""
+}
+
+func negativeGroupError(key Row) string {
+	return "Reduce: group " + key.String() + " has a row with a negative multiplicity"
 }
 
 // int128 is a two's complement 128-bit integer, enough to sum any number
@@ -137,19 +141,79 @@ func (x int128) big() *big.Int {
 	return b.Add(b, new(big.Int).SetUint64(x.lo))
 }
 
+// accum accumulates one count, sum or avg aggregate: the multiplicity of
+// the rows it counts (non-null ones, or all for count(*)) and their sum.
+// Integer sums are exact, so accumulating in any order gives one result.
+type accum struct {
+	count  int64
+	isum   int128
+	fsum   float64
+	finite bool // no infinite or NaN input seen (floats only)
+}
+
+// add accumulates row with multiplicity diff.
+func (acc *accum) add(a aggregate, row Row, diff int64) {
+	if a.col < 0 {
+		acc.count += diff
+		return
+	}
+	d := row[a.col]
+	if d.IsNull() {
+		return
+	}
+	acc.count += diff
+	switch {
+	case a.fn == aggCount:
+	case a.typ == TypeInt64:
+		acc.isum = acc.isum.add(mul64(d.AsInt64(), diff))
+	default:
+		f := d.AsFloat64()
+		if math.IsInf(f, 0) || math.IsNaN(f) {
+			acc.finite = false
+		}
+		acc.fsum += f * float64(diff)
+	}
+}
+
+// finish turns an accumulator into the aggregate's value, or an error.
+func (acc *accum) finish(a aggregate) (Datum, string) {
+	if a.fn == aggCount {
+		return Int64(acc.count), ""
+	}
+	if acc.count == 0 {
+		return Null(), ""
+	}
+	if a.typ == TypeInt64 {
+		if a.fn == aggAvg {
+			return Float64(acc.isum.float64() / float64(acc.count)), ""
+		}
+		s, ok := acc.isum.int64()
+		if !ok {
+			return Datum{}, "int64 overflow in sum"
+		}
+		return Int64(s), ""
+	}
+	if acc.finite && math.IsInf(acc.fsum, 0) {
+		return Datum{}, "float64 overflow in " + a.fn.String()
+	}
+	if a.fn == aggAvg {
+		return Float64(acc.fsum / float64(acc.count)), ""
+	}
+	return Float64(acc.fsum), ""
+}
+
+// accumulable reports whether an aggregate can be maintained by adding and
+// subtracting, exactly: counts, and sums and averages of integers. (Float
+// sums depend on the order of additions, so they are recomputed from the
+// group, in row order.)
+func (a aggregate) accumulable() bool {
+	return a.fn == aggCount || ((a.fn == aggSum || a.fn == aggAvg) && a.typ == TypeInt64)
+}
+
 // aggregateGroup computes one aggregate over a non-empty group whose
 // multiplicities are all positive, or returns an error message.
 func aggregateGroup(a aggregate, vals []rowDiff) (Datum, string) {
-	switch a.fn {
-	case aggCount:
-		var n int64
-		for _, v := range vals {
-			if a.col < 0 || !v.row[a.col].IsNull() {
-				n += v.diff
-			}
-		}
-		return Int64(n), ""
-	case aggMin, aggMax:
+	if a.fn == aggMin || a.fn == aggMax {
 		var best Datum
 		for _, v := range vals {
 			d := v.row[a.col]
@@ -162,43 +226,9 @@ func aggregateGroup(a aggregate, vals []rowDiff) (Datum, string) {
 		}
 		return best, ""
 	}
-	// sum and avg
-	var count int64
-	var isum int128
-	var fsum float64
-	finite := true
+	acc := accum{finite: true}
 	for _, v := range vals {
-		d := v.row[a.col]
-		if d.IsNull() {
-			continue
-		}
-		count += v.diff
-		if a.typ == TypeInt64 {
-			isum = isum.add(mul64(d.AsInt64(), v.diff))
-		} else {
-			f := d.AsFloat64()
-			finite = finite && !math.IsInf(f, 0) && !math.IsNaN(f)
-			fsum += f * float64(v.diff)
-		}
+		acc.add(a, v.row, v.diff)
 	}
-	if count == 0 {
-		return Null(), ""
-	}
-	if a.typ == TypeInt64 {
-		if a.fn == aggAvg {
-			return Float64(isum.float64() / float64(count)), ""
-		}
-		s, ok := isum.int64()
-		if !ok {
-			return Datum{}, "int64 overflow in sum"
-		}
-		return Int64(s), ""
-	}
-	if finite && math.IsInf(fsum, 0) {
-		return Datum{}, "float64 overflow in " + a.fn.String()
-	}
-	if a.fn == aggAvg {
-		return Float64(fsum / float64(count)), ""
-	}
-	return Float64(fsum), ""
+	return acc.finish(a)
 }
