@@ -2,6 +2,7 @@ package dataflow
 
 import (
 	"errors"
+	"os"
 	"strings"
 	"testing"
 
@@ -108,6 +109,24 @@ func TestDocExamples(t *testing.T) {
 				t.Fatalf("binary round trip: %v", err)
 			}
 		})
+	}
+}
+
+// The examples in doc.go are exactly docExamples (up to white space).
+func TestDocExamplesMatchDocGo(t *testing.T) {
+	src, err := os.ReadFile("doc.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	squash := func(s string) string {
+		s = strings.ReplaceAll(s, "//", "")
+		return strings.Join(strings.Fields(s), "")
+	}
+	doc := squash(string(src))
+	for name, js := range docExamples {
+		if !strings.Contains(doc, squash(js)) {
+			t.Errorf("example %q is not in doc.go", name)
+		}
 	}
 }
 
