@@ -17,6 +17,9 @@ var (
 	ErrHalted = errors.New("catalog guardian: halted")
 	// ErrUnknownRequest answers a message the guardian does not serve.
 	ErrUnknownRequest = errors.New("catalog guardian: unknown request")
+	// ErrApplyPanicked answers a Transact whose Apply panicked; the
+	// transaction was aborted and the guardian carries on.
+	ErrApplyPanicked = errors.New("catalog guardian: transaction function panicked")
 )
 
 // TransientFailure is the reason the guardian fails (panics) with after a

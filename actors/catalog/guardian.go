@@ -32,6 +32,7 @@ type incarnations struct {
 	mu       sync.Mutex
 	failures int   // consecutive transient failures; 0 after a good open
 	lastErr  error // the latest transient failure
+	starts   int   // incarnations started
 	final    error // set once Fenced or Halted
 	phase    Phase
 	// pending are requests waiting for the catalog to open; they survive a
@@ -119,7 +120,7 @@ func (g *guardian) popPending() (request, bool) {
 func (g *guardian) status() *Status {
 	s := &Status{Phase: g.phase, Err: g.final}
 	g.shared.mu.Lock()
-	s.Failures, s.LastFailure = g.shared.failures, g.shared.lastErr
+	s.Failures, s.LastFailure, s.Incarnation = g.shared.failures, g.shared.lastErr, g.shared.starts
 	g.shared.mu.Unlock()
 	if g.handle != nil {
 		s.Token, s.Upper = g.handle.Token(), g.handle.Upper()
@@ -138,6 +139,9 @@ func (g *guardian) callContext() (context.Context, context.CancelFunc) {
 }
 
 func (g *guardian) handleStarted(ctx actor.Context) {
+	g.shared.mu.Lock()
+	g.shared.starts++
+	g.shared.mu.Unlock()
 	failures, final := g.shared.get()
 	if final != nil {
 		// A restarted incarnation of a fenced guardian stays fenced.
@@ -269,7 +273,7 @@ func (g *guardian) transact(ctx context.Context, apply func(tx *durable.Transact
 			return timely.Frontier{}, err, err
 		}
 		if apply != nil {
-			if err := apply(tx); err != nil {
+			if err := safeApply(apply, tx); err != nil {
 				tx.Abort()
 				return timely.Frontier{}, err, nil
 			}
@@ -284,6 +288,18 @@ func (g *guardian) transact(ctx context.Context, apply func(tx *durable.Transact
 		}
 		return upper, err, err
 	}
+}
+
+// safeApply runs a caller's transaction function, turning a panic into an
+// error: a bug in one caller must not restart the guardian (which would take
+// the catalog over again with a new epoch).
+func safeApply(apply func(*durable.Transaction) error, tx *durable.Transaction) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("%w: %v", ErrApplyPanicked, p)
+		}
+	}()
+	return apply(tx)
 }
 
 // failed builds the response to msg that carries err.

@@ -54,6 +54,9 @@ type fixture struct {
 	metrics *catalog.Metrics
 	opens   atomic.Int32
 	build   uint64
+	// props, if set, spawns the guardian (default: at the root).
+	props  func(*actor.Props) *actor.PID
+	parent *actor.PID
 }
 
 func newFixture(t *testing.T) *fixture {
@@ -101,6 +104,10 @@ func (f *fixture) start() {
 		Clock:   f.clk,
 		Metrics: f.metrics,
 		Logger:  testkit.QuietLogger(),
+	}
+	if f.props != nil {
+		f.pid = f.props(catalog.Props(cfg))
+		return
 	}
 	f.pid = f.sys.Root.Spawn(catalog.Props(cfg).Configure(actor.WithGuardian(catalog.SupervisorStrategy())))
 	f.t.Cleanup(func() { _ = f.sys.Root.StopFuture(f.pid).Wait() })
@@ -251,6 +258,7 @@ func TestGuardianRestartsWithBackoffOnTransientErrors(t *testing.T) {
 	st := f.status()
 	require.Equal(t, catalog.PhaseReady, st.Phase)
 	require.Equal(t, int64(2), st.Token.Epoch, "the new incarnation took over with a new epoch")
+	require.Equal(t, 3, st.Incarnation)
 	require.Equal(t, int32(3), f.opens.Load())
 	require.Empty(t, f.halts)
 	require.Empty(t, f.fenced)
@@ -302,5 +310,72 @@ func TestGuardianRetriesAnOptimisticTransactionOnceAfterAForeignWrite(t *testing
 	require.Equal(t, 2, runs, "the stale attempt is re-run once on synced state")
 	require.Equal(t, timely.At(ts+2), res.Upper)
 	require.Equal(t, catalog.PhaseReady, f.status().Phase)
+	require.Empty(t, f.halts)
+}
+
+func TestGuardianSurvivesAPanickingTransactionFunction(t *testing.T) {
+	f := newFixture(t)
+	f.start()
+	res := f.transact(func(tx *durable.Transaction) error {
+		if err := createCluster(1, "c1")(tx); err != nil {
+			return err
+		}
+		panic("caller bug")
+	})
+	require.ErrorIs(t, res.Err, catalog.ErrApplyPanicked)
+	require.NoError(t, f.transact(createCluster(2, "c2")).Err)
+	f.probe.Send(f.pid, &catalog.GetSnapshot{})
+	snap := testkit.ExpectMsg[*catalog.SnapshotResult](f.probe, timeout)
+	require.Len(t, snap.Snapshot.Clusters(), 1, "the panicking transaction was aborted")
+	require.Equal(t, int32(1), f.opens.Load())
+}
+
+// restartingParent spawns the guardian as its child and restarts it on
+// request, as a restart-always parent would after any failure.
+type restartingParent struct {
+	props *actor.Props
+	child *actor.PID
+}
+
+type restartChild struct{}
+type getChild struct{}
+
+func (p *restartingParent) Receive(ctx actor.Context) {
+	switch ctx.Message().(type) {
+	case *actor.Started:
+		p.child = ctx.Spawn(p.props)
+	case *restartChild:
+		ctx.(actor.Supervisor).RestartChildren(p.child)
+		ctx.Respond(p.child)
+	case *getChild:
+		ctx.Respond(p.child)
+	}
+}
+
+func TestFencedGuardianStaysFencedWhenRestarted(t *testing.T) {
+	f := newFixture(t)
+	f.props = func(props *actor.Props) *actor.PID {
+		parent := f.sys.Root.Spawn(actor.PropsFromProducer(func() actor.Actor { return &restartingParent{props: props} }))
+		f.t.Cleanup(func() { _ = f.sys.Root.StopFuture(parent).Wait() })
+		f.parent = parent
+		res, err := f.sys.Root.RequestFuture(parent, &getChild{}, timeout).Result()
+		require.NoError(t, err)
+		return res.(*actor.PID)
+	}
+	f.start()
+	require.Equal(t, catalog.PhaseReady, f.status().Phase)
+	_, err := f.openDurable(durable.Writable, 1)
+	require.NoError(t, err)
+	require.ErrorIs(t, f.transact(createCluster(1, "c1")).Err, durable.ErrFenced)
+	<-f.halts
+
+	_, err = f.sys.Root.RequestFuture(f.parent, &restartChild{}, timeout).Result()
+	require.NoError(t, err)
+	st := f.status()
+	require.Equal(t, 2, st.Incarnation, "the guardian was restarted")
+	require.Equal(t, catalog.PhaseFenced, st.Phase)
+	require.ErrorIs(t, st.Err, durable.ErrFenced)
+	require.ErrorIs(t, f.transact(createCluster(1, "c1")).Err, durable.ErrFenced)
+	require.Equal(t, int32(1), f.opens.Load(), "a fenced guardian never reopens the catalog")
 	require.Empty(t, f.halts)
 }

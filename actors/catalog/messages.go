@@ -67,6 +67,9 @@ type Status struct {
 	// open); LastFailure is the latest one.
 	Failures    int
 	LastFailure error
+	// Incarnation counts the guardian's starts: 1, then one more per
+	// restart.
+	Incarnation int
 }
 
 // Fenced is published on the actor system's event stream, once, when the
