@@ -121,7 +121,9 @@ func benchWorkload(b *testing.B, w *messages.Plan, keys int, sources ...timely.G
 		b.ReportAllocs()
 		start := time.Now()
 		for i := 0; i < b.N; i++ {
-			Evaluate(p, stream)
+			if _, err := Evaluate(p, stream); err != nil {
+				b.Fatal(err)
+			}
 		}
 		el := time.Since(start)
 		b.ReportMetric(float64(n)*float64(b.N)/el.Seconds(), "updates/s")

@@ -71,18 +71,19 @@ func NewDataflow(plan *Plan, config Config) *Dataflow {
 	d.errors.Compact(timely.At(config.AsOf))
 	d.root = d.instantiate(plan.root)
 	for _, id := range plan.sources {
-		d.inputs[id] = &input{schema: d.sourceSchema(plan.root, id), frontier: timely.Minimum()}
+		d.inputs[id] = &input{schema: sourceSchema(plan.root, id), frontier: timely.Minimum()}
 	}
 	d.advance()
 	return d
 }
 
-func (d *Dataflow) sourceSchema(n *node, id timely.GlobalId) Schema {
+// sourceSchema finds the schema of source id in the plan tree.
+func sourceSchema(n *node, id timely.GlobalId) Schema {
 	if n.kind == kindGet && n.source == id {
 		return n.schema
 	}
 	for _, in := range n.inputs {
-		if s := d.sourceSchema(in, id); s != nil {
+		if s := sourceSchema(in, id); s != nil {
 			return s
 		}
 	}

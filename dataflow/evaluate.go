@@ -1,6 +1,8 @@
 package dataflow
 
 import (
+	"fmt"
+
 	"github.com/arbor-db/arbor/timely"
 )
 
@@ -13,14 +15,27 @@ type Collection struct {
 }
 
 // Evaluate computes the plan's output from scratch over the given contents
-// of its sources (rows with multiplicities; a missing source is empty). It
-// is the reference the incremental Dataflow is tested against, and the
-// baseline of the benchmarks. Rows must match the sources' schemas.
-func Evaluate(plan *Plan, sources map[timely.GlobalId][]Update) Collection {
+// of its sources (rows with multiplicities; times are ignored; a missing
+// source is empty). It is the reference the incremental Dataflow is tested
+// against, and the baseline of the benchmarks. A source the plan does not
+// read is ErrUnknownSource; a row that does not match its source's schema
+// is ErrInvalidRow.
+func Evaluate(plan *Plan, sources map[timely.GlobalId][]Update) (Collection, error) {
+	schemas := map[timely.GlobalId]Schema{}
+	for _, id := range plan.sources {
+		schemas[id] = sourceSchema(plan.root, id)
+	}
 	in := map[timely.GlobalId][]rowDiff{}
 	for id, us := range sources {
+		schema, ok := schemas[id]
+		if !ok {
+			return Collection{}, fmt.Errorf("%w: evaluate: the plan does not read %s", ErrUnknownSource, id)
+		}
 		rows := make([]rowDiff, len(us))
 		for i, u := range us {
+			if err := schema.Validate(u.Row); err != nil {
+				return Collection{}, fmt.Errorf("evaluate: update %d of %s: %w", i, id, err)
+			}
 			rows[i] = rowDiff{row: u.Row, diff: u.Diff}
 		}
 		in[id] = consolidateRows(rows)
@@ -34,7 +49,7 @@ func Evaluate(plan *Plan, sources map[timely.GlobalId][]Update) Collection {
 	for _, e := range consolidateErrs(errs) {
 		c.Errors[e.err] = e.diff
 	}
-	return c
+	return c, nil
 }
 
 // evaluate is the from-scratch semantics of each operator. It shares only

@@ -57,7 +57,12 @@ type columnExpr struct {
 	name string
 }
 
-func (c *columnExpr) eval(row Row) (Datum, error) { return row[c.idx], nil }
+func (c *columnExpr) eval(row Row) (Datum, error) {
+	if c.idx >= len(row) {
+		return Datum{}, evalErrorf("row %s has no column #%d", row, c.idx)
+	}
+	return row[c.idx], nil
+}
 func (c *columnExpr) String() string {
 	if c.name != "" {
 		return c.name

@@ -57,20 +57,10 @@ type filterOp struct {
 func (o *filterOp) step(_ timely.Timestamp, in []batch) batch {
 	out := batch{errs: in[0].errs}
 	for _, r := range in[0].rows {
-		keep := true
-		for _, p := range o.preds {
-			d, err := p.Eval(r.row)
-			if err != nil {
-				out.errs = append(out.errs, errDiff{err: err.Error(), diff: r.diff})
-				keep = false
-				break
-			}
-			if !d.AsBool() {
-				keep = false
-				break
-			}
-		}
-		if keep {
+		keep, err := filterRow(o.preds, r.row)
+		if err != nil {
+			out.errs = append(out.errs, errDiff{err: err.Error(), diff: r.diff})
+		} else if keep {
 			out.rows = append(out.rows, r)
 		}
 	}

@@ -12,6 +12,7 @@ import (
 // expressions' columns, keep rows for which every filter is true, then
 // keep the projected columns.
 type MapFilterProject struct {
+	arity   int // of the input
 	exprs   []*Expr
 	filters []*Expr
 	project []int
@@ -21,7 +22,7 @@ type MapFilterProject struct {
 // CompileMapFilterProject type checks w against the input schema. A nil w
 // is the identity.
 func CompileMapFilterProject(w *messages.MapFilterProject, input Schema) (*MapFilterProject, error) {
-	m := &MapFilterProject{}
+	m := &MapFilterProject{arity: len(input)}
 	schema := append(Schema(nil), input...)
 	for i, ne := range w.GetMap() {
 		e, err := compileExpr(ne.GetExpr(), schema)
@@ -59,9 +60,13 @@ func CompileMapFilterProject(w *messages.MapFilterProject, input Schema) (*MapFi
 // Schema returns the schema of the rows Apply produces.
 func (m *MapFilterProject) Schema() Schema { return m.schema }
 
-// Apply runs the map-filter-project on one row: the output row and true, or
-// false when a filter drops it, or an evaluation error.
+// Apply runs the map-filter-project on one row of the input schema: the
+// output row and true, or false when a filter drops it, or an evaluation
+// error.
 func (m *MapFilterProject) Apply(row Row) (Row, bool, error) {
+	if len(row) != m.arity {
+		return nil, false, fmt.Errorf("%w: row %s has %d columns, the map-filter-project expects %d", ErrInvalidRow, row, len(row), m.arity)
+	}
 	if len(m.exprs) > 0 {
 		var err error
 		if row, err = mapRow(m.exprs, row); err != nil {

@@ -399,7 +399,10 @@ func runProperty(seed int64) error {
 					}
 				}
 			}
-			want, wantErrs := oracleAt(plan, history, c)
+			want, wantErrs, err := oracleAt(plan, history, c)
+			if err != nil {
+				return err
+			}
 			if !equalMultisets(got, want) || !equalMultisets(gotErrs, wantErrs) {
 				return fmt.Errorf("at time %d:\nincremental %v errors %v\noracle      %v errors %v\n%s", c, got, gotErrs, want, wantErrs, describe())
 			}
@@ -472,7 +475,10 @@ func runProperty(seed int64) error {
 					}
 				}
 				for c := since; c < up && c <= maxTime; c++ {
-					want, wantErrs := oracleAt(plan, history, c)
+					want, wantErrs, err := oracleAt(plan, history, c)
+					if err != nil {
+						return err
+					}
 					if err := checkPeek(df, c, want, wantErrs); err != nil {
 						return fmt.Errorf("after compaction to %d: %v\n%s", since, err, describe())
 					}
@@ -487,7 +493,7 @@ func runProperty(seed int64) error {
 }
 
 // oracleAt evaluates the plan from scratch over the sources at time t.
-func oracleAt(plan *Plan, history map[timely.GlobalId][]Update, t timely.Timestamp) (multiset, map[string]int64) {
+func oracleAt(plan *Plan, history map[timely.GlobalId][]Update, t timely.Timestamp) (multiset, map[string]int64, error) {
 	contents := map[timely.GlobalId][]Update{}
 	for id, h := range history {
 		for _, u := range h {
@@ -496,12 +502,15 @@ func oracleAt(plan *Plan, history map[timely.GlobalId][]Update, t timely.Timesta
 			}
 		}
 	}
-	c := Evaluate(plan, contents)
+	c, err := Evaluate(plan, contents)
+	if err != nil {
+		return nil, nil, fmt.Errorf("oracle: %w", err)
+	}
 	m := multiset{}
 	for i, r := range c.Rows {
 		m.add(r, c.Diffs[i])
 	}
-	return m, c.Errors
+	return m, c.Errors, nil
 }
 
 // checkPeek compares a peek at t with the oracle's answer.

@@ -162,3 +162,35 @@ var docExamples = map[string]string{
                "then": {"literal": {"value": {"string": "large"}}}}],
     "else": {"literal": {"value": {"string": "small"}}}}}}]}}`,
 }
+
+func TestEvaluateRejectsBadInput(t *testing.T) {
+	plan, err := Compile(getP(srcA), testSources)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Evaluate(plan, map[timely.GlobalId][]Update{srcB: nil}); !errors.Is(err, ErrUnknownSource) {
+		t.Fatalf("unknown source: %v", err)
+	}
+	if _, err := Evaluate(plan, map[timely.GlobalId][]Update{srcA: {{Row: Row{Int64(1)}, Diff: 1}}}); !errors.Is(err, ErrInvalidRow) {
+		t.Fatalf("bad row: %v", err)
+	}
+	c, err := Evaluate(plan, map[timely.GlobalId][]Update{srcA: defaultAData})
+	if err != nil || len(c.Rows) != 5 {
+		t.Fatalf("got %v %v", c, err)
+	}
+}
+
+// The typed null literal shown in docs/dataflow.md parses and compiles.
+func TestTypedNullLiteralJSON(t *testing.T) {
+	var w messages.Expr
+	if err := protojson.Unmarshal([]byte(`{"literal": {"value": {"null": {}}, "type": "SCALAR_TYPE_INT64"}}`), &w); err != nil {
+		t.Fatal(err)
+	}
+	e, err := CompileExpr(&w, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e.Type() != TypeInt64 || !e.Nullable() {
+		t.Fatalf("got %s nullable=%v", e.Type(), e.Nullable())
+	}
+}
