@@ -167,10 +167,14 @@ func (h *Handle) Mode() Mode { return h.mode }
 // Upper returns the catalog upper the handle's state is at.
 func (h *Handle) Upper() timely.Frontier { return h.upper }
 
-// Token returns the handle's fence token (for a read-only handle, the
-// durable token it last saw would be Token's generation with the durable
-// epoch).
-func (h *Handle) Token() FenceToken { return h.token.Current() }
+// Token returns the handle's fence token. A read-only handle has none of its
+// own: Token returns the durable token as of its last sync.
+func (h *Handle) Token() FenceToken {
+	if h.mode == ReadOnly {
+		return h.state.fenceToken()
+	}
+	return h.token.Current()
+}
 
 // FenceableToken returns the handle's token state machine.
 func (h *Handle) FenceableToken() FenceableToken { return h.token }
