@@ -17,7 +17,8 @@ import (
 // share (key, value, time) are summed; values whose diffs sum to zero are
 // dropped. So memory stays proportional to the live contents plus the
 // updates at times >= since. Keys touched by Update are compacted as they
-// are touched; Compact also sweeps every key.
+// are touched; Compact compacts every key that holds more than one time
+// (the others cannot shrink).
 //
 // An Arrangement is not safe for concurrent use.
 type Arrangement struct {
@@ -86,7 +87,9 @@ func (a *Arrangement) Update(key, val Row, t timely.Timestamp, diff int64) {
 		tr = &trace{key: key, hash: h, next: a.buckets[h], lo: t, hi: t}
 		a.buckets[h] = tr
 		a.keys++
-	} else if tr.lo < s && tr.lo < tr.hi {
+	} else if tr.lo < s {
+		// Bring the key's history up to the since first, so the new update
+		// merges with the entries it is logically equal to.
 		a.entries += tr.compact(s)
 	}
 	a.entries += tr.insert(val, t, diff)

@@ -356,6 +356,7 @@ func (c *compiler) join(k *messages.JoinPlan) (*node, error) {
 		}
 		var first joinCol
 		var firstType Type
+		seen := map[joinCol]bool{}
 		for j, jc := range eq.GetColumns() {
 			if int64(jc.GetInput()) >= int64(len(n.inputs)) {
 				return nil, invalidf("Join equivalence %d: column %d names input %d, the join has %d inputs", i, j, jc.GetInput(), len(n.inputs))
@@ -366,6 +367,10 @@ func (c *compiler) join(k *messages.JoinPlan) (*node, error) {
 				return nil, fmt.Errorf("Join equivalence %d, input %d: %w", i, jc.GetInput(), err)
 			}
 			x := joinCol{int(jc.GetInput()), col}
+			if seen[x] {
+				return nil, invalidf("Join equivalence %d: input %d column %s is listed twice", i, x.input, inSchema.columnName(col))
+			}
+			seen[x] = true
 			typ := inSchema[col].Type
 			if j == 0 {
 				first, firstType = x, typ
@@ -412,14 +417,7 @@ func (c *compiler) join(k *messages.JoinPlan) (*node, error) {
 			st.prefixKey = append(st.prefixKey, spec.offsets[earliest.input]+earliest.col)
 			st.inputKey = append(st.inputKey, col)
 		}
-		if len(class) > 1 && len(firstOf) == 1 {
-			// A class within one input only: filters already added.
-			continue
-		}
 	}
-	// A class whose members all sit in one input still needs its non-null
-	// check; a single pair filter covers it. Classes of one member carry
-	// no constraint.
 	n.join = spec
 	return n, nil
 }

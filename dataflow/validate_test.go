@@ -37,6 +37,7 @@ func TestCompileErrors(t *testing.T) {
 		{"join bad input index", joinP([]*messages.Plan{gA, gB}, eqv(0, 0, 2, 0)), "names input 2, the join has 2 inputs"},
 		{"join type mismatch", joinP([]*messages.Plan{gA, gB}, eqv(0, 0, 1, 1)), "Join equivalence 0: type mismatch"},
 		{"join single column equivalence", joinP([]*messages.Plan{gA, gB}, eqv(0, 0)), "needs at least two columns"},
+		{"join column listed twice", joinP([]*messages.Plan{gA, gB}, eqv(0, 0, 1, 0, 0, 0)), `input 0 column "k" (#0) is listed twice`},
 		{"union arity", unionP(gA, gB), "Union: wrong arity: input 1 has 2 columns, input 0 has 3"},
 		{"union types", unionP(projectP(gA, 0), projectP(gB, 1)), "Union: type mismatch: column 0 is string in input 1 but int64 in input 0"},
 		{"union empty", unionP(), "Union: needs at least one input"},

@@ -1,0 +1,91 @@
+package dataflow
+
+import (
+	"errors"
+	"fmt"
+	"math/rand"
+	"testing"
+
+	"github.com/arbor-db/arbor/timely"
+)
+
+// An arrangement read at any time at or after its since equals the sum of
+// all updates at or before that time, through random updates, compactions
+// and reads; and after compaction it holds no more entries than there are
+// live (key, value) pairs plus updates at times after the since.
+func TestArrangementMatchesModel(t *testing.T) {
+	seed := baseSeed()
+	for iter := int64(0); iter < 200; iter++ {
+		if err := arrangementRun(seed + iter); err != nil {
+			t.Fatalf("seed %d: %v (replay with -dataflow.seed=%d)", seed+iter, err, seed+iter)
+		}
+	}
+}
+
+func arrangementRun(seed int64) error {
+	r := rand.New(rand.NewSource(seed))
+	a := NewArrangement()
+	type upd struct {
+		key, val int64
+		t        timely.Timestamp
+		diff     int64
+	}
+	var log []upd
+	since := timely.Timestamp(0)
+	now := timely.Timestamp(0)
+	model := func(at timely.Timestamp) map[[2]int64]int64 {
+		m := map[[2]int64]int64{}
+		for _, u := range log {
+			if u.t <= at {
+				m[[2]int64{u.key, u.val}] += u.diff
+			}
+		}
+		for k, v := range m {
+			if v == 0 {
+				delete(m, k)
+			}
+		}
+		return m
+	}
+	for step := 0; step < 300; step++ {
+		switch op := r.Intn(10); {
+		case op < 6:
+			u := upd{key: int64(r.Intn(4)), val: int64(r.Intn(4)), t: now + timely.Timestamp(r.Intn(3)), diff: int64(r.Intn(5) - 2)}
+			log = append(log, u)
+			a.Update(Row{Int64(u.key)}, Row{Int64(u.key), Int64(u.val)}, u.t, u.diff)
+		case op < 7:
+			now += timely.Timestamp(r.Intn(3))
+		case op < 8:
+			if s := since + timely.Timestamp(r.Intn(3)); s <= now {
+				since = s
+				a.Compact(timely.At(since))
+				live := len(model(since))
+				later := 0
+				for _, u := range log {
+					if u.t > since && u.diff != 0 {
+						later++
+					}
+				}
+				if _, n := a.Len(); n > live+later {
+					return fmt.Errorf("after compaction to %d: %d entries, but %d live pairs and %d later updates", since, n, live, later)
+				}
+			}
+		default:
+			at := since + timely.Timestamp(r.Intn(int(now-since)+3))
+			got := map[[2]int64]int64{}
+			if err := a.Read(at, func(k, v Row, m int64) { got[[2]int64{k[0].AsInt64(), v[1].AsInt64()}] += m }); err != nil {
+				return err
+			}
+			want := model(at)
+			if fmt.Sprint(got) != fmt.Sprint(want) {
+				return fmt.Errorf("read at %d (since %d): got %v, want %v", at, since, got, want)
+			}
+			if since > 0 {
+				if err := a.ReadKey(Row{Int64(0)}, since-1, func(Row, int64) {}); !errors.Is(err, ErrCompacted) {
+					return fmt.Errorf("read before since: %v", err)
+				}
+			}
+		}
+	}
+	return nil
+}
