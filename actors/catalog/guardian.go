@@ -16,8 +16,8 @@ import (
 // Props returns the props of a catalog guardian. Every incarnation the props
 // produce (after restarts) shares one record of consecutive failures and of
 // the final error, so backoff grows across restarts and a fenced guardian
-// stays fenced. It panics on an invalid Config, which is a programming
-// error.
+// stays fenced. Spawn one guardian from one Props value. It panics on an
+// invalid Config, which is a programming error.
 func Props(cfg Config) *actor.Props {
 	cfg, err := cfg.withDefaults()
 	if err != nil {
@@ -34,7 +34,6 @@ type incarnations struct {
 	lastErr  error // the latest transient failure
 	starts   int   // incarnations started
 	final    error // set once Fenced or Halted
-	phase    Phase
 	// pending are requests waiting for the catalog to open; they survive a
 	// failed reopen.
 	pending []request
@@ -349,7 +348,7 @@ func (g *guardian) becomeFinal(ctx actor.Context, phase Phase, err error) {
 	}
 	g.phase, g.final = phase, err
 	g.shared.mu.Lock()
-	g.shared.final, g.shared.phase = err, phase
+	g.shared.final = err
 	g.shared.mu.Unlock()
 	g.ticker.Stop()
 	g.backoff.Stop()
