@@ -1784,6 +1784,68 @@ func (x *StorageReadHoldResponse) GetAt() uint64 {
 	return 0
 }
 
+// StorageTableRecord is a table's entry in the storage actor's registry
+// shard, keyed by the table id's text form.
+type StorageTableRecord struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Table         *GlobalId              `protobuf:"bytes,1,opt,name=table,proto3" json:"table,omitempty"`
+	Schema        *Schema                `protobuf:"bytes,2,opt,name=schema,proto3" json:"schema,omitempty"`
+	Dropped       bool                   `protobuf:"varint,3,opt,name=dropped,proto3" json:"dropped,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StorageTableRecord) Reset() {
+	*x = StorageTableRecord{}
+	mi := &file_messages_storage_proto_msgTypes[29]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StorageTableRecord) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StorageTableRecord) ProtoMessage() {}
+
+func (x *StorageTableRecord) ProtoReflect() protoreflect.Message {
+	mi := &file_messages_storage_proto_msgTypes[29]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StorageTableRecord.ProtoReflect.Descriptor instead.
+func (*StorageTableRecord) Descriptor() ([]byte, []int) {
+	return file_messages_storage_proto_rawDescGZIP(), []int{29}
+}
+
+func (x *StorageTableRecord) GetTable() *GlobalId {
+	if x != nil {
+		return x.Table
+	}
+	return nil
+}
+
+func (x *StorageTableRecord) GetSchema() *Schema {
+	if x != nil {
+		return x.Schema
+	}
+	return nil
+}
+
+func (x *StorageTableRecord) GetDropped() bool {
+	if x != nil {
+		return x.Dropped
+	}
+	return false
+}
+
 var File_messages_storage_proto protoreflect.FileDescriptor
 
 const file_messages_storage_proto_rawDesc = "" +
@@ -1887,7 +1949,11 @@ const file_messages_storage_proto_rawDesc = "" +
 	"\ahold_id\x18\x01 \x01(\tR\x06holdId\x122\n" +
 	"\x05error\x18\x02 \x01(\v2\x1c.arbor.messages.StorageErrorR\x05error\x12\x13\n" +
 	"\x02at\x18\x03 \x01(\x04H\x00R\x02at\x88\x01\x01B\x05\n" +
-	"\x03_at*\xc8\x03\n" +
+	"\x03_at\"\x8e\x01\n" +
+	"\x12StorageTableRecord\x12.\n" +
+	"\x05table\x18\x01 \x01(\v2\x18.arbor.messages.GlobalIdR\x05table\x12.\n" +
+	"\x06schema\x18\x02 \x01(\v2\x16.arbor.messages.SchemaR\x06schema\x12\x18\n" +
+	"\adropped\x18\x03 \x01(\bR\adropped*\xc8\x03\n" +
 	"\x10StorageErrorCode\x12\"\n" +
 	"\x1eSTORAGE_ERROR_CODE_UNSPECIFIED\x10\x00\x12 \n" +
 	"\x1cSTORAGE_ERROR_CODE_MALFORMED\x10\x01\x12\"\n" +
@@ -1916,7 +1982,7 @@ func file_messages_storage_proto_rawDescGZIP() []byte {
 }
 
 var file_messages_storage_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_messages_storage_proto_msgTypes = make([]protoimpl.MessageInfo, 29)
+var file_messages_storage_proto_msgTypes = make([]protoimpl.MessageInfo, 30)
 var file_messages_storage_proto_goTypes = []any{
 	(StorageErrorCode)(0),              // 0: arbor.messages.StorageErrorCode
 	(*StorageError)(nil),               // 1: arbor.messages.StorageError
@@ -1948,57 +2014,60 @@ var file_messages_storage_proto_goTypes = []any{
 	(*StorageDowngradeReadHold)(nil),   // 27: arbor.messages.StorageDowngradeReadHold
 	(*StorageReleaseReadHold)(nil),     // 28: arbor.messages.StorageReleaseReadHold
 	(*StorageReadHoldResponse)(nil),    // 29: arbor.messages.StorageReadHoldResponse
-	(*Row)(nil),                        // 30: arbor.messages.Row
-	(*GlobalId)(nil),                   // 31: arbor.messages.GlobalId
-	(*Frontier)(nil),                   // 32: arbor.messages.Frontier
-	(*Schema)(nil),                     // 33: arbor.messages.Schema
+	(*StorageTableRecord)(nil),         // 30: arbor.messages.StorageTableRecord
+	(*Row)(nil),                        // 31: arbor.messages.Row
+	(*GlobalId)(nil),                   // 32: arbor.messages.GlobalId
+	(*Frontier)(nil),                   // 33: arbor.messages.Frontier
+	(*Schema)(nil),                     // 34: arbor.messages.Schema
 }
 var file_messages_storage_proto_depIdxs = []int32{
 	0,  // 0: arbor.messages.StorageError.code:type_name -> arbor.messages.StorageErrorCode
-	30, // 1: arbor.messages.StorageRowDiff.row:type_name -> arbor.messages.Row
-	31, // 2: arbor.messages.StorageTableChanges.table:type_name -> arbor.messages.GlobalId
+	31, // 1: arbor.messages.StorageRowDiff.row:type_name -> arbor.messages.Row
+	32, // 2: arbor.messages.StorageTableChanges.table:type_name -> arbor.messages.GlobalId
 	2,  // 3: arbor.messages.StorageTableChanges.rows:type_name -> arbor.messages.StorageRowDiff
 	3,  // 4: arbor.messages.StorageVersion.tables:type_name -> arbor.messages.StorageTableChanges
-	31, // 5: arbor.messages.StorageTableFrontiers.table:type_name -> arbor.messages.GlobalId
-	32, // 6: arbor.messages.StorageTableFrontiers.since:type_name -> arbor.messages.Frontier
-	32, // 7: arbor.messages.StorageTableFrontiers.upper:type_name -> arbor.messages.Frontier
-	31, // 8: arbor.messages.StorageCreateTable.table:type_name -> arbor.messages.GlobalId
-	33, // 9: arbor.messages.StorageCreateTable.schema:type_name -> arbor.messages.Schema
-	31, // 10: arbor.messages.StorageCreateTableResponse.table:type_name -> arbor.messages.GlobalId
+	32, // 5: arbor.messages.StorageTableFrontiers.table:type_name -> arbor.messages.GlobalId
+	33, // 6: arbor.messages.StorageTableFrontiers.since:type_name -> arbor.messages.Frontier
+	33, // 7: arbor.messages.StorageTableFrontiers.upper:type_name -> arbor.messages.Frontier
+	32, // 8: arbor.messages.StorageCreateTable.table:type_name -> arbor.messages.GlobalId
+	34, // 9: arbor.messages.StorageCreateTable.schema:type_name -> arbor.messages.Schema
+	32, // 10: arbor.messages.StorageCreateTableResponse.table:type_name -> arbor.messages.GlobalId
 	1,  // 11: arbor.messages.StorageCreateTableResponse.error:type_name -> arbor.messages.StorageError
 	5,  // 12: arbor.messages.StorageCreateTableResponse.frontiers:type_name -> arbor.messages.StorageTableFrontiers
-	31, // 13: arbor.messages.StorageDropTable.table:type_name -> arbor.messages.GlobalId
-	31, // 14: arbor.messages.StorageDropTableResponse.table:type_name -> arbor.messages.GlobalId
+	32, // 13: arbor.messages.StorageDropTable.table:type_name -> arbor.messages.GlobalId
+	32, // 14: arbor.messages.StorageDropTableResponse.table:type_name -> arbor.messages.GlobalId
 	1,  // 15: arbor.messages.StorageDropTableResponse.error:type_name -> arbor.messages.StorageError
-	31, // 16: arbor.messages.StorageFrontiers.tables:type_name -> arbor.messages.GlobalId
+	32, // 16: arbor.messages.StorageFrontiers.tables:type_name -> arbor.messages.GlobalId
 	1,  // 17: arbor.messages.StorageFrontiersResponse.error:type_name -> arbor.messages.StorageError
-	32, // 18: arbor.messages.StorageFrontiersResponse.upper:type_name -> arbor.messages.Frontier
+	33, // 18: arbor.messages.StorageFrontiersResponse.upper:type_name -> arbor.messages.Frontier
 	5,  // 19: arbor.messages.StorageFrontiersResponse.tables:type_name -> arbor.messages.StorageTableFrontiers
-	31, // 20: arbor.messages.StorageTableWrite.table:type_name -> arbor.messages.GlobalId
+	32, // 20: arbor.messages.StorageTableWrite.table:type_name -> arbor.messages.GlobalId
 	2,  // 21: arbor.messages.StorageTableWrite.rows:type_name -> arbor.messages.StorageRowDiff
 	12, // 22: arbor.messages.StorageWrite.tables:type_name -> arbor.messages.StorageTableWrite
 	1,  // 23: arbor.messages.StorageWriteResponse.error:type_name -> arbor.messages.StorageError
-	31, // 24: arbor.messages.StorageSnapshot.tables:type_name -> arbor.messages.GlobalId
+	32, // 24: arbor.messages.StorageSnapshot.tables:type_name -> arbor.messages.GlobalId
 	3,  // 25: arbor.messages.StorageSnapshotResponse.tables:type_name -> arbor.messages.StorageTableChanges
 	1,  // 26: arbor.messages.StorageSnapshotResponse.error:type_name -> arbor.messages.StorageError
-	31, // 27: arbor.messages.StorageReadRange.tables:type_name -> arbor.messages.GlobalId
+	32, // 27: arbor.messages.StorageReadRange.tables:type_name -> arbor.messages.GlobalId
 	4,  // 28: arbor.messages.StorageReadRangeResponse.versions:type_name -> arbor.messages.StorageVersion
 	1,  // 29: arbor.messages.StorageReadRangeResponse.error:type_name -> arbor.messages.StorageError
 	5,  // 30: arbor.messages.StorageReadRangeResponse.frontiers:type_name -> arbor.messages.StorageTableFrontiers
-	31, // 31: arbor.messages.StorageSubscribe.tables:type_name -> arbor.messages.GlobalId
+	32, // 31: arbor.messages.StorageSubscribe.tables:type_name -> arbor.messages.GlobalId
 	1,  // 32: arbor.messages.StorageSubscribeResponse.error:type_name -> arbor.messages.StorageError
-	32, // 33: arbor.messages.StorageSubscribeResponse.upper:type_name -> arbor.messages.Frontier
+	33, // 33: arbor.messages.StorageSubscribeResponse.upper:type_name -> arbor.messages.Frontier
 	4,  // 34: arbor.messages.StorageCdcBatch.batch:type_name -> arbor.messages.StorageVersion
-	32, // 35: arbor.messages.StorageCdcProgress.upper:type_name -> arbor.messages.Frontier
-	31, // 36: arbor.messages.StorageCdcTableDropped.table:type_name -> arbor.messages.GlobalId
+	33, // 35: arbor.messages.StorageCdcProgress.upper:type_name -> arbor.messages.Frontier
+	32, // 36: arbor.messages.StorageCdcTableDropped.table:type_name -> arbor.messages.GlobalId
 	1,  // 37: arbor.messages.StorageUnsubscribeResponse.error:type_name -> arbor.messages.StorageError
-	31, // 38: arbor.messages.StorageAcquireReadHold.tables:type_name -> arbor.messages.GlobalId
+	32, // 38: arbor.messages.StorageAcquireReadHold.tables:type_name -> arbor.messages.GlobalId
 	1,  // 39: arbor.messages.StorageReadHoldResponse.error:type_name -> arbor.messages.StorageError
-	40, // [40:40] is the sub-list for method output_type
-	40, // [40:40] is the sub-list for method input_type
-	40, // [40:40] is the sub-list for extension type_name
-	40, // [40:40] is the sub-list for extension extendee
-	0,  // [0:40] is the sub-list for field type_name
+	32, // 40: arbor.messages.StorageTableRecord.table:type_name -> arbor.messages.GlobalId
+	34, // 41: arbor.messages.StorageTableRecord.schema:type_name -> arbor.messages.Schema
+	42, // [42:42] is the sub-list for method output_type
+	42, // [42:42] is the sub-list for method input_type
+	42, // [42:42] is the sub-list for extension type_name
+	42, // [42:42] is the sub-list for extension extendee
+	0,  // [0:42] is the sub-list for field type_name
 }
 
 func init() { file_messages_storage_proto_init() }
@@ -2017,7 +2086,7 @@ func file_messages_storage_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_messages_storage_proto_rawDesc), len(file_messages_storage_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   29,
+			NumMessages:   30,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

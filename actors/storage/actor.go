@@ -1,25 +1,201 @@
 package storage
 
 import (
+	"context"
+	"fmt"
+
 	"github.com/asynkron/protoactor-go/actor"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/arbor-db/arbor/messages"
+	"github.com/arbor-db/arbor/timely"
 )
 
 // New returns the props of a storage actor over cfg.Store. It fails when
-// the config is incomplete. The actor opens the table registry and every
-// table shard when it starts (and again after a restart), and closes its
-// shard handles when it stops; it does not close the Store.
+// the config is incomplete or the metrics cannot be registered. The actor
+// opens the table registry and every table shard when it starts (and again
+// after a restart), and closes its shard handles when it stops; it does
+// not close the Store. A failure to open the shards, or a failed group
+// commit, panics the actor so that its supervisor restarts it (the restart
+// recovers from the shards).
 func New(cfg Config) (*actor.Props, error) {
 	if err := cfg.fill(); err != nil {
 		return nil, err
 	}
-	return actor.PropsFromProducer(func() actor.Actor { return newStorageActor(cfg) }), nil
+	m, err := NewMetrics(cfg.Registerer)
+	if err != nil {
+		return nil, fmt.Errorf("storage: metrics: %w", err)
+	}
+	return actor.PropsFromProducer(func() actor.Actor { return newStorageActor(cfg, m) }), nil
 }
 
+// storageActor is the thin actor around State: it decodes requests, reads
+// the clock, performs the shard I/O that State plans and sends what State
+// says to send.
 type storageActor struct {
-	cfg Config
+	// constant after construction
+	cfg     Config
+	metrics *Metrics
+
+	// guarded by the actor; set in Started
+	state  *State
+	shards *shards
+	ticks  *ticks
+	// commitQueued: a commitNow message is in the mailbox.
+	commitQueued bool
+	// watched are the owners of subscriptions and holds being watched.
+	watched map[string]bool
 }
 
-func newStorageActor(cfg Config) *storageActor { return &storageActor{cfg: cfg} }
+func newStorageActor(cfg Config, m *Metrics) *storageActor {
+	return &storageActor{cfg: cfg, metrics: m, watched: map[string]bool{}}
+}
+
+// commitNow asks the actor to commit the staged writes (sent to itself
+// behind the writes already in its mailbox).
+type commitNow struct{}
+
+// commitTick is the commit ticker (Config.CommitInterval > 0).
+type commitTick struct{}
+
+// maintain is the maintenance ticker: compaction and gauges.
+type maintain struct{}
 
 // Receive handles one message.
-func (a *storageActor) Receive(ctx actor.Context) {}
+func (a *storageActor) Receive(ctx actor.Context) {
+	switch m := ctx.Message().(type) {
+	case *actor.Started:
+		a.start(ctx)
+	case *actor.Stopping:
+		a.stop(ctx, "storage actor stopping")
+	case *actor.Restarting:
+		a.stop(ctx, "storage actor restarting")
+	case *actor.Terminated:
+		a.handleTerminated(ctx, m)
+
+	case *messages.StorageWrite:
+		a.handleWrite(ctx, m)
+	case commitNow:
+		a.commitQueued = false
+		a.commit(ctx)
+	case commitTick:
+		a.commit(ctx)
+	case maintain:
+		a.compact(ctx)
+
+	case *messages.StorageCreateTable:
+		a.handleCreateTable(ctx, m)
+	case *messages.StorageDropTable:
+		a.handleDropTable(ctx, m)
+	case *messages.StorageFrontiers:
+		a.handleFrontiers(ctx, m)
+	case *messages.StorageSnapshot:
+		a.handleSnapshot(ctx, m)
+	case *messages.StorageReadRange:
+		a.handleReadRange(ctx, m)
+	case *messages.StorageSubscribe:
+		a.handleSubscribe(ctx, m)
+	case *messages.StorageUnsubscribe:
+		a.handleUnsubscribe(ctx, m)
+	case *messages.StorageAcquireReadHold:
+		a.handleAcquireHold(ctx, m)
+	case *messages.StorageDowngradeReadHold:
+		a.handleDowngradeHold(ctx, m)
+	case *messages.StorageReleaseReadHold:
+		a.handleReleaseHold(ctx, m)
+	default:
+		if _, ok := m.(actor.SystemMessage); !ok {
+			if _, ok := m.(actor.AutoReceiveMessage); !ok {
+				a.cfg.Logger.Warn("ignored unknown message", "type", fmt.Sprintf("%T", m), "sender", ctx.Sender())
+			}
+		}
+	}
+}
+
+// start recovers the tables from the shards and starts the tickers.
+func (a *storageActor) start(ctx actor.Context) {
+	sh, infos, upper, err := openShards(context.Background(), a.cfg.Store)
+	if err != nil {
+		a.cfg.Logger.Error("cannot open the tables", "err", err)
+		panic(fmt.Errorf("storage: open tables: %w", err))
+	}
+	a.shards = sh
+	a.state = NewState(infos, upper, a.cfg.CompactionWindow)
+	a.ticks = startTicks(a.cfg.Clock, ctx.ActorSystem().Root, ctx.Self(), a.cfg.CommitInterval, a.cfg.MaintenanceInterval)
+	a.refreshGauges()
+	a.cfg.Logger.Debug("storage started", "tables", len(a.state.LiveTables()), "upper", upper)
+}
+
+// stop fails the staged writes, stops the tickers and closes the shards.
+func (a *storageActor) stop(ctx actor.Context, why string) {
+	if a.ticks != nil {
+		a.ticks.stop()
+		a.ticks = nil
+	}
+	if a.state != nil {
+		if c, ok := a.state.PlanCommit(0); ok {
+			for _, tok := range c.Tokens {
+				a.reply(ctx, tok.(*actor.PID), &messages.StorageWriteResponse{Error: ErrorToWire(errorf(ErrBackend, "%s before the write was committed", why))})
+			}
+		}
+	}
+	if a.shards != nil {
+		a.shards.close()
+		a.shards = nil
+	}
+}
+
+// now returns the clock's time as a timestamp.
+func (a *storageActor) now() timely.Timestamp {
+	return timely.Timestamp(a.cfg.Clock.Now().UnixMilli())
+}
+
+// respond answers the current request's sender; a request without one is
+// logged (its answer has nowhere to go).
+func (a *storageActor) respond(ctx actor.Context, msg proto.Message) {
+	if ctx.Sender() == nil {
+		a.cfg.Logger.Warn("request without a sender: send it with Request", "type", fmt.Sprintf("%T", ctx.Message()))
+		return
+	}
+	ctx.Respond(msg)
+}
+
+// reply sends msg to pid, when there is one.
+func (a *storageActor) reply(ctx actor.Context, pid *actor.PID, msg proto.Message) {
+	if pid != nil {
+		ctx.Send(pid, msg)
+	}
+}
+
+// deliver sends what State said to send.
+func (a *storageActor) deliver(ctx actor.Context, ds []Delivery) {
+	for _, d := range ds {
+		ctx.Send(d.To, d.Msg)
+	}
+}
+
+// watch watches the owner of a subscription or hold, once.
+func (a *storageActor) watch(ctx actor.Context, pid *actor.PID) {
+	if pid == nil || a.watched[pid.String()] {
+		return
+	}
+	a.watched[pid.String()] = true
+	ctx.Watch(pid)
+}
+
+// handleTerminated releases the subscriptions and holds of a terminated
+// owner and compacts what they held back.
+func (a *storageActor) handleTerminated(ctx actor.Context, m *actor.Terminated) {
+	delete(a.watched, m.Who.String())
+	if a.state.ReleaseOwner(m.Who) {
+		a.cfg.Logger.Debug("released the holds of a terminated consumer", "pid", m.Who)
+		a.compact(ctx)
+	}
+}
+
+// refreshGauges sets the gauges from State.
+func (a *storageActor) refreshGauges() {
+	a.metrics.Tables.Set(float64(len(a.state.LiveTables())))
+	a.metrics.Subscriptions.Set(float64(len(a.state.subs)))
+	a.metrics.CdcLag.Set(float64(a.state.CdcLag()))
+}

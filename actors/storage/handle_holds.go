@@ -1,0 +1,61 @@
+package storage
+
+import (
+	"context"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/arbor-db/arbor/messages"
+	"github.com/arbor-db/arbor/timely"
+)
+
+func (a *storageActor) holdResponse(id string, err error) *messages.StorageReadHoldResponse {
+	resp := &messages.StorageReadHoldResponse{HoldId: id, Error: ErrorToWire(err)}
+	if at, ok := a.state.Hold(id); ok {
+		resp.At = proto.Uint64(uint64(at))
+	}
+	return resp
+}
+
+func (a *storageActor) handleAcquireHold(ctx actor.Context, m *messages.StorageAcquireReadHold) {
+	ids, err := decodeIds("acquire read hold", m.GetTables())
+	if err == nil {
+		err = a.state.AcquireHold(m.HoldId, ctx.Sender(), ids, timely.Timestamp(m.At))
+	}
+	if err == nil {
+		a.watch(ctx, ctx.Sender())
+	}
+	a.respond(ctx, a.holdResponse(m.GetHoldId(), err))
+}
+
+func (a *storageActor) handleDowngradeHold(ctx actor.Context, m *messages.StorageDowngradeReadHold) {
+	err := a.state.DowngradeHold(m.GetHoldId(), timely.Timestamp(m.GetAt()))
+	a.respond(ctx, a.holdResponse(m.GetHoldId(), err))
+	if err == nil {
+		a.compact(ctx)
+	}
+}
+
+func (a *storageActor) handleReleaseHold(ctx actor.Context, m *messages.StorageReleaseReadHold) {
+	err := a.state.ReleaseHold(m.GetHoldId())
+	a.respond(ctx, a.holdResponse(m.GetHoldId(), err))
+	if err == nil {
+		a.compact(ctx)
+	}
+}
+
+// compact downgrades the since of every table State says may move, and
+// refreshes the gauges. A failed downgrade is logged and retried at the
+// next maintenance tick.
+func (a *storageActor) compact(ctx actor.Context) {
+	for _, ch := range a.state.CompactionTargets() {
+		s := a.shards.tables[ch.Table]
+		if err := s.DowngradeSince(context.Background(), timely.At(ch.Since)); err != nil {
+			a.cfg.Logger.Warn("compaction failed", "table", ch.Table, "since", ch.Since, "err", err)
+			continue
+		}
+		a.state.ApplySince(ch.Table, ch.Since)
+	}
+	a.refreshGauges()
+}

@@ -1,0 +1,103 @@
+package storage
+
+import (
+	"errors"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Metrics are the storage actor's Prometheus metrics.
+type Metrics struct {
+	// Writes counts committed writes (StorageWrite requests).
+	Writes prometheus.Counter
+	// RejectedWrites counts writes answered with an error, by error code.
+	RejectedWrites *prometheus.CounterVec
+	// Rows counts committed row changes.
+	Rows prometheus.Counter
+	// GroupCommitSize observes the number of writes per group commit.
+	GroupCommitSize prometheus.Histogram
+	// CdcLag is how many versions the slowest subscription's read hold
+	// (its consumer's checkpoint) trails the upper.
+	CdcLag prometheus.Gauge
+	// Tables is the number of live tables.
+	Tables prometheus.Gauge
+	// Subscriptions is the number of CDC subscriptions.
+	Subscriptions prometheus.Gauge
+}
+
+// NewMetrics creates the metrics and registers them on reg (none when
+// nil). Metrics of the same name already on reg, from an earlier storage
+// actor, are reused, so a restarted actor keeps counting where it was.
+func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
+	m := &Metrics{
+		Writes: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: "arbor", Subsystem: "storage", Name: "writes_total",
+			Help: "Writes committed by the storage actor.",
+		}),
+		RejectedWrites: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "arbor", Subsystem: "storage", Name: "rejected_writes_total",
+			Help: "Writes answered with an error, by error code.",
+		}, []string{"code"}),
+		Rows: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: "arbor", Subsystem: "storage", Name: "rows_total",
+			Help: "Row changes committed by the storage actor.",
+		}),
+		GroupCommitSize: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Namespace: "arbor", Subsystem: "storage", Name: "group_commit_size",
+			Help:    "Writes per group commit.",
+			Buckets: prometheus.ExponentialBuckets(1, 2, 12),
+		}),
+		CdcLag: prometheus.NewGauge(prometheus.GaugeOpts{
+			Namespace: "arbor", Subsystem: "storage", Name: "cdc_lag_versions",
+			Help: "Versions the slowest CDC subscription's read hold trails the upper.",
+		}),
+		Tables: prometheus.NewGauge(prometheus.GaugeOpts{
+			Namespace: "arbor", Subsystem: "storage", Name: "tables",
+			Help: "Live tables.",
+		}),
+		Subscriptions: prometheus.NewGauge(prometheus.GaugeOpts{
+			Namespace: "arbor", Subsystem: "storage", Name: "subscriptions",
+			Help: "CDC subscriptions.",
+		}),
+	}
+	if reg == nil {
+		return m, nil
+	}
+	var err error
+	m.Writes, err = register(reg, m.Writes)
+	if err == nil {
+		m.RejectedWrites, err = register(reg, m.RejectedWrites)
+	}
+	if err == nil {
+		m.Rows, err = register(reg, m.Rows)
+	}
+	if err == nil {
+		m.GroupCommitSize, err = register(reg, m.GroupCommitSize)
+	}
+	if err == nil {
+		m.CdcLag, err = register(reg, m.CdcLag)
+	}
+	if err == nil {
+		m.Tables, err = register(reg, m.Tables)
+	}
+	if err == nil {
+		m.Subscriptions, err = register(reg, m.Subscriptions)
+	}
+	return m, err
+}
+
+// register registers c, or returns the collector of the same description
+// already registered.
+func register[C prometheus.Collector](reg prometheus.Registerer, c C) (C, error) {
+	err := reg.Register(c)
+	if err == nil {
+		return c, nil
+	}
+	var are prometheus.AlreadyRegisteredError
+	if errors.As(err, &are) {
+		if existing, ok := are.ExistingCollector.(C); ok {
+			return existing, nil
+		}
+	}
+	return c, err
+}

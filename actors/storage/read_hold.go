@@ -1,0 +1,146 @@
+package storage
+
+import (
+	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/arbor-db/arbor/timely"
+)
+
+// readHold keeps the since of its tables at or before at.
+type readHold struct {
+	id     string
+	owner  *actor.PID
+	tables tableSet
+	at     timely.Timestamp
+	// subscription: the hold of the subscription with the same id,
+	// released only with it.
+	subscription bool
+}
+
+// AcquireHold takes read hold id at time at on the named tables (every
+// table, including later ones, when ids is empty). at must not be before
+// any such table's since.
+func (s *State) AcquireHold(id string, owner *actor.PID, ids []timely.GlobalId, at timely.Timestamp) error {
+	if err := s.checkNewId("read hold", id); err != nil {
+		return err
+	}
+	tables, err := s.resolve(ids)
+	if err != nil {
+		return err
+	}
+	if err := s.checkSince(tables, at); err != nil {
+		return err
+	}
+	s.holds[id] = &readHold{id: id, owner: owner, tables: newTableSet(ids), at: at}
+	return nil
+}
+
+// DowngradeHold moves hold id (a read hold or a subscription's) forward to
+// at. Moving it back is ErrHoldRegression; staying put is a no-op.
+func (s *State) DowngradeHold(id string, at timely.Timestamp) error {
+	h, ok := s.holds[id]
+	if !ok {
+		return errorf(ErrUnknownId, "no read hold %q", id)
+	}
+	if at < h.at {
+		return errorf(ErrHoldRegression, "read hold %q is at %d; cannot move back to %d", id, h.at, at)
+	}
+	h.at = at
+	return nil
+}
+
+// ReleaseHold drops read hold id. A subscription's hold goes with the
+// subscription (Unsubscribe).
+func (s *State) ReleaseHold(id string) error {
+	h, ok := s.holds[id]
+	switch {
+	case !ok:
+		return errorf(ErrUnknownId, "no read hold %q", id)
+	case h.subscription:
+		return errorf(ErrMalformed, "read hold %q belongs to a subscription: unsubscribe to release it", id)
+	}
+	delete(s.holds, id)
+	return nil
+}
+
+// Hold returns the position of hold id.
+func (s *State) Hold(id string) (timely.Timestamp, bool) {
+	h, ok := s.holds[id]
+	if !ok {
+		return 0, false
+	}
+	return h.at, true
+}
+
+// ReleaseOwner ends every subscription and read hold owned by pid (which
+// terminated). It reports whether there were any.
+func (s *State) ReleaseOwner(pid *actor.PID) bool {
+	changed := false
+	for id, h := range s.holds {
+		if h.owner.Equal(pid) {
+			delete(s.holds, id)
+			delete(s.subs, id)
+			changed = true
+		}
+	}
+	return changed
+}
+
+// SinceChange is a compaction State wants: Table's since moves to Since.
+type SinceChange struct {
+	Table timely.GlobalId
+	Since timely.Timestamp
+}
+
+// CompactionTargets returns, for every live table whose since may move
+// forward, the new since: the latest complete time minus the compaction
+// window, but never past the least read hold on the table. Apply each with
+// ApplySince once the shard's since moved.
+func (s *State) CompactionTargets() []SinceChange {
+	ut, ok := s.upper.Time()
+	if !ok || ut == 0 {
+		return nil
+	}
+	latest := ut - 1
+	target := uint64(0)
+	if uint64(latest) > s.window {
+		target = uint64(latest) - s.window
+	}
+	var out []SinceChange
+	for _, id := range s.LiveTables() {
+		t := timely.Timestamp(target)
+		for _, h := range s.holds {
+			if h.tables.has(id) && h.at < t {
+				t = h.at
+			}
+		}
+		if t > s.tables[id].since {
+			out = append(out, SinceChange{Table: id, Since: t})
+		}
+	}
+	return out
+}
+
+// ApplySince records that table id's shard since moved to since.
+func (s *State) ApplySince(id timely.GlobalId, since timely.Timestamp) {
+	if t, ok := s.tables[id]; ok && since > t.since {
+		t.since = since
+	}
+}
+
+// CdcLag returns how many versions the slowest subscription's read hold
+// (its consumer's checkpoint) trails the common upper; 0 without
+// subscriptions.
+func (s *State) CdcLag() uint64 {
+	ut, ok := s.upper.Time()
+	if !ok || ut == 0 {
+		return 0
+	}
+	var lag uint64
+	for id := range s.subs {
+		if h := s.holds[id]; h != nil && h.at < ut {
+			lag = max(lag, uint64(ut-h.at))
+		}
+	}
+	return lag
+}

@@ -1,0 +1,96 @@
+package storage
+
+import (
+	"slices"
+
+	"github.com/arbor-db/arbor/timely"
+)
+
+// State is the storage actor's logic: tables, the oracle, staged writes,
+// subscriptions and read holds. It does no I/O, reads no clock and starts
+// no goroutines; the actor performs the shard I/O State plans (commits,
+// compaction, reads) and reports back. It is not safe for concurrent use.
+type State struct {
+	// constant after construction
+	window uint64
+
+	tables map[timely.GlobalId]*table
+	// upper is the common upper of every live table.
+	upper  timely.Frontier
+	oracle Oracle
+	// pending are the writes staged for the next group commit.
+	pending []staged
+
+	subs  map[string]*subscription
+	holds map[string]*readHold
+}
+
+// NewState returns the state of a storage actor that found tables (live
+// and dropped) at the common upper; window is Config.CompactionWindow.
+func NewState(tables []TableInfo, upper timely.Frontier, window uint64) *State {
+	s := &State{
+		window: window,
+		tables: make(map[timely.GlobalId]*table, len(tables)),
+		upper:  upper,
+		subs:   map[string]*subscription{},
+		holds:  map[string]*readHold{},
+	}
+	for _, t := range tables {
+		s.tables[t.Id] = &table{id: t.Id, schema: t.Schema, dropped: t.Dropped, since: t.Since}
+	}
+	if ut, ok := upper.Time(); ok {
+		s.oracle = NewOracle(ut)
+	}
+	return s
+}
+
+// Upper returns the common upper of the live tables.
+func (s *State) Upper() timely.Frontier { return s.upper }
+
+// Oracle returns the timestamp oracle's last timestamp (false if none).
+func (s *State) LastTimestamp() (timely.Timestamp, bool) { return s.oracle.Last() }
+
+// Pending returns how many writes are staged for the next commit.
+func (s *State) Pending() int { return len(s.pending) }
+
+// resolve returns the live tables named by ids in id order, every live
+// table when ids is empty, or the error for the first bad id.
+func (s *State) resolve(ids []timely.GlobalId) ([]timely.GlobalId, error) {
+	if len(ids) == 0 {
+		return s.LiveTables(), nil
+	}
+	out := make([]timely.GlobalId, 0, len(ids))
+	for _, id := range ids {
+		if _, err := s.lookup(id); err != nil {
+			return nil, err
+		}
+		out = append(out, id)
+	}
+	sortIds(out)
+	return slices.Compact(out), nil
+}
+
+// tableSet is a set of table ids; nil means every table (present and
+// future).
+type tableSet map[timely.GlobalId]struct{}
+
+func newTableSet(ids []timely.GlobalId) tableSet {
+	if len(ids) == 0 {
+		return nil
+	}
+	set := make(tableSet, len(ids))
+	for _, id := range ids {
+		set[id] = struct{}{}
+	}
+	return set
+}
+
+func (ts tableSet) has(id timely.GlobalId) bool {
+	if ts == nil {
+		return true
+	}
+	_, ok := ts[id]
+	return ok
+}
+
+func sortIds(ids []timely.GlobalId) { slices.SortFunc(ids, compareIds) }

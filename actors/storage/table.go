@@ -1,0 +1,139 @@
+package storage
+
+import (
+	"cmp"
+	"fmt"
+
+	"github.com/arbor-db/arbor/dataflow"
+	"github.com/arbor-db/arbor/timely"
+)
+
+// table is one table as State knows it.
+type table struct {
+	id      timely.GlobalId
+	schema  dataflow.Schema
+	dropped bool
+	// since is the since last applied to the table's shard.
+	since timely.Timestamp
+}
+
+// TableInfo describes a table for the actor and for recovery.
+type TableInfo struct {
+	Id      timely.GlobalId
+	Schema  dataflow.Schema
+	Dropped bool
+	Since   timely.Timestamp
+}
+
+// ShardName is the name of a table's shard in the Store: "table-<id>".
+func ShardName(id timely.GlobalId) string { return "table-" + id.String() }
+
+// RegistryShard is the name of the shard that records the tables.
+const RegistryShard = "storage-tables"
+
+// compareIds orders ids by kind, then number.
+func compareIds(a, b timely.GlobalId) int {
+	if c := cmp.Compare(a.Kind, b.Kind); c != 0 {
+		return c
+	}
+	return cmp.Compare(a.Value, b.Value)
+}
+
+// checkSchema rejects schemas a table cannot have.
+func checkSchema(id timely.GlobalId, s dataflow.Schema) error {
+	if len(s) == 0 {
+		return errorf(ErrMalformed, "table %s: schema has no columns", id)
+	}
+	seen := map[string]int{}
+	for i, c := range s {
+		if c.Name == "" {
+			return errorf(ErrMalformed, "table %s: column #%d has no name", id, i)
+		}
+		if j, ok := seen[c.Name]; ok {
+			return errorf(ErrMalformed, "table %s: columns #%d and #%d are both named %q", id, j, i, c.Name)
+		}
+		seen[c.Name] = i
+	}
+	return nil
+}
+
+// lookup returns the live table id, or an error naming why it cannot be
+// used.
+func (s *State) lookup(id timely.GlobalId) (*table, error) {
+	t, ok := s.tables[id]
+	switch {
+	case !ok:
+		return nil, errorf(ErrUnknownTable, "table %s does not exist", id)
+	case t.dropped:
+		return nil, errorf(ErrTableDropped, "table %s was dropped", id)
+	}
+	return t, nil
+}
+
+// CheckCreate reports whether a table id with schema may be created.
+func (s *State) CheckCreate(id timely.GlobalId, schema dataflow.Schema) error {
+	if t, ok := s.tables[id]; ok {
+		if t.dropped {
+			return errorf(ErrTableExists, "table %s existed and was dropped; ids are not reused", id)
+		}
+		return errorf(ErrTableExists, "table %s already exists", id)
+	}
+	return checkSchema(id, schema)
+}
+
+// CreateTable records a table the actor created durably (its shard at the
+// common upper, its registry entry written).
+func (s *State) CreateTable(id timely.GlobalId, schema dataflow.Schema) {
+	s.tables[id] = &table{id: id, schema: schema}
+}
+
+// CheckDrop reports whether table id may be dropped.
+func (s *State) CheckDrop(id timely.GlobalId) error {
+	_, err := s.lookup(id)
+	return err
+}
+
+// DropTable marks table id dropped (its registry entry durably says so)
+// and returns the notices for the subscriptions that read it. Staged
+// writes must have been committed first (the actor commits before a drop).
+func (s *State) DropTable(id timely.GlobalId) []Delivery {
+	t, ok := s.tables[id]
+	if !ok || t.dropped {
+		return nil
+	}
+	if len(s.pending) > 0 {
+		panic(fmt.Sprintf("storage: drop of %s with %d staged writes", id, len(s.pending)))
+	}
+	t.dropped = true
+	return s.droppedNotices(id)
+}
+
+// LiveTables returns the ids of the live tables in id order.
+func (s *State) LiveTables() []timely.GlobalId {
+	ids := make([]timely.GlobalId, 0, len(s.tables))
+	for id, t := range s.tables {
+		if !t.dropped {
+			ids = append(ids, id)
+		}
+	}
+	sortIds(ids)
+	return ids
+}
+
+// Schema returns a live table's schema.
+func (s *State) Schema(id timely.GlobalId) (dataflow.Schema, error) {
+	t, err := s.lookup(id)
+	if err != nil {
+		return nil, err
+	}
+	return t.schema, nil
+}
+
+// Frontiers returns a live table's since and the common upper.
+func (s *State) Frontiers(id timely.GlobalId) (since, upper timely.Frontier, err error) {
+	t, err := s.lookup(id)
+	if err != nil {
+		return since, upper, err
+	}
+	return timely.At(t.since), s.upper, nil
+}
