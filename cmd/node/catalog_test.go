@@ -148,3 +148,23 @@ func lastLine(s string) string {
 	lines := strings.Split(strings.TrimSpace(s), "\n")
 	return lines[len(lines)-1]
 }
+
+func TestNodeOpensItsCatalogAndExportsCatalogMetrics(t *testing.T) {
+	n := startTestNode(t, testConfig(t))
+	code, body := get(t, "http://"+n.HTTPAddr()+"/metrics")
+	if code != 200 {
+		t.Fatalf("/metrics: %d", code)
+	}
+	for _, want := range []string{
+		`arbor_catalog_entries{kind="fence_token"} 1`,
+		`arbor_catalog_opens_total 1`,
+		`arbor_catalog_commits_total{result="ok"} 0`,
+		`arbor_catalog_fence_events_total 0`,
+		`arbor_catalog_commit_duration_seconds_count 0`,
+		`arbor_catalog_syncs_total`,
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+}
