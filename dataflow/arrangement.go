@@ -68,12 +68,18 @@ func (a *Arrangement) Len() (keys, entries int) { return a.keys, a.entries }
 // difference). Update on a closed since is ignored: the arrangement has
 // been dropped.
 func (a *Arrangement) Update(key, val Row, t timely.Timestamp, diff int64) {
+	a.update(key, val, t, diff)
+}
+
+// update is Update; it returns the diff the entry (val, t) held before,
+// which is val's multiplicity when every entry of the key is at t.
+func (a *Arrangement) update(key, val Row, t timely.Timestamp, diff int64) int64 {
 	if diff == 0 {
-		return
+		return 0
 	}
 	s, ok := a.since.Time()
 	if !ok {
-		return
+		return 0
 	}
 	if t < s {
 		t = s
@@ -92,48 +98,45 @@ func (a *Arrangement) Update(key, val Row, t timely.Timestamp, diff int64) {
 		// merges with the entries it is logically equal to.
 		a.entries += tr.compact(s)
 	}
-	a.entries += tr.insert(val, t, diff)
+	added, before := tr.insert(val, t, diff)
+	a.entries += added
 	if len(tr.entries) == 0 {
 		a.remove(tr)
-		return
+		return before
 	}
 	if tr.lo < tr.hi && !tr.queued {
 		tr.queued = true
 		a.pending = append(a.pending, tr)
 	}
+	return before
 }
 
-// updateMult is Update for state read at the latest time: it also returns
-// the multiplicity of val under key (over all times) before and after.
+// updateMult is Update for operator state that is compacted to the time
+// being processed (since == t): it also returns the multiplicity of val
+// under key before and after the update.
 func (a *Arrangement) updateMult(key, val Row, t timely.Timestamp, diff int64) (before, after int64) {
-	if tr := a.lookup(key); tr != nil {
-		es := tr.entries
-		i := sort.Search(len(es), func(i int) bool { return es[i].val.Compare(val) >= 0 })
-		for ; i < len(es) && es[i].val.Equal(val); i++ {
-			before += es[i].diff
-		}
-	}
-	a.Update(key, val, t, diff)
+	before = a.update(key, val, t, diff)
 	return before, before + diff
 }
 
-// insert merges one update into the sorted entries and returns the change
-// in the number of entries.
-func (tr *trace) insert(val Row, t timely.Timestamp, diff int64) int {
+// insert merges one update into the sorted entries. It returns the change
+// in the number of entries and the diff the entry (val, t) held before.
+func (tr *trace) insert(val Row, t timely.Timestamp, diff int64) (added int, before int64) {
 	es := tr.entries
 	i := sort.Search(len(es), func(i int) bool {
 		c := es[i].val.Compare(val)
 		return c > 0 || (c == 0 && es[i].time >= t)
 	})
 	if i < len(es) && es[i].time == t && es[i].val.Equal(val) {
+		before = es[i].diff
 		es[i].diff += diff
 		if es[i].diff == 0 {
 			copy(es[i:], es[i+1:])
 			es[len(es)-1] = entry{}
 			tr.entries = es[:len(es)-1]
-			return -1
+			return -1, before
 		}
-		return 0
+		return 0, before
 	}
 	es = append(es, entry{})
 	copy(es[i+1:], es[i:])
@@ -143,7 +146,7 @@ func (tr *trace) insert(val Row, t timely.Timestamp, diff int64) int {
 		tr.lo, tr.hi = t, t
 	}
 	tr.lo, tr.hi = min(tr.lo, t), max(tr.hi, t)
-	return 1
+	return 1, 0
 }
 
 // compact advances the times of the trace to at least s and consolidates.
