@@ -1,0 +1,161 @@
+package coordinator
+
+import (
+	"fmt"
+	"sort"
+
+	"github.com/arbor-db/arbor/actors/pool"
+	"github.com/arbor-db/arbor/dataflow"
+	"github.com/arbor-db/arbor/timely"
+)
+
+// target is how far a backfilling flow can advance now: the consumed upper
+// for tables, the committed checkpoint of the producer for views (so that
+// it only ever reads committed view output).
+func (c *Core) target(f *flow) timely.Timestamp {
+	t := c.upper
+	for _, p := range f.producers {
+		t = min(t, c.flows[p].checkpoint)
+	}
+	return t
+}
+
+func (c *Core) anyBackfilling() bool {
+	for _, f := range c.flows {
+		if f.state == FlowBackfilling {
+			return true
+		}
+	}
+	return false
+}
+
+// canBackfill reports whether a backfill round would do anything: read
+// for a flow, or activate one.
+func (c *Core) canBackfill() bool {
+	for _, f := range c.flows {
+		if f.state == FlowBackfilling && (c.target(f) > f.checkpoint || c.caughtUp(f)) {
+			return true
+		}
+	}
+	return false
+}
+
+func (c *Core) caughtUp(f *flow) bool {
+	if f.checkpoint < c.upper {
+		return false
+	}
+	for _, p := range f.producers {
+		if c.flows[p].state != FlowActive {
+			return false
+		}
+	}
+	return true
+}
+
+// activate makes every caught-up backfilling flow active, producers
+// first, so that a reader can follow its producer in the same pass.
+func (c *Core) activate(eff *Effects) {
+	for _, id := range c.order {
+		f := c.flows[id]
+		if f.state == FlowBackfilling && c.caughtUp(f) {
+			f.state = FlowActive
+			eff.event(Hydrated, f, nil)
+		}
+	}
+}
+
+// ContinueBackfill starts a backfill round if the core is Idle and a
+// round would do something; otherwise it does nothing (a round already
+// follows whatever is in flight).
+func (c *Core) ContinueBackfill() Effects {
+	var eff Effects
+	if c.phase != Idle || !c.canBackfill() {
+		return eff
+	}
+	c.move(EvContinueBackfill{})
+	c.planBackfill(&eff)
+	return eff
+}
+
+// planBackfill starts a round in AdvancingBackfill: activate what caught
+// up, then read the next chunk of every flow that can advance. A round
+// with nothing to read ends at once.
+func (c *Core) planBackfill(eff *Effects) {
+	c.activate(eff)
+	c.reads = map[pool.FlowId]ReadRequest{}
+	for _, id := range c.order {
+		f := c.flows[id]
+		if f.state != FlowBackfilling {
+			continue
+		}
+		if to := c.target(f); to > f.checkpoint {
+			r := ReadRequest{Flow: id, Sources: f.spec.Sources, From: f.checkpoint, To: to}
+			c.reads[id] = r
+			eff.Reads = append(eff.Reads, r)
+		}
+	}
+	if len(eff.Reads) == 0 {
+		c.move(EvBackfilled{})
+		c.idle(eff)
+		return
+	}
+	c.step = stepRead
+}
+
+// ReadDone takes the reads of the round and submits one chunk per flow:
+// at most the chunk size of distinct versions from the flow's checkpoint.
+// A flow whose read failed stays where it is (and is reported).
+func (c *Core) ReadDone(results []ReadResult) Effects {
+	var eff Effects
+	if c.step != stepRead {
+		panic(fmt.Sprintf("coordinator: read results in phase %s, step %d", c.phase, c.step))
+	}
+	var batches []pool.FlowBatch
+	for _, r := range results {
+		req, ok := c.reads[r.Flow]
+		f, live := c.flows[r.Flow]
+		if !ok || !live || f.state != FlowBackfilling {
+			continue
+		}
+		if r.Err != nil {
+			eff.event(FlowFailed, f, fmt.Errorf("backfill flow %d: %w", r.Flow, r.Err))
+			continue
+		}
+		batches = append(batches, chunk(r.Flow, req.From, req.To, r.Updates, c.chunk))
+	}
+	c.reads = nil
+	c.submit(&eff, batches)
+	return eff
+}
+
+// chunk cuts the updates of [from, to) to the first n distinct times.
+func chunk(id pool.FlowId, from, to timely.Timestamp, updates map[timely.GlobalId][]dataflow.Update, n int) pool.FlowBatch {
+	seen := map[timely.Timestamp]bool{}
+	var times []timely.Timestamp
+	for _, us := range updates {
+		for _, u := range us {
+			if !seen[u.Time] {
+				seen[u.Time] = true
+				times = append(times, u.Time)
+			}
+		}
+	}
+	end := to
+	if len(times) > n {
+		sort.Slice(times, func(i, j int) bool { return times[i] < times[j] })
+		end = times[n]
+	}
+	b := pool.FlowBatch{Flow: id, From: from, Upper: end, Updates: map[timely.GlobalId][]dataflow.Update{}}
+	for src, us := range updates {
+		var keep []dataflow.Update
+		for _, u := range us {
+			if u.Time < end {
+				keep = append(keep, u)
+			}
+		}
+		if len(keep) > 0 {
+			b.Updates[src] = keep
+		}
+	}
+	return b
+}

@@ -1,0 +1,121 @@
+package coordinator
+
+import (
+	"fmt"
+
+	"github.com/arbor-db/arbor/actors/pool"
+	"github.com/arbor-db/arbor/dataflow"
+	"github.com/arbor-db/arbor/timely"
+)
+
+// Submitted takes the pool's results for the batches in flight (of a
+// Consume or a backfill round) and asks for the commit of the outputs and
+// checkpoints of the flows that applied their batch. A flow whose batch
+// failed goes back to backfilling at its committed checkpoint and is
+// rebuilt by its worker. eff may be nil; the effects are returned.
+func (c *Core) Submitted(results []pool.FlowResult, eff *Effects) Effects {
+	if eff == nil {
+		eff = &Effects{}
+	}
+	if c.step != stepSubmit {
+		panic(fmt.Sprintf("coordinator: submit results in phase %s, step %d", c.phase, c.step))
+	}
+	commit := &Commit{Outputs: map[timely.GlobalId][]dataflow.Update{}, Checkpoints: map[pool.FlowId]timely.Timestamp{}}
+	for _, r := range results {
+		f, ok := c.flows[r.Flow]
+		if !ok {
+			continue // dropped meanwhile
+		}
+		if r.Err != nil {
+			f.state = FlowBackfilling
+			eff.Rebuild = append(eff.Rebuild, r.Flow)
+			eff.event(FlowFailed, f, r.Err)
+			continue
+		}
+		commit.Checkpoints[r.Flow] = r.Upper
+		if f.spec.Materialized && len(r.Output) > 0 {
+			commit.Outputs[f.spec.Export] = append(commit.Outputs[f.spec.Export], r.Output...)
+		}
+	}
+	c.toCommit = commit.Checkpoints
+	if len(commit.Checkpoints) == 0 {
+		c.step = stepCommit
+		c.Committed(nil, eff)
+		return *eff
+	}
+	c.step = stepCommit
+	eff.Commit = commit
+	return *eff
+}
+
+// Committed takes the outcome of the commit in flight. On success the
+// checkpoints advance and the pool learns them; on failure they stay where
+// they were, and the flows of the step backfill from them after a rebuild.
+// Then the phase moves on: to a backfill round after a Consume when flows
+// are backfilling, else to Idle (answering the Consume). eff may be nil.
+func (c *Core) Committed(err error, eff *Effects) Effects {
+	if eff == nil {
+		eff = &Effects{}
+	}
+	if c.step != stepCommit {
+		panic(fmt.Sprintf("coordinator: commit outcome in phase %s, step %d", c.phase, c.step))
+	}
+	c.step = stepNone
+	if err != nil {
+		err = fmt.Errorf("%w: %v; %d flows backfill from their checkpoints", ErrCommit, err, len(c.toCommit))
+		for id := range c.toCommit {
+			if f, ok := c.flows[id]; ok {
+				f.state = FlowBackfilling
+				eff.Rebuild = append(eff.Rebuild, id)
+				eff.event(FlowFailed, f, err)
+			}
+		}
+		if c.replyErr == nil {
+			c.replyErr = err
+		}
+	} else if len(c.toCommit) > 0 {
+		eff.Committed = map[pool.FlowId]timely.Timestamp{}
+		for id, t := range c.toCommit {
+			if f, ok := c.flows[id]; ok {
+				f.checkpoint = t
+				eff.Committed[id] = t
+				eff.event(FrontierAdvanced, f, nil)
+			}
+		}
+	}
+	c.toCommit = nil
+	switch c.phase {
+	case SubmittingBatches:
+		backfill := c.anyBackfilling()
+		c.move(EvSubmitted{Backfill: backfill})
+		if backfill {
+			c.planBackfill(eff)
+			return *eff
+		}
+	case AdvancingBackfill:
+		c.activate(eff)
+		c.move(EvBackfilled{})
+	default:
+		panic(fmt.Sprintf("coordinator: commit outcome in phase %s", c.phase))
+	}
+	c.idle(eff)
+	return *eff
+}
+
+// idle runs when the phase has just become Idle: it answers the Consume in
+// progress and starts what waits (registrations, more backfill).
+func (c *Core) idle(eff *Effects) {
+	if c.consuming {
+		c.consuming = false
+		eff.Reply, eff.ReplyErr = true, c.replyErr
+		c.replyErr = nil
+	}
+	if len(c.regQueue) > 0 {
+		c.move(EvInstall{})
+		c.registerHead(eff)
+		return
+	}
+	if c.canBackfill() {
+		eff.ContinueBackfill = true
+	}
+}

@@ -1,0 +1,309 @@
+package coordinator
+
+import (
+	"fmt"
+
+	"github.com/arbor-db/arbor/actors/pool"
+	"github.com/arbor-db/arbor/dataflow"
+	"github.com/arbor-db/arbor/timely"
+)
+
+// DefaultBackfillChunk is the number of versions a backfilling flow
+// advances per round unless configured otherwise.
+const DefaultBackfillChunk = 1000
+
+// Config configures a Core.
+type Config struct {
+	// BackfillChunk is the most versions (distinct timestamps with changes)
+	// a backfilling flow advances per round; DefaultBackfillChunk when 0.
+	BackfillChunk int
+	// Upper is what was consumed before the first Consume: the storage
+	// upper when the runtime subscribed. Earlier history is reached by
+	// backfill.
+	Upper timely.Timestamp
+}
+
+// step is where the Core is inside a phase.
+type step uint8
+
+const (
+	stepNone step = iota
+	stepRegister
+	stepSubmit
+	stepRead
+	stepCommit
+	stepTick
+)
+
+// Core is the coordinator's state machine: flows and their states, the
+// consumed upper, the phase, and what is in flight. It does no I/O, reads
+// no clock and starts no goroutines; every method returns the Effects its
+// actor must carry out and is fed the outcome by a later call. It is not
+// safe for concurrent use.
+type Core struct {
+	chunk int
+
+	phase Phase
+	step  step
+	upper timely.Timestamp // consumed: storage changes before it are known
+
+	flows    map[pool.FlowId]*flow
+	byExport map[timely.GlobalId]pool.FlowId
+	order    []pool.FlowId // producers before readers
+	regQueue []pool.FlowId // installed, not yet registered; head in flight
+
+	// the Consume in progress
+	consuming   bool
+	consumeFrom timely.Timestamp
+	changes     map[timely.GlobalId][]dataflow.Update
+
+	// the step in flight
+	reads    map[pool.FlowId]ReadRequest
+	toCommit map[pool.FlowId]timely.Timestamp
+	replyErr error
+}
+
+// NewCore returns an Idle core with no flows.
+func NewCore(cfg Config) *Core {
+	if cfg.BackfillChunk <= 0 {
+		cfg.BackfillChunk = DefaultBackfillChunk
+	}
+	return &Core{
+		chunk:    cfg.BackfillChunk,
+		phase:    Idle,
+		upper:    cfg.Upper,
+		flows:    map[pool.FlowId]*flow{},
+		byExport: map[timely.GlobalId]pool.FlowId{},
+	}
+}
+
+// Phase returns the current phase.
+func (c *Core) Phase() Phase { return c.phase }
+
+// Upper returns the consumed upper.
+func (c *Core) Upper() timely.Timestamp { return c.upper }
+
+// FlowState returns a flow's state and committed checkpoint.
+func (c *Core) FlowState(id pool.FlowId) (FlowState, timely.Timestamp, bool) {
+	f, ok := c.flows[id]
+	if !ok {
+		return 0, 0, false
+	}
+	return f.state, f.checkpoint, true
+}
+
+// FlowByExport returns the flow exporting a collection.
+func (c *Core) FlowByExport(id timely.GlobalId) (pool.FlowId, bool) {
+	f, ok := c.byExport[id]
+	return f, ok
+}
+
+// Counts returns the number of flows in each state and the least
+// committed checkpoint (the consumed upper when there are no flows).
+func (c *Core) Counts() (states map[FlowState]int, minCheckpoint timely.Timestamp) {
+	states = map[FlowState]int{}
+	minCheckpoint = c.upper
+	for _, f := range c.flows {
+		states[f.state]++
+		if f.checkpoint < minCheckpoint {
+			minCheckpoint = f.checkpoint
+		}
+	}
+	return states, minCheckpoint
+}
+
+// BackfillRemaining sums, over backfilling flows, the timestamps between
+// their checkpoint and the consumed upper.
+func (c *Core) BackfillRemaining() uint64 {
+	var n uint64
+	for _, f := range c.flows {
+		if f.state != FlowActive && f.checkpoint < c.upper {
+			n += uint64(c.upper - f.checkpoint)
+		}
+	}
+	return n
+}
+
+func (c *Core) move(ev Event) {
+	next, err := transition(c.phase, ev)
+	if err != nil {
+		panic(err) // a broken invariant of the core; the supervisor decides
+	}
+	c.phase = next
+}
+
+// Install adds a flow, to be registered with the pool at checkpoint
+// (zero for a new flow, the committed one when it is reinstalled after a
+// restart). It fails with ErrInvalidFlow for a flow id or export already
+// installed, a view source no materialized flow produces, or a plan whose
+// sources are not the flow's.
+func (c *Core) Install(spec pool.FlowSpec, checkpoint timely.Timestamp) (Effects, error) {
+	var eff Effects
+	if _, ok := c.flows[spec.Id]; ok {
+		return eff, fmt.Errorf("%w: flow %d is already installed", ErrInvalidFlow, spec.Id)
+	}
+	if _, ok := c.byExport[spec.Export]; ok {
+		return eff, fmt.Errorf("%w: %s is already exported by flow %d", ErrInvalidFlow, spec.Export, c.byExport[spec.Export])
+	}
+	if spec.Plan == nil {
+		return eff, fmt.Errorf("%w: flow %d has no plan", ErrInvalidFlow, spec.Id)
+	}
+	planSources := spec.Plan.Sources()
+	if len(planSources) != len(spec.Sources) {
+		return eff, fmt.Errorf("%w: flow %d: the plan reads %v, the flow declares %d sources", ErrInvalidFlow, spec.Id, planSources, len(spec.Sources))
+	}
+	f := &flow{spec: spec, state: FlowRegistering, checkpoint: checkpoint, tables: map[timely.GlobalId]bool{}}
+	declared := map[timely.GlobalId]bool{}
+	for _, s := range spec.Sources {
+		declared[s.Id] = true
+		switch s.Kind {
+		case pool.SourceTable:
+			f.tables[s.Id] = true
+		case pool.SourceView:
+			pid, ok := c.byExport[s.Id]
+			if !ok || !c.flows[pid].spec.Materialized {
+				return eff, fmt.Errorf("%w: flow %d reads view %s, which no materialized flow of this replica produces", ErrInvalidFlow, spec.Id, s.Id)
+			}
+			p := c.flows[pid]
+			f.producers = append(f.producers, pid)
+			for t := range p.tables {
+				f.tables[t] = true
+			}
+			f.depth = max(f.depth, p.depth+1)
+		default:
+			return eff, fmt.Errorf("%w: flow %d: source %s has no kind", ErrInvalidFlow, spec.Id, s.Id)
+		}
+	}
+	for _, id := range planSources {
+		if !declared[id] {
+			return eff, fmt.Errorf("%w: flow %d: the plan reads %s, which is not among the flow's sources", ErrInvalidFlow, spec.Id, id)
+		}
+	}
+	c.flows[spec.Id] = f
+	c.byExport[spec.Export] = spec.Id
+	c.order = sortOrder(c.flows)
+	c.regQueue = append(c.regQueue, spec.Id)
+	if c.phase == Idle {
+		c.move(EvInstall{})
+		c.registerHead(&eff)
+	}
+	return eff, nil
+}
+
+// Drop removes a flow. It fails with ErrUnknownFlow, or ErrFlowInUse when
+// another flow reads its output. Results still in flight for it are
+// ignored when they arrive.
+func (c *Core) Drop(id pool.FlowId) (Effects, error) {
+	var eff Effects
+	f, ok := c.flows[id]
+	if !ok {
+		return eff, fmt.Errorf("%w: flow %d", ErrUnknownFlow, id)
+	}
+	for _, o := range c.flows {
+		for _, p := range o.producers {
+			if p == id {
+				return eff, fmt.Errorf("%w: flow %d (%s) is read by flow %d", ErrFlowInUse, id, f.spec.Export, o.spec.Id)
+			}
+		}
+	}
+	delete(c.flows, id)
+	delete(c.byExport, f.spec.Export)
+	c.order = sortOrder(c.flows)
+	// A queued registration is forgotten; the one in flight (the head)
+	// stays queued until its reply.
+	for i, q := range c.regQueue {
+		if q == id && !(i == 0 && c.step == stepRegister) {
+			c.regQueue = append(c.regQueue[:i], c.regQueue[i+1:]...)
+			break
+		}
+	}
+	eff.Drop = []pool.FlowId{id}
+	return eff, nil
+}
+
+func (c *Core) registerHead(eff *Effects) {
+	f := c.flows[c.regQueue[0]]
+	c.step = stepRegister
+	eff.Register = &pool.RegisterFlow{Spec: f.spec, Checkpoint: f.checkpoint}
+}
+
+// Consume starts processing the storage changes of versions [from, upper).
+// Not Idle: ErrBusy, nothing changes. Versions already consumed are
+// acknowledged at once (a retried Consume); a gap after the consumed
+// upper, or a change outside the range, is ErrInvalidConsume.
+func (c *Core) Consume(from, upper timely.Timestamp, changes map[timely.GlobalId][]dataflow.Update) (Effects, error) {
+	var eff Effects
+	if c.phase != Idle {
+		return eff, fmt.Errorf("%w: in phase %s", ErrBusy, c.phase)
+	}
+	if upper < from {
+		return eff, fmt.Errorf("%w: versions [%d, %d) are reversed", ErrInvalidConsume, from, upper)
+	}
+	if upper <= c.upper {
+		eff.Reply = true // already consumed
+		return eff, nil
+	}
+	if from > c.upper {
+		return eff, fmt.Errorf("%w: versions [%d, %d) leave a gap after the consumed upper %d", ErrInvalidConsume, from, upper, c.upper)
+	}
+	kept := make(map[timely.GlobalId][]dataflow.Update, len(changes))
+	for id, us := range changes {
+		var keep []dataflow.Update
+		for _, u := range us {
+			if u.Time < from || u.Time >= upper {
+				return eff, fmt.Errorf("%w: a change of %s is at %d, outside the versions [%d, %d)", ErrInvalidConsume, id, u.Time, from, upper)
+			}
+			if u.Time >= c.upper {
+				keep = append(keep, u)
+			}
+		}
+		if len(keep) > 0 {
+			kept[id] = keep
+		}
+	}
+	c.consuming = true
+	c.replyErr = nil
+	c.consumeFrom, c.upper, c.changes = c.upper, upper, kept
+	if len(c.regQueue) > 0 {
+		c.move(EvConsume{Registrations: true})
+		c.registerHead(&eff)
+		return eff, nil
+	}
+	c.move(EvConsume{})
+	c.submitConsume(&eff)
+	return eff, nil
+}
+
+// Registered is the pool's answer to the registration in flight.
+func (c *Core) Registered(flowId pool.FlowId, err error) Effects {
+	var eff Effects
+	if c.step != stepRegister || len(c.regQueue) == 0 || c.regQueue[0] != flowId {
+		panic(fmt.Sprintf("coordinator: registration reply for flow %d in phase %s, step %d", flowId, c.phase, c.step))
+	}
+	c.regQueue = c.regQueue[1:]
+	c.step = stepNone
+	if f, ok := c.flows[flowId]; ok {
+		if err != nil {
+			eff.event(FlowFailed, f, fmt.Errorf("register flow %d: %w", flowId, err))
+			delete(c.flows, flowId)
+			delete(c.byExport, f.spec.Export)
+			c.order = sortOrder(c.flows)
+		} else {
+			f.state = FlowBackfilling
+		}
+	} else if err == nil {
+		eff.Drop = append(eff.Drop, flowId) // dropped while registering
+	}
+	switch {
+	case len(c.regQueue) > 0:
+		c.move(EvRegistered{More: true})
+		c.registerHead(&eff)
+	case c.consuming:
+		c.move(EvRegistered{Consuming: true})
+		c.submitConsume(&eff)
+	default:
+		c.move(EvRegistered{})
+		c.planBackfill(&eff)
+	}
+	return eff
+}

@@ -1,0 +1,98 @@
+package coordinator
+
+import (
+	"github.com/arbor-db/arbor/actors/pool"
+	"github.com/arbor-db/arbor/dataflow"
+	"github.com/arbor-db/arbor/timely"
+)
+
+// Effects is what the Core asks its actor to do after a step, in this
+// order: emit Events, send Drop, Committed and Rebuild to the pool, then
+// at most one of Register, Submit, Reads, Commit and Tick (the next step
+// of the phase), then Reply to the Consume in progress, then schedule a
+// ContinueBackfill.
+type Effects struct {
+	Events    []FlowEvent
+	Drop      []pool.FlowId
+	Committed map[pool.FlowId]timely.Timestamp
+	Rebuild   []pool.FlowId
+
+	Register *pool.RegisterFlow
+	Submit   []pool.FlowBatch
+	Reads    []ReadRequest
+	Commit   *Commit
+	Tick     []pool.FlowId
+
+	// Reply is set when the Consume in progress is answered; ReplyErr is
+	// its error (nil: ok).
+	Reply    bool
+	ReplyErr error
+
+	// ContinueBackfill asks for a ContinueBackfill step once the actor has
+	// handled whatever is queued (so a Consume can come first).
+	ContinueBackfill bool
+}
+
+// ReadRequest asks for the history of a backfilling flow's sources in
+// [From, To).
+type ReadRequest struct {
+	Flow     pool.FlowId
+	Sources  []pool.Source
+	From, To timely.Timestamp
+}
+
+// ReadResult answers a ReadRequest: the updates per source, or an error.
+type ReadResult struct {
+	Flow    pool.FlowId
+	Updates map[timely.GlobalId][]dataflow.Update
+	Err     error
+}
+
+// Commit is one atomic commit: the output changes of materialized flows,
+// by exported collection, and the new checkpoints of every flow the step
+// advanced.
+type Commit struct {
+	Outputs     map[timely.GlobalId][]dataflow.Update
+	Checkpoints map[pool.FlowId]timely.Timestamp
+}
+
+// FlowEventKind says what happened to a flow.
+type FlowEventKind uint8
+
+const (
+	// FrontierAdvanced: the flow's checkpoint (its write frontier) was
+	// committed at Upper.
+	FrontierAdvanced FlowEventKind = iota + 1
+	// Hydrated: the flow finished backfilling and is active.
+	Hydrated
+	// FlowFailed: a batch, read, registration or commit of the flow failed;
+	// Err says why. The flow backfills from its checkpoint (or, for a
+	// failed registration, is removed).
+	FlowFailed
+)
+
+// String names the kind.
+func (k FlowEventKind) String() string {
+	switch k {
+	case FrontierAdvanced:
+		return "frontier"
+	case Hydrated:
+		return "hydrated"
+	case FlowFailed:
+		return "failed"
+	}
+	return "unknown"
+}
+
+// FlowEvent reports a change of one flow to the runtime.
+type FlowEvent struct {
+	Kind   FlowEventKind
+	Flow   pool.FlowId
+	Export timely.GlobalId
+	Upper  timely.Timestamp
+	Err    error
+}
+
+func (e *Effects) event(kind FlowEventKind, f *flow, err error) {
+	e.Events = append(e.Events, FlowEvent{Kind: kind, Flow: f.spec.Id, Export: f.spec.Export, Upper: f.checkpoint, Err: err})
+}

@@ -1,0 +1,73 @@
+package coordinator
+
+import (
+	"sort"
+	"time"
+
+	"github.com/arbor-db/arbor/actors/pool"
+	"github.com/arbor-db/arbor/timely"
+)
+
+// FlowState is the coordinator's view of one flow.
+type FlowState uint8
+
+const (
+	// FlowRegistering: installed, waiting for the pool to register it.
+	FlowRegistering FlowState = iota + 1
+	// FlowBackfilling: registered, catching up from its checkpoint in
+	// chunks read from storage; it gets no Consume changes.
+	FlowBackfilling
+	// FlowActive: caught up; it gets every Consume's changes.
+	FlowActive
+)
+
+// String names the state.
+func (s FlowState) String() string {
+	switch s {
+	case FlowRegistering:
+		return "registering"
+	case FlowBackfilling:
+		return "backfilling"
+	case FlowActive:
+		return "active"
+	}
+	return "unknown"
+}
+
+// flow is the coordinator's record of one flow.
+type flow struct {
+	spec       pool.FlowSpec
+	state      FlowState
+	checkpoint timely.Timestamp // committed: every input before it is reflected durably
+	tables     map[timely.GlobalId]bool
+	producers  []pool.FlowId // flows producing the flow's view sources
+	depth      int           // 0 without view sources, else 1 + max over producers
+	lastTick   time.Time
+}
+
+// reads reports whether the flow reads table t, directly or through views.
+func (f *flow) reads(changes map[timely.GlobalId]int) bool {
+	for t := range f.tables {
+		if changes[t] > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// sortOrder orders flows so that producers come before the flows reading
+// them: by depth, then id.
+func sortOrder(flows map[pool.FlowId]*flow) []pool.FlowId {
+	ids := make([]pool.FlowId, 0, len(flows))
+	for id := range flows {
+		ids = append(ids, id)
+	}
+	sort.Slice(ids, func(i, j int) bool {
+		a, b := flows[ids[i]], flows[ids[j]]
+		if a.depth != b.depth {
+			return a.depth < b.depth
+		}
+		return ids[i] < ids[j]
+	})
+	return ids
+}

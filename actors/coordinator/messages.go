@@ -1,0 +1,77 @@
+package coordinator
+
+import (
+	"time"
+
+	"github.com/arbor-db/arbor/actors/pool"
+	"github.com/arbor-db/arbor/dataflow"
+	"github.com/arbor-db/arbor/timely"
+)
+
+// Messages of the coordinator. They are Go structs: the coordinator, its
+// pool and the runtime that feeds it live in one process (one replica
+// runtime); the runtime speaks protobuf to the outside.
+
+// Consume hands the coordinator the storage changes of versions
+// [From, Upper), per table, each update's Time its version. It is answered
+// with *ConsumeReply: ok once the changes were applied to every active
+// flow and committed, ErrBusy (wrapped) when the coordinator was not Idle
+// (the sender gets *Ready when it is, and retries), or another error.
+type Consume struct {
+	From, Upper timely.Timestamp
+	Changes     map[timely.GlobalId][]dataflow.Update
+}
+
+// ConsumeReply answers a Consume. Upper is the coordinator's consumed
+// upper after it.
+type ConsumeReply struct {
+	Upper timely.Timestamp
+	Err   error
+}
+
+// Ready tells a sender whose Consume was answered busy that the
+// coordinator is Idle again.
+type Ready struct{}
+
+// InstallFlow installs a flow; it registers with the pool and backfills
+// from its committed checkpoint (zero when it has none). Answered with
+// *InstallFlowReply once validated; registration and backfill progress are
+// reported as FlowEvents.
+type InstallFlow struct {
+	Spec pool.FlowSpec
+}
+
+// InstallFlowReply answers InstallFlow; Err wraps ErrInvalidFlow for a
+// flow that cannot be installed.
+type InstallFlowReply struct {
+	Flow       pool.FlowId
+	Checkpoint timely.Timestamp
+	Err        error
+}
+
+// DropFlow removes a flow. Answered with *DropFlowReply.
+type DropFlow struct {
+	Flow pool.FlowId
+}
+
+// DropFlowReply answers DropFlow; Err wraps ErrUnknownFlow or
+// ErrFlowInUse.
+type DropFlowReply struct {
+	Flow pool.FlowId
+	Err  error
+}
+
+// Tick drives tick schedules: flows whose TickInterval elapsed at Now are
+// ticked (only while Idle). No reply.
+type Tick struct {
+	Now time.Time
+}
+
+// FlowEvents carries the events of one step to Config.Events.
+type FlowEvents struct {
+	Events []FlowEvent
+}
+
+// continueBackfill is the coordinator's message to itself between
+// backfill rounds, queued behind whatever arrived meanwhile.
+type continueBackfill struct{}

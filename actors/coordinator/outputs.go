@@ -1,0 +1,176 @@
+package coordinator
+
+import (
+	"context"
+	"encoding/binary"
+	"fmt"
+	"sync"
+
+	"google.golang.org/protobuf/proto"
+
+	"github.com/arbor-db/arbor/actors/pool"
+	"github.com/arbor-db/arbor/dataflow"
+	"github.com/arbor-db/arbor/messages"
+	"github.com/arbor-db/arbor/persistence"
+	"github.com/arbor-db/arbor/timely"
+)
+
+// ShardStore is a Store that keeps every materialized view's output and
+// every flow's checkpoint in one persistence shard, so that one
+// CompareAndAppend commits a whole step atomically, and reads tables
+// through a TableReader.
+//
+// Layout. The shard's time is a commit sequence number: commit n appends
+// at time n and moves the upper from n to n+1, so that a backfilling flow
+// can commit output at old times. Output rows are keys "o" + collection
+// id + protobuf row, with the row's time (8 bytes big-endian) as value;
+// checkpoints are keys "c" + flow id with the checkpoint as value, the old
+// value retracted in the same commit.
+//
+// The coordinator owns the shard: a commit that finds another upper fails
+// (*persistence.UpperMismatchError) and writes nothing. Methods are safe
+// for concurrent use (workers read views while the coordinator commits).
+type ShardStore struct {
+	shard  persistence.Shard
+	tables TableReader
+
+	mu          sync.Mutex
+	upper       uint64 // the shard's upper as of our last commit
+	checkpoints map[pool.FlowId]timely.Timestamp
+}
+
+// OpenShardStore opens the store on shard, reading its committed
+// checkpoints. tables serves table reads.
+func OpenShardStore(ctx context.Context, shard persistence.Shard, tables TableReader) (*ShardStore, error) {
+	s := &ShardStore{shard: shard, tables: tables, checkpoints: map[pool.FlowId]timely.Timestamp{}}
+	upper, err := shard.Upper(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("open output shard: %w", err)
+	}
+	u, ok := upper.Time()
+	if !ok {
+		return nil, fmt.Errorf("open output shard: its upper is closed")
+	}
+	s.upper = uint64(u)
+	if u == 0 {
+		return s, nil
+	}
+	snap, err := shard.Snapshot(ctx, u-1)
+	if err != nil {
+		return nil, fmt.Errorf("open output shard: %w", err)
+	}
+	for _, up := range snap {
+		if len(up.Key) == 9 && up.Key[0] == 'c' && up.Diff > 0 && len(up.Value) == 8 {
+			id := pool.FlowId(binary.BigEndian.Uint64(up.Key[1:]))
+			s.checkpoints[id] = timely.Timestamp(binary.BigEndian.Uint64(up.Value))
+		}
+	}
+	return s, nil
+}
+
+var deterministic = proto.MarshalOptions{Deterministic: true}
+
+func outputPrefix(id timely.GlobalId) []byte {
+	k := []byte{'o', byte(id.Kind)}
+	return binary.BigEndian.AppendUint64(k, id.Value)
+}
+
+func checkpointKey(id pool.FlowId) []byte {
+	return binary.BigEndian.AppendUint64([]byte{'c'}, uint64(id))
+}
+
+func timeValue(t timely.Timestamp) []byte {
+	return binary.BigEndian.AppendUint64(nil, uint64(t))
+}
+
+// Commit appends c at the next sequence number.
+func (s *ShardStore) Commit(c Commit) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	seq := timely.Timestamp(s.upper)
+	var ups []persistence.Update
+	for id, us := range c.Outputs {
+		prefix := outputPrefix(id)
+		for _, u := range us {
+			row, err := deterministic.Marshal(dataflow.RowToWire(u.Row))
+			if err != nil {
+				return fmt.Errorf("encode output row of %s: %w", id, err)
+			}
+			ups = append(ups, persistence.Update{Key: append(append([]byte(nil), prefix...), row...), Value: timeValue(u.Time), Ts: seq, Diff: u.Diff})
+		}
+	}
+	for id, t := range c.Checkpoints {
+		if old, ok := s.checkpoints[id]; ok {
+			if old == t {
+				continue
+			}
+			ups = append(ups, persistence.Update{Key: checkpointKey(id), Value: timeValue(old), Ts: seq, Diff: -1})
+		}
+		ups = append(ups, persistence.Update{Key: checkpointKey(id), Value: timeValue(t), Ts: seq, Diff: 1})
+	}
+	err := s.shard.CompareAndAppend(context.Background(), ups, timely.At(seq), timely.At(seq+1))
+	if err != nil {
+		return fmt.Errorf("commit %d output and %d checkpoint changes at sequence %d: %w", len(ups)-len(c.Checkpoints), len(c.Checkpoints), seq, err)
+	}
+	s.upper++
+	for id, t := range c.Checkpoints {
+		s.checkpoints[id] = t
+	}
+	return nil
+}
+
+// Checkpoints returns the committed checkpoints.
+func (s *ShardStore) Checkpoints() (map[pool.FlowId]timely.Timestamp, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make(map[pool.FlowId]timely.Timestamp, len(s.checkpoints))
+	for id, t := range s.checkpoints {
+		out[id] = t
+	}
+	return out, nil
+}
+
+// Read reads a table through the TableReader, or a view's committed
+// output.
+func (s *ShardStore) Read(src pool.Source, from, to timely.Timestamp) ([]dataflow.Update, error) {
+	if src.Kind == pool.SourceTable {
+		return s.tables.ReadTable(src.Id, from, to)
+	}
+	return s.ReadView(src.Id, from, to)
+}
+
+// ReadView returns the committed output of view id with from <= time <
+// to, consolidated per (row, time).
+func (s *ShardStore) ReadView(id timely.GlobalId, from, to timely.Timestamp) ([]dataflow.Update, error) {
+	s.mu.Lock()
+	upper := s.upper
+	s.mu.Unlock()
+	if upper == 0 {
+		return nil, nil
+	}
+	snap, err := s.shard.Snapshot(context.Background(), timely.Timestamp(upper-1))
+	if err != nil {
+		return nil, fmt.Errorf("read view %s: %w", id, err)
+	}
+	prefix := outputPrefix(id)
+	var out []dataflow.Update
+	for _, up := range snap {
+		if len(up.Key) < len(prefix) || string(up.Key[:len(prefix)]) != string(prefix) || len(up.Value) != 8 {
+			continue
+		}
+		t := timely.Timestamp(binary.BigEndian.Uint64(up.Value))
+		if t < from || t >= to {
+			continue
+		}
+		var w messages.Row
+		if err := proto.Unmarshal(up.Key[len(prefix):], &w); err != nil {
+			return nil, fmt.Errorf("read view %s: decode row: %w", id, err)
+		}
+		row, err := dataflow.RowFromWire(&w)
+		if err != nil {
+			return nil, fmt.Errorf("read view %s: %w", id, err)
+		}
+		out = append(out, dataflow.Update{Row: row, Time: t, Diff: up.Diff})
+	}
+	return out, nil
+}

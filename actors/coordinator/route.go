@@ -1,0 +1,73 @@
+package coordinator
+
+import (
+	"github.com/arbor-db/arbor/actors/pool"
+	"github.com/arbor-db/arbor/dataflow"
+	"github.com/arbor-db/arbor/timely"
+)
+
+// submitConsume routes the Consume in progress to the active flows, in
+// producer-before-reader order:
+//
+//   - a flow is routed when one of its tables, direct or reached through
+//     views, changed;
+//   - a flow reading a view whose producer is routed, demoted or not active
+//     is demoted to backfilling: the view's changes for these versions are
+//     not committed yet, and the flow must never read uncommitted output;
+//   - every other active flow gets a batch with its direct tables' changes
+//     (possibly none), which advances it to the new upper.
+//
+// The pool groups the batches by worker.
+func (c *Core) submitConsume(eff *Effects) {
+	counts := make(map[timely.GlobalId]int, len(c.changes))
+	for id, us := range c.changes {
+		counts[id] = len(us)
+	}
+	routed := map[pool.FlowId]bool{}
+	demoted := map[pool.FlowId]bool{}
+	var batches []pool.FlowBatch
+	for _, id := range c.order {
+		f := c.flows[id]
+		if f.state != FlowActive {
+			continue
+		}
+		demote := false
+		for _, p := range f.producers {
+			if pf := c.flows[p]; pf.state != FlowActive || routed[p] || demoted[p] {
+				demote = true
+			}
+		}
+		if demote {
+			f.state = FlowBackfilling
+			demoted[id] = true
+			continue
+		}
+		if f.reads(counts) {
+			routed[id] = true
+		}
+		b := pool.FlowBatch{Flow: id, From: c.consumeFrom, Upper: c.upper}
+		for _, s := range f.spec.Sources {
+			if s.Kind == pool.SourceTable && len(c.changes[s.Id]) > 0 {
+				if b.Updates == nil {
+					b.Updates = map[timely.GlobalId][]dataflow.Update{}
+				}
+				b.Updates[s.Id] = c.changes[s.Id]
+			}
+		}
+		batches = append(batches, b)
+	}
+	c.changes = nil
+	c.submit(eff, batches)
+}
+
+// submit sends batches to the pool, or goes straight to the commit when
+// there are none.
+func (c *Core) submit(eff *Effects, batches []pool.FlowBatch) {
+	if len(batches) == 0 {
+		c.step = stepSubmit
+		c.Submitted(nil, eff)
+		return
+	}
+	c.step = stepSubmit
+	eff.Submit = batches
+}

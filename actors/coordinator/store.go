@@ -1,0 +1,30 @@
+package coordinator
+
+import (
+	"github.com/arbor-db/arbor/actors/pool"
+	"github.com/arbor-db/arbor/dataflow"
+	"github.com/arbor-db/arbor/timely"
+)
+
+// Store is the coordinator's durable side: it reads source history for
+// backfill (tables from storage, views from committed outputs) and
+// commits outputs with checkpoints. The actor calls it from its Receive;
+// calls may block on I/O.
+type Store interface {
+	pool.Reader
+	// Commit makes c durable atomically: every output change and every
+	// checkpoint, or nothing. After an error nothing was written (or, for
+	// an error of unknown outcome, the next Commit fails and the runtime
+	// restarts from what is durable).
+	Commit(c Commit) error
+	// Checkpoints returns the committed checkpoint of every flow that has
+	// one.
+	Checkpoints() (map[pool.FlowId]timely.Timestamp, error)
+}
+
+// TableReader reads table history from storage.
+type TableReader interface {
+	// ReadTable returns the changes of table id with from <= time < to;
+	// history below the table's since is reported at the since.
+	ReadTable(id timely.GlobalId, from, to timely.Timestamp) ([]dataflow.Update, error)
+}

@@ -1,0 +1,68 @@
+package pool
+
+import (
+	"fmt"
+
+	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/arbor-db/arbor/dataflow"
+)
+
+// gather collects the workers' answers to one request into one reply.
+type gather struct {
+	kind    gatherKind
+	sender  *actor.PID
+	waiting map[int][]FlowId // worker -> flows it was asked about
+	results []FlowResult
+	stats   map[FlowId]dataflow.Stats
+}
+
+type gatherKind uint8
+
+const (
+	gatherRegister gatherKind = iota + 1
+	gatherSubmit
+	gatherTick
+)
+
+// add records a worker's reply; it reports whether the gather is complete.
+func (g *gather) add(r *workerReply) bool {
+	if _, ok := g.waiting[r.worker]; !ok {
+		return len(g.waiting) == 0
+	}
+	delete(g.waiting, r.worker)
+	g.results = append(g.results, r.results...)
+	for id, s := range r.stats {
+		g.stats[id] = s
+	}
+	return len(g.waiting) == 0
+}
+
+// fail records that worker w restarted without answering; every flow it
+// was asked about gets ErrWorkerRestarted.
+func (g *gather) fail(w int) bool {
+	flows, ok := g.waiting[w]
+	if !ok {
+		return len(g.waiting) == 0
+	}
+	delete(g.waiting, w)
+	for _, id := range flows {
+		g.results = append(g.results, FlowResult{Flow: id, Err: fmt.Errorf("%w: worker %d panicked while handling flow %d; its flows were rebuilt from their checkpoints", ErrWorkerRestarted, w, id)})
+	}
+	return len(g.waiting) == 0
+}
+
+// reply is the gathered answer.
+func (g *gather) reply() any {
+	switch g.kind {
+	case gatherRegister:
+		r := &RegisterFlowReply{}
+		if len(g.results) > 0 {
+			r.Flow, r.Err = g.results[0].Flow, g.results[0].Err
+		}
+		return r
+	case gatherTick:
+		return &TickReply{Stats: g.stats}
+	}
+	return &SubmitReply{Results: g.results}
+}
