@@ -17,6 +17,10 @@ func (b batch) empty() bool { return len(b.rows) == 0 && len(b.errs) == 0 }
 // increasing order, and step is called once per time at which any input
 // may have changed, after every earlier time. So an operator's state always
 // describes its inputs accumulated up to (not including) t when step starts.
+//
+// step must not modify its input batches' rows slices in place: the batch
+// of a source is shared by every Get of that source (a self-join). It owns
+// its inputs' error slices, which no one else reads.
 type operator interface {
 	step(t timely.Timestamp, in []batch) batch
 	// compact lets the operator forget state history before t.
