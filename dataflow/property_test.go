@@ -358,8 +358,11 @@ func runProperty(seed int64) error {
 					continue
 				}
 				r := g.row(g.sources[id])
-				history[id] = append(history[id], Update{Row: r, Time: tm, Diff: 1})
-				live = append(live, r)
+				copies := 1 + g.r.Intn(4)/3 // sometimes two copies in one update
+				history[id] = append(history[id], Update{Row: r, Time: tm, Diff: int64(copies)})
+				for ; copies > 0; copies-- {
+					live = append(live, r)
+				}
 			}
 		}
 	}
