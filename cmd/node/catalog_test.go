@@ -11,9 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/arbor-db/arbor/actors/catalog/durable"
-	"github.com/arbor-db/arbor/clock"
-	"github.com/arbor-db/arbor/persistence"
 	"github.com/arbor-db/arbor/persistence/etcd/etcdtest"
 	"github.com/arbor-db/arbor/testkit"
 )
@@ -46,9 +43,16 @@ func TestParseCatalogSpec(t *testing.T) {
 func TestSecondNodeOnSamePebbleDirFailsAtOnce(t *testing.T) {
 	cfg := testConfig(t)
 	startTestNode(t, cfg)
-	_, err := StartNode(cfg, testkit.QuietLogger(), testkit.NewManualClock())
-	if !errors.Is(err, persistence.ErrDataDirInUse) || !strings.Contains(err.Error(), "data dir in use") {
-		t.Fatalf("second node on the same data dir: %v", err)
+	// The second node runs as its own process: two remotes started
+	// concurrently in one process race on gRPC's global logger.
+	second, stderr := nodeCommand(t, "--data-dir", cfg.DataDir, "--listen", freeAddr(t), "--http", freeAddr(t))
+	err := second.Run()
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() == 0 {
+		t.Fatalf("second node on the same data dir: %v\n%s", err, stderr)
+	}
+	if !strings.Contains(stderr.String(), "data dir in use") {
+		t.Fatalf("second node's message does not say the data dir is in use:\n%s", stderr)
 	}
 }
 
@@ -59,50 +63,58 @@ func etcdCatalog(t *testing.T) string {
 
 func TestNewerDeployGenerationFencesOlderNodes(t *testing.T) {
 	catalogURL := etcdCatalog(t)
-	start := func(generation uint64) (*Node, error) {
-		cfg := testConfig(t)
-		cfg.Catalog, cfg.DeployGeneration = catalogURL, generation
-		n, err := StartNode(cfg, testkit.QuietLogger(), clock.Real())
-		if err == nil {
-			t.Cleanup(n.Stop)
-		}
-		return n, err
-	}
-	old, err := start(1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := start(2); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case reason := <-old.Halted():
-		for _, want := range []string{"(generation 1, epoch 1)", "(generation 2, epoch 2)"} {
-			if !strings.Contains(reason, want) {
-				t.Fatalf("halt reason %q does not name %s", reason, want)
-			}
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("the older node was not halted")
-	}
+	old, oldErr := startNodeProcess(t, catalogURL, "--deploy-generation", "1")
+	startNodeProcess(t, catalogURL, "--deploy-generation", "2")
+	requireExit(t, old, oldErr, exitFenced, "deploy generation", "(generation 1, epoch 1)", "(generation 2, epoch 2)")
+
 	// An old generation cannot come back.
-	_, err = start(1)
-	var fe *durable.FenceError
-	if !errors.As(err, &fe) || fe.Kind != durable.FenceDeployGeneration {
-		t.Fatalf("restarting generation 1: %v", err)
+	again, againErr := nodeCommand(t, "--data-dir", filepath.Join(t.TempDir(), "data"), "--listen", freeAddr(t), "--http", freeAddr(t),
+		"--catalog", catalogURL, "--deploy-generation", "1")
+	if err := again.Start(); err != nil {
+		t.Fatal(err)
+	}
+	requireExit(t, again, againErr, 1, "fenced by deploy generation", "(generation 2, epoch 2)")
+}
+
+// requireExit waits for cmd to exit with code and a message containing
+// every one of wants.
+func requireExit(t *testing.T, cmd *exec.Cmd, stderr *bytes.Buffer, code int, wants ...string) {
+	t.Helper()
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		var exit *exec.ExitError
+		if !errors.As(err, &exit) || exit.ExitCode() != code {
+			t.Fatalf("exit: %v, want code %d\n%s", err, code, stderr)
+		}
+	case <-time.After(15 * time.Second):
+		_ = cmd.Process.Kill()
+		<-done
+		t.Fatalf("the node did not exit:\n%s", stderr)
+	}
+	for _, want := range wants {
+		if !strings.Contains(stderr.String(), want) {
+			t.Fatalf("the node's message does not name %q:\n%s", want, stderr)
+		}
 	}
 }
 
 // startNodeProcess runs a node binary on the catalog and waits until it is
 // ready. Its stderr may be read once it has exited.
-func startNodeProcess(t *testing.T, catalogURL string) (*exec.Cmd, *bytes.Buffer) {
+func startNodeProcess(t *testing.T, catalogURL string, args ...string) (*exec.Cmd, *bytes.Buffer) {
 	t.Helper()
 	httpAddr := freeAddr(t)
-	cmd, stderr := nodeCommand(t, "--data-dir", filepath.Join(t.TempDir(), "data"), "--listen", freeAddr(t), "--http", httpAddr, "--catalog", catalogURL)
+	cmd, stderr := nodeCommand(t, append([]string{"--data-dir", filepath.Join(t.TempDir(), "data"), "--listen", freeAddr(t), "--http", httpAddr, "--catalog", catalogURL}, args...)...)
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	t.Cleanup(func() {
+		if cmd.ProcessState == nil {
+			_ = cmd.Process.Kill()
+			_ = cmd.Wait()
+		}
+	})
 	testkit.Eventually(t, func() bool {
 		resp, err := http.Get("http://" + httpAddr + "/readyz")
 		if err != nil {
@@ -119,23 +131,8 @@ func TestSecondNodeOnEtcdCatalogFencesTheFirstWhichExitsNonZero(t *testing.T) {
 	first, firstErr := startNodeProcess(t, catalogURL)
 	second, secondErr := startNodeProcess(t, catalogURL)
 
-	done := make(chan error, 1)
-	go func() { done <- first.Wait() }()
-	select {
-	case err := <-done:
-		var exit *exec.ExitError
-		if !errors.As(err, &exit) || exit.ExitCode() != exitFenced {
-			t.Fatalf("fenced node exit: %v\n%s", err, firstErr)
-		}
-	case <-time.After(15 * time.Second):
-		t.Fatalf("the first node did not exit after being fenced:\n%s", firstErr)
-	}
+	requireExit(t, first, firstErr, exitFenced, "fenced", "(generation 0, epoch 1)", "(generation 0, epoch 2)")
 	t.Logf("the fenced node's last words: %s", lastLine(firstErr.String()))
-	for _, want := range []string{"fenced", "(generation 0, epoch 1)", "(generation 0, epoch 2)"} {
-		if !strings.Contains(firstErr.String(), want) {
-			t.Fatalf("fenced node's message does not name %q:\n%s", want, firstErr)
-		}
-	}
 	if err := second.Process.Signal(syscall.SIGINT); err != nil {
 		t.Fatal(err)
 	}
