@@ -214,6 +214,9 @@ func (g *guardian) handleConfirmLeadership(ctx actor.Context) {
 	cctx, cancel := g.callContext()
 	err := g.handle.ConfirmLeadership(cctx)
 	cancel()
+	if err != nil && !errors.Is(err, durable.ErrFenced) {
+		g.cfg.Logger.Warn("catalog leadership check failed", "err", err)
+	}
 	g.after(ctx, err)
 }
 
