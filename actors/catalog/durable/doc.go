@@ -18,8 +18,10 @@
 //
 // # Handles, transactions and modes
 //
-// Open returns a Handle at the shard's current upper. Transaction begins
-// from the handle's state at that upper; typed operations (CreateCluster,
+// Open returns a Handle at the shard's current upper. Transaction syncs and
+// begins from the handle's state at that upper (Begin does the same without
+// reading the shard first, leaving it to the commit's compare-and-append to
+// catch any other writer); typed operations (CreateCluster,
 // CreateItem, AllocateIds, ...) stage changes and each DDL change stages an
 // audit event; Commit appends everything with one compare-and-append at the
 // begin upper, at time upper and new upper upper+1. Modes:
