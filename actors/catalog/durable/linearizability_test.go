@@ -202,7 +202,13 @@ func (r *linRun) client(ctx context.Context, id int, rng *rand.Rand, ops int) {
 			}
 		case linCommit:
 			var v uint64
-			tx, err := h.Transaction(ctx)
+			var tx *durable.Transaction
+			var err error
+			if rng.Intn(2) == 0 {
+				tx, err = h.Begin() // optimistic, as the guardian commits
+			} else {
+				tx, err = h.Transaction(ctx)
+			}
 			if err == nil {
 				c, _ := tx.Config("counter")
 				v = c + 1
