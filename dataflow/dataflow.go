@@ -40,11 +40,12 @@ type Dataflow struct {
 	upper   timely.Frontier // output frontier: all times before it processed
 	started bool            // AsOf has been processed (constants emitted)
 
-	output  *Arrangement // output rows keyed by the plan's arrangement key
-	errors  *Arrangement // error messages (key = one string datum)
-	key     []int
-	updates []Update
-	errUpds []ErrorUpdate
+	output   *Arrangement // output rows keyed by the plan's arrangement key
+	errors   *Arrangement // error messages (key = one string datum)
+	key      []int
+	keyIsRow bool // key is every column in order: the row is its own key
+	updates  []Update
+	errUpds  []ErrorUpdate
 }
 
 type input struct {
@@ -66,6 +67,10 @@ func NewDataflow(plan *Plan, config Config) *Dataflow {
 		errors:  NewArrangement(),
 		key:     plan.ArrangementKey(),
 		current: map[timely.GlobalId]batch{},
+	}
+	d.keyIsRow = len(d.key) == len(plan.Schema())
+	for i, c := range d.key {
+		d.keyIsRow = d.keyIsRow && c == i
 	}
 	d.output.Compact(timely.At(config.AsOf))
 	d.errors.Compact(timely.At(config.AsOf))
@@ -284,7 +289,11 @@ func (d *Dataflow) eval(inst *instance, t timely.Timestamp) batch {
 
 func (d *Dataflow) emit(t timely.Timestamp, b batch) {
 	for _, r := range b.rows {
-		d.output.Update(r.row.project(d.key), r.row, t, r.diff)
+		key := r.row
+		if !d.keyIsRow {
+			key = r.row.project(d.key)
+		}
+		d.output.Update(key, r.row, t, r.diff)
 		if !d.config.DiscardUpdates {
 			d.updates = append(d.updates, Update{Row: r.row, Time: t, Diff: r.diff})
 		}
@@ -360,7 +369,7 @@ func operatorArrangements(op operator) []*Arrangement {
 	case *accumReduceOp:
 		return []*Arrangement{o.input}
 	case *topKOp:
-		return []*Arrangement{o.input, o.output}
+		return []*Arrangement{o.input}
 	case *distinctOp:
 		return []*Arrangement{o.state}
 	case *joinOp:

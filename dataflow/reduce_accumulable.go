@@ -32,14 +32,15 @@ func newAccumReduceOp(n *node) *accumReduceOp {
 
 func (o *accumReduceOp) compact(t timely.Timestamp) { o.input.advanceSince(t) }
 
-func (o *accumReduceOp) group(key Row) *groupState {
-	h := key.Hash()
+// group returns the state of the group of row, creating it if needed.
+func (o *accumReduceOp) group(row Row) *groupState {
+	h := row.hashCols(o.key)
 	for _, g := range o.groups[h] {
-		if g.key.Equal(key) {
+		if row.equalCols(o.key, g.key) {
 			return g
 		}
 	}
-	g := &groupState{key: key, accs: make([]accum, len(o.aggs))}
+	g := &groupState{key: row.project(o.key), accs: make([]accum, len(o.aggs))}
 	for i := range g.accs {
 		g.accs[i].finite = true
 	}
@@ -69,9 +70,8 @@ func (o *accumReduceOp) step(t timely.Timestamp, in []batch) batch {
 	out := batch{errs: append([]errDiff(nil), in[0].errs...)}
 	var touched []*groupState
 	for _, r := range in[0].rows {
-		key := r.row.project(o.key)
-		g := o.group(key)
-		before, after := o.input.updateMult(key, r.row, t, r.diff)
+		g := o.group(r.row)
+		before, after := o.input.updateMult(g.key, r.row, t, r.diff)
 		switch {
 		case before >= 0 && after < 0:
 			g.negative++

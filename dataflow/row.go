@@ -59,6 +59,30 @@ func (r Row) Hash() uint64 {
 	return h
 }
 
+// hashCols is Hash of r.project(cols), without building that row.
+func (r Row) hashCols(cols []int) uint64 {
+	h := uint64(fnvOffset)
+	for _, c := range cols {
+		h = r[c].hash(h)
+	}
+	return h
+}
+
+// equalCols reports whether r.project(cols) equals key, without building
+// that row.
+func (r Row) equalCols(cols []int, key Row) bool {
+	if len(cols) != len(key) {
+		return false
+	}
+	for i, c := range cols {
+		a, b := r[c], key[i]
+		if a != b && (a.typ != TypeFloat64 || a.Compare(b) != 0) {
+			return false
+		}
+	}
+	return true
+}
+
 // String prints the row as (d1, d2, ...).
 func (r Row) String() string {
 	var b strings.Builder

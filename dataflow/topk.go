@@ -16,18 +16,55 @@ type topKOp struct {
 	order  []orderColumn
 	limit  int64
 	offset int64
-	input  *Arrangement // group key -> input rows
-	output *Arrangement // group key -> rows of the window (or an error as a one-bytes row)
+	input  *Arrangement             // group key -> input rows
+	groups map[uint64][]*topKWindow // the window emitted for each group
+	buf    []rowDiff                // reused to read a group
+}
+
+// topKWindow is the output currently emitted for one group: rows, or an
+// error.
+type topKWindow struct {
+	key  Row
+	rows []rowDiff
+	err  string
 }
 
 func newTopKOp(n *node) *topKOp {
 	return &topKOp{key: n.groupKey, order: n.order, limit: n.limit, offset: n.offset,
-		input: NewArrangement(), output: NewArrangement()}
+		input: NewArrangement(), groups: map[uint64][]*topKWindow{}}
 }
 
-func (o *topKOp) compact(t timely.Timestamp) {
-	o.input.advanceSince(t)
-	o.output.advanceSince(t)
+func (o *topKOp) compact(t timely.Timestamp) { o.input.advanceSince(t) }
+
+// window returns the window state of key, creating it when create is set.
+func (o *topKOp) window(key Row, h uint64, create bool) *topKWindow {
+	for _, w := range o.groups[h] {
+		if w.key.Equal(key) {
+			return w
+		}
+	}
+	if !create {
+		return nil
+	}
+	w := &topKWindow{key: key}
+	o.groups[h] = append(o.groups[h], w)
+	return w
+}
+
+func (o *topKOp) dropWindow(w *topKWindow, h uint64) {
+	list := o.groups[h]
+	for i, x := range list {
+		if x == w {
+			list[i] = list[len(list)-1]
+			list = list[:len(list)-1]
+			break
+		}
+	}
+	if len(list) == 0 {
+		delete(o.groups, h)
+	} else {
+		o.groups[h] = list
+	}
 }
 
 func (o *topKOp) step(t timely.Timestamp, in []batch) batch {
@@ -38,24 +75,33 @@ func (o *topKOp) step(t timely.Timestamp, in []batch) batch {
 		for _, r := range groups[i] {
 			o.input.Update(key, r.row, t, r.diff)
 		}
-		window, errMsg := topKGroup(key, o.order, o.limit, o.offset, readAll(o.input, key))
-		for _, old := range readAll(o.output, key) {
-			o.output.Update(key, old.row, t, -old.diff)
-			if len(old.row) == 1 && old.row[0].Type() == TypeBytes {
-				out.errs = append(out.errs, errDiff{err: old.row[0].AsString(), diff: -old.diff})
-			} else {
-				out.rows = append(out.rows, rowDiff{row: old.row[1:], diff: -old.diff})
-			}
+		o.buf = o.buf[:0]
+		if tr := o.input.lookup(key); tr != nil {
+			tr.read(timely.MaxTimestamp, func(v Row, m int64) { o.buf = append(o.buf, rowDiff{row: v, diff: m}) })
 		}
-		if errMsg != "" {
-			o.output.Update(key, Row{Bytes([]byte(errMsg))}, t, 1)
-			out.errs = append(out.errs, errDiff{err: errMsg, diff: 1})
-			continue
+		rows, msg := topKGroup(key, o.order, o.limit, o.offset, o.buf)
+		h := key.Hash()
+		w := o.window(key, h, len(rows) > 0 || msg != "")
+		if w == nil {
+			continue // no window before, none now
 		}
-		for _, w := range window {
-			o.output.Update(key, append(Row{Null()}, w.row...), t, w.diff)
-			out.rows = append(out.rows, w)
+		if w.err != "" {
+			out.errs = append(out.errs, errDiff{err: w.err, diff: -1})
 		}
+		for _, r := range w.rows {
+			out.rows = append(out.rows, rowDiff{row: r.row, diff: -r.diff})
+		}
+		if msg != "" {
+			out.errs = append(out.errs, errDiff{err: msg, diff: 1})
+		}
+		out.rows = append(out.rows, rows...)
+		w.rows, w.err = rows, msg
+		if len(rows) == 0 && msg == "" {
+			o.dropWindow(w, h)
+		}
+	}
+	for i := range o.buf {
+		o.buf[i] = rowDiff{} // do not keep rows alive
 	}
 	out.rows = consolidateRows(out.rows)
 	out.errs = consolidateErrs(out.errs)
