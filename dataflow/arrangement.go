@@ -152,6 +152,16 @@ func (tr *trace) insert(val Row, t timely.Timestamp, diff int64) (added int, bef
 // compact advances the times of the trace to at least s and consolidates.
 // It returns the change in the number of entries.
 func (tr *trace) compact(s timely.Timestamp) int {
+	if tr.lo == tr.hi {
+		// One time: values are distinct, so relabelling is all there is.
+		if tr.lo < s {
+			for i := range tr.entries {
+				tr.entries[i].time = s
+			}
+			tr.lo, tr.hi = s, s
+		}
+		return 0
+	}
 	before := len(tr.entries)
 	out := tr.entries[:0]
 	for _, e := range tr.entries {
