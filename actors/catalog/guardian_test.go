@@ -173,7 +173,13 @@ func TestGuardianNoticesFenceWithoutWriting(t *testing.T) {
 	newer, err := f.openDurable(durable.Writable, 1)
 	require.NoError(t, err)
 	require.True(t, f.clk.WaitForTimers(1, timeout), "the guardian arms its leadership check")
-	f.clk.Advance(catalog.DefaultConfirmInterval)
+	f.clk.Advance(catalog.DefaultConfirmInterval - time.Millisecond)
+	select {
+	case reason := <-f.halts:
+		t.Fatalf("halted before the leadership check was due: %s", reason)
+	case <-time.After(50 * time.Millisecond):
+	}
+	f.clk.Advance(time.Millisecond)
 
 	var reason string
 	select {
