@@ -337,6 +337,9 @@ func (h *Handle) syncToCurrent(ctx context.Context) error {
 	if upper.IsEmpty() {
 		return fmt.Errorf("%w: catalog shard is closed", ErrCorrupt)
 	}
+	if upper.LessThan(h.upper) {
+		return fmt.Errorf("%w: catalog upper went back from %s to %s", ErrCorrupt, h.upper, upper)
+	}
 	if err := h.syncTo(ctx, upper); err != nil {
 		return err
 	}
