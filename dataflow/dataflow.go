@@ -365,7 +365,7 @@ func (d *Dataflow) Stats() Stats {
 func operatorArrangements(op operator) []*Arrangement {
 	switch o := op.(type) {
 	case *reduceOp:
-		return []*Arrangement{o.input, o.output}
+		return []*Arrangement{o.input}
 	case *accumReduceOp:
 		return []*Arrangement{o.input}
 	case *topKOp:

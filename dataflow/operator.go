@@ -190,13 +190,11 @@ func groupByKey(rows []rowDiff, key []int) (keys []Row, groups [][]rowDiff) {
 	return keys, groups
 }
 
-// readAll returns the current contents of one key of an internal
-// arrangement (every time), in value order.
-func readAll(a *Arrangement, key Row) []rowDiff {
-	var out []rowDiff
+// readInto appends the current contents of one key of an internal
+// arrangement (every time) to buf, in value order.
+func readInto(buf []rowDiff, a *Arrangement, key Row) []rowDiff {
 	if tr := a.lookup(key); tr != nil {
-		out = make([]rowDiff, 0, len(tr.entries))
-		tr.read(timely.MaxTimestamp, func(val Row, mult int64) { out = append(out, rowDiff{row: val, diff: mult}) })
+		tr.read(timely.MaxTimestamp, func(val Row, mult int64) { buf = append(buf, rowDiff{row: val, diff: mult}) })
 	}
-	return out
+	return buf
 }

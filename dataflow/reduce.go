@@ -9,25 +9,48 @@ import (
 )
 
 // reduceOp groups its input by key and maintains one output row per
-// non-empty group: the key followed by the aggregates. It arranges its input
-// by the group key, and when a group changes at a time it recomputes the
-// group's aggregates from the arrangement and emits the retraction of the
-// old output row and the new one.
+// non-empty group: the key followed by the aggregates. It arranges its
+// input by the group key, and when a group changes at a time it recomputes
+// the group's aggregates from the arrangement (in row order) and emits the
+// retraction of the old output row and the new one. Reductions of only
+// counts and integer sums use accumReduceOp instead.
 type reduceOp struct {
-	key    []int
-	aggs   []aggregate
-	input  *Arrangement // group key -> input rows
-	output *Arrangement // group key -> the output row, or an error (as a one-string row)
+	key     []int
+	aggs    []aggregate
+	input   *Arrangement // group key -> input rows
+	outputs *groupTable[groupOutput]
+	buf     []rowDiff // reused to read a group
+}
+
+// groupOutput is what a Reduce currently shows for a group: a row, an
+// error, or nothing.
+type groupOutput struct {
+	row Row
+	err string
+}
+
+// change returns the updates that turn the output o into next.
+func (o groupOutput) change(next groupOutput, out *batch) {
+	if o.err == next.err && rowsEqual(o.row, next.row) {
+		return
+	}
+	if o.err != "" {
+		out.errs = append(out.errs, errDiff{err: o.err, diff: -1})
+	} else if o.row != nil {
+		out.rows = append(out.rows, rowDiff{row: o.row, diff: -1})
+	}
+	if next.err != "" {
+		out.errs = append(out.errs, errDiff{err: next.err, diff: 1})
+	} else if next.row != nil {
+		out.rows = append(out.rows, rowDiff{row: next.row, diff: 1})
+	}
 }
 
 func newReduceOp(n *node) *reduceOp {
-	return &reduceOp{key: n.groupKey, aggs: n.aggs, input: NewArrangement(), output: NewArrangement()}
+	return &reduceOp{key: n.groupKey, aggs: n.aggs, input: NewArrangement(), outputs: newGroupTable[groupOutput]()}
 }
 
-func (o *reduceOp) compact(t timely.Timestamp) {
-	o.input.advanceSince(t)
-	o.output.advanceSince(t)
-}
+func (o *reduceOp) compact(t timely.Timestamp) { o.input.advanceSince(t) }
 
 func (o *reduceOp) step(t timely.Timestamp, in []batch) batch {
 	o.compact(t)
@@ -37,25 +60,17 @@ func (o *reduceOp) step(t timely.Timestamp, in []batch) batch {
 		for _, r := range groups[i] {
 			o.input.Update(key, r.row, t, r.diff)
 		}
-		newRow, newErr := reduceGroup(key, o.aggs, readAll(o.input, key))
-		for _, old := range readAll(o.output, key) {
-			o.output.Update(key, old.row, t, -old.diff)
-			if len(old.row) == 1 && old.row[0].Type() == TypeBytes { // an error marker
-				out.errs = append(out.errs, errDiff{err: old.row[0].AsString(), diff: -1})
-			} else {
-				out.rows = append(out.rows, rowDiff{row: old.row[1:], diff: -1})
-			}
-		}
-		switch {
-		case newErr != "":
-			o.output.Update(key, Row{Bytes([]byte(newErr))}, t, 1)
-			out.errs = append(out.errs, errDiff{err: newErr, diff: 1})
-		case newRow != nil:
-			// Stored with a leading marker so it never looks like an error.
-			o.output.Update(key, append(Row{Null()}, newRow...), t, 1)
-			out.rows = append(out.rows, rowDiff{row: newRow, diff: 1})
+		o.buf = readInto(o.buf[:0], o.input, key)
+		var next groupOutput
+		next.row, next.err = reduceGroup(key, o.aggs, o.buf)
+		g := o.outputs.findOrAdd(key)
+		g.state.change(next, &out)
+		g.state = next
+		if next.row == nil && next.err == "" {
+			o.outputs.remove(g)
 		}
 	}
+	clear(o.buf)
 	out.rows = consolidateRows(out.rows)
 	out.errs = consolidateErrs(out.errs)
 	return out

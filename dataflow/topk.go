@@ -12,60 +12,28 @@ import (
 // It arranges its input by the group key and recomputes a group's window
 // when the group changes, emitting the difference to the previous window.
 type topKOp struct {
-	key    []int
-	order  []orderColumn
-	limit  int64
-	offset int64
-	input  *Arrangement             // group key -> input rows
-	groups map[uint64][]*topKWindow // the window emitted for each group
-	buf    []rowDiff                // reused to read a group
+	key     []int
+	order   []orderColumn
+	limit   int64
+	offset  int64
+	input   *Arrangement            // group key -> input rows
+	windows *groupTable[topKWindow] // the window emitted for each group
+	buf     []rowDiff               // reused to read a group
 }
 
 // topKWindow is the output currently emitted for one group: rows, or an
 // error.
 type topKWindow struct {
-	key  Row
 	rows []rowDiff
 	err  string
 }
 
 func newTopKOp(n *node) *topKOp {
 	return &topKOp{key: n.groupKey, order: n.order, limit: n.limit, offset: n.offset,
-		input: NewArrangement(), groups: map[uint64][]*topKWindow{}}
+		input: NewArrangement(), windows: newGroupTable[topKWindow]()}
 }
 
 func (o *topKOp) compact(t timely.Timestamp) { o.input.advanceSince(t) }
-
-// window returns the window state of key, creating it when create is set.
-func (o *topKOp) window(key Row, h uint64, create bool) *topKWindow {
-	for _, w := range o.groups[h] {
-		if w.key.Equal(key) {
-			return w
-		}
-	}
-	if !create {
-		return nil
-	}
-	w := &topKWindow{key: key}
-	o.groups[h] = append(o.groups[h], w)
-	return w
-}
-
-func (o *topKOp) dropWindow(w *topKWindow, h uint64) {
-	list := o.groups[h]
-	for i, x := range list {
-		if x == w {
-			list[i] = list[len(list)-1]
-			list = list[:len(list)-1]
-			break
-		}
-	}
-	if len(list) == 0 {
-		delete(o.groups, h)
-	} else {
-		o.groups[h] = list
-	}
-}
 
 func (o *topKOp) step(t timely.Timestamp, in []batch) batch {
 	o.compact(t)
@@ -75,34 +43,31 @@ func (o *topKOp) step(t timely.Timestamp, in []batch) batch {
 		for _, r := range groups[i] {
 			o.input.Update(key, r.row, t, r.diff)
 		}
-		o.buf = o.buf[:0]
-		if tr := o.input.lookup(key); tr != nil {
-			tr.read(timely.MaxTimestamp, func(v Row, m int64) { o.buf = append(o.buf, rowDiff{row: v, diff: m}) })
-		}
+		o.buf = readInto(o.buf[:0], o.input, key)
 		rows, msg := topKGroup(key, o.order, o.limit, o.offset, o.buf)
-		h := key.Hash()
-		w := o.window(key, h, len(rows) > 0 || msg != "")
+		w := o.windows.find(key)
 		if w == nil {
-			continue // no window before, none now
+			if len(rows) == 0 && msg == "" {
+				continue // no window before, none now
+			}
+			w = o.windows.add(key, key.Hash())
 		}
-		if w.err != "" {
-			out.errs = append(out.errs, errDiff{err: w.err, diff: -1})
+		if w.state.err != "" {
+			out.errs = append(out.errs, errDiff{err: w.state.err, diff: -1})
 		}
-		for _, r := range w.rows {
+		for _, r := range w.state.rows {
 			out.rows = append(out.rows, rowDiff{row: r.row, diff: -r.diff})
 		}
 		if msg != "" {
 			out.errs = append(out.errs, errDiff{err: msg, diff: 1})
 		}
 		out.rows = append(out.rows, rows...)
-		w.rows, w.err = rows, msg
+		w.state = topKWindow{rows: rows, err: msg}
 		if len(rows) == 0 && msg == "" {
-			o.dropWindow(w, h)
+			o.windows.remove(w)
 		}
 	}
-	for i := range o.buf {
-		o.buf[i] = rowDiff{} // do not keep rows alive
-	}
+	clear(o.buf) // do not keep rows alive
 	out.rows = consolidateRows(out.rows)
 	out.errs = consolidateErrs(out.errs)
 	return out
