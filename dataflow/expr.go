@@ -40,6 +40,7 @@ type scalar interface {
 // collection.
 type EvalError struct{ Msg string }
 
+// Error returns the message, as it appears in the error stream.
 func (e *EvalError) Error() string { return e.Msg }
 
 func evalErrorf(format string, args ...any) error {
