@@ -376,6 +376,12 @@ func runProperty(seed int64) error {
 
 	check := func() error {
 		us, es := df.TakeOutput()
+		for i := 1; i < len(us); i++ {
+			a, b := us[i-1], us[i]
+			if a.Time > b.Time || (a.Time == b.Time && a.Row.Compare(b.Row) >= 0) || b.Diff == 0 {
+				return fmt.Errorf("TakeOutput is not consolidated in (time, row) order: %v then %v", a, b)
+			}
+		}
 		upper := df.OutputFrontier()
 		for _, u := range us {
 			if upper.Admits(u.Time) || u.Time < asOf {
@@ -494,6 +500,21 @@ func runProperty(seed int64) error {
 	}
 	if !df.OutputFrontier().IsEmpty() {
 		return fmt.Errorf("output frontier %s not closed after all inputs closed", df.OutputFrontier())
+	}
+	// Compacted to the end, the output arrangement holds one entry per
+	// distinct live row: memory follows the live data, not the history.
+	end, _ := df.Since().Time()
+	end = max(end, maxTime)
+	if err := df.Compact(timely.At(end)); err != nil {
+		return err
+	}
+	want, _, err := oracleAt(plan, history, end)
+	if err != nil {
+		return err
+	}
+	if st := df.Stats(); st.OutputEntries != len(want) || st.Pending != 0 {
+		return fmt.Errorf("after compaction to the end: %d output entries and %d pending updates, want %d entries (one per distinct row) and none pending\n%s",
+			st.OutputEntries, st.Pending, len(want), describe())
 	}
 	return nil
 }
