@@ -1,0 +1,66 @@
+package runtime
+
+import (
+	"errors"
+	"log/slog"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/arbor-db/arbor/actors/pool"
+	"github.com/arbor-db/arbor/clock"
+	"github.com/arbor-db/arbor/persistence"
+)
+
+// Config configures a replica runtime.
+type Config struct {
+	// Storage is the storage actor whose tables the flows read; required.
+	Storage *actor.PID
+	// Outputs is the shard holding materialized-view outputs and flow
+	// checkpoints; required. The caller owns it and closes it after the
+	// runtime stopped.
+	Outputs persistence.Shard
+	// Events receives RtEvent messages; dropped when nil.
+	Events *actor.PID
+	// Workers is the pool size; GOMAXPROCS when zero.
+	Workers int
+	// BackfillChunk is the coordinator's chunk size in versions; 1000 when
+	// zero.
+	BackfillChunk int
+	// Registerer receives the coordinator's and pool's metrics;
+	// unregistered when nil.
+	Registerer prometheus.Registerer
+	// Logger; slog.Default() when nil.
+	Logger *slog.Logger
+	// Clock drives the coordinator's ticks every TickInterval (none when
+	// TickInterval is zero); clock.Real() when nil.
+	Clock        clock.Clock
+	TickInterval time.Duration
+	// StorageTimeout bounds each storage request; 30s when zero.
+	StorageTimeout time.Duration
+	// SubscriptionId names the CDC subscription; "runtime" when empty.
+	SubscriptionId string
+	// BeforeApply is passed to the pool (fault injection in tests).
+	BeforeApply func(worker int, b pool.FlowBatch)
+}
+
+func (c *Config) fill() error {
+	if c.Storage == nil || c.Outputs == nil {
+		return errors.New("runtime: Config.Storage and Config.Outputs are required")
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	c.Logger = c.Logger.With("actor", "replica-runtime")
+	if c.Clock == nil {
+		c.Clock = clock.Real()
+	}
+	if c.StorageTimeout <= 0 {
+		c.StorageTimeout = 30 * time.Second
+	}
+	if c.SubscriptionId == "" {
+		c.SubscriptionId = "runtime"
+	}
+	return nil
+}

@@ -1,0 +1,349 @@
+package runtime
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/arbor-db/arbor/actors/coordinator"
+	"github.com/arbor-db/arbor/actors/pool"
+	"github.com/arbor-db/arbor/dataflow"
+	"github.com/arbor-db/arbor/messages"
+	"github.com/arbor-db/arbor/timely"
+)
+
+// New returns the props of a replica runtime. It fails when the config is
+// incomplete or the metrics cannot be registered.
+func New(cfg Config) (*actor.Props, error) {
+	if err := cfg.fill(); err != nil {
+		return nil, err
+	}
+	cm, err := coordinator.NewMetrics(cfg.Registerer)
+	if err != nil {
+		return nil, fmt.Errorf("runtime: metrics: %w", err)
+	}
+	pm, err := pool.NewMetrics(cfg.Registerer)
+	if err != nil {
+		return nil, fmt.Errorf("runtime: metrics: %w", err)
+	}
+	return actor.PropsFromProducer(func() actor.Actor {
+		return &runtimeActor{cfg: cfg, cmetrics: cm, pmetrics: pm}
+	}), nil
+}
+
+// runtimeActor is one replica's runtime: it owns the pool and the
+// coordinator (its children), subscribes to storage CDC and feeds it to
+// the coordinator as Consumes, and translates the Rt* protocol.
+type runtimeActor struct {
+	// constant after construction
+	cfg      Config
+	cmetrics *coordinator.Metrics
+	pmetrics *pool.Metrics
+
+	// guarded by the actor; set in Started
+	store   *coordinator.ShardStore
+	pool    *actor.PID
+	coord   *actor.PID
+	feed    *feed
+	flows   map[timely.GlobalId]pool.FlowSpec
+	replies map[string]*actor.PID // pending install/drop answers by "i"/"d" + export
+	peeks   map[uint64]*messages.Uuid
+	nextId  uint64
+	ticks   *ticker
+}
+
+type tickAt struct{ coordinator.Tick }
+
+func (a *runtimeActor) Receive(ctx actor.Context) {
+	switch m := ctx.Message().(type) {
+	case *actor.Started:
+		if err := a.start(ctx); err != nil {
+			panic(fmt.Errorf("replica runtime failed to start: %w", err))
+		}
+	case *actor.Stopping:
+		if a.ticks != nil {
+			a.ticks.stop()
+		}
+	case *actor.Restarting:
+		if a.ticks != nil {
+			a.ticks.stop()
+		}
+	case *messages.StorageSubscribeResponse:
+		if e := m.GetError(); e != nil {
+			panic(fmt.Errorf("%w: subscribe: %s", ErrStorage, e.GetMessage()))
+		}
+	case *messages.StorageCdcBatch:
+		changes, err := decodeVersion(m.GetBatch(), func(timely.GlobalId) bool { return true })
+		if err != nil {
+			a.emitError(ctx, nil, err.Error())
+			return
+		}
+		a.feed.batch(changes)
+	case *messages.StorageCdcProgress:
+		if t, ok := frontierTime(m.GetUpper()); ok {
+			a.feed.progress(t)
+		}
+		a.sendConsume(ctx)
+	case *messages.StorageCdcTableDropped:
+		a.cfg.Logger.Info("table dropped under the runtime's subscription", "table", m.GetTable())
+	case *coordinator.ConsumeReply:
+		busy := errors.Is(m.Err, coordinator.ErrBusy)
+		a.feed.replied(busy)
+		if m.Err != nil && !busy {
+			a.emitError(ctx, nil, m.Err.Error())
+		}
+		a.sendConsume(ctx)
+	case *coordinator.Ready:
+		a.sendConsume(ctx)
+	case *coordinator.FlowEvents:
+		a.handleFlowEvents(ctx, m)
+	case *messages.RtInstallFlow:
+		a.handleInstall(ctx, m)
+	case *coordinator.InstallFlowReply:
+		a.handleInstallReply(ctx, m)
+	case *messages.RtDropFlow:
+		a.handleDrop(ctx, m)
+	case *coordinator.DropFlowReply:
+		a.handleDropReply(ctx, m)
+	case *messages.RtPeek:
+		a.handlePeek(ctx, m)
+	case *pool.PeekReply:
+		a.handlePeekReply(ctx, m)
+	case *tickAt:
+		ctx.Send(a.coord, &m.Tick)
+	}
+}
+
+func (a *runtimeActor) start(ctx actor.Context) error {
+	a.flows = map[timely.GlobalId]pool.FlowSpec{}
+	a.replies = map[string]*actor.PID{}
+	a.peeks = map[uint64]*messages.Uuid{}
+	tables := storageTables{root: ctx.ActorSystem().Root, storage: a.cfg.Storage, timeout: a.cfg.StorageTimeout}
+	store, err := coordinator.OpenShardStore(context.Background(), a.cfg.Outputs, tables)
+	if err != nil {
+		return err
+	}
+	a.store = store
+	res, err := ctx.RequestFuture(a.cfg.Storage, &messages.StorageFrontiers{}, a.cfg.StorageTimeout).Result()
+	if err != nil {
+		return fmt.Errorf("%w: frontiers: %v", ErrStorage, err)
+	}
+	fr, ok := res.(*messages.StorageFrontiersResponse)
+	if !ok || fr.GetError() != nil {
+		return fmt.Errorf("%w: frontiers: %v", ErrStorage, res)
+	}
+	upper, _ := frontierTime(fr.GetUpper())
+	a.pool = ctx.Spawn(pool.Props(pool.Config{Workers: a.cfg.Workers, Reader: store, Metrics: a.pmetrics, Logger: a.cfg.Logger, BeforeApply: a.cfg.BeforeApply}))
+	props, err := coordinator.Props(coordinator.Options{
+		Config:  coordinator.Config{BackfillChunk: a.cfg.BackfillChunk, Upper: upper},
+		Pool:    a.pool,
+		Store:   store,
+		Events:  ctx.Self(),
+		Metrics: a.cmetrics,
+		Logger:  a.cfg.Logger,
+	})
+	if err != nil {
+		return err
+	}
+	a.coord = ctx.Spawn(props)
+	a.feed = newFeed(upper)
+	ctx.Request(a.cfg.Storage, &messages.StorageSubscribe{SubscriptionId: a.cfg.SubscriptionId, From: uint64(upper)})
+	if a.cfg.TickInterval > 0 {
+		a.ticks = startTicker(a.cfg, ctx.ActorSystem().Root, ctx.Self())
+	}
+	return nil
+}
+
+func frontierTime(f *messages.Frontier) (timely.Timestamp, bool) {
+	if f == nil {
+		return 0, false
+	}
+	tf, err := f.ToTimely()
+	if err != nil {
+		return 0, false
+	}
+	return tf.Time()
+}
+
+func (a *runtimeActor) sendConsume(ctx actor.Context) {
+	if c := a.feed.next(); c != nil {
+		ctx.Request(a.coord, c)
+	}
+}
+
+func (a *runtimeActor) handleInstall(ctx actor.Context, m *messages.RtInstallFlow) {
+	spec, err := decodeInstall(m)
+	if err != nil {
+		ctx.Respond(&messages.RtInstallFlowResponse{Export: m.GetExport(), Error: err.Error()})
+		return
+	}
+	a.flows[spec.Export] = spec
+	a.replies["i"+spec.Export.String()] = ctx.Sender()
+	ctx.Request(a.coord, &coordinator.InstallFlow{Spec: spec})
+}
+
+func (a *runtimeActor) handleInstallReply(ctx actor.Context, m *coordinator.InstallFlowReply) {
+	var export timely.GlobalId
+	for id, s := range a.flows {
+		if s.Id == m.Flow {
+			export = id
+		}
+	}
+	if m.Err != nil {
+		if cur, ok := a.flows[export]; ok && cur.Id == m.Flow {
+			delete(a.flows, export)
+		}
+	}
+	key := "i" + export.String()
+	to := a.replies[key]
+	delete(a.replies, key)
+	resp := &messages.RtInstallFlowResponse{Export: messages.FromGlobalId(export)}
+	if m.Err != nil {
+		resp.Error = m.Err.Error()
+	}
+	if to != nil {
+		ctx.Send(to, resp)
+	}
+}
+
+func (a *runtimeActor) handleDrop(ctx actor.Context, m *messages.RtDropFlow) {
+	export, err := m.GetExport().ToTimely()
+	if err != nil {
+		ctx.Respond(&messages.RtDropFlowResponse{Export: m.GetExport(), Error: fmt.Sprintf("%v: drop: %v", ErrInvalidCommand, err)})
+		return
+	}
+	spec, ok := a.flows[export]
+	if !ok {
+		ctx.Respond(&messages.RtDropFlowResponse{Export: m.GetExport(), Error: fmt.Sprintf("%v: drop: no flow exports %s", ErrInvalidCommand, export)})
+		return
+	}
+	a.replies["d"+export.String()] = ctx.Sender()
+	ctx.Request(a.coord, &coordinator.DropFlow{Flow: spec.Id})
+}
+
+func (a *runtimeActor) handleDropReply(ctx actor.Context, m *coordinator.DropFlowReply) {
+	var export timely.GlobalId
+	for id, s := range a.flows {
+		if s.Id == m.Flow {
+			export = id
+		}
+	}
+	if m.Err == nil {
+		delete(a.flows, export)
+	}
+	key := "d" + export.String()
+	to := a.replies[key]
+	delete(a.replies, key)
+	resp := &messages.RtDropFlowResponse{Export: messages.FromGlobalId(export)}
+	if m.Err != nil {
+		resp.Error = m.Err.Error()
+	}
+	if to != nil {
+		ctx.Send(to, resp)
+	}
+}
+
+func (a *runtimeActor) handlePeek(ctx actor.Context, m *messages.RtPeek) {
+	fail := func(err error) {
+		a.emit(ctx, &messages.RtEvent{Event: &messages.RtEvent_Peek{Peek: &messages.RtPeekResponse{Uuid: m.GetUuid(), Result: &messages.RtPeekResponse_Error{Error: err.Error()}}}})
+	}
+	id, err := m.GetCollection().ToTimely()
+	if err != nil {
+		fail(fmt.Errorf("%w: peek: %v", ErrInvalidCommand, err))
+		return
+	}
+	spec, ok := a.flows[id]
+	if !ok {
+		fail(fmt.Errorf("%w: peek: no flow exports %s on this replica", ErrInvalidCommand, id))
+		return
+	}
+	ps, err := decodePeek(m, spec.Plan)
+	if err != nil {
+		fail(err)
+		return
+	}
+	a.nextId++
+	a.peeks[a.nextId] = m.GetUuid()
+	ctx.Send(a.pool, &pool.Peek{Id: a.nextId, Flow: spec.Id, Spec: ps, ReplyTo: ctx.Self()})
+}
+
+func (a *runtimeActor) handlePeekReply(ctx actor.Context, m *pool.PeekReply) {
+	uuid, ok := a.peeks[m.Id]
+	if !ok {
+		return
+	}
+	delete(a.peeks, m.Id)
+	resp := &messages.RtPeekResponse{Uuid: uuid}
+	if m.Err != nil {
+		resp.Result = &messages.RtPeekResponse_Error{Error: m.Err.Error()}
+	} else {
+		resp.Result = &messages.RtPeekResponse_Rows{Rows: &messages.RtPeekRows{Rows: rowsToWire(m.Rows)}}
+	}
+	a.emit(ctx, &messages.RtEvent{Event: &messages.RtEvent_Peek{Peek: resp}})
+}
+
+func (a *runtimeActor) handleFlowEvents(ctx actor.Context, m *coordinator.FlowEvents) {
+	for _, e := range m.Events {
+		col := messages.FromGlobalId(e.Export)
+		switch e.Kind {
+		case coordinator.FrontierAdvanced:
+			a.emit(ctx, &messages.RtEvent{Event: &messages.RtEvent_Frontier{Frontier: &messages.RtFrontierAdvanced{Collection: col, Upper: messages.FromFrontier(timely.At(e.Upper))}}})
+		case coordinator.Hydrated:
+			a.emit(ctx, &messages.RtEvent{Event: &messages.RtEvent_Hydrated{Hydrated: &messages.RtHydrated{Collection: col}}})
+		case coordinator.FlowFailed:
+			a.emitError(ctx, col, e.Err.Error())
+		}
+	}
+}
+
+func (a *runtimeActor) emitError(ctx actor.Context, col *messages.GlobalId, msg string) {
+	a.cfg.Logger.Warn("replica runtime error", "collection", col, "err", msg)
+	a.emit(ctx, &messages.RtEvent{Event: &messages.RtEvent_Error{Error: &messages.RtError{Collection: col, Message: msg}}})
+}
+
+func (a *runtimeActor) emit(ctx actor.Context, ev *messages.RtEvent) {
+	if a.cfg.Events != nil {
+		ctx.Send(a.cfg.Events, ev)
+	}
+}
+
+// Peeks of rows as Go values are served to tests and benchmarks through
+// the same path; rows arrive as protobuf in RtPeekResponse.
+var _ = dataflow.Row{}
+
+// ticker owns the goroutine that turns clock ticks into tickAt messages.
+type ticker struct {
+	done chan struct{}
+	wg   sync.WaitGroup
+}
+
+func startTicker(cfg Config, root *actor.RootContext, self *actor.PID) *ticker {
+	t := &ticker{done: make(chan struct{})}
+	tk := cfg.Clock.NewTicker(cfg.TickInterval)
+	t.wg.Add(1)
+	go func() {
+		defer t.wg.Done()
+		defer tk.Stop()
+		for {
+			select {
+			case <-t.done:
+				return
+			case now := <-tk.C():
+				root.Send(self, &tickAt{coordinator.Tick{Now: now}})
+			}
+		}
+	}()
+	return t
+}
+
+func (t *ticker) stop() {
+	select {
+	case <-t.done:
+	default:
+		close(t.done)
+	}
+	t.wg.Wait()
+}
