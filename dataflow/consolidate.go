@@ -2,85 +2,69 @@ package dataflow
 
 import "sort"
 
-// consolidateRows sorts rows and sums the multiplicities of equal rows,
-// dropping rows whose multiplicity sums to zero. It reuses the slice.
-func consolidateRows(rs []rowDiff) []rowDiff {
-	if len(rs) <= 1 {
-		if len(rs) == 1 && rs[0].diff == 0 {
-			return rs[:0]
-		}
-		return rs
+// consolidate sorts xs by cmp and sums the diffs of elements that compare
+// equal, dropping those whose diffs sum to zero. It reuses the slice.
+func consolidate[T any](xs []T, cmp func(a, b *T) int, diff func(x *T) *int64) []T {
+	if len(xs) > 1 {
+		sort.Slice(xs, func(i, j int) bool { return cmp(&xs[i], &xs[j]) < 0 })
 	}
-	sort.Slice(rs, func(i, j int) bool { return rs[i].row.Compare(rs[j].row) < 0 })
-	out := rs[:0]
-	for _, r := range rs {
-		if n := len(out); n > 0 && out[n-1].row.Equal(r.row) {
-			out[n-1].diff += r.diff
+	out := xs[:0]
+	for i := range xs {
+		x := xs[i]
+		if n := len(out); n > 0 && cmp(&out[n-1], &x) == 0 {
+			*diff(&out[n-1]) += *diff(&x)
 			continue
 		}
-		if n := len(out); n > 0 && out[n-1].diff == 0 {
-			out[n-1] = r
+		if n := len(out); n > 0 && *diff(&out[n-1]) == 0 {
+			out[n-1] = x
 			continue
 		}
-		out = append(out, r)
+		out = append(out, x)
 	}
-	if n := len(out); n > 0 && out[n-1].diff == 0 {
+	if n := len(out); n > 0 && *diff(&out[n-1]) == 0 {
 		out = out[:n-1]
 	}
+	var zero T
+	for i := len(out); i < len(xs); i++ {
+		xs[i] = zero // release rows for the collector
+	}
 	return out
+}
+
+// consolidateRows consolidates rows with multiplicities, in row order.
+func consolidateRows(rs []rowDiff) []rowDiff {
+	return consolidate(rs, func(a, b *rowDiff) int { return a.row.Compare(b.row) }, func(x *rowDiff) *int64 { return &x.diff })
 }
 
 // Consolidate sorts updates by time then row and sums the diffs of equal
 // (row, time) pairs, dropping those that sum to zero. It reuses the slice.
 func Consolidate(us []Update) []Update {
-	sort.Slice(us, func(i, j int) bool {
-		if us[i].Time != us[j].Time {
-			return us[i].Time < us[j].Time
+	return consolidate(us, func(a, b *Update) int {
+		switch {
+		case a.Time < b.Time:
+			return -1
+		case a.Time > b.Time:
+			return 1
 		}
-		return us[i].Row.Compare(us[j].Row) < 0
-	})
-	out := us[:0]
-	for _, u := range us {
-		if n := len(out); n > 0 && out[n-1].Time == u.Time && out[n-1].Row.Equal(u.Row) {
-			out[n-1].Diff += u.Diff
-			continue
-		}
-		if n := len(out); n > 0 && out[n-1].Diff == 0 {
-			out[n-1] = u
-			continue
-		}
-		out = append(out, u)
-	}
-	if n := len(out); n > 0 && out[n-1].Diff == 0 {
-		out = out[:n-1]
-	}
-	return out
+		return a.Row.Compare(b.Row)
+	}, func(x *Update) *int64 { return &x.Diff })
 }
 
-// ConsolidateErrors is Consolidate for error updates.
+// ConsolidateErrors is Consolidate for error updates: by time, then message.
 func ConsolidateErrors(us []ErrorUpdate) []ErrorUpdate {
-	sort.Slice(us, func(i, j int) bool {
-		if us[i].Time != us[j].Time {
-			return us[i].Time < us[j].Time
+	return consolidate(us, func(a, b *ErrorUpdate) int {
+		switch {
+		case a.Time < b.Time:
+			return -1
+		case a.Time > b.Time:
+			return 1
+		case a.Err < b.Err:
+			return -1
+		case a.Err > b.Err:
+			return 1
 		}
-		return us[i].Err < us[j].Err
-	})
-	out := us[:0]
-	for _, u := range us {
-		if n := len(out); n > 0 && out[n-1].Time == u.Time && out[n-1].Err == u.Err {
-			out[n-1].Diff += u.Diff
-			continue
-		}
-		if n := len(out); n > 0 && out[n-1].Diff == 0 {
-			out[n-1] = u
-			continue
-		}
-		out = append(out, u)
-	}
-	if n := len(out); n > 0 && out[n-1].Diff == 0 {
-		out = out[:n-1]
-	}
-	return out
+		return 0
+	}, func(x *ErrorUpdate) *int64 { return &x.Diff })
 }
 
 // errDiff is an error message with a multiplicity, at an implied time.
@@ -89,28 +73,15 @@ type errDiff struct {
 	diff int64
 }
 
+// consolidateErrs consolidates error messages with multiplicities.
 func consolidateErrs(es []errDiff) []errDiff {
-	if len(es) <= 1 {
-		if len(es) == 1 && es[0].diff == 0 {
-			return es[:0]
+	return consolidate(es, func(a, b *errDiff) int {
+		switch {
+		case a.err < b.err:
+			return -1
+		case a.err > b.err:
+			return 1
 		}
-		return es
-	}
-	sort.Slice(es, func(i, j int) bool { return es[i].err < es[j].err })
-	out := es[:0]
-	for _, e := range es {
-		if n := len(out); n > 0 && out[n-1].err == e.err {
-			out[n-1].diff += e.diff
-			continue
-		}
-		if n := len(out); n > 0 && out[n-1].diff == 0 {
-			out[n-1] = e
-			continue
-		}
-		out = append(out, e)
-	}
-	if n := len(out); n > 0 && out[n-1].diff == 0 {
-		out = out[:n-1]
-	}
-	return out
+		return 0
+	}, func(x *errDiff) *int64 { return &x.diff })
 }

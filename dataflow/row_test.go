@@ -2,6 +2,7 @@ package dataflow
 
 import (
 	"errors"
+	"fmt"
 	"math"
 	"math/rand"
 	"strings"
@@ -156,5 +157,36 @@ func TestWireMalformed(t *testing.T) {
 				t.Fatalf("got %v, want ErrMalformed containing %q", err, tt.want)
 			}
 		})
+	}
+}
+
+func TestConsolidate(t *testing.T) {
+	a, b := Row{Int64(1)}, Row{Int64(2)}
+	tests := []struct {
+		name string
+		in   []Update
+		want string
+	}{
+		{"empty", nil, "[]"},
+		{"single zero dropped", []Update{{a, 1, 0}}, "[]"},
+		{"sums equal pairs", []Update{{b, 1, 1}, {a, 1, 2}, {a, 1, 3}}, "[(1)@1x5 (2)@1x1]"},
+		{"cancels", []Update{{a, 1, 1}, {b, 1, 1}, {a, 1, -1}}, "[(2)@1x1]"},
+		{"cancels at the end", []Update{{a, 1, 1}, {b, 1, 1}, {b, 1, -1}}, "[(1)@1x1]"},
+		{"orders by time first", []Update{{a, 2, 1}, {b, 1, 1}, {a, 1, -1}}, "[(1)@1x-1 (2)@1x1 (1)@2x1]"},
+		{"cancel then more", []Update{{a, 1, 1}, {a, 1, -1}, {b, 1, 4}, {b, 2, 1}}, "[(2)@1x4 (2)@2x1]"},
+	}
+	for _, tt := range tests {
+		out := Consolidate(append([]Update(nil), tt.in...))
+		parts := make([]string, len(out))
+		for i, u := range out {
+			parts[i] = fmt.Sprintf("%s@%dx%d", u.Row, u.Time, u.Diff)
+		}
+		if got := "[" + strings.Join(parts, " ") + "]"; got != tt.want {
+			t.Errorf("%s: got %s, want %s", tt.name, got, tt.want)
+		}
+	}
+	es := ConsolidateErrors([]ErrorUpdate{{"b", 1, 1}, {"a", 1, 1}, {"b", 1, -1}, {"a", 0, 2}})
+	if fmt.Sprint(es) != "[{a 0 2} {a 1 1}]" {
+		t.Errorf("errors: got %v", es)
 	}
 }
