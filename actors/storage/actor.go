@@ -114,13 +114,15 @@ func (a *storageActor) Receive(ctx actor.Context) {
 
 // start recovers the tables from the shards and starts the tickers.
 func (a *storageActor) start(ctx actor.Context) {
-	sh, infos, upper, err := openShards(context.Background(), a.cfg.Store)
+	sh, rec, err := openShards(context.Background(), a.cfg.Store)
 	if err != nil {
 		a.cfg.Logger.Error("cannot open the tables", "err", err)
 		panic(fmt.Errorf("storage: open tables: %w", err))
 	}
 	a.shards = sh
-	a.state = NewState(infos, upper, a.cfg.CompactionWindow)
+	a.state = NewState(rec.tables, rec.upper, a.cfg.CompactionWindow)
+	a.state.RestoreLog(rec.logged)
+	upper := rec.upper
 	a.ticks = startTicks(a.cfg.Clock, ctx.ActorSystem().Root, ctx.Self(), a.cfg.CommitInterval, a.cfg.MaintenanceInterval)
 	a.refreshGauges()
 	a.cfg.Logger.Debug("storage started", "tables", len(a.state.LiveTables()), "upper", upper)

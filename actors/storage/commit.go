@@ -17,6 +17,11 @@ import (
 type Commit struct {
 	Ts           timely.Timestamp
 	Lower, Upper timely.Frontier
+	// Log is the group's append to the commit log shard (TxnsShard): the
+	// group's changes of every table, and the retraction of the previous
+	// group's, so the log holds only the latest group. The group is
+	// committed once Log is durable.
+	Log []persistence.Update
 	// Appends has one entry per live table, in id order; tables without
 	// changes get an empty append so that every upper advances together.
 	Appends []Append
@@ -27,6 +32,8 @@ type Commit struct {
 
 	// changes are the consolidated changes per table, for CDC.
 	changes []*messages.StorageTableChanges
+	// group is the part of Log that is this group's changes.
+	group []persistence.Update
 }
 
 // Append is one table's part of a group commit.
@@ -71,17 +78,23 @@ func (s *State) PlanCommit(now timely.Timestamp) (*Commit, bool) {
 	}
 	s.pending = nil
 
+	for _, u := range s.logged {
+		c.Log = append(c.Log, persistence.Update{Key: u.Key, Ts: ts, Diff: -u.Diff})
+	}
+	logged := len(c.Log)
 	for _, id := range s.LiveTables() {
 		rows := consolidateChanges(byTable[id])
 		ups := make([]persistence.Update, len(rows))
 		for i, r := range rows {
 			ups[i] = persistence.Update{Key: r.key, Ts: ts, Diff: r.diff}
+			c.Log = append(c.Log, persistence.Update{Key: logKey(id, r.key), Ts: ts, Diff: r.diff})
 		}
 		c.Appends = append(c.Appends, Append{Table: id, Updates: ups})
 		if len(rows) > 0 {
 			c.changes = append(c.changes, tableChanges(id, rows))
 		}
 	}
+	c.group = c.Log[logged:]
 	return c, true
 }
 
@@ -90,6 +103,7 @@ func (s *State) PlanCommit(now timely.Timestamp) (*Commit, bool) {
 // for every subscription.
 func (s *State) ApplyCommit(c *Commit) []Delivery {
 	s.upper = c.Upper
+	s.logged = c.group
 	v := &messages.StorageVersion{Version: uint64(c.Ts), Tables: c.changes}
 	return s.publish(v)
 }

@@ -65,11 +65,15 @@ func (a *storageActor) commit(ctx actor.Context) {
 	a.metrics.CdcLag.Set(float64(a.state.CdcLag()))
 }
 
-// appendAll appends every table's part of c, concurrently when there are
+// appendAll commits c: first the whole group to the commit log (the
+// commit point), then every table's part, concurrently when there are
 // several (so a backend that syncs can share the syncs). It returns after
 // every append finished; the goroutines do not outlive it.
 func (a *storageActor) appendAll(c *Commit) error {
 	ctx := context.Background()
+	if err := a.shards.txns.CompareAndAppend(ctx, c.Log, c.Lower, c.Upper); err != nil {
+		return fmt.Errorf("commit log: %w", err)
+	}
 	if len(c.Appends) == 1 {
 		ap := c.Appends[0]
 		return a.appendOne(ctx, ap, c)

@@ -22,73 +22,136 @@ type shards struct {
 	// records are the registry values of the tables, to retract on drop.
 	records map[timely.GlobalId][]byte
 	tables  map[timely.GlobalId]persistence.Shard
+	// txns is the commit log (commit_log.go); txnsSince its since.
+	txns      persistence.Shard
+	txnsSince timely.Timestamp
 }
 
-// openShards opens the registry and every live table's shard and brings
-// the live tables to one upper (the greatest; see doc.go for why they may
-// differ after a crash). It returns the tables found and that upper.
-func openShards(ctx context.Context, store persistence.Store) (*shards, []TableInfo, timely.Frontier, error) {
+// recovered is what openShards found.
+type recovered struct {
+	tables []TableInfo
+	// upper is the common upper of the live tables: the commit log's.
+	upper timely.Frontier
+	// logged is the commit log's last group.
+	logged []persistence.Update
+}
+
+// openShards opens the registry, the commit log and every live table's
+// shard, and completes the last group commit on every table it did not
+// reach (see commit_log.go), so the live tables share the log's upper.
+func openShards(ctx context.Context, store persistence.Store) (*shards, recovered, error) {
 	sh := &shards{store: store, records: map[timely.GlobalId][]byte{}, tables: map[timely.GlobalId]persistence.Shard{}}
-	infos, upper, err := sh.open(ctx)
+	rec, err := sh.open(ctx)
 	if err != nil {
 		sh.close()
-		return nil, nil, timely.Frontier{}, err
+		return nil, recovered{}, err
 	}
-	return sh, infos, upper, nil
+	return sh, rec, nil
 }
 
-func (sh *shards) open(ctx context.Context) ([]TableInfo, timely.Frontier, error) {
+// openLog opens the commit log and returns its upper and last group.
+func (sh *shards) openLog(ctx context.Context) (timely.Frontier, []persistence.Update, error) {
+	txns, err := sh.store.OpenShard(ctx, TxnsShard)
+	if err != nil {
+		return timely.Frontier{}, nil, fmt.Errorf("open commit log: %w", err)
+	}
+	sh.txns = txns
+	since, err := txns.Since(ctx)
+	if err != nil {
+		return timely.Frontier{}, nil, fmt.Errorf("read commit log since: %w", err)
+	}
+	sh.txnsSince, _ = since.Time()
+	upper, err := txns.Upper(ctx)
+	if err != nil {
+		return timely.Frontier{}, nil, fmt.Errorf("read commit log upper: %w", err)
+	}
+	latest, ok := upper.StepBack()
+	if !ok {
+		return upper, nil, nil
+	}
+	t, _ := latest.Time()
+	group, err := txns.Snapshot(ctx, t)
+	if err != nil {
+		return timely.Frontier{}, nil, fmt.Errorf("read commit log: %w", err)
+	}
+	return upper, group, nil
+}
+
+func (sh *shards) open(ctx context.Context) (recovered, error) {
 	reg, err := sh.store.OpenShard(ctx, RegistryShard)
 	if err != nil {
-		return nil, timely.Frontier{}, fmt.Errorf("open table registry: %w", err)
+		return recovered{}, fmt.Errorf("open table registry: %w", err)
 	}
 	sh.registry = reg
 	if sh.registryUpper, err = reg.Upper(ctx); err != nil {
-		return nil, timely.Frontier{}, fmt.Errorf("read table registry upper: %w", err)
+		return recovered{}, fmt.Errorf("read table registry upper: %w", err)
 	}
 	var entries []persistence.Update
 	if latest, ok := sh.registryUpper.StepBack(); ok {
 		t, _ := latest.Time()
 		if entries, err = reg.Snapshot(ctx, t); err != nil {
-			return nil, timely.Frontier{}, fmt.Errorf("read table registry: %w", err)
+			return recovered{}, fmt.Errorf("read table registry: %w", err)
 		}
 	}
+	upper, group, err := sh.openLog(ctx)
+	if err != nil {
+		return recovered{}, err
+	}
+	if upper.IsEmpty() {
+		return recovered{}, fmt.Errorf("%w: the commit log's upper is closed", persistence.ErrCorrupt)
+	}
+	byTable := map[timely.GlobalId][]persistence.Update{}
+	for _, u := range group {
+		id, key, err := splitLogKey(u.Key)
+		if err != nil {
+			return recovered{}, &persistence.CorruptError{Shard: TxnsShard, Key: fmt.Sprintf("%x", u.Key), Err: err}
+		}
+		byTable[id] = append(byTable[id], persistence.Update{Key: key, Ts: u.Ts, Diff: u.Diff})
+	}
 	var infos []TableInfo
-	upper := timely.Minimum()
-	uppers := map[timely.GlobalId]timely.Frontier{}
 	for _, e := range entries {
 		info, err := decodeRecord(e)
 		if err != nil {
-			return nil, timely.Frontier{}, err
+			return recovered{}, err
 		}
 		sh.records[info.Id] = e.Value
 		if !info.Dropped {
-			s, err := sh.store.OpenShard(ctx, ShardName(info.Id))
-			if err != nil {
-				return nil, timely.Frontier{}, fmt.Errorf("open table %s: %w", info.Id, err)
+			if info.Since, err = sh.recoverTable(ctx, info.Id, upper, byTable[info.Id]); err != nil {
+				return recovered{}, err
 			}
-			sh.tables[info.Id] = s
-			since, err := s.Since(ctx)
-			if err != nil {
-				return nil, timely.Frontier{}, fmt.Errorf("table %s since: %w", info.Id, err)
-			}
-			info.Since, _ = since.Time()
-			if uppers[info.Id], err = s.Upper(ctx); err != nil {
-				return nil, timely.Frontier{}, fmt.Errorf("table %s upper: %w", info.Id, err)
-			}
-			upper = upper.Join(uppers[info.Id])
 		}
 		infos = append(infos, info)
 	}
-	if upper.IsEmpty() {
-		return nil, timely.Frontier{}, fmt.Errorf("%w: a live table's upper is closed", persistence.ErrCorrupt)
+	return recovered{tables: infos, upper: upper, logged: group}, nil
+}
+
+// recoverTable opens a live table's shard and, if it is behind the commit
+// log's upper, appends its part of the log's last group. It returns the
+// table's since.
+func (sh *shards) recoverTable(ctx context.Context, id timely.GlobalId, upper timely.Frontier, group []persistence.Update) (timely.Timestamp, error) {
+	s, err := sh.store.OpenShard(ctx, ShardName(id))
+	if err != nil {
+		return 0, fmt.Errorf("open table %s: %w", id, err)
 	}
-	for id, u := range uppers {
-		if err := sh.advance(ctx, id, u, upper); err != nil {
-			return nil, timely.Frontier{}, err
+	sh.tables[id] = s
+	since, err := s.Since(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("table %s since: %w", id, err)
+	}
+	cur, err := s.Upper(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("table %s upper: %w", id, err)
+	}
+	if upper.LessThan(cur) {
+		return 0, fmt.Errorf("%w: table %s: its upper %s is ahead of the commit log's %s", persistence.ErrCorrupt, id, cur, upper)
+	}
+	if cur.LessThan(upper) {
+		if err := s.CompareAndAppend(ctx, group, cur, upper); err != nil {
+			return 0, fmt.Errorf("%w: complete the last group commit on table %s: %w", ErrBackend, id, err)
 		}
 	}
-	return infos, upper, nil
+	t, _ := since.Time()
+	return t, nil
 }
 
 // advance moves table id's shard from upper from to upper to with an empty
@@ -206,6 +269,18 @@ func (sh *shards) dropTable(ctx context.Context, id timely.GlobalId, schema data
 	return closeErr, nil
 }
 
+// compactLog moves the commit log's since to t (when it is ahead).
+func (sh *shards) compactLog(ctx context.Context, t timely.Timestamp) error {
+	if t <= sh.txnsSince {
+		return nil
+	}
+	if err := sh.txns.DowngradeSince(ctx, timely.At(t)); err != nil {
+		return err
+	}
+	sh.txnsSince = t
+	return nil
+}
+
 // close closes every handle (not the store).
 func (sh *shards) close() {
 	for _, s := range sh.tables {
@@ -213,5 +288,8 @@ func (sh *shards) close() {
 	}
 	if sh.registry != nil {
 		_ = sh.registry.Close()
+	}
+	if sh.txns != nil {
+		_ = sh.txns.Close()
 	}
 }

@@ -3,6 +3,7 @@ package storage
 import (
 	"slices"
 
+	"github.com/arbor-db/arbor/persistence"
 	"github.com/arbor-db/arbor/timely"
 )
 
@@ -20,6 +21,9 @@ type State struct {
 	oracle Oracle
 	// pending are the writes staged for the next group commit.
 	pending []staged
+	// logged is the last group's entries in the commit log, retracted by
+	// the next group.
+	logged []persistence.Update
 
 	subs  map[string]*subscription
 	holds map[string]*readHold
@@ -43,6 +47,10 @@ func NewState(tables []TableInfo, upper timely.Frontier, window uint64) *State {
 	}
 	return s
 }
+
+// RestoreLog tells a recovered State what the commit log holds (the last
+// group's entries), so the next group retracts them.
+func (s *State) RestoreLog(entries []persistence.Update) { s.logged = entries }
 
 // Upper returns the common upper of the live tables.
 func (s *State) Upper() timely.Frontier { return s.upper }
