@@ -319,7 +319,9 @@ func (d *Dataflow) TakeOutput() ([]Update, []ErrorUpdate) {
 
 // Compact allows the dataflow to forget output history before since: the
 // output arrangement is compacted and peeks before since fail with
-// ErrCompacted. A since that goes backwards is ErrNotAdmitted; a closed
+// ErrCompacted. Until it is called the output arrangement keeps the history
+// of every time since AsOf, so the owner should call it as read holds
+// allow (AllowCompaction). A since that goes backwards is ErrNotAdmitted; a closed
 // since drops the arrangement's contents.
 func (d *Dataflow) Compact(since timely.Frontier) error {
 	if !d.output.Since().LessEqual(since) {
