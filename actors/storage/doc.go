@@ -6,9 +6,10 @@
 // # What it owns
 //
 // One storage actor (New) per node owns a persistence.Store's table shards
-// (named "table-<id>", e.g. "table-u7") and a small registry shard
+// (named "table-<id>", e.g. "table-u7"), a small registry shard
 // ("storage-tables") that records each table's schema and whether it was
-// dropped, so tables survive a restart. It is the only writer of those
+// dropped, so tables survive a restart, and the commit log
+// ("storage-txns", see below). It is the only writer of those
 // shards. A row is stored as a shard key (a compact, deterministic encoding
 // of the row, rowcodec.go) with an empty value; its multiplicity is the
 // shard diff.
@@ -64,9 +65,12 @@
 //     Config.CompactionWindow versions. Holds of a terminated sender are
 //     released.
 //
-// Known limit: table shards are separate persistence shards and a group
-// commit appends to each in turn, so a crash in the middle of a group that
-// wrote several tables can leave some of that (unacknowledged) group
-// durable and some not. On restart the actor brings every live table to
-// the greatest upper with empty appends so the uppers agree again.
+// Atomicity across tables: table shards are separate persistence shards,
+// so a group commit first appends the whole group to a commit log shard
+// ("storage-txns") in one CompareAndAppend — the commit point — and then
+// appends each table's part. A restarted actor completes the log's last
+// group on any table it did not reach, so a group is either in every
+// table or in none, and the live tables always share the log's upper.
+// Each group retracts the previous group's log entries, so compaction
+// keeps the log at one group.
 package storage
