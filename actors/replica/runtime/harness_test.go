@@ -129,7 +129,6 @@ func newHarness(t testing.TB, opts options) *harness {
 	h.store = opts.store
 	if h.store == nil {
 		h.store = mem.New()
-		t.Cleanup(func() { _ = h.store.Close() })
 	}
 	h.startStorage()
 	h.startRuntime()
@@ -172,7 +171,17 @@ func (h *harness) stopAll() {
 	require.NoError(h.t, h.sys.Root.StopFuture(h.evPID).Wait())
 	require.NoError(h.t, h.sys.Root.StopFuture(h.storage).Wait())
 	require.NoError(h.t, h.outputs.Close())
+	require.NoError(h.t, h.store.Close())
 	h.runtime = nil
+}
+
+// restart stops everything and starts storage and the runtime again on
+// the store reopen returns (a node restart).
+func (h *harness) restart(reopen func() persistence.Store) {
+	h.stopAll()
+	h.store = reopen()
+	h.startStorage()
+	h.startRuntime()
 }
 
 func (h *harness) request(pid *actor.PID, msg any) any {
