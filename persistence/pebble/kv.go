@@ -45,7 +45,10 @@ func newKV(db *pebble.DB, lock *pebble.Lock) *kv {
 	return &kv{db: db, lock: lock, changed: make(chan struct{})}
 }
 
-// Read implements kvshard.KV with one Pebble iterator (one consistent view).
+// Read implements kvshard.KV over one Pebble snapshot (one consistent
+// view). A single-key range is a point lookup: iterating it would step over
+// every older version of that key still in the memtable, and the upper key
+// gains one on every append.
 func (p *kv) Read(ctx context.Context, ranges []kvshard.Range) ([][]kvshard.KeyValue, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -55,21 +58,45 @@ func (p *kv) Read(ctx context.Context, ranges []kvshard.Range) ([][]kvshard.KeyV
 		return nil, err
 	}
 	defer release()
-	// One iterator reads one consistent state of the database.
-	it, err := p.db.NewIter(nil)
+	snap := p.db.NewSnapshot()
+	defer snap.Close()
+	out := make([][]kvshard.KeyValue, len(ranges))
+	for i, r := range ranges {
+		if isSingleKey(r) {
+			v, err := getFrom(snap, r.Start)
+			if err != nil {
+				return nil, err
+			}
+			if v != nil {
+				out[i] = []kvshard.KeyValue{{Key: slices.Clone(r.Start), Value: v}}
+			}
+			continue
+		}
+		if out[i], err = scan(snap, r); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// isSingleKey reports whether r is [k, k+"\x00"), which holds only k.
+func isSingleKey(r kvshard.Range) bool {
+	return len(r.End) == len(r.Start)+1 && r.End[len(r.Start)] == 0 && bytes.HasPrefix(r.End, r.Start)
+}
+
+func scan(snap *pebble.Snapshot, r kvshard.Range) ([]kvshard.KeyValue, error) {
+	it, err := snap.NewIter(&pebble.IterOptions{LowerBound: r.Start, UpperBound: r.End})
 	if err != nil {
 		return nil, err
 	}
 	defer it.Close()
-	out := make([][]kvshard.KeyValue, len(ranges))
-	for i, r := range ranges {
-		for ok := it.SeekGE(r.Start); ok && bytes.Compare(it.Key(), r.End) < 0; ok = it.Next() {
-			v, err := it.ValueAndErr()
-			if err != nil {
-				return nil, err
-			}
-			out[i] = append(out[i], kvshard.KeyValue{Key: slices.Clone(it.Key()), Value: slices.Clone(v)})
+	var out []kvshard.KeyValue
+	for ok := it.First(); ok; ok = it.Next() {
+		v, err := it.ValueAndErr()
+		if err != nil {
+			return nil, err
 		}
+		out = append(out, kvshard.KeyValue{Key: slices.Clone(it.Key()), Value: slices.Clone(v)})
 	}
 	return out, it.Error()
 }
@@ -126,8 +153,10 @@ func (p *kv) Txn(ctx context.Context, cmps []kvshard.Compare, ops []kvshard.Op) 
 
 // get returns the value at key, nil when absent (a present empty value is
 // returned as a non-nil empty slice).
-func (p *kv) get(key []byte) ([]byte, error) {
-	v, closer, err := p.db.Get(key)
+func (p *kv) get(key []byte) ([]byte, error) { return getFrom(p.db, key) }
+
+func getFrom(r pebble.Reader, key []byte) ([]byte, error) {
+	v, closer, err := r.Get(key)
 	if errors.Is(err, pebble.ErrNotFound) {
 		return nil, nil
 	}
