@@ -8,18 +8,18 @@ func consolidate[T any](xs []T, cmp func(a, b *T) int, diff func(x *T) *int64) [
 	if len(xs) > 1 {
 		sort.Slice(xs, func(i, j int) bool { return cmp(&xs[i], &xs[j]) < 0 })
 	}
-	out := xs[:0]
+	out := xs[:0] // out never gets ahead of i, so it overwrites only read elements
 	for i := range xs {
-		x := xs[i]
-		if n := len(out); n > 0 && cmp(&out[n-1], &x) == 0 {
-			*diff(&out[n-1]) += *diff(&x)
+		x := &xs[i]
+		if n := len(out); n > 0 && cmp(&out[n-1], x) == 0 {
+			*diff(&out[n-1]) += *diff(x)
 			continue
 		}
 		if n := len(out); n > 0 && *diff(&out[n-1]) == 0 {
-			out[n-1] = x
+			out[n-1] = *x
 			continue
 		}
-		out = append(out, x)
+		out = append(out, *x)
 	}
 	if n := len(out); n > 0 && *diff(&out[n-1]) == 0 {
 		out = out[:n-1]
