@@ -33,7 +33,7 @@ func (c *Core) anyBackfilling() bool {
 // for a flow, or activate one.
 func (c *Core) canBackfill() bool {
 	for _, f := range c.flows {
-		if f.state == FlowBackfilling && (c.target(f) > f.checkpoint || c.caughtUp(f)) {
+		if f.state == FlowBackfilling && ((!f.stalled && c.target(f) > f.checkpoint) || c.caughtUp(f)) {
 			return true
 		}
 	}
@@ -85,7 +85,7 @@ func (c *Core) planBackfill(eff *Effects) {
 	c.reads = map[pool.FlowId]ReadRequest{}
 	for _, id := range c.order {
 		f := c.flows[id]
-		if f.state != FlowBackfilling {
+		if f.state != FlowBackfilling || f.stalled {
 			continue
 		}
 		if to := c.target(f); to > f.checkpoint {
@@ -118,6 +118,7 @@ func (c *Core) ReadDone(results []ReadResult) Effects {
 			continue
 		}
 		if r.Err != nil {
+			f.stalled = true
 			eff.event(FlowFailed, f, fmt.Errorf("backfill flow %d: %w", r.Flow, r.Err))
 			continue
 		}

@@ -261,6 +261,9 @@ func (c *Core) Consume(from, upper timely.Timestamp, changes map[timely.GlobalId
 			kept[id] = keep
 		}
 	}
+	for _, f := range c.flows {
+		f.stalled = false // new versions: retry failed backfill reads
+	}
 	c.consuming = true
 	c.replyErr = nil
 	c.consumeFrom, c.upper, c.changes = c.upper, upper, kept

@@ -43,6 +43,7 @@ type flow struct {
 	producers  []pool.FlowId // flows producing the flow's view sources
 	depth      int           // 0 without view sources, else 1 + max over producers
 	lastTick   time.Time
+	stalled    bool // a backfill read failed; retried after the next Consume
 }
 
 // reads reports whether the flow reads table t, directly or through views.

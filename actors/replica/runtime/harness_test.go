@@ -269,7 +269,9 @@ func (h *harness) schemaOf(id timely.GlobalId) dataflow.Schema {
 }
 
 func tableSrc(h *harness, id timely.GlobalId) src { return src{id: id, schema: h.schemaOf(id)} }
-func viewSrc(h *harness, id timely.GlobalId) src  { return src{id: id, view: true, schema: h.schemaOf(id)} }
+func viewSrc(h *harness, id timely.GlobalId) src {
+	return src{id: id, view: true, schema: h.schemaOf(id)}
+}
 
 // waitFrontier waits until the flow exporting id has committed its
 // checkpoint past t.

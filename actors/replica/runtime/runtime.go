@@ -10,7 +10,6 @@ import (
 
 	"github.com/arbor-db/arbor/actors/coordinator"
 	"github.com/arbor-db/arbor/actors/pool"
-	"github.com/arbor-db/arbor/dataflow"
 	"github.com/arbor-db/arbor/messages"
 	"github.com/arbor-db/arbor/timely"
 )
@@ -44,15 +43,17 @@ type runtimeActor struct {
 	pmetrics *pool.Metrics
 
 	// guarded by the actor; set in Started
-	store   *coordinator.ShardStore
-	pool    *actor.PID
-	coord   *actor.PID
-	feed    *feed
-	flows   map[timely.GlobalId]pool.FlowSpec
-	replies map[string]*actor.PID // pending install/drop answers by "i"/"d" + export
-	peeks   map[uint64]*messages.Uuid
-	nextId  uint64
-	ticks   *ticker
+	store *coordinator.ShardStore
+	pool  *actor.PID
+	coord *actor.PID
+	feed  *feed
+	flows map[timely.GlobalId]pool.FlowSpec // installed, by export
+	// installing are flows sent to the coordinator, not yet answered
+	installing map[pool.FlowId]pool.FlowSpec
+	replies    map[string]*actor.PID // pending install/drop answers by "i"/"d" + export
+	peeks      map[uint64]*messages.Uuid
+	nextId     uint64
+	ticks      *ticker
 }
 
 type tickAt struct{ coordinator.Tick }
@@ -119,6 +120,7 @@ func (a *runtimeActor) Receive(ctx actor.Context) {
 
 func (a *runtimeActor) start(ctx actor.Context) error {
 	a.flows = map[timely.GlobalId]pool.FlowSpec{}
+	a.installing = map[pool.FlowId]pool.FlowSpec{}
 	a.replies = map[string]*actor.PID{}
 	a.peeks = map[uint64]*messages.Uuid{}
 	tables := storageTables{root: ctx.ActorSystem().Root, storage: a.cfg.Storage, timeout: a.cfg.StorageTimeout}
@@ -176,26 +178,56 @@ func (a *runtimeActor) sendConsume(ctx actor.Context) {
 
 func (a *runtimeActor) handleInstall(ctx actor.Context, m *messages.RtInstallFlow) {
 	spec, err := decodeInstall(m)
+	if err == nil {
+		err = a.checkTables(ctx, spec)
+	}
 	if err != nil {
 		ctx.Respond(&messages.RtInstallFlowResponse{Export: m.GetExport(), Error: err.Error()})
 		return
 	}
-	a.flows[spec.Export] = spec
+	if _, ok := a.flows[spec.Export]; ok {
+		ctx.Respond(&messages.RtInstallFlowResponse{Export: m.GetExport(), Error: fmt.Sprintf("%v: install: %s is already installed", ErrInvalidCommand, spec.Export)})
+		return
+	}
+	a.installing[spec.Id] = spec
 	a.replies["i"+spec.Export.String()] = ctx.Sender()
 	ctx.Request(a.coord, &coordinator.InstallFlow{Spec: spec})
 }
 
-func (a *runtimeActor) handleInstallReply(ctx actor.Context, m *coordinator.InstallFlowReply) {
-	var export timely.GlobalId
-	for id, s := range a.flows {
-		if s.Id == m.Flow {
-			export = id
+// checkTables asks storage whether the flow's tables exist and are live.
+func (a *runtimeActor) checkTables(ctx actor.Context, spec pool.FlowSpec) error {
+	req := &messages.StorageFrontiers{}
+	for _, s := range spec.Sources {
+		if s.Kind == pool.SourceTable {
+			req.Tables = append(req.Tables, messages.FromGlobalId(s.Id))
 		}
 	}
-	if m.Err != nil {
-		if cur, ok := a.flows[export]; ok && cur.Id == m.Flow {
-			delete(a.flows, export)
-		}
+	if len(req.Tables) == 0 {
+		return nil
+	}
+	res, err := ctx.RequestFuture(a.cfg.Storage, req, a.cfg.StorageTimeout).Result()
+	if err != nil {
+		return fmt.Errorf("%w: install %s: frontiers: %v", ErrStorage, spec.Export, err)
+	}
+	fr, ok := res.(*messages.StorageFrontiersResponse)
+	if !ok {
+		return fmt.Errorf("%w: install %s: unexpected answer %T", ErrStorage, spec.Export, res)
+	}
+	if e := fr.GetError(); e != nil {
+		return fmt.Errorf("%w: install %s: %s", ErrInvalidCommand, spec.Export, e.GetMessage())
+	}
+	return nil
+}
+
+func (a *runtimeActor) handleInstallReply(ctx actor.Context, m *coordinator.InstallFlowReply) {
+	spec, ok := a.installing[m.Flow]
+	if !ok {
+		return
+	}
+	delete(a.installing, m.Flow)
+	export := spec.Export
+	if m.Err == nil {
+		a.flows[export] = spec
 	}
 	key := "i" + export.String()
 	to := a.replies[key]
@@ -309,10 +341,6 @@ func (a *runtimeActor) emit(ctx actor.Context, ev *messages.RtEvent) {
 		ctx.Send(a.cfg.Events, ev)
 	}
 }
-
-// Peeks of rows as Go values are served to tests and benchmarks through
-// the same path; rows arrive as protobuf in RtPeekResponse.
-var _ = dataflow.Row{}
 
 // ticker owns the goroutine that turns clock ticks into tickAt messages.
 type ticker struct {
