@@ -25,4 +25,6 @@ var (
 	// ErrEval: the collection read holds evaluation errors (division by
 	// zero, overflow, ...) at the time read.
 	ErrEval = errors.New("dataflow: evaluation error")
+	// ErrTooLarge: a peek's result has more rows than the peek allows.
+	ErrTooLarge = errors.New("dataflow: result too large")
 )

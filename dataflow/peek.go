@@ -2,6 +2,7 @@ package dataflow
 
 import (
 	"fmt"
+	"math"
 	"sort"
 
 	"github.com/arbor-db/arbor/messages"
@@ -118,6 +119,44 @@ func (f *Finishing) Apply(rows []Row) []Row {
 	return rows
 }
 
+// applyDiffs is Apply on rows with multiplicities: it sorts them and
+// expands only the copies inside the window, refusing to build more than
+// maxRows rows.
+func (f *Finishing) applyDiffs(rds []rowDiff, maxRows int64) ([]Row, error) {
+	sort.SliceStable(rds, func(i, j int) bool { return compareBy(f.order, rds[i].row, rds[j].row) < 0 })
+	var out []Row
+	skip := f.offset
+	var room int64 = math.MaxInt64
+	if f.limit >= 0 {
+		room = f.limit
+	}
+	for _, r := range rds {
+		n := r.diff
+		if skip > 0 {
+			d := min(skip, n)
+			skip, n = skip-d, n-d
+		}
+		n = min(n, room)
+		if n == 0 {
+			if room == 0 {
+				break
+			}
+			continue
+		}
+		if int64(len(out))+n > maxRows {
+			return nil, fmt.Errorf("%w: the peek result has more than %d rows", ErrTooLarge, maxRows)
+		}
+		for i := int64(0); i < n; i++ {
+			out = append(out, r.row)
+		}
+		room -= n
+	}
+	return out, nil
+}
+
+// DefaultPeekMaxRows bounds a peek's result when PeekSpec.MaxRows is 0.
+const DefaultPeekMaxRows = 1 << 22
+
 // PeekSpec says what a peek reads from a dataflow's output arrangement.
 type PeekSpec struct {
 	// Time is the time to read at: since <= Time < output frontier.
@@ -129,14 +168,17 @@ type PeekSpec struct {
 	MFP *MapFilterProject
 	// Finishing orders and cuts the result; nil keeps every row in row order.
 	Finishing *Finishing
+	// MaxRows bounds the number of rows returned (after finishing); a
+	// larger result fails with ErrTooLarge. 0 means DefaultPeekMaxRows.
+	MaxRows int64
 }
 
 // Peek reads the output at spec.Time. A row with multiplicity n appears n
 // times. It fails with ErrCompacted when the time is before the since, with
-// ErrNotReady when the output frontier has not passed the time yet, and
-// with an error wrapping ErrEval when the collection holds an evaluation
-// error at that time (the first error in message order) or the MFP fails
-// on a row.
+// ErrNotReady when the output frontier has not passed the time yet, with
+// an error wrapping ErrEval when the collection holds an evaluation error
+// at that time (the first error in message order) or the MFP fails on a
+// row, and with ErrTooLarge when the result has more than MaxRows rows.
 func (d *Dataflow) Peek(spec PeekSpec) ([]Row, error) {
 	t := spec.Time
 	if !d.output.Since().Admits(t) {
@@ -173,31 +215,31 @@ func (d *Dataflow) Peek(spec PeekSpec) ([]Row, error) {
 		return nil, err
 	}
 	sort.Slice(read, func(i, j int) bool { return read[i].row.Compare(read[j].row) < 0 })
-	var rows []Row
 	for _, r := range read {
 		if r.diff < 0 {
 			return nil, fmt.Errorf("%w: peek at %d: row %s has a negative multiplicity %d", ErrEval, t, r.row, r.diff)
 		}
 	}
-	for _, r := range read {
-		row := r.row
-		if spec.MFP != nil {
-			out, ok, err := spec.MFP.Apply(row)
+	if spec.MFP != nil {
+		kept := read[:0]
+		for _, r := range read {
+			out, ok, err := spec.MFP.Apply(r.row)
 			if err != nil {
 				return nil, fmt.Errorf("%w: %v", ErrEval, err)
 			}
-			if !ok {
-				continue
+			if ok {
+				kept = append(kept, rowDiff{row: out, diff: r.diff})
 			}
-			row = out
 		}
-		for i := int64(0); i < r.diff; i++ {
-			rows = append(rows, row)
-		}
+		read = kept
 	}
 	fin := spec.Finishing
 	if fin == nil {
 		fin = &Finishing{limit: -1}
 	}
-	return fin.Apply(rows), nil
+	maxRows := spec.MaxRows
+	if maxRows <= 0 {
+		maxRows = DefaultPeekMaxRows
+	}
+	return fin.applyDiffs(read, maxRows)
 }

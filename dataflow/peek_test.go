@@ -146,3 +146,35 @@ func TestArrangementCompaction(t *testing.T) {
 		t.Fatal("a closed arrangement must ignore updates")
 	}
 }
+
+func TestPeekMaxRowsAndHugeMultiplicities(t *testing.T) {
+	huge := int64(1) << 40
+	w := constP(Schema{{Name: "a", Type: TypeInt64}}, Row{Int64(1)}, Row{Int64(2)})
+	w.GetConstant().Rows[0].Diff = &huge
+	plan, err := Compile(w, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	df := NewDataflow(plan, Config{})
+	if _, err := df.Peek(PeekSpec{Time: 0}); !errors.Is(err, ErrTooLarge) {
+		t.Fatalf("peek of 2^40 rows: got %v, want ErrTooLarge", err)
+	}
+	// Limit and offset cut before expanding copies.
+	lim := uint64(2)
+	fin, err := CompileFinishing(&messages.Finishing{OrderBy: []*messages.OrderColumn{orderBy(0, true, false)}, Limit: &lim, Offset: 0}, df.Schema())
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, err := df.Peek(PeekSpec{Time: 0, Finishing: fin})
+	if err != nil || len(rows) != 2 || rows[0][0].AsInt64() != 2 || rows[1][0].AsInt64() != 1 {
+		t.Fatalf("got %v %v, want (2) (1)", rows, err)
+	}
+	fin, _ = CompileFinishing(&messages.Finishing{Limit: &lim, Offset: uint64(huge) - 1}, df.Schema())
+	rows, err = df.Peek(PeekSpec{Time: 0, Finishing: fin})
+	if err != nil || len(rows) != 2 || rows[0][0].AsInt64() != 1 || rows[1][0].AsInt64() != 2 {
+		t.Fatalf("offset into the copies: got %v %v, want (1) (2)", rows, err)
+	}
+	if _, err := df.Peek(PeekSpec{Time: 0, MaxRows: 1, Finishing: fin}); !errors.Is(err, ErrTooLarge) {
+		t.Fatalf("MaxRows 1: got %v", err)
+	}
+}
