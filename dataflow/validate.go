@@ -6,6 +6,7 @@ import (
 
 	"github.com/arbor-db/arbor/messages"
 	"github.com/arbor-db/arbor/timely"
+	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 )
 
@@ -26,6 +27,16 @@ func DecodePlan(b []byte, sources map[timely.GlobalId]Schema) (*Plan, error) {
 	var w messages.Plan
 	if err := proto.Unmarshal(b, &w); err != nil {
 		return nil, fmt.Errorf("%w: decode plan: %v", ErrInvalidPlan, err)
+	}
+	return Compile(&w, sources)
+}
+
+// DecodePlanJSON parses a plan written in protojson (the form people write
+// by hand; see the package doc) and compiles it.
+func DecodePlanJSON(b []byte, sources map[timely.GlobalId]Schema) (*Plan, error) {
+	var w messages.Plan
+	if err := protojson.Unmarshal(b, &w); err != nil {
+		return nil, fmt.Errorf("%w: decode plan JSON: %v", ErrInvalidPlan, err)
 	}
 	return Compile(&w, sources)
 }

@@ -94,13 +94,9 @@ func TestDocExamples(t *testing.T) {
 	}
 	for name, js := range docExamples {
 		t.Run(name, func(t *testing.T) {
-			var w messages.Plan
-			if err := protojson.Unmarshal([]byte(js), &w); err != nil {
-				t.Fatalf("protojson: %v", err)
-			}
-			p, err := Compile(&w, sources)
+			p, err := DecodePlanJSON([]byte(js), sources)
 			if err != nil {
-				t.Fatalf("compile: %v", err)
+				t.Fatalf("decode: %v", err)
 			}
 			b, err := proto.Marshal(p.Proto())
 			if err != nil {
@@ -110,6 +106,19 @@ func TestDocExamples(t *testing.T) {
 				t.Fatalf("binary round trip: %v", err)
 			}
 		})
+	}
+}
+
+func TestDecodePlanJSONErrors(t *testing.T) {
+	tests := []struct{ js, want string }{
+		{`{"filter": `, "decode plan JSON"},
+		{`{"nope": {}}`, "decode plan JSON"},
+		{`{"get": {"source": {"kind": "ID_KIND_USER", "value": "9"}}}`, "Get: unknown source u9"},
+	}
+	for _, tt := range tests {
+		if _, err := DecodePlanJSON([]byte(tt.js), testSources); !errors.Is(err, ErrInvalidPlan) || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%s: got %v, want %q", tt.js, err, tt.want)
+		}
 	}
 }
 
