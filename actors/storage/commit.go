@@ -13,15 +13,20 @@ import (
 )
 
 // Commit is a planned group commit: every staged write at timestamp Ts,
-// moving every live table's shard from Lower to Upper = Ts+1.
+// moving every live table's shard and the commit log from Lower to
+// Upper = Ts+1. See commit_log.go for the order of the appends.
 type Commit struct {
 	Ts           timely.Timestamp
 	Lower, Upper timely.Frontier
-	// Log is the group's append to the commit log shard (TxnsShard): the
-	// group's changes of every table, and the retraction of the previous
-	// group's, so the log holds only the latest group. The group is
-	// committed once Log is durable.
+	// Log is the group's append to the commit log (TxnsShard): the
+	// retraction of the previous group's entries and, when the group
+	// changes more than one table, its own changes.
 	Log []persistence.Update
+	// First is the append that commits the group: -1 when the commit log
+	// does (Log holds the changes), else the index in Appends of the only
+	// table the group changes, whose append must succeed before Log and
+	// the other appends are made.
+	First int
 	// Appends has one entry per live table, in id order; tables without
 	// changes get an empty append so that every upper advances together.
 	Appends []Append
@@ -31,9 +36,15 @@ type Commit struct {
 	Rows int
 
 	// changes are the consolidated changes per table, for CDC.
-	changes []*messages.StorageTableChanges
-	// group is the part of Log that is this group's changes.
-	group []persistence.Update
+	changes []tableRows
+	// logged is what the log holds after this commit.
+	logged []persistence.Update
+}
+
+// tableRows are one table's consolidated changes of a group.
+type tableRows struct {
+	table timely.GlobalId
+	rows  []rowChange
 }
 
 // Append is one table's part of a group commit.
@@ -66,7 +77,7 @@ func (s *State) PlanCommit(now timely.Timestamp) (*Commit, bool) {
 	if !ok {
 		panic("storage: timestamps exhausted")
 	}
-	c := &Commit{Ts: ts, Lower: lower, Upper: timely.At(upperTime)}
+	c := &Commit{Ts: ts, Lower: lower, Upper: timely.At(upperTime), First: -1}
 
 	byTable := map[timely.GlobalId][]rowChange{}
 	for _, st := range s.pending {
@@ -81,20 +92,28 @@ func (s *State) PlanCommit(now timely.Timestamp) (*Commit, bool) {
 	for _, u := range s.logged {
 		c.Log = append(c.Log, persistence.Update{Key: u.Key, Ts: ts, Diff: -u.Diff})
 	}
-	logged := len(c.Log)
 	for _, id := range s.LiveTables() {
 		rows := consolidateChanges(byTable[id])
 		ups := make([]persistence.Update, len(rows))
 		for i, r := range rows {
 			ups[i] = persistence.Update{Key: r.key, Ts: ts, Diff: r.diff}
-			c.Log = append(c.Log, persistence.Update{Key: logKey(id, r.key), Ts: ts, Diff: r.diff})
+		}
+		if len(rows) > 0 {
+			c.changes = append(c.changes, tableRows{table: id, rows: rows})
+			c.First = len(c.Appends)
 		}
 		c.Appends = append(c.Appends, Append{Table: id, Updates: ups})
-		if len(rows) > 0 {
-			c.changes = append(c.changes, tableChanges(id, rows))
-		}
 	}
-	c.group = c.Log[logged:]
+	if len(c.changes) > 1 {
+		// Several tables: the commit log carries the group.
+		c.First = -1
+		for _, tr := range c.changes {
+			for _, r := range tr.rows {
+				c.logged = append(c.logged, persistence.Update{Key: logKey(tr.table, r.key), Ts: ts, Diff: r.diff})
+			}
+		}
+		c.Log = append(c.Log, c.logged...)
+	}
 	return c, true
 }
 
@@ -103,8 +122,14 @@ func (s *State) PlanCommit(now timely.Timestamp) (*Commit, bool) {
 // for every subscription.
 func (s *State) ApplyCommit(c *Commit) []Delivery {
 	s.upper = c.Upper
-	s.logged = c.group
-	v := &messages.StorageVersion{Version: uint64(c.Ts), Tables: c.changes}
+	s.logged = c.logged
+	if len(s.subs) == 0 {
+		return nil
+	}
+	v := &messages.StorageVersion{Version: uint64(c.Ts)}
+	for _, tr := range c.changes {
+		v.Tables = append(v.Tables, tableChanges(tr.table, tr.rows))
+	}
 	return s.publish(v)
 }
 

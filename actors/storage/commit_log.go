@@ -9,13 +9,26 @@ import (
 
 // The commit log (TxnsShard) makes a group commit atomic across tables:
 // table shards are separate persistence shards, so no single append can
-// cover them. A group is first appended, whole, to the log in one
-// CompareAndAppend at [upper, ts+1); that append is the commit point. Then
-// every table shard is appended. If the actor dies in between, recovery
-// finds tables whose upper is behind the log's and appends their part of
-// the log's last group. Each group also retracts the previous group's
-// entries, so the log's contents are only the latest group and stay small
-// once compacted.
+// cover them. Every group commit moves the log and every live table from
+// the common upper L to ts+1, in one of two orders:
+//
+//   - A group that changes several tables is appended, whole, to the log
+//     first; that append is the commit point. Then every table is
+//     appended.
+//   - A group that changes at most one table appends that table first (the
+//     commit point: one shard, one atomic append), then the log (without
+//     the changes) and the other tables.
+//
+// Each group also retracts the previous group's log entries, so the log
+// holds only the last group's changes (none after a one-table group) and
+// stays small once compacted.
+//
+// Recovery (recoverUppers) after a crash between the appends: let U be the
+// greatest upper among the log and the live tables. If the log is at U,
+// its contents are the last group's changes (if any): each table behind U
+// gets its part of them. If the log is behind U, the last group changed
+// one table, which is at U; every shard behind U gets an empty append.
+// Either way the group is in every table or in none, and all are at U.
 //
 // A log key is the table id (kind byte, big-endian number) then the row's
 // shard key.

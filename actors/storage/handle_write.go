@@ -65,26 +65,45 @@ func (a *storageActor) commit(ctx actor.Context) {
 	a.metrics.CdcLag.Set(float64(a.state.CdcLag()))
 }
 
-// appendAll commits c: first the whole group to the commit log (the
-// commit point), then every table's part, concurrently when there are
-// several (so a backend that syncs can share the syncs). It returns after
-// every append finished; the goroutines do not outlive it.
+// appendAll performs c's appends in the order commit_log.go explains:
+// first the commit point (the log, or the one table the group changes),
+// then the rest concurrently (so a backend that syncs can share the
+// syncs). It returns after every append finished; the goroutines do not
+// outlive it.
 func (a *storageActor) appendAll(c *Commit) error {
 	ctx := context.Background()
-	if err := a.shards.txns.CompareAndAppend(ctx, c.Log, c.Lower, c.Upper); err != nil {
-		return fmt.Errorf("commit log: %w", err)
+	appendLog := func() error {
+		if err := a.shards.txns.CompareAndAppend(ctx, c.Log, c.Lower, c.Upper); err != nil {
+			return fmt.Errorf("commit log: %w", err)
+		}
+		return nil
 	}
-	if len(c.Appends) == 1 {
-		ap := c.Appends[0]
-		return a.appendOne(ctx, ap, c)
+	var rest []func() error
+	if c.First < 0 {
+		if err := appendLog(); err != nil {
+			return err
+		}
+	} else {
+		if err := a.appendOne(ctx, c.Appends[c.First], c); err != nil {
+			return err
+		}
+		rest = append(rest, appendLog)
 	}
-	errs := make([]error, len(c.Appends))
-	var wg sync.WaitGroup
 	for i, ap := range c.Appends {
+		if i != c.First {
+			rest = append(rest, func() error { return a.appendOne(ctx, ap, c) })
+		}
+	}
+	if len(rest) == 1 {
+		return rest[0]()
+	}
+	errs := make([]error, len(rest))
+	var wg sync.WaitGroup
+	for i, f := range rest {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			errs[i] = a.appendOne(ctx, ap, c)
+			errs[i] = f()
 		}()
 	}
 	wg.Wait()

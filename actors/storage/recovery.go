@@ -109,6 +109,7 @@ func (sh *shards) open(ctx context.Context) (recovered, error) {
 		byTable[id] = append(byTable[id], persistence.Update{Key: key, Ts: u.Ts, Diff: u.Diff})
 	}
 	var infos []TableInfo
+	uppers := map[timely.GlobalId]timely.Frontier{}
 	for _, e := range entries {
 		info, err := decodeRecord(e)
 		if err != nil {
@@ -116,42 +117,68 @@ func (sh *shards) open(ctx context.Context) (recovered, error) {
 		}
 		sh.records[info.Id] = e.Value
 		if !info.Dropped {
-			if info.Since, err = sh.recoverTable(ctx, info.Id, upper, byTable[info.Id]); err != nil {
+			if info.Since, uppers[info.Id], err = sh.openTable(ctx, info.Id); err != nil {
 				return recovered{}, err
 			}
 		}
 		infos = append(infos, info)
 	}
+	upper, err = sh.recoverUppers(ctx, upper, uppers, byTable)
+	if err != nil {
+		return recovered{}, err
+	}
 	return recovered{tables: infos, upper: upper, logged: group}, nil
 }
 
-// recoverTable opens a live table's shard and, if it is behind the commit
-// log's upper, appends its part of the log's last group. It returns the
-// table's since.
-func (sh *shards) recoverTable(ctx context.Context, id timely.GlobalId, upper timely.Frontier, group []persistence.Update) (timely.Timestamp, error) {
+// openTable opens a live table's shard and returns its since and upper.
+func (sh *shards) openTable(ctx context.Context, id timely.GlobalId) (timely.Timestamp, timely.Frontier, error) {
 	s, err := sh.store.OpenShard(ctx, ShardName(id))
 	if err != nil {
-		return 0, fmt.Errorf("open table %s: %w", id, err)
+		return 0, timely.Frontier{}, fmt.Errorf("open table %s: %w", id, err)
 	}
 	sh.tables[id] = s
 	since, err := s.Since(ctx)
 	if err != nil {
-		return 0, fmt.Errorf("table %s since: %w", id, err)
+		return 0, timely.Frontier{}, fmt.Errorf("table %s since: %w", id, err)
 	}
-	cur, err := s.Upper(ctx)
+	upper, err := s.Upper(ctx)
 	if err != nil {
-		return 0, fmt.Errorf("table %s upper: %w", id, err)
+		return 0, timely.Frontier{}, fmt.Errorf("table %s upper: %w", id, err)
 	}
-	if upper.LessThan(cur) {
-		return 0, fmt.Errorf("%w: table %s: its upper %s is ahead of the commit log's %s", persistence.ErrCorrupt, id, cur, upper)
-	}
-	if cur.LessThan(upper) {
-		if err := s.CompareAndAppend(ctx, group, cur, upper); err != nil {
-			return 0, fmt.Errorf("%w: complete the last group commit on table %s: %w", ErrBackend, id, err)
-		}
+	if upper.IsEmpty() {
+		return 0, timely.Frontier{}, fmt.Errorf("%w: live table %s has a closed upper", persistence.ErrCorrupt, id)
 	}
 	t, _ := since.Time()
-	return t, nil
+	return t, upper, nil
+}
+
+// recoverUppers completes the last group commit (see commit_log.go): it
+// brings the log and every live table to the greatest of their uppers,
+// giving each table behind it its part of the log's last group when the
+// log is at that upper. It returns the common upper.
+func (sh *shards) recoverUppers(ctx context.Context, logUpper timely.Frontier, uppers map[timely.GlobalId]timely.Frontier, group map[timely.GlobalId][]persistence.Update) (timely.Frontier, error) {
+	upper := logUpper
+	for _, u := range uppers {
+		upper = upper.Join(u)
+	}
+	for id, u := range uppers {
+		if !u.LessThan(upper) {
+			continue
+		}
+		var ups []persistence.Update
+		if logUpper == upper {
+			ups = group[id]
+		}
+		if err := sh.tables[id].CompareAndAppend(ctx, ups, u, upper); err != nil {
+			return timely.Frontier{}, fmt.Errorf("%w: complete the last group commit on table %s: %w", ErrBackend, id, err)
+		}
+	}
+	if logUpper.LessThan(upper) {
+		if err := sh.txns.CompareAndAppend(ctx, nil, logUpper, upper); err != nil {
+			return timely.Frontier{}, fmt.Errorf("%w: advance the commit log: %w", ErrBackend, err)
+		}
+	}
+	return upper, nil
 }
 
 // advance moves table id's shard from upper from to upper to with an empty

@@ -105,12 +105,18 @@ func (f *flakyShard) CompareAndAppend(ctx context.Context, ups []persistence.Upd
 // the actor restarts and completes the group on the table it missed; when
 // the commit log append fails, no table has any of the group.
 func TestGroupCommitIsAtomicAcrossTables(t *testing.T) {
+	both := write(rows(u1, row(i64(2), str("b"))), rows(u2, row(i64(2), str("b"))))
+	one := write(rows(u1, row(i64(2), str("b"))))
 	for _, c := range []struct {
 		name, target string
+		w            *messages.StorageWrite
 		want         string
 	}{
-		{"table append fails", storage.ShardName(u2), `u1:(1, "a")x1,(2, "b")x1 u2:(2, "b")x1,(3, "c")x1`},
-		{"commit log append fails", storage.TxnsShard, `u1:(1, "a")x1 u2:(3, "c")x1`},
+		{"two tables, a table append fails", storage.ShardName(u2), both, `u1:(1, "a")x1,(2, "b")x1 u2:(2, "b")x1,(3, "c")x1`},
+		{"two tables, the commit log append fails", storage.TxnsShard, both, `u1:(1, "a")x1 u2:(3, "c")x1`},
+		{"one table, its append fails", storage.ShardName(u1), one, `u1:(1, "a")x1 u2:(3, "c")x1`},
+		{"one table, the commit log append fails", storage.TxnsShard, one, `u1:(1, "a")x1,(2, "b")x1 u2:(3, "c")x1`},
+		{"one table, another table's append fails", storage.ShardName(u2), one, `u1:(1, "a")x1,(2, "b")x1 u2:(3, "c")x1`},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			dir := t.TempDir()
@@ -122,7 +128,7 @@ func TestGroupCommitIsAtomicAcrossTables(t *testing.T) {
 			h.mustWrite(write(rows(u1, row(i64(1), str("a")))))
 
 			store.fail.Store(true)
-			r := h.write(write(rows(u1, row(i64(2), str("b"))), rows(u2, row(i64(2), str("b")))))
+			r := h.write(c.w)
 			if err := storage.ErrorFromWire(r.Error); !errors.Is(err, storage.ErrBackend) {
 				t.Fatalf("write during a backend failure: %v", err)
 			}

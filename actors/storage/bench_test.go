@@ -1,0 +1,138 @@
+package storage_test
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/arbor-db/arbor/actors/storage"
+	"github.com/arbor-db/arbor/dataflow"
+	"github.com/arbor-db/arbor/messages"
+	"github.com/arbor-db/arbor/persistence"
+	"github.com/arbor-db/arbor/persistence/mem"
+	"github.com/arbor-db/arbor/persistence/pebble"
+	"github.com/arbor-db/arbor/testkit"
+	"github.com/arbor-db/arbor/timely"
+)
+
+// rowsPerWrite is the size of one StorageWrite (and of one raw append).
+const rowsPerWrite = 100
+
+type backend struct {
+	name string
+	open func(b *testing.B) persistence.Store
+}
+
+var backends = []backend{
+	{"mem", func(*testing.B) persistence.Store { return mem.New() }},
+	{"pebble", func(b *testing.B) persistence.Store {
+		s, err := pebble.Open(b.TempDir())
+		if err != nil {
+			b.Fatal(err)
+		}
+		return s
+	}},
+}
+
+// BenchmarkWriteThroughput measures rows/s from StorageWrite to the
+// durable reply, with 1 and 16 concurrent writers (16 lets group commit
+// batch), next to raw CompareAndAppend of the same number of rows per
+// append on a bare shard of the same backend, in the same run.
+func BenchmarkWriteThroughput(b *testing.B) {
+	for _, be := range backends {
+		b.Run(be.name+"/raw_shard", func(b *testing.B) { benchRawShard(b, be) })
+		for _, writers := range []int{1, 16} {
+			b.Run(fmt.Sprintf("%s/actor_writers=%d", be.name, writers), func(b *testing.B) { benchActor(b, be, writers) })
+		}
+	}
+}
+
+// benchRows returns the n rows of write i.
+func benchRows(i, n int) []dataflow.Row {
+	out := make([]dataflow.Row, n)
+	for j := range out {
+		out[j] = dataflow.Row{dataflow.Int64(int64(i*n + j)), dataflow.String("some text of a row")}
+	}
+	return out
+}
+
+func benchRawShard(b *testing.B, be backend) {
+	store := be.open(b)
+	defer store.Close()
+	ctx := context.Background()
+	sh, err := store.OpenShard(ctx, "bench")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer sh.Close()
+	// The same bytes the actor appends: one key per row, empty values.
+	batches := make([][]persistence.Update, b.N)
+	for i := range batches {
+		for _, r := range benchRows(i, rowsPerWrite) {
+			batches[i] = append(batches[i], persistence.Update{Key: []byte(r.String()), Ts: timely.Timestamp(i), Diff: 1})
+		}
+	}
+	b.ResetTimer()
+	start := time.Now()
+	for i := range b.N {
+		if err := sh.CompareAndAppend(ctx, batches[i], timely.At(timely.Timestamp(i)), timely.At(timely.Timestamp(i+1))); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N*rowsPerWrite)/time.Since(start).Seconds(), "rows/s")
+}
+
+func benchActor(b *testing.B, be backend, writers int) {
+	sys := testkit.NewSystem(b)
+	store := be.open(b)
+	props, err := storage.New(storage.Config{Store: store, Clock: testkit.RealClock(), Logger: testkit.QuietLogger()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	pid := sys.Root.Spawn(props)
+	b.Cleanup(func() {
+		_ = sys.Root.StopFuture(pid).Wait()
+		_ = store.Close()
+	})
+	id := timely.UserId(1)
+	res, err := sys.Root.RequestFuture(pid, &messages.StorageCreateTable{Table: messages.FromGlobalId(id), Schema: dataflow.SchemaToWire(accounts)}, timeout).Result()
+	if err != nil || res.(*messages.StorageCreateTableResponse).Error != nil {
+		b.Fatal(err, res)
+	}
+	msgs := make([]*messages.StorageWrite, b.N)
+	for i := range msgs {
+		msgs[i] = write(rows(id, benchRows(i, rowsPerWrite)...))
+	}
+	b.ResetTimer()
+	start := time.Now()
+	var wg sync.WaitGroup
+	groups := map[uint64]bool{}
+	var mu sync.Mutex
+	for w := range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w; i < b.N; i += writers {
+				res, err := sys.Root.RequestFuture(pid, msgs[i], time.Minute).Result()
+				if err != nil {
+					b.Error(err)
+					return
+				}
+				r := res.(*messages.StorageWriteResponse)
+				if r.Error != nil {
+					b.Error(r.Error)
+					return
+				}
+				mu.Lock()
+				groups[r.Timestamp] = true
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	b.ReportMetric(float64(b.N*rowsPerWrite)/elapsed.Seconds(), "rows/s")
+	b.ReportMetric(float64(b.N)/float64(len(groups)), "writes/group")
+}
