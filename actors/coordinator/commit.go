@@ -63,7 +63,10 @@ func (c *Core) Committed(err error, eff *Effects) Effects {
 	c.step = stepNone
 	if err != nil {
 		err = fmt.Errorf("%w: %v; %d flows backfill from their checkpoints", ErrCommit, err, len(c.toCommit))
-		for id := range c.toCommit {
+		for _, id := range c.order {
+			if _, ok := c.toCommit[id]; !ok {
+				continue
+			}
 			if f, ok := c.flows[id]; ok {
 				f.state = FlowBackfilling
 				eff.Rebuild = append(eff.Rebuild, id)
@@ -75,7 +78,11 @@ func (c *Core) Committed(err error, eff *Effects) Effects {
 		}
 	} else if len(c.toCommit) > 0 {
 		eff.Committed = map[pool.FlowId]timely.Timestamp{}
-		for id, t := range c.toCommit {
+		for _, id := range c.order {
+			t, ok := c.toCommit[id]
+			if !ok {
+				continue
+			}
 			if f, ok := c.flows[id]; ok {
 				f.checkpoint = t
 				eff.Committed[id] = t

@@ -294,9 +294,8 @@ func (c *Core) Registered(flowId pool.FlowId, err error) Effects {
 		} else {
 			f.state = FlowBackfilling
 		}
-	} else if err == nil {
-		eff.Drop = append(eff.Drop, flowId) // dropped while registering
-	}
+	} // else dropped while registering: Drop already told the pool, after the RegisterFlow
+
 	switch {
 	case len(c.regQueue) > 0:
 		c.move(EvRegistered{More: true})

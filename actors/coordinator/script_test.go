@@ -1,0 +1,353 @@
+package coordinator
+
+import (
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cockroachdb/datadriven"
+
+	"github.com/arbor-db/arbor/actors/pool"
+	"github.com/arbor-db/arbor/dataflow"
+	"github.com/arbor-db/arbor/messages"
+	"github.com/arbor-db/arbor/timely"
+)
+
+// TestScripts runs the scripted scenarios in testdata/ against a Core.
+// Each command prints the effects of the step it caused, and "error: ..."
+// when the Core refused it. Regenerate with
+// `go test ./actors/coordinator -run TestScripts -rewrite` and review the
+// diff like code.
+//
+// Collections are tables u1..u9 and flow exports u10 and up; every
+// collection has one int64 column, and a change is the row (time).
+//
+//	install flow=<n> sources=(<id>,...) [materialized] [checkpoint=<t>] [tick=<ms>]
+//	    a flow over the union of its sources (ids >= u10 are views)
+//	consume from=<t> upper=<t> [changes=(<id>@<t>,...)]
+//	registered flow=<n> [err=<word>]
+//	submitted [fail=(<flow>,...)]   answer the batches in flight
+//	read [fail=(<flow>,...)]        answer the reads in flight from the log
+//	commit [fail]                   answer the commit in flight
+//	settle                          answer everything in flight with success until idle
+//	continue | tick now=<ms> | ticked | drop flow=<n> | state
+func TestScripts(t *testing.T) {
+	datadriven.Walk(t, "testdata", func(t *testing.T, path string) {
+		h := &script{core: NewCore(Config{BackfillChunk: 2}), committed: map[timely.GlobalId][]dataflow.Update{}}
+		datadriven.RunTest(t, path, func(t *testing.T, d *datadriven.TestData) string {
+			return h.run(t, d)
+		})
+	})
+}
+
+type script struct {
+	core      *Core
+	log       []dataflow.Update // table changes, Row{table value}, by time
+	logIds    []timely.GlobalId
+	committed map[timely.GlobalId][]dataflow.Update
+
+	submit []pool.FlowBatch
+	reads  []ReadRequest
+	commit *Commit
+}
+
+var oneInt = dataflow.Schema{{Name: "x", Type: dataflow.TypeInt64}}
+
+func unionPlan(ids []timely.GlobalId) *messages.Plan {
+	var ins []*messages.Plan
+	for _, id := range ids {
+		ins = append(ins, &messages.Plan{Node: &messages.Plan_Get{Get: &messages.GetPlan{Source: messages.FromGlobalId(id)}}})
+	}
+	if len(ins) == 1 {
+		return ins[0]
+	}
+	return &messages.Plan{Node: &messages.Plan_Union{Union: &messages.UnionPlan{Inputs: ins}}}
+}
+
+func (h *script) run(t *testing.T, d *datadriven.TestData) string {
+	var out strings.Builder
+	var eff Effects
+	var err error
+	switch d.Cmd {
+	case "install":
+		var flow int
+		d.ScanArgs(t, "flow", &flow)
+		var srcs []string
+		d.ScanArgs(t, "sources", &srcs)
+		spec := pool.FlowSpec{Id: pool.FlowId(flow), Export: timely.UserId(uint64(flow)), Materialized: d.HasArg("materialized")}
+		schemas := map[timely.GlobalId]dataflow.Schema{}
+		var ids []timely.GlobalId
+		for _, s := range srcs {
+			v, _ := strconv.ParseUint(strings.TrimPrefix(s, "u"), 10, 64)
+			id := timely.UserId(v)
+			kind := pool.SourceTable
+			if v >= 10 {
+				kind = pool.SourceView
+			}
+			spec.Sources = append(spec.Sources, pool.Source{Id: id, Kind: kind})
+			schemas[id] = oneInt
+			ids = append(ids, id)
+		}
+		if d.HasArg("tick") {
+			var ms int
+			d.ScanArgs(t, "tick", &ms)
+			spec.TickInterval = time.Duration(ms) * time.Millisecond
+		}
+		plan, perr := dataflow.Compile(unionPlan(ids), schemas)
+		if perr != nil {
+			t.Fatal(perr)
+		}
+		spec.Plan = plan
+		var cp uint64
+		if d.HasArg("checkpoint") {
+			d.ScanArgs(t, "checkpoint", &cp)
+		}
+		eff, err = h.core.Install(spec, timely.Timestamp(cp))
+	case "consume":
+		var from, upper uint64
+		d.ScanArgs(t, "from", &from)
+		d.ScanArgs(t, "upper", &upper)
+		changes := map[timely.GlobalId][]dataflow.Update{}
+		if d.HasArg("changes") {
+			var cs []string
+			d.ScanArgs(t, "changes", &cs)
+			for _, c := range cs {
+				parts := strings.Split(c, "@")
+				v, _ := strconv.ParseUint(strings.TrimPrefix(parts[0], "u"), 10, 64)
+				at, _ := strconv.ParseUint(parts[1], 10, 64)
+				u := dataflow.Update{Row: dataflow.Row{dataflow.Int64(int64(at))}, Time: timely.Timestamp(at), Diff: 1}
+				changes[timely.UserId(v)] = append(changes[timely.UserId(v)], u)
+			}
+		}
+		before := h.core.Upper()
+		eff, err = h.core.Consume(timely.Timestamp(from), timely.Timestamp(upper), changes)
+		if err == nil && h.core.Upper() > before {
+			for id, us := range changes {
+				for _, u := range us {
+					h.log = append(h.log, u)
+					h.logIds = append(h.logIds, id)
+				}
+			}
+		}
+	case "registered":
+		var flow int
+		d.ScanArgs(t, "flow", &flow)
+		var rerr error
+		if d.HasArg("err") {
+			var w string
+			d.ScanArgs(t, "err", &w)
+			rerr = fmt.Errorf("%s", w)
+		}
+		eff = h.core.Registered(pool.FlowId(flow), rerr)
+	case "submitted":
+		eff = h.core.Submitted(h.results(h.failSet(t, d)), nil)
+	case "read":
+		eff = h.core.ReadDone(h.readResults(h.failSet(t, d)))
+	case "commit":
+		eff = h.doCommit(d.HasArg("fail"))
+	case "settle":
+		for i := 0; i < 100; i++ {
+			switch {
+			case h.submit != nil:
+				eff = h.core.Submitted(h.results(nil), nil)
+			case h.reads != nil:
+				eff = h.core.ReadDone(h.readResults(nil))
+			case h.commit != nil:
+				eff = h.doCommit(false)
+			default:
+				if h.core.Phase() == Idle && h.core.canBackfill() {
+					eff = h.core.ContinueBackfill()
+				} else {
+					return out.String() + h.state()
+				}
+			}
+			h.print(&out, eff)
+		}
+		t.Fatal("settle did not converge")
+	case "continue":
+		eff = h.core.ContinueBackfill()
+	case "tick":
+		var ms int64
+		d.ScanArgs(t, "now", &ms)
+		eff = h.core.Tick(time.UnixMilli(ms))
+	case "ticked":
+		eff = h.core.Ticked()
+	case "drop":
+		var flow int
+		d.ScanArgs(t, "flow", &flow)
+		eff, err = h.core.Drop(pool.FlowId(flow))
+	case "state":
+		return h.state()
+	default:
+		t.Fatalf("unknown command %s", d.Cmd)
+	}
+	if err != nil {
+		return fmt.Sprintf("error: %v\n", err)
+	}
+	h.print(&out, eff)
+	return out.String()
+}
+
+func (h *script) failSet(t *testing.T, d *datadriven.TestData) map[pool.FlowId]bool {
+	fail := map[pool.FlowId]bool{}
+	if d.HasArg("fail") {
+		var fs []string
+		d.ScanArgs(t, "fail", &fs)
+		for _, f := range fs {
+			n, _ := strconv.Atoi(f)
+			fail[pool.FlowId(n)] = true
+		}
+	}
+	return fail
+}
+
+// results applies the batches in flight: a materialized flow outputs its
+// input unchanged (the plan is a union of gets).
+func (h *script) results(fail map[pool.FlowId]bool) []pool.FlowResult {
+	var rs []pool.FlowResult
+	for _, b := range h.submit {
+		if fail[b.Flow] {
+			rs = append(rs, pool.FlowResult{Flow: b.Flow, Err: fmt.Errorf("injected failure of flow %d", b.Flow)})
+			continue
+		}
+		r := pool.FlowResult{Flow: b.Flow, Upper: b.Upper}
+		for _, us := range b.Updates {
+			r.Output = append(r.Output, us...)
+		}
+		rs = append(rs, r)
+	}
+	h.submit = nil
+	return rs
+}
+
+func (h *script) readResults(fail map[pool.FlowId]bool) []ReadResult {
+	var rs []ReadResult
+	for _, r := range h.reads {
+		res := ReadResult{Flow: r.Flow, Updates: map[timely.GlobalId][]dataflow.Update{}}
+		if fail[r.Flow] {
+			res.Err = fmt.Errorf("injected read failure")
+		}
+		for _, s := range r.Sources {
+			var all []dataflow.Update
+			if s.Kind == pool.SourceTable {
+				for i, u := range h.log {
+					if h.logIds[i] == s.Id {
+						all = append(all, u)
+					}
+				}
+			} else {
+				all = h.committed[s.Id]
+			}
+			for _, u := range all {
+				if u.Time >= r.From && u.Time < r.To {
+					res.Updates[s.Id] = append(res.Updates[s.Id], u)
+				}
+			}
+		}
+		rs = append(rs, res)
+	}
+	h.reads = nil
+	return rs
+}
+
+func (h *script) doCommit(fail bool) Effects {
+	c := h.commit
+	h.commit = nil
+	if fail {
+		return h.core.Committed(fmt.Errorf("injected commit failure"), nil)
+	}
+	for id, us := range c.Outputs {
+		h.committed[id] = append(h.committed[id], us...)
+	}
+	return h.core.Committed(nil, nil)
+}
+
+func (h *script) print(out *strings.Builder, eff Effects) {
+	for _, e := range eff.Events {
+		fmt.Fprintf(out, "event: %s flow %d at %d", e.Kind, e.Flow, e.Upper)
+		if e.Err != nil {
+			fmt.Fprintf(out, ": %v", e.Err)
+		}
+		out.WriteString("\n")
+	}
+	if len(eff.Drop) > 0 {
+		fmt.Fprintf(out, "pool drop: %v\n", eff.Drop)
+	}
+	if len(eff.Committed) > 0 {
+		fmt.Fprintf(out, "pool committed: %s\n", checkpoints(eff.Committed))
+	}
+	if len(eff.Rebuild) > 0 {
+		ids := append([]pool.FlowId(nil), eff.Rebuild...)
+		sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
+		fmt.Fprintf(out, "pool rebuild: %v\n", ids)
+	}
+	if r := eff.Register; r != nil {
+		fmt.Fprintf(out, "register: flow %d at %d\n", r.Spec.Id, r.Checkpoint)
+	}
+	if len(eff.Submit) > 0 {
+		h.submit = eff.Submit
+		for _, b := range eff.Submit {
+			fmt.Fprintf(out, "submit: flow %d [%d, %d)%s\n", b.Flow, b.From, b.Upper, updates(b.Updates))
+		}
+	}
+	if len(eff.Reads) > 0 {
+		h.reads = eff.Reads
+		for _, r := range eff.Reads {
+			fmt.Fprintf(out, "read: flow %d [%d, %d)\n", r.Flow, r.From, r.To)
+		}
+	}
+	if c := eff.Commit; c != nil {
+		h.commit = c
+		fmt.Fprintf(out, "commit: %s%s\n", checkpoints(c.Checkpoints), updates(c.Outputs))
+	}
+	if len(eff.Tick) > 0 {
+		fmt.Fprintf(out, "tick: %v\n", eff.Tick)
+	}
+	if eff.Reply {
+		if eff.ReplyErr != nil {
+			fmt.Fprintf(out, "reply: %v\n", eff.ReplyErr)
+		} else {
+			out.WriteString("reply: ok\n")
+		}
+	}
+	if eff.ContinueBackfill {
+		out.WriteString("continue-backfill\n")
+	}
+	fmt.Fprintf(out, "phase: %s\n", h.core.Phase())
+}
+
+func checkpoints(cps map[pool.FlowId]timely.Timestamp) string {
+	var parts []string
+	for id, t := range cps {
+		parts = append(parts, fmt.Sprintf("%d@%d", id, t))
+	}
+	sort.Strings(parts)
+	return strings.Join(parts, " ")
+}
+
+func updates(m map[timely.GlobalId][]dataflow.Update) string {
+	var parts []string
+	for id, us := range m {
+		var ts []string
+		for _, u := range us {
+			ts = append(ts, strconv.FormatUint(uint64(u.Time), 10))
+		}
+		sort.Strings(ts)
+		parts = append(parts, fmt.Sprintf(" %s:%s", id, strings.Join(ts, ",")))
+	}
+	sort.Strings(parts)
+	return strings.Join(parts, "")
+}
+
+func (h *script) state() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "phase %s upper %d\n", h.core.Phase(), h.core.Upper())
+	for _, id := range h.core.order {
+		f := h.core.flows[id]
+		fmt.Fprintf(&b, "flow %d %s checkpoint %d\n", id, f.state, f.checkpoint)
+	}
+	return b.String()
+}
