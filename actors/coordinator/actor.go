@@ -142,6 +142,7 @@ func (a *coordActor) run(ctx actor.Context, eff Effects) {
 			ctx.Request(a.opts.Pool, &pool.Submit{Batches: eff.Submit})
 		}
 		if len(eff.Tick) > 0 {
+			a.opts.Metrics.FlowTicks.Add(float64(len(eff.Tick)))
 			ctx.Request(a.opts.Pool, &pool.Tick{Flows: eff.Tick})
 		}
 		if eff.ContinueBackfill {

@@ -21,6 +21,8 @@ type Metrics struct {
 	BusyReplies prometheus.Counter
 	// CommitFailures counts commits that failed.
 	CommitFailures prometheus.Counter
+	// FlowTicks counts flows ticked on their tick schedule.
+	FlowTicks prometheus.Counter
 }
 
 // NewMetrics creates the metrics and registers them on reg; a nil reg
@@ -55,12 +57,16 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 			Namespace: "arbor", Subsystem: "coordinator", Name: "commit_failures_total",
 			Help: "Commits of outputs and checkpoints that failed.",
 		}),
+		FlowTicks: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: "arbor", Subsystem: "coordinator", Name: "flow_ticks_total",
+			Help: "Flows ticked on their tick schedule.",
+		}),
 	}
 	for _, s := range []FlowState{FlowRegistering, FlowBackfilling, FlowActive} {
 		m.Flows.WithLabelValues(s.String())
 	}
 	if reg != nil {
-		for _, c := range []prometheus.Collector{m.Flows, m.Batches, m.ChangesRouted, m.BackfillRemaining, m.CheckpointLag, m.BusyReplies, m.CommitFailures} {
+		for _, c := range []prometheus.Collector{m.Flows, m.Batches, m.ChangesRouted, m.BackfillRemaining, m.CheckpointLag, m.BusyReplies, m.CommitFailures, m.FlowTicks} {
 			if err := reg.Register(c); err != nil {
 				return nil, err
 			}

@@ -3,10 +3,13 @@ package runtime_test
 import (
 	"math/rand"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/arbor-db/arbor/dataflow"
+	"github.com/arbor-db/arbor/messages"
+	"github.com/arbor-db/arbor/testkit"
 	"github.com/arbor-db/arbor/timely"
 )
 
@@ -84,6 +87,34 @@ func TestEndToEnd(t *testing.T) {
 	ts := workload(h, r, 150, &id)
 	checkAll(h, ts, 7)
 	require.Empty(t, h.events.errs())
+
+	// Metrics: every flow active, changes routed, no checkpoint lag once
+	// everything is consumed and committed.
+	require.EqualValues(t, len(allFlows), counterValue(t, h.reg, "arbor_coordinator_flows", "active"))
+	require.Zero(t, counterValue(t, h.reg, "arbor_coordinator_flows", "backfilling"))
+	require.Positive(t, counterValue(t, h.reg, "arbor_coordinator_changes_routed_total", "consume"))
+	require.Positive(t, counterValue(t, h.reg, "arbor_coordinator_batches_total", "consume"))
+	require.Zero(t, counterValue(t, h.reg, "arbor_pool_worker_restarts_total", ""))
+	testkit.Eventually(t, func() bool {
+		return counterValue(t, h.reg, "arbor_coordinator_checkpoint_lag", "") == 0
+	}, wait, "checkpoint lag back to zero")
+}
+
+// TestTickSchedule: a flow with a tick interval is ticked on the
+// runtime's clock.
+func TestTickSchedule(t *testing.T) {
+	clk := testkit.NewManualClock()
+	h := newHarness(t, options{workers: 1, clock: clk, tick: 100 * time.Millisecond})
+	h.createTable(orders, ordersSchema)
+	m := &messages.RtInstallFlow{Export: messages.FromGlobalId(bigOrders), Plan: getP(orders), TickIntervalMs: 100,
+		Sources: []*messages.RtSource{{Id: messages.FromGlobalId(orders), Kind: messages.RtSourceKind_RT_SOURCE_KIND_TABLE, Schema: dataflow.SchemaToWire(ordersSchema)}}}
+	require.Empty(t, h.request(h.runtime, m).(*messages.RtInstallFlowResponse).GetError())
+	testkitHydrated(t, h, bigOrders)
+	require.True(t, clk.WaitForTimers(1, wait))
+	clk.Advance(100 * time.Millisecond)
+	testkit.Eventually(t, func() bool {
+		return counterValue(t, h.reg, "arbor_coordinator_flow_ticks_total", "") >= 1
+	}, wait, "flow ticked")
 }
 
 // TestBackfillInChunks installs a flow after 10,000 versions: it backfills

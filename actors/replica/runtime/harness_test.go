@@ -16,6 +16,7 @@ import (
 	"github.com/arbor-db/arbor/actors/pool"
 	"github.com/arbor-db/arbor/actors/replica/runtime"
 	"github.com/arbor-db/arbor/actors/storage"
+	"github.com/arbor-db/arbor/clock"
 	"github.com/arbor-db/arbor/dataflow"
 	"github.com/arbor-db/arbor/messages"
 	"github.com/arbor-db/arbor/persistence"
@@ -104,6 +105,8 @@ type options struct {
 	beforeApply func(int, pool.FlowBatch)
 	store       persistence.Store
 	wrapOutputs func(persistence.Shard) persistence.Shard
+	clock       clock.Clock
+	tick        time.Duration
 }
 
 type harness struct {
@@ -159,7 +162,7 @@ func (h *harness) startRuntime() {
 	props, err := runtime.New(runtime.Config{
 		Storage: h.storage, Outputs: out, Events: h.evPID, Workers: h.opts.workers,
 		BackfillChunk: h.opts.chunk, Registerer: h.reg, Logger: testkit.QuietLogger(),
-		BeforeApply: h.opts.beforeApply,
+		BeforeApply: h.opts.beforeApply, Clock: h.opts.clock, TickInterval: h.opts.tick,
 	})
 	require.NoError(h.t, err)
 	h.runtime = h.sys.Root.Spawn(props)
