@@ -13,20 +13,17 @@ import (
 )
 
 // Commit is a planned group commit: every staged write at timestamp Ts,
-// moving every live table's shard and the commit log from Lower to
-// Upper = Ts+1. See commit_log.go for the order of the appends.
+// moving every live table's shard from Lower to Upper = Ts+1. See
+// commit_log.go for the order of the appends.
 type Commit struct {
 	Ts           timely.Timestamp
 	Lower, Upper timely.Frontier
-	// Log is the group's append to the commit log (TxnsShard): the
-	// retraction of the previous group's entries and, when the group
-	// changes more than one table, its own changes.
-	Log []persistence.Update
-	// First is the append that commits the group: -1 when the commit log
-	// does (Log holds the changes), else the index in Appends of the only
-	// table the group changes, whose append must succeed before Log and
-	// the other appends are made.
-	First int
+	// UseLog says the group changes several tables and commits through the
+	// commit log (TxnsShard): Log, appended first, retracts the previous
+	// logged group and holds this group's changes. A group that changes
+	// at most one table does not touch the log.
+	UseLog bool
+	Log    []persistence.Update
 	// Appends has one entry per live table, in id order; tables without
 	// changes get an empty append so that every upper advances together.
 	Appends []Append
@@ -77,7 +74,7 @@ func (s *State) PlanCommit(now timely.Timestamp) (*Commit, bool) {
 	if !ok {
 		panic("storage: timestamps exhausted")
 	}
-	c := &Commit{Ts: ts, Lower: lower, Upper: timely.At(upperTime), First: -1}
+	c := &Commit{Ts: ts, Lower: lower, Upper: timely.At(upperTime)}
 
 	byTable := map[timely.GlobalId][]rowChange{}
 	for _, st := range s.pending {
@@ -89,9 +86,6 @@ func (s *State) PlanCommit(now timely.Timestamp) (*Commit, bool) {
 	}
 	s.pending = nil
 
-	for _, u := range s.logged {
-		c.Log = append(c.Log, persistence.Update{Key: u.Key, Ts: ts, Diff: -u.Diff})
-	}
 	for _, id := range s.LiveTables() {
 		rows := consolidateChanges(byTable[id])
 		ups := make([]persistence.Update, len(rows))
@@ -100,13 +94,17 @@ func (s *State) PlanCommit(now timely.Timestamp) (*Commit, bool) {
 		}
 		if len(rows) > 0 {
 			c.changes = append(c.changes, tableRows{table: id, rows: rows})
-			c.First = len(c.Appends)
 		}
 		c.Appends = append(c.Appends, Append{Table: id, Updates: ups})
 	}
+	c.logged = s.logged
 	if len(c.changes) > 1 {
 		// Several tables: the commit log carries the group.
-		c.First = -1
+		c.UseLog = true
+		for _, u := range s.logged {
+			c.Log = append(c.Log, persistence.Update{Key: u.Key, Ts: ts, Diff: -u.Diff})
+		}
+		c.logged = nil
 		for _, tr := range c.changes {
 			for _, r := range tr.rows {
 				c.logged = append(c.logged, persistence.Update{Key: logKey(tr.table, r.key), Ts: ts, Diff: r.diff})
@@ -133,8 +131,8 @@ func (s *State) ApplyCommit(c *Commit) []Delivery {
 	return s.publish(v)
 }
 
-// consolidateChanges sums the diffs of equal rows, drops zeros and sorts
-// by row.
+// consolidateChanges sums the diffs of equal rows and drops zeros; the
+// order is the first appearance of each row (tableChanges sorts for CDC).
 func consolidateChanges(rows []rowChange) []rowChange {
 	if len(rows) == 0 {
 		return nil
@@ -149,13 +147,13 @@ func consolidateChanges(rows []rowChange) []rowChange {
 		sum[string(r.key)] = len(out)
 		out = append(out, r)
 	}
-	out = slices.DeleteFunc(out, func(r rowChange) bool { return r.diff == 0 })
-	slices.SortFunc(out, func(a, b rowChange) int { return a.row.Compare(b.row) })
-	return out
+	return slices.DeleteFunc(out, func(r rowChange) bool { return r.diff == 0 })
 }
 
-// tableChanges encodes one table's consolidated changes.
+// tableChanges encodes one table's consolidated changes in row order. It
+// sorts rows in place.
 func tableChanges(id timely.GlobalId, rows []rowChange) *messages.StorageTableChanges {
+	slices.SortFunc(rows, func(a, b rowChange) int { return a.row.Compare(b.row) })
 	tc := &messages.StorageTableChanges{Table: messages.FromGlobalId(id), Rows: make([]*messages.StorageRowDiff, len(rows))}
 	for i, r := range rows {
 		tc.Rows[i] = rowDiffToWire(r.row, r.diff)

@@ -9,25 +9,25 @@ import (
 
 // The commit log (TxnsShard) makes a group commit atomic across tables:
 // table shards are separate persistence shards, so no single append can
-// cover them. Every group commit moves the log and every live table from
-// the common upper L to ts+1, in one of two orders:
+// cover them. Every group commit moves every live table from the common
+// upper L to ts+1:
 //
 //   - A group that changes several tables is appended, whole, to the log
-//     first; that append is the commit point. Then every table is
-//     appended.
-//   - A group that changes at most one table appends that table first (the
-//     commit point: one shard, one atomic append), then the log (without
-//     the changes) and the other tables.
-//
-// Each group also retracts the previous group's log entries, so the log
-// holds only the last group's changes (none after a one-table group) and
-// stays small once compacted.
+//     first (from the log's upper to ts+1); that append is the commit
+//     point. Then every table is appended. The log append also retracts
+//     the previous logged group, so the log holds only the last logged
+//     group and stays small once compacted.
+//   - A group that changes at most one table does not touch the log: all
+//     table appends run at once, and the changed table's append is the
+//     commit point (one shard, one atomic append).
 //
 // Recovery (recoverUppers) after a crash between the appends: let U be the
-// greatest upper among the log and the live tables. If the log is at U,
-// its contents are the last group's changes (if any): each table behind U
-// gets its part of them. If the log is behind U, the last group changed
-// one table, which is at U; every shard behind U gets an empty append.
+// greatest upper among the log and the live tables. Every group before the
+// last was applied everywhere. If the log is at U, the last group was
+// logged: each table behind U gets its part of the log's contents. If the
+// log is behind U, the last group changed at most one table; every table
+// behind U gets an empty append (a changed table still behind U means the
+// write never became durable, and its writer was never told otherwise).
 // Either way the group is in every table or in none, and all are at U.
 //
 // A log key is the table id (kind byte, big-endian number) then the row's

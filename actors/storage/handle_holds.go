@@ -58,11 +58,8 @@ func (a *storageActor) compact(ctx actor.Context) {
 		a.state.ApplySince(ch.Table, ch.Since)
 	}
 	// The commit log only needs its last group: compact the rest away.
-	if latest, ok := a.state.Upper().StepBack(); ok {
-		t, _ := latest.Time()
-		if err := a.shards.compactLog(context.Background(), t); err != nil {
-			a.cfg.Logger.Warn("commit log compaction failed", "since", t, "err", err)
-		}
+	if err := a.shards.compactLog(context.Background()); err != nil {
+		a.cfg.Logger.Warn("commit log compaction failed", "err", err)
 	}
 	a.refreshGauges()
 }

@@ -65,45 +65,27 @@ func (a *storageActor) commit(ctx actor.Context) {
 	a.metrics.CdcLag.Set(float64(a.state.CdcLag()))
 }
 
-// appendAll performs c's appends in the order commit_log.go explains:
-// first the commit point (the log, or the one table the group changes),
-// then the rest concurrently (so a backend that syncs can share the
-// syncs). It returns after every append finished; the goroutines do not
-// outlive it.
+// appendAll performs c's appends in the order commit_log.go explains: a
+// group that uses the commit log appends it first; then every table is
+// appended concurrently (so a backend that syncs can share the syncs). It
+// returns after every append finished; the goroutines do not outlive it.
 func (a *storageActor) appendAll(c *Commit) error {
 	ctx := context.Background()
-	appendLog := func() error {
-		if err := a.shards.txns.CompareAndAppend(ctx, c.Log, c.Lower, c.Upper); err != nil {
-			return fmt.Errorf("commit log: %w", err)
-		}
-		return nil
-	}
-	var rest []func() error
-	if c.First < 0 {
-		if err := appendLog(); err != nil {
+	if c.UseLog {
+		if err := a.shards.appendLog(ctx, c.Log, c.Upper); err != nil {
 			return err
 		}
-	} else {
-		if err := a.appendOne(ctx, c.Appends[c.First], c); err != nil {
-			return err
-		}
-		rest = append(rest, appendLog)
 	}
-	for i, ap := range c.Appends {
-		if i != c.First {
-			rest = append(rest, func() error { return a.appendOne(ctx, ap, c) })
-		}
+	if len(c.Appends) == 1 {
+		return a.appendOne(ctx, c.Appends[0], c)
 	}
-	if len(rest) == 1 {
-		return rest[0]()
-	}
-	errs := make([]error, len(rest))
+	errs := make([]error, len(c.Appends))
 	var wg sync.WaitGroup
-	for i, f := range rest {
+	for i, ap := range c.Appends {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			errs[i] = f()
+			errs[i] = a.appendOne(ctx, ap, c)
 		}()
 	}
 	wg.Wait()

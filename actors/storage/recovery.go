@@ -22,9 +22,12 @@ type shards struct {
 	// records are the registry values of the tables, to retract on drop.
 	records map[timely.GlobalId][]byte
 	tables  map[timely.GlobalId]persistence.Shard
-	// txns is the commit log (commit_log.go); txnsSince its since.
+	// txns is the commit log (commit_log.go); txnsSince and txnsUpper its
+	// frontiers (the log's upper trails the tables' after one-table
+	// groups).
 	txns      persistence.Shard
 	txnsSince timely.Timestamp
+	txnsUpper timely.Frontier
 }
 
 // recovered is what openShards found.
@@ -65,6 +68,7 @@ func (sh *shards) openLog(ctx context.Context) (timely.Frontier, []persistence.U
 	if err != nil {
 		return timely.Frontier{}, nil, fmt.Errorf("read commit log upper: %w", err)
 	}
+	sh.txnsUpper = upper
 	latest, ok := upper.StepBack()
 	if !ok {
 		return upper, nil, nil
@@ -171,11 +175,6 @@ func (sh *shards) recoverUppers(ctx context.Context, logUpper timely.Frontier, u
 		}
 		if err := sh.tables[id].CompareAndAppend(ctx, ups, u, upper); err != nil {
 			return timely.Frontier{}, fmt.Errorf("%w: complete the last group commit on table %s: %w", ErrBackend, id, err)
-		}
-	}
-	if logUpper.LessThan(upper) {
-		if err := sh.txns.CompareAndAppend(ctx, nil, logUpper, upper); err != nil {
-			return timely.Frontier{}, fmt.Errorf("%w: advance the commit log: %w", ErrBackend, err)
 		}
 	}
 	return upper, nil
@@ -296,8 +295,23 @@ func (sh *shards) dropTable(ctx context.Context, id timely.GlobalId, schema data
 	return closeErr, nil
 }
 
-// compactLog moves the commit log's since to t (when it is ahead).
-func (sh *shards) compactLog(ctx context.Context, t timely.Timestamp) error {
+// appendLog appends a group to the commit log, from its upper to upper.
+func (sh *shards) appendLog(ctx context.Context, ups []persistence.Update, upper timely.Frontier) error {
+	if err := sh.txns.CompareAndAppend(ctx, ups, sh.txnsUpper, upper); err != nil {
+		return fmt.Errorf("commit log: %w", err)
+	}
+	sh.txnsUpper = upper
+	return nil
+}
+
+// compactLog moves the commit log's since to its latest complete time,
+// keeping only the last logged group readable.
+func (sh *shards) compactLog(ctx context.Context) error {
+	latest, ok := sh.txnsUpper.StepBack()
+	if !ok {
+		return nil
+	}
+	t, _ := latest.Time()
 	if t <= sh.txnsSince {
 		return nil
 	}
