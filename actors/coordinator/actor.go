@@ -57,6 +57,7 @@ type coordActor struct {
 	waiting  []*actor.PID // senders told busy, to be told Ready
 }
 
+// Receive handles one message.
 func (a *coordActor) Receive(ctx actor.Context) {
 	switch m := ctx.Message().(type) {
 	case *actor.Started:

@@ -80,16 +80,31 @@ func (EvBackfilled) event()       {}
 func (EvTick) event()             {}
 func (EvTicked) event()           {}
 
+// String names the event.
 func (e EvConsume) String() string { return fmt.Sprintf("Consume{registrations=%t}", e.Registrations) }
-func (EvInstall) String() string   { return "Install" }
+
+// String names the event.
+func (EvInstall) String() string { return "Install" }
+
+// String names the event.
 func (e EvRegistered) String() string {
 	return fmt.Sprintf("Registered{more=%t consuming=%t}", e.More, e.Consuming)
 }
-func (e EvSubmitted) String() string      { return fmt.Sprintf("Submitted{backfill=%t}", e.Backfill) }
+
+// String names the event.
+func (e EvSubmitted) String() string { return fmt.Sprintf("Submitted{backfill=%t}", e.Backfill) }
+
+// String names the event.
 func (EvContinueBackfill) String() string { return "ContinueBackfill" }
-func (EvBackfilled) String() string       { return "Backfilled" }
-func (EvTick) String() string             { return "Tick" }
-func (EvTicked) String() string           { return "Ticked" }
+
+// String names the event.
+func (EvBackfilled) String() string { return "Backfilled" }
+
+// String names the event.
+func (EvTick) String() string { return "Tick" }
+
+// String names the event.
+func (EvTicked) String() string { return "Ticked" }
 
 // transition is the coordinator's only way to change phase. The allowed
 // paths:

@@ -65,6 +65,7 @@ func newPool(cfg Config) *poolActor {
 	return &poolActor{cfg: cfg, pending: map[uint64]*gather{}}
 }
 
+// Receive handles one message.
 func (p *poolActor) Receive(ctx actor.Context) {
 	switch m := ctx.Message().(type) {
 	case *actor.Started:

@@ -25,6 +25,7 @@ type worker struct {
 	flows map[FlowId]*flowState
 }
 
+// Receive handles one message.
 func (w *worker) Receive(ctx actor.Context) {
 	switch m := ctx.Message().(type) {
 	case *actor.Started:

@@ -58,6 +58,7 @@ type runtimeActor struct {
 
 type tickAt struct{ coordinator.Tick }
 
+// Receive handles one message.
 func (a *runtimeActor) Receive(ctx actor.Context) {
 	switch m := ctx.Message().(type) {
 	case *actor.Started:

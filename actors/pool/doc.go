@@ -1,0 +1,43 @@
+// Package pool owns the workers of one replica runtime (ARCHITECTURE.md
+// §6): the operator state and arrangements of every flow, and the fan-out
+// and gathering of the coordinator's requests.
+//
+// # What it owns
+//
+// A pool actor (Props) spawns N workers (Config.Workers, GOMAXPROCS by
+// default) as its children. Flow f lives on worker f % N, which holds the
+// flow's running dataflow.Dataflow, its checkpoint (every source update
+// before it has been applied) and the peeks waiting on it. The pool keeps a
+// registry of every flow's spec and committed checkpoint; it is the only
+// state the pool shares with its workers (a mutex guards it) and exists so
+// that a restarted worker can rebuild before it reads its mailbox.
+//
+// # Messages
+//
+// Go structs (messages.go), because the pool, its workers and the
+// coordinator always live in one process; the runtime speaks protobuf to
+// the outside. RegisterFlow, Submit, SubmitToWorker and Tick get exactly
+// one reply each, gathered from the workers involved (RegisterFlowReply,
+// SubmitReply, TickReply). Committed, Rebuild and DropFlow get none. A Peek
+// is routed to the owning worker, which answers PeekReply to its ReplyTo
+// from the flow's arrangement at the peek time: at once when since <= t <
+// upper, after the frontier passes t when t >= upper, with
+// dataflow.ErrCompacted when t < since.
+//
+// # Invariants
+//
+//   - A batch is applied only if its From is the flow's checkpoint
+//     (ErrCheckpointMismatch otherwise); a failure after the dataflow was
+//     touched marks the flow broken until it is rebuilt.
+//   - A worker that panics is restarted by the pool, which is its
+//     supervisor (the pool actor implements actor.SupervisorStrategy, so it
+//     knows which worker failed). The new incarnation rebuilds every flow
+//     from its committed checkpoint by replaying the sources through the
+//     Reader and discarding the replay's output (it was committed before).
+//     The worker's part of every request in flight is answered with
+//     ErrWorkerRestarted; the coordinator then backfills those flows.
+//   - Every request is answered once, also when a worker dies under it.
+//
+// Known limit: a worker that panics while rebuilding is restarted again
+// without a bound.
+package pool
