@@ -1457,6 +1457,63 @@ func (x *StorageCdcTableDropped) GetTable() *GlobalId {
 	return nil
 }
 
+// StorageCdcEnded says the storage actor ended a subscription (it is
+// stopping, or could not resume the subscription after a restart): no
+// more batches will come and its read hold is gone. The consumer may
+// subscribe again from its checkpoint. A restart of the storage actor by
+// its supervisor does not end subscriptions: they resume where they were.
+type StorageCdcEnded struct {
+	state          protoimpl.MessageState `protogen:"open.v1"`
+	SubscriptionId string                 `protobuf:"bytes,1,opt,name=subscription_id,json=subscriptionId,proto3" json:"subscription_id,omitempty"`
+	Error          *StorageError          `protobuf:"bytes,2,opt,name=error,proto3" json:"error,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *StorageCdcEnded) Reset() {
+	*x = StorageCdcEnded{}
+	mi := &file_messages_storage_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StorageCdcEnded) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StorageCdcEnded) ProtoMessage() {}
+
+func (x *StorageCdcEnded) ProtoReflect() protoreflect.Message {
+	mi := &file_messages_storage_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StorageCdcEnded.ProtoReflect.Descriptor instead.
+func (*StorageCdcEnded) Descriptor() ([]byte, []int) {
+	return file_messages_storage_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *StorageCdcEnded) GetSubscriptionId() string {
+	if x != nil {
+		return x.SubscriptionId
+	}
+	return ""
+}
+
+func (x *StorageCdcEnded) GetError() *StorageError {
+	if x != nil {
+		return x.Error
+	}
+	return nil
+}
+
 // StorageUnsubscribe ends a subscription and releases its read hold.
 // Answered with StorageUnsubscribeResponse.
 type StorageUnsubscribe struct {
@@ -1468,7 +1525,7 @@ type StorageUnsubscribe struct {
 
 func (x *StorageUnsubscribe) Reset() {
 	*x = StorageUnsubscribe{}
-	mi := &file_messages_storage_proto_msgTypes[23]
+	mi := &file_messages_storage_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1480,7 +1537,7 @@ func (x *StorageUnsubscribe) String() string {
 func (*StorageUnsubscribe) ProtoMessage() {}
 
 func (x *StorageUnsubscribe) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_storage_proto_msgTypes[23]
+	mi := &file_messages_storage_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1493,7 +1550,7 @@ func (x *StorageUnsubscribe) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StorageUnsubscribe.ProtoReflect.Descriptor instead.
 func (*StorageUnsubscribe) Descriptor() ([]byte, []int) {
-	return file_messages_storage_proto_rawDescGZIP(), []int{23}
+	return file_messages_storage_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *StorageUnsubscribe) GetSubscriptionId() string {
@@ -1514,7 +1571,7 @@ type StorageUnsubscribeResponse struct {
 
 func (x *StorageUnsubscribeResponse) Reset() {
 	*x = StorageUnsubscribeResponse{}
-	mi := &file_messages_storage_proto_msgTypes[24]
+	mi := &file_messages_storage_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1526,7 +1583,7 @@ func (x *StorageUnsubscribeResponse) String() string {
 func (*StorageUnsubscribeResponse) ProtoMessage() {}
 
 func (x *StorageUnsubscribeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_storage_proto_msgTypes[24]
+	mi := &file_messages_storage_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1539,7 +1596,7 @@ func (x *StorageUnsubscribeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StorageUnsubscribeResponse.ProtoReflect.Descriptor instead.
 func (*StorageUnsubscribeResponse) Descriptor() ([]byte, []int) {
-	return file_messages_storage_proto_rawDescGZIP(), []int{24}
+	return file_messages_storage_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *StorageUnsubscribeResponse) GetSubscriptionId() string {
@@ -1572,7 +1629,7 @@ type StorageAcquireReadHold struct {
 
 func (x *StorageAcquireReadHold) Reset() {
 	*x = StorageAcquireReadHold{}
-	mi := &file_messages_storage_proto_msgTypes[25]
+	mi := &file_messages_storage_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1584,7 +1641,7 @@ func (x *StorageAcquireReadHold) String() string {
 func (*StorageAcquireReadHold) ProtoMessage() {}
 
 func (x *StorageAcquireReadHold) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_storage_proto_msgTypes[25]
+	mi := &file_messages_storage_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1597,7 +1654,7 @@ func (x *StorageAcquireReadHold) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StorageAcquireReadHold.ProtoReflect.Descriptor instead.
 func (*StorageAcquireReadHold) Descriptor() ([]byte, []int) {
-	return file_messages_storage_proto_rawDescGZIP(), []int{25}
+	return file_messages_storage_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *StorageAcquireReadHold) GetHoldId() string {
@@ -1634,7 +1691,7 @@ type StorageDowngradeReadHold struct {
 
 func (x *StorageDowngradeReadHold) Reset() {
 	*x = StorageDowngradeReadHold{}
-	mi := &file_messages_storage_proto_msgTypes[26]
+	mi := &file_messages_storage_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1646,7 +1703,7 @@ func (x *StorageDowngradeReadHold) String() string {
 func (*StorageDowngradeReadHold) ProtoMessage() {}
 
 func (x *StorageDowngradeReadHold) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_storage_proto_msgTypes[26]
+	mi := &file_messages_storage_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1659,7 +1716,7 @@ func (x *StorageDowngradeReadHold) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StorageDowngradeReadHold.ProtoReflect.Descriptor instead.
 func (*StorageDowngradeReadHold) Descriptor() ([]byte, []int) {
-	return file_messages_storage_proto_rawDescGZIP(), []int{26}
+	return file_messages_storage_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *StorageDowngradeReadHold) GetHoldId() string {
@@ -1687,7 +1744,7 @@ type StorageReleaseReadHold struct {
 
 func (x *StorageReleaseReadHold) Reset() {
 	*x = StorageReleaseReadHold{}
-	mi := &file_messages_storage_proto_msgTypes[27]
+	mi := &file_messages_storage_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1699,7 +1756,7 @@ func (x *StorageReleaseReadHold) String() string {
 func (*StorageReleaseReadHold) ProtoMessage() {}
 
 func (x *StorageReleaseReadHold) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_storage_proto_msgTypes[27]
+	mi := &file_messages_storage_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1712,7 +1769,7 @@ func (x *StorageReleaseReadHold) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StorageReleaseReadHold.ProtoReflect.Descriptor instead.
 func (*StorageReleaseReadHold) Descriptor() ([]byte, []int) {
-	return file_messages_storage_proto_rawDescGZIP(), []int{27}
+	return file_messages_storage_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *StorageReleaseReadHold) GetHoldId() string {
@@ -1735,7 +1792,7 @@ type StorageReadHoldResponse struct {
 
 func (x *StorageReadHoldResponse) Reset() {
 	*x = StorageReadHoldResponse{}
-	mi := &file_messages_storage_proto_msgTypes[28]
+	mi := &file_messages_storage_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1747,7 +1804,7 @@ func (x *StorageReadHoldResponse) String() string {
 func (*StorageReadHoldResponse) ProtoMessage() {}
 
 func (x *StorageReadHoldResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_storage_proto_msgTypes[28]
+	mi := &file_messages_storage_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1760,7 +1817,7 @@ func (x *StorageReadHoldResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StorageReadHoldResponse.ProtoReflect.Descriptor instead.
 func (*StorageReadHoldResponse) Descriptor() ([]byte, []int) {
-	return file_messages_storage_proto_rawDescGZIP(), []int{28}
+	return file_messages_storage_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *StorageReadHoldResponse) GetHoldId() string {
@@ -1797,7 +1854,7 @@ type StorageTableRecord struct {
 
 func (x *StorageTableRecord) Reset() {
 	*x = StorageTableRecord{}
-	mi := &file_messages_storage_proto_msgTypes[29]
+	mi := &file_messages_storage_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1809,7 +1866,7 @@ func (x *StorageTableRecord) String() string {
 func (*StorageTableRecord) ProtoMessage() {}
 
 func (x *StorageTableRecord) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_storage_proto_msgTypes[29]
+	mi := &file_messages_storage_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1822,7 +1879,7 @@ func (x *StorageTableRecord) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StorageTableRecord.ProtoReflect.Descriptor instead.
 func (*StorageTableRecord) Descriptor() ([]byte, []int) {
-	return file_messages_storage_proto_rawDescGZIP(), []int{29}
+	return file_messages_storage_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *StorageTableRecord) GetTable() *GlobalId {
@@ -1930,7 +1987,10 @@ const file_messages_storage_proto_rawDesc = "" +
 	"\x05upper\x18\x02 \x01(\v2\x18.arbor.messages.FrontierR\x05upper\"q\n" +
 	"\x16StorageCdcTableDropped\x12'\n" +
 	"\x0fsubscription_id\x18\x01 \x01(\tR\x0esubscriptionId\x12.\n" +
-	"\x05table\x18\x02 \x01(\v2\x18.arbor.messages.GlobalIdR\x05table\"=\n" +
+	"\x05table\x18\x02 \x01(\v2\x18.arbor.messages.GlobalIdR\x05table\"n\n" +
+	"\x0fStorageCdcEnded\x12'\n" +
+	"\x0fsubscription_id\x18\x01 \x01(\tR\x0esubscriptionId\x122\n" +
+	"\x05error\x18\x02 \x01(\v2\x1c.arbor.messages.StorageErrorR\x05error\"=\n" +
 	"\x12StorageUnsubscribe\x12'\n" +
 	"\x0fsubscription_id\x18\x01 \x01(\tR\x0esubscriptionId\"y\n" +
 	"\x1aStorageUnsubscribeResponse\x12'\n" +
@@ -1982,7 +2042,7 @@ func file_messages_storage_proto_rawDescGZIP() []byte {
 }
 
 var file_messages_storage_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_messages_storage_proto_msgTypes = make([]protoimpl.MessageInfo, 30)
+var file_messages_storage_proto_msgTypes = make([]protoimpl.MessageInfo, 31)
 var file_messages_storage_proto_goTypes = []any{
 	(StorageErrorCode)(0),              // 0: arbor.messages.StorageErrorCode
 	(*StorageError)(nil),               // 1: arbor.messages.StorageError
@@ -2008,66 +2068,68 @@ var file_messages_storage_proto_goTypes = []any{
 	(*StorageCdcBatch)(nil),            // 21: arbor.messages.StorageCdcBatch
 	(*StorageCdcProgress)(nil),         // 22: arbor.messages.StorageCdcProgress
 	(*StorageCdcTableDropped)(nil),     // 23: arbor.messages.StorageCdcTableDropped
-	(*StorageUnsubscribe)(nil),         // 24: arbor.messages.StorageUnsubscribe
-	(*StorageUnsubscribeResponse)(nil), // 25: arbor.messages.StorageUnsubscribeResponse
-	(*StorageAcquireReadHold)(nil),     // 26: arbor.messages.StorageAcquireReadHold
-	(*StorageDowngradeReadHold)(nil),   // 27: arbor.messages.StorageDowngradeReadHold
-	(*StorageReleaseReadHold)(nil),     // 28: arbor.messages.StorageReleaseReadHold
-	(*StorageReadHoldResponse)(nil),    // 29: arbor.messages.StorageReadHoldResponse
-	(*StorageTableRecord)(nil),         // 30: arbor.messages.StorageTableRecord
-	(*Row)(nil),                        // 31: arbor.messages.Row
-	(*GlobalId)(nil),                   // 32: arbor.messages.GlobalId
-	(*Frontier)(nil),                   // 33: arbor.messages.Frontier
-	(*Schema)(nil),                     // 34: arbor.messages.Schema
+	(*StorageCdcEnded)(nil),            // 24: arbor.messages.StorageCdcEnded
+	(*StorageUnsubscribe)(nil),         // 25: arbor.messages.StorageUnsubscribe
+	(*StorageUnsubscribeResponse)(nil), // 26: arbor.messages.StorageUnsubscribeResponse
+	(*StorageAcquireReadHold)(nil),     // 27: arbor.messages.StorageAcquireReadHold
+	(*StorageDowngradeReadHold)(nil),   // 28: arbor.messages.StorageDowngradeReadHold
+	(*StorageReleaseReadHold)(nil),     // 29: arbor.messages.StorageReleaseReadHold
+	(*StorageReadHoldResponse)(nil),    // 30: arbor.messages.StorageReadHoldResponse
+	(*StorageTableRecord)(nil),         // 31: arbor.messages.StorageTableRecord
+	(*Row)(nil),                        // 32: arbor.messages.Row
+	(*GlobalId)(nil),                   // 33: arbor.messages.GlobalId
+	(*Frontier)(nil),                   // 34: arbor.messages.Frontier
+	(*Schema)(nil),                     // 35: arbor.messages.Schema
 }
 var file_messages_storage_proto_depIdxs = []int32{
 	0,  // 0: arbor.messages.StorageError.code:type_name -> arbor.messages.StorageErrorCode
-	31, // 1: arbor.messages.StorageRowDiff.row:type_name -> arbor.messages.Row
-	32, // 2: arbor.messages.StorageTableChanges.table:type_name -> arbor.messages.GlobalId
+	32, // 1: arbor.messages.StorageRowDiff.row:type_name -> arbor.messages.Row
+	33, // 2: arbor.messages.StorageTableChanges.table:type_name -> arbor.messages.GlobalId
 	2,  // 3: arbor.messages.StorageTableChanges.rows:type_name -> arbor.messages.StorageRowDiff
 	3,  // 4: arbor.messages.StorageVersion.tables:type_name -> arbor.messages.StorageTableChanges
-	32, // 5: arbor.messages.StorageTableFrontiers.table:type_name -> arbor.messages.GlobalId
-	33, // 6: arbor.messages.StorageTableFrontiers.since:type_name -> arbor.messages.Frontier
-	33, // 7: arbor.messages.StorageTableFrontiers.upper:type_name -> arbor.messages.Frontier
-	32, // 8: arbor.messages.StorageCreateTable.table:type_name -> arbor.messages.GlobalId
-	34, // 9: arbor.messages.StorageCreateTable.schema:type_name -> arbor.messages.Schema
-	32, // 10: arbor.messages.StorageCreateTableResponse.table:type_name -> arbor.messages.GlobalId
+	33, // 5: arbor.messages.StorageTableFrontiers.table:type_name -> arbor.messages.GlobalId
+	34, // 6: arbor.messages.StorageTableFrontiers.since:type_name -> arbor.messages.Frontier
+	34, // 7: arbor.messages.StorageTableFrontiers.upper:type_name -> arbor.messages.Frontier
+	33, // 8: arbor.messages.StorageCreateTable.table:type_name -> arbor.messages.GlobalId
+	35, // 9: arbor.messages.StorageCreateTable.schema:type_name -> arbor.messages.Schema
+	33, // 10: arbor.messages.StorageCreateTableResponse.table:type_name -> arbor.messages.GlobalId
 	1,  // 11: arbor.messages.StorageCreateTableResponse.error:type_name -> arbor.messages.StorageError
 	5,  // 12: arbor.messages.StorageCreateTableResponse.frontiers:type_name -> arbor.messages.StorageTableFrontiers
-	32, // 13: arbor.messages.StorageDropTable.table:type_name -> arbor.messages.GlobalId
-	32, // 14: arbor.messages.StorageDropTableResponse.table:type_name -> arbor.messages.GlobalId
+	33, // 13: arbor.messages.StorageDropTable.table:type_name -> arbor.messages.GlobalId
+	33, // 14: arbor.messages.StorageDropTableResponse.table:type_name -> arbor.messages.GlobalId
 	1,  // 15: arbor.messages.StorageDropTableResponse.error:type_name -> arbor.messages.StorageError
-	32, // 16: arbor.messages.StorageFrontiers.tables:type_name -> arbor.messages.GlobalId
+	33, // 16: arbor.messages.StorageFrontiers.tables:type_name -> arbor.messages.GlobalId
 	1,  // 17: arbor.messages.StorageFrontiersResponse.error:type_name -> arbor.messages.StorageError
-	33, // 18: arbor.messages.StorageFrontiersResponse.upper:type_name -> arbor.messages.Frontier
+	34, // 18: arbor.messages.StorageFrontiersResponse.upper:type_name -> arbor.messages.Frontier
 	5,  // 19: arbor.messages.StorageFrontiersResponse.tables:type_name -> arbor.messages.StorageTableFrontiers
-	32, // 20: arbor.messages.StorageTableWrite.table:type_name -> arbor.messages.GlobalId
+	33, // 20: arbor.messages.StorageTableWrite.table:type_name -> arbor.messages.GlobalId
 	2,  // 21: arbor.messages.StorageTableWrite.rows:type_name -> arbor.messages.StorageRowDiff
 	12, // 22: arbor.messages.StorageWrite.tables:type_name -> arbor.messages.StorageTableWrite
 	1,  // 23: arbor.messages.StorageWriteResponse.error:type_name -> arbor.messages.StorageError
-	32, // 24: arbor.messages.StorageSnapshot.tables:type_name -> arbor.messages.GlobalId
+	33, // 24: arbor.messages.StorageSnapshot.tables:type_name -> arbor.messages.GlobalId
 	3,  // 25: arbor.messages.StorageSnapshotResponse.tables:type_name -> arbor.messages.StorageTableChanges
 	1,  // 26: arbor.messages.StorageSnapshotResponse.error:type_name -> arbor.messages.StorageError
-	32, // 27: arbor.messages.StorageReadRange.tables:type_name -> arbor.messages.GlobalId
+	33, // 27: arbor.messages.StorageReadRange.tables:type_name -> arbor.messages.GlobalId
 	4,  // 28: arbor.messages.StorageReadRangeResponse.versions:type_name -> arbor.messages.StorageVersion
 	1,  // 29: arbor.messages.StorageReadRangeResponse.error:type_name -> arbor.messages.StorageError
 	5,  // 30: arbor.messages.StorageReadRangeResponse.frontiers:type_name -> arbor.messages.StorageTableFrontiers
-	32, // 31: arbor.messages.StorageSubscribe.tables:type_name -> arbor.messages.GlobalId
+	33, // 31: arbor.messages.StorageSubscribe.tables:type_name -> arbor.messages.GlobalId
 	1,  // 32: arbor.messages.StorageSubscribeResponse.error:type_name -> arbor.messages.StorageError
-	33, // 33: arbor.messages.StorageSubscribeResponse.upper:type_name -> arbor.messages.Frontier
+	34, // 33: arbor.messages.StorageSubscribeResponse.upper:type_name -> arbor.messages.Frontier
 	4,  // 34: arbor.messages.StorageCdcBatch.batch:type_name -> arbor.messages.StorageVersion
-	33, // 35: arbor.messages.StorageCdcProgress.upper:type_name -> arbor.messages.Frontier
-	32, // 36: arbor.messages.StorageCdcTableDropped.table:type_name -> arbor.messages.GlobalId
-	1,  // 37: arbor.messages.StorageUnsubscribeResponse.error:type_name -> arbor.messages.StorageError
-	32, // 38: arbor.messages.StorageAcquireReadHold.tables:type_name -> arbor.messages.GlobalId
-	1,  // 39: arbor.messages.StorageReadHoldResponse.error:type_name -> arbor.messages.StorageError
-	32, // 40: arbor.messages.StorageTableRecord.table:type_name -> arbor.messages.GlobalId
-	34, // 41: arbor.messages.StorageTableRecord.schema:type_name -> arbor.messages.Schema
-	42, // [42:42] is the sub-list for method output_type
-	42, // [42:42] is the sub-list for method input_type
-	42, // [42:42] is the sub-list for extension type_name
-	42, // [42:42] is the sub-list for extension extendee
-	0,  // [0:42] is the sub-list for field type_name
+	34, // 35: arbor.messages.StorageCdcProgress.upper:type_name -> arbor.messages.Frontier
+	33, // 36: arbor.messages.StorageCdcTableDropped.table:type_name -> arbor.messages.GlobalId
+	1,  // 37: arbor.messages.StorageCdcEnded.error:type_name -> arbor.messages.StorageError
+	1,  // 38: arbor.messages.StorageUnsubscribeResponse.error:type_name -> arbor.messages.StorageError
+	33, // 39: arbor.messages.StorageAcquireReadHold.tables:type_name -> arbor.messages.GlobalId
+	1,  // 40: arbor.messages.StorageReadHoldResponse.error:type_name -> arbor.messages.StorageError
+	33, // 41: arbor.messages.StorageTableRecord.table:type_name -> arbor.messages.GlobalId
+	35, // 42: arbor.messages.StorageTableRecord.schema:type_name -> arbor.messages.Schema
+	43, // [43:43] is the sub-list for method output_type
+	43, // [43:43] is the sub-list for method input_type
+	43, // [43:43] is the sub-list for extension type_name
+	43, // [43:43] is the sub-list for extension extendee
+	0,  // [0:43] is the sub-list for field type_name
 }
 
 func init() { file_messages_storage_proto_init() }
@@ -2079,14 +2141,14 @@ func file_messages_storage_proto_init() {
 	file_messages_plan_proto_init()
 	file_messages_storage_proto_msgTypes[1].OneofWrappers = []any{}
 	file_messages_storage_proto_msgTypes[14].OneofWrappers = []any{}
-	file_messages_storage_proto_msgTypes[28].OneofWrappers = []any{}
+	file_messages_storage_proto_msgTypes[29].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_messages_storage_proto_rawDesc), len(file_messages_storage_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   30,
+			NumMessages:   31,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

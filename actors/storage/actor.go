@@ -26,7 +26,8 @@ func New(cfg Config) (*actor.Props, error) {
 	if err != nil {
 		return nil, fmt.Errorf("storage: metrics: %w", err)
 	}
-	return actor.PropsFromProducer(func() actor.Actor { return newStorageActor(cfg, m) }), nil
+	c := newCarry()
+	return actor.PropsFromProducer(func() actor.Actor { return newStorageActor(cfg, m, c) }), nil
 }
 
 // storageActor is the thin actor around State: it decodes requests, reads
@@ -36,6 +37,7 @@ type storageActor struct {
 	// constant after construction
 	cfg     Config
 	metrics *Metrics
+	carry   *carry
 
 	// guarded by the actor; set in Started
 	state  *State
@@ -47,8 +49,8 @@ type storageActor struct {
 	watched map[string]bool
 }
 
-func newStorageActor(cfg Config, m *Metrics) *storageActor {
-	return &storageActor{cfg: cfg, metrics: m, watched: map[string]bool{}}
+func newStorageActor(cfg Config, m *Metrics, c *carry) *storageActor {
+	return &storageActor{cfg: cfg, metrics: m, carry: c, watched: map[string]bool{}}
 }
 
 // commitNow asks the actor to commit the staged writes (sent to itself
@@ -67,8 +69,14 @@ func (a *storageActor) Receive(ctx actor.Context) {
 	case *actor.Started:
 		a.start(ctx)
 	case *actor.Stopping:
+		if a.state != nil {
+			a.deliver(ctx, a.state.EndSubscriptions(errorf(ErrBackend, "the storage actor is stopping")))
+		}
 		a.stop(ctx, "storage actor stopping")
 	case *actor.Restarting:
+		if a.state != nil {
+			a.carry.put(ctx.Self(), a.state.TakeConsumers())
+		}
 		a.stop(ctx, "storage actor restarting")
 	case *actor.Terminated:
 		a.handleTerminated(ctx, m)
@@ -123,9 +131,45 @@ func (a *storageActor) start(ctx actor.Context) {
 	a.state = NewState(rec.tables, rec.upper, a.cfg.CompactionWindow)
 	a.state.RestoreLog(rec.logged)
 	upper := rec.upper
+	if cs, ok := a.carry.take(ctx.Self()); ok {
+		a.resume(ctx, a.state.RestoreConsumers(cs))
+	}
 	a.ticks = startTicks(a.cfg.Clock, ctx.ActorSystem().Root, ctx.Self(), a.cfg.CommitInterval, a.cfg.MaintenanceInterval)
 	a.refreshGauges()
 	a.cfg.Logger.Debug("storage started", "tables", len(a.state.LiveTables()), "upper", upper)
+}
+
+// resume brings the subscriptions carried over a restart up to date: each
+// gets the versions it missed (a group whose commit failed may have become
+// durable in recovery) and progress. A subscription that cannot be resumed
+// ends with StorageCdcEnded.
+func (a *storageActor) resume(ctx actor.Context, rs []Resume) {
+	for _, pid := range a.state.Owners() {
+		a.watch(ctx, pid)
+	}
+	upper := a.state.Upper()
+	ut, _ := upper.Time()
+	for _, r := range rs {
+		var replay []*messages.StorageVersion
+		if r.From < ut {
+			starts := make([]timely.Timestamp, len(r.Tables))
+			for i := range starts {
+				starts[i] = r.From
+			}
+			vs, err := a.readPlan(RangePlan{Tables: r.Tables, Starts: starts, CompleteTo: ut})
+			if err != nil {
+				a.cfg.Logger.Warn("cannot resume subscription after restart", "subscription", r.Id, "err", err)
+				_ = a.state.Unsubscribe(r.Id)
+				ctx.Send(r.Owner, &messages.StorageCdcEnded{SubscriptionId: r.Id, Error: ErrorToWire(err)})
+				continue
+			}
+			replay = vs
+		}
+		for _, v := range replay {
+			ctx.Send(r.Owner, &messages.StorageCdcBatch{SubscriptionId: r.Id, Batch: v})
+		}
+		ctx.Send(r.Owner, &messages.StorageCdcProgress{SubscriptionId: r.Id, Upper: messages.FromFrontier(upper)})
+	}
 }
 
 // stop fails the staged writes, stops the tickers and closes the shards.

@@ -12,6 +12,7 @@ import (
 	"github.com/arbor-db/arbor/messages"
 	"github.com/arbor-db/arbor/persistence"
 	"github.com/arbor-db/arbor/persistence/pebble"
+	"github.com/arbor-db/arbor/testkit"
 	"github.com/arbor-db/arbor/timely"
 )
 
@@ -156,5 +157,63 @@ func TestGroupCommitIsAtomicAcrossTables(t *testing.T) {
 				t.Fatalf("contents after a logged group and a restart: %s", got)
 			}
 		})
+	}
+}
+
+// Subscriptions and read holds survive a restart by the supervisor: the
+// consumer gets the group whose commit failed but which recovery made
+// durable, and its hold still bounds compaction.
+func TestConsumersSurviveSupervisorRestart(t *testing.T) {
+	store := &flakyStore{Store: openPebble(t, t.TempDir()), target: storage.ShardName(u2)}
+	h := newHarness(t, storage.Config{Store: store})
+	t.Cleanup(func() { _ = store.Close() })
+	h.createTable(u1, accounts)
+	h.createTable(u2, accounts)
+	first := h.mustWrite(write(rows(u1, row(i64(1), str("a")))))
+	c := testkit.NewProbe(t, h.sys)
+	if r := subscribe(h, c, &messages.StorageSubscribe{SubscriptionId: "s", From: uint64(first)}); r.Error != nil {
+		t.Fatal(r.Error)
+	}
+	expectBatch(t, c, "s")
+	expectProgress(t, c, "s")
+
+	store.fail.Store(true)
+	r := h.write(write(rows(u1, row(i64(2), str("b"))), rows(u2, row(i64(2), str("b")))))
+	if !errors.Is(storage.ErrorFromWire(r.Error), storage.ErrBackend) {
+		t.Fatalf("write during a backend failure: %v", r.Error)
+	}
+	// The group was logged, so recovery completed it: the consumer gets it.
+	v, got := expectBatch(t, c, "s")
+	if got != `map[u1:map[(2, "b"):1] u2:map[(2, "b"):1]]` {
+		t.Fatalf("resumed batch (%d, %s)", v, got)
+	}
+	if p := expectProgress(t, c, "s"); p != timely.At(v+1) {
+		t.Fatalf("progress %s after resumed batch %d", p, v)
+	}
+	// Live batches continue.
+	ts := h.mustWrite(write(rows(u1, row(i64(3), str("c")))))
+	if v, _ := expectBatch(t, c, "s"); v != ts {
+		t.Fatalf("live batch at %d, want %d", v, ts)
+	}
+	expectProgress(t, c, "s")
+	// The hold is still at the subscription's start.
+	h.clk.Advance(storage.DefaultMaintenance)
+	testkit.Eventually(t, func() bool { return sinceOf(h, u1) == first && sinceOf(h, u2) == first }, timeout,
+		"compaction stops at the carried hold")
+}
+
+// A stopping storage actor tells its subscribers.
+func TestStoppingEndsSubscriptions(t *testing.T) {
+	h := newHarness(t, storage.Config{})
+	h.createTable(u1, accounts)
+	c := testkit.NewProbe(t, h.sys)
+	if r := subscribe(h, c, &messages.StorageSubscribe{SubscriptionId: "s"}); r.Error != nil {
+		t.Fatal(r.Error)
+	}
+	expectProgress(t, c, "s")
+	h.stop()
+	e := testkit.ExpectMsg[*messages.StorageCdcEnded](c, timeout)
+	if e.SubscriptionId != "s" || e.Error == nil {
+		t.Fatalf("end notice %v", e)
 	}
 }

@@ -2,6 +2,7 @@ package storage
 
 import (
 	"slices"
+	"strings"
 
 	"github.com/asynkron/protoactor-go/actor"
 
@@ -15,6 +16,9 @@ type subscription struct {
 	id     string
 	owner  *actor.PID
 	tables tableSet
+	// sent is the upper of the last progress sent: the consumer has every
+	// version below it.
+	sent timely.Timestamp
 }
 
 // CheckSubscribe validates a subscription request and returns the live
@@ -43,7 +47,8 @@ func (s *State) CheckSubscribe(id string, ids []timely.GlobalId, from timely.Tim
 // read hold at from. ids empty means every table, including later ones.
 func (s *State) AddSubscription(id string, owner *actor.PID, ids []timely.GlobalId, from timely.Timestamp) {
 	set := newTableSet(ids)
-	s.subs[id] = &subscription{id: id, owner: owner, tables: set}
+	sent, _ := s.upper.Time()
+	s.subs[id] = &subscription{id: id, owner: owner, tables: set, sent: sent}
 	s.holds[id] = &readHold{id: id, owner: owner, tables: set, at: from, subscription: true}
 }
 
@@ -72,8 +77,10 @@ func (s *State) Subscriptions() []string {
 func (s *State) publish(v *messages.StorageVersion) []Delivery {
 	var out []Delivery
 	upper := messages.FromFrontier(s.upper)
+	sent, _ := s.upper.Time()
 	for _, id := range s.Subscriptions() {
 		sub := s.subs[id]
+		sub.sent = sent
 		if tables := filterTables(v.Tables, sub.tables); len(tables) > 0 {
 			out = append(out, Delivery{To: sub.owner, Msg: &messages.StorageCdcBatch{
 				SubscriptionId: id,
@@ -135,4 +142,83 @@ func (s *State) checkSince(tables []timely.GlobalId, t timely.Timestamp) error {
 		}
 	}
 	return nil
+}
+
+// Consumers are a State's subscriptions and read holds, carried from one
+// incarnation of the storage actor to the next when its supervisor
+// restarts it: the consumers still run and must neither lose their holds
+// nor miss a version.
+type Consumers struct {
+	subs  []*subscription
+	holds []*readHold
+}
+
+// TakeConsumers returns the subscriptions and read holds and forgets them.
+func (s *State) TakeConsumers() Consumers {
+	var c Consumers
+	for _, sub := range s.subs {
+		c.subs = append(c.subs, sub)
+	}
+	for _, h := range s.holds {
+		c.holds = append(c.holds, h)
+	}
+	s.subs, s.holds = map[string]*subscription{}, map[string]*readHold{}
+	return c
+}
+
+// Resume is a carried subscription that must be brought up to date: the
+// versions of Tables in [From, upper) from the shards, then progress.
+type Resume struct {
+	Id     string
+	Owner  *actor.PID
+	Tables []timely.GlobalId
+	From   timely.Timestamp
+}
+
+// RestoreConsumers registers the consumers of a previous incarnation and
+// returns the subscriptions to resume, in id order (with their live
+// tables). Their sent position moves to the upper: the caller replays the
+// gap.
+func (s *State) RestoreConsumers(c Consumers) []Resume {
+	for _, h := range c.holds {
+		s.holds[h.id] = h
+	}
+	sent, _ := s.upper.Time()
+	var out []Resume
+	for _, sub := range c.subs {
+		s.subs[sub.id] = sub
+		var tables []timely.GlobalId
+		for _, id := range s.LiveTables() {
+			if sub.tables.has(id) {
+				tables = append(tables, id)
+			}
+		}
+		out = append(out, Resume{Id: sub.id, Owner: sub.owner, Tables: tables, From: sub.sent})
+		sub.sent = sent
+	}
+	slices.SortFunc(out, func(a, b Resume) int { return strings.Compare(a.Id, b.Id) })
+	return out
+}
+
+// Owners returns the owners of the subscriptions and read holds.
+func (s *State) Owners() []*actor.PID {
+	var out []*actor.PID
+	for _, h := range s.holds {
+		if h.owner != nil {
+			out = append(out, h.owner)
+		}
+	}
+	return out
+}
+
+// EndSubscriptions ends every subscription and its read hold, and returns
+// the StorageCdcEnded notices (with err) for their consumers.
+func (s *State) EndSubscriptions(err error) []Delivery {
+	var out []Delivery
+	for _, id := range s.Subscriptions() {
+		out = append(out, Delivery{To: s.subs[id].owner, Msg: &messages.StorageCdcEnded{SubscriptionId: id, Error: ErrorToWire(err)}})
+		delete(s.subs, id)
+		delete(s.holds, id)
+	}
+	return out
 }
