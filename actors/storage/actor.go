@@ -147,28 +147,19 @@ func (a *storageActor) resume(ctx actor.Context, rs []Resume) {
 	for _, pid := range a.state.Owners() {
 		a.watch(ctx, pid)
 	}
-	upper := a.state.Upper()
-	ut, _ := upper.Time()
+	upper := messages.FromFrontier(a.state.Upper())
 	for _, r := range rs {
-		var replay []*messages.StorageVersion
-		if r.From < ut {
-			starts := make([]timely.Timestamp, len(r.Tables))
-			for i := range starts {
-				starts[i] = r.From
-			}
-			vs, err := a.readPlan(RangePlan{Tables: r.Tables, Starts: starts, CompleteTo: ut})
-			if err != nil {
-				a.cfg.Logger.Warn("cannot resume subscription after restart", "subscription", r.Id, "err", err)
-				_ = a.state.Unsubscribe(r.Id)
-				ctx.Send(r.Owner, &messages.StorageCdcEnded{SubscriptionId: r.Id, Error: ErrorToWire(err)})
-				continue
-			}
-			replay = vs
+		replay, err := a.replay(r.Tables, r.From)
+		if err != nil {
+			a.cfg.Logger.Warn("cannot resume subscription after restart", "subscription", r.Id, "err", err)
+			_ = a.state.Unsubscribe(r.Id)
+			ctx.Send(r.Owner, &messages.StorageCdcEnded{SubscriptionId: r.Id, Error: ErrorToWire(err)})
+			continue
 		}
 		for _, v := range replay {
 			ctx.Send(r.Owner, &messages.StorageCdcBatch{SubscriptionId: r.Id, Batch: v})
 		}
-		ctx.Send(r.Owner, &messages.StorageCdcProgress{SubscriptionId: r.Id, Upper: messages.FromFrontier(upper)})
+		ctx.Send(r.Owner, &messages.StorageCdcProgress{SubscriptionId: r.Id, Upper: upper})
 	}
 }
 

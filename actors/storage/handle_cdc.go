@@ -56,18 +56,12 @@ func (a *storageActor) handleSubscribe(ctx actor.Context, m *messages.StorageSub
 		from++
 	}
 	upper := a.state.Upper()
-	if ut, ok := upper.Time(); ok && from < ut {
-		starts := make([]timely.Timestamp, len(tables))
-		for i := range starts {
-			starts[i] = from
-		}
-		vs, err := a.readPlan(RangePlan{Tables: tables, Starts: starts, CompleteTo: ut})
-		if err != nil {
-			fail(err)
-			return
-		}
-		replay = append(replay, vs...)
+	vs, err := a.replay(tables, from)
+	if err != nil {
+		fail(err)
+		return
 	}
+	replay = append(replay, vs...)
 
 	id := m.SubscriptionId
 	a.respond(ctx, &messages.StorageSubscribeResponse{SubscriptionId: id, Upper: messages.FromFrontier(upper)})
@@ -78,6 +72,19 @@ func (a *storageActor) handleSubscribe(ctx actor.Context, m *messages.StorageSub
 	a.state.AddSubscription(id, consumer, ids, timely.Timestamp(m.From))
 	a.watch(ctx, consumer)
 	a.refreshGauges()
+}
+
+// replay reads the versions of tables from `from` up to the upper.
+func (a *storageActor) replay(tables []timely.GlobalId, from timely.Timestamp) ([]*messages.StorageVersion, error) {
+	ut, ok := a.state.Upper().Time()
+	if !ok || from >= ut {
+		return nil, nil
+	}
+	starts := make([]timely.Timestamp, len(tables))
+	for i := range starts {
+		starts[i] = from
+	}
+	return a.readPlan(RangePlan{Tables: tables, Starts: starts, CompleteTo: ut})
 }
 
 func (a *storageActor) handleUnsubscribe(ctx actor.Context, m *messages.StorageUnsubscribe) {
