@@ -10,4 +10,7 @@ var (
 	ErrInvalidCommand = errors.New("runtime: invalid command")
 	// ErrStorage: storage answered a read or subscription with an error.
 	ErrStorage = errors.New("runtime: storage error")
+	// ErrRestarted: the runtime restarted after its coordinator or pool
+	// failed; it starts with no flows.
+	ErrRestarted = errors.New("runtime: restarted")
 )

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 
 	"github.com/asynkron/protoactor-go/actor"
 
@@ -28,19 +29,28 @@ func New(cfg Config) (*actor.Props, error) {
 	if err != nil {
 		return nil, fmt.Errorf("runtime: metrics: %w", err)
 	}
+	incarnations := new(atomic.Int64)
 	return actor.PropsFromProducer(func() actor.Actor {
-		return &runtimeActor{cfg: cfg, cmetrics: cm, pmetrics: pm}
-	}), nil
+		return &runtimeActor{cfg: cfg, cmetrics: cm, pmetrics: pm, incarnation: incarnations.Add(1)}
+	}, actor.WithSupervisor(escalate)), nil
 }
+
+// escalate is the runtime's strategy for its children: a coordinator or
+// pool that panics (a broken invariant; workers are supervised by the
+// pool) fails the whole runtime, whose own supervisor restarts it empty.
+// Its controller then replays the flows (ARCHITECTURE.md §7); committed
+// checkpoints make the replay cheap.
+var escalate = actor.NewOneForOneStrategy(0, 0, func(any) actor.Directive { return actor.EscalateDirective })
 
 // runtimeActor is one replica's runtime: it owns the pool and the
 // coordinator (its children), subscribes to storage CDC and feeds it to
 // the coordinator as Consumes, and translates the Rt* protocol.
 type runtimeActor struct {
 	// constant after construction
-	cfg      Config
-	cmetrics *coordinator.Metrics
-	pmetrics *pool.Metrics
+	cfg         Config
+	cmetrics    *coordinator.Metrics
+	pmetrics    *pool.Metrics
+	incarnation int64 // 1 for the first; more after restarts
 
 	// guarded by the actor; set in Started
 	store *coordinator.ShardStore
@@ -73,6 +83,9 @@ func (a *runtimeActor) Receive(ctx actor.Context) {
 		if a.ticks != nil {
 			a.ticks.stop()
 		}
+		// The PID survives the restart, so storage would keep the
+		// subscription: end it before the next incarnation subscribes.
+		ctx.Request(a.cfg.Storage, &messages.StorageUnsubscribe{SubscriptionId: a.cfg.SubscriptionId})
 	case *messages.StorageSubscribeResponse:
 		if e := m.GetError(); e != nil {
 			panic(fmt.Errorf("%w: subscribe: %s", ErrStorage, e.GetMessage()))
@@ -139,7 +152,10 @@ func (a *runtimeActor) start(ctx actor.Context) error {
 		return fmt.Errorf("%w: frontiers: %v", ErrStorage, res)
 	}
 	upper, _ := frontierTime(fr.GetUpper())
-	a.pool = ctx.Spawn(pool.Props(pool.Config{Workers: a.cfg.Workers, Reader: store, Metrics: a.pmetrics, Logger: a.cfg.Logger, BeforeApply: a.cfg.BeforeApply}))
+	a.pool, err = ctx.SpawnNamed(pool.Props(pool.Config{Workers: a.cfg.Workers, Reader: store, Metrics: a.pmetrics, Logger: a.cfg.Logger, BeforeApply: a.cfg.BeforeApply}), "pool")
+	if err != nil {
+		return err
+	}
 	props, err := coordinator.Props(coordinator.Options{
 		Config:  coordinator.Config{BackfillChunk: a.cfg.BackfillChunk, Upper: upper},
 		Pool:    a.pool,
@@ -151,11 +167,17 @@ func (a *runtimeActor) start(ctx actor.Context) error {
 	if err != nil {
 		return err
 	}
-	a.coord = ctx.Spawn(props)
+	// Named, so that tests can reach it as <runtime>/coordinator.
+	if a.coord, err = ctx.SpawnNamed(props, "coordinator"); err != nil {
+		return err
+	}
 	a.feed = newFeed(upper)
 	ctx.Request(a.cfg.Storage, &messages.StorageSubscribe{SubscriptionId: a.cfg.SubscriptionId, From: uint64(upper)})
 	if a.cfg.TickInterval > 0 {
 		a.ticks = startTicker(a.cfg, ctx.ActorSystem().Root, ctx.Self())
+	}
+	if a.incarnation > 1 {
+		a.emitError(ctx, nil, fmt.Sprintf("%v: incarnation %d started empty; flows must be installed again", ErrRestarted, a.incarnation))
 	}
 	return nil
 }
