@@ -65,6 +65,9 @@ func TestGroupCommitOnTick(t *testing.T) {
 	if n := counterValue(t, h.reg, "arbor_storage_writes_total"); n != 9 {
 		t.Fatalf("writes metric %v, want 9", n)
 	}
+	if n := counterValue(t, h.reg, "arbor_storage_rows_total"); n != 12 {
+		t.Fatalf("rows metric %v, want 12", n)
+	}
 	// A tick with nothing staged commits nothing.
 	before := h.upper()
 	h.clk.Advance(time.Second)

@@ -2,6 +2,7 @@ package storage
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/arbor-db/arbor/dataflow"
 	"github.com/arbor-db/arbor/messages"
@@ -56,7 +57,7 @@ func (s *State) DecodeWrite(m *messages.StorageWrite) (Write, error) {
 		}
 		t, err := s.lookup(id)
 		if err != nil {
-			return Write{}, fmt.Errorf("write to table %s: %w", id, err)
+			return Write{}, err
 		}
 		at, ok := index[id]
 		if !ok {
@@ -93,7 +94,9 @@ func decodeRowChange(t *table, j int, rd *messages.StorageRowDiff) (rowChange, e
 		return rowChange{}, fmt.Errorf("%w: table %s row %d: %w", ErrMalformed, t.id, j, err)
 	}
 	if err := t.schema.Validate(row); err != nil {
-		return rowChange{}, fmt.Errorf("%w: table %s row %d: %w", ErrInvalidRow, t.id, j, err)
+		// The dataflow error names the column; drop its own prefix.
+		msg := strings.TrimPrefix(err.Error(), dataflow.ErrInvalidRow.Error()+": ")
+		return rowChange{}, fmt.Errorf("%w: table %s row %d: %s", ErrInvalidRow, t.id, j, msg)
 	}
 	return rowChange{row: row, key: encodeRow(row), diff: diff}, nil
 }
