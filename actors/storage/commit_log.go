@@ -1,8 +1,11 @@
 package storage
 
 import (
+	"context"
 	"encoding/binary"
 	"fmt"
+
+	"github.com/arbor-db/arbor/persistence"
 
 	"github.com/arbor-db/arbor/timely"
 )
@@ -56,4 +59,31 @@ func splitLogKey(k []byte) (timely.GlobalId, []byte, error) {
 		return timely.GlobalId{}, nil, fmt.Errorf("commit log key with id kind %q", k[0])
 	}
 	return id, k[logKeyPrefix:], nil
+}
+
+// appendLog appends a group to the commit log, from its upper to upper.
+func (sh *shards) appendLog(ctx context.Context, ups []persistence.Update, upper timely.Frontier) error {
+	if err := sh.txns.CompareAndAppend(ctx, ups, sh.txnsUpper, upper); err != nil {
+		return fmt.Errorf("commit log: %w", err)
+	}
+	sh.txnsUpper = upper
+	return nil
+}
+
+// compactLog moves the commit log's since to its latest complete time,
+// keeping only the last logged group readable.
+func (sh *shards) compactLog(ctx context.Context) error {
+	latest, ok := sh.txnsUpper.StepBack()
+	if !ok {
+		return nil
+	}
+	t, _ := latest.Time()
+	if t <= sh.txnsSince {
+		return nil
+	}
+	if err := sh.txns.DowngradeSince(ctx, timely.At(t)); err != nil {
+		return err
+	}
+	sh.txnsSince = t
+	return nil
 }

@@ -91,7 +91,10 @@ type wireError struct {
 	msg      string
 }
 
+// Error returns the sender's message.
 func (e *wireError) Error() string { return e.msg }
+
+// Unwrap returns the sentinel of the error's code (nil if unknown).
 func (e *wireError) Unwrap() error { return e.sentinel }
 
 // errorf wraps sentinel with a formatted context.

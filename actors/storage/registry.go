@@ -1,0 +1,64 @@
+package storage
+
+import (
+	"context"
+	"fmt"
+
+	"google.golang.org/protobuf/proto"
+
+	"github.com/arbor-db/arbor/dataflow"
+	"github.com/arbor-db/arbor/messages"
+	"github.com/arbor-db/arbor/persistence"
+	"github.com/arbor-db/arbor/timely"
+)
+
+// decodeRecord decodes one registry entry.
+func decodeRecord(e persistence.Update) (TableInfo, error) {
+	corrupt := func(err error) error {
+		return &persistence.CorruptError{Shard: RegistryShard, Key: string(e.Key), Err: err}
+	}
+	if e.Diff != 1 {
+		return TableInfo{}, corrupt(fmt.Errorf("entry has multiplicity %d", e.Diff))
+	}
+	var rec messages.StorageTableRecord
+	if err := proto.Unmarshal(e.Value, &rec); err != nil {
+		return TableInfo{}, corrupt(err)
+	}
+	id, err := rec.Table.ToTimely()
+	if err != nil {
+		return TableInfo{}, corrupt(err)
+	}
+	schema, err := dataflow.SchemaFromWire(rec.Schema)
+	if err != nil {
+		return TableInfo{}, corrupt(err)
+	}
+	return TableInfo{Id: id, Schema: schema, Dropped: rec.Dropped}, nil
+}
+
+// encodeRecord encodes a registry entry deterministically.
+func encodeRecord(id timely.GlobalId, schema dataflow.Schema, dropped bool) []byte {
+	b, err := proto.MarshalOptions{Deterministic: true}.Marshal(&messages.StorageTableRecord{
+		Table: messages.FromGlobalId(id), Schema: dataflow.SchemaToWire(schema), Dropped: dropped,
+	})
+	if err != nil {
+		panic(fmt.Sprintf("storage: encode table record: %v", err))
+	}
+	return b
+}
+
+// writeRegistry appends one change to the registry at its next version.
+func (sh *shards) writeRegistry(ctx context.Context, ups []persistence.Update) error {
+	t, ok := sh.registryUpper.Time()
+	if !ok {
+		return fmt.Errorf("%w: table registry is closed", ErrBackend)
+	}
+	next := timely.At(t + 1)
+	for i := range ups {
+		ups[i].Ts = t
+	}
+	if err := sh.registry.CompareAndAppend(ctx, ups, sh.registryUpper, next); err != nil {
+		return fmt.Errorf("%w: write table registry: %w", ErrBackend, err)
+	}
+	sh.registryUpper = next
+	return nil
+}
