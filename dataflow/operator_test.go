@@ -337,3 +337,33 @@ func TestTopKSelectionMatchesSort(t *testing.T) {
 		}
 	}
 }
+
+// A row ordered after a TopK's window that goes negative still makes the
+// group an error: the shortcut for updates after the window's boundary must
+// not skip the multiplicity check.
+func TestTopKNegativeAfterBoundary(t *testing.T) {
+	w := topKP(unionP(projectP(getP(srcA), 0), negateP(projectP(getP(srcB), 0))), nil,
+		[]*messages.OrderColumn{orderBy(0, false, false)}, 1, 0)
+	plan, err := Compile(w, testSources)
+	if err != nil {
+		t.Fatal(err)
+	}
+	df := NewDataflow(plan, Config{})
+	if err := df.Push(srcA, []Update{ins(rowA(1, Null(), "a")), ins(rowA(5, Null(), "b"))}); err != nil {
+		t.Fatal(err)
+	}
+	if err := df.Push(srcB, []Update{{Row: rowB(iv(7), "c"), Time: 2, Diff: 1}}); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []timely.GlobalId{srcA, srcB} {
+		if err := df.AdvanceInput(id, timely.At(3)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if rows, err := df.Peek(PeekSpec{Time: 1}); err != nil || len(rows) != 1 || rows[0][0].AsInt64() != 1 {
+		t.Fatalf("at 1: got %v %v, want (1)", rows, err)
+	}
+	if _, err := df.Peek(PeekSpec{Time: 2}); !errors.Is(err, ErrEval) || !strings.Contains(err.Error(), "negative multiplicity") {
+		t.Fatalf("at 2: got %v, want the negative multiplicity error", err)
+	}
+}

@@ -330,10 +330,15 @@ func equalMultisets(a, b map[string]int64) bool {
 
 func runProperty(seed int64) error {
 	g := &gen{r: rand.New(rand.NewSource(seed)), sources: map[timely.GlobalId]Schema{}}
+	shared := g.r.Intn(3) == 0 // sources share one schema, so unions across them type check
 	for i := 1 + g.r.Intn(3); i > 0; i-- {
 		id := timely.UserId(uint64(len(g.ids) + 1))
+		if shared && len(g.ids) > 0 {
+			g.sources[id] = g.sources[g.ids[0]]
+		} else {
+			g.sources[id] = g.schema()
+		}
 		g.ids = append(g.ids, id)
-		g.sources[id] = g.schema()
 	}
 	w, _ := g.plan(1 + g.r.Intn(4))
 	plan, err := Compile(w, g.sources)

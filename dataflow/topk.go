@@ -22,10 +22,13 @@ type topKOp struct {
 }
 
 // topKWindow is the output currently emitted for one group: rows, or an
-// error.
+// error. boundary, when set, is the row whose copies reach position
+// offset+limit: an update to a row ordered after it cannot change the
+// window.
 type topKWindow struct {
-	rows []rowDiff
-	err  string
+	rows     []rowDiff
+	err      string
+	boundary Row
 }
 
 func newTopKOp(n *node) *topKOp {
@@ -40,12 +43,21 @@ func (o *topKOp) step(t timely.Timestamp, in []batch) batch {
 	out := batch{errs: append([]errDiff(nil), in[0].errs...)}
 	keys, groups := groupByKey(in[0].rows, o.key)
 	for i, key := range keys {
+		w := o.windows.find(key)
+		// The window stays as it is when every update is to a row after
+		// the boundary and no multiplicity is or becomes negative.
+		unchanged := w != nil && w.state.boundary != nil
 		for _, r := range groups[i] {
-			o.input.Update(key, r.row, t, r.diff)
+			before, after := o.input.updateMult(key, r.row, t, r.diff)
+			if unchanged && (before < 0 || after < 0 || compareBy(o.order, r.row, w.state.boundary) <= 0) {
+				unchanged = false
+			}
+		}
+		if unchanged {
+			continue
 		}
 		o.buf = readInto(o.buf[:0], o.input, key)
-		rows, msg := topKGroup(key, o.order, o.limit, o.offset, o.buf)
-		w := o.windows.find(key)
+		rows, msg, boundary := topKWindowOf(key, o.order, o.limit, o.offset, o.buf)
 		if w == nil {
 			if len(rows) == 0 && msg == "" {
 				continue // no window before, none now
@@ -62,7 +74,7 @@ func (o *topKOp) step(t timely.Timestamp, in []batch) batch {
 			out.errs = append(out.errs, errDiff{err: msg, diff: 1})
 		}
 		out.rows = append(out.rows, rows...)
-		w.state = topKWindow{rows: rows, err: msg}
+		w.state = topKWindow{rows: rows, err: msg, boundary: boundary}
 		if len(rows) == 0 && msg == "" {
 			o.windows.remove(w)
 		}
@@ -74,13 +86,20 @@ func (o *topKOp) step(t timely.Timestamp, in []batch) batch {
 }
 
 // topKGroup returns the window of one group given its consolidated
-// contents, or an error message when a multiplicity is negative. With a
-// small window it selects the first offset+limit copies with a bounded
-// insertion instead of sorting the whole group.
+// contents, or an error message when a multiplicity is negative.
 func topKGroup(key Row, order []orderColumn, limit, offset int64, vals []rowDiff) ([]rowDiff, string) {
+	rows, msg, _ := topKWindowOf(key, order, limit, offset, vals)
+	return rows, msg
+}
+
+// topKWindowOf is topKGroup that also returns the boundary: the row whose
+// copies reach position offset+limit, or nil when there is no limit or the
+// group is shorter. With a small window it selects the first offset+limit
+// copies with a bounded insertion instead of sorting the whole group.
+func topKWindowOf(key Row, order []orderColumn, limit, offset int64, vals []rowDiff) ([]rowDiff, string, Row) {
 	for _, v := range vals {
 		if v.diff < 0 {
-			return nil, "TopK: group " + key.String() + " has a row with a negative multiplicity"
+			return nil, "TopK: group " + key.String() + " has a row with a negative multiplicity", nil
 		}
 	}
 	end := int64(-1) // one past the last position kept; -1 for no limit
@@ -107,10 +126,10 @@ func topKGroup(key Row, order []orderColumn, limit, offset int64, vals []rowDiff
 			out = append(out, rowDiff{row: v.row, diff: to - from})
 		}
 		if end >= 0 && pos >= end {
-			break
+			return out, "", v.row
 		}
 	}
-	return out, ""
+	return out, "", nil
 }
 
 // selectFirst returns, in order, the fewest leading rows of vals whose
