@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
+	"sort"
 	"sync"
 
 	"google.golang.org/protobuf/proto"
@@ -37,12 +38,16 @@ type ShardStore struct {
 	mu          sync.Mutex
 	upper       uint64 // the shard's upper as of our last commit
 	checkpoints map[pool.FlowId]timely.Timestamp
+	// views caches the committed output of each view read so far, sorted
+	// by time: loaded from the shard on the first read, extended by every
+	// commit after it, so that backfill reads cost what they return.
+	views map[timely.GlobalId][]dataflow.Update
 }
 
 // OpenShardStore opens the store on shard, reading its committed
 // checkpoints. tables serves table reads.
 func OpenShardStore(ctx context.Context, shard persistence.Shard, tables TableReader) (*ShardStore, error) {
-	s := &ShardStore{shard: shard, tables: tables, checkpoints: map[pool.FlowId]timely.Timestamp{}}
+	s := &ShardStore{shard: shard, tables: tables, checkpoints: map[pool.FlowId]timely.Timestamp{}, views: map[timely.GlobalId][]dataflow.Update{}}
 	upper, err := shard.Upper(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("open output shard: %w", err)
@@ -116,7 +121,31 @@ func (s *ShardStore) Commit(c Commit) error {
 	for id, t := range c.Checkpoints {
 		s.checkpoints[id] = t
 	}
+	for id, us := range c.Outputs {
+		if log, ok := s.views[id]; ok {
+			s.views[id] = appendByTime(log, us)
+		}
+	}
 	return nil
+}
+
+// appendByTime appends us to log, keeping it sorted by time.
+func appendByTime(log, us []dataflow.Update) []dataflow.Update {
+	n := len(log)
+	log = append(log, us...)
+	if !sort.SliceIsSorted(log[n:], func(i, j int) bool { return log[n+i].Time < log[n+j].Time }) ||
+		(n > 0 && len(us) > 0 && minTime(us) < log[n-1].Time) {
+		sort.SliceStable(log, func(i, j int) bool { return log[i].Time < log[j].Time })
+	}
+	return log
+}
+
+func minTime(us []dataflow.Update) timely.Timestamp {
+	m := us[0].Time
+	for _, u := range us[1:] {
+		m = min(m, u.Time)
+	}
+	return m
 }
 
 // Checkpoints returns the committed checkpoints.
@@ -140,15 +169,33 @@ func (s *ShardStore) Read(src pool.Source, from, to timely.Timestamp) ([]dataflo
 }
 
 // ReadView returns the committed output of view id with from <= time <
-// to, consolidated per (row, time).
+// to.
 func (s *ShardStore) ReadView(id timely.GlobalId, from, to timely.Timestamp) ([]dataflow.Update, error) {
 	s.mu.Lock()
-	upper := s.upper
-	s.mu.Unlock()
-	if upper == 0 {
+	defer s.mu.Unlock()
+	log, ok := s.views[id]
+	if !ok {
+		var err error
+		if log, err = s.loadView(id); err != nil {
+			return nil, err
+		}
+		s.views[id] = log
+	}
+	i := sort.Search(len(log), func(i int) bool { return log[i].Time >= from })
+	var out []dataflow.Update
+	for ; i < len(log) && log[i].Time < to; i++ {
+		out = append(out, log[i])
+	}
+	return out, nil
+}
+
+// loadView reads a view's committed output from the shard, sorted by
+// time. The caller holds s.mu, so no commit interleaves.
+func (s *ShardStore) loadView(id timely.GlobalId) ([]dataflow.Update, error) {
+	if s.upper == 0 {
 		return nil, nil
 	}
-	snap, err := s.shard.Snapshot(context.Background(), timely.Timestamp(upper-1))
+	snap, err := s.shard.Snapshot(context.Background(), timely.Timestamp(s.upper-1))
 	if err != nil {
 		return nil, fmt.Errorf("read view %s: %w", id, err)
 	}
@@ -156,10 +203,6 @@ func (s *ShardStore) ReadView(id timely.GlobalId, from, to timely.Timestamp) ([]
 	var out []dataflow.Update
 	for _, up := range snap {
 		if len(up.Key) < len(prefix) || string(up.Key[:len(prefix)]) != string(prefix) || len(up.Value) != 8 {
-			continue
-		}
-		t := timely.Timestamp(binary.BigEndian.Uint64(up.Value))
-		if t < from || t >= to {
 			continue
 		}
 		var w messages.Row
@@ -170,7 +213,9 @@ func (s *ShardStore) ReadView(id timely.GlobalId, from, to timely.Timestamp) ([]
 		if err != nil {
 			return nil, fmt.Errorf("read view %s: %w", id, err)
 		}
+		t := timely.Timestamp(binary.BigEndian.Uint64(up.Value))
 		out = append(out, dataflow.Update{Row: row, Time: t, Diff: up.Diff})
 	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Time < out[j].Time })
 	return out, nil
 }
