@@ -49,8 +49,11 @@ func BenchmarkWriteThroughput(b *testing.B) {
 	for _, be := range backends {
 		b.Run(be.name+"/raw_shard", func(b *testing.B) { benchRawShard(b, be) })
 		for _, writers := range []int{1, 16} {
-			b.Run(fmt.Sprintf("%s/actor_writers=%d", be.name, writers), func(b *testing.B) { benchActor(b, be, writers) })
+			b.Run(fmt.Sprintf("%s/actor_writers=%d", be.name, writers), func(b *testing.B) { benchActor(b, be, writers, 1) })
 		}
+		// Each write split over two tables: every group goes through the
+		// commit log.
+		b.Run(be.name+"/actor_2tables_writers=16", func(b *testing.B) { benchActor(b, be, 16, 2) })
 	}
 }
 
@@ -93,7 +96,7 @@ func benchRawShard(b *testing.B, be backend) {
 	b.ReportMetric(float64(b.N*rowsPerWrite)/time.Since(start).Seconds(), "rows/s")
 }
 
-func benchActor(b *testing.B, be backend, writers int) {
+func benchActor(b *testing.B, be backend, writers, tables int) {
 	sys := testkit.NewSystem(b)
 	store := be.open(b)
 	props, err := storage.New(storage.Config{Store: store, Clock: testkit.RealClock(), Logger: testkit.QuietLogger(), MaintenanceInterval: time.Hour})
@@ -105,14 +108,21 @@ func benchActor(b *testing.B, be backend, writers int) {
 		_ = sys.Root.StopFuture(pid).Wait()
 		_ = store.Close()
 	})
-	id := timely.UserId(1)
-	res, err := sys.Root.RequestFuture(pid, &messages.StorageCreateTable{Table: messages.FromGlobalId(id), Schema: dataflow.SchemaToWire(accounts)}, timeout).Result()
-	if err != nil || res.(*messages.StorageCreateTableResponse).Error != nil {
-		b.Fatal(err, res)
+	for t := range tables {
+		id := timely.UserId(uint64(t + 1))
+		res, err := sys.Root.RequestFuture(pid, &messages.StorageCreateTable{Table: messages.FromGlobalId(id), Schema: dataflow.SchemaToWire(accounts)}, timeout).Result()
+		if err != nil || res.(*messages.StorageCreateTableResponse).Error != nil {
+			b.Fatal(err, res)
+		}
 	}
 	msgs := make([]*messages.StorageWrite, distinctWrites)
 	for i := range msgs {
-		msgs[i] = write(rows(id, benchRows(i, rowsPerWrite)...))
+		rs := benchRows(i, rowsPerWrite)
+		per := rowsPerWrite / tables
+		msgs[i] = write()
+		for t := range tables {
+			msgs[i].Tables = append(msgs[i].Tables, rows(timely.UserId(uint64(t+1)), rs[t*per:(t+1)*per]...))
+		}
 	}
 	b.ResetTimer()
 	start := time.Now()
