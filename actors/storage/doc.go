@@ -37,6 +37,10 @@
 //     StorageCdcTableDropped; StorageUnsubscribe.
 //   - StorageAcquireReadHold, StorageDowngradeReadHold,
 //     StorageReleaseReadHold → StorageReadHoldResponse.
+//   - StorageCdcEnded tells a subscriber the actor stopped.
+//
+// Errors travel as StorageError{code, message}; ErrorToWire and
+// ErrorFromWire map them to the sentinels of errors.go.
 //
 // # Invariants
 //
@@ -64,13 +68,14 @@
 //     (subscriptions hold too); without holds it trails the upper by
 //     Config.CompactionWindow versions. Holds of a terminated sender are
 //     released.
-//
-// Atomicity across tables: table shards are separate persistence shards,
-// so a group commit first appends the whole group to a commit log shard
-// ("storage-txns") in one CompareAndAppend — the commit point — and then
-// appends each table's part. A restarted actor completes the log's last
-// group on any table it did not reach, so a group is either in every
-// table or in none, and the live tables always share the log's upper.
-// Each group retracts the previous group's log entries, so compaction
-// keeps the log at one group.
+//   - Atomicity across tables: a group is in every table or in none, even
+//     across a crash between its shard appends. Table shards are separate
+//     persistence shards, so a group that changes several tables commits
+//     through a commit log shard ("storage-txns") first, and a restarted
+//     actor completes the last group on any table it missed
+//     (commit_log.go).
+//   - A failed shard append panics the actor (its writers are told the
+//     outcome is unknown); the supervisor's restart recovers the uppers
+//     from the shards and keeps the subscriptions and read holds (carry.go),
+//     replaying to each subscriber the versions it has not received.
 package storage
