@@ -2,7 +2,6 @@ package runtime_test
 
 import (
 	"context"
-	"crypto/rand"
 	"fmt"
 	"sort"
 	"sync"
@@ -284,18 +283,16 @@ func (h *harness) waitFrontier(id timely.GlobalId, t timely.Timestamp) {
 
 // peek reads the index of id at t through the runtime.
 func (h *harness) peek(id timely.GlobalId, t timely.Timestamp) ([]dataflow.Row, error) {
-	u, err := timely.NewUuid(rand.Reader)
-	require.NoError(h.t, err)
-	ch := make(chan *messages.RtPeekResponse, 1)
-	h.events.mu.Lock()
-	h.events.peeks[u] = ch
-	h.events.mu.Unlock()
-	h.sys.Root.Send(h.runtime, &messages.RtPeek{Uuid: messages.FromUuid(u), Collection: messages.FromGlobalId(id), Timestamp: uint64(t)})
+	return h.peekMsg(&messages.RtPeek{Collection: messages.FromGlobalId(id), Timestamp: uint64(t)})
+}
+
+// peekMsg sends a peek (its uuid is set here) and waits for the answer.
+func (h *harness) peekMsg(m *messages.RtPeek) ([]dataflow.Row, error) {
 	var res *messages.RtPeekResponse
 	select {
-	case res = <-ch:
+	case res = <-h.peekAsync(m):
 	case <-time.After(wait):
-		h.t.Fatalf("peek of %s at %d: no answer", id, t)
+		h.t.Fatalf("peek of %v at %d: no answer", m.GetCollection(), m.GetTimestamp())
 	}
 	if e, ok := res.Result.(*messages.RtPeekResponse_Error); ok {
 		return nil, fmt.Errorf("%s", e.Error)
