@@ -231,3 +231,30 @@ func sinceOf(h *harness, id timely.GlobalId) timely.Timestamp {
 	t, _ := s.Time()
 	return t
 }
+
+// A subscription from a version ahead of the upper gets progress, but no
+// batch below its start.
+func TestCdcSubscribeFromTheFuture(t *testing.T) {
+	h := newHarness(t, storage.Config{})
+	h.createTable(u1, accounts)
+	ts := h.mustWrite(write(rows(u1, row(i64(1), str("a")))))
+	start := ts + 1000
+	c := testkit.NewProbe(t, h.sys)
+	if r := subscribe(h, c, &messages.StorageSubscribe{SubscriptionId: "s", From: uint64(start)}); r.Error != nil {
+		t.Fatal(r.Error)
+	}
+	expectProgress(t, c, "s")
+	early := h.mustWrite(write(rows(u1, row(i64(2), str("early")))))
+	if p := expectProgress(t, c, "s"); p != timely.At(early+1) {
+		t.Fatalf("progress %s", p)
+	}
+	h.clk.Advance(2 * time.Second) // the clock passes the start
+	late := h.mustWrite(write(rows(u1, row(i64(3), str("late")))))
+	if late < start {
+		t.Fatalf("clock did not pass the start: %d < %d", late, start)
+	}
+	if v, got := expectBatch(t, c, "s"); v != late || got != `map[u1:map[(3, "late"):1]]` {
+		t.Fatalf("batch (%d, %s)", v, got)
+	}
+	expectProgress(t, c, "s")
+}

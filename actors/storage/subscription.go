@@ -16,6 +16,9 @@ type subscription struct {
 	id     string
 	owner  *actor.PID
 	tables tableSet
+	// from is the first version the consumer wants: earlier commits
+	// (when it subscribed ahead of the upper) send only progress.
+	from timely.Timestamp
 	// sent is the upper of the last progress sent: the consumer has every
 	// version below it.
 	sent timely.Timestamp
@@ -48,7 +51,7 @@ func (s *State) CheckSubscribe(id string, ids []timely.GlobalId, from timely.Tim
 func (s *State) AddSubscription(id string, owner *actor.PID, ids []timely.GlobalId, from timely.Timestamp) {
 	set := newTableSet(ids)
 	sent, _ := s.upper.Time()
-	s.subs[id] = &subscription{id: id, owner: owner, tables: set, sent: sent}
+	s.subs[id] = &subscription{id: id, owner: owner, tables: set, from: from, sent: sent}
 	s.holds[id] = &readHold{id: id, owner: owner, tables: set, at: from, subscription: true}
 }
 
@@ -81,7 +84,7 @@ func (s *State) publish(v *messages.StorageVersion) []Delivery {
 	for _, id := range s.Subscriptions() {
 		sub := s.subs[id]
 		sub.sent = sent
-		if tables := filterTables(v.Tables, sub.tables); len(tables) > 0 {
+		if tables := filterTables(v.Tables, sub.tables); len(tables) > 0 && timely.Timestamp(v.Version) >= sub.from {
 			out = append(out, Delivery{To: sub.owner, Msg: &messages.StorageCdcBatch{
 				SubscriptionId: id,
 				Batch:          &messages.StorageVersion{Version: v.Version, Tables: tables},
@@ -193,7 +196,7 @@ func (s *State) RestoreConsumers(c Consumers) []Resume {
 				tables = append(tables, id)
 			}
 		}
-		out = append(out, Resume{Id: sub.id, Owner: sub.owner, Tables: tables, From: sub.sent})
+		out = append(out, Resume{Id: sub.id, Owner: sub.owner, Tables: tables, From: max(sub.sent, sub.from)})
 		sub.sent = sent
 	}
 	slices.SortFunc(out, func(a, b Resume) int { return strings.Compare(a.Id, b.Id) })
