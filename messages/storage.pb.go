@@ -1163,16 +1163,19 @@ func (x *StorageReadRangeResponse) GetFrontiers() []*StorageTableFrontiers {
 // The subscription also takes a read hold named subscription_id at `from`
 // on its tables; the consumer advances it with StorageDowngradeReadHold as
 // its checkpoint advances, so it can always resubscribe from the
-// checkpoint. The subscription and its hold end with StorageUnsubscribe or
-// when the sender terminates.
+// checkpoint. With hold_follows_progress, storage itself moves the hold to
+// each progress it sends (for a consumer that never resubscribes from an
+// older checkpoint). The subscription and its hold end with
+// StorageUnsubscribe or when the sender terminates.
 type StorageSubscribe struct {
-	state          protoimpl.MessageState `protogen:"open.v1"`
-	SubscriptionId string                 `protobuf:"bytes,1,opt,name=subscription_id,json=subscriptionId,proto3" json:"subscription_id,omitempty"`
-	Tables         []*GlobalId            `protobuf:"bytes,2,rep,name=tables,proto3" json:"tables,omitempty"`
-	From           uint64                 `protobuf:"varint,3,opt,name=from,proto3" json:"from,omitempty"`
-	Snapshot       bool                   `protobuf:"varint,4,opt,name=snapshot,proto3" json:"snapshot,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	state               protoimpl.MessageState `protogen:"open.v1"`
+	SubscriptionId      string                 `protobuf:"bytes,1,opt,name=subscription_id,json=subscriptionId,proto3" json:"subscription_id,omitempty"`
+	Tables              []*GlobalId            `protobuf:"bytes,2,rep,name=tables,proto3" json:"tables,omitempty"`
+	From                uint64                 `protobuf:"varint,3,opt,name=from,proto3" json:"from,omitempty"`
+	Snapshot            bool                   `protobuf:"varint,4,opt,name=snapshot,proto3" json:"snapshot,omitempty"`
+	HoldFollowsProgress bool                   `protobuf:"varint,5,opt,name=hold_follows_progress,json=holdFollowsProgress,proto3" json:"hold_follows_progress,omitempty"`
+	unknownFields       protoimpl.UnknownFields
+	sizeCache           protoimpl.SizeCache
 }
 
 func (x *StorageSubscribe) Reset() {
@@ -1229,6 +1232,13 @@ func (x *StorageSubscribe) GetFrom() uint64 {
 func (x *StorageSubscribe) GetSnapshot() bool {
 	if x != nil {
 		return x.Snapshot
+	}
+	return false
+}
+
+func (x *StorageSubscribe) GetHoldFollowsProgress() bool {
+	if x != nil {
+		return x.HoldFollowsProgress
 	}
 	return false
 }
@@ -1969,12 +1979,13 @@ const file_messages_storage_proto_rawDesc = "" +
 	"completeTo\x12:\n" +
 	"\bversions\x18\x03 \x03(\v2\x1e.arbor.messages.StorageVersionR\bversions\x122\n" +
 	"\x05error\x18\x04 \x01(\v2\x1c.arbor.messages.StorageErrorR\x05error\x12C\n" +
-	"\tfrontiers\x18\x05 \x03(\v2%.arbor.messages.StorageTableFrontiersR\tfrontiers\"\x9d\x01\n" +
+	"\tfrontiers\x18\x05 \x03(\v2%.arbor.messages.StorageTableFrontiersR\tfrontiers\"\xd1\x01\n" +
 	"\x10StorageSubscribe\x12'\n" +
 	"\x0fsubscription_id\x18\x01 \x01(\tR\x0esubscriptionId\x120\n" +
 	"\x06tables\x18\x02 \x03(\v2\x18.arbor.messages.GlobalIdR\x06tables\x12\x12\n" +
 	"\x04from\x18\x03 \x01(\x04R\x04from\x12\x1a\n" +
-	"\bsnapshot\x18\x04 \x01(\bR\bsnapshot\"\xa7\x01\n" +
+	"\bsnapshot\x18\x04 \x01(\bR\bsnapshot\x122\n" +
+	"\x15hold_follows_progress\x18\x05 \x01(\bR\x13holdFollowsProgress\"\xa7\x01\n" +
 	"\x18StorageSubscribeResponse\x12'\n" +
 	"\x0fsubscription_id\x18\x01 \x01(\tR\x0esubscriptionId\x122\n" +
 	"\x05error\x18\x02 \x01(\v2\x1c.arbor.messages.StorageErrorR\x05error\x12.\n" +

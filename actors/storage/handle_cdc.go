@@ -69,7 +69,7 @@ func (a *storageActor) handleSubscribe(ctx actor.Context, m *messages.StorageSub
 		ctx.Send(consumer, &messages.StorageCdcBatch{SubscriptionId: id, Batch: v})
 	}
 	ctx.Send(consumer, &messages.StorageCdcProgress{SubscriptionId: id, Upper: messages.FromFrontier(upper)})
-	a.state.AddSubscription(id, consumer, ids, timely.Timestamp(m.From))
+	a.state.AddSubscription(id, consumer, ids, timely.Timestamp(m.From), m.HoldFollowsProgress)
 	a.watch(ctx, consumer)
 	a.refreshGauges()
 }

@@ -148,3 +148,22 @@ func fishHold(p *testkit.Probe) *messages.StorageReadHoldResponse {
 		return ok
 	}, timeout).(*messages.StorageReadHoldResponse)
 }
+
+// With hold_follows_progress, a subscription's hold moves with what it
+// was sent, so it does not stop compaction.
+func TestSubscriptionHoldFollowsProgress(t *testing.T) {
+	h := newHarness(t, storage.Config{CompactionWindow: 1})
+	h.createTable(u1, accounts)
+	ts := writeVersions(h, 2)
+	c := testkit.NewProbe(t, h.sys)
+	if r := subscribe(h, c, &messages.StorageSubscribe{SubscriptionId: "s", From: uint64(ts[0]), HoldFollowsProgress: true}); r.Error != nil {
+		t.Fatal(r.Error)
+	}
+	more := writeVersions(h, 3)
+	h.clk.Advance(storage.DefaultMaintenance)
+	latest := more[2]
+	testkit.Eventually(t, func() bool { return sinceOf(h, u1) == latest-1 }, timeout, "since trails the upper by the window")
+	if lag := counterValue(t, h.reg, "arbor_storage_cdc_lag_versions"); lag != 0 {
+		t.Fatalf("cdc lag %v for a following subscription", lag)
+	}
+}

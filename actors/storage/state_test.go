@@ -146,7 +146,7 @@ func TestHoldsFollowTheirOwner(t *testing.T) {
 	if err := s.AcquireHold("hb", b, nil, 8); err != nil {
 		t.Fatal(err)
 	}
-	s.AddSubscription("sa", a, []timely.GlobalId{tB}, 3)
+	s.AddSubscription("sa", a, []timely.GlobalId{tB}, 3, false)
 	if got := fmt.Sprint(s.CompactionTargets()); got != "[{u1 5} {u2 3}]" {
 		t.Fatalf("targets %s", got)
 	}

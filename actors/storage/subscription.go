@@ -22,6 +22,8 @@ type subscription struct {
 	// sent is the upper of the last progress sent: the consumer has every
 	// version below it.
 	sent timely.Timestamp
+	// follow: the read hold moves to sent.
+	follow bool
 }
 
 // CheckSubscribe validates a subscription request and returns the live
@@ -47,12 +49,21 @@ func (s *State) CheckSubscribe(id string, ids []timely.GlobalId, from timely.Tim
 
 // AddSubscription registers a validated subscription (CheckSubscribe) that
 // the actor has brought up to date (replayed below the upper), with its
-// read hold at from. ids empty means every table, including later ones.
-func (s *State) AddSubscription(id string, owner *actor.PID, ids []timely.GlobalId, from timely.Timestamp) {
+// read hold at from (or, when follow, at the upper it was brought to). ids
+// empty means every table, including later ones.
+func (s *State) AddSubscription(id string, owner *actor.PID, ids []timely.GlobalId, from timely.Timestamp, follow bool) {
 	set := newTableSet(ids)
 	sent, _ := s.upper.Time()
-	s.subs[id] = &subscription{id: id, owner: owner, tables: set, from: from, sent: sent}
+	s.subs[id] = &subscription{id: id, owner: owner, tables: set, from: from, sent: sent, follow: follow}
 	s.holds[id] = &readHold{id: id, owner: owner, tables: set, at: from, subscription: true}
+	s.follow(s.subs[id])
+}
+
+// follow moves a following subscription's hold to what it was sent.
+func (s *State) follow(sub *subscription) {
+	if h := s.holds[sub.id]; sub.follow && h != nil && h.at < sub.sent {
+		h.at = sub.sent
+	}
 }
 
 // Unsubscribe ends subscription id and releases its read hold.
@@ -84,6 +95,7 @@ func (s *State) publish(v *messages.StorageVersion) []Delivery {
 	for _, id := range s.Subscriptions() {
 		sub := s.subs[id]
 		sub.sent = sent
+		s.follow(sub)
 		if tables := filterTables(v.Tables, sub.tables); len(tables) > 0 && timely.Timestamp(v.Version) >= sub.from {
 			out = append(out, Delivery{To: sub.owner, Msg: &messages.StorageCdcBatch{
 				SubscriptionId: id,
@@ -198,6 +210,7 @@ func (s *State) RestoreConsumers(c Consumers) []Resume {
 		}
 		out = append(out, Resume{Id: sub.id, Owner: sub.owner, Tables: tables, From: max(sub.sent, sub.from)})
 		sub.sent = sent
+		s.follow(sub)
 	}
 	slices.SortFunc(out, func(a, b Resume) int { return strings.Compare(a.Id, b.Id) })
 	return out
