@@ -94,6 +94,14 @@ func TestGroupCommitConcurrentWriters(t *testing.T) {
 	for _, id := range tables {
 		h.createTable(id, accounts)
 	}
+	// A subscriber sees every group as it commits.
+	cdc := testkit.NewProbe(t, h.sys)
+	start, _ := h.upper().Time()
+	if r := subscribe(h, cdc, &messages.StorageSubscribe{SubscriptionId: "all", From: uint64(start)}); r.Error != nil {
+		t.Fatal(r.Error)
+	}
+	expectProgress(t, cdc, "all")
+
 	const writers, perWriter = 8, 40
 	results := make([][]committedWrite, writers)
 	var wg sync.WaitGroup
@@ -188,6 +196,38 @@ func TestGroupCommitConcurrentWriters(t *testing.T) {
 		if fmt.Sprint(got[ts]) != fmt.Sprint(want) {
 			t.Fatalf("version %d: got %v, want %v", ts, got[ts], want)
 		}
+	}
+
+	// The subscriber got the same versions, in order, each followed by
+	// progress past it.
+	var streamed []timely.Timestamp
+	for done := false; !done; {
+		switch m := cdc.Next(timeout).Message.(type) {
+		case *messages.StorageCdcBatch:
+			v := timely.Timestamp(m.Batch.Version)
+			if changes := fmt.Sprint(changesOf(t, m.Batch.Tables)); fmt.Sprint(got[v]) != changes {
+				t.Fatalf("streamed version %d: %s, shards have %v", v, changes, got[v])
+			}
+			if p := expectProgress(t, cdc, "all"); p != timely.At(v+1) {
+				t.Fatalf("progress %s after version %d", p, v)
+			}
+			streamed = append(streamed, v)
+			done = v == last
+		case *messages.StorageCdcProgress: // a group whose changes cancelled out
+			p, _ := m.Upper.ToTimely()
+			done = p == timely.At(last+1)
+		default:
+			t.Fatalf("unexpected %T", m)
+		}
+	}
+	var nonEmpty []timely.Timestamp
+	for _, ts := range times {
+		if len(got[ts]) > 0 {
+			nonEmpty = append(nonEmpty, ts)
+		}
+	}
+	if fmt.Sprint(streamed) != fmt.Sprint(nonEmpty) {
+		t.Fatalf("streamed versions %v, committed %v", streamed, nonEmpty)
 	}
 
 	// A snapshot across all tables at any time is the running sum.
