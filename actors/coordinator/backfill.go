@@ -118,7 +118,8 @@ func (c *Core) ReadDone(results []ReadResult) Effects {
 			continue
 		}
 		if r.Err != nil {
-			f.stalled = true
+			f.failures++
+			f.stalled = f.failures >= maxBackfillFailures
 			eff.event(FlowFailed, f, fmt.Errorf("backfill flow %d: %w", r.Flow, r.Err))
 			continue
 		}

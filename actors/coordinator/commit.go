@@ -28,10 +28,15 @@ func (c *Core) Submitted(results []pool.FlowResult, eff *Effects) Effects {
 		}
 		if r.Err != nil {
 			f.state = FlowBackfilling
+			if c.phase == AdvancingBackfill {
+				f.failures++
+				f.stalled = f.failures >= maxBackfillFailures
+			}
 			eff.Rebuild = append(eff.Rebuild, r.Flow)
 			eff.event(FlowFailed, f, r.Err)
 			continue
 		}
+		f.failures = 0
 		commit.Checkpoints[r.Flow] = r.Upper
 		if f.spec.Materialized && len(r.Output) > 0 {
 			commit.Outputs[f.spec.Export] = append(commit.Outputs[f.spec.Export], r.Output...)

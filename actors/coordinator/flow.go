@@ -43,8 +43,13 @@ type flow struct {
 	producers  []pool.FlowId // flows producing the flow's view sources
 	depth      int           // 0 without view sources, else 1 + max over producers
 	lastTick   time.Time
-	stalled    bool // a backfill read failed; retried after the next Consume
+	stalled    bool // backfill failed; retried after the next Consume
+	failures   int  // backfill rounds failed in a row
 }
+
+// maxBackfillFailures is how many backfill rounds in a row may fail for a
+// flow before it stalls until the next Consume (no hot retry loop).
+const maxBackfillFailures = 3
 
 // reads reports whether the flow reads table t, directly or through views.
 func (f *flow) reads(changes map[timely.GlobalId]int) bool {

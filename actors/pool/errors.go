@@ -16,6 +16,9 @@ var (
 	// request was in flight; the supervisor restarted it and it rebuilt its
 	// flows from their committed checkpoints.
 	ErrWorkerRestarted = errors.New("pool: worker restarted")
+	// ErrWorkerFailed: the worker holding the flow failed MaxRestarts times
+	// in a row without answering anything and was stopped.
+	ErrWorkerFailed = errors.New("pool: worker stopped after repeated failures")
 	// ErrFlowBroken: the flow failed to apply or rebuild earlier and waits
 	// for a Rebuild.
 	ErrFlowBroken = errors.New("pool: flow is broken and must be rebuilt")

@@ -137,7 +137,3 @@ type workerReply struct {
 	results []FlowResult
 	stats   map[FlowId]dataflow.Stats
 }
-
-// workerRestarted is sent by a worker incarnation that replaced one that
-// panicked.
-type workerRestarted struct{ worker int }

@@ -4,8 +4,7 @@ import "github.com/prometheus/client_golang/prometheus"
 
 // Metrics are the pool's Prometheus metrics.
 type Metrics struct {
-	// WorkerRestarts counts worker incarnations started by the supervisor
-	// after a panic.
+	// WorkerRestarts counts worker restarts by the pool after a panic.
 	WorkerRestarts prometheus.Counter
 	// Flows is the number of flows registered on the pool.
 	Flows prometheus.Gauge

@@ -25,7 +25,15 @@ type Config struct {
 	// BeforeApply, when set, is called by a worker before it applies each
 	// batch. Tests use it to panic in the middle of a batch.
 	BeforeApply func(worker int, b FlowBatch)
+	// MaxRestarts bounds the restarts of a worker that fails again before
+	// it answered anything (a flow whose rebuild panics); past it the
+	// worker is stopped and its flows fail with ErrWorkerFailed.
+	// DefaultMaxRestarts when zero.
+	MaxRestarts int
 }
+
+// DefaultMaxRestarts is the default Config.MaxRestarts.
+const DefaultMaxRestarts = 10
 
 // Props returns the props of a pool actor. Its workers are its children,
 // spawned when it starts; the pool is their supervisor and restarts a
@@ -39,6 +47,9 @@ func Props(cfg Config) *actor.Props {
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
+	}
+	if cfg.MaxRestarts <= 0 {
+		cfg.MaxRestarts = DefaultMaxRestarts
 	}
 	return actor.PropsFromProducer(func() actor.Actor { return newPool(cfg) })
 }
@@ -55,8 +66,10 @@ type poolActor struct {
 	workers []*actor.PID
 
 	// guarded by the actor
-	nextReq uint64
-	pending map[uint64]*gather
+	nextReq  uint64
+	pending  map[uint64]*gather
+	failures []int  // per worker: failures since its last answer
+	dead     []bool // per worker: stopped after too many failures
 }
 
 var _ actor.SupervisorStrategy = (*poolActor)(nil)
@@ -87,15 +100,19 @@ func (p *poolActor) Receive(ctx actor.Context) {
 			p.reg.remove(m.Flow)
 			p.cfg.Metrics.Flows.Dec()
 		}
-		ctx.Send(p.workers[workerOf(m.Flow, len(p.workers))], &workerDrop{flow: m.Flow})
+		if w := workerOf(m.Flow, len(p.workers)); !p.dead[w] {
+			ctx.Send(p.workers[w], &workerDrop{flow: m.Flow})
+		}
 	case *Peek:
-		ctx.Send(p.workers[workerOf(m.Flow, len(p.workers))], m)
+		if w := workerOf(m.Flow, len(p.workers)); p.dead[w] {
+			replyPeek(ctx, *m, nil, p.deadErr(w, m.Flow))
+		} else {
+			ctx.Send(p.workers[w], m)
+		}
 	case *Workers:
 		ctx.Respond(&WorkersReply{N: len(p.workers)})
 	case *workerReply:
 		p.handleWorkerReply(ctx, m)
-	case *workerRestarted:
-		p.cfg.Metrics.WorkerRestarts.Inc()
 	}
 }
 
@@ -104,6 +121,8 @@ func (p *poolActor) start(ctx actor.Context) {
 	p.sys = ctx.ActorSystem()
 	p.reg = newRegistry(n)
 	p.workers = make([]*actor.PID, n)
+	p.failures = make([]int, n)
+	p.dead = make([]bool, n)
 	for i := 0; i < n; i++ {
 		i := i
 		props := actor.PropsFromProducer(func() actor.Actor {
@@ -122,12 +141,21 @@ func (p *poolActor) HandleFailure(_ *actor.ActorSystem, sup actor.Supervisor, ch
 			w = i
 		}
 	}
-	p.cfg.Logger.Error("pool worker panicked; restarting it", "worker", w, "reason", fmt.Sprint(reason))
-	// Restart first: the new incarnation rebuilds before it reads its
-	// mailbox, so the replies below can be acted on at once.
-	sup.RestartChildren(child)
 	if w < 0 {
+		sup.RestartChildren(child)
 		return
+	}
+	p.failures[w]++
+	if p.failures[w] > p.cfg.MaxRestarts {
+		p.cfg.Logger.Error("pool worker keeps failing; stopping it", "worker", w, "failures", p.failures[w], "reason", fmt.Sprint(reason))
+		p.dead[w] = true
+		sup.StopChildren(child)
+	} else {
+		p.cfg.Logger.Error("pool worker panicked; restarting it", "worker", w, "reason", fmt.Sprint(reason))
+		p.cfg.Metrics.WorkerRestarts.Inc()
+		// Restart first: the new incarnation rebuilds before it reads its
+		// mailbox, so the replies below can be acted on at once.
+		sup.RestartChildren(child)
 	}
 	for id, g := range p.pending {
 		if g.fail(w) {
@@ -135,6 +163,11 @@ func (p *poolActor) HandleFailure(_ *actor.ActorSystem, sup actor.Supervisor, ch
 			p.send(g)
 		}
 	}
+}
+
+// deadErr is the error of a request for a flow on a stopped worker.
+func (p *poolActor) deadErr(w int, id FlowId) error {
+	return fmt.Errorf("%w: worker %d holding flow %d failed %d times in a row and was stopped", ErrWorkerFailed, w, id, p.failures[w])
 }
 
 func (p *poolActor) send(g *gather) {
@@ -165,9 +198,14 @@ func (p *poolActor) handleRegister(ctx actor.Context, m *RegisterFlow) {
 		p.finish(id, g)
 		return
 	}
+	w := workerOf(m.Spec.Id, len(p.workers))
+	if p.dead[w] {
+		g.results = append(g.results, FlowResult{Flow: m.Spec.Id, Err: p.deadErr(w, m.Spec.Id)})
+		p.finish(id, g)
+		return
+	}
 	p.reg.add(m.Spec, m.Checkpoint)
 	p.cfg.Metrics.Flows.Inc()
-	w := workerOf(m.Spec.Id, len(p.workers))
 	g.waiting[w] = []FlowId{m.Spec.Id}
 	ctx.Send(p.workers[w], &workerRegister{req: id, spec: m.Spec, checkpoint: m.Checkpoint})
 }
@@ -184,6 +222,10 @@ func (p *poolActor) handleSubmit(ctx actor.Context, batches []FlowBatch, only in
 			g.results = append(g.results, FlowResult{Flow: b.Flow, Err: fmt.Errorf("%w: flow %d lives on worker %d, not %d", ErrWrongWorker, b.Flow, w, only)})
 			continue
 		}
+		if p.dead[w] {
+			g.results = append(g.results, FlowResult{Flow: b.Flow, Err: p.deadErr(w, b.Flow)})
+			continue
+		}
 		byWorker[w] = append(byWorker[w], b)
 		g.waiting[w] = append(g.waiting[w], b.Flow)
 	}
@@ -198,6 +240,9 @@ func (p *poolActor) handleTick(ctx actor.Context, m *Tick) {
 	byWorker := map[int][]FlowId{}
 	for _, f := range m.Flows {
 		w := workerOf(f, len(p.workers))
+		if p.dead[w] {
+			continue
+		}
 		byWorker[w] = append(byWorker[w], f)
 		g.waiting[w] = append(g.waiting[w], f)
 	}
@@ -214,11 +259,22 @@ func (p *poolActor) handleRebuild(ctx actor.Context, m *Rebuild) {
 		byWorker[w] = append(byWorker[w], f)
 	}
 	for w, fs := range byWorker {
-		ctx.Send(p.workers[w], &workerRebuild{flows: fs})
+		if !p.dead[w] {
+			ctx.Send(p.workers[w], &workerRebuild{flows: fs})
+		}
 	}
 }
 
 func (p *poolActor) handleWorkerReply(_ actor.Context, m *workerReply) {
+	p.failures[m.worker] = 0
+	if g, ok := p.pending[m.req]; ok && g.kind == gatherRegister {
+		for _, r := range m.results {
+			if r.Err != nil && p.reg.has(r.Flow) {
+				p.reg.remove(r.Flow) // not registered after all
+				p.cfg.Metrics.Flows.Dec()
+			}
+		}
+	}
 	g, ok := p.pending[m.req]
 	if !ok {
 		return // its worker was declared failed; a late answer

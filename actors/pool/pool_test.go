@@ -254,3 +254,53 @@ func counter(c prometheus.Counter) float64 {
 	}
 	return m.GetCounter().GetValue()
 }
+
+// panicReader panics while armed: a flow whose rebuild panics.
+type panicReader struct {
+	history
+	armed atomic.Bool
+}
+
+func (r *panicReader) Read(s pool.Source, from, to timely.Timestamp) ([]dataflow.Update, error) {
+	if r.armed.Load() {
+		panic("test: rebuild panics")
+	}
+	return r.history.Read(s, from, to)
+}
+
+// TestWorkerThatKeepsFailingIsStopped: a worker whose rebuild panics is
+// restarted at most MaxRestarts times, then stopped; its flows' requests
+// fail with ErrWorkerFailed instead of hanging or looping.
+func TestWorkerThatKeepsFailingIsStopped(t *testing.T) {
+	var kill atomic.Bool
+	reader := &panicReader{}
+	sys := testkit.NewSystem(t)
+	probe := testkit.NewProbe(t, sys)
+	m, err := pool.NewMetrics(nil)
+	require.NoError(t, err)
+	hook := func(_ int, b pool.FlowBatch) {
+		if b.Flow == 2 && kill.CompareAndSwap(true, false) {
+			panic("test: worker dies")
+		}
+	}
+	pid := sys.Root.Spawn(pool.Props(pool.Config{Workers: 2, Reader: reader, Metrics: m, Logger: testkit.QuietLogger(), BeforeApply: hook, MaxRestarts: 3}))
+	f := &fixture{sys: sys, probe: probe, pool: pid, m: m}
+	require.NoError(t, f.register(t, spec(t, 2, false), 0))
+	require.NoError(t, f.register(t, spec(t, 3, false), 0))
+	res := f.submit(&pool.Submit{Batches: []pool.FlowBatch{batch(2, 0, 2, ups(1))}})
+	require.NoError(t, res[2].Err)
+	f.probe.Send(f.pool, &pool.Committed{Checkpoints: map[pool.FlowId]timely.Timestamp{2: 2}})
+
+	reader.armed.Store(true)
+	kill.Store(true)
+	res = f.submit(&pool.Submit{Batches: []pool.FlowBatch{batch(2, 2, 3, nil), batch(3, 0, 3, nil)}})
+	require.ErrorIs(t, res[2].Err, pool.ErrWorkerRestarted)
+	require.NoError(t, res[3].Err, "the other worker is unaffected")
+	testkit.Eventually(t, func() bool {
+		res := f.submit(&pool.Submit{Batches: []pool.FlowBatch{batch(2, 2, 3, nil)}})
+		return errors.Is(res[2].Err, pool.ErrWorkerFailed)
+	}, testkit.DefaultTimeout)
+	require.EqualValues(t, 3, counter(m.WorkerRestarts))
+	f.probe.Send(f.pool, &pool.Peek{Id: 1, Flow: 2, Spec: dataflow.PeekSpec{Time: 1}, ReplyTo: f.probe.PID()})
+	require.ErrorIs(t, testkit.ExpectMsg[*pool.PeekReply](f.probe, testkit.DefaultTimeout).Err, pool.ErrWorkerFailed)
+}

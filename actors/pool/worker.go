@@ -29,7 +29,7 @@ type worker struct {
 func (w *worker) Receive(ctx actor.Context) {
 	switch m := ctx.Message().(type) {
 	case *actor.Started:
-		w.start(ctx)
+		w.start()
 	case *workerRegister:
 		w.handleRegister(ctx, m)
 	case *workerSubmit:
@@ -47,7 +47,7 @@ func (w *worker) Receive(ctx actor.Context) {
 
 // start rebuilds the worker's flows from the registry. On the first
 // incarnation the registry holds none of them yet.
-func (w *worker) start(ctx actor.Context) {
+func (w *worker) start() {
 	w.flows = map[FlowId]*flowState{}
 	restarted := w.reg.started(w.index)
 	for _, r := range w.reg.flowsOf(w.index) {
@@ -55,7 +55,6 @@ func (w *worker) start(ctx actor.Context) {
 	}
 	if restarted {
 		w.log.Warn("pool worker restarted; flows rebuilt from their checkpoints", "worker", w.index, "flows", len(w.flows))
-		ctx.Send(ctx.Parent(), &workerRestarted{worker: w.index})
 	}
 }
 
