@@ -288,6 +288,7 @@ func (c *Core) Registered(flowId pool.FlowId, err error) Effects {
 	if f, ok := c.flows[flowId]; ok {
 		if err != nil {
 			eff.event(FlowFailed, f, fmt.Errorf("register flow %d: %w", flowId, err))
+			eff.Events[len(eff.Events)-1].Removed = true
 			delete(c.flows, flowId)
 			delete(c.byExport, f.spec.Export)
 			c.order = sortOrder(c.flows)

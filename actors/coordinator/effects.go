@@ -91,6 +91,9 @@ type FlowEvent struct {
 	Export timely.GlobalId
 	Upper  timely.Timestamp
 	Err    error
+	// Removed is set on a FlowFailed for a registration that failed: the
+	// flow is no longer installed.
+	Removed bool
 }
 
 func (e *Effects) event(kind FlowEventKind, f *flow, err error) {

@@ -37,7 +37,8 @@
 //     The worker's part of every request in flight is answered with
 //     ErrWorkerRestarted; the coordinator then backfills those flows.
 //   - Every request is answered once, also when a worker dies under it.
-//
-// Known limit: a worker that panics while rebuilding is restarted again
-// without a bound.
+//   - A worker that fails Config.MaxRestarts times in a row without
+//     answering anything (a flow whose rebuild panics) is stopped, not
+//     restarted in a hot loop; requests and peeks for its flows then fail
+//     with ErrWorkerFailed.
 package pool

@@ -349,6 +349,9 @@ func (a *runtimeActor) handleFlowEvents(ctx actor.Context, m *coordinator.FlowEv
 		case coordinator.Hydrated:
 			a.emit(ctx, &messages.RtEvent{Event: &messages.RtEvent_Hydrated{Hydrated: &messages.RtHydrated{Collection: col}}})
 		case coordinator.FlowFailed:
+			if e.Removed {
+				delete(a.flows, e.Export)
+			}
 			a.emitError(ctx, col, e.Err.Error())
 		}
 	}
