@@ -74,6 +74,40 @@ func (a *Arrangement) Update(key, val Row, t timely.Timestamp, diff int64) {
 // update is Update; it returns the diff the entry (val, t) held before,
 // which is val's multiplicity when every entry of the key is at t.
 func (a *Arrangement) update(key, val Row, t timely.Timestamp, diff int64) int64 {
+	return a.updateAt(keyRef{hash: key.Hash(), src: key, whole: true}, val, t, diff)
+}
+
+// keyRef names a key without building it: the whole of src, or the cols of
+// src (possibly none), with its hash.
+type keyRef struct {
+	hash  uint64
+	src   Row
+	cols  []int
+	whole bool
+}
+
+// colsKey refers to the cols of row as a key.
+func colsKey(row Row, cols []int) keyRef {
+	return keyRef{hash: row.hashCols(cols), src: row, cols: cols}
+}
+
+func (k keyRef) matches(key Row) bool {
+	if k.whole {
+		return k.src.Equal(key)
+	}
+	return k.src.equalCols(k.cols, key)
+}
+
+func (k keyRef) row() Row {
+	if k.whole {
+		return k.src
+	}
+	return k.src.project(k.cols)
+}
+
+// updateAt is update with the key given by reference; the key row is built
+// only for a new key.
+func (a *Arrangement) updateAt(k keyRef, val Row, t timely.Timestamp, diff int64) int64 {
 	if diff == 0 {
 		return 0
 	}
@@ -84,14 +118,10 @@ func (a *Arrangement) update(key, val Row, t timely.Timestamp, diff int64) int64
 	if t < s {
 		t = s
 	}
-	h := key.Hash()
-	tr := a.buckets[h]
-	for tr != nil && !tr.key.Equal(key) {
-		tr = tr.next
-	}
+	tr := a.lookupAt(k)
 	if tr == nil {
-		tr = &trace{key: key, hash: h, next: a.buckets[h], lo: t, hi: t}
-		a.buckets[h] = tr
+		tr = &trace{key: k.row(), hash: k.hash, next: a.buckets[k.hash], lo: t, hi: t}
+		a.buckets[k.hash] = tr
 		a.keys++
 	} else if tr.lo < s {
 		// Bring the key's history up to the since first, so the new update
@@ -288,11 +318,17 @@ func (a *Arrangement) Read(t timely.Timestamp, fn func(key, val Row, mult int64)
 }
 
 func (a *Arrangement) lookup(key Row) *trace {
-	tr := a.buckets[key.Hash()]
-	for tr != nil && !tr.key.Equal(key) {
-		tr = tr.next
+	return a.lookupAt(keyRef{hash: key.Hash(), src: key, whole: true})
+}
+
+// lookupAt finds the trace of a key given by reference.
+func (a *Arrangement) lookupAt(k keyRef) *trace {
+	for tr := a.buckets[k.hash]; tr != nil; tr = tr.next {
+		if k.matches(tr.key) {
+			return tr
+		}
 	}
-	return tr
+	return nil
 }
 
 func (tr *trace) read(t timely.Timestamp, fn func(val Row, mult int64)) {

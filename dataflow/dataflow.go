@@ -289,11 +289,11 @@ func (d *Dataflow) eval(inst *instance, t timely.Timestamp) batch {
 
 func (d *Dataflow) emit(t timely.Timestamp, b batch) {
 	for _, r := range b.rows {
-		key := r.row
-		if !d.keyIsRow {
-			key = r.row.project(d.key)
+		if d.keyIsRow {
+			d.output.Update(r.row, r.row, t, r.diff)
+		} else {
+			d.output.updateAt(colsKey(r.row, d.key), r.row, t, r.diff)
 		}
-		d.output.Update(key, r.row, t, r.diff)
 		if !d.config.DiscardUpdates {
 			d.updates = append(d.updates, Update{Row: r.row, Time: t, Diff: r.diff})
 		}

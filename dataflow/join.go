@@ -73,17 +73,14 @@ func (o *joinOp) step(t timely.Timestamp, in []batch) batch {
 	return out
 }
 
-// keyOf projects the key columns, or reports that one is null (a null
-// never joins).
-func keyOf(row Row, cols []int) (Row, bool) {
-	key := make(Row, len(cols))
-	for i, c := range cols {
+// hasNull reports whether a key column of row is null (a null never joins).
+func hasNull(row Row, cols []int) bool {
+	for _, c := range cols {
 		if row[c].IsNull() {
-			return nil, false
+			return true
 		}
-		key[i] = row[c]
 	}
-	return key, true
+	return false
 }
 
 // step returns the change of left ⋈ right given the changes dl and dr at t:
@@ -91,28 +88,28 @@ func keyOf(row Row, cols []int) (Row, bool) {
 func (s *binaryJoin) step(t timely.Timestamp, dl, dr []rowDiff) []rowDiff {
 	var out []rowDiff
 	for _, l := range dl {
-		key, ok := keyOf(l.row, s.leftKey)
-		if !ok {
+		if hasNull(l.row, s.leftKey) {
 			continue
 		}
-		if tr := s.right.lookup(key); tr != nil {
+		k := colsKey(l.row, s.leftKey)
+		if tr := s.right.lookupAt(k); tr != nil {
 			tr.read(timely.MaxTimestamp, func(r Row, m int64) {
 				out = append(out, rowDiff{row: concat(l.row, r), diff: l.diff * m})
 			})
 		}
-		s.left.Update(key, l.row, t, l.diff)
+		s.left.updateAt(k, l.row, t, l.diff)
 	}
 	for _, r := range dr {
-		key, ok := keyOf(r.row, s.rightKey)
-		if !ok {
+		if hasNull(r.row, s.rightKey) {
 			continue
 		}
-		if tr := s.left.lookup(key); tr != nil {
+		k := colsKey(r.row, s.rightKey)
+		if tr := s.left.lookupAt(k); tr != nil {
 			tr.read(timely.MaxTimestamp, func(l Row, m int64) {
 				out = append(out, rowDiff{row: concat(l, r.row), diff: m * r.diff})
 			})
 		}
-		s.right.Update(key, r.row, t, r.diff)
+		s.right.updateAt(k, r.row, t, r.diff)
 	}
 	return out
 }

@@ -170,18 +170,17 @@ func (passOp) step(_ timely.Timestamp, in []batch) batch { return in[0] }
 func groupByKey(rows []rowDiff, key []int) (keys []Row, groups [][]rowDiff) {
 	index := map[uint64][]int{}
 	for _, r := range rows {
-		k := r.row.project(key)
-		h := k.Hash()
+		h := r.row.hashCols(key)
 		found := -1
 		for _, g := range index[h] {
-			if keys[g].Equal(k) {
+			if r.row.equalCols(key, keys[g]) {
 				found = g
 				break
 			}
 		}
 		if found < 0 {
 			found = len(keys)
-			keys = append(keys, k)
+			keys = append(keys, r.row.project(key))
 			groups = append(groups, nil)
 			index[h] = append(index[h], found)
 		}
