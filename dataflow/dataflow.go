@@ -339,6 +339,9 @@ type Stats struct {
 	OutputKeys, OutputEntries int
 	// StateEntries counts entries in the operators' arrangements.
 	StateEntries int
+	// StateGroups counts the groups whose output Reduce and TopK operators
+	// remember.
+	StateGroups int
 	// Pending counts source updates not yet processed.
 	Pending int
 }
@@ -355,6 +358,14 @@ func (d *Dataflow) Stats() Stats {
 		for _, a := range operatorArrangements(inst.op) {
 			_, n := a.Len()
 			s.StateEntries += n
+		}
+		switch o := inst.op.(type) {
+		case *reduceOp:
+			s.StateGroups += o.outputs.len()
+		case *accumReduceOp:
+			s.StateGroups += o.groups.len()
+		case *topKOp:
+			s.StateGroups += o.windows.len()
 		}
 		for _, c := range inst.inputs {
 			walk(c)

@@ -367,3 +367,22 @@ func TestTopKNegativeAfterBoundary(t *testing.T) {
 		t.Fatalf("at 2: got %v, want the negative multiplicity error", err)
 	}
 }
+
+func TestStats(t *testing.T) {
+	plan, err := Compile(reduceP(getP(srcA), []int{0}, agg(aggCountW, -1)), testSources)
+	if err != nil {
+		t.Fatal(err)
+	}
+	df := NewDataflow(plan, Config{})
+	if err := df.Push(srcA, append(defaultAData, Update{Row: rowA(9, Null(), "q"), Time: 5, Diff: 1})); err != nil {
+		t.Fatal(err)
+	}
+	if err := df.AdvanceInput(srcA, timely.At(2)); err != nil {
+		t.Fatal(err)
+	}
+	got := df.Stats()
+	want := Stats{OutputKeys: 3, OutputEntries: 3, StateEntries: 5, StateGroups: 3, Pending: 1}
+	if got != want {
+		t.Fatalf("got %+v, want %+v", got, want)
+	}
+}
