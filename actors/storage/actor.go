@@ -69,9 +69,14 @@ func (a *storageActor) Receive(ctx actor.Context) {
 	case *actor.Started:
 		a.start(ctx)
 	case *actor.Stopping:
-		if a.state != nil {
-			a.deliver(ctx, a.state.EndSubscriptions(errorf(ErrBackend, "the storage actor is stopping")))
+		st := a.state
+		if st == nil { // never started: end what a failed restart carried
+			st = NewState(nil, timely.Minimum(), 0)
+			if cs, ok := a.carry.take(ctx.Self()); ok {
+				st.RestoreConsumers(cs)
+			}
 		}
+		a.deliver(ctx, st.EndSubscriptions(errorf(ErrBackend, "the storage actor is stopping")))
 		a.stop(ctx, "storage actor stopping")
 	case *actor.Restarting:
 		if a.state != nil {
