@@ -45,6 +45,7 @@
 //
 // Multi-node tests start two or more remote systems in one process. protoactor's
 // remote.Start replaces gRPC's global logger on every start, which the race
-// detector reports against an earlier server's goroutines; such packages are
-// therefore tested without -race (see the Makefile's NORACE list).
+// detector reports against an earlier server's goroutines. Put such tests in
+// a file with the build constraint `//go:build !race`; `make test` runs the
+// packages holding one a second time without -race.
 package testkit
