@@ -32,7 +32,12 @@
 // coordinator.TableReader); outputs and checkpoints live in
 // Config.Outputs through coordinator.ShardStore.
 //
-// Known limits: the subscription's read hold stays at the upper the
-// runtime started from (it is never downgraded), and epochs and
-// incarnations are not checked yet.
+// Compaction: the subscription's read hold is moved forward, after each
+// Consume and drop, to the least as_of and committed checkpoint of the
+// installed flows (the consumed upper without flows), so storage compacts
+// only history no flow can need: a rebuild replays from a flow's as_of, a
+// backfill from its checkpoint. A flow must be installed with an as_of at
+// or after its tables' since.
+//
+// Known limit: epochs and incarnations are not checked yet.
 package runtime

@@ -106,6 +106,7 @@ type options struct {
 	wrapOutputs func(persistence.Shard) persistence.Shard
 	clock       clock.Clock
 	tick        time.Duration
+	compact     bool // storage keeps no history beyond read holds
 }
 
 type harness struct {
@@ -143,7 +144,11 @@ func newHarness(t testing.TB, opts options) *harness {
 }
 
 func (h *harness) startStorage() {
-	props, err := storage.New(storage.Config{Store: h.store, Clock: testkit.NewManualClock(), CompactionWindow: 1 << 40, Logger: testkit.QuietLogger()})
+	window := uint64(1 << 40)
+	if h.opts.compact {
+		window = 0
+	}
+	props, err := storage.New(storage.Config{Store: h.store, Clock: testkit.NewManualClock(), CompactionWindow: window, Logger: testkit.QuietLogger()})
 	require.NoError(h.t, err)
 	h.storage = h.sys.Root.Spawn(props)
 }

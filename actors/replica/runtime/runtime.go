@@ -64,6 +64,12 @@ type runtimeActor struct {
 	peeks      map[uint64]*messages.Uuid
 	nextId     uint64
 	ticks      *ticker
+
+	// compaction: the subscription's read hold, the consumed upper and the
+	// flows' committed checkpoints that bound it
+	hold        timely.Timestamp
+	consumed    timely.Timestamp
+	checkpoints map[timely.GlobalId]timely.Timestamp
 }
 
 type tickAt struct{ coordinator.Tick }
@@ -102,6 +108,10 @@ func (a *runtimeActor) Receive(ctx actor.Context) {
 			a.feed.progress(t)
 		}
 		a.sendConsume(ctx)
+	case *messages.StorageReadHoldResponse:
+		if e := m.GetError(); e != nil {
+			a.cfg.Logger.Warn("read hold downgrade refused", "hold", m.GetHoldId(), "err", e.GetMessage())
+		}
 	case *messages.StorageCdcTableDropped:
 		a.cfg.Logger.Info("table dropped under the runtime's subscription", "table", m.GetTable())
 	case *coordinator.ConsumeReply:
@@ -110,7 +120,9 @@ func (a *runtimeActor) Receive(ctx actor.Context) {
 		if m.Err != nil && !busy {
 			a.emitError(ctx, nil, m.Err.Error())
 		}
+		a.consumed = max(a.consumed, m.Upper)
 		a.sendConsume(ctx)
+		a.downgradeHold(ctx)
 	case *coordinator.Ready:
 		a.sendConsume(ctx)
 	case *coordinator.FlowEvents:
@@ -172,6 +184,8 @@ func (a *runtimeActor) start(ctx actor.Context) error {
 		return err
 	}
 	a.feed = newFeed(upper)
+	a.hold, a.consumed = upper, upper
+	a.checkpoints = map[timely.GlobalId]timely.Timestamp{}
 	ctx.Request(a.cfg.Storage, &messages.StorageSubscribe{SubscriptionId: a.cfg.SubscriptionId, From: uint64(upper)})
 	if a.cfg.TickInterval > 0 {
 		a.ticks = startTicker(a.cfg, ctx.ActorSystem().Root, ctx.Self())
@@ -197,6 +211,29 @@ func (a *runtimeActor) sendConsume(ctx actor.Context) {
 	if c := a.feed.next(); c != nil {
 		ctx.Request(a.coord, c)
 	}
+}
+
+// downgradeHold moves the subscription's read hold forward to what the
+// flows still need: no flow rebuilds below its as_of, and no flow
+// backfills below its committed checkpoint, so storage may compact up to
+// the least of those (and of the consumed upper). A flow installed later
+// with an older as_of must be given one at or after the tables' since.
+func (a *runtimeActor) downgradeHold(ctx actor.Context) {
+	target := a.consumed
+	for export, spec := range a.flows {
+		target = min(target, spec.AsOf)
+		if cp := a.checkpoints[export]; cp > 0 {
+			target = min(target, cp)
+		}
+	}
+	for _, spec := range a.installing {
+		target = min(target, spec.AsOf)
+	}
+	if target <= a.hold {
+		return
+	}
+	a.hold = target
+	ctx.Request(a.cfg.Storage, &messages.StorageDowngradeReadHold{HoldId: a.cfg.SubscriptionId, At: uint64(target)})
 }
 
 func (a *runtimeActor) handleInstall(ctx actor.Context, m *messages.RtInstallFlow) {
@@ -251,6 +288,7 @@ func (a *runtimeActor) handleInstallReply(ctx actor.Context, m *coordinator.Inst
 	export := spec.Export
 	if m.Err == nil {
 		a.flows[export] = spec
+		a.checkpoints[export] = m.Checkpoint
 	}
 	key := "i" + export.String()
 	to := a.replies[key]
@@ -288,6 +326,8 @@ func (a *runtimeActor) handleDropReply(ctx actor.Context, m *coordinator.DropFlo
 	}
 	if m.Err == nil {
 		delete(a.flows, export)
+		delete(a.checkpoints, export)
+		a.downgradeHold(ctx)
 	}
 	key := "d" + export.String()
 	to := a.replies[key]
@@ -345,12 +385,16 @@ func (a *runtimeActor) handleFlowEvents(ctx actor.Context, m *coordinator.FlowEv
 		col := messages.FromGlobalId(e.Export)
 		switch e.Kind {
 		case coordinator.FrontierAdvanced:
+			if _, ok := a.flows[e.Export]; ok {
+				a.checkpoints[e.Export] = max(a.checkpoints[e.Export], e.Upper)
+			}
 			a.emit(ctx, &messages.RtEvent{Event: &messages.RtEvent_Frontier{Frontier: &messages.RtFrontierAdvanced{Collection: col, Upper: messages.FromFrontier(timely.At(e.Upper))}}})
 		case coordinator.Hydrated:
 			a.emit(ctx, &messages.RtEvent{Event: &messages.RtEvent_Hydrated{Hydrated: &messages.RtHydrated{Collection: col}}})
 		case coordinator.FlowFailed:
 			if e.Removed {
 				delete(a.flows, e.Export)
+				delete(a.checkpoints, e.Export)
 			}
 			a.emitError(ctx, col, e.Err.Error())
 		}
