@@ -173,20 +173,39 @@ func (a *coordActor) run(ctx actor.Context, eff Effects) {
 	a.refresh()
 }
 
-// read performs a backfill round's reads.
+// read performs a backfill round's reads. From a checkpoint above zero it
+// reads each flow's range in windows of timestamps that start at the chunk
+// size and double, and stops once it holds a chunk's worth of versions, so
+// that a round costs about a chunk however far behind the flow is.
 func (a *coordActor) read(reqs []ReadRequest) []ReadResult {
 	out := make([]ReadResult, 0, len(reqs))
 	for _, r := range reqs {
 		res := ReadResult{Flow: r.Flow, Updates: map[timely.GlobalId][]dataflow.Update{}}
-		for _, s := range r.Sources {
-			us, err := a.opts.Store.Read(s, r.From, r.To)
-			if err != nil {
-				res.Err = err
-				break
+		versions := map[timely.Timestamp]bool{}
+		width := timely.Timestamp(a.core.chunk)
+		if r.From == 0 {
+			// A new flow reads its whole history once: below the sources'
+			// since only the whole range is readable (compacted history
+			// comes at the since).
+			width = r.To
+		}
+		for lo := r.From; lo < r.To && len(versions) < a.core.chunk && res.Err == nil; width *= 2 {
+			hi := r.To
+			if r.To-lo > width {
+				hi = lo + width
 			}
-			if len(us) > 0 {
-				res.Updates[s.Id] = us
+			for _, s := range r.Sources {
+				us, err := a.opts.Store.Read(s, lo, hi)
+				if err != nil {
+					res.Err = err
+					break
+				}
+				for _, u := range us {
+					versions[u.Time] = true
+				}
+				res.Updates[s.Id] = append(res.Updates[s.Id], us...)
 			}
+			res.To, lo = hi, hi
 		}
 		out = append(out, res)
 	}

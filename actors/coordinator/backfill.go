@@ -123,7 +123,11 @@ func (c *Core) ReadDone(results []ReadResult) Effects {
 			eff.event(FlowFailed, f, fmt.Errorf("backfill flow %d: %w", r.Flow, r.Err))
 			continue
 		}
-		batches = append(batches, chunk(r.Flow, req.From, req.To, r.Updates, c.chunk))
+		to := req.To
+		if r.To > req.From && r.To < to {
+			to = r.To
+		}
+		batches = append(batches, chunk(r.Flow, req.From, to, r.Updates, c.chunk))
 	}
 	c.reads = nil
 	c.submit(&eff, batches)

@@ -42,9 +42,12 @@ type ReadRequest struct {
 }
 
 // ReadResult answers a ReadRequest: the updates per source, or an error.
+// A reader may cover less than the request (it stops once it has a chunk's
+// worth of versions): To is then the end of what it read.
 type ReadResult struct {
 	Flow    pool.FlowId
 	Updates map[timely.GlobalId][]dataflow.Update
+	To      timely.Timestamp // zero: the request's To
 	Err     error
 }
 

@@ -281,9 +281,16 @@ func viewSrc(h *harness, id timely.GlobalId) src {
 }
 
 // waitFrontier waits until the flow exporting id has committed its
-// checkpoint past t.
+// checkpoint past t; on timeout it reports the runtime's errors so far.
 func (h *harness) waitFrontier(id timely.GlobalId, t timely.Timestamp) {
-	testkit.Eventually(h.t, func() bool { return h.events.frontier(id) > t }, wait, "frontier of %s past %d (errors %v)", id, t, h.events.errs())
+	h.t.Helper()
+	deadline := time.Now().Add(wait)
+	for h.events.frontier(id) <= t {
+		if time.Now().After(deadline) {
+			h.t.Fatalf("frontier of %s did not pass %d (at %d); runtime errors: %v", id, t, h.events.frontier(id), h.events.errs())
+		}
+		time.Sleep(time.Millisecond)
+	}
 }
 
 // peek reads the index of id at t through the runtime.
