@@ -245,6 +245,10 @@ func (a *runtimeActor) handleInstall(ctx actor.Context, m *messages.RtInstallFlo
 		ctx.Respond(&messages.RtInstallFlowResponse{Export: m.GetExport(), Error: err.Error()})
 		return
 	}
+	if _, busy := a.installing[spec.Id]; busy {
+		ctx.Respond(&messages.RtInstallFlowResponse{Export: m.GetExport(), Error: fmt.Sprintf("%v: install: %s is being installed", ErrInvalidCommand, spec.Export)})
+		return
+	}
 	if _, ok := a.flows[spec.Export]; ok {
 		ctx.Respond(&messages.RtInstallFlowResponse{Export: m.GetExport(), Error: fmt.Sprintf("%v: install: %s is already installed", ErrInvalidCommand, spec.Export)})
 		return
