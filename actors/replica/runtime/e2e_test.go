@@ -98,8 +98,10 @@ func TestEndToEnd(t *testing.T) {
 func checkMetrics(t *testing.T, h *harness) {
 	// Metrics: every flow active, changes routed, no checkpoint lag once
 	// everything is consumed and committed.
-	require.EqualValues(t, len(allFlows), counterValue(t, h.reg, "arbor_coordinator_flows", "active"))
-	require.Zero(t, counterValue(t, h.reg, "arbor_coordinator_flows", "backfilling"))
+	testkit.Eventually(t, func() bool {
+		return counterValue(t, h.reg, "arbor_coordinator_flows", "active") == float64(len(allFlows)) &&
+			counterValue(t, h.reg, "arbor_coordinator_flows", "backfilling") == 0
+	}, wait, "every flow active")
 	require.Positive(t, counterValue(t, h.reg, "arbor_coordinator_changes_routed_total", "consume"))
 	require.Positive(t, counterValue(t, h.reg, "arbor_coordinator_batches_total", "consume"))
 	require.Zero(t, counterValue(t, h.reg, "arbor_pool_worker_restarts_total", ""))
