@@ -35,7 +35,7 @@ test-norace:
 	$(if $(NORACE_PKGS),$(GO) test $(TEST_FLAGS) $(NORACE_PKGS))
 
 ## bench: every benchmark, each beside its same-run baseline
-BENCH_FLAGS ?= -benchtime 1x -count 1
+BENCH_FLAGS ?= -count 1 -timeout 30m
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem $(BENCH_FLAGS) ./... | tee bench.out
 
