@@ -7,11 +7,8 @@ import (
 	"sort"
 	"sync"
 
-	"google.golang.org/protobuf/proto"
-
 	"github.com/arbor-db/arbor/actors/pool"
 	"github.com/arbor-db/arbor/dataflow"
-	"github.com/arbor-db/arbor/messages"
 	"github.com/arbor-db/arbor/persistence"
 	"github.com/arbor-db/arbor/timely"
 )
@@ -73,8 +70,6 @@ func OpenShardStore(ctx context.Context, shard persistence.Shard, tables TableRe
 	return s, nil
 }
 
-var deterministic = proto.MarshalOptions{Deterministic: true}
-
 func outputPrefix(id timely.GlobalId) []byte {
 	k := []byte{'o', byte(id.Kind)}
 	return binary.BigEndian.AppendUint64(k, id.Value)
@@ -97,11 +92,8 @@ func (s *ShardStore) Commit(c Commit) error {
 	for id, us := range c.Outputs {
 		prefix := outputPrefix(id)
 		for _, u := range us {
-			row, err := deterministic.Marshal(dataflow.RowToWire(u.Row))
-			if err != nil {
-				return fmt.Errorf("encode output row of %s: %w", id, err)
-			}
-			ups = append(ups, persistence.Update{Key: append(append([]byte(nil), prefix...), row...), Value: timeValue(u.Time), Ts: seq, Diff: u.Diff})
+			key := dataflow.AppendRowKey(append([]byte(nil), prefix...), u.Row)
+			ups = append(ups, persistence.Update{Key: key, Value: timeValue(u.Time), Ts: seq, Diff: u.Diff})
 		}
 	}
 	for id, t := range c.Checkpoints {
@@ -205,13 +197,9 @@ func (s *ShardStore) loadView(id timely.GlobalId) ([]dataflow.Update, error) {
 		if len(up.Key) < len(prefix) || string(up.Key[:len(prefix)]) != string(prefix) || len(up.Value) != 8 {
 			continue
 		}
-		var w messages.Row
-		if err := proto.Unmarshal(up.Key[len(prefix):], &w); err != nil {
-			return nil, fmt.Errorf("read view %s: decode row: %w", id, err)
-		}
-		row, err := dataflow.RowFromWire(&w)
+		row, err := dataflow.DecodeRowKey(up.Key[len(prefix):])
 		if err != nil {
-			return nil, fmt.Errorf("read view %s: %w", id, err)
+			return nil, fmt.Errorf("read view %s: decode row: %w", id, err)
 		}
 		t := timely.Timestamp(binary.BigEndian.Uint64(up.Value))
 		out = append(out, dataflow.Update{Row: row, Time: t, Diff: up.Diff})

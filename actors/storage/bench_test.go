@@ -79,7 +79,7 @@ func benchRawShard(b *testing.B, be backend) {
 	batches := make([][]persistence.Update, distinctWrites)
 	for i := range batches {
 		for _, r := range benchRows(i, rowsPerWrite) {
-			batches[i] = append(batches[i], persistence.Update{Key: storage.EncodeRow(r), Diff: 1})
+			batches[i] = append(batches[i], persistence.Update{Key: dataflow.EncodeRowKey(r), Diff: 1})
 		}
 	}
 	b.ResetTimer()

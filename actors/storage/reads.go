@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 
+	"github.com/arbor-db/arbor/dataflow"
 	"github.com/arbor-db/arbor/messages"
 	"github.com/arbor-db/arbor/persistence"
 	"github.com/arbor-db/arbor/timely"
@@ -72,7 +73,7 @@ func versionsOf(tables []timely.GlobalId, ups [][]persistence.Update) ([]*messag
 				v.Tables = append(v.Tables, cur)
 				curTs = u.Ts
 			}
-			row, err := decodeRow(u.Key)
+			row, err := dataflow.DecodeRowKey(u.Key)
 			if err != nil {
 				return nil, &persistence.CorruptError{Shard: ShardName(id), Key: fmt.Sprintf("%x", u.Key), Err: err}
 			}
@@ -96,7 +97,7 @@ func snapshotRows(ctx context.Context, id timely.GlobalId, s persistence.Shard, 
 	}
 	rows := make([]rowChange, len(ups))
 	for i, u := range ups {
-		row, err := decodeRow(u.Key)
+		row, err := dataflow.DecodeRowKey(u.Key)
 		if err != nil {
 			return nil, &persistence.CorruptError{Shard: ShardName(id), Key: fmt.Sprintf("%x", u.Key), Err: err}
 		}

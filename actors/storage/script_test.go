@@ -200,7 +200,7 @@ func updatesSummary(ups []persistence.Update) string {
 	}
 	var b strings.Builder
 	for _, u := range ups {
-		row, _ := decodeRow(u.Key)
+		row, _ := dataflow.DecodeRowKey(u.Key)
 		fmt.Fprintf(&b, " %s%+d", row, u.Diff)
 	}
 	return b.String()

@@ -98,7 +98,7 @@ func decodeRowChange(t *table, j int, rd *messages.StorageRowDiff) (rowChange, e
 		msg := strings.TrimPrefix(err.Error(), dataflow.ErrInvalidRow.Error()+": ")
 		return rowChange{}, fmt.Errorf("%w: table %s row %d: %s", ErrInvalidRow, t.id, j, msg)
 	}
-	return rowChange{row: row, key: encodeRow(row), diff: diff}, nil
+	return rowChange{row: row, key: dataflow.EncodeRowKey(row), diff: diff}, nil
 }
 
 func sortTableWrites(ws []tableWrite) {

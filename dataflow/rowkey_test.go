@@ -1,4 +1,4 @@
-package storage
+package dataflow_test
 
 import (
 	"bytes"
@@ -10,7 +10,7 @@ import (
 	"github.com/arbor-db/arbor/timely"
 )
 
-func randomDatum(r *rand.Rand) dataflow.Datum {
+func randomKeyDatum(r *rand.Rand) dataflow.Datum {
 	switch r.IntN(7) {
 	case 0:
 		return dataflow.Null()
@@ -45,10 +45,10 @@ func TestRowCodecRoundTripAndEquality(t *testing.T) {
 	for i := 0; i < 5000; i++ {
 		row := make(dataflow.Row, r.IntN(6)+1)
 		for j := range row {
-			row[j] = randomDatum(r)
+			row[j] = randomKeyDatum(r)
 		}
-		enc := encodeRow(row)
-		got, err := decodeRow(enc)
+		enc := dataflow.EncodeRowKey(row)
+		got, err := dataflow.DecodeRowKey(enc)
 		if err != nil {
 			t.Fatalf("decode %s: %v", row, err)
 		}
@@ -56,21 +56,21 @@ func TestRowCodecRoundTripAndEquality(t *testing.T) {
 			t.Fatalf("round trip %s -> %s", row, got)
 		}
 		// Equal rows encode equally, different rows differently.
-		if prev != nil && prev.Equal(row) != bytes.Equal(encodeRow(prev), enc) {
-			t.Fatalf("%s vs %s: Equal %v but encodings equal %v", prev, row, prev.Equal(row), bytes.Equal(encodeRow(prev), enc))
+		if prev != nil && prev.Equal(row) != bytes.Equal(dataflow.EncodeRowKey(prev), enc) {
+			t.Fatalf("%s vs %s: Equal %v but encodings equal %v", prev, row, prev.Equal(row), bytes.Equal(dataflow.EncodeRowKey(prev), enc))
 		}
 		prev = row
 	}
 }
 
 func TestRowCodecCanonicalFloats(t *testing.T) {
-	neg := encodeRow(dataflow.Row{dataflow.Float64(math.Copysign(0, -1))})
-	pos := encodeRow(dataflow.Row{dataflow.Float64(0)})
+	neg := dataflow.EncodeRowKey(dataflow.Row{dataflow.Float64(math.Copysign(0, -1))})
+	pos := dataflow.EncodeRowKey(dataflow.Row{dataflow.Float64(0)})
 	if !bytes.Equal(neg, pos) {
 		t.Fatal("-0 and 0 encode differently")
 	}
-	a := encodeRow(dataflow.Row{dataflow.Float64(math.NaN())})
-	b := encodeRow(dataflow.Row{dataflow.Float64(math.Float64frombits(0x7ff8000000000001))})
+	a := dataflow.EncodeRowKey(dataflow.Row{dataflow.Float64(math.NaN())})
+	b := dataflow.EncodeRowKey(dataflow.Row{dataflow.Float64(math.Float64frombits(0x7ff8000000000001))})
 	if !bytes.Equal(a, b) {
 		t.Fatal("two NaNs encode differently")
 	}
@@ -83,8 +83,8 @@ func TestRowCodecRejectsGarbage(t *testing.T) {
 		{byte(dataflow.TypeString), 5, 'a'},
 		{byte(dataflow.TypeBool)},
 	} {
-		if _, err := decodeRow(b); err == nil {
-			t.Errorf("decodeRow(%x) succeeded", b)
+		if _, err := dataflow.DecodeRowKey(b); err == nil {
+			t.Errorf("DecodeRowKey(%x) succeeded", b)
 		}
 	}
 }
