@@ -27,7 +27,9 @@ func TestParseConfigFileAndFlagPrecedence(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := Config{DataDir: "/var/arbor", Listen: "127.0.0.1:7001", Advertise: "node1:7000", HTTP: "127.0.0.1:6881", LogLevel: "debug"}
+	// Keys the file and flags leave alone keep their defaults.
+	want := DefaultConfig()
+	want.DataDir, want.Listen, want.Advertise, want.LogLevel = "/var/arbor", "127.0.0.1:7001", "node1:7000", "debug"
 	if cfg != want {
 		t.Fatalf("got %+v\nwant %+v", cfg, want)
 	}

@@ -64,9 +64,13 @@ func StartNode(cfg Config, logger *slog.Logger, clk clock.Clock) (_ *Node, err e
 	if err != nil {
 		return nil, fmt.Errorf("cannot listen on %s (--http): %w", cfg.HTTP, unwrapAddrErr(err))
 	}
+	defer func() {
+		if err != nil { // not yet handed to the HTTP server
+			httpLis.Close()
+		}
+	}()
 	n.httpAddr = httpLis.Addr()
 	if n.metrics, err = newNodeMetrics(); err != nil {
-		httpLis.Close()
 		return nil, err
 	}
 	n.metrics.startTime.Set(float64(clk.Now().Unix()))
@@ -76,7 +80,6 @@ func StartNode(cfg Config, logger *slog.Logger, clk clock.Clock) (_ *Node, err e
 		actor.WithMetricProviders(n.metrics.meterProvider),
 	)
 	if n.remote, err = startRemote(n.system, cfg); err != nil {
-		httpLis.Close()
 		return nil, err
 	}
 	n.guardian, err = n.system.Root.SpawnNamed(node.Props(node.Config{
@@ -89,11 +92,9 @@ func StartNode(cfg Config, logger *slog.Logger, clk clock.Clock) (_ *Node, err e
 		},
 	}), "node")
 	if err != nil {
-		httpLis.Close()
 		return nil, fmt.Errorf("spawn node guardian: %w", err)
 	}
 	if err := n.startCatalog(); err != nil {
-		httpLis.Close()
 		return nil, err
 	}
 
