@@ -150,8 +150,8 @@ func consolidateChanges(rows []rowChange) []rowChange {
 	return slices.DeleteFunc(out, func(r rowChange) bool { return r.diff == 0 })
 }
 
-// tableChanges encodes one table's consolidated changes in row order. It
-// sorts rows in place.
+// tableChanges encodes one table's changes (of a commit, a snapshot or one
+// version of a range read) in row order. It sorts rows in place.
 func tableChanges(id timely.GlobalId, rows []rowChange) *messages.StorageTableChanges {
 	slices.SortFunc(rows, func(a, b rowChange) int { return a.row.Compare(b.row) })
 	tc := &messages.StorageTableChanges{Table: messages.FromGlobalId(id), Rows: make([]*messages.StorageRowDiff, len(rows))}

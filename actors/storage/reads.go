@@ -43,43 +43,30 @@ func readRange(ctx context.Context, s persistence.Shard, lo, hi timely.Timestamp
 }
 
 // versionsOf merges per-table updates into versions: one per time, tables
-// in id order, rows in row order. tables and ups are parallel.
+// in id order, rows in row order. tables and ups are parallel; each
+// table's updates are in time order (readRange).
 func versionsOf(tables []timely.GlobalId, ups [][]persistence.Update) ([]*messages.StorageVersion, error) {
 	byTime := map[timely.Timestamp]*messages.StorageVersion{}
 	var times []timely.Timestamp
 	for i, id := range tables {
-		var cur *messages.StorageTableChanges
-		var rows []rowChange
-		flush := func() {
-			if cur != nil {
-				slices.SortFunc(rows, func(a, b rowChange) int { return a.row.Compare(b.row) })
-				for _, r := range rows {
-					cur.Rows = append(cur.Rows, rowDiffToWire(r.row, r.diff))
-				}
+		for us := ups[i]; len(us) > 0; {
+			ts, n := us[0].Ts, 1
+			for n < len(us) && us[n].Ts == ts {
+				n++
 			}
-			cur, rows = nil, nil
-		}
-		var curTs timely.Timestamp
-		for _, u := range ups[i] {
-			if cur == nil || u.Ts != curTs {
-				flush()
-				v, ok := byTime[u.Ts]
-				if !ok {
-					v = &messages.StorageVersion{Version: uint64(u.Ts)}
-					byTime[u.Ts] = v
-					times = append(times, u.Ts)
-				}
-				cur = &messages.StorageTableChanges{Table: messages.FromGlobalId(id)}
-				v.Tables = append(v.Tables, cur)
-				curTs = u.Ts
-			}
-			row, err := dataflow.DecodeRowKey(u.Key)
+			rows, err := decodeRows(id, us[:n])
 			if err != nil {
-				return nil, &persistence.CorruptError{Shard: ShardName(id), Key: fmt.Sprintf("%x", u.Key), Err: err}
+				return nil, err
 			}
-			rows = append(rows, rowChange{row: row, diff: u.Diff})
+			v, ok := byTime[ts]
+			if !ok {
+				v = &messages.StorageVersion{Version: uint64(ts)}
+				byTime[ts] = v
+				times = append(times, ts)
+			}
+			v.Tables = append(v.Tables, tableChanges(id, rows))
+			us = us[n:]
 		}
-		flush()
 	}
 	slices.Sort(times)
 	out := make([]*messages.StorageVersion, len(times))
@@ -95,6 +82,15 @@ func snapshotRows(ctx context.Context, id timely.GlobalId, s persistence.Shard, 
 	if err != nil {
 		return nil, err
 	}
+	rows, err := decodeRows(id, ups)
+	if err != nil {
+		return nil, err
+	}
+	return tableChanges(id, rows), nil
+}
+
+// decodeRows decodes the shard keys of table id's updates into rows.
+func decodeRows(id timely.GlobalId, ups []persistence.Update) ([]rowChange, error) {
 	rows := make([]rowChange, len(ups))
 	for i, u := range ups {
 		row, err := dataflow.DecodeRowKey(u.Key)
@@ -103,10 +99,5 @@ func snapshotRows(ctx context.Context, id timely.GlobalId, s persistence.Shard, 
 		}
 		rows[i] = rowChange{row: row, diff: u.Diff}
 	}
-	slices.SortFunc(rows, func(a, b rowChange) int { return a.row.Compare(b.row) })
-	tc := &messages.StorageTableChanges{Table: messages.FromGlobalId(id), Rows: make([]*messages.StorageRowDiff, len(rows))}
-	for i, r := range rows {
-		tc.Rows[i] = rowDiffToWire(r.row, r.diff)
-	}
-	return tc, nil
+	return rows, nil
 }
