@@ -18,17 +18,22 @@ type arithExpr struct {
 
 func (e *arithExpr) String() string { return fmt.Sprintf("(%s %s %s)", e.l, e.name, e.r) }
 
+// evalStrict evaluates both operands of a strict binary operator, left
+// first; null is true when either is null (the result is then null).
+func evalStrict(l, r scalar, row Row) (a, b Datum, null bool, err error) {
+	if a, err = l.eval(row); err != nil {
+		return a, b, false, err
+	}
+	if b, err = r.eval(row); err != nil {
+		return a, b, false, err
+	}
+	return a, b, a.IsNull() || b.IsNull(), nil
+}
+
 func (e *arithExpr) eval(row Row) (Datum, error) {
-	a, err := e.l.eval(row)
-	if err != nil {
+	a, b, null, err := evalStrict(e.l, e.r, row)
+	if err != nil || null {
 		return Datum{}, err
-	}
-	b, err := e.r.eval(row)
-	if err != nil {
-		return Datum{}, err
-	}
-	if a.IsNull() || b.IsNull() {
-		return Null(), nil
 	}
 	if e.float {
 		return floatArith(e.op, e.name, a.AsFloat64(), b.AsFloat64())
@@ -114,16 +119,9 @@ type compareExpr struct {
 func (e *compareExpr) String() string { return fmt.Sprintf("(%s %s %s)", e.l, e.name, e.r) }
 
 func (e *compareExpr) eval(row Row) (Datum, error) {
-	a, err := e.l.eval(row)
-	if err != nil {
+	a, b, null, err := evalStrict(e.l, e.r, row)
+	if err != nil || null {
 		return Datum{}, err
-	}
-	b, err := e.r.eval(row)
-	if err != nil {
-		return Datum{}, err
-	}
-	if a.IsNull() || b.IsNull() {
-		return Null(), nil
 	}
 	var c int
 	if a.Type() != b.Type() { // int64 against float64
