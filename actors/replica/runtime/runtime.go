@@ -97,7 +97,7 @@ func (a *runtimeActor) Receive(ctx actor.Context) {
 			panic(fmt.Errorf("%w: subscribe: %s", ErrStorage, e.GetMessage()))
 		}
 	case *messages.StorageCdcBatch:
-		changes, err := decodeVersion(m.GetBatch(), func(timely.GlobalId) bool { return true })
+		changes, err := decodeVersion(m.GetBatch())
 		if err != nil {
 			a.emitError(ctx, nil, err.Error())
 			return

@@ -40,7 +40,7 @@ func (s storageTables) ReadTable(id timely.GlobalId, from, to timely.Timestamp) 
 	}
 	var out []dataflow.Update
 	for _, v := range resp.GetVersions() {
-		us, err := decodeVersion(v, func(timely.GlobalId) bool { return true })
+		us, err := decodeVersion(v)
 		if err != nil {
 			return nil, err
 		}
@@ -50,16 +50,13 @@ func (s storageTables) ReadTable(id timely.GlobalId, from, to timely.Timestamp) 
 }
 
 // decodeVersion turns one storage version into updates per table.
-func decodeVersion(v *messages.StorageVersion, want func(timely.GlobalId) bool) (map[timely.GlobalId][]dataflow.Update, error) {
+func decodeVersion(v *messages.StorageVersion) (map[timely.GlobalId][]dataflow.Update, error) {
 	out := map[timely.GlobalId][]dataflow.Update{}
 	t := timely.Timestamp(v.GetVersion())
 	for _, tc := range v.GetTables() {
 		id, err := tc.GetTable().ToTimely()
 		if err != nil {
 			return nil, fmt.Errorf("%w: version %d: %v", ErrStorage, t, err)
-		}
-		if !want(id) {
-			continue
 		}
 		for i, rd := range tc.GetRows() {
 			row, err := dataflow.RowFromWire(rd.GetRow())
