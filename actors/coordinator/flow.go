@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/arbor-db/arbor/actors/pool"
+	"github.com/arbor-db/arbor/dataflow"
 	"github.com/arbor-db/arbor/timely"
 )
 
@@ -51,10 +52,11 @@ type flow struct {
 // flow before it stalls until the next Consume (no hot retry loop).
 const maxBackfillFailures = 3
 
-// reads reports whether the flow reads table t, directly or through views.
-func (f *flow) reads(changes map[timely.GlobalId]int) bool {
+// reads reports whether the flow reads a table with changes, directly or
+// through views.
+func (f *flow) reads(changes map[timely.GlobalId][]dataflow.Update) bool {
 	for t := range f.tables {
-		if changes[t] > 0 {
+		if len(changes[t]) > 0 {
 			return true
 		}
 	}

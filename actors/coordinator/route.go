@@ -19,10 +19,6 @@ import (
 //
 // The pool groups the batches by worker.
 func (c *Core) submitConsume(eff *Effects) {
-	counts := make(map[timely.GlobalId]int, len(c.changes))
-	for id, us := range c.changes {
-		counts[id] = len(us)
-	}
 	routed := map[pool.FlowId]bool{}
 	demoted := map[pool.FlowId]bool{}
 	var batches []pool.FlowBatch
@@ -42,7 +38,7 @@ func (c *Core) submitConsume(eff *Effects) {
 			demoted[id] = true
 			continue
 		}
-		if f.reads(counts) {
+		if f.reads(c.changes) {
 			routed[id] = true
 		}
 		b := pool.FlowBatch{Flow: id, From: c.consumeFrom, Upper: c.upper}
