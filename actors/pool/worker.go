@@ -137,11 +137,7 @@ func (w *worker) handlePeek(ctx actor.Context, p *Peek) {
 		replyPeek(ctx, *p, nil, fmt.Errorf("%w: peek of flow %d", ErrUnknownFlow, p.Flow))
 		return
 	}
-	if f.df == nil {
-		f.peeks = append(f.peeks, *p) // broken: answered once rebuilt
-		return
-	}
-	f.peeks = append(f.peeks, *p)
+	f.peeks = append(f.peeks, *p) // a flow that is not built answers it once rebuilt
 	f.answerPeeks(func(p Peek, rows []dataflow.Row, err error) { replyPeek(ctx, p, rows, err) })
 }
 
