@@ -267,17 +267,17 @@ func (p *poolActor) handleRebuild(ctx actor.Context, m *Rebuild) {
 
 func (p *poolActor) handleWorkerReply(_ actor.Context, m *workerReply) {
 	p.failures[m.worker] = 0
-	if g, ok := p.pending[m.req]; ok && g.kind == gatherRegister {
+	g, ok := p.pending[m.req]
+	if !ok {
+		return // its worker was declared failed; a late answer
+	}
+	if g.kind == gatherRegister {
 		for _, r := range m.results {
 			if r.Err != nil && p.reg.has(r.Flow) {
 				p.reg.remove(r.Flow) // not registered after all
 				p.cfg.Metrics.Flows.Dec()
 			}
 		}
-	}
-	g, ok := p.pending[m.req]
-	if !ok {
-		return // its worker was declared failed; a late answer
 	}
 	if g.add(m) {
 		delete(p.pending, m.req)
