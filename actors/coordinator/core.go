@@ -92,12 +92,6 @@ func (c *Core) FlowState(id pool.FlowId) (FlowState, timely.Timestamp, bool) {
 	return f.state, f.checkpoint, true
 }
 
-// FlowByExport returns the flow exporting a collection.
-func (c *Core) FlowByExport(id timely.GlobalId) (pool.FlowId, bool) {
-	f, ok := c.byExport[id]
-	return f, ok
-}
-
 // Counts returns the number of flows in each state and the least
 // committed checkpoint (the consumed upper when there are no flows).
 func (c *Core) Counts() (states map[FlowState]int, minCheckpoint timely.Timestamp) {

@@ -55,9 +55,6 @@ func (s *State) RestoreLog(entries []persistence.Update) { s.logged = entries }
 // Upper returns the common upper of the live tables.
 func (s *State) Upper() timely.Frontier { return s.upper }
 
-// LastTimestamp returns the oracle's last timestamp (false if none).
-func (s *State) LastTimestamp() (timely.Timestamp, bool) { return s.oracle.Last() }
-
 // Pending returns how many writes are staged for the next commit.
 func (s *State) Pending() int { return len(s.pending) }
 
