@@ -21,7 +21,8 @@ import (
 // Layout. The shard's time is a commit sequence number: commit n appends
 // at time n and moves the upper from n to n+1, so that a backfilling flow
 // can commit output at old times. Output rows are keys "o" + collection
-// id + protobuf row, with the row's time (8 bytes big-endian) as value;
+// id + the row's key (dataflow.AppendRowKey), with the row's time (8 bytes
+// big-endian) as value;
 // checkpoints are keys "c" + flow id with the checkpoint as value, the old
 // value retracted in the same commit.
 //

@@ -11,8 +11,8 @@
 // dropped, so tables survive a restart, and the commit log
 // ("storage-txns", see below). It is the only writer of those
 // shards. A row is stored as a shard key (a compact, deterministic encoding
-// of the row, rowcodec.go) with an empty value; its multiplicity is the
-// shard diff.
+// of the row, dataflow.EncodeRowKey) with an empty value; its multiplicity
+// is the shard diff.
 //
 // The logic lives in State, a plain struct with no I/O, no clock reads and
 // no goroutines: it validates and stages writes, runs the timestamp oracle,
