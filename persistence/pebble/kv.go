@@ -116,7 +116,7 @@ func (p *kv) Txn(ctx context.Context, cmps []kvshard.Compare, ops []kvshard.Op) 
 	cur := make([][]byte, len(cmps))
 	ok := true
 	for i, c := range cmps {
-		v, err := p.get(c.Key)
+		v, err := getFrom(p.db, c.Key)
 		if err != nil {
 			return false, nil, err
 		}
@@ -151,10 +151,8 @@ func (p *kv) Txn(ctx context.Context, cmps []kvshard.Compare, ops []kvshard.Op) 
 	return true, nil, nil
 }
 
-// get returns the value at key, nil when absent (a present empty value is
-// returned as a non-nil empty slice).
-func (p *kv) get(key []byte) ([]byte, error) { return getFrom(p.db, key) }
-
+// getFrom returns the value at key, nil when absent (a present empty value
+// is returned as a non-nil empty slice).
 func getFrom(r pebble.Reader, key []byte) ([]byte, error) {
 	v, closer, err := r.Get(key)
 	if errors.Is(err, pebble.ErrNotFound) {

@@ -11,7 +11,6 @@ import (
 	"github.com/arbor-db/arbor/clock"
 	"github.com/arbor-db/arbor/messages"
 	"github.com/arbor-db/arbor/persistence"
-	"github.com/arbor-db/arbor/persistence/mem"
 	"github.com/arbor-db/arbor/timely"
 )
 
@@ -22,10 +21,6 @@ type env struct {
 	ctx   context.Context
 	store persistence.Store
 	clock *clock.Manual
-}
-
-func newEnv(t testing.TB) *env {
-	return newEnvOn(t, mem.New())
 }
 
 func newEnvOn(t testing.TB, store persistence.Store) *env {

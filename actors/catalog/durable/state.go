@@ -57,11 +57,6 @@ func entryName(e *entry) string {
 	return ""
 }
 
-func (s *state) get(key string) (*entry, bool) {
-	e, ok := s.entries[key]
-	return e, ok
-}
-
 // fenceToken returns the durable fence token, the zero token if none.
 func (s *state) fenceToken() FenceToken {
 	if e, ok := s.entries[keyString(fenceTokenKey())]; ok {
