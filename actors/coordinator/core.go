@@ -2,6 +2,7 @@ package coordinator
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/arbor-db/arbor/actors/pool"
 	"github.com/arbor-db/arbor/dataflow"
@@ -240,16 +241,23 @@ func (c *Core) Consume(from, upper timely.Timestamp, changes map[timely.GlobalId
 	if from > c.upper {
 		return eff, fmt.Errorf("%w: versions [%d, %d) leave a gap after the consumed upper %d", ErrInvalidConsume, from, upper, c.upper)
 	}
+	// Versions before the consumed upper were applied already (a retried
+	// Consume overlapping it); usually there are none, and the changes are
+	// kept as they came.
 	kept := make(map[timely.GlobalId][]dataflow.Update, len(changes))
 	for id, us := range changes {
-		var keep []dataflow.Update
+		stale := 0
 		for _, u := range us {
 			if u.Time < from || u.Time >= upper {
 				return eff, fmt.Errorf("%w: a change of %s is at %d, outside the versions [%d, %d)", ErrInvalidConsume, id, u.Time, from, upper)
 			}
-			if u.Time >= c.upper {
-				keep = append(keep, u)
+			if u.Time < c.upper {
+				stale++
 			}
+		}
+		keep := us
+		if stale > 0 {
+			keep = slices.DeleteFunc(slices.Clone(us), func(u dataflow.Update) bool { return u.Time < c.upper })
 		}
 		if len(keep) > 0 {
 			kept[id] = keep
