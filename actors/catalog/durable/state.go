@@ -11,15 +11,14 @@ import (
 // encoded key. It does no I/O. Applying updates is all or nothing.
 type state struct {
 	entries map[string]*entry
-	counts  map[Kind]int
-	// Indexes: entries by kind, and the keys of clusters and items by name
-	// (names are unique within each).
+	// Indexes: entries by kind (whose sizes are the counts by kind), and the
+	// keys of clusters and items by name (names are unique within each).
 	byKind map[Kind]map[string]*entry
 	names  map[Kind]map[string]string
 }
 
 func newState() *state {
-	s := &state{entries: map[string]*entry{}, counts: map[Kind]int{}, byKind: map[Kind]map[string]*entry{}, names: map[Kind]map[string]string{}}
+	s := &state{entries: map[string]*entry{}, byKind: map[Kind]map[string]*entry{}, names: map[Kind]map[string]string{}}
 	for _, k := range Kinds {
 		s.byKind[k] = map[string]*entry{}
 	}
@@ -34,9 +33,6 @@ func (s *state) clone() *state {
 	for k, e := range s.entries {
 		c.entries[k] = e
 		c.byKind[e.kind][k] = e
-	}
-	for k, n := range s.counts {
-		c.counts[k] = n
 	}
 	for kind, m := range s.names {
 		for n, k := range m {
@@ -151,7 +147,6 @@ func (s *state) planDecoded(us []persistence.Update, decoded []*entry) ([]change
 func (s *state) commit(changes []change) {
 	for _, c := range changes {
 		if old, ok := s.entries[c.key]; ok {
-			s.counts[old.kind]--
 			delete(s.entries, c.key)
 			delete(s.byKind[old.kind], c.key)
 			if names := s.names[old.kind]; names != nil && names[entryName(old)] == c.key {
@@ -160,7 +155,6 @@ func (s *state) commit(changes []change) {
 		}
 		if c.e != nil {
 			s.entries[c.key] = c.e
-			s.counts[c.e.kind]++
 			s.byKind[c.e.kind][c.key] = c.e
 			if names := s.names[c.e.kind]; names != nil {
 				names[entryName(c.e)] = c.key
@@ -183,7 +177,7 @@ func (s *state) apply(updates []persistence.Update) error {
 func (s *state) countsByKind() map[Kind]int {
 	out := make(map[Kind]int, len(Kinds))
 	for _, k := range Kinds {
-		out[k] = s.counts[k]
+		out[k] = len(s.byKind[k])
 	}
 	return out
 }

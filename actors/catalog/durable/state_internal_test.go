@@ -94,7 +94,7 @@ func TestApplyRules(t *testing.T) {
 			v := view{base: s}
 			v.each(KindSetting, func(e *entry) { got[e.value.GetSetting().GetName()] = e.value.GetSetting().GetValue() })
 			require.Equal(t, tc.want, got)
-			require.Equal(t, len(tc.want), s.counts[KindSetting])
+			require.Equal(t, len(tc.want), s.countsByKind()[KindSetting])
 		})
 	}
 }
