@@ -2,16 +2,12 @@ package storage
 
 import (
 	"context"
-	"errors"
 
 	"github.com/asynkron/protoactor-go/actor"
 
 	"github.com/arbor-db/arbor/messages"
 	"github.com/arbor-db/arbor/timely"
 )
-
-// asError is errors.As.
-func asError[T error](err error, target *T) bool { return errors.As(err, target) }
 
 // handleSubscribe validates a subscription, replays the versions from
 // `from` up to the upper out of the shards, and then registers it, all in

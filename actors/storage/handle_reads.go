@@ -2,6 +2,7 @@ package storage
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -85,9 +86,9 @@ func readError(id timely.GlobalId, err error) error {
 	var since *persistence.SinceError
 	var notYet *persistence.NotYetReadableError
 	switch {
-	case asError(err, &since):
+	case errors.As(err, &since):
 		return fmt.Errorf("%w: table %s: %w", ErrCompacted, id, err)
-	case asError(err, &notYet):
+	case errors.As(err, &notYet):
 		return fmt.Errorf("%w: table %s: %w", ErrNotYetReadable, id, err)
 	}
 	return fmt.Errorf("%w: read table %s: %w", ErrBackend, id, err)
