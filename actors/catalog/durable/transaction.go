@@ -61,8 +61,21 @@ func (tx *Transaction) Upper() timely.Frontier { return tx.upper }
 
 // IsEmpty reports whether the transaction would write nothing.
 func (tx *Transaction) IsEmpty() bool {
-	us, _ := tx.updates(0)
-	return len(us) == 0
+	for k, neu := range tx.v.overlay {
+		if changed(tx.v.base.entries[k], neu) {
+			return false
+		}
+	}
+	return true
+}
+
+// changed reports whether a key's pending entry neu differs from its base
+// entry old (nil: absent).
+func changed(old, neu *entry) bool {
+	if old == nil || neu == nil {
+		return old != neu
+	}
+	return string(old.valueBytes) != string(neu.valueBytes)
 }
 
 // updates turns the pending changes into shard updates at time ts, and
@@ -78,7 +91,7 @@ func (tx *Transaction) updates(ts timely.Timestamp) ([]persistence.Update, []*en
 	var entries []*entry
 	for _, k := range keys {
 		old, neu := tx.v.base.entries[k], tx.v.overlay[k]
-		if old != nil && neu != nil && string(old.valueBytes) == string(neu.valueBytes) {
+		if !changed(old, neu) {
 			continue
 		}
 		if old != nil {
