@@ -2,6 +2,7 @@ package storage
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/arbor-db/arbor/dataflow"
@@ -74,7 +75,7 @@ func (s *State) DecodeWrite(m *messages.StorageWrite) (Write, error) {
 			w.rows++
 		}
 	}
-	sortTableWrites(w.tables)
+	slices.SortFunc(w.tables, func(a, b tableWrite) int { return compareIds(a.table, b.table) })
 	return w, nil
 }
 
@@ -99,14 +100,6 @@ func decodeRowChange(t *table, j int, rd *messages.StorageRowDiff) (rowChange, e
 		return rowChange{}, fmt.Errorf("%w: table %s row %d: %s", ErrInvalidRow, t.id, j, msg)
 	}
 	return rowChange{row: row, key: dataflow.EncodeRowKey(row), diff: diff}, nil
-}
-
-func sortTableWrites(ws []tableWrite) {
-	for i := 1; i < len(ws); i++ {
-		for j := i; j > 0 && compareIds(ws[j].table, ws[j-1].table) < 0; j-- {
-			ws[j], ws[j-1] = ws[j-1], ws[j]
-		}
-	}
 }
 
 // Stage adds a validated write to the next group commit. token comes back
