@@ -175,10 +175,8 @@ func (a *storageActor) stop(ctx actor.Context, why string) {
 		a.ticks = nil
 	}
 	if a.state != nil {
-		if c, ok := a.state.PlanCommit(0); ok {
-			for _, tok := range c.Tokens {
-				a.reply(ctx, tok.(*actor.PID), &messages.StorageWriteResponse{Error: ErrorToWire(errorf(ErrBackend, "%s before the write was committed", why))})
-			}
+		for _, tok := range a.state.Unstage() {
+			a.reply(ctx, tok.(*actor.PID), &messages.StorageWriteResponse{Error: ErrorToWire(errorf(ErrBackend, "%s before the write was committed", why))})
 		}
 	}
 	if a.shards != nil {

@@ -107,3 +107,14 @@ func decodeRowChange(t *table, j int, rd *messages.StorageRowDiff) (rowChange, e
 func (s *State) Stage(w Write, token any) {
 	s.pending = append(s.pending, staged{write: w, token: token})
 }
+
+// Unstage drops the staged writes without committing them and returns
+// their tokens in staging order, for the caller to fail the writers.
+func (s *State) Unstage() []any {
+	tokens := make([]any, len(s.pending))
+	for i, st := range s.pending {
+		tokens[i] = st.token
+	}
+	s.pending = nil
+	return tokens
+}
