@@ -68,13 +68,7 @@ func (a *Arrangement) Len() (keys, entries int) { return a.keys, a.entries }
 // difference). Update on a closed since is ignored: the arrangement has
 // been dropped.
 func (a *Arrangement) Update(key, val Row, t timely.Timestamp, diff int64) {
-	a.update(key, val, t, diff)
-}
-
-// update is Update; it returns the diff the entry (val, t) held before,
-// which is val's multiplicity when every entry of the key is at t.
-func (a *Arrangement) update(key, val Row, t timely.Timestamp, diff int64) int64 {
-	return a.updateAt(keyRef{hash: key.Hash(), src: key, whole: true}, val, t, diff)
+	a.updateAt(wholeKey(key), val, t, diff)
 }
 
 // keyRef names a key without building it: the whole of src, or the cols of
@@ -85,6 +79,9 @@ type keyRef struct {
 	cols  []int
 	whole bool
 }
+
+// wholeKey refers to key itself.
+func wholeKey(key Row) keyRef { return keyRef{hash: key.Hash(), src: key, whole: true} }
 
 // colsKey refers to the cols of row as a key.
 func colsKey(row Row, cols []int) keyRef {
@@ -105,8 +102,9 @@ func (k keyRef) row() Row {
 	return k.src.project(k.cols)
 }
 
-// updateAt is update with the key given by reference; the key row is built
-// only for a new key.
+// updateAt is Update with the key given by reference; the key row is built
+// only for a new key. It returns the diff the entry (val, t) held before,
+// which is val's multiplicity when every entry of the key is at t.
 func (a *Arrangement) updateAt(k keyRef, val Row, t timely.Timestamp, diff int64) int64 {
 	if diff == 0 {
 		return 0
@@ -142,10 +140,10 @@ func (a *Arrangement) updateAt(k keyRef, val Row, t timely.Timestamp, diff int64
 }
 
 // updateMult is Update for operator state that is compacted to the time
-// being processed (since == t): it also returns the multiplicity of val
-// under key before and after the update.
-func (a *Arrangement) updateMult(key, val Row, t timely.Timestamp, diff int64) (before, after int64) {
-	before = a.update(key, val, t, diff)
+// being processed (since == t), with the key given by reference: it also
+// returns the multiplicity of val under key before and after the update.
+func (a *Arrangement) updateMult(k keyRef, val Row, t timely.Timestamp, diff int64) (before, after int64) {
+	before = a.updateAt(k, val, t, diff)
 	return before, before + diff
 }
 
@@ -318,7 +316,7 @@ func (a *Arrangement) Read(t timely.Timestamp, fn func(key, val Row, mult int64)
 }
 
 func (a *Arrangement) lookup(key Row) *trace {
-	return a.lookupAt(keyRef{hash: key.Hash(), src: key, whole: true})
+	return a.lookupAt(wholeKey(key))
 }
 
 // lookupAt finds the trace of a key given by reference.

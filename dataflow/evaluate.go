@@ -110,9 +110,8 @@ func evaluate(n *node, sources map[timely.GlobalId][]rowDiff) ([]rowDiff, []errD
 			}
 		}
 	case kindReduce:
-		keys, groups := groupByKey(ins[0], n.groupKey)
-		for i, key := range keys {
-			row, msg := reduceGroup(key, n.aggs, consolidateRows(groups[i]))
+		for _, g := range groupByKey(ins[0], n.groupKey) {
+			row, msg := reduceGroup(g.key, n.aggs, consolidateRows(g.rows))
 			if msg != "" {
 				errs = append(errs, errDiff{err: msg, diff: 1})
 			} else if row != nil {
@@ -120,9 +119,8 @@ func evaluate(n *node, sources map[timely.GlobalId][]rowDiff) ([]rowDiff, []errD
 			}
 		}
 	case kindTopK:
-		keys, groups := groupByKey(ins[0], n.groupKey)
-		for i, key := range keys {
-			window, msg := topKGroup(key, n.order, n.limit, n.offset, consolidateRows(groups[i]))
+		for _, g := range groupByKey(ins[0], n.groupKey) {
+			window, msg := topKGroup(g.key, n.order, n.limit, n.offset, consolidateRows(g.rows))
 			if msg != "" {
 				errs = append(errs, errDiff{err: msg, diff: 1})
 			}

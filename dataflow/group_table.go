@@ -19,39 +19,31 @@ func newGroupTable[S any]() *groupTable[S] {
 	return &groupTable[S]{buckets: map[uint64][]*group[S]{}}
 }
 
-// find returns the group of key, or nil.
-func (t *groupTable[S]) find(key Row) *group[S] {
-	for _, g := range t.buckets[key.Hash()] {
-		if g.key.Equal(key) {
+// ref refers to the group's key, with its hash, as an Arrangement key.
+func (g *group[S]) ref() keyRef { return keyRef{hash: g.hash, src: g.key, whole: true} }
+
+// find returns the group of k, or nil.
+func (t *groupTable[S]) find(k keyRef) *group[S] {
+	for _, g := range t.buckets[k.hash] {
+		if k.matches(g.key) {
 			return g
 		}
 	}
 	return nil
 }
 
-// findOrAdd returns the group of key, adding an empty one if needed.
-func (t *groupTable[S]) findOrAdd(key Row) *group[S] {
-	if g := t.find(key); g != nil {
+// findOrAdd returns the group of k, adding an empty one if needed. It
+// builds the key row only when it adds the group.
+func (t *groupTable[S]) findOrAdd(k keyRef) *group[S] {
+	if g := t.find(k); g != nil {
 		return g
 	}
-	return t.add(key, key.Hash())
+	return t.add(k)
 }
 
-// forRow returns the group of row's key columns, adding it if needed. It
-// builds the key row only when it adds the group.
-func (t *groupTable[S]) forRow(row Row, cols []int) *group[S] {
-	h := row.hashCols(cols)
-	for _, g := range t.buckets[h] {
-		if row.equalCols(cols, g.key) {
-			return g
-		}
-	}
-	return t.add(row.project(cols), h)
-}
-
-func (t *groupTable[S]) add(key Row, h uint64) *group[S] {
-	g := &group[S]{key: key, hash: h}
-	t.buckets[h] = append(t.buckets[h], g)
+func (t *groupTable[S]) add(k keyRef) *group[S] {
+	g := &group[S]{key: k.row(), hash: k.hash}
+	t.buckets[k.hash] = append(t.buckets[k.hash], g)
 	t.n++
 	return g
 }

@@ -165,34 +165,60 @@ type passOp struct{ stateless }
 
 func (passOp) step(_ timely.Timestamp, in []batch) batch { return in[0] }
 
+// keyGroup is the rows of a batch that share a key, with the key's hash.
+type keyGroup struct {
+	key  Row
+	hash uint64
+	rows []rowDiff
+}
+
+// ref refers to the group's key, with its hash, so that arrangements and
+// group tables need not hash it again.
+func (g *keyGroup) ref() keyRef { return keyRef{hash: g.hash, src: g.key, whole: true} }
+
 // groupByKey splits a batch's rows by the key columns, keeping the first
-// occurrence order of keys. Rows of one key keep their relative order.
-func groupByKey(rows []rowDiff, key []int) (keys []Row, groups [][]rowDiff) {
-	index := map[uint64][]int{}
-	for _, r := range rows {
+// occurrence order of keys. Rows of one key keep their relative order. It
+// allocates per batch, not per group: the groups' rows share one backing
+// array and groups with one hash are chained through next.
+func groupByKey(rows []rowDiff, key []int) []keyGroup {
+	groups := make([]keyGroup, 0, len(rows)) // at most one per row
+	counts := make([]int, 0, len(rows))
+	next := make([]int, 0, len(rows)) // the previous group with the same hash, or -1
+	of := make([]int, len(rows))      // the group of each row
+	index := map[uint64]int{}         // hash -> its last group + 1
+	for i, r := range rows {
 		h := r.row.hashCols(key)
 		found := -1
-		for _, g := range index[h] {
-			if r.row.equalCols(key, keys[g]) {
+		for g := index[h] - 1; g >= 0; g = next[g] {
+			if r.row.equalCols(key, groups[g].key) {
 				found = g
 				break
 			}
 		}
 		if found < 0 {
-			found = len(keys)
-			keys = append(keys, r.row.project(key))
-			groups = append(groups, nil)
-			index[h] = append(index[h], found)
+			found = len(groups)
+			groups = append(groups, keyGroup{key: r.row.project(key), hash: h})
+			counts = append(counts, 0)
+			next = append(next, index[h]-1)
+			index[h] = found + 1
 		}
-		groups[found] = append(groups[found], r)
+		of[i] = found
+		counts[found]++
 	}
-	return keys, groups
+	backing := make([]rowDiff, len(rows))
+	for g, n := range counts {
+		groups[g].rows, backing = backing[:0:n], backing[n:]
+	}
+	for i, r := range rows {
+		groups[of[i]].rows = append(groups[of[i]].rows, r)
+	}
+	return groups
 }
 
 // readInto appends the current contents of one key of an internal
 // arrangement (every time) to buf, in value order.
-func readInto(buf []rowDiff, a *Arrangement, key Row) []rowDiff {
-	if tr := a.lookup(key); tr != nil {
+func readInto(buf []rowDiff, a *Arrangement, k keyRef) []rowDiff {
+	if tr := a.lookupAt(k); tr != nil {
 		tr.read(timely.MaxTimestamp, func(val Row, mult int64) { buf = append(buf, rowDiff{row: val, diff: mult}) })
 	}
 	return buf

@@ -55,15 +55,15 @@ func (o *reduceOp) compact(t timely.Timestamp) { o.input.advanceSince(t) }
 func (o *reduceOp) step(t timely.Timestamp, in []batch) batch {
 	o.compact(t)
 	out := batch{errs: append([]errDiff(nil), in[0].errs...)}
-	keys, groups := groupByKey(in[0].rows, o.key)
-	for i, key := range keys {
-		for _, r := range groups[i] {
-			o.input.Update(key, r.row, t, r.diff)
+	for _, kg := range groupByKey(in[0].rows, o.key) {
+		k := kg.ref()
+		for _, r := range kg.rows {
+			o.input.updateAt(k, r.row, t, r.diff)
 		}
-		o.buf = readInto(o.buf[:0], o.input, key)
+		o.buf = readInto(o.buf[:0], o.input, k)
 		var next groupOutput
-		next.row, next.err = reduceGroup(key, o.aggs, o.buf)
-		g := o.outputs.findOrAdd(key)
+		next.row, next.err = reduceGroup(kg.key, o.aggs, o.buf)
+		g := o.outputs.findOrAdd(k)
 		g.state.change(next, &out)
 		g.state = next
 		if next.row == nil && next.err == "" {

@@ -34,7 +34,7 @@ func (o *accumReduceOp) step(t timely.Timestamp, in []batch) batch {
 	out := batch{errs: append([]errDiff(nil), in[0].errs...)}
 	var touched []*group[accumState]
 	for _, r := range in[0].rows {
-		g := o.groups.forRow(r.row, o.key)
+		g := o.groups.findOrAdd(colsKey(r.row, o.key))
 		st := &g.state
 		if st.accs == nil {
 			st.accs = make([]accum, len(o.aggs))
@@ -42,7 +42,7 @@ func (o *accumReduceOp) step(t timely.Timestamp, in []batch) batch {
 				st.accs[i].finite = true
 			}
 		}
-		before, after := o.input.updateMult(g.key, r.row, t, r.diff)
+		before, after := o.input.updateMult(g.ref(), r.row, t, r.diff)
 		switch {
 		case before >= 0 && after < 0:
 			st.negative++

@@ -41,14 +41,14 @@ func (o *topKOp) compact(t timely.Timestamp) { o.input.advanceSince(t) }
 func (o *topKOp) step(t timely.Timestamp, in []batch) batch {
 	o.compact(t)
 	out := batch{errs: append([]errDiff(nil), in[0].errs...)}
-	keys, groups := groupByKey(in[0].rows, o.key)
-	for i, key := range keys {
-		w := o.windows.find(key)
+	for _, kg := range groupByKey(in[0].rows, o.key) {
+		k := kg.ref()
+		w := o.windows.find(k)
 		// The window stays as it is when every update is to a row after
 		// the boundary and no multiplicity is or becomes negative.
 		unchanged := w != nil && w.state.boundary != nil
-		for _, r := range groups[i] {
-			before, after := o.input.updateMult(key, r.row, t, r.diff)
+		for _, r := range kg.rows {
+			before, after := o.input.updateMult(k, r.row, t, r.diff)
 			if unchanged && (before < 0 || after < 0 || compareBy(o.order, r.row, w.state.boundary) <= 0) {
 				unchanged = false
 			}
@@ -56,13 +56,13 @@ func (o *topKOp) step(t timely.Timestamp, in []batch) batch {
 		if unchanged {
 			continue
 		}
-		o.buf = readInto(o.buf[:0], o.input, key)
-		rows, msg, boundary := topKWindowOf(key, o.order, o.limit, o.offset, o.buf)
+		o.buf = readInto(o.buf[:0], o.input, k)
+		rows, msg, boundary := topKWindowOf(kg.key, o.order, o.limit, o.offset, o.buf)
 		if w == nil {
 			if len(rows) == 0 && msg == "" {
 				continue // no window before, none now
 			}
-			w = o.windows.add(key, key.Hash())
+			w = o.windows.add(k)
 		}
 		if w.state.err != "" {
 			out.errs = append(out.errs, errDiff{err: w.state.err, diff: -1})
