@@ -18,15 +18,12 @@ func distinctError(row Row) string {
 }
 
 func (o *distinctOp) step(t timely.Timestamp, in []batch) batch {
-	o.state.advanceSince(t)
+	o.compact(t)
 	out := batch{errs: append([]errDiff(nil), in[0].errs...)}
 	for _, r := range in[0].rows {
-		var old int64
-		if tr := o.state.lookup(r.row); tr != nil {
-			tr.read(timely.MaxTimestamp, func(_ Row, m int64) { old += m })
-		}
-		o.state.Update(r.row, nil, t, r.diff)
-		now := old + r.diff
+		// The row is its own key with the one value nil, so the value's
+		// multiplicity is the row's.
+		old, now := o.state.updateMult(wholeKey(r.row), nil, t, r.diff)
 		if d := sign(now) - sign(old); d != 0 {
 			if old > 0 {
 				out.rows = append(out.rows, rowDiff{row: r.row, diff: -1})
