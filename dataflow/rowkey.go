@@ -45,14 +45,10 @@ func AppendRowKey(buf []byte, r Row) []byte {
 			buf = binary.BigEndian.AppendUint64(buf, bits)
 		case TypeTimestamp:
 			buf = binary.BigEndian.AppendUint64(buf, uint64(d.AsTimestamp()))
-		case TypeString:
-			s := d.AsString()
+		case TypeString, TypeBytes:
+			s := d.AsString() // both hold their value as a string; no copy
 			buf = binary.AppendUvarint(buf, uint64(len(s)))
 			buf = append(buf, s...)
-		case TypeBytes:
-			b := d.AsBytes()
-			buf = binary.AppendUvarint(buf, uint64(len(b)))
-			buf = append(buf, b...)
 		}
 	}
 	return buf
