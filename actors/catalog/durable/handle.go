@@ -355,23 +355,18 @@ func (h *Handle) syncToCurrent(ctx context.Context) error {
 }
 
 // syncTo listens from the handle's upper until progress reaches target,
-// applying each batch. History compacted past the handle's upper forces a
-// reload from the since.
+// applying each batch. History compacted past the handle's upper (or, for a
+// fresh handle, past the minimum) forces a reload from the since.
 func (h *Handle) syncTo(ctx context.Context, target timely.Frontier) error {
 	from := h.upper
-	if h.upper.Equal(timely.Minimum()) {
-		since, err := h.catalog.Since(ctx)
-		if err != nil {
-			return fmt.Errorf("%w: read catalog since: %w", ErrBackend, err)
-		}
-		from = since
-	}
 	l, err := h.catalog.Listen(ctx, from)
 	var sinceErr *persistence.SinceError
-	if errors.As(err, &sinceErr) && !h.upper.Equal(timely.Minimum()) {
-		// Our position was compacted away: start over from the since.
+	if errors.As(err, &sinceErr) {
+		// Our position was compacted away: start over from the since, whose
+		// first event holds the whole catalog as of the since.
 		h.state, h.upper = newState(), timely.Minimum()
-		return h.syncTo(ctx, target)
+		from = sinceErr.Since
+		l, err = h.catalog.Listen(ctx, from)
 	}
 	if err != nil {
 		return fmt.Errorf("%w: listen to catalog from %s: %w", ErrBackend, from, err)
