@@ -12,15 +12,16 @@ import (
 
 // kv is a sorted in-memory map.
 type kv struct {
-	mu      sync.Mutex // guards the fields below
-	keys    []string   // sorted
-	vals    map[string][]byte
-	changed chan struct{} // closed and replaced by every successful Txn
-	closed  bool
+	mu     sync.Mutex // guards the fields below
+	keys   []string   // sorted
+	vals   map[string][]byte
+	closed bool
+
+	changed kvshard.Broadcast // notified by every successful Txn
 }
 
 func newKV() *kv {
-	return &kv{vals: map[string][]byte{}, changed: make(chan struct{})}
+	return &kv{vals: map[string][]byte{}}
 }
 
 // Read implements kvshard.KV under the map's mutex.
@@ -84,8 +85,7 @@ func (m *kv) Txn(ctx context.Context, cmps []kvshard.Compare, ops []kvshard.Op) 
 		// Stored values are never modified in place, so readers may alias them.
 		m.vals[k] = slices.Clone(o.Value)
 	}
-	close(m.changed)
-	m.changed = make(chan struct{})
+	m.changed.Notify()
 	return true, nil, nil
 }
 
@@ -96,14 +96,7 @@ func (m *kv) Watch(ctx context.Context, key []byte) (kvshard.Watcher, error) {
 	if m.closed {
 		return nil, persistence.ErrClosed
 	}
-	return kvshard.NewChanWatcher(m.changed, m.current), nil
-}
-
-// current returns the channel the next successful Txn closes.
-func (m *kv) current() <-chan struct{} {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return m.changed
+	return m.changed.Watch(), nil
 }
 
 // Close makes later calls fail with persistence.ErrClosed.

@@ -26,8 +26,7 @@ type kv struct {
 
 	txn sync.Mutex // serialises transactions: compare, then commit
 
-	mu      sync.Mutex    // guards changed
-	changed chan struct{} // closed and replaced after every commit
+	changed kvshard.Broadcast // notified after every commit
 }
 
 // use holds the database open until the returned release is called, or
@@ -42,7 +41,7 @@ func (p *kv) use() (release func(), err error) {
 }
 
 func newKV(db *pebble.DB, lock *pebble.Lock) *kv {
-	return &kv{db: db, lock: lock, changed: make(chan struct{})}
+	return &kv{db: db, lock: lock}
 }
 
 // Read implements kvshard.KV over one Pebble snapshot (one consistent
@@ -144,10 +143,7 @@ func (p *kv) Txn(ctx context.Context, cmps []kvshard.Compare, ops []kvshard.Op) 
 	if err := b.Commit(pebble.Sync); err != nil {
 		return false, nil, err
 	}
-	p.mu.Lock()
-	close(p.changed)
-	p.changed = make(chan struct{})
-	p.mu.Unlock()
+	p.changed.Notify()
 	return true, nil, nil
 }
 
@@ -172,15 +168,7 @@ func (p *kv) Watch(context.Context, []byte) (kvshard.Watcher, error) {
 		return nil, err
 	}
 	defer release()
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return kvshard.NewChanWatcher(p.changed, p.current), nil
-}
-
-func (p *kv) current() <-chan struct{} {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.changed
+	return p.changed.Watch(), nil
 }
 
 // Close closes the database, then releases the directory lock.
