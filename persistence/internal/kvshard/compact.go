@@ -28,10 +28,7 @@ func (s *shard) DowngradeSince(ctx context.Context, since timely.Frontier) error
 		if since.LessEqual(st.since) {
 			return nil // the since never regresses
 		}
-		cmp := Compare{Key: sinceKey, Value: encodeFrontier(st.since)}
-		if st.since == timely.Minimum() {
-			cmp.Value = nil
-		}
+		cmp := metaCompare(sinceKey, st.since)
 		put := Put(sinceKey, encodeFrontier(since))
 		ops := append([]Op{put}, s.compaction(st, since)...)
 		if len(ops) > 1 && s.checkSize(ops) != nil {

@@ -64,10 +64,7 @@ func (s *shard) CompareAndAppend(ctx context.Context, updates []persistence.Upda
 	lower, _ := expectedUpper.Time() // validateAppend: expectedUpper is not closed
 
 	upperKey := s.keys.Upper()
-	cmp := Compare{Key: upperKey, Value: encodeFrontier(expectedUpper)}
-	if expectedUpper == timely.Minimum() {
-		cmp.Value = nil // a fresh shard has no upper key
-	}
+	cmp := metaCompare(upperKey, expectedUpper)
 	ops := []Op{Put(upperKey, encodeFrontier(newUpper))}
 	// Consolidate a copy: never reorder the caller's slice.
 	if b := persistence.Consolidate(append([]persistence.Update(nil), updates...)); len(b) > 0 {
@@ -115,6 +112,16 @@ func (s *shard) checkSize(ops []Op) error {
 		return fmt.Errorf("%w: %d bytes, limit %d", persistence.ErrTooLarge, n, s.store.maxTxnBytes)
 	}
 	return nil
+}
+
+// metaCompare is the transaction guard that an upper or since key holds f:
+// absent when f is {0}, as decodeMeta reads it (a fresh shard has neither
+// key).
+func metaCompare(key []byte, f timely.Frontier) Compare {
+	if f == timely.Minimum() {
+		return Compare{Key: key}
+	}
+	return Compare{Key: key, Value: encodeFrontier(f)}
 }
 
 // decodeMeta decodes an upper or since value; absent means {0}.
