@@ -1,7 +1,9 @@
 package querytracker
 
 import (
+	"bytes"
 	"fmt"
+	"maps"
 	"slices"
 	"time"
 
@@ -49,7 +51,7 @@ type Tracker struct {
 
 	// Guarded by the caller (the actor).
 	peeks      map[timely.Uuid]*trackedPeek
-	byConn     map[timely.ConnectionId]map[timely.Uuid]struct{}
+	byConn     index[timely.ConnectionId, timely.Uuid]
 	tombstones *tombstones
 	log        *statementLog
 }
@@ -59,7 +61,7 @@ func New(cfg Config, effects Effects) *Tracker {
 	return &Tracker{
 		effects:    effects,
 		peeks:      map[timely.Uuid]*trackedPeek{},
-		byConn:     map[timely.ConnectionId]map[timely.Uuid]struct{}{},
+		byConn:     index[timely.ConnectionId, timely.Uuid]{},
 		tombstones: newTombstones(cfg.TombstoneTTL),
 		log:        newStatementLog(cfg.LogCapacity),
 	}
@@ -102,12 +104,7 @@ func (t *Tracker) Execution(id ExecutionId) (Execution, bool) {
 // insert adds a peek to both maps.
 func (t *Tracker) insert(p *trackedPeek) {
 	t.peeks[p.uuid] = p
-	set := t.byConn[p.conn]
-	if set == nil {
-		set = map[timely.Uuid]struct{}{}
-		t.byConn[p.conn] = set
-	}
-	set[p.uuid] = struct{}{}
+	t.byConn.add(p.conn, p.uuid)
 }
 
 // remove takes a peek out of both maps and returns it.
@@ -117,12 +114,7 @@ func (t *Tracker) remove(uuid timely.Uuid) (*trackedPeek, bool) {
 		return nil, false
 	}
 	delete(t.peeks, uuid)
-	if set := t.byConn[p.conn]; set != nil {
-		delete(set, uuid)
-		if len(set) == 0 {
-			delete(t.byConn, p.conn)
-		}
-	}
+	t.byConn.remove(p.conn, uuid)
 	return p, true
 }
 
@@ -179,22 +171,10 @@ func (t *Tracker) CheckInvariants() error {
 // sortedUuids returns the uuids of a set in byte order, so that effects
 // happen in a deterministic order.
 func sortedUuids(set map[timely.Uuid]struct{}) []timely.Uuid {
-	out := make([]timely.Uuid, 0, len(set))
-	for u := range set {
-		out = append(out, u)
-	}
-	slices.SortFunc(out, compareUuids)
-	return out
+	return slices.SortedFunc(maps.Keys(set), compareUuids)
 }
 
-func compareUuids(a, b timely.Uuid) int {
-	for i := range a {
-		if a[i] != b[i] {
-			return int(a[i]) - int(b[i])
-		}
-	}
-	return 0
-}
+func compareUuids(a, b timely.Uuid) int { return bytes.Compare(a[:], b[:]) }
 
 // normalizeDeps returns a sorted copy of ids without duplicates.
 func normalizeDeps(ids []timely.GlobalId) []timely.GlobalId {

@@ -2,6 +2,7 @@ package querytracker
 
 import (
 	"encoding/json"
+	"maps"
 	"slices"
 	"time"
 
@@ -76,7 +77,7 @@ func (e Execution) MarshalJSON() ([]byte, error) {
 type statementLog struct {
 	capacity   int
 	live       map[ExecutionId]*Execution
-	liveByConn map[timely.ConnectionId]map[ExecutionId]struct{}
+	liveByConn index[timely.ConnectionId, ExecutionId]
 	ended      map[ExecutionId]*Execution
 	// endedPeeks maps the uuid of each ended execution's peek to it, so that
 	// a stale TrackPeek for a peek that already ended is recognised.
@@ -95,7 +96,7 @@ func newStatementLog(capacity int) *statementLog {
 	return &statementLog{
 		capacity:   capacity,
 		live:       map[ExecutionId]*Execution{},
-		liveByConn: map[timely.ConnectionId]map[ExecutionId]struct{}{},
+		liveByConn: index[timely.ConnectionId, ExecutionId]{},
 		ended:      map[ExecutionId]*Execution{},
 		endedPeeks: map[timely.Uuid]ExecutionId{},
 		ring:       make([]ExecutionId, capacity),
@@ -119,12 +120,7 @@ func (l *statementLog) begin(now time.Time, id ExecutionId, conn timely.Connecti
 	}
 	e := &Execution{Id: id, Conn: conn, BeganAt: now}
 	l.live[id] = e
-	set := l.liveByConn[conn]
-	if set == nil {
-		set = map[ExecutionId]struct{}{}
-		l.liveByConn[conn] = set
-	}
-	set[id] = struct{}{}
+	l.liveByConn.add(conn, id)
 	return e, nil
 }
 
@@ -134,19 +130,9 @@ func (l *statementLog) moveConn(e *Execution, conn timely.ConnectionId) {
 	if e.Conn == conn || e.Ended {
 		return
 	}
-	if set := l.liveByConn[e.Conn]; set != nil {
-		delete(set, e.Id)
-		if len(set) == 0 {
-			delete(l.liveByConn, e.Conn)
-		}
-	}
+	l.liveByConn.remove(e.Conn, e.Id)
 	e.Conn = conn
-	set := l.liveByConn[conn]
-	if set == nil {
-		set = map[ExecutionId]struct{}{}
-		l.liveByConn[conn] = set
-	}
-	set[e.Id] = struct{}{}
+	l.liveByConn.add(conn, e.Id)
 }
 
 // setCluster records the cluster of a live execution.
@@ -194,12 +180,7 @@ func (l *statementLog) end(now time.Time, id ExecutionId, reason EndReason) (*Ex
 		return nil, ErrUnknownExecution
 	}
 	delete(l.live, id)
-	if set := l.liveByConn[e.Conn]; set != nil {
-		delete(set, id)
-		if len(set) == 0 {
-			delete(l.liveByConn, e.Conn)
-		}
-	}
+	l.liveByConn.remove(e.Conn, id)
 	e.Ended, e.EndedAt, e.Reason = true, now, reason
 	if l.size == l.capacity {
 		oldest := l.ring[l.head]
@@ -228,13 +209,7 @@ func (l *statementLog) endedPeek(uuid timely.Uuid) (ExecutionId, bool) {
 
 // liveOf returns the live executions of a connection in id order.
 func (l *statementLog) liveOf(conn timely.ConnectionId) []ExecutionId {
-	set := l.liveByConn[conn]
-	out := make([]ExecutionId, 0, len(set))
-	for id := range set {
-		out = append(out, id)
-	}
-	slices.SortFunc(out, compareExecutionIds)
-	return out
+	return slices.SortedFunc(maps.Keys(l.liveByConn[conn]), compareExecutionIds)
 }
 
 // liveList returns copies of the live executions in begin order (id order

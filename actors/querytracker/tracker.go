@@ -2,6 +2,7 @@ package querytracker
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"time"
 
@@ -312,7 +313,7 @@ func (t *Tracker) EndExecution(now time.Time, c EndExecution) error {
 func (t *Tracker) Abandon(now time.Time, message string) {
 	reason := EndReason{Kind: EndError, Message: message}
 	n := 0
-	for _, conn := range sortedConns(t.byConn) {
+	for _, conn := range slices.Sorted(maps.Keys(t.byConn)) {
 		for _, uuid := range sortedUuids(t.byConn[conn]) {
 			p, _ := t.remove(uuid)
 			t.cancelCompute(p.cluster, uuid, ReasonRejected)
@@ -326,15 +327,6 @@ func (t *Tracker) Abandon(now time.Time, message string) {
 	for _, e := range t.log.liveList() {
 		_ = t.retire(now, e.Id, reason)
 	}
-}
-
-func sortedConns(m map[timely.ConnectionId]map[timely.Uuid]struct{}) []timely.ConnectionId {
-	out := make([]timely.ConnectionId, 0, len(m))
-	for c := range m {
-		out = append(out, c)
-	}
-	slices.Sort(out)
-	return out
 }
 
 // Expire forgets expired tombstones. Commands do this themselves; the actor
