@@ -3,8 +3,6 @@ package conformance
 import (
 	"errors"
 	"math/rand/v2"
-	"os"
-	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -50,13 +48,7 @@ var upperModel = porcupine.Model{
 // single register holding the upper. The seed is printed; set
 // ARBOR_PERSISTENCE_SEED to replay the choices (timing still varies).
 func testLinearizability(t *testing.T, h Harness) {
-	seed := rand.Uint64()
-	if s := os.Getenv(seedEnv); s != "" {
-		var err error
-		seed, err = strconv.ParseUint(s, 10, 64)
-		require.NoError(t, err)
-	}
-	t.Logf("seed %d (replay with %s=%d)", seed, seedEnv, seed)
+	seed := seedFor(t)
 
 	st, _ := openShard(t, h)
 	const clients, ops = 4, 25

@@ -13,14 +13,12 @@ import (
 	"github.com/arbor-db/arbor/timely"
 )
 
-// seedEnv replays one run of testRandomAgainstModel.
+// seedEnv replays one run of a randomized test (see seedFor).
 const seedEnv = "ARBOR_PERSISTENCE_SEED"
 
-// testRandomAgainstModel applies a random mix of appends, empty appends and
-// since downgrades, and checks every snapshot and a listener against a
-// model that never compacts. The seed is printed on failure; set
-// ARBOR_PERSISTENCE_SEED to replay it.
-func testRandomAgainstModel(t *testing.T, h Harness) {
+// seedFor returns the seed of a randomized test: ARBOR_PERSISTENCE_SEED
+// when set, else a fresh one. It logs the seed and how to replay it.
+func seedFor(t *testing.T) uint64 {
 	seed := rand.Uint64()
 	if s := os.Getenv(seedEnv); s != "" {
 		var err error
@@ -28,6 +26,15 @@ func testRandomAgainstModel(t *testing.T, h Harness) {
 		require.NoError(t, err)
 	}
 	t.Logf("seed %d (replay with %s=%d)", seed, seedEnv, seed)
+	return seed
+}
+
+// testRandomAgainstModel applies a random mix of appends, empty appends and
+// since downgrades, and checks every snapshot and a listener against a
+// model that never compacts. The seed is printed on failure; set
+// ARBOR_PERSISTENCE_SEED to replay it.
+func testRandomAgainstModel(t *testing.T, h Harness) {
+	seed := seedFor(t)
 	rng := rand.New(rand.NewPCG(seed, seed))
 
 	_, s := openShard(t, h)
@@ -38,6 +45,13 @@ func testRandomAgainstModel(t *testing.T, h Harness) {
 	defer l.Close()
 	var listened []persistence.Update
 	var listenPos timely.Timestamp
+	drain := func() { // read the listener up to the upper
+		for listenPos < upper {
+			ev := next(t, l)
+			listened = append(listened, ev.Updates...)
+			listenPos, _ = ev.Progress.Time()
+		}
+	}
 
 	for step := 0; step < 60; step++ {
 		switch op := rng.IntN(10); {
@@ -58,11 +72,7 @@ func testRandomAgainstModel(t *testing.T, h Harness) {
 				require.NoError(t, s.DowngradeSince(ctxFor(t), at(since)), "seed %d", seed)
 			}
 		default: // drain the listener
-			for listenPos < upper {
-				ev := next(t, l)
-				listened = append(listened, ev.Updates...)
-				listenPos, _ = ev.Progress.Time()
-			}
+			drain()
 		}
 		// Every readable time matches the model.
 		for ts := since; ts < upper; ts++ {
@@ -77,11 +87,7 @@ func testRandomAgainstModel(t *testing.T, h Harness) {
 		}
 	}
 	// The since never passed the listener, so it saw every update exactly.
-	for listenPos < upper {
-		ev := next(t, l)
-		listened = append(listened, ev.Updates...)
-		listenPos, _ = ev.Progress.Time()
-	}
+	drain()
 	require.Equal(t, show(persistence.Consolidate(append([]persistence.Update(nil), model...))),
 		show(persistence.Consolidate(listened)), "seed %d: listened updates", seed)
 }
