@@ -37,12 +37,6 @@ type incarnations struct {
 	pending []request
 }
 
-func (s *incarnations) get() (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.failures, s.final
-}
-
 // request is a request waiting for the catalog to open.
 type request struct {
 	sender *actor.PID
@@ -117,8 +111,8 @@ func (g *guardian) callContext() (context.Context, context.CancelFunc) {
 func (g *guardian) handleStarted(ctx actor.Context) {
 	g.shared.mu.Lock()
 	g.shared.starts++
+	failures, final := g.shared.failures, g.shared.final
 	g.shared.mu.Unlock()
-	failures, final := g.shared.get()
 	if final != nil {
 		// A restarted incarnation of a fenced guardian stays fenced.
 		g.final = final
