@@ -3,6 +3,7 @@ package dataflow
 import (
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 
 	"github.com/arbor-db/arbor/messages"
@@ -121,9 +122,13 @@ func (f *Finishing) Apply(rows []Row) []Row {
 
 // applyDiffs is Apply on rows with multiplicities: it sorts them and
 // expands only the copies inside the window, refusing to build more than
-// maxRows rows.
+// maxRows rows. Rows already in order (a peek without ORDER BY reads them in
+// row order) are not sorted again.
 func (f *Finishing) applyDiffs(rds []rowDiff, maxRows int64) ([]Row, error) {
-	sort.SliceStable(rds, func(i, j int) bool { return compareBy(f.order, rds[i].row, rds[j].row) < 0 })
+	byOrder := func(a, b rowDiff) int { return compareBy(f.order, a.row, b.row) }
+	if !slices.IsSortedFunc(rds, byOrder) {
+		slices.SortStableFunc(rds, byOrder)
+	}
 	var out []Row
 	skip := f.offset
 	var room int64 = math.MaxInt64
@@ -214,7 +219,7 @@ func (d *Dataflow) Peek(spec PeekSpec) ([]Row, error) {
 	if err != nil {
 		return nil, err
 	}
-	sort.Slice(read, func(i, j int) bool { return read[i].row.Compare(read[j].row) < 0 })
+	slices.SortFunc(read, func(a, b rowDiff) int { return a.row.Compare(b.row) }) // rows are distinct
 	for _, r := range read {
 		if r.diff < 0 {
 			return nil, fmt.Errorf("%w: peek at %d: row %s has a negative multiplicity %d", ErrEval, t, r.row, r.diff)
