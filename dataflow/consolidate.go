@@ -1,17 +1,15 @@
 package dataflow
 
-import "sort"
+import "slices"
 
 // consolidate sorts xs by cmp and sums the diffs of elements that compare
 // equal, dropping those whose diffs sum to zero. It reuses the slice.
-func consolidate[T any](xs []T, cmp func(a, b *T) int, diff func(x *T) *int64) []T {
-	if len(xs) > 1 {
-		sort.Slice(xs, func(i, j int) bool { return cmp(&xs[i], &xs[j]) < 0 })
-	}
+func consolidate[T any](xs []T, cmp func(a, b T) int, diff func(x *T) *int64) []T {
+	slices.SortFunc(xs, cmp)
 	out := xs[:0] // out never gets ahead of i, so it overwrites only read elements
 	for i := range xs {
 		x := &xs[i]
-		if n := len(out); n > 0 && cmp(&out[n-1], x) == 0 {
+		if n := len(out); n > 0 && cmp(out[n-1], *x) == 0 {
 			*diff(&out[n-1]) += *diff(x)
 			continue
 		}
@@ -33,13 +31,13 @@ func consolidate[T any](xs []T, cmp func(a, b *T) int, diff func(x *T) *int64) [
 
 // consolidateRows consolidates rows with multiplicities, in row order.
 func consolidateRows(rs []rowDiff) []rowDiff {
-	return consolidate(rs, func(a, b *rowDiff) int { return a.row.Compare(b.row) }, func(x *rowDiff) *int64 { return &x.diff })
+	return consolidate(rs, func(a, b rowDiff) int { return a.row.Compare(b.row) }, func(x *rowDiff) *int64 { return &x.diff })
 }
 
 // Consolidate sorts updates by time then row and sums the diffs of equal
 // (row, time) pairs, dropping those that sum to zero. It reuses the slice.
 func Consolidate(us []Update) []Update {
-	return consolidate(us, func(a, b *Update) int {
+	return consolidate(us, func(a, b Update) int {
 		switch {
 		case a.Time < b.Time:
 			return -1
@@ -52,7 +50,7 @@ func Consolidate(us []Update) []Update {
 
 // ConsolidateErrors is Consolidate for error updates: by time, then message.
 func ConsolidateErrors(us []ErrorUpdate) []ErrorUpdate {
-	return consolidate(us, func(a, b *ErrorUpdate) int {
+	return consolidate(us, func(a, b ErrorUpdate) int {
 		switch {
 		case a.Time < b.Time:
 			return -1
@@ -75,7 +73,7 @@ type errDiff struct {
 
 // consolidateErrs consolidates error messages with multiplicities.
 func consolidateErrs(es []errDiff) []errDiff {
-	return consolidate(es, func(a, b *errDiff) int {
+	return consolidate(es, func(a, b errDiff) int {
 		switch {
 		case a.err < b.err:
 			return -1
