@@ -1,6 +1,10 @@
 package dataflow
 
-import "slices"
+import (
+	"cmp"
+	"slices"
+	"strings"
+)
 
 // consolidate sorts xs by cmp and sums the diffs of elements that compare
 // equal, dropping those whose diffs sum to zero. It reuses the slice.
@@ -38,11 +42,8 @@ func consolidateRows(rs []rowDiff) []rowDiff {
 // (row, time) pairs, dropping those that sum to zero. It reuses the slice.
 func Consolidate(us []Update) []Update {
 	return consolidate(us, func(a, b Update) int {
-		switch {
-		case a.Time < b.Time:
-			return -1
-		case a.Time > b.Time:
-			return 1
+		if c := cmp.Compare(a.Time, b.Time); c != 0 {
+			return c
 		}
 		return a.Row.Compare(b.Row)
 	}, func(x *Update) *int64 { return &x.Diff })
@@ -51,17 +52,7 @@ func Consolidate(us []Update) []Update {
 // ConsolidateErrors is Consolidate for error updates: by time, then message.
 func ConsolidateErrors(us []ErrorUpdate) []ErrorUpdate {
 	return consolidate(us, func(a, b ErrorUpdate) int {
-		switch {
-		case a.Time < b.Time:
-			return -1
-		case a.Time > b.Time:
-			return 1
-		case a.Err < b.Err:
-			return -1
-		case a.Err > b.Err:
-			return 1
-		}
-		return 0
+		return cmp.Or(cmp.Compare(a.Time, b.Time), strings.Compare(a.Err, b.Err))
 	}, func(x *ErrorUpdate) *int64 { return &x.Diff })
 }
 
@@ -73,13 +64,6 @@ type errDiff struct {
 
 // consolidateErrs consolidates error messages with multiplicities.
 func consolidateErrs(es []errDiff) []errDiff {
-	return consolidate(es, func(a, b errDiff) int {
-		switch {
-		case a.err < b.err:
-			return -1
-		case a.err > b.err:
-			return 1
-		}
-		return 0
-	}, func(x *errDiff) *int64 { return &x.diff })
+	return consolidate(es, func(a, b errDiff) int { return strings.Compare(a.err, b.err) },
+		func(x *errDiff) *int64 { return &x.diff })
 }
