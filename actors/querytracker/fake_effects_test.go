@@ -17,10 +17,7 @@ type fakeEffects struct {
 	mu             sync.Mutex
 	trace          []string
 	ends           map[ExecutionId]int
-	endReasons     map[ExecutionId]EndReason
 	computeCancels map[timely.Uuid]int
-	canceled       map[CancelReason]int
-	watchSets      map[ExecutionId]WatchSet
 	// failWatchSet decides whether an install fails; nil never fails.
 	failWatchSet func(ExecutionId) bool
 }
@@ -28,10 +25,7 @@ type fakeEffects struct {
 func newFakeEffects() *fakeEffects {
 	return &fakeEffects{
 		ends:           map[ExecutionId]int{},
-		endReasons:     map[ExecutionId]EndReason{},
 		computeCancels: map[timely.Uuid]int{},
-		canceled:       map[CancelReason]int{},
-		watchSets:      map[ExecutionId]WatchSet{},
 	}
 }
 
@@ -51,7 +45,6 @@ func (f *fakeEffects) InstallWatchSet(execution ExecutionId, ws WatchSet) error 
 		f.trace = append(f.trace, fmt.Sprintf("install-watch-set %s: failed", execName(execution)))
 		return errWatchSetFailed
 	}
-	f.watchSets[execution] = ws
 	f.trace = append(f.trace, fmt.Sprintf("install-watch-set %s %v@%d", execName(execution), ws.Objects, ws.Timestamp))
 	return nil
 }
@@ -60,14 +53,12 @@ func (f *fakeEffects) EndExecution(execution ExecutionId, reason EndReason) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.ends[execution]++
-	f.endReasons[execution] = reason
 	f.trace = append(f.trace, fmt.Sprintf("end-execution %s %v", execName(execution), reason))
 }
 
 func (f *fakeEffects) CountCanceledPeeks(reason CancelReason, n int) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.canceled[reason] += n
 	f.trace = append(f.trace, fmt.Sprintf("count-canceled %v %d", reason, n))
 }
 
@@ -84,19 +75,6 @@ func (f *fakeEffects) endCount(id ExecutionId) int {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.ends[id]
-}
-
-func (f *fakeEffects) endReason(id ExecutionId) (EndReason, bool) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	r, ok := f.endReasons[id]
-	return r, ok
-}
-
-func (f *fakeEffects) canceledCount(r CancelReason) int {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.canceled[r]
 }
 
 // Test ids: peek n is the uuid ending in n; execution n is the id starting
