@@ -2,7 +2,7 @@ package dataflow
 
 import (
 	"fmt"
-	"sort"
+	"slices"
 	"strings"
 
 	"github.com/arbor-db/arbor/messages"
@@ -198,11 +198,6 @@ func sortedSources(set map[timely.GlobalId]bool) []timely.GlobalId {
 	for id := range set {
 		out = append(out, id)
 	}
-	sort.Slice(out, func(i, j int) bool {
-		if out[i].Kind != out[j].Kind {
-			return out[i].Kind < out[j].Kind
-		}
-		return out[i].Value < out[j].Value
-	})
+	slices.SortFunc(out, timely.GlobalId.Compare)
 	return out
 }

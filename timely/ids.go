@@ -1,6 +1,7 @@
 package timely
 
 import (
+	"cmp"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -39,6 +40,15 @@ func SystemId(n uint64) GlobalId    { return GlobalId{System, n} }
 func TransientId(n uint64) GlobalId { return GlobalId{Transient, n} }
 
 func (id GlobalId) String() string { return formatId(id.Kind, id.Value) }
+
+// Compare orders ids by kind (the letter), then number; it returns -1, 0 or
+// +1. Use it to sort: slices.SortFunc(ids, timely.GlobalId.Compare).
+func (id GlobalId) Compare(other GlobalId) int {
+	if c := cmp.Compare(id.Kind, other.Kind); c != 0 {
+		return c
+	}
+	return cmp.Compare(id.Value, other.Value)
+}
 
 // ParseGlobalId parses "u12", "s3" or "t7".
 func ParseGlobalId(s string) (GlobalId, error) {

@@ -70,3 +70,20 @@ func TestUuidRoundTrip(t *testing.T) {
 		}
 	}
 }
+
+func TestGlobalIdCompare(t *testing.T) {
+	ordered := []GlobalId{SystemId(2), SystemId(10), TransientId(0), UserId(1), UserId(9)}
+	for i, a := range ordered {
+		for j, b := range ordered {
+			want := 0
+			if i < j {
+				want = -1
+			} else if i > j {
+				want = 1
+			}
+			if got := a.Compare(b); got != want {
+				t.Errorf("%v.Compare(%v) = %d, want %d", a, b, got, want)
+			}
+		}
+	}
+}

@@ -179,17 +179,6 @@ func compareUuids(a, b timely.Uuid) int { return bytes.Compare(a[:], b[:]) }
 // normalizeDeps returns a sorted copy of ids without duplicates.
 func normalizeDeps(ids []timely.GlobalId) []timely.GlobalId {
 	out := slices.Clone(ids)
-	slices.SortFunc(out, func(a, b timely.GlobalId) int {
-		if a.Kind != b.Kind {
-			return int(a.Kind) - int(b.Kind)
-		}
-		switch {
-		case a.Value < b.Value:
-			return -1
-		case a.Value > b.Value:
-			return 1
-		}
-		return 0
-	})
+	slices.SortFunc(out, timely.GlobalId.Compare)
 	return slices.Compact(out)
 }

@@ -98,4 +98,4 @@ func (ts tableSet) has(id timely.GlobalId) bool {
 	return ok
 }
 
-func sortIds(ids []timely.GlobalId) { slices.SortFunc(ids, compareIds) }
+func sortIds(ids []timely.GlobalId) { slices.SortFunc(ids, timely.GlobalId.Compare) }

@@ -1,7 +1,6 @@
 package storage
 
 import (
-	"cmp"
 	"fmt"
 
 	"github.com/arbor-db/arbor/dataflow"
@@ -30,14 +29,6 @@ func ShardName(id timely.GlobalId) string { return "table-" + id.String() }
 
 // RegistryShard is the name of the shard that records the tables.
 const RegistryShard = "storage-tables"
-
-// compareIds orders ids by kind, then number.
-func compareIds(a, b timely.GlobalId) int {
-	if c := cmp.Compare(a.Kind, b.Kind); c != 0 {
-		return c
-	}
-	return cmp.Compare(a.Value, b.Value)
-}
 
 // checkSchema rejects schemas a table cannot have.
 func checkSchema(id timely.GlobalId, s dataflow.Schema) error {

@@ -75,7 +75,7 @@ func (s *State) DecodeWrite(m *messages.StorageWrite) (Write, error) {
 			w.rows++
 		}
 	}
-	slices.SortFunc(w.tables, func(a, b tableWrite) int { return compareIds(a.table, b.table) })
+	slices.SortFunc(w.tables, func(a, b tableWrite) int { return a.table.Compare(b.table) })
 	return w, nil
 }
 
