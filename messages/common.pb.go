@@ -77,6 +77,121 @@ func (IdKind) EnumDescriptor() ([]byte, []int) {
 	return file_messages_common_proto_rawDescGZIP(), []int{0}
 }
 
+// ErrorCode classifies an Error so that a caller reacts to the kind of
+// failure without parsing its text. Every protocol's errors use it
+// (docs/conventions.md); a package maps its own sentinel errors onto these
+// codes.
+type ErrorCode int32
+
+const (
+	ErrorCode_ERROR_CODE_UNSPECIFIED ErrorCode = 0
+	// The request did not decode: a missing field, a bad frontier or datum.
+	ErrorCode_ERROR_CODE_MALFORMED ErrorCode = 1
+	// The request decoded but is not valid: a row that does not fit its
+	// schema, a plan that does not type-check, an as_of before a since.
+	ErrorCode_ERROR_CODE_INVALID_ARGUMENT ErrorCode = 2
+	// The named object does not exist (and never did, as far as the
+	// receiver knows).
+	ErrorCode_ERROR_CODE_NOT_FOUND ErrorCode = 3
+	// An object with that name or id exists (or existed).
+	ErrorCode_ERROR_CODE_ALREADY_EXISTS ErrorCode = 4
+	// The named object was dropped.
+	ErrorCode_ERROR_CODE_DROPPED ErrorCode = 5
+	// A read or hold at a time before the since: history was compacted.
+	ErrorCode_ERROR_CODE_COMPACTED ErrorCode = 6
+	// A read at a time the upper has not passed yet; retrying later may
+	// succeed.
+	ErrorCode_ERROR_CODE_NOT_YET_READABLE ErrorCode = 7
+	// A durable backend failed; the outcome of a write is unknown.
+	ErrorCode_ERROR_CODE_BACKEND ErrorCode = 8
+	// A deadline passed before the operation finished; its outcome is
+	// unknown.
+	ErrorCode_ERROR_CODE_TIMEOUT ErrorCode = 9
+	// The receiver does not handle requests of this type.
+	ErrorCode_ERROR_CODE_UNKNOWN_MESSAGE ErrorCode = 10
+	// A newer writer holds the fence; this one may never write again.
+	ErrorCode_ERROR_CODE_FENCED ErrorCode = 11
+	// The command came from an older (environment epoch, incarnation).
+	ErrorCode_ERROR_CODE_STALE_EPOCH ErrorCode = 12
+	// The operation was canceled (by its client, a drop or a timeout).
+	ErrorCode_ERROR_CODE_CANCELED ErrorCode = 13
+	// The receiver cannot serve now (starting, busy, stopping); retry.
+	ErrorCode_ERROR_CODE_UNAVAILABLE ErrorCode = 14
+	// A frontier or read hold would move backwards.
+	ErrorCode_ERROR_CODE_REGRESSION ErrorCode = 15
+	// A broken invariant inside the receiver.
+	ErrorCode_ERROR_CODE_INTERNAL ErrorCode = 16
+)
+
+// Enum value maps for ErrorCode.
+var (
+	ErrorCode_name = map[int32]string{
+		0:  "ERROR_CODE_UNSPECIFIED",
+		1:  "ERROR_CODE_MALFORMED",
+		2:  "ERROR_CODE_INVALID_ARGUMENT",
+		3:  "ERROR_CODE_NOT_FOUND",
+		4:  "ERROR_CODE_ALREADY_EXISTS",
+		5:  "ERROR_CODE_DROPPED",
+		6:  "ERROR_CODE_COMPACTED",
+		7:  "ERROR_CODE_NOT_YET_READABLE",
+		8:  "ERROR_CODE_BACKEND",
+		9:  "ERROR_CODE_TIMEOUT",
+		10: "ERROR_CODE_UNKNOWN_MESSAGE",
+		11: "ERROR_CODE_FENCED",
+		12: "ERROR_CODE_STALE_EPOCH",
+		13: "ERROR_CODE_CANCELED",
+		14: "ERROR_CODE_UNAVAILABLE",
+		15: "ERROR_CODE_REGRESSION",
+		16: "ERROR_CODE_INTERNAL",
+	}
+	ErrorCode_value = map[string]int32{
+		"ERROR_CODE_UNSPECIFIED":      0,
+		"ERROR_CODE_MALFORMED":        1,
+		"ERROR_CODE_INVALID_ARGUMENT": 2,
+		"ERROR_CODE_NOT_FOUND":        3,
+		"ERROR_CODE_ALREADY_EXISTS":   4,
+		"ERROR_CODE_DROPPED":          5,
+		"ERROR_CODE_COMPACTED":        6,
+		"ERROR_CODE_NOT_YET_READABLE": 7,
+		"ERROR_CODE_BACKEND":          8,
+		"ERROR_CODE_TIMEOUT":          9,
+		"ERROR_CODE_UNKNOWN_MESSAGE":  10,
+		"ERROR_CODE_FENCED":           11,
+		"ERROR_CODE_STALE_EPOCH":      12,
+		"ERROR_CODE_CANCELED":         13,
+		"ERROR_CODE_UNAVAILABLE":      14,
+		"ERROR_CODE_REGRESSION":       15,
+		"ERROR_CODE_INTERNAL":         16,
+	}
+)
+
+func (x ErrorCode) Enum() *ErrorCode {
+	p := new(ErrorCode)
+	*p = x
+	return p
+}
+
+func (x ErrorCode) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (ErrorCode) Descriptor() protoreflect.EnumDescriptor {
+	return file_messages_common_proto_enumTypes[1].Descriptor()
+}
+
+func (ErrorCode) Type() protoreflect.EnumType {
+	return &file_messages_common_proto_enumTypes[1]
+}
+
+func (x ErrorCode) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use ErrorCode.Descriptor instead.
+func (ErrorCode) EnumDescriptor() ([]byte, []int) {
+	return file_messages_common_proto_rawDescGZIP(), []int{1}
+}
+
 // Timestamp is milliseconds from the timestamp oracle.
 type Timestamp struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -672,6 +787,125 @@ func (x *Row) GetDatums() []*Datum {
 	return nil
 }
 
+// Error is the one coded error of every Arbor protocol: a code, a message
+// that names the problem, and the object it concerns ("table u7",
+// "collection u3", "replica r2"; empty when none).
+type Error struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Code          ErrorCode              `protobuf:"varint,1,opt,name=code,proto3,enum=arbor.messages.ErrorCode" json:"code,omitempty"`
+	Message       string                 `protobuf:"bytes,2,opt,name=message,proto3" json:"message,omitempty"`
+	Object        string                 `protobuf:"bytes,3,opt,name=object,proto3" json:"object,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Error) Reset() {
+	*x = Error{}
+	mi := &file_messages_common_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Error) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Error) ProtoMessage() {}
+
+func (x *Error) ProtoReflect() protoreflect.Message {
+	mi := &file_messages_common_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Error.ProtoReflect.Descriptor instead.
+func (*Error) Descriptor() ([]byte, []int) {
+	return file_messages_common_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *Error) GetCode() ErrorCode {
+	if x != nil {
+		return x.Code
+	}
+	return ErrorCode_ERROR_CODE_UNSPECIFIED
+}
+
+func (x *Error) GetMessage() string {
+	if x != nil {
+		return x.Message
+	}
+	return ""
+}
+
+func (x *Error) GetObject() string {
+	if x != nil {
+		return x.Object
+	}
+	return ""
+}
+
+// UnknownMessageReply answers a request whose type the receiver does not
+// handle, so that a remote caller gets a decodable error at once instead
+// of waiting for its timeout.
+type UnknownMessageReply struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The protobuf full name (or Go type) of the request.
+	Type          string `protobuf:"bytes,1,opt,name=type,proto3" json:"type,omitempty"`
+	Error         *Error `protobuf:"bytes,2,opt,name=error,proto3" json:"error,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UnknownMessageReply) Reset() {
+	*x = UnknownMessageReply{}
+	mi := &file_messages_common_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UnknownMessageReply) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UnknownMessageReply) ProtoMessage() {}
+
+func (x *UnknownMessageReply) ProtoReflect() protoreflect.Message {
+	mi := &file_messages_common_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UnknownMessageReply.ProtoReflect.Descriptor instead.
+func (*UnknownMessageReply) Descriptor() ([]byte, []int) {
+	return file_messages_common_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *UnknownMessageReply) GetType() string {
+	if x != nil {
+		return x.Type
+	}
+	return ""
+}
+
+func (x *UnknownMessageReply) GetError() *Error {
+	if x != nil {
+		return x.Error
+	}
+	return nil
+}
+
 var File_messages_common_proto protoreflect.FileDescriptor
 
 const file_messages_common_proto_rawDesc = "" +
@@ -706,12 +940,38 @@ const file_messages_common_proto_rawDesc = "" +
 	"\ttimestamp\x18\a \x01(\x04H\x00R\ttimestampB\a\n" +
 	"\x05value\"4\n" +
 	"\x03Row\x12-\n" +
-	"\x06datums\x18\x01 \x03(\v2\x15.arbor.messages.DatumR\x06datums*^\n" +
+	"\x06datums\x18\x01 \x03(\v2\x15.arbor.messages.DatumR\x06datums\"h\n" +
+	"\x05Error\x12-\n" +
+	"\x04code\x18\x01 \x01(\x0e2\x19.arbor.messages.ErrorCodeR\x04code\x12\x18\n" +
+	"\amessage\x18\x02 \x01(\tR\amessage\x12\x16\n" +
+	"\x06object\x18\x03 \x01(\tR\x06object\"V\n" +
+	"\x13UnknownMessageReply\x12\x12\n" +
+	"\x04type\x18\x01 \x01(\tR\x04type\x12+\n" +
+	"\x05error\x18\x02 \x01(\v2\x15.arbor.messages.ErrorR\x05error*^\n" +
 	"\x06IdKind\x12\x17\n" +
 	"\x13ID_KIND_UNSPECIFIED\x10\x00\x12\x10\n" +
 	"\fID_KIND_USER\x10\x01\x12\x12\n" +
 	"\x0eID_KIND_SYSTEM\x10\x02\x12\x15\n" +
-	"\x11ID_KIND_TRANSIENT\x10\x03B$Z\"github.com/arbor-db/arbor/messagesb\x06proto3"
+	"\x11ID_KIND_TRANSIENT\x10\x03*\xda\x03\n" +
+	"\tErrorCode\x12\x1a\n" +
+	"\x16ERROR_CODE_UNSPECIFIED\x10\x00\x12\x18\n" +
+	"\x14ERROR_CODE_MALFORMED\x10\x01\x12\x1f\n" +
+	"\x1bERROR_CODE_INVALID_ARGUMENT\x10\x02\x12\x18\n" +
+	"\x14ERROR_CODE_NOT_FOUND\x10\x03\x12\x1d\n" +
+	"\x19ERROR_CODE_ALREADY_EXISTS\x10\x04\x12\x16\n" +
+	"\x12ERROR_CODE_DROPPED\x10\x05\x12\x18\n" +
+	"\x14ERROR_CODE_COMPACTED\x10\x06\x12\x1f\n" +
+	"\x1bERROR_CODE_NOT_YET_READABLE\x10\a\x12\x16\n" +
+	"\x12ERROR_CODE_BACKEND\x10\b\x12\x16\n" +
+	"\x12ERROR_CODE_TIMEOUT\x10\t\x12\x1e\n" +
+	"\x1aERROR_CODE_UNKNOWN_MESSAGE\x10\n" +
+	"\x12\x15\n" +
+	"\x11ERROR_CODE_FENCED\x10\v\x12\x1a\n" +
+	"\x16ERROR_CODE_STALE_EPOCH\x10\f\x12\x17\n" +
+	"\x13ERROR_CODE_CANCELED\x10\r\x12\x1a\n" +
+	"\x16ERROR_CODE_UNAVAILABLE\x10\x0e\x12\x19\n" +
+	"\x15ERROR_CODE_REGRESSION\x10\x0f\x12\x17\n" +
+	"\x13ERROR_CODE_INTERNAL\x10\x10B$Z\"github.com/arbor-db/arbor/messagesb\x06proto3"
 
 var (
 	file_messages_common_proto_rawDescOnce sync.Once
@@ -725,32 +985,37 @@ func file_messages_common_proto_rawDescGZIP() []byte {
 	return file_messages_common_proto_rawDescData
 }
 
-var file_messages_common_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_messages_common_proto_msgTypes = make([]protoimpl.MessageInfo, 10)
+var file_messages_common_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
+var file_messages_common_proto_msgTypes = make([]protoimpl.MessageInfo, 12)
 var file_messages_common_proto_goTypes = []any{
-	(IdKind)(0),          // 0: arbor.messages.IdKind
-	(*Timestamp)(nil),    // 1: arbor.messages.Timestamp
-	(*Frontier)(nil),     // 2: arbor.messages.Frontier
-	(*GlobalId)(nil),     // 3: arbor.messages.GlobalId
-	(*ReplicaId)(nil),    // 4: arbor.messages.ReplicaId
-	(*ClusterId)(nil),    // 5: arbor.messages.ClusterId
-	(*ConnectionId)(nil), // 6: arbor.messages.ConnectionId
-	(*Uuid)(nil),         // 7: arbor.messages.Uuid
-	(*Null)(nil),         // 8: arbor.messages.Null
-	(*Datum)(nil),        // 9: arbor.messages.Datum
-	(*Row)(nil),          // 10: arbor.messages.Row
+	(IdKind)(0),                 // 0: arbor.messages.IdKind
+	(ErrorCode)(0),              // 1: arbor.messages.ErrorCode
+	(*Timestamp)(nil),           // 2: arbor.messages.Timestamp
+	(*Frontier)(nil),            // 3: arbor.messages.Frontier
+	(*GlobalId)(nil),            // 4: arbor.messages.GlobalId
+	(*ReplicaId)(nil),           // 5: arbor.messages.ReplicaId
+	(*ClusterId)(nil),           // 6: arbor.messages.ClusterId
+	(*ConnectionId)(nil),        // 7: arbor.messages.ConnectionId
+	(*Uuid)(nil),                // 8: arbor.messages.Uuid
+	(*Null)(nil),                // 9: arbor.messages.Null
+	(*Datum)(nil),               // 10: arbor.messages.Datum
+	(*Row)(nil),                 // 11: arbor.messages.Row
+	(*Error)(nil),               // 12: arbor.messages.Error
+	(*UnknownMessageReply)(nil), // 13: arbor.messages.UnknownMessageReply
 }
 var file_messages_common_proto_depIdxs = []int32{
-	0, // 0: arbor.messages.GlobalId.kind:type_name -> arbor.messages.IdKind
-	0, // 1: arbor.messages.ReplicaId.kind:type_name -> arbor.messages.IdKind
-	0, // 2: arbor.messages.ClusterId.kind:type_name -> arbor.messages.IdKind
-	8, // 3: arbor.messages.Datum.null:type_name -> arbor.messages.Null
-	9, // 4: arbor.messages.Row.datums:type_name -> arbor.messages.Datum
-	5, // [5:5] is the sub-list for method output_type
-	5, // [5:5] is the sub-list for method input_type
-	5, // [5:5] is the sub-list for extension type_name
-	5, // [5:5] is the sub-list for extension extendee
-	0, // [0:5] is the sub-list for field type_name
+	0,  // 0: arbor.messages.GlobalId.kind:type_name -> arbor.messages.IdKind
+	0,  // 1: arbor.messages.ReplicaId.kind:type_name -> arbor.messages.IdKind
+	0,  // 2: arbor.messages.ClusterId.kind:type_name -> arbor.messages.IdKind
+	9,  // 3: arbor.messages.Datum.null:type_name -> arbor.messages.Null
+	10, // 4: arbor.messages.Row.datums:type_name -> arbor.messages.Datum
+	1,  // 5: arbor.messages.Error.code:type_name -> arbor.messages.ErrorCode
+	12, // 6: arbor.messages.UnknownMessageReply.error:type_name -> arbor.messages.Error
+	7,  // [7:7] is the sub-list for method output_type
+	7,  // [7:7] is the sub-list for method input_type
+	7,  // [7:7] is the sub-list for extension type_name
+	7,  // [7:7] is the sub-list for extension extendee
+	0,  // [0:7] is the sub-list for field type_name
 }
 
 func init() { file_messages_common_proto_init() }
@@ -772,8 +1037,8 @@ func file_messages_common_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_messages_common_proto_rawDesc), len(file_messages_common_proto_rawDesc)),
-			NumEnums:      1,
-			NumMessages:   10,
+			NumEnums:      2,
+			NumMessages:   12,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
