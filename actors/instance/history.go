@@ -15,8 +15,9 @@ import (
 //
 // Reduce keeps the history small without changing what a replay yields
 // (see its doc). Push reduces by itself when the history has grown past
-// twice its length after the last reduction, so the history stays within a
-// constant factor of its reduced size however long the instance runs.
+// twice its length after the last reduction (and past 2*minReduceLen), so
+// the history stays within a constant factor of its reduced size however
+// long the instance runs, at an amortized constant cost per push.
 //
 // How a finished peek leaves the history: the instance calls RetirePeek
 // with the peek's uuid when the peek gets its one answer, whatever the
@@ -44,9 +45,9 @@ type History struct {
 	reducedLen int
 	// counts is the number of held commands of each kind.
 	counts [numCommandKinds]int
-	// retired holds the uuids of peeks that finished without (yet) a
-	// CancelPeek in the history; the next reduction drops them and clears
-	// the set (uuids are never reused, so no later peek can match).
+	// retired holds the uuids of the peeks retired since the last
+	// reduction, which drops them and clears the set (uuids are never
+	// reused, so no later peek can match a stale entry).
 	retired map[timely.Uuid]struct{}
 }
 

@@ -164,7 +164,7 @@ type genPeek struct {
 // historyRun is one seeded run: the generator's state, the history under
 // test, and the model replica fed every command ever pushed.
 type historyRun struct {
-	t       *testing.T
+	t       testing.TB
 	seed    uint64
 	rng     *rand.Rand
 	verbose bool
@@ -175,6 +175,9 @@ type historyRun struct {
 	pushed  int
 	// asOf is each dataflow's as_of as pushed, by name.
 	asOf map[string]timely.Frontier
+	// ops, when not nil, records every push and retirement (benchmarks
+	// replay them without the generator and the model).
+	ops *[]historyOp
 
 	now       timely.Timestamp
 	nextId    uint64
@@ -185,7 +188,7 @@ type historyRun struct {
 	initDone  bool
 }
 
-func newHistoryRun(t *testing.T, seed uint64, verbose bool) *historyRun {
+func newHistoryRun(t testing.TB, seed uint64, verbose bool) *historyRun {
 	r := &historyRun{
 		t: t, seed: seed, rng: rand.New(rand.NewPCG(seed, 0x41524230)), verbose: verbose,
 		h: NewHistory(), full: newModelReplica(), retired: make(map[timely.Uuid]bool),
@@ -203,6 +206,15 @@ func (r *historyRun) push(cmd *messages.ComputeCommand) {
 	r.h.Push(cmd)
 	r.full.apply(cmd)
 	r.pushed++
+	if r.ops != nil {
+		*r.ops = append(*r.ops, historyOp{cmd: cmd})
+	}
+}
+
+// historyOp is a Push of cmd, or else a RetirePeek of retire.
+type historyOp struct {
+	cmd    *messages.ComputeCommand
+	retire timely.Uuid
 }
 
 func (r *historyRun) retire(n int) {
@@ -211,6 +223,9 @@ func (r *historyRun) retire(n int) {
 	}
 	r.h.RetirePeek(peekUuid(n))
 	r.retired[peekUuid(n)] = true
+	if r.ops != nil {
+		*r.ops = append(*r.ops, historyOp{retire: peekUuid(n)})
+	}
 }
 
 // liveExports returns the exports not yet dropped that pass keep.
@@ -771,4 +786,51 @@ func (m *modelReplica) observe(retired map[timely.Uuid]bool) string {
 		b.WriteString("rejected " + e + "\n")
 	}
 	return b.String()
+}
+
+// BenchmarkHistoryPush is the amortized cost of Push on the generator's
+// 1e4-step run, reductions included, beside the same commands appended to
+// a plain slice (what recording without ever reducing would cost). It
+// reports ns/push and the commands a replay of the end state sends.
+func BenchmarkHistoryPush(b *testing.B) {
+	var ops []historyOp
+	r := newHistoryRun(b, 42, false)
+	r.ops = &ops
+	for range 10_000 {
+		r.step()
+	}
+	pushes := 0
+	for _, op := range ops {
+		if op.cmd != nil {
+			pushes++
+		}
+	}
+	b.Run("history", func(b *testing.B) {
+		var h *History
+		for b.Loop() {
+			h = NewHistory()
+			for _, op := range ops {
+				if op.cmd != nil {
+					h.Push(op.cmd)
+				} else {
+					h.RetirePeek(op.retire)
+				}
+			}
+		}
+		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*pushes), "ns/push")
+		b.ReportMetric(float64(len(h.Replay(&messages.ComputeEpoch{}))), "replayed")
+	})
+	b.Run("append-baseline", func(b *testing.B) {
+		var cmds []*messages.ComputeCommand
+		for b.Loop() {
+			cmds = nil
+			for _, op := range ops {
+				if op.cmd != nil {
+					cmds = append(cmds, op.cmd)
+				}
+			}
+		}
+		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*pushes), "ns/push")
+		b.ReportMetric(float64(len(cmds)), "replayed")
+	})
 }
