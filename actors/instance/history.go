@@ -138,8 +138,10 @@ func (h *History) Replay(epoch *messages.ComputeEpoch) []*messages.ComputeComman
 //     frontier is the join of every AllowCompaction pushed for it;
 //   - a dataflow whose exports are all compacted to the empty frontier is
 //     gone, together with its Schedule, AllowWrites and AllowCompaction
-//     commands; so are the Schedule and AllowWrites of a single dropped
-//     export of a dataflow that stays;
+//     commands (so is a dataflow with no exports: nothing of it could be
+//     observed); so are the Schedule and AllowWrites of a single dropped
+//     export of a dataflow that stays, whose AllowCompaction to the empty
+//     frontier stays so that a replay drops that export again;
 //   - an AllowCompaction at or before its dataflow's new as_of is implied
 //     by the as_of and goes;
 //   - a Peek followed by a CancelPeek for it, or retired by RetirePeek,
@@ -152,8 +154,10 @@ func (h *History) Replay(epoch *messages.ComputeEpoch) []*messages.ComputeComman
 // after the dataflows whose indexes it imports), Schedule…, Peek… (before
 // any compaction, so each still reads at its time), AllowCompaction…,
 // AllowWrites…, InitializationComplete (if one was pushed). Reduce is
-// idempotent, and a reduced history of n commands stays reduced until
-// Push brings it past 2n.
+// idempotent; after it, Push reduces again once the history holds more
+// than twice as many commands. A CreateDataflow differs from the one pushed in
+// its as_of only, which has only advanced: a runtime reconciling a replay
+// against its installed dataflows must compare descriptions without it.
 func (h *History) Reduce() {
 	var (
 		hello, createInstance, initComplete *messages.ComputeCommand
