@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime"
+	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 
@@ -25,6 +26,9 @@ type Config struct {
 	// BeforeApply, when set, is called by a worker before it applies each
 	// batch. Tests use it to panic in the middle of a batch.
 	BeforeApply func(worker int, b FlowBatch)
+	// ReadTimeout bounds each Reader call of a rebuild;
+	// DefaultReadTimeout when zero.
+	ReadTimeout time.Duration
 	// MaxRestarts bounds the restarts of a worker that fails again before
 	// it answered anything (a flow whose rebuild panics); past it the
 	// worker is stopped and its flows fail with ErrWorkerFailed.
@@ -34,6 +38,9 @@ type Config struct {
 
 // DefaultMaxRestarts is the default Config.MaxRestarts.
 const DefaultMaxRestarts = 10
+
+// DefaultReadTimeout is the default Config.ReadTimeout.
+const DefaultReadTimeout = 30 * time.Second
 
 // Props returns the props of a pool actor. Its workers are its children,
 // spawned when it starts; the pool is their supervisor and restarts a
@@ -47,6 +54,9 @@ func Props(cfg Config) *actor.Props {
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
+	}
+	if cfg.ReadTimeout <= 0 {
+		cfg.ReadTimeout = DefaultReadTimeout
 	}
 	if cfg.MaxRestarts <= 0 {
 		cfg.MaxRestarts = DefaultMaxRestarts
@@ -126,7 +136,7 @@ func (p *poolActor) start(ctx actor.Context) {
 	for i := 0; i < n; i++ {
 		i := i
 		props := actor.PropsFromProducer(func() actor.Actor {
-			return &worker{index: i, reg: p.reg, reader: p.cfg.Reader, hook: p.cfg.BeforeApply, log: p.cfg.Logger}
+			return &worker{index: i, reg: p.reg, reader: p.cfg.Reader, readTimeout: p.cfg.ReadTimeout, hook: p.cfg.BeforeApply, log: p.cfg.Logger}
 		})
 		p.workers[i] = ctx.Spawn(props)
 	}

@@ -1,6 +1,7 @@
 package pool_test
 
 import (
+	"context"
 	"errors"
 	"sync"
 	"sync/atomic"
@@ -36,7 +37,7 @@ func (h *history) add(us ...dataflow.Update) {
 	h.log = append(h.log, us...)
 }
 
-func (h *history) Read(_ pool.Source, from, to timely.Timestamp) ([]dataflow.Update, error) {
+func (h *history) Read(_ context.Context, _ pool.Source, from, to timely.Timestamp) ([]dataflow.Update, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	var out []dataflow.Update
@@ -236,7 +237,7 @@ func TestRegisterAtCheckpointReplays(t *testing.T) {
 
 type failingReader struct{}
 
-func (failingReader) Read(pool.Source, timely.Timestamp, timely.Timestamp) ([]dataflow.Update, error) {
+func (failingReader) Read(context.Context, pool.Source, timely.Timestamp, timely.Timestamp) ([]dataflow.Update, error) {
 	return nil, errors.New("boom")
 }
 
@@ -261,11 +262,11 @@ type panicReader struct {
 	armed atomic.Bool
 }
 
-func (r *panicReader) Read(s pool.Source, from, to timely.Timestamp) ([]dataflow.Update, error) {
+func (r *panicReader) Read(ctx context.Context, s pool.Source, from, to timely.Timestamp) ([]dataflow.Update, error) {
 	if r.armed.Load() {
 		panic("test: rebuild panics")
 	}
-	return r.history.Read(s, from, to)
+	return r.history.Read(ctx, s, from, to)
 }
 
 // TestWorkerThatKeepsFailingIsStopped: a worker whose rebuild panics is

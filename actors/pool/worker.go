@@ -3,6 +3,7 @@ package pool
 import (
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 
@@ -15,11 +16,12 @@ import (
 // the registry's committed checkpoints before it handles another message.
 type worker struct {
 	// constant after start
-	index  int
-	reg    *registry
-	reader Reader
-	hook   func(worker int, b FlowBatch)
-	log    *slog.Logger
+	index       int
+	reg         *registry
+	reader      Reader
+	readTimeout time.Duration
+	hook        func(worker int, b FlowBatch)
+	log         *slog.Logger
 
 	// guarded by the actor
 	flows map[FlowId]*flowState
@@ -65,7 +67,7 @@ func (w *worker) rebuild(r registered) {
 	if old := w.flows[r.spec.Id]; old != nil {
 		peeks = old.peeks
 	}
-	f, err := buildFlow(r.spec, r.checkpoint, w.reader)
+	f, err := buildFlow(r.spec, r.checkpoint, w.reader, w.readTimeout)
 	if err != nil {
 		w.log.Error("pool worker: rebuilding flow failed", "worker", w.index, "flow", r.spec.Id, "err", err)
 		f = &flowState{spec: r.spec, broken: err, checkpoint: r.checkpoint}
@@ -76,7 +78,7 @@ func (w *worker) rebuild(r registered) {
 
 func (w *worker) handleRegister(ctx actor.Context, m *workerRegister) {
 	res := FlowResult{Flow: m.spec.Id, Upper: m.checkpoint}
-	f, err := buildFlow(m.spec, m.checkpoint, w.reader)
+	f, err := buildFlow(m.spec, m.checkpoint, w.reader, w.readTimeout)
 	if err != nil {
 		res.Err = err
 	} else {

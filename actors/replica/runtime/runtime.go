@@ -21,17 +21,13 @@ func New(cfg Config) (*actor.Props, error) {
 	if err := cfg.fill(); err != nil {
 		return nil, err
 	}
-	cm, err := coordinator.NewMetrics(cfg.Registerer)
-	if err != nil {
-		return nil, fmt.Errorf("runtime: metrics: %w", err)
-	}
 	pm, err := pool.NewMetrics(cfg.Registerer)
 	if err != nil {
 		return nil, fmt.Errorf("runtime: metrics: %w", err)
 	}
 	incarnations := new(atomic.Int64)
 	return actor.PropsFromProducer(func() actor.Actor {
-		return &runtimeActor{cfg: cfg, cmetrics: cm, pmetrics: pm, incarnation: incarnations.Add(1)}
+		return &runtimeActor{cfg: cfg, pmetrics: pm, incarnation: incarnations.Add(1)}
 	}, actor.WithSupervisor(escalate)), nil
 }
 
@@ -48,7 +44,6 @@ var escalate = actor.NewOneForOneStrategy(0, 0, func(any) actor.Directive { retu
 type runtimeActor struct {
 	// constant after construction
 	cfg         Config
-	cmetrics    *coordinator.Metrics
 	pmetrics    *pool.Metrics
 	incarnation int64 // 1 for the first; more after restarts
 
@@ -168,13 +163,15 @@ func (a *runtimeActor) start(ctx actor.Context) error {
 	if err != nil {
 		return err
 	}
-	props, err := coordinator.Props(coordinator.Options{
-		Config:  coordinator.Config{BackfillChunk: a.cfg.BackfillChunk, Upper: upper},
-		Pool:    a.pool,
-		Store:   store,
-		Events:  ctx.Self(),
-		Metrics: a.cmetrics,
-		Logger:  a.cfg.Logger,
+	props, err := coordinator.New(coordinator.Config{
+		Pool:          a.pool,
+		Store:         store,
+		Events:        ctx.Self(),
+		Upper:         upper,
+		BackfillChunk: a.cfg.BackfillChunk,
+		StoreTimeout:  a.cfg.StorageTimeout,
+		Registerer:    a.cfg.Registerer,
+		Logger:        a.cfg.Logger,
 	})
 	if err != nil {
 		return err
