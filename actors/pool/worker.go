@@ -7,6 +7,7 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 
+	"github.com/arbor-db/arbor/actors/surface"
 	"github.com/arbor-db/arbor/dataflow"
 )
 
@@ -22,6 +23,7 @@ type worker struct {
 	readTimeout time.Duration
 	hook        func(worker int, b FlowBatch)
 	log         *slog.Logger
+	unhandled   *surface.Unhandled
 
 	// guarded by the actor
 	flows map[FlowId]*flowState
@@ -44,6 +46,8 @@ func (w *worker) Receive(ctx actor.Context) {
 		w.handleDrop(ctx, m)
 	case *Peek:
 		w.handlePeek(ctx, m)
+	default:
+		w.unhandled.Handle(ctx)
 	}
 }
 
@@ -143,7 +147,7 @@ func (w *worker) handlePeek(ctx actor.Context, p *Peek) {
 	f.answerPeeks(func(p Peek, rows []dataflow.Row, err error) { replyPeek(ctx, p, rows, err) })
 }
 
-func replyPeek(ctx actor.Context, p Peek, rows []dataflow.Row, err error) {
+func replyPeek(ctx actor.SenderContext, p Peek, rows []dataflow.Row, err error) {
 	if p.ReplyTo == nil {
 		return
 	}

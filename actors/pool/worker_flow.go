@@ -35,7 +35,7 @@ func buildFlow(spec FlowSpec, checkpoint timely.Timestamp, r Reader, timeout tim
 		return f, nil
 	}
 	if r == nil {
-		return nil, fmt.Errorf("rebuild flow %d at %d: the pool has no Reader", spec.Id, checkpoint)
+		return nil, fmt.Errorf("%w: flow %d at %d", ErrNoReader, spec.Id, checkpoint)
 	}
 	for _, src := range spec.Sources {
 		us, err := readWithin(r, timeout, src, checkpoint)

@@ -21,13 +21,9 @@ func New(cfg Config) (*actor.Props, error) {
 	if err := cfg.fill(); err != nil {
 		return nil, err
 	}
-	pm, err := pool.NewMetrics(cfg.Registerer)
-	if err != nil {
-		return nil, fmt.Errorf("runtime: metrics: %w", err)
-	}
 	incarnations := new(atomic.Int64)
 	return actor.PropsFromProducer(func() actor.Actor {
-		return &runtimeActor{cfg: cfg, pmetrics: pm, incarnation: incarnations.Add(1)}
+		return &runtimeActor{cfg: cfg, incarnation: incarnations.Add(1)}
 	}, actor.WithSupervisor(escalate)), nil
 }
 
@@ -44,7 +40,6 @@ var escalate = actor.NewOneForOneStrategy(0, 0, func(any) actor.Directive { retu
 type runtimeActor struct {
 	// constant after construction
 	cfg         Config
-	pmetrics    *pool.Metrics
 	incarnation int64 // 1 for the first; more after restarts
 
 	// guarded by the actor; set in Started
@@ -159,8 +154,11 @@ func (a *runtimeActor) start(ctx actor.Context) error {
 		return fmt.Errorf("%w: frontiers: %v", ErrStorage, res)
 	}
 	upper, _ := frontierTime(fr.GetUpper())
-	a.pool, err = ctx.SpawnNamed(pool.Props(pool.Config{Workers: a.cfg.Workers, Reader: store, Metrics: a.pmetrics, Logger: a.cfg.Logger, BeforeApply: a.cfg.BeforeApply}), "pool")
+	poolProps, err := pool.New(pool.Config{Workers: a.cfg.Workers, Reader: store, ReadTimeout: a.cfg.StorageTimeout, Registerer: a.cfg.Registerer, Logger: a.cfg.Logger, BeforeApply: a.cfg.BeforeApply})
 	if err != nil {
+		return err
+	}
+	if a.pool, err = ctx.SpawnNamed(poolProps, "pool"); err != nil {
 		return err
 	}
 	props, err := coordinator.New(coordinator.Config{
