@@ -192,11 +192,16 @@ func (a *coordActor) loadCheckpoints() {
 }
 
 // installPending installs the flows waiting for the checkpoints, once
-// they are known.
+// they are known and no commit is in flight (a flow dropped and installed
+// again while its commit is in flight must start from what that commit
+// made durable, or it would commit some output twice).
 func (a *coordActor) installPending(ctx actor.Context) {
 	if a.durable == nil {
 		a.loadCheckpoints()
 		return
+	}
+	if a.coreOp != nil && a.coreOp.kind == opCommit {
+		return // retried when the commit's outcome arrives
 	}
 	pending := a.installs
 	a.installs = nil
@@ -227,6 +232,7 @@ func (a *coordActor) handleStoreDone(ctx actor.Context, m *storeDone) {
 			}
 		}
 		a.run(ctx, a.core.Committed(m.err, nil))
+		a.installPending(ctx)
 	case a.cpOp:
 		a.cpOp = nil
 		if m.err != nil {

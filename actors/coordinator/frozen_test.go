@@ -23,7 +23,8 @@ const frozenTimeout = 500 * time.Millisecond
 
 // TestFrozenStoreCommit freezes the store under a commit: the coordinator
 // keeps answering (a Consume gets busy, a Status names the commit in
-// flight, a DropFlow is answered), the commit fails after the deadline
+// flight, a DropFlow is answered; an InstallFlow is answered once the
+// commit's outcome is known), the commit fails after the deadline
 // with a TIMEOUT-coded error naming it, and once the store thaws the
 // coordinator recovers: the flow backfills from its checkpoint, commits
 // and the next Consume goes through.
@@ -61,12 +62,16 @@ func TestFrozenStoreCommit(t *testing.T) {
 	require.Equal(t, []string{"commit of 0 output changes and 1 checkpoints"}, st.StoreOps)
 	second.Send(coord, &DropFlow{Flow: 99})
 	require.ErrorIs(t, testkit.ExpectMsg[*DropFlowReply](second, testkit.DefaultTimeout).Err, ErrUnknownFlow)
+	// An install waits for the commit's outcome (its checkpoint must be
+	// the durable one), then is answered.
+	second.Send(coord, &InstallFlow{Spec: tableSpec(t, 11)})
 
 	// After the deadline: the commit fails with a timeout naming it; the
 	// flow is rebuilt and backfills from its checkpoint.
 	failed := fishEvent(events, FlowFailed)
 	require.ErrorIs(t, failed.Err, messages.ErrTimeout)
 	store.thaw()
+	require.NoError(t, testkit.ExpectMsg[*InstallFlowReply](second, testkit.DefaultTimeout).Err)
 	fish[*pool.Rebuild](poolProbe)
 	backfill := fish[*pool.Submit](poolProbe)
 	require.EqualValues(t, 0, backfill.Batches[0].From, "the checkpoint stayed at 0")
@@ -80,13 +85,18 @@ func TestFrozenStoreCommit(t *testing.T) {
 	require.Equal(t, messages.ErrorCode_ERROR_CODE_TIMEOUT, messages.ErrorToWire(reply.Err).GetCode())
 	require.Equal(t, 1.0, testutil.ToFloat64(storeTimeouts(t, reg).WithLabelValues("commit")))
 
-	// Recovered: the busy sender is told Ready and its retry commits.
-	testkit.ExpectMsg[*Ready](second, testkit.DefaultTimeout)
+	// Recovered: flow 10 committed its backfill; flow 11 registers and
+	// hydrates; then the busy sender is told Ready and its retry commits.
 	committed := fish[*pool.Committed](poolProbe)
 	require.EqualValues(t, 1, committed.Checkpoints[10])
+	require.EqualValues(t, 11, fish[*pool.RegisterFlow](poolProbe).Spec.Id)
+	poolProbe.Reply(&pool.RegisterFlowReply{Flow: 11})
+	require.EqualValues(t, 11, fish[*pool.Submit](poolProbe).Batches[0].Flow)
+	poolProbe.Reply(&pool.SubmitReply{Results: []pool.FlowResult{{Flow: 11, Upper: 1}}})
+	testkit.ExpectMsg[*Ready](second, testkit.DefaultTimeout)
 	second.Send(coord, &Consume{From: 1, Upper: 2})
 	fish[*pool.Submit](poolProbe)
-	poolProbe.Reply(&pool.SubmitReply{Results: []pool.FlowResult{{Flow: 10, Upper: 2}}})
+	poolProbe.Reply(&pool.SubmitReply{Results: []pool.FlowResult{{Flow: 10, Upper: 2}, {Flow: 11, Upper: 2}}})
 	ok := testkit.ExpectMsg[*ConsumeReply](second, testkit.DefaultTimeout)
 	require.NoError(t, ok.Err)
 	require.EqualValues(t, 2, ok.Upper)
