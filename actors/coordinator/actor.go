@@ -123,7 +123,6 @@ func (a *coordActor) Receive(ctx actor.Context) {
 	switch m := ctx.Message().(type) {
 	case *actor.Started:
 		a.io = newStoreRunner(ctx, a.cfg, a.metrics)
-		a.loadCheckpoints()
 		a.refresh()
 	case *actor.Stopping, *actor.Restarting:
 		// Cancel the store call in flight and wait for it (a Store returns
@@ -184,7 +183,9 @@ func (a *coordActor) handleStatus(ctx actor.Context) {
 }
 
 // loadCheckpoints starts reading the committed checkpoints, which
-// installs need, unless a read is in flight.
+// installs need, unless they are known or a read is in flight. They are
+// read when the first install needs them, and kept up to date by the
+// coordinator's own commits (it is the store's only writer).
 func (a *coordActor) loadCheckpoints() {
 	if a.cpOp == nil && a.durable == nil {
 		a.cpOp = a.io.checkpoints()

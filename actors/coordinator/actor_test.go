@@ -24,6 +24,7 @@ type memStore struct {
 	commits []Commit
 	fail    bool
 	cps     map[pool.FlowId]timely.Timestamp
+	cpErr   error         // returned once by Checkpoints
 	frozen  chan struct{} // non-nil while frozen; closed by thaw
 	entered chan string   // receives the name of each call that froze
 }
@@ -81,6 +82,10 @@ func (s *memStore) Commit(ctx context.Context, c Commit) error {
 func (s *memStore) Checkpoints(context.Context) (map[pool.FlowId]timely.Timestamp, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if err := s.cpErr; err != nil {
+		s.cpErr = nil
+		return nil, err
+	}
 	return s.cps, nil
 }
 
@@ -157,4 +162,29 @@ func TestConsumeWhileBusy(t *testing.T) {
 	require.Len(t, store.commits, 2)
 	require.EqualValues(t, 2, store.commits[1].Checkpoints[10])
 	store.mu.Unlock()
+}
+
+// TestInstallAfterCheckpointsFail: when the committed checkpoints cannot
+// be read, the install waiting for them fails with ErrCheckpoints naming
+// the flow; the next install reads them again and starts from the
+// durable checkpoint.
+func TestInstallAfterCheckpointsFail(t *testing.T) {
+	sys := testkit.NewSystem(t)
+	poolProbe := testkit.NewProbe(t, sys)
+	client := testkit.NewProbe(t, sys)
+	store := &memStore{cpErr: errors.New("injected"), cps: map[pool.FlowId]timely.Timestamp{10: 4}}
+	props, err := New(Config{Pool: poolProbe.PID(), Store: store, Upper: 4, Logger: testkit.QuietLogger()})
+	require.NoError(t, err)
+	coord := sys.Root.Spawn(props)
+
+	client.Send(coord, &InstallFlow{Spec: tableSpec(t, 10)})
+	r := testkit.ExpectMsg[*InstallFlowReply](client, testkit.DefaultTimeout)
+	require.ErrorIs(t, r.Err, ErrCheckpoints)
+	require.Equal(t, "coordinator: committed checkpoints unavailable for flow 10: injected", r.Err.Error())
+
+	client.Send(coord, &InstallFlow{Spec: tableSpec(t, 10)})
+	r = testkit.ExpectMsg[*InstallFlowReply](client, testkit.DefaultTimeout)
+	require.NoError(t, r.Err)
+	require.EqualValues(t, 4, r.Checkpoint)
+	require.EqualValues(t, 4, testkit.ExpectMsg[*pool.RegisterFlow](poolProbe, testkit.DefaultTimeout).Checkpoint)
 }

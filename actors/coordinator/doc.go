@@ -40,14 +40,15 @@
 // The actor (New) never waits in Receive. The Core asks for reads and
 // commits as Effects; the actor's storeRunner performs each in a
 // goroutine the actor owns (at most the Core's one operation and the
-// startup read of the committed checkpoints), every store call with a
-// context whose deadline is Config.StoreTimeout, and sends the outcome
-// back as a message that feeds the Core (ReadDone, Committed). Meanwhile
-// the coordinator answers a Consume (busy), Status, DropFlow and the
-// pool's replies; an InstallFlow waits for the outcome of a commit in
-// flight, since the flow's checkpoint must be the durable one. A call that runs out of time fails with an
-// error naming the operation that matches messages.ErrTimeout (a
-// timed-out commit answers its Consume with code TIMEOUT), and counts in
+// read of the committed checkpoints the first install needs), every
+// store call with a context whose deadline is Config.StoreTimeout, and
+// sends the outcome back as a message that feeds the Core (ReadDone,
+// Committed). Meanwhile the coordinator answers a Consume (busy),
+// Status, DropFlow and the pool's replies; an InstallFlow waits for the
+// outcome of a commit in flight, since the flow's checkpoint must be the
+// durable one. A call that runs out of time fails with an error naming
+// the operation that matches messages.ErrTimeout (a timed-out commit
+// answers its Consume with code TIMEOUT), and counts in
 // arbor_coordinator_store_timeouts_total{op}. Stopping or restarting the
 // actor cancels the operation in flight and waits for its goroutine; an
 // outcome that arrives for an earlier incarnation is ignored.

@@ -29,7 +29,8 @@ var (
 	// The error also wraps the store's cause (so a timed-out commit
 	// matches messages.ErrTimeout and carries its code on the wire).
 	ErrCommit = messages.NewSentinel(messages.ErrorCode_ERROR_CODE_BACKEND, "coordinator: commit failed")
-	// ErrCheckpoints: the committed checkpoints could not be read when the
-	// coordinator started; installs fail with it until a retry succeeds.
-	ErrCheckpoints = messages.NewSentinel(messages.ErrorCode_ERROR_CODE_BACKEND, "coordinator: read checkpoints")
+	// ErrCheckpoints: the committed checkpoints could not be read (they
+	// are read once, when the first install needs them); the installs
+	// waiting for them fail with it, and the next install reads again.
+	ErrCheckpoints = messages.NewSentinel(messages.ErrorCode_ERROR_CODE_BACKEND, "coordinator: committed checkpoints unavailable")
 )

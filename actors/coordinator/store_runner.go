@@ -21,7 +21,7 @@ import (
 // Config.StoreTimeout; the outcome comes back to the actor as a
 // storeDone message. stop cancels what is in flight and waits for it.
 // The actor starts at most two operations at a time: the Core's read or
-// commit, and the checkpoints read.
+// commit, and the checkpoints read of the first install.
 type storeRunner struct {
 	// constant after construction
 	root    *actor.RootContext

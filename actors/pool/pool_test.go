@@ -345,5 +345,5 @@ func TestFrozenReader(t *testing.T) {
 	require.EqualValues(t, 1, reply.Flow)
 	require.ErrorIs(t, reply.Err, messages.ErrTimeout)
 	require.Equal(t, messages.ErrorCode_ERROR_CODE_TIMEOUT, messages.CodeOf(reply.Err))
-	require.Contains(t, reply.Err.Error(), "rebuild flow 1: read table u1 below 3: timed out after 300ms")
+	require.Contains(t, reply.Err.Error(), "rebuild flow 1: read of table u1 below 3: timed out after 300ms")
 }

@@ -40,7 +40,7 @@ func buildFlow(spec FlowSpec, checkpoint timely.Timestamp, r Reader, timeout tim
 	for _, src := range spec.Sources {
 		us, err := readWithin(r, timeout, src, checkpoint)
 		if err != nil {
-			return nil, fmt.Errorf("rebuild flow %d: read %s %s below %d: %w", spec.Id, src.Kind, src.Id, checkpoint, err)
+			return nil, fmt.Errorf("rebuild flow %d: %w", spec.Id, err)
 		}
 		if err := f.df.Push(src.Id, us); err != nil {
 			return nil, fmt.Errorf("rebuild flow %d: %w", spec.Id, err)
@@ -107,15 +107,16 @@ func (f *flowState) answerPeeks(reply func(Peek, []dataflow.Row, error)) {
 	f.peeks = keep
 }
 
-// readWithin reads src below checkpoint with a deadline of timeout; a
-// read that runs out of time fails with an error matching
-// messages.ErrTimeout.
+// readWithin reads src below checkpoint with a deadline of timeout. A
+// read that runs out of time fails with an error naming the read that
+// matches messages.ErrTimeout; other errors are the Reader's, which names
+// what it read.
 func readWithin(r Reader, timeout time.Duration, src Source, checkpoint timely.Timestamp) ([]dataflow.Update, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	us, err := r.Read(ctx, src, 0, checkpoint)
 	if err != nil && errors.Is(ctx.Err(), context.DeadlineExceeded) {
-		return nil, fmt.Errorf("%w after %s", messages.ErrTimeout, timeout)
+		return nil, fmt.Errorf("read of %s %s below %d: %w after %s", src.Kind, src.Id, checkpoint, messages.ErrTimeout, timeout)
 	}
 	return us, err
 }
