@@ -103,7 +103,7 @@ type coordActor struct {
 	consumer *actor.PID   // sender of the Consume in progress
 	waiting  []*actor.PID // senders told busy, to be told Ready
 
-	// store I/O (store.go's runner, set in Started)
+	// store I/O (store_runner.go; the runner is set in Started)
 	io       *storeRunner
 	coreOp   *storeOp // the Core's read or commit in flight
 	cpOp     *storeOp // the checkpoints read in flight
