@@ -254,3 +254,31 @@ func (c *core) WorkerFailed(w int, reason string) effects {
 
 // Pending returns the number of requests waiting on workers.
 func (c *core) Pending() int { return len(c.pending) }
+
+// check returns an error naming the first broken invariant of the core:
+// every pending request waits on at least one worker, never on a stopped
+// one, and only for flows of that worker; a stopped worker has failed
+// more than maxRestarts times. Scripted tests call it after every step.
+func (c *core) check() error {
+	for id, g := range c.pending {
+		if len(g.waiting) == 0 {
+			return fmt.Errorf("request %d is pending but waits on no worker", id)
+		}
+		for w, flows := range g.waiting {
+			if c.dead[w] {
+				return fmt.Errorf("request %d waits on stopped worker %d", id, w)
+			}
+			for _, f := range flows {
+				if workerOf(f, c.n) != w {
+					return fmt.Errorf("request %d waits on worker %d for flow %d, which lives on worker %d", id, w, f, workerOf(f, c.n))
+				}
+			}
+		}
+	}
+	for w, d := range c.dead {
+		if d && c.failures[w] <= c.maxRestarts {
+			return fmt.Errorf("worker %d is stopped after %d failures, within the %d allowed", w, c.failures[w], c.maxRestarts)
+		}
+	}
+	return nil
+}

@@ -16,8 +16,8 @@ import (
 )
 
 // TestScripts runs the scripted scenarios in testdata/ against the pool's
-// core. Each command prints the effects it caused, in the order the actor
-// carries them out. Regenerate with
+// core, checking its invariants after every command. Each command prints
+// the effects it caused, in the order the actor carries them out. Regenerate with
 // `go test ./actors/pool -run TestScripts -rewrite` and review the diff
 // like code.
 //
@@ -33,7 +33,13 @@ func TestScripts(t *testing.T) {
 	datadriven.Walk(t, "testdata", func(t *testing.T, path string) {
 		h := &poolScript{}
 		datadriven.RunTest(t, path, func(t *testing.T, d *datadriven.TestData) string {
-			return h.run(t, d)
+			out := h.run(t, d)
+			if h.core != nil {
+				if err := h.core.check(); err != nil {
+					t.Fatalf("%s: after %s: %v", d.Pos, d.Cmd, err)
+				}
+			}
+			return out
 		})
 	})
 }
