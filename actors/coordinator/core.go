@@ -41,7 +41,7 @@ type Core struct {
 	chunk int
 
 	phase Phase
-	round round            // what the batches or commit in flight belong to
+	round round            // the step whose commit is in flight (set by Submitted)
 	upper timely.Timestamp // consumed: storage changes before it are known
 
 	flows    map[pool.FlowId]*flow

@@ -166,3 +166,32 @@ func storeTimeouts(t *testing.T, reg *prometheus.Registry) *prometheus.CounterVe
 	require.NoError(t, err)
 	return m.storeTimeouts
 }
+
+// TestStopWhileStoreFrozen: stopping the coordinator while a commit waits
+// on a frozen store (with a deadline far away) cancels the call and waits
+// for the runner's goroutine, so the stop completes and nothing leaks
+// (the package's goleak check runs after the tests).
+func TestStopWhileStoreFrozen(t *testing.T) {
+	sys := testkit.NewSystem(t)
+	poolProbe := testkit.NewProbe(t, sys)
+	client := testkit.NewProbe(t, sys)
+	store := &memStore{}
+	props, err := New(Config{Pool: poolProbe.PID(), Store: store, StoreTimeout: time.Hour, Logger: testkit.QuietLogger()})
+	require.NoError(t, err)
+	coord := sys.Root.Spawn(props)
+
+	client.Send(coord, &InstallFlow{Spec: tableSpec(t, 10)})
+	require.NoError(t, testkit.ExpectMsg[*InstallFlowReply](client, testkit.DefaultTimeout).Err)
+	fish[*pool.RegisterFlow](poolProbe)
+	poolProbe.Reply(&pool.RegisterFlowReply{Flow: 10})
+	store.freeze()
+	client.Send(coord, &Consume{From: 0, Upper: 1})
+	fish[*pool.Submit](poolProbe)
+	poolProbe.Reply(&pool.SubmitReply{Results: []pool.FlowResult{{Flow: 10, Upper: 1}}})
+	require.Equal(t, "commit", <-store.entered)
+
+	require.NoError(t, sys.Root.StopFuture(coord).Wait())
+	store.mu.Lock()
+	defer store.mu.Unlock()
+	require.Empty(t, store.commits, "the canceled commit wrote nothing")
+}
