@@ -15,7 +15,7 @@ type effects struct {
 	Replies      []reply
 }
 
-// send is a message for worker Worker.
+// send is a message for one worker.
 type send struct {
 	worker int
 	msg    any
