@@ -1,6 +1,7 @@
 package coordinator
 
 import (
+	"context"
 	"errors"
 	"sync"
 	"testing"
@@ -16,19 +17,59 @@ import (
 )
 
 // memStore is a Store for actor tests: table reads from nowhere, commits
-// recorded (or failed on demand).
+// recorded, failed on demand, or frozen: a frozen call blocks until its
+// context ends (and fails with the context's error) or until thaw.
 type memStore struct {
 	mu      sync.Mutex
 	commits []Commit
 	fail    bool
 	cps     map[pool.FlowId]timely.Timestamp
+	cpErr   error         // returned once by Checkpoints
+	frozen  chan struct{} // non-nil while frozen; closed by thaw
+	entered chan string   // receives the name of each call that froze
 }
 
-func (s *memStore) Read(pool.Source, timely.Timestamp, timely.Timestamp) ([]dataflow.Update, error) {
-	return nil, nil
+func (s *memStore) freeze() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.frozen = make(chan struct{})
+	s.entered = make(chan string, 16)
 }
 
-func (s *memStore) Commit(c Commit) error {
+func (s *memStore) thaw() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.frozen != nil {
+		close(s.frozen)
+		s.frozen = nil
+	}
+}
+
+// wait blocks a call while the store is frozen.
+func (s *memStore) wait(ctx context.Context, call string) error {
+	s.mu.Lock()
+	frozen, entered := s.frozen, s.entered
+	s.mu.Unlock()
+	if frozen == nil {
+		return nil
+	}
+	entered <- call
+	select {
+	case <-frozen:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (s *memStore) Read(ctx context.Context, _ pool.Source, _, _ timely.Timestamp) ([]dataflow.Update, error) {
+	return nil, s.wait(ctx, "read")
+}
+
+func (s *memStore) Commit(ctx context.Context, c Commit) error {
+	if err := s.wait(ctx, "commit"); err != nil {
+		return err
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.fail {
@@ -38,8 +79,28 @@ func (s *memStore) Commit(c Commit) error {
 	return nil
 }
 
-func (s *memStore) Checkpoints() (map[pool.FlowId]timely.Timestamp, error) {
+func (s *memStore) Checkpoints(context.Context) (map[pool.FlowId]timely.Timestamp, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.cpErr; err != nil {
+		s.cpErr = nil
+		return nil, err
+	}
 	return s.cps, nil
+}
+
+var table = timely.UserId(1)
+
+func tableSpec(t *testing.T, id pool.FlowId) pool.FlowSpec {
+	w := &messages.Plan{Node: &messages.Plan_Get{Get: &messages.GetPlan{Source: messages.FromGlobalId(table)}}}
+	plan, err := dataflow.Compile(w, map[timely.GlobalId]dataflow.Schema{table: {{Name: "x", Type: dataflow.TypeInt64}}})
+	require.NoError(t, err)
+	return pool.FlowSpec{Id: id, Export: timely.UserId(uint64(id)), Plan: plan, Sources: []pool.Source{{Id: table, Kind: pool.SourceTable}}}
+}
+
+// fish takes the next message of type T from p, dropping others.
+func fish[T any](p *testkit.Probe) T {
+	return p.FishFor(func(m any) bool { _, ok := m.(T); return ok }, testkit.DefaultTimeout).(T)
 }
 
 // TestConsumeWhileBusy drives the actor with a probe as its pool: a
@@ -50,20 +111,12 @@ func TestConsumeWhileBusy(t *testing.T) {
 	poolProbe := testkit.NewProbe(t, sys)
 	first := testkit.NewProbe(t, sys)
 	second := testkit.NewProbe(t, sys)
-	reg := prometheus.NewRegistry()
-	m, err := NewMetrics(reg)
-	require.NoError(t, err)
 	store := &memStore{}
-	props, err := Props(Options{Pool: poolProbe.PID(), Store: store, Metrics: m, Logger: testkit.QuietLogger()})
+	props, err := New(Config{Pool: poolProbe.PID(), Store: store, Registerer: prometheus.NewRegistry(), Logger: testkit.QuietLogger()})
 	require.NoError(t, err)
 	coord := sys.Root.Spawn(props)
 
-	table := timely.UserId(1)
-	w := &messages.Plan{Node: &messages.Plan_Get{Get: &messages.GetPlan{Source: messages.FromGlobalId(table)}}}
-	plan, err := dataflow.Compile(w, map[timely.GlobalId]dataflow.Schema{table: {{Name: "x", Type: dataflow.TypeInt64}}})
-	require.NoError(t, err)
-	spec := pool.FlowSpec{Id: 10, Export: timely.UserId(10), Plan: plan, Sources: []pool.Source{{Id: table, Kind: pool.SourceTable}}}
-	first.Send(coord, &InstallFlow{Spec: spec})
+	first.Send(coord, &InstallFlow{Spec: tableSpec(t, 10)})
 	require.NoError(t, testkit.ExpectMsg[*InstallFlowReply](first, testkit.DefaultTimeout).Err)
 	reg1 := testkit.ExpectMsg[*pool.RegisterFlow](poolProbe, testkit.DefaultTimeout)
 	require.EqualValues(t, 10, reg1.Spec.Id)
@@ -109,4 +162,29 @@ func TestConsumeWhileBusy(t *testing.T) {
 	require.Len(t, store.commits, 2)
 	require.EqualValues(t, 2, store.commits[1].Checkpoints[10])
 	store.mu.Unlock()
+}
+
+// TestInstallAfterCheckpointsFail: when the committed checkpoints cannot
+// be read, the install waiting for them fails with ErrCheckpoints naming
+// the flow; the next install reads them again and starts from the
+// durable checkpoint.
+func TestInstallAfterCheckpointsFail(t *testing.T) {
+	sys := testkit.NewSystem(t)
+	poolProbe := testkit.NewProbe(t, sys)
+	client := testkit.NewProbe(t, sys)
+	store := &memStore{cpErr: errors.New("injected"), cps: map[pool.FlowId]timely.Timestamp{10: 4}}
+	props, err := New(Config{Pool: poolProbe.PID(), Store: store, Upper: 4, Logger: testkit.QuietLogger()})
+	require.NoError(t, err)
+	coord := sys.Root.Spawn(props)
+
+	client.Send(coord, &InstallFlow{Spec: tableSpec(t, 10)})
+	r := testkit.ExpectMsg[*InstallFlowReply](client, testkit.DefaultTimeout)
+	require.ErrorIs(t, r.Err, ErrCheckpoints)
+	require.Equal(t, "coordinator: committed checkpoints unavailable for flow 10: injected", r.Err.Error())
+
+	client.Send(coord, &InstallFlow{Spec: tableSpec(t, 10)})
+	r = testkit.ExpectMsg[*InstallFlowReply](client, testkit.DefaultTimeout)
+	require.NoError(t, r.Err)
+	require.EqualValues(t, 4, r.Checkpoint)
+	require.EqualValues(t, 4, testkit.ExpectMsg[*pool.RegisterFlow](poolProbe, testkit.DefaultTimeout).Checkpoint)
 }

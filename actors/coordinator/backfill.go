@@ -77,9 +77,9 @@ func (c *Core) ContinueBackfill() Effects {
 	return eff
 }
 
-// planBackfill starts a round in AdvancingBackfill: activate what caught
-// up, then read the next chunk of every flow that can advance. A round
-// with nothing to read ends at once.
+// planBackfill starts a round in ReadingBackfill: activate what caught
+// up, then ask the store for the next chunk of every flow that can
+// advance. A round with nothing to read ends at once.
 func (c *Core) planBackfill(eff *Effects) {
 	c.activate(eff)
 	c.reads = map[pool.FlowId]ReadRequest{}
@@ -95,21 +95,23 @@ func (c *Core) planBackfill(eff *Effects) {
 		}
 	}
 	if len(eff.Reads) == 0 {
-		c.move(EvBackfilled{})
+		c.move(EvNoReads{})
 		c.idle(eff)
 		return
 	}
-	c.step = stepRead
 }
 
-// ReadDone takes the reads of the round and submits one chunk per flow:
-// at most the chunk size of distinct versions from the flow's checkpoint.
-// A flow whose read failed stays where it is (and is reported).
+// ReadDone takes the store's answer to the round's reads and submits one
+// chunk per flow: at most the chunk size of distinct versions from the
+// flow's checkpoint. A flow whose read failed (or timed out) stays where
+// it is and is reported; after maxBackfillFailures rounds in a row it
+// stalls until the next Consume.
 func (c *Core) ReadDone(results []ReadResult) Effects {
 	var eff Effects
-	if c.step != stepRead {
-		panic(fmt.Sprintf("coordinator: read results in phase %s, step %d", c.phase, c.step))
+	if c.phase != ReadingBackfill {
+		panic(fmt.Sprintf("coordinator: read results in phase %s", c.phase))
 	}
+	c.move(EvRead{})
 	var batches []pool.FlowBatch
 	for _, r := range results {
 		req, ok := c.reads[r.Flow]

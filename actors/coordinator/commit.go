@@ -9,17 +9,24 @@ import (
 )
 
 // Submitted takes the pool's results for the batches in flight (of a
-// Consume or a backfill round) and asks for the commit of the outputs and
-// checkpoints of the flows that applied their batch. A flow whose batch
-// failed goes back to backfilling at its committed checkpoint and is
-// rebuilt by its worker. eff may be nil; the effects are returned.
+// Consume or a backfill round), moves to Committing and asks for the
+// commit of the outputs and checkpoints of the flows that applied their
+// batch. A flow whose batch failed goes back to backfilling at its
+// committed checkpoint and is rebuilt by its worker. eff may be nil; the
+// effects are returned.
 func (c *Core) Submitted(results []pool.FlowResult, eff *Effects) Effects {
 	if eff == nil {
 		eff = &Effects{}
 	}
-	if c.step != stepSubmit {
-		panic(fmt.Sprintf("coordinator: submit results in phase %s, step %d", c.phase, c.step))
+	switch c.phase {
+	case SubmittingBatches:
+		c.round = roundConsume
+	case AdvancingBackfill:
+		c.round = roundBackfill
+	default:
+		panic(fmt.Sprintf("coordinator: submit results in phase %s", c.phase))
 	}
+	c.move(EvSubmitted{})
 	commit := &Commit{Outputs: map[timely.GlobalId][]dataflow.Update{}, Checkpoints: map[pool.FlowId]timely.Timestamp{}}
 	for _, r := range results {
 		f, ok := c.flows[r.Flow]
@@ -28,7 +35,7 @@ func (c *Core) Submitted(results []pool.FlowResult, eff *Effects) Effects {
 		}
 		if r.Err != nil {
 			f.state = FlowBackfilling
-			if c.phase == AdvancingBackfill {
+			if c.round == roundBackfill {
 				f.failures++
 				f.stalled = f.failures >= maxBackfillFailures
 			}
@@ -44,30 +51,31 @@ func (c *Core) Submitted(results []pool.FlowResult, eff *Effects) Effects {
 	}
 	c.toCommit = commit.Checkpoints
 	if len(commit.Checkpoints) == 0 {
-		c.step = stepCommit
 		c.Committed(nil, eff)
 		return *eff
 	}
-	c.step = stepCommit
 	eff.Commit = commit
 	return *eff
 }
 
-// Committed takes the outcome of the commit in flight. On success the
-// checkpoints advance and the pool learns them; on failure they stay where
-// they were, and the flows of the step backfill from them after a rebuild.
-// Then the phase moves on: to a backfill round after a Consume when flows
-// are backfilling, else to Idle (answering the Consume). eff may be nil.
+// Committed takes the store's answer to the commit in flight. On success
+// the checkpoints advance and the pool learns them; on failure (a
+// timeout included) they stay where they were, and the flows of the step
+// backfill from them after a rebuild. Then the phase moves on: to a
+// backfill round after a Consume when flows are backfilling, else to Idle
+// (answering the Consume). eff may be nil.
 func (c *Core) Committed(err error, eff *Effects) Effects {
 	if eff == nil {
 		eff = &Effects{}
 	}
-	if c.step != stepCommit {
-		panic(fmt.Sprintf("coordinator: commit outcome in phase %s, step %d", c.phase, c.step))
+	if c.phase != Committing {
+		panic(fmt.Sprintf("coordinator: commit outcome in phase %s", c.phase))
 	}
-	c.step = stepNone
 	if err != nil {
-		err = fmt.Errorf("%w: %v; %d flows backfill from their checkpoints", ErrCommit, err, len(c.toCommit))
+		// The cause comes first among the wrapped errors, so that its
+		// code (TIMEOUT for a store that did not answer in time) is the
+		// code of the reply; ErrCommit still matches under errors.Is.
+		err = fmt.Errorf("%[2]w: %[1]w; %[3]d flows backfill from their checkpoints", err, ErrCommit, len(c.toCommit))
 		for _, id := range c.order {
 			if _, ok := c.toCommit[id]; !ok {
 				continue
@@ -96,19 +104,18 @@ func (c *Core) Committed(err error, eff *Effects) Effects {
 		}
 	}
 	c.toCommit = nil
-	switch c.phase {
-	case SubmittingBatches:
+	r := c.round
+	c.round = 0
+	if r == roundConsume {
 		backfill := c.anyBackfilling()
-		c.move(EvSubmitted{Backfill: backfill})
+		c.move(EvCommitted{Backfill: backfill})
 		if backfill {
 			c.planBackfill(eff)
 			return *eff
 		}
-	case AdvancingBackfill:
+	} else {
 		c.activate(eff)
-		c.move(EvBackfilled{})
-	default:
-		panic(fmt.Sprintf("coordinator: commit outcome in phase %s", c.phase))
+		c.move(EvCommitted{})
 	}
 	c.idle(eff)
 	return *eff

@@ -13,8 +13,8 @@ import (
 // advances per round unless configured otherwise.
 const DefaultBackfillChunk = 1000
 
-// Config configures a Core.
-type Config struct {
+// CoreConfig configures a Core.
+type CoreConfig struct {
 	// BackfillChunk is the most versions (distinct timestamps with changes)
 	// a backfilling flow advances per round; DefaultBackfillChunk when 0.
 	BackfillChunk int
@@ -24,16 +24,12 @@ type Config struct {
 	Upper timely.Timestamp
 }
 
-// step is where the Core is inside a phase.
-type step uint8
+// round is the kind of step whose batches or commit are in flight.
+type round uint8
 
 const (
-	stepNone step = iota
-	stepRegister
-	stepSubmit
-	stepRead
-	stepCommit
-	stepTick
+	roundConsume round = iota + 1
+	roundBackfill
 )
 
 // Core is the coordinator's state machine: flows and their states, the
@@ -45,7 +41,7 @@ type Core struct {
 	chunk int
 
 	phase Phase
-	step  step
+	round round            // the step whose commit is in flight (set by Submitted)
 	upper timely.Timestamp // consumed: storage changes before it are known
 
 	flows    map[pool.FlowId]*flow
@@ -65,7 +61,7 @@ type Core struct {
 }
 
 // NewCore returns an Idle core with no flows.
-func NewCore(cfg Config) *Core {
+func NewCore(cfg CoreConfig) *Core {
 	if cfg.BackfillChunk <= 0 {
 		cfg.BackfillChunk = DefaultBackfillChunk
 	}
@@ -207,7 +203,7 @@ func (c *Core) Drop(id pool.FlowId) (Effects, error) {
 	// A queued registration is forgotten; the one in flight (the head)
 	// stays queued until its reply.
 	for i, q := range c.regQueue {
-		if q == id && !(i == 0 && c.step == stepRegister) {
+		if q == id && !(i == 0 && c.phase == RegisteringFlows) {
 			c.regQueue = append(c.regQueue[:i], c.regQueue[i+1:]...)
 			break
 		}
@@ -218,7 +214,6 @@ func (c *Core) Drop(id pool.FlowId) (Effects, error) {
 
 func (c *Core) registerHead(eff *Effects) {
 	f := c.flows[c.regQueue[0]]
-	c.step = stepRegister
 	eff.Register = &pool.RegisterFlow{Spec: f.spec, Checkpoint: f.checkpoint}
 }
 
@@ -282,11 +277,10 @@ func (c *Core) Consume(from, upper timely.Timestamp, changes map[timely.GlobalId
 // Registered is the pool's answer to the registration in flight.
 func (c *Core) Registered(flowId pool.FlowId, err error) Effects {
 	var eff Effects
-	if c.step != stepRegister || len(c.regQueue) == 0 || c.regQueue[0] != flowId {
-		panic(fmt.Sprintf("coordinator: registration reply for flow %d in phase %s, step %d", flowId, c.phase, c.step))
+	if c.phase != RegisteringFlows || len(c.regQueue) == 0 || c.regQueue[0] != flowId {
+		panic(fmt.Sprintf("coordinator: registration reply for flow %d in phase %s", flowId, c.phase))
 	}
 	c.regQueue = c.regQueue[1:]
-	c.step = stepNone
 	if f, ok := c.flows[flowId]; ok {
 		if err != nil {
 			eff.event(FlowFailed, f, fmt.Errorf("register flow %d: %w", flowId, err))

@@ -6,13 +6,15 @@
 // # Phases
 //
 // The Core is a plain state machine (no I/O, no clock, no goroutines) in
-// one of five phases, changed only by transition (phase.go), whose doc
+// one of seven phases, changed only by transition (phase.go), whose doc
 // comment draws the allowed paths:
 //
-//	Idle → RegisteringFlows → SubmittingBatches → AdvancingBackfill → Idle
+//	Idle → RegisteringFlows → SubmittingBatches → *Committing → Idle
+//	*Committing → *ReadingBackfill → AdvancingBackfill → *Committing → Idle
 //	Idle → Ticking → Idle
 //
-// Only Idle accepts a Consume; any other phase answers ErrBusy ("coordinator
+// The phases marked * wait for the store, the others for the pool. Only
+// Idle accepts a Consume; any other phase answers ErrBusy ("coordinator
 // busy") and tells the sender Ready once Idle again, so it can retry.
 // New flows register with the pool one at a time. A Consume's changes go
 // to every active flow whose tables — direct, or reached through the views
@@ -33,12 +35,33 @@
 // backfill from their checkpoints. Every Consume gets one ConsumeReply, ok
 // or an error (ErrBusy, ErrInvalidConsume, ErrCommit).
 //
+// # Store I/O
+//
+// The actor (New) never waits in Receive. The Core asks for reads and
+// commits as Effects; the actor's storeRunner performs each in a
+// goroutine the actor owns (at most the Core's one operation and the
+// read of the committed checkpoints the first install needs), every
+// store call with a context whose deadline is Config.StoreTimeout, and
+// sends the outcome back as a message that feeds the Core (ReadDone,
+// Committed). Meanwhile the coordinator answers a Consume (busy),
+// Status, DropFlow and the pool's replies; an InstallFlow waits for the
+// outcome of a commit in flight, since the flow's checkpoint must be the
+// durable one. A call that runs out of time fails with an error naming
+// the operation that matches messages.ErrTimeout (a timed-out commit
+// answers its Consume with code TIMEOUT), and counts in
+// arbor_coordinator_store_timeouts_total{op}. Stopping or restarting the
+// actor cancels the operation in flight and waits for its goroutine; an
+// outcome that arrives for an earlier incarnation is ignored.
+//
 // # Messages
 //
-// Go structs (messages.go): Consume, InstallFlow, DropFlow, Tick in;
-// ConsumeReply, Ready, InstallFlowReply, DropFlowReply and FlowEvents
-// (frontier advanced, hydrated, failed) out. The coordinator, its pool and
-// its runtime live in one process; the runtime translates to protobuf.
+// Go structs (messages.go): Consume, InstallFlow, DropFlow, Status, Tick
+// in; ConsumeReply, Ready, InstallFlowReply, DropFlowReply, StatusReply
+// and FlowEvents (frontier advanced, hydrated, failed) out. The
+// coordinator, its pool and its runtime live in one process; the runtime
+// translates to protobuf. Any other message goes to surface.Unhandled
+// (counted, logged once per type, answered with UnknownMessageReply when
+// it has a sender).
 //
 // # Durable layout
 //

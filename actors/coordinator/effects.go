@@ -7,10 +7,12 @@ import (
 )
 
 // Effects is what the Core asks its actor to do after a step, in this
-// order: emit Events, send Drop, Committed and Rebuild to the pool, then
-// at most one of Register, Submit, Reads, Commit and Tick (the next step
-// of the phase), then Reply to the Consume in progress, then schedule a
-// ContinueBackfill.
+// order: emit Events, send Drop, Committed and Rebuild to the pool, Reply
+// to the Consume in progress, then at most one of Register, Submit,
+// Reads, Commit and Tick (the next step of the phase), then schedule a
+// ContinueBackfill. Reads and Commit are store I/O: the actor performs
+// them outside its Receive and feeds the outcome back through ReadDone
+// and Committed; the Core waits in ReadingBackfill or Committing.
 type Effects struct {
 	Events    []FlowEvent
 	Drop      []pool.FlowId

@@ -67,6 +67,21 @@ type Tick struct {
 	Now time.Time
 }
 
+// Status asks what the coordinator is doing; it is answered with
+// *StatusReply at once, also while a store operation is in flight.
+type Status struct{}
+
+// StatusReply answers Status.
+type StatusReply struct {
+	Phase         Phase
+	Upper         timely.Timestamp // consumed
+	MinCheckpoint timely.Timestamp // least committed checkpoint (Upper without flows)
+	Flows         map[FlowState]int
+	// StoreOps names the store operations in flight ("commit of 3 output
+	// changes and 1 checkpoints"); empty when none.
+	StoreOps []string
+}
+
 // FlowEvents carries the events of one step to Config.Events.
 type FlowEvents struct {
 	Events []FlowEvent

@@ -84,8 +84,9 @@ func timeValue(t timely.Timestamp) []byte {
 	return binary.BigEndian.AppendUint64(nil, uint64(t))
 }
 
-// Commit appends c at the next sequence number.
-func (s *ShardStore) Commit(c Commit) error {
+// Commit appends c at the next sequence number. It holds the store's lock
+// until the shard answers or ctx ends.
+func (s *ShardStore) Commit(ctx context.Context, c Commit) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	seq := timely.Timestamp(s.upper)
@@ -106,7 +107,7 @@ func (s *ShardStore) Commit(c Commit) error {
 		}
 		ups = append(ups, persistence.Update{Key: checkpointKey(id), Value: timeValue(t), Ts: seq, Diff: 1})
 	}
-	err := s.shard.CompareAndAppend(context.Background(), ups, timely.At(seq), timely.At(seq+1))
+	err := s.shard.CompareAndAppend(ctx, ups, timely.At(seq), timely.At(seq+1))
 	if err != nil {
 		return fmt.Errorf("commit %d output and %d checkpoint changes at sequence %d: %w", len(ups)-len(c.Checkpoints), len(c.Checkpoints), seq, err)
 	}
@@ -141,8 +142,9 @@ func minTime(us []dataflow.Update) timely.Timestamp {
 	return m
 }
 
-// Checkpoints returns the committed checkpoints.
-func (s *ShardStore) Checkpoints() (map[pool.FlowId]timely.Timestamp, error) {
+// Checkpoints returns the committed checkpoints (kept in memory; ctx is
+// unused).
+func (s *ShardStore) Checkpoints(context.Context) (map[pool.FlowId]timely.Timestamp, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	out := make(map[pool.FlowId]timely.Timestamp, len(s.checkpoints))
@@ -154,22 +156,22 @@ func (s *ShardStore) Checkpoints() (map[pool.FlowId]timely.Timestamp, error) {
 
 // Read reads a table through the TableReader, or a view's committed
 // output.
-func (s *ShardStore) Read(src pool.Source, from, to timely.Timestamp) ([]dataflow.Update, error) {
+func (s *ShardStore) Read(ctx context.Context, src pool.Source, from, to timely.Timestamp) ([]dataflow.Update, error) {
 	if src.Kind == pool.SourceTable {
-		return s.tables.ReadTable(src.Id, from, to)
+		return s.tables.ReadTable(ctx, src.Id, from, to)
 	}
-	return s.ReadView(src.Id, from, to)
+	return s.ReadView(ctx, src.Id, from, to)
 }
 
 // ReadView returns the committed output of view id with from <= time <
 // to.
-func (s *ShardStore) ReadView(id timely.GlobalId, from, to timely.Timestamp) ([]dataflow.Update, error) {
+func (s *ShardStore) ReadView(ctx context.Context, id timely.GlobalId, from, to timely.Timestamp) ([]dataflow.Update, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	log, ok := s.views[id]
 	if !ok {
 		var err error
-		if log, err = s.loadView(id); err != nil {
+		if log, err = s.loadView(ctx, id); err != nil {
 			return nil, err
 		}
 		s.views[id] = log
@@ -184,11 +186,11 @@ func (s *ShardStore) ReadView(id timely.GlobalId, from, to timely.Timestamp) ([]
 
 // loadView reads a view's committed output from the shard, sorted by
 // time. The caller holds s.mu, so no commit interleaves.
-func (s *ShardStore) loadView(id timely.GlobalId) ([]dataflow.Update, error) {
+func (s *ShardStore) loadView(ctx context.Context, id timely.GlobalId) ([]dataflow.Update, error) {
 	if s.upper == 0 {
 		return nil, nil
 	}
-	snap, err := s.shard.Snapshot(context.Background(), timely.Timestamp(s.upper-1))
+	snap, err := s.shard.Snapshot(ctx, timely.Timestamp(s.upper-1))
 	if err != nil {
 		return nil, fmt.Errorf("read view %s: %w", id, err)
 	}

@@ -29,38 +29,38 @@ func TestShardStore(t *testing.T) {
 	require.NoError(t, err)
 	view := timely.UserId(11)
 
-	require.NoError(t, s.Commit(Commit{
+	require.NoError(t, s.Commit(ctx, Commit{
 		Outputs:     map[timely.GlobalId][]dataflow.Update{view: {{Row: row(1), Time: 3, Diff: 1}, {Row: row(2), Time: 4, Diff: 1}}},
 		Checkpoints: map[pool.FlowId]timely.Timestamp{11: 5, 12: 5},
 	}))
-	got, err := s.ReadView(view, 0, 5)
+	got, err := s.ReadView(ctx, view, 0, 5)
 	require.NoError(t, err)
 	require.Len(t, got, 2)
-	require.NoError(t, s.Commit(Commit{
+	require.NoError(t, s.Commit(ctx, Commit{
 		Outputs:     map[timely.GlobalId][]dataflow.Update{view: {{Row: row(1), Time: 6, Diff: -1}}},
 		Checkpoints: map[pool.FlowId]timely.Timestamp{11: 7},
 	}))
-	got, err = s.ReadView(view, 4, 7)
+	got, err = s.ReadView(ctx, view, 4, 7)
 	require.NoError(t, err)
 	require.Equal(t, []timely.Timestamp{4, 6}, []timely.Timestamp{got[0].Time, got[1].Time})
 
 	// Another writer moved the upper: the commit fails and writes nothing.
 	other, err := OpenShardStore(ctx, shard, nil)
 	require.NoError(t, err)
-	require.NoError(t, other.Commit(Commit{Checkpoints: map[pool.FlowId]timely.Timestamp{99: 1}}))
-	err = s.Commit(Commit{Outputs: map[timely.GlobalId][]dataflow.Update{view: {{Row: row(3), Time: 8, Diff: 1}}}, Checkpoints: map[pool.FlowId]timely.Timestamp{11: 9}})
+	require.NoError(t, other.Commit(ctx, Commit{Checkpoints: map[pool.FlowId]timely.Timestamp{99: 1}}))
+	err = s.Commit(ctx, Commit{Outputs: map[timely.GlobalId][]dataflow.Update{view: {{Row: row(3), Time: 8, Diff: 1}}}, Checkpoints: map[pool.FlowId]timely.Timestamp{11: 9}})
 	var mismatch *persistence.UpperMismatchError
 	require.ErrorAs(t, err, &mismatch)
-	cps, err := s.Checkpoints()
+	cps, err := s.Checkpoints(ctx)
 	require.NoError(t, err)
 	require.EqualValues(t, 7, cps[11], "a failed commit leaves the checkpoint")
 
 	reopened, err := OpenShardStore(ctx, shard, nil)
 	require.NoError(t, err)
-	cps, err = reopened.Checkpoints()
+	cps, err = reopened.Checkpoints(ctx)
 	require.NoError(t, err)
 	require.Equal(t, map[pool.FlowId]timely.Timestamp{11: 7, 12: 5, 99: 1}, cps)
-	got, err = reopened.ReadView(view, 0, 100)
+	got, err = reopened.ReadView(ctx, view, 0, 100)
 	require.NoError(t, err)
 	require.Len(t, got, 3, "the failed commit's row is not there")
 }

@@ -10,12 +10,16 @@ const (
 	Idle Phase = iota + 1
 	// RegisteringFlows: new flows register with the pool one at a time.
 	RegisteringFlows
-	// SubmittingBatches: a Consume's changes are with the workers, then
-	// its outputs and checkpoints are being committed.
+	// SubmittingBatches: a Consume's changes are with the workers.
 	SubmittingBatches
-	// AdvancingBackfill: backfilling flows advance one chunk each, then
-	// commit.
+	// ReadingBackfill: the store reads the next chunk of every backfilling
+	// flow that can advance (I/O in flight).
+	ReadingBackfill
+	// AdvancingBackfill: the chunks read are with the workers.
 	AdvancingBackfill
+	// Committing: the outputs and checkpoints of the step (a Consume or a
+	// backfill round) are being committed to the store (I/O in flight).
+	Committing
 	// Ticking: flows whose tick interval elapsed are being ticked.
 	Ticking
 )
@@ -29,8 +33,12 @@ func (p Phase) String() string {
 		return "RegisteringFlows"
 	case SubmittingBatches:
 		return "SubmittingBatches"
+	case ReadingBackfill:
+		return "ReadingBackfill"
 	case AdvancingBackfill:
 		return "AdvancingBackfill"
+	case Committing:
+		return "Committing"
 	case Ticking:
 		return "Ticking"
 	}
@@ -54,16 +62,25 @@ type EvInstall struct{}
 // Consuming says a Consume is in progress (its batches go next).
 type EvRegistered struct{ More, Consuming bool }
 
-// EvSubmitted: a Consume's batches were applied and committed (or failed).
-// Backfill says backfilling flows can advance now.
-type EvSubmitted struct{ Backfill bool }
-
 // EvContinueBackfill: backfilling flows can advance and nothing else is in
 // flight.
 type EvContinueBackfill struct{}
 
-// EvBackfilled: a backfill round was applied and committed.
-type EvBackfilled struct{}
+// EvNoReads: a backfill round found nothing to read; it ends at once.
+type EvNoReads struct{}
+
+// EvRead: the store answered a backfill round's reads (each one with
+// data or an error); the chunks go to the pool.
+type EvRead struct{}
+
+// EvSubmitted: the pool answered the batches in flight (of a Consume or a
+// backfill round); their outputs and checkpoints are committed next.
+type EvSubmitted struct{}
+
+// EvCommitted: the store answered the commit in flight (ok or an error).
+// Backfill says a backfill round follows at once (after a Consume's
+// commit, when flows are backfilling).
+type EvCommitted struct{ Backfill bool }
 
 // EvTick: flows are due for a tick.
 type EvTick struct{}
@@ -74,9 +91,11 @@ type EvTicked struct{}
 func (EvConsume) event()          {}
 func (EvInstall) event()          {}
 func (EvRegistered) event()       {}
-func (EvSubmitted) event()        {}
 func (EvContinueBackfill) event() {}
-func (EvBackfilled) event()       {}
+func (EvNoReads) event()          {}
+func (EvRead) event()             {}
+func (EvSubmitted) event()        {}
+func (EvCommitted) event()        {}
 func (EvTick) event()             {}
 func (EvTicked) event()           {}
 
@@ -92,13 +111,19 @@ func (e EvRegistered) String() string {
 }
 
 // String names the event.
-func (e EvSubmitted) String() string { return fmt.Sprintf("Submitted{backfill=%t}", e.Backfill) }
-
-// String names the event.
 func (EvContinueBackfill) String() string { return "ContinueBackfill" }
 
 // String names the event.
-func (EvBackfilled) String() string { return "Backfilled" }
+func (EvNoReads) String() string { return "NoReads" }
+
+// String names the event.
+func (EvRead) String() string { return "Read" }
+
+// String names the event.
+func (EvSubmitted) String() string { return "Submitted" }
+
+// String names the event.
+func (e EvCommitted) String() string { return fmt.Sprintf("Committed{backfill=%t}", e.Backfill) }
 
 // String names the event.
 func (EvTick) String() string { return "Tick" }
@@ -107,21 +132,20 @@ func (EvTick) String() string { return "Tick" }
 func (EvTicked) String() string { return "Ticked" }
 
 // transition is the coordinator's only way to change phase. The allowed
-// paths:
+// paths; * marks the phases that wait for the store (a goroutine of the
+// actor does the I/O), the others wait for the pool:
 //
-//	        Consume{registrations}        Registered{more}
-//	Idle ─────────────────────────► RegisteringFlows ◄──┐
-//	 │ │ │        Install                   │  │   └──────┘
-//	 │ │ └──────────────────────────────────┘  │ Registered{consuming}
-//	 │ │ Consume                                ▼
-//	 │ └─────────────────────────────────► SubmittingBatches ──Submitted──► Idle
-//	 │                                          │ Submitted{backfill}
-//	 │ ContinueBackfill                         ▼
-//	 ├─────────────────────────────────► AdvancingBackfill ──Backfilled──► Idle
-//	 │                                          ▲
-//	 │           RegisteringFlows ──────────────┘ Registered (last, no Consume)
-//	 │ Tick
-//	 └──► Ticking ──Ticked──► Idle
+//	Idle ──Install───────────────► RegisteringFlows ◄──Registered{more}──┐
+//	Idle ──Consume{registrations}─► RegisteringFlows ─────────────────────┘
+//	Idle ──Consume────────────────► SubmittingBatches ◄──Registered{consuming}── RegisteringFlows
+//	Idle ──ContinueBackfill───────► *ReadingBackfill  ◄──Registered───────────── RegisteringFlows
+//	Idle ──Tick───────────────────► Ticking ──Ticked──► Idle
+//
+//	SubmittingBatches ──Submitted──► *Committing ──Committed──► Idle
+//	                                  │        ▲
+//	              Committed{backfill} │        └─────Submitted──────────────────────┐
+//	                                  ▼                                             │
+//	               Idle ◄──NoReads── *ReadingBackfill ──Read──► AdvancingBackfill ──┘
 //
 // Any other (phase, event) pair is an error naming both; the coordinator
 // treats it as a broken invariant.
@@ -137,7 +161,7 @@ func transition(from Phase, ev Event) (Phase, error) {
 		case EvInstall:
 			return RegisteringFlows, nil
 		case EvContinueBackfill:
-			return AdvancingBackfill, nil
+			return ReadingBackfill, nil
 		case EvTick:
 			return Ticking, nil
 		}
@@ -149,18 +173,25 @@ func transition(from Phase, ev Event) (Phase, error) {
 			case e.Consuming:
 				return SubmittingBatches, nil
 			default:
-				return AdvancingBackfill, nil
+				return ReadingBackfill, nil
 			}
 		}
-	case SubmittingBatches:
-		if e, ok := ev.(EvSubmitted); ok {
-			if e.Backfill {
-				return AdvancingBackfill, nil
-			}
+	case SubmittingBatches, AdvancingBackfill:
+		if _, ok := ev.(EvSubmitted); ok {
+			return Committing, nil
+		}
+	case ReadingBackfill:
+		switch ev.(type) {
+		case EvRead:
+			return AdvancingBackfill, nil
+		case EvNoReads:
 			return Idle, nil
 		}
-	case AdvancingBackfill:
-		if _, ok := ev.(EvBackfilled); ok {
+	case Committing:
+		if e, ok := ev.(EvCommitted); ok {
+			if e.Backfill {
+				return ReadingBackfill, nil
+			}
 			return Idle, nil
 		}
 	case Ticking:

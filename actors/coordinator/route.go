@@ -60,10 +60,8 @@ func (c *Core) submitConsume(eff *Effects) {
 // there are none.
 func (c *Core) submit(eff *Effects, batches []pool.FlowBatch) {
 	if len(batches) == 0 {
-		c.step = stepSubmit
 		c.Submitted(nil, eff)
 		return
 	}
-	c.step = stepSubmit
 	eff.Submit = batches
 }

@@ -30,13 +30,14 @@ import (
 //	consume from=<t> upper=<t> [changes=(<id>@<t>,...)]
 //	registered flow=<n> [err=<word>]
 //	submitted [fail=(<flow>,...)]   answer the batches in flight
-//	read [fail=(<flow>,...)]        answer the reads in flight from the log
-//	commit [fail]                   answer the commit in flight
+//	read [fail=(<flow>,...)] [timeout=(<flow>,...)]
+//	                                answer the reads in flight from the log
+//	commit [fail|timeout]           answer the commit in flight
 //	settle                          answer everything in flight with success until idle
 //	continue | tick now=<ms> | ticked | drop flow=<n> | state
 func TestScripts(t *testing.T) {
 	datadriven.Walk(t, "testdata", func(t *testing.T, path string) {
-		h := &script{core: NewCore(Config{BackfillChunk: 2}), committed: map[timely.GlobalId][]dataflow.Update{}}
+		h := &script{core: NewCore(CoreConfig{BackfillChunk: 2}), committed: map[timely.GlobalId][]dataflow.Update{}}
 		datadriven.RunTest(t, path, func(t *testing.T, d *datadriven.TestData) string {
 			return h.run(t, d)
 		})
@@ -145,16 +146,22 @@ func (h *script) run(t *testing.T, d *datadriven.TestData) string {
 	case "submitted":
 		eff = h.core.Submitted(h.results(h.failSet(t, d)), nil)
 	case "read":
-		eff = h.core.ReadDone(h.readResults(h.failSet(t, d)))
+		eff = h.core.ReadDone(h.readResults(h.failSet(t, d), h.flowSet(t, d, "timeout")))
 	case "commit":
-		eff = h.doCommit(d.HasArg("fail"))
+		switch {
+		case d.HasArg("timeout"):
+			h.commit = nil
+			eff = h.core.Committed(fmt.Errorf("commit of the step: %w after 5s", messages.ErrTimeout), nil)
+		default:
+			eff = h.doCommit(d.HasArg("fail"))
+		}
 	case "settle":
 		for i := 0; i < 100; i++ {
 			switch {
 			case h.submit != nil:
 				eff = h.core.Submitted(h.results(nil), nil)
 			case h.reads != nil:
-				eff = h.core.ReadDone(h.readResults(nil))
+				eff = h.core.ReadDone(h.readResults(nil, nil))
 			case h.commit != nil:
 				eff = h.doCommit(false)
 			default:
@@ -192,10 +199,15 @@ func (h *script) run(t *testing.T, d *datadriven.TestData) string {
 }
 
 func (h *script) failSet(t *testing.T, d *datadriven.TestData) map[pool.FlowId]bool {
+	return h.flowSet(t, d, "fail")
+}
+
+// flowSet reads the flows listed in argument arg.
+func (h *script) flowSet(t *testing.T, d *datadriven.TestData, arg string) map[pool.FlowId]bool {
 	fail := map[pool.FlowId]bool{}
-	if d.HasArg("fail") {
+	if d.HasArg(arg) {
 		var fs []string
-		d.ScanArgs(t, "fail", &fs)
+		d.ScanArgs(t, arg, &fs)
 		for _, f := range fs {
 			n, _ := strconv.Atoi(f)
 			fail[pool.FlowId(n)] = true
@@ -223,12 +235,17 @@ func (h *script) results(fail map[pool.FlowId]bool) []pool.FlowResult {
 	return rs
 }
 
-func (h *script) readResults(fail map[pool.FlowId]bool) []ReadResult {
+func (h *script) readResults(fail, timeout map[pool.FlowId]bool) []ReadResult {
 	var rs []ReadResult
 	for _, r := range h.reads {
 		res := ReadResult{Flow: r.Flow, Updates: map[timely.GlobalId][]dataflow.Update{}}
 		if fail[r.Flow] {
 			res.Err = fmt.Errorf("injected read failure")
+		}
+		if timeout[r.Flow] {
+			res.Err = fmt.Errorf("read of table u1 [%d, %d): %w after 5s", r.From, r.To, messages.ErrTimeout)
+			rs = append(rs, res)
+			continue
 		}
 		for _, s := range r.Sources {
 			var all []dataflow.Update
@@ -308,7 +325,7 @@ func (h *script) print(out *strings.Builder, eff Effects) {
 	}
 	if eff.Reply {
 		if eff.ReplyErr != nil {
-			fmt.Fprintf(out, "reply: %v\n", eff.ReplyErr)
+			fmt.Fprintf(out, "reply: %v (code %s)\n", eff.ReplyErr, codeName(eff.ReplyErr))
 		} else {
 			out.WriteString("reply: ok\n")
 		}
@@ -350,4 +367,9 @@ func (h *script) state() string {
 		fmt.Fprintf(&b, "flow %d %s checkpoint %d\n", id, f.state, f.checkpoint)
 	}
 	return b.String()
+}
+
+// codeName is the wire code of err, without its prefix.
+func codeName(err error) string {
+	return strings.TrimPrefix(messages.CodeOf(err).String(), "ERROR_CODE_")
 }

@@ -30,7 +30,6 @@ func (c *Core) Tick(now time.Time) Effects {
 		return eff
 	}
 	c.move(EvTick{})
-	c.step = stepTick
 	eff.Tick = due
 	return eff
 }
@@ -38,10 +37,9 @@ func (c *Core) Tick(now time.Time) Effects {
 // Ticked takes the pool's answer to the tick in flight.
 func (c *Core) Ticked() Effects {
 	var eff Effects
-	if c.step != stepTick {
-		panic(fmt.Sprintf("coordinator: tick reply in phase %s, step %d", c.phase, c.step))
+	if c.phase != Ticking {
+		panic(fmt.Sprintf("coordinator: tick reply in phase %s", c.phase))
 	}
-	c.step = stepNone
 	c.move(EvTicked{})
 	c.idle(&eff)
 	return eff

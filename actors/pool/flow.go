@@ -1,6 +1,7 @@
 package pool
 
 import (
+	"context"
 	"time"
 
 	"github.com/arbor-db/arbor/dataflow"
@@ -64,12 +65,12 @@ type FlowSpec struct {
 
 // Reader reads the history of source collections. Workers use it to
 // rebuild a flow from its checkpoint; the coordinator uses it to backfill.
-// It is called from actors and may block on I/O.
+// It may block on I/O, and returns once ctx is done.
 type Reader interface {
 	// Read returns the updates of src with from <= time < to (from 0: the
 	// whole history, compacted history at the source's since), in any
 	// order.
-	Read(src Source, from, to timely.Timestamp) ([]dataflow.Update, error)
+	Read(ctx context.Context, src Source, from, to timely.Timestamp) ([]dataflow.Update, error)
 }
 
 // FlowBatch is the input of one flow for the versions [From, Upper): the

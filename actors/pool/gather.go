@@ -1,8 +1,6 @@
 package pool
 
 import (
-	"fmt"
-
 	"github.com/asynkron/protoactor-go/actor"
 
 	"github.com/arbor-db/arbor/dataflow"
@@ -34,20 +32,6 @@ func (g *gather) add(r *workerReply) bool {
 	g.results = append(g.results, r.results...)
 	for id, s := range r.stats {
 		g.stats[id] = s
-	}
-	return len(g.waiting) == 0
-}
-
-// fail records that worker w restarted without answering; every flow it
-// was asked about gets ErrWorkerRestarted.
-func (g *gather) fail(w int) bool {
-	flows, ok := g.waiting[w]
-	if !ok {
-		return len(g.waiting) == 0
-	}
-	delete(g.waiting, w)
-	for _, id := range flows {
-		g.results = append(g.results, FlowResult{Flow: id, Err: fmt.Errorf("%w: worker %d panicked while handling flow %d; its flows were rebuilt from their checkpoints", ErrWorkerRestarted, w, id)})
 	}
 	return len(g.waiting) == 0
 }

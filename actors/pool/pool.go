@@ -1,13 +1,16 @@
 package pool
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 	"runtime"
+	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
+	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/arbor-db/arbor/dataflow"
+	"github.com/arbor-db/arbor/actors/surface"
 )
 
 // Config configures a pool.
@@ -17,66 +20,100 @@ type Config struct {
 	// Reader reads source history when a worker rebuilds a flow from a
 	// checkpoint above zero. Required for rebuilds.
 	Reader Reader
-	// Metrics receives the pool's metrics; unregistered ones when nil.
-	Metrics *Metrics
+	// ReadTimeout bounds each Reader call of a rebuild;
+	// DefaultReadTimeout when zero.
+	ReadTimeout time.Duration
+	// MaxRestarts bounds the restarts of a worker that fails again before
+	// it answered anything (a flow whose rebuild panics); past it the
+	// worker is stopped and its flows fail with ErrWorkerFailed.
+	// DefaultMaxRestarts when zero.
+	MaxRestarts int
+	// Registerer receives the pool's metrics (shared with another pool on
+	// the same registry); unregistered when nil.
+	Registerer prometheus.Registerer
 	// Logger receives restarts and rebuild failures; slog.Default() when
 	// nil.
 	Logger *slog.Logger
 	// BeforeApply, when set, is called by a worker before it applies each
 	// batch. Tests use it to panic in the middle of a batch.
 	BeforeApply func(worker int, b FlowBatch)
-	// MaxRestarts bounds the restarts of a worker that fails again before
-	// it answered anything (a flow whose rebuild panics); past it the
-	// worker is stopped and its flows fail with ErrWorkerFailed.
-	// DefaultMaxRestarts when zero.
-	MaxRestarts int
 }
 
 // DefaultMaxRestarts is the default Config.MaxRestarts.
 const DefaultMaxRestarts = 10
 
-// Props returns the props of a pool actor. Its workers are its children,
-// spawned when it starts; the pool is their supervisor and restarts a
-// worker that panics.
-func Props(cfg Config) *actor.Props {
-	if cfg.Workers <= 0 {
-		cfg.Workers = runtime.GOMAXPROCS(0)
+// DefaultReadTimeout is the default Config.ReadTimeout.
+const DefaultReadTimeout = 30 * time.Second
+
+func (c *Config) fill() error {
+	if c.Workers < 0 {
+		return errors.New("pool: Config.Workers is negative")
 	}
-	if cfg.Metrics == nil {
-		cfg.Metrics, _ = NewMetrics(nil)
+	if c.Workers == 0 {
+		c.Workers = runtime.GOMAXPROCS(0)
 	}
-	if cfg.Logger == nil {
-		cfg.Logger = slog.Default()
+	if c.ReadTimeout <= 0 {
+		c.ReadTimeout = DefaultReadTimeout
 	}
-	if cfg.MaxRestarts <= 0 {
-		cfg.MaxRestarts = DefaultMaxRestarts
+	if c.MaxRestarts <= 0 {
+		c.MaxRestarts = DefaultMaxRestarts
 	}
-	return actor.PropsFromProducer(func() actor.Actor { return newPool(cfg) })
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	c.Logger = c.Logger.With("actor", "pool")
+	return nil
 }
 
-// poolActor fans requests out to workers and gathers one reply for each.
-// It implements actor.SupervisorStrategy so that it learns which worker
-// failed: that worker's part of every request in flight is answered with
-// ErrWorkerRestarted.
+// New returns the props of a pool actor. Its workers are its children,
+// spawned when it starts; the pool is their supervisor and restarts a
+// worker that panics. It fails when the config is invalid or the metrics
+// cannot be registered.
+func New(cfg Config) (*actor.Props, error) {
+	if err := cfg.fill(); err != nil {
+		return nil, err
+	}
+	m, err := newMetrics(cfg.Registerer)
+	if err != nil {
+		return nil, err
+	}
+	// One Unhandled per actor (it is not safe for concurrent use): the
+	// pool's and each worker's.
+	unhandled := make([]*surface.Unhandled, cfg.Workers+1)
+	for i := range unhandled {
+		name := "pool"
+		if i > 0 {
+			name = "pool-worker"
+		}
+		if unhandled[i], err = surface.NewUnhandled(name, cfg.Logger, cfg.Registerer); err != nil {
+			return nil, fmt.Errorf("pool: %w", err)
+		}
+	}
+	return actor.PropsFromProducer(func() actor.Actor {
+		return &poolActor{cfg: cfg, metrics: m, unhandled: unhandled[0], workerUnhandled: unhandled[1:], core: newCore(cfg.Workers, cfg.MaxRestarts)}
+	}), nil
+}
+
+// poolActor is the thin shell around a core: it decodes messages, feeds
+// the core and carries out its effects (messages to workers, gathered
+// replies, supervision decisions, registry changes). It implements
+// actor.SupervisorStrategy so that it learns which worker failed.
 type poolActor struct {
 	// constant after start
-	cfg     Config
-	sys     *actor.ActorSystem
-	reg     *registry
-	workers []*actor.PID
+	cfg       Config
+	metrics   *poolMetrics
+	unhandled *surface.Unhandled
+	// per worker, kept across the worker's restarts
+	workerUnhandled []*surface.Unhandled
+	sys             *actor.ActorSystem
+	reg             *registry
+	workers         []*actor.PID
 
 	// guarded by the actor
-	nextReq  uint64
-	pending  map[uint64]*gather
-	failures []int  // per worker: failures since its last answer
-	dead     []bool // per worker: stopped after too many failures
+	core *core
 }
 
 var _ actor.SupervisorStrategy = (*poolActor)(nil)
-
-func newPool(cfg Config) *poolActor {
-	return &poolActor{cfg: cfg, pending: map[uint64]*gather{}}
-}
 
 // Receive handles one message.
 func (p *poolActor) Receive(ctx actor.Context) {
@@ -84,35 +121,27 @@ func (p *poolActor) Receive(ctx actor.Context) {
 	case *actor.Started:
 		p.start(ctx)
 	case *RegisterFlow:
-		p.handleRegister(ctx, m)
+		p.apply(p.core.Register(ctx.Sender(), m), nil)
 	case *Submit:
-		p.handleSubmit(ctx, m.Batches, -1)
+		p.apply(p.core.Submit(ctx.Sender(), m.Batches, -1), nil)
 	case *SubmitToWorker:
-		p.handleSubmit(ctx, m.Batches, m.Worker)
+		p.apply(p.core.Submit(ctx.Sender(), m.Batches, m.Worker), nil)
 	case *Tick:
-		p.handleTick(ctx, m)
+		p.apply(p.core.Tick(ctx.Sender(), m), nil)
 	case *Committed:
 		p.reg.commit(m.Checkpoints)
 	case *Rebuild:
-		p.handleRebuild(ctx, m)
+		p.apply(p.core.Rebuild(m.Flows), nil)
 	case *DropFlow:
-		if p.reg.has(m.Flow) {
-			p.reg.remove(m.Flow)
-			p.cfg.Metrics.Flows.Dec()
-		}
-		if w := workerOf(m.Flow, len(p.workers)); !p.dead[w] {
-			ctx.Send(p.workers[w], &workerDrop{flow: m.Flow})
-		}
+		p.apply(p.core.Drop(m.Flow), nil)
 	case *Peek:
-		if w := workerOf(m.Flow, len(p.workers)); p.dead[w] {
-			replyPeek(ctx, *m, nil, p.deadErr(w, m.Flow))
-		} else {
-			ctx.Send(p.workers[w], m)
-		}
+		p.apply(p.core.Peek(m), nil)
 	case *Workers:
 		ctx.Respond(&WorkersReply{N: len(p.workers)})
 	case *workerReply:
-		p.handleWorkerReply(ctx, m)
+		p.apply(p.core.WorkerReplied(m), nil)
+	default:
+		p.unhandled.Handle(ctx)
 	}
 }
 
@@ -121,18 +150,16 @@ func (p *poolActor) start(ctx actor.Context) {
 	p.sys = ctx.ActorSystem()
 	p.reg = newRegistry(n)
 	p.workers = make([]*actor.PID, n)
-	p.failures = make([]int, n)
-	p.dead = make([]bool, n)
 	for i := 0; i < n; i++ {
-		i := i
 		props := actor.PropsFromProducer(func() actor.Actor {
-			return &worker{index: i, reg: p.reg, reader: p.cfg.Reader, hook: p.cfg.BeforeApply, log: p.cfg.Logger}
+			return &worker{index: i, reg: p.reg, reader: p.cfg.Reader, readTimeout: p.cfg.ReadTimeout, hook: p.cfg.BeforeApply, log: p.cfg.Logger, unhandled: p.workerUnhandled[i]}
 		})
 		p.workers[i] = ctx.Spawn(props)
 	}
 }
 
-// HandleFailure restarts the failed worker and fails its part of every
+// HandleFailure feeds a worker's failure to the core, which decides
+// between a restart and a stop and fails the worker's part of every
 // request in flight. It runs in the pool's context.
 func (p *poolActor) HandleFailure(_ *actor.ActorSystem, sup actor.Supervisor, child *actor.PID, _ *actor.RestartStatistics, reason any, _ any) {
 	w := -1
@@ -145,142 +172,41 @@ func (p *poolActor) HandleFailure(_ *actor.ActorSystem, sup actor.Supervisor, ch
 		sup.RestartChildren(child)
 		return
 	}
-	p.failures[w]++
-	if p.failures[w] > p.cfg.MaxRestarts {
-		p.cfg.Logger.Error("pool worker keeps failing; stopping it", "worker", w, "failures", p.failures[w], "reason", fmt.Sprint(reason))
-		p.dead[w] = true
-		sup.StopChildren(child)
-	} else {
-		p.cfg.Logger.Error("pool worker panicked; restarting it", "worker", w, "reason", fmt.Sprint(reason))
-		p.cfg.Metrics.WorkerRestarts.Inc()
-		// Restart first: the new incarnation rebuilds before it reads its
-		// mailbox, so the replies below can be acted on at once.
-		sup.RestartChildren(child)
-	}
-	for id, g := range p.pending {
-		if g.fail(w) {
-			delete(p.pending, id)
-			p.send(g)
+	p.apply(p.core.WorkerFailed(w, fmt.Sprint(reason)), sup)
+}
+
+// apply carries out effects in the order effects documents. sup is the
+// supervisor handle of HandleFailure (nil elsewhere).
+func (p *poolActor) apply(eff effects, sup actor.Supervisor) {
+	if s := eff.Supervise; s != nil && sup != nil {
+		child := p.workers[s.worker]
+		if s.stop {
+			p.cfg.Logger.Error("pool worker keeps failing; stopping it", "worker", s.worker, "failures", s.failures, "reason", s.reason)
+			sup.StopChildren(child)
+		} else {
+			p.cfg.Logger.Error("pool worker panicked; restarting it", "worker", s.worker, "reason", s.reason)
+			p.metrics.workerRestarts.Inc()
+			// Restart first: the new incarnation rebuilds before it reads
+			// its mailbox, so the replies below can be acted on at once.
+			sup.RestartChildren(child)
 		}
 	}
-}
-
-// deadErr is the error of a request for a flow on a stopped worker.
-func (p *poolActor) deadErr(w int, id FlowId) error {
-	return fmt.Errorf("%w: worker %d holding flow %d failed %d times in a row and was stopped", ErrWorkerFailed, w, id, p.failures[w])
-}
-
-func (p *poolActor) send(g *gather) {
-	if g.sender != nil {
-		p.sys.Root.Send(g.sender, g.reply())
+	if eff.Add != nil {
+		p.reg.add(eff.Add.spec, eff.Add.checkpoint)
 	}
-}
-
-func (p *poolActor) begin(ctx actor.Context, kind gatherKind) (uint64, *gather) {
-	p.nextReq++
-	g := &gather{kind: kind, sender: ctx.Sender(), waiting: map[int][]FlowId{}, stats: map[FlowId]dataflow.Stats{}}
-	p.pending[p.nextReq] = g
-	return p.nextReq, g
-}
-
-// finish replies at once when nothing was sent to any worker.
-func (p *poolActor) finish(id uint64, g *gather) {
-	if len(g.waiting) == 0 {
-		delete(p.pending, id)
-		p.send(g)
+	for _, id := range eff.Remove {
+		p.reg.remove(id)
 	}
-}
-
-func (p *poolActor) handleRegister(ctx actor.Context, m *RegisterFlow) {
-	id, g := p.begin(ctx, gatherRegister)
-	if p.reg.has(m.Spec.Id) {
-		g.results = append(g.results, FlowResult{Flow: m.Spec.Id, Err: fmt.Errorf("%w: flow %d", ErrFlowExists, m.Spec.Id)})
-		p.finish(id, g)
-		return
+	for _, s := range eff.Sends {
+		p.sys.Root.Send(p.workers[s.worker], s.msg)
 	}
-	w := workerOf(m.Spec.Id, len(p.workers))
-	if p.dead[w] {
-		g.results = append(g.results, FlowResult{Flow: m.Spec.Id, Err: p.deadErr(w, m.Spec.Id)})
-		p.finish(id, g)
-		return
+	for _, f := range eff.PeekFailures {
+		replyPeek(p.sys.Root, f.peek, nil, f.err)
 	}
-	p.reg.add(m.Spec, m.Checkpoint)
-	p.cfg.Metrics.Flows.Inc()
-	g.waiting[w] = []FlowId{m.Spec.Id}
-	ctx.Send(p.workers[w], &workerRegister{req: id, spec: m.Spec, checkpoint: m.Checkpoint})
-}
-
-// handleSubmit groups batches by worker; only is the one worker allowed,
-// or -1 for any.
-func (p *poolActor) handleSubmit(ctx actor.Context, batches []FlowBatch, only int) {
-	id, g := p.begin(ctx, gatherSubmit)
-	n := len(p.workers)
-	byWorker := map[int][]FlowBatch{}
-	for _, b := range batches {
-		w := workerOf(b.Flow, n)
-		if only >= 0 && w != only {
-			g.results = append(g.results, FlowResult{Flow: b.Flow, Err: fmt.Errorf("%w: flow %d lives on worker %d, not %d", ErrWrongWorker, b.Flow, w, only)})
-			continue
-		}
-		if p.dead[w] {
-			g.results = append(g.results, FlowResult{Flow: b.Flow, Err: p.deadErr(w, b.Flow)})
-			continue
-		}
-		byWorker[w] = append(byWorker[w], b)
-		g.waiting[w] = append(g.waiting[w], b.Flow)
-	}
-	for w, bs := range byWorker {
-		ctx.Send(p.workers[w], &workerSubmit{req: id, batches: bs})
-	}
-	p.finish(id, g)
-}
-
-func (p *poolActor) handleTick(ctx actor.Context, m *Tick) {
-	id, g := p.begin(ctx, gatherTick)
-	byWorker := map[int][]FlowId{}
-	for _, f := range m.Flows {
-		w := workerOf(f, len(p.workers))
-		if p.dead[w] {
-			continue
-		}
-		byWorker[w] = append(byWorker[w], f)
-		g.waiting[w] = append(g.waiting[w], f)
-	}
-	for w, fs := range byWorker {
-		ctx.Send(p.workers[w], &workerTick{req: id, flows: fs, now: m.Now})
-	}
-	p.finish(id, g)
-}
-
-func (p *poolActor) handleRebuild(ctx actor.Context, m *Rebuild) {
-	byWorker := map[int][]FlowId{}
-	for _, f := range m.Flows {
-		w := workerOf(f, len(p.workers))
-		byWorker[w] = append(byWorker[w], f)
-	}
-	for w, fs := range byWorker {
-		if !p.dead[w] {
-			ctx.Send(p.workers[w], &workerRebuild{flows: fs})
+	for _, r := range eff.Replies {
+		if r.to != nil {
+			p.sys.Root.Send(r.to, r.msg)
 		}
 	}
-}
-
-func (p *poolActor) handleWorkerReply(_ actor.Context, m *workerReply) {
-	p.failures[m.worker] = 0
-	g, ok := p.pending[m.req]
-	if !ok {
-		return // its worker was declared failed; a late answer
-	}
-	if g.kind == gatherRegister {
-		for _, r := range m.results {
-			if r.Err != nil && p.reg.has(r.Flow) {
-				p.reg.remove(r.Flow) // not registered after all
-				p.cfg.Metrics.Flows.Dec()
-			}
-		}
-	}
-	if g.add(m) {
-		delete(p.pending, m.req)
-		p.send(g)
-	}
+	p.metrics.flows.Set(float64(p.core.Flows()))
 }

@@ -1,6 +1,7 @@
 package pool_test
 
 import (
+	"context"
 	"errors"
 	"sync"
 	"sync/atomic"
@@ -9,12 +10,13 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/prometheus/client_golang/prometheus"
-	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/stretchr/testify/require"
 
 	"github.com/arbor-db/arbor/actors/pool"
 	"github.com/arbor-db/arbor/dataflow"
 	"github.com/arbor-db/arbor/messages"
+	"github.com/arbor-db/arbor/metrics"
 	"github.com/arbor-db/arbor/testkit"
 	"github.com/arbor-db/arbor/timely"
 )
@@ -36,7 +38,7 @@ func (h *history) add(us ...dataflow.Update) {
 	h.log = append(h.log, us...)
 }
 
-func (h *history) Read(_ pool.Source, from, to timely.Timestamp) ([]dataflow.Update, error) {
+func (h *history) Read(_ context.Context, _ pool.Source, from, to timely.Timestamp) ([]dataflow.Update, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	var out []dataflow.Update
@@ -71,17 +73,15 @@ type fixture struct {
 	sys   *actor.ActorSystem
 	probe *testkit.Probe
 	pool  *actor.PID
-	m     *pool.Metrics
+	reg   *prometheus.Registry
 	hist  *history
 }
 
 func newFixture(t *testing.T, workers int, hook func(int, pool.FlowBatch)) *fixture {
 	f := &fixture{sys: testkit.NewSystem(t), hist: &history{}}
 	f.probe = testkit.NewProbe(t, f.sys)
-	m, err := pool.NewMetrics(prometheus.NewRegistry())
-	require.NoError(t, err)
-	f.m = m
-	f.pool = f.sys.Root.Spawn(pool.Props(pool.Config{Workers: workers, Reader: f.hist, Metrics: m, Logger: testkit.QuietLogger(), BeforeApply: hook}))
+	f.reg = prometheus.NewRegistry()
+	f.pool = f.sys.Root.Spawn(props(t, pool.Config{Workers: workers, Reader: f.hist, Registerer: f.reg, Logger: testkit.QuietLogger(), BeforeApply: hook}))
 	return f
 }
 
@@ -202,7 +202,7 @@ func TestWorkerRestartRebuildsFromCheckpoint(t *testing.T) {
 	require.NoError(t, res[1].Err)
 	require.ErrorIs(t, res[2].Err, pool.ErrWorkerRestarted)
 	require.ErrorIs(t, res[4].Err, pool.ErrWorkerRestarted)
-	testkit.Eventually(t, func() bool { return counter(f.m.WorkerRestarts) == 1 }, testkit.DefaultTimeout)
+	testkit.Eventually(t, func() bool { return restarts(t, f.reg) == 1 }, testkit.DefaultTimeout)
 
 	// Flow 2 was rebuilt at its committed checkpoint 3, not at 4.
 	res = f.submit(&pool.Submit{Batches: []pool.FlowBatch{batch(2, 4, 5, nil)}})
@@ -236,23 +236,33 @@ func TestRegisterAtCheckpointReplays(t *testing.T) {
 
 type failingReader struct{}
 
-func (failingReader) Read(pool.Source, timely.Timestamp, timely.Timestamp) ([]dataflow.Update, error) {
+func (failingReader) Read(context.Context, pool.Source, timely.Timestamp, timely.Timestamp) ([]dataflow.Update, error) {
 	return nil, errors.New("boom")
 }
 
 func newFixtureWithReader(t *testing.T, r pool.Reader) *fixture {
 	f := &fixture{sys: testkit.NewSystem(t)}
 	f.probe = testkit.NewProbe(t, f.sys)
-	f.pool = f.sys.Root.Spawn(pool.Props(pool.Config{Workers: 1, Reader: r, Logger: testkit.QuietLogger()}))
+	f.pool = f.sys.Root.Spawn(props(t, pool.Config{Workers: 1, Reader: r, Logger: testkit.QuietLogger()}))
 	return f
 }
 
-func counter(c prometheus.Counter) float64 {
-	var m dto.Metric
-	if err := c.Write(&m); err != nil {
-		return -1
-	}
-	return m.GetCounter().GetValue()
+func props(t *testing.T, cfg pool.Config) *actor.Props {
+	t.Helper()
+	p, err := pool.New(cfg)
+	require.NoError(t, err)
+	return p
+}
+
+// restarts reads arbor_pool_worker_restarts_total from reg.
+func restarts(t *testing.T, reg *prometheus.Registry) float64 {
+	t.Helper()
+	c, err := metrics.Register(reg, prometheus.NewCounter(prometheus.CounterOpts{
+		Namespace: "arbor", Subsystem: "pool", Name: "worker_restarts_total",
+		Help: "Pool workers restarted by the supervisor after a panic.",
+	}))
+	require.NoError(t, err)
+	return testutil.ToFloat64(c)
 }
 
 // panicReader panics while armed: a flow whose rebuild panics.
@@ -261,11 +271,11 @@ type panicReader struct {
 	armed atomic.Bool
 }
 
-func (r *panicReader) Read(s pool.Source, from, to timely.Timestamp) ([]dataflow.Update, error) {
+func (r *panicReader) Read(ctx context.Context, s pool.Source, from, to timely.Timestamp) ([]dataflow.Update, error) {
 	if r.armed.Load() {
 		panic("test: rebuild panics")
 	}
-	return r.history.Read(s, from, to)
+	return r.history.Read(ctx, s, from, to)
 }
 
 // TestWorkerThatKeepsFailingIsStopped: a worker whose rebuild panics is
@@ -276,15 +286,14 @@ func TestWorkerThatKeepsFailingIsStopped(t *testing.T) {
 	reader := &panicReader{}
 	sys := testkit.NewSystem(t)
 	probe := testkit.NewProbe(t, sys)
-	m, err := pool.NewMetrics(nil)
-	require.NoError(t, err)
+	reg := prometheus.NewRegistry()
 	hook := func(_ int, b pool.FlowBatch) {
 		if b.Flow == 2 && kill.CompareAndSwap(true, false) {
 			panic("test: worker dies")
 		}
 	}
-	pid := sys.Root.Spawn(pool.Props(pool.Config{Workers: 2, Reader: reader, Metrics: m, Logger: testkit.QuietLogger(), BeforeApply: hook, MaxRestarts: 3}))
-	f := &fixture{sys: sys, probe: probe, pool: pid, m: m}
+	pid := sys.Root.Spawn(props(t, pool.Config{Workers: 2, Reader: reader, Registerer: reg, Logger: testkit.QuietLogger(), BeforeApply: hook, MaxRestarts: 3}))
+	f := &fixture{sys: sys, probe: probe, pool: pid, reg: reg}
 	require.NoError(t, f.register(t, spec(t, 2, false), 0))
 	require.NoError(t, f.register(t, spec(t, 3, false), 0))
 	res := f.submit(&pool.Submit{Batches: []pool.FlowBatch{batch(2, 0, 2, ups(1))}})
@@ -300,7 +309,41 @@ func TestWorkerThatKeepsFailingIsStopped(t *testing.T) {
 		res := f.submit(&pool.Submit{Batches: []pool.FlowBatch{batch(2, 2, 3, nil)}})
 		return errors.Is(res[2].Err, pool.ErrWorkerFailed)
 	}, testkit.DefaultTimeout)
-	require.EqualValues(t, 3, counter(m.WorkerRestarts))
+	require.EqualValues(t, 3, restarts(t, reg))
 	f.probe.Send(f.pool, &pool.Peek{Id: 1, Flow: 2, Spec: dataflow.PeekSpec{Time: 1}, ReplyTo: f.probe.PID()})
 	require.ErrorIs(t, testkit.ExpectMsg[*pool.PeekReply](f.probe, testkit.DefaultTimeout).Err, pool.ErrWorkerFailed)
+}
+
+// frozenReader blocks every Read until its context ends.
+type frozenReader struct{ entered chan struct{} }
+
+func (r frozenReader) Read(ctx context.Context, _ pool.Source, _, _ timely.Timestamp) ([]dataflow.Update, error) {
+	r.entered <- struct{}{}
+	<-ctx.Done()
+	return nil, ctx.Err()
+}
+
+// TestFrozenReader: a registration whose replay reads from a frozen
+// Reader holds only its worker; the pool keeps answering (Workers, a
+// registration on another worker), and the replay fails after
+// Config.ReadTimeout with a TIMEOUT-coded error naming the flow and the
+// read.
+func TestFrozenReader(t *testing.T) {
+	r := frozenReader{entered: make(chan struct{}, 4)}
+	sys := testkit.NewSystem(t)
+	probe := testkit.NewProbe(t, sys)
+	pid := sys.Root.Spawn(props(t, pool.Config{Workers: 2, Reader: r, ReadTimeout: 300 * time.Millisecond, Logger: testkit.QuietLogger()}))
+	f := &fixture{sys: sys, probe: probe, pool: pid}
+
+	probe.Send(pid, &pool.RegisterFlow{Spec: spec(t, 1, false), Checkpoint: 3})
+	<-r.entered
+	probe.Send(pid, &pool.Workers{})
+	require.Equal(t, 2, testkit.ExpectMsg[*pool.WorkersReply](probe, testkit.DefaultTimeout).N)
+	require.NoError(t, f.register(t, spec(t, 2, false), 0), "worker 0 is not held up")
+
+	reply := testkit.ExpectMsg[*pool.RegisterFlowReply](probe, testkit.DefaultTimeout)
+	require.EqualValues(t, 1, reply.Flow)
+	require.ErrorIs(t, reply.Err, messages.ErrTimeout)
+	require.Equal(t, messages.ErrorCode_ERROR_CODE_TIMEOUT, messages.CodeOf(reply.Err))
+	require.Contains(t, reply.Err.Error(), "rebuild flow 1: read of table u1 below 3: timed out after 300ms")
 }

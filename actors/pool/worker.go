@@ -3,9 +3,11 @@ package pool
 import (
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 
+	"github.com/arbor-db/arbor/actors/surface"
 	"github.com/arbor-db/arbor/dataflow"
 )
 
@@ -15,11 +17,13 @@ import (
 // the registry's committed checkpoints before it handles another message.
 type worker struct {
 	// constant after start
-	index  int
-	reg    *registry
-	reader Reader
-	hook   func(worker int, b FlowBatch)
-	log    *slog.Logger
+	index       int
+	reg         *registry
+	reader      Reader
+	readTimeout time.Duration
+	hook        func(worker int, b FlowBatch)
+	log         *slog.Logger
+	unhandled   *surface.Unhandled
 
 	// guarded by the actor
 	flows map[FlowId]*flowState
@@ -42,6 +46,8 @@ func (w *worker) Receive(ctx actor.Context) {
 		w.handleDrop(ctx, m)
 	case *Peek:
 		w.handlePeek(ctx, m)
+	default:
+		w.unhandled.Handle(ctx)
 	}
 }
 
@@ -65,7 +71,7 @@ func (w *worker) rebuild(r registered) {
 	if old := w.flows[r.spec.Id]; old != nil {
 		peeks = old.peeks
 	}
-	f, err := buildFlow(r.spec, r.checkpoint, w.reader)
+	f, err := buildFlow(r.spec, r.checkpoint, w.reader, w.readTimeout)
 	if err != nil {
 		w.log.Error("pool worker: rebuilding flow failed", "worker", w.index, "flow", r.spec.Id, "err", err)
 		f = &flowState{spec: r.spec, broken: err, checkpoint: r.checkpoint}
@@ -76,7 +82,7 @@ func (w *worker) rebuild(r registered) {
 
 func (w *worker) handleRegister(ctx actor.Context, m *workerRegister) {
 	res := FlowResult{Flow: m.spec.Id, Upper: m.checkpoint}
-	f, err := buildFlow(m.spec, m.checkpoint, w.reader)
+	f, err := buildFlow(m.spec, m.checkpoint, w.reader, w.readTimeout)
 	if err != nil {
 		res.Err = err
 	} else {
@@ -141,7 +147,7 @@ func (w *worker) handlePeek(ctx actor.Context, p *Peek) {
 	f.answerPeeks(func(p Peek, rows []dataflow.Row, err error) { replyPeek(ctx, p, rows, err) })
 }
 
-func replyPeek(ctx actor.Context, p Peek, rows []dataflow.Row, err error) {
+func replyPeek(ctx actor.SenderContext, p Peek, rows []dataflow.Row, err error) {
 	if p.ReplyTo == nil {
 		return
 	}

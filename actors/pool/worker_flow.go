@@ -1,10 +1,13 @@
 package pool
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/arbor-db/arbor/dataflow"
+	"github.com/arbor-db/arbor/messages"
 	"github.com/arbor-db/arbor/timely"
 )
 
@@ -22,20 +25,22 @@ type flowState struct {
 
 // buildFlow instantiates spec and replays its sources up to checkpoint.
 // The outputs of the replay were committed by an earlier incarnation, so
-// they are dropped.
-func buildFlow(spec FlowSpec, checkpoint timely.Timestamp, r Reader) (*flowState, error) {
+// they are dropped. Each source read gets its own deadline, timeout: a
+// worker rebuilds inside its Receive (it cannot answer for the flow
+// before the rebuild anyway), and the deadline bounds that wait.
+func buildFlow(spec FlowSpec, checkpoint timely.Timestamp, r Reader, timeout time.Duration) (*flowState, error) {
 	f := &flowState{spec: spec}
 	f.df = dataflow.NewDataflow(spec.Plan, dataflow.Config{AsOf: spec.AsOf, DiscardUpdates: !spec.Materialized})
 	if checkpoint == 0 {
 		return f, nil
 	}
 	if r == nil {
-		return nil, fmt.Errorf("rebuild flow %d at %d: the pool has no Reader", spec.Id, checkpoint)
+		return nil, fmt.Errorf("%w: flow %d at %d", ErrNoReader, spec.Id, checkpoint)
 	}
 	for _, src := range spec.Sources {
-		us, err := r.Read(src, 0, checkpoint)
+		us, err := readWithin(r, timeout, src, checkpoint)
 		if err != nil {
-			return nil, fmt.Errorf("rebuild flow %d: read %s %s below %d: %w", spec.Id, src.Kind, src.Id, checkpoint, err)
+			return nil, fmt.Errorf("rebuild flow %d: %w", spec.Id, err)
 		}
 		if err := f.df.Push(src.Id, us); err != nil {
 			return nil, fmt.Errorf("rebuild flow %d: %w", spec.Id, err)
@@ -100,4 +105,18 @@ func (f *flowState) answerPeeks(reply func(Peek, []dataflow.Row, error)) {
 		reply(p, rows, err)
 	}
 	f.peeks = keep
+}
+
+// readWithin reads src below checkpoint with a deadline of timeout. A
+// read that runs out of time fails with an error naming the read that
+// matches messages.ErrTimeout; other errors are the Reader's, which names
+// what it read.
+func readWithin(r Reader, timeout time.Duration, src Source, checkpoint timely.Timestamp) ([]dataflow.Update, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	us, err := r.Read(ctx, src, 0, checkpoint)
+	if err != nil && errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return nil, fmt.Errorf("read of %s %s below %d: %w after %s", src.Kind, src.Id, checkpoint, messages.ErrTimeout, timeout)
+	}
+	return us, err
 }

@@ -78,6 +78,7 @@ type actorFixture struct {
 	probe   *testkit.Probe
 	fx      *probeEffects
 	metrics *Metrics
+	reg     *prometheus.Registry
 	h       *Handle
 }
 
@@ -86,11 +87,11 @@ func newActorFixture(t *testing.T) *actorFixture {
 	sys := testkit.NewSystem(t)
 	f := &actorFixture{t: t, sys: sys, clock: testkit.NewManualClock(), probe: testkit.NewProbe(t, sys)}
 	f.fx = &probeEffects{root: sys.Root, probe: f.probe.PID(), fail: map[ExecutionId]bool{}, panics: map[ExecutionId]bool{}}
-	m, err := NewMetrics(prometheus.NewRegistry())
+	f.reg = prometheus.NewRegistry()
+	var err error
+	f.h, err = Spawn(sys.Root, Config{Effects: f.fx, Clock: f.clock, Registerer: f.reg, Logger: testkit.QuietLogger()})
 	require.NoError(t, err)
-	f.metrics = m
-	f.h, err = Spawn(sys.Root, Options{Effects: f.fx, Clock: f.clock, Metrics: m, Logger: testkit.QuietLogger()})
-	require.NoError(t, err)
+	f.metrics = f.h.sh.metrics
 	t.Cleanup(func() { _ = f.h.Stop() })
 	return f
 }
@@ -184,13 +185,18 @@ func TestActorIgnoresMalformedInput(t *testing.T) {
 	end := testkit.ExpectMsg[effEndExecution](f.probe, testkit.DefaultTimeout)
 	require.Equal(t, EndError, end.Reason.Kind)
 	require.Contains(t, end.Reason.Message, "cluster id is missing")
-	// Missing uuid, missing outcome, a wrong type: all ignored.
+	// Missing uuid, missing outcome: ignored.
 	f.probe.Send(f.h.PID(), &messages.QtUntrackPeek{})
 	f.probe.Send(f.h.PID(), &messages.QtObservePeekNotification{Uuid: messages.FromUuid(peekId(1)), Notification: &messages.QtPeekNotification{}})
-	f.probe.Send(f.h.PID(), "not a command")
+	// A message of a type the tracker does not handle: answered with a
+	// coded error (the sender may be waiting) and counted.
+	f.probe.Send(f.h.PID(), &messages.Row{})
+	unknown := testkit.ExpectMsg[*messages.UnknownMessageReply](f.probe, testkit.DefaultTimeout)
+	require.Equal(t, "arbor.messages.Row", unknown.GetType())
+	require.ErrorIs(t, messages.ErrorFromWire(unknown.GetError()), messages.ErrUnknownMessage)
 	require.Empty(t, f.sync().Peeks)
 	f.probe.ExpectNoMsg(20 * time.Millisecond)
-	require.Equal(t, 4.0, value(f.metrics.IgnoredCommands.WithLabelValues("invalid")))
+	require.Equal(t, 3.0, value(f.metrics.IgnoredCommands.WithLabelValues("invalid")))
 }
 
 func TestActorTombstonesExpireUnderManualClock(t *testing.T) {

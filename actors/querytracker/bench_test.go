@@ -69,7 +69,7 @@ func benchCommands(n int) (preload, cmds []Command) {
 // the elapsed time of cmds alone.
 func runMachine(tb testing.TB, preload, cmds []Command) time.Duration {
 	clk := clock.Real()
-	tr := New(Config{}, nopEffects{})
+	tr := NewTracker(TrackerConfig{}, nopEffects{})
 	for _, c := range preload {
 		_ = tr.Apply(clk.Now(), c)
 	}
@@ -102,11 +102,7 @@ func BenchmarkCommands(b *testing.B) {
 	b.Run("actor", func(b *testing.B) {
 		preload, cmds := benchCommands(b.N)
 		sys := testkit.NewSystem(b)
-		m, err := NewMetrics(nil)
-		if err != nil {
-			b.Fatal(err)
-		}
-		h, err := Spawn(sys.Root, Options{Effects: nopEffects{}, Metrics: m, Logger: testkit.QuietLogger()})
+		h, err := Spawn(sys.Root, Config{Effects: nopEffects{}, Logger: testkit.QuietLogger()})
 		if err != nil {
 			b.Fatal(err)
 		}

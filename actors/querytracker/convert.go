@@ -88,6 +88,19 @@ func Decode(msg any) (Command, error) {
 	return nil, fmt.Errorf("%w: %T is not a query tracker command", ErrInvalidCommand, msg)
 }
 
+// IsWireCommand reports whether msg is one of the messages.Qt* commands
+// Decode turns into a Command (it may still be malformed).
+func IsWireCommand(msg any) bool {
+	switch msg.(type) {
+	case *messages.QtTrackPeek, *messages.QtUntrackPeek, *messages.QtCancelConn,
+		*messages.QtCancelByDrop, *messages.QtObservePeekNotification,
+		*messages.QtBeginExecution, *messages.QtSetExecutionCluster,
+		*messages.QtSetExecutionTimestamp, *messages.QtEndExecution:
+		return true
+	}
+	return false
+}
+
 func malformed(what string, err error) error {
 	return fmt.Errorf("%s: %w (%w)", what, err, ErrInvalidCommand)
 }

@@ -121,7 +121,7 @@ func TestDecodeMalformed(t *testing.T) {
 				return
 			}
 			fx := newFakeEffects()
-			tr := New(Config{}, fx)
+			tr := NewTracker(TrackerConfig{}, fx)
 			require.Error(t, tr.Apply(testEpoch, cmd))
 			require.Equal(t, 1, fx.endCount(execId(1)), "the handle is retired")
 			require.Equal(t, 0, tr.TrackedPeeks())

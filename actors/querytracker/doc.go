@@ -11,11 +11,15 @@
 // statement execution, count canceled peeks), so it is tested alone with a
 // fake.
 //
-// The logic is a plain state machine, Tracker: no I/O, no clock reads, no
-// goroutines; every method takes the current time. The actor (Spawn) reads
-// the clock, decodes, delegates, logs and counts what was ignored, and
-// keeps the metrics. A Handle sends commands without ever blocking or
-// failing; after the tracker stopped it logs, counts and drops them.
+// The logic is a plain state machine, Tracker (NewTracker): no I/O, no
+// clock reads, no goroutines; every method takes the current time. The
+// actor (New, or Spawn for in-process callers, which also returns a
+// Handle) reads the clock, decodes, delegates, logs and counts what was
+// ignored, and keeps the metrics (registered on Config.Registerer through
+// metrics.Into). A Handle sends commands without ever blocking or
+// failing; after the tracker stopped it logs, counts and drops them. Its
+// Dump is the one call that waits, with a deadline, and is for callers
+// outside any actor's Receive.
 //
 // # Messages
 //
@@ -32,7 +36,9 @@
 // the state machine never sees wire types, Decode turns a Qt* message into
 // its Go form with a clear error for a malformed one, and in-process
 // callers send the Go form through a Handle so that no encode/decode is
-// paid on the hot path. The actor accepts both.
+// paid on the hot path. The actor accepts both. A message of any other
+// type goes to surface.Unhandled: counted, logged once per type, and
+// answered with messages.UnknownMessageReply when it has a sender.
 //
 // # Invariants
 //
@@ -60,6 +66,6 @@
 //     end reason of a success (EndReasonFor).
 //
 // The statement log keeps every live execution and the last
-// Config.LogCapacity ended ones. A stale TrackPeek or setter for an
+// TrackerConfig.LogCapacity ended ones. A stale TrackPeek or setter for an
 // execution evicted from that window is no longer recognised as such.
 package querytracker

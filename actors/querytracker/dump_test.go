@@ -14,7 +14,7 @@ import (
 // until it is retired, and a double retirement is counted there.
 func TestDumpShowsUnretiredHandles(t *testing.T) {
 	fx := newFakeEffects()
-	tr := New(Config{}, fx)
+	tr := NewTracker(TrackerConfig{}, fx)
 	now := testEpoch
 	require.NoError(t, tr.BeginExecution(now, BeginExecution{Execution: execId(1), Conn: 3}))
 	require.NoError(t, tr.SetExecutionTimestamp(now, SetExecutionTimestamp{Execution: execId(1), Timestamp: 17}))

@@ -1,8 +1,8 @@
 package querytracker
 
 import (
+	"errors"
 	"fmt"
-	"log/slog"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -10,38 +10,37 @@ import (
 	"github.com/arbor-db/arbor/messages"
 )
 
+// DefaultDumpTimeout bounds Handle.Dump when it is given no timeout.
+const DefaultDumpTimeout = 5 * time.Second
+
 // Handle is how in-process callers talk to the tracker actor. Send never
 // blocks and never fails: commands go into the actor's unbounded mailbox,
 // and a command sent after the tracker stopped is logged, counted in
 // arbor_querytracker_sends_after_stop_total and dropped. A Handle is safe
 // for concurrent use.
 type Handle struct {
-	pid     *actor.PID
-	root    *actor.RootContext
-	life    *lifecycle
-	metrics *Metrics
-	logger  *slog.Logger
+	pid  *actor.PID
+	root *actor.RootContext
+	sh   *shared
 }
 
-// Spawn starts a tracker actor under root and returns its Handle. The actor
-// is stopped by Handle.Stop (or by stopping its PID); it starts no
-// goroutines of its own.
-func Spawn(root *actor.RootContext, opts Options) (*Handle, error) {
-	if err := opts.fill(); err != nil {
+// Spawn is New, spawned under root (named cfg.Name when set), with a
+// Handle on the actor. The actor is stopped by Handle.Stop (or by
+// stopping its PID); it starts no goroutines of its own.
+func Spawn(root *actor.RootContext, cfg Config) (*Handle, error) {
+	props, sh, err := build(cfg)
+	if err != nil {
 		return nil, err
 	}
-	life := &lifecycle{}
-	props := actor.PropsFromProducer(func() actor.Actor { return newTrackerActor(opts, life) })
 	var pid *actor.PID
-	if opts.Name != "" {
-		var err error
-		if pid, err = root.SpawnNamed(props, opts.Name); err != nil {
-			return nil, fmt.Errorf("querytracker: spawn %q: %w", opts.Name, err)
+	if sh.cfg.Name != "" {
+		if pid, err = root.SpawnNamed(props, sh.cfg.Name); err != nil {
+			return nil, fmt.Errorf("querytracker: spawn %q: %w", sh.cfg.Name, err)
 		}
 	} else {
 		pid = root.SpawnPrefix(props, "querytracker")
 	}
-	return &Handle{pid: pid, root: root, life: life, metrics: opts.Metrics, logger: opts.Logger}, nil
+	return &Handle{pid: pid, root: root, sh: sh}, nil
 }
 
 // PID is the tracker actor's address. Remote senders send messages.Qt*
@@ -52,27 +51,36 @@ func (h *Handle) PID() *actor.PID { return h.pid }
 // reports failure to the caller.
 func (h *Handle) Send(cmd Command) {
 	if cmd == nil {
-		h.logger.Warn("query tracker: nil command dropped")
+		h.sh.cfg.Logger.Warn("query tracker: nil command dropped")
 		return
 	}
-	if h.life.stopped.Load() {
-		h.metrics.SendsAfterStop.Inc()
-		h.logger.Warn("query tracker: command sent after stop dropped", "command", fmt.Sprintf("%T", cmd))
+	if h.sh.stopped.Load() {
+		h.sh.metrics.SendsAfterStop.Inc()
+		h.sh.cfg.Logger.Warn("query tracker: command sent after stop dropped", "command", fmt.Sprintf("%T", cmd))
 		return
 	}
 	h.root.Send(h.pid, cmd)
 }
 
 // Stopped reports whether the tracker actor has begun stopping.
-func (h *Handle) Stopped() bool { return h.life.stopped.Load() }
+func (h *Handle) Stopped() bool { return h.sh.stopped.Load() }
 
 // Dump asks the tracker for its state as JSON (see DumpState) and waits up
-// to timeout. Unlike Send it blocks; it is for debugging and tests.
+// to timeout (DefaultDumpTimeout when not positive). Unlike Send it
+// blocks; it is for debugging and tests, and must not be called from an
+// actor's Receive. A tracker that does not answer in time fails it with
+// an error matching messages.ErrTimeout.
 func (h *Handle) Dump(timeout time.Duration) ([]byte, error) {
-	if h.life.stopped.Load() {
+	if h.sh.stopped.Load() {
 		return nil, ErrTrackerStopped
 	}
+	if timeout <= 0 {
+		timeout = DefaultDumpTimeout
+	}
 	res, err := h.root.RequestFuture(h.pid, &messages.QtDump{}, timeout).Result()
+	if errors.Is(err, actor.ErrTimeout) {
+		return nil, fmt.Errorf("querytracker: dump: %w after %s", messages.ErrTimeout, timeout)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("querytracker: dump: %w", err)
 	}
@@ -89,7 +97,7 @@ func (h *Handle) Dump(timeout time.Duration) ([]byte, error) {
 // retired with an error, so no handle is left unretired. Stopping twice is
 // harmless.
 func (h *Handle) Stop() error {
-	if h.life.stopped.Load() {
+	if h.sh.stopped.Load() {
 		return nil
 	}
 	if err := h.root.PoisonFuture(h.pid).Wait(); err != nil {

@@ -2,12 +2,16 @@ package querytracker
 
 import (
 	"errors"
+	"fmt"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/arbor-db/arbor/metrics"
 )
 
-// Metrics are the tracker's Prometheus metrics. Build them with NewMetrics
-// on the registry they should appear in (tests pass a fresh one).
+// Metrics are the tracker's Prometheus metrics, registered through
+// metrics.Into on Config.Registerer: two trackers on one registry share
+// the series.
 type Metrics struct {
 	// TrackedPeeks is the number of tracked peeks.
 	TrackedPeeks prometheus.Gauge
@@ -29,10 +33,7 @@ type Metrics struct {
 	SendsAfterStop prometheus.Counter
 }
 
-// NewMetrics creates the metrics and registers them on reg; a nil reg
-// leaves them unregistered. It fails if reg already holds metrics of the
-// same names (a second tracker on one registry).
-func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
+func newMetrics(reg prometheus.Registerer) (*Metrics, error) {
 	m := &Metrics{
 		TrackedPeeks: prometheus.NewGauge(prometheus.GaugeOpts{
 			Namespace: "arbor", Subsystem: "querytracker", Name: "tracked_peeks",
@@ -63,16 +64,16 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 			Help: "Commands sent to the query tracker after it stopped (dropped).",
 		}),
 	}
+	// metrics.Into takes one collector type per call.
+	if err := errors.Join(
+		metrics.Into(reg, &m.TrackedPeeks, &m.Tombstones, &m.UnretiredExecutions),
+		metrics.Into(reg, &m.CanceledPeeks, &m.IgnoredCommands),
+		metrics.Into(reg, &m.DoubleRetirements, &m.SendsAfterStop),
+	); err != nil {
+		return nil, fmt.Errorf("querytracker: metrics: %w", err)
+	}
 	for _, r := range CancelReasons {
 		m.CanceledPeeks.WithLabelValues(r.String())
-	}
-	if reg != nil {
-		for _, c := range []prometheus.Collector{m.TrackedPeeks, m.Tombstones, m.UnretiredExecutions,
-			m.CanceledPeeks, m.IgnoredCommands, m.DoubleRetirements, m.SendsAfterStop} {
-			if err := reg.Register(c); err != nil {
-				return nil, err
-			}
-		}
 	}
 	return m, nil
 }

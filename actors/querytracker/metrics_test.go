@@ -1,7 +1,6 @@
 package querytracker
 
 import (
-	"errors"
 	"testing"
 	"time"
 
@@ -11,13 +10,15 @@ import (
 
 var testEpoch = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 
-func TestMetricsRegisterOncePerRegistry(t *testing.T) {
+// TestMetricsSharedPerRegistry: a second tracker on the same registry
+// shares the first one's series (metrics.Register's rule).
+func TestMetricsSharedPerRegistry(t *testing.T) {
 	reg := prometheus.NewRegistry()
-	_, err := NewMetrics(reg)
+	m1, err := newMetrics(reg)
 	require.NoError(t, err)
-	_, err = NewMetrics(reg)
-	var already prometheus.AlreadyRegisteredError
-	require.True(t, errors.As(err, &already), "second registration: %v", err)
+	m2, err := newMetrics(reg)
+	require.NoError(t, err)
+	require.Same(t, m1.IgnoredCommands, m2.IgnoredCommands)
 
 	families, err := reg.Gather()
 	require.NoError(t, err)
@@ -32,7 +33,9 @@ func TestMetricsRegisterOncePerRegistry(t *testing.T) {
 	}
 }
 
-func TestSpawnRequiresEffects(t *testing.T) {
-	_, err := Spawn(nil, Options{})
+func TestNewRequiresEffects(t *testing.T) {
+	_, err := New(Config{})
+	require.Error(t, err)
+	_, err = Spawn(nil, Config{})
 	require.Error(t, err)
 }

@@ -93,7 +93,7 @@ func runPropertySeed(t *testing.T, seed uint64, steps int) {
 	r.fx.failWatchSet = func(ExecutionId) bool { return r.failWS }
 	// A log large enough never to evict: eviction forgets that an execution
 	// ended, which is covered by the scripted tests instead.
-	r.tr = New(Config{TombstoneTTL: 30 * time.Second, LogCapacity: 1 << 16}, r.fx)
+	r.tr = NewTracker(TrackerConfig{TombstoneTTL: 30 * time.Second, LogCapacity: 1 << 16}, r.fx)
 	for r.step = 0; r.step < steps; r.step++ {
 		cmd := r.randomCommand()
 		if cmd == nil {

@@ -37,7 +37,7 @@ import (
 //	execution e=<n>                         the statement log's record
 func TestScripts(t *testing.T) {
 	datadriven.Walk(t, "testdata", func(t *testing.T, path string) {
-		h := newScriptHarness(Config{})
+		h := newScriptHarness(TrackerConfig{})
 		datadriven.RunTest(t, path, func(t *testing.T, d *datadriven.TestData) string {
 			out := h.run(t, d)
 			if err := h.tracker.CheckInvariants(); err != nil {
@@ -54,9 +54,9 @@ type scriptHarness struct {
 	tracker *Tracker
 }
 
-func newScriptHarness(cfg Config) *scriptHarness {
+func newScriptHarness(cfg TrackerConfig) *scriptHarness {
 	h := &scriptHarness{clock: testkit.NewManualClock(), fx: newFakeEffects()}
-	h.tracker = New(cfg, h.fx)
+	h.tracker = NewTracker(cfg, h.fx)
 	return h
 }
 
@@ -65,7 +65,7 @@ func (h *scriptHarness) run(t *testing.T, d *datadriven.TestData) string {
 	var err error
 	switch d.Cmd {
 	case "config":
-		cfg := Config{}
+		cfg := TrackerConfig{}
 		if d.HasArg("ttl") {
 			cfg.TombstoneTTL = scanDuration(t, d, "ttl")
 		}

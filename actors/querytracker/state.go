@@ -10,8 +10,8 @@ import (
 	"github.com/arbor-db/arbor/timely"
 )
 
-// Config tunes a Tracker. The zero value is the default.
-type Config struct {
+// TrackerConfig tunes a Tracker. The zero value is the default.
+type TrackerConfig struct {
 	// TombstoneTTL is how long drops are remembered; DefaultTombstoneTTL
 	// when zero.
 	TombstoneTTL time.Duration
@@ -56,8 +56,9 @@ type Tracker struct {
 	log        *statementLog
 }
 
-// New returns an empty tracker that performs its effects through effects.
-func New(cfg Config, effects Effects) *Tracker {
+// NewTracker returns an empty tracker that performs its effects through
+// effects.
+func NewTracker(cfg TrackerConfig, effects Effects) *Tracker {
 	return &Tracker{
 		effects:    effects,
 		peeks:      map[timely.Uuid]*trackedPeek{},

@@ -10,7 +10,7 @@ import (
 )
 
 // DefaultLogCapacity is how many ended executions the statement log keeps
-// when Config.LogCapacity is zero.
+// when TrackerConfig.LogCapacity is zero.
 const DefaultLogCapacity = 1024
 
 // Execution is one statement execution as the log records it. Fields other

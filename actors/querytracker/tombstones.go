@@ -8,7 +8,7 @@ import (
 )
 
 // DefaultTombstoneTTL is how long a dropped cluster or collection is
-// remembered when Config.TombstoneTTL is zero.
+// remembered when TrackerConfig.TombstoneTTL is zero.
 const DefaultTombstoneTTL = 60 * time.Second
 
 // tombstone remembers one drop until expires (exclusive).

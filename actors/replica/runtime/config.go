@@ -37,7 +37,8 @@ type Config struct {
 	// TickInterval is zero); clock.Real() when nil.
 	Clock        clock.Clock
 	TickInterval time.Duration
-	// StorageTimeout bounds each storage request; 30s when zero.
+	// StorageTimeout bounds each storage request, each store call of the
+	// coordinator and each rebuild read of the pool; 30s when zero.
 	StorageTimeout time.Duration
 	// SubscriptionId names the CDC subscription; "runtime" when empty.
 	SubscriptionId string

@@ -30,7 +30,9 @@
 // coordinator says Ready. Table reads for backfill and rebuilds use
 // StorageReadRange (storage_reader.go adapts the storage protocol to
 // coordinator.TableReader); outputs and checkpoints live in
-// Config.Outputs through coordinator.ShardStore.
+// Config.Outputs through coordinator.ShardStore. Config.StorageTimeout
+// bounds each storage request, and is also the coordinator's
+// StoreTimeout and the pool's ReadTimeout.
 //
 // Compaction: the subscription's read hold is moved forward, after each
 // Consume and drop, to the least as_of and committed checkpoint of the

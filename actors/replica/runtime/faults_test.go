@@ -86,7 +86,7 @@ func TestViewOverViewConsistency(t *testing.T) {
 			violations.Add(1)
 			return
 		}
-		cps, _ := st.Checkpoints()
+		cps, _ := st.Checkpoints(context.Background())
 		for _, u := range us {
 			if u.Time >= cps[producer] {
 				violations.Add(1)
@@ -115,7 +115,7 @@ func TestViewOverViewConsistency(t *testing.T) {
 func checkOutputShard(t *testing.T, h *harness, id timely.GlobalId, ts []timely.Timestamp) {
 	st, err := coordinator.OpenShardStore(context.Background(), h.outputs, nil)
 	require.NoError(t, err)
-	out, err := st.ReadView(id, 0, ts[len(ts)-1]+1)
+	out, err := st.ReadView(context.Background(), id, 0, ts[len(ts)-1]+1)
 	require.NoError(t, err)
 	for _, at := range ts {
 		counts := map[string]int64{}

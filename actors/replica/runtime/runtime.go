@@ -21,17 +21,9 @@ func New(cfg Config) (*actor.Props, error) {
 	if err := cfg.fill(); err != nil {
 		return nil, err
 	}
-	cm, err := coordinator.NewMetrics(cfg.Registerer)
-	if err != nil {
-		return nil, fmt.Errorf("runtime: metrics: %w", err)
-	}
-	pm, err := pool.NewMetrics(cfg.Registerer)
-	if err != nil {
-		return nil, fmt.Errorf("runtime: metrics: %w", err)
-	}
 	incarnations := new(atomic.Int64)
 	return actor.PropsFromProducer(func() actor.Actor {
-		return &runtimeActor{cfg: cfg, cmetrics: cm, pmetrics: pm, incarnation: incarnations.Add(1)}
+		return &runtimeActor{cfg: cfg, incarnation: incarnations.Add(1)}
 	}, actor.WithSupervisor(escalate)), nil
 }
 
@@ -48,8 +40,6 @@ var escalate = actor.NewOneForOneStrategy(0, 0, func(any) actor.Directive { retu
 type runtimeActor struct {
 	// constant after construction
 	cfg         Config
-	cmetrics    *coordinator.Metrics
-	pmetrics    *pool.Metrics
 	incarnation int64 // 1 for the first; more after restarts
 
 	// guarded by the actor; set in Started
@@ -164,17 +154,22 @@ func (a *runtimeActor) start(ctx actor.Context) error {
 		return fmt.Errorf("%w: frontiers: %v", ErrStorage, res)
 	}
 	upper, _ := frontierTime(fr.GetUpper())
-	a.pool, err = ctx.SpawnNamed(pool.Props(pool.Config{Workers: a.cfg.Workers, Reader: store, Metrics: a.pmetrics, Logger: a.cfg.Logger, BeforeApply: a.cfg.BeforeApply}), "pool")
+	poolProps, err := pool.New(pool.Config{Workers: a.cfg.Workers, Reader: store, ReadTimeout: a.cfg.StorageTimeout, Registerer: a.cfg.Registerer, Logger: a.cfg.Logger, BeforeApply: a.cfg.BeforeApply})
 	if err != nil {
 		return err
 	}
-	props, err := coordinator.Props(coordinator.Options{
-		Config:  coordinator.Config{BackfillChunk: a.cfg.BackfillChunk, Upper: upper},
-		Pool:    a.pool,
-		Store:   store,
-		Events:  ctx.Self(),
-		Metrics: a.cmetrics,
-		Logger:  a.cfg.Logger,
+	if a.pool, err = ctx.SpawnNamed(poolProps, "pool"); err != nil {
+		return err
+	}
+	props, err := coordinator.New(coordinator.Config{
+		Pool:          a.pool,
+		Store:         store,
+		Events:        ctx.Self(),
+		Upper:         upper,
+		BackfillChunk: a.cfg.BackfillChunk,
+		StoreTimeout:  a.cfg.StorageTimeout,
+		Registerer:    a.cfg.Registerer,
+		Logger:        a.cfg.Logger,
 	})
 	if err != nil {
 		return err

@@ -1,6 +1,7 @@
 package runtime
 
 import (
+	"context"
 	"fmt"
 	"time"
 
@@ -21,10 +22,21 @@ type storageTables struct {
 	timeout time.Duration
 }
 
-// ReadTable implements coordinator.TableReader.
-func (s storageTables) ReadTable(id timely.GlobalId, from, to timely.Timestamp) ([]dataflow.Update, error) {
+// ReadTable implements coordinator.TableReader. It waits for storage at
+// most until ctx's deadline (and at most the storage timeout).
+func (s storageTables) ReadTable(ctx context.Context, id timely.GlobalId, from, to timely.Timestamp) ([]dataflow.Update, error) {
+	timeout := s.timeout
+	if d, ok := ctx.Deadline(); ok {
+		timeout = min(timeout, time.Until(d))
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("%w: read %s [%d, %d): %w", ErrStorage, id, from, to, err)
+	}
+	if timeout <= 0 {
+		return nil, fmt.Errorf("%w: read %s [%d, %d): %w", ErrStorage, id, from, to, context.DeadlineExceeded)
+	}
 	req := &messages.StorageReadRange{Tables: []*messages.GlobalId{messages.FromGlobalId(id)}, Lo: uint64(from), Hi: uint64(to)}
-	res, err := s.root.RequestFuture(s.storage, req, s.timeout).Result()
+	res, err := s.root.RequestFuture(s.storage, req, timeout).Result()
 	if err != nil {
 		return nil, fmt.Errorf("%w: read %s [%d, %d): %v", ErrStorage, id, from, to, err)
 	}
