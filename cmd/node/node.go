@@ -82,7 +82,7 @@ func StartNode(cfg Config, logger *slog.Logger, clk clock.Clock) (_ *Node, err e
 	if n.remote, err = startRemote(n.system, cfg); err != nil {
 		return nil, err
 	}
-	n.guardian, err = n.system.Root.SpawnNamed(node.Props(node.Config{
+	guardianProps, err := node.New(node.Config{
 		Logger: logger.With("actor", "node"),
 		OnRestart: func(name string, _ any) {
 			n.metrics.subsystemFailures.WithLabelValues(name).Inc()
@@ -90,8 +90,12 @@ func StartNode(cfg Config, logger *slog.Logger, clk clock.Clock) (_ *Node, err e
 		OnSubsystemStopped: func(name string) {
 			n.metrics.subsystemStops.WithLabelValues(name).Inc()
 		},
-	}), "node")
+		Registerer: n.metrics.registry,
+	})
 	if err != nil {
+		return nil, fmt.Errorf("node guardian: %w", err)
+	}
+	if n.guardian, err = n.system.Root.SpawnNamed(guardianProps, "node"); err != nil {
 		return nil, fmt.Errorf("spawn node guardian: %w", err)
 	}
 	if err := n.startCatalog(); err != nil {
