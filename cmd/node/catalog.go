@@ -27,8 +27,10 @@ const (
 	catalogSubsystem = "catalog"
 	// catalogStartTimeout bounds opening the catalog at start.
 	catalogStartTimeout = 30 * time.Second
-	// exitFenced is the exit code of a node halted by its catalog guardian.
-	exitFenced = 3
+	// exitHalted is the exit code of a halted node: fenced out of its
+	// catalog by a newer node, or left without its catalog guardian or its
+	// node guardian (see Node.Halted).
+	exitHalted = 3
 )
 
 // catalogSpec is a parsed --catalog: empty Endpoints means the embedded
@@ -180,5 +182,6 @@ func (n *Node) halt(reason string) {
 }
 
 // Halted receives, once, the reason the node must stop: its catalog
-// guardian was fenced by a newer node or cannot open the catalog.
+// guardian was fenced by a newer node or cannot open the catalog, or the
+// catalog guardian or the node guardian stopped.
 func (n *Node) Halted() <-chan string { return n.halted }
