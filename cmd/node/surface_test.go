@@ -54,6 +54,16 @@ func TestRemoteSurfaceHolds(t *testing.T) {
 	}
 	p.requireServing(t, "a remote PoisonPill, Stop and unknown requests")
 
+	// Remote watch still passes the guard: watching an actor the node does
+	// not have is answered with Terminated.
+	probe := testkit.NewProbe(t, sys)
+	nowhere := &actor.PID{Address: p.listen, Id: "node/nowhere"}
+	probe.Watch(nowhere)
+	probe.FishFor(func(m any) bool {
+		term, ok := m.(*actor.Terminated)
+		return ok && term.Who.Equal(nowhere)
+	}, testkit.DefaultTimeout)
+
 	want := []string{
 		`arbor_remote_frames_rejected_total{reason="target"} 1`,
 		`arbor_remote_frames_rejected_total{reason="type_id"} 1`,
