@@ -44,6 +44,7 @@ type Node struct {
 	ready        *readiness
 	monitor      *actor.PID    // the node's monitor actor (monitor.go)
 	guardianGone chan struct{} // closed by the monitor when the guardian has terminated
+	goneOnce     sync.Once
 	stopping     atomic.Bool
 	stopOnce     sync.Once
 }
@@ -349,11 +350,14 @@ func (n *Node) subsystemStopped(name string) {
 // onGuardianGone is called by the monitor when the node guardian has
 // terminated. During Stop that is expected; otherwise every subsystem went
 // with it, and the node halts.
+// A restarted monitor watches again and may hear of it twice.
 func (n *Node) onGuardianGone() {
-	close(n.guardianGone)
-	if n.stopping.Load() {
-		return
-	}
-	n.ready.subsystemStopped("node")
-	n.halt("the node guardian stopped: every subsystem stopped with it")
+	n.goneOnce.Do(func() {
+		close(n.guardianGone)
+		if n.stopping.Load() {
+			return
+		}
+		n.ready.subsystemStopped("node")
+		n.halt("the node guardian stopped: every subsystem stopped with it")
+	})
 }
