@@ -6,6 +6,7 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/asynkron/protoactor-go/remote"
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/reflect/protoregistry"
 )
@@ -20,7 +21,8 @@ const (
 	ReasonSerializer   = "serializer"   // a serializer other than protobuf
 	ReasonUnknownType  = "unknown_type" // a type name no protobuf type is registered under
 	ReasonMethod       = "method"       // a unary Remoting call; protoactor does not implement them
-	ReasonUnreadable   = "unreadable"   // the stream's message is not a RemoteMessage
+	ReasonUnreadable   = "unreadable"   // the stream's message is not a RemoteMessage, or an envelope is empty
+	ReasonMalformed    = "malformed"    // a Watch, Unwatch or Terminated that does not decode or names no PID
 	protobufSerializer = int32(0)       // remote's protobuf serializer; Arbor registers no other
 )
 
@@ -71,6 +73,12 @@ func screenBatch(b *remote.MessageBatch, peer string, kinds *kindCache) ([]drop,
 		if env.SerializerId != protobufSerializer {
 			return nil, &frameError{ReasonSerializer, fmt.Sprintf("envelope %d: serializer %d (only protobuf, 0, is accepted)", i, env.SerializerId)}
 		}
+		name := b.TypeNames[env.TypeId]
+		if kinds.of(name) == kindSystem {
+			if err := checkSystemMessage(name, env.MessageData); err != nil {
+				return nil, &frameError{ReasonMalformed, fmt.Sprintf("envelope %d: %s: %v", i, name, err)}
+			}
+		}
 	}
 	var drops []drop
 	kept := b.Envelopes[:0:0]
@@ -113,6 +121,41 @@ func senderOf(b *remote.MessageBatch, env *remote.MessageEnvelope) *actor.PID {
 		pid.RequestId = env.SenderRequestId
 	}
 	return pid
+}
+
+// checkSystemMessage decodes a system message a peer may send and checks
+// that it names its PID: protoactor dereferences Watch.Watcher and
+// Terminated.Who without a check, and a nil one panics inside the target
+// actor, which its supervisor then restarts; a peer could restart any actor
+// at will.
+func checkSystemMessage(name string, data []byte) error {
+	var pid *actor.PID
+	switch name {
+	case "actor.Watch":
+		var m actor.Watch
+		if err := proto.Unmarshal(data, &m); err != nil {
+			return err
+		}
+		pid = m.Watcher
+	case "actor.Unwatch":
+		var m actor.Unwatch
+		if err := proto.Unmarshal(data, &m); err != nil {
+			return err
+		}
+		pid = m.Watcher
+	case "actor.Terminated":
+		var m actor.Terminated
+		if err := proto.Unmarshal(data, &m); err != nil {
+			return err
+		}
+		pid = m.Who
+	default:
+		return fmt.Errorf("no check for this system message")
+	}
+	if pid == nil || pid.Address == "" || pid.Id == "" {
+		return fmt.Errorf("names no PID")
+	}
+	return nil
 }
 
 // kind is what a type name means to the guard.

@@ -120,3 +120,27 @@ func TestScreenAnswersUnknownTypesToTheirSender(t *testing.T) {
 	require.Equal(t, uint32(4), drops[0].sender.RequestId)
 	require.Equal(t, uint32(0), callerPID.RequestId, "the batch's sender list is not changed")
 }
+
+func TestScreenRefusesRemoteWatchMessagesWithoutTheirPID(t *testing.T) {
+	enc := func(m proto.Message) []byte { b, _ := proto.Marshal(m); return b }
+	for name, tc := range map[string]struct {
+		typeName string
+		data     []byte
+	}{
+		"Watch without a watcher":         {"actor.Watch", enc(&actor.Watch{})},
+		"Watch with an empty watcher":     {"actor.Watch", enc(&actor.Watch{Watcher: &actor.PID{}})},
+		"Unwatch without a watcher":       {"actor.Unwatch", enc(&actor.Unwatch{})},
+		"Terminated without who":          {"actor.Terminated", enc(&actor.Terminated{})},
+		"Watch that does not decode":      {"actor.Watch", []byte{0xff, 0xff, 0xff}},
+		"Terminated that does not decode": {"actor.Terminated", []byte{0x0a, 0x05, 0x01}},
+	} {
+		t.Run(name, func(t *testing.T) {
+			b := &remote.MessageBatch{TypeNames: []string{tc.typeName}, Targets: []*actor.PID{nodePID},
+				Envelopes: []*remote.MessageEnvelope{{MessageData: tc.data}}}
+			_, err := screenBatch(b, "peer", &kindCache{})
+			var fe *frameError
+			require.True(t, errors.As(err, &fe), "err %v", err)
+			require.Equal(t, ReasonMalformed, fe.reason)
+		})
+	}
+}

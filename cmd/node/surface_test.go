@@ -37,6 +37,18 @@ func TestRemoteSurfaceHolds(t *testing.T) {
 		p.requireServing(t, f.Name)
 	}
 
+	// A Watch that names no watcher would panic inside the catalog guardian
+	// and have it restarted; a peer could do that at will.
+	peer := surfacetest.Dial(t, p.listen)
+	if err := peer.Send(surfacetest.Message(catalogPID, nil, &actor.Watch{})); err != nil {
+		t.Fatal(err)
+	}
+	if code := peer.WaitClosed(); code != codes.InvalidArgument {
+		t.Fatalf("a Watch without a watcher: the stream ended with %v, want InvalidArgument", code)
+	}
+	peer.Close()
+	p.requireServing(t, "a Watch without a watcher")
+
 	sys, _ := testkit.NewRemoteSystem(t)
 	sys.Root.Send(catalogPID, &actor.PoisonPill{})
 	sys.Root.Stop(guardian)
@@ -70,6 +82,7 @@ func TestRemoteSurfaceHolds(t *testing.T) {
 		`arbor_remote_frames_rejected_total{reason="serializer"} 1`,
 		`arbor_remote_frames_rejected_total{reason="sender"} 1`,
 		`arbor_remote_frames_rejected_total{reason="unknown_type"} 1`,
+		`arbor_remote_frames_rejected_total{reason="malformed"} 1`,
 		`arbor_remote_messages_dropped_total{type="actor.PoisonPill"} 1`,
 		`arbor_remote_messages_dropped_total{type="actor.Stop"} 1`,
 		`arbor_remote_messages_dropped_total{type="arbor.messages.Row"} 2`,
@@ -81,7 +94,9 @@ func TestRemoteSurfaceHolds(t *testing.T) {
 			t.Errorf("/metrics lacks %s", w)
 		}
 	}
-	if strings.Contains(body, "arbor_node_subsystem_stops_total{") {
-		t.Errorf("a subsystem stopped:\n%s", body)
+	for _, m := range []string{"arbor_node_subsystem_stops_total{", "arbor_node_subsystem_failures_total{"} {
+		if strings.Contains(body, m) {
+			t.Errorf("a subsystem failed or stopped:\n%s", body)
+		}
 	}
 }
