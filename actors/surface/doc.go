@@ -7,7 +7,8 @@
 //     answered with messages.UnknownMessageReply when it has a sender.
 //   - RemoteGuard is the node's remote port: gRPC interceptors in front of
 //     protoactor remote's endpoint reader. Every MessageBatch is checked
-//     before protoactor indexes into it (a bad one closes only its stream),
+//     before protoactor indexes into it, and the remote-watch messages it
+//     lets through must name their PID (a bad batch closes only its stream),
 //     a panic on a stream closes only that stream, system messages from
 //     peers other than remote watch are dropped, and every other envelope is
 //     marked with RemoteHeader.
