@@ -8,6 +8,14 @@
 //     Names are unique; spawning a name twice fails.
 //   - ListSubsystems → SubsystemList{Names} (sorted).
 //
+// Since every message is a local Go struct, the guardian accepts nothing from
+// remote senders (surface.AllowRemote with no types): a message from another
+// process is dropped, counted in arbor_remote_messages_dropped_total and, if
+// it has a sender, answered with messages.UnknownMessageReply. A local
+// message it does not know is handled by surface.Unhandled (counted, logged
+// once per type, answered with the same reply). System messages a peer sends
+// (Stop, PoisonPill) never reach it: the node's remote guard drops them.
+//
 // Supervision: the guardian restarts a failing subsystem (one for one) at most
 // Policy.MaxRestarts times within Policy.Within; past that the subsystem is
 // stopped and reported through Config.OnSubsystemStopped, so a subsystem that

@@ -8,6 +8,9 @@ import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/arbor-db/arbor/actors/surface"
 )
 
 // ErrDuplicateSubsystem is returned when a subsystem name is already in use.
@@ -33,6 +36,9 @@ type Config struct {
 	// OnSubsystemStopped is called when a subsystem stops without being
 	// asked to (it exhausted its restarts or stopped itself).
 	OnSubsystemStopped func(name string)
+	// Registerer receives the guardian's counters of unknown messages and
+	// of messages refused from remote senders; nil means unregistered.
+	Registerer prometheus.Registerer
 }
 
 // SpawnSubsystem asks the guardian to spawn a child.
@@ -53,20 +59,34 @@ type ListSubsystems struct{}
 // SubsystemList answers ListSubsystems.
 type SubsystemList struct{ Names []string }
 
-// Props returns the guardian's props with its explicit supervision strategy.
-func Props(cfg Config) *actor.Props {
+// New returns the guardian's props with its explicit supervision strategy.
+// Every message the guardian serves is a local Go struct, so it accepts
+// nothing from remote senders: a remote message is dropped, counted and,
+// when it has a sender, answered with messages.UnknownMessageReply
+// (surface.AllowRemote), as is a local message it does not know
+// (surface.Unhandled). It fails only when its metrics cannot be registered.
+func New(cfg Config) (*actor.Props, error) {
 	if cfg.Policy == (Policy{}) {
 		cfg.Policy = DefaultPolicy
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	g := &guardian{cfg: cfg, children: map[string]*actor.PID{}, stopping: map[string]bool{}}
+	unhandled, err := surface.NewUnhandled("node", cfg.Logger, cfg.Registerer)
+	if err != nil {
+		return nil, err
+	}
+	allow, err := surface.AllowRemote(surface.AllowConfig{Actor: "node", Logger: cfg.Logger, Registerer: cfg.Registerer})
+	if err != nil {
+		return nil, err
+	}
+	g := &guardian{cfg: cfg, unhandled: unhandled, children: map[string]*actor.PID{}, stopping: map[string]bool{}}
 	strategy := reportingStrategy{
 		inner: actor.NewOneForOneStrategy(cfg.Policy.MaxRestarts, cfg.Policy.Within, restartAlways),
 		g:     g,
 	}
-	return actor.PropsFromProducer(func() actor.Actor { return g }, actor.WithSupervisor(strategy))
+	return actor.PropsFromProducer(func() actor.Actor { return g },
+		actor.WithSupervisor(strategy), actor.WithReceiverMiddleware(allow)), nil
 }
 
 // restartAlways restarts on any failure; the one-for-one window turns a
@@ -93,9 +113,10 @@ func (s reportingStrategy) HandleFailure(sys *actor.ActorSystem, sup actor.Super
 // guardian is the actor; its state is touched only while it processes a
 // message (supervision included).
 type guardian struct {
-	cfg      Config
-	children map[string]*actor.PID
-	stopping map[string]bool
+	cfg       Config
+	unhandled *surface.Unhandled
+	children  map[string]*actor.PID
+	stopping  map[string]bool
 }
 
 func (g *guardian) nameOf(pid *actor.PID) string {
@@ -124,6 +145,8 @@ func (g *guardian) Receive(ctx actor.Context) {
 		for n := range g.children {
 			g.stopping[n] = true
 		}
+	default:
+		g.unhandled.Handle(ctx)
 	}
 }
 

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/arbor-db/arbor/actors/node"
+	"github.com/arbor-db/arbor/actors/surface"
+	"github.com/arbor-db/arbor/messages"
 	"github.com/arbor-db/arbor/testkit"
 	"github.com/asynkron/protoactor-go/actor"
 	"go.uber.org/goleak"
@@ -47,6 +49,15 @@ func (e *events) config(policy node.Policy) node.Config {
 	}
 }
 
+func newGuardian(t *testing.T, cfg node.Config) *actor.Props {
+	t.Helper()
+	props, err := node.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return props
+}
+
 func spawn(t *testing.T, sys *actor.ActorSystem, g *actor.PID, name string, props *actor.Props) *actor.PID {
 	t.Helper()
 	res, err := sys.Root.RequestFuture(g, &node.SpawnSubsystem{Name: name, Props: props}, time.Second).Result()
@@ -64,7 +75,7 @@ func TestGuardianRestartsFailingSubsystem(t *testing.T) {
 	sys := testkit.NewSystem(t)
 	probe := testkit.NewProbe(t, sys)
 	ev := &events{}
-	g := sys.Root.Spawn(node.Props(ev.config(node.DefaultPolicy)))
+	g := sys.Root.Spawn(newGuardian(t, ev.config(node.DefaultPolicy)))
 	pid := spawn(t, sys, g, "storage", flakyProps(probe))
 	testkit.ExpectMsg[*started](probe, testkit.DefaultTimeout)
 
@@ -84,7 +95,7 @@ func TestGuardianStopsSubsystemThatKeepsFailing(t *testing.T) {
 	sys := testkit.NewSystem(t)
 	probe := testkit.NewProbe(t, sys)
 	ev := &events{}
-	g := sys.Root.Spawn(node.Props(ev.config(node.Policy{MaxRestarts: 2, Within: time.Minute})))
+	g := sys.Root.Spawn(newGuardian(t, ev.config(node.Policy{MaxRestarts: 2, Within: time.Minute})))
 	pid := spawn(t, sys, g, "replica", flakyProps(probe))
 	testkit.ExpectMsg[*started](probe, testkit.DefaultTimeout)
 	probe.Watch(pid)
@@ -108,7 +119,7 @@ func TestGuardianStopsSubsystemThatKeepsFailing(t *testing.T) {
 func TestGuardianRejectsDuplicateNames(t *testing.T) {
 	sys := testkit.NewSystem(t)
 	probe := testkit.NewProbe(t, sys)
-	g := sys.Root.Spawn(node.Props(node.Config{Logger: testkit.QuietLogger()}))
+	g := sys.Root.Spawn(newGuardian(t, node.Config{Logger: testkit.QuietLogger()}))
 	spawn(t, sys, g, "catalog", flakyProps(probe))
 	res, err := sys.Root.RequestFuture(g, &node.SpawnSubsystem{Name: "catalog", Props: flakyProps(probe)}, time.Second).Result()
 	if err != nil {
@@ -129,7 +140,7 @@ func TestStoppingGuardianStopsSubsystemsQuietly(t *testing.T) {
 	sys := testkit.NewSystem(t)
 	probe := testkit.NewProbe(t, sys)
 	ev := &events{}
-	g := sys.Root.Spawn(node.Props(ev.config(node.DefaultPolicy)))
+	g := sys.Root.Spawn(newGuardian(t, ev.config(node.DefaultPolicy)))
 	pid := spawn(t, sys, g, "storage", flakyProps(probe))
 	probe.Watch(pid)
 	if err := sys.Root.StopFuture(g).Wait(); err != nil {
@@ -140,5 +151,39 @@ func TestStoppingGuardianStopsSubsystemsQuietly(t *testing.T) {
 	defer ev.mu.Unlock()
 	if len(ev.stopped) != 0 {
 		t.Fatalf("an orderly stop was reported as a failure: %v", ev.stopped)
+	}
+}
+
+func TestGuardianAnswersUnknownRequestsWithADecodableError(t *testing.T) {
+	sys := testkit.NewSystem(t)
+	g := sys.Root.Spawn(newGuardian(t, node.Config{Logger: testkit.QuietLogger()}))
+	res, err := sys.Root.RequestFuture(g, &messages.Row{}, 5*time.Second).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	reply, ok := res.(*messages.UnknownMessageReply)
+	if !ok || !errors.Is(messages.ErrorFromWire(reply.GetError()), messages.ErrUnknownMessage) {
+		t.Fatalf("unknown request answered with %#v", res)
+	}
+}
+
+func TestGuardianServesNothingToRemoteSenders(t *testing.T) {
+	sys := testkit.NewSystem(t)
+	probe := testkit.NewProbe(t, sys)
+	g := sys.Root.Spawn(newGuardian(t, node.Config{Logger: testkit.QuietLogger()}))
+	f := actor.NewFuture(sys, 5*time.Second)
+	env := &actor.MessageEnvelope{Message: &node.SpawnSubsystem{Name: "intruder", Props: flakyProps(probe)}, Sender: f.PID()}
+	env.SetHeader(surface.RemoteHeader, "10.0.0.9:4000")
+	sys.Root.Send(g, env)
+	res, err := f.Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := res.(*messages.UnknownMessageReply); !ok {
+		t.Fatalf("a remote spawn request was answered with %#v", res)
+	}
+	res, _ = sys.Root.RequestFuture(g, &node.ListSubsystems{}, time.Second).Result()
+	if names := res.(*node.SubsystemList).Names; len(names) != 0 {
+		t.Fatalf("a remote sender spawned a subsystem: %v", names)
 	}
 }

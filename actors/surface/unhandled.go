@@ -1,6 +1,3 @@
-// Package surface owns what an Arbor actor accepts, and from whom: the one
-// way an actor handles a message it does not know (Unhandled), and the
-// node's network surface (docs/conventions.md).
 package surface
 
 import (

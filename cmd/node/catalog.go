@@ -12,6 +12,7 @@ import (
 	"github.com/arbor-db/arbor/actors/catalog"
 	"github.com/arbor-db/arbor/actors/catalog/durable"
 	"github.com/arbor-db/arbor/actors/node"
+	"github.com/arbor-db/arbor/actors/surface"
 	"github.com/arbor-db/arbor/persistence"
 	"github.com/arbor-db/arbor/persistence/etcd"
 	"github.com/arbor-db/arbor/persistence/pebble"
@@ -27,8 +28,10 @@ const (
 	catalogSubsystem = "catalog"
 	// catalogStartTimeout bounds opening the catalog at start.
 	catalogStartTimeout = 30 * time.Second
-	// exitFenced is the exit code of a node halted by its catalog guardian.
-	exitFenced = 3
+	// exitHalted is the exit code of a halted node: fenced out of its
+	// catalog by a newer node, or left without its catalog guardian or its
+	// node guardian (see Node.Halted).
+	exitHalted = 3
 )
 
 // catalogSpec is a parsed --catalog: empty Endpoints means the embedded
@@ -84,7 +87,7 @@ func (n *Node) startCatalog() error {
 			return fmt.Errorf("catalog: %w", err)
 		}
 	} else if c.store, err = etcd.Dial(ctx, spec.Endpoints, spec.Prefix); err != nil {
-		return fmt.Errorf("catalog: connect to etcd %v: %w", spec.Endpoints, err)
+		return fmt.Errorf("catalog: %w", err) // etcd's error names the endpoints
 	}
 	if c.catalog, err = c.store.OpenShard(ctx, "catalog"); err != nil {
 		return fmt.Errorf("catalog: %w", err)
@@ -97,6 +100,14 @@ func (n *Node) startCatalog() error {
 		return err
 	}
 	generation := n.cfg.DeployGeneration
+	// The guardian's requests are local Go structs: it accepts nothing
+	// from remote senders.
+	allow, err := surface.AllowRemote(surface.AllowConfig{
+		Actor: catalogSubsystem, Logger: n.logger.With("actor", catalogSubsystem), Registerer: n.metrics.registry,
+	})
+	if err != nil {
+		return err
+	}
 	props := catalog.Props(catalog.Config{
 		Open: func(ctx context.Context) (*durable.Handle, error) {
 			return durable.Open(ctx, durable.Config{
@@ -108,38 +119,39 @@ func (n *Node) startCatalog() error {
 		Clock:   n.clock,
 		Metrics: metrics,
 		Logger:  n.logger.With("actor", catalogSubsystem),
-	})
+	}).Configure(actor.WithReceiverMiddleware(allow))
 	res, err := n.system.Root.RequestFuture(n.guardian, &node.SpawnSubsystem{Name: catalogSubsystem, Props: props}, catalogStartTimeout).Result()
 	if err != nil {
-		return fmt.Errorf("catalog: spawn guardian: %w", err)
+		return fmt.Errorf("spawn catalog guardian: %w", err)
 	}
 	switch r := res.(type) {
 	case *node.SubsystemSpawned:
 		c.pid = r.PID
 	case *node.SpawnFailed:
-		return fmt.Errorf("catalog: spawn guardian: %w", r.Err)
+		return fmt.Errorf("spawn catalog guardian: %w", r.Err)
 	default:
-		return fmt.Errorf("catalog: spawn guardian: unexpected answer %T", res)
+		return fmt.Errorf("spawn catalog guardian: unexpected answer %T", res)
 	}
 	// The guardian opens the catalog before it reads any message, so its
 	// first status says how the open went.
 	res, err = n.system.Root.RequestFuture(c.pid, &catalog.GetStatus{}, catalogStartTimeout).Result()
 	if err != nil {
-		return fmt.Errorf("catalog: status: %w", err)
+		return fmt.Errorf("catalog guardian status: %w", err)
 	}
 	st, ok := res.(*catalog.Status)
 	switch {
 	case !ok:
-		return fmt.Errorf("catalog: status: unexpected answer %T", res)
+		return fmt.Errorf("catalog guardian status: unexpected answer %T", res)
 	case st.Phase == catalog.PhaseReady:
 		n.logger.Info("catalog open", "token", st.Token.String(), "catalog", n.catalogLocation(spec))
 		return nil
 	case st.Err != nil:
-		return fmt.Errorf("catalog: %w", st.Err)
+		// The guardian's errors already say "catalog".
+		return fmt.Errorf("cannot own %s: %w", n.catalogLocation(spec), st.Err)
 	case st.LastFailure != nil:
-		return fmt.Errorf("catalog: cannot open %s: %w", n.catalogLocation(spec), st.LastFailure)
+		return fmt.Errorf("cannot open %s: %w", n.catalogLocation(spec), st.LastFailure)
 	}
-	return fmt.Errorf("catalog: not ready (%s)", st.Phase)
+	return fmt.Errorf("catalog guardian not ready (%s)", st.Phase)
 }
 
 func (n *Node) catalogLocation(spec catalogSpec) string {
@@ -180,5 +192,6 @@ func (n *Node) halt(reason string) {
 }
 
 // Halted receives, once, the reason the node must stop: its catalog
-// guardian was fenced by a newer node or cannot open the catalog.
+// guardian was fenced by a newer node or cannot open the catalog, or the
+// catalog guardian or the node guardian stopped.
 func (n *Node) Halted() <-chan string { return n.halted }

@@ -65,7 +65,7 @@ func TestNewerDeployGenerationFencesOlderNodes(t *testing.T) {
 	catalogURL := etcdCatalog(t)
 	old, oldErr := startNodeProcess(t, catalogURL, "--deploy-generation", "1")
 	startNodeProcess(t, catalogURL, "--deploy-generation", "2")
-	requireExit(t, old, oldErr, exitFenced, "deploy generation", "(generation 1, epoch 1)", "(generation 2, epoch 2)")
+	requireExit(t, old, oldErr, exitHalted, "deploy generation", "(generation 1, epoch 1)", "(generation 2, epoch 2)")
 
 	// An old generation cannot come back.
 	again, againErr := nodeCommand(t, "--data-dir", filepath.Join(t.TempDir(), "data"), "--listen", freeAddr(t), "--http", freeAddr(t),
@@ -131,7 +131,7 @@ func TestSecondNodeOnEtcdCatalogFencesTheFirstWhichExitsNonZero(t *testing.T) {
 	first, firstErr := startNodeProcess(t, catalogURL)
 	second, secondErr := startNodeProcess(t, catalogURL)
 
-	requireExit(t, first, firstErr, exitFenced, "fenced", "(generation 0, epoch 1)", "(generation 0, epoch 2)")
+	requireExit(t, first, firstErr, exitHalted, "fenced", "(generation 0, epoch 1)", "(generation 0, epoch 2)")
 	t.Logf("the fenced node's last words: %s", lastLine(firstErr.String()))
 	if err := second.Process.Signal(syscall.SIGINT); err != nil {
 		t.Fatal(err)

@@ -10,7 +10,14 @@
 // The node opens its catalog at start (Pebble under the data dir, or
 // --catalog etcd://host:port/prefix, as --deploy-generation N). A node fenced
 // out of the catalog by a newer one exits with status 3 and a message naming
-// both fence tokens; see cmd/node/catalog.go.
+// both fence tokens; see cmd/node/catalog.go. A node whose catalog guardian
+// or node guardian stops halts the same way, with a message saying which.
+//
+// /readyz answers 503, naming each subsystem that is not serving, when one
+// has stopped or has not answered a status probe within 2 s (readiness.go).
+// The remote port is guarded (surface.RemoteGuard): no frame a peer sends
+// can panic the process, and peers cannot stop actors. SIGTERM stops the
+// node within 5 s even when a backend does not answer.
 package main
 
 import (
@@ -52,6 +59,6 @@ func run(args []string) int {
 	case reason := <-n.Halted():
 		n.Stop()
 		fmt.Fprintf(os.Stderr, "arbor node: %s\n", reason)
-		return exitFenced
+		return exitHalted
 	}
 }

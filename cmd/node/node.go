@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/arbor-db/arbor/actors/node"
+	"github.com/arbor-db/arbor/actors/surface"
 	"github.com/arbor-db/arbor/clock"
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/asynkron/protoactor-go/remote"
@@ -38,10 +39,14 @@ type Node struct {
 	httpDone   chan struct{} // nil until serving; closed when the serving goroutine returns
 
 	catalog *nodeCatalog
-	halted  chan string // the catalog guardian's halt reason (see catalog.go)
+	halted  chan string // why the node must stop (see halt in catalog.go)
 
-	ready    atomic.Bool
-	stopOnce sync.Once
+	ready        *readiness
+	monitor      *actor.PID    // the node's monitor actor (monitor.go)
+	guardianGone chan struct{} // closed by the monitor when the guardian has terminated
+	goneOnce     sync.Once
+	stopping     atomic.Bool
+	stopOnce     sync.Once
 }
 
 // StartNode starts a node. On error everything started so far is stopped and
@@ -51,7 +56,8 @@ func StartNode(cfg Config, logger *slog.Logger, clk clock.Clock) (_ *Node, err e
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	n := &Node{cfg: cfg, logger: logger, clock: clk, halted: make(chan string, 1)}
+	n := &Node{cfg: cfg, logger: logger, clock: clk, halted: make(chan string, 1),
+		ready: newReadiness(), guardianGone: make(chan struct{})}
 	defer func() {
 		if err != nil {
 			n.Stop()
@@ -79,24 +85,45 @@ func StartNode(cfg Config, logger *slog.Logger, clk clock.Clock) (_ *Node, err e
 		actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return logger.With("lib", "protoactor") }),
 		actor.WithMetricProviders(n.metrics.meterProvider),
 	)
-	if n.remote, err = startRemote(n.system, cfg); err != nil {
+	guard, err := surface.NewRemoteGuard(surface.GuardConfig{
+		System: n.system, Logger: logger.With("actor", "remote"), Registerer: n.metrics.registry,
+	})
+	if err != nil {
 		return nil, err
 	}
-	n.guardian, err = n.system.Root.SpawnNamed(node.Props(node.Config{
+	if n.remote, err = startRemote(n.system, cfg, guard); err != nil {
+		return nil, err
+	}
+	guardianProps, err := node.New(node.Config{
 		Logger: logger.With("actor", "node"),
 		OnRestart: func(name string, _ any) {
 			n.metrics.subsystemFailures.WithLabelValues(name).Inc()
 		},
-		OnSubsystemStopped: func(name string) {
-			n.metrics.subsystemStops.WithLabelValues(name).Inc()
-		},
-	}), "node")
+		OnSubsystemStopped: n.subsystemStopped,
+		Registerer:         n.metrics.registry,
+	})
 	if err != nil {
+		return nil, fmt.Errorf("node guardian: %w", err)
+	}
+	if n.guardian, err = n.system.Root.SpawnNamed(guardianProps, "node"); err != nil {
 		return nil, fmt.Errorf("spawn node guardian: %w", err)
+	}
+	monitorProps, err := newMonitor(monitorConfig{
+		clock: clk, ready: n.ready, guardian: n.guardian, guardianGone: n.onGuardianGone,
+		logger: logger.With("actor", monitorName), registerer: n.metrics.registry,
+	})
+	if err != nil {
+		return nil, err
+	}
+	if n.monitor, err = n.system.Root.SpawnNamed(monitorProps, monitorName); err != nil {
+		return nil, fmt.Errorf("spawn %s: %w", monitorName, err)
 	}
 	if err := n.startCatalog(); err != nil {
 		return nil, err
 	}
+	// startCatalog saw the catalog guardian ready: that is its first answer.
+	n.ready.probeAnswered(catalogSubsystem, true, "")
+	n.system.Root.Send(n.monitor, &addProbe{target: catalogProbe(n.catalog.pid)})
 
 	n.httpServer = &http.Server{Handler: n.routes(), ReadHeaderTimeout: 10 * time.Second}
 	n.httpDone = make(chan struct{})
@@ -107,7 +134,7 @@ func StartNode(cfg Config, logger *slog.Logger, clk clock.Clock) (_ *Node, err e
 		}
 	}()
 
-	n.ready.Store(true)
+	n.ready.setStarted()
 	n.metrics.ready.Set(1)
 	logger.Info("node started",
 		"remote", n.system.Address(), "http", n.httpAddr.String(), "data_dir", cfg.DataDir)
@@ -128,9 +155,11 @@ func checkDataDir(dir string) error {
 	return os.Remove(probe)
 }
 
-// startRemote starts protoactor remote on cfg.Listen. protoactor panics when
-// it cannot listen, so the address is tried first to give a clear error.
-func startRemote(sys *actor.ActorSystem, cfg Config) (_ *remote.Remote, err error) {
+// startRemote starts protoactor remote on cfg.Listen, behind guard (no frame
+// a peer sends can panic the process; see surface.RemoteGuard). protoactor
+// panics when it cannot listen, so the address is tried first to give a
+// clear error.
+func startRemote(sys *actor.ActorSystem, cfg Config, guard *surface.RemoteGuard) (_ *remote.Remote, err error) {
 	host, portStr, err := net.SplitHostPort(cfg.Listen)
 	if err != nil {
 		return nil, fmt.Errorf("%w: --listen %q: %v", ErrBadConfig, cfg.Listen, err)
@@ -148,7 +177,7 @@ func startRemote(sys *actor.ActorSystem, cfg Config) (_ *remote.Remote, err erro
 		port = probe.Addr().(*net.TCPAddr).Port
 	}
 	probe.Close()
-	opts := []remote.ConfigOption{}
+	opts := []remote.ConfigOption{remote.WithServerOptions(guard.ServerOptions()...)}
 	if cfg.Advertise != "" {
 		opts = append(opts, remote.WithAdvertisedHost(cfg.Advertise))
 	}
@@ -183,10 +212,15 @@ func (n *Node) routes() http.Handler {
 		fmt.Fprintln(w, "ok")
 	})
 	mux.HandleFunc("/readyz", func(w http.ResponseWriter, r *http.Request) {
-		if !n.ready.Load() {
-			http.Error(w, "not ready", http.StatusServiceUnavailable)
+		// Ready: every subsystem is up and answered its latest probe in
+		// time; otherwise the body names each that is not.
+		ok, why := n.ready.verdict(n.clock.Now())
+		if !ok {
+			n.metrics.ready.Set(0)
+			http.Error(w, "not ready: "+why, http.StatusServiceUnavailable)
 			return
 		}
+		n.metrics.ready.Set(1)
 		fmt.Fprintln(w, "ready")
 	})
 	return mux
@@ -204,40 +238,126 @@ func (n *Node) System() *actor.ActorSystem { return n.system }
 // Guardian is the PID of the root guardian; subsystems are spawned under it.
 func (n *Node) Guardian() *actor.PID { return n.guardian }
 
+// stopTimeout bounds Node.Stop: each step below gets a share of it, and a
+// step that overruns its share (a subsystem blocked on a frozen backend) is
+// abandoned with a warning so the process can still exit.
+const stopTimeout = 5 * time.Second
+
+// Shares of stopTimeout, in the order Stop spends them.
+const (
+	stopGuardianShare = 2 * time.Second
+	stopCatalogShare  = time.Second
+	stopRemoteShare   = time.Second
+	stopHTTPShare     = 500 * time.Millisecond
+	stopMetricsShare  = 500 * time.Millisecond
+)
+
 // Stop shuts the node down in order: not ready, subsystems and guardian
-// stopped, remote closed, HTTP closed, actor system shut down. It is safe
-// to call more than once and on a partly started node.
+// stopped, catalog closed, remote closed, HTTP closed, actor system shut
+// down. It returns within stopTimeout (plus scheduling slack) even when a
+// subsystem or backend does not answer: what did not finish in its share is
+// logged and left behind. It is safe to call more than once and on a partly
+// started node.
 func (n *Node) Stop() {
 	n.stopOnce.Do(func() {
-		n.ready.Store(false)
+		n.stopping.Store(true)
+		n.ready.setStopping()
 		if n.metrics != nil {
 			n.metrics.ready.Set(0)
 		}
 		if n.guardian != nil {
-			if err := n.system.Root.StopFuture(n.guardian).Wait(); err != nil {
-				n.logger.Warn("node guardian did not stop in time", "err", err)
+			var stopped bool
+			if n.monitor != nil {
+				n.system.Root.Stop(n.guardian)
+				stopped = waitFor(n.guardianGone, stopGuardianShare)
+			} else { // a partly started node: nothing watches the guardian
+				stopped = within(stopGuardianShare, func() { _ = n.system.Root.StopFuture(n.guardian).Wait() })
+			}
+			if !stopped {
+				n.logger.Warn("node guardian and its subsystems did not stop in time; leaving them", "waited", stopGuardianShare)
 			}
 		}
-		n.stopCatalog()
+		if n.monitor != nil {
+			n.system.Root.Stop(n.monitor)
+		}
+		if !within(stopCatalogShare, n.stopCatalog) {
+			n.logger.Warn("catalog store did not close in time; leaving it", "waited", stopCatalogShare)
+		}
 		if n.remote != nil {
-			n.remote.Shutdown(true)
+			if !within(stopRemoteShare, func() { n.remote.Shutdown(true) }) {
+				n.logger.Warn("remote did not stop gracefully in time; closing its connections", "waited", stopRemoteShare)
+				n.remote.Shutdown(false)
+			}
 		}
 		if n.httpServer != nil {
-			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			ctx, cancel := context.WithTimeout(context.Background(), stopHTTPShare)
 			if err := n.httpServer.Shutdown(ctx); err != nil {
-				n.logger.Warn("http server did not stop in time", "err", err)
+				n.logger.Warn("http server did not stop in time; closing its connections", "err", err)
+				_ = n.httpServer.Close()
 			}
 			cancel()
-			<-n.httpDone
+			<-n.httpDone // Serve returns as soon as Shutdown or Close begins
 		}
 		if n.system != nil {
 			n.system.Shutdown()
 		}
 		if n.metrics != nil {
-			_ = n.metrics.meterProvider.Shutdown(context.Background())
+			ctx, cancel := context.WithTimeout(context.Background(), stopMetricsShare)
+			_ = n.metrics.meterProvider.Shutdown(ctx)
+			cancel()
 		}
 		if n.httpServer != nil {
 			n.logger.Info("node stopped")
 		}
+	})
+}
+
+// waitFor waits for ch to close, at most d; it reports whether it closed.
+func waitFor(ch <-chan struct{}, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ch:
+		return true
+	case <-t.C:
+		return false
+	}
+}
+
+// within runs f and waits for it at most d; it reports whether f returned.
+// An f that overruns is left running: Stop uses it for steps that block on
+// a backend, at the end of the process's life.
+func within(d time.Duration, f func()) bool {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		f()
+	}()
+	return waitFor(done, d)
+}
+
+// subsystemStopped is the node guardian's OnSubsystemStopped: the subsystem
+// is counted and the node is no longer ready. Without its catalog guardian
+// the node cannot write its catalog, so that one also halts the node.
+func (n *Node) subsystemStopped(name string) {
+	n.metrics.subsystemStops.WithLabelValues(name).Inc()
+	n.ready.subsystemStopped(name)
+	if name == catalogSubsystem {
+		n.halt("the catalog guardian stopped (it was stopped or exhausted its restarts): the node can no longer write its catalog")
+	}
+}
+
+// onGuardianGone is called by the monitor when the node guardian has
+// terminated. During Stop that is expected; otherwise every subsystem went
+// with it, and the node halts.
+// A restarted monitor watches again and may hear of it twice.
+func (n *Node) onGuardianGone() {
+	n.goneOnce.Do(func() {
+		close(n.guardianGone)
+		if n.stopping.Load() {
+			return
+		}
+		n.ready.subsystemStopped("node")
+		n.halt("the node guardian stopped: every subsystem stopped with it")
 	})
 }

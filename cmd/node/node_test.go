@@ -13,6 +13,7 @@ import (
 	"github.com/arbor-db/arbor/actors/node"
 	"github.com/arbor-db/arbor/testkit"
 	"github.com/asynkron/protoactor-go/actor"
+	"go.uber.org/goleak"
 )
 
 func testConfig(t *testing.T) Config {
@@ -105,4 +106,102 @@ func TestNodeReportsUnusableDataDir(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "data dir") || !strings.Contains(err.Error(), cfg.DataDir) {
 		t.Fatalf("unusable data dir: %v", err)
 	}
+}
+
+func spawnSubsystem(t *testing.T, n *Node, name string, props *actor.Props) *actor.PID {
+	t.Helper()
+	res, err := n.System().Root.RequestFuture(n.Guardian(), &node.SpawnSubsystem{Name: name, Props: props}, 5*time.Second).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	spawned, ok := res.(*node.SubsystemSpawned)
+	if !ok {
+		t.Fatalf("spawn %s: %#v", name, res)
+	}
+	return spawned.PID
+}
+
+func readyz(t *testing.T, n *Node) (int, string) {
+	t.Helper()
+	return get(t, "http://"+n.HTTPAddr()+"/readyz")
+}
+
+func TestReadyzNamesAStoppedSubsystem(t *testing.T) {
+	n := startTestNode(t, testConfig(t))
+	pid := spawnSubsystem(t, n, "echo", actor.PropsFromFunc(func(actor.Context) {}))
+	if code, body := readyz(t, n); code != 200 {
+		t.Fatalf("/readyz before: %d %q", code, body)
+	}
+	n.System().Root.Stop(pid)
+	testkit.Eventually(t, func() bool {
+		code, body := readyz(t, n)
+		return code == 503 && strings.Contains(body, "echo: stopped")
+	}, testkit.DefaultTimeout, "/readyz does not name the stopped subsystem")
+	select {
+	case reason := <-n.Halted():
+		t.Fatalf("a node without an optional subsystem halted: %s", reason)
+	default:
+	}
+}
+
+func TestLosingTheCatalogGuardianHaltsTheNode(t *testing.T) {
+	n := startTestNode(t, testConfig(t))
+	n.System().Root.Stop(n.catalog.pid)
+	select {
+	case reason := <-n.Halted():
+		if !strings.Contains(reason, "catalog guardian stopped") {
+			t.Fatalf("halt reason %q does not say the catalog guardian stopped", reason)
+		}
+	case <-time.After(testkit.DefaultTimeout):
+		t.Fatal("the node did not halt")
+	}
+	if code, body := readyz(t, n); code != 503 || !strings.Contains(body, "catalog: stopped") {
+		t.Fatalf("/readyz: %d %q", code, body)
+	}
+}
+
+func TestReadyzNamesASubsystemThatStopsAnswering(t *testing.T) {
+	clk := testkit.NewManualClock()
+	n, err := StartNode(testConfig(t), testkit.QuietLogger(), clk)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(n.Stop)
+	type status struct{}
+	stuck := spawnSubsystem(t, n, "stuck", actor.PropsFromFunc(func(actor.Context) {})) // answers nothing
+	n.System().Root.Send(n.monitor, &addProbe{target: probeTarget{
+		name: "stuck", pid: stuck, request: &status{},
+		judge: func(m any) (bool, string, bool) { _, ok := m.(*status); return ok, "", ok },
+	}})
+	testkit.Eventually(t, func() bool {
+		clk.Advance(probeInterval) // one probe tick per try, on the node's clock
+		code, body := readyz(t, n)
+		return code == 503 && strings.Contains(body, "stuck: no answer to a status probe")
+	}, testkit.DefaultTimeout, "/readyz does not name the subsystem that does not answer")
+}
+
+func TestStopIsBoundedWhenASubsystemHangs(t *testing.T) {
+	before := goleak.IgnoreCurrent()
+	n := startTestNode(t, testConfig(t))
+	release := make(chan struct{})
+	entered := make(chan struct{})
+	spawnSubsystem(t, n, "frozen", actor.PropsFromFunc(func(ctx actor.Context) {
+		if _, ok := ctx.Message().(*actor.Stopping); ok {
+			close(entered)
+			<-release // a backend call that does not come back
+		}
+	}))
+	stopped := make(chan struct{})
+	go func() { defer close(stopped); n.Stop() }()
+	<-entered
+	select {
+	case <-stopped:
+	case <-time.After(stopTimeout + 5*time.Second):
+		t.Fatalf("Stop did not return within %s", stopTimeout+5*time.Second)
+	}
+	// Let the hung actor finish; what it leaves (protoactor's dead-letter
+	// throttle lives one interval) must be gone before the next test.
+	close(release)
+	testkit.Eventually(t, func() bool { return goleak.Find(testkit.LeakOptions(before)...) == nil },
+		10*time.Second, "goroutines left after the hung subsystem finished")
 }
