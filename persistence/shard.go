@@ -61,6 +61,20 @@ type Shard interface {
 	// handle also closes every listener it made.
 	Listen(ctx context.Context, from timely.Frontier) (Listener, error)
 
+	// ReadRange returns the updates with lo <= Ts < hi, in time order and
+	// consolidated per time: what a Listen from lo would yield, cut at hi,
+	// read from one consistent state. It never waits: it requires
+	// since <= lo, else *SinceError, and hi <= upper, else
+	// *NotYetReadableError (AsOf hi-1). An empty range (lo >= hi) returns
+	// nothing. As with Listen, reading from exactly since yields the
+	// contents as of since at since.
+	//
+	// Its cost is that of the batches overlapping [lo, hi), not of the
+	// shard's history (Listen's first read, from its from to the upper,
+	// costs the same way). Reading from the since also reads every batch
+	// below it, which compaction keeps bounded.
+	ReadRange(ctx context.Context, lo, hi timely.Timestamp) ([]Update, error)
+
 	// Upper returns the shard's current upper: every update still to come
 	// has a time >= upper. A fresh shard's upper is timely.Minimum().
 	Upper(ctx context.Context) (timely.Frontier, error)

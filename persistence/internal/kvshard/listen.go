@@ -93,11 +93,15 @@ func (l *listener) Next(ctx context.Context) (persistence.ListenEvent, error) {
 func (l *listener) poll(ctx context.Context) (persistence.ListenEvent, bool, error) {
 	s := l.shard
 	pos, _ := l.pos.Time() // pos is never closed here: eof is set first
-	r := s.keys.batchesFrom(pos)
+	var st state
+	var err error
 	if l.first {
-		r = s.keys.batchesFrom(0) // a batch below pos may hold times >= pos
+		// A batch below pos may hold times >= pos: seek to it.
+		st, err = s.readWindow(ctx, "listen", pos, timely.Closed())
+	} else {
+		// pos is an upper this listener saw: no batch straddles it.
+		st, err = s.readState(ctx, "listen", s.keys.batchesFrom(pos))
 	}
-	st, err := s.readState(ctx, "listen", r)
 	if err != nil {
 		return persistence.ListenEvent{}, false, err
 	}
