@@ -57,7 +57,11 @@ type Shard interface {
 	// Listen reads the shard once before returning, so the since check and
 	// the first event come from one state (a since that moves afterwards
 	// cannot change what the first event holds); it can therefore also
-	// return *CorruptError. The listener must be closed; closing the shard
+	// return *CorruptError. From may be ahead of the upper: the first event
+	// then comes once the upper passes from, and holds the updates at or
+	// after from of every batch appended meanwhile, including one that
+	// straddles from. It holds the contents as of since only if the since
+	// was at from when Listen read. The listener must be closed; closing the shard
 	// handle also closes every listener it made.
 	Listen(ctx context.Context, from timely.Frontier) (Listener, error)
 

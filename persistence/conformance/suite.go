@@ -23,6 +23,7 @@ func RunShardTests(t *testing.T, h Harness) {
 		{"ListenFromThePast", testListenFromThePast},
 		{"ListenSinceErrors", testListenSinceErrors},
 		{"ListenBlocksAndCloses", testListenBlocksAndCloses},
+		{"ListenAheadOfUpper", testListenAheadOfUpper},
 		{"ReadRange", testReadRange},
 		{"LegacyLayout", testLegacyLayout},
 		{"KVLimit", testKVLimit},

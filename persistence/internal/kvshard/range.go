@@ -16,7 +16,7 @@ func (s *shard) ReadRange(ctx context.Context, lo, hi timely.Timestamp) ([]persi
 	if lo >= hi {
 		return nil, nil
 	}
-	st, err := s.readWindow(ctx, op, lo, timely.At(hi))
+	st, err := s.readWindow(ctx, op, lo, timely.At(hi), true)
 	if err != nil {
 		return nil, err
 	}
@@ -29,6 +29,9 @@ func (s *shard) ReadRange(ctx context.Context, lo, hi timely.Timestamp) ([]persi
 	var out []persistence.Update
 	for _, b := range st.batches {
 		for _, u := range b.updates {
+			if !st.below && u.Ts < lo {
+				continue
+			}
 			u.Ts = advance(u.Ts, st.since)
 			if lo <= u.Ts && u.Ts < hi {
 				out = append(out, u)
