@@ -33,6 +33,7 @@ func RunShardTests(t *testing.T, h Harness) {
 		{"HandlesAndNames", testHandlesAndNames},
 		{"ClosedHandles", testClosedHandles},
 		{"Corruption", testCorruption},
+		{"CorruptIndex", testCorruptIndex},
 		{"RandomAgainstModel", testRandomAgainstModel},
 		{"ReopenDurability", testReopenDurability},
 	}
