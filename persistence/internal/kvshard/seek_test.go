@@ -111,3 +111,55 @@ func TestCompactionDropsEndKeys(t *testing.T) {
 	require.NoError(t, s.DowngradeSince(ctx, timely.Closed()))
 	require.Equal(t, 0, ends())
 }
+
+// countKV counts the pairs its reads return.
+type countKV struct {
+	kvshard.KV
+	pairs int
+}
+
+func (c *countKV) Read(ctx context.Context, ranges []kvshard.Range) ([][]kvshard.KeyValue, error) {
+	res, err := c.KV.Read(ctx, ranges)
+	for _, r := range res {
+		c.pairs += len(r)
+	}
+	return res, err
+}
+
+// TestSeekReadsOnlyTheWindow: a range read and a listen from near the end
+// of a long shard read the batches around the window and a few meta keys,
+// never the history: the deterministic form of the read-cost benchmark.
+func TestSeekReadsOnlyTheWindow(t *testing.T) {
+	ctx := context.Background()
+	inner := mem.New().(*kvshard.Store).KV()
+	c := &countKV{KV: inner}
+	st := kvshard.NewStore(c, "")
+	defer st.Close()
+	s, err := st.OpenShard(ctx, "s")
+	require.NoError(t, err)
+	defer s.Close()
+	const n = 2000
+	for i := range timely.Timestamp(n) {
+		// Batches of width 2, one update each, at the batch's second time.
+		ups := []persistence.Update{{Key: []byte("k"), Ts: 2*i + 1, Diff: 1}}
+		require.NoError(t, s.CompareAndAppend(ctx, ups, timely.At(2*i), timely.At(2*i+2)))
+	}
+
+	// [2n-9, 2n-1): starts inside a batch, ends inside another: 5 batches.
+	c.pairs = 0
+	got, err := s.ReadRange(ctx, 2*n-9, 2*n-1)
+	require.NoError(t, err)
+	require.Len(t, got, 4)
+	// Two reads: upper, since, indexed, one end key and the batches from
+	// 2n-9 on; then upper, since and the batches from the straddler on.
+	require.LessOrEqual(t, c.pairs, 16, "pairs read for a 5-batch window")
+
+	c.pairs = 0
+	l, err := s.Listen(ctx, timely.At(2*n-9))
+	require.NoError(t, err)
+	ev, err := l.Next(ctx)
+	require.NoError(t, err)
+	require.NoError(t, l.Close())
+	require.Len(t, ev.Updates, 5)
+	require.LessOrEqual(t, c.pairs, 18, "pairs read by a listen from near the end")
+}
