@@ -15,7 +15,7 @@ import (
 // clock.Manual, and the seeded source makes the jitter reproducible.
 func Example() {
 	clk := clock.NewManual(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
-	p := supervision.DefaultPolicy
+	p := supervision.DefaultPolicy()
 	p.Jitter = 0 // round figures for the example
 	tr, err := supervision.NewTracker(p, rand.New(rand.NewPCG(1, 2)))
 	if err != nil {

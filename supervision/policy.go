@@ -28,17 +28,20 @@ type Policy struct {
 	Window time.Duration
 }
 
-// DefaultPolicy is the restart policy of compute replicas: the first
+// DefaultPolicy returns the restart policy of compute replicas: the first
 // restart within 100 ms (a fast restart keeps detection plus restart under
 // a second), doubling to at most 30 s, and at most 10 restarts in any 5
-// minutes, after which the replica is reported failing.
-var DefaultPolicy = Policy{
-	InitialBackoff: 100 * time.Millisecond,
-	MaxBackoff:     30 * time.Second,
-	Multiplier:     2,
-	Jitter:         0.2,
-	MaxRestarts:    10,
-	Window:         5 * time.Minute,
+// minutes, after which the replica is reported failing. It is a function so
+// that no caller can change the default for everyone.
+func DefaultPolicy() Policy {
+	return Policy{
+		InitialBackoff: 100 * time.Millisecond,
+		MaxBackoff:     30 * time.Second,
+		Multiplier:     2,
+		Jitter:         0.2,
+		MaxRestarts:    10,
+		Window:         5 * time.Minute,
+	}
 }
 
 // Validate returns nil when every field is in its documented range, else an

@@ -11,7 +11,7 @@ import (
 )
 
 func TestValidate(t *testing.T) {
-	require.NoError(t, DefaultPolicy.Validate())
+	require.NoError(t, DefaultPolicy().Validate())
 	for _, tc := range []struct {
 		name   string
 		change func(*Policy)
@@ -30,7 +30,7 @@ func TestValidate(t *testing.T) {
 		{"zero window", func(p *Policy) { p.Window = 0 }, "Window"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			p := DefaultPolicy
+			p := DefaultPolicy()
 			tc.change(&p)
 			err := p.Validate()
 			require.ErrorIs(t, err, ErrInvalidPolicy)
@@ -40,7 +40,7 @@ func TestValidate(t *testing.T) {
 		})
 	}
 	// Edges that are valid.
-	p := DefaultPolicy
+	p := DefaultPolicy()
 	p.Multiplier, p.Jitter, p.MaxRestarts, p.MaxBackoff = 1, 0, 1, p.InitialBackoff
 	require.NoError(t, p.Validate())
 }
@@ -83,11 +83,11 @@ func TestStateText(t *testing.T) {
 }
 
 func TestNilRandPanics(t *testing.T) {
-	require.Panics(t, func() { _, _ = NewTracker(DefaultPolicy, nil) })
+	require.Panics(t, func() { _, _ = NewTracker(DefaultPolicy(), nil) })
 }
 
 func TestLastErr(t *testing.T) {
-	tr, err := NewTracker(DefaultPolicy, rand.New(rand.NewPCG(1, 1)))
+	tr, err := NewTracker(DefaultPolicy(), rand.New(rand.NewPCG(1, 1)))
 	require.NoError(t, err)
 	require.NoError(t, tr.LastErr())
 	boom := errors.New("boom")

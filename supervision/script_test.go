@@ -71,7 +71,7 @@ func TestScripts(t *testing.T) {
 }
 
 func scriptPolicy(t *testing.T, d *datadriven.TestData) (Policy, *rand.Rand) {
-	p := DefaultPolicy
+	p := DefaultPolicy()
 	if d.HasArg("initial") {
 		p.InitialBackoff = durationArg(t, d, "initial")
 	}
