@@ -47,8 +47,9 @@ func (e *UpperMismatchError) Error() string {
 	return fmt.Sprintf("persistence: upper mismatch: expected %s, current %s", e.Expected, e.Current)
 }
 
-// SinceError is returned by a read (Snapshot, Listen, Listener.Next) at a
-// time before the shard's since: that history has been compacted.
+// SinceError is returned by a read (Snapshot, ReadRange, Listen,
+// Listener.Next) at a time before the shard's since: that history has been
+// compacted.
 type SinceError struct {
 	// AsOf is the time (or listen position) that was requested.
 	AsOf timely.Frontier
@@ -61,9 +62,9 @@ func (e *SinceError) Error() string {
 	return fmt.Sprintf("persistence: read at %s is before since %s: history compacted", e.AsOf, e.Since)
 }
 
-// NotYetReadableError is returned by Snapshot at a time the shard's upper has
-// not passed yet: the data at AsOf is not complete. The caller may wait
-// (Listen, WaitForUpper) and retry.
+// NotYetReadableError is returned by Snapshot and ReadRange at a time the
+// shard's upper has not passed yet: the data at AsOf is not complete. The
+// caller may wait (Listen, WaitForUpper) and retry.
 type NotYetReadableError struct {
 	AsOf  timely.Timestamp
 	Upper timely.Frontier

@@ -57,9 +57,27 @@ type Shard interface {
 	// Listen reads the shard once before returning, so the since check and
 	// the first event come from one state (a since that moves afterwards
 	// cannot change what the first event holds); it can therefore also
-	// return *CorruptError. The listener must be closed; closing the shard
+	// return *CorruptError. From may be ahead of the upper: the first event
+	// then comes once the upper passes from, and holds the updates at or
+	// after from of every batch appended meanwhile, including one that
+	// straddles from. It holds the contents as of since only if the since
+	// was at from when Listen read. The listener must be closed; closing the shard
 	// handle also closes every listener it made.
 	Listen(ctx context.Context, from timely.Frontier) (Listener, error)
+
+	// ReadRange returns the updates with lo <= Ts < hi, in time order and
+	// consolidated per time: what a Listen from lo would yield, cut at hi,
+	// read from one consistent state. It never waits: it requires
+	// since <= lo, else *SinceError, and hi <= upper, else
+	// *NotYetReadableError (AsOf hi-1). An empty range (lo >= hi) returns
+	// nothing. As with Listen, reading from exactly since yields the
+	// contents as of since at since.
+	//
+	// Its cost is that of the batches overlapping [lo, hi), not of the
+	// shard's history (Listen's first read, from its from to the upper,
+	// costs the same way). Reading from the since also reads every batch
+	// below it, which compaction keeps bounded.
+	ReadRange(ctx context.Context, lo, hi timely.Timestamp) ([]Update, error)
 
 	// Upper returns the shard's current upper: every update still to come
 	// has a time >= upper. A fresh shard's upper is timely.Minimum().

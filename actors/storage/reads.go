@@ -11,37 +11,6 @@ import (
 	"github.com/arbor-db/arbor/timely"
 )
 
-// readRange returns the updates of shard s at times in [lo, hi), in time
-// order and consolidated per time. lo must be >= the shard's since (pass
-// the since to read the contents as of since at since) and hi <= its upper.
-func readRange(ctx context.Context, s persistence.Shard, lo, hi timely.Timestamp) ([]persistence.Update, error) {
-	if lo >= hi {
-		return nil, nil
-	}
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	l, err := s.Listen(ctx, timely.At(lo))
-	if err != nil {
-		return nil, err
-	}
-	defer l.Close()
-	var out []persistence.Update
-	for {
-		ev, err := l.Next(ctx)
-		if err != nil {
-			return nil, err
-		}
-		for _, u := range ev.Updates {
-			if u.Ts < hi {
-				out = append(out, u)
-			}
-		}
-		if !ev.Progress.Admits(hi - 1) {
-			return out, nil
-		}
-	}
-}
-
 // versionsOf merges per-table updates into versions: one per time, tables
 // in id order, rows in row order. tables and ups are parallel; each
 // table's updates are in time order (readRange).

@@ -61,3 +61,24 @@ func testCorruption(t *testing.T, h Harness) {
 	require.ErrorIs(t, err, persistence.ErrCorrupt)
 	require.ErrorIs(t, s.DowngradeSince(ctxFor(t), timely.At(1)), persistence.ErrCorrupt)
 }
+
+// testCorruptIndex: an end key or indexed key that does not decode makes a
+// seeking read fail with *CorruptError naming it; appends still work.
+func testCorruptIndex(t *testing.T, h Harness) {
+	st, s := openShard(t, h)
+	keys := kvshard.KeysFor(st.(rawStore).Prefix(), "test")
+	appendOK(t, s, []persistence.Update{upd("a", "1", 0, 1)}, at(0), at(2))
+	appendOK(t, s, []persistence.Update{upd("b", "1", 3, 1)}, at(2), at(4))
+	for _, key := range [][]byte{keys.End(at(4)), keys.Indexed()} {
+		putRaw(t, st, key, []byte("garbage"))
+		_, err := s.ReadRange(ctxFor(t), 3, 4)
+		var ce *persistence.CorruptError
+		require.ErrorAs(t, err, &ce)
+		require.Equal(t, string(key), ce.Key)
+		_, err = s.Listen(ctxFor(t), at(3))
+		require.ErrorIs(t, err, persistence.ErrCorrupt)
+		putRaw(t, st, key, []byte{0, 0, 0, 0, 0, 0, 0, 2}) // lower 2; indexed from 2
+	}
+	require.Equal(t, []string{"b=1@3:1"}, readRange(t, s, 3, 4))
+	appendOK(t, s, nil, at(4), at(5))
+}

@@ -69,6 +69,12 @@ func testListenFromThePast(t *testing.T, h Harness) {
 	ev = next(t, l2)
 	require.Equal(t, []string{"a=@1:1", "b=@2:1", "c=@3:1", "d=@5:1"}, show(ev.Updates))
 
+	// Listening from beyond the upper waits too, and then yields the
+	// updates at or after from of the batch appended across it.
+	l4, err := s.Listen(ctxFor(t), at(8))
+	require.NoError(t, err)
+	defer l4.Close()
+
 	// Listening from the upper waits for new data.
 	l3, err := s.Listen(ctxFor(t), at(6))
 	require.NoError(t, err)
@@ -77,6 +83,11 @@ func testListenFromThePast(t *testing.T, h Harness) {
 	ev = next(t, l3)
 	require.Equal(t, []string{"e=@6:1"}, show(ev.Updates))
 	require.Equal(t, at(7), ev.Progress)
+
+	appendOK(t, s, []persistence.Update{upd("f", "", 7, 1), upd("g", "", 8, 1), upd("h", "", 9, 1)}, at(7), at(10))
+	ev = next(t, l4)
+	require.Equal(t, []string{"g=@8:1", "h=@9:1"}, show(ev.Updates), "from inside a batch appended after Listen")
+	require.Equal(t, at(10), ev.Progress)
 }
 
 func testListenSinceErrors(t *testing.T, h Harness) {
@@ -138,4 +149,36 @@ func testListenBlocksAndCloses(t *testing.T, h Harness) {
 	require.NoError(t, s.Close())
 	_, err = l2.Next(ctxFor(t))
 	require.True(t, errors.Is(err, persistence.ErrClosed), "got %v", err)
+}
+
+// testListenAheadOfUpper: a listener made before the upper reaches its
+// from yields its first event once it does. Whether that event holds the
+// contents as of since is settled by the since at Listen, not by where the
+// since has moved meanwhile.
+func testListenAheadOfUpper(t *testing.T, h Harness) {
+	t.Run("from the since", func(t *testing.T) {
+		_, s := openShard(t, h)
+		appendOK(t, s, []persistence.Update{upd("a", "", 1, 1)}, at(0), at(3))
+		require.NoError(t, s.DowngradeSince(ctxFor(t), at(3)))
+		l, err := s.Listen(ctxFor(t), at(3))
+		require.NoError(t, err)
+		defer l.Close()
+		appendOK(t, s, []persistence.Update{upd("b", "", 4, 1)}, at(3), at(5))
+		ev := next(t, l)
+		require.Equal(t, []string{"a=@3:1", "b=@4:1"}, show(ev.Updates), "contents as of since, then the new batch")
+		require.Equal(t, at(5), ev.Progress)
+	})
+	t.Run("since reaches from later", func(t *testing.T) {
+		_, s := openShard(t, h)
+		appendOK(t, s, []persistence.Update{upd("a", "", 1, 1)}, at(0), at(3))
+		l, err := s.Listen(ctxFor(t), at(6))
+		require.NoError(t, err)
+		defer l.Close()
+		require.NoError(t, s.DowngradeSince(ctxFor(t), at(6))) // ahead of the upper: allowed
+		appendOK(t, s, []persistence.Update{upd("c", "", 4, 1)}, at(3), at(5))
+		appendOK(t, s, []persistence.Update{upd("d", "", 5, 1), upd("e", "", 7, 1)}, at(5), at(8))
+		ev := next(t, l)
+		require.Equal(t, []string{"e=@7:1"}, show(ev.Updates), "only updates at or after from")
+		require.Equal(t, at(8), ev.Progress)
+	})
 }

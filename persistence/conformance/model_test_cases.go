@@ -30,8 +30,9 @@ func seedFor(t *testing.T) uint64 {
 }
 
 // testRandomAgainstModel applies a random mix of appends, empty appends and
-// since downgrades, and checks every snapshot and a listener against a
-// model that never compacts. The seed is printed on failure; set
+// since downgrades, and checks every snapshot, a random range read, a
+// listener's first event and a long-lived listener against a model that
+// never compacts. The seed is printed on failure; set
 // ARBOR_PERSISTENCE_SEED to replay it.
 func testRandomAgainstModel(t *testing.T, h Harness) {
 	seed := seedFor(t)
@@ -73,6 +74,17 @@ func testRandomAgainstModel(t *testing.T, h Harness) {
 			}
 		default: // drain the listener
 			drain()
+		}
+		// A random range read and a listener's first event match the model.
+		if since < upper {
+			lo := since + timely.Timestamp(rng.IntN(int(upper-since)))
+			hi := lo + timely.Timestamp(rng.IntN(int(upper-lo)+1))
+			require.Equal(t, rangeOf(model, since, lo, hi), readRange(t, s, lo, hi), "seed %d step %d range [%d, %d)", seed, step, lo, hi)
+			l, err := s.Listen(ctxFor(t), at(lo))
+			require.NoError(t, err)
+			ev := next(t, l)
+			require.NoError(t, l.Close())
+			require.Equal(t, rangeOf(model, since, lo, upper), show(ev.Updates), "seed %d step %d listen from %d", seed, step, lo)
 		}
 		// Every readable time matches the model.
 		for ts := since; ts < upper; ts++ {

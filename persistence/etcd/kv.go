@@ -19,10 +19,16 @@ type kv struct {
 }
 
 // Read implements kvshard.KV as one etcd txn of range gets (one revision).
+// A limited range keeps etcd's default key order: with any other sort order
+// etcd reads the whole range before it applies the limit.
 func (e *kv) Read(ctx context.Context, ranges []kvshard.Range) ([][]kvshard.KeyValue, error) {
 	ops := make([]clientv3.Op, len(ranges))
 	for i, r := range ranges {
-		ops[i] = clientv3.OpGet(string(r.Start), clientv3.WithRange(string(r.End)))
+		opts := []clientv3.OpOption{clientv3.WithRange(string(r.End))}
+		if r.Limit > 0 {
+			opts = append(opts, clientv3.WithLimit(int64(r.Limit)))
+		}
+		ops[i] = clientv3.OpGet(string(r.Start), opts...)
 	}
 	resp, err := e.client.Txn(ctx).Then(ops...).Commit()
 	if err != nil {

@@ -38,6 +38,9 @@ func (m *kv) Read(ctx context.Context, ranges []kvshard.Range) ([][]kvshard.KeyV
 	for i, r := range ranges {
 		j, _ := slices.BinarySearch(m.keys, string(r.Start))
 		for ; j < len(m.keys) && bytes.Compare([]byte(m.keys[j]), r.End) < 0; j++ {
+			if r.Limit > 0 && len(out[i]) == r.Limit {
+				break
+			}
 			k := m.keys[j]
 			out[i] = append(out[i], kvshard.KeyValue{Key: []byte(k), Value: m.vals[k]})
 		}

@@ -90,7 +90,7 @@ func scan(snap *pebble.Snapshot, r kvshard.Range) ([]kvshard.KeyValue, error) {
 	}
 	defer it.Close()
 	var out []kvshard.KeyValue
-	for ok := it.First(); ok; ok = it.Next() {
+	for ok := it.First(); ok && (r.Limit <= 0 || len(out) < r.Limit); ok = it.Next() {
 		v, err := it.ValueAndErr()
 		if err != nil {
 			return nil, err

@@ -38,6 +38,19 @@ func decodeFrontier(b []byte) (timely.Frontier, error) {
 	}
 }
 
+// encodeTime is the value of an end key (the batch's lower) and of the
+// indexed key: 8 bytes big-endian.
+func encodeTime(t timely.Timestamp) []byte {
+	return binary.BigEndian.AppendUint64(nil, uint64(t))
+}
+
+func decodeTime(b []byte) (timely.Timestamp, error) {
+	if len(b) != 8 {
+		return 0, fmt.Errorf("time: %d bytes, want 8", len(b))
+	}
+	return timely.Timestamp(binary.BigEndian.Uint64(b)), nil
+}
+
 // batch is one stored append.
 type batch struct {
 	upper   timely.Frontier

@@ -70,9 +70,14 @@ func (s *shard) compaction(st state, since timely.Frontier) []Op {
 	}
 	start := s.keys.Batch(0)
 	end := after(merged[n-1].key)
+	// The merged batches' end keys go too; the compacted batch gets none: a
+	// read from after the since never needs it, and a read from the since
+	// scans from lower 0 (see seek.go).
+	ends := s.keys.endsThrough(merged[n-1].upper)
+	dropEnds := DeleteRange(ends.Start, ends.End)
 	if since.IsEmpty() {
 		// Nothing can be read any more: drop the history.
-		return []Op{DeleteRange(start, end)}
+		return []Op{DeleteRange(start, end), dropEnds}
 	}
 	if mergeSize == 0 || 2*mergeSize < baseSize {
 		return nil
@@ -86,10 +91,10 @@ func (s *shard) compaction(st state, since timely.Frontier) []Op {
 	}
 	updates = persistence.Consolidate(updates)
 	if len(updates) == 0 {
-		return []Op{DeleteRange(start, end)}
+		return []Op{DeleteRange(start, end), dropEnds}
 	}
 	// Delete after the base key and overwrite the base: etcd refuses a put
 	// inside a deleted range of the same transaction.
 	val := encodeBatch(batch{upper: merged[n-1].upper, updates: updates})
-	return []Op{DeleteRange(after(start), end), Put(start, val)}
+	return []Op{DeleteRange(after(start), end), Put(start, val), dropEnds}
 }

@@ -29,9 +29,44 @@ func (k Keys) Batch(lower timely.Timestamp) []byte {
 	return fmt.Appendf(nil, "%sbatch/%016x", k.prefix, uint64(lower))
 }
 
+// End is the index key of the batch whose upper is f (see the package
+// doc): the time as 16 hex digits, or "~" for the closed frontier, which
+// sorts after every time.
+func (k Keys) End(f timely.Frontier) []byte {
+	t, ok := f.Time()
+	if !ok {
+		return []byte(k.prefix + "end/~")
+	}
+	return fmt.Appendf(nil, "%send/%016x", k.prefix, uint64(t))
+}
+
+// Indexed is the key of the time from which every batch has an end key.
+func (k Keys) Indexed() []byte { return []byte(k.prefix + "indexed") }
+
 // batchesFrom is the range of batches with lower >= from.
 func (k Keys) batchesFrom(from timely.Timestamp) Range {
 	return Range{Start: k.Batch(from), End: []byte(k.prefix + "batch0")}
+}
+
+// batchesBetween is the range of batches with lower in [from, hi); a closed
+// hi has no bound.
+func (k Keys) batchesBetween(from timely.Timestamp, hi timely.Frontier) Range {
+	r := k.batchesFrom(from)
+	if t, ok := hi.Time(); ok {
+		r.End = k.Batch(t)
+	}
+	return r
+}
+
+// firstEndAfter is the range holding the index entry of the first batch
+// whose upper is > t: the batch that straddles t, if one does.
+func (k Keys) firstEndAfter(t timely.Timestamp) Range {
+	return Range{Start: after(k.End(timely.At(t))), End: []byte(k.prefix + "end0"), Limit: 1}
+}
+
+// endsThrough is the range of index entries of batches whose upper is <= f.
+func (k Keys) endsThrough(f timely.Frontier) Range {
+	return Range{Start: []byte(k.prefix + "end/"), End: after(k.End(f))}
 }
 
 // batchesThrough is the range of batches with lower <= t.

@@ -7,9 +7,13 @@ type KeyValue struct {
 	Key, Value []byte
 }
 
-// Range is the half-open key interval [Start, End).
+// Range is the half-open key interval [Start, End). When Limit is
+// positive, a read returns at most the first Limit pairs of the interval, in
+// key order; backends must then stop reading early rather than read the
+// whole interval and cut it (this is what makes a seek cheap).
 type Range struct {
 	Start, End []byte
+	Limit      int
 }
 
 // Compare is one guard of a transaction: the key's current value must equal

@@ -23,7 +23,7 @@ func (s *shard) Listen(ctx context.Context, from timely.Frontier) (persistence.L
 	// Read once now, so the since check and the first batches come from
 	// one state: a since that moves after Listen cannot change what the
 	// first event holds.
-	l := &listener{shard: s, watcher: w, pos: from, first: true, done: make(chan struct{})}
+	l := &listener{shard: s, watcher: w, pos: from, first: true, below: true, done: make(chan struct{})}
 	if from.IsEmpty() {
 		l.eof = true // nothing is ever at or after the closed frontier
 	} else {
@@ -36,7 +36,6 @@ func (s *shard) Listen(ctx context.Context, from timely.Frontier) (persistence.L
 			l.pending = &ev
 		}
 	}
-	l.first = false
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
@@ -54,7 +53,8 @@ type listener struct {
 
 	// Owned by the caller of Next.
 	pos     timely.Frontier          // everything before pos has been yielded
-	first   bool                     // the first read: batches may straddle pos
+	first   bool                     // no event yet: pos is from, and a batch may straddle it
+	below   bool                     // while first: the since was at from at Listen, so the first event holds the contents as of since
 	pending *persistence.ListenEvent // read by Listen, not yet returned
 	eof     bool
 
@@ -93,14 +93,26 @@ func (l *listener) Next(ctx context.Context) (persistence.ListenEvent, error) {
 func (l *listener) poll(ctx context.Context) (persistence.ListenEvent, bool, error) {
 	s := l.shard
 	pos, _ := l.pos.Time() // pos is never closed here: eof is set first
-	r := s.keys.batchesFrom(pos)
+	var w window
+	var err error
 	if l.first {
-		r = s.keys.batchesFrom(0) // a batch below pos may hold times >= pos
+		// A batch below pos may hold times >= pos: seek to it. This holds
+		// until the first event, also when the upper was below from at
+		// Listen: the batch appended there may straddle from. Whether the
+		// contents as of since belong in the first event is settled by the
+		// since at Listen: a since that reaches from only later must not
+		// add older updates at from.
+		w, err = s.readWindow(ctx, "listen", pos, timely.Closed(), l.below)
+		l.below = w.below
+	} else {
+		// pos is an upper this listener saw: no batch straddles it.
+		w.state, err = s.readState(ctx, "listen", s.keys.batchesFrom(pos))
+		w.below = true // every batch read starts at or after pos
 	}
-	st, err := s.readState(ctx, "listen", r)
 	if err != nil {
 		return persistence.ListenEvent{}, false, err
 	}
+	st := w.state
 	if !st.since.LessEqual(l.pos) {
 		return persistence.ListenEvent{}, false, &persistence.SinceError{AsOf: l.pos, Since: st.since}
 	}
@@ -110,13 +122,16 @@ func (l *listener) poll(ctx context.Context) (persistence.ListenEvent, bool, err
 	var out []persistence.Update
 	for _, b := range st.batches {
 		for _, u := range b.updates {
+			if !w.below && !l.pos.Admits(u.Ts) {
+				continue // below from by its own time
+			}
 			u.Ts = advance(u.Ts, st.since)
 			if l.pos.Admits(u.Ts) && !st.upper.Admits(u.Ts) {
 				out = append(out, u)
 			}
 		}
 	}
-	l.pos, l.eof = st.upper, st.upper.IsEmpty()
+	l.pos, l.eof, l.first = st.upper, st.upper.IsEmpty(), false
 	return persistence.ListenEvent{Updates: persistence.ConsolidateByTime(out), Progress: st.upper}, true, nil
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"sync/atomic"
 
 	"github.com/arbor-db/arbor/persistence"
 	"github.com/arbor-db/arbor/timely"
@@ -15,6 +16,10 @@ type shard struct {
 	store *Store
 	name  string
 	keys  Keys
+
+	// indexed is set once this handle has seen the indexed key written:
+	// appends need not guard its creation any more.
+	indexed atomic.Bool
 
 	mu        sync.Mutex // guards the fields below
 	closed    bool
@@ -64,27 +69,46 @@ func (s *shard) CompareAndAppend(ctx context.Context, updates []persistence.Upda
 	lower, _ := expectedUpper.Time() // validateAppend: expectedUpper is not closed
 
 	upperKey := s.keys.Upper()
-	cmp := metaCompare(upperKey, expectedUpper)
+	cmps := []Compare{metaCompare(upperKey, expectedUpper)}
 	ops := []Op{Put(upperKey, encodeFrontier(newUpper))}
 	// Consolidate a copy: never reorder the caller's slice.
 	if b := persistence.Consolidate(append([]persistence.Update(nil), updates...)); len(b) > 0 {
-		ops = append(ops, Put(s.keys.Batch(lower), encodeBatch(batch{upper: newUpper, updates: b})))
+		ops = append(ops,
+			Put(s.keys.Batch(lower), encodeBatch(batch{upper: newUpper, updates: b})),
+			Put(s.keys.End(newUpper), encodeTime(lower)))
 	}
-	if err := s.checkSize(ops); err != nil {
-		return s.errorf(op, err)
+	for {
+		// Until this handle knows the indexed key exists, create it if it is
+		// absent: every batch from this lower on carries an end key. A
+		// shard written before the index existed keeps scanning below it.
+		guard := !s.indexed.Load()
+		txnCmps, txnOps := cmps, ops
+		if guard {
+			txnCmps = append(cmps[:1:1], Compare{Key: s.keys.Indexed()})
+			txnOps = append(ops[:len(ops):len(ops)], Put(s.keys.Indexed(), encodeTime(lower)))
+		}
+		if err := s.checkSize(txnOps); err != nil {
+			return s.errorf(op, err)
+		}
+		ok, current, err := s.store.kv.Txn(ctx, txnCmps, txnOps)
+		if err != nil {
+			return s.errorf(op, err)
+		}
+		if ok {
+			s.indexed.Store(true)
+			return nil
+		}
+		cur, err := s.decodeMeta(upperKey, current[0])
+		if err != nil {
+			return err
+		}
+		if !guard || cur != expectedUpper {
+			return &persistence.UpperMismatchError{Expected: expectedUpper, Current: cur}
+		}
+		// Only the indexed guard failed: the key exists. Nothing was
+		// written; append again without the guard.
+		s.indexed.Store(true)
 	}
-	ok, current, err := s.store.kv.Txn(ctx, []Compare{cmp}, ops)
-	if err != nil {
-		return s.errorf(op, err)
-	}
-	if ok {
-		return nil
-	}
-	cur, err := s.decodeMeta(upperKey, current[0])
-	if err != nil {
-		return err
-	}
-	return &persistence.UpperMismatchError{Expected: expectedUpper, Current: cur}
 }
 
 func validateAppend(updates []persistence.Update, expectedUpper, newUpper timely.Frontier) error {

@@ -27,11 +27,30 @@ type storedBatch struct {
 // readState reads the upper, the since and the batches in r from one
 // consistent state of the backend.
 func (s *shard) readState(ctx context.Context, op string, r Range) (state, error) {
+	st, _, err := s.readStateWith(ctx, op, r)
+	return st, err
+}
+
+// readStateWith is readState that also reads the extra ranges, from the
+// same consistent state, and returns their pairs undecoded.
+func (s *shard) readStateWith(ctx context.Context, op string, r Range, extra ...Range) (state, [][]KeyValue, error) {
 	upperKey, sinceKey := s.keys.Upper(), s.keys.Since()
-	res, err := s.store.kv.Read(ctx, []Range{single(upperKey), single(sinceKey), r})
+	res, err := s.store.kv.Read(ctx, append([]Range{single(upperKey), single(sinceKey), r}, extra...))
 	if err != nil {
-		return state{}, s.errorf(op, err)
+		return state{}, nil, s.errorf(op, err)
 	}
+	st, err := s.decodeState(res)
+	if err != nil {
+		return state{}, nil, err
+	}
+	return st, res[3:], nil
+}
+
+// decodeState decodes the upper, the since and the batches of a read whose
+// first three ranges are those of readStateWith.
+func (s *shard) decodeState(res [][]KeyValue) (state, error) {
+	upperKey, sinceKey := s.keys.Upper(), s.keys.Since()
+	var err error
 	var st state
 	if st.upper, err = s.decodeMeta(upperKey, value(res[0])); err != nil {
 		return state{}, err
