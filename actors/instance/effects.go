@@ -88,6 +88,9 @@ type PeekAnswer struct {
 	Err    error
 	// Replica answered (zero when the instance ended the peek itself).
 	Replica timely.ReplicaId
+	// Result labels arbor_compute_peeks_total: rows, error, canceled,
+	// timeout, replica_failed, stopped, refused.
+	Result string
 }
 
 // SubscribeEvent is a subscribe's batch of updates at times in [Lower,

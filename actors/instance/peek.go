@@ -152,7 +152,7 @@ func (c *Core) finishPeek(p *pendingPeek, rows []*messages.Row, err error, by ti
 
 func (c *Core) answer(req PeekRequest, rows []*messages.Row, err error, by timely.ReplicaId, result string) {
 	c.peekResults[result]++
-	c.fx.Peeks = append(c.fx.Peeks, PeekAnswer{Uuid: req.Uuid, Client: req.Client, Rows: rows, Err: err, Replica: by})
+	c.fx.Peeks = append(c.fx.Peeks, PeekAnswer{Uuid: req.Uuid, Client: req.Client, Rows: rows, Err: err, Replica: by, Result: result})
 }
 
 // timeoutPeeks ends the peeks whose deadline passed.
