@@ -265,6 +265,33 @@ func TestBadRequestsAreCodedReplies(t *testing.T) {
 	}
 }
 
+func TestSubscribeDeliversEachUpdateOnce(t *testing.T) {
+	r := newRig(t, func(timely.ReplicaId, uint64) behavior { return behavior{} }, 1)
+	r.ok(AddReplica{Id: r1})
+	r.ok(AddReplica{Id: r2})
+	r.createIndex()
+	client := testkit.NewProbe(t, r.sys)
+	sub := timely.TransientId(1)
+	r.ok(Subscribe{Client: client.PID(), Dataflow: &messages.ComputeDataflowDescription{
+		IndexImports: []*messages.ComputeIndexImport{{Id: messages.FromGlobalId(index)}},
+		SinkExports: []*messages.ComputeSinkExport{{Id: messages.FromGlobalId(sub), From: messages.FromGlobalId(index),
+			Connection: &messages.ComputeSinkExport_Subscribe{Subscribe: &messages.ComputeSubscribeSink{}}}},
+		AsOf: messages.FromFrontier(timely.At(5)),
+	}})
+	// Both replicas send the same batch; the client gets it once.
+	got := testkit.ExpectMsg[*messages.ComputeSubscribeResponse](client, wait)
+	if n := len(got.GetBatch().GetUpdates().GetUpdates()); n != 2 {
+		t.Fatalf("batch %v, want 2 updates", got)
+	}
+	client.ExpectNoMsg(100 * time.Millisecond) // the second replica's copy
+	r.ok(DropCollections{Ids: []timely.GlobalId{sub}})
+	got = testkit.ExpectMsg[*messages.ComputeSubscribeResponse](client, wait)
+	if f, _ := got.GetDroppedAt().ToTimely(); f != timely.At(7) {
+		t.Fatalf("end %v, want dropped_at [7]", got)
+	}
+	client.ExpectNoMsg(50 * time.Millisecond)
+}
+
 func TestStopAnswersPendingPeeks(t *testing.T) {
 	r := newRig(t, func(timely.ReplicaId, uint64) behavior { return behavior{holdPeeks: true} }, 1)
 	r.ok(AddReplica{Id: r1})

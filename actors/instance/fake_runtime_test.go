@@ -114,6 +114,18 @@ func (f *fakeRuntime) handle(ctx actor.Context, cmd *messages.ComputeCommand) {
 			status.Hydration = append(status.Hydration, &messages.ComputeHydration{Id: id, Hydrated: true})
 		}
 		f.respond(ctx, &messages.ComputeResponse{Response: &messages.ComputeResponse_Status{Status: status}})
+		// A subscribe sends one batch: one update at as_of and one after.
+		for _, x := range df.GetSinkExports() {
+			t, ok := asOf.Time()
+			if x.GetSubscribe() == nil || !ok {
+				continue
+			}
+			f.respond(ctx, &messages.ComputeResponse{Response: &messages.ComputeResponse_SubscribeResponse{SubscribeResponse: &messages.ComputeSubscribeResponse{
+				Id: x.GetId(), Response: &messages.ComputeSubscribeResponse_Batch{Batch: &messages.ComputeSubscribeBatch{
+					Lower: messages.FromFrontier(asOf), Upper: messages.FromFrontier(timely.At(t + 2)),
+					Result: &messages.ComputeSubscribeBatch_Updates{Updates: &messages.ComputeUpdates{Updates: []*messages.ComputeUpdate{
+						{Row: row(1), Time: uint64(t), Diff: 1}, {Row: row(2), Time: uint64(t + 1), Diff: 1}}}}}}}}})
+		}
 	case *messages.ComputeCommand_Peek:
 		if f.behavior.holdPeeks {
 			f.held = append(f.held, c.Peek)
