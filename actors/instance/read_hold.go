@@ -156,15 +156,24 @@ func (c *Core) applyHoldChanges() {
 	}
 }
 
-// AcquireReadHold takes a hold on collection id at its current since for
-// an outside holder, who must downgrade and release it with
+// AcquireReadHold takes a hold on collection id at its current since (for
+// a storage collection, storage's since) for an outside holder, who must downgrade and release it with
 // DowngradeReadHold and ReleaseReadHold.
 func (c *Core) AcquireReadHold(id timely.GlobalId) (ReadHold, error) {
 	col, err := c.live(id)
 	if err != nil {
 		return ReadHold{}, err
 	}
-	h := c.acquireHold(col, col.since, clientHolder)
+	since := col.since
+	if col.storage {
+		// The instance's own holds may be fewer than storage's: what is
+		// readable is what storage still has.
+		since = col.storageSince
+	}
+	if since.IsEmpty() {
+		return ReadHold{}, fmt.Errorf("%w: %s is compacted away", ErrCollectionDropped, id)
+	}
+	h := c.acquireHold(col, since, clientHolder)
 	c.applyHoldChanges()
 	return *h, nil
 }

@@ -200,33 +200,31 @@ func (c *Core) handleFrontiers(now time.Time, r *replicaState, f *messages.Compu
 	if rc == nil || col == nil {
 		return fmt.Errorf("%w: %s (frontiers from replica %s)", ErrUnknownCollection, id, r.id)
 	}
-	var regressions []string
-	advance := func(name string, m *messages.Frontier, cur *timely.Frontier) error {
-		if m == nil {
-			return nil
-		}
-		got, err := m.ToTimely()
-		if err != nil {
-			return fmt.Errorf("%w: %s frontier of %s from %s: %v", ErrMalformedResponse, name, id, r.id, err)
-		}
-		if !cur.LessEqual(got) {
-			regressions = append(regressions, fmt.Sprintf("%s %s -> %s", name, *cur, got))
-			return nil
-		}
-		*cur = got
-		return nil
-	}
 	// Decode everything before applying anything.
-	for _, m := range []*messages.Frontier{f.GetWrite(), f.GetInput(), f.GetOutput()} {
-		if m != nil {
-			if _, err := m.ToTimely(); err != nil {
-				return fmt.Errorf("%w: frontiers of %s from %s: %v", ErrMalformedResponse, id, r.id, err)
-			}
+	fields := []struct {
+		name string
+		msg  *messages.Frontier
+		cur  *timely.Frontier
+	}{{"write", f.GetWrite(), &rc.write}, {"input", f.GetInput(), &rc.input}, {"output", f.GetOutput(), &rc.output}}
+	got := make([]timely.Frontier, len(fields))
+	for i, fl := range fields {
+		if fl.msg == nil {
+			continue
+		}
+		if got[i], err = fl.msg.ToTimely(); err != nil {
+			return fmt.Errorf("%w: %s frontier of %s from %s: %v", ErrMalformedResponse, fl.name, id, r.id, err)
 		}
 	}
-	_ = advance("write", f.GetWrite(), &rc.write)
-	_ = advance("input", f.GetInput(), &rc.input)
-	_ = advance("output", f.GetOutput(), &rc.output)
+	var regressions []string
+	for i, fl := range fields {
+		switch {
+		case fl.msg == nil:
+		case !fl.cur.LessEqual(got[i]):
+			regressions = append(regressions, fmt.Sprintf("%s %s -> %s", fl.name, *fl.cur, got[i]))
+		default:
+			*fl.cur = got[i]
+		}
+	}
 	if col.upper.LessThan(rc.write) {
 		col.upper = rc.write
 		c.updateImplied(col)

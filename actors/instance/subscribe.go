@@ -61,7 +61,9 @@ func (c *Core) handleSubscribeBatch(r *replicaState, s *activeSubscribe, b *mess
 		return nil
 	}
 	for _, u := range b.GetUpdates().GetUpdates() {
-		if s.frontier.Admits(timely.Timestamp(u.GetTime())) {
+		// Only the part not delivered yet, and only what the batch covers
+		// (a replica sending more breaks the protocol; it is not passed on).
+		if t := timely.Timestamp(u.GetTime()); s.frontier.Admits(t) && !upper.Admits(t) {
 			ev.Updates = append(ev.Updates, u)
 		}
 	}
