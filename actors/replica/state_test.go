@@ -46,7 +46,9 @@ type seen struct {
 
 func (e *echoRuntime) Receive(ctx actor.Context) {
 	if cmd, ok := ctx.Message().(*messages.ComputeCommand); ok {
-		ctx.Send(e.probe, seen{cmd: cmd, sender: ctx.Sender()})
+		if e.probe != nil {
+			ctx.Send(e.probe, seen{cmd: cmd, sender: ctx.Sender()})
+		}
 		if cmd.GetCreateDataflow() != nil {
 			ctx.Send(ctx.Sender(), &messages.ComputeResponse{Epoch: cmd.GetEpoch(), Response: &messages.ComputeResponse_Status{
 				Status: &messages.ComputeStatus{Hydration: []*messages.ComputeHydration{{Id: messages.FromGlobalId(timely.UserId(10)), Hydrated: true}}}}})
