@@ -10,19 +10,15 @@ import (
 	"github.com/arbor-db/arbor/timely"
 )
 
-// ReplicaStatus is where a replica is in its life:
-//
-//	AddReplica ──► Active ──(runtime failed)──► Failed ──(restart delay passed, Maintain)──► Active
-//	                                              │
-//	                                              └──(restart budget spent)──► Failing
-//
-// RemoveReplica ends any of them. Failing is final until the replica is
-// removed (and perhaps added again).
+// ReplicaStatus is where a replica is in its life. transition draws the
+// allowed paths.
 type ReplicaStatus uint8
 
 const (
+	// replicaNew: added, not connected yet (never observed outside a step).
+	replicaNew ReplicaStatus = iota
 	// ReplicaActive: connected (or connecting) at its current incarnation.
-	ReplicaActive ReplicaStatus = iota + 1
+	ReplicaActive
 	// ReplicaFailed: its runtime failed; it restarts at restartAt.
 	ReplicaFailed
 	// ReplicaFailing: the restart tracker gave up.
@@ -32,6 +28,8 @@ const (
 // String names the status.
 func (s ReplicaStatus) String() string {
 	switch s {
+	case replicaNew:
+		return "new"
 	case ReplicaActive:
 		return "active"
 	case ReplicaFailed:
@@ -40,6 +38,52 @@ func (s ReplicaStatus) String() string {
 		return "failing"
 	}
 	return fmt.Sprintf("ReplicaStatus(%d)", uint8(s))
+}
+
+// replicaEvent is an input of the replica status machine.
+type replicaEvent uint8
+
+const (
+	// evConnect: a (new) incarnation is launched and its history replayed.
+	evConnect replicaEvent = iota + 1
+	// evFail: the runtime failed and the tracker grants a restart.
+	evFail
+	// evGiveUp: the runtime failed and the tracker gave up.
+	evGiveUp
+)
+
+func (e replicaEvent) String() string {
+	return [...]string{"?", "connect", "fail", "give-up"}[e]
+}
+
+// transition returns the status after ev, or an error for a path not
+// drawn here:
+//
+//	new ──connect──► active ──fail──► failed ──connect (restart delay passed, Maintain)──► active
+//	                   │
+//	                   └──give-up──► failing
+//
+// RemoveReplica ends any status. failing is final until the replica is
+// removed (and perhaps added again).
+func transition(s ReplicaStatus, ev replicaEvent) (ReplicaStatus, error) {
+	switch {
+	case ev == evConnect && (s == replicaNew || s == ReplicaFailed):
+		return ReplicaActive, nil
+	case ev == evFail && s == ReplicaActive:
+		return ReplicaFailed, nil
+	case ev == evGiveUp && s == ReplicaActive:
+		return ReplicaFailing, nil
+	}
+	return s, fmt.Errorf("instance: replica status %s has no %s transition", s, ev)
+}
+
+// move applies ev to r; an illegal path is a broken invariant of the core.
+func (r *replicaState) move(ev replicaEvent) {
+	next, err := transition(r.status, ev)
+	if err != nil {
+		panic(fmt.Sprintf("replica %s: %v", r.id, err))
+	}
+	r.status = next
 }
 
 // replicaState is the instance's view of one replica.
@@ -83,8 +127,8 @@ func (c *Core) AddReplica(id timely.ReplicaId, name string) error {
 // connect starts r's next incarnation: it is told about every compute
 // collection the reduced history still installs.
 func (c *Core) connect(r *replicaState) {
+	r.move(evConnect)
 	r.incarnation++
-	r.status = ReplicaActive
 	r.collections = map[timely.GlobalId]*replicaCollection{}
 	for id, col := range c.collections {
 		if !col.storage && !col.since.IsEmpty() {
@@ -129,11 +173,11 @@ func (c *Core) ReplicaFailed(now time.Time, id timely.ReplicaId, incarnation uin
 	r.collections = map[timely.GlobalId]*replicaCollection{}
 	d := r.restarts.Failed(now, err)
 	if d.Restart {
-		r.status = ReplicaFailed
+		r.move(evFail)
 		r.restartAt = now.Add(d.After)
 		c.log(slog.LevelWarn, "replica %s incarnation %d failed: %v; restarting in %s", id, incarnation, err, d.After)
 	} else {
-		r.status = ReplicaFailing
+		r.move(evGiveUp)
 		if d.Err != nil {
 			r.lastErr = d.Err
 		}
