@@ -209,16 +209,19 @@ func TestRuntimeKilledDuringPeek(t *testing.T) {
 func TestReplicaFailingAtEveryStartEndsFailing(t *testing.T) {
 	r := newRig(t, func(timely.ReplicaId, uint64) behavior { return behavior{dieOnHello: true} }, 2)
 	r.ok(AddReplica{Id: r1, Name: "doomed"})
-	for i := 0; i < 10; i++ {
-		var status string
+	for inc := uint64(1); inc <= 10; inc++ {
+		// Incarnation inc fails (its runtime stops at Hello) ...
+		var rd ReplicaDump
 		testkit.Eventually(t, func() bool {
-			status = r.replica(r1).Status
-			return status != "active"
-		}, wait, "replica failed")
-		if status == "failing" {
+			rd = r.replica(r1)
+			return rd.Incarnation == inc && rd.Status != "active"
+		}, wait, "incarnation failed")
+		if rd.Status == "failing" {
 			break
 		}
+		// ... and the next one starts once the backoff passed.
 		r.clk.Advance(time.Second)
+		testkit.Eventually(t, func() bool { return r.replica(r1).Incarnation > inc }, wait, "restarted")
 	}
 	rd := r.replica(r1)
 	if rd.Status != "failing" || rd.Incarnation != 3 || !strings.Contains(rd.LastError, "restarts exhausted") || !rd.Restarts.Failing {

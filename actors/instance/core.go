@@ -8,6 +8,8 @@ import (
 	"slices"
 	"time"
 
+	"google.golang.org/protobuf/proto"
+
 	"github.com/arbor-db/arbor/actors/replica"
 	"github.com/arbor-db/arbor/messages"
 	"github.com/arbor-db/arbor/timely"
@@ -139,10 +141,18 @@ func compareReplica(a, b timely.ReplicaId) int {
 	return 0
 }
 
+// record pushes a copy of cmd into the history. The history owns its
+// commands (Reduce may rewrite them, e.g. advance a dataflow's as_of) while
+// the one sent may still be read by a runtime in this process, so they
+// must not share memory.
+func (c *Core) record(cmd *messages.ComputeCommand) {
+	c.history.Push(proto.Clone(cmd).(*messages.ComputeCommand))
+}
+
 // broadcast records cmd in the history and sends it to every connected
 // replica.
 func (c *Core) broadcast(cmd *messages.ComputeCommand) {
-	c.history.Push(cmd)
+	c.record(cmd)
 	for _, r := range c.activeReplicas() {
 		c.send(r, cmd)
 	}
@@ -175,7 +185,11 @@ func (c *Core) replay(r *replicaState) []*messages.ComputeCommand {
 		case *messages.ComputeCommand_Hello, *messages.ComputeCommand_CreateInstance, *messages.ComputeCommand_InitializationComplete:
 			continue
 		}
-		out = append(out, &messages.ComputeCommand{Epoch: e, Command: cmd.Command})
+		// A copy: the history may rewrite its commands after this replay
+		// was sent (see record).
+		cp := proto.Clone(cmd).(*messages.ComputeCommand)
+		cp.Epoch = e
+		out = append(out, cp)
 	}
 	out = append(out, &messages.ComputeCommand{Epoch: e, Command: &messages.ComputeCommand_InitializationComplete{InitializationComplete: &messages.ComputeInitializationComplete{}}})
 	return out

@@ -85,7 +85,7 @@ func (c *Core) Peek(req PeekRequest) error {
 	}
 	env := &messages.ComputeCommand{Command: &messages.ComputeCommand_Peek{Peek: cmd}}
 	if target != nil {
-		c.history.Push(env)
+		c.record(env)
 		c.send(target, env)
 	} else {
 		c.broadcast(env)
@@ -138,7 +138,7 @@ func (c *Core) finishPeek(p *pendingPeek, rows []*messages.Row, err error, by ti
 	if cancel {
 		cmd := &messages.ComputeCommand{Command: &messages.ComputeCommand_CancelPeek{CancelPeek: &messages.ComputeCancelPeek{Uuid: messages.FromUuid(p.req.Uuid)}}}
 		if p.req.Target != nil {
-			c.history.Push(cmd)
+			c.record(cmd)
 			if r := c.replicas[*p.req.Target]; r != nil && r.status == ReplicaActive {
 				c.send(r, cmd)
 			}
