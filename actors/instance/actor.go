@@ -91,7 +91,7 @@ func New(cfg Config) (*actor.Props, error) {
 	}
 	return actor.PropsFromProducer(func() actor.Actor {
 		core, _ := NewCore(coreCfg)
-		return &instanceActor{cfg: cfg, core: core, metrics: m, unhandled: un, children: map[timely.ReplicaId]*actor.PID{}}
+		return &instanceActor{cfg: cfg, core: core, metrics: m, unhandled: un, children: map[timely.ReplicaId]*actor.PID{}, loggedReasons: map[string]bool{}}
 	}), nil
 }
 
@@ -105,6 +105,8 @@ type instanceActor struct {
 	core     *Core
 	children map[timely.ReplicaId]*actor.PID
 	loop     *clock.Loop
+	// loggedReasons: kinds of ignored responses already logged at Warn.
+	loggedReasons map[string]bool
 }
 
 func (a *instanceActor) Receive(ctx actor.Context) {
@@ -153,11 +155,7 @@ func (a *instanceActor) Receive(ctx actor.Context) {
 		a.reply(ctx, a.core.ReleaseReadHold(m.Hold))
 	case replica.Response:
 		if err := a.core.HandleResponse(now, m.Replica, m.Response); err != nil {
-			level := slog.LevelWarn
-			if errors.Is(err, ErrStaleResponse) || errors.Is(err, ErrFrontierRegression) {
-				level = slog.LevelDebug // stale ones are expected after a restart; regressions are logged by the core
-			}
-			a.cfg.Logger.Log(context.Background(), level, "replica response dropped", "err", err)
+			a.ignored(err)
 		}
 	case replica.Failed:
 		if err := a.core.ReplicaFailed(now, m.Replica, m.Incarnation, m.Err); err != nil {
@@ -174,6 +172,30 @@ func (a *instanceActor) Receive(ctx actor.Context) {
 		a.unhandled.Handle(ctx)
 	}
 	a.perform(ctx)
+}
+
+// ignored counts a response the core dropped or partly ignored, and logs
+// the first of each reason at Warn (stale responses, expected after every
+// restart, only at Debug), the rest at Debug.
+func (a *instanceActor) ignored(err error) {
+	reason := "malformed"
+	switch {
+	case errors.Is(err, ErrStaleResponse):
+		reason = "stale_epoch"
+	case errors.Is(err, ErrFrontierRegression):
+		reason = "frontier_regression"
+	case errors.Is(err, ErrUnknownCollection):
+		reason = "unknown_collection"
+	case errors.Is(err, ErrUnknownReplica):
+		reason = "unknown_replica"
+	}
+	a.metrics.IgnoredResponses.WithLabelValues(a.cfg.Cluster.String(), reason).Inc()
+	level := slog.LevelDebug
+	if !a.loggedReasons[reason] && reason != "stale_epoch" {
+		a.loggedReasons[reason] = true
+		level = slog.LevelWarn
+	}
+	a.cfg.Logger.Log(context.Background(), level, "replica response ignored (further ones of this kind at debug level)", "reason", reason, "err", err)
 }
 
 func (a *instanceActor) reply(ctx actor.Context, err error) {

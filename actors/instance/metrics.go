@@ -16,6 +16,9 @@ type Metrics struct {
 	HistoryCommandCount *prometheus.GaugeVec
 	SubscribeCount      *prometheus.GaugeVec
 	WallclockLagSeconds *prometheus.GaugeVec
+	// IgnoredResponses counts replica responses dropped or partly ignored,
+	// by reason.
+	IgnoredResponses *prometheus.CounterVec
 }
 
 // NewMetrics builds the collectors and registers them on reg (nil: not
@@ -38,7 +41,10 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 	if err := metrics.Into(reg, &m.ReplicaCount, &m.CollectionCount, &m.HistoryCommandCount, &m.SubscribeCount, &m.WallclockLagSeconds); err != nil {
 		return nil, err
 	}
-	if err := metrics.Into(reg, &m.PeeksTotal); err != nil {
+	m.IgnoredResponses = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "arbor_compute_ignored_responses_total",
+		Help: "Replica responses dropped or partly ignored, by reason (stale_epoch, frontier_regression, unknown_collection, unknown_replica, malformed)."},
+		[]string{"cluster", "reason"})
+	if err := metrics.Into(reg, &m.PeeksTotal, &m.IgnoredResponses); err != nil {
 		return nil, err
 	}
 	return m, nil

@@ -202,8 +202,9 @@ func (c *Core) rehydrateFailed(now time.Time) {
 
 // HandleResponse applies a replica's response. A response from an unknown
 // replica, a stale epoch, or that does not decode is dropped whole and the
-// reason returned for the log; a frontier regression is logged and the
-// regressing frontier ignored.
+// reason returned; a regressing frontier is ignored (the others of the
+// same report apply) and ErrFrontierRegression returned. The caller logs
+// and counts what is returned.
 func (c *Core) HandleResponse(now time.Time, id timely.ReplicaId, resp *messages.ComputeResponse) error {
 	r := c.replicas[id]
 	if r == nil {
@@ -278,9 +279,7 @@ func (c *Core) handleFrontiers(now time.Time, r *replicaState, f *messages.Compu
 		c.maybeCleanup(col)
 	}
 	if len(regressions) > 0 {
-		err := fmt.Errorf("%w: %s on replica %s: %v", ErrFrontierRegression, id, r.id, regressions)
-		c.log(slog.LevelWarn, "%v: ignored", err)
-		return err
+		return fmt.Errorf("%w: %s on replica %s: %v", ErrFrontierRegression, id, r.id, regressions)
 	}
 	return nil
 }
