@@ -235,6 +235,14 @@ func (c *Core) CreateDataflow(desc *messages.ComputeDataflowDescription, opts Da
 			c.schedule(c.collections[e.id])
 		}
 	}
+	if t := opts.TargetReplica; t != nil && c.replicas[*t].status != ReplicaActive {
+		// Like a peek at a replica that is down: accepted, and ended at once.
+		for _, s := range c.sortedSubscribes() {
+			if seen[s.id] {
+				c.endSubscribe(s, fmt.Errorf("%w: %s is %s", ErrReplicaFailed, *t, c.replicas[*t].status))
+			}
+		}
+	}
 	return nil
 }
 

@@ -182,8 +182,9 @@ func (r *randomRun) step() string {
 			opts.TargetReplica = &ids[r.pick(len(ids))]
 		}
 		desc := r.refusal("create "+id.String(), func() error { return c.CreateDataflow(df, opts) })
-		if sub && c.subscribes[id] != nil {
-			r.subs[id] = &subCheck{delivered: c.subscribes[id].frontier}
+		if sub && c.collections[id] != nil {
+			asOf, _ := df.GetAsOf().ToTimely()
+			r.subs[id] = &subCheck{delivered: asOf}
 		}
 		return desc
 	case 6:
