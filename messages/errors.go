@@ -97,6 +97,10 @@ func CodeOf(err error) ErrorCode {
 	if errors.As(err, &c) {
 		return c.Code()
 	}
+	var re *RemoteError
+	if errors.As(err, &re) { // forwarded: keep the sender's code
+		return re.Code
+	}
 	switch {
 	case errors.Is(err, ErrMalformed):
 		return malformedCode
@@ -121,8 +125,12 @@ func ErrorToWire(err error) *Error {
 	}
 	w := &Error{Code: code, Message: err.Error()}
 	var o *objectError
-	if errors.As(err, &o) {
+	var re *RemoteError
+	switch {
+	case errors.As(err, &o):
 		w.Object = o.object
+	case errors.As(err, &re):
+		w.Object = re.Object
 	}
 	return w
 }

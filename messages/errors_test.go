@@ -38,6 +38,11 @@ func TestErrorRoundTrip(t *testing.T) {
 	var re *messages.RemoteError
 	require.ErrorAs(t, remote, &re)
 	require.Equal(t, "table u7", re.Object)
+
+	// Forwarded again, wrapped: the code and object survive.
+	fw := messages.ErrorToWire(fmt.Errorf("peek: %w", remote))
+	require.Equal(t, messages.ErrorCode_ERROR_CODE_NOT_FOUND, fw.GetCode())
+	require.Equal(t, "table u7", fw.GetObject())
 }
 
 func TestErrorCodes(t *testing.T) {

@@ -148,7 +148,7 @@ func (a *instanceActor) Receive(ctx actor.Context) {
 		}
 	case AcquireReadHold:
 		h, err := a.core.AcquireReadHold(m.Id)
-		ctx.Respond(ReadHoldReply{Hold: h, Err: toWire(err)})
+		ctx.Respond(ReadHoldReply{Hold: h, Err: messages.ErrorToWire(err)})
 	case DowngradeReadHold:
 		a.reply(ctx, a.core.DowngradeReadHold(m.Hold, m.Since))
 	case ReleaseReadHold:
@@ -200,7 +200,7 @@ func (a *instanceActor) ignored(err error) {
 
 func (a *instanceActor) reply(ctx actor.Context, err error) {
 	if ctx.Sender() != nil {
-		ctx.Respond(Reply{Err: toWire(err)})
+		ctx.Respond(Reply{Err: messages.ErrorToWire(err)})
 	}
 }
 
@@ -274,7 +274,7 @@ func (a *instanceActor) perform(ctx actor.Context) {
 		default:
 			b := &messages.ComputeSubscribeBatch{Lower: messages.FromFrontier(s.Lower), Upper: messages.FromFrontier(s.Upper)}
 			if s.Err != nil {
-				b.Result = &messages.ComputeSubscribeBatch_Error{Error: toWire(s.Err)}
+				b.Result = &messages.ComputeSubscribeBatch_Error{Error: messages.ErrorToWire(s.Err)}
 			} else {
 				b.Result = &messages.ComputeSubscribeBatch_Updates{Updates: &messages.ComputeUpdates{Updates: s.Updates}}
 			}
@@ -297,25 +297,9 @@ func (a *instanceActor) sendPeekAnswer(ctx actor.Context, p PeekAnswer) {
 	case p.Err != nil && errors.Is(p.Err, ErrPeekCanceled):
 		resp.Result = &messages.ComputePeekResponse_Canceled{Canceled: &messages.ComputePeekCanceled{}}
 	case p.Err != nil:
-		resp.Result = &messages.ComputePeekResponse_Error{Error: toWire(p.Err)}
+		resp.Result = &messages.ComputePeekResponse_Error{Error: messages.ErrorToWire(p.Err)}
 	default:
 		resp.Result = &messages.ComputePeekResponse_Rows{Rows: &messages.ComputePeekRows{Rows: p.Rows}}
 	}
 	ctx.Send(pid, resp)
-}
-
-// toWire encodes err, keeping the code of an error a replica sent (a
-// *messages.RemoteError carries its code as a field, which
-// messages.ErrorToWire does not read).
-func toWire(err error) *messages.Error {
-	var re *messages.RemoteError
-	if errors.As(err, &re) {
-		w := messages.ErrorToWire(err)
-		w.Code = re.Code
-		if w.Object == "" {
-			w.Object = re.Object
-		}
-		return w
-	}
-	return messages.ErrorToWire(err)
 }

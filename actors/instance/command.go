@@ -7,30 +7,11 @@ import (
 	"github.com/arbor-db/arbor/messages"
 )
 
-// CommandKind names a command's kind, the label of
-// arbor_compute_history_command_count: "hello", "create_dataflow", ...
-func CommandKind(cmd *messages.ComputeCommand) string {
-	switch cmd.GetCommand().(type) {
-	case *messages.ComputeCommand_Hello:
-		return "hello"
-	case *messages.ComputeCommand_CreateInstance:
-		return "create_instance"
-	case *messages.ComputeCommand_InitializationComplete:
-		return "initialization_complete"
-	case *messages.ComputeCommand_UpdateConfiguration:
-		return "update_configuration"
-	case *messages.ComputeCommand_CreateDataflow:
-		return "create_dataflow"
-	case *messages.ComputeCommand_Schedule:
-		return "schedule"
-	case *messages.ComputeCommand_AllowWrites:
-		return "allow_writes"
-	case *messages.ComputeCommand_AllowCompaction:
-		return "allow_compaction"
-	case *messages.ComputeCommand_Peek:
-		return "peek"
-	case *messages.ComputeCommand_CancelPeek:
-		return "cancel_peek"
+// kindName is a command's kind as a metric label and in scripts:
+// "hello", "create_dataflow", ... ("unknown" for an empty envelope).
+func kindName(cmd *messages.ComputeCommand) string {
+	if k, ok := KindOf(cmd); ok {
+		return k.String()
 	}
 	return "unknown"
 }
@@ -39,7 +20,7 @@ func CommandKind(cmd *messages.ComputeCommand) string {
 // scripts: its kind and what it names.
 func DescribeCommand(cmd *messages.ComputeCommand) string {
 	var b strings.Builder
-	b.WriteString(CommandKind(cmd))
+	b.WriteString(kindName(cmd))
 	switch m := cmd.GetCommand().(type) {
 	case *messages.ComputeCommand_Hello:
 		fmt.Fprintf(&b, " epoch=(%d,%d)", cmd.GetEpoch().GetEnvironment(), cmd.GetEpoch().GetIncarnation())

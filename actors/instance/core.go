@@ -204,12 +204,6 @@ func nonce(env uint64, id timely.ReplicaId, incarnation uint64) *messages.Uuid {
 	return messages.FromUuid(timely.Uuid(b))
 }
 
-func allowCompaction(id timely.GlobalId, f timely.Frontier) *messages.ComputeCommand {
-	return &messages.ComputeCommand{Command: &messages.ComputeCommand_AllowCompaction{AllowCompaction: &messages.ComputeAllowCompaction{
-		Id: messages.FromGlobalId(id), Frontier: messages.FromFrontier(f),
-	}}}
-}
-
 // Maintain does the instance's periodic work at now: relaunch failed
 // replicas whose restart delay passed, time out peeks, downgrade warmup
 // holds, apply read-hold changes, schedule collections whose inputs are

@@ -179,7 +179,7 @@ func (c *Core) Stats() Stats {
 		}
 	}
 	for _, cmd := range c.history.Commands() {
-		s.HistoryByKind[CommandKind(cmd)]++
+		s.HistoryByKind[kindName(cmd)]++
 	}
 	return s
 }

@@ -44,7 +44,7 @@ import (
 //	cancel-peek p<n>
 //	initialization-complete
 func TestHistoryScripts(t *testing.T) {
-	datadriven.Walk(t, "testdata", func(t *testing.T, path string) {
+	datadriven.Walk(t, "testdata/history", func(t *testing.T, path string) {
 		if !strings.HasPrefix(path[strings.LastIndex(path, "/")+1:], "history") {
 			t.Skip("not a history script")
 		}

@@ -196,7 +196,7 @@ func (r *randomRun) step() string {
 		return r.refusal("policy "+id.String(), func() error { return c.SetReadPolicy(p, id) })
 	case 8, 9:
 		r.nextPeek++
-		u := peekUuid(r.nextPeek % 200)
+		u := scriptPeekUuid(r.nextPeek % 200)
 		req := PeekRequest{Uuid: u, Collection: r.anyCollection(), Timestamp: r.time()}
 		if ids := r.replicaIds(); len(ids) > 0 && r.pick(3) == 0 {
 			req.Target = &ids[r.pick(len(ids))]

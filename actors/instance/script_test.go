@@ -43,7 +43,7 @@ import (
 //	maintain [advance=<duration>]
 //	stop | state | history
 func TestScripts(t *testing.T) {
-	datadriven.Walk(t, "testdata", func(t *testing.T, path string) {
+	datadriven.Walk(t, "testdata/core", func(t *testing.T, path string) {
 		h := newHarness(t)
 		datadriven.RunTest(t, path, func(t *testing.T, d *datadriven.TestData) string {
 			out := h.run(t, d)
@@ -126,7 +126,7 @@ func idsArg(t *testing.T, d *datadriven.TestData, key string) []timely.GlobalId 
 	return out
 }
 
-func peekUuid(n uint64) timely.Uuid {
+func scriptPeekUuid(n uint64) timely.Uuid {
 	var u timely.Uuid
 	u[15] = byte(n)
 	return u
@@ -229,7 +229,7 @@ func (h *harness) run(t *testing.T, d *datadriven.TestData) string {
 		}
 		err = h.respond(t, d, rid(t, argString(t, d, "replica")), &messages.ComputeResponse{Response: &messages.ComputeResponse_Frontiers{Frontiers: f}})
 	case "peek":
-		req := PeekRequest{Uuid: peekUuid(intArg(t, d, "p")), Collection: gid(t, argString(t, d, "id")),
+		req := PeekRequest{Uuid: scriptPeekUuid(intArg(t, d, "p")), Collection: gid(t, argString(t, d, "id")),
 			Timestamp: timely.Timestamp(intArg(t, d, "at")), Client: fmt.Sprintf("client-p%d", intArg(t, d, "p"))}
 		if d.HasArg("target") {
 			r := rid(t, argString(t, d, "target"))
@@ -244,9 +244,9 @@ func (h *harness) run(t *testing.T, d *datadriven.TestData) string {
 		}
 		err = c.Peek(req)
 	case "cancel":
-		err = c.CancelPeek(peekUuid(intArg(t, d, "p")))
+		err = c.CancelPeek(scriptPeekUuid(intArg(t, d, "p")))
 	case "peek-response":
-		pr := &messages.ComputePeekResponse{Uuid: messages.FromUuid(peekUuid(intArg(t, d, "p")))}
+		pr := &messages.ComputePeekResponse{Uuid: messages.FromUuid(scriptPeekUuid(intArg(t, d, "p")))}
 		switch {
 		case d.HasArg("rows"):
 			var rows []*messages.Row
