@@ -15,6 +15,7 @@ import (
 	"github.com/arbor-db/arbor/actors/surface"
 	"github.com/arbor-db/arbor/clock"
 	"github.com/arbor-db/arbor/messages"
+	"github.com/arbor-db/arbor/supervision"
 	"github.com/arbor-db/arbor/timely"
 )
 
@@ -27,9 +28,13 @@ type Config struct {
 	EnvironmentEpoch uint64
 	// Launcher starts replica runtimes (required).
 	Launcher replica.Launcher
-	// Restarts returns a replica's restart tracker (required);
-	// supervision.Tracker in production.
+	// Restarts returns a replica's restart tracker. Nil: a
+	// replica.Supervised tracker applying RestartPolicy, seeded from the
+	// cluster and replica ids so that a run replays.
 	Restarts func(timely.ReplicaId) replica.RestartTracker
+	// RestartPolicy is the policy of the default trackers; the zero value
+	// means supervision.DefaultPolicy().
+	RestartPolicy supervision.Policy
 	// StorageHolds receives the instance's read-hold changes on storage
 	// collections, in order. It is called from Receive and must not block.
 	// Nil: the changes are logged at debug level only.
@@ -51,7 +56,22 @@ func (c *Config) fill() error {
 		return errors.New("instance: config: Launcher is required")
 	}
 	if c.Restarts == nil {
-		return errors.New("instance: config: Restarts is required")
+		policy := c.RestartPolicy
+		if policy == (supervision.Policy{}) {
+			policy = supervision.DefaultPolicy()
+		}
+		if err := policy.Validate(); err != nil {
+			return fmt.Errorf("instance: config: RestartPolicy: %w", err)
+		}
+		cluster := c.Cluster
+		c.Restarts = func(id timely.ReplicaId) replica.RestartTracker {
+			seed := uint64(cluster.Kind)<<56 ^ cluster.Value<<32 ^ uint64(id.Kind)<<24 ^ id.Value
+			t, err := replica.NewSupervised(policy, seed)
+			if err != nil { // validated above
+				panic(err)
+			}
+			return t
+		}
 	}
 	if c.Clock == nil {
 		c.Clock = clock.Real()

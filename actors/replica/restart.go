@@ -2,7 +2,10 @@ package replica
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"time"
+
+	"github.com/arbor-db/arbor/supervision"
 )
 
 // Decision is a restart policy's answer to a failure: restart after a
@@ -41,8 +44,7 @@ type RestartTracker interface {
 	Status(now time.Time) RestartStatus
 }
 
-// FixedRestarts is a deterministic RestartTracker for tests until
-// supervision.Tracker is plugged in: it restarts after Backoff, at most
+// FixedRestarts is a deterministic RestartTracker for tests: it restarts after Backoff, at most
 // MaxRestarts times within Window (zero: ever), then gives up.
 type FixedRestarts struct {
 	Backoff     time.Duration
@@ -92,3 +94,43 @@ func (f *FixedRestarts) Status(time.Time) RestartStatus {
 	}
 	return s
 }
+
+// Supervised adapts a supervision.Tracker, the restart policy compute
+// replicas run with in production, to RestartTracker.
+type Supervised struct {
+	t *supervision.Tracker
+}
+
+// NewSupervised returns a RestartTracker applying policy, with jitter drawn
+// from a source seeded with seed (give each replica its own seed, e.g.
+// derived from its id, so that runs replay).
+func NewSupervised(policy supervision.Policy, seed uint64) (*Supervised, error) {
+	t, err := supervision.NewTracker(policy, rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)))
+	if err != nil {
+		return nil, err
+	}
+	return &Supervised{t: t}, nil
+}
+
+// Failed implements RestartTracker.
+func (s *Supervised) Failed(now time.Time, err error) Decision {
+	d := s.t.Failed(now, err)
+	if d.Action == supervision.Restart {
+		return Decision{Restart: true, After: d.Delay}
+	}
+	st := s.t.Status(now)
+	return Decision{Err: fmt.Errorf("replica: restart budget spent (%d restarts in the window): %w", st.RestartsInWindow, err)}
+}
+
+// Healthy implements RestartTracker.
+func (s *Supervised) Healthy(now time.Time) { s.t.Healthy(now) }
+
+// Status implements RestartTracker.
+func (s *Supervised) Status(now time.Time) RestartStatus {
+	st := s.t.Status(now)
+	return RestartStatus{Failing: st.State == supervision.Failing, Restarts: st.RestartsInWindow, LastError: st.LastError}
+}
+
+// Supervision returns the status of the underlying tracker (backoff state,
+// next restart) for dumps.
+func (s *Supervised) Supervision(now time.Time) supervision.Status { return s.t.Status(now) }
