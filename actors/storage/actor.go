@@ -2,11 +2,15 @@ package storage
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/arbor-db/arbor/actors/surface"
+	"github.com/arbor-db/arbor/clock"
 	"github.com/arbor-db/arbor/messages"
 	"github.com/arbor-db/arbor/timely"
 )
@@ -15,9 +19,10 @@ import (
 // the config is incomplete or the metrics cannot be registered. The actor
 // opens the table registry and every table shard when it starts (and again
 // after a restart), and closes its shard handles when it stops; it does
-// not close the Store. A failure to open the shards, or a failed group
-// commit, panics the actor so that its supervisor restarts it (the restart
-// recovers from the shards).
+// not close the Store. A failure to open the shards (within
+// Config.OpenTimeout), or a failed or timed-out group commit, panics the
+// actor so that its supervisor restarts it (the restart recovers from the
+// shards).
 func New(cfg Config) (*actor.Props, error) {
 	if err := cfg.fill(); err != nil {
 		return nil, err
@@ -26,8 +31,12 @@ func New(cfg Config) (*actor.Props, error) {
 	if err != nil {
 		return nil, fmt.Errorf("storage: metrics: %w", err)
 	}
+	u, err := surface.NewUnhandled("storage", cfg.Logger, cfg.Registerer)
+	if err != nil {
+		return nil, fmt.Errorf("storage: %w", err)
+	}
 	c := newCarry()
-	return actor.PropsFromProducer(func() actor.Actor { return newStorageActor(cfg, m, c) }), nil
+	return actor.PropsFromProducer(func() actor.Actor { return newStorageActor(cfg, m, u, c) }), nil
 }
 
 // storageActor is the thin actor around State: it decodes requests, reads
@@ -35,22 +44,26 @@ func New(cfg Config) (*actor.Props, error) {
 // says to send.
 type storageActor struct {
 	// constant after construction
-	cfg     Config
-	metrics *Metrics
-	carry   *carry
+	cfg       Config
+	metrics   *Metrics
+	unhandled *surface.Unhandled
+	carry     *carry
 
 	// guarded by the actor; set in Started
 	state  *State
 	shards *shards
-	ticks  *ticks
+	// maintainLoop sends maintain every Config.MaintenanceInterval;
+	// commitLoop sends commitTick every Config.CommitInterval (nil when
+	// zero).
+	maintainLoop, commitLoop *clock.Loop
 	// commitQueued: a commitNow message is in the mailbox.
 	commitQueued bool
 	// watched are the owners of subscriptions and holds being watched.
 	watched map[string]bool
 }
 
-func newStorageActor(cfg Config, m *Metrics, c *carry) *storageActor {
-	return &storageActor{cfg: cfg, metrics: m, carry: c, watched: map[string]bool{}}
+func newStorageActor(cfg Config, m *Metrics, u *surface.Unhandled, c *carry) *storageActor {
+	return &storageActor{cfg: cfg, metrics: m, unhandled: u, carry: c, watched: map[string]bool{}}
 }
 
 // commitNow asks the actor to commit the staged writes (sent to itself
@@ -76,13 +89,13 @@ func (a *storageActor) Receive(ctx actor.Context) {
 				st.RestoreConsumers(cs)
 			}
 		}
-		a.deliver(ctx, st.EndSubscriptions(errorf(ErrBackend, "the storage actor is stopping")))
-		a.stop(ctx, "storage actor stopping")
+		a.deliver(ctx, st.EndSubscriptions(ErrStopping))
+		a.stop(ctx, "stopping")
 	case *actor.Restarting:
 		if a.state != nil {
 			a.carry.put(ctx.Self(), a.state.TakeConsumers())
 		}
-		a.stop(ctx, "storage actor restarting")
+		a.stop(ctx, "restarting")
 	case *actor.Terminated:
 		a.handleTerminated(ctx, m)
 
@@ -117,20 +130,24 @@ func (a *storageActor) Receive(ctx actor.Context) {
 	case *messages.StorageReleaseReadHold:
 		a.handleReleaseHold(ctx, m)
 	default:
-		if _, ok := m.(actor.SystemMessage); !ok {
-			if _, ok := m.(actor.AutoReceiveMessage); !ok {
-				a.cfg.Logger.Warn("ignored unknown message", "type", fmt.Sprintf("%T", m), "sender", ctx.Sender())
-			}
-		}
+		a.unhandled.Handle(ctx)
 	}
 }
 
-// start recovers the tables from the shards and starts the tickers.
+// start recovers the tables from the shards, within Config.OpenTimeout,
+// and starts the tickers.
 func (a *storageActor) start(ctx actor.Context) {
-	sh, rec, err := openShards(context.Background(), a.cfg.Store)
+	octx, cancel := context.WithTimeout(context.Background(), a.cfg.OpenTimeout)
+	sh, rec, err := openShards(octx, a.cfg.Store, a.cfg.CallTimeout)
+	if err != nil && errors.Is(octx.Err(), context.DeadlineExceeded) {
+		err = &TimeoutError{Op: "open the tables", After: a.cfg.OpenTimeout, Err: err}
+	} else if err != nil {
+		err = fmt.Errorf("storage: open the tables: %w", err)
+	}
+	cancel()
 	if err != nil {
 		a.cfg.Logger.Error("cannot open the tables", "err", err)
-		panic(fmt.Errorf("storage: open tables: %w", err))
+		panic(err)
 	}
 	a.shards = sh
 	a.state = NewState(rec.tables, rec.upper, a.cfg.CompactionWindow)
@@ -139,7 +156,7 @@ func (a *storageActor) start(ctx actor.Context) {
 	if cs, ok := a.carry.take(ctx.Self()); ok {
 		a.resume(ctx, a.state.RestoreConsumers(cs))
 	}
-	a.ticks = startTicks(a.cfg.Clock, ctx.ActorSystem().Root, ctx.Self(), a.cfg.CommitInterval, a.cfg.MaintenanceInterval)
+	a.startLoops(ctx)
 	a.refreshGauges()
 	a.cfg.Logger.Debug("storage started", "tables", len(a.state.LiveTables()), "upper", upper)
 }
@@ -158,7 +175,7 @@ func (a *storageActor) resume(ctx actor.Context, rs []Resume) {
 		if err != nil {
 			a.cfg.Logger.Warn("cannot resume subscription after restart", "subscription", r.Id, "err", err)
 			_ = a.state.Unsubscribe(r.Id)
-			ctx.Send(r.Owner, &messages.StorageCdcEnded{SubscriptionId: r.Id, Error: ErrorToWire(err)})
+			ctx.Send(r.Owner, &messages.StorageCdcEnded{SubscriptionId: r.Id, Error: messages.ErrorToWire(err)})
 			continue
 		}
 		for _, v := range replay {
@@ -168,15 +185,26 @@ func (a *storageActor) resume(ctx actor.Context, rs []Resume) {
 	}
 }
 
+// startLoops arms the tickers (before returning, so a test can wait for
+// them with ManualClock.WaitForTimers). Their goroutines only send the
+// actor a message; the tick is handled in the actor's turn.
+func (a *storageActor) startLoops(ctx actor.Context) {
+	root, self := ctx.ActorSystem().Root, ctx.Self()
+	a.maintainLoop = clock.Every(a.cfg.Clock, a.cfg.MaintenanceInterval, func(time.Time) { root.Send(self, maintain{}) })
+	if a.cfg.CommitInterval > 0 {
+		a.commitLoop = clock.Every(a.cfg.Clock, a.cfg.CommitInterval, func(time.Time) { root.Send(self, commitTick{}) })
+	}
+}
+
 // stop fails the staged writes, stops the tickers and closes the shards.
 func (a *storageActor) stop(ctx actor.Context, why string) {
-	if a.ticks != nil {
-		a.ticks.stop()
-		a.ticks = nil
-	}
+	a.maintainLoop.Stop()
+	a.commitLoop.Stop()
+	a.maintainLoop, a.commitLoop = nil, nil
 	if a.state != nil {
 		for _, tok := range a.state.Unstage() {
-			a.reply(ctx, tok.(*actor.PID), &messages.StorageWriteResponse{Error: ErrorToWire(errorf(ErrBackend, "%s before the write was committed", why))})
+			err := errorf(ErrStopping, "the write was not committed (%s)", why)
+			a.reply(ctx, tok.(*actor.PID), &messages.StorageWriteResponse{Error: messages.ErrorToWire(err)})
 		}
 	}
 	if a.shards != nil {

@@ -1,8 +1,6 @@
 package storage
 
 import (
-	"context"
-
 	"github.com/asynkron/protoactor-go/actor"
 
 	"github.com/arbor-db/arbor/messages"
@@ -15,7 +13,7 @@ import (
 // batch.
 func (a *storageActor) handleSubscribe(ctx actor.Context, m *messages.StorageSubscribe) {
 	fail := func(err error) {
-		a.respond(ctx, &messages.StorageSubscribeResponse{SubscriptionId: m.GetSubscriptionId(), Error: ErrorToWire(err)})
+		a.respond(ctx, &messages.StorageSubscribeResponse{SubscriptionId: m.GetSubscriptionId(), Error: messages.ErrorToWire(err)})
 	}
 	consumer := ctx.Sender()
 	if consumer == nil {
@@ -37,9 +35,9 @@ func (a *storageActor) handleSubscribe(ctx actor.Context, m *messages.StorageSub
 	if m.Snapshot {
 		snap := &messages.StorageVersion{Version: uint64(from)}
 		for _, id := range tables {
-			tc, err := snapshotRows(context.Background(), id, a.shards.tables[id], from)
+			tc, err := a.snapshotRows(id, from)
 			if err != nil {
-				fail(readError(id, err))
+				fail(err)
 				return
 			}
 			if len(tc.Rows) > 0 {
@@ -85,7 +83,7 @@ func (a *storageActor) replay(tables []timely.GlobalId, from timely.Timestamp) (
 
 func (a *storageActor) handleUnsubscribe(ctx actor.Context, m *messages.StorageUnsubscribe) {
 	err := a.state.Unsubscribe(m.GetSubscriptionId())
-	a.respond(ctx, &messages.StorageUnsubscribeResponse{SubscriptionId: m.GetSubscriptionId(), Error: ErrorToWire(err)})
+	a.respond(ctx, &messages.StorageUnsubscribeResponse{SubscriptionId: m.GetSubscriptionId(), Error: messages.ErrorToWire(err)})
 	if err == nil {
 		a.compact(ctx)
 	}

@@ -17,7 +17,7 @@ func (a *storageActor) handleWrite(ctx actor.Context, m *messages.StorageWrite) 
 	w, err := a.state.DecodeWrite(m)
 	if err != nil {
 		a.rejectWrite(ctx.Sender(), err)
-		a.respond(ctx, &messages.StorageWriteResponse{Error: ErrorToWire(err)})
+		a.respond(ctx, &messages.StorageWriteResponse{Error: messages.ErrorToWire(err)})
 		return
 	}
 	a.state.Stage(w, ctx.Sender())
@@ -29,26 +29,32 @@ func (a *storageActor) handleWrite(ctx actor.Context, m *messages.StorageWrite) 
 }
 
 func (a *storageActor) rejectWrite(sender *actor.PID, err error) {
-	a.metrics.RejectedWrites.WithLabelValues(ErrorToWire(err).Code.String()).Inc()
+	a.metrics.RejectedWrites.WithLabelValues(messages.CodeOf(err).String()).Inc()
 	a.cfg.Logger.Debug("rejected write", "sender", sender, "err", err)
 }
 
 // commit runs one group commit of the staged writes, if any: every live
 // table's shard is appended at the commit timestamp (in parallel), then
 // the writers are answered and the subscriptions get the version. A failed
-// append leaves the uppers in an unknown state: the writers are answered
-// with ErrBackend (outcome unknown) and the actor panics so that its
-// supervisor restarts it, which recovers the uppers from the shards.
+// or timed-out append leaves the uppers in an unknown state: the writers
+// are answered with ErrBackend or a *TimeoutError (outcome unknown) and the
+// actor panics so that its supervisor restarts it, which recovers the
+// uppers from the shards.
+//
+// The appends run while the actor waits (bounded by Config.CallTimeout):
+// the next group must start from this group's upper, and table creation
+// and drops must not interleave with a group, so the actor does not take
+// other messages meanwhile. See doc.go, "Waits".
 func (a *storageActor) commit(ctx actor.Context) {
 	c, ok := a.state.PlanCommit(a.now())
 	if !ok {
 		return
 	}
 	if err := a.appendAll(c); err != nil {
-		werr := fmt.Errorf("%w: group commit at %d: %w (the write may or may not be durable)", ErrBackend, c.Ts, err)
+		werr := fmt.Errorf("%w (the write may or may not be durable)", err)
 		for _, tok := range c.Tokens {
 			a.rejectWrite(nil, werr)
-			a.reply(ctx, tok.(*actor.PID), &messages.StorageWriteResponse{Error: ErrorToWire(werr)})
+			a.reply(ctx, tok.(*actor.PID), &messages.StorageWriteResponse{Error: messages.ErrorToWire(werr)})
 		}
 		a.cfg.Logger.Error("group commit failed", "ts", c.Ts, "err", err)
 		panic(werr)
@@ -67,17 +73,25 @@ func (a *storageActor) commit(ctx actor.Context) {
 
 // appendAll performs c's appends in the order commit_log.go explains: a
 // group that uses the commit log appends it first; then every table is
-// appended concurrently (so a backend that syncs can share the syncs). It
+// appended concurrently (so a backend that syncs can share the syncs). The
+// log append and the table appends each have one call deadline. It
 // returns after every append finished; the goroutines do not outlive it.
+// Every error it returns is outcomeUnknown and names the group and the
+// shard.
 func (a *storageActor) appendAll(c *Commit) error {
-	ctx := context.Background()
+	op := fmt.Sprintf("group commit at %d", c.Ts)
 	if c.UseLog {
-		if err := a.shards.appendLog(ctx, c.Log, c.Upper); err != nil {
+		ctx, cancel := a.call()
+		err := a.shards.appendLog(ctx, op, c.Log, c.Upper)
+		cancel()
+		if err != nil {
 			return err
 		}
 	}
+	ctx, cancel := a.call()
+	defer cancel()
 	if len(c.Appends) == 1 {
-		return a.appendOne(ctx, c.Appends[0], c)
+		return a.appendOne(ctx, op, c.Appends[0], c)
 	}
 	errs := make([]error, len(c.Appends))
 	var wg sync.WaitGroup
@@ -85,20 +99,20 @@ func (a *storageActor) appendAll(c *Commit) error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			errs[i] = a.appendOne(ctx, ap, c)
+			errs[i] = a.appendOne(ctx, op, ap, c)
 		}()
 	}
 	wg.Wait()
 	return errors.Join(errs...)
 }
 
-func (a *storageActor) appendOne(ctx context.Context, ap Append, c *Commit) error {
+func (a *storageActor) appendOne(ctx context.Context, op string, ap Append, c *Commit) error {
 	s, ok := a.shards.tables[ap.Table]
 	if !ok {
-		return fmt.Errorf("table %s has no open shard", ap.Table)
+		return fmt.Errorf("%w: %s: table %s has no open shard", ErrBackend, op, ap.Table)
 	}
 	if err := s.CompareAndAppend(ctx, ap.Updates, c.Lower, c.Upper); err != nil {
-		return fmt.Errorf("table %s: %w", ap.Table, err)
+		return onTable(ap.Table, backendError(ctx, a.cfg.CallTimeout, fmt.Sprintf("%s: append table %s", op, ap.Table), err))
 	}
 	return nil
 }

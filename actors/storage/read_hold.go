@@ -40,10 +40,10 @@ func (s *State) AcquireHold(id string, owner *actor.PID, ids []timely.GlobalId, 
 func (s *State) DowngradeHold(id string, at timely.Timestamp) error {
 	h, ok := s.holds[id]
 	if !ok {
-		return errorf(ErrUnknownId, "no read hold %q", id)
+		return onHold("read hold", id, errorf(ErrUnknownId, "no read hold %q", id))
 	}
 	if at < h.at {
-		return errorf(ErrHoldRegression, "read hold %q is at %d; cannot move back to %d", id, h.at, at)
+		return onHold("read hold", id, errorf(ErrHoldRegression, "read hold %q is at %d; cannot move back to %d", id, h.at, at))
 	}
 	h.at = at
 	return nil
@@ -55,9 +55,9 @@ func (s *State) ReleaseHold(id string) error {
 	h, ok := s.holds[id]
 	switch {
 	case !ok:
-		return errorf(ErrUnknownId, "no read hold %q", id)
+		return onHold("read hold", id, errorf(ErrUnknownId, "no read hold %q", id))
 	case h.subscription:
-		return errorf(ErrMalformed, "read hold %q belongs to a subscription: unsubscribe to release it", id)
+		return onHold("read hold", id, errorf(ErrMalformed, "read hold %q belongs to a subscription: unsubscribe to release it", id))
 	}
 	delete(s.holds, id)
 	return nil
