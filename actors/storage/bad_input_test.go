@@ -202,3 +202,14 @@ func TestBadReadRequests(t *testing.T) {
 		t.Fatalf("downgrade unknown hold: %v", hold.Error)
 	}
 }
+
+// A request of a type storage does not handle is answered at once with a
+// decodable UNKNOWN_MESSAGE error, and storage keeps serving.
+func TestUnknownRequestIsAnswered(t *testing.T) {
+	h := newHarness(t, storage.Config{})
+	r := ask[*messages.UnknownMessageReply](h, &messages.Timestamp{Millis: 1})
+	if r.GetError().GetCode() != messages.ErrorCode_ERROR_CODE_UNKNOWN_MESSAGE || r.GetType() != "arbor.messages.Timestamp" {
+		t.Fatalf("reply to an unknown request: %v", r)
+	}
+	h.frontiers()
+}

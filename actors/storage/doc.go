@@ -39,8 +39,26 @@
 //     StorageReleaseReadHold → StorageReadHoldResponse.
 //   - StorageCdcEnded tells a subscriber the actor stopped.
 //
-// Errors travel as StorageError{code, message}; ErrorToWire and
-// ErrorFromWire map them to the sentinels of errors.go.
+// Errors travel as the common messages.Error{code, message, object}
+// (docs/conventions.md): the sentinels of errors.go are
+// messages.NewSentinel values, so messages.ErrorFromWire on the receiving
+// side gives an error that errors.Is matches against them; object names
+// the table, read hold or subscription concerned. Any other message is
+// handled by surface.Unhandled: counted, logged once per type, and
+// answered with messages.UnknownMessageReply when it has a sender.
+//
+// # Waits
+//
+// Every backend call made while handling a message runs under
+// Config.CallTimeout (the recovery at start under Config.OpenTimeout); a
+// passed deadline is a *TimeoutError (code TIMEOUT) naming the operation
+// and the table. The shard I/O runs in the actor's own turn, so a slow
+// backend delays other requests by at most one deadline per call. Group
+// commit is deliberately not moved to a goroutine: the next group starts at
+// this group's upper, and table creation and drops must not interleave with
+// a group's appends; a frozen backend therefore costs a writer one
+// CallTimeout, then the actor restarts (a timed-out commit's outcome is
+// unknown).
 //
 // # Invariants
 //
@@ -74,8 +92,8 @@
 //     through a commit log shard ("storage-txns") first, and a restarted
 //     actor completes the last group on any table it missed
 //     (commit_log.go).
-//   - A failed shard append panics the actor (its writers are told the
-//     outcome is unknown); the supervisor's restart recovers the uppers
+//   - A failed or timed-out shard append panics the actor (its writers are
+//     told the outcome is unknown); the supervisor's restart recovers the uppers
 //     from the shards and keeps the subscriptions and read holds (carry.go),
 //     replaying to each subscriber the versions it has not received.
 package storage
