@@ -105,11 +105,13 @@ func (f *fixture) start() {
 		Metrics: f.metrics,
 		Logger:  testkit.QuietLogger(),
 	}
+	props, err := catalog.New(cfg)
+	require.NoError(f.t, err)
 	if f.props != nil {
-		f.pid = f.props(catalog.Props(cfg))
+		f.pid = f.props(props)
 		return
 	}
-	f.pid = f.sys.Root.Spawn(catalog.Props(cfg).Configure(actor.WithGuardian(catalog.SupervisorStrategy())))
+	f.pid = f.sys.Root.Spawn(props.Configure(actor.WithGuardian(catalog.SupervisorStrategy())))
 	f.t.Cleanup(func() { _ = f.sys.Root.StopFuture(f.pid).Wait() })
 }
 
@@ -384,4 +386,23 @@ func TestFencedGuardianStaysFencedWhenRestarted(t *testing.T) {
 	require.ErrorIs(t, f.transact(createCluster(1, "c1")).Err, durable.ErrFenced)
 	require.Equal(t, int32(1), f.opens.Load(), "a fenced guardian never reopens the catalog")
 	require.Empty(t, f.halts)
+}
+
+// A protobuf request the guardian does not serve gets a decodable
+// UNKNOWN_MESSAGE reply at once (not a Go error value, which cannot cross
+// the wire), and the guardian keeps serving.
+func TestGuardianAnswersUnknownRequests(t *testing.T) {
+	f := newFixture(t)
+	f.start()
+	f.probe.Send(f.pid, &messages.Timestamp{Millis: 1})
+	r := testkit.ExpectMsg[*messages.UnknownMessageReply](f.probe, timeout)
+	require.Equal(t, messages.ErrorCode_ERROR_CODE_UNKNOWN_MESSAGE, r.GetError().GetCode())
+	require.Equal(t, "arbor.messages.Timestamp", r.GetType())
+	require.Equal(t, catalog.PhaseReady, f.status().Phase)
+	require.Equal(t, 1.0, metricValue(t, f.reg, "arbor_actor_unknown_messages_total", "actor", "catalog"))
+}
+
+func TestNewRefusesAnIncompleteConfig(t *testing.T) {
+	_, err := catalog.New(catalog.Config{})
+	require.ErrorIs(t, err, catalog.ErrInvalidConfig)
 }

@@ -97,7 +97,7 @@ func (n *Node) startCatalog() error {
 		return err
 	}
 	generation := n.cfg.DeployGeneration
-	props := catalog.Props(catalog.Config{
+	props, err := catalog.New(catalog.Config{
 		Open: func(ctx context.Context) (*durable.Handle, error) {
 			return durable.Open(ctx, durable.Config{
 				Catalog: c.catalog, Version: c.version, Mode: durable.Writable,
@@ -109,6 +109,9 @@ func (n *Node) startCatalog() error {
 		Metrics: metrics,
 		Logger:  n.logger.With("actor", catalogSubsystem),
 	})
+	if err != nil {
+		return err
+	}
 	res, err := n.system.Root.RequestFuture(n.guardian, &node.SpawnSubsystem{Name: catalogSubsystem, Props: props}, catalogStartTimeout).Result()
 	if err != nil {
 		return fmt.Errorf("catalog: spawn guardian: %w", err)
