@@ -22,7 +22,8 @@ import (
 // not close the Store. A failure to open the shards (within
 // Config.OpenTimeout), or a failed or timed-out group commit, panics the
 // actor so that its supervisor restarts it (the restart recovers from the
-// shards).
+// shards). Group commits run in a goroutine the actor owns
+// (group_commit.go); stopping the actor cancels and waits for it.
 func New(cfg Config) (*actor.Props, error) {
 	if err := cfg.fill(); err != nil {
 		return nil, err
@@ -58,6 +59,13 @@ type storageActor struct {
 	maintainLoop, commitLoop *clock.Loop
 	// commitQueued: a commitNow message is in the mailbox.
 	commitQueued bool
+	// inflight is the group commit whose appends are running (nil when
+	// none); commitWanted and compactWanted record a commit or compaction
+	// asked for meanwhile; deferred are the requests waiting for it, in
+	// arrival order (group_commit.go).
+	inflight                    *groupCommit
+	commitWanted, compactWanted bool
+	deferred                    []deferredRequest
 	// watched are the owners of subscriptions and holds being watched.
 	watched map[string]bool
 }
@@ -96,11 +104,9 @@ func (a *storageActor) Receive(ctx actor.Context) {
 			a.carry.put(ctx.Self(), a.state.TakeConsumers())
 		}
 		a.stop(ctx, "restarting")
-	case *actor.Terminated:
-		a.handleTerminated(ctx, m)
 
-	case *messages.StorageWrite:
-		a.handleWrite(ctx, m)
+	case commitDone:
+		a.handleCommitDone(ctx, m)
 	case commitNow:
 		a.commitQueued = false
 		a.commit(ctx)
@@ -108,13 +114,33 @@ func (a *storageActor) Receive(ctx actor.Context) {
 		a.commit(ctx)
 	case maintain:
 		a.compact(ctx)
+	case *messages.StorageFrontiers:
+		a.handleFrontiers(ctx, m)
+	default:
+		switch {
+		case !isRequest(m):
+			a.unhandled.Handle(ctx)
+		case len(a.deferred) > 0:
+			// Behind a request that waits for the group commit in
+			// flight: wait too, to take effect in arrival order.
+			a.deferred = append(a.deferred, deferredRequest{sender: ctx.Sender(), msg: m})
+		default:
+			a.handleRequest(ctx)
+		}
+	}
+}
 
+// handleRequest handles ctx.Message(), a request (isRequest).
+func (a *storageActor) handleRequest(ctx actor.Context) {
+	switch m := ctx.Message().(type) {
+	case *actor.Terminated:
+		a.handleTerminated(ctx, m)
+	case *messages.StorageWrite:
+		a.handleWrite(ctx, m)
 	case *messages.StorageCreateTable:
 		a.handleCreateTable(ctx, m)
 	case *messages.StorageDropTable:
 		a.handleDropTable(ctx, m)
-	case *messages.StorageFrontiers:
-		a.handleFrontiers(ctx, m)
 	case *messages.StorageSnapshot:
 		a.handleSnapshot(ctx, m)
 	case *messages.StorageReadRange:
@@ -129,8 +155,6 @@ func (a *storageActor) Receive(ctx actor.Context) {
 		a.handleDowngradeHold(ctx, m)
 	case *messages.StorageReleaseReadHold:
 		a.handleReleaseHold(ctx, m)
-	default:
-		a.unhandled.Handle(ctx)
 	}
 }
 
@@ -196,11 +220,15 @@ func (a *storageActor) startLoops(ctx actor.Context) {
 	}
 }
 
-// stop fails the staged writes, stops the tickers and closes the shards.
+// stop stops the tickers, cancels the group commit in flight, fails the
+// deferred requests and the staged writes (nothing of them was done) and
+// closes the shards.
 func (a *storageActor) stop(ctx actor.Context, why string) {
 	a.maintainLoop.Stop()
 	a.commitLoop.Stop()
 	a.maintainLoop, a.commitLoop = nil, nil
+	a.abortCommit(ctx, why)
+	a.failDeferred(ctx, errorf(ErrStopping, "the request was not served (%s)", why))
 	if a.state != nil {
 		for _, tok := range a.state.Unstage() {
 			err := errorf(ErrStopping, "the write was not committed (%s)", why)

@@ -10,8 +10,14 @@ import (
 
 // compact downgrades the since of every table State says may move, and
 // refreshes the gauges. Each downgrade has one call deadline; a failed or
-// timed-out one is logged and retried at the next maintenance tick.
+// timed-out one is logged and retried at the next maintenance tick. While
+// a group commit is in flight it waits for it (the commit log's frontiers
+// belong to the commit goroutine meanwhile).
 func (a *storageActor) compact(ctx actor.Context) {
+	if a.inflight != nil {
+		a.compactWanted = true
+		return
+	}
 	for _, ch := range a.state.CompactionTargets() {
 		s := a.shards.tables[ch.Table]
 		cctx, cancel := a.call()

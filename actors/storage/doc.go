@@ -49,16 +49,24 @@
 //
 // # Waits
 //
-// Every backend call made while handling a message runs under
-// Config.CallTimeout (the recovery at start under Config.OpenTimeout); a
-// passed deadline is a *TimeoutError (code TIMEOUT) naming the operation
-// and the table. The shard I/O runs in the actor's own turn, so a slow
-// backend delays other requests by at most one deadline per call. Group
-// commit is deliberately not moved to a goroutine: the next group starts at
-// this group's upper, and table creation and drops must not interleave with
-// a group's appends; a frozen backend therefore costs a writer one
-// CallTimeout, then the actor restarts (a timed-out commit's outcome is
-// unknown).
+// Every backend call runs under Config.CallTimeout (the recovery at start
+// under Config.OpenTimeout); a passed deadline is a *TimeoutError (code
+// TIMEOUT) naming the operation and the table.
+//
+// A group commit's shard appends run in a goroutine the actor owns and
+// report back with a message (group_commit.go), so the actor keeps
+// answering frontiers, reads, read holds and new writes while they are in
+// flight. At most one group is in flight. Creating or dropping a table
+// waits for it, and so does every request that arrives behind such a
+// waiting request, so requests still take effect in arrival order
+// (StorageFrontiers, which reads only the actor's state, is answered at
+// once). Compaction waits too. Stopping or restarting cancels the appends
+// and waits for the goroutine.
+//
+// Reads (snapshots, range reads, subscription replay), table changes and
+// compaction do their shard I/O in the actor's turn, each call bounded by
+// CallTimeout: a frozen backend delays other requests by at most one
+// deadline per call, never forever.
 //
 // # Invariants
 //
@@ -77,7 +85,9 @@
 //   - Commit grouping is deterministic under a manual clock: with
 //     Config.CommitInterval zero, a commit starts after the writes already
 //     in the mailbox (the actor sends itself a commit message behind them);
-//     otherwise it starts on each tick of a clock ticker.
+//     otherwise it starts on each tick of a clock ticker. Writes that
+//     arrive while a group is in flight form the next group, which starts
+//     when that one is done.
 //   - CDC: a subscriber receives every change at versions >= from, one
 //     batch per version in increasing order, each followed (eventually) by
 //     progress; replay from the past comes from the shards before any live

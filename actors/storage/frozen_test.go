@@ -4,108 +4,172 @@ import (
 	"context"
 	"errors"
 	"strings"
-	"sync/atomic"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/arbor-db/arbor/actors/storage"
+	"github.com/arbor-db/arbor/dataflow"
 	"github.com/arbor-db/arbor/messages"
 	"github.com/arbor-db/arbor/persistence"
 	"github.com/arbor-db/arbor/persistence/mem"
+	"github.com/arbor-db/arbor/testkit"
 	"github.com/arbor-db/arbor/timely"
 )
 
 // frozenStore is a backend that stops answering: while frozen, every call
-// on it or on a shard it opened blocks until the call's context ends and
-// returns the context's error, like a SIGSTOPped etcd. Calls made while
-// thawed go to the wrapped store.
+// on it or on a shard it opened blocks until the call's context ends (and
+// returns the context's error, like a SIGSTOPped etcd) or the store is
+// thawed (and goes on to the wrapped store).
 type frozenStore struct {
 	persistence.Store
-	frozen atomic.Bool
+	mu sync.Mutex
+	// thawed closes when the store thaws; nil while not frozen.
+	thawed chan struct{}
+	// blocked receives "<call> <shard>" as each call starts to wait (when
+	// there is room).
+	blocked chan string
 }
 
-// wait blocks until ctx ends when the store is frozen.
-func (f *frozenStore) wait(ctx context.Context) error {
-	if !f.frozen.Load() {
+func newFrozenStore() *frozenStore {
+	return &frozenStore{Store: mem.New(), blocked: make(chan string, 64)}
+}
+
+// freeze makes every later call block; it forgets the calls that blocked
+// before.
+func (f *frozenStore) freeze() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.thawed == nil {
+		f.thawed = make(chan struct{})
+	}
+	for len(f.blocked) > 0 {
+		<-f.blocked
+	}
+}
+
+// thaw lets the blocked calls and every later one through.
+func (f *frozenStore) thaw() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.thawed != nil {
+		close(f.thawed)
+		f.thawed = nil
+	}
+}
+
+// wait blocks, while the store is frozen, until ctx ends or it thaws.
+func (f *frozenStore) wait(ctx context.Context, call, shard string) error {
+	f.mu.Lock()
+	thawed := f.thawed
+	f.mu.Unlock()
+	if thawed == nil {
 		return nil
 	}
-	<-ctx.Done()
-	return ctx.Err()
+	select {
+	case f.blocked <- call + " " + shard:
+	default:
+	}
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-thawed:
+		return nil
+	}
+}
+
+// waitBlocked waits (bounded) until a call whose description contains
+// what is blocked in the frozen store.
+func (f *frozenStore) waitBlocked(t *testing.T, what string) {
+	t.Helper()
+	deadline := time.After(timeout)
+	for {
+		select {
+		case got := <-f.blocked:
+			if strings.Contains(got, what) {
+				return
+			}
+		case <-deadline:
+			t.Fatalf("no %s call blocked in the frozen store", what)
+		}
+	}
 }
 
 func (f *frozenStore) OpenShard(ctx context.Context, name string) (persistence.Shard, error) {
-	if err := f.wait(ctx); err != nil {
+	if err := f.wait(ctx, "OpenShard", name); err != nil {
 		return nil, err
 	}
 	s, err := f.Store.OpenShard(ctx, name)
 	if err != nil {
 		return nil, err
 	}
-	return &frozenShard{Shard: s, store: f}, nil
+	return &frozenShard{Shard: s, store: f, name: name}, nil
 }
 
 type frozenShard struct {
 	persistence.Shard
 	store *frozenStore
+	name  string
 }
 
 func (f *frozenShard) CompareAndAppend(ctx context.Context, ups []persistence.Update, expected, next timely.Frontier) error {
-	if err := f.store.wait(ctx); err != nil {
+	if err := f.store.wait(ctx, "CompareAndAppend", f.name); err != nil {
 		return err
 	}
 	return f.Shard.CompareAndAppend(ctx, ups, expected, next)
 }
 
 func (f *frozenShard) Snapshot(ctx context.Context, asOf timely.Timestamp) ([]persistence.Update, error) {
-	if err := f.store.wait(ctx); err != nil {
+	if err := f.store.wait(ctx, "Snapshot", f.name); err != nil {
 		return nil, err
 	}
 	return f.Shard.Snapshot(ctx, asOf)
 }
 
 func (f *frozenShard) Listen(ctx context.Context, from timely.Frontier) (persistence.Listener, error) {
-	if err := f.store.wait(ctx); err != nil {
+	if err := f.store.wait(ctx, "Listen", f.name); err != nil {
 		return nil, err
 	}
 	return f.Shard.Listen(ctx, from)
 }
 
 func (f *frozenShard) Upper(ctx context.Context) (timely.Frontier, error) {
-	if err := f.store.wait(ctx); err != nil {
+	if err := f.store.wait(ctx, "Upper", f.name); err != nil {
 		return timely.Frontier{}, err
 	}
 	return f.Shard.Upper(ctx)
 }
 
 func (f *frozenShard) Since(ctx context.Context) (timely.Frontier, error) {
-	if err := f.store.wait(ctx); err != nil {
+	if err := f.store.wait(ctx, "Since", f.name); err != nil {
 		return timely.Frontier{}, err
 	}
 	return f.Shard.Since(ctx)
 }
 
 func (f *frozenShard) DowngradeSince(ctx context.Context, since timely.Frontier) error {
-	if err := f.store.wait(ctx); err != nil {
+	if err := f.store.wait(ctx, "DowngradeSince", f.name); err != nil {
 		return err
 	}
 	return f.Shard.DowngradeSince(ctx, since)
 }
 
 // With the backend frozen, storage never hangs: a request that needs no
-// backend call (frontiers) is answered, and one that does (a snapshot, a
-// write, a range read) is answered once its call deadline passes, with a
-// TIMEOUT-coded error naming the operation and the table. A write's
-// timeout has an unknown outcome, so the actor restarts and recovers once
-// the backend answers again.
+// backend call (frontiers, a read hold) is answered, even while a group
+// commit's append hangs, and one that does (a snapshot, a range read, a
+// write) is answered once its call deadline passes, with a TIMEOUT-coded
+// error naming the operation and the table. A write's timeout has an
+// unknown outcome, so the actor restarts and recovers once the backend
+// answers again.
 func TestFrozenBackendTimesOut(t *testing.T) {
-	const deadline = 100 * time.Millisecond
-	store := &frozenStore{Store: mem.New()}
+	const deadline = 300 * time.Millisecond
+	store := newFrozenStore()
 	t.Cleanup(func() { _ = store.Close() })
 	h := newHarness(t, storage.Config{Store: store, CallTimeout: deadline, OpenTimeout: deadline})
 	h.createTable(u1, accounts)
 	ts := h.mustWrite(write(rows(u1, row(i64(1), str("a")))))
 
-	store.frozen.Store(true)
+	store.freeze()
 
 	// No backend call: answered as usual.
 	if up := h.upper(); up != timely.At(ts+1) {
@@ -127,7 +191,19 @@ func TestFrozenBackendTimesOut(t *testing.T) {
 	}
 	expectTimeout("snapshot", h.snapshot(nil, u1).Error, "snapshot table u1")
 	expectTimeout("range read", readRange(h, 0, ts+1).Error, "read table u1")
-	r := h.write(write(rows(u1, row(i64(2), str("b")))))
+
+	// While the group commit's append hangs, the actor answers requests
+	// that need no backend call before the write's answer.
+	h.probe.Send(h.pid, write(rows(u1, row(i64(2), str("b")))))
+	store.waitBlocked(t, "CompareAndAppend "+storage.ShardName(u1))
+	if f := ask[*messages.StorageFrontiersResponse](h, &messages.StorageFrontiers{}); f.Error != nil {
+		t.Fatalf("frontiers during a hanging commit: %v", f.Error)
+	}
+	hold := ask[*messages.StorageReadHoldResponse](h, &messages.StorageAcquireReadHold{HoldId: "h", At: uint64(ts)})
+	if hold.Error != nil || hold.GetAt() != uint64(ts) {
+		t.Fatalf("read hold during a hanging commit: %v", hold)
+	}
+	r := testkit.ExpectMsg[*messages.StorageWriteResponse](h.probe, timeout)
 	expectTimeout("write", r.Error, "append table u1")
 	if !strings.Contains(r.Error.GetMessage(), "may or may not be durable") {
 		t.Fatalf("a timed-out write does not say its outcome is unknown: %q", r.Error.GetMessage())
@@ -135,7 +211,7 @@ func TestFrozenBackendTimesOut(t *testing.T) {
 
 	// The timed-out commit restarted the actor; once the backend answers
 	// it recovers, and the tables agree on one upper.
-	store.frozen.Store(false)
+	store.thaw()
 	f := h.frontiers()
 	up, _ := f.Upper.ToTimely()
 	for _, tf := range f.Tables {
@@ -144,4 +220,58 @@ func TestFrozenBackendTimesOut(t *testing.T) {
 		}
 	}
 	h.mustWrite(write(rows(u1, row(i64(3), str("c")))))
+}
+
+// Creating or dropping a table waits for the group commit in flight, and
+// the requests behind it wait too, so every request takes effect in
+// arrival order: a write after a create succeeds, a write after a drop
+// fails with DROPPED, and the writes staged before a drop commit first.
+func TestTableChangesWaitForTheGroupInFlight(t *testing.T) {
+	store := newFrozenStore()
+	t.Cleanup(func() { _ = store.Close() })
+	h := newHarness(t, storage.Config{Store: store})
+	h.createTable(u1, accounts)
+	h.mustWrite(write(rows(u1, row(i64(1), str("a")))))
+
+	store.freeze()
+	h.probe.Send(h.pid, write(rows(u1, row(i64(2), str("b")))))
+	store.waitBlocked(t, "CompareAndAppend "+storage.ShardName(u1))
+	h.probe.Send(h.pid, &messages.StorageCreateTable{Table: messages.FromGlobalId(u2), Schema: dataflow.SchemaToWire(accounts)})
+	h.probe.Send(h.pid, write(rows(u2, row(i64(3), str("c")))))
+	if f := ask[*messages.StorageFrontiersResponse](h, &messages.StorageFrontiers{}); len(f.Tables) != 1 {
+		t.Fatalf("frontiers while the create waits: %v", f)
+	}
+	store.thaw()
+	w1 := testkit.ExpectMsg[*messages.StorageWriteResponse](h.probe, timeout)
+	if c := testkit.ExpectMsg[*messages.StorageCreateTableResponse](h.probe, timeout); c.Error != nil {
+		t.Fatalf("create after the group: %v", c.Error)
+	}
+	w2 := testkit.ExpectMsg[*messages.StorageWriteResponse](h.probe, timeout)
+	if w1.Error != nil || w2.Error != nil || w2.Timestamp <= w1.Timestamp {
+		t.Fatalf("writes around a create: %v then %v", w1, w2)
+	}
+
+	store.freeze()
+	h.probe.Send(h.pid, write(rows(u1, row(i64(4), str("d")))))
+	store.waitBlocked(t, "CompareAndAppend "+storage.ShardName(u1))
+	h.probe.Send(h.pid, write(rows(u2, row(i64(5), str("e")))))
+	h.probe.Send(h.pid, &messages.StorageDropTable{Table: messages.FromGlobalId(u1)})
+	h.probe.Send(h.pid, write(rows(u1, row(i64(6), str("f")))))
+	store.thaw()
+	if w := testkit.ExpectMsg[*messages.StorageWriteResponse](h.probe, timeout); w.Error != nil {
+		t.Fatalf("write in flight before a drop: %v", w.Error)
+	}
+	if w := testkit.ExpectMsg[*messages.StorageWriteResponse](h.probe, timeout); w.Error != nil {
+		t.Fatalf("write staged before a drop: %v", w.Error)
+	}
+	if d := testkit.ExpectMsg[*messages.StorageDropTableResponse](h.probe, timeout); d.Error != nil {
+		t.Fatalf("drop after the groups: %v", d.Error)
+	}
+	w := testkit.ExpectMsg[*messages.StorageWriteResponse](h.probe, timeout)
+	if err := messages.ErrorFromWire(w.Error); !errors.Is(err, storage.ErrTableDropped) {
+		t.Fatalf("write after a drop: %v", err)
+	}
+	if got := tableRows(t, h.snapshot(nil, u2), u2); len(got) != 2 {
+		t.Fatalf("u2 after the drop of u1: %v", got)
+	}
 }

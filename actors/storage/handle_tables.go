@@ -63,6 +63,12 @@ func (a *storageActor) handleCreateTable(ctx actor.Context, m *messages.StorageC
 		fail(err)
 		return
 	}
+	if a.inflight != nil {
+		// The new table joins the common upper, which the group in
+		// flight is moving.
+		a.deferNow(ctx)
+		return
+	}
 	cctx, cancel := a.call()
 	err = a.shards.createTable(cctx, id, schema, a.state.Upper())
 	cancel()
@@ -90,8 +96,13 @@ func (a *storageActor) handleDropTable(ctx actor.Context, m *messages.StorageDro
 		fail(err)
 		return
 	}
-	// Writes staged before the drop commit first: they were accepted.
-	a.commit(ctx)
+	if a.inflight != nil || a.state.Pending() > 0 {
+		// Writes staged before the drop commit first (they were
+		// accepted); the drop waits for their group.
+		a.commit(ctx)
+		a.deferNow(ctx)
+		return
+	}
 	cctx, cancel := a.call()
 	closeErr, err := a.shards.dropTable(cctx, id, schema, a.state.Upper())
 	cancel()
