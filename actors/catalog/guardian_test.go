@@ -24,15 +24,22 @@ import (
 const timeout = 5 * time.Second
 
 // flakyShard fails the next n compare-and-appends with an injected error
-// whose outcome is "unknown" (nothing is written).
+// whose outcome is "unknown" (nothing is written). While frozen, its
+// compare-and-appends block until their context ends, like a SIGSTOPped
+// etcd.
 type flakyShard struct {
 	persistence.Shard
 	failures atomic.Int32
+	frozen   atomic.Bool
 }
 
 var errInjected = errors.New("injected backend failure")
 
 func (f *flakyShard) CompareAndAppend(ctx context.Context, us []persistence.Update, expected, newUpper timely.Frontier) error {
+	if f.frozen.Load() {
+		<-ctx.Done()
+		return ctx.Err()
+	}
 	if f.failures.Add(-1) >= 0 {
 		return errInjected
 	}
@@ -54,6 +61,8 @@ type fixture struct {
 	metrics *catalog.Metrics
 	opens   atomic.Int32
 	build   uint64
+	// callTimeout is Config.CallTimeout (the default when 0).
+	callTimeout time.Duration
 	// props, if set, spawns the guardian (default: at the root).
 	props  func(*actor.Props) *actor.PID
 	parent *actor.PID
@@ -100,10 +109,11 @@ func (f *fixture) start() {
 			f.opens.Add(1)
 			return durable.Open(ctx, durable.Config{Catalog: f.catalog, Version: ver, Mode: durable.Writable, DeployGeneration: 1, Clock: f.clk, BuildVersion: f.build})
 		},
-		Halt:    func(reason string) { f.halts <- reason },
-		Clock:   f.clk,
-		Metrics: f.metrics,
-		Logger:  testkit.QuietLogger(),
+		Halt:        func(reason string) { f.halts <- reason },
+		CallTimeout: f.callTimeout,
+		Clock:       f.clk,
+		Metrics:     f.metrics,
+		Logger:      testkit.QuietLogger(),
 	}
 	props, err := catalog.New(cfg)
 	require.NoError(f.t, err)
@@ -405,4 +415,32 @@ func TestGuardianAnswersUnknownRequests(t *testing.T) {
 func TestNewRefusesAnIncompleteConfig(t *testing.T) {
 	_, err := catalog.New(catalog.Config{})
 	require.ErrorIs(t, err, catalog.ErrInvalidConfig)
+}
+
+// With the catalog's backend frozen, a commit is answered once
+// CallTimeout passes, with a backend error whose outcome is unknown; the
+// guardian restarts, keeps answering while it backs off, and serves again
+// once the backend answers.
+func TestGuardianAnswersWhenTheBackendFreezes(t *testing.T) {
+	f := newFixture(t)
+	f.callTimeout = 100 * time.Millisecond
+	f.start()
+	require.Equal(t, catalog.PhaseReady, f.status().Phase)
+
+	f.catalog.frozen.Store(true)
+	res := f.transact(createCluster(1, "c1"))
+	require.ErrorIs(t, res.Err, durable.ErrBackend)
+	require.ErrorIs(t, res.Err, context.DeadlineExceeded)
+	require.Contains(t, res.Err.Error(), "commit")
+
+	require.True(t, f.clk.WaitForTimers(1, timeout), "the restarted guardian arms its backoff")
+	st := f.status()
+	require.Equal(t, catalog.PhaseBackoff, st.Phase)
+	require.ErrorIs(t, st.LastFailure, context.DeadlineExceeded)
+
+	f.catalog.frozen.Store(false)
+	f.clk.Advance(catalog.DefaultInitialBackoff)
+	testkit.Eventually(t, func() bool { return f.status().Phase == catalog.PhaseReady }, timeout)
+	require.NoError(t, f.transact(createCluster(1, "c1")).Err)
+	require.Empty(t, f.halts)
 }
