@@ -93,15 +93,19 @@ func (a *storageActor) Receive(ctx actor.Context) {
 		st := a.state
 		if st == nil { // never started: end what a failed restart carried
 			st = NewState(nil, timely.Minimum(), 0)
-			if cs, ok := a.carry.take(ctx.Self()); ok {
+			if cs, deferred, ok := a.carry.take(ctx.Self()); ok {
 				st.RestoreConsumers(cs)
+				a.deferred = deferred
 			}
 		}
 		a.deliver(ctx, st.EndSubscriptions(ErrStopping))
 		a.stop(ctx, "stopping")
 	case *actor.Restarting:
 		if a.state != nil {
-			a.carry.put(ctx.Self(), a.state.TakeConsumers())
+			// The requests that waited for a group commit are served by
+			// the next incarnation, before anything still in the mailbox.
+			a.carry.put(ctx.Self(), a.state.TakeConsumers(), a.deferred)
+			a.deferred = nil
 		}
 		a.stop(ctx, "restarting")
 
@@ -159,7 +163,8 @@ func (a *storageActor) handleRequest(ctx actor.Context) {
 }
 
 // start recovers the tables from the shards, within Config.OpenTimeout,
-// and starts the tickers.
+// starts the tickers and serves the requests the last incarnation left
+// waiting.
 func (a *storageActor) start(ctx actor.Context) {
 	octx, cancel := context.WithTimeout(context.Background(), a.cfg.OpenTimeout)
 	sh, rec, err := openShards(octx, a.cfg.Store, a.cfg.CallTimeout)
@@ -177,12 +182,17 @@ func (a *storageActor) start(ctx actor.Context) {
 	a.state = NewState(rec.tables, rec.upper, a.cfg.CompactionWindow)
 	a.state.RestoreLog(rec.logged)
 	upper := rec.upper
-	if cs, ok := a.carry.take(ctx.Self()); ok {
+	cs, deferred, carried := a.carry.take(ctx.Self())
+	if carried {
 		a.resume(ctx, a.state.RestoreConsumers(cs))
 	}
 	a.startLoops(ctx)
 	a.refreshGauges()
 	a.cfg.Logger.Debug("storage started", "tables", len(a.state.LiveTables()), "upper", upper)
+	// Requests that waited for a group commit of the last incarnation go
+	// first.
+	a.deferred = deferred
+	a.drain(ctx)
 }
 
 // resume brings the subscriptions carried over a restart up to date: each
@@ -221,8 +231,8 @@ func (a *storageActor) startLoops(ctx actor.Context) {
 }
 
 // stop stops the tickers, cancels the group commit in flight, fails the
-// deferred requests and the staged writes (nothing of them was done) and
-// closes the shards.
+// deferred requests (a restart has carried them already) and the staged
+// writes (nothing of them was done) and closes the shards.
 func (a *storageActor) stop(ctx actor.Context, why string) {
 	a.maintainLoop.Stop()
 	a.commitLoop.Stop()

@@ -275,3 +275,31 @@ func TestTableChangesWaitForTheGroupInFlight(t *testing.T) {
 		t.Fatalf("u2 after the drop of u1: %v", got)
 	}
 }
+
+// Requests waiting for a group commit that fails are not lost: the
+// restarted actor serves them first, in arrival order.
+func TestWaitingRequestsSurviveARestart(t *testing.T) {
+	const deadline = 200 * time.Millisecond
+	store := newFrozenStore()
+	t.Cleanup(func() { _ = store.Close() })
+	h := newHarness(t, storage.Config{Store: store, CallTimeout: deadline})
+	h.createTable(u1, accounts)
+
+	store.freeze()
+	h.probe.Send(h.pid, write(rows(u1, row(i64(1), str("a")))))
+	store.waitBlocked(t, "CompareAndAppend "+storage.ShardName(u1))
+	h.probe.Send(h.pid, &messages.StorageDropTable{Table: messages.FromGlobalId(u1)})
+	h.probe.Send(h.pid, write(rows(u1, row(i64(2), str("b")))))
+	w := testkit.ExpectMsg[*messages.StorageWriteResponse](h.probe, timeout)
+	if w.Error.GetCode() != messages.ErrorCode_ERROR_CODE_TIMEOUT {
+		t.Fatalf("write whose append hung: %v", w)
+	}
+	store.thaw()
+	if d := testkit.ExpectMsg[*messages.StorageDropTableResponse](h.probe, timeout); d.Error != nil {
+		t.Fatalf("drop that waited across the restart: %v", d.Error)
+	}
+	w = testkit.ExpectMsg[*messages.StorageWriteResponse](h.probe, timeout)
+	if err := messages.ErrorFromWire(w.Error); !errors.Is(err, storage.ErrTableDropped) {
+		t.Fatalf("write after the drop, across the restart: %v", err)
+	}
+}

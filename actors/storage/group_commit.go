@@ -25,7 +25,10 @@ import (
 //     upper, and a drop commits the writes staged before it first;
 //   - compaction waits (the commit log's frontiers belong to the
 //     goroutine until it is done);
-//   - stopping or restarting cancels the appends and waits for them.
+//   - stopping or restarting cancels the appends and waits for them; a
+//     restart carries the waiting requests to the next incarnation
+//     (carry.go), which serves them first, and stopping fails them with
+//     ErrStopping.
 //
 // The goroutine touches only the shard handles and the commit log's upper
 // (shards), which the actor leaves alone while it runs, and reports with a
@@ -51,11 +54,11 @@ func (a *storageActor) commit(ctx actor.Context) {
 		a.commitWanted = true
 		return
 	}
+	a.commitWanted = false
 	c, ok := a.state.PlanCommit(a.now())
 	if !ok {
 		return
 	}
-	a.commitWanted = false
 	parent, cancel := context.WithCancel(context.Background())
 	g := &groupCommit{c: c, cancel: cancel, done: make(chan struct{})}
 	a.inflight = g
