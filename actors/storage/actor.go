@@ -66,12 +66,17 @@ type storageActor struct {
 	inflight                    *groupCommit
 	commitWanted, compactWanted bool
 	deferred                    []deferredRequest
+	// redeferred: the request just handled went back to the deferred
+	// queue (drain stops there).
+	redeferred bool
+	// reads are the snapshots and range reads in flight (handle_reads.go).
+	reads map[*readInFlight]bool
 	// watched are the owners of subscriptions and holds being watched.
 	watched map[string]bool
 }
 
 func newStorageActor(cfg Config, m *Metrics, u *surface.Unhandled, c *carry) *storageActor {
-	return &storageActor{cfg: cfg, metrics: m, unhandled: u, carry: c, watched: map[string]bool{}}
+	return &storageActor{cfg: cfg, metrics: m, unhandled: u, carry: c, watched: map[string]bool{}, reads: map[*readInFlight]bool{}}
 }
 
 // commitNow asks the actor to commit the staged writes (sent to itself
@@ -102,8 +107,10 @@ func (a *storageActor) Receive(ctx actor.Context) {
 		a.stop(ctx, "stopping")
 	case *actor.Restarting:
 		if a.state != nil {
-			// The requests that waited for a group commit are served by
-			// the next incarnation, before anything still in the mailbox.
+			// The requests that waited for a group commit, and the
+			// unfinished reads, are served by the next incarnation,
+			// before anything still in the mailbox.
+			a.requeueReads(ctx)
 			a.carry.put(ctx.Self(), a.state.TakeConsumers(), a.deferred)
 			a.deferred = nil
 		}
@@ -111,6 +118,8 @@ func (a *storageActor) Receive(ctx actor.Context) {
 
 	case commitDone:
 		a.handleCommitDone(ctx, m)
+	case readDone:
+		a.handleReadDone(ctx, m)
 	case commitNow:
 		a.commitQueued = false
 		a.commit(ctx)
@@ -230,7 +239,8 @@ func (a *storageActor) startLoops(ctx actor.Context) {
 	}
 }
 
-// stop stops the tickers, cancels the group commit in flight, fails the
+// stop stops the tickers, cancels the group commit and the reads in
+// flight, fails the
 // deferred requests (a restart has carried them already) and the staged
 // writes (nothing of them was done) and closes the shards.
 func (a *storageActor) stop(ctx actor.Context, why string) {
@@ -238,6 +248,7 @@ func (a *storageActor) stop(ctx actor.Context, why string) {
 	a.commitLoop.Stop()
 	a.maintainLoop, a.commitLoop = nil, nil
 	a.abortCommit(ctx, why)
+	a.abortReads(ctx, why)
 	a.failDeferred(ctx, errorf(ErrStopping, "the request was not served (%s)", why))
 	if a.state != nil {
 		for _, tok := range a.state.Unstage() {

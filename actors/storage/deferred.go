@@ -7,9 +7,10 @@ import (
 	"github.com/arbor-db/arbor/messages"
 )
 
-// deferredRequest is a request that waits for the group commit in flight
-// (group_commit.go): a table change, and every request that arrived
-// behind it, so that requests still take effect in arrival order.
+// deferredRequest is a request that waits for I/O in flight
+// (group_commit.go, handle_reads.go): a table change, and every request
+// that arrived behind it, so that requests still take effect in arrival
+// order.
 type deferredRequest struct {
 	sender *actor.PID
 	msg    any
@@ -37,15 +38,20 @@ func isRequest(m any) bool {
 func (a *storageActor) deferNow(ctx actor.Context) {
 	r := deferredRequest{sender: ctx.Sender(), msg: ctx.Message()}
 	a.deferred = append([]deferredRequest{r}, a.deferred...)
+	a.redeferred = true
 }
 
 // drain handles the deferred requests in arrival order until one has to
-// wait for a group commit again.
+// wait again.
 func (a *storageActor) drain(ctx actor.Context) {
-	for len(a.deferred) > 0 && a.inflight == nil {
+	for len(a.deferred) > 0 {
 		r := a.deferred[0]
 		a.deferred = a.deferred[1:]
+		a.redeferred = false
 		a.handleRequest(replayed{Context: ctx, sender: r.sender, msg: r.msg})
+		if a.redeferred {
+			return
+		}
 	}
 }
 

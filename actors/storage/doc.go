@@ -63,10 +63,13 @@
 // once). Compaction waits too. Stopping or restarting cancels the appends
 // and waits for the goroutine.
 //
-// Reads (snapshots, range reads, subscription replay), table changes and
-// compaction do their shard I/O in the actor's turn, each call bounded by
-// CallTimeout: a frozen backend delays other requests by at most one
-// deadline per call, never forever.
+// Snapshots and range reads are planned in the actor's turn and read in
+// goroutines the actor owns too (handle_reads.go), each pinning its tables
+// at its time so compaction cannot pass it (State.PinRead); a drop waits
+// for them. Subscription replay, table changes and compaction do their
+// shard I/O in the actor's turn, each call bounded by CallTimeout: a
+// frozen backend delays other requests by at most one deadline per call,
+// never forever.
 //
 // # Invariants
 //

@@ -26,6 +26,8 @@ type frozenStore struct {
 	mu sync.Mutex
 	// thawed closes when the store thaws; nil while not frozen.
 	thawed chan struct{}
+	// only, when set, is the one call that blocks while frozen.
+	only string
 	// blocked receives "<call> <shard>" as each call starts to wait (when
 	// there is room).
 	blocked chan string
@@ -37,9 +39,14 @@ func newFrozenStore() *frozenStore {
 
 // freeze makes every later call block; it forgets the calls that blocked
 // before.
-func (f *frozenStore) freeze() {
+func (f *frozenStore) freeze() { f.freezeOnly("") }
+
+// freezeOnly makes every later call named call block (every call when
+// empty).
+func (f *frozenStore) freezeOnly(call string) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.only = call
 	if f.thawed == nil {
 		f.thawed = make(chan struct{})
 	}
@@ -61,9 +68,9 @@ func (f *frozenStore) thaw() {
 // wait blocks, while the store is frozen, until ctx ends or it thaws.
 func (f *frozenStore) wait(ctx context.Context, call, shard string) error {
 	f.mu.Lock()
-	thawed := f.thawed
+	thawed, only := f.thawed, f.only
 	f.mu.Unlock()
-	if thawed == nil {
+	if thawed == nil || (only != "" && only != call) {
 		return nil
 	}
 	select {
@@ -155,9 +162,10 @@ func (f *frozenShard) DowngradeSince(ctx context.Context, since timely.Frontier)
 }
 
 // With the backend frozen, storage never hangs: a request that needs no
-// backend call (frontiers, a read hold) is answered, even while a group
-// commit's append hangs, and one that does (a snapshot, a range read, a
-// write) is answered once its call deadline passes, with a TIMEOUT-coded
+// backend call (frontiers, a read hold) is answered, even while a
+// snapshot's read or a group commit's append hangs, and one that does (a
+// snapshot, a range read, a write) is answered once its call deadline
+// passes, with a TIMEOUT-coded
 // error naming the operation and the table. A write's timeout has an
 // unknown outcome, so the actor restarts and recovers once the backend
 // answers again.
@@ -189,7 +197,14 @@ func TestFrozenBackendTimesOut(t *testing.T) {
 			t.Fatalf("%s: timeout names object %q, want table u1", what, w.GetObject())
 		}
 	}
-	expectTimeout("snapshot", h.snapshot(nil, u1).Error, "snapshot table u1")
+	// While a snapshot's read hangs, the actor answers the frontiers
+	// first.
+	h.probe.Send(h.pid, &messages.StorageSnapshot{Tables: wireIds([]timely.GlobalId{u1})})
+	store.waitBlocked(t, "Snapshot "+storage.ShardName(u1))
+	if up := h.upper(); up != timely.At(ts+1) {
+		t.Fatalf("upper during a hanging snapshot %s, want %d", up, ts+1)
+	}
+	expectTimeout("snapshot", testkit.ExpectMsg[*messages.StorageSnapshotResponse](h.probe, timeout).Error, "snapshot table u1")
 	expectTimeout("range read", readRange(h, 0, ts+1).Error, "read table u1")
 
 	// While the group commit's append hangs, the actor answers requests
@@ -222,10 +237,11 @@ func TestFrozenBackendTimesOut(t *testing.T) {
 	h.mustWrite(write(rows(u1, row(i64(3), str("c")))))
 }
 
-// Creating or dropping a table waits for the group commit in flight, and
-// the requests behind it wait too, so every request takes effect in
-// arrival order: a write after a create succeeds, a write after a drop
-// fails with DROPPED, and the writes staged before a drop commit first.
+// Creating or dropping a table waits for the group commit in flight (and
+// a drop for the reads in flight), and the requests behind it wait too, so
+// every request takes effect in arrival order: a write after a create
+// succeeds, a write after a drop fails with DROPPED, and the writes staged
+// before a drop commit first.
 func TestTableChangesWaitForTheGroupInFlight(t *testing.T) {
 	store := newFrozenStore()
 	t.Cleanup(func() { _ = store.Close() })
@@ -274,6 +290,20 @@ func TestTableChangesWaitForTheGroupInFlight(t *testing.T) {
 	if got := tableRows(t, h.snapshot(nil, u2), u2); len(got) != 2 {
 		t.Fatalf("u2 after the drop of u1: %v", got)
 	}
+
+	// A drop waits for the reads in flight too (it closes the table's
+	// shard handle).
+	store.freeze()
+	h.probe.Send(h.pid, &messages.StorageSnapshot{Tables: wireIds([]timely.GlobalId{u2})})
+	store.waitBlocked(t, "Snapshot "+storage.ShardName(u2))
+	h.probe.Send(h.pid, &messages.StorageDropTable{Table: messages.FromGlobalId(u2)})
+	store.thaw()
+	if got := tableRows(t, testkit.ExpectMsg[*messages.StorageSnapshotResponse](h.probe, timeout), u2); len(got) != 2 {
+		t.Fatalf("snapshot in flight before a drop: %v", got)
+	}
+	if d := testkit.ExpectMsg[*messages.StorageDropTableResponse](h.probe, timeout); d.Error != nil {
+		t.Fatalf("drop after the read: %v", d.Error)
+	}
 }
 
 // Requests waiting for a group commit that fails are not lost: the
@@ -302,4 +332,36 @@ func TestWaitingRequestsSurviveARestart(t *testing.T) {
 	if err := messages.ErrorFromWire(w.Error); !errors.Is(err, storage.ErrTableDropped) {
 		t.Fatalf("write after the drop, across the restart: %v", err)
 	}
+}
+
+// A read in flight holds back compaction of its tables at its time, even
+// after the read hold that allowed it is released, until it is done.
+func TestReadInFlightHoldsBackCompaction(t *testing.T) {
+	store := newFrozenStore()
+	t.Cleanup(func() { _ = store.Close() })
+	h := newHarness(t, storage.Config{Store: store})
+	h.createTable(u1, accounts)
+	first := h.mustWrite(write(rows(u1, row(i64(1), str("a")))))
+	if r := ask[*messages.StorageReadHoldResponse](h, &messages.StorageAcquireReadHold{HoldId: "h", At: uint64(first)}); r.Error != nil {
+		t.Fatal(r.Error)
+	}
+	h.mustWrite(write(rows(u1, row(i64(2), str("b")))))
+	last := h.mustWrite(write(rows(u1, row(i64(3), str("c")))))
+
+	store.freezeOnly("Snapshot")
+	asOf := uint64(first)
+	h.probe.Send(h.pid, &messages.StorageSnapshot{Tables: wireIds([]timely.GlobalId{u1}), AsOf: &asOf})
+	store.waitBlocked(t, "Snapshot "+storage.ShardName(u1))
+	if r := ask[*messages.StorageReadHoldResponse](h, &messages.StorageReleaseReadHold{HoldId: "h"}); r.Error != nil {
+		t.Fatal(r.Error)
+	}
+	if since := sinceOf(h, u1); since != first {
+		t.Fatalf("since %d while a read at %d is in flight", since, first)
+	}
+	store.thaw()
+	if got := tableRows(t, testkit.ExpectMsg[*messages.StorageSnapshotResponse](h.probe, timeout), u1); len(got) != 1 {
+		t.Fatalf("snapshot at %d: %v", first, got)
+	}
+	h.clk.Advance(storage.DefaultMaintenance)
+	testkit.Eventually(t, func() bool { return sinceOf(h, u1) == last }, timeout, "compaction resumes once the read is done")
 }

@@ -1,6 +1,8 @@
 package storage
 
 import (
+	"context"
+
 	"github.com/asynkron/protoactor-go/actor"
 
 	"github.com/arbor-db/arbor/messages"
@@ -35,7 +37,7 @@ func (a *storageActor) handleSubscribe(ctx actor.Context, m *messages.StorageSub
 	if m.Snapshot {
 		snap := &messages.StorageVersion{Version: uint64(from)}
 		for _, id := range tables {
-			tc, err := a.snapshotRows(id, from)
+			tc, err := snapshotTable(context.Background(), a.cfg.CallTimeout, id, a.shards.tables[id], from)
 			if err != nil {
 				fail(err)
 				return
@@ -78,7 +80,7 @@ func (a *storageActor) replay(tables []timely.GlobalId, from timely.Timestamp) (
 	for i := range starts {
 		starts[i] = from
 	}
-	return a.readPlan(RangePlan{Tables: tables, Starts: starts, CompleteTo: ut})
+	return readPlan(context.Background(), a.cfg.CallTimeout, RangePlan{Tables: tables, Starts: starts, CompleteTo: ut}, a.handles(tables))
 }
 
 func (a *storageActor) handleUnsubscribe(ctx actor.Context, m *messages.StorageUnsubscribe) {

@@ -96,9 +96,10 @@ func (a *storageActor) handleDropTable(ctx actor.Context, m *messages.StorageDro
 		fail(err)
 		return
 	}
-	if a.inflight != nil || a.state.Pending() > 0 {
+	if a.inflight != nil || a.state.Pending() > 0 || len(a.reads) > 0 {
 		// Writes staged before the drop commit first (they were
-		// accepted); the drop waits for their group.
+		// accepted); the drop waits for their group, and for the reads
+		// in flight (it closes the table's shard handle).
 		a.commit(ctx)
 		a.deferNow(ctx)
 		return

@@ -1,6 +1,8 @@
 package storage
 
 import (
+	"slices"
+
 	"github.com/asynkron/protoactor-go/actor"
 
 	"github.com/arbor-db/arbor/timely"
@@ -86,6 +88,25 @@ func (s *State) ReleaseOwner(pid *actor.PID) bool {
 	return changed
 }
 
+// readPin keeps the since of tables at or before at while a read of them
+// is in flight.
+type readPin struct {
+	tables []timely.GlobalId
+	at     timely.Timestamp
+}
+
+// PinRead holds back compaction of tables at at (a time the caller checked
+// is not before their since) until UnpinRead: the read the actor runs in
+// a goroutine must not find its history compacted away.
+func (s *State) PinRead(tables []timely.GlobalId, at timely.Timestamp) uint64 {
+	s.nextPin++
+	s.pins[s.nextPin] = readPin{tables: slices.Clone(tables), at: at}
+	return s.nextPin
+}
+
+// UnpinRead releases pin id.
+func (s *State) UnpinRead(id uint64) { delete(s.pins, id) }
+
 // SinceChange is a compaction State wants: Table's since moves to Since.
 type SinceChange struct {
 	Table timely.GlobalId
@@ -112,6 +133,11 @@ func (s *State) CompactionTargets() []SinceChange {
 		for _, h := range s.holds {
 			if h.tables.has(id) && h.at < t {
 				t = h.at
+			}
+		}
+		for _, p := range s.pins {
+			if slices.Contains(p.tables, id) && p.at < t {
+				t = p.at
 			}
 		}
 		if t > s.tables[id].since {
