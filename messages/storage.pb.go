@@ -5,7 +5,8 @@
 //
 // Conventions. Every request is answered to its sender (send it with
 // ctx.Request or RequestFuture), with a response carrying either the result
-// or a StorageError. Versions are timestamps from the storage timestamp
+// or an Error (messages/common.proto): its code classifies the failure, its
+// object names the table, read hold or subscription concerned. Versions are timestamps from the storage timestamp
 // oracle (milliseconds, strictly increasing per group commit); every table's
 // upper advances together, so one version names a consistent state of all
 // tables. Subscription and read-hold ids are chosen by the consumer and are
@@ -34,149 +35,6 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
-// StorageErrorCode classifies a StorageError so a caller can react without
-// parsing the message.
-type StorageErrorCode int32
-
-const (
-	StorageErrorCode_STORAGE_ERROR_CODE_UNSPECIFIED StorageErrorCode = 0
-	// The request did not decode (missing field, bad frontier, bad datum).
-	StorageErrorCode_STORAGE_ERROR_CODE_MALFORMED StorageErrorCode = 1
-	// A row does not match its table's schema (arity, type, null).
-	StorageErrorCode_STORAGE_ERROR_CODE_INVALID_ROW StorageErrorCode = 2
-	// No table with that id was ever created.
-	StorageErrorCode_STORAGE_ERROR_CODE_UNKNOWN_TABLE StorageErrorCode = 3
-	// The table was dropped.
-	StorageErrorCode_STORAGE_ERROR_CODE_TABLE_DROPPED StorageErrorCode = 4
-	// CreateTable for an id that exists (or existed and was dropped).
-	StorageErrorCode_STORAGE_ERROR_CODE_TABLE_EXISTS StorageErrorCode = 5
-	// A read or hold at a time before the since: history was compacted.
-	StorageErrorCode_STORAGE_ERROR_CODE_COMPACTED StorageErrorCode = 6
-	// A snapshot at a time the upper has not passed yet; retry later.
-	StorageErrorCode_STORAGE_ERROR_CODE_NOT_YET_READABLE StorageErrorCode = 7
-	// A subscription or read hold with that id already exists.
-	StorageErrorCode_STORAGE_ERROR_CODE_DUPLICATE_ID StorageErrorCode = 8
-	// No subscription or read hold with that id.
-	StorageErrorCode_STORAGE_ERROR_CODE_UNKNOWN_ID StorageErrorCode = 9
-	// The persistence backend failed; the outcome of a write is unknown.
-	StorageErrorCode_STORAGE_ERROR_CODE_BACKEND StorageErrorCode = 10
-	// A read hold would move backwards.
-	StorageErrorCode_STORAGE_ERROR_CODE_HOLD_REGRESSION StorageErrorCode = 11
-)
-
-// Enum value maps for StorageErrorCode.
-var (
-	StorageErrorCode_name = map[int32]string{
-		0:  "STORAGE_ERROR_CODE_UNSPECIFIED",
-		1:  "STORAGE_ERROR_CODE_MALFORMED",
-		2:  "STORAGE_ERROR_CODE_INVALID_ROW",
-		3:  "STORAGE_ERROR_CODE_UNKNOWN_TABLE",
-		4:  "STORAGE_ERROR_CODE_TABLE_DROPPED",
-		5:  "STORAGE_ERROR_CODE_TABLE_EXISTS",
-		6:  "STORAGE_ERROR_CODE_COMPACTED",
-		7:  "STORAGE_ERROR_CODE_NOT_YET_READABLE",
-		8:  "STORAGE_ERROR_CODE_DUPLICATE_ID",
-		9:  "STORAGE_ERROR_CODE_UNKNOWN_ID",
-		10: "STORAGE_ERROR_CODE_BACKEND",
-		11: "STORAGE_ERROR_CODE_HOLD_REGRESSION",
-	}
-	StorageErrorCode_value = map[string]int32{
-		"STORAGE_ERROR_CODE_UNSPECIFIED":      0,
-		"STORAGE_ERROR_CODE_MALFORMED":        1,
-		"STORAGE_ERROR_CODE_INVALID_ROW":      2,
-		"STORAGE_ERROR_CODE_UNKNOWN_TABLE":    3,
-		"STORAGE_ERROR_CODE_TABLE_DROPPED":    4,
-		"STORAGE_ERROR_CODE_TABLE_EXISTS":     5,
-		"STORAGE_ERROR_CODE_COMPACTED":        6,
-		"STORAGE_ERROR_CODE_NOT_YET_READABLE": 7,
-		"STORAGE_ERROR_CODE_DUPLICATE_ID":     8,
-		"STORAGE_ERROR_CODE_UNKNOWN_ID":       9,
-		"STORAGE_ERROR_CODE_BACKEND":          10,
-		"STORAGE_ERROR_CODE_HOLD_REGRESSION":  11,
-	}
-)
-
-func (x StorageErrorCode) Enum() *StorageErrorCode {
-	p := new(StorageErrorCode)
-	*p = x
-	return p
-}
-
-func (x StorageErrorCode) String() string {
-	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
-}
-
-func (StorageErrorCode) Descriptor() protoreflect.EnumDescriptor {
-	return file_messages_storage_proto_enumTypes[0].Descriptor()
-}
-
-func (StorageErrorCode) Type() protoreflect.EnumType {
-	return &file_messages_storage_proto_enumTypes[0]
-}
-
-func (x StorageErrorCode) Number() protoreflect.EnumNumber {
-	return protoreflect.EnumNumber(x)
-}
-
-// Deprecated: Use StorageErrorCode.Descriptor instead.
-func (StorageErrorCode) EnumDescriptor() ([]byte, []int) {
-	return file_messages_storage_proto_rawDescGZIP(), []int{0}
-}
-
-// StorageError is the error of a failed request: a code and a message that
-// names the object and the problem.
-type StorageError struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Code          StorageErrorCode       `protobuf:"varint,1,opt,name=code,proto3,enum=arbor.messages.StorageErrorCode" json:"code,omitempty"`
-	Message       string                 `protobuf:"bytes,2,opt,name=message,proto3" json:"message,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
-}
-
-func (x *StorageError) Reset() {
-	*x = StorageError{}
-	mi := &file_messages_storage_proto_msgTypes[0]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *StorageError) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*StorageError) ProtoMessage() {}
-
-func (x *StorageError) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_storage_proto_msgTypes[0]
-	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
-	}
-	return mi.MessageOf(x)
-}
-
-// Deprecated: Use StorageError.ProtoReflect.Descriptor instead.
-func (*StorageError) Descriptor() ([]byte, []int) {
-	return file_messages_storage_proto_rawDescGZIP(), []int{0}
-}
-
-func (x *StorageError) GetCode() StorageErrorCode {
-	if x != nil {
-		return x.Code
-	}
-	return StorageErrorCode_STORAGE_ERROR_CODE_UNSPECIFIED
-}
-
-func (x *StorageError) GetMessage() string {
-	if x != nil {
-		return x.Message
-	}
-	return ""
-}
-
 // StorageRowDiff is a row and its change in multiplicity. In a write a
 // missing diff means +1 (insert); -1 deletes one copy; 0 is malformed.
 type StorageRowDiff struct {
@@ -189,7 +47,7 @@ type StorageRowDiff struct {
 
 func (x *StorageRowDiff) Reset() {
 	*x = StorageRowDiff{}
-	mi := &file_messages_storage_proto_msgTypes[1]
+	mi := &file_messages_storage_proto_msgTypes[0]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -201,7 +59,7 @@ func (x *StorageRowDiff) String() string {
 func (*StorageRowDiff) ProtoMessage() {}
 
 func (x *StorageRowDiff) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_storage_proto_msgTypes[1]
+	mi := &file_messages_storage_proto_msgTypes[0]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -214,7 +72,7 @@ func (x *StorageRowDiff) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StorageRowDiff.ProtoReflect.Descriptor instead.
 func (*StorageRowDiff) Descriptor() ([]byte, []int) {
-	return file_messages_storage_proto_rawDescGZIP(), []int{1}
+	return file_messages_storage_proto_rawDescGZIP(), []int{0}
 }
 
 func (x *StorageRowDiff) GetRow() *Row {
@@ -243,7 +101,7 @@ type StorageTableChanges struct {
 
 func (x *StorageTableChanges) Reset() {
 	*x = StorageTableChanges{}
-	mi := &file_messages_storage_proto_msgTypes[2]
+	mi := &file_messages_storage_proto_msgTypes[1]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -255,7 +113,7 @@ func (x *StorageTableChanges) String() string {
 func (*StorageTableChanges) ProtoMessage() {}
 
 func (x *StorageTableChanges) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_storage_proto_msgTypes[2]
+	mi := &file_messages_storage_proto_msgTypes[1]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -268,7 +126,7 @@ func (x *StorageTableChanges) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StorageTableChanges.ProtoReflect.Descriptor instead.
 func (*StorageTableChanges) Descriptor() ([]byte, []int) {
-	return file_messages_storage_proto_rawDescGZIP(), []int{2}
+	return file_messages_storage_proto_rawDescGZIP(), []int{1}
 }
 
 func (x *StorageTableChanges) GetTable() *GlobalId {
@@ -298,7 +156,7 @@ type StorageVersion struct {
 
 func (x *StorageVersion) Reset() {
 	*x = StorageVersion{}
-	mi := &file_messages_storage_proto_msgTypes[3]
+	mi := &file_messages_storage_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -310,7 +168,7 @@ func (x *StorageVersion) String() string {
 func (*StorageVersion) ProtoMessage() {}
 
 func (x *StorageVersion) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_storage_proto_msgTypes[3]
+	mi := &file_messages_storage_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -323,7 +181,7 @@ func (x *StorageVersion) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StorageVersion.ProtoReflect.Descriptor instead.
 func (*StorageVersion) Descriptor() ([]byte, []int) {
-	return file_messages_storage_proto_rawDescGZIP(), []int{3}
+	return file_messages_storage_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *StorageVersion) GetVersion() uint64 {
@@ -352,7 +210,7 @@ type StorageTableFrontiers struct {
 
 func (x *StorageTableFrontiers) Reset() {
 	*x = StorageTableFrontiers{}
-	mi := &file_messages_storage_proto_msgTypes[4]
+	mi := &file_messages_storage_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -364,7 +222,7 @@ func (x *StorageTableFrontiers) String() string {
 func (*StorageTableFrontiers) ProtoMessage() {}
 
 func (x *StorageTableFrontiers) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_storage_proto_msgTypes[4]
+	mi := &file_messages_storage_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -377,7 +235,7 @@ func (x *StorageTableFrontiers) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StorageTableFrontiers.ProtoReflect.Descriptor instead.
 func (*StorageTableFrontiers) Descriptor() ([]byte, []int) {
-	return file_messages_storage_proto_rawDescGZIP(), []int{4}
+	return file_messages_storage_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *StorageTableFrontiers) GetTable() *GlobalId {
@@ -414,7 +272,7 @@ type StorageCreateTable struct {
 
 func (x *StorageCreateTable) Reset() {
 	*x = StorageCreateTable{}
-	mi := &file_messages_storage_proto_msgTypes[5]
+	mi := &file_messages_storage_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -426,7 +284,7 @@ func (x *StorageCreateTable) String() string {
 func (*StorageCreateTable) ProtoMessage() {}
 
 func (x *StorageCreateTable) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_storage_proto_msgTypes[5]
+	mi := &file_messages_storage_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -439,7 +297,7 @@ func (x *StorageCreateTable) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StorageCreateTable.ProtoReflect.Descriptor instead.
 func (*StorageCreateTable) Descriptor() ([]byte, []int) {
-	return file_messages_storage_proto_rawDescGZIP(), []int{5}
+	return file_messages_storage_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *StorageCreateTable) GetTable() *GlobalId {
@@ -460,7 +318,7 @@ func (x *StorageCreateTable) GetSchema() *Schema {
 type StorageCreateTableResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	Table *GlobalId              `protobuf:"bytes,1,opt,name=table,proto3" json:"table,omitempty"`
-	Error *StorageError          `protobuf:"bytes,2,opt,name=error,proto3" json:"error,omitempty"`
+	Error *Error                 `protobuf:"bytes,2,opt,name=error,proto3" json:"error,omitempty"`
 	// The table's frontiers after creation (unset on error).
 	Frontiers     *StorageTableFrontiers `protobuf:"bytes,3,opt,name=frontiers,proto3" json:"frontiers,omitempty"`
 	unknownFields protoimpl.UnknownFields
@@ -469,7 +327,7 @@ type StorageCreateTableResponse struct {
 
 func (x *StorageCreateTableResponse) Reset() {
 	*x = StorageCreateTableResponse{}
-	mi := &file_messages_storage_proto_msgTypes[6]
+	mi := &file_messages_storage_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -481,7 +339,7 @@ func (x *StorageCreateTableResponse) String() string {
 func (*StorageCreateTableResponse) ProtoMessage() {}
 
 func (x *StorageCreateTableResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_storage_proto_msgTypes[6]
+	mi := &file_messages_storage_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -494,7 +352,7 @@ func (x *StorageCreateTableResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StorageCreateTableResponse.ProtoReflect.Descriptor instead.
 func (*StorageCreateTableResponse) Descriptor() ([]byte, []int) {
-	return file_messages_storage_proto_rawDescGZIP(), []int{6}
+	return file_messages_storage_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *StorageCreateTableResponse) GetTable() *GlobalId {
@@ -504,7 +362,7 @@ func (x *StorageCreateTableResponse) GetTable() *GlobalId {
 	return nil
 }
 
-func (x *StorageCreateTableResponse) GetError() *StorageError {
+func (x *StorageCreateTableResponse) GetError() *Error {
 	if x != nil {
 		return x.Error
 	}
@@ -519,7 +377,7 @@ func (x *StorageCreateTableResponse) GetFrontiers() *StorageTableFrontiers {
 }
 
 // StorageDropTable drops a table: later writes and reads fail with
-// TABLE_DROPPED, subscriptions that named it get StorageCdcTableDropped.
+// DROPPED, subscriptions that named it get StorageCdcTableDropped.
 // Answered with StorageDropTableResponse.
 type StorageDropTable struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -530,7 +388,7 @@ type StorageDropTable struct {
 
 func (x *StorageDropTable) Reset() {
 	*x = StorageDropTable{}
-	mi := &file_messages_storage_proto_msgTypes[7]
+	mi := &file_messages_storage_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -542,7 +400,7 @@ func (x *StorageDropTable) String() string {
 func (*StorageDropTable) ProtoMessage() {}
 
 func (x *StorageDropTable) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_storage_proto_msgTypes[7]
+	mi := &file_messages_storage_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -555,7 +413,7 @@ func (x *StorageDropTable) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StorageDropTable.ProtoReflect.Descriptor instead.
 func (*StorageDropTable) Descriptor() ([]byte, []int) {
-	return file_messages_storage_proto_rawDescGZIP(), []int{7}
+	return file_messages_storage_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *StorageDropTable) GetTable() *GlobalId {
@@ -569,14 +427,14 @@ func (x *StorageDropTable) GetTable() *GlobalId {
 type StorageDropTableResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Table         *GlobalId              `protobuf:"bytes,1,opt,name=table,proto3" json:"table,omitempty"`
-	Error         *StorageError          `protobuf:"bytes,2,opt,name=error,proto3" json:"error,omitempty"`
+	Error         *Error                 `protobuf:"bytes,2,opt,name=error,proto3" json:"error,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *StorageDropTableResponse) Reset() {
 	*x = StorageDropTableResponse{}
-	mi := &file_messages_storage_proto_msgTypes[8]
+	mi := &file_messages_storage_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -588,7 +446,7 @@ func (x *StorageDropTableResponse) String() string {
 func (*StorageDropTableResponse) ProtoMessage() {}
 
 func (x *StorageDropTableResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_storage_proto_msgTypes[8]
+	mi := &file_messages_storage_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -601,7 +459,7 @@ func (x *StorageDropTableResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StorageDropTableResponse.ProtoReflect.Descriptor instead.
 func (*StorageDropTableResponse) Descriptor() ([]byte, []int) {
-	return file_messages_storage_proto_rawDescGZIP(), []int{8}
+	return file_messages_storage_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *StorageDropTableResponse) GetTable() *GlobalId {
@@ -611,7 +469,7 @@ func (x *StorageDropTableResponse) GetTable() *GlobalId {
 	return nil
 }
 
-func (x *StorageDropTableResponse) GetError() *StorageError {
+func (x *StorageDropTableResponse) GetError() *Error {
 	if x != nil {
 		return x.Error
 	}
@@ -629,7 +487,7 @@ type StorageFrontiers struct {
 
 func (x *StorageFrontiers) Reset() {
 	*x = StorageFrontiers{}
-	mi := &file_messages_storage_proto_msgTypes[9]
+	mi := &file_messages_storage_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -641,7 +499,7 @@ func (x *StorageFrontiers) String() string {
 func (*StorageFrontiers) ProtoMessage() {}
 
 func (x *StorageFrontiers) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_storage_proto_msgTypes[9]
+	mi := &file_messages_storage_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -654,7 +512,7 @@ func (x *StorageFrontiers) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StorageFrontiers.ProtoReflect.Descriptor instead.
 func (*StorageFrontiers) Descriptor() ([]byte, []int) {
-	return file_messages_storage_proto_rawDescGZIP(), []int{9}
+	return file_messages_storage_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *StorageFrontiers) GetTables() []*GlobalId {
@@ -668,7 +526,7 @@ func (x *StorageFrontiers) GetTables() []*GlobalId {
 // upper of every live table; since and upper per table follow.
 type StorageFrontiersResponse struct {
 	state         protoimpl.MessageState   `protogen:"open.v1"`
-	Error         *StorageError            `protobuf:"bytes,1,opt,name=error,proto3" json:"error,omitempty"`
+	Error         *Error                   `protobuf:"bytes,1,opt,name=error,proto3" json:"error,omitempty"`
 	Upper         *Frontier                `protobuf:"bytes,2,opt,name=upper,proto3" json:"upper,omitempty"`
 	Tables        []*StorageTableFrontiers `protobuf:"bytes,3,rep,name=tables,proto3" json:"tables,omitempty"`
 	unknownFields protoimpl.UnknownFields
@@ -677,7 +535,7 @@ type StorageFrontiersResponse struct {
 
 func (x *StorageFrontiersResponse) Reset() {
 	*x = StorageFrontiersResponse{}
-	mi := &file_messages_storage_proto_msgTypes[10]
+	mi := &file_messages_storage_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -689,7 +547,7 @@ func (x *StorageFrontiersResponse) String() string {
 func (*StorageFrontiersResponse) ProtoMessage() {}
 
 func (x *StorageFrontiersResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_storage_proto_msgTypes[10]
+	mi := &file_messages_storage_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -702,10 +560,10 @@ func (x *StorageFrontiersResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StorageFrontiersResponse.ProtoReflect.Descriptor instead.
 func (*StorageFrontiersResponse) Descriptor() ([]byte, []int) {
-	return file_messages_storage_proto_rawDescGZIP(), []int{10}
+	return file_messages_storage_proto_rawDescGZIP(), []int{9}
 }
 
-func (x *StorageFrontiersResponse) GetError() *StorageError {
+func (x *StorageFrontiersResponse) GetError() *Error {
 	if x != nil {
 		return x.Error
 	}
@@ -737,7 +595,7 @@ type StorageTableWrite struct {
 
 func (x *StorageTableWrite) Reset() {
 	*x = StorageTableWrite{}
-	mi := &file_messages_storage_proto_msgTypes[11]
+	mi := &file_messages_storage_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -749,7 +607,7 @@ func (x *StorageTableWrite) String() string {
 func (*StorageTableWrite) ProtoMessage() {}
 
 func (x *StorageTableWrite) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_storage_proto_msgTypes[11]
+	mi := &file_messages_storage_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -762,7 +620,7 @@ func (x *StorageTableWrite) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StorageTableWrite.ProtoReflect.Descriptor instead.
 func (*StorageTableWrite) Descriptor() ([]byte, []int) {
-	return file_messages_storage_proto_rawDescGZIP(), []int{11}
+	return file_messages_storage_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *StorageTableWrite) GetTable() *GlobalId {
@@ -794,7 +652,7 @@ type StorageWrite struct {
 
 func (x *StorageWrite) Reset() {
 	*x = StorageWrite{}
-	mi := &file_messages_storage_proto_msgTypes[12]
+	mi := &file_messages_storage_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -806,7 +664,7 @@ func (x *StorageWrite) String() string {
 func (*StorageWrite) ProtoMessage() {}
 
 func (x *StorageWrite) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_storage_proto_msgTypes[12]
+	mi := &file_messages_storage_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -819,7 +677,7 @@ func (x *StorageWrite) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StorageWrite.ProtoReflect.Descriptor instead.
 func (*StorageWrite) Descriptor() ([]byte, []int) {
-	return file_messages_storage_proto_rawDescGZIP(), []int{12}
+	return file_messages_storage_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *StorageWrite) GetTables() []*StorageTableWrite {
@@ -834,14 +692,14 @@ func (x *StorageWrite) GetTables() []*StorageTableWrite {
 type StorageWriteResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Timestamp     uint64                 `protobuf:"varint,1,opt,name=timestamp,proto3" json:"timestamp,omitempty"`
-	Error         *StorageError          `protobuf:"bytes,2,opt,name=error,proto3" json:"error,omitempty"`
+	Error         *Error                 `protobuf:"bytes,2,opt,name=error,proto3" json:"error,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *StorageWriteResponse) Reset() {
 	*x = StorageWriteResponse{}
-	mi := &file_messages_storage_proto_msgTypes[13]
+	mi := &file_messages_storage_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -853,7 +711,7 @@ func (x *StorageWriteResponse) String() string {
 func (*StorageWriteResponse) ProtoMessage() {}
 
 func (x *StorageWriteResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_storage_proto_msgTypes[13]
+	mi := &file_messages_storage_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -866,7 +724,7 @@ func (x *StorageWriteResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StorageWriteResponse.ProtoReflect.Descriptor instead.
 func (*StorageWriteResponse) Descriptor() ([]byte, []int) {
-	return file_messages_storage_proto_rawDescGZIP(), []int{13}
+	return file_messages_storage_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *StorageWriteResponse) GetTimestamp() uint64 {
@@ -876,7 +734,7 @@ func (x *StorageWriteResponse) GetTimestamp() uint64 {
 	return 0
 }
 
-func (x *StorageWriteResponse) GetError() *StorageError {
+func (x *StorageWriteResponse) GetError() *Error {
 	if x != nil {
 		return x.Error
 	}
@@ -897,7 +755,7 @@ type StorageSnapshot struct {
 
 func (x *StorageSnapshot) Reset() {
 	*x = StorageSnapshot{}
-	mi := &file_messages_storage_proto_msgTypes[14]
+	mi := &file_messages_storage_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -909,7 +767,7 @@ func (x *StorageSnapshot) String() string {
 func (*StorageSnapshot) ProtoMessage() {}
 
 func (x *StorageSnapshot) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_storage_proto_msgTypes[14]
+	mi := &file_messages_storage_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -922,7 +780,7 @@ func (x *StorageSnapshot) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StorageSnapshot.ProtoReflect.Descriptor instead.
 func (*StorageSnapshot) Descriptor() ([]byte, []int) {
-	return file_messages_storage_proto_rawDescGZIP(), []int{14}
+	return file_messages_storage_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *StorageSnapshot) GetTables() []*GlobalId {
@@ -945,14 +803,14 @@ type StorageSnapshotResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	AsOf          uint64                 `protobuf:"varint,1,opt,name=as_of,json=asOf,proto3" json:"as_of,omitempty"`
 	Tables        []*StorageTableChanges `protobuf:"bytes,2,rep,name=tables,proto3" json:"tables,omitempty"`
-	Error         *StorageError          `protobuf:"bytes,3,opt,name=error,proto3" json:"error,omitempty"`
+	Error         *Error                 `protobuf:"bytes,3,opt,name=error,proto3" json:"error,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *StorageSnapshotResponse) Reset() {
 	*x = StorageSnapshotResponse{}
-	mi := &file_messages_storage_proto_msgTypes[15]
+	mi := &file_messages_storage_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -964,7 +822,7 @@ func (x *StorageSnapshotResponse) String() string {
 func (*StorageSnapshotResponse) ProtoMessage() {}
 
 func (x *StorageSnapshotResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_storage_proto_msgTypes[15]
+	mi := &file_messages_storage_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -977,7 +835,7 @@ func (x *StorageSnapshotResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StorageSnapshotResponse.ProtoReflect.Descriptor instead.
 func (*StorageSnapshotResponse) Descriptor() ([]byte, []int) {
-	return file_messages_storage_proto_rawDescGZIP(), []int{15}
+	return file_messages_storage_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *StorageSnapshotResponse) GetAsOf() uint64 {
@@ -994,7 +852,7 @@ func (x *StorageSnapshotResponse) GetTables() []*StorageTableChanges {
 	return nil
 }
 
-func (x *StorageSnapshotResponse) GetError() *StorageError {
+func (x *StorageSnapshotResponse) GetError() *Error {
 	if x != nil {
 		return x.Error
 	}
@@ -1019,7 +877,7 @@ type StorageReadRange struct {
 
 func (x *StorageReadRange) Reset() {
 	*x = StorageReadRange{}
-	mi := &file_messages_storage_proto_msgTypes[16]
+	mi := &file_messages_storage_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1031,7 +889,7 @@ func (x *StorageReadRange) String() string {
 func (*StorageReadRange) ProtoMessage() {}
 
 func (x *StorageReadRange) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_storage_proto_msgTypes[16]
+	mi := &file_messages_storage_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1044,7 +902,7 @@ func (x *StorageReadRange) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StorageReadRange.ProtoReflect.Descriptor instead.
 func (*StorageReadRange) Descriptor() ([]byte, []int) {
-	return file_messages_storage_proto_rawDescGZIP(), []int{16}
+	return file_messages_storage_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *StorageReadRange) GetTables() []*GlobalId {
@@ -1076,7 +934,7 @@ type StorageReadRangeResponse struct {
 	Lo         uint64                 `protobuf:"varint,1,opt,name=lo,proto3" json:"lo,omitempty"`
 	CompleteTo uint64                 `protobuf:"varint,2,opt,name=complete_to,json=completeTo,proto3" json:"complete_to,omitempty"`
 	Versions   []*StorageVersion      `protobuf:"bytes,3,rep,name=versions,proto3" json:"versions,omitempty"`
-	Error      *StorageError          `protobuf:"bytes,4,opt,name=error,proto3" json:"error,omitempty"`
+	Error      *Error                 `protobuf:"bytes,4,opt,name=error,proto3" json:"error,omitempty"`
 	// The frontiers of the named tables when the read happened.
 	Frontiers     []*StorageTableFrontiers `protobuf:"bytes,5,rep,name=frontiers,proto3" json:"frontiers,omitempty"`
 	unknownFields protoimpl.UnknownFields
@@ -1085,7 +943,7 @@ type StorageReadRangeResponse struct {
 
 func (x *StorageReadRangeResponse) Reset() {
 	*x = StorageReadRangeResponse{}
-	mi := &file_messages_storage_proto_msgTypes[17]
+	mi := &file_messages_storage_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1097,7 +955,7 @@ func (x *StorageReadRangeResponse) String() string {
 func (*StorageReadRangeResponse) ProtoMessage() {}
 
 func (x *StorageReadRangeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_storage_proto_msgTypes[17]
+	mi := &file_messages_storage_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1110,7 +968,7 @@ func (x *StorageReadRangeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StorageReadRangeResponse.ProtoReflect.Descriptor instead.
 func (*StorageReadRangeResponse) Descriptor() ([]byte, []int) {
-	return file_messages_storage_proto_rawDescGZIP(), []int{17}
+	return file_messages_storage_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *StorageReadRangeResponse) GetLo() uint64 {
@@ -1134,7 +992,7 @@ func (x *StorageReadRangeResponse) GetVersions() []*StorageVersion {
 	return nil
 }
 
-func (x *StorageReadRangeResponse) GetError() *StorageError {
+func (x *StorageReadRangeResponse) GetError() *Error {
 	if x != nil {
 		return x.Error
 	}
@@ -1180,7 +1038,7 @@ type StorageSubscribe struct {
 
 func (x *StorageSubscribe) Reset() {
 	*x = StorageSubscribe{}
-	mi := &file_messages_storage_proto_msgTypes[18]
+	mi := &file_messages_storage_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1192,7 +1050,7 @@ func (x *StorageSubscribe) String() string {
 func (*StorageSubscribe) ProtoMessage() {}
 
 func (x *StorageSubscribe) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_storage_proto_msgTypes[18]
+	mi := &file_messages_storage_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1205,7 +1063,7 @@ func (x *StorageSubscribe) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StorageSubscribe.ProtoReflect.Descriptor instead.
 func (*StorageSubscribe) Descriptor() ([]byte, []int) {
-	return file_messages_storage_proto_rawDescGZIP(), []int{18}
+	return file_messages_storage_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *StorageSubscribe) GetSubscriptionId() string {
@@ -1247,7 +1105,7 @@ func (x *StorageSubscribe) GetHoldFollowsProgress() bool {
 type StorageSubscribeResponse struct {
 	state          protoimpl.MessageState `protogen:"open.v1"`
 	SubscriptionId string                 `protobuf:"bytes,1,opt,name=subscription_id,json=subscriptionId,proto3" json:"subscription_id,omitempty"`
-	Error          *StorageError          `protobuf:"bytes,2,opt,name=error,proto3" json:"error,omitempty"`
+	Error          *Error                 `protobuf:"bytes,2,opt,name=error,proto3" json:"error,omitempty"`
 	// The common upper at subscription time: batches below it are replay.
 	Upper         *Frontier `protobuf:"bytes,3,opt,name=upper,proto3" json:"upper,omitempty"`
 	unknownFields protoimpl.UnknownFields
@@ -1256,7 +1114,7 @@ type StorageSubscribeResponse struct {
 
 func (x *StorageSubscribeResponse) Reset() {
 	*x = StorageSubscribeResponse{}
-	mi := &file_messages_storage_proto_msgTypes[19]
+	mi := &file_messages_storage_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1268,7 +1126,7 @@ func (x *StorageSubscribeResponse) String() string {
 func (*StorageSubscribeResponse) ProtoMessage() {}
 
 func (x *StorageSubscribeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_storage_proto_msgTypes[19]
+	mi := &file_messages_storage_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1281,7 +1139,7 @@ func (x *StorageSubscribeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StorageSubscribeResponse.ProtoReflect.Descriptor instead.
 func (*StorageSubscribeResponse) Descriptor() ([]byte, []int) {
-	return file_messages_storage_proto_rawDescGZIP(), []int{19}
+	return file_messages_storage_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *StorageSubscribeResponse) GetSubscriptionId() string {
@@ -1291,7 +1149,7 @@ func (x *StorageSubscribeResponse) GetSubscriptionId() string {
 	return ""
 }
 
-func (x *StorageSubscribeResponse) GetError() *StorageError {
+func (x *StorageSubscribeResponse) GetError() *Error {
 	if x != nil {
 		return x.Error
 	}
@@ -1317,7 +1175,7 @@ type StorageCdcBatch struct {
 
 func (x *StorageCdcBatch) Reset() {
 	*x = StorageCdcBatch{}
-	mi := &file_messages_storage_proto_msgTypes[20]
+	mi := &file_messages_storage_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1329,7 +1187,7 @@ func (x *StorageCdcBatch) String() string {
 func (*StorageCdcBatch) ProtoMessage() {}
 
 func (x *StorageCdcBatch) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_storage_proto_msgTypes[20]
+	mi := &file_messages_storage_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1342,7 +1200,7 @@ func (x *StorageCdcBatch) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StorageCdcBatch.ProtoReflect.Descriptor instead.
 func (*StorageCdcBatch) Descriptor() ([]byte, []int) {
-	return file_messages_storage_proto_rawDescGZIP(), []int{20}
+	return file_messages_storage_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *StorageCdcBatch) GetSubscriptionId() string {
@@ -1371,7 +1229,7 @@ type StorageCdcProgress struct {
 
 func (x *StorageCdcProgress) Reset() {
 	*x = StorageCdcProgress{}
-	mi := &file_messages_storage_proto_msgTypes[21]
+	mi := &file_messages_storage_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1383,7 +1241,7 @@ func (x *StorageCdcProgress) String() string {
 func (*StorageCdcProgress) ProtoMessage() {}
 
 func (x *StorageCdcProgress) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_storage_proto_msgTypes[21]
+	mi := &file_messages_storage_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1396,7 +1254,7 @@ func (x *StorageCdcProgress) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StorageCdcProgress.ProtoReflect.Descriptor instead.
 func (*StorageCdcProgress) Descriptor() ([]byte, []int) {
-	return file_messages_storage_proto_rawDescGZIP(), []int{21}
+	return file_messages_storage_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *StorageCdcProgress) GetSubscriptionId() string {
@@ -1425,7 +1283,7 @@ type StorageCdcTableDropped struct {
 
 func (x *StorageCdcTableDropped) Reset() {
 	*x = StorageCdcTableDropped{}
-	mi := &file_messages_storage_proto_msgTypes[22]
+	mi := &file_messages_storage_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1437,7 +1295,7 @@ func (x *StorageCdcTableDropped) String() string {
 func (*StorageCdcTableDropped) ProtoMessage() {}
 
 func (x *StorageCdcTableDropped) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_storage_proto_msgTypes[22]
+	mi := &file_messages_storage_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1450,7 +1308,7 @@ func (x *StorageCdcTableDropped) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StorageCdcTableDropped.ProtoReflect.Descriptor instead.
 func (*StorageCdcTableDropped) Descriptor() ([]byte, []int) {
-	return file_messages_storage_proto_rawDescGZIP(), []int{22}
+	return file_messages_storage_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *StorageCdcTableDropped) GetSubscriptionId() string {
@@ -1475,14 +1333,14 @@ func (x *StorageCdcTableDropped) GetTable() *GlobalId {
 type StorageCdcEnded struct {
 	state          protoimpl.MessageState `protogen:"open.v1"`
 	SubscriptionId string                 `protobuf:"bytes,1,opt,name=subscription_id,json=subscriptionId,proto3" json:"subscription_id,omitempty"`
-	Error          *StorageError          `protobuf:"bytes,2,opt,name=error,proto3" json:"error,omitempty"`
+	Error          *Error                 `protobuf:"bytes,2,opt,name=error,proto3" json:"error,omitempty"`
 	unknownFields  protoimpl.UnknownFields
 	sizeCache      protoimpl.SizeCache
 }
 
 func (x *StorageCdcEnded) Reset() {
 	*x = StorageCdcEnded{}
-	mi := &file_messages_storage_proto_msgTypes[23]
+	mi := &file_messages_storage_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1494,7 +1352,7 @@ func (x *StorageCdcEnded) String() string {
 func (*StorageCdcEnded) ProtoMessage() {}
 
 func (x *StorageCdcEnded) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_storage_proto_msgTypes[23]
+	mi := &file_messages_storage_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1507,7 +1365,7 @@ func (x *StorageCdcEnded) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StorageCdcEnded.ProtoReflect.Descriptor instead.
 func (*StorageCdcEnded) Descriptor() ([]byte, []int) {
-	return file_messages_storage_proto_rawDescGZIP(), []int{23}
+	return file_messages_storage_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *StorageCdcEnded) GetSubscriptionId() string {
@@ -1517,7 +1375,7 @@ func (x *StorageCdcEnded) GetSubscriptionId() string {
 	return ""
 }
 
-func (x *StorageCdcEnded) GetError() *StorageError {
+func (x *StorageCdcEnded) GetError() *Error {
 	if x != nil {
 		return x.Error
 	}
@@ -1535,7 +1393,7 @@ type StorageUnsubscribe struct {
 
 func (x *StorageUnsubscribe) Reset() {
 	*x = StorageUnsubscribe{}
-	mi := &file_messages_storage_proto_msgTypes[24]
+	mi := &file_messages_storage_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1547,7 +1405,7 @@ func (x *StorageUnsubscribe) String() string {
 func (*StorageUnsubscribe) ProtoMessage() {}
 
 func (x *StorageUnsubscribe) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_storage_proto_msgTypes[24]
+	mi := &file_messages_storage_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1560,7 +1418,7 @@ func (x *StorageUnsubscribe) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StorageUnsubscribe.ProtoReflect.Descriptor instead.
 func (*StorageUnsubscribe) Descriptor() ([]byte, []int) {
-	return file_messages_storage_proto_rawDescGZIP(), []int{24}
+	return file_messages_storage_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *StorageUnsubscribe) GetSubscriptionId() string {
@@ -1574,14 +1432,14 @@ func (x *StorageUnsubscribe) GetSubscriptionId() string {
 type StorageUnsubscribeResponse struct {
 	state          protoimpl.MessageState `protogen:"open.v1"`
 	SubscriptionId string                 `protobuf:"bytes,1,opt,name=subscription_id,json=subscriptionId,proto3" json:"subscription_id,omitempty"`
-	Error          *StorageError          `protobuf:"bytes,2,opt,name=error,proto3" json:"error,omitempty"`
+	Error          *Error                 `protobuf:"bytes,2,opt,name=error,proto3" json:"error,omitempty"`
 	unknownFields  protoimpl.UnknownFields
 	sizeCache      protoimpl.SizeCache
 }
 
 func (x *StorageUnsubscribeResponse) Reset() {
 	*x = StorageUnsubscribeResponse{}
-	mi := &file_messages_storage_proto_msgTypes[25]
+	mi := &file_messages_storage_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1593,7 +1451,7 @@ func (x *StorageUnsubscribeResponse) String() string {
 func (*StorageUnsubscribeResponse) ProtoMessage() {}
 
 func (x *StorageUnsubscribeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_storage_proto_msgTypes[25]
+	mi := &file_messages_storage_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1606,7 +1464,7 @@ func (x *StorageUnsubscribeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StorageUnsubscribeResponse.ProtoReflect.Descriptor instead.
 func (*StorageUnsubscribeResponse) Descriptor() ([]byte, []int) {
-	return file_messages_storage_proto_rawDescGZIP(), []int{25}
+	return file_messages_storage_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *StorageUnsubscribeResponse) GetSubscriptionId() string {
@@ -1616,7 +1474,7 @@ func (x *StorageUnsubscribeResponse) GetSubscriptionId() string {
 	return ""
 }
 
-func (x *StorageUnsubscribeResponse) GetError() *StorageError {
+func (x *StorageUnsubscribeResponse) GetError() *Error {
 	if x != nil {
 		return x.Error
 	}
@@ -1639,7 +1497,7 @@ type StorageAcquireReadHold struct {
 
 func (x *StorageAcquireReadHold) Reset() {
 	*x = StorageAcquireReadHold{}
-	mi := &file_messages_storage_proto_msgTypes[26]
+	mi := &file_messages_storage_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1651,7 +1509,7 @@ func (x *StorageAcquireReadHold) String() string {
 func (*StorageAcquireReadHold) ProtoMessage() {}
 
 func (x *StorageAcquireReadHold) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_storage_proto_msgTypes[26]
+	mi := &file_messages_storage_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1664,7 +1522,7 @@ func (x *StorageAcquireReadHold) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StorageAcquireReadHold.ProtoReflect.Descriptor instead.
 func (*StorageAcquireReadHold) Descriptor() ([]byte, []int) {
-	return file_messages_storage_proto_rawDescGZIP(), []int{26}
+	return file_messages_storage_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *StorageAcquireReadHold) GetHoldId() string {
@@ -1689,7 +1547,7 @@ func (x *StorageAcquireReadHold) GetAt() uint64 {
 }
 
 // StorageDowngradeReadHold moves a read hold (or a subscription's hold)
-// forward to `at`; moving it back is HOLD_REGRESSION. Answered with
+// forward to `at`; moving it back is REGRESSION. Answered with
 // StorageReadHoldResponse.
 type StorageDowngradeReadHold struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -1701,7 +1559,7 @@ type StorageDowngradeReadHold struct {
 
 func (x *StorageDowngradeReadHold) Reset() {
 	*x = StorageDowngradeReadHold{}
-	mi := &file_messages_storage_proto_msgTypes[27]
+	mi := &file_messages_storage_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1713,7 +1571,7 @@ func (x *StorageDowngradeReadHold) String() string {
 func (*StorageDowngradeReadHold) ProtoMessage() {}
 
 func (x *StorageDowngradeReadHold) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_storage_proto_msgTypes[27]
+	mi := &file_messages_storage_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1726,7 +1584,7 @@ func (x *StorageDowngradeReadHold) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StorageDowngradeReadHold.ProtoReflect.Descriptor instead.
 func (*StorageDowngradeReadHold) Descriptor() ([]byte, []int) {
-	return file_messages_storage_proto_rawDescGZIP(), []int{27}
+	return file_messages_storage_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *StorageDowngradeReadHold) GetHoldId() string {
@@ -1754,7 +1612,7 @@ type StorageReleaseReadHold struct {
 
 func (x *StorageReleaseReadHold) Reset() {
 	*x = StorageReleaseReadHold{}
-	mi := &file_messages_storage_proto_msgTypes[28]
+	mi := &file_messages_storage_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1766,7 +1624,7 @@ func (x *StorageReleaseReadHold) String() string {
 func (*StorageReleaseReadHold) ProtoMessage() {}
 
 func (x *StorageReleaseReadHold) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_storage_proto_msgTypes[28]
+	mi := &file_messages_storage_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1779,7 +1637,7 @@ func (x *StorageReleaseReadHold) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StorageReleaseReadHold.ProtoReflect.Descriptor instead.
 func (*StorageReleaseReadHold) Descriptor() ([]byte, []int) {
-	return file_messages_storage_proto_rawDescGZIP(), []int{28}
+	return file_messages_storage_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *StorageReleaseReadHold) GetHoldId() string {
@@ -1794,7 +1652,7 @@ func (x *StorageReleaseReadHold) GetHoldId() string {
 type StorageReadHoldResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	HoldId        string                 `protobuf:"bytes,1,opt,name=hold_id,json=holdId,proto3" json:"hold_id,omitempty"`
-	Error         *StorageError          `protobuf:"bytes,2,opt,name=error,proto3" json:"error,omitempty"`
+	Error         *Error                 `protobuf:"bytes,2,opt,name=error,proto3" json:"error,omitempty"`
 	At            *uint64                `protobuf:"varint,3,opt,name=at,proto3,oneof" json:"at,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1802,7 +1660,7 @@ type StorageReadHoldResponse struct {
 
 func (x *StorageReadHoldResponse) Reset() {
 	*x = StorageReadHoldResponse{}
-	mi := &file_messages_storage_proto_msgTypes[29]
+	mi := &file_messages_storage_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1814,7 +1672,7 @@ func (x *StorageReadHoldResponse) String() string {
 func (*StorageReadHoldResponse) ProtoMessage() {}
 
 func (x *StorageReadHoldResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_storage_proto_msgTypes[29]
+	mi := &file_messages_storage_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1827,7 +1685,7 @@ func (x *StorageReadHoldResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StorageReadHoldResponse.ProtoReflect.Descriptor instead.
 func (*StorageReadHoldResponse) Descriptor() ([]byte, []int) {
-	return file_messages_storage_proto_rawDescGZIP(), []int{29}
+	return file_messages_storage_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *StorageReadHoldResponse) GetHoldId() string {
@@ -1837,7 +1695,7 @@ func (x *StorageReadHoldResponse) GetHoldId() string {
 	return ""
 }
 
-func (x *StorageReadHoldResponse) GetError() *StorageError {
+func (x *StorageReadHoldResponse) GetError() *Error {
 	if x != nil {
 		return x.Error
 	}
@@ -1864,7 +1722,7 @@ type StorageTableRecord struct {
 
 func (x *StorageTableRecord) Reset() {
 	*x = StorageTableRecord{}
-	mi := &file_messages_storage_proto_msgTypes[30]
+	mi := &file_messages_storage_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1876,7 +1734,7 @@ func (x *StorageTableRecord) String() string {
 func (*StorageTableRecord) ProtoMessage() {}
 
 func (x *StorageTableRecord) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_storage_proto_msgTypes[30]
+	mi := &file_messages_storage_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1889,7 +1747,7 @@ func (x *StorageTableRecord) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StorageTableRecord.ProtoReflect.Descriptor instead.
 func (*StorageTableRecord) Descriptor() ([]byte, []int) {
-	return file_messages_storage_proto_rawDescGZIP(), []int{30}
+	return file_messages_storage_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *StorageTableRecord) GetTable() *GlobalId {
@@ -1917,10 +1775,7 @@ var File_messages_storage_proto protoreflect.FileDescriptor
 
 const file_messages_storage_proto_rawDesc = "" +
 	"\n" +
-	"\x16messages/storage.proto\x12\x0earbor.messages\x1a\x15messages/common.proto\x1a\x13messages/plan.proto\"^\n" +
-	"\fStorageError\x124\n" +
-	"\x04code\x18\x01 \x01(\x0e2 .arbor.messages.StorageErrorCodeR\x04code\x12\x18\n" +
-	"\amessage\x18\x02 \x01(\tR\amessage\"Y\n" +
+	"\x16messages/storage.proto\x12\x0earbor.messages\x1a\x15messages/common.proto\x1a\x13messages/plan.proto\"Y\n" +
 	"\x0eStorageRowDiff\x12%\n" +
 	"\x03row\x18\x01 \x01(\v2\x13.arbor.messages.RowR\x03row\x12\x17\n" +
 	"\x04diff\x18\x02 \x01(\x03H\x00R\x04diff\x88\x01\x01B\a\n" +
@@ -1937,58 +1792,58 @@ const file_messages_storage_proto_rawDesc = "" +
 	"\x05upper\x18\x03 \x01(\v2\x18.arbor.messages.FrontierR\x05upper\"t\n" +
 	"\x12StorageCreateTable\x12.\n" +
 	"\x05table\x18\x01 \x01(\v2\x18.arbor.messages.GlobalIdR\x05table\x12.\n" +
-	"\x06schema\x18\x02 \x01(\v2\x16.arbor.messages.SchemaR\x06schema\"\xc5\x01\n" +
+	"\x06schema\x18\x02 \x01(\v2\x16.arbor.messages.SchemaR\x06schema\"\xbe\x01\n" +
 	"\x1aStorageCreateTableResponse\x12.\n" +
-	"\x05table\x18\x01 \x01(\v2\x18.arbor.messages.GlobalIdR\x05table\x122\n" +
-	"\x05error\x18\x02 \x01(\v2\x1c.arbor.messages.StorageErrorR\x05error\x12C\n" +
+	"\x05table\x18\x01 \x01(\v2\x18.arbor.messages.GlobalIdR\x05table\x12+\n" +
+	"\x05error\x18\x02 \x01(\v2\x15.arbor.messages.ErrorR\x05error\x12C\n" +
 	"\tfrontiers\x18\x03 \x01(\v2%.arbor.messages.StorageTableFrontiersR\tfrontiers\"B\n" +
 	"\x10StorageDropTable\x12.\n" +
-	"\x05table\x18\x01 \x01(\v2\x18.arbor.messages.GlobalIdR\x05table\"~\n" +
+	"\x05table\x18\x01 \x01(\v2\x18.arbor.messages.GlobalIdR\x05table\"w\n" +
 	"\x18StorageDropTableResponse\x12.\n" +
-	"\x05table\x18\x01 \x01(\v2\x18.arbor.messages.GlobalIdR\x05table\x122\n" +
-	"\x05error\x18\x02 \x01(\v2\x1c.arbor.messages.StorageErrorR\x05error\"D\n" +
+	"\x05table\x18\x01 \x01(\v2\x18.arbor.messages.GlobalIdR\x05table\x12+\n" +
+	"\x05error\x18\x02 \x01(\v2\x15.arbor.messages.ErrorR\x05error\"D\n" +
 	"\x10StorageFrontiers\x120\n" +
-	"\x06tables\x18\x01 \x03(\v2\x18.arbor.messages.GlobalIdR\x06tables\"\xbd\x01\n" +
-	"\x18StorageFrontiersResponse\x122\n" +
-	"\x05error\x18\x01 \x01(\v2\x1c.arbor.messages.StorageErrorR\x05error\x12.\n" +
+	"\x06tables\x18\x01 \x03(\v2\x18.arbor.messages.GlobalIdR\x06tables\"\xb6\x01\n" +
+	"\x18StorageFrontiersResponse\x12+\n" +
+	"\x05error\x18\x01 \x01(\v2\x15.arbor.messages.ErrorR\x05error\x12.\n" +
 	"\x05upper\x18\x02 \x01(\v2\x18.arbor.messages.FrontierR\x05upper\x12=\n" +
 	"\x06tables\x18\x03 \x03(\v2%.arbor.messages.StorageTableFrontiersR\x06tables\"w\n" +
 	"\x11StorageTableWrite\x12.\n" +
 	"\x05table\x18\x01 \x01(\v2\x18.arbor.messages.GlobalIdR\x05table\x122\n" +
 	"\x04rows\x18\x02 \x03(\v2\x1e.arbor.messages.StorageRowDiffR\x04rows\"I\n" +
 	"\fStorageWrite\x129\n" +
-	"\x06tables\x18\x01 \x03(\v2!.arbor.messages.StorageTableWriteR\x06tables\"h\n" +
+	"\x06tables\x18\x01 \x03(\v2!.arbor.messages.StorageTableWriteR\x06tables\"a\n" +
 	"\x14StorageWriteResponse\x12\x1c\n" +
-	"\ttimestamp\x18\x01 \x01(\x04R\ttimestamp\x122\n" +
-	"\x05error\x18\x02 \x01(\v2\x1c.arbor.messages.StorageErrorR\x05error\"g\n" +
+	"\ttimestamp\x18\x01 \x01(\x04R\ttimestamp\x12+\n" +
+	"\x05error\x18\x02 \x01(\v2\x15.arbor.messages.ErrorR\x05error\"g\n" +
 	"\x0fStorageSnapshot\x120\n" +
 	"\x06tables\x18\x01 \x03(\v2\x18.arbor.messages.GlobalIdR\x06tables\x12\x18\n" +
 	"\x05as_of\x18\x02 \x01(\x04H\x00R\x04asOf\x88\x01\x01B\b\n" +
-	"\x06_as_of\"\x9f\x01\n" +
+	"\x06_as_of\"\x98\x01\n" +
 	"\x17StorageSnapshotResponse\x12\x13\n" +
 	"\x05as_of\x18\x01 \x01(\x04R\x04asOf\x12;\n" +
-	"\x06tables\x18\x02 \x03(\v2#.arbor.messages.StorageTableChangesR\x06tables\x122\n" +
-	"\x05error\x18\x03 \x01(\v2\x1c.arbor.messages.StorageErrorR\x05error\"d\n" +
+	"\x06tables\x18\x02 \x03(\v2#.arbor.messages.StorageTableChangesR\x06tables\x12+\n" +
+	"\x05error\x18\x03 \x01(\v2\x15.arbor.messages.ErrorR\x05error\"d\n" +
 	"\x10StorageReadRange\x120\n" +
 	"\x06tables\x18\x01 \x03(\v2\x18.arbor.messages.GlobalIdR\x06tables\x12\x0e\n" +
 	"\x02lo\x18\x02 \x01(\x04R\x02lo\x12\x0e\n" +
-	"\x02hi\x18\x03 \x01(\x04R\x02hi\"\x80\x02\n" +
+	"\x02hi\x18\x03 \x01(\x04R\x02hi\"\xf9\x01\n" +
 	"\x18StorageReadRangeResponse\x12\x0e\n" +
 	"\x02lo\x18\x01 \x01(\x04R\x02lo\x12\x1f\n" +
 	"\vcomplete_to\x18\x02 \x01(\x04R\n" +
 	"completeTo\x12:\n" +
-	"\bversions\x18\x03 \x03(\v2\x1e.arbor.messages.StorageVersionR\bversions\x122\n" +
-	"\x05error\x18\x04 \x01(\v2\x1c.arbor.messages.StorageErrorR\x05error\x12C\n" +
+	"\bversions\x18\x03 \x03(\v2\x1e.arbor.messages.StorageVersionR\bversions\x12+\n" +
+	"\x05error\x18\x04 \x01(\v2\x15.arbor.messages.ErrorR\x05error\x12C\n" +
 	"\tfrontiers\x18\x05 \x03(\v2%.arbor.messages.StorageTableFrontiersR\tfrontiers\"\xd1\x01\n" +
 	"\x10StorageSubscribe\x12'\n" +
 	"\x0fsubscription_id\x18\x01 \x01(\tR\x0esubscriptionId\x120\n" +
 	"\x06tables\x18\x02 \x03(\v2\x18.arbor.messages.GlobalIdR\x06tables\x12\x12\n" +
 	"\x04from\x18\x03 \x01(\x04R\x04from\x12\x1a\n" +
 	"\bsnapshot\x18\x04 \x01(\bR\bsnapshot\x122\n" +
-	"\x15hold_follows_progress\x18\x05 \x01(\bR\x13holdFollowsProgress\"\xa7\x01\n" +
+	"\x15hold_follows_progress\x18\x05 \x01(\bR\x13holdFollowsProgress\"\xa0\x01\n" +
 	"\x18StorageSubscribeResponse\x12'\n" +
-	"\x0fsubscription_id\x18\x01 \x01(\tR\x0esubscriptionId\x122\n" +
-	"\x05error\x18\x02 \x01(\v2\x1c.arbor.messages.StorageErrorR\x05error\x12.\n" +
+	"\x0fsubscription_id\x18\x01 \x01(\tR\x0esubscriptionId\x12+\n" +
+	"\x05error\x18\x02 \x01(\v2\x15.arbor.messages.ErrorR\x05error\x12.\n" +
 	"\x05upper\x18\x03 \x01(\v2\x18.arbor.messages.FrontierR\x05upper\"p\n" +
 	"\x0fStorageCdcBatch\x12'\n" +
 	"\x0fsubscription_id\x18\x01 \x01(\tR\x0esubscriptionId\x124\n" +
@@ -1998,15 +1853,15 @@ const file_messages_storage_proto_rawDesc = "" +
 	"\x05upper\x18\x02 \x01(\v2\x18.arbor.messages.FrontierR\x05upper\"q\n" +
 	"\x16StorageCdcTableDropped\x12'\n" +
 	"\x0fsubscription_id\x18\x01 \x01(\tR\x0esubscriptionId\x12.\n" +
-	"\x05table\x18\x02 \x01(\v2\x18.arbor.messages.GlobalIdR\x05table\"n\n" +
+	"\x05table\x18\x02 \x01(\v2\x18.arbor.messages.GlobalIdR\x05table\"g\n" +
 	"\x0fStorageCdcEnded\x12'\n" +
-	"\x0fsubscription_id\x18\x01 \x01(\tR\x0esubscriptionId\x122\n" +
-	"\x05error\x18\x02 \x01(\v2\x1c.arbor.messages.StorageErrorR\x05error\"=\n" +
+	"\x0fsubscription_id\x18\x01 \x01(\tR\x0esubscriptionId\x12+\n" +
+	"\x05error\x18\x02 \x01(\v2\x15.arbor.messages.ErrorR\x05error\"=\n" +
 	"\x12StorageUnsubscribe\x12'\n" +
-	"\x0fsubscription_id\x18\x01 \x01(\tR\x0esubscriptionId\"y\n" +
+	"\x0fsubscription_id\x18\x01 \x01(\tR\x0esubscriptionId\"r\n" +
 	"\x1aStorageUnsubscribeResponse\x12'\n" +
-	"\x0fsubscription_id\x18\x01 \x01(\tR\x0esubscriptionId\x122\n" +
-	"\x05error\x18\x02 \x01(\v2\x1c.arbor.messages.StorageErrorR\x05error\"s\n" +
+	"\x0fsubscription_id\x18\x01 \x01(\tR\x0esubscriptionId\x12+\n" +
+	"\x05error\x18\x02 \x01(\v2\x15.arbor.messages.ErrorR\x05error\"s\n" +
 	"\x16StorageAcquireReadHold\x12\x17\n" +
 	"\ahold_id\x18\x01 \x01(\tR\x06holdId\x120\n" +
 	"\x06tables\x18\x02 \x03(\v2\x18.arbor.messages.GlobalIdR\x06tables\x12\x0e\n" +
@@ -2015,30 +1870,16 @@ const file_messages_storage_proto_rawDesc = "" +
 	"\ahold_id\x18\x01 \x01(\tR\x06holdId\x12\x0e\n" +
 	"\x02at\x18\x02 \x01(\x04R\x02at\"1\n" +
 	"\x16StorageReleaseReadHold\x12\x17\n" +
-	"\ahold_id\x18\x01 \x01(\tR\x06holdId\"\x82\x01\n" +
+	"\ahold_id\x18\x01 \x01(\tR\x06holdId\"{\n" +
 	"\x17StorageReadHoldResponse\x12\x17\n" +
-	"\ahold_id\x18\x01 \x01(\tR\x06holdId\x122\n" +
-	"\x05error\x18\x02 \x01(\v2\x1c.arbor.messages.StorageErrorR\x05error\x12\x13\n" +
+	"\ahold_id\x18\x01 \x01(\tR\x06holdId\x12+\n" +
+	"\x05error\x18\x02 \x01(\v2\x15.arbor.messages.ErrorR\x05error\x12\x13\n" +
 	"\x02at\x18\x03 \x01(\x04H\x00R\x02at\x88\x01\x01B\x05\n" +
 	"\x03_at\"\x8e\x01\n" +
 	"\x12StorageTableRecord\x12.\n" +
 	"\x05table\x18\x01 \x01(\v2\x18.arbor.messages.GlobalIdR\x05table\x12.\n" +
 	"\x06schema\x18\x02 \x01(\v2\x16.arbor.messages.SchemaR\x06schema\x12\x18\n" +
-	"\adropped\x18\x03 \x01(\bR\adropped*\xc8\x03\n" +
-	"\x10StorageErrorCode\x12\"\n" +
-	"\x1eSTORAGE_ERROR_CODE_UNSPECIFIED\x10\x00\x12 \n" +
-	"\x1cSTORAGE_ERROR_CODE_MALFORMED\x10\x01\x12\"\n" +
-	"\x1eSTORAGE_ERROR_CODE_INVALID_ROW\x10\x02\x12$\n" +
-	" STORAGE_ERROR_CODE_UNKNOWN_TABLE\x10\x03\x12$\n" +
-	" STORAGE_ERROR_CODE_TABLE_DROPPED\x10\x04\x12#\n" +
-	"\x1fSTORAGE_ERROR_CODE_TABLE_EXISTS\x10\x05\x12 \n" +
-	"\x1cSTORAGE_ERROR_CODE_COMPACTED\x10\x06\x12'\n" +
-	"#STORAGE_ERROR_CODE_NOT_YET_READABLE\x10\a\x12#\n" +
-	"\x1fSTORAGE_ERROR_CODE_DUPLICATE_ID\x10\b\x12!\n" +
-	"\x1dSTORAGE_ERROR_CODE_UNKNOWN_ID\x10\t\x12\x1e\n" +
-	"\x1aSTORAGE_ERROR_CODE_BACKEND\x10\n" +
-	"\x12&\n" +
-	"\"STORAGE_ERROR_CODE_HOLD_REGRESSION\x10\vB$Z\"github.com/arbor-db/arbor/messagesb\x06proto3"
+	"\adropped\x18\x03 \x01(\bR\adroppedB$Z\"github.com/arbor-db/arbor/messagesb\x06proto3"
 
 var (
 	file_messages_storage_proto_rawDescOnce sync.Once
@@ -2052,95 +1893,92 @@ func file_messages_storage_proto_rawDescGZIP() []byte {
 	return file_messages_storage_proto_rawDescData
 }
 
-var file_messages_storage_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_messages_storage_proto_msgTypes = make([]protoimpl.MessageInfo, 31)
+var file_messages_storage_proto_msgTypes = make([]protoimpl.MessageInfo, 30)
 var file_messages_storage_proto_goTypes = []any{
-	(StorageErrorCode)(0),              // 0: arbor.messages.StorageErrorCode
-	(*StorageError)(nil),               // 1: arbor.messages.StorageError
-	(*StorageRowDiff)(nil),             // 2: arbor.messages.StorageRowDiff
-	(*StorageTableChanges)(nil),        // 3: arbor.messages.StorageTableChanges
-	(*StorageVersion)(nil),             // 4: arbor.messages.StorageVersion
-	(*StorageTableFrontiers)(nil),      // 5: arbor.messages.StorageTableFrontiers
-	(*StorageCreateTable)(nil),         // 6: arbor.messages.StorageCreateTable
-	(*StorageCreateTableResponse)(nil), // 7: arbor.messages.StorageCreateTableResponse
-	(*StorageDropTable)(nil),           // 8: arbor.messages.StorageDropTable
-	(*StorageDropTableResponse)(nil),   // 9: arbor.messages.StorageDropTableResponse
-	(*StorageFrontiers)(nil),           // 10: arbor.messages.StorageFrontiers
-	(*StorageFrontiersResponse)(nil),   // 11: arbor.messages.StorageFrontiersResponse
-	(*StorageTableWrite)(nil),          // 12: arbor.messages.StorageTableWrite
-	(*StorageWrite)(nil),               // 13: arbor.messages.StorageWrite
-	(*StorageWriteResponse)(nil),       // 14: arbor.messages.StorageWriteResponse
-	(*StorageSnapshot)(nil),            // 15: arbor.messages.StorageSnapshot
-	(*StorageSnapshotResponse)(nil),    // 16: arbor.messages.StorageSnapshotResponse
-	(*StorageReadRange)(nil),           // 17: arbor.messages.StorageReadRange
-	(*StorageReadRangeResponse)(nil),   // 18: arbor.messages.StorageReadRangeResponse
-	(*StorageSubscribe)(nil),           // 19: arbor.messages.StorageSubscribe
-	(*StorageSubscribeResponse)(nil),   // 20: arbor.messages.StorageSubscribeResponse
-	(*StorageCdcBatch)(nil),            // 21: arbor.messages.StorageCdcBatch
-	(*StorageCdcProgress)(nil),         // 22: arbor.messages.StorageCdcProgress
-	(*StorageCdcTableDropped)(nil),     // 23: arbor.messages.StorageCdcTableDropped
-	(*StorageCdcEnded)(nil),            // 24: arbor.messages.StorageCdcEnded
-	(*StorageUnsubscribe)(nil),         // 25: arbor.messages.StorageUnsubscribe
-	(*StorageUnsubscribeResponse)(nil), // 26: arbor.messages.StorageUnsubscribeResponse
-	(*StorageAcquireReadHold)(nil),     // 27: arbor.messages.StorageAcquireReadHold
-	(*StorageDowngradeReadHold)(nil),   // 28: arbor.messages.StorageDowngradeReadHold
-	(*StorageReleaseReadHold)(nil),     // 29: arbor.messages.StorageReleaseReadHold
-	(*StorageReadHoldResponse)(nil),    // 30: arbor.messages.StorageReadHoldResponse
-	(*StorageTableRecord)(nil),         // 31: arbor.messages.StorageTableRecord
-	(*Row)(nil),                        // 32: arbor.messages.Row
-	(*GlobalId)(nil),                   // 33: arbor.messages.GlobalId
-	(*Frontier)(nil),                   // 34: arbor.messages.Frontier
-	(*Schema)(nil),                     // 35: arbor.messages.Schema
+	(*StorageRowDiff)(nil),             // 0: arbor.messages.StorageRowDiff
+	(*StorageTableChanges)(nil),        // 1: arbor.messages.StorageTableChanges
+	(*StorageVersion)(nil),             // 2: arbor.messages.StorageVersion
+	(*StorageTableFrontiers)(nil),      // 3: arbor.messages.StorageTableFrontiers
+	(*StorageCreateTable)(nil),         // 4: arbor.messages.StorageCreateTable
+	(*StorageCreateTableResponse)(nil), // 5: arbor.messages.StorageCreateTableResponse
+	(*StorageDropTable)(nil),           // 6: arbor.messages.StorageDropTable
+	(*StorageDropTableResponse)(nil),   // 7: arbor.messages.StorageDropTableResponse
+	(*StorageFrontiers)(nil),           // 8: arbor.messages.StorageFrontiers
+	(*StorageFrontiersResponse)(nil),   // 9: arbor.messages.StorageFrontiersResponse
+	(*StorageTableWrite)(nil),          // 10: arbor.messages.StorageTableWrite
+	(*StorageWrite)(nil),               // 11: arbor.messages.StorageWrite
+	(*StorageWriteResponse)(nil),       // 12: arbor.messages.StorageWriteResponse
+	(*StorageSnapshot)(nil),            // 13: arbor.messages.StorageSnapshot
+	(*StorageSnapshotResponse)(nil),    // 14: arbor.messages.StorageSnapshotResponse
+	(*StorageReadRange)(nil),           // 15: arbor.messages.StorageReadRange
+	(*StorageReadRangeResponse)(nil),   // 16: arbor.messages.StorageReadRangeResponse
+	(*StorageSubscribe)(nil),           // 17: arbor.messages.StorageSubscribe
+	(*StorageSubscribeResponse)(nil),   // 18: arbor.messages.StorageSubscribeResponse
+	(*StorageCdcBatch)(nil),            // 19: arbor.messages.StorageCdcBatch
+	(*StorageCdcProgress)(nil),         // 20: arbor.messages.StorageCdcProgress
+	(*StorageCdcTableDropped)(nil),     // 21: arbor.messages.StorageCdcTableDropped
+	(*StorageCdcEnded)(nil),            // 22: arbor.messages.StorageCdcEnded
+	(*StorageUnsubscribe)(nil),         // 23: arbor.messages.StorageUnsubscribe
+	(*StorageUnsubscribeResponse)(nil), // 24: arbor.messages.StorageUnsubscribeResponse
+	(*StorageAcquireReadHold)(nil),     // 25: arbor.messages.StorageAcquireReadHold
+	(*StorageDowngradeReadHold)(nil),   // 26: arbor.messages.StorageDowngradeReadHold
+	(*StorageReleaseReadHold)(nil),     // 27: arbor.messages.StorageReleaseReadHold
+	(*StorageReadHoldResponse)(nil),    // 28: arbor.messages.StorageReadHoldResponse
+	(*StorageTableRecord)(nil),         // 29: arbor.messages.StorageTableRecord
+	(*Row)(nil),                        // 30: arbor.messages.Row
+	(*GlobalId)(nil),                   // 31: arbor.messages.GlobalId
+	(*Frontier)(nil),                   // 32: arbor.messages.Frontier
+	(*Schema)(nil),                     // 33: arbor.messages.Schema
+	(*Error)(nil),                      // 34: arbor.messages.Error
 }
 var file_messages_storage_proto_depIdxs = []int32{
-	0,  // 0: arbor.messages.StorageError.code:type_name -> arbor.messages.StorageErrorCode
-	32, // 1: arbor.messages.StorageRowDiff.row:type_name -> arbor.messages.Row
-	33, // 2: arbor.messages.StorageTableChanges.table:type_name -> arbor.messages.GlobalId
-	2,  // 3: arbor.messages.StorageTableChanges.rows:type_name -> arbor.messages.StorageRowDiff
-	3,  // 4: arbor.messages.StorageVersion.tables:type_name -> arbor.messages.StorageTableChanges
-	33, // 5: arbor.messages.StorageTableFrontiers.table:type_name -> arbor.messages.GlobalId
-	34, // 6: arbor.messages.StorageTableFrontiers.since:type_name -> arbor.messages.Frontier
-	34, // 7: arbor.messages.StorageTableFrontiers.upper:type_name -> arbor.messages.Frontier
-	33, // 8: arbor.messages.StorageCreateTable.table:type_name -> arbor.messages.GlobalId
-	35, // 9: arbor.messages.StorageCreateTable.schema:type_name -> arbor.messages.Schema
-	33, // 10: arbor.messages.StorageCreateTableResponse.table:type_name -> arbor.messages.GlobalId
-	1,  // 11: arbor.messages.StorageCreateTableResponse.error:type_name -> arbor.messages.StorageError
-	5,  // 12: arbor.messages.StorageCreateTableResponse.frontiers:type_name -> arbor.messages.StorageTableFrontiers
-	33, // 13: arbor.messages.StorageDropTable.table:type_name -> arbor.messages.GlobalId
-	33, // 14: arbor.messages.StorageDropTableResponse.table:type_name -> arbor.messages.GlobalId
-	1,  // 15: arbor.messages.StorageDropTableResponse.error:type_name -> arbor.messages.StorageError
-	33, // 16: arbor.messages.StorageFrontiers.tables:type_name -> arbor.messages.GlobalId
-	1,  // 17: arbor.messages.StorageFrontiersResponse.error:type_name -> arbor.messages.StorageError
-	34, // 18: arbor.messages.StorageFrontiersResponse.upper:type_name -> arbor.messages.Frontier
-	5,  // 19: arbor.messages.StorageFrontiersResponse.tables:type_name -> arbor.messages.StorageTableFrontiers
-	33, // 20: arbor.messages.StorageTableWrite.table:type_name -> arbor.messages.GlobalId
-	2,  // 21: arbor.messages.StorageTableWrite.rows:type_name -> arbor.messages.StorageRowDiff
-	12, // 22: arbor.messages.StorageWrite.tables:type_name -> arbor.messages.StorageTableWrite
-	1,  // 23: arbor.messages.StorageWriteResponse.error:type_name -> arbor.messages.StorageError
-	33, // 24: arbor.messages.StorageSnapshot.tables:type_name -> arbor.messages.GlobalId
-	3,  // 25: arbor.messages.StorageSnapshotResponse.tables:type_name -> arbor.messages.StorageTableChanges
-	1,  // 26: arbor.messages.StorageSnapshotResponse.error:type_name -> arbor.messages.StorageError
-	33, // 27: arbor.messages.StorageReadRange.tables:type_name -> arbor.messages.GlobalId
-	4,  // 28: arbor.messages.StorageReadRangeResponse.versions:type_name -> arbor.messages.StorageVersion
-	1,  // 29: arbor.messages.StorageReadRangeResponse.error:type_name -> arbor.messages.StorageError
-	5,  // 30: arbor.messages.StorageReadRangeResponse.frontiers:type_name -> arbor.messages.StorageTableFrontiers
-	33, // 31: arbor.messages.StorageSubscribe.tables:type_name -> arbor.messages.GlobalId
-	1,  // 32: arbor.messages.StorageSubscribeResponse.error:type_name -> arbor.messages.StorageError
-	34, // 33: arbor.messages.StorageSubscribeResponse.upper:type_name -> arbor.messages.Frontier
-	4,  // 34: arbor.messages.StorageCdcBatch.batch:type_name -> arbor.messages.StorageVersion
-	34, // 35: arbor.messages.StorageCdcProgress.upper:type_name -> arbor.messages.Frontier
-	33, // 36: arbor.messages.StorageCdcTableDropped.table:type_name -> arbor.messages.GlobalId
-	1,  // 37: arbor.messages.StorageCdcEnded.error:type_name -> arbor.messages.StorageError
-	1,  // 38: arbor.messages.StorageUnsubscribeResponse.error:type_name -> arbor.messages.StorageError
-	33, // 39: arbor.messages.StorageAcquireReadHold.tables:type_name -> arbor.messages.GlobalId
-	1,  // 40: arbor.messages.StorageReadHoldResponse.error:type_name -> arbor.messages.StorageError
-	33, // 41: arbor.messages.StorageTableRecord.table:type_name -> arbor.messages.GlobalId
-	35, // 42: arbor.messages.StorageTableRecord.schema:type_name -> arbor.messages.Schema
-	43, // [43:43] is the sub-list for method output_type
-	43, // [43:43] is the sub-list for method input_type
-	43, // [43:43] is the sub-list for extension type_name
-	43, // [43:43] is the sub-list for extension extendee
-	0,  // [0:43] is the sub-list for field type_name
+	30, // 0: arbor.messages.StorageRowDiff.row:type_name -> arbor.messages.Row
+	31, // 1: arbor.messages.StorageTableChanges.table:type_name -> arbor.messages.GlobalId
+	0,  // 2: arbor.messages.StorageTableChanges.rows:type_name -> arbor.messages.StorageRowDiff
+	1,  // 3: arbor.messages.StorageVersion.tables:type_name -> arbor.messages.StorageTableChanges
+	31, // 4: arbor.messages.StorageTableFrontiers.table:type_name -> arbor.messages.GlobalId
+	32, // 5: arbor.messages.StorageTableFrontiers.since:type_name -> arbor.messages.Frontier
+	32, // 6: arbor.messages.StorageTableFrontiers.upper:type_name -> arbor.messages.Frontier
+	31, // 7: arbor.messages.StorageCreateTable.table:type_name -> arbor.messages.GlobalId
+	33, // 8: arbor.messages.StorageCreateTable.schema:type_name -> arbor.messages.Schema
+	31, // 9: arbor.messages.StorageCreateTableResponse.table:type_name -> arbor.messages.GlobalId
+	34, // 10: arbor.messages.StorageCreateTableResponse.error:type_name -> arbor.messages.Error
+	3,  // 11: arbor.messages.StorageCreateTableResponse.frontiers:type_name -> arbor.messages.StorageTableFrontiers
+	31, // 12: arbor.messages.StorageDropTable.table:type_name -> arbor.messages.GlobalId
+	31, // 13: arbor.messages.StorageDropTableResponse.table:type_name -> arbor.messages.GlobalId
+	34, // 14: arbor.messages.StorageDropTableResponse.error:type_name -> arbor.messages.Error
+	31, // 15: arbor.messages.StorageFrontiers.tables:type_name -> arbor.messages.GlobalId
+	34, // 16: arbor.messages.StorageFrontiersResponse.error:type_name -> arbor.messages.Error
+	32, // 17: arbor.messages.StorageFrontiersResponse.upper:type_name -> arbor.messages.Frontier
+	3,  // 18: arbor.messages.StorageFrontiersResponse.tables:type_name -> arbor.messages.StorageTableFrontiers
+	31, // 19: arbor.messages.StorageTableWrite.table:type_name -> arbor.messages.GlobalId
+	0,  // 20: arbor.messages.StorageTableWrite.rows:type_name -> arbor.messages.StorageRowDiff
+	10, // 21: arbor.messages.StorageWrite.tables:type_name -> arbor.messages.StorageTableWrite
+	34, // 22: arbor.messages.StorageWriteResponse.error:type_name -> arbor.messages.Error
+	31, // 23: arbor.messages.StorageSnapshot.tables:type_name -> arbor.messages.GlobalId
+	1,  // 24: arbor.messages.StorageSnapshotResponse.tables:type_name -> arbor.messages.StorageTableChanges
+	34, // 25: arbor.messages.StorageSnapshotResponse.error:type_name -> arbor.messages.Error
+	31, // 26: arbor.messages.StorageReadRange.tables:type_name -> arbor.messages.GlobalId
+	2,  // 27: arbor.messages.StorageReadRangeResponse.versions:type_name -> arbor.messages.StorageVersion
+	34, // 28: arbor.messages.StorageReadRangeResponse.error:type_name -> arbor.messages.Error
+	3,  // 29: arbor.messages.StorageReadRangeResponse.frontiers:type_name -> arbor.messages.StorageTableFrontiers
+	31, // 30: arbor.messages.StorageSubscribe.tables:type_name -> arbor.messages.GlobalId
+	34, // 31: arbor.messages.StorageSubscribeResponse.error:type_name -> arbor.messages.Error
+	32, // 32: arbor.messages.StorageSubscribeResponse.upper:type_name -> arbor.messages.Frontier
+	2,  // 33: arbor.messages.StorageCdcBatch.batch:type_name -> arbor.messages.StorageVersion
+	32, // 34: arbor.messages.StorageCdcProgress.upper:type_name -> arbor.messages.Frontier
+	31, // 35: arbor.messages.StorageCdcTableDropped.table:type_name -> arbor.messages.GlobalId
+	34, // 36: arbor.messages.StorageCdcEnded.error:type_name -> arbor.messages.Error
+	34, // 37: arbor.messages.StorageUnsubscribeResponse.error:type_name -> arbor.messages.Error
+	31, // 38: arbor.messages.StorageAcquireReadHold.tables:type_name -> arbor.messages.GlobalId
+	34, // 39: arbor.messages.StorageReadHoldResponse.error:type_name -> arbor.messages.Error
+	31, // 40: arbor.messages.StorageTableRecord.table:type_name -> arbor.messages.GlobalId
+	33, // 41: arbor.messages.StorageTableRecord.schema:type_name -> arbor.messages.Schema
+	42, // [42:42] is the sub-list for method output_type
+	42, // [42:42] is the sub-list for method input_type
+	42, // [42:42] is the sub-list for extension type_name
+	42, // [42:42] is the sub-list for extension extendee
+	0,  // [0:42] is the sub-list for field type_name
 }
 
 func init() { file_messages_storage_proto_init() }
@@ -2150,22 +1988,21 @@ func file_messages_storage_proto_init() {
 	}
 	file_messages_common_proto_init()
 	file_messages_plan_proto_init()
-	file_messages_storage_proto_msgTypes[1].OneofWrappers = []any{}
-	file_messages_storage_proto_msgTypes[14].OneofWrappers = []any{}
-	file_messages_storage_proto_msgTypes[29].OneofWrappers = []any{}
+	file_messages_storage_proto_msgTypes[0].OneofWrappers = []any{}
+	file_messages_storage_proto_msgTypes[13].OneofWrappers = []any{}
+	file_messages_storage_proto_msgTypes[28].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_messages_storage_proto_rawDesc), len(file_messages_storage_proto_rawDesc)),
-			NumEnums:      1,
-			NumMessages:   31,
+			NumEnums:      0,
+			NumMessages:   30,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
 		GoTypes:           file_messages_storage_proto_goTypes,
 		DependencyIndexes: file_messages_storage_proto_depIdxs,
-		EnumInfos:         file_messages_storage_proto_enumTypes,
 		MessageInfos:      file_messages_storage_proto_msgTypes,
 	}.Build()
 	File_messages_storage_proto = out.File

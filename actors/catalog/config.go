@@ -6,6 +6,8 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/arbor-db/arbor/actors/catalog/durable"
 	"github.com/arbor-db/arbor/clock"
 )
@@ -43,6 +45,10 @@ type Config struct {
 	InitialBackoff, MaxBackoff time.Duration
 	// Metrics, if set, are updated by the guardian.
 	Metrics *Metrics
+	// Registerer receives the guardian's count of unknown messages
+	// (arbor_actor_unknown_messages_total); when nil, the registerer
+	// Metrics were created on, if any.
+	Registerer prometheus.Registerer
 	// Logger (slog.Default() when nil).
 	Logger *slog.Logger
 }
@@ -70,14 +76,4 @@ func (c Config) withDefaults() (Config, error) {
 		c.Logger = slog.Default()
 	}
 	return c, nil
-}
-
-// backoff is the wait before the reopen that follows the n-th consecutive
-// failure (n >= 1).
-func (c Config) backoff(n int) time.Duration {
-	d := c.InitialBackoff
-	for i := 1; i < n && d < c.MaxBackoff; i++ {
-		d *= 2
-	}
-	return min(d, c.MaxBackoff)
 }

@@ -17,6 +17,23 @@
 //   - Fenced{Current, Fence, Err} is published on the actor system's event
 //     stream when the node is fenced.
 //
+// Any other message goes to surface.Unhandled: counted, logged once per
+// type, and answered with messages.UnknownMessageReply when it has a
+// sender.
+//
+// # Core
+//
+// New returns the props; it fails on an incomplete Config. The actor is a
+// thin shell over Core, a pure state machine with no I/O, clock or
+// goroutines: the phase, the requests waiting for the catalog to open, the
+// consecutive failures and the final error. Core changes phase only
+// through transition (phase.go draws the paths) and returns Effects that
+// the actor carries out: call Config.Open, arm the backoff timer
+// (clock.AfterFunc) or the leadership check (clock.Every), answer, publish
+// Fenced, halt, or fail. Every backend call the actor makes is bounded by
+// Config.CallTimeout; the calls are short and the catalog serializes them
+// anyway, so they run in the actor's turn.
+//
 // # Fencing and halting
 //
 // Every ConfirmInterval (1 s by default, on the injected clock) the guardian
@@ -38,13 +55,18 @@
 // MaxBackoff) after the n-th consecutive failure, then reopens the catalog
 // with a new epoch. Requests that arrive meanwhile wait and are served in
 // order once the catalog is open. What survives restarts is held by the
-// Props: the failure count, the waiting requests and the final error, so a
-// fenced guardian never reopens the catalog, even if restarted.
+// Core the props share: the failure count, the waiting requests and the
+// final error, so a fenced guardian never reopens the catalog, even if
+// restarted.
 //
 // # Metrics
 //
 // NewMetrics registers arbor_catalog_commits_total{result},
 // arbor_catalog_commit_duration_seconds, arbor_catalog_syncs_total,
 // arbor_catalog_fence_events_total, arbor_catalog_entries{kind} and
-// arbor_catalog_opens_total on a prometheus.Registerer.
+// arbor_catalog_opens_total on a prometheus.Registerer, with
+// metrics.Register's rule (metrics already registered with the same
+// description are reused). New registers the guardian's
+// arbor_actor_unknown_messages_total on Config.Registerer, or on the
+// registerer of Config.Metrics.
 package catalog

@@ -1,25 +1,27 @@
 package catalog
 
 import (
-	"errors"
 	"fmt"
+
+	"github.com/arbor-db/arbor/messages"
 )
 
 // Sentinel errors of the guardian. Errors from the catalog itself
 // (durable.ErrFenced, durable.ErrNotFound, ...) are passed through unchanged
 // in the responses.
 var (
-	// ErrInvalidConfig means Props was given a Config it cannot run with.
-	ErrInvalidConfig = errors.New("catalog guardian: invalid config")
+	// ErrInvalidConfig means New was given a Config it cannot run with.
+	ErrInvalidConfig = messages.NewSentinel(messages.ErrorCode_ERROR_CODE_INVALID_ARGUMENT, "catalog guardian: invalid config")
 	// ErrHalted means the guardian stopped serving for good after a
 	// non-fence fatal error at open (an incompatible catalog version). The
 	// response wraps the cause.
-	ErrHalted = errors.New("catalog guardian: halted")
-	// ErrUnknownRequest answers a message the guardian does not serve.
-	ErrUnknownRequest = errors.New("catalog guardian: unknown request")
+	ErrHalted = messages.NewSentinel(messages.ErrorCode_ERROR_CODE_UNAVAILABLE, "catalog guardian: halted")
 	// ErrApplyPanicked answers a Transact whose Apply panicked; the
 	// transaction was aborted and the guardian carries on.
-	ErrApplyPanicked = errors.New("catalog guardian: transaction function panicked")
+	ErrApplyPanicked = messages.NewSentinel(messages.ErrorCode_ERROR_CODE_INTERNAL, "catalog guardian: transaction function panicked")
+	// ErrIllegalTransition means the Core was fed an event its phase does
+	// not allow: a broken invariant.
+	ErrIllegalTransition = messages.NewSentinel(messages.ErrorCode_ERROR_CODE_INTERNAL, "catalog guardian: illegal phase transition")
 )
 
 // TransientFailure is the reason the guardian fails (panics) with after a

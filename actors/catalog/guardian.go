@@ -4,94 +4,172 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
+	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 
 	"github.com/arbor-db/arbor/actors/catalog/durable"
+	"github.com/arbor-db/arbor/actors/surface"
+	"github.com/arbor-db/arbor/clock"
 )
 
-// Props returns the props of a catalog guardian. Every incarnation the props
-// produce (after restarts) shares one record of consecutive failures and of
-// the final error, so backoff grows across restarts and a fenced guardian
-// stays fenced. Spawn one guardian from one Props value. It panics on an
-// invalid Config, which is a programming error.
-func Props(cfg Config) *actor.Props {
+// New returns the props of a catalog guardian. It fails when the config
+// is incomplete (ErrInvalidConfig) or the unknown-message counter cannot
+// be registered. Every incarnation the props produce (after restarts)
+// shares one Core, which records the consecutive failures, the waiting
+// requests and the final error, so backoff grows across restarts and a
+// fenced guardian stays fenced. Spawn one guardian from one Props value.
+func New(cfg Config) (*actor.Props, error) {
 	cfg, err := cfg.withDefaults()
 	if err != nil {
-		panic(err)
+		return nil, err
 	}
-	shared := &incarnations{}
-	return actor.PropsFromProducer(func() actor.Actor { return &guardian{cfg: cfg, shared: shared} })
+	reg := cfg.Registerer
+	if reg == nil && cfg.Metrics != nil {
+		reg = cfg.Metrics.reg
+	}
+	u, err := surface.NewUnhandled("catalog", cfg.Logger, reg)
+	if err != nil {
+		return nil, fmt.Errorf("catalog guardian: %w", err)
+	}
+	core := NewCore(cfg.InitialBackoff, cfg.MaxBackoff)
+	return actor.PropsFromProducer(func() actor.Actor { return &guardian{cfg: cfg, core: core, unhandled: u} }), nil
 }
 
-// incarnations is what survives a restart of the guardian.
-type incarnations struct {
-	mu       sync.Mutex
-	failures int   // consecutive transient failures; 0 after a good open
-	lastErr  error // the latest transient failure
-	starts   int   // incarnations started
-	final    error // set once Fenced or Halted
-	// pending are requests waiting for the catalog to open; they survive a
-	// failed reopen.
-	pending []request
-}
-
-// request is a request waiting for the catalog to open.
-type request struct {
-	sender *actor.PID
-	msg    any
-}
-
-// guardian is the actor. Its fields are touched only while it processes a
-// message.
+// guardian is the actor: a thin shell that decodes messages, calls its
+// Core and carries out the Effects, doing the backend calls (each bounded
+// by Config.CallTimeout) and arming the timers. Its fields are touched
+// only while it processes a message.
 type guardian struct {
-	// Constant after start.
-	cfg    Config
-	shared *incarnations
+	// constant after construction; core and unhandled are shared by the
+	// incarnations, one after the other
+	cfg       Config
+	core      *Core
+	unhandled *surface.Unhandled
 
-	phase   Phase
+	// this incarnation's
 	handle  *durable.Handle
-	final   error
-	syncs   uint64 // handle.Syncs() already counted in metrics
-	ticker  *timer // leadership confirmation, while Ready
-	backoff *timer // reopen after backoff
+	syncs   uint64      // handle.Syncs() already counted in metrics
+	confirm *clock.Loop // leadership check, while Ready
+	backoff *clock.Loop // reopen after backoff
 }
 
-// Receive decodes a message and hands it to its handler.
+// Receive decodes a message and hands it to the core.
 func (g *guardian) Receive(ctx actor.Context) {
 	switch m := ctx.Message().(type) {
 	case *actor.Started:
-		g.handleStarted(ctx)
-	case *actor.Stopping, *actor.Restarting:
-		g.ticker.Stop()
-		g.backoff.Stop()
+		g.apply(ctx, g.core.Start())
+	case *actor.Restarting:
+		g.apply(ctx, g.core.Restarting())
+	case *actor.Stopping:
+		g.stopTimers()
 	case *reopen:
-		g.handleReopen(ctx)
+		g.apply(ctx, g.core.BackoffDone())
 	case *confirmLeadership:
 		g.handleConfirmLeadership(ctx)
 	case *GetStatus:
 		g.respond(ctx, ctx.Sender(), g.status())
 	case *Transact, *GetSnapshot, *AllocateIds:
-		g.handleRequest(ctx, ctx.Sender(), m)
+		g.handleRequest(ctx, Request{Sender: ctx.Sender(), Msg: m})
 	default:
-		if _, system := m.(actor.SystemMessage); system {
-			return
-		}
-		if _, auto := m.(actor.AutoReceiveMessage); auto {
-			return
-		}
-		if ctx.Sender() != nil {
-			ctx.Respond(fmt.Errorf("%w: %T", ErrUnknownRequest, m))
-		}
+		g.unhandled.Handle(ctx)
 	}
 }
 
+// apply carries out the core's effects, in the order Effects lists them.
+func (g *guardian) apply(ctx actor.Context, eff Effects) {
+	if eff.StopTimers {
+		g.stopTimers()
+	}
+	for _, a := range eff.Answers {
+		g.respond(ctx, a.To, a.Msg)
+	}
+	if eff.Open {
+		g.open(ctx)
+	}
+	if eff.Backoff > 0 {
+		failures, last := g.core.Failures()
+		g.cfg.Logger.Warn("catalog guardian backing off before reopening", "failures", failures, "backoff", eff.Backoff, "err", last)
+		self, root := ctx.Self(), ctx.ActorSystem().Root
+		g.backoff = clock.AfterFunc(g.cfg.Clock, eff.Backoff, func(time.Time) { root.Send(self, &reopen{}) })
+	}
+	if eff.Confirm {
+		self, root := ctx.Self(), ctx.ActorSystem().Root
+		g.confirm = clock.Every(g.cfg.Clock, g.cfg.ConfirmInterval, func(time.Time) { root.Send(self, &confirmLeadership{}) })
+	}
+	if eff.Fenced != nil {
+		if m := g.cfg.Metrics; m != nil {
+			m.FenceEvents.Inc()
+		}
+		ctx.ActorSystem().EventStream.Publish(eff.Fenced)
+	}
+	if eff.Halt != "" {
+		g.cfg.Logger.Error(eff.Halt)
+		g.cfg.Halt(eff.Halt)
+	}
+	if eff.Fail != nil {
+		g.cfg.Logger.Error("catalog guardian failing after a backend error", "err", eff.Fail.Err)
+		panic(eff.Fail)
+	}
+}
+
+func (g *guardian) stopTimers() {
+	g.confirm.Stop()
+	g.backoff.Stop()
+	g.confirm, g.backoff = nil, nil
+}
+
+// open calls Config.Open within CallTimeout and reports to the core; once
+// Ready it serves the waiting requests, one at a time.
+func (g *guardian) open(ctx actor.Context) {
+	cctx, cancel := g.callContext()
+	h, err := g.cfg.Open(cctx)
+	cancel()
+	if err != nil {
+		g.apply(ctx, g.core.OpenFailed(err))
+		return
+	}
+	g.handle, g.syncs = h, 0
+	if m := g.cfg.Metrics; m != nil {
+		m.Opens.Inc()
+	}
+	g.observe()
+	g.cfg.Logger.Info("catalog open", "token", h.Token().String(), "upper", h.Upper().String())
+	g.apply(ctx, g.core.Opened())
+	for {
+		r, ok := g.core.NextPending()
+		if !ok {
+			break
+		}
+		g.serve(ctx, r)
+	}
+}
+
+func (g *guardian) handleRequest(ctx actor.Context, r Request) {
+	serve, eff := g.core.Request(r)
+	g.apply(ctx, eff)
+	if serve {
+		g.serve(ctx, r)
+	}
+}
+
+func (g *guardian) handleConfirmLeadership(ctx actor.Context) {
+	if !g.core.ConfirmDue() {
+		return
+	}
+	cctx, cancel := g.callContext()
+	err := g.handle.ConfirmLeadership(cctx)
+	cancel()
+	if err != nil && !errors.Is(err, durable.ErrFenced) {
+		g.cfg.Logger.Warn("catalog leadership check failed", "err", err)
+	}
+	g.observe()
+	g.apply(ctx, g.core.Outcome(err))
+}
+
 func (g *guardian) status() *Status {
-	s := &Status{Phase: g.phase, Err: g.final}
-	g.shared.mu.Lock()
-	s.Failures, s.LastFailure, s.Incarnation = g.shared.failures, g.shared.lastErr, g.shared.starts
-	g.shared.mu.Unlock()
+	s := &Status{Phase: g.core.Phase(), Err: g.core.Final(), Incarnation: g.core.Incarnation()}
+	s.Failures, s.LastFailure = g.core.Failures()
 	if g.handle != nil {
 		s.Token, s.Upper = g.handle.Token(), g.handle.Upper()
 	}
@@ -104,89 +182,9 @@ func (g *guardian) respond(ctx actor.Context, to *actor.PID, msg any) {
 	}
 }
 
+// callContext bounds one backend call by Config.CallTimeout. The guardian
+// makes its calls in its own turn: they are short (an open, a commit, a
+// sync), and the catalog must serialize them anyway.
 func (g *guardian) callContext() (context.Context, context.CancelFunc) {
 	return context.WithTimeout(context.Background(), g.cfg.CallTimeout)
-}
-
-func (g *guardian) handleStarted(ctx actor.Context) {
-	g.shared.mu.Lock()
-	g.shared.starts++
-	failures, final := g.shared.failures, g.shared.final
-	g.shared.mu.Unlock()
-	if final != nil {
-		// A restarted incarnation of a fenced guardian stays fenced.
-		g.final = final
-		g.phase = PhaseFenced
-		if !errors.Is(final, durable.ErrFenced) {
-			g.phase = PhaseHalted
-		}
-		return
-	}
-	if failures == 0 {
-		// Open before any request is looked at, so the first requests
-		// need not wait in pending.
-		g.phase = PhaseOpening
-		g.handleReopen(ctx)
-		return
-	}
-	g.phase = PhaseBackoff
-	d := g.cfg.backoff(failures)
-	g.cfg.Logger.Warn("catalog guardian backing off before reopening", "failures", failures, "backoff", d)
-	self, root := ctx.Self(), ctx.ActorSystem().Root
-	g.backoff = startTimer(g.cfg.Clock, d, false, func() { root.Send(self, &reopen{}) })
-}
-
-func (g *guardian) handleReopen(ctx actor.Context) {
-	if g.phase != PhaseOpening && g.phase != PhaseBackoff {
-		return
-	}
-	g.phase = PhaseOpening
-	cctx, cancel := g.callContext()
-	h, err := g.cfg.Open(cctx)
-	cancel()
-	var fe *durable.FenceError
-	switch {
-	case errors.As(err, &fe):
-		g.becomeFinal(ctx, PhaseFenced, fe)
-		return
-	case errors.Is(err, durable.ErrIncompatibleVersion):
-		g.becomeFinal(ctx, PhaseHalted, fmt.Errorf("%w: %w", ErrHalted, err))
-		return
-	case err != nil:
-		g.fail(fmt.Errorf("open catalog: %w", err))
-	}
-	g.handle, g.syncs = h, 0
-	g.shared.mu.Lock()
-	g.shared.failures = 0
-	g.shared.mu.Unlock()
-	g.phase = PhaseReady
-	if m := g.cfg.Metrics; m != nil {
-		m.Opens.Inc()
-	}
-	g.observe()
-	g.cfg.Logger.Info("catalog open", "token", h.Token().String(), "upper", h.Upper().String())
-	self, root := ctx.Self(), ctx.ActorSystem().Root
-	g.ticker = startTimer(g.cfg.Clock, g.cfg.ConfirmInterval, true, func() { root.Send(self, &confirmLeadership{}) })
-	// One at a time, so that requests behind one that fails the guardian
-	// wait for the next incarnation.
-	for {
-		r, ok := g.popPending()
-		if !ok {
-			break
-		}
-		g.handleRequest(ctx, r.sender, r.msg)
-	}
-}
-
-func (g *guardian) handleConfirmLeadership(ctx actor.Context) {
-	if g.phase != PhaseReady {
-		return
-	}
-	cctx, cancel := g.callContext()
-	err := g.handle.ConfirmLeadership(cctx)
-	cancel()
-	if err != nil && !errors.Is(err, durable.ErrFenced) {
-		g.cfg.Logger.Warn("catalog leadership check failed", "err", err)
-	}
-	g.after(ctx, err)
 }

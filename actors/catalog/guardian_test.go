@@ -24,15 +24,22 @@ import (
 const timeout = 5 * time.Second
 
 // flakyShard fails the next n compare-and-appends with an injected error
-// whose outcome is "unknown" (nothing is written).
+// whose outcome is "unknown" (nothing is written). While frozen, its
+// compare-and-appends block until their context ends, like a SIGSTOPped
+// etcd.
 type flakyShard struct {
 	persistence.Shard
 	failures atomic.Int32
+	frozen   atomic.Bool
 }
 
 var errInjected = errors.New("injected backend failure")
 
 func (f *flakyShard) CompareAndAppend(ctx context.Context, us []persistence.Update, expected, newUpper timely.Frontier) error {
+	if f.frozen.Load() {
+		<-ctx.Done()
+		return ctx.Err()
+	}
 	if f.failures.Add(-1) >= 0 {
 		return errInjected
 	}
@@ -54,6 +61,8 @@ type fixture struct {
 	metrics *catalog.Metrics
 	opens   atomic.Int32
 	build   uint64
+	// callTimeout is Config.CallTimeout (the default when 0).
+	callTimeout time.Duration
 	// props, if set, spawns the guardian (default: at the root).
 	props  func(*actor.Props) *actor.PID
 	parent *actor.PID
@@ -100,16 +109,19 @@ func (f *fixture) start() {
 			f.opens.Add(1)
 			return durable.Open(ctx, durable.Config{Catalog: f.catalog, Version: ver, Mode: durable.Writable, DeployGeneration: 1, Clock: f.clk, BuildVersion: f.build})
 		},
-		Halt:    func(reason string) { f.halts <- reason },
-		Clock:   f.clk,
-		Metrics: f.metrics,
-		Logger:  testkit.QuietLogger(),
+		Halt:        func(reason string) { f.halts <- reason },
+		CallTimeout: f.callTimeout,
+		Clock:       f.clk,
+		Metrics:     f.metrics,
+		Logger:      testkit.QuietLogger(),
 	}
+	props, err := catalog.New(cfg)
+	require.NoError(f.t, err)
 	if f.props != nil {
-		f.pid = f.props(catalog.Props(cfg))
+		f.pid = f.props(props)
 		return
 	}
-	f.pid = f.sys.Root.Spawn(catalog.Props(cfg).Configure(actor.WithGuardian(catalog.SupervisorStrategy())))
+	f.pid = f.sys.Root.Spawn(props.Configure(actor.WithGuardian(catalog.SupervisorStrategy())))
 	f.t.Cleanup(func() { _ = f.sys.Root.StopFuture(f.pid).Wait() })
 }
 
@@ -383,5 +395,52 @@ func TestFencedGuardianStaysFencedWhenRestarted(t *testing.T) {
 	require.ErrorIs(t, st.Err, durable.ErrFenced)
 	require.ErrorIs(t, f.transact(createCluster(1, "c1")).Err, durable.ErrFenced)
 	require.Equal(t, int32(1), f.opens.Load(), "a fenced guardian never reopens the catalog")
+	require.Empty(t, f.halts)
+}
+
+// A protobuf request the guardian does not serve gets a decodable
+// UNKNOWN_MESSAGE reply at once (not a Go error value, which cannot cross
+// the wire), and the guardian keeps serving.
+func TestGuardianAnswersUnknownRequests(t *testing.T) {
+	f := newFixture(t)
+	f.start()
+	f.probe.Send(f.pid, &messages.Timestamp{Millis: 1})
+	r := testkit.ExpectMsg[*messages.UnknownMessageReply](f.probe, timeout)
+	require.Equal(t, messages.ErrorCode_ERROR_CODE_UNKNOWN_MESSAGE, r.GetError().GetCode())
+	require.Equal(t, "arbor.messages.Timestamp", r.GetType())
+	require.Equal(t, catalog.PhaseReady, f.status().Phase)
+	require.Equal(t, 1.0, metricValue(t, f.reg, "arbor_actor_unknown_messages_total", "actor", "catalog"))
+}
+
+func TestNewRefusesAnIncompleteConfig(t *testing.T) {
+	_, err := catalog.New(catalog.Config{})
+	require.ErrorIs(t, err, catalog.ErrInvalidConfig)
+}
+
+// With the catalog's backend frozen, a commit is answered once
+// CallTimeout passes, with a backend error whose outcome is unknown; the
+// guardian restarts, keeps answering while it backs off, and serves again
+// once the backend answers.
+func TestGuardianAnswersWhenTheBackendFreezes(t *testing.T) {
+	f := newFixture(t)
+	f.callTimeout = 100 * time.Millisecond
+	f.start()
+	require.Equal(t, catalog.PhaseReady, f.status().Phase)
+
+	f.catalog.frozen.Store(true)
+	res := f.transact(createCluster(1, "c1"))
+	require.ErrorIs(t, res.Err, durable.ErrBackend)
+	require.ErrorIs(t, res.Err, context.DeadlineExceeded)
+	require.Contains(t, res.Err.Error(), "commit")
+
+	require.True(t, f.clk.WaitForTimers(1, timeout), "the restarted guardian arms its backoff")
+	st := f.status()
+	require.Equal(t, catalog.PhaseBackoff, st.Phase)
+	require.ErrorIs(t, st.LastFailure, context.DeadlineExceeded)
+
+	f.catalog.frozen.Store(false)
+	f.clk.Advance(catalog.DefaultInitialBackoff)
+	testkit.Eventually(t, func() bool { return f.status().Phase == catalog.PhaseReady }, timeout)
+	require.NoError(t, f.transact(createCluster(1, "c1")).Err)
 	require.Empty(t, f.halts)
 }

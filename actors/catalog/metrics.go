@@ -6,6 +6,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/arbor-db/arbor/actors/catalog/durable"
+	"github.com/arbor-db/arbor/metrics"
 )
 
 // Commit results, the values of the "result" label of
@@ -33,10 +34,16 @@ type Metrics struct {
 	Entries *prometheus.GaugeVec
 	// Opens counts successful opens of the catalog (1 + restarts).
 	Opens prometheus.Counter
+
+	// reg is where they were registered (New registers the guardian's
+	// unknown-message counter there too).
+	reg prometheus.Registerer
 }
 
-// NewMetrics creates the metrics and registers them on reg. It fails if any
-// is already registered there.
+// NewMetrics creates the metrics and registers them on reg with
+// metrics.Register's rule: none when reg is nil; metrics of the same
+// description already there are reused (two guardians in one process
+// share them); any other conflict is an error.
 func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 	m := &Metrics{
 		Commits: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -65,10 +72,19 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 			Help: "Successful opens of the catalog by the guardian.",
 		}),
 	}
-	for _, c := range []prometheus.Collector{m.Commits, m.CommitLatency, m.Syncs, m.FenceEvents, m.Entries, m.Opens} {
-		if err := reg.Register(c); err != nil {
-			return nil, fmt.Errorf("catalog metrics: %w", err)
-		}
+	m.reg = reg
+	err := metrics.Into(reg, &m.Commits)
+	if err == nil {
+		err = metrics.Into(reg, &m.CommitLatency)
+	}
+	if err == nil {
+		err = metrics.Into(reg, &m.Syncs, &m.FenceEvents, &m.Opens)
+	}
+	if err == nil {
+		err = metrics.Into(reg, &m.Entries)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("catalog guardian: metrics: %w", err)
 	}
 	for _, r := range []string{ResultOK, ResultFenced, ResultStale, ResultError} {
 		m.Commits.WithLabelValues(r)

@@ -11,53 +11,22 @@ import (
 	"github.com/arbor-db/arbor/timely"
 )
 
-// takePending removes and returns the waiting requests, oldest first.
-func (g *guardian) takePending() []request {
-	g.shared.mu.Lock()
-	defer g.shared.mu.Unlock()
-	p := g.shared.pending
-	g.shared.pending = nil
-	return p
-}
-
-// popPending removes and returns the oldest waiting request.
-func (g *guardian) popPending() (request, bool) {
-	g.shared.mu.Lock()
-	defer g.shared.mu.Unlock()
-	if len(g.shared.pending) == 0 {
-		return request{}, false
-	}
-	r := g.shared.pending[0]
-	g.shared.pending = g.shared.pending[1:]
-	return r, true
-}
-
-// handleRequest serves a request, or queues it until the catalog is open,
-// or answers it with the final error.
-func (g *guardian) handleRequest(ctx actor.Context, sender *actor.PID, msg any) {
-	switch g.phase {
-	case PhaseOpening, PhaseBackoff:
-		g.shared.mu.Lock()
-		g.shared.pending = append(g.shared.pending, request{sender: sender, msg: msg})
-		g.shared.mu.Unlock()
-		return
-	case PhaseFenced, PhaseHalted:
-		g.respond(ctx, sender, g.failed(msg, g.final))
-		return
-	}
+// serve serves a request while Ready, within one CallTimeout, answers
+// it, and reports the backend outcome to the core.
+func (g *guardian) serve(ctx actor.Context, r Request) {
 	cctx, cancel := g.callContext()
 	defer cancel()
 	var err error
-	switch m := msg.(type) {
+	switch m := r.Msg.(type) {
 	case *Transact:
 		var upper timely.Frontier
 		var res error
 		upper, res, err = g.transact(cctx, m.Apply)
-		g.respond(ctx, sender, &TransactResult{Upper: upper, Err: res})
+		g.respond(ctx, r.Sender, &TransactResult{Upper: upper, Err: res})
 	case *GetSnapshot:
 		var snap *durable.Snapshot
 		snap, err = g.handle.Snapshot(cctx)
-		g.respond(ctx, sender, &SnapshotResult{Snapshot: snap, Err: err})
+		g.respond(ctx, r.Sender, &SnapshotResult{Snapshot: snap, Err: err})
 	case *AllocateIds:
 		var first uint64
 		var res error
@@ -69,9 +38,10 @@ func (g *guardian) handleRequest(ctx actor.Context, sender *actor.PID, msg any) 
 		if res != nil {
 			first = 0
 		}
-		g.respond(ctx, sender, &IdsAllocated{First: first, Err: res})
+		g.respond(ctx, r.Sender, &IdsAllocated{First: first, Err: res})
 	}
-	g.after(ctx, err)
+	g.observe()
+	g.apply(ctx, g.core.Outcome(err))
 }
 
 // transact runs apply on an optimistic transaction (no read before it; the
@@ -114,17 +84,4 @@ func safeApply(apply func(*durable.Transaction) error, tx *durable.Transaction) 
 		}
 	}()
 	return apply(tx)
-}
-
-// failed builds the response to msg that carries err.
-func (g *guardian) failed(msg any, err error) any {
-	switch msg.(type) {
-	case *Transact:
-		return &TransactResult{Err: err}
-	case *GetSnapshot:
-		return &SnapshotResult{Err: err}
-	case *AllocateIds:
-		return &IdsAllocated{Err: err}
-	}
-	return err
 }

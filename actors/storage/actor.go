@@ -2,11 +2,15 @@ package storage
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/arbor-db/arbor/actors/surface"
+	"github.com/arbor-db/arbor/clock"
 	"github.com/arbor-db/arbor/messages"
 	"github.com/arbor-db/arbor/timely"
 )
@@ -15,9 +19,11 @@ import (
 // the config is incomplete or the metrics cannot be registered. The actor
 // opens the table registry and every table shard when it starts (and again
 // after a restart), and closes its shard handles when it stops; it does
-// not close the Store. A failure to open the shards, or a failed group
-// commit, panics the actor so that its supervisor restarts it (the restart
-// recovers from the shards).
+// not close the Store. A failure to open the shards (within
+// Config.OpenTimeout), or a failed or timed-out group commit, panics the
+// actor so that its supervisor restarts it (the restart recovers from the
+// shards). Group commits run in a goroutine the actor owns
+// (group_commit.go); stopping the actor cancels and waits for it.
 func New(cfg Config) (*actor.Props, error) {
 	if err := cfg.fill(); err != nil {
 		return nil, err
@@ -26,8 +32,12 @@ func New(cfg Config) (*actor.Props, error) {
 	if err != nil {
 		return nil, fmt.Errorf("storage: metrics: %w", err)
 	}
+	u, err := surface.NewUnhandled("storage", cfg.Logger, cfg.Registerer)
+	if err != nil {
+		return nil, fmt.Errorf("storage: %w", err)
+	}
 	c := newCarry()
-	return actor.PropsFromProducer(func() actor.Actor { return newStorageActor(cfg, m, c) }), nil
+	return actor.PropsFromProducer(func() actor.Actor { return newStorageActor(cfg, m, u, c) }), nil
 }
 
 // storageActor is the thin actor around State: it decodes requests, reads
@@ -35,22 +45,38 @@ func New(cfg Config) (*actor.Props, error) {
 // says to send.
 type storageActor struct {
 	// constant after construction
-	cfg     Config
-	metrics *Metrics
-	carry   *carry
+	cfg       Config
+	metrics   *Metrics
+	unhandled *surface.Unhandled
+	carry     *carry
 
 	// guarded by the actor; set in Started
 	state  *State
 	shards *shards
-	ticks  *ticks
+	// maintainLoop sends maintain every Config.MaintenanceInterval;
+	// commitLoop sends commitTick every Config.CommitInterval (nil when
+	// zero).
+	maintainLoop, commitLoop *clock.Loop
 	// commitQueued: a commitNow message is in the mailbox.
 	commitQueued bool
+	// inflight is the group commit whose appends are running (nil when
+	// none); commitWanted and compactWanted record a commit or compaction
+	// asked for meanwhile; deferred are the requests waiting for it, in
+	// arrival order (group_commit.go).
+	inflight                    *groupCommit
+	commitWanted, compactWanted bool
+	deferred                    []deferredRequest
+	// redeferred: the request just handled went back to the deferred
+	// queue (drain stops there).
+	redeferred bool
+	// reads are the snapshots and range reads in flight (handle_reads.go).
+	reads map[*readInFlight]bool
 	// watched are the owners of subscriptions and holds being watched.
 	watched map[string]bool
 }
 
-func newStorageActor(cfg Config, m *Metrics, c *carry) *storageActor {
-	return &storageActor{cfg: cfg, metrics: m, carry: c, watched: map[string]bool{}}
+func newStorageActor(cfg Config, m *Metrics, u *surface.Unhandled, c *carry) *storageActor {
+	return &storageActor{cfg: cfg, metrics: m, unhandled: u, carry: c, watched: map[string]bool{}, reads: map[*readInFlight]bool{}}
 }
 
 // commitNow asks the actor to commit the staged writes (sent to itself
@@ -72,22 +98,28 @@ func (a *storageActor) Receive(ctx actor.Context) {
 		st := a.state
 		if st == nil { // never started: end what a failed restart carried
 			st = NewState(nil, timely.Minimum(), 0)
-			if cs, ok := a.carry.take(ctx.Self()); ok {
+			if cs, deferred, ok := a.carry.take(ctx.Self()); ok {
 				st.RestoreConsumers(cs)
+				a.deferred = deferred
 			}
 		}
-		a.deliver(ctx, st.EndSubscriptions(errorf(ErrBackend, "the storage actor is stopping")))
-		a.stop(ctx, "storage actor stopping")
+		a.deliver(ctx, st.EndSubscriptions(ErrStopping))
+		a.stop(ctx, "stopping")
 	case *actor.Restarting:
 		if a.state != nil {
-			a.carry.put(ctx.Self(), a.state.TakeConsumers())
+			// The requests that waited for a group commit, and the
+			// unfinished reads, are served by the next incarnation,
+			// before anything still in the mailbox.
+			a.requeueReads(ctx)
+			a.carry.put(ctx.Self(), a.state.TakeConsumers(), a.deferred)
+			a.deferred = nil
 		}
-		a.stop(ctx, "storage actor restarting")
-	case *actor.Terminated:
-		a.handleTerminated(ctx, m)
+		a.stop(ctx, "restarting")
 
-	case *messages.StorageWrite:
-		a.handleWrite(ctx, m)
+	case commitDone:
+		a.handleCommitDone(ctx, m)
+	case readDone:
+		a.handleReadDone(ctx, m)
 	case commitNow:
 		a.commitQueued = false
 		a.commit(ctx)
@@ -95,13 +127,33 @@ func (a *storageActor) Receive(ctx actor.Context) {
 		a.commit(ctx)
 	case maintain:
 		a.compact(ctx)
+	case *messages.StorageFrontiers:
+		a.handleFrontiers(ctx, m)
+	default:
+		switch {
+		case !isRequest(m):
+			a.unhandled.Handle(ctx)
+		case len(a.deferred) > 0:
+			// Behind a request that waits for the group commit in
+			// flight: wait too, to take effect in arrival order.
+			a.deferred = append(a.deferred, deferredRequest{sender: ctx.Sender(), msg: m})
+		default:
+			a.handleRequest(ctx)
+		}
+	}
+}
 
+// handleRequest handles ctx.Message(), a request (isRequest).
+func (a *storageActor) handleRequest(ctx actor.Context) {
+	switch m := ctx.Message().(type) {
+	case *actor.Terminated:
+		a.handleTerminated(ctx, m)
+	case *messages.StorageWrite:
+		a.handleWrite(ctx, m)
 	case *messages.StorageCreateTable:
 		a.handleCreateTable(ctx, m)
 	case *messages.StorageDropTable:
 		a.handleDropTable(ctx, m)
-	case *messages.StorageFrontiers:
-		a.handleFrontiers(ctx, m)
 	case *messages.StorageSnapshot:
 		a.handleSnapshot(ctx, m)
 	case *messages.StorageReadRange:
@@ -116,32 +168,40 @@ func (a *storageActor) Receive(ctx actor.Context) {
 		a.handleDowngradeHold(ctx, m)
 	case *messages.StorageReleaseReadHold:
 		a.handleReleaseHold(ctx, m)
-	default:
-		if _, ok := m.(actor.SystemMessage); !ok {
-			if _, ok := m.(actor.AutoReceiveMessage); !ok {
-				a.cfg.Logger.Warn("ignored unknown message", "type", fmt.Sprintf("%T", m), "sender", ctx.Sender())
-			}
-		}
 	}
 }
 
-// start recovers the tables from the shards and starts the tickers.
+// start recovers the tables from the shards, within Config.OpenTimeout,
+// starts the tickers and serves the requests the last incarnation left
+// waiting.
 func (a *storageActor) start(ctx actor.Context) {
-	sh, rec, err := openShards(context.Background(), a.cfg.Store)
+	octx, cancel := context.WithTimeout(context.Background(), a.cfg.OpenTimeout)
+	sh, rec, err := openShards(octx, a.cfg.Store, a.cfg.CallTimeout)
+	if err != nil && errors.Is(octx.Err(), context.DeadlineExceeded) {
+		err = &TimeoutError{Op: "open the tables", After: a.cfg.OpenTimeout, Err: err}
+	} else if err != nil {
+		err = fmt.Errorf("storage: open the tables: %w", err)
+	}
+	cancel()
 	if err != nil {
 		a.cfg.Logger.Error("cannot open the tables", "err", err)
-		panic(fmt.Errorf("storage: open tables: %w", err))
+		panic(err)
 	}
 	a.shards = sh
 	a.state = NewState(rec.tables, rec.upper, a.cfg.CompactionWindow)
 	a.state.RestoreLog(rec.logged)
 	upper := rec.upper
-	if cs, ok := a.carry.take(ctx.Self()); ok {
+	cs, deferred, carried := a.carry.take(ctx.Self())
+	if carried {
 		a.resume(ctx, a.state.RestoreConsumers(cs))
 	}
-	a.ticks = startTicks(a.cfg.Clock, ctx.ActorSystem().Root, ctx.Self(), a.cfg.CommitInterval, a.cfg.MaintenanceInterval)
+	a.startLoops(ctx)
 	a.refreshGauges()
 	a.cfg.Logger.Debug("storage started", "tables", len(a.state.LiveTables()), "upper", upper)
+	// Requests that waited for a group commit of the last incarnation go
+	// first.
+	a.deferred = deferred
+	a.drain(ctx)
 }
 
 // resume brings the subscriptions carried over a restart up to date: each
@@ -158,7 +218,7 @@ func (a *storageActor) resume(ctx actor.Context, rs []Resume) {
 		if err != nil {
 			a.cfg.Logger.Warn("cannot resume subscription after restart", "subscription", r.Id, "err", err)
 			_ = a.state.Unsubscribe(r.Id)
-			ctx.Send(r.Owner, &messages.StorageCdcEnded{SubscriptionId: r.Id, Error: ErrorToWire(err)})
+			ctx.Send(r.Owner, &messages.StorageCdcEnded{SubscriptionId: r.Id, Error: messages.ErrorToWire(err)})
 			continue
 		}
 		for _, v := range replay {
@@ -168,15 +228,32 @@ func (a *storageActor) resume(ctx actor.Context, rs []Resume) {
 	}
 }
 
-// stop fails the staged writes, stops the tickers and closes the shards.
-func (a *storageActor) stop(ctx actor.Context, why string) {
-	if a.ticks != nil {
-		a.ticks.stop()
-		a.ticks = nil
+// startLoops arms the tickers (before returning, so a test can wait for
+// them with ManualClock.WaitForTimers). Their goroutines only send the
+// actor a message; the tick is handled in the actor's turn.
+func (a *storageActor) startLoops(ctx actor.Context) {
+	root, self := ctx.ActorSystem().Root, ctx.Self()
+	a.maintainLoop = clock.Every(a.cfg.Clock, a.cfg.MaintenanceInterval, func(time.Time) { root.Send(self, maintain{}) })
+	if a.cfg.CommitInterval > 0 {
+		a.commitLoop = clock.Every(a.cfg.Clock, a.cfg.CommitInterval, func(time.Time) { root.Send(self, commitTick{}) })
 	}
+}
+
+// stop stops the tickers, cancels the group commit and the reads in
+// flight, fails the
+// deferred requests (a restart has carried them already) and the staged
+// writes (nothing of them was done) and closes the shards.
+func (a *storageActor) stop(ctx actor.Context, why string) {
+	a.maintainLoop.Stop()
+	a.commitLoop.Stop()
+	a.maintainLoop, a.commitLoop = nil, nil
+	a.abortCommit(ctx, why)
+	a.abortReads(ctx, why)
+	a.failDeferred(ctx, errorf(ErrStopping, "the request was not served (%s)", why))
 	if a.state != nil {
 		for _, tok := range a.state.Unstage() {
-			a.reply(ctx, tok.(*actor.PID), &messages.StorageWriteResponse{Error: ErrorToWire(errorf(ErrBackend, "%s before the write was committed", why))})
+			err := errorf(ErrStopping, "the write was not committed (%s)", why)
+			a.reply(ctx, tok.(*actor.PID), &messages.StorageWriteResponse{Error: messages.ErrorToWire(err)})
 		}
 	}
 	if a.shards != nil {

@@ -69,7 +69,7 @@ func TestBadWritesAreRejectedWhole(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			r := h.write(c.w)
-			err := storage.ErrorFromWire(r.Error)
+			err := messages.ErrorFromWire(r.Error)
 			if !errors.Is(err, c.code) {
 				t.Fatalf("error %v, want %v", err, c.code)
 			}
@@ -103,22 +103,22 @@ func TestDroppedTable(t *testing.T) {
 	before := contents(h)
 
 	w := h.write(write(rows(u2, row(i64(2), str("b"))), rows(u1, row(i64(2), str("b")))))
-	if err := storage.ErrorFromWire(w.Error); !errors.Is(err, storage.ErrTableDropped) || !strings.Contains(err.Error(), "u1") {
+	if err := messages.ErrorFromWire(w.Error); !errors.Is(err, storage.ErrTableDropped) || !strings.Contains(err.Error(), "u1") {
 		t.Fatalf("write to dropped table: %v", err)
 	}
 	if after := contents(h); after != before {
 		t.Fatalf("rejected write changed storage: %s -> %s", before, after)
 	}
 	// Reads, drops and creates of the dropped table fail too.
-	if s := h.snapshot(nil, u1); !errors.Is(storage.ErrorFromWire(s.Error), storage.ErrTableDropped) {
+	if s := h.snapshot(nil, u1); !errors.Is(messages.ErrorFromWire(s.Error), storage.ErrTableDropped) {
 		t.Fatalf("snapshot of dropped table: %v", s.Error)
 	}
 	d := ask[*messages.StorageDropTableResponse](h, &messages.StorageDropTable{Table: messages.FromGlobalId(u1)})
-	if !errors.Is(storage.ErrorFromWire(d.Error), storage.ErrTableDropped) {
+	if !errors.Is(messages.ErrorFromWire(d.Error), storage.ErrTableDropped) {
 		t.Fatalf("second drop: %v", d.Error)
 	}
 	c := ask[*messages.StorageCreateTableResponse](h, &messages.StorageCreateTable{Table: messages.FromGlobalId(u1), Schema: dataflow.SchemaToWire(accounts)})
-	if err := storage.ErrorFromWire(c.Error); !errors.Is(err, storage.ErrTableExists) || !strings.Contains(err.Error(), "dropped") {
+	if err := messages.ErrorFromWire(c.Error); !errors.Is(err, storage.ErrTableExists) || !strings.Contains(err.Error(), "dropped") {
 		t.Fatalf("re-create dropped table: %v", err)
 	}
 	// The dropped table no longer counts among the tables.
@@ -159,7 +159,7 @@ func TestBadTableRequests(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			r := ask[*messages.StorageCreateTableResponse](h, c.msg)
-			err := storage.ErrorFromWire(r.Error)
+			err := messages.ErrorFromWire(r.Error)
 			if !errors.Is(err, c.code) || !strings.Contains(err.Error(), c.want) {
 				t.Fatalf("error %v, want %v naming %q", err, c.code, c.want)
 			}
@@ -178,27 +178,38 @@ func TestBadTableRequests(t *testing.T) {
 func TestBadReadRequests(t *testing.T) {
 	h := newHarness(t, storage.Config{})
 	h.createTable(u1, accounts)
-	if r := h.snapshot(nil, u1); !errors.Is(storage.ErrorFromWire(r.Error), storage.ErrNotYetReadable) {
+	if r := h.snapshot(nil, u1); !errors.Is(messages.ErrorFromWire(r.Error), storage.ErrNotYetReadable) {
 		t.Fatalf("snapshot before any write: %v", r.Error)
 	}
 	ts := h.mustWrite(write(rows(u1, row(i64(1), str("a")))))
 	later := uint64(ts + 1)
-	if r := h.snapshot(&later, u1); !errors.Is(storage.ErrorFromWire(r.Error), storage.ErrNotYetReadable) {
+	if r := h.snapshot(&later, u1); !errors.Is(messages.ErrorFromWire(r.Error), storage.ErrNotYetReadable) {
 		t.Fatalf("snapshot at the upper: %v", r.Error)
 	}
-	if r := h.snapshot(nil, u1, u3); !errors.Is(storage.ErrorFromWire(r.Error), storage.ErrUnknownTable) {
+	if r := h.snapshot(nil, u1, u3); !errors.Is(messages.ErrorFromWire(r.Error), storage.ErrUnknownTable) {
 		t.Fatalf("snapshot of unknown table: %v", r.Error)
 	}
 	rr := ask[*messages.StorageReadRangeResponse](h, &messages.StorageReadRange{Tables: wireIds([]timely.GlobalId{u3}), Lo: 0, Hi: 10})
-	if !errors.Is(storage.ErrorFromWire(rr.Error), storage.ErrUnknownTable) {
+	if !errors.Is(messages.ErrorFromWire(rr.Error), storage.ErrUnknownTable) {
 		t.Fatalf("range of unknown table: %v", rr.Error)
 	}
 	sub := ask[*messages.StorageSubscribeResponse](h, &messages.StorageSubscribe{SubscriptionId: "", From: 0})
-	if !errors.Is(storage.ErrorFromWire(sub.Error), storage.ErrMalformed) {
+	if !errors.Is(messages.ErrorFromWire(sub.Error), storage.ErrMalformed) {
 		t.Fatalf("subscribe without id: %v", sub.Error)
 	}
 	hold := ask[*messages.StorageReadHoldResponse](h, &messages.StorageDowngradeReadHold{HoldId: "nope", At: 3})
-	if !errors.Is(storage.ErrorFromWire(hold.Error), storage.ErrUnknownId) {
+	if !errors.Is(messages.ErrorFromWire(hold.Error), storage.ErrUnknownId) {
 		t.Fatalf("downgrade unknown hold: %v", hold.Error)
 	}
+}
+
+// A request of a type storage does not handle is answered at once with a
+// decodable UNKNOWN_MESSAGE error, and storage keeps serving.
+func TestUnknownRequestIsAnswered(t *testing.T) {
+	h := newHarness(t, storage.Config{})
+	r := ask[*messages.UnknownMessageReply](h, &messages.Timestamp{Millis: 1})
+	if r.GetError().GetCode() != messages.ErrorCode_ERROR_CODE_UNKNOWN_MESSAGE || r.GetType() != "arbor.messages.Timestamp" {
+		t.Fatalf("reply to an unknown request: %v", r)
+	}
+	h.frontiers()
 }

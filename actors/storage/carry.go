@@ -6,27 +6,33 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 )
 
-// carry hands a storage actor's consumers (subscriptions and read holds)
-// from an incarnation that is restarting to the next one, which protoactor
-// builds afresh from the props. It is keyed by the actor's PID, so several
-// actors spawned from one props never see each other's consumers.
+// carry hands what a restarting storage actor must not lose to the next
+// incarnation, which protoactor builds afresh from the props: its consumers
+// (subscriptions and read holds) and the requests that were waiting for a
+// group commit (group_commit.go). It is keyed by the actor's PID, so
+// several actors spawned from one props never see each other's.
 type carry struct {
 	mu sync.Mutex
-	m  map[string]Consumers
+	m  map[string]carried
 }
 
-func newCarry() *carry { return &carry{m: map[string]Consumers{}} }
-
-func (c *carry) put(pid *actor.PID, cs Consumers) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.m[pid.String()] = cs
+type carried struct {
+	consumers Consumers
+	deferred  []deferredRequest
 }
 
-func (c *carry) take(pid *actor.PID) (Consumers, bool) {
+func newCarry() *carry { return &carry{m: map[string]carried{}} }
+
+func (c *carry) put(pid *actor.PID, cs Consumers, deferred []deferredRequest) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	cs, ok := c.m[pid.String()]
+	c.m[pid.String()] = carried{consumers: cs, deferred: deferred}
+}
+
+func (c *carry) take(pid *actor.PID) (Consumers, []deferredRequest, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	cd, ok := c.m[pid.String()]
 	delete(c.m, pid.String())
-	return cs, ok
+	return cd.consumers, cd.deferred, ok
 }

@@ -164,11 +164,11 @@ func TestCdcSubscribeFromThePastReplays(t *testing.T) {
 	expectProgress(t, s, "snap")
 
 	// A duplicate id is refused.
-	if r := subscribe(h, s, &messages.StorageSubscribe{SubscriptionId: "snap"}); !errors.Is(storage.ErrorFromWire(r.Error), storage.ErrDuplicateId) {
+	if r := subscribe(h, s, &messages.StorageSubscribe{SubscriptionId: "snap"}); !errors.Is(messages.ErrorFromWire(r.Error), storage.ErrDuplicateId) {
 		t.Fatalf("duplicate subscription: %v", r.Error)
 	}
 	// A snapshot at a time not yet complete is refused.
-	if r := subscribe(h, s, &messages.StorageSubscribe{SubscriptionId: "future", From: uint64(live + 1), Snapshot: true}); !errors.Is(storage.ErrorFromWire(r.Error), storage.ErrNotYetReadable) {
+	if r := subscribe(h, s, &messages.StorageSubscribe{SubscriptionId: "future", From: uint64(live + 1), Snapshot: true}); !errors.Is(messages.ErrorFromWire(r.Error), storage.ErrNotYetReadable) {
 		t.Fatalf("snapshot subscription at the upper: %v", r.Error)
 	}
 }
@@ -206,7 +206,7 @@ func TestCdcSubscribeBeforeSinceFails(t *testing.T) {
 	testkit.Eventually(t, func() bool { return sinceOf(h, u1) > first }, timeout)
 	c := testkit.NewProbe(t, h.sys)
 	r := subscribe(h, c, &messages.StorageSubscribe{SubscriptionId: "s", From: uint64(first)})
-	if err := storage.ErrorFromWire(r.Error); !errors.Is(err, storage.ErrCompacted) {
+	if err := messages.ErrorFromWire(r.Error); !errors.Is(err, storage.ErrCompacted) {
 		t.Fatalf("subscribe below since: %v", err)
 	}
 	// From the since: the contents as of since, at the since.

@@ -61,10 +61,11 @@ func splitLogKey(k []byte) (timely.GlobalId, []byte, error) {
 	return id, k[logKeyPrefix:], nil
 }
 
-// appendLog appends a group to the commit log, from its upper to upper.
-func (sh *shards) appendLog(ctx context.Context, ups []persistence.Update, upper timely.Frontier) error {
+// appendLog appends a group to the commit log, from its upper to upper;
+// op names the group commit in errors.
+func (sh *shards) appendLog(ctx context.Context, op string, ups []persistence.Update, upper timely.Frontier) error {
 	if err := sh.txns.CompareAndAppend(ctx, ups, sh.txnsUpper, upper); err != nil {
-		return fmt.Errorf("commit log: %w", err)
+		return backendError(ctx, sh.timeout, op+": append the commit log", err)
 	}
 	sh.txnsUpper = upper
 	return nil

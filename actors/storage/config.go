@@ -37,10 +37,25 @@ type Config struct {
 	// since may advance (hold changes compact at once); DefaultMaintenance
 	// when zero.
 	MaintenanceInterval time.Duration
+	// CallTimeout bounds every backend call the actor makes while handling
+	// a message (an append, a read, a compaction); DefaultCallTimeout when
+	// zero. A call that passes it fails with a *TimeoutError naming the
+	// operation and the table; a group commit or table change that times
+	// out has an unknown outcome and restarts the actor, like any backend
+	// failure.
+	CallTimeout time.Duration
+	// OpenTimeout bounds the recovery at start (opening the registry, the
+	// commit log and every table's shard, and completing the last group
+	// commit); DefaultOpenTimeout when zero.
+	OpenTimeout time.Duration
 }
 
-// DefaultMaintenance is the default Config.MaintenanceInterval.
-const DefaultMaintenance = time.Second
+// Defaults of Config.
+const (
+	DefaultMaintenance = time.Second
+	DefaultCallTimeout = 10 * time.Second
+	DefaultOpenTimeout = time.Minute
+)
 
 func (c *Config) fill() error {
 	if c.Store == nil {
@@ -58,6 +73,12 @@ func (c *Config) fill() error {
 	}
 	if c.MaintenanceInterval <= 0 {
 		c.MaintenanceInterval = DefaultMaintenance
+	}
+	if c.CallTimeout <= 0 {
+		c.CallTimeout = DefaultCallTimeout
+	}
+	if c.OpenTimeout <= 0 {
+		c.OpenTimeout = DefaultOpenTimeout
 	}
 	return nil
 }

@@ -39,8 +39,37 @@
 //     StorageReleaseReadHold → StorageReadHoldResponse.
 //   - StorageCdcEnded tells a subscriber the actor stopped.
 //
-// Errors travel as StorageError{code, message}; ErrorToWire and
-// ErrorFromWire map them to the sentinels of errors.go.
+// Errors travel as the common messages.Error{code, message, object}
+// (docs/conventions.md): the sentinels of errors.go are
+// messages.NewSentinel values, so messages.ErrorFromWire on the receiving
+// side gives an error that errors.Is matches against them; object names
+// the table, read hold or subscription concerned. Any other message is
+// handled by surface.Unhandled: counted, logged once per type, and
+// answered with messages.UnknownMessageReply when it has a sender.
+//
+// # Waits
+//
+// Every backend call runs under Config.CallTimeout (the recovery at start
+// under Config.OpenTimeout); a passed deadline is a *TimeoutError (code
+// TIMEOUT) naming the operation and the table.
+//
+// A group commit's shard appends run in a goroutine the actor owns and
+// report back with a message (group_commit.go), so the actor keeps
+// answering frontiers, reads, read holds and new writes while they are in
+// flight. At most one group is in flight. Creating or dropping a table
+// waits for it, and so does every request that arrives behind such a
+// waiting request, so requests still take effect in arrival order
+// (StorageFrontiers, which reads only the actor's state, is answered at
+// once). Compaction waits too. Stopping or restarting cancels the appends
+// and waits for the goroutine.
+//
+// Snapshots and range reads are planned in the actor's turn and read in
+// goroutines the actor owns too (handle_reads.go), each pinning its tables
+// at its time so compaction cannot pass it (State.PinRead); a drop waits
+// for them. Subscription replay, table changes and compaction do their
+// shard I/O in the actor's turn, each call bounded by CallTimeout: a
+// frozen backend delays other requests by at most one deadline per call,
+// never forever.
 //
 // # Invariants
 //
@@ -59,7 +88,9 @@
 //   - Commit grouping is deterministic under a manual clock: with
 //     Config.CommitInterval zero, a commit starts after the writes already
 //     in the mailbox (the actor sends itself a commit message behind them);
-//     otherwise it starts on each tick of a clock ticker.
+//     otherwise it starts on each tick of a clock ticker. Writes that
+//     arrive while a group is in flight form the next group, which starts
+//     when that one is done.
 //   - CDC: a subscriber receives every change at versions >= from, one
 //     batch per version in increasing order, each followed (eventually) by
 //     progress; replay from the past comes from the shards before any live
@@ -74,8 +105,8 @@
 //     through a commit log shard ("storage-txns") first, and a restarted
 //     actor completes the last group on any table it missed
 //     (commit_log.go).
-//   - A failed shard append panics the actor (its writers are told the
-//     outcome is unknown); the supervisor's restart recovers the uppers
+//   - A failed or timed-out shard append panics the actor (its writers are
+//     told the outcome is unknown); the supervisor's restart recovers the uppers
 //     from the shards and keeps the subscriptions and read holds (carry.go),
 //     replaying to each subscriber the versions it has not received.
 package storage

@@ -1,103 +1,105 @@
 package storage
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/arbor-db/arbor/messages"
 )
 
 // Errors of the package. Every error a request is answered with wraps one
-// of them, with context naming the table, row, column or id involved; on
-// the wire each is a messages.StorageErrorCode (ErrorToWire, ErrorFromWire).
+// of them, with context naming the table, row, column or id involved, and
+// carries that object (messages.WithObject). On the wire each is a
+// messages.Error of the sentinel's code (messages.ErrorToWire); a caller
+// decodes it with messages.ErrorFromWire and tests it with errors.Is against
+// these sentinels or the generic ones (messages.ErrNotFound, ...). Two
+// sentinels of one code are not told apart on the wire: a received
+// NOT_FOUND matches both ErrUnknownTable and ErrUnknownId.
 var (
 	// ErrMalformed: a request did not decode.
-	ErrMalformed = errors.New("storage: malformed request")
+	ErrMalformed = messages.NewSentinel(messages.ErrorCode_ERROR_CODE_MALFORMED, "storage: malformed request")
 	// ErrInvalidRow: a row does not match its table's schema.
-	ErrInvalidRow = errors.New("storage: invalid row")
+	ErrInvalidRow = messages.NewSentinel(messages.ErrorCode_ERROR_CODE_INVALID_ARGUMENT, "storage: invalid row")
 	// ErrUnknownTable: no table with that id was ever created.
-	ErrUnknownTable = errors.New("storage: unknown table")
+	ErrUnknownTable = messages.NewSentinel(messages.ErrorCode_ERROR_CODE_NOT_FOUND, "storage: unknown table")
 	// ErrTableDropped: the table was dropped.
-	ErrTableDropped = errors.New("storage: table dropped")
+	ErrTableDropped = messages.NewSentinel(messages.ErrorCode_ERROR_CODE_DROPPED, "storage: table dropped")
 	// ErrTableExists: a table with that id exists or existed.
-	ErrTableExists = errors.New("storage: table already exists")
+	ErrTableExists = messages.NewSentinel(messages.ErrorCode_ERROR_CODE_ALREADY_EXISTS, "storage: table already exists")
 	// ErrCompacted: a read or hold before a table's since.
-	ErrCompacted = errors.New("storage: time is before the since")
+	ErrCompacted = messages.NewSentinel(messages.ErrorCode_ERROR_CODE_COMPACTED, "storage: time is before the since")
 	// ErrNotYetReadable: a read at a time the upper has not passed.
-	ErrNotYetReadable = errors.New("storage: time is not yet complete")
+	ErrNotYetReadable = messages.NewSentinel(messages.ErrorCode_ERROR_CODE_NOT_YET_READABLE, "storage: time is not yet complete")
 	// ErrDuplicateId: a subscription or read hold with that id exists.
-	ErrDuplicateId = errors.New("storage: duplicate id")
+	ErrDuplicateId = messages.NewSentinel(messages.ErrorCode_ERROR_CODE_ALREADY_EXISTS, "storage: duplicate id")
 	// ErrUnknownId: no subscription or read hold with that id.
-	ErrUnknownId = errors.New("storage: unknown subscription or read hold")
+	ErrUnknownId = messages.NewSentinel(messages.ErrorCode_ERROR_CODE_NOT_FOUND, "storage: unknown subscription or read hold")
 	// ErrBackend: the persistence backend failed; a write's outcome is
 	// unknown.
-	ErrBackend = errors.New("storage: backend failure")
+	ErrBackend = messages.NewSentinel(messages.ErrorCode_ERROR_CODE_BACKEND, "storage: backend failure")
+	// ErrTimeout: a backend call did not finish within Config.CallTimeout
+	// (or, at start, Config.OpenTimeout); a write's outcome is unknown. The
+	// error is a *TimeoutError naming the operation.
+	ErrTimeout = messages.NewSentinel(messages.ErrorCode_ERROR_CODE_TIMEOUT, "storage: timed out")
+	// ErrStopping: the actor stopped (or is restarting) before it could
+	// serve the request; nothing of it was written. Retry.
+	ErrStopping = messages.NewSentinel(messages.ErrorCode_ERROR_CODE_UNAVAILABLE, "storage: the storage actor is stopping")
 	// ErrHoldRegression: a read hold would move backwards.
-	ErrHoldRegression = errors.New("storage: read hold would move backwards")
+	ErrHoldRegression = messages.NewSentinel(messages.ErrorCode_ERROR_CODE_REGRESSION, "storage: read hold would move backwards")
 )
 
-var codes = []struct {
-	err  error
-	code messages.StorageErrorCode
-}{
-	{ErrMalformed, messages.StorageErrorCode_STORAGE_ERROR_CODE_MALFORMED},
-	{ErrInvalidRow, messages.StorageErrorCode_STORAGE_ERROR_CODE_INVALID_ROW},
-	{ErrUnknownTable, messages.StorageErrorCode_STORAGE_ERROR_CODE_UNKNOWN_TABLE},
-	{ErrTableDropped, messages.StorageErrorCode_STORAGE_ERROR_CODE_TABLE_DROPPED},
-	{ErrTableExists, messages.StorageErrorCode_STORAGE_ERROR_CODE_TABLE_EXISTS},
-	{ErrCompacted, messages.StorageErrorCode_STORAGE_ERROR_CODE_COMPACTED},
-	{ErrNotYetReadable, messages.StorageErrorCode_STORAGE_ERROR_CODE_NOT_YET_READABLE},
-	{ErrDuplicateId, messages.StorageErrorCode_STORAGE_ERROR_CODE_DUPLICATE_ID},
-	{ErrUnknownId, messages.StorageErrorCode_STORAGE_ERROR_CODE_UNKNOWN_ID},
-	{ErrBackend, messages.StorageErrorCode_STORAGE_ERROR_CODE_BACKEND},
-	{ErrHoldRegression, messages.StorageErrorCode_STORAGE_ERROR_CODE_HOLD_REGRESSION},
+// TimeoutError is a backend call that passed its deadline. It matches
+// ErrTimeout (and messages.ErrTimeout) under errors.Is.
+type TimeoutError struct {
+	// Op names the operation and its object: "append table u3".
+	Op string
+	// After is the deadline the call was given.
+	After time.Duration
+	// Err is what the backend returned.
+	Err error
 }
 
-// ErrorToWire encodes err for a response; nil for a nil err. An error that
-// wraps none of the package's sentinels is sent with code UNSPECIFIED.
-func ErrorToWire(err error) *messages.StorageError {
+// Error reads "storage: append table u3: timed out after 10s".
+func (e *TimeoutError) Error() string {
+	return fmt.Sprintf("storage: %s: timed out after %s", e.Op, e.After)
+}
+
+// Unwrap returns ErrTimeout and the backend's error.
+func (e *TimeoutError) Unwrap() []error { return []error{ErrTimeout, e.Err} }
+
+// backendError classifies the failure of a backend call made under ctx,
+// whose deadline was after: a passed deadline is a *TimeoutError naming op,
+// anything else wraps ErrBackend. nil stays nil. op names the operation
+// and its object ("append table u3").
+func backendError(ctx context.Context, after time.Duration, op string, err error) error {
 	if err == nil {
 		return nil
 	}
-	w := &messages.StorageError{Message: err.Error()}
-	for _, c := range codes {
-		if errors.Is(err, c.err) {
-			w.Code = c.code
-			break
-		}
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) || errors.Is(err, context.DeadlineExceeded) {
+		return &TimeoutError{Op: op, After: after, Err: err}
 	}
-	return w
+	return fmt.Errorf("%w: %s: %w", ErrBackend, op, err)
 }
 
-// ErrorFromWire decodes a response's error; nil for nil. The result wraps
-// the sentinel of its code (test it with errors.Is) and reads as the
-// original message.
-func ErrorFromWire(w *messages.StorageError) error {
-	if w == nil {
-		return nil
-	}
-	for _, c := range codes {
-		if c.code == w.Code {
-			return &wireError{sentinel: c.err, msg: w.Message}
-		}
-	}
-	return &wireError{msg: w.Message}
+// outcomeUnknown reports whether err leaves a durable write's outcome
+// unknown: a backend failure or a timeout.
+func outcomeUnknown(err error) bool {
+	return errors.Is(err, ErrBackend) || errors.Is(err, ErrTimeout)
 }
-
-// wireError is an error that came off the wire: the sender's message, and
-// the sentinel of its code for errors.Is.
-type wireError struct {
-	sentinel error
-	msg      string
-}
-
-// Error returns the sender's message.
-func (e *wireError) Error() string { return e.msg }
-
-// Unwrap returns the sentinel of the error's code (nil if unknown).
-func (e *wireError) Unwrap() error { return e.sentinel }
 
 // errorf wraps sentinel with a formatted context.
 func errorf(sentinel error, format string, args ...any) error {
 	return fmt.Errorf("%w: %s", sentinel, fmt.Sprintf(format, args...))
+}
+
+// onTable attaches table id to err as the object it concerns.
+func onTable(id fmt.Stringer, err error) error {
+	return messages.WithObject(err, "table "+id.String())
+}
+
+// onHold attaches read hold (or subscription) id to err.
+func onHold(what, id string, err error) error {
+	return messages.WithObject(err, what+" "+id)
 }

@@ -15,7 +15,7 @@ import (
 // batch.
 func (a *storageActor) handleSubscribe(ctx actor.Context, m *messages.StorageSubscribe) {
 	fail := func(err error) {
-		a.respond(ctx, &messages.StorageSubscribeResponse{SubscriptionId: m.GetSubscriptionId(), Error: ErrorToWire(err)})
+		a.respond(ctx, &messages.StorageSubscribeResponse{SubscriptionId: m.GetSubscriptionId(), Error: messages.ErrorToWire(err)})
 	}
 	consumer := ctx.Sender()
 	if consumer == nil {
@@ -37,9 +37,9 @@ func (a *storageActor) handleSubscribe(ctx actor.Context, m *messages.StorageSub
 	if m.Snapshot {
 		snap := &messages.StorageVersion{Version: uint64(from)}
 		for _, id := range tables {
-			tc, err := snapshotRows(context.Background(), id, a.shards.tables[id], from)
+			tc, err := snapshotTable(context.Background(), a.cfg.CallTimeout, id, a.shards.tables[id], from)
 			if err != nil {
-				fail(readError(id, err))
+				fail(err)
 				return
 			}
 			if len(tc.Rows) > 0 {
@@ -80,12 +80,12 @@ func (a *storageActor) replay(tables []timely.GlobalId, from timely.Timestamp) (
 	for i := range starts {
 		starts[i] = from
 	}
-	return a.readPlan(RangePlan{Tables: tables, Starts: starts, CompleteTo: ut})
+	return readPlan(context.Background(), a.cfg.CallTimeout, RangePlan{Tables: tables, Starts: starts, CompleteTo: ut}, a.handles(tables))
 }
 
 func (a *storageActor) handleUnsubscribe(ctx actor.Context, m *messages.StorageUnsubscribe) {
 	err := a.state.Unsubscribe(m.GetSubscriptionId())
-	a.respond(ctx, &messages.StorageUnsubscribeResponse{SubscriptionId: m.GetSubscriptionId(), Error: ErrorToWire(err)})
+	a.respond(ctx, &messages.StorageUnsubscribeResponse{SubscriptionId: m.GetSubscriptionId(), Error: messages.ErrorToWire(err)})
 	if err == nil {
 		a.compact(ctx)
 	}

@@ -9,7 +9,7 @@ import (
 )
 
 func (a *storageActor) holdResponse(id string, err error) *messages.StorageReadHoldResponse {
-	resp := &messages.StorageReadHoldResponse{HoldId: id, Error: ErrorToWire(err)}
+	resp := &messages.StorageReadHoldResponse{HoldId: id, Error: messages.ErrorToWire(err)}
 	if at, ok := a.state.Hold(id); ok {
 		resp.At = proto.Uint64(uint64(at))
 	}

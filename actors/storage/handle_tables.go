@@ -1,8 +1,6 @@
 package storage
 
 import (
-	"context"
-	"errors"
 	"fmt"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -37,11 +35,11 @@ func decodeIds(what string, ws []*messages.GlobalId) ([]timely.GlobalId, error) 
 	return ids, nil
 }
 
-// failOnBackend panics after a backend error in a durable write that leaves
-// the shards' state unknown; the supervisor restarts the actor, which
-// recovers from the shards.
+// failOnBackend panics after a backend error or timeout in a durable write
+// that leaves the shards' state unknown; the supervisor restarts the actor,
+// which recovers from the shards.
 func (a *storageActor) failOnBackend(err error) {
-	if errors.Is(err, ErrBackend) {
+	if outcomeUnknown(err) {
 		a.cfg.Logger.Error("backend failure", "err", err)
 		panic(err)
 	}
@@ -49,7 +47,7 @@ func (a *storageActor) failOnBackend(err error) {
 
 func (a *storageActor) handleCreateTable(ctx actor.Context, m *messages.StorageCreateTable) {
 	fail := func(err error) {
-		a.respond(ctx, &messages.StorageCreateTableResponse{Table: m.GetTable(), Error: ErrorToWire(err)})
+		a.respond(ctx, &messages.StorageCreateTableResponse{Table: m.GetTable(), Error: messages.ErrorToWire(err)})
 	}
 	id, err := decodeId("create table", m.GetTable())
 	if err != nil {
@@ -61,11 +59,20 @@ func (a *storageActor) handleCreateTable(ctx actor.Context, m *messages.StorageC
 		fail(fmt.Errorf("%w: create table %s: %w", ErrMalformed, id, err))
 		return
 	}
-	if err := a.state.CheckCreate(id, schema); err != nil {
+	if err = a.state.CheckCreate(id, schema); err != nil {
 		fail(err)
 		return
 	}
-	if err := a.shards.createTable(context.Background(), id, schema, a.state.Upper()); err != nil {
+	if a.inflight != nil {
+		// The new table joins the common upper, which the group in
+		// flight is moving.
+		a.deferNow(ctx)
+		return
+	}
+	cctx, cancel := a.call()
+	err = a.shards.createTable(cctx, id, schema, a.state.Upper())
+	cancel()
+	if err != nil {
 		fail(err)
 		a.failOnBackend(err)
 		return
@@ -77,7 +84,7 @@ func (a *storageActor) handleCreateTable(ctx actor.Context, m *messages.StorageC
 
 func (a *storageActor) handleDropTable(ctx actor.Context, m *messages.StorageDropTable) {
 	fail := func(err error) {
-		a.respond(ctx, &messages.StorageDropTableResponse{Table: m.GetTable(), Error: ErrorToWire(err)})
+		a.respond(ctx, &messages.StorageDropTableResponse{Table: m.GetTable(), Error: messages.ErrorToWire(err)})
 	}
 	id, err := decodeId("drop table", m.GetTable())
 	if err != nil {
@@ -89,9 +96,17 @@ func (a *storageActor) handleDropTable(ctx actor.Context, m *messages.StorageDro
 		fail(err)
 		return
 	}
-	// Writes staged before the drop commit first: they were accepted.
-	a.commit(ctx)
-	closeErr, err := a.shards.dropTable(context.Background(), id, schema, a.state.Upper())
+	if a.inflight != nil || a.state.Pending() > 0 || len(a.reads) > 0 {
+		// Writes staged before the drop commit first (they were
+		// accepted); the drop waits for their group, and for the reads
+		// in flight (it closes the table's shard handle).
+		a.commit(ctx)
+		a.deferNow(ctx)
+		return
+	}
+	cctx, cancel := a.call()
+	closeErr, err := a.shards.dropTable(cctx, id, schema, a.state.Upper())
+	cancel()
 	if err != nil {
 		fail(err)
 		a.failOnBackend(err)
@@ -113,7 +128,7 @@ func (a *storageActor) handleFrontiers(ctx actor.Context, m *messages.StorageFro
 		ids, err = a.state.resolve(ids)
 	}
 	if err != nil {
-		a.respond(ctx, &messages.StorageFrontiersResponse{Error: ErrorToWire(err)})
+		a.respond(ctx, &messages.StorageFrontiersResponse{Error: messages.ErrorToWire(err)})
 		return
 	}
 	for _, id := range ids {

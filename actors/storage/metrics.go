@@ -1,9 +1,9 @@
 package storage
 
 import (
-	"errors"
-
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/arbor-db/arbor/metrics"
 )
 
 // Metrics are the storage actor's Prometheus metrics.
@@ -25,9 +25,11 @@ type Metrics struct {
 	Subscriptions prometheus.Gauge
 }
 
-// NewMetrics creates the metrics and registers them on reg (none when
-// nil). Metrics of the same name already on reg, from an earlier storage
-// actor, are reused, so a restarted actor keeps counting where it was.
+// NewMetrics creates the metrics and registers them on reg with
+// metrics.Register's rule: none when reg is nil; metrics of the same
+// description already on reg (from an earlier storage actor) are reused, so
+// a restarted actor keeps counting where it was; any other conflict is an
+// error.
 func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 	m := &Metrics{
 		Writes: prometheus.NewCounter(prometheus.CounterOpts{
@@ -60,44 +62,15 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 			Help: "CDC subscriptions.",
 		}),
 	}
-	if reg == nil {
-		return m, nil
-	}
-	var err error
-	m.Writes, err = register(reg, m.Writes)
+	err := metrics.Into(reg, &m.Writes, &m.Rows)
 	if err == nil {
-		m.RejectedWrites, err = register(reg, m.RejectedWrites)
+		err = metrics.Into(reg, &m.RejectedWrites)
 	}
 	if err == nil {
-		m.Rows, err = register(reg, m.Rows)
+		err = metrics.Into(reg, &m.GroupCommitSize)
 	}
 	if err == nil {
-		m.GroupCommitSize, err = register(reg, m.GroupCommitSize)
-	}
-	if err == nil {
-		m.CdcLag, err = register(reg, m.CdcLag)
-	}
-	if err == nil {
-		m.Tables, err = register(reg, m.Tables)
-	}
-	if err == nil {
-		m.Subscriptions, err = register(reg, m.Subscriptions)
+		err = metrics.Into(reg, &m.CdcLag, &m.Tables, &m.Subscriptions)
 	}
 	return m, err
-}
-
-// register registers c, or returns the collector of the same description
-// already registered.
-func register[C prometheus.Collector](reg prometheus.Registerer, c C) (C, error) {
-	err := reg.Register(c)
-	if err == nil {
-		return c, nil
-	}
-	var are prometheus.AlreadyRegisteredError
-	if errors.As(err, &are) {
-		if existing, ok := are.ExistingCollector.(C); ok {
-			return existing, nil
-		}
-	}
-	return c, err
 }

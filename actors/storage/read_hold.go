@@ -1,6 +1,8 @@
 package storage
 
 import (
+	"slices"
+
 	"github.com/asynkron/protoactor-go/actor"
 
 	"github.com/arbor-db/arbor/timely"
@@ -40,10 +42,10 @@ func (s *State) AcquireHold(id string, owner *actor.PID, ids []timely.GlobalId, 
 func (s *State) DowngradeHold(id string, at timely.Timestamp) error {
 	h, ok := s.holds[id]
 	if !ok {
-		return errorf(ErrUnknownId, "no read hold %q", id)
+		return onHold("read hold", id, errorf(ErrUnknownId, "no read hold %q", id))
 	}
 	if at < h.at {
-		return errorf(ErrHoldRegression, "read hold %q is at %d; cannot move back to %d", id, h.at, at)
+		return onHold("read hold", id, errorf(ErrHoldRegression, "read hold %q is at %d; cannot move back to %d", id, h.at, at))
 	}
 	h.at = at
 	return nil
@@ -55,9 +57,9 @@ func (s *State) ReleaseHold(id string) error {
 	h, ok := s.holds[id]
 	switch {
 	case !ok:
-		return errorf(ErrUnknownId, "no read hold %q", id)
+		return onHold("read hold", id, errorf(ErrUnknownId, "no read hold %q", id))
 	case h.subscription:
-		return errorf(ErrMalformed, "read hold %q belongs to a subscription: unsubscribe to release it", id)
+		return onHold("read hold", id, errorf(ErrMalformed, "read hold %q belongs to a subscription: unsubscribe to release it", id))
 	}
 	delete(s.holds, id)
 	return nil
@@ -86,6 +88,25 @@ func (s *State) ReleaseOwner(pid *actor.PID) bool {
 	return changed
 }
 
+// readPin keeps the since of tables at or before at while a read of them
+// is in flight.
+type readPin struct {
+	tables []timely.GlobalId
+	at     timely.Timestamp
+}
+
+// PinRead holds back compaction of tables at at (a time the caller checked
+// is not before their since) until UnpinRead: the read the actor runs in
+// a goroutine must not find its history compacted away.
+func (s *State) PinRead(tables []timely.GlobalId, at timely.Timestamp) uint64 {
+	s.nextPin++
+	s.pins[s.nextPin] = readPin{tables: slices.Clone(tables), at: at}
+	return s.nextPin
+}
+
+// UnpinRead releases pin id.
+func (s *State) UnpinRead(id uint64) { delete(s.pins, id) }
+
 // SinceChange is a compaction State wants: Table's since moves to Since.
 type SinceChange struct {
 	Table timely.GlobalId
@@ -112,6 +133,11 @@ func (s *State) CompactionTargets() []SinceChange {
 		for _, h := range s.holds {
 			if h.tables.has(id) && h.at < t {
 				t = h.at
+			}
+		}
+		for _, p := range s.pins {
+			if slices.Contains(p.tables, id) && p.at < t {
+				t = p.at
 			}
 		}
 		if t > s.tables[id].since {

@@ -54,7 +54,7 @@ func TestReadHoldBoundsCompaction(t *testing.T) {
 		t.Fatalf("snapshot at the hold: %v", got)
 	}
 	before := uint64(ts[0])
-	if r := h.snapshot(&before, u1); !errors.Is(storage.ErrorFromWire(r.Error), storage.ErrCompacted) {
+	if r := h.snapshot(&before, u1); !errors.Is(messages.ErrorFromWire(r.Error), storage.ErrCompacted) {
 		t.Fatalf("snapshot below the since: %v", r.Error)
 	}
 
@@ -66,12 +66,12 @@ func TestReadHoldBoundsCompaction(t *testing.T) {
 	}
 	// Moving it back is refused.
 	holder.Send(h.pid, &messages.StorageDowngradeReadHold{HoldId: "h", At: uint64(ts[2])})
-	if r := testkit.ExpectMsg[*messages.StorageReadHoldResponse](holder, timeout); !errors.Is(storage.ErrorFromWire(r.Error), storage.ErrHoldRegression) {
+	if r := testkit.ExpectMsg[*messages.StorageReadHoldResponse](holder, timeout); !errors.Is(messages.ErrorFromWire(r.Error), storage.ErrHoldRegression) {
 		t.Fatalf("regressing hold: %v", r.Error)
 	}
 	// A new hold below the since is refused.
 	holder.Send(h.pid, &messages.StorageAcquireReadHold{HoldId: "late", At: uint64(ts[2])})
-	if r := testkit.ExpectMsg[*messages.StorageReadHoldResponse](holder, timeout); !errors.Is(storage.ErrorFromWire(r.Error), storage.ErrCompacted) {
+	if r := testkit.ExpectMsg[*messages.StorageReadHoldResponse](holder, timeout); !errors.Is(messages.ErrorFromWire(r.Error), storage.ErrCompacted) {
 		t.Fatalf("hold below since: %v", r.Error)
 	}
 	// Releasing it lets the since advance to the latest time.
@@ -83,7 +83,7 @@ func TestReadHoldBoundsCompaction(t *testing.T) {
 		t.Fatalf("since %d after release, want %d", s, latest)
 	}
 	holder.Send(h.pid, &messages.StorageReleaseReadHold{HoldId: "h"})
-	if r := testkit.ExpectMsg[*messages.StorageReadHoldResponse](holder, timeout); !errors.Is(storage.ErrorFromWire(r.Error), storage.ErrUnknownId) {
+	if r := testkit.ExpectMsg[*messages.StorageReadHoldResponse](holder, timeout); !errors.Is(messages.ErrorFromWire(r.Error), storage.ErrUnknownId) {
 		t.Fatalf("second release: %v", r.Error)
 	}
 }

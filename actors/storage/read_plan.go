@@ -27,7 +27,7 @@ func (s *State) PlanRange(ids []timely.GlobalId, lo, hi timely.Timestamp) (Range
 	for i, id := range tables {
 		since := s.tables[id].since
 		if lo < hi && hi <= since {
-			return RangePlan{}, errorf(ErrCompacted, "table %s: range [%d, %d) is before its since %d", id, lo, hi, since)
+			return RangePlan{}, onTable(id, errorf(ErrCompacted, "table %s: range [%d, %d) is before its since %d", id, lo, hi, since))
 		}
 		p.Starts[i] = max(lo, since)
 	}

@@ -134,7 +134,7 @@ func TestReadRangeBelowSince(t *testing.T) {
 		t.Fatalf("response since %s", since)
 	}
 	// A range that ends at or before the since is gone.
-	if r := readRange(h, 0, ts[2]); !errors.Is(storage.ErrorFromWire(r.Error), storage.ErrCompacted) {
+	if r := readRange(h, 0, ts[2]); !errors.Is(messages.ErrorFromWire(r.Error), storage.ErrCompacted) {
 		t.Fatalf("range below since: %v", r.Error)
 	}
 }

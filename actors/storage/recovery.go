@@ -3,6 +3,7 @@ package storage
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/arbor-db/arbor/persistence"
 	"github.com/arbor-db/arbor/timely"
@@ -20,8 +21,9 @@ type recovered struct {
 // openShards opens the registry, the commit log and every live table's
 // shard, and completes the last group commit on every table it did not
 // reach (see commit_log.go), so the live tables share the log's upper.
-func openShards(ctx context.Context, store persistence.Store) (*shards, recovered, error) {
-	sh := &shards{store: store, records: map[timely.GlobalId][]byte{}, tables: map[timely.GlobalId]persistence.Shard{}}
+// callTimeout is the deadline the actor later gives each call on them.
+func openShards(ctx context.Context, store persistence.Store, callTimeout time.Duration) (*shards, recovered, error) {
+	sh := &shards{store: store, timeout: callTimeout, records: map[timely.GlobalId][]byte{}, tables: map[timely.GlobalId]persistence.Shard{}}
 	rec, err := sh.open(ctx)
 	if err != nil {
 		sh.close()

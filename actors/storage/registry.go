@@ -46,18 +46,19 @@ func encodeRecord(id timely.GlobalId, schema dataflow.Schema, dropped bool) []by
 	return b
 }
 
-// writeRegistry appends one change to the registry at its next version.
-func (sh *shards) writeRegistry(ctx context.Context, ups []persistence.Update) error {
+// writeRegistry appends one change to the registry at its next version,
+// for operation op ("drop table u3").
+func (sh *shards) writeRegistry(ctx context.Context, op string, ups []persistence.Update) error {
 	t, ok := sh.registryUpper.Time()
 	if !ok {
-		return fmt.Errorf("%w: table registry is closed", ErrBackend)
+		return fmt.Errorf("%w: %s: the table registry is closed", ErrBackend, op)
 	}
 	next := timely.At(t + 1)
 	for i := range ups {
 		ups[i].Ts = t
 	}
 	if err := sh.registry.CompareAndAppend(ctx, ups, sh.registryUpper, next); err != nil {
-		return fmt.Errorf("%w: write table registry: %w", ErrBackend, err)
+		return backendError(ctx, sh.timeout, op+": write the table registry", err)
 	}
 	sh.registryUpper = next
 	return nil

@@ -62,10 +62,10 @@ func TestPebbleTablesAndRowsSurviveRestart(t *testing.T) {
 		t.Fatalf("contents %s, want %s", before, want)
 	}
 	// The dropped table stays dropped; the schemas are back.
-	if r := h.write(write(rows(u3, row(i64(5), str("e"))))); !errors.Is(storage.ErrorFromWire(r.Error), storage.ErrTableDropped) {
+	if r := h.write(write(rows(u3, row(i64(5), str("e"))))); !errors.Is(messages.ErrorFromWire(r.Error), storage.ErrTableDropped) {
 		t.Fatalf("write to dropped table after restart: %v", r.Error)
 	}
-	if r := h.write(write(rows(u1, row(str("bad"), str("e"))))); !errors.Is(storage.ErrorFromWire(r.Error), storage.ErrInvalidRow) {
+	if r := h.write(write(rows(u1, row(str("bad"), str("e"))))); !errors.Is(messages.ErrorFromWire(r.Error), storage.ErrInvalidRow) {
 		t.Fatalf("bad row after restart: %v", r.Error)
 	}
 	// The oracle continues past the old upper even though the clock did not move.
@@ -129,7 +129,7 @@ func TestGroupCommitIsAtomicAcrossTables(t *testing.T) {
 
 			store.fail.Store(true)
 			r := h.write(c.w)
-			if err := storage.ErrorFromWire(r.Error); !errors.Is(err, storage.ErrBackend) {
+			if err := messages.ErrorFromWire(r.Error); !errors.Is(err, storage.ErrBackend) {
 				t.Fatalf("write during a backend failure: %v", err)
 			}
 			// The supervisor restarted the actor; its uppers agree.
@@ -179,7 +179,7 @@ func TestConsumersSurviveSupervisorRestart(t *testing.T) {
 
 	store.fail.Store(true)
 	r := h.write(write(rows(u1, row(i64(2), str("b"))), rows(u2, row(i64(2), str("b")))))
-	if !errors.Is(storage.ErrorFromWire(r.Error), storage.ErrBackend) {
+	if !errors.Is(messages.ErrorFromWire(r.Error), storage.ErrBackend) {
 		t.Fatalf("write during a backend failure: %v", r.Error)
 	}
 	// The group was logged, so recovery completed it: the consumer gets it.

@@ -3,6 +3,7 @@ package storage
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/arbor-db/arbor/dataflow"
 	"github.com/arbor-db/arbor/persistence"
@@ -12,7 +13,10 @@ import (
 // shards are the storage actor's open shard handles: the registry and one
 // per live table. They belong to the actor and are closed when it stops.
 type shards struct {
-	store    persistence.Store
+	store persistence.Store
+	// timeout is Config.CallTimeout, the deadline of the calls made under
+	// the contexts the actor passes (for backendError's message).
+	timeout  time.Duration
 	registry persistence.Shard
 	// registryUpper is the registry shard's upper (one version per change).
 	registryUpper timely.Frontier
@@ -27,44 +31,39 @@ type shards struct {
 	txnsUpper timely.Frontier
 }
 
-// advance moves table id's shard from upper from to upper to with an empty
-// append (nothing to do when they are equal).
-func (sh *shards) advance(ctx context.Context, id timely.GlobalId, from, to timely.Frontier) error {
-	if !from.LessThan(to) {
-		return nil
-	}
-	if err := sh.tables[id].CompareAndAppend(ctx, nil, from, to); err != nil {
-		return fmt.Errorf("%w: advance table %s from %s to %s: %w", ErrBackend, id, from, to, err)
-	}
-	return nil
-}
-
 // createTable opens the new table's shard, brings it to the common upper
-// and records the table in the registry.
+// and records the table in the registry, all under ctx. Its errors name
+// the table and the step that failed; a backend failure or timeout
+// (outcomeUnknown) leaves the registry's state unknown.
 func (sh *shards) createTable(ctx context.Context, id timely.GlobalId, schema dataflow.Schema, upper timely.Frontier) error {
+	op := "create table " + id.String()
 	s, err := sh.store.OpenShard(ctx, ShardName(id))
 	if err != nil {
-		return fmt.Errorf("%w: open table %s: %w", ErrBackend, id, err)
+		return backendError(ctx, sh.timeout, op+": open its shard", err)
 	}
 	sh.tables[id] = s
 	cur, err := s.Upper(ctx)
-	if err == nil && upper.LessThan(cur) {
+	switch {
+	case err != nil:
+		err = backendError(ctx, sh.timeout, op+": read its shard's upper", err)
+	case upper.LessThan(cur):
 		// Only a shard written outside this actor can be ahead.
-		err = fmt.Errorf("%w: its upper %s is ahead of the tables' upper %s", persistence.ErrCorrupt, cur, upper)
-	}
-	if err == nil {
-		err = sh.advance(ctx, id, cur, upper)
+		err = fmt.Errorf("%w: %s: its shard's upper %s is ahead of the tables' upper %s", persistence.ErrCorrupt, op, cur, upper)
+	case cur.LessThan(upper):
+		if err = s.CompareAndAppend(ctx, nil, cur, upper); err != nil {
+			err = backendError(ctx, sh.timeout, fmt.Sprintf("%s: advance its shard from %s to %s", op, cur, upper), err)
+		}
 	}
 	if err == nil {
 		rec := encodeRecord(id, schema, false)
-		if err = sh.writeRegistry(ctx, []persistence.Update{{Key: []byte(id.String()), Value: rec, Diff: 1}}); err == nil {
+		if err = sh.writeRegistry(ctx, op, []persistence.Update{{Key: []byte(id.String()), Value: rec, Diff: 1}}); err == nil {
 			sh.records[id] = rec
 		}
 	}
 	if err != nil {
 		delete(sh.tables, id)
 		_ = s.Close()
-		return fmt.Errorf("create table %s: %w", id, err)
+		return onTable(id, err)
 	}
 	return nil
 }
@@ -75,18 +74,21 @@ func (sh *shards) createTable(ctx context.Context, id timely.GlobalId, schema da
 // the shard's upper after the drop was recorded (harmless: a dropped
 // table's shard is never opened again).
 func (sh *shards) dropTable(ctx context.Context, id timely.GlobalId, schema dataflow.Schema, upper timely.Frontier) (closeErr, err error) {
+	op := "drop table " + id.String()
 	key := []byte(id.String())
 	rec := encodeRecord(id, schema, true)
-	if err := sh.writeRegistry(ctx, []persistence.Update{
+	if err := sh.writeRegistry(ctx, op, []persistence.Update{
 		{Key: key, Value: sh.records[id], Diff: -1},
 		{Key: key, Value: rec, Diff: 1},
 	}); err != nil {
-		return nil, fmt.Errorf("drop table %s: %w", id, err)
+		return nil, onTable(id, err)
 	}
 	sh.records[id] = rec
 	s := sh.tables[id]
 	delete(sh.tables, id)
-	closeErr = s.CompareAndAppend(ctx, nil, upper, timely.Closed())
+	if err := s.CompareAndAppend(ctx, nil, upper, timely.Closed()); err != nil {
+		closeErr = backendError(ctx, sh.timeout, op+": close its shard's upper", err)
+	}
 	_ = s.Close()
 	return closeErr, nil
 }

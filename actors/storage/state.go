@@ -27,6 +27,10 @@ type State struct {
 
 	subs  map[string]*subscription
 	holds map[string]*readHold
+	// pins hold back compaction for the reads in flight (PinRead); they
+	// are not carried over a restart, which ends the reads.
+	pins    map[uint64]readPin
+	nextPin uint64
 }
 
 // NewState returns the state of a storage actor that found tables (live
@@ -38,6 +42,7 @@ func NewState(tables []TableInfo, upper timely.Frontier, window uint64) *State {
 		upper:  upper,
 		subs:   map[string]*subscription{},
 		holds:  map[string]*readHold{},
+		pins:   map[uint64]readPin{},
 	}
 	for _, t := range tables {
 		s.tables[t.Id] = &table{id: t.Id, schema: t.Schema, dropped: t.Dropped, since: t.Since}

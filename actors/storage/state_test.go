@@ -121,13 +121,22 @@ func TestCompactionTargets(t *testing.T) {
 			"h2": {[]timely.GlobalId{tA, tB}, timely.Timestamp(13)},
 		}, "[{u1 13} {u2 13}]"},
 		{"hold beyond window", 5, map[string][]any{"h": {[]timely.GlobalId{tA}, timely.Timestamp(18)}}, "[{u1 14} {u2 14}]"},
+		{"read pin", 0, map[string][]any{"pin": {[]timely.GlobalId{tB}, timely.Timestamp(11)}}, "[{u1 19} {u2 11}]"},
+		{"released read pin", 0, map[string][]any{"unpinned": {[]timely.GlobalId{tB}, timely.Timestamp(11)}}, "[{u1 19} {u2 19}]"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			s := newTestState(20, c.window)
 			for id, h := range c.holds {
-				if err := s.AcquireHold(id, owner, h[0].([]timely.GlobalId), h[1].(timely.Timestamp)); err != nil {
-					t.Fatal(err)
+				switch id {
+				case "pin":
+					s.PinRead(h[0].([]timely.GlobalId), h[1].(timely.Timestamp))
+				case "unpinned":
+					s.UnpinRead(s.PinRead(h[0].([]timely.GlobalId), h[1].(timely.Timestamp)))
+				default:
+					if err := s.AcquireHold(id, owner, h[0].([]timely.GlobalId), h[1].(timely.Timestamp)); err != nil {
+						t.Fatal(err)
+					}
 				}
 			}
 			if got := fmt.Sprint(s.CompactionTargets()); got != c.want {

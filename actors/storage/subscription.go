@@ -42,7 +42,7 @@ func (s *State) CheckSubscribe(id string, ids []timely.GlobalId, from timely.Tim
 		return nil, err
 	}
 	if snapshot && !timely.Answerable(from, timely.Minimum(), s.upper) {
-		return nil, errorf(ErrNotYetReadable, "subscription %q: snapshot at %d: the upper is %s", id, from, s.upper)
+		return nil, onHold("subscription", id, errorf(ErrNotYetReadable, "subscription %q: snapshot at %d: the upper is %s", id, from, s.upper))
 	}
 	return tables, nil
 }
@@ -69,7 +69,7 @@ func (s *State) follow(sub *subscription) {
 // Unsubscribe ends subscription id and releases its read hold.
 func (s *State) Unsubscribe(id string) error {
 	if _, ok := s.subs[id]; !ok {
-		return errorf(ErrUnknownId, "no subscription %q", id)
+		return onHold("subscription", id, errorf(ErrUnknownId, "no subscription %q", id))
 	}
 	delete(s.subs, id)
 	delete(s.holds, id)
@@ -144,7 +144,7 @@ func (s *State) checkNewId(what, id string) error {
 		return errorf(ErrMalformed, "%s id is empty", what)
 	}
 	if _, ok := s.holds[id]; ok {
-		return errorf(ErrDuplicateId, "%s %q: a subscription or read hold with that id exists", what, id)
+		return onHold(what, id, errorf(ErrDuplicateId, "%s %q: a subscription or read hold with that id exists", what, id))
 	}
 	return nil
 }
@@ -153,7 +153,7 @@ func (s *State) checkNewId(what, id string) error {
 func (s *State) checkSince(tables []timely.GlobalId, t timely.Timestamp) error {
 	for _, id := range tables {
 		if tb := s.tables[id]; t < tb.since {
-			return errorf(ErrCompacted, "table %s: time %d is before its since %d", id, t, tb.since)
+			return onTable(id, errorf(ErrCompacted, "table %s: time %d is before its since %d", id, t, tb.since))
 		}
 	}
 	return nil
@@ -232,7 +232,7 @@ func (s *State) Owners() []*actor.PID {
 func (s *State) EndSubscriptions(err error) []Delivery {
 	var out []Delivery
 	for _, id := range s.Subscriptions() {
-		out = append(out, Delivery{To: s.subs[id].owner, Msg: &messages.StorageCdcEnded{SubscriptionId: id, Error: ErrorToWire(err)}})
+		out = append(out, Delivery{To: s.subs[id].owner, Msg: &messages.StorageCdcEnded{SubscriptionId: id, Error: messages.ErrorToWire(err)}})
 		delete(s.subs, id)
 		delete(s.holds, id)
 	}

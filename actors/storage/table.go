@@ -33,15 +33,15 @@ const RegistryShard = "storage-tables"
 // checkSchema rejects schemas a table cannot have.
 func checkSchema(id timely.GlobalId, s dataflow.Schema) error {
 	if len(s) == 0 {
-		return errorf(ErrMalformed, "table %s: schema has no columns", id)
+		return onTable(id, errorf(ErrMalformed, "table %s: schema has no columns", id))
 	}
 	seen := map[string]int{}
 	for i, c := range s {
 		if c.Name == "" {
-			return errorf(ErrMalformed, "table %s: column #%d has no name", id, i)
+			return onTable(id, errorf(ErrMalformed, "table %s: column #%d has no name", id, i))
 		}
 		if j, ok := seen[c.Name]; ok {
-			return errorf(ErrMalformed, "table %s: columns #%d and #%d are both named %q", id, j, i, c.Name)
+			return onTable(id, errorf(ErrMalformed, "table %s: columns #%d and #%d are both named %q", id, j, i, c.Name))
 		}
 		seen[c.Name] = i
 	}
@@ -54,9 +54,9 @@ func (s *State) lookup(id timely.GlobalId) (*table, error) {
 	t, ok := s.tables[id]
 	switch {
 	case !ok:
-		return nil, errorf(ErrUnknownTable, "table %s does not exist", id)
+		return nil, onTable(id, errorf(ErrUnknownTable, "table %s does not exist", id))
 	case t.dropped:
-		return nil, errorf(ErrTableDropped, "table %s was dropped", id)
+		return nil, onTable(id, errorf(ErrTableDropped, "table %s was dropped", id))
 	}
 	return t, nil
 }
@@ -65,9 +65,9 @@ func (s *State) lookup(id timely.GlobalId) (*table, error) {
 func (s *State) CheckCreate(id timely.GlobalId, schema dataflow.Schema) error {
 	if t, ok := s.tables[id]; ok {
 		if t.dropped {
-			return errorf(ErrTableExists, "table %s existed and was dropped; ids are not reused", id)
+			return onTable(id, errorf(ErrTableExists, "table %s existed and was dropped; ids are not reused", id))
 		}
-		return errorf(ErrTableExists, "table %s already exists", id)
+		return onTable(id, errorf(ErrTableExists, "table %s already exists", id))
 	}
 	return checkSchema(id, schema)
 }

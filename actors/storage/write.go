@@ -81,23 +81,23 @@ func (s *State) DecodeWrite(m *messages.StorageWrite) (Write, error) {
 
 func decodeRowChange(t *table, j int, rd *messages.StorageRowDiff) (rowChange, error) {
 	if rd == nil || rd.Row == nil {
-		return rowChange{}, errorf(ErrMalformed, "table %s row %d: row is missing", t.id, j)
+		return rowChange{}, onTable(t.id, errorf(ErrMalformed, "table %s row %d: row is missing", t.id, j))
 	}
 	diff := int64(1)
 	if rd.Diff != nil {
 		diff = *rd.Diff
 	}
 	if diff == 0 {
-		return rowChange{}, errorf(ErrMalformed, "table %s row %d: diff is 0", t.id, j)
+		return rowChange{}, onTable(t.id, errorf(ErrMalformed, "table %s row %d: diff is 0", t.id, j))
 	}
 	row, err := dataflow.RowFromWire(rd.Row)
 	if err != nil {
-		return rowChange{}, fmt.Errorf("%w: table %s row %d: %w", ErrMalformed, t.id, j, err)
+		return rowChange{}, onTable(t.id, fmt.Errorf("%w: table %s row %d: %w", ErrMalformed, t.id, j, err))
 	}
 	if err := t.schema.Validate(row); err != nil {
 		// The dataflow error names the column; drop its own prefix.
 		msg := strings.TrimPrefix(err.Error(), dataflow.ErrInvalidRow.Error()+": ")
-		return rowChange{}, fmt.Errorf("%w: table %s row %d: %s", ErrInvalidRow, t.id, j, msg)
+		return rowChange{}, onTable(t.id, fmt.Errorf("%w: table %s row %d: %s", ErrInvalidRow, t.id, j, msg))
 	}
 	return rowChange{row: row, key: dataflow.EncodeRowKey(row), diff: diff}, nil
 }

@@ -108,7 +108,7 @@ func (n *Node) startCatalog() error {
 	if err != nil {
 		return err
 	}
-	props := catalog.Props(catalog.Config{
+	props, err := catalog.New(catalog.Config{
 		Open: func(ctx context.Context) (*durable.Handle, error) {
 			return durable.Open(ctx, durable.Config{
 				Catalog: c.catalog, Version: c.version, Mode: durable.Writable,
@@ -119,7 +119,11 @@ func (n *Node) startCatalog() error {
 		Clock:   n.clock,
 		Metrics: metrics,
 		Logger:  n.logger.With("actor", catalogSubsystem),
-	}).Configure(actor.WithReceiverMiddleware(allow))
+	})
+	if err != nil {
+		return err
+	}
+	props = props.Configure(actor.WithReceiverMiddleware(allow))
 	res, err := n.system.Root.RequestFuture(n.guardian, &node.SpawnSubsystem{Name: catalogSubsystem, Props: props}, catalogStartTimeout).Result()
 	if err != nil {
 		return fmt.Errorf("spawn catalog guardian: %w", err)

@@ -4,57 +4,60 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/arbor-db/arbor/messages"
 	"github.com/arbor-db/arbor/timely"
 )
 
 // Sentinel errors. Every error the catalog returns wraps one of these or is
-// one of the typed errors below; test with errors.Is / errors.As.
+// one of the typed errors below; test with errors.Is / errors.As. Each has
+// a wire code (messages.NewSentinel), so it also matches the generic
+// sentinel of its code (errors.Is(err, messages.ErrNotFound)).
 var (
 	// ErrFenced is wrapped by every *FenceError: a newer writer owns the
 	// catalog and this handle may never write again.
-	ErrFenced = errors.New("catalog: fenced")
+	ErrFenced = messages.NewSentinel(messages.ErrorCode_ERROR_CODE_FENCED, "catalog: fenced")
 	// ErrIncompatibleVersion means the catalog was written by a newer (or a
 	// no longer supported older) catalog version than this build. Returned
 	// wrapped in *VersionError.
-	ErrIncompatibleVersion = errors.New("catalog: incompatible catalog version")
+	ErrIncompatibleVersion = messages.NewSentinel(messages.ErrorCode_ERROR_CODE_UNAVAILABLE, "catalog: incompatible catalog version")
 	// ErrCorrupt means bytes read from the catalog shard do not decode into
 	// a catalog entry (bad protobuf, unknown kind, key and value disagreeing).
 	// Nothing was applied.
-	ErrCorrupt = errors.New("catalog: corrupt catalog update")
+	ErrCorrupt = messages.NewSentinel(messages.ErrorCode_ERROR_CODE_INTERNAL, "catalog: corrupt catalog update")
 	// ErrInconsistent means a batch of updates cannot be applied to the
 	// catalog state: a retraction of a value that is not there, an insert
 	// over a value that was not retracted first, a diff other than ±1.
 	// Nothing was applied.
-	ErrInconsistent = errors.New("catalog: inconsistent catalog update")
+	ErrInconsistent = messages.NewSentinel(messages.ErrorCode_ERROR_CODE_INTERNAL, "catalog: inconsistent catalog update")
 	// ErrReadOnly means a write was attempted through a read-only handle.
-	ErrReadOnly = errors.New("catalog: read-only handle")
+	ErrReadOnly = messages.NewSentinel(messages.ErrorCode_ERROR_CODE_INVALID_ARGUMENT, "catalog: read-only handle")
 	// ErrStaleTransaction means a transaction began at an upper that is no
 	// longer the catalog's: someone else committed in between. Nothing was
 	// written; begin a new transaction.
-	ErrStaleTransaction = errors.New("catalog: transaction is stale")
+	ErrStaleTransaction = messages.NewSentinel(messages.ErrorCode_ERROR_CODE_UNAVAILABLE, "catalog: transaction is stale")
 	// ErrBackend wraps errors from the shard that are neither fencing nor an
 	// upper mismatch (I/O, context, closed). For a commit the outcome is
 	// unknown; the handle resyncs on its next call. These are transient:
 	// the guardian restarts with backoff on them.
-	ErrBackend = errors.New("catalog: backend error")
+	ErrBackend = messages.NewSentinel(messages.ErrorCode_ERROR_CODE_BACKEND, "catalog: backend error")
 	// ErrNotFound means an operation named an object the catalog does not
 	// hold.
-	ErrNotFound = errors.New("catalog: not found")
+	ErrNotFound = messages.NewSentinel(messages.ErrorCode_ERROR_CODE_NOT_FOUND, "catalog: not found")
 	// ErrAlreadyExists means an operation would create an object whose id or
 	// name is taken.
-	ErrAlreadyExists = errors.New("catalog: already exists")
+	ErrAlreadyExists = messages.NewSentinel(messages.ErrorCode_ERROR_CODE_ALREADY_EXISTS, "catalog: already exists")
 	// ErrInvalid means an operation's arguments are malformed (missing id,
 	// empty name, unspecified type, dangling dependency).
-	ErrInvalid = errors.New("catalog: invalid operation")
+	ErrInvalid = messages.NewSentinel(messages.ErrorCode_ERROR_CODE_INVALID_ARGUMENT, "catalog: invalid operation")
 	// ErrInUse means an object cannot be dropped because another depends on
 	// it.
-	ErrInUse = errors.New("catalog: object in use")
+	ErrInUse = messages.NewSentinel(messages.ErrorCode_ERROR_CODE_INVALID_ARGUMENT, "catalog: object in use")
 	// ErrTransactionDone means a transaction was used after Commit or
 	// Abort.
-	ErrTransactionDone = errors.New("catalog: transaction already finished")
+	ErrTransactionDone = messages.NewSentinel(messages.ErrorCode_ERROR_CODE_INVALID_ARGUMENT, "catalog: transaction already finished")
 	// ErrIllegalTransition means the FenceableToken was asked to make a
 	// transition its state machine does not allow: a broken invariant.
-	ErrIllegalTransition = errors.New("catalog: illegal fence token transition")
+	ErrIllegalTransition = messages.NewSentinel(messages.ErrorCode_ERROR_CODE_INTERNAL, "catalog: illegal fence token transition")
 )
 
 // FenceKind says why a handle was fenced. Kinds are ordered: a
@@ -113,8 +116,13 @@ func (e *FenceError) Error() string {
 	return fmt.Sprintf("catalog: fenced (%s): this writer holds %s, the catalog holds %s", e.Kind, e.Current, e.Fence)
 }
 
-// Is reports whether target is ErrFenced.
-func (e *FenceError) Is(target error) bool { return target == ErrFenced }
+// Is reports whether target is ErrFenced (or messages.ErrFenced).
+func (e *FenceError) Is(target error) bool {
+	return target == ErrFenced || errors.Is(ErrFenced, target)
+}
+
+// Code is FENCED.
+func (e *FenceError) Code() messages.ErrorCode { return ErrFenced.Code() }
 
 // VersionError refuses to open a catalog whose version this build cannot
 // read. errors.Is(err, ErrIncompatibleVersion) holds.
@@ -132,5 +140,11 @@ func (e *VersionError) Error() string {
 	return fmt.Sprintf("catalog: catalog version %d is older than the oldest this build can migrate from (%d)", e.Durable, e.MinSupported)
 }
 
-// Is reports whether target is ErrIncompatibleVersion.
-func (e *VersionError) Is(target error) bool { return target == ErrIncompatibleVersion }
+// Is reports whether target is ErrIncompatibleVersion (or the generic
+// sentinel of its code).
+func (e *VersionError) Is(target error) bool {
+	return target == ErrIncompatibleVersion || errors.Is(ErrIncompatibleVersion, target)
+}
+
+// Code is the code of ErrIncompatibleVersion.
+func (e *VersionError) Code() messages.ErrorCode { return ErrIncompatibleVersion.Code() }
