@@ -135,6 +135,9 @@ func (c *Core) handlePeekResponse(r *replicaState, m *messages.ComputePeekRespon
 // AllowCompaction can overtake it.
 func (c *Core) finishPeek(p *pendingPeek, rows []*messages.Row, err error, by timely.ReplicaId, result string, cancel bool) {
 	delete(c.peeks, p.req.Uuid)
+	// Whatever the answer, the peek must never be replayed to a new
+	// incarnation; the CancelPeek below (when sent) says the same.
+	c.history.RetirePeek(p.req.Uuid)
 	if cancel {
 		cmd := &messages.ComputeCommand{Command: &messages.ComputeCommand_CancelPeek{CancelPeek: &messages.ComputeCancelPeek{Uuid: messages.FromUuid(p.req.Uuid)}}}
 		if p.req.Target != nil {
