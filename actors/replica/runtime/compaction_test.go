@@ -47,8 +47,7 @@ func TestReadHoldBoundsCompaction(t *testing.T) {
 
 	// Dropping the pin lets the since advance to the other flow's as_of,
 	// and no further.
-	drop := h.request(h.runtime, &messages.RtDropFlow{Export: messages.FromGlobalId(pinned)}).(*messages.RtDropFlowResponse)
-	require.Empty(t, drop.GetError())
+	h.drop(pinned)
 	ts = append(ts, h.mustWrite(change{table: orders, row: dataflow.Row{dataflow.Int64(10), dataflow.Int64(0), dataflow.Int64(70)}, diff: 1}))
 	h.waitFrontier(bigOrders, ts[10])
 	testkit.Eventually(t, func() bool { s, _ := frontiers(); return s == asOf }, wait, "since at the flow's as_of %d", asOf)
@@ -60,8 +59,7 @@ func TestReadHoldBoundsCompaction(t *testing.T) {
 
 	// Without flows the hold follows the consumed upper; a flow installed
 	// at the new since backfills from the compacted history.
-	drop = h.request(h.runtime, &messages.RtDropFlow{Export: messages.FromGlobalId(bigOrders)}).(*messages.RtDropFlowResponse)
-	require.Empty(t, drop.GetError())
+	h.drop(bigOrders)
 	last := h.mustWrite(change{table: orders, row: dataflow.Row{dataflow.Int64(99), dataflow.Int64(1), dataflow.Int64(99)}, diff: 1})
 	testkit.Eventually(t, func() bool { s, _ := frontiers(); return s > asOf }, wait, "since advanced after the drop")
 	s, _ := frontiers()

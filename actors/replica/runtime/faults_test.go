@@ -162,7 +162,7 @@ func TestRuntimeRestartsWhenCoordinatorFails(t *testing.T) {
 		}
 		return false
 	}, wait, "runtime restart reported")
-	installAll(h)
+	h.connect(func() { installAll(h) })
 	after := workload(h, r, 30, &id)
 	checkAll(h, append(before, after...), 3)
 	checkOutputShard(t, h, perCustomer, append(before, after...))
