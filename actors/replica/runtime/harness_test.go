@@ -38,6 +38,9 @@ type collector struct {
 	peeks     map[timely.Uuid]chan *messages.ComputePeekResponse
 	subs      map[timely.GlobalId][]*messages.ComputeSubscribeResponse
 	epochs    []*messages.ComputeEpoch
+	answers   map[timely.Uuid]int // peek responses per uuid
+	// regressions counts write frontiers reported below an earlier one.
+	regressions int
 }
 
 func newCollector() *collector {
@@ -45,6 +48,7 @@ func newCollector() *collector {
 		frontiers: map[timely.GlobalId]timely.Timestamp{}, hydrated: map[timely.GlobalId]int{},
 		accepted: map[timely.GlobalId]bool{}, failed: map[timely.GlobalId]error{},
 		peeks: map[timely.Uuid]chan *messages.ComputePeekResponse{}, subs: map[timely.GlobalId][]*messages.ComputeSubscribeResponse{},
+		answers: map[timely.Uuid]int{},
 	}
 }
 
@@ -60,8 +64,11 @@ func (c *collector) Receive(ctx actor.Context) {
 	case *messages.ComputeResponse_Frontiers:
 		id, _ := e.Frontiers.GetId().ToTimely()
 		f, _ := e.Frontiers.GetWrite().ToTimely()
-		if t, ok := f.Time(); ok && t > c.frontiers[id] {
-			c.frontiers[id] = t
+		if t, ok := f.Time(); ok {
+			if t < c.frontiers[id] {
+				c.regressions++
+			}
+			c.frontiers[id] = max(c.frontiers[id], t)
 		}
 	case *messages.ComputeResponse_Status:
 		for _, h := range e.Status.GetHydration() {
@@ -81,6 +88,7 @@ func (c *collector) Receive(ctx actor.Context) {
 		}
 	case *messages.ComputeResponse_PeekResponse:
 		u, _ := e.PeekResponse.GetUuid().ToTimely()
+		c.answers[u]++
 		if ch, ok := c.peeks[u]; ok {
 			ch <- e.PeekResponse
 			delete(c.peeks, u)
