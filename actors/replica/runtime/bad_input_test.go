@@ -62,6 +62,19 @@ func TestBadInput(t *testing.T) {
 		_, err := h.peek(timely.UserId(96), good)
 		require.ErrorContains(t, err, "u96")
 	})
+	t.Run("a message of another protocol", func(t *testing.T) {
+		res := h.request(h.runtime, &messages.StorageFrontiers{})
+		reply, ok := res.(*messages.UnknownMessageReply)
+		require.True(t, ok, "%T", res)
+		require.Contains(t, reply.String(), "StorageFrontiers")
+	})
+	t.Run("a persist peek of an unknown collection", func(t *testing.T) {
+		_, err := h.peekMsg(&messages.ComputePeek{
+			Target:    &messages.ComputePeek_Persist{Persist: &messages.ComputePersistTarget{Id: messages.FromGlobalId(timely.UserId(95)), Schema: dataflow.SchemaToWire(ordersSchema)}},
+			Timestamp: uint64(good),
+		})
+		require.ErrorContains(t, err, "u95")
+	})
 	t.Run("writes to a dropped table", func(t *testing.T) {
 		extra := timely.UserId(3)
 		h.createTable(extra, customersSchema)

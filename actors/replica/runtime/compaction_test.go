@@ -1,6 +1,7 @@
 package runtime_test
 
 import (
+	"errors"
 	"strings"
 	"testing"
 
@@ -98,6 +99,8 @@ func TestReadHoldSurvivesRestart(t *testing.T) {
 	h.waitFrontier(bigOrders, ts[9])
 	h.send(allowCompaction(bigOrders, timely.At(ts[5])))
 	testkit.Eventually(t, func() bool { s, _ := h.tableFrontiers(orders); return s == ts[5] }, wait, "since at the compaction frontier %d", ts[5])
+	_, err := h.peek(bigOrders, ts[4])
+	require.True(t, errors.Is(err, messages.ErrCompacted), "peek below the compaction frontier: %v", err)
 
 	coord := actor.NewPID(h.runtime.Address, h.runtime.Id+"/coordinator")
 	h.sys.Root.Send(coord, &pool.TickReply{}) // no tick is in flight: illegal

@@ -107,6 +107,9 @@ func checkMetrics(t *testing.T, h *harness) {
 	testkit.Eventually(t, func() bool {
 		return counterValue(t, h.reg, "arbor_coordinator_checkpoint_lag", "") == 0
 	}, wait, "checkpoint lag back to zero")
+	h.events.mu.Lock()
+	defer h.events.mu.Unlock()
+	require.Zero(t, h.events.regressions, "write frontiers never regress")
 }
 
 // TestTickSchedule: a flow with a tick interval is ticked on the

@@ -320,7 +320,7 @@ func (a *runtimeActor) respond(ctx actor.Context, r *messages.ComputeResponse) {
 	if r.Epoch == nil {
 		r.Epoch = epochToWire(a.conn.Epoch())
 	}
-	r.Replica = a.config.GetReplica()
+	r.Replica = a.carried.replica
 	ctx.Send(a.controller, r)
 }
 
