@@ -4,6 +4,7 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 
 	"github.com/arbor-db/arbor/messages"
+	"github.com/arbor-db/arbor/timely"
 )
 
 // The runtime's read hold on storage. Its CDC subscription's own hold
@@ -28,14 +29,11 @@ func (a *runtimeActor) downgradeHold(ctx actor.Context) {
 	if !a.ready || !a.carried.holdAcquired || a.conn.Stage() != StageComputation {
 		return
 	}
-	target := a.consumed
+	needs := make([]flowNeed, 0, len(a.flows))
 	for _, f := range a.flows {
-		need := max(f.spec.AsOf, f.compaction)
-		if f.checkpoint > 0 {
-			need = min(need, f.checkpoint)
-		}
-		target = min(target, need)
+		needs = append(needs, flowNeed{asOf: f.spec.AsOf, compaction: f.compaction, checkpoint: f.checkpoint})
 	}
+	target := holdTarget(a.consumed, needs)
 	if target <= a.carried.holdAt {
 		return
 	}
@@ -47,4 +45,27 @@ func (a *runtimeActor) handleReadHoldResponse(_ actor.Context, m *messages.Stora
 	if err := storageErr(ErrStorage, "read hold "+m.GetHoldId(), m.GetError()); err != nil {
 		a.cfg.Logger.Warn("read hold request refused", "hold", m.GetHoldId(), "err", err)
 	}
+}
+
+// flowNeed is what one flow needs of storage's history.
+type flowNeed struct {
+	// asOf and compaction: a rebuild replays the history and must be
+	// exact from max(asOf, compaction) on, so the since may not pass it.
+	asOf, compaction timely.Timestamp
+	// checkpoint: a backfill reads from it (zero: not committed yet).
+	checkpoint timely.Timestamp
+}
+
+// holdTarget is where the read hold may go: the least need of the flows,
+// and the consumed upper when there are none.
+func holdTarget(consumed timely.Timestamp, needs []flowNeed) timely.Timestamp {
+	target := consumed
+	for _, n := range needs {
+		need := max(n.asOf, n.compaction)
+		if n.checkpoint > 0 {
+			need = min(need, n.checkpoint)
+		}
+		target = min(target, need)
+	}
+	return target
 }
