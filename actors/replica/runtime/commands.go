@@ -81,8 +81,13 @@ func (a *runtimeActor) precheck(cmd *messages.ComputeCommand) error {
 // counted (its controller is gone).
 func (a *runtimeActor) refuse(ctx actor.Context, cmd *messages.ComputeCommand, eff Effects) {
 	if eff.Stale {
+		// Counted always, logged once per kind of command (an old
+		// controller may keep sending for a while).
 		a.metrics.stale.Inc()
-		a.cfg.Logger.Warn("stale compute command rejected", "command", commandName(cmd), "epoch", EpochOf(cmd.GetEpoch()), "current", a.conn.Epoch())
+		if name := commandName(cmd); !a.staleLogged[name] {
+			a.staleLogged[name] = true
+			a.cfg.Logger.Warn("stale compute command rejected", "command", name, "epoch", EpochOf(cmd.GetEpoch()), "current", a.conn.Epoch())
+		}
 		return
 	}
 	a.metrics.rejected.Inc()

@@ -85,6 +85,8 @@ type runtimeActor struct {
 	controller *actor.PID // sender of the current epoch's Hello
 	config     *messages.ComputeInstanceConfig
 	params     map[string]string
+	// staleLogged: kinds of stale commands already logged
+	staleLogged map[string]bool
 
 	// storage and children; pool and coord are nil until storage answered
 	// the startup frontiers (ready)
@@ -191,6 +193,7 @@ func (a *runtimeActor) Receive(ctx actor.Context) {
 func (a *runtimeActor) start(ctx actor.Context) {
 	a.conn = NewConnection()
 	a.params = map[string]string{}
+	a.staleLogged = map[string]bool{}
 	a.flows = map[timely.GlobalId]*flowState{}
 	a.indexes = map[timely.GlobalId]builtObject{}
 	a.peeks = map[timely.Uuid]*pendingPeek{}
