@@ -223,8 +223,8 @@ func (a *runtimeActor) flowOf(id pool.FlowId) *flowState {
 
 func (a *runtimeActor) handleInstallReply(ctx actor.Context, m *coordinator.InstallFlowReply) {
 	f := a.flowOf(m.Flow)
-	if f == nil || f.installed {
-		return
+	if f == nil || f.installed || !f.sent {
+		return // dropped, or a rebuilt flow whose install is not sent yet
 	}
 	if m.Err != nil {
 		err := messages.WithObject(fmt.Errorf("%w: install %s: %w", ErrInvalidCommand, f.export, m.Err), f.export.String())

@@ -49,7 +49,7 @@ func (a *runtimeActor) handlePeek(ctx actor.Context, m *messages.ComputePeek) {
 			return
 		}
 		if t < f.compaction {
-			a.answerPeek(ctx, p.uuid, peekError(fmt.Errorf("%w: peek of %s at %d: compacted to %d (since is %d)", ErrCompacted, id, t, f.compaction, f.compaction)))
+			a.answerPeek(ctx, p.uuid, peekError(fmt.Errorf("%w: peek of %s at %d: its since is %d", ErrCompacted, id, t, f.compaction)))
 			return
 		}
 		a.peeks[u] = p
