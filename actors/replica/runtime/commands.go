@@ -130,11 +130,12 @@ func (a *runtimeActor) apply(ctx actor.Context, cmd *messages.ComputeCommand) {
 			a.params[k] = v
 		}
 	case *messages.ComputeCommand_Schedule:
-		// Flows compute from their install on: the coordinator has no
-		// notion of a flow that is installed but idle. Recorded only.
+		// A flow computes from its install on, so an unscheduled flow
+		// waits in the runtime's state until it is scheduled.
 		id, _ := m.Schedule.GetId().ToTimely()
 		if f, ok := a.flows[id]; ok {
 			f.scheduled = true
+			a.installIfReady(ctx, f)
 		}
 	case *messages.ComputeCommand_AllowWrites:
 		// A view's output goes to the runtime's own shard, not to a

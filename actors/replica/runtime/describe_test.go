@@ -35,7 +35,7 @@ func TestDataflowWithImportsAndSeveralObjects(t *testing.T) {
 		},
 		AsOf: messages.FromFrontier(timely.At(0)),
 	}
-	h.send(createDataflow(first))
+	h.createAndSchedule(first)
 	h.record(bigIdx, bigPlan, tableSrc(h, orders))
 	h.record(big, bigPlan, tableSrc(h, orders))
 	h.record(perCustIdx, perCustPlan, src{id: big, schema: h.schemaOf(big)})

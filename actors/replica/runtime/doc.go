@@ -47,9 +47,10 @@
 //
 // Reports: ComputeFrontiers{write} is a flow's committed checkpoint, never
 // regressing; ComputeStatus hydration is false when a flow is installed
-// and true when its backfill completed. Schedule and AllowWrites are
-// recorded only: the coordinator computes a flow from its install on.
-// AllowCompaction raises the time peeks may read at and lets the read
+// and true when its backfill completed. A collection computes only once
+// scheduled: its flow goes to the coordinator when its tables are checked
+// and its Schedule has come (a flow computes from its install on).
+// AllowWrites is recorded only. AllowCompaction raises the time peeks may read at and lets the read
 // hold advance; the empty frontier drops the collection's flow. Peeks get
 // exactly one ComputePeekResponse: rows, a coded error, or canceled when a
 // CancelPeek came first; a persist-target peek reads storage

@@ -20,8 +20,12 @@ type flowState struct {
 	df     *Dataflow
 	spec   pool.FlowSpec
 
-	sent      bool // InstallFlow sent to the coordinator
-	installed bool // and accepted
+	// checked: storage confirmed the tables; the flow installs once it is
+	// also scheduled. sent: InstallFlow went to the coordinator;
+	// installed: the coordinator accepted it.
+	checked   bool
+	sent      bool
+	installed bool
 	// checkpoint is the committed write frontier; reported the last one
 	// sent to the controller (frontiers never regress).
 	checkpoint, reported timely.Timestamp
@@ -204,12 +208,23 @@ func (a *runtimeActor) forgetFlow(ctx actor.Context, f *flowState, err error) {
 	f.waiting = nil
 }
 
+// install marks a checked build's flows ready and installs those that
+// are scheduled; the others install when their Schedule comes.
 func (a *runtimeActor) install(ctx actor.Context, b *build) {
 	for _, f := range b.flows {
+		f.checked = true
+		a.installIfReady(ctx, f)
+	}
+	a.downgradeHold(ctx)
+}
+
+// installIfReady sends a flow to the coordinator once it is checked and
+// scheduled: a collection computes only once scheduled.
+func (a *runtimeActor) installIfReady(ctx actor.Context, f *flowState) {
+	if f.checked && f.scheduled && !f.sent {
 		f.sent = true
 		ctx.Request(a.coord, &coordinator.InstallFlow{Spec: f.spec})
 	}
-	a.downgradeHold(ctx)
 }
 
 func (a *runtimeActor) flowOf(id pool.FlowId) *flowState {

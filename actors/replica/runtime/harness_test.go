@@ -82,8 +82,12 @@ func (c *collector) Receive(ctx actor.Context) {
 		if w := e.Status.GetError(); w != nil {
 			c.errors = append(c.errors, w.GetMessage())
 			if e.Status.GetFailed() != nil {
+				// The first failure is the one that refused the dataflow
+				// (a Schedule sent after a refused CreateDataflow fails too).
 				id, _ := e.Status.GetFailed().ToTimely()
-				c.failed[id] = messages.ErrorFromWire(w)
+				if _, ok := c.failed[id]; !ok {
+					c.failed[id] = messages.ErrorFromWire(w)
+				}
 			}
 		}
 	case *messages.ComputeResponse_PeekResponse:
@@ -406,6 +410,22 @@ func dataflowOf(export timely.GlobalId, plan *messages.Plan, materialized bool, 
 	return d
 }
 
+// createAndSchedule sends a CreateDataflow and a Schedule for each of its
+// exports.
+func (h *harness) createAndSchedule(d *messages.ComputeDataflowDescription) {
+	h.send(createDataflow(d))
+	for _, e := range d.GetIndexExports() {
+		h.send(scheduleCmd(e.GetId()))
+	}
+	for _, e := range d.GetSinkExports() {
+		h.send(scheduleCmd(e.GetId()))
+	}
+}
+
+func scheduleCmd(id *messages.GlobalId) *messages.ComputeCommand_Schedule {
+	return &messages.ComputeCommand_Schedule{Schedule: &messages.ComputeSchedule{Id: id}}
+}
+
 func createDataflow(d *messages.ComputeDataflowDescription) *messages.ComputeCommand_CreateDataflow {
 	return &messages.ComputeCommand_CreateDataflow{CreateDataflow: &messages.ComputeCreateDataflow{Dataflow: d}}
 }
@@ -422,7 +442,7 @@ func (h *harness) install(export timely.GlobalId, plan *messages.Plan, materiali
 
 func (h *harness) installDesc(d *messages.ComputeDataflowDescription, export timely.GlobalId, plan *messages.Plan, sources ...src) error {
 	h.events.forget(export)
-	h.send(createDataflow(d))
+	h.createAndSchedule(d)
 	var err error
 	testkit.Eventually(h.t, func() bool {
 		var done bool

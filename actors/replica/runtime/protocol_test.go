@@ -41,7 +41,7 @@ func TestReconcileOnReconnect(t *testing.T) {
 	h.events.forget(bigOrders)
 	h.connect(func() {
 		// Kept: the same description.
-		h.send(createDataflow(dataflowOf(bigOrders, bigPlan, false, 0, tableSrc(h, orders))))
+		h.createAndSchedule(dataflowOf(bigOrders, bigPlan, false, 0, tableSrc(h, orders)))
 		// Rebuilt: the same export with another plan.
 		require.NoError(t, h.install(withNames, otherPlan, false, 0, tableSrc(h, orders)))
 		// perCustomer is not replayed: dropped.
@@ -111,7 +111,7 @@ func TestStorageTimeout(t *testing.T) {
 	}
 	h := newHarness(t, options{workers: 1, clock: clk, drop: dropChecks, storageTimeout: 5 * time.Second})
 	h.createTable(orders, ordersSchema)
-	h.send(createDataflow(dataflowOf(bigOrders, getP(orders), false, 0, tableSrc(h, orders))))
+	h.createAndSchedule(dataflowOf(bigOrders, getP(orders), false, 0, tableSrc(h, orders)))
 	waiting := h.peekAsync(indexPeek(bigOrders, 1))
 
 	_, err := h.peek(timely.UserId(77), 1)
@@ -281,4 +281,32 @@ func frontierOf(w *messages.Frontier) (timely.Timestamp, bool) {
 		return 0, false
 	}
 	return f.Time()
+}
+
+// TestScheduleGatesComputation: a created but unscheduled collection does
+// not compute: no hydration, no frontier, and a peek of it waits; once
+// scheduled it installs, backfills and answers the peek.
+func TestScheduleGatesComputation(t *testing.T) {
+	h := newHarness(t, options{workers: 1})
+	h.createTable(orders, ordersSchema)
+	at := h.mustWrite(change{table: orders, row: dataflow.Row{dataflow.Int64(1), dataflow.Int64(1), dataflow.Int64(60)}, diff: 1})
+	h.send(createDataflow(dataflowOf(bigOrders, getP(orders), false, 0, tableSrc(h, orders))))
+	waiting := h.peekAsync(indexPeek(bigOrders, at))
+	// A peek of another collection is answered: the runtime has handled
+	// the CreateDataflow and the peek before it.
+	_, err := h.peek(timely.UserId(77), at)
+	require.Error(t, err)
+	_, accepted := h.events.outcome(bigOrders)
+	require.False(t, accepted, "installed before Schedule")
+	require.Zero(t, h.events.frontier(bigOrders))
+	select {
+	case res := <-waiting:
+		t.Fatalf("a peek of an unscheduled collection was answered: %v", res)
+	default:
+	}
+	h.send(scheduleCmd(messages.FromGlobalId(bigOrders)))
+	res := <-waiting
+	require.Len(t, res.GetRows().GetRows(), 1, "%v", res)
+	h.record(bigOrders, getP(orders), tableSrc(h, orders))
+	h.checkAt(bigOrders, at)
 }
