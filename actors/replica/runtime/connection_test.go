@@ -3,10 +3,10 @@ package runtime
 import (
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 	"testing"
 
+	"github.com/cockroachdb/datadriven"
 	"github.com/stretchr/testify/require"
 
 	"github.com/arbor-db/arbor/messages"
@@ -107,127 +107,81 @@ func summary(e Effects) string {
 	return strings.Join(parts, " ")
 }
 
-func TestConnection(t *testing.T) {
-	type step struct {
-		cmd  *messages.ComputeCommand
-		want string
-	}
-	cases := []struct {
-		name  string
-		steps []step
-		stage Stage
-		live  []uint64
-	}{
-		{"stages in order", []step{
-			{at(1, hello), "connected"},
-			{at(1, create), "apply=create-instance"},
-			{at(1, df(10, 5, 0)), "build=u10"},
-			{at(1, initDone), "initialized"},
-			{at(1, schedule(10)), "apply=schedule"},
-			{at(1, peek), "apply=peek"},
-		}, StageComputation, []uint64{10}},
-		{"nothing before hello", []step{
-			{at(1, create), "err=INVALID_ARGUMENT"},
-			{at(1, df(10, 5, 0)), "err=INVALID_ARGUMENT"},
-			{at(0, peek), "err=INVALID_ARGUMENT"},
-		}, StageDisconnected, nil},
-		{"out of stage", []step{
-			{at(1, hello), "connected"},
-			{at(1, df(10, 5, 0)), "err=INVALID_ARGUMENT"},
-			{at(1, initDone), "err=INVALID_ARGUMENT"},
-			{at(1, create), "apply=create-instance"},
-			{at(1, create), "err=INVALID_ARGUMENT"},
-			{at(1, initDone), "initialized"},
-			{at(1, initDone), "err=INVALID_ARGUMENT"},
-			{at(1, hello), "err=INVALID_ARGUMENT"},
-			{at(1, nil), "err=INVALID_ARGUMENT"},
-		}, StageComputation, nil},
-		{"stale and future epochs", []step{
-			{at(2, hello), "connected"},
-			{at(2, create), "apply=create-instance"},
-			{at(1, df(10, 5, 0)), "stale err=STALE_EPOCH"},
-			{at(1, hello), "stale err=STALE_EPOCH"},
-			{at(3, schedule(10)), "err=INVALID_ARGUMENT"},
-			{at(2, initDone), "initialized"},
-		}, StageComputation, nil},
-		{"unknown and duplicate collections", []step{
-			{at(1, hello), "connected"},
-			{at(1, create), "apply=create-instance"},
-			{at(1, schedule(10)), "err=NOT_FOUND"},
-			{at(1, df(10, 5, 0)), "build=u10"},
-			{at(1, df(10, 5, 0)), "err=ALREADY_EXISTS"},
-			{at(1, compact(11, timely.At(6))), "err=NOT_FOUND"},
-		}, StageInitialization, []uint64{10}},
-		{"compaction to the empty frontier drops", []step{
-			{at(1, hello), "connected"},
-			{at(1, create), "apply=create-instance"},
-			{at(1, df(10, 5, 0)), "build=u10"},
-			{at(1, compact(10, timely.At(7))), "apply=allow-compaction"},
-			{at(1, compact(10, timely.Closed())), "drop=u10"},
-			{at(1, schedule(10)), "err=NOT_FOUND"},
-			{at(1, df(10, 5, 0)), "build=u10"},
-		}, StageInitialization, []uint64{10}},
-		{"reconcile: compatible kept, incompatible rebuilt, unmentioned dropped", []step{
-			{at(1, hello), "connected"},
-			{at(1, create), "apply=create-instance"},
-			{at(1, df(10, 5, 0)), "build=u10"},
-			{at(1, df(11, 5, 0)), "build=u11"},
-			{at(1, df(12, 5, 0)), "build=u12"},
-			{at(1, df(13, 5, 0)), "build=u13"},
-			{at(1, initDone), "initialized"},
-			{at(2, hello), "connected"},
-			{at(2, create), "apply=create-instance"},
-			// a later as_of is served by the installed flows
-			{at(2, df(10, 8, 0)), "keep=u10@8 kept=1"},
-			// another plan is not
-			{at(2, df(11, 5, 1)), "drop=u11 build=u11 rebuilt=1"},
-			// nor an earlier as_of
-			{at(2, df(12, 4, 0)), "drop=u12 build=u12 rebuilt=1"},
-			{at(2, df(14, 5, 0)), "build=u14"},
-			{at(2, df(10, 8, 0)), "err=ALREADY_EXISTS"},
-			{at(2, initDone), "drop=u13 dropped=1 initialized"},
-		}, StageComputation, []uint64{10, 11, 12, 14}},
-		{"reconcile: compacted past the replayed as_of rebuilds", []step{
-			{at(1, hello), "connected"},
-			{at(1, create), "apply=create-instance"},
-			{at(1, df(10, 5, 0)), "build=u10"},
-			{at(1, compact(10, timely.At(9))), "apply=allow-compaction"},
-			{at(1, initDone), "initialized"},
-			{at(2, hello), "connected"},
-			{at(2, create), "apply=create-instance"},
-			{at(2, df(10, 8, 0)), "drop=u10 build=u10 rebuilt=1"},
-			{at(2, initDone), "initialized"},
-		}, StageComputation, []uint64{10}},
-		{"a newer hello mid-initialization starts over", []step{
-			{at(1, hello), "connected"},
-			{at(1, create), "apply=create-instance"},
-			{at(1, df(10, 5, 0)), "build=u10"},
-			{at(2, hello), "connected"},
-			{at(1, initDone), "stale err=STALE_EPOCH"},
-			{at(2, create), "apply=create-instance"},
-			{at(2, initDone), "drop=u10 dropped=1 initialized"},
-		}, StageComputation, nil},
-	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			c := NewConnection()
-			for i, s := range tc.steps {
-				got := summary(c.Step(s.cmd))
-				require.Equal(t, s.want, got, "step %d: %s at %s", i, commandName(s.cmd), EpochOf(s.cmd.GetEpoch()))
-			}
-			require.Equal(t, tc.stage, c.Stage())
-			var live []uint64
-			for _, d := range c.Dataflows() {
-				for _, id := range d.Exports {
-					if d.Live(id) {
-						live = append(live, id.Value)
+// TestConnectionScripts runs the scripts in testdata/connection against a
+// Connection. Each step prints its effects; state prints the epoch, the
+// stage and the installed dataflows. Regenerate with
+// `go test ./actors/replica/runtime -run TestConnectionScripts -rewrite`
+// and review the diff like code.
+//
+//	step inc=<n> hello|create-instance|init-complete|peek|empty
+//	step inc=<n> create-dataflow id=<n> as_of=<t> [variant=<n>]
+//	    a dataflow exporting index u<id> over table u<1+variant>
+//	step inc=<n> schedule id=<n>
+//	step inc=<n> compact id=<n> (to=<t> | closed)
+//	state
+func TestConnectionScripts(t *testing.T) {
+	datadriven.Walk(t, "testdata/connection", func(t *testing.T, path string) {
+		c := NewConnection()
+		datadriven.RunTest(t, path, func(t *testing.T, d *datadriven.TestData) string {
+			switch d.Cmd {
+			case "step":
+				return summary(c.Step(scriptCommand(t, d))) + "\n"
+			case "state":
+				var b strings.Builder
+				fmt.Fprintf(&b, "epoch=%s stage=%s\n", c.Epoch(), c.Stage())
+				for _, df := range c.Dataflows() {
+					fmt.Fprintf(&b, "%s as_of=%d since=%d", df.Desc.GetDebugName(), df.AsOf, df.Since())
+					for _, id := range df.Exports {
+						if !df.Live(id) {
+							fmt.Fprintf(&b, " dropped=%s", id)
+						}
 					}
+					b.WriteString("\n")
 				}
+				return b.String()
 			}
-			slices.Sort(live)
-			require.Equal(t, tc.live, live)
+			t.Fatalf("unknown command %q", d.Cmd)
+			return ""
 		})
+	})
+}
+
+func scriptCommand(t *testing.T, d *datadriven.TestData) *messages.ComputeCommand {
+	var inc, id, asOf, variant, to uint64
+	d.ScanArgs(t, "inc", &inc)
+	arg := func(key string, v *uint64) {
+		if d.HasArg(key) {
+			d.ScanArgs(t, key, v)
+		}
 	}
+	arg("id", &id)
+	arg("as_of", &asOf)
+	arg("variant", &variant)
+	arg("to", &to)
+	switch {
+	case d.HasArg("hello"):
+		return at(inc, hello)
+	case d.HasArg("create-instance"):
+		return at(inc, create)
+	case d.HasArg("init-complete"):
+		return at(inc, initDone)
+	case d.HasArg("peek"):
+		return at(inc, peek)
+	case d.HasArg("empty"):
+		return at(inc, nil)
+	case d.HasArg("create-dataflow"):
+		return at(inc, df(id, timely.Timestamp(asOf), variant))
+	case d.HasArg("schedule"):
+		return at(inc, schedule(id))
+	case d.HasArg("compact"):
+		f := timely.At(timely.Timestamp(to))
+		if d.HasArg("closed") {
+			f = timely.Closed()
+		}
+		return at(inc, compact(id, f))
+	}
+	t.Fatalf("step: no command in %q", d.Input)
+	return nil
 }
 
 func TestConnectionErrorsAreCoded(t *testing.T) {
