@@ -53,8 +53,9 @@
 // AllowWrites is recorded only. AllowCompaction raises the time peeks may read at and lets the read
 // hold advance; the empty frontier drops the collection's flow. Peeks get
 // exactly one ComputePeekResponse: rows, a coded error, or canceled when a
-// CancelPeek came first; a persist-target peek reads storage
-// (StorageSnapshot) and applies the map-filter-project and finishing.
+// CancelPeek came first; a persist-target peek waits until storage's
+// upper passes its time, reads storage (StorageSnapshot) and applies the
+// map-filter-project and finishing.
 //
 // # Storage I/O
 //

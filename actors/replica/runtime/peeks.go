@@ -60,6 +60,12 @@ func (a *runtimeActor) handlePeek(ctx actor.Context, m *messages.ComputePeek) {
 		}
 	case *messages.ComputePeek_Persist:
 		a.peeks[u] = p
+		if a.feed == nil || t >= a.feed.upper {
+			// Storage is not complete at t yet: wait for the CDC
+			// progress that passes it.
+			a.persistWaiting = append(a.persistWaiting, u)
+			return
+		}
 		a.peekPersist(ctx, u, target.Persist, t)
 	default:
 		a.answerPeek(ctx, p.uuid, peekError(fmt.Errorf("%w: peek %s has no target", ErrInvalidCommand, u)))
@@ -95,6 +101,24 @@ func (a *runtimeActor) handlePeekReply(ctx actor.Context, m *pool.PeekReply) {
 		return
 	}
 	a.answerPeek(ctx, p.uuid, peekRows(m.Rows))
+}
+
+// releasePersistPeeks starts the persist peeks whose time storage's
+// upper has passed.
+func (a *runtimeActor) releasePersistPeeks(ctx actor.Context) {
+	kept := a.persistWaiting[:0]
+	for _, u := range a.persistWaiting {
+		p, ok := a.peeks[u]
+		if !ok {
+			continue // canceled
+		}
+		if t := timely.Timestamp(p.peek.GetTimestamp()); t < a.feed.upper {
+			a.peekPersist(ctx, u, p.peek.GetPersist(), t)
+		} else {
+			kept = append(kept, u)
+		}
+	}
+	a.persistWaiting = kept
 }
 
 // peekPersist reads a storage collection at t and applies the peek's

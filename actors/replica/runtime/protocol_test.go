@@ -243,6 +243,19 @@ func TestPersistPeekAndCancel(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, []string{"(90)", "(70)"}, rowStrings(rows))
 
+	// A persist peek ahead of storage's upper waits for it.
+	ahead := h.peekAsync(&messages.ComputePeek{
+		Target:    &messages.ComputePeek_Persist{Persist: &messages.ComputePersistTarget{Id: messages.FromGlobalId(orders), Schema: dataflow.SchemaToWire(ordersSchema)}},
+		Timestamp: uint64(at + 2),
+	})
+	var next timely.Timestamp
+	for next <= at+2 {
+		next = h.mustWrite(change{table: orders, row: dataflow.Row{dataflow.Int64(50 + int64(next%100)), dataflow.Int64(5), dataflow.Int64(5)}, diff: 1})
+	}
+	res := <-ahead
+	require.Nil(t, res.GetError(), "%v", res)
+	require.Len(t, res.GetRows().GetRows(), len(h.oracle(orders, at+2)))
+
 	_, err = h.peekMsg(&messages.ComputePeek{
 		Target:    &messages.ComputePeek_Persist{Persist: &messages.ComputePersistTarget{Id: messages.FromGlobalId(timely.UserId(66)), Schema: dataflow.SchemaToWire(ordersSchema)}},
 		Timestamp: uint64(at),
@@ -260,7 +273,7 @@ func TestPersistPeekAndCancel(t *testing.T) {
 	p.Uuid = messages.FromUuid(u)
 	h.send(&messages.ComputeCommand_Peek{Peek: p})
 	h.send(&messages.ComputeCommand_CancelPeek{CancelPeek: &messages.ComputeCancelPeek{Uuid: messages.FromUuid(u)}})
-	res := <-ch
+	res = <-ch
 	require.NotNil(t, res.GetCanceled(), "%v", res)
 	var later timely.Timestamp
 	for later <= at+3 {

@@ -109,6 +109,8 @@ type runtimeActor struct {
 	peeks    map[timely.Uuid]*pendingPeek
 	byPoolId map[uint64]timely.Uuid
 	nextPeek uint64
+	// persistWaiting: persist peeks at times storage is not complete at
+	persistWaiting []timely.Uuid
 
 	// compaction: the consumed upper bounds the read hold
 	consumed timely.Timestamp
@@ -152,6 +154,7 @@ func (a *runtimeActor) Receive(ctx actor.Context) {
 			a.feed.progress(t)
 		}
 		a.sendConsume(ctx)
+		a.releasePersistPeeks(ctx)
 	case *messages.StorageReadHoldResponse:
 		a.handleReadHoldResponse(ctx, m)
 	case *messages.StorageUnsubscribeResponse:
