@@ -143,6 +143,9 @@ func (a *runtimeActor) Receive(ctx actor.Context) {
 			panic(err)
 		}
 	case *messages.StorageCdcBatch:
+		if a.feed == nil {
+			return // the previous incarnation's subscription, ending
+		}
 		changes, err := decodeVersion(m.GetBatch())
 		if err != nil {
 			a.status(ctx, nil, err)
@@ -150,6 +153,9 @@ func (a *runtimeActor) Receive(ctx actor.Context) {
 		}
 		a.feed.batch(changes)
 	case *messages.StorageCdcProgress:
+		if a.feed == nil {
+			return
+		}
 		if t, ok := frontierTime(m.GetUpper()); ok {
 			a.feed.progress(t)
 		}
