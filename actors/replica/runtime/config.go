@@ -40,7 +40,8 @@ type Config struct {
 	// 30s when zero.
 	StorageTimeout time.Duration
 	// SubscriptionId names the CDC subscription; "runtime" when empty. The
-	// runtime's read hold is named SubscriptionId + "/hold".
+	// runtime's read hold is named SubscriptionId + "/hold". Runtimes
+	// sharing one storage actor need distinct ids.
 	SubscriptionId string
 	// BeforeApply is passed to the pool (fault injection in tests).
 	BeforeApply func(worker int, b pool.FlowBatch)
