@@ -81,3 +81,19 @@ func (f *feed) replied(busy bool) {
 	f.pending = c.Changes
 	f.from = c.From
 }
+
+// restart prepares the feed for a new subscription from `from` (its
+// upper): a batch at or after it that arrived without its progress will
+// come again, so it is dropped now.
+func (f *feed) restart(from timely.Timestamp) {
+	f.start = max(f.start, from)
+	for id, us := range f.pending {
+		kept := us[:0]
+		for _, u := range us {
+			if u.Time < from {
+				kept = append(kept, u)
+			}
+		}
+		f.pending[id] = kept
+	}
+}

@@ -167,7 +167,7 @@ func (a *runtimeActor) Receive(ctx actor.Context) {
 	case *messages.StorageCdcTableDropped:
 		a.cfg.Logger.Info("table dropped under the runtime's subscription", "table", m.GetTable())
 	case *messages.StorageCdcEnded:
-		a.cfg.Logger.Warn("storage ended the runtime's subscription", "err", m.GetError())
+		a.handleCdcEnded(ctx, m)
 	case *coordinator.ConsumeReply:
 		busy := errors.Is(m.Err, coordinator.ErrBusy)
 		a.feed.replied(busy)
@@ -350,4 +350,20 @@ func (a *runtimeActor) hydration(ctx actor.Context, id timely.GlobalId, hydrated
 	a.respond(ctx, &messages.ComputeResponse{Response: &messages.ComputeResponse_Status{Status: &messages.ComputeStatus{
 		Hydration: []*messages.ComputeHydration{{Id: messages.FromGlobalId(id), Hydrated: hydrated}},
 	}}})
+}
+
+// handleCdcEnded subscribes again when storage ended the subscription
+// (it stopped, or could not resume it): from the feed's upper, below
+// which every change has arrived, so nothing is missed or repeated. The
+// named read hold keeps that history. An Unsubscribe goes first in case
+// storage still knows the id.
+func (a *runtimeActor) handleCdcEnded(ctx actor.Context, m *messages.StorageCdcEnded) {
+	if a.feed == nil || m.GetSubscriptionId() != a.cfg.SubscriptionId {
+		return
+	}
+	from := a.feed.upper
+	a.cfg.Logger.Warn("storage ended the runtime's subscription; subscribing again", "from", from, "err", m.GetError())
+	a.feed.restart(from)
+	ctx.Request(a.cfg.Storage, &messages.StorageUnsubscribe{SubscriptionId: a.cfg.SubscriptionId})
+	ctx.Request(a.cfg.Storage, &messages.StorageSubscribe{SubscriptionId: a.cfg.SubscriptionId, From: uint64(from), HoldFollowsProgress: true})
 }
