@@ -30,6 +30,15 @@ func (a *runtimeActor) handleCommand(ctx actor.Context, cmd *messages.ComputeCom
 	}
 	for _, id := range eff.Drop {
 		a.dropExport(ctx, id)
+		if cmd.GetAllowCompaction() != nil {
+			// The controller cleans a collection up once every replica
+			// reports the empty write frontier. (A reconciliation drop is
+			// not reported: the controller does not know the collection,
+			// or builds it again under the same id.)
+			a.respond(ctx, &messages.ComputeResponse{Response: &messages.ComputeResponse_Frontiers{Frontiers: &messages.ComputeFrontiers{
+				Id: messages.FromGlobalId(id), Write: messages.FromFrontier(timely.Closed()),
+			}}})
+		}
 	}
 	for _, k := range eff.Keep {
 		a.keep(ctx, k)

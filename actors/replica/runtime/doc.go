@@ -46,7 +46,7 @@
 // export (FlowIdOf), so a flow built again finds its committed checkpoint.
 //
 // Reports: ComputeFrontiers{write} is a flow's committed checkpoint, never
-// regressing; ComputeStatus hydration is false when a flow is installed
+// regressing, and the empty frontier once AllowCompaction dropped it; ComputeStatus hydration is false when a flow is installed
 // and true when its backfill completed. A collection computes only once
 // scheduled: its flow goes to the coordinator when its tables are checked
 // and its Schedule has come (a flow computes from its install on).

@@ -38,7 +38,8 @@ type collector struct {
 	peeks     map[timely.Uuid]chan *messages.ComputePeekResponse
 	subs      map[timely.GlobalId][]*messages.ComputeSubscribeResponse
 	epochs    []*messages.ComputeEpoch
-	answers   map[timely.Uuid]int // peek responses per uuid
+	answers   map[timely.Uuid]int      // peek responses per uuid
+	closed    map[timely.GlobalId]bool // the empty write frontier arrived
 	// regressions counts write frontiers reported below an earlier one.
 	regressions int
 }
@@ -48,7 +49,7 @@ func newCollector() *collector {
 		frontiers: map[timely.GlobalId]timely.Timestamp{}, hydrated: map[timely.GlobalId]int{},
 		accepted: map[timely.GlobalId]bool{}, failed: map[timely.GlobalId]error{},
 		peeks: map[timely.Uuid]chan *messages.ComputePeekResponse{}, subs: map[timely.GlobalId][]*messages.ComputeSubscribeResponse{},
-		answers: map[timely.Uuid]int{},
+		answers: map[timely.Uuid]int{}, closed: map[timely.GlobalId]bool{},
 	}
 }
 
@@ -65,10 +66,12 @@ func (c *collector) Receive(ctx actor.Context) {
 		id, _ := e.Frontiers.GetId().ToTimely()
 		f, _ := e.Frontiers.GetWrite().ToTimely()
 		if t, ok := f.Time(); ok {
-			if t < c.frontiers[id] {
+			if t < c.frontiers[id] || c.closed[id] {
 				c.regressions++
 			}
 			c.frontiers[id] = max(c.frontiers[id], t)
+		} else if e.Frontiers.GetWrite() != nil {
+			c.closed[id] = true
 		}
 	case *messages.ComputeResponse_Status:
 		for _, h := range e.Status.GetHydration() {

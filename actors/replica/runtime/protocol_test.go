@@ -174,8 +174,8 @@ func TestSubscribe(t *testing.T) {
 		h.events.mu.Lock()
 		defer h.events.mu.Unlock()
 		rs := h.events.subs[sub]
-		return rs[len(rs)-1].GetDroppedAt() != nil
-	}, wait, "subscribe dropped")
+		return rs[len(rs)-1].GetDroppedAt() != nil && h.events.closed[sub]
+	}, wait, "subscribe dropped, its write frontier empty")
 
 	h.events.mu.Lock()
 	rs := append([]*messages.ComputeSubscribeResponse(nil), h.events.subs[sub]...)
