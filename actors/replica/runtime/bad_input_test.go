@@ -7,6 +7,7 @@ import (
 
 	"github.com/arbor-db/arbor/dataflow"
 	"github.com/arbor-db/arbor/messages"
+	"github.com/arbor-db/arbor/testkit"
 	"github.com/arbor-db/arbor/timely"
 )
 
@@ -51,12 +52,28 @@ func TestBadInput(t *testing.T) {
 		require.ErrorContains(t, err, "already")
 	})
 	t.Run("drop a view that is read", func(t *testing.T) {
-		res := h.request(h.runtime, &messages.RtDropFlow{Export: messages.FromGlobalId(perCustomer)}).(*messages.RtDropFlowResponse)
-		require.Contains(t, res.GetError(), "read by")
+		h.events.forget(perCustomer)
+		h.drop(perCustomer)
+		testkit.Eventually(t, func() bool { err, _ := h.events.outcome(perCustomer); return err != nil }, wait, "drop refused")
+		err, _ := h.events.outcome(perCustomer)
+		require.ErrorContains(t, err, "read by")
 	})
 	t.Run("peek of unknown collection", func(t *testing.T) {
 		_, err := h.peek(timely.UserId(96), good)
 		require.ErrorContains(t, err, "u96")
+	})
+	t.Run("a message of another protocol", func(t *testing.T) {
+		res := h.request(h.runtime, &messages.StorageFrontiers{})
+		reply, ok := res.(*messages.UnknownMessageReply)
+		require.True(t, ok, "%T", res)
+		require.Contains(t, reply.String(), "StorageFrontiers")
+	})
+	t.Run("a persist peek of an unknown collection", func(t *testing.T) {
+		_, err := h.peekMsg(&messages.ComputePeek{
+			Target:    &messages.ComputePeek_Persist{Persist: &messages.ComputePersistTarget{Id: messages.FromGlobalId(timely.UserId(95)), Schema: dataflow.SchemaToWire(ordersSchema)}},
+			Timestamp: uint64(good),
+		})
+		require.ErrorContains(t, err, "u95")
 	})
 	t.Run("writes to a dropped table", func(t *testing.T) {
 		extra := timely.UserId(3)
@@ -69,8 +86,7 @@ func TestBadInput(t *testing.T) {
 		_, err := h.write(change{table: extra, row: dataflow.Row{dataflow.Int64(2), dataflow.String("b")}, diff: 1})
 		require.ErrorContains(t, err, "dropped")
 		h.checkAt(timely.UserId(20), at)
-		drop := h.request(h.runtime, &messages.RtDropFlow{Export: messages.FromGlobalId(timely.UserId(20))}).(*messages.RtDropFlowResponse)
-		require.Empty(t, drop.GetError())
+		h.drop(timely.UserId(20))
 	})
 	// Everything else still works and is exact.
 	last := h.mustWrite(change{table: orders, row: dataflow.Row{dataflow.Int64(4), dataflow.Int64(2), dataflow.Int64(90)}, diff: 1})

@@ -21,8 +21,6 @@ type Config struct {
 	// checkpoints; required. The caller owns it and closes it after the
 	// runtime stopped.
 	Outputs persistence.Shard
-	// Events receives RtEvent messages; dropped when nil.
-	Events *actor.PID
 	// Workers is the pool size; GOMAXPROCS when zero.
 	Workers int
 	// BackfillChunk is the coordinator's chunk size in versions; 1000 when
@@ -33,14 +31,18 @@ type Config struct {
 	Registerer prometheus.Registerer
 	// Logger; slog.Default() when nil.
 	Logger *slog.Logger
-	// Clock drives the coordinator's ticks every TickInterval (none when
-	// TickInterval is zero); clock.Real() when nil.
-	Clock        clock.Clock
+	// Clock drives the coordinator's ticks and the storage deadlines;
+	// clock.Real() when nil.
+	Clock clock.Clock
+	// TickInterval, when positive, ticks every flow this often.
 	TickInterval time.Duration
-	// StorageTimeout bounds each storage request, each store call of the
-	// coordinator and each rebuild read of the pool; 30s when zero.
+	// StorageTimeout bounds each storage request the runtime waits for,
+	// each store call of the coordinator and each rebuild read of the
+	// pool; 30s when zero.
 	StorageTimeout time.Duration
-	// SubscriptionId names the CDC subscription; "runtime" when empty.
+	// SubscriptionId names the CDC subscription; "runtime" when empty. The
+	// runtime's read hold is named SubscriptionId + "/hold". Runtimes
+	// sharing one storage actor need distinct ids.
 	SubscriptionId string
 	// BeforeApply is passed to the pool (fault injection in tests).
 	BeforeApply func(worker int, b pool.FlowBatch)

@@ -1,45 +1,90 @@
 // Package runtime is the runtime side of a compute replica (ARCHITECTURE.md
 // §2, §6, §7): the actor that hosts one replica's dataflows. It owns a
 // coordinator and a worker pool (its children), subscribes to storage
-// change data and feeds it to the coordinator, and speaks the Rt*
-// protocol.
+// change data and feeds it to the coordinator, and speaks the compute
+// protocol (messages/compute.proto) to its controller.
 //
-// # Messages
+// # Protocol
 //
-// Protobuf (messages/compute_runtime.proto, names prefixed Rt), because a
-// runtime may run on another node than the controller driving it:
+// Commands arrive as messages.ComputeCommand envelopes carrying the
+// controller connection's epoch (environment, incarnation). Responses go,
+// as messages.ComputeResponse envelopes with the epoch they answer and the
+// replica id, to the sender of the current epoch's Hello. Stages:
+// creation (Hello, CreateInstance) → initialization (any commands, then
+// InitializationComplete) → computation. Connection (connection.go) is
+// the pure core that applies these rules and returns Effects:
 //
-//   - RtInstallFlow{export, plan, sources with schemas, as_of,
-//     materialized, tick_interval_ms} → RtInstallFlowResponse. The plan is
-//     compiled against the sources' schemas; tables must exist in storage;
-//     a view source must be exported by a materialized flow of this
-//     runtime. The flow id is derived from the export (FlowIdOf), so a
-//     reinstalled flow finds its committed checkpoint after a restart.
-//   - RtDropFlow{export} → RtDropFlowResponse.
-//   - RtPeek{uuid, collection, timestamp, key, mfp, finishing}: answered as
-//     an RtEvent carrying RtPeekResponse.
-//   - Events to Config.Events: RtFrontierAdvanced (a flow's committed
-//     checkpoint), RtHydrated (backfill complete), RtPeekResponse, RtError.
+//   - a Hello with a newer epoch resets the connection in any stage; the
+//     installed dataflows stay and are reconciled: up to
+//     InitializationComplete a CreateDataflow whose description matches an
+//     installed one (as_of aside, which may be later as long as the
+//     installed one can still be read at it) keeps it, an incompatible one
+//     replaces it, and InitializationComplete drops the installed
+//     dataflows nobody mentioned (arbor_runtime_reconcile_dataflows_total
+//     {outcome=kept|rebuilt|dropped});
+//   - a command from an older epoch is logged, counted
+//     (arbor_runtime_stale_commands_total) and not answered;
+//   - a command its stage does not accept, or that names an unknown
+//     collection, is answered with a ComputeStatus error carrying a coded
+//     messages.Error (a peek: with its ComputePeekResponse).
 //
-// # Change data
+// # Dataflows as flows
 //
-// On start the runtime asks storage for the common upper, starts the
-// coordinator there and subscribes from it: earlier history is reached by
-// backfill. CDC batches are accumulated and sent as one Consume when the
-// previous one is answered; a Consume answered busy is re-sent when the
-// coordinator says Ready. Table reads for backfill and rebuilds use
-// StorageReadRange (storage_reader.go adapts the storage protocol to
-// coordinator.TableReader); outputs and checkpoints live in
-// Config.Outputs through coordinator.ShardStore. Config.StorageTimeout
-// bounds each storage request, and is also the coordinator's
-// StoreTimeout and the pool's ReadTimeout.
+// Each export of a dataflow (index export or sink export) is one
+// coordinator flow, whose plan is the exported object's plan with the
+// objects it reads inlined (describe.go): an imported index is recomputed
+// from the storage collections under it. An index export arranges its
+// flow by the index key; peeks read that arrangement on the owning worker.
+// A materialized-view sink is a materialized flow whose output the
+// coordinator commits to Config.Outputs (coordinator.ShardStore) with its
+// checkpoint; other dataflows read it by its id (its storage collection
+// must be the sink id until views are written to storage collections),
+// and peeks may read its arrangement by that id. A subscribe sink is a
+// materialized flow too: as its checkpoint advances the runtime sends the
+// newly committed output as ComputeSubscribeResponse batches [lower,
+// upper), and dropped_at when it is dropped. The flow id derives from the
+// export (FlowIdOf), so a flow built again finds its committed checkpoint.
 //
-// Compaction: the subscription's read hold is moved forward, after each
-// Consume and drop, to the least as_of and committed checkpoint of the
-// installed flows (the consumed upper without flows), so storage compacts
-// only history no flow can need: a rebuild replays from a flow's as_of, a
-// backfill from its checkpoint. A flow must be installed with an as_of at
-// or after its tables' since.
+// Config.StorageTimeout bounds each storage request the runtime waits for,
+// and is also the coordinator's StoreTimeout and the pool's ReadTimeout.
 //
-// Known limit: epochs and incarnations are not checked yet.
+// Reports: ComputeFrontiers{write} is a flow's committed checkpoint, never
+// regressing, and the empty frontier once AllowCompaction dropped it; ComputeStatus hydration is false when a flow is installed
+// and true when its backfill completed. A collection computes only once
+// scheduled: its flow goes to the coordinator when its tables are checked
+// and its Schedule has come (a flow computes from its install on).
+// AllowWrites is recorded only. AllowCompaction raises the time peeks may read at and lets the read
+// hold advance; the empty frontier drops the collection's flow. Peeks get
+// exactly one ComputePeekResponse: rows, a coded error, or canceled when a
+// CancelPeek came first; a persist-target peek waits until storage's
+// upper passes its time, reads storage (StorageSnapshot) and applies the
+// map-filter-project and finishing.
+//
+// # Storage I/O
+//
+// Nothing blocks Receive on storage: the startup frontiers, the table
+// check of each CreateDataflow and the snapshot of a persist peek are
+// requests made by a short-lived child whose answer returns as a message
+// (storage_calls.go), each with a deadline of Config.StorageTimeout on the
+// injected clock; a call that times out fails its command with a TIMEOUT
+// error (the startup call is retried). Builds wait in order in the
+// runtime's state while their check is in flight. (Backfill and rebuild
+// reads are made by the coordinator and the workers, outside this actor.)
+//
+// # Change data and read holds
+//
+// Once storage answered its upper, the runtime starts the coordinator
+// there and subscribes from it (the subscription's hold follows its
+// progress); earlier history is reached by backfill. A separate named read
+// hold (holds.go) keeps what the flows need, the least of their
+// checkpoints and of their as_of advanced by AllowCompaction: it is taken
+// once, kept across the actor's restarts (its PID survives them), and
+// moved forward only in the computation stage.
+//
+// # Failures
+//
+// A coordinator or pool that panics fails the runtime; its supervisor
+// restarts it empty, it tells the last controller (ComputeStatus
+// ErrRestarted), and that controller reconnects with a newer epoch and
+// replays; the flows continue from their committed checkpoints.
 package runtime

@@ -9,7 +9,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/arbor-db/arbor/dataflow"
-	"github.com/arbor-db/arbor/messages"
 	"github.com/arbor-db/arbor/testkit"
 	"github.com/arbor-db/arbor/timely"
 )
@@ -108,6 +107,9 @@ func checkMetrics(t *testing.T, h *harness) {
 	testkit.Eventually(t, func() bool {
 		return counterValue(t, h.reg, "arbor_coordinator_checkpoint_lag", "") == 0
 	}, wait, "checkpoint lag back to zero")
+	h.events.mu.Lock()
+	defer h.events.mu.Unlock()
+	require.Zero(t, h.events.regressions, "write frontiers never regress")
 }
 
 // TestTickSchedule: a flow with a tick interval is ticked on the
@@ -116,9 +118,7 @@ func TestTickSchedule(t *testing.T) {
 	clk := testkit.NewManualClock()
 	h := newHarness(t, options{workers: 1, clock: clk, tick: 100 * time.Millisecond})
 	h.createTable(orders, ordersSchema)
-	m := &messages.RtInstallFlow{Export: messages.FromGlobalId(bigOrders), Plan: getP(orders), TickIntervalMs: 100,
-		Sources: []*messages.RtSource{{Id: messages.FromGlobalId(orders), Kind: messages.RtSourceKind_RT_SOURCE_KIND_TABLE, Schema: dataflow.SchemaToWire(ordersSchema)}}}
-	require.Empty(t, h.request(h.runtime, m).(*messages.RtInstallFlowResponse).GetError())
+	h.mustInstall(bigOrders, getP(orders), false, tableSrc(h, orders))
 	testkitHydrated(t, h, bigOrders)
 	require.True(t, clk.WaitForTimers(1, wait))
 	clk.Advance(100 * time.Millisecond)

@@ -14,6 +14,7 @@ import (
 	"github.com/arbor-db/arbor/actors/coordinator"
 	"github.com/arbor-db/arbor/actors/pool"
 	"github.com/arbor-db/arbor/actors/replica/runtime"
+	"github.com/arbor-db/arbor/messages"
 	"github.com/arbor-db/arbor/persistence"
 	"github.com/arbor-db/arbor/testkit"
 	"github.com/arbor-db/arbor/timely"
@@ -162,8 +163,32 @@ func TestRuntimeRestartsWhenCoordinatorFails(t *testing.T) {
 		}
 		return false
 	}, wait, "runtime restart reported")
-	installAll(h)
+	h.connect(func() { installAll(h) })
 	after := workload(h, r, 30, &id)
 	checkAll(h, append(before, after...), 3)
 	checkOutputShard(t, h, perCustomer, append(before, after...))
+}
+
+// TestResubscribeWhenStorageEndsTheSubscription: when storage reports the
+// runtime's CDC subscription ended, the runtime subscribes again from
+// where its feed stood; later writes reach the flows, nothing twice.
+func TestResubscribeWhenStorageEndsTheSubscription(t *testing.T) {
+	h := newHarness(t, options{workers: 2})
+	h.createTable(orders, ordersSchema)
+	h.createTable(customers, customersSchema)
+	installAll(h)
+	var id int64
+	r := rand.New(rand.NewSource(6))
+	before := workload(h, r, 20, &id)
+	for _, f := range allFlows {
+		h.waitFrontier(f, before[len(before)-1])
+	}
+	// End the subscription at storage, then tell the runtime as storage
+	// would; everything the old subscription sent is in the runtime's
+	// mailbox before the notice.
+	res := h.request(h.storage, &messages.StorageUnsubscribe{SubscriptionId: "runtime"}).(*messages.StorageUnsubscribeResponse)
+	require.Nil(t, res.GetError())
+	h.sys.Root.Send(h.runtime, &messages.StorageCdcEnded{SubscriptionId: "runtime"})
+	after := workload(h, r, 20, &id)
+	checkAll(h, append(before, after...), 4)
 }

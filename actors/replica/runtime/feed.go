@@ -12,6 +12,7 @@ import (
 // answered; a Consume answered busy is put back in front of the queue and
 // re-sent when the coordinator says it is Ready. It is a plain struct.
 type feed struct {
+	start    timely.Timestamp // the subscription's first version
 	from     timely.Timestamp // first version of the queued Consume
 	upper    timely.Timestamp // latest progress
 	pending  map[timely.GlobalId][]dataflow.Update
@@ -19,13 +20,19 @@ type feed struct {
 }
 
 func newFeed(from timely.Timestamp) *feed {
-	return &feed{from: from, upper: from, pending: map[timely.GlobalId][]dataflow.Update{}}
+	return &feed{start: from, from: from, upper: from, pending: map[timely.GlobalId][]dataflow.Update{}}
 }
 
-// batch queues one version's changes.
+// batch queues one version's changes. Changes before the feed's start
+// come from an older subscription under the same id (the previous
+// incarnation's, still ending) and are dropped.
 func (f *feed) batch(changes map[timely.GlobalId][]dataflow.Update) {
 	for id, us := range changes {
-		f.pending[id] = append(f.pending[id], us...)
+		for _, u := range us {
+			if u.Time >= f.start {
+				f.pending[id] = append(f.pending[id], u)
+			}
+		}
 	}
 }
 
@@ -73,4 +80,20 @@ func (f *feed) replied(busy bool) {
 	}
 	f.pending = c.Changes
 	f.from = c.From
+}
+
+// restart prepares the feed for a new subscription from `from` (its
+// upper): a batch at or after it that arrived without its progress will
+// come again, so it is dropped now.
+func (f *feed) restart(from timely.Timestamp) {
+	f.start = max(f.start, from)
+	for id, us := range f.pending {
+		kept := us[:0]
+		for _, u := range us {
+			if u.Time < from {
+				kept = append(kept, u)
+			}
+		}
+		f.pending[id] = kept
+	}
 }

@@ -26,43 +26,83 @@ import (
 
 const wait = 60 * time.Second
 
-// collector records a runtime's events.
+// collector is the controller side of the tests: it receives a
+// runtime's ComputeResponses and records them.
 type collector struct {
 	mu        sync.Mutex
 	frontiers map[timely.GlobalId]timely.Timestamp
 	hydrated  map[timely.GlobalId]int
+	accepted  map[timely.GlobalId]bool  // a hydration status (false) arrived
+	failed    map[timely.GlobalId]error // a status error naming it arrived
 	errors    []string
-	peeks     map[timely.Uuid]chan *messages.RtPeekResponse
+	peeks     map[timely.Uuid]chan *messages.ComputePeekResponse
+	subs      map[timely.GlobalId][]*messages.ComputeSubscribeResponse
+	epochs    []*messages.ComputeEpoch
+	answers   map[timely.Uuid]int      // peek responses per uuid
+	closed    map[timely.GlobalId]bool // the empty write frontier arrived
+	// regressions counts write frontiers reported below an earlier one.
+	regressions int
 }
 
 func newCollector() *collector {
-	return &collector{frontiers: map[timely.GlobalId]timely.Timestamp{}, hydrated: map[timely.GlobalId]int{}, peeks: map[timely.Uuid]chan *messages.RtPeekResponse{}}
+	return &collector{
+		frontiers: map[timely.GlobalId]timely.Timestamp{}, hydrated: map[timely.GlobalId]int{},
+		accepted: map[timely.GlobalId]bool{}, failed: map[timely.GlobalId]error{},
+		peeks: map[timely.Uuid]chan *messages.ComputePeekResponse{}, subs: map[timely.GlobalId][]*messages.ComputeSubscribeResponse{},
+		answers: map[timely.Uuid]int{}, closed: map[timely.GlobalId]bool{},
+	}
 }
 
 func (c *collector) Receive(ctx actor.Context) {
-	ev, ok := ctx.Message().(*messages.RtEvent)
+	r, ok := ctx.Message().(*messages.ComputeResponse)
 	if !ok {
 		return
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	switch e := ev.Event.(type) {
-	case *messages.RtEvent_Frontier:
-		id, _ := e.Frontier.GetCollection().ToTimely()
-		f, _ := e.Frontier.GetUpper().ToTimely()
-		if t, ok := f.Time(); ok && t > c.frontiers[id] {
-			c.frontiers[id] = t
+	c.epochs = append(c.epochs, r.GetEpoch())
+	switch e := r.Response.(type) {
+	case *messages.ComputeResponse_Frontiers:
+		id, _ := e.Frontiers.GetId().ToTimely()
+		f, _ := e.Frontiers.GetWrite().ToTimely()
+		if t, ok := f.Time(); ok {
+			if t < c.frontiers[id] || c.closed[id] {
+				c.regressions++
+			}
+			c.frontiers[id] = max(c.frontiers[id], t)
+		} else if e.Frontiers.GetWrite() != nil {
+			c.closed[id] = true
 		}
-	case *messages.RtEvent_Hydrated:
-		id, _ := e.Hydrated.GetCollection().ToTimely()
-		c.hydrated[id]++
-	case *messages.RtEvent_Error:
-		c.errors = append(c.errors, e.Error.GetMessage())
-	case *messages.RtEvent_Peek:
-		u, _ := e.Peek.GetUuid().ToTimely()
+	case *messages.ComputeResponse_Status:
+		for _, h := range e.Status.GetHydration() {
+			id, _ := h.GetId().ToTimely()
+			if h.GetHydrated() {
+				c.hydrated[id]++
+			} else {
+				c.accepted[id] = true
+			}
+		}
+		if w := e.Status.GetError(); w != nil {
+			c.errors = append(c.errors, w.GetMessage())
+			if e.Status.GetFailed() != nil {
+				// The first failure is the one that refused the dataflow
+				// (a Schedule sent after a refused CreateDataflow fails too).
+				id, _ := e.Status.GetFailed().ToTimely()
+				if _, ok := c.failed[id]; !ok {
+					c.failed[id] = messages.ErrorFromWire(w)
+				}
+			}
+		}
+	case *messages.ComputeResponse_PeekResponse:
+		u, _ := e.PeekResponse.GetUuid().ToTimely()
+		c.answers[u]++
 		if ch, ok := c.peeks[u]; ok {
-			ch <- e.Peek
+			ch <- e.PeekResponse
+			delete(c.peeks, u)
 		}
+	case *messages.ComputeResponse_SubscribeResponse:
+		id, _ := e.SubscribeResponse.GetId().ToTimely()
+		c.subs[id] = append(c.subs[id], e.SubscribeResponse)
 	}
 }
 
@@ -76,6 +116,24 @@ func (c *collector) errs() []string {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return append([]string(nil), c.errors...)
+}
+
+// outcome says whether the CreateDataflow exporting id was accepted (nil)
+// or refused, once one of them is known.
+func (c *collector) outcome(id timely.GlobalId) (error, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err, ok := c.failed[id]; ok {
+		return err, true
+	}
+	return nil, c.accepted[id]
+}
+
+func (c *collector) forget(id timely.GlobalId) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.failed, id)
+	delete(c.accepted, id)
 }
 
 // written is one row change the test wrote, for the oracle.
@@ -107,6 +165,10 @@ type options struct {
 	clock       clock.Clock
 	tick        time.Duration
 	compact     bool // storage keeps no history beyond read holds
+	// proxy, when set, stands between the runtime and storage: it gets
+	// every message for storage and forwards those it does not drop.
+	drop           func(msg any) bool
+	storageTimeout time.Duration
 }
 
 type harness struct {
@@ -117,9 +179,13 @@ type harness struct {
 	storage *actor.PID
 	outputs persistence.Shard
 	runtime *actor.PID
+	proxy   *actor.PID
 	events  *collector
 	evPID   *actor.PID
 	reg     *prometheus.Registry
+	// epoch of the connection the tests drive; incarnation grows with
+	// every reconnect.
+	epoch *messages.ComputeEpoch
 
 	mu     sync.Mutex
 	log    []written
@@ -153,6 +219,23 @@ func (h *harness) startStorage() {
 	h.storage = h.sys.Root.Spawn(props)
 }
 
+// proxyActor forwards to storage what drop does not drop, keeping the
+// sender, so storage answers the runtime.
+type proxyActor struct {
+	storage *actor.PID
+	drop    func(any) bool
+}
+
+func (p *proxyActor) Receive(ctx actor.Context) {
+	switch m := ctx.Message().(type) {
+	case actor.SystemMessage, actor.AutoReceiveMessage:
+	default:
+		if !p.drop(m) {
+			ctx.Forward(p.storage)
+		}
+	}
+}
+
 func (h *harness) startRuntime() {
 	out, err := h.store.OpenShard(context.Background(), "runtime-outputs")
 	require.NoError(h.t, err)
@@ -163,19 +246,86 @@ func (h *harness) startRuntime() {
 	h.events = newCollector()
 	h.evPID = h.sys.Root.Spawn(actor.PropsFromProducer(func() actor.Actor { return h.events }))
 	h.reg = prometheus.NewRegistry()
+	storagePID := h.storage
+	if h.opts.drop != nil {
+		h.proxy = h.sys.Root.Spawn(actor.PropsFromProducer(func() actor.Actor { return &proxyActor{storage: h.storage, drop: h.opts.drop} }))
+		storagePID = h.proxy
+	}
 	props, err := runtime.New(runtime.Config{
-		Storage: h.storage, Outputs: out, Events: h.evPID, Workers: h.opts.workers,
+		Storage: storagePID, Outputs: out, Workers: h.opts.workers,
 		BackfillChunk: h.opts.chunk, Registerer: h.reg, Logger: testkit.QuietLogger(),
 		BeforeApply: h.opts.beforeApply, Clock: h.opts.clock, TickInterval: h.opts.tick,
+		StorageTimeout: h.opts.storageTimeout,
 	})
 	require.NoError(h.t, err)
 	h.runtime = h.sys.Root.Spawn(props)
+	h.connect()
 }
+
+// connect opens a connection at the next incarnation: Hello (sent with
+// the collector as its sender, so responses go there), CreateInstance,
+// then the commands of replay, then InitializationComplete.
+func (h *harness) connect(replay ...func()) {
+	inc := uint64(1)
+	if h.epoch != nil {
+		inc = h.epoch.GetIncarnation() + 1
+	}
+	h.epoch = &messages.ComputeEpoch{Environment: 1, Incarnation: inc}
+	h.sys.Root.RequestWithCustomSender(h.runtime, h.cmd(&messages.ComputeCommand_Hello{Hello: &messages.ComputeHello{}}), h.evPID)
+	h.send(&messages.ComputeCommand_CreateInstance{CreateInstance: &messages.ComputeCreateInstance{Config: &messages.ComputeInstanceConfig{Replica: messages.FromReplicaId(timely.ReplicaId{Kind: timely.User, Value: 1}), ReplicaName: "r1"}}})
+	for _, f := range replay {
+		f()
+	}
+	h.send(&messages.ComputeCommand_InitializationComplete{InitializationComplete: &messages.ComputeInitializationComplete{}})
+}
+
+// cmd wraps a command in an envelope at the harness's epoch.
+func (h *harness) cmd(c isCommand) *messages.ComputeCommand {
+	return cmdAt(h.epoch, c)
+}
+
+type isCommand = any
+
+func cmdAt(epoch *messages.ComputeEpoch, c isCommand) *messages.ComputeCommand {
+	m := &messages.ComputeCommand{Epoch: epoch}
+	switch c := c.(type) {
+	case *messages.ComputeCommand_Hello:
+		m.Command = c
+	case *messages.ComputeCommand_CreateInstance:
+		m.Command = c
+	case *messages.ComputeCommand_InitializationComplete:
+		m.Command = c
+	case *messages.ComputeCommand_UpdateConfiguration:
+		m.Command = c
+	case *messages.ComputeCommand_CreateDataflow:
+		m.Command = c
+	case *messages.ComputeCommand_Schedule:
+		m.Command = c
+	case *messages.ComputeCommand_AllowWrites:
+		m.Command = c
+	case *messages.ComputeCommand_AllowCompaction:
+		m.Command = c
+	case *messages.ComputeCommand_Peek:
+		m.Command = c
+	case *messages.ComputeCommand_CancelPeek:
+		m.Command = c
+	default:
+		panic(fmt.Sprintf("not a command: %T", c))
+	}
+	return m
+}
+
+// send sends a command at the harness's epoch.
+func (h *harness) send(c isCommand) { h.sys.Root.Send(h.runtime, h.cmd(c)) }
 
 // stopAll stops the runtime and storage and closes the output shard.
 func (h *harness) stopAll() {
 	require.NoError(h.t, h.sys.Root.StopFuture(h.runtime).Wait())
 	require.NoError(h.t, h.sys.Root.StopFuture(h.evPID).Wait())
+	if h.proxy != nil {
+		require.NoError(h.t, h.sys.Root.StopFuture(h.proxy).Wait())
+		h.proxy = nil
+	}
 	require.NoError(h.t, h.sys.Root.StopFuture(h.storage).Wait())
 	require.NoError(h.t, h.outputs.Close())
 	require.NoError(h.t, h.store.Close())
@@ -242,27 +392,86 @@ func (h *harness) mustWrite(cs ...change) timely.Timestamp {
 	return ts
 }
 
-// install installs a flow and records it for the oracle.
+// dataflowOf describes a one-object dataflow: export computes plan over
+// sources and is exported as an index (on the whole row) or, when
+// materialized, as a materialized view whose storage collection is itself.
+func dataflowOf(export timely.GlobalId, plan *messages.Plan, materialized bool, asOf timely.Timestamp, sources ...src) *messages.ComputeDataflowDescription {
+	d := &messages.ComputeDataflowDescription{
+		ObjectsToBuild: []*messages.ComputeBuildDesc{{Id: messages.FromGlobalId(export), Plan: plan}},
+		AsOf:           messages.FromFrontier(timely.At(asOf)),
+		DebugName:      export.String(),
+	}
+	for _, s := range sources {
+		d.SourceImports = append(d.SourceImports, &messages.ComputeSourceImport{Id: messages.FromGlobalId(s.id), Schema: dataflow.SchemaToWire(s.schema)})
+	}
+	if materialized {
+		d.SinkExports = []*messages.ComputeSinkExport{{Id: messages.FromGlobalId(export), From: messages.FromGlobalId(export),
+			Connection: &messages.ComputeSinkExport_MaterializedView{MaterializedView: &messages.ComputeMaterializedViewSink{StorageCollection: messages.FromGlobalId(export)}}}}
+	} else {
+		d.IndexExports = []*messages.ComputeIndexExport{{Id: messages.FromGlobalId(export), On: messages.FromGlobalId(export)}}
+	}
+	return d
+}
+
+// createAndSchedule sends a CreateDataflow and a Schedule for each of its
+// exports.
+func (h *harness) createAndSchedule(d *messages.ComputeDataflowDescription) {
+	h.send(createDataflow(d))
+	for _, e := range d.GetIndexExports() {
+		h.send(scheduleCmd(e.GetId()))
+	}
+	for _, e := range d.GetSinkExports() {
+		h.send(scheduleCmd(e.GetId()))
+	}
+}
+
+func scheduleCmd(id *messages.GlobalId) *messages.ComputeCommand_Schedule {
+	return &messages.ComputeCommand_Schedule{Schedule: &messages.ComputeSchedule{Id: id}}
+}
+
+func createDataflow(d *messages.ComputeDataflowDescription) *messages.ComputeCommand_CreateDataflow {
+	return &messages.ComputeCommand_CreateDataflow{CreateDataflow: &messages.ComputeCreateDataflow{Dataflow: d}}
+}
+
+func allowCompaction(id timely.GlobalId, f timely.Frontier) *messages.ComputeCommand_AllowCompaction {
+	return &messages.ComputeCommand_AllowCompaction{AllowCompaction: &messages.ComputeAllowCompaction{Id: messages.FromGlobalId(id), Frontier: messages.FromFrontier(f)}}
+}
+
+// install creates a one-object dataflow, waits until the runtime accepted
+// or refused it, and records it for the oracle.
 func (h *harness) install(export timely.GlobalId, plan *messages.Plan, materialized bool, asOf timely.Timestamp, sources ...src) error {
-	m := &messages.RtInstallFlow{Export: messages.FromGlobalId(export), Plan: plan, AsOf: uint64(asOf), Materialized: materialized}
+	return h.installDesc(dataflowOf(export, plan, materialized, asOf, sources...), export, plan, sources...)
+}
+
+func (h *harness) installDesc(d *messages.ComputeDataflowDescription, export timely.GlobalId, plan *messages.Plan, sources ...src) error {
+	h.events.forget(export)
+	h.createAndSchedule(d)
+	var err error
+	testkit.Eventually(h.t, func() bool {
+		var done bool
+		err, done = h.events.outcome(export)
+		return done
+	}, wait, "dataflow %s accepted or refused", export)
+	if err != nil {
+		return err
+	}
+	h.record(export, plan, sources...)
+	return nil
+}
+
+// record compiles a flow's plan for the oracle.
+func (h *harness) record(export timely.GlobalId, plan *messages.Plan, sources ...src) {
 	schemas := map[timely.GlobalId]dataflow.Schema{}
 	for _, s := range sources {
-		kind := messages.RtSourceKind_RT_SOURCE_KIND_TABLE
-		if s.view {
-			kind = messages.RtSourceKind_RT_SOURCE_KIND_VIEW
-		}
-		m.Sources = append(m.Sources, &messages.RtSource{Id: messages.FromGlobalId(s.id), Kind: kind, Schema: dataflow.SchemaToWire(s.schema)})
 		schemas[s.id] = s.schema
-	}
-	res := h.request(h.runtime, m).(*messages.RtInstallFlowResponse)
-	if res.GetError() != "" {
-		return fmt.Errorf("%s", res.GetError())
 	}
 	compiled, err := dataflow.Compile(plan, schemas)
 	require.NoError(h.t, err)
 	h.flows[export] = testFlow{plan: compiled, sources: sources}
-	return nil
 }
+
+// drop drops a collection: AllowCompaction to the empty frontier.
+func (h *harness) drop(id timely.GlobalId) { h.send(allowCompaction(id, timely.Closed())) }
 
 func (h *harness) mustInstall(export timely.GlobalId, plan *messages.Plan, materialized bool, sources ...src) {
 	require.NoError(h.t, h.install(export, plan, materialized, 0, sources...))
@@ -295,19 +504,26 @@ func (h *harness) waitFrontier(id timely.GlobalId, t timely.Timestamp) {
 
 // peek reads the index of id at t through the runtime.
 func (h *harness) peek(id timely.GlobalId, t timely.Timestamp) ([]dataflow.Row, error) {
-	return h.peekMsg(&messages.RtPeek{Collection: messages.FromGlobalId(id), Timestamp: uint64(t)})
+	return h.peekMsg(indexPeek(id, t))
+}
+
+func indexPeek(id timely.GlobalId, t timely.Timestamp) *messages.ComputePeek {
+	return &messages.ComputePeek{Target: &messages.ComputePeek_Index{Index: messages.FromGlobalId(id)}, Timestamp: uint64(t)}
 }
 
 // peekMsg sends a peek (its uuid is set here) and waits for the answer.
-func (h *harness) peekMsg(m *messages.RtPeek) ([]dataflow.Row, error) {
-	var res *messages.RtPeekResponse
+func (h *harness) peekMsg(m *messages.ComputePeek) ([]dataflow.Row, error) {
+	var res *messages.ComputePeekResponse
 	select {
 	case res = <-h.peekAsync(m):
 	case <-time.After(wait):
-		h.t.Fatalf("peek of %v at %d: no answer", m.GetCollection(), m.GetTimestamp())
+		h.t.Fatalf("peek of %v at %d: no answer", m.GetTarget(), m.GetTimestamp())
 	}
-	if e, ok := res.Result.(*messages.RtPeekResponse_Error); ok {
-		return nil, fmt.Errorf("%s", e.Error)
+	switch r := res.Result.(type) {
+	case *messages.ComputePeekResponse_Error:
+		return nil, messages.ErrorFromWire(r.Error)
+	case *messages.ComputePeekResponse_Canceled:
+		return nil, fmt.Errorf("canceled")
 	}
 	var rows []dataflow.Row
 	for _, w := range res.GetRows().GetRows() {

@@ -26,8 +26,9 @@ func TestPeekOptions(t *testing.T) {
 
 	// Top 3 by amount (descending) of customer 1, projected to (id, amount).
 	limit := uint64(3)
-	m := &messages.RtPeek{
-		Collection: messages.FromGlobalId(bigOrders), Timestamp: uint64(at),
+	m := indexPeek(bigOrders, at)
+	*m = messages.ComputePeek{
+		Target: m.Target, Timestamp: uint64(at),
 		Mfp: &messages.MapFilterProject{
 			Filter:  []*messages.Expr{binE(opEq, colE(1), litE(dataflow.Int64(1)))},
 			Project: []*messages.ColumnRef{ref(0), ref(2)},
@@ -39,13 +40,14 @@ func TestPeekOptions(t *testing.T) {
 	require.Equal(t, []string{"(19, 97)", "(16, 88)", "(13, 79)"}, rowStrings(rows))
 
 	// A key lookup (the index is keyed by the whole row).
-	rows, err = h.peekMsg(&messages.RtPeek{Collection: messages.FromGlobalId(bigOrders), Timestamp: uint64(at),
-		Key: dataflow.RowToWire(dataflow.Row{dataflow.Int64(20), dataflow.Int64(2), dataflow.Int64(100)})})
+	m = indexPeek(bigOrders, at)
+	m.Key = dataflow.RowToWire(dataflow.Row{dataflow.Int64(20), dataflow.Int64(2), dataflow.Int64(100)})
+	rows, err = h.peekMsg(m)
 	require.NoError(t, err)
 	require.Len(t, rows, 1)
 
 	// A peek ahead of the frontier waits for the write that completes it.
-	ch := h.peekAsync(&messages.RtPeek{Collection: messages.FromGlobalId(bigOrders), Timestamp: uint64(at + 5)})
+	ch := h.peekAsync(indexPeek(bigOrders, at+5))
 	var later timely.Timestamp
 	for later <= at+5 {
 		later = h.mustWrite(change{table: orders, row: dataflow.Row{dataflow.Int64(100 + int64(later%100)), dataflow.Int64(0), dataflow.Int64(99)}, diff: 1})
@@ -54,8 +56,9 @@ func TestPeekOptions(t *testing.T) {
 	require.NotNil(t, res.GetRows())
 
 	// A bad MFP is refused with the reason.
-	_, err = h.peekMsg(&messages.RtPeek{Collection: messages.FromGlobalId(bigOrders), Timestamp: uint64(at),
-		Mfp: &messages.MapFilterProject{Filter: []*messages.Expr{colE(0)}}})
+	m = indexPeek(bigOrders, at)
+	m.Mfp = &messages.MapFilterProject{Filter: []*messages.Expr{colE(0)}}
+	_, err = h.peekMsg(m)
 	require.ErrorContains(t, err, "bool")
 }
 
@@ -73,14 +76,16 @@ func TestPeekBeforeAsOfFails(t *testing.T) {
 	h.checkAt(bigOrders, second)
 }
 
-func (h *harness) peekAsync(m *messages.RtPeek) chan *messages.RtPeekResponse {
+// peekAsync sends a peek (its uuid is set here) and returns the channel
+// its one response arrives on.
+func (h *harness) peekAsync(m *messages.ComputePeek) chan *messages.ComputePeekResponse {
 	u, err := timely.NewUuid(rand.Reader)
 	require.NoError(h.t, err)
-	ch := make(chan *messages.RtPeekResponse, 1)
+	ch := make(chan *messages.ComputePeekResponse, 1)
 	h.events.mu.Lock()
 	h.events.peeks[u] = ch
 	h.events.mu.Unlock()
 	m.Uuid = messages.FromUuid(u)
-	h.sys.Root.Send(h.runtime, m)
+	h.send(&messages.ComputeCommand_Peek{Peek: m})
 	return ch
 }

@@ -1,0 +1,327 @@
+package runtime
+
+import (
+	"fmt"
+	"slices"
+
+	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/arbor-db/arbor/actors/coordinator"
+	"github.com/arbor-db/arbor/actors/pool"
+	"github.com/arbor-db/arbor/dataflow"
+	"github.com/arbor-db/arbor/messages"
+	"github.com/arbor-db/arbor/timely"
+)
+
+// flowState is one export of an installed dataflow: one coordinator flow.
+type flowState struct {
+	export timely.GlobalId
+	kind   exportKind
+	df     *Dataflow
+	spec   pool.FlowSpec
+
+	// checked: storage confirmed the tables; the flow installs once it is
+	// also scheduled. sent: InstallFlow went to the coordinator;
+	// installed: the coordinator accepted it.
+	checked   bool
+	sent      bool
+	installed bool
+	// checkpoint is the committed write frontier; reported the last one
+	// sent to the controller (frontiers never regress).
+	checkpoint, reported timely.Timestamp
+	hydrated             bool
+	scheduled            bool
+	writesAllowed        bool
+	// compaction is the controller's AllowCompaction frontier (the as_of
+	// until one arrives): peeks before it are refused.
+	compaction timely.Timestamp
+	sub        *subscribe
+	// waiting are peeks that arrived before the install was accepted.
+	waiting []timely.Uuid
+}
+
+// build is a dataflow waiting for storage to confirm its tables; builds
+// run one at a time, in order, so that a view is installed before the
+// flows that read it.
+type build struct {
+	df       *Dataflow
+	flows    []*flowState
+	checking bool
+	canceled bool
+}
+
+// enqueueBuild plans a dataflow's exports as flows and queues the build.
+// A description that does not plan or compile is refused whole.
+func (a *runtimeActor) enqueueBuild(ctx actor.Context, d *Dataflow) {
+	efs, _, err := planExports(d.Desc, func(id timely.GlobalId) (builtObject, bool) {
+		o, ok := a.indexes[id]
+		return o, ok
+	})
+	var flows []*flowState
+	for _, ef := range efs {
+		if err != nil {
+			break
+		}
+		var spec pool.FlowSpec
+		if spec, err = a.compile(d, ef); err == nil {
+			f := &flowState{export: ef.export, kind: ef.kind, df: d, spec: spec, compaction: d.AsOf}
+			if ef.kind == exportSubscribe {
+				f.sub = &subscribe{asOf: d.AsOf}
+			}
+			flows = append(flows, f)
+		}
+	}
+	if err != nil {
+		a.conn.Forget(d)
+		a.status(ctx, &d.Exports[0], err)
+		return
+	}
+	for i, f := range flows {
+		a.flows[f.export] = f
+		if f.kind == exportIndex {
+			a.indexes[f.export] = efs[i].object
+		}
+	}
+	a.builds = append(a.builds, &build{df: d, flows: flows})
+	a.nextBuild(ctx)
+}
+
+// compile turns an export into a flow spec: its plan (arranged by the
+// index key), its sources (views when a materialized view of this runtime
+// produces them, tables otherwise) and its as_of.
+func (a *runtimeActor) compile(d *Dataflow, ef exportFlow) (pool.FlowSpec, error) {
+	schemas := map[timely.GlobalId]dataflow.Schema{}
+	var sources []pool.Source
+	ids := make([]timely.GlobalId, 0, len(ef.object.sources))
+	for id := range ef.object.sources {
+		ids = append(ids, id)
+	}
+	slices.SortFunc(ids, timely.GlobalId.Compare)
+	for _, id := range ids {
+		schema, err := dataflow.SchemaFromWire(ef.object.sources[id].GetSchema())
+		if err != nil {
+			return pool.FlowSpec{}, fmt.Errorf("%w: dataflow %q: source %s: %v", ErrInvalidCommand, d.Desc.GetDebugName(), id, err)
+		}
+		schemas[id] = schema
+		kind := pool.SourceTable
+		if p, ok := a.flows[id]; ok && p.kind == exportMaterializedView {
+			kind = pool.SourceView
+		}
+		sources = append(sources, pool.Source{Id: id, Kind: kind})
+	}
+	plan := ef.object.plan
+	if ef.kind == exportIndex && len(ef.key) > 0 {
+		arr := &messages.ArrangeByPlan{Input: plan}
+		for _, k := range ef.key {
+			arr.Key = append(arr.Key, &messages.ColumnRef{Ref: &messages.ColumnRef_Index{Index: k}})
+		}
+		plan = &messages.Plan{Node: &messages.Plan_ArrangeBy{ArrangeBy: arr}}
+	}
+	compiled, err := dataflow.Compile(plan, schemas)
+	if err != nil {
+		return pool.FlowSpec{}, messages.WithObject(fmt.Errorf("%w: dataflow %q: export %s: %v", ErrInvalidCommand, d.Desc.GetDebugName(), ef.export, err), ef.export.String())
+	}
+	// Keep only the sources the plan reads, in its order.
+	used := map[timely.GlobalId]bool{}
+	for _, id := range compiled.Sources() {
+		used[id] = true
+	}
+	kept := slices.DeleteFunc(sources, func(s pool.Source) bool { return !used[s.Id] })
+	return pool.FlowSpec{
+		Id:           FlowIdOf(ef.export),
+		Export:       ef.export,
+		Plan:         compiled,
+		Sources:      kept,
+		AsOf:         d.AsOf,
+		Materialized: ef.kind != exportIndex,
+		TickInterval: a.cfg.TickInterval,
+	}, nil
+}
+
+// nextBuild starts the head build's table check, once storage is up.
+func (a *runtimeActor) nextBuild(ctx actor.Context) {
+	for a.ready && len(a.builds) > 0 && !a.builds[0].checking {
+		b := a.builds[0]
+		req := &messages.StorageFrontiers{}
+		for _, f := range b.flows {
+			for _, s := range f.spec.Sources {
+				if s.Kind == pool.SourceTable && !slices.ContainsFunc(req.Tables, func(w *messages.GlobalId) bool { id, _ := w.ToTimely(); return id == s.Id }) {
+					req.Tables = append(req.Tables, messages.FromGlobalId(s.Id))
+				}
+			}
+		}
+		if len(req.Tables) == 0 {
+			a.builds = a.builds[1:]
+			a.install(ctx, b)
+			continue
+		}
+		b.checking = true
+		what := fmt.Sprintf("check the tables of dataflow %q (%s)", b.df.Desc.GetDebugName(), b.df.Exports[0])
+		a.call(ctx, what, req, func(ctx actor.Context, res any, err error) {
+			a.builds = a.builds[1:]
+			if !b.canceled {
+				if err == nil {
+					err = tablesErr(what, res)
+				}
+				if err != nil {
+					a.failBuild(ctx, b, err)
+				} else {
+					a.install(ctx, b)
+				}
+			}
+			a.nextBuild(ctx)
+		})
+		return
+	}
+}
+
+func tablesErr(what string, res any) error {
+	fr, ok := res.(*messages.StorageFrontiersResponse)
+	if !ok {
+		return fmt.Errorf("%w: %s: unexpected answer %T", ErrStorage, what, res)
+	}
+	return storageErr(ErrInvalidCommand, what, fr.GetError())
+}
+
+// failBuild forgets a dataflow whose tables storage refused.
+func (a *runtimeActor) failBuild(ctx actor.Context, b *build, err error) {
+	for _, f := range b.flows {
+		a.forgetFlow(ctx, f, err)
+	}
+	a.conn.Forget(b.df)
+	a.status(ctx, &b.df.Exports[0], err)
+	a.downgradeHold(ctx)
+}
+
+// forgetFlow removes a flow the coordinator does not run, failing the
+// peeks that waited for it.
+func (a *runtimeActor) forgetFlow(ctx actor.Context, f *flowState, err error) {
+	if a.flows[f.export] == f {
+		delete(a.flows, f.export)
+		delete(a.indexes, f.export)
+	}
+	for _, u := range f.waiting {
+		if p, ok := a.peeks[u]; ok {
+			a.answerPeek(ctx, p.uuid, peekError(err))
+		}
+	}
+	f.waiting = nil
+}
+
+// install marks a checked build's flows ready and installs those that
+// are scheduled; the others install when their Schedule comes.
+func (a *runtimeActor) install(ctx actor.Context, b *build) {
+	for _, f := range b.flows {
+		f.checked = true
+		a.installIfReady(ctx, f)
+	}
+	a.downgradeHold(ctx)
+}
+
+// installIfReady sends a flow to the coordinator once it is checked and
+// scheduled: a collection computes only once scheduled.
+func (a *runtimeActor) installIfReady(ctx actor.Context, f *flowState) {
+	if f.checked && f.scheduled && !f.sent {
+		f.sent = true
+		ctx.Request(a.coord, &coordinator.InstallFlow{Spec: f.spec})
+	}
+}
+
+func (a *runtimeActor) flowOf(id pool.FlowId) *flowState {
+	for _, f := range a.flows {
+		if f.spec.Id == id {
+			return f
+		}
+	}
+	return nil
+}
+
+func (a *runtimeActor) handleInstallReply(ctx actor.Context, m *coordinator.InstallFlowReply) {
+	f := a.flowOf(m.Flow)
+	if f == nil || f.installed || !f.sent {
+		return // dropped, or a rebuilt flow whose install is not sent yet
+	}
+	if m.Err != nil {
+		err := messages.WithObject(fmt.Errorf("%w: install %s: %w", ErrInvalidCommand, f.export, m.Err), f.export.String())
+		a.forgetFlow(ctx, f, err)
+		if d, ok := a.conn.Dataflow(f.export); ok && d == f.df {
+			a.conn.Forget(d)
+		}
+		a.status(ctx, &f.export, err)
+		return
+	}
+	f.installed = true
+	f.checkpoint = max(f.checkpoint, m.Checkpoint)
+	a.hydration(ctx, f.export, false)
+	a.reportFrontier(ctx, f)
+	for _, u := range f.waiting {
+		if p, ok := a.peeks[u]; ok {
+			a.dispatchPeek(ctx, f, p)
+		}
+	}
+	f.waiting = nil
+	a.advanceSubscribe(ctx, f)
+}
+
+// dropExport drops the flow of one export: queued, it never installs;
+// installed, the coordinator drops it.
+func (a *runtimeActor) dropExport(ctx actor.Context, id timely.GlobalId) {
+	f, ok := a.flows[id]
+	if !ok {
+		return
+	}
+	a.forgetFlow(ctx, f, messages.WithObject(fmt.Errorf("%w: %s", ErrDropped, id), id.String()))
+	for i, b := range a.builds {
+		if j := slices.Index(b.flows, f); j >= 0 {
+			b.flows = slices.Delete(b.flows, j, j+1)
+			if len(b.flows) == 0 {
+				if b.checking {
+					b.canceled = true
+				} else {
+					a.builds = slices.Delete(a.builds, i, i+1)
+				}
+			}
+			break
+		}
+	}
+	if f.sub != nil {
+		a.endSubscribe(ctx, f)
+	}
+	if f.sent {
+		ctx.Request(a.coord, &coordinator.DropFlow{Flow: f.spec.Id})
+	}
+	a.downgradeHold(ctx)
+}
+
+func (a *runtimeActor) handleDropReply(ctx actor.Context, m *coordinator.DropFlowReply) {
+	if m.Err != nil {
+		a.status(ctx, nil, fmt.Errorf("%w: drop flow %d: %w", ErrFlow, m.Flow, m.Err))
+	}
+}
+
+func (a *runtimeActor) handleFlowEvents(ctx actor.Context, m *coordinator.FlowEvents) {
+	for _, e := range m.Events {
+		f, ok := a.flows[e.Export]
+		if !ok || f.spec.Id != e.Flow {
+			continue
+		}
+		switch e.Kind {
+		case coordinator.FrontierAdvanced:
+			f.checkpoint = max(f.checkpoint, e.Upper)
+			a.reportFrontier(ctx, f)
+			a.advanceSubscribe(ctx, f)
+		case coordinator.Hydrated:
+			if !f.hydrated {
+				f.hydrated = true
+				a.hydration(ctx, f.export, true)
+			}
+		case coordinator.FlowFailed:
+			err := messages.WithObject(fmt.Errorf("%w: %s: %w", ErrFlow, f.export, e.Err), f.export.String())
+			if e.Removed {
+				a.forgetFlow(ctx, f, err)
+			}
+			a.status(ctx, &f.export, err)
+		}
+	}
+	a.downgradeHold(ctx)
+}

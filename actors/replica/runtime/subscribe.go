@@ -1,0 +1,73 @@
+package runtime
+
+import (
+	"context"
+
+	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/arbor-db/arbor/messages"
+	"github.com/arbor-db/arbor/timely"
+)
+
+// subscribe is a subscribe sink's progress. Its flow is materialized: the
+// coordinator commits its output to the runtime's output shard with its
+// checkpoint, and each time the checkpoint advances the runtime reads the
+// newly committed output and sends it as one batch [lower, upper). The
+// next batch starts where the last one ended, so no update is sent twice;
+// updates before the as_of are reported at the as_of.
+type subscribe struct {
+	asOf timely.Timestamp
+	// lower is the next batch's lower (the as_of until the first batch);
+	// sent says a batch went out.
+	lower timely.Timestamp
+	sent  bool
+}
+
+// advanceSubscribe sends the batch of a subscribe flow's newly committed
+// output. The read is served from the output store's in-memory copy of
+// the view (loaded from the local output shard on the first read).
+func (a *runtimeActor) advanceSubscribe(ctx actor.Context, f *flowState) {
+	s := f.sub
+	if s == nil || !f.installed {
+		return
+	}
+	lower := max(s.lower, s.asOf)
+	upper := f.checkpoint
+	if upper <= lower {
+		return
+	}
+	from := lower
+	if !s.sent {
+		from = 0
+	}
+	batch := &messages.ComputeSubscribeBatch{Lower: messages.FromFrontier(timely.At(lower)), Upper: messages.FromFrontier(timely.At(upper))}
+	// ReadView serves from the store's in-memory copy of the view after
+	// its first read; that first read loads the view from the shard, once,
+	// within the storage deadline.
+	rctx, cancel := context.WithTimeout(context.Background(), a.cfg.StorageTimeout)
+	us, err := a.store.ReadView(rctx, f.export, from, upper)
+	cancel()
+	if err != nil {
+		batch.Result = &messages.ComputeSubscribeBatch_Error{Error: messages.ErrorToWire(messages.WithObject(err, f.export.String()))}
+	} else {
+		out := &messages.ComputeUpdates{}
+		for _, u := range us {
+			out.Updates = append(out.Updates, &messages.ComputeUpdate{Row: rowToWire(u.Row), Time: uint64(max(u.Time, lower)), Diff: u.Diff})
+		}
+		batch.Result = &messages.ComputeSubscribeBatch_Updates{Updates: out}
+	}
+	s.lower, s.sent = upper, true
+	a.respond(ctx, &messages.ComputeResponse{Response: &messages.ComputeResponse_SubscribeResponse{SubscribeResponse: &messages.ComputeSubscribeResponse{
+		Id: messages.FromGlobalId(f.export), Response: &messages.ComputeSubscribeResponse_Batch{Batch: batch},
+	}}})
+}
+
+// endSubscribe says a dropped subscribe sends nothing at or after its
+// last upper.
+func (a *runtimeActor) endSubscribe(ctx actor.Context, f *flowState) {
+	at := max(f.sub.lower, f.sub.asOf)
+	a.respond(ctx, &messages.ComputeResponse{Response: &messages.ComputeResponse_SubscribeResponse{SubscribeResponse: &messages.ComputeSubscribeResponse{
+		Id: messages.FromGlobalId(f.export), Response: &messages.ComputeSubscribeResponse_DroppedAt{DroppedAt: messages.FromFrontier(timely.At(at))},
+	}}})
+	f.sub = nil
+}
