@@ -10,7 +10,7 @@ var (
 	// ErrCertificatesRequired: a non-loopback listen address without
 	// certificates.
 	ErrCertificatesRequired = messages.NewSentinel(messages.ErrorCode_ERROR_CODE_INVALID_ARGUMENT,
-		"mtls: a non-loopback listen address requires --cacert, --cert and --key")
+		"mtls: a remote listening off loopback requires --cacert, --cert and --key")
 	// ErrBadMaterial: a file cannot be read or does not hold what its flag
 	// says (a PEM certificate, a key matching the certificate).
 	ErrBadMaterial = messages.NewSentinel(messages.ErrorCode_ERROR_CODE_INVALID_ARGUMENT,

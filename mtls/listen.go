@@ -16,12 +16,12 @@ func CheckListen(listen string, files Files) error {
 	}
 	host, _, err := net.SplitHostPort(listen)
 	if err != nil {
-		return fmt.Errorf("mtls: listen address %q: %v", listen, err)
+		return fmt.Errorf("mtls: --listen %q: %v", listen, err)
 	}
 	if IsLoopback(host) {
 		return nil
 	}
-	return fmt.Errorf("%w: listen address %s is not loopback", ErrCertificatesRequired, listen)
+	return fmt.Errorf("%w: --listen %s is not a loopback address", ErrCertificatesRequired, listen)
 }
 
 // IsLoopback reports whether host (no port) is a loopback address or
