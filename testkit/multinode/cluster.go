@@ -109,6 +109,17 @@ func (c *Cluster) AddNode() *Node {
 	return n
 }
 
+// AddNodeProcess starts one more node without waiting for readiness: for
+// a start that is meant to fail, or to wait with Node.WaitReady.
+func (c *Cluster) AddNodeProcess() *Node {
+	c.t.Helper()
+	n := c.newNode()
+	if err := n.StartProcess(); err != nil {
+		c.t.Fatal(err)
+	}
+	return n
+}
+
 // Files returns the mTLS material of "node" or "client" (zero without
 // Config.MTLS).
 func (c *Cluster) Files(name string) mtls.Files { return c.certs[name] }
