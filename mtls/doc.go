@@ -19,6 +19,19 @@
 //   - Generate writes a CA and certificates for named parties into a
 //     directory, for tests and for operators (cmd/arbor-certs).
 //
+// A client program (arborctl, the client library) runs its own small actor
+// system with remote, since protoactor has no client-only mode. With mTLS it
+// takes the three flags and starts that remote with the credentials:
+//
+//	var files mtls.Files
+//	files.RegisterFlags(flag.CommandLine) // --cacert, --cert, --key
+//	flag.Parse()
+//	var creds *mtls.Credentials // nil: plain, for a node on loopback
+//	if files.Enabled() {
+//		creds, err = mtls.NewCredentials(mtls.CredentialsConfig{Files: files})
+//	}
+//	r := remote.NewRemote(sys, remote.Configure("127.0.0.1", 0, creds.RemoteOptions()...))
+//
 // Invariants: with Files set, no connection in either direction is made
 // without a certificate chain to the configured CA; the minimum version is
 // TLS 1.3 (every party is Arbor's own). Certificates are read once, when the

@@ -3,6 +3,7 @@ package mtls
 import (
 	"crypto/tls"
 	"crypto/x509"
+	"flag"
 	"fmt"
 	"os"
 )
@@ -18,6 +19,15 @@ type Files struct {
 	Cert string `json:"cert,omitempty"`
 	// Key is the private key of Cert.
 	Key string `json:"key,omitempty"`
+}
+
+// RegisterFlags defines --cacert, --cert and --key on fs, writing into f,
+// with the help text every Arbor program shares (arborctl, client programs;
+// the node defines the same flags beside its config file).
+func (f *Files) RegisterFlags(fs *flag.FlagSet) {
+	fs.StringVar(&f.CACert, "cacert", f.CACert, "PEM file of the CA that signs every node's and client's certificate (mTLS)")
+	fs.StringVar(&f.Cert, "cert", f.Cert, "PEM file of this program's certificate, signed by --cacert (mTLS)")
+	fs.StringVar(&f.Key, "key", f.Key, "PEM file of the private key of --cert (mTLS)")
 }
 
 // Enabled reports whether any file is named. Validate then says whether the

@@ -4,6 +4,7 @@ import (
 	"crypto/x509"
 	"encoding/pem"
 	"errors"
+	"flag"
 	"os"
 	"path/filepath"
 	"strings"
@@ -179,5 +180,17 @@ func TestGenerateWritesVerifiableMaterial(t *testing.T) {
 	}
 	if _, err := mtls.Generate(mtls.GenerateConfig{Dir: dir}); err == nil {
 		t.Error("Generate without Now succeeded")
+	}
+}
+
+func TestRegisterFlags(t *testing.T) {
+	var f mtls.Files
+	fs := flag.NewFlagSet("arborctl", flag.ContinueOnError)
+	f.RegisterFlags(fs)
+	if err := fs.Parse([]string{"--cacert", "ca.pem", "--cert", "c.pem", "--key", "k.pem"}); err != nil {
+		t.Fatal(err)
+	}
+	if f != (mtls.Files{CACert: "ca.pem", Cert: "c.pem", Key: "k.pem"}) {
+		t.Fatalf("got %+v", f)
 	}
 }
