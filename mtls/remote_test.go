@@ -6,6 +6,10 @@
 package mtls_test
 
 import (
+	"bytes"
+	"log/slog"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -25,11 +29,16 @@ type party struct {
 
 func startParty(t *testing.T, files *mtls.Files) party {
 	t.Helper()
+	return startPartyLogging(t, files, testkit.QuietLogger())
+}
+
+func startPartyLogging(t *testing.T, files *mtls.Files, logger *slog.Logger) party {
+	t.Helper()
 	sys := testkit.NewSystem(t)
 	var creds *mtls.Credentials
 	if files != nil {
 		var err error
-		if creds, err = mtls.NewCredentials(mtls.CredentialsConfig{Files: *files, Logger: testkit.QuietLogger()}); err != nil {
+		if creds, err = mtls.NewCredentials(mtls.CredentialsConfig{Files: *files, Logger: logger}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -99,7 +108,8 @@ func TestPeersWithoutTheCAAreRefused(t *testing.T) {
 		{"another CA altogether", &foreign},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			server := startParty(t, &node)
+			var log lockedBuffer
+			server := startPartyLogging(t, &node, slog.New(slog.NewTextHandler(&log, nil)))
 			echo := server.echo(t)
 			caller := startParty(t, tc.files)
 			_, err := caller.sys.Root.RequestFuture(echo, &messages.Row{}, 2*time.Second).Result()
@@ -110,6 +120,29 @@ func TestPeersWithoutTheCAAreRefused(t *testing.T) {
 			// or the node refused the caller's certificate).
 			testkit.Eventually(t, func() bool { return server.creds.Failures(mtls.SideServer) >= 1 },
 				testkit.DefaultTimeout, "the node counted no handshake failure")
+			if got := log.String(); !strings.Contains(got, "level=WARN") || !strings.Contains(got, "TLS handshake failed") ||
+				!strings.Contains(got, "side=server") {
+				t.Fatalf("the node's log does not show the failed handshake:\n%s", got)
+			}
 		})
 	}
+}
+
+// lockedBuffer is a log destination safe for the logging goroutines and the
+// test.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }

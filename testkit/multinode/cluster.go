@@ -101,19 +101,21 @@ func (c *Cluster) Node(i int) *Node {
 	return c.nodes[i]
 }
 
-// AddNode starts one more node and waits until it is ready.
-func (c *Cluster) AddNode() *Node {
+// AddNode starts one more node and waits until it is ready. extra flags
+// come after Config.Args (a later flag wins: --deploy-generation 2 for a
+// node that fences the others, say).
+func (c *Cluster) AddNode(extra ...string) *Node {
 	c.t.Helper()
-	n := c.newNode()
+	n := c.newNode(extra...)
 	n.Start()
 	return n
 }
 
-// AddNodeProcess starts one more node without waiting for readiness: for
-// a start that is meant to fail, or to wait with Node.WaitReady.
-func (c *Cluster) AddNodeProcess() *Node {
+// AddNodeProcess is AddNode without the wait for readiness: for a start
+// that is meant to fail, or to wait with Node.WaitReady.
+func (c *Cluster) AddNodeProcess(extra ...string) *Node {
 	c.t.Helper()
-	n := c.newNode()
+	n := c.newNode(extra...)
 	if err := n.StartProcess(); err != nil {
 		c.t.Fatal(err)
 	}
@@ -125,7 +127,7 @@ func (c *Cluster) AddNodeProcess() *Node {
 func (c *Cluster) Files(name string) mtls.Files { return c.certs[name] }
 
 // newNode allocates a node: a name, a data dir, two free ports and a proxy.
-func (c *Cluster) newNode() *Node {
+func (c *Cluster) newNode(extra ...string) *Node {
 	c.t.Helper()
 	c.mu.Lock()
 	name := fmt.Sprintf("n%d", len(c.nodes)+1)
@@ -143,7 +145,7 @@ func (c *Cluster) newNode() *Node {
 	if f := c.certs["node"]; f.Enabled() {
 		n.args = append(n.args, "--cacert", f.CACert, "--cert", f.Cert, "--key", f.Key)
 	}
-	n.args = append(n.args, c.cfg.Args...)
+	n.args = append(append(n.args, c.cfg.Args...), extra...)
 	c.mu.Lock()
 	c.nodes = append(c.nodes, n)
 	c.mu.Unlock()

@@ -100,11 +100,20 @@ func TestClusterWithMutualTLS(t *testing.T) {
 		t.Fatal(err)
 	}
 	n1.Proxy().Heal()
+
+	// Severed connections are dialed again, through TLS again.
+	n1.Proxy().Sever()
+	if err := c.WaitPing(n1, 10*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if n1.Proxy().Accepted() < 2 {
+		t.Fatalf("%d connections accepted after a sever", n1.Proxy().Accepted())
+	}
 }
 
 func TestAStartThatFailsReportsTheExit(t *testing.T) {
-	c := multinode.Start(t, multinode.Config{Nodes: 0, Args: []string{"--log-level", "shouty"}})
-	n := c.AddNodeProcess()
+	c := multinode.Start(t, multinode.Config{Nodes: 0, Args: []string{"--log-level", "info"}})
+	n := c.AddNodeProcess("--log-level", "shouty") // the later flag wins
 	err := n.WaitReady(10 * time.Second)
 	if err == nil || !strings.Contains(err.Error(), "exited") {
 		t.Fatalf("a node with a bad flag: %v", err)
