@@ -4,7 +4,9 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"os"
 	"path/filepath"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -45,11 +47,16 @@ type Cluster struct {
 	dir    string
 	certs  map[string]mtls.Files // "node", "client"; nil without MTLS
 
-	mu     sync.Mutex
-	nodes  []*Node
-	client *actor.ActorSystem // lazily, by Client
-	remote *remote.Remote
+	mu          sync.Mutex
+	nodes       []*Node
+	client      *actor.ActorSystem // lazily, by Client
+	remote      *remote.Remote
+	clientProxy *Proxy // in front of the client's remote, which advertises it
 }
+
+// TestParty is the name the test's own process goes by as a source of
+// traffic (Cluster.Test, Proxy.BlackholeFrom).
+const TestParty = "test"
 
 // Start builds the node binary if this test process has not yet (see
 // Binary), starts cfg.Nodes nodes as child processes on free loopback
@@ -133,7 +140,7 @@ func (c *Cluster) newNode(extra ...string) *Node {
 	name := fmt.Sprintf("n%d", len(c.nodes)+1)
 	c.mu.Unlock()
 	listen, httpAddr := freeAddr(c.t), freeAddr(c.t)
-	proxy, err := NewProxy(listen)
+	proxy, err := NewProxy(listen, c.identify)
 	if err != nil {
 		c.t.Fatal(err)
 	}
@@ -178,12 +185,97 @@ func (c *Cluster) Client() *actor.ActorSystem {
 			c.t.Fatal(err)
 		}
 	}
-	cfg := remote.Configure("127.0.0.1", 0, creds.RemoteOptions()...)
+	listen := freeAddr(c.t)
+	proxy, err := NewProxy(listen, c.identify)
+	if err != nil {
+		sys.Shutdown()
+		c.t.Fatal(err)
+	}
+	_, portStr, _ := net.SplitHostPort(listen)
+	port, _ := strconv.Atoi(portStr)
+	cfg := remote.Configure("127.0.0.1", port, append(creds.RemoteOptions(), remote.WithAdvertisedHost(proxy.Addr()))...)
 	cfg.MaxRetryCount = 1
 	c.remote = remote.NewRemote(sys, cfg)
 	c.remote.Start()
-	c.client = sys
+	c.client, c.clientProxy = sys, proxy
 	return sys
+}
+
+// Party is a process of the cluster as a source and destination of
+// traffic: a *Node, or the test's own process (Cluster.Test).
+type Party interface {
+	// Name is the party's name as a traffic source ("n1", TestParty).
+	Name() string
+	// Proxy is the proxy in front of the party's remote port.
+	Proxy() *Proxy
+}
+
+// Test is the test's own process as a Party: its Client system advertises
+// a proxy too, so the answers nodes send the test pass a proxy as well.
+func (c *Cluster) Test() Party {
+	c.t.Helper()
+	c.Client()
+	return testParty{c}
+}
+
+type testParty struct{ c *Cluster }
+
+func (testParty) Name() string { return TestParty }
+
+func (p testParty) Proxy() *Proxy {
+	p.c.mu.Lock()
+	defer p.c.mu.Unlock()
+	return p.c.clientProxy
+}
+
+// Link is the traffic between two parties, both directions: what a sends
+// b passes b's proxy, what b sends a passes a's. Unlike a Proxy's own
+// Blackhole, a Link's leaves every other party's traffic alone, so a test
+// can partition two nodes that both still reach a third.
+//
+// The proxies tell sources apart by the process that holds the dialing
+// socket (Linux /proc); where that is unavailable nothing is identified and
+// a Link's rules do not apply.
+type Link struct{ a, b Party }
+
+// Link returns the link between a and b.
+func (c *Cluster) Link(a, b Party) Link { return Link{a, b} }
+
+// Blackhole stops the traffic between the two parties until Heal.
+func (l Link) Blackhole() {
+	l.b.Proxy().BlackholeFrom(l.a.Name())
+	l.a.Proxy().BlackholeFrom(l.b.Name())
+}
+
+// Delay holds the traffic between the two parties for d, each way.
+func (l Link) Delay(d time.Duration) {
+	l.b.Proxy().DelayFrom(l.a.Name(), d)
+	l.a.Proxy().DelayFrom(l.b.Name(), d)
+}
+
+// Heal ends Blackhole and Delay on this link.
+func (l Link) Heal() {
+	l.b.Proxy().HealFrom(l.a.Name())
+	l.a.Proxy().HealFrom(l.b.Name())
+}
+
+// identify names the party that dialed an accepted proxy connection: the
+// node whose running process (or the test process) holds the other end.
+func (c *Cluster) identify(accepted net.Conn) string {
+	peer, ok1 := accepted.RemoteAddr().(*net.TCPAddr)
+	local, ok2 := accepted.LocalAddr().(*net.TCPAddr)
+	if !ok1 || !ok2 {
+		return ""
+	}
+	names := map[int]string{os.Getpid(): TestParty}
+	pids := []int{os.Getpid()}
+	for _, n := range c.Nodes() {
+		if p := n.current(); p != nil && !p.hasExited() {
+			names[p.cmd.Process.Pid] = n.name
+			pids = append(pids, p.cmd.Process.Pid)
+		}
+	}
+	return names[socketOwner(peer.Port, local.Port, pids)]
 }
 
 // Ping sends a request the node's root guardian does not handle to its
@@ -230,8 +322,11 @@ func (c *Cluster) cleanup(before goleak.Option) {
 		n.proxy.Close()
 	}
 	c.mu.Lock()
-	sys, r := c.client, c.remote
+	sys, r, proxy := c.client, c.remote, c.clientProxy
 	c.mu.Unlock()
+	if proxy != nil {
+		proxy.Close()
+	}
 	if r != nil {
 		r.Shutdown(true)
 	}

@@ -122,3 +122,42 @@ func TestAStartThatFailsReportsTheExit(t *testing.T) {
 		t.Fatalf("exit %d, log:\n%s", n.ExitCode(), n.Log())
 	}
 }
+
+// TestLinkPartitionsTwoPartiesOnly cuts the traffic between the test and
+// one node, both ways, while another node still answers; then only the
+// answers of that node to the test, which proves the proxies tell the node
+// processes apart.
+func TestLinkPartitionsTwoPartiesOnly(t *testing.T) {
+	c := multinode.Start(t, multinode.Config{Nodes: 2})
+	n1, n2 := c.Node(0), c.Node(1)
+	for _, n := range c.Nodes() {
+		if err := c.Ping(n, 5*time.Second); err != nil {
+			t.Fatal(err)
+		}
+	}
+	link := c.Link(c.Test(), n1)
+	link.Blackhole()
+	if err := c.Ping(n1, 500*time.Millisecond); err == nil {
+		t.Fatal("n1 answered across a blackholed link")
+	}
+	if err := c.Ping(n2, 5*time.Second); err != nil {
+		t.Fatalf("n2, not on the link: %v", err)
+	}
+	link.Heal()
+	if err := c.WaitPing(n1, 10*time.Second); err != nil {
+		t.Fatal(err)
+	}
+
+	// One direction: n1's answers to the test are held at the test's proxy.
+	c.Test().Proxy().BlackholeFrom(n1.Name())
+	if err := c.Ping(n1, 500*time.Millisecond); err == nil {
+		t.Fatal("n1's answer passed a blackhole for its source")
+	}
+	if err := c.Ping(n2, 5*time.Second); err != nil {
+		t.Fatalf("n2's answer: %v", err)
+	}
+	c.Test().Proxy().HealFrom(n1.Name())
+	if err := c.WaitPing(n1, 10*time.Second); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -20,8 +20,15 @@
 //     them, Heal ends both, Sever closes the open connections. HTTP
 //     (/readyz) does not pass the proxy: a partitioned node is still
 //     observable.
-//   - Cluster.Client is the test's own actor system (remote on loopback,
-//     with the client certificate under MTLS); Ping sends a node's root
+//   - Cluster.Link(a, b) is the traffic between two parties only (nodes, or
+//     the test itself, Cluster.Test): Blackhole, Delay and Heal on it leave
+//     every other party's traffic alone, so two nodes can be partitioned
+//     while both still reach a third. A proxy tells its sources apart by the
+//     process that holds the dialing socket (/proc on Linux); elsewhere
+//     sources are unknown and only the proxy-wide rules apply.
+//   - Cluster.Client is the test's own actor system (remote on loopback
+//     behind a proxy of its own, with the client certificate under MTLS);
+//     Ping sends a node's root
 //     guardian a request through the proxy and waits for its answer, and
 //     WaitPing waits until one comes back.
 //   - Barrier coordinates the goroutines of a test at named steps (Enter
@@ -69,11 +76,9 @@
 //
 // # Limits
 //
-// A proxy stands in front of one node, so Blackhole cuts that node off
-// from every other process (including the test); a partition between two
-// nodes that both still reach a third is not expressible yet (protoactor
-// dials one advertised address per node, the same for every sender). The
-// nodes run the binary's flags only: there is no in-process node until the
+// protoactor dials one advertised address per node, the same for every
+// sender, so a Link's rules depend on telling senders apart by process
+// (Linux only). The nodes run the binary's flags only: there is no in-process node until the
 // node's wiring is an importable package. Membership convergence waits come
 // with cluster membership (issue 12, item 1).
 package multinode

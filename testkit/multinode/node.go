@@ -61,7 +61,8 @@ type process struct {
 	err    error         // cmd.Wait's result, set before exited closes
 }
 
-// Name is the node's name in the cluster ("n1", "n2", ...).
+// Name is the node's name in the cluster ("n1", "n2", ...), also its name
+// as a traffic source (Link, Proxy.BlackholeFrom).
 func (n *Node) Name() string { return n.name }
 
 // Addr is the node's advertised remote address: its proxy's.

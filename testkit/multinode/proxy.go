@@ -17,38 +17,61 @@ import (
 //     lost or reset, TCP-like, so what was sent arrives after Heal unless
 //     the sender gave up on its connection meanwhile.
 //   - Delay holds every byte read from now on for d before passing it on.
-//   - Heal ends both.
+//   - BlackholeFrom and DelayFrom do the same for the connections of one
+//     source only (a node's name), when the proxy can tell sources apart
+//     (see NewProxy); Cluster.Link uses them for a partition between two
+//     nodes.
+//   - Heal ends all of these; HealFrom those of one source.
 //   - Sever closes every open connection at once, as a crash of the link
 //     would; new connections are accepted as before.
 //
 // The proxy's goroutines are its own: Close stops them and waits for them.
 // Time here is real time: the proxy stands between real processes.
 type Proxy struct {
-	ln     net.Listener
-	target string
-	done   chan struct{} // closed by Close
+	ln       net.Listener
+	target   string
+	identify func(conn net.Conn) string
+	done     chan struct{} // closed by Close
 
-	mu     sync.Mutex
-	open   chan struct{} // closed while traffic flows; a fresh one while blackholed
-	delay  time.Duration
-	links  map[*link]struct{}
-	closed bool
+	mu      sync.Mutex
+	rules   rules
+	changed chan struct{} // closed and replaced whenever rules change
+	links   map[*link]struct{}
+	closed  bool
 
 	wg        sync.WaitGroup
 	forwarded atomic.Int64 // bytes written to either side
 	accepted  atomic.Int64 // connections accepted
 }
 
+// rules say what passes; guarded by Proxy.mu.
+type rules struct {
+	all       bool                     // Blackhole: nothing passes
+	delay     time.Duration            // Delay: every chunk
+	from      map[string]bool          // BlackholeFrom: sources that do not pass
+	delayFrom map[string]time.Duration // DelayFrom
+}
+
+func (r rules) blocked(source string) bool { return r.all || (source != "" && r.from[source]) }
+
+func (r rules) delayOf(source string) time.Duration {
+	if d, ok := r.delayFrom[source]; ok && source != "" && d > r.delay {
+		return d
+	}
+	return r.delay
+}
+
 // NewProxy listens on a free loopback port and forwards every connection to
-// target. Traffic flows until Blackhole or Delay.
-func NewProxy(target string) (*Proxy, error) {
+// target. identify, when not nil, names the source of each accepted
+// connection ("" when unknown); the per-source rules apply to the named
+// ones. Traffic flows until a rule stops it.
+func NewProxy(target string, identify func(accepted net.Conn) string) (*Proxy, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, fmt.Errorf("multinode: proxy for %s: %w", target, err)
 	}
-	p := &Proxy{ln: ln, target: target, done: make(chan struct{}), open: make(chan struct{}),
-		links: make(map[*link]struct{})}
-	close(p.open)
+	p := &Proxy{ln: ln, target: target, identify: identify, done: make(chan struct{}),
+		changed: make(chan struct{}), links: make(map[*link]struct{})}
 	p.wg.Add(1)
 	go p.accept()
 	return p, nil
@@ -61,47 +84,67 @@ func (p *Proxy) Addr() string { return p.ln.Addr().String() }
 func (p *Proxy) Target() string { return p.target }
 
 // Blackhole stops all traffic through the proxy until Heal.
-func (p *Proxy) Blackhole() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	select {
-	case <-p.open:
-		p.open = make(chan struct{})
-	default: // already blackholed
-	}
-}
+func (p *Proxy) Blackhole() { p.update(func(r *rules) { r.all = true }) }
 
 // Delay holds each chunk read from now on for d before forwarding it
 // (order is kept). Delay(0) ends the delay.
-func (p *Proxy) Delay(d time.Duration) {
-	p.mu.Lock()
-	p.delay = d
-	p.mu.Unlock()
+func (p *Proxy) Delay(d time.Duration) { p.update(func(r *rules) { r.delay = d }) }
+
+// BlackholeFrom stops the traffic of source's connections (both
+// directions) until Heal or HealFrom(source).
+func (p *Proxy) BlackholeFrom(source string) {
+	p.update(func(r *rules) {
+		if r.from == nil {
+			r.from = make(map[string]bool)
+		}
+		r.from[source] = true
+	})
 }
 
-// Heal lets traffic flow again at once: held bytes are forwarded, the delay
-// is dropped for chunks read from now on.
-func (p *Proxy) Heal() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.delay = 0
-	select {
-	case <-p.open:
-	default:
-		close(p.open)
-	}
+// DelayFrom holds each chunk of source's connections read from now on for d
+// (the longer of it and Delay's applies).
+func (p *Proxy) DelayFrom(source string, d time.Duration) {
+	p.update(func(r *rules) {
+		if r.delayFrom == nil {
+			r.delayFrom = make(map[string]time.Duration)
+		}
+		r.delayFrom[source] = d
+	})
 }
 
-// Blackholed reports whether traffic is stopped.
+// HealFrom ends BlackholeFrom and DelayFrom for source.
+func (p *Proxy) HealFrom(source string) {
+	p.update(func(r *rules) {
+		delete(r.from, source)
+		delete(r.delayFrom, source)
+	})
+}
+
+// Heal lets all traffic flow again at once: held bytes are forwarded, and
+// chunks read from now on are not delayed.
+func (p *Proxy) Heal() { p.update(func(r *rules) { *r = rules{} }) }
+
+// Blackholed reports whether all traffic is stopped (Blackhole).
 func (p *Proxy) Blackholed() bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	select {
-	case <-p.open:
-		return false
-	default:
-		return true
-	}
+	return p.rules.all
+}
+
+func (p *Proxy) update(f func(*rules)) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	f(&p.rules)
+	close(p.changed)
+	p.changed = make(chan struct{})
+}
+
+// state is what applies to source now, and a channel closed at the next
+// change of the rules.
+func (p *Proxy) state(source string) (blocked bool, delay time.Duration, changed <-chan struct{}) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.rules.blocked(source), p.rules.delayOf(source), p.changed
 }
 
 // Sever closes every connection open through the proxy; both ends see it
@@ -164,6 +207,9 @@ func (p *Proxy) serve(client net.Conn) {
 		return
 	}
 	l := &link{a: client, b: server, closed: make(chan struct{})}
+	if p.identify != nil {
+		l.source = p.identify(client)
+	}
 	p.mu.Lock()
 	if p.closed {
 		p.mu.Unlock()
@@ -205,9 +251,7 @@ func (p *Proxy) pipe(halves *sync.WaitGroup, l *link, src, dst net.Conn) {
 			buf := make([]byte, 32<<10)
 			n, err := src.Read(buf)
 			if n > 0 {
-				p.mu.Lock()
-				delay := p.delay
-				p.mu.Unlock()
+				_, delay, _ := p.state(l.source)
 				select {
 				case queue <- chunk{data: buf[:n], due: time.Now().Add(delay)}:
 				case <-l.closed:
@@ -238,42 +282,35 @@ func (p *Proxy) pipe(halves *sync.WaitGroup, l *link, src, dst net.Conn) {
 	}
 }
 
-// wait holds a chunk until the proxy is open and its due time has come; it
-// reports false when the link or the proxy closed meanwhile.
-func (p *Proxy) wait(l *link, due time.Time) bool {
+// wait holds a chunk until the rules let its source pass and its due time
+// has come; it reports false when the link or the proxy closed meanwhile.
+func (p *Proxy) wait(l *link, dueAt time.Time) bool {
 	for {
-		p.mu.Lock()
-		open := p.open
-		p.mu.Unlock()
+		blocked, _, changed := p.state(l.source)
+		var timer *time.Timer
+		var due <-chan time.Time // nil while blocked: only a change ends the wait
+		if !blocked {
+			d := time.Until(dueAt)
+			if d <= 0 {
+				return true
+			}
+			timer = time.NewTimer(d)
+			due = timer.C
+		}
+		closed := false
 		select {
-		case <-open:
+		case <-due: // check the rules again
+		case <-changed:
 		case <-l.closed:
-			return false
+			closed = true
 		case <-p.done:
-			return false
+			closed = true
 		}
-		d := time.Until(due)
-		if d <= 0 {
-			return true
+		if timer != nil {
+			timer.Stop()
 		}
-		t := time.NewTimer(d)
-		select {
-		case <-t.C:
-		case <-l.closed:
-			t.Stop()
+		if closed {
 			return false
-		case <-p.done:
-			t.Stop()
-			return false
-		}
-		// Blackholed meanwhile? Loop to check the gate again.
-		p.mu.Lock()
-		open = p.open
-		p.mu.Unlock()
-		select {
-		case <-open:
-			return true
-		default:
 		}
 	}
 }
@@ -281,6 +318,7 @@ func (p *Proxy) wait(l *link, due time.Time) bool {
 // link is one proxied connection: a, the caller's side; b, the target's.
 type link struct {
 	a, b   net.Conn
+	source string // who dialed, when the proxy can tell; "" otherwise
 	once   sync.Once
 	closed chan struct{}
 }

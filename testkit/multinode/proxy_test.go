@@ -55,7 +55,7 @@ func echoServer(t *testing.T) string {
 
 func newProxy(t *testing.T, target string) *multinode.Proxy {
 	t.Helper()
-	p, err := multinode.NewProxy(target)
+	p, err := multinode.NewProxy(target, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -189,4 +189,65 @@ func TestProxyToADownTargetClosesTheConnection(t *testing.T) {
 func isTimeout(err error) bool {
 	ne, ok := err.(net.Error)
 	return ok && ne.Timeout()
+}
+
+func TestProxyRulesPerSource(t *testing.T) {
+	var sources sync.Map // local port of a dialed connection → its source name
+	p, err := multinode.NewProxy(echoServer(t), func(accepted net.Conn) string {
+		name, _ := sources.Load(accepted.RemoteAddr().(*net.TCPAddr).Port)
+		s, _ := name.(string)
+		return s
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(p.Close)
+	dialAs := func(name string) *client {
+		port := freePort(t)
+		sources.Store(port, name)
+		d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: port}}
+		c, err := d.Dial("tcp", p.Addr())
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = c.Close() })
+		return &client{conn: c, r: bufio.NewReader(c)}
+	}
+	a, b := dialAs("a"), dialAs("b")
+
+	p.BlackholeFrom("a")
+	if got := a.roundTrip(t, "held", 100*time.Millisecond); got != "" {
+		t.Fatalf("a blackholed source got %q", got)
+	}
+	if got := b.roundTrip(t, "free", testkit.DefaultTimeout); got != "free" {
+		t.Fatalf("another source: %q", got)
+	}
+	p.HealFrom("a")
+	if got := a.read(testkit.DefaultTimeout); got != "held" {
+		t.Fatalf("after HealFrom: %q", got)
+	}
+
+	const d = 150 * time.Millisecond
+	p.DelayFrom("b", d)
+	start := time.Now()
+	if got := b.roundTrip(t, "slow", testkit.DefaultTimeout); got != "slow" {
+		t.Fatalf("a delayed source: %q", got)
+	}
+	if took := time.Since(start); took < 2*d {
+		t.Fatalf("round trip took %v, less than twice the delay %v", took, d)
+	}
+	p.Heal()
+	if got := b.roundTrip(t, "fast", testkit.DefaultTimeout); got != "fast" {
+		t.Fatalf("after Heal: %q", got)
+	}
+}
+
+func freePort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
 }
