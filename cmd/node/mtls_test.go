@@ -73,6 +73,19 @@ func TestBinaryRefusesPlainRemoteOffLoopback(t *testing.T) {
 	}
 }
 
+func TestBinaryNamesUnreadableCertificates(t *testing.T) {
+	cmd, stderr := nodeCommand(t, "--data-dir", filepath.Join(t.TempDir(), "data"), "--listen", freeAddr(t), "--http", freeAddr(t),
+		"--cacert", "/nonexistent/ca.pem", "--cert", "/nonexistent/node.pem", "--key", "/nonexistent/node-key.pem")
+	err := cmd.Run()
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() == 0 {
+		t.Fatalf("node with missing certificate files: %v\n%s", err, stderr)
+	}
+	if !strings.Contains(stderr.String(), "--cacert") || !strings.Contains(stderr.String(), "/nonexistent/ca.pem") {
+		t.Fatalf("the message does not name the flag and file:\n%s", stderr)
+	}
+}
+
 // TestNodeWithMutualTLS runs a node process with certificates: a client
 // system with a certificate from the same CA reaches its guardian (and is
 // answered over a connection the node dials back); a client without one is
