@@ -4,7 +4,8 @@
 //   - NewSystem(t) gives a test its own actor system with quiet logging. At
 //     the end of the test the system is shut down and the test fails if any
 //     goroutine it started still runs (goleak). NewRemoteSystem(t) also
-//     starts protoactor remote on a free loopback port.
+//     starts protoactor remote on a free loopback port; StartRemote(t, sys,
+//     cfg) starts it with options of the test's choosing (mTLS, for one).
 //   - A Probe is an actor that records the messages it receives. Use its PID
 //     as the sender of a message (Send), as a request's reply target, or as
 //     the watcher of another actor (Watch). Assert with ExpectMsg[T],
@@ -43,9 +44,13 @@
 //
 //	func TestMain(m *testing.M) { goleak.VerifyTestMain(m, testkit.LeakOptions()...) }
 //
-// Multi-node tests start two or more remote systems in one process. protoactor's
-// remote.Start replaces gRPC's global logger on every start, which the race
-// detector reports against an earlier server's goroutines. Put such tests in
+// Tests against node processes (start, crash, restart, partition through a
+// proxy, barriers) use the subpackage multinode, which runs nodes as child
+// processes; prefer it to several remotes in one process.
+//
+// Tests that start two or more remote systems in one process need care:
+// protoactor's remote.Start replaces gRPC's global logger on every start,
+// which the race detector reports against an earlier server's goroutines. Put such tests in
 // a file with the build constraint `//go:build !race`; `make test` runs the
 // packages holding one a second time without -race.
 package testkit

@@ -64,9 +64,17 @@ func NewSystem(t testing.TB, opts ...actor.ConfigOption) *actor.ActorSystem {
 func NewRemoteSystem(t testing.TB, opts ...actor.ConfigOption) (*actor.ActorSystem, *remote.Remote) {
 	t.Helper()
 	sys := NewSystem(t, opts...)
-	r := remote.NewRemote(sys, remote.Configure("127.0.0.1", 0))
+	return sys, StartRemote(t, sys, remote.Configure("127.0.0.1", 0))
+}
+
+// StartRemote starts protoactor remote for sys with cfg (for instance with
+// mtls.Credentials.RemoteOptions) and shuts it down at the end of the test,
+// before a system made by NewSystem earlier in the test.
+func StartRemote(t testing.TB, sys *actor.ActorSystem, cfg *remote.Config) *remote.Remote {
+	t.Helper()
+	r := remote.NewRemote(sys, cfg)
 	r.Start()
 	// Registered after NewSystem's cleanup, so it runs before it.
 	t.Cleanup(func() { r.Shutdown(true) })
-	return sys, r
+	return r
 }

@@ -8,6 +8,8 @@ import (
 	"log/slog"
 	"os"
 	"strings"
+
+	"github.com/arbor-db/arbor/mtls"
 )
 
 // Config is everything a node needs to start. Every field has a flag of the
@@ -24,6 +26,11 @@ type Config struct {
 	// DeployGeneration is this deployment's generation; a node of a newer
 	// generation fences older ones out of the catalog.
 	DeployGeneration uint64 `json:"deploy-generation"`
+	// Files are the node's mTLS material (--cacert, --cert, --key; the same
+	// keys in the file). With them the remote port requires and verifies
+	// client certificates and peers are dialed with the node's certificate;
+	// without them the remote is plain and must listen on loopback.
+	mtls.Files
 }
 
 // DefaultConfig is a single node on loopback with its data under ./data.
@@ -52,6 +59,9 @@ func ParseConfig(args []string) (Config, error) {
 	httpAddr := fs.String("http", cfg.HTTP, "host:port for /metrics, /healthz and /readyz")
 	logLevel := fs.String("log-level", cfg.LogLevel, "debug, info, warn or error")
 	catalogURL := fs.String("catalog", cfg.Catalog, "etcd://host:port/prefix for a shared catalog (default: Pebble under the data dir)")
+	caCert := fs.String("cacert", "", "PEM file of the CA that signs every node's and client's certificate (mTLS; required with a non-loopback --listen)")
+	cert := fs.String("cert", "", "PEM file of this node's certificate, signed by --cacert (mTLS)")
+	key := fs.String("key", "", "PEM file of the private key of --cert (mTLS)")
 	generation := fs.Uint64("deploy-generation", cfg.DeployGeneration, "deployment generation; a newer one fences older nodes out of the catalog")
 	if err := fs.Parse(args); err != nil {
 		return cfg, fmt.Errorf("%w: %v", ErrBadConfig, err)
@@ -77,6 +87,9 @@ func ParseConfig(args []string) (Config, error) {
 	override("http", &cfg.HTTP, *httpAddr)
 	override("log-level", &cfg.LogLevel, *logLevel)
 	override("catalog", &cfg.Catalog, *catalogURL)
+	override("cacert", &cfg.CACert, *caCert)
+	override("cert", &cfg.Cert, *cert)
+	override("key", &cfg.Key, *key)
 	if set["deploy-generation"] {
 		cfg.DeployGeneration = *generation
 	}
@@ -103,6 +116,12 @@ func (c Config) Validate() error {
 	}
 	if c.Listen == "" || c.HTTP == "" {
 		return fmt.Errorf("%w: listen and http addresses are required", ErrBadConfig)
+	}
+	if err := c.Files.Validate(); err != nil {
+		return fmt.Errorf("%w: %w", ErrBadConfig, err)
+	}
+	if err := mtls.CheckListen(c.Listen, c.Files); err != nil {
+		return fmt.Errorf("%w: %w", ErrBadConfig, err)
 	}
 	if _, err := c.SlogLevel(); err != nil {
 		return err

@@ -15,6 +15,8 @@
 //
 // /readyz answers 503, naming each subsystem that is not serving, when one
 // has stopped or has not answered a status probe within 2 s (readiness.go).
+// With --cacert, --cert and --key the remote port is mutual TLS in both
+// directions (package mtls); without them it must listen on loopback.
 // The remote port is guarded (surface.RemoteGuard): no frame a peer sends
 // can panic the process, and peers cannot stop actors. SIGTERM stops the
 // node within 5 s even when a backend does not answer.

@@ -17,6 +17,7 @@ import (
 	"github.com/arbor-db/arbor/actors/node"
 	"github.com/arbor-db/arbor/actors/surface"
 	"github.com/arbor-db/arbor/clock"
+	"github.com/arbor-db/arbor/mtls"
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/asynkron/protoactor-go/remote"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -91,7 +92,16 @@ func StartNode(cfg Config, logger *slog.Logger, clk clock.Clock) (_ *Node, err e
 	if err != nil {
 		return nil, err
 	}
-	if n.remote, err = startRemote(n.system, cfg, guard); err != nil {
+	var creds *mtls.Credentials // nil: plain remote, on loopback (Config.Validate)
+	if cfg.Files.Enabled() {
+		creds, err = mtls.NewCredentials(mtls.CredentialsConfig{
+			Files: cfg.Files, Logger: logger.With("actor", "remote"), Registerer: n.metrics.registry,
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	if n.remote, err = startRemote(n.system, cfg, guard, creds); err != nil {
 		return nil, err
 	}
 	guardianProps, err := node.New(node.Config{
@@ -137,7 +147,7 @@ func StartNode(cfg Config, logger *slog.Logger, clk clock.Clock) (_ *Node, err e
 	n.ready.setStarted()
 	n.metrics.ready.Set(1)
 	logger.Info("node started",
-		"remote", n.system.Address(), "http", n.httpAddr.String(), "data_dir", cfg.DataDir)
+		"remote", n.system.Address(), "mtls", cfg.Files.Enabled(), "http", n.httpAddr.String(), "data_dir", cfg.DataDir)
 	return n, nil
 }
 
@@ -156,10 +166,11 @@ func checkDataDir(dir string) error {
 }
 
 // startRemote starts protoactor remote on cfg.Listen, behind guard (no frame
-// a peer sends can panic the process; see surface.RemoteGuard). protoactor
+// a peer sends can panic the process; see surface.RemoteGuard), with mutual
+// TLS in both directions when creds is not nil. protoactor
 // panics when it cannot listen, so the address is tried first to give a
 // clear error.
-func startRemote(sys *actor.ActorSystem, cfg Config, guard *surface.RemoteGuard) (_ *remote.Remote, err error) {
+func startRemote(sys *actor.ActorSystem, cfg Config, guard *surface.RemoteGuard, creds *mtls.Credentials) (_ *remote.Remote, err error) {
 	host, portStr, err := net.SplitHostPort(cfg.Listen)
 	if err != nil {
 		return nil, fmt.Errorf("%w: --listen %q: %v", ErrBadConfig, cfg.Listen, err)
@@ -177,7 +188,7 @@ func startRemote(sys *actor.ActorSystem, cfg Config, guard *surface.RemoteGuard)
 		port = probe.Addr().(*net.TCPAddr).Port
 	}
 	probe.Close()
-	opts := []remote.ConfigOption{remote.WithServerOptions(guard.ServerOptions()...)}
+	opts := creds.RemoteOptions(guard.ServerOptions()...)
 	if cfg.Advertise != "" {
 		opts = append(opts, remote.WithAdvertisedHost(cfg.Advertise))
 	}

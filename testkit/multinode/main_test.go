@@ -1,0 +1,9 @@
+package multinode_test
+
+import (
+	"testing"
+
+	"github.com/arbor-db/arbor/testkit/multinode"
+)
+
+func TestMain(m *testing.M) { multinode.RunTests(m) }
