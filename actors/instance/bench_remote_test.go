@@ -22,10 +22,10 @@ func BenchmarkPeekLatencyRemote(b *testing.B) {
 	r.addRemote(r1, func() *computeNode { return node })
 	last := peekBenchData(r)
 	r.waitHydrated(r1, 1)
-	launcher := &replica.RemoteLauncher{Remote: r.rem, Address: func(timely.ReplicaId) string { return node.sys.Address() }}
+	launcher := &replica.RemoteLauncher{System: r.sys, Remote: r.rem, Address: func(timely.ReplicaId) string { return node.sys.Address() }}
 	pid, err := launcher.Launch(context.Background(), timely.ReplicaId{Kind: timely.User, Value: 99}, 1)
 	require.NoError(b, err)
-	b.Cleanup(func() { _ = node.sys.Root.StopFuture(pid).Wait() })
+	b.Cleanup(func() { _ = node.sys.Root.StopFuture(pid).Wait(); launcher.Close() })
 	d := r.connectDirect(b, pid)
 	benchPeeks(b, r, d, last)
 }

@@ -142,6 +142,8 @@ type rig struct {
 	inst    *actor.PID
 	l       *rigLauncher
 	answers *answerBox
+	// closers run once the instance stopped (launchers' Close).
+	closers []func()
 
 	// outputs: one shard per replica, shared by its incarnations.
 	outMu   sync.Mutex
@@ -203,6 +205,9 @@ func newRig(t testing.TB, o rigOptions) *rig {
 // storage, then closes the shards.
 func (r *rig) stop() {
 	require.NoError(r.t, r.sys.Root.StopFuture(r.inst).Wait())
+	for _, c := range r.closers {
+		c()
+	}
 	r.stopRuntimes()
 	require.NoError(r.t, r.sys.Root.StopFuture(r.answers.pid).Wait())
 	require.NoError(r.t, r.sys.Root.StopFuture(r.storage).Wait())

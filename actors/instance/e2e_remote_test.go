@@ -83,8 +83,10 @@ func (n *computeNode) shutdown() {
 // returns at launch time.
 func (r *rig) addRemote(id timely.ReplicaId, node func() *computeNode) {
 	r.l.mu.Lock()
-	r.l.by[id] = &replica.RemoteLauncher{Remote: r.rem, Address: func(timely.ReplicaId) string { return node().sys.Address() }}
+	l := &replica.RemoteLauncher{System: r.sys, Remote: r.rem, Address: func(timely.ReplicaId) string { return node().sys.Address() }}
+	r.l.by[id] = l
 	r.l.mu.Unlock()
+	r.closers = append(r.closers, l.Close)
 	r.ok(instance.AddReplica{Id: id, Name: id.String()})
 }
 

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -232,13 +233,21 @@ func RegisterRuntimeKind(r *remote.Remote, cfg RuntimeConfig) {
 // most until the launch context's deadline (10s without one); a node that
 // is down or refuses is a launch error, which the instance's restart
 // policy handles like any other failure.
+//
+// When the launch context is canceled first, Launch returns at once; the
+// spawn's answer is still awaited by a goroutine the launcher owns, which
+// stops a runtime that was spawned after all (nobody else would). Close
+// waits for those goroutines; call it after the instance stopped.
 type RemoteLauncher struct {
-	// Remote is the controller's remote.
+	// System and Remote are the controller's actor system and its remote.
+	System *actor.ActorSystem
 	Remote *remote.Remote
 	// Address returns the address of the node to spawn the replica's
 	// runtime on (host:port); called at each launch, so a replica may move
 	// to a restarted node.
 	Address func(replica timely.ReplicaId) string
+
+	orphans sync.WaitGroup
 }
 
 // Launch implements Launcher.
@@ -252,6 +261,34 @@ func (l *RemoteLauncher) Launch(ctx context.Context, replica timely.ReplicaId, i
 		return nil, context.DeadlineExceeded
 	}
 	name := RuntimeName(replica, incarnation)
+	type result struct {
+		pid *actor.PID
+		err error
+	}
+	// Unbuffered: once Launch has given up, nobody receives, and the
+	// goroutine stops what it spawned.
+	done := make(chan result)
+	l.orphans.Add(1)
+	go func() {
+		defer l.orphans.Done()
+		pid, err := l.spawn(addr, name, timeout)
+		select {
+		case done <- result{pid, err}:
+		case <-ctx.Done():
+			if pid != nil {
+				l.System.Root.Poison(pid)
+			}
+		}
+	}()
+	select {
+	case r := <-done:
+		return r.pid, r.err
+	case <-ctx.Done():
+		return nil, fmt.Errorf("remote spawn of %s on %s: %w", name, addr, ctx.Err())
+	}
+}
+
+func (l *RemoteLauncher) spawn(addr, name string, timeout time.Duration) (*actor.PID, error) {
 	res, err := l.Remote.SpawnNamed(addr, name, RuntimeKind, timeout)
 	if err != nil {
 		return nil, fmt.Errorf("remote spawn of %s on %s: %w", name, addr, err)
@@ -261,3 +298,6 @@ func (l *RemoteLauncher) Launch(ctx context.Context, replica timely.ReplicaId, i
 	}
 	return res.Pid, nil
 }
+
+// Close waits until no spawn started by Launch is in flight.
+func (l *RemoteLauncher) Close() { l.orphans.Wait() }
