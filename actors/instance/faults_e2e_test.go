@@ -170,7 +170,9 @@ func TestLauncherFailingEveryStart(t *testing.T) {
 }
 
 // TestBadInputWithRuntimes: requests the instance must refuse, with real
-// runtimes behind it: each gets a coded error naming the object, and
+// runtimes behind it (unknown collection, peek before the since, as_of
+// before an input's since, a materialized view imported as an index, an
+// existing collection, a duplicate replica): each gets a coded error naming the object, and
 // nothing is half-applied (the collections and the history are unchanged,
 // and every index still answers the oracle).
 func TestBadInputWithRuntimes(t *testing.T) {
@@ -215,6 +217,11 @@ func TestBadInputWithRuntimes(t *testing.T) {
 	err = r.tryDataflow(timely.UserId(21), reduceP(getP(bigOrders), []int{1}, agg(sumW, 2)), false, last-1, nil, bigOrders)
 	require.ErrorIs(t, err, instance.ErrAsOfCompacted)
 	require.Contains(t, err.Error(), bigOrders.String())
+	// A dataflow importing a materialized view as an index (the replicas
+	// would refuse it: they serve index imports from indexes only).
+	err = r.tryDataflow(timely.UserId(22), getP(perCustomer), false, last, nil, perCustomer)
+	require.ErrorIs(t, err, instance.ErrInvalidDataflow)
+	require.Contains(t, err.Error(), perCustomer.String())
 	// A dataflow exporting a collection that exists.
 	err = r.tryDataflow(bigOrders, getP(orders), false, last, []timely.GlobalId{orders})
 	require.ErrorIs(t, err, instance.ErrCollectionExists)
