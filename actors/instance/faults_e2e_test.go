@@ -241,3 +241,68 @@ func TestBadInputWithRuntimes(t *testing.T) {
 		require.Equal(t, r.oracle(id, last), got, "%s", id)
 	}
 }
+
+// TestPeeksInFlightAcrossKill: sixty peeks of every collection are sent
+// while one replica's runtime is stopped among them; each gets exactly one
+// answer, the oracle's rows (the surviving replica answers what the
+// stopped one had pending), and the stopped replica comes back.
+func TestPeeksInFlightAcrossKill(t *testing.T) {
+	r := newRig(t, rigOptions{})
+	r.addLocal(r1, nil)
+	r.addLocal(r2, nil)
+	r.installAll()
+	ts := r.workload(13, 20)
+	r.waitHydrated(r1, 1)
+	r.waitHydrated(r2, 1)
+	last := ts[len(ts)-1]
+	type inFlight struct {
+		uuid timely.Uuid
+		id   timely.GlobalId
+		ch   chan *messages.ComputePeekResponse
+	}
+	var peeks []inFlight
+	for i := 0; i < 60; i++ {
+		p := inFlight{uuid: newUuid(t), id: allFlows[i%len(allFlows)]}
+		p.ch = r.answers.expect(p.uuid)
+		peeks = append(peeks, p)
+		r.sys.Root.Send(r.inst, instance.Peek{Uuid: p.uuid, Collection: p.id, Timestamp: last, ReplyTo: r.answers.pid})
+		if i == 20 {
+			r.sys.Root.Stop(r.l.current(r1).pid)
+		}
+	}
+	for _, p := range peeks {
+		select {
+		case res := <-p.ch:
+			got, err := peekRows(t, res)
+			require.NoError(t, err, "%s", p.id)
+			require.Equal(t, r.oracle(p.id, last), got, "%s", p.id)
+		case <-time.After(wait):
+			t.Fatalf("peek of %s not answered", p.id)
+		}
+	}
+	r.waitHydrated(r1, 2)
+	for _, p := range peeks {
+		require.Equal(t, 1, r.answers.answers(p.uuid))
+	}
+}
+
+// TestRepeatedKills: the runtimes of both replicas are stopped in turn
+// while rows are written; after each comes back, every collection on each
+// replica equals the oracle at old and new times.
+func TestRepeatedKills(t *testing.T) {
+	r := newRig(t, rigOptions{})
+	r.addLocal(r1, nil)
+	r.addLocal(r2, nil)
+	r.installAll()
+	ts := r.workload(14, 20)
+	for k, victim := range []timely.ReplicaId{r1, r2, r1} {
+		cur := r.l.current(victim)
+		r.sys.Root.Stop(cur.pid)
+		ts = append(ts, r.workload(int64(15+k), 15)...)
+		r.waitHydrated(victim, cur.incarnation+1)
+	}
+	last := ts[len(ts)-1]
+	r.check(nil, ts[0], ts[len(ts)/3], last)
+	r.check(&r1, ts[len(ts)/2], last)
+	r.check(&r2, ts[len(ts)/2], last)
+}
