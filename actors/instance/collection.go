@@ -40,6 +40,7 @@ type collection struct {
 	scheduled bool
 	dropped   bool
 	mvSink    bool
+	subscribe bool
 
 	wallclockLag time.Duration
 }
@@ -167,6 +168,12 @@ func (c *Core) CreateDataflow(desc *messages.ComputeDataflowDescription, opts Da
 		if in.storage != storage {
 			return fmt.Errorf("%w: dataflow %q: %s is not a %s", ErrInvalidDataflow, name, id, map[bool]string{true: "storage collection", false: "compute collection"}[storage])
 		}
+		// A replica serves index imports from its installed indexes only: a
+		// sink export imported as an index would be refused by every
+		// replica while the instance tracked the dataflow as installed.
+		if !storage && (in.mvSink || in.subscribe) {
+			return fmt.Errorf("%w: dataflow %q imports %s as an index, but it is a sink export (materialized view or subscribe), not an index", ErrInvalidDataflow, name, id)
+		}
 		since := in.since
 		if in.storage {
 			since = in.storageSince
@@ -202,7 +209,7 @@ func (c *Core) CreateDataflow(desc *messages.ComputeDataflowDescription, opts Da
 	}
 	for _, e := range exports {
 		col := newCollection(e.id)
-		col.asOf, col.inputs, col.mvSink = asOf, inputIds, e.mvSink
+		col.asOf, col.inputs, col.mvSink, col.subscribe = asOf, inputIds, e.mvSink, e.subscribe
 		col.transient = e.id.Kind == timely.Transient
 		col.upper, col.since = timely.Minimum(), asOf
 		if opts.ReadPolicy != nil {

@@ -36,7 +36,9 @@ type flowState struct {
 	// until one arrives): peeks before it are refused.
 	compaction timely.Timestamp
 	sub        *subscribe
-	// waiting are peeks that arrived before the install was accepted.
+	// waiting are peeks that arrived before the install was accepted, or
+	// that the pool refused because the flow was not registered with it
+	// yet.
 	waiting []timely.Uuid
 }
 
@@ -254,12 +256,7 @@ func (a *runtimeActor) handleInstallReply(ctx actor.Context, m *coordinator.Inst
 	f.checkpoint = max(f.checkpoint, m.Checkpoint)
 	a.hydration(ctx, f.export, false)
 	a.reportFrontier(ctx, f)
-	for _, u := range f.waiting {
-		if p, ok := a.peeks[u]; ok {
-			a.dispatchPeek(ctx, f, p)
-		}
-	}
-	f.waiting = nil
+	a.dispatchWaiting(ctx, f)
 	a.advanceSubscribe(ctx, f)
 }
 
@@ -304,6 +301,11 @@ func (a *runtimeActor) handleFlowEvents(ctx actor.Context, m *coordinator.FlowEv
 		f, ok := a.flows[e.Export]
 		if !ok || f.spec.Id != e.Flow {
 			continue
+		}
+		if f.installed && len(f.waiting) > 0 {
+			// Peeks that overtook the flow's registration with the pool
+			// (handlePeekReply): any event of the flow comes after it.
+			a.dispatchWaiting(ctx, f)
 		}
 		switch e.Kind {
 		case coordinator.FrontierAdvanced:

@@ -97,10 +97,44 @@ func (a *runtimeActor) handlePeekReply(ctx actor.Context, m *pool.PeekReply) {
 		return
 	}
 	if m.Err != nil {
+		if f := a.peekedFlow(p); f != nil && errors.Is(m.Err, pool.ErrUnknownFlow) {
+			// The coordinator accepts an install before the pool has
+			// registered the flow, so a peek dispatched on the acceptance
+			// can overtake the registration. The flow's next event comes
+			// after it: the peek waits for that.
+			p.poolId = 0
+			f.waiting = append(f.waiting, u)
+			return
+		}
 		a.answerPeek(ctx, p.uuid, peekError(classifyPeekErr(m.Err)))
 		return
 	}
 	a.answerPeek(ctx, p.uuid, peekRows(m.Rows))
+}
+
+// peekedFlow returns the installed flow an index peek reads, nil when it
+// is gone.
+func (a *runtimeActor) peekedFlow(p *pendingPeek) *flowState {
+	id, err := p.peek.GetIndex().ToTimely()
+	if err != nil {
+		return nil
+	}
+	if f, ok := a.flows[id]; ok && f.installed {
+		return f
+	}
+	return nil
+}
+
+// dispatchWaiting sends the peeks waiting for an installed flow to its
+// worker.
+func (a *runtimeActor) dispatchWaiting(ctx actor.Context, f *flowState) {
+	waiting := f.waiting
+	f.waiting = nil
+	for _, u := range waiting {
+		if p, ok := a.peeks[u]; ok {
+			a.dispatchPeek(ctx, f, p)
+		}
+	}
 }
 
 // releasePersistPeeks starts the persist peeks whose time storage's
