@@ -59,6 +59,14 @@ type codedError struct {
 func (e *codedError) Error() string            { return e.err.Error() }
 func (e *codedError) Unwrap() error            { return e.err }
 func (e *codedError) Code() messages.ErrorCode { return e.code }
+
+// Is matches every messages.Sentinel of the error's code, as a received
+// wire error does.
+func (e *codedError) Is(target error) bool {
+	s, ok := target.(*messages.Sentinel)
+	return ok && s.Code() == e.code
+}
+
 func withCode(code messages.ErrorCode, err error) error {
 	if err == nil {
 		return nil

@@ -83,7 +83,12 @@ func (a *envActor) handleSnapshot(ctx actor.Context, u timely.Uuid, res any, err
 		a.answerPeek(ctx, p, nil, errorf(ErrInternal, "peek %q: storage answered %T", p.name, res))
 		return
 	}
-	if err := storageError(r.GetError()); err != nil {
+	err = storageError(r.GetError())
+	if errors.Is(err, messages.ErrNotYetReadable) && p.asOf == nil {
+		// Nothing was ever committed: every table is empty.
+		r, err = &messages.StorageSnapshotResponse{}, nil
+	}
+	if err != nil {
 		if errors.Is(err, messages.ErrCompacted) && p.asOf != nil {
 			err = errorf(ErrCompacted, "peek %q as of %d: that history has been compacted (%v)", p.name, *p.asOf, err)
 		} else {

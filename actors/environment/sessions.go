@@ -47,7 +47,9 @@ func (a *envActor) handleDisconnect(ctx actor.Context, m *messages.ClientDisconn
 		a.fail(ctx, m, sender, err)
 		return
 	}
-	ctx.Unwatch(s.client)
+	// No Unwatch: it is a message to the client's node, which may be gone
+	// by the time it is delivered, and protoactor's endpoint writer leaks a
+	// connection per failed dial. The watch's Terminated finds no session.
 	a.endSession(ctx, s.conn, "the client disconnected")
 	a.reply(ctx, sender, "disconnect", &messages.ClientDisconnectResponse{}, nil)
 }

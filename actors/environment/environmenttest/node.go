@@ -1,0 +1,164 @@
+// Package environmenttest starts, in one actor system, what an environment
+// needs: a catalog guardian on a durable catalog, storage and a query
+// tracker, all on Pebble under one directory, then the environment itself,
+// in the order a node starts them. Tests of the environment, the client
+// library and arborctl use it; restarting on the same directory is how they
+// check that tables survive a restart.
+package environmenttest
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/arbor-db/arbor/actors/catalog"
+	"github.com/arbor-db/arbor/actors/catalog/durable"
+	"github.com/arbor-db/arbor/actors/environment"
+	"github.com/arbor-db/arbor/actors/querytracker"
+	"github.com/arbor-db/arbor/actors/storage"
+	"github.com/arbor-db/arbor/messages"
+	"github.com/arbor-db/arbor/persistence"
+	"github.com/arbor-db/arbor/persistence/pebble"
+	"github.com/arbor-db/arbor/testkit"
+)
+
+// Options adjust a node.
+type Options struct {
+	// Env adjusts the environment's config before New.
+	Env func(*environment.Config)
+	// HoldSnapshots puts a gate in front of storage that keeps every
+	// StorageSnapshot unanswered, so peeks stay pending.
+	HoldSnapshots bool
+	// CompactionWindow is storage's (0 keeps only the latest version).
+	CompactionWindow uint64
+}
+
+// Node is a running catalog, storage, tracker and environment.
+type Node struct {
+	Sys     *actor.ActorSystem
+	Env     *actor.PID
+	Catalog *actor.PID
+	Storage *actor.PID
+	Tracker *querytracker.Handle
+	Effects *environment.TrackerEffects
+
+	t        testing.TB
+	gate     *actor.PID
+	catStore persistence.Store
+	stStore  persistence.Store
+	shards   []persistence.Shard
+	stopped  bool
+}
+
+// Start starts a node on dir in sys; Stop (also run at cleanup) stops it.
+func Start(t testing.TB, sys *actor.ActorSystem, dir string, opts Options) *Node {
+	t.Helper()
+	n := &Node{Sys: sys, t: t}
+	t.Cleanup(n.Stop)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	var err error
+	if n.catStore, err = pebble.Open(filepath.Join(dir, "catalog")); err != nil {
+		t.Fatalf("open catalog store: %v", err)
+	}
+	if n.stStore, err = pebble.Open(filepath.Join(dir, "storage")); err != nil {
+		t.Fatalf("open storage store: %v", err)
+	}
+	cat, err := n.catStore.OpenShard(ctx, "catalog")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ver, err := n.catStore.OpenShard(ctx, "catalog_version")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n.shards = append(n.shards, cat, ver)
+
+	// 1. The catalog guardian.
+	n.Catalog = sys.Root.Spawn(catalog.Props(catalog.Config{
+		Open: func(ctx context.Context) (*durable.Handle, error) {
+			return durable.Open(ctx, durable.Config{Catalog: cat, Version: ver, Mode: durable.Writable, DeployGeneration: 1})
+		},
+		Halt:   func(reason string) { t.Errorf("catalog halted: %s", reason) },
+		Logger: testkit.QuietLogger(),
+	}).Configure(actor.WithGuardian(catalog.SupervisorStrategy())))
+
+	// 2. Storage.
+	props, err := storage.New(storage.Config{Store: n.stStore, Logger: testkit.QuietLogger(),
+		CompactionWindow: opts.CompactionWindow, MaintenanceInterval: 20 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n.Storage = sys.Root.Spawn(props)
+	storagePID := n.Storage
+	if opts.HoldSnapshots {
+		n.gate = sys.Root.Spawn(actor.PropsFromFunc(gate(n.Storage)))
+		storagePID = n.gate
+	}
+
+	// 3. The query tracker, with the environment's effects.
+	n.Effects = environment.NewTrackerEffects()
+	if n.Tracker, err = querytracker.Spawn(sys.Root, querytracker.Config{Effects: n.Effects, Logger: testkit.QuietLogger()}); err != nil {
+		t.Fatal(err)
+	}
+
+	// 4. The environment.
+	cfg := environment.Config{Catalog: n.Catalog, Storage: storagePID, Tracker: n.Tracker, Effects: n.Effects, Logger: testkit.QuietLogger()}
+	if opts.Env != nil {
+		opts.Env(&cfg)
+	}
+	envProps, err := environment.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n.Env, err = sys.Root.SpawnNamed(envProps, environment.Name); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// gate forwards everything to storage except snapshots, which it keeps.
+func gate(storagePID *actor.PID) actor.ReceiveFunc {
+	return func(ctx actor.Context) {
+		switch m := ctx.Message().(type) {
+		case actor.SystemMessage, actor.AutoReceiveMessage:
+		case *messages.StorageSnapshot:
+		default:
+			ctx.RequestWithCustomSender(storagePID, m, ctx.Sender())
+		}
+	}
+}
+
+// Stop stops the environment, tracker, storage and catalog, in that order,
+// and closes the stores. Stopping twice is harmless.
+func (n *Node) Stop() {
+	if n.stopped {
+		return
+	}
+	n.stopped = true
+	for _, pid := range []*actor.PID{n.Env, n.gate} {
+		if pid != nil {
+			_ = n.Sys.Root.StopFuture(pid).Wait()
+		}
+	}
+	if n.Tracker != nil {
+		_ = n.Tracker.Stop()
+	}
+	for _, pid := range []*actor.PID{n.Storage, n.Catalog} {
+		if pid != nil {
+			_ = n.Sys.Root.StopFuture(pid).Wait()
+		}
+	}
+	for _, s := range n.shards {
+		_ = s.Close()
+	}
+	if n.stStore != nil {
+		_ = n.stStore.Close()
+	}
+	if n.catStore != nil {
+		_ = n.catStore.Close()
+	}
+}
