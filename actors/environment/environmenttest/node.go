@@ -34,6 +34,11 @@ type Options struct {
 	HoldSnapshots bool
 	// CompactionWindow is storage's (0 keeps only the latest version).
 	CompactionWindow uint64
+	// StorageAnswer, when set, sees every request to storage but snapshots
+	// first; a
+	// non-nil result is the answer and the request never reaches storage.
+	// Tests use it to make storage fail.
+	StorageAnswer func(msg any) any
 }
 
 // Node is a running catalog, storage, tracker and environment.
@@ -94,8 +99,8 @@ func Start(t testing.TB, sys *actor.ActorSystem, dir string, opts Options) *Node
 	}
 	n.Storage = sys.Root.Spawn(props)
 	storagePID := n.Storage
-	if opts.HoldSnapshots {
-		n.gate = sys.Root.Spawn(actor.PropsFromFunc(gate(n.Storage)))
+	if opts.HoldSnapshots || opts.StorageAnswer != nil {
+		n.gate = sys.Root.Spawn(actor.PropsFromFunc(gate(n.Storage, opts)))
 		storagePID = n.gate
 	}
 
@@ -120,13 +125,22 @@ func Start(t testing.TB, sys *actor.ActorSystem, dir string, opts Options) *Node
 	return n
 }
 
-// gate forwards everything to storage except snapshots, which it keeps.
-func gate(storagePID *actor.PID) actor.ReceiveFunc {
+// gate forwards everything to storage except what opts hold or answer.
+func gate(storagePID *actor.PID, opts Options) actor.ReceiveFunc {
 	return func(ctx actor.Context) {
 		switch m := ctx.Message().(type) {
 		case actor.SystemMessage, actor.AutoReceiveMessage:
 		case *messages.StorageSnapshot:
+			if !opts.HoldSnapshots {
+				ctx.RequestWithCustomSender(storagePID, m, ctx.Sender())
+			}
 		default:
+			if opts.StorageAnswer != nil {
+				if r := opts.StorageAnswer(m); r != nil {
+					ctx.Respond(r)
+					return
+				}
+			}
 			ctx.RequestWithCustomSender(storagePID, m, ctx.Sender())
 		}
 	}

@@ -1,0 +1,205 @@
+package environment_test
+
+import (
+	"encoding/json"
+	"errors"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/arbor-db/arbor/actors/environment"
+	"github.com/arbor-db/arbor/actors/environment/environmenttest"
+	"github.com/arbor-db/arbor/actors/querytracker"
+	"github.com/arbor-db/arbor/dataflow"
+	"github.com/arbor-db/arbor/messages"
+	"github.com/arbor-db/arbor/testkit"
+)
+
+const timeout = 10 * time.Second
+
+var ordersSchema = dataflow.SchemaToWire(dataflow.Schema{
+	{Name: "id", Type: dataflow.TypeInt64},
+	{Name: "customer", Type: dataflow.TypeString, Nullable: true},
+})
+
+// session is a client made of probes: owner is the client actor the
+// environment watches, p sends requests and receives answers.
+type session struct {
+	t     *testing.T
+	p     *testkit.Probe
+	owner *testkit.Probe
+	env   *actor.PID
+	conn  *messages.ConnectionId
+}
+
+func connect(t *testing.T, sys *actor.ActorSystem, env *actor.PID, timeoutMs uint64) *session {
+	s := &session{t: t, p: testkit.NewProbe(t, sys), owner: testkit.NewProbe(t, sys), env: env}
+	s.p.Send(env, &messages.ClientConnect{ClientAddress: s.owner.PID().GetAddress(), ClientId: s.owner.PID().GetId(), StatementTimeoutMs: timeoutMs})
+	r := testkit.ExpectMsg[*messages.ClientConnectResponse](s.p, timeout)
+	if r.GetError() != nil {
+		t.Fatalf("connect: %v", r.GetError())
+	}
+	s.conn = r.GetConn()
+	return s
+}
+
+func expect[T interface{ GetError() *messages.Error }](s *session, req any) T {
+	s.t.Helper()
+	s.p.Send(s.env, req)
+	return testkit.ExpectMsg[T](s.p, timeout)
+}
+
+func (s *session) createOrders() {
+	s.t.Helper()
+	r := expect[*messages.ClientCreateTableResponse](s, &messages.ClientCreateTable{Conn: s.conn, Name: "orders", Schema: ordersSchema, KeyColumns: []string{"id"}})
+	if r.GetError() != nil {
+		s.t.Fatalf("create table: %v", r.GetError())
+	}
+}
+
+func row(id int64, customer string) *messages.Row {
+	return dataflow.RowToWire(dataflow.Row{dataflow.Int64(id), dataflow.String(customer)})
+}
+
+func requireCode(t *testing.T, what string, w *messages.Error, sentinel error, words ...string) {
+	t.Helper()
+	err := messages.ErrorFromWire(w)
+	if !errors.Is(err, sentinel) {
+		t.Fatalf("%s: got %v, want %v", what, err, sentinel)
+	}
+	for _, word := range words {
+		if !strings.Contains(err.Error(), word) {
+			t.Fatalf("%s: %q does not mention %q", what, err, word)
+		}
+	}
+}
+
+// The statement timeout runs on the environment's clock: a peek whose
+// storage read never answers is answered TIMEOUT once the clock passes its
+// deadline, and its execution ends in the tracker.
+func TestStatementTimeoutOnManualClock(t *testing.T) {
+	sys := testkit.NewSystem(t)
+	clk := testkit.NewManualClock()
+	node := environmenttest.Start(t, sys, t.TempDir(), environmenttest.Options{HoldSnapshots: true,
+		Env: func(c *environment.Config) { c.Clock = clk }})
+	s := connect(t, sys, node.Env, 1000)
+	s.createOrders()
+	s.p.Send(node.Env, &messages.ClientPeek{Conn: s.conn, Collection: "orders"})
+	s.p.ExpectNoMsg(50 * time.Millisecond)
+	clk.Advance(999 * time.Millisecond)
+	s.p.ExpectNoMsg(50 * time.Millisecond)
+	clk.Advance(time.Second)
+	r := testkit.ExpectMsg[*messages.ClientPeekResponse](s.p, timeout)
+	requireCode(t, "peek past its timeout", r.GetError(), messages.ErrTimeout, "statement timeout", `"orders"`)
+	testkit.Eventually(t, func() bool {
+		d := trackerDump(t, node)
+		return len(d.Peeks) == 0 && len(d.Unretired) == 0 && len(d.Recent) == 1
+	}, timeout, "the tracker ended the peek's execution")
+	if d := trackerDump(t, node); d.Recent[0].Reason.Kind != "canceled" {
+		t.Fatalf("execution ended %+v, want canceled", d.Recent[0].Reason)
+	}
+}
+
+// trackerState is the part of the tracker's dump these tests read.
+type trackerState struct {
+	Peeks     []json.RawMessage `json:"peeks"`
+	Unretired []json.RawMessage `json:"unretired"`
+	Recent    []struct {
+		Reason struct {
+			Kind    string `json:"kind"`
+			Message string `json:"message"`
+		} `json:"reason"`
+	} `json:"recent"`
+}
+
+func trackerDump(t *testing.T, node *environmenttest.Node) trackerState {
+	t.Helper()
+	b, err := node.Tracker.Dump(timeout)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var d trackerState
+	if err := json.Unmarshal(b, &d); err != nil {
+		t.Fatalf("tracker dump %s: %v", b, err)
+	}
+	return d
+}
+
+// When the client actor stops, its session ends: the pending peek is
+// answered CANCELED and the tracker cancels it for its connection.
+func TestClientStopEndsSession(t *testing.T) {
+	sys := testkit.NewSystem(t)
+	node := environmenttest.Start(t, sys, t.TempDir(), environmenttest.Options{HoldSnapshots: true})
+	s := connect(t, sys, node.Env, 0)
+	s.createOrders()
+	s.p.Send(node.Env, &messages.ClientPeek{Conn: s.conn, Collection: "orders"})
+	s.p.ExpectNoMsg(50 * time.Millisecond)
+	_ = sys.Root.StopFuture(s.owner.PID()).Wait()
+	r := testkit.ExpectMsg[*messages.ClientPeekResponse](s.p, timeout)
+	requireCode(t, "peek of a stopped client", r.GetError(), messages.ErrCanceled, `"orders"`)
+	testkit.Eventually(t, func() bool { return node.Effects.Canceled(querytracker.ReasonConnection) == 1 }, timeout,
+		"the tracker canceled the peek for its connection")
+	l := expect[*messages.ClientListObjectsResponse](s, &messages.ClientListObjects{Conn: s.conn})
+	requireCode(t, "request of an ended session", l.GetError(), messages.ErrNotFound, "connection")
+}
+
+// A create whose storage step fails leaves nothing in the catalog: the
+// name is free again and a restart does not bring the table back.
+func TestCreateTableRollsBackWhenStorageFails(t *testing.T) {
+	sys := testkit.NewSystem(t)
+	dir := t.TempDir()
+	var refuse atomic.Bool
+	refuse.Store(true)
+	opts := environmenttest.Options{StorageAnswer: func(m any) any {
+		if _, ok := m.(*messages.StorageCreateTable); ok && refuse.Load() {
+			return &messages.StorageCreateTableResponse{Error: &messages.StorageError{
+				Code: messages.StorageErrorCode_STORAGE_ERROR_CODE_BACKEND, Message: "storage: backend failure: injected"}}
+		}
+		return nil
+	}}
+	node := environmenttest.Start(t, sys, dir, opts)
+	s := connect(t, sys, node.Env, 0)
+	r := expect[*messages.ClientCreateTableResponse](s, &messages.ClientCreateTable{Conn: s.conn, Name: "orders", Schema: ordersSchema})
+	requireCode(t, "create with storage failing", r.GetError(), messages.ErrBackend, `"orders"`, "injected")
+	l := expect[*messages.ClientListObjectsResponse](s, &messages.ClientListObjects{Conn: s.conn})
+	if len(l.GetObjects()) != 0 {
+		t.Fatalf("objects after a failed create: %v", l.GetObjects())
+	}
+	node.Stop()
+	node = environmenttest.Start(t, sys, dir, opts)
+	s = connect(t, sys, node.Env, 0)
+	if l := expect[*messages.ClientListObjectsResponse](s, &messages.ClientListObjects{Conn: s.conn}); len(l.GetObjects()) != 0 {
+		t.Fatalf("objects after a restart: %v", l.GetObjects())
+	}
+	refuse.Store(false)
+	s.createOrders()
+	w := expect[*messages.ClientWriteResponse](s, &messages.ClientWrite{Conn: s.conn, Tables: []*messages.ClientTableRows{{Table: "orders", Inserts: []*messages.Row{row(1, "a")}}}})
+	if w.GetError() != nil {
+		t.Fatal(w.GetError())
+	}
+}
+
+// Requests of unknown sessions, unknown request types and the compute
+// operations are answered at once with coded errors.
+func TestRequestsAnsweredWithCodes(t *testing.T) {
+	sys := testkit.NewSystem(t)
+	node := environmenttest.Start(t, sys, t.TempDir(), environmenttest.Options{})
+	s := connect(t, sys, node.Env, 0)
+	bad := &session{t: t, p: s.p, env: node.Env, conn: &messages.ConnectionId{Value: 999}}
+	requireCode(t, "unknown session", expect[*messages.ClientPeekResponse](bad, &messages.ClientPeek{Conn: bad.conn, Collection: "x"}).GetError(), messages.ErrNotFound, "999")
+	requireCode(t, "no client actor", expect[*messages.ClientConnectResponse](s, &messages.ClientConnect{}).GetError(), messages.ErrInvalidArgument)
+	requireCode(t, "index", expect[*messages.ClientCreateResponse](s, &messages.ClientCreateIndex{Conn: s.conn, Name: "i", On: "orders"}).GetError(),
+		messages.ErrUnavailable, `create index "i"`, "compute controller")
+	requireCode(t, "peek of a plan", expect[*messages.ClientPeekResponse](s, &messages.ClientPeek{Conn: s.conn, Plan: &messages.ClientPlan{}}).GetError(),
+		messages.ErrUnavailable, "peek of a plan")
+	s.p.Send(node.Env, &messages.StorageFrontiers{})
+	u := testkit.ExpectMsg[*messages.UnknownMessageReply](s.p, timeout)
+	requireCode(t, "a storage request sent to the environment", u.GetError(), messages.ErrUnknownMessage)
+	d := expect[*messages.ClientDumpResponse](s, &messages.ClientDump{Conn: s.conn})
+	if d.GetError() != nil || !strings.Contains(string(d.GetJson()), `"ready": true`) {
+		t.Fatalf("dump: %s %v", d.GetJson(), d.GetError())
+	}
+}
