@@ -102,13 +102,19 @@ func Dial(ctx context.Context, addr string, opts ...Option) (*Client, error) {
 		return nil, fmt.Errorf("%w: dial %q: %v", ErrInvalidArgument, addr, err)
 	}
 	logger := o.logger
-	sys := actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return logger }))
+	sys := actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return logger }),
+		// protoactor keeps a goroutine for one throttle interval after a
+		// dead letter (an answer to a call abandoned by its context); keep
+		// it short so a closed client is gone soon after Close.
+		actor.WithDeadLetterThrottleInterval(100*time.Millisecond))
 	r := remote.NewRemote(sys, remote.Configure(o.listenHost, 0))
 	r.Start()
 	c := &Client{opts: o, sys: sys, remote: r, env: actor.NewPID(addr, EnvironmentName), done: make(chan struct{})}
 	// The session actor only exists: the environment watches it, and its
 	// end (Close, or this process dying) ends the session.
-	c.session = sys.Root.SpawnPrefix(actor.PropsFromFunc(func(actor.Context) {}), "session")
+	watched := &watchSignal{ch: make(chan struct{})}
+	c.session = sys.Root.SpawnPrefix(actor.PropsFromFunc(func(actor.Context) {},
+		actor.WithMailbox(actor.Unbounded(watched))), "session")
 	resp, err := call[*messages.ClientConnectResponse](ctx, c, "connect", &messages.ClientConnect{
 		ClientAddress:      c.session.GetAddress(),
 		ClientId:           c.session.GetId(),
@@ -120,8 +126,33 @@ func Dial(ctx context.Context, addr string, opts ...Option) (*Client, error) {
 		return nil, err
 	}
 	c.conn = resp.GetConn()
+	// Wait until the environment's watch of the session actor arrived. A
+	// client that closed before it would make protoactor send the watch
+	// to an address that is gone, opening a connection it never closes.
+	wait, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	select {
+	case <-watched.ch:
+	case <-wait.Done():
+	}
 	return c, nil
 }
+
+// watchSignal sees the session actor's mailbox and closes ch when the
+// environment's Watch arrives.
+type watchSignal struct {
+	ch   chan struct{}
+	once sync.Once
+}
+
+func (w *watchSignal) MailboxStarted() {}
+func (w *watchSignal) MessagePosted(m any) {
+	if _, ok := m.(*actor.Watch); ok {
+		w.once.Do(func() { close(w.ch) })
+	}
+}
+func (w *watchSignal) MessageReceived(any) {}
+func (w *watchSignal) MailboxEmpty()       {}
 
 // Conn is the session's connection id, as the environment's dump shows it.
 func (c *Client) Conn() uint32 { return c.conn.GetValue() }
@@ -135,12 +166,19 @@ func (c *Client) Close() error {
 		return nil
 	}
 	c.mu.Unlock()
+	// Stopping the session actor ends the session: the environment watches
+	// it. The disconnect that follows travels the same stream, so its
+	// answer means the environment has seen the session end before this
+	// client's endpoint goes away. (protoactor opens a new connection, and
+	// leaks it, when a remote Terminated is handled after the sender's
+	// endpoint closed.)
+	_ = c.sys.Root.StopFuture(c.session).Wait()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	_, err := call[*messages.ClientDisconnectResponse](ctx, c, "disconnect", &messages.ClientDisconnect{Conn: c.conn})
 	c.shutdown()
 	if errors.Is(err, ErrNotFound) {
-		err = nil // the session had already ended
+		err = nil // the session ended with its actor, as it should
 	}
 	return err
 }
@@ -151,10 +189,9 @@ func (c *Client) shutdown() {
 		c.closed = true
 		close(c.done)
 		c.mu.Unlock()
-		// Stop the session actor while remote still runs: its end is
-		// reported to the environment watching it, and a remote message
-		// sent during remote's shutdown would open a connection that is
-		// never closed.
+		// The session actor stops while remote still runs (a remote
+		// message sent during remote's shutdown would open a connection
+		// that is never closed).
 		_ = c.sys.Root.StopFuture(c.session).Wait()
 		c.remote.Shutdown(true)
 		c.sys.Shutdown()
