@@ -8,6 +8,7 @@ package environmenttest
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 	"testing"
 	"time"
@@ -50,7 +51,6 @@ type Node struct {
 	Tracker *querytracker.Handle
 	Effects *environment.TrackerEffects
 
-	t        testing.TB
 	gate     *actor.PID
 	catStore persistence.Store
 	stStore  persistence.Store
@@ -61,24 +61,45 @@ type Node struct {
 // Start starts a node on dir in sys; Stop (also run at cleanup) stops it.
 func Start(t testing.TB, sys *actor.ActorSystem, dir string, opts Options) *Node {
 	t.Helper()
-	n := &Node{Sys: sys, t: t}
-	t.Cleanup(n.Stop)
+	n, err := Launch(sys, dir, opts)
+	if n != nil {
+		t.Cleanup(n.Stop)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// Launch is Start for code without a testing.TB (runnable examples): the
+// caller stops the node. On error what was started is stopped.
+func Launch(sys *actor.ActorSystem, dir string, opts Options) (*Node, error) {
+	n := &Node{Sys: sys}
+	if err := n.start(dir, opts); err != nil {
+		n.Stop()
+		return nil, err
+	}
+	return n, nil
+}
+
+func (n *Node) start(dir string, opts Options) error {
+	sys := n.Sys
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	var err error
 	if n.catStore, err = pebble.Open(filepath.Join(dir, "catalog")); err != nil {
-		t.Fatalf("open catalog store: %v", err)
+		return fmt.Errorf("open catalog store: %w", err)
 	}
 	if n.stStore, err = pebble.Open(filepath.Join(dir, "storage")); err != nil {
-		t.Fatalf("open storage store: %v", err)
+		return fmt.Errorf("open storage store: %w", err)
 	}
 	cat, err := n.catStore.OpenShard(ctx, "catalog")
 	if err != nil {
-		t.Fatal(err)
+		return err
 	}
 	ver, err := n.catStore.OpenShard(ctx, "catalog_version")
 	if err != nil {
-		t.Fatal(err)
+		return err
 	}
 	n.shards = append(n.shards, cat, ver)
 
@@ -87,7 +108,7 @@ func Start(t testing.TB, sys *actor.ActorSystem, dir string, opts Options) *Node
 		Open: func(ctx context.Context) (*durable.Handle, error) {
 			return durable.Open(ctx, durable.Config{Catalog: cat, Version: ver, Mode: durable.Writable, DeployGeneration: 1})
 		},
-		Halt:   func(reason string) { t.Errorf("catalog halted: %s", reason) },
+		Halt:   func(reason string) { testkit.QuietLogger().Error("catalog halted", "reason", reason) },
 		Logger: testkit.QuietLogger(),
 	}).Configure(actor.WithGuardian(catalog.SupervisorStrategy())))
 
@@ -95,7 +116,7 @@ func Start(t testing.TB, sys *actor.ActorSystem, dir string, opts Options) *Node
 	props, err := storage.New(storage.Config{Store: n.stStore, Logger: testkit.QuietLogger(),
 		CompactionWindow: opts.CompactionWindow, MaintenanceInterval: 20 * time.Millisecond})
 	if err != nil {
-		t.Fatal(err)
+		return err
 	}
 	n.Storage = sys.Root.Spawn(props)
 	storagePID := n.Storage
@@ -107,7 +128,7 @@ func Start(t testing.TB, sys *actor.ActorSystem, dir string, opts Options) *Node
 	// 3. The query tracker, with the environment's effects.
 	n.Effects = environment.NewTrackerEffects()
 	if n.Tracker, err = querytracker.Spawn(sys.Root, querytracker.Config{Effects: n.Effects, Logger: testkit.QuietLogger()}); err != nil {
-		t.Fatal(err)
+		return err
 	}
 
 	// 4. The environment.
@@ -117,12 +138,12 @@ func Start(t testing.TB, sys *actor.ActorSystem, dir string, opts Options) *Node
 	}
 	envProps, err := environment.New(cfg)
 	if err != nil {
-		t.Fatal(err)
+		return err
 	}
 	if n.Env, err = sys.Root.SpawnNamed(envProps, environment.Name); err != nil {
-		t.Fatal(err)
+		return err
 	}
-	return n
+	return nil
 }
 
 // gate forwards everything to storage except what opts hold or answer.
