@@ -203,3 +203,26 @@ func TestRequestsAnsweredWithCodes(t *testing.T) {
 		t.Fatalf("dump: %s %v", d.GetJson(), d.GetError())
 	}
 }
+
+// Dropping a table cancels the peeks reading it, with the drop's name; the
+// name is free again at once.
+func TestDropCancelsPendingPeeks(t *testing.T) {
+	sys := testkit.NewSystem(t)
+	node := environmenttest.Start(t, sys, t.TempDir(), environmenttest.Options{HoldSnapshots: true})
+	s := connect(t, sys, node.Env, 0)
+	s.createOrders()
+	reader := &session{t: t, p: testkit.NewProbe(t, sys), env: node.Env, conn: s.conn}
+	reader.p.Send(node.Env, &messages.ClientPeek{Conn: s.conn, Collection: "orders"})
+	reader.p.ExpectNoMsg(50 * time.Millisecond)
+	d := expect[*messages.ClientDropResponse](s, &messages.ClientDrop{Conn: s.conn, Type: messages.ClientObjectType_CLIENT_OBJECT_TYPE_TABLE, Name: "orders"})
+	if d.GetError() != nil || !d.GetDropped() {
+		t.Fatalf("drop: %v", d)
+	}
+	r := testkit.ExpectMsg[*messages.ClientPeekResponse](reader.p, timeout)
+	requireCode(t, "peek of a dropped table", r.GetError(), messages.ErrCanceled, `table "orders" was dropped`)
+	s.createOrders()
+	w := expect[*messages.ClientWriteResponse](s, &messages.ClientWrite{Conn: s.conn, Tables: []*messages.ClientTableRows{{Table: "orders", Inserts: []*messages.Row{row(1, "a")}}}})
+	if w.GetError() != nil {
+		t.Fatal(w.GetError())
+	}
+}

@@ -105,6 +105,11 @@ func (a *envActor) handleCancel(ctx actor.Context, m *messages.ClientCancel, sen
 // handlePeekCanceled ends a peek the tracker canceled (a drop of its
 // table, a CancelConn another path sent).
 func (a *envActor) handlePeekCanceled(ctx actor.Context, m *peekCanceled) {
+	if m.reason == querytracker.ReasonDropped {
+		// The tracker ends the execution next, with the message naming
+		// what was dropped; handleExecutionEnded answers with it.
+		return
+	}
 	if p, ok := a.core.FinishPeek(m.uuid); ok {
 		a.answerPeek(ctx, p, nil, errorf(ErrCanceled, "peek %q: canceled (%s)", p.name, m.reason))
 	}
