@@ -5,6 +5,7 @@ package client_test
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -96,8 +97,10 @@ func TestPeekCompacted(t *testing.T) {
 		_, last = c.Peek(ctx, "orders", client.AsOf(first))
 		return errors.Is(last, client.ErrCompacted)
 	}, timeout, "storage compacts the first write away")
-	if want := "as of"; !contains(last.Error(), want) {
-		t.Fatalf("compacted error %q does not say %q", last, want)
+	for _, want := range []string{fmt.Sprintf("as of %d", first), "since"} {
+		if !contains(last.Error(), want) {
+			t.Fatalf("compacted error %q does not say %q", last, want)
+		}
 	}
 	if res, err := c.Peek(ctx, "orders"); err != nil || len(res.Rows) != 2 {
 		t.Fatalf("latest peek: %v %v", res, err)

@@ -3,6 +3,7 @@ package environment
 import (
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/asynkron/protoactor-go/actor"
 	"google.golang.org/protobuf/proto"
@@ -90,7 +91,9 @@ func (a *envActor) handleSnapshot(ctx actor.Context, u timely.Uuid, res any, err
 	}
 	if err != nil {
 		if errors.Is(err, messages.ErrCompacted) && p.asOf != nil {
-			err = errorf(ErrCompacted, "peek %q as of %d: that history has been compacted (%v)", p.name, *p.asOf, err)
+			// Storage's message names the table's since.
+			detail := strings.TrimPrefix(err.Error(), "storage: time is before the since: ")
+			err = errorf(ErrCompacted, "peek %q as of %d: that history has been compacted (%s)", p.name, *p.asOf, detail)
 		} else {
 			err = fmt.Errorf("peek %q: %w", p.name, err)
 		}
