@@ -9,13 +9,17 @@ import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
+	"google.golang.org/protobuf/proto"
 
+	"github.com/arbor-db/arbor/actors/catalog"
+	"github.com/arbor-db/arbor/actors/catalog/durable"
 	"github.com/arbor-db/arbor/actors/environment"
 	"github.com/arbor-db/arbor/actors/environment/environmenttest"
 	"github.com/arbor-db/arbor/actors/querytracker"
 	"github.com/arbor-db/arbor/dataflow"
 	"github.com/arbor-db/arbor/messages"
 	"github.com/arbor-db/arbor/testkit"
+	"github.com/arbor-db/arbor/timely"
 )
 
 const timeout = 10 * time.Second
@@ -225,4 +229,64 @@ func TestDropCancelsPendingPeeks(t *testing.T) {
 	if w.GetError() != nil {
 		t.Fatal(w.GetError())
 	}
+}
+
+// Bootstrap makes storage hold exactly the catalog's tables: a table the
+// catalog holds but storage lacks is created, and a storage table whose
+// drop did not reach storage is dropped.
+func TestBootstrapReconcilesStorage(t *testing.T) {
+	sys := testkit.NewSystem(t)
+	dir := t.TempDir()
+	var refuseDrop atomic.Bool
+	refuseDrop.Store(true)
+	opts := environmenttest.Options{StorageAnswer: func(m any) any {
+		if _, ok := m.(*messages.StorageDropTable); ok && refuseDrop.Load() {
+			return &messages.StorageDropTableResponse{Error: &messages.StorageError{
+				Code: messages.StorageErrorCode_STORAGE_ERROR_CODE_BACKEND, Message: "storage: backend failure: injected"}}
+		}
+		return nil
+	}}
+	node := environmenttest.Start(t, sys, dir, opts)
+	s := connect(t, sys, node.Env, 0)
+	s.createOrders()
+	// The drop commits in the catalog; storage refuses it.
+	d := expect[*messages.ClientDropResponse](s, &messages.ClientDrop{Conn: s.conn, Type: messages.ClientObjectType_CLIENT_OBJECT_TYPE_TABLE, Name: "orders"})
+	if d.GetError() != nil || !d.GetDropped() {
+		t.Fatalf("drop: %v", d)
+	}
+	// A table written to the catalog behind the environment's back, as if
+	// its storage create had been lost.
+	def, _ := proto.Marshal(&messages.ClientTableDefinition{Schema: ordersSchema})
+	s.p.Send(node.Catalog, &catalog.Transact{Apply: func(tx *durable.Transaction) error {
+		first, err := tx.AllocateIds(environment.IdAllocator, 1)
+		if err != nil {
+			return err
+		}
+		return tx.CreateItem(&messages.CatalogItem{Id: messages.FromGlobalId(timely.UserId(first)), Name: "lost",
+			Type: messages.CatalogItemType_CATALOG_ITEM_TYPE_TABLE, Definition: def})
+	}})
+	if r := testkit.ExpectMsg[*catalog.TransactResult](s.p, timeout); r.Err != nil {
+		t.Fatal(r.Err)
+	}
+	liveTables := func() int {
+		s.p.Send(node.Storage, &messages.StorageFrontiers{})
+		return len(testkit.ExpectMsg[*messages.StorageFrontiersResponse](s.p, timeout).GetTables())
+	}
+	if n := liveTables(); n != 1 {
+		t.Fatalf("storage holds %d tables before the restart, want the orphan only", n)
+	}
+
+	node.Stop()
+	refuseDrop.Store(false)
+	node = environmenttest.Start(t, sys, dir, opts)
+	s = connect(t, sys, node.Env, 0)
+	w := expect[*messages.ClientWriteResponse](s, &messages.ClientWrite{Conn: s.conn, Tables: []*messages.ClientTableRows{{Table: "lost", Inserts: []*messages.Row{row(1, "a")}}}})
+	if w.GetError() != nil {
+		t.Fatalf("write to the recreated table: %v", w.GetError())
+	}
+	if n := liveTables(); n != 1 {
+		t.Fatalf("storage holds %d tables after bootstrap, want only the catalog's", n)
+	}
+	p := expect[*messages.ClientPeekResponse](s, &messages.ClientPeek{Conn: s.conn, Collection: "orders"})
+	requireCode(t, "peek of the dropped table", p.GetError(), messages.ErrNotFound, `"orders"`)
 }
