@@ -140,9 +140,15 @@ func (a *envActor) enqueue(ctx actor.Context, q *[]queued, m proto.Message, send
 	*q = append(*q, queued{msg: m, sender: sender})
 }
 
-// ddlDone ends the running DDL statement and starts the next one.
+// ddlDone ends the running DDL statement and starts the next one; while
+// the environment resyncs, the queued statements wait for it instead.
 func (a *envActor) ddlDone(ctx actor.Context) {
 	a.ddlBusy = false
+	if !a.ready {
+		a.waiting = append(a.waiting, a.ddlQueue...)
+		a.ddlQueue = nil
+		return
+	}
 	for len(a.ddlQueue) > 0 && !a.ddlBusy {
 		next := a.ddlQueue[0]
 		a.ddlQueue = a.ddlQueue[1:]

@@ -20,6 +20,18 @@ import (
 //
 // Any failure abandons the attempt; the next tick starts another.
 
+// resync makes the environment bootstrap again after a catalog call whose
+// outcome is unknown (a backend error or a timeout): its objects may no
+// longer be the catalog's. Requests wait until the reload is done.
+func (a *envActor) resync(ctx actor.Context, cause error) {
+	if !a.ready {
+		return
+	}
+	a.cfg.Logger.Warn("a catalog call's outcome is unknown; reloading the catalog", "error", cause)
+	a.ready = false
+	a.bootstrap(ctx)
+}
+
 func (a *envActor) bootstrap(ctx actor.Context) {
 	a.bootstrapping = true
 	retry := func(what string, err error) {
@@ -40,9 +52,11 @@ func (a *envActor) bootstrap(ctx actor.Context) {
 }
 
 func (a *envActor) loadCatalog(ctx actor.Context, r *catalog.SnapshotResult, retry func(string, error)) {
+	// Only the objects are reloaded: sessions, pending peeks and the
+	// uuid counter survive a bootstrap (a resync runs while serving).
 	core := NewCore(a.core.uuidHi)
-	// Sessions opened while bootstrapping survive it.
 	core.sessions, core.byClient, core.nextConn = a.core.sessions, a.core.byClient, a.core.nextConn
+	core.peeks, core.uuidLo, core.lastWrite = a.core.peeks, a.core.uuidLo, a.core.lastWrite
 	var tables []*object
 	for _, it := range r.Snapshot.Items() {
 		o, err := objectFromCatalog(it)

@@ -1,6 +1,7 @@
 package environment
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 
@@ -213,6 +214,7 @@ func (a *envActor) handleDrop(ctx actor.Context, m *messages.ClientDrop, sender 
 func (a *envActor) transact(ctx actor.Context, apply func(*durable.Transaction) error, done func(error)) {
 	a.request(ctx, a.cfg.Catalog, &catalog.Transact{Apply: apply}, func(res any, err error) {
 		if err != nil {
+			a.resync(ctx, err) // a timeout: the commit may have happened
 			done(err)
 			return
 		}
@@ -221,7 +223,11 @@ func (a *envActor) transact(ctx actor.Context, apply func(*durable.Transaction) 
 			done(errorf(ErrInternal, "catalog answered %T", res))
 			return
 		}
-		done(catalogError(r.Err))
+		err = catalogError(r.Err)
+		if errors.Is(err, messages.ErrBackend) {
+			a.resync(ctx, err)
+		}
+		done(err)
 	})
 }
 

@@ -3,6 +3,7 @@ package environment_test
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -289,4 +290,31 @@ func TestBootstrapReconcilesStorage(t *testing.T) {
 	}
 	p := expect[*messages.ClientPeekResponse](s, &messages.ClientPeek{Conn: s.conn, Collection: "orders"})
 	requireCode(t, "peek of the dropped table", p.GetError(), messages.ErrNotFound, `"orders"`)
+}
+
+// A catalog commit whose outcome is unknown (here: committed, but answered
+// as a backend failure) makes the environment reload the catalog, so it
+// serves what the catalog holds, and bootstrap brings storage in line.
+func TestUnknownCatalogOutcomeResyncs(t *testing.T) {
+	sys := testkit.NewSystem(t)
+	var lie atomic.Bool
+	lie.Store(true)
+	node := environmenttest.Start(t, sys, t.TempDir(), environmenttest.Options{CatalogAnswer: func(req, resp any) any {
+		if _, ok := req.(*catalog.Transact); ok && lie.CompareAndSwap(true, false) {
+			return &catalog.TransactResult{Err: fmt.Errorf("%w: injected: connection lost after the commit", durable.ErrBackend)}
+		}
+		return resp
+	}})
+	s := connect(t, sys, node.Env, 0)
+	r := expect[*messages.ClientCreateTableResponse](s, &messages.ClientCreateTable{Conn: s.conn, Name: "orders", Schema: ordersSchema})
+	requireCode(t, "create with an unknown outcome", r.GetError(), messages.ErrBackend, "injected")
+	// The reload finds the table the catalog did commit, and storage has it.
+	l := expect[*messages.ClientListObjectsResponse](s, &messages.ClientListObjects{Conn: s.conn})
+	if len(l.GetObjects()) != 1 || l.GetObjects()[0].GetName() != "orders" {
+		t.Fatalf("objects after the resync: %v", l.GetObjects())
+	}
+	w := expect[*messages.ClientWriteResponse](s, &messages.ClientWrite{Conn: s.conn, Tables: []*messages.ClientTableRows{{Table: "orders", Inserts: []*messages.Row{row(1, "a")}}}})
+	if w.GetError() != nil {
+		t.Fatalf("write after the resync: %v", w.GetError())
+	}
 }

@@ -40,6 +40,10 @@ type Options struct {
 	// non-nil result is the answer and the request never reaches storage.
 	// Tests use it to make storage fail.
 	StorageAnswer func(msg any) any
+	// CatalogAnswer, when set, sees every catalog request and the catalog's
+	// answer, and returns the answer the environment gets. Tests use it to
+	// make a committed transaction look failed (outcome unknown).
+	CatalogAnswer func(req, resp any) any
 }
 
 // Node is a running catalog, storage, tracker and environment.
@@ -51,11 +55,12 @@ type Node struct {
 	Tracker *querytracker.Handle
 	Effects *environment.TrackerEffects
 
-	gate     *actor.PID
-	catStore persistence.Store
-	stStore  persistence.Store
-	shards   []persistence.Shard
-	stopped  bool
+	gate        *actor.PID
+	catalogGate *actor.PID
+	catStore    persistence.Store
+	stStore     persistence.Store
+	shards      []persistence.Shard
+	stopped     bool
 }
 
 // Start starts a node on dir in sys; Stop (also run at cleanup) stops it.
@@ -112,6 +117,12 @@ func (n *Node) start(dir string, opts Options) error {
 		Logger: testkit.QuietLogger(),
 	}).Configure(actor.WithGuardian(catalog.SupervisorStrategy())))
 
+	catalogPID := n.Catalog
+	if opts.CatalogAnswer != nil {
+		n.catalogGate = sys.Root.Spawn(actor.PropsFromFunc(catalogGate(n.Catalog, opts.CatalogAnswer)))
+		catalogPID = n.catalogGate
+	}
+
 	// 2. Storage.
 	props, err := storage.New(storage.Config{Store: n.stStore, Logger: testkit.QuietLogger(),
 		CompactionWindow: opts.CompactionWindow, MaintenanceInterval: 20 * time.Millisecond})
@@ -132,7 +143,7 @@ func (n *Node) start(dir string, opts Options) error {
 	}
 
 	// 4. The environment.
-	cfg := environment.Config{Catalog: n.Catalog, Storage: storagePID, Tracker: n.Tracker, Effects: n.Effects, Logger: testkit.QuietLogger()}
+	cfg := environment.Config{Catalog: catalogPID, Storage: storagePID, Tracker: n.Tracker, Effects: n.Effects, Logger: testkit.QuietLogger()}
 	if opts.Env != nil {
 		opts.Env(&cfg)
 	}
@@ -167,6 +178,24 @@ func gate(storagePID *actor.PID, opts Options) actor.ReceiveFunc {
 	}
 }
 
+// catalogGate forwards catalog requests and lets answer rewrite the
+// replies.
+func catalogGate(catalogPID *actor.PID, answer func(req, resp any) any) actor.ReceiveFunc {
+	return func(ctx actor.Context) {
+		switch m := ctx.Message().(type) {
+		case actor.SystemMessage, actor.AutoReceiveMessage:
+		default:
+			sender := ctx.Sender()
+			f := ctx.RequestFuture(catalogPID, m, 10*time.Second)
+			ctx.ReenterAfter(f, func(res any, err error) {
+				if err == nil {
+					ctx.Send(sender, answer(m, res))
+				}
+			})
+		}
+	}
+}
+
 // Stop stops the environment, tracker, storage and catalog, in that order,
 // and closes the stores. Stopping twice is harmless.
 func (n *Node) Stop() {
@@ -174,7 +203,7 @@ func (n *Node) Stop() {
 		return
 	}
 	n.stopped = true
-	for _, pid := range []*actor.PID{n.Env, n.gate} {
+	for _, pid := range []*actor.PID{n.Env, n.gate, n.catalogGate} {
 		if pid != nil {
 			_ = n.Sys.Root.StopFuture(pid).Wait()
 		}
