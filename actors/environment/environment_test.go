@@ -318,3 +318,44 @@ func TestUnknownCatalogOutcomeResyncs(t *testing.T) {
 		t.Fatalf("write after the resync: %v", w.GetError())
 	}
 }
+
+// A peek whose result is over the configured rows or bytes fails with a
+// clear INVALID_ARGUMENT instead of an answer the transport would refuse.
+func TestOversizedPeekResults(t *testing.T) {
+	sys := testkit.NewSystem(t)
+	node := environmenttest.Start(t, sys, t.TempDir(), environmenttest.Options{Env: func(c *environment.Config) {
+		c.MaxResultRows = 3
+		c.MaxResponseBytes = 150
+	}})
+	s := connect(t, sys, node.Env, 0)
+	s.createOrders()
+	var rows []*messages.Row
+	for i := range 4 {
+		rows = append(rows, row(int64(i), strings.Repeat("x", 40)))
+	}
+	w := expect[*messages.ClientWriteResponse](s, &messages.ClientWrite{Conn: s.conn, Tables: []*messages.ClientTableRows{{Table: "orders", Inserts: rows}}})
+	if w.GetError() != nil {
+		t.Fatal(w.GetError())
+	}
+	p := expect[*messages.ClientPeekResponse](s, &messages.ClientPeek{Conn: s.conn, Collection: "orders"})
+	requireCode(t, "too many rows", p.GetError(), messages.ErrInvalidArgument, "more than 3 rows")
+	three := uint64(3)
+	p = expect[*messages.ClientPeekResponse](s, &messages.ClientPeek{Conn: s.conn, Collection: "orders",
+		Mfp: &messages.MapFilterProject{Filter: []*messages.Expr{{Kind: &messages.Expr_Binary{Binary: &messages.BinaryExpr{
+			Op:    messages.BinaryOp_BINARY_OP_LT,
+			Left:  &messages.Expr{Kind: &messages.Expr_Column{Column: &messages.ColumnRef{Ref: &messages.ColumnRef_Name{Name: "id"}}}},
+			Right: &messages.Expr{Kind: &messages.Expr_Literal{Literal: &messages.Literal{Value: &messages.Datum{Value: &messages.Datum_Int64{Int64: 3}}}}},
+		}}}}},
+		Finishing: &messages.Finishing{Limit: &three}})
+	requireCode(t, "too many bytes", p.GetError(), messages.ErrInvalidArgument, "bytes", "limit")
+	one := uint64(1)
+	p = expect[*messages.ClientPeekResponse](s, &messages.ClientPeek{Conn: s.conn, Collection: "orders", Finishing: &messages.Finishing{Limit: &one},
+		Mfp: &messages.MapFilterProject{Filter: []*messages.Expr{{Kind: &messages.Expr_Binary{Binary: &messages.BinaryExpr{
+			Op:    messages.BinaryOp_BINARY_OP_EQ,
+			Left:  &messages.Expr{Kind: &messages.Expr_Column{Column: &messages.ColumnRef{Ref: &messages.ColumnRef_Name{Name: "id"}}}},
+			Right: &messages.Expr{Kind: &messages.Expr_Literal{Literal: &messages.Literal{Value: &messages.Datum{Value: &messages.Datum_Int64{Int64: 2}}}}},
+		}}}}}})
+	if p.GetError() != nil || len(p.GetRows()) != 1 {
+		t.Fatalf("a small peek: %v", p)
+	}
+}
