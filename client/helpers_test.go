@@ -118,3 +118,6 @@ func requireRows(t *testing.T, what string, got, want []string) {
 		t.Fatalf("%s:\n got  %d rows %s\n want %d rows %s", what, len(got), strings.Join(got, " "), len(want), strings.Join(want, " "))
 	}
 }
+
+// fmtSscan reads the number of an id such as "u7".
+func fmtSscan(id string, v *uint64) (int, error) { return fmt.Sscanf(id, "u%d", v) }
