@@ -27,8 +27,11 @@ func New(cfg Config) (*actor.Props, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Sessions survive a restart of the actor by its supervisor: the core
+	// lives here, outside any one incarnation.
+	sh := &shared{}
 	return actor.PropsFromProducer(func() actor.Actor {
-		return &envActor{cfg: cfg, metrics: m, unhandled: unhandled}
+		return &envActor{cfg: cfg, metrics: m, unhandled: unhandled, shared: sh}
 	}), nil
 }
 
@@ -39,6 +42,11 @@ type queued struct {
 	sender *actor.PID
 }
 
+// shared is what one environment keeps across restarts.
+type shared struct {
+	core *Core
+}
+
 // tick is the environment's own timer message.
 type tick struct{ now time.Time }
 
@@ -47,6 +55,7 @@ type envActor struct {
 	cfg       Config
 	metrics   *Metrics
 	unhandled *surface.Unhandled
+	shared    *shared
 
 	// Guarded by the actor.
 	core  *Core
@@ -88,7 +97,18 @@ func (a *envActor) Receive(ctx actor.Context) {
 }
 
 func (a *envActor) handleStarted(ctx actor.Context) {
-	a.core = NewCore(uint64(a.cfg.Clock.Now().UnixNano()))
+	if a.shared.core == nil {
+		a.shared.core = NewCore(uint64(a.cfg.Clock.Now().UnixNano()))
+	} else {
+		// A restart: the sessions stay (the client actors are still
+		// watched), but the storage reads of pending peeks were lost with
+		// the previous incarnation.
+		a.core = a.shared.core
+		for _, p := range a.core.AllPeeks() {
+			a.answerPeek(ctx, p, nil, errorf(messages.ErrUnavailable, "peek %q: the environment restarted; retry", p.name))
+		}
+	}
+	a.core = a.shared.core
 	if a.cfg.Effects != nil {
 		a.cfg.Effects.attach(ctx.ActorSystem().Root, ctx.Self())
 	}

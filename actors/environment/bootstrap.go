@@ -74,7 +74,7 @@ func (a *envActor) loadCatalog(ctx actor.Context, r *catalog.SnapshotResult, ret
 			if fr, ok := res.(*messages.StorageFrontiersResponse); !ok {
 				err = errorf(ErrInternal, "storage answered %T", res)
 			} else if err = storageError(fr.GetError()); err == nil {
-				a.core = core
+				a.core, a.shared.core = core, core
 				a.reconcile(ctx, tables, fr.GetTables(), retry)
 				return
 			}

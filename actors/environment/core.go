@@ -208,6 +208,17 @@ func (c *Core) removePeek(u timely.Uuid) {
 	}
 }
 
+// AllPeeks removes and returns every pending peek.
+func (c *Core) AllPeeks() []*pendingPeek {
+	var out []*pendingPeek
+	for u, p := range c.peeks {
+		out = append(out, p)
+		c.removePeek(u)
+	}
+	sortPeeks(out)
+	return out
+}
+
 // Expired removes and returns the pending peeks whose deadline is at or
 // before now.
 func (c *Core) Expired(now time.Time) []*pendingPeek {

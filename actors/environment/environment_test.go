@@ -359,3 +359,28 @@ func TestOversizedPeekResults(t *testing.T) {
 		t.Fatalf("a small peek: %v", p)
 	}
 }
+
+// A restart of the environment by its supervisor keeps the sessions and
+// the objects; a peek pending at the time is answered UNAVAILABLE.
+func TestRestartKeepsSessions(t *testing.T) {
+	sys := testkit.NewSystem(t)
+	node := environmenttest.Start(t, sys, t.TempDir(), environmenttest.Options{HoldSnapshots: true})
+	s := connect(t, sys, node.Env, 0)
+	s.createOrders()
+	reader := &session{t: t, p: testkit.NewProbe(t, sys), env: node.Env, conn: s.conn}
+	reader.p.Send(node.Env, &messages.ClientPeek{Conn: s.conn, Collection: "orders"})
+	reader.p.ExpectNoMsg(50 * time.Millisecond)
+
+	proc, ok := sys.ProcessRegistry.Get(node.Env)
+	if !ok {
+		t.Fatal("no environment process")
+	}
+	proc.SendSystemMessage(node.Env, &actor.Restart{})
+
+	r := testkit.ExpectMsg[*messages.ClientPeekResponse](reader.p, timeout)
+	requireCode(t, "peek pending across a restart", r.GetError(), messages.ErrUnavailable, "restarted")
+	w := expect[*messages.ClientWriteResponse](s, &messages.ClientWrite{Conn: s.conn, Tables: []*messages.ClientTableRows{{Table: "orders", Inserts: []*messages.Row{row(1, "a")}}}})
+	if w.GetError() != nil {
+		t.Fatalf("write on the session after the restart: %v", w.GetError())
+	}
+}
