@@ -30,6 +30,9 @@ var (
 	ErrTimeout = messages.ErrTimeout
 	// ErrCompacted: a peek asked for a time before the collection's since.
 	ErrCompacted = messages.ErrCompacted
+	// ErrNotYetReadable: AsOf names a time the collection is not complete
+	// at yet; retrying later may succeed.
+	ErrNotYetReadable = messages.ErrNotYetReadable
 	// ErrUnavailable: the environment cannot serve the request now
 	// (starting) or in this build (views, indexes and other operations
 	// that need the compute controller), or it is unreachable.

@@ -27,6 +27,13 @@
 //     start: they are answered UNAVAILABLE (ErrNeedsCompute), naming the
 //     operation.
 //
+// Restarts and resyncs: sessions live in a value New creates, so a restart
+// of the actor by its supervisor keeps them (peeks pending at the time are
+// answered UNAVAILABLE; a DDL statement in flight is not answered and its
+// client times out). A catalog call whose outcome is unknown (a backend
+// error, a timeout) makes the environment bootstrap again before serving
+// more, so its objects are the catalog's.
+//
 // Invariants: Receive never blocks; every catalog and storage call is a
 // request whose answer comes back in the actor's turn (ReenterAfter) with a
 // deadline (Config.CallTimeout). Every request is answered exactly once,
