@@ -1,0 +1,234 @@
+package environment
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/arbor-db/arbor/actors/surface"
+	"github.com/arbor-db/arbor/clock"
+	"github.com/arbor-db/arbor/messages"
+)
+
+// New returns the props of an environment actor. It fails when the config
+// lacks the catalog, storage or tracker, or its metrics cannot be
+// registered. Spawn it as Name so that clients find it.
+func New(cfg Config) (*actor.Props, error) {
+	if err := cfg.fill(); err != nil {
+		return nil, err
+	}
+	m, err := newMetrics(cfg.Registerer)
+	if err != nil {
+		return nil, fmt.Errorf("environment: metrics: %w", err)
+	}
+	unhandled, err := surface.NewUnhandled("environment", cfg.Logger, cfg.Registerer)
+	if err != nil {
+		return nil, err
+	}
+	// Sessions survive a restart of the actor by its supervisor: the core
+	// lives here, outside any one incarnation.
+	sh := &shared{}
+	return actor.PropsFromProducer(func() actor.Actor {
+		return &envActor{cfg: cfg, metrics: m, unhandled: unhandled, shared: sh}
+	}), nil
+}
+
+// queued is a request waiting for bootstrap or for the running DDL
+// statement.
+type queued struct {
+	msg    proto.Message
+	sender *actor.PID
+}
+
+// shared is what one environment keeps across restarts.
+type shared struct {
+	core *Core
+}
+
+// tick is the environment's own timer message.
+type tick struct{ now time.Time }
+
+type envActor struct {
+	// Constant after New.
+	cfg       Config
+	metrics   *Metrics
+	unhandled *surface.Unhandled
+	shared    *shared
+
+	// Guarded by the actor.
+	core  *Core
+	loop  *clock.Loop
+	ready bool
+	// bootstrapping is true while a bootstrap attempt is in flight.
+	bootstrapping bool
+	waiting       []queued
+	ddlBusy       bool
+	ddlQueue      []queued
+}
+
+func (a *envActor) Receive(ctx actor.Context) {
+	switch m := ctx.Message().(type) {
+	case *actor.Started:
+		a.handleStarted(ctx)
+	case *actor.Stopping, *actor.Restarting:
+		if a.loop != nil {
+			a.loop.Stop()
+			a.loop = nil
+		}
+	case *actor.Terminated:
+		a.handleTerminated(ctx, m)
+	case *tick:
+		a.handleTick(ctx, m.now)
+	case *peekCanceled:
+		a.handlePeekCanceled(ctx, m)
+	case *executionEnded:
+		a.handleExecutionEnded(ctx, m)
+	case proto.Message:
+		if !isClientRequest(m) {
+			a.unhandled.Handle(ctx)
+			return
+		}
+		a.handleRequest(ctx, m, ctx.Sender())
+	default:
+		a.unhandled.Handle(ctx)
+	}
+}
+
+func (a *envActor) handleStarted(ctx actor.Context) {
+	if a.shared.core == nil {
+		a.shared.core = NewCore(uint64(a.cfg.Clock.Now().UnixNano()))
+	} else {
+		// A restart: the sessions stay (the client actors are still
+		// watched), but the storage reads of pending peeks were lost with
+		// the previous incarnation.
+		a.core = a.shared.core
+		for _, p := range a.core.AllPeeks() {
+			a.answerPeek(ctx, p, nil, errorf(messages.ErrUnavailable, "peek %q: the environment restarted; retry", p.name))
+		}
+	}
+	a.core = a.shared.core
+	if a.cfg.Effects != nil {
+		a.cfg.Effects.attach(ctx.ActorSystem().Root, ctx.Self())
+	}
+	self, root := ctx.Self(), ctx.ActorSystem().Root
+	a.loop = clock.Every(a.cfg.Clock, a.cfg.TickInterval, func(now time.Time) { root.Send(self, &tick{now: now}) })
+	a.bootstrap(ctx)
+}
+
+func (a *envActor) handleTick(ctx actor.Context, now time.Time) {
+	if !a.ready && !a.bootstrapping {
+		a.bootstrap(ctx)
+	}
+	for _, p := range a.core.Expired(now) {
+		a.timeoutPeek(ctx, p)
+	}
+	a.metrics.PendingPeeks.Set(float64(a.core.Pending()))
+}
+
+// handleRequest checks a client request's size and routes it: connects at
+// once, everything else after bootstrap, DDL one statement at a time.
+func (a *envActor) handleRequest(ctx actor.Context, m proto.Message, sender *actor.PID) {
+	if n := proto.Size(m); n > a.cfg.MaxRequestBytes {
+		a.fail(ctx, m, sender, errorf(ErrTooLarge, "%s of %d bytes exceeds the limit of %d bytes; split it", kindOf(m), n, a.cfg.MaxRequestBytes))
+		return
+	}
+	if c, ok := m.(*messages.ClientConnect); ok {
+		a.handleConnect(ctx, c, sender)
+		return
+	}
+	if !a.ready {
+		a.enqueue(ctx, &a.waiting, m, sender, "the environment is starting")
+		return
+	}
+	if isDDL(m) {
+		if a.ddlBusy {
+			a.enqueue(ctx, &a.ddlQueue, m, sender, "too many DDL statements are waiting")
+			return
+		}
+		a.ddlBusy = true
+	}
+	a.dispatch(ctx, m, sender)
+}
+
+func (a *envActor) enqueue(ctx actor.Context, q *[]queued, m proto.Message, sender *actor.PID, why string) {
+	if len(a.waiting)+len(a.ddlQueue) >= a.cfg.MaxWaiting {
+		a.fail(ctx, m, sender, errorf(ErrStarting, "%s: %s; retry", kindOf(m), why))
+		return
+	}
+	*q = append(*q, queued{msg: m, sender: sender})
+}
+
+// ddlDone ends the running DDL statement and starts the next one; while
+// the environment resyncs, the queued statements wait for it instead.
+func (a *envActor) ddlDone(ctx actor.Context) {
+	a.ddlBusy = false
+	if !a.ready {
+		a.waiting = append(a.waiting, a.ddlQueue...)
+		a.ddlQueue = nil
+		return
+	}
+	for len(a.ddlQueue) > 0 && !a.ddlBusy {
+		next := a.ddlQueue[0]
+		a.ddlQueue = a.ddlQueue[1:]
+		a.ddlBusy = true
+		a.dispatch(ctx, next.msg, next.sender)
+	}
+}
+
+// becomeReady replays the requests that waited for bootstrap.
+func (a *envActor) becomeReady(ctx actor.Context) {
+	a.ready = true
+	a.cfg.Logger.Info("environment ready", "objects", len(a.core.objects))
+	waiting := a.waiting
+	a.waiting = nil
+	for _, q := range waiting {
+		a.handleRequest(ctx, q.msg, q.sender)
+	}
+}
+
+func (a *envActor) dispatch(ctx actor.Context, m proto.Message, sender *actor.PID) {
+	switch m := m.(type) {
+	case *messages.ClientDisconnect:
+		a.handleDisconnect(ctx, m, sender)
+	case *messages.ClientSetStatementTimeout:
+		a.handleSetStatementTimeout(ctx, m, sender)
+	case *messages.ClientCancel:
+		a.handleCancel(ctx, m, sender)
+	case *messages.ClientCreateTable:
+		a.handleCreateTable(ctx, m, sender)
+	case *messages.ClientDrop:
+		a.handleDrop(ctx, m, sender)
+	case *messages.ClientListObjects:
+		a.handleListObjects(ctx, m, sender)
+	case *messages.ClientWrite:
+		a.handleWrite(ctx, m, sender)
+	case *messages.ClientPeek:
+		a.handlePeek(ctx, m, sender)
+	case *messages.ClientDump:
+		a.handleDump(ctx, m, sender)
+	case *messages.ClientCreateCluster, *messages.ClientCreateReplica, *messages.ClientCreateView,
+		*messages.ClientCreateIndex, *messages.ClientCreateMaterializedView, *messages.ClientSubscribe:
+		a.handleNeedsCompute(ctx, m, sender)
+	default:
+		a.fail(ctx, m, sender, errorf(ErrInternal, "no handler for %s", kindOf(m)))
+	}
+}
+
+// reply answers a request and counts it.
+func (a *envActor) reply(ctx actor.Context, to *actor.PID, kind string, resp proto.Message, err error) {
+	result := "ok"
+	if err != nil {
+		result = codeLabel(messages.CodeOf(err))
+	}
+	a.metrics.Statements.WithLabelValues(kind, result).Inc()
+	if to != nil {
+		ctx.Send(to, resp)
+	}
+}
+
+// fail answers m with err in m's response type.
+func (a *envActor) fail(ctx actor.Context, m proto.Message, sender *actor.PID, err error) {
+	a.reply(ctx, sender, kindOf(m), errorResponse(m, err), err)
+}

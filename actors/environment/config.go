@@ -1,0 +1,103 @@
+package environment
+
+import (
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/arbor-db/arbor/actors/querytracker"
+	"github.com/arbor-db/arbor/clock"
+)
+
+// Name is the name a node spawns the environment under; a client reaches it
+// at actor.NewPID(nodeAddress, Name).
+const Name = "environment"
+
+// Defaults of Config.
+const (
+	DefaultCallTimeout      = 10 * time.Second
+	DefaultStatementTimeout = 30 * time.Second
+	DefaultTickInterval     = 100 * time.Millisecond
+	// DefaultMaxRequestBytes stays under gRPC's default 4 MiB message
+	// limit, which protoactor remote keeps, so an oversized request gets a
+	// clear error instead of a broken stream.
+	DefaultMaxRequestBytes  = 3 << 20
+	DefaultMaxResponseBytes = 3 << 20
+	DefaultMaxResultRows    = 1 << 20
+	DefaultMaxWaiting       = 1024
+)
+
+// Config configures the environment actor.
+type Config struct {
+	// Catalog is the catalog guardian (actors/catalog), in this process;
+	// required.
+	Catalog *actor.PID
+	// Storage is the storage actor (actors/storage); required.
+	Storage *actor.PID
+	// Tracker is the query tracker (actors/querytracker); required.
+	Tracker *querytracker.Handle
+	// Effects, when set, is the Effects the tracker was started with; the
+	// environment attaches itself to it when it starts, so the tracker's
+	// cancellations (CancelConn, CancelByDrop) end its pending peeks.
+	Effects *TrackerEffects
+	// Clock drives statement timeouts (clock.Real() when nil).
+	Clock clock.Clock
+	// CallTimeout bounds every catalog and storage request
+	// (DefaultCallTimeout when 0).
+	CallTimeout time.Duration
+	// StatementTimeout is a session's statement timeout unless it sets its
+	// own (DefaultStatementTimeout when 0).
+	StatementTimeout time.Duration
+	// TickInterval is how often timeouts are checked and a failed
+	// bootstrap is retried (DefaultTickInterval when 0).
+	TickInterval time.Duration
+	// MaxRequestBytes and MaxResponseBytes bound a request and a peek's
+	// answer (encoded); MaxResultRows bounds the rows a peek may read
+	// after its filter.
+	MaxRequestBytes, MaxResponseBytes, MaxResultRows int
+	// MaxWaiting bounds the requests kept while bootstrapping or behind a
+	// running DDL statement; more are answered UNAVAILABLE.
+	MaxWaiting int
+	// Registerer receives the metrics; nil leaves them unregistered.
+	Registerer prometheus.Registerer
+	// Logger (slog.Default() when nil).
+	Logger *slog.Logger
+}
+
+func (c *Config) fill() error {
+	if c.Catalog == nil || c.Storage == nil || c.Tracker == nil {
+		return fmt.Errorf("%w: Catalog, Storage and Tracker are required", ErrInvalidConfig)
+	}
+	if c.Clock == nil {
+		c.Clock = clock.Real()
+	}
+	if c.CallTimeout <= 0 {
+		c.CallTimeout = DefaultCallTimeout
+	}
+	if c.StatementTimeout <= 0 {
+		c.StatementTimeout = DefaultStatementTimeout
+	}
+	if c.TickInterval <= 0 {
+		c.TickInterval = DefaultTickInterval
+	}
+	if c.MaxRequestBytes <= 0 {
+		c.MaxRequestBytes = DefaultMaxRequestBytes
+	}
+	if c.MaxResponseBytes <= 0 {
+		c.MaxResponseBytes = DefaultMaxResponseBytes
+	}
+	if c.MaxResultRows <= 0 {
+		c.MaxResultRows = DefaultMaxResultRows
+	}
+	if c.MaxWaiting <= 0 {
+		c.MaxWaiting = DefaultMaxWaiting
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	c.Logger = c.Logger.With("actor", "environment")
+	return nil
+}
