@@ -160,8 +160,8 @@ func TestCreateTableRollsBackWhenStorageFails(t *testing.T) {
 	refuse.Store(true)
 	opts := environmenttest.Options{StorageAnswer: func(m any) any {
 		if _, ok := m.(*messages.StorageCreateTable); ok && refuse.Load() {
-			return &messages.StorageCreateTableResponse{Error: &messages.StorageError{
-				Code: messages.StorageErrorCode_STORAGE_ERROR_CODE_BACKEND, Message: "storage: backend failure: injected"}}
+			return &messages.StorageCreateTableResponse{Error: &messages.Error{
+				Code: messages.ErrorCode_ERROR_CODE_BACKEND, Message: "storage: backend failure: injected"}}
 		}
 		return nil
 	}}
@@ -242,8 +242,8 @@ func TestBootstrapReconcilesStorage(t *testing.T) {
 	refuseDrop.Store(true)
 	opts := environmenttest.Options{StorageAnswer: func(m any) any {
 		if _, ok := m.(*messages.StorageDropTable); ok && refuseDrop.Load() {
-			return &messages.StorageDropTableResponse{Error: &messages.StorageError{
-				Code: messages.StorageErrorCode_STORAGE_ERROR_CODE_BACKEND, Message: "storage: backend failure: injected"}}
+			return &messages.StorageDropTableResponse{Error: &messages.Error{
+				Code: messages.ErrorCode_ERROR_CODE_BACKEND, Message: "storage: backend failure: injected"}}
 		}
 		return nil
 	}}

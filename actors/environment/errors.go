@@ -48,9 +48,8 @@ var (
 	ErrInternal = messages.NewSentinel(messages.ErrorCode_ERROR_CODE_INTERNAL, "environment: internal error")
 )
 
-// codedError is an error received from a peer whose protocol predates
-// messages.Error (storage), or from a package whose sentinels carry no
-// code (the durable catalog), given the code the client should see.
+// codedError is an error from a package whose sentinels may carry no
+// code, given the code the client should see.
 type codedError struct {
 	code messages.ErrorCode
 	err  error
@@ -74,33 +73,10 @@ func withCode(code messages.ErrorCode, err error) error {
 	return &codedError{code: code, err: err}
 }
 
-// storageCodes maps storage's wire codes onto the common codes.
-var storageCodes = map[messages.StorageErrorCode]messages.ErrorCode{
-	messages.StorageErrorCode_STORAGE_ERROR_CODE_MALFORMED:        messages.ErrorCode_ERROR_CODE_MALFORMED,
-	messages.StorageErrorCode_STORAGE_ERROR_CODE_INVALID_ROW:      messages.ErrorCode_ERROR_CODE_INVALID_ARGUMENT,
-	messages.StorageErrorCode_STORAGE_ERROR_CODE_UNKNOWN_TABLE:    messages.ErrorCode_ERROR_CODE_NOT_FOUND,
-	messages.StorageErrorCode_STORAGE_ERROR_CODE_TABLE_DROPPED:    messages.ErrorCode_ERROR_CODE_DROPPED,
-	messages.StorageErrorCode_STORAGE_ERROR_CODE_TABLE_EXISTS:     messages.ErrorCode_ERROR_CODE_ALREADY_EXISTS,
-	messages.StorageErrorCode_STORAGE_ERROR_CODE_COMPACTED:        messages.ErrorCode_ERROR_CODE_COMPACTED,
-	messages.StorageErrorCode_STORAGE_ERROR_CODE_NOT_YET_READABLE: messages.ErrorCode_ERROR_CODE_NOT_YET_READABLE,
-	messages.StorageErrorCode_STORAGE_ERROR_CODE_DUPLICATE_ID:     messages.ErrorCode_ERROR_CODE_ALREADY_EXISTS,
-	messages.StorageErrorCode_STORAGE_ERROR_CODE_UNKNOWN_ID:       messages.ErrorCode_ERROR_CODE_NOT_FOUND,
-	messages.StorageErrorCode_STORAGE_ERROR_CODE_BACKEND:          messages.ErrorCode_ERROR_CODE_BACKEND,
-	messages.StorageErrorCode_STORAGE_ERROR_CODE_HOLD_REGRESSION:  messages.ErrorCode_ERROR_CODE_REGRESSION,
-}
-
-// storageError decodes an error in a storage response. It is the one
-// place that knows storage's wire error type, so the move of storage to
-// messages.Error changes only this function.
-func storageError(w *messages.StorageError) error {
-	if w == nil {
-		return nil
-	}
-	code, ok := storageCodes[w.GetCode()]
-	if !ok {
-		code = messages.ErrorCode_ERROR_CODE_INTERNAL
-	}
-	return withCode(code, errors.New(w.GetMessage()))
+// storageError decodes an error in a storage response: a coded
+// messages.Error that errors.Is matches against every sentinel of its code.
+func storageError(w *messages.Error) error {
+	return messages.ErrorFromWire(w)
 }
 
 // catalogError gives an error from the catalog guardian its wire code: the

@@ -109,13 +109,17 @@ func (n *Node) start(dir string, opts Options) error {
 	n.shards = append(n.shards, cat, ver)
 
 	// 1. The catalog guardian.
-	n.Catalog = sys.Root.Spawn(catalog.Props(catalog.Config{
+	catProps, err := catalog.New(catalog.Config{
 		Open: func(ctx context.Context) (*durable.Handle, error) {
 			return durable.Open(ctx, durable.Config{Catalog: cat, Version: ver, Mode: durable.Writable, DeployGeneration: 1})
 		},
 		Halt:   func(reason string) { testkit.QuietLogger().Error("catalog halted", "reason", reason) },
 		Logger: testkit.QuietLogger(),
-	}).Configure(actor.WithGuardian(catalog.SupervisorStrategy())))
+	})
+	if err != nil {
+		return err
+	}
+	n.Catalog = sys.Root.Spawn(catProps.Configure(actor.WithGuardian(catalog.SupervisorStrategy())))
 
 	catalogPID := n.Catalog
 	if opts.CatalogAnswer != nil {
