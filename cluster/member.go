@@ -35,6 +35,7 @@ type Member struct {
 	// constant after Start
 	cfg        Config
 	sys        *actor.ActorSystem
+	id         string
 	c          *cluster.Cluster
 	membership *actor.PID
 	sub        *eventstream.Subscription
@@ -60,7 +61,13 @@ func Start(sys *actor.ActorSystem, cfg Config) (_ *Member, err error) {
 	if err != nil {
 		return nil, err
 	}
-	m := &Member{cfg: cfg, sys: sys, evicted: make(chan struct{})}
+	m := &Member{cfg: cfg, sys: sys, id: sys.ID, evicted: make(chan struct{})}
+	if kind == providerEtcd {
+		// The etcd provider names its member "<cluster>@<system id>"
+		// (etcd_provider.go:71-72), the automanaged one by the system
+		// id alone.
+		m.id = cfg.ClusterName + "@" + sys.ID
+	}
 	var evictOnce sync.Once
 
 	// The runtime kind goes into the remote config: protoactor's cluster
@@ -78,7 +85,7 @@ func Start(sys *actor.ActorSystem, cfg Config) (_ *Member, err error) {
 	}
 
 	props, err := NewMembership(MembershipConfig{
-		Self: sys.ID, Seed: cfg.Seed, Clock: cfg.Clock, Logger: cfg.Logger, Registerer: cfg.Registerer,
+		Self: m.id, Seed: cfg.Seed, Clock: cfg.Clock, Logger: cfg.Logger, Registerer: cfg.Registerer,
 		OnEvicted: func() { evictOnce.Do(func() { close(m.evicted) }) },
 	})
 	if err != nil {
@@ -151,7 +158,7 @@ func Start(sys *actor.ActorSystem, cfg Config) (_ *Member, err error) {
 	if m.cfg.NodeName == "" {
 		m.cfg.NodeName = sys.Address()
 	}
-	cfg.Logger.Info("joined the cluster", "member", sys.ID, "address", sys.Address(), "name", m.cfg.NodeName, "roles", cfg.Roles, "provider", kind)
+	cfg.Logger.Info("joined the cluster", "member", m.id, "address", sys.Address(), "name", m.cfg.NodeName, "roles", cfg.Roles, "provider", kind)
 	return m, nil
 }
 
@@ -190,8 +197,9 @@ func (m *Member) staticProvider() (cluster.ClusterProvider, error) {
 	return automanaged.NewWithTesting(m.cfg.Poll, port, e, m.cfg.Join...), nil
 }
 
-// ID is this member's protoactor id (its actor system's id).
-func (m *Member) ID() string { return m.sys.ID }
+// ID is this member's protoactor member id: its actor system's id, which
+// the etcd provider prefixes with the cluster name.
+func (m *Member) ID() string { return m.id }
 
 // Address is this member's remote address, host:port.
 func (m *Member) Address() string { return m.sys.Address() }
@@ -245,7 +253,7 @@ func (m *Member) Stop() error {
 			err = errors.Join(err, fmt.Errorf("stop membership actor: %w", e))
 		}
 		m.closeListener()
-		m.cfg.Logger.Info("left the cluster", "member", m.sys.ID)
+		m.cfg.Logger.Info("left the cluster", "member", m.id)
 	})
 	return err
 }
