@@ -66,9 +66,10 @@ func (c *Core) Observe(members []MemberInfo, blocked []string, now time.Time) Ch
 }
 
 // Place chooses a compute member for an incarnation of a replica among the
-// members that are up and records it (Placer.Place).
-func (c *Core) Place(key ReplicaKey, incarnation uint64) (Placement, error) {
-	return c.placer.Place(key, incarnation, c.view.Up())
+// members that are up, except those in avoid, and records it
+// (Placer.Place).
+func (c *Core) Place(key ReplicaKey, incarnation uint64, avoid ...string) (Placement, error) {
+	return c.placer.Place(key, incarnation, c.view.Up(), avoid...)
 }
 
 // Release forgets a placement (Placer.Release).

@@ -56,6 +56,10 @@ func memberInfo(m *cluster.Member) MemberInfo {
 	}
 	slices.Sort(info.Roles)
 	info.Roles = slices.Compact(info.Roles)
+	if info.Name == "" {
+		// A node started without --node-name is known by its address.
+		info.Name = info.Address
+	}
 	return info
 }
 

@@ -75,30 +75,56 @@ func RuntimeName(key ReplicaKey, incarnation uint64) string {
 
 // Launch implements replica.Launcher. It returns the runtime's PID, or an
 // error matching replica.ErrLaunchFailed and ErrNoComputeMember (no
-// compute member is up) or ErrSpawn (the chosen member did not spawn it
-// in time). A failed launch leaves no placement recorded. Each step is
-// bounded by the configured timeout and by ctx.
+// compute member is up) or ErrSpawn (the chosen member, and a second one
+// if there is one, did not spawn it in time). A failed launch leaves no
+// placement recorded. Each step is bounded by the configured timeout and
+// by ctx.
 func (l *PlacementLauncher) Launch(ctx context.Context, r timely.ReplicaId, incarnation uint64) (*actor.PID, error) {
 	key := ReplicaKey{Cluster: l.cfg.Cluster, Replica: r}
-	res, err := l.await(ctx, l.cfg.System.Root.RequestFuture(l.cfg.Membership, Place{Replica: key, Incarnation: incarnation}, l.timeout(ctx)))
+	// A member the view still holds up may be gone already (the provider
+	// has not noticed yet): after a failed spawn, one more member is
+	// tried, avoiding the one that failed.
+	var avoid []string
+	var spawnErr error
+	for attempt := 0; attempt < 2; attempt++ {
+		pl, err := l.place(ctx, key, incarnation, avoid)
+		if err != nil {
+			if spawnErr != nil {
+				// Nowhere else to go: the spawn failure says more.
+				return nil, spawnErr
+			}
+			return nil, err
+		}
+		pid, err := l.spawn(ctx, key, pl)
+		if err == nil {
+			l.cfg.Logger.Info("replica runtime spawned", "replica", key.String(), "incarnation", incarnation, "member", pl.Member, "pid", pid.String())
+			return pid, nil
+		}
+		l.cfg.System.Root.Send(l.cfg.Membership, Release{Replica: key, Incarnation: incarnation})
+		spawnErr = fmt.Errorf("%w: %w: replica %s incarnation %d on %s (%s): %w", replica.ErrLaunchFailed, ErrSpawn, key, incarnation, pl.Member, pl.Address, err)
+		l.cfg.Logger.Warn("replica runtime spawn failed", "replica", key.String(), "incarnation", incarnation, "member", pl.Member, "error", err)
+		if ctx.Err() != nil {
+			break
+		}
+		avoid = append(avoid, pl.Member)
+	}
+	return nil, spawnErr
+}
+
+// place asks the membership actor for a member.
+func (l *PlacementLauncher) place(ctx context.Context, key ReplicaKey, incarnation uint64, avoid []string) (Placement, error) {
+	res, err := l.await(ctx, l.cfg.System.Root.RequestFuture(l.cfg.Membership, Place{Replica: key, Incarnation: incarnation, Avoid: avoid}, l.timeout(ctx)))
 	if err != nil {
-		return nil, fmt.Errorf("%w: replica %s incarnation %d: ask placement: %w", replica.ErrLaunchFailed, key, incarnation, err)
+		return Placement{}, fmt.Errorf("%w: replica %s incarnation %d: ask placement: %w", replica.ErrLaunchFailed, key, incarnation, err)
 	}
 	placed, ok := res.(PlaceResult)
 	if !ok {
-		return nil, fmt.Errorf("%w: replica %s incarnation %d: membership answered %T", replica.ErrLaunchFailed, key, incarnation, res)
+		return Placement{}, fmt.Errorf("%w: replica %s incarnation %d: membership answered %T", replica.ErrLaunchFailed, key, incarnation, res)
 	}
 	if placed.Err != nil {
-		return nil, fmt.Errorf("%w: %w", replica.ErrLaunchFailed, placed.Err)
+		return Placement{}, fmt.Errorf("%w: %w", replica.ErrLaunchFailed, placed.Err)
 	}
-	pl := placed.Placement
-	pid, err := l.spawn(ctx, key, pl)
-	if err != nil {
-		l.cfg.System.Root.Send(l.cfg.Membership, Release{Replica: key, Incarnation: incarnation})
-		return nil, fmt.Errorf("%w: %w: replica %s incarnation %d on %s (%s): %w", replica.ErrLaunchFailed, ErrSpawn, key, incarnation, pl.Member, pl.Address, err)
-	}
-	l.cfg.Logger.Info("replica runtime spawned", "replica", key.String(), "incarnation", incarnation, "member", pl.Member, "pid", pid.String())
-	return pid, nil
+	return placed.Placement, nil
 }
 
 func (l *PlacementLauncher) spawn(ctx context.Context, key ReplicaKey, pl Placement) (*actor.PID, error) {

@@ -63,10 +63,12 @@ type GetMembers struct{}
 
 // Place asks for a member to run an incarnation of a replica on; the
 // answer is PlaceResult. The placement is recorded at once; send Release
-// if the launch fails.
+// if the launch fails. Avoid lists members not to choose (one that just
+// failed to spawn it, but that the view still holds up).
 type Place struct {
 	Replica     ReplicaKey
 	Incarnation uint64
+	Avoid       []string
 }
 
 // PlaceResult answers Place: a placement, or ErrNoComputeMember.
@@ -229,7 +231,7 @@ func (a *membership) handleTopology(ctx actor.Context, t Topology) {
 }
 
 func (a *membership) handlePlace(ctx actor.Context, p Place) {
-	pl, err := a.core.Place(p.Replica, p.Incarnation)
+	pl, err := a.core.Place(p.Replica, p.Incarnation, p.Avoid...)
 	if err == nil {
 		a.cfg.Logger.Info("replica placed", "replica", p.Replica.String(), "incarnation", p.Incarnation, "member", pl.Member, "address", pl.Address)
 	}

@@ -51,12 +51,13 @@ func NewPlacer(seed uint64) *Placer {
 }
 
 // Place chooses a member for an incarnation of a replica among candidates
-// (the members that are up; those without the compute role are skipped)
+// (the members that are up; those without the compute role or named in
+// avoid are skipped)
 // and records it, replacing the replica's earlier placement, which does
 // not count against the member it was on. It fails with
 // ErrNoComputeMember when no candidate has the compute role; the earlier
 // placement is then kept.
-func (p *Placer) Place(key ReplicaKey, incarnation uint64, candidates []MemberInfo) (Placement, error) {
+func (p *Placer) Place(key ReplicaKey, incarnation uint64, candidates []MemberInfo, avoid ...string) (Placement, error) {
 	type score struct {
 		m                  MemberInfo
 		sameCluster, total int
@@ -64,7 +65,7 @@ func (p *Placer) Place(key ReplicaKey, incarnation uint64, candidates []MemberIn
 	}
 	var scores []score
 	for _, m := range candidates {
-		if !m.HasRole(RoleCompute) {
+		if !m.HasRole(RoleCompute) || slices.Contains(avoid, m.ID) {
 			continue
 		}
 		s := score{m: m, tie: p.tie(key, m.ID)}
@@ -80,7 +81,7 @@ func (p *Placer) Place(key ReplicaKey, incarnation uint64, candidates []MemberIn
 		scores = append(scores, s)
 	}
 	if len(scores) == 0 {
-		return Placement{}, fmt.Errorf("%w: replica %s (%d members up)", ErrNoComputeMember, key, len(candidates))
+		return Placement{}, fmt.Errorf("%w: replica %s (%d members up, %d avoided)", ErrNoComputeMember, key, len(candidates), len(avoid))
 	}
 	best := slices.MinFunc(scores, func(a, b score) int {
 		if c := cmp.Compare(a.sameCluster, b.sameCluster); c != 0 {

@@ -20,7 +20,8 @@ import (
 //	core self=<id> [seed=<n>] [departed=<n>]   a fresh core (default: self=a seed=1)
 //	topology at=<seconds> [blocked=(<id>,...)] one snapshot of protoactor's membership;
 //	                                           input lines: <id> <name> <roles,...|-> [<address>]
-//	place cluster=<id> replica=<id> inc=<n>    choose a member and record it
+//	place cluster=<id> replica=<id> inc=<n> [avoid=(<id>,...)]
+//	                                           choose a member and record it
 //	release cluster=<id> replica=<id> [inc=<n>]
 //	nodes                                      the rendered view
 //	placements                                 every recorded placement
@@ -95,7 +96,11 @@ func runScript(t *testing.T, c **Core, d *datadriven.TestData) string {
 		return b.String()
 	case "place":
 		key, inc := scanKey(t, d)
-		pl, err := (*c).Place(key, inc)
+		var avoid []string
+		if d.HasArg("avoid") {
+			d.ScanArgs(t, "avoid", &avoid)
+		}
+		pl, err := (*c).Place(key, inc, avoid...)
 		if err != nil {
 			return fmt.Sprintf("error: %v", err)
 		}
