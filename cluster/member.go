@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -20,6 +21,7 @@ import (
 	"github.com/asynkron/protoactor-go/remote"
 	"github.com/labstack/echo"
 	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.uber.org/zap"
 	"google.golang.org/protobuf/types/known/emptypb"
 
 	"github.com/arbor-db/arbor/actors/surface"
@@ -60,6 +62,17 @@ func Start(sys *actor.ActorSystem, cfg Config) (_ *Member, err error) {
 	kind, target, err := cfg.fill()
 	if err != nil {
 		return nil, err
+	}
+	// protoactor panics when the remote cannot listen, after it has
+	// started half the cluster; trying the address first gives a clear
+	// error instead.
+	if cfg.Remote.Port != 0 {
+		addr := net.JoinHostPort(cfg.Remote.Host, strconv.Itoa(cfg.Remote.Port))
+		probe, err := net.Listen("tcp", addr)
+		if err != nil {
+			return nil, fmt.Errorf("%w: remote cannot listen on %s: %w", ErrStart, addr, err)
+		}
+		_ = probe.Close()
 	}
 	m := &Member{cfg: cfg, sys: sys, id: sys.ID, evicted: make(chan struct{})}
 	if kind == providerEtcd {
@@ -102,6 +115,9 @@ func Start(sys *actor.ActorSystem, cfg Config) (_ *Member, err error) {
 	case providerStatic:
 		provider, err = m.staticProvider()
 	case providerEtcd:
+		if err = probeEtcd(target, cfg.EtcdDialTimeout); err != nil {
+			break
+		}
 		provider, err = etcd.NewWithConfig(target.prefix, clientv3.Config{Endpoints: target.endpoints, DialTimeout: cfg.EtcdDialTimeout})
 	}
 	if err != nil {
@@ -258,26 +274,48 @@ func (m *Member) Stop() error {
 	return err
 }
 
-// abort undoes a Start that panicked half-way.
+// abort undoes a Start that panicked half-way. Each step may find its
+// part never set up, which protoactor answers with a nil dereference, so
+// each is guarded.
 func (m *Member) abort() {
 	if m.sub != nil {
 		m.sys.EventStream.Unsubscribe(m.sub)
 	}
 	if m.c != nil {
-		// The provider may have failed before it was set up; its
-		// Shutdown then dereferences what it never made.
-		func() {
-			defer func() { _ = recover() }()
-			_ = m.c.Config.ClusterProvider.Shutdown(false)
-		}()
+		safely(func() { _ = m.c.Config.ClusterProvider.Shutdown(false) })
+		safely(m.c.Gossip.Shutdown)
+		safely(func() { m.c.IdentityLookup.Shutdown() })
 		if m.c.Remote != nil {
-			m.c.Remote.Shutdown(false)
+			safely(func() { m.c.Remote.Shutdown(false) })
 		}
 	}
 	if m.membership != nil {
 		_ = m.sys.Root.StopFuture(m.membership).Wait()
 	}
 	m.closeListener()
+}
+
+// probeEtcd reads the member prefix once within timeout. protoactor's
+// etcd provider makes its first read without a deadline
+// (etcd_provider.go:325-327), so an unreachable etcd would hang Start for
+// good; this turns that into an error.
+func probeEtcd(target etcdTarget, timeout time.Duration) error {
+	cli, err := clientv3.New(clientv3.Config{Endpoints: target.endpoints, DialTimeout: timeout, Logger: zap.NewNop()})
+	if err != nil {
+		return err
+	}
+	defer cli.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	if _, err := cli.Get(ctx, target.prefix, clientv3.WithPrefix(), clientv3.WithCountOnly()); err != nil {
+		return fmt.Errorf("etcd %v unreachable within %v: %w", target.endpoints, timeout, err)
+	}
+	return nil
+}
+
+func safely(f func()) {
+	defer func() { _ = recover() }()
+	f()
 }
 
 func (m *Member) closeListener() {
