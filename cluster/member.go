@@ -94,7 +94,7 @@ func Start(sys *actor.ActorSystem, cfg Config) (_ *Member, err error) {
 		if cfg.Remote.Kinds == nil {
 			cfg.Remote.Kinds = map[string]*actor.Props{}
 		}
-		cfg.Remote.Kinds[cfg.RuntimeKind] = props
+		cfg.Remote.Kinds[cfg.RuntimeKind] = runtimeKindProps(props)
 	}
 
 	props, err := NewMembership(MembershipConfig{
