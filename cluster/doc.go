@@ -27,7 +27,18 @@
 // placements are returned as failed. PlacementLauncher is a
 // replica.Launcher: it asks the membership actor for a member and spawns
 // the runtime there with protoactor's remote spawn of the runtime kind,
-// which Start registers on compute nodes.
+// which Start registers on compute nodes, made to stop rather than restart
+// in place when it fails (runtime_kind.go). A spawn that fails is tried
+// once more on another member.
+//
+// # What the node and the instance call
+//
+//	m, err := cluster.Start(sys, cluster.Config{...}) // join; spawns the membership actor
+//	m.Membership()                                    // GetMembers → Nodes (JSON)
+//	l, err := m.Launcher(clusterID, timeout)          // a replica.Launcher per compute cluster
+//	l.Release(replicaID)                              // a dropped replica leaves the view
+//	<-m.Evicted()                                     // rejoin with a new actor system
+//	m.Stop()                                          // leave
 //
 // # Messages
 //

@@ -111,6 +111,13 @@ func (l *PlacementLauncher) Launch(ctx context.Context, r timely.ReplicaId, inca
 	return nil, spawnErr
 }
 
+// Release forgets the placement of a replica that was dropped, so the view
+// stops showing it on its node. The runtime itself is the ReplicaState's to
+// stop. Needs no answer.
+func (l *PlacementLauncher) Release(r timely.ReplicaId) {
+	l.cfg.System.Root.Send(l.cfg.Membership, Release{Replica: ReplicaKey{Cluster: l.cfg.Cluster, Replica: r}})
+}
+
 // place asks the membership actor for a member.
 func (l *PlacementLauncher) place(ctx context.Context, key ReplicaKey, incarnation uint64, avoid []string) (Placement, error) {
 	res, err := l.await(ctx, l.cfg.System.Root.RequestFuture(l.cfg.Membership, Place{Replica: key, Incarnation: incarnation, Avoid: avoid}, l.timeout(ctx)))
