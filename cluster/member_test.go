@@ -42,7 +42,7 @@ type testNode struct {
 // startCluster starts n members on loopback in this process, joined
 // through the static (automanaged) provider, each with its own actor
 // system. The first has both roles, the others compute only.
-func startCluster(t *testing.T, n int) []*testNode {
+func startCluster(t *testing.T, n int) ([]*testNode, []string) {
 	t.Helper()
 	listeners := make([]net.Listener, n)
 	join := make([]string, n)
@@ -53,7 +53,6 @@ func startCluster(t *testing.T, n int) []*testNode {
 		}
 		listeners[i], join[i] = ln, ln.Addr().String()
 	}
-	logger := testkit.QuietLogger()
 	nodes := make([]*testNode, n)
 	errs := make([]error, n)
 	var wg sync.WaitGroup
@@ -62,48 +61,59 @@ func startCluster(t *testing.T, n int) []*testNode {
 		if i == 0 {
 			roles = append(roles, RoleEnvironment)
 		}
-		node := &testNode{
-			name: fmt.Sprintf("n%d", i+1),
-			sys: actor.NewActorSystem(
-				actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return logger }),
-				actor.WithDeadLetterThrottleInterval(10*time.Millisecond)),
-		}
-		nodes[i] = node
-		t.Cleanup(node.sys.Shutdown)
-		// One dial attempt per endpoint writer: protoactor's writer leaks
-		// the gRPC connection of every failed attempt but the last
-		// (remote/endpoint_writer.go:83-90), and peers of a stopped member
-		// keep dialing it.
-		rcfg := remote.Configure("127.0.0.1", 0)
-		rcfg.MaxRetryCount = 1
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			node.member, errs[i] = Start(node.sys, Config{
-				Remote:             rcfg,
-				NodeName:           node.name,
-				Roles:              roles,
-				Join:               join,
-				MembershipListener: listeners[i],
-				Poll:               20 * time.Millisecond,
-				GossipInterval:     50 * time.Millisecond,
-				RuntimeProps: func() (*actor.Props, error) {
-					return actor.PropsFromProducer(func() actor.Actor { return pingRuntime{} }), nil
-				},
-				Seed:   uint64(i),
-				Logger: logger,
-			})
+			nodes[i], errs[i] = startNode(t, fmt.Sprintf("n%d", i+1), roles, join, listeners[i])
 		}()
 	}
 	wg.Wait()
 	for i, err := range errs {
 		if err != nil {
-			t.Fatalf("start %s: %v", nodes[i].name, err)
+			t.Fatalf("start n%d: %v", i+1, err)
 		}
-		m := nodes[i].member
-		t.Cleanup(func() { _ = m.Stop() })
 	}
-	return nodes
+	return nodes, join
+}
+
+// startNode starts one member in a new actor system, stopped (then its
+// system shut down) at the end of the test. It may run on any goroutine.
+func startNode(t *testing.T, name string, roles, join []string, ln net.Listener) (*testNode, error) {
+	logger := testkit.QuietLogger()
+	node := &testNode{
+		name: name,
+		sys: actor.NewActorSystem(
+			actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return logger }),
+			actor.WithDeadLetterThrottleInterval(10*time.Millisecond)),
+	}
+	t.Cleanup(node.sys.Shutdown)
+	// One dial attempt per endpoint writer: protoactor's writer leaks the
+	// gRPC connection of every failed attempt but the last
+	// (remote/endpoint_writer.go:83-90), and peers of a stopped member keep
+	// dialing it.
+	rcfg := remote.Configure("127.0.0.1", 0)
+	rcfg.MaxRetryCount = 1
+	var err error
+	node.member, err = Start(node.sys, Config{
+		Remote:             rcfg,
+		NodeName:           node.name,
+		Roles:              roles,
+		Join:               join,
+		MembershipListener: ln,
+		Poll:               20 * time.Millisecond,
+		GossipInterval:     50 * time.Millisecond,
+		RuntimeProps: func() (*actor.Props, error) {
+			return actor.PropsFromProducer(func() actor.Actor { return pingRuntime{} }), nil
+		},
+		Seed:   1,
+		Logger: logger,
+	})
+	if err != nil {
+		return nil, err
+	}
+	m := node.member
+	t.Cleanup(func() { _ = m.Stop() })
+	return node, nil
 }
 
 // members asks a node's membership actor for its view.
@@ -138,9 +148,10 @@ func waitForUp(t *testing.T, nodes []*testNode, want []string) {
 // replicas of one cluster on them with the placement launcher, shuts one
 // member down and checks that the others see it leave, list the replica
 // it hosted as failed, and place that replica's next incarnation on a
-// member still up.
+// member still up; then restarts the stopped member, which comes back
+// under a new member id while its old id stays departed.
 func TestThreeMembers(t *testing.T) {
-	nodes := startCluster(t, 3)
+	nodes, join := startCluster(t, 3)
 	waitForUp(t, nodes, []string{"n1", "n2", "n3"})
 
 	v := members(t, nodes[1])
@@ -221,5 +232,28 @@ func TestThreeMembers(t *testing.T) {
 	}
 	if host := addressOf[ping(pid)]; host == "n3" || host == "" {
 		t.Fatalf("replica %v relaunched on %q", lost, host)
+	}
+
+	// n3 restarts: a new actor system, so a new member id, on the same
+	// membership address. Everyone sees it up again; its old id stays
+	// departed (protoactor will never list it again).
+	oldID := nodes[2].member.ID()
+	ln, err := net.Listen("tcp", join[2])
+	if err != nil {
+		t.Fatalf("listen again on n3's membership address: %v", err)
+	}
+	n3, err := startNode(t, "n3", []string{RoleCompute}, join, ln)
+	if err != nil {
+		t.Fatalf("restart n3: %v", err)
+	}
+	if n3.member.ID() == oldID {
+		t.Fatalf("restarted n3 kept its member id %s", oldID)
+	}
+	nodes = []*testNode{nodes[0], nodes[1], n3}
+	waitForUp(t, nodes, []string{"n1", "n2", "n3"})
+	for _, m := range members(t, env).Members {
+		if m.ID == oldID && m.State == StateUp.String() {
+			t.Fatalf("n3's old id %s is up again: %+v", oldID, m)
+		}
 	}
 }
