@@ -64,7 +64,19 @@ func NewSystem(t testing.TB, opts ...actor.ConfigOption) *actor.ActorSystem {
 func NewRemoteSystem(t testing.TB, opts ...actor.ConfigOption) (*actor.ActorSystem, *remote.Remote) {
 	t.Helper()
 	sys := NewSystem(t, opts...)
-	return sys, StartRemote(t, sys, remote.Configure("127.0.0.1", 0))
+	return sys, StartRemote(t, sys, RemoteConfig())
+}
+
+// RemoteConfig is the remote configuration of test systems: loopback, a
+// port the kernel picks, and one connection attempt per endpoint.
+// protoactor's endpoint writer retries a failed dial MaxRetryCount times,
+// sleeping 2 s inside the actor each time and leaking the gRPC connection
+// of every failed attempt but the last; with one attempt a peer that is
+// gone is reported at once and nothing leaks.
+func RemoteConfig(opts ...remote.ConfigOption) *remote.Config {
+	cfg := remote.Configure("127.0.0.1", 0, opts...)
+	cfg.MaxRetryCount = 1
+	return cfg
 }
 
 // StartRemote starts protoactor remote for sys with cfg (for instance with

@@ -41,7 +41,7 @@ func startNode(t testing.TB, r *rig) *computeNode {
 	// leak check see a quiet node once it is shut down.
 	n.sys = actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return testkit.QuietLogger() }),
 		actor.WithDeadLetterThrottleInterval(10*time.Millisecond))
-	n.rem = remote.NewRemote(n.sys, remote.Configure("127.0.0.1", 0))
+	n.rem = remote.NewRemote(n.sys, testkit.RemoteConfig())
 	replica.RegisterRuntimeKind(n.rem, r.runtimes(n.openOutputs, nil))
 	n.rem.Start()
 	t.Cleanup(n.shutdown)
