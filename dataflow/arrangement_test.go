@@ -16,13 +16,26 @@ import (
 func TestArrangementMatchesModel(t *testing.T) {
 	seed := baseSeed()
 	for iter := int64(0); iter < 200; iter++ {
-		if err := arrangementRun(seed + iter); err != nil {
+		if err := arrangementRun(seed+iter, 4, 4, 300); err != nil {
 			t.Fatalf("seed %d: %v (replay with -dataflow.seed=%d)", seed+iter, err, seed+iter)
 		}
 	}
 }
 
-func arrangementRun(seed int64) error {
+// Keys with histories longer than a chunk: big traces, their chunk
+// overflows and splits, and their full compaction.
+func TestArrangementBigKeysMatchModel(t *testing.T) {
+	seed := baseSeed()
+	for iter := int64(0); iter < 4; iter++ {
+		if err := arrangementRun(seed+iter, 2, 2*chunkMax, 1500); err != nil {
+			t.Fatalf("seed %d: %v (replay with -dataflow.seed=%d)", seed+iter, err, seed+iter)
+		}
+	}
+}
+
+// arrangementRun runs random steps over the given numbers of keys and
+// values per key.
+func arrangementRun(seed int64, keys, vals, steps int) error {
 	r := rand.New(rand.NewSource(seed))
 	a := NewArrangement()
 	type upd struct {
@@ -47,10 +60,10 @@ func arrangementRun(seed int64) error {
 		}
 		return m
 	}
-	for step := 0; step < 300; step++ {
+	for step := 0; step < steps; step++ {
 		switch op := r.Intn(10); {
 		case op < 6:
-			u := upd{key: int64(r.Intn(4)), val: int64(r.Intn(4)), t: now + timely.Timestamp(r.Intn(3)), diff: int64(r.Intn(5) - 2)}
+			u := upd{key: int64(r.Intn(keys)), val: int64(r.Intn(vals)), t: now + timely.Timestamp(r.Intn(3)), diff: int64(r.Intn(5) - 2)}
 			log = append(log, u)
 			a.Update(Row{Int64(u.key)}, Row{Int64(u.key), Int64(u.val)}, u.t, u.diff)
 		case op < 7:
