@@ -1,7 +1,9 @@
 package dataflow
 
 import (
+	"cmp"
 	"fmt"
+	"slices"
 	"sort"
 
 	"github.com/arbor-db/arbor/timely"
@@ -210,6 +212,8 @@ func (d *Dataflow) AdvanceInput(source timely.GlobalId, frontier timely.Frontier
 	return nil
 }
 
+func byTime(a, b Update) int { return cmp.Compare(a.Time, b.Time) }
+
 // advance processes every pending time before the meet of the input
 // frontiers, in increasing order.
 func (d *Dataflow) advance() {
@@ -247,7 +251,13 @@ func (d *Dataflow) advance() {
 		}
 		in.pending = keep
 		if len(take) > 0 {
-			ready[id] = Consolidate(take)
+			// Operators take unconsolidated batches (each applies a row's
+			// updates one at a time), so the updates are only split by
+			// time, not sorted by row; TakeOutput consolidates the output.
+			if !slices.IsSortedFunc(take, byTime) {
+				slices.SortStableFunc(take, byTime)
+			}
+			ready[id] = take
 		}
 	}
 	sort.Slice(times, func(i, j int) bool { return times[i] < times[j] })

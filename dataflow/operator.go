@@ -5,7 +5,9 @@ import (
 )
 
 // batch is the change to a collection at one time: rows with diffs and
-// errors with diffs. Operators emit consolidated batches.
+// errors with diffs. A batch need not be consolidated (a source's batch is
+// not, nor is what Filter and Map make of it): every operator applies a
+// row's updates one at a time, so a row may appear more than once.
 type batch struct {
 	rows []rowDiff
 	errs []errDiff
