@@ -98,6 +98,11 @@ func sourceSchema(n *node, id timely.GlobalId) Schema {
 }
 
 func (d *Dataflow) instantiate(n *node) *instance {
+	if n.kind == kindProject && n.inputs[0].kind == kindMap {
+		m := n.inputs[0]
+		return &instance{inputs: []*instance{d.instantiate(m.inputs[0])},
+			op: &mapProjectOp{exprs: m.exprs, cols: n.cols}}
+	}
 	inst := &instance{}
 	for _, in := range n.inputs {
 		inst.inputs = append(inst.inputs, d.instantiate(in))

@@ -68,7 +68,7 @@ func (o *joinOp) step(t timely.Timestamp, in []batch) batch {
 	for k, st := range o.stages {
 		acc = st.step(t, acc, o.joinFilter(k+1, in[k+1].rows))
 	}
-	out.rows = consolidateRows(acc)
+	out.rows = acc // not consolidated: see batch
 	out.errs = consolidateErrs(out.errs)
 	return out
 }

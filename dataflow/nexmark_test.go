@@ -329,13 +329,16 @@ func (l *nexQ3Limit) result() []Row {
 
 // q4, average closing price per category: the highest bid of each auction
 // among the bids placed while it was open, averaged per category. (Without
-// temporal filters every auction counts, not only the closed ones.)
+// temporal filters every auction counts, not only the closed ones.) The
+// plan keeps only the columns it needs, as an optimizer would.
 func nexQ4() *messages.Plan {
-	// auction (8 columns) then bid (5): bid price 10, bid date_time 12.
-	joined := joinP([]*messages.Plan{getP(nexAuctions), getP(nexBids)}, eqv(0, 0, 1, 0))
-	open := filterP(joined, binE(opGe, colE(12), colE(6)), binE(opLe, colE(12), colE(7)))
-	final := reduceP(open, []int{0, 3}, agg(aggMaxW, 10)) // (id, category, final)
-	return reduceP(final, []int{1}, agg(aggAvgW, 2))      // (category, avg)
+	auctions := projectP(getP(nexAuctions), 0, 3, 6, 7) // id, category, date_time, expires
+	bids := projectP(getP(nexBids), 0, 2, 4)            // auction, price, date_time
+	// (id, category, date_time, expires, auction, price, bid date_time)
+	joined := joinP([]*messages.Plan{auctions, bids}, eqv(0, 0, 1, 0))
+	open := filterP(joined, binE(opGe, colE(6), colE(2)), binE(opLe, colE(6), colE(3)))
+	final := reduceP(projectP(open, 0, 1, 5), []int{0, 1}, agg(aggMaxW, 2)) // (id, category, final)
+	return reduceP(final, []int{1}, agg(aggAvgW, 2))                        // (category, avg)
 }
 
 type nexQ4Auction struct {
