@@ -103,6 +103,16 @@ func (d *Dataflow) instantiate(n *node) *instance {
 		return &instance{inputs: []*instance{d.instantiate(m.inputs[0])},
 			op: &mapProjectOp{exprs: m.exprs, cols: n.cols}}
 	}
+	if fin, join := fusedJoin(n); join != nil {
+		inst := &instance{}
+		for _, in := range join.inputs {
+			inst.inputs = append(inst.inputs, d.instantiate(in))
+		}
+		op := newJoinOp(join.join)
+		op.fin = fin
+		inst.op = op
+		return inst
+	}
 	inst := &instance{}
 	for _, in := range n.inputs {
 		inst.inputs = append(inst.inputs, d.instantiate(in))
@@ -137,6 +147,23 @@ func (d *Dataflow) instantiate(n *node) *instance {
 		inst.op = passOp{}
 	}
 	return inst
+}
+
+// fusedJoin recognises a Join followed by a Filter, a Project or a Filter
+// then a Project, which the join applies to each row as it builds it. It
+// returns the join node and what to apply, or nil.
+func fusedJoin(n *node) (*joinFinish, *node) {
+	fin := &joinFinish{}
+	if n.kind == kindProject {
+		fin.project, fin.cols, n = true, n.cols, n.inputs[0]
+	}
+	if n.kind == kindFilter {
+		fin.preds, n = n.exprs, n.inputs[0]
+	}
+	if n.kind != kindJoin || (!fin.project && fin.preds == nil) {
+		return nil, nil
+	}
+	return fin, n
 }
 
 // Plan returns the plan the dataflow runs.
