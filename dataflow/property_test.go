@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand"
 	"os"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -575,6 +576,21 @@ func checkPeek(df *Dataflow, t timely.Timestamp, want multiset, wantErrs map[str
 	}
 	if !equalMultisets(got, want) {
 		return fmt.Errorf("peek at %d: got %v, want %v", t, got, want)
+	}
+	if !slices.IsSortedFunc(rows, Row.Compare) {
+		return fmt.Errorf("peek at %d: rows not in row order: %v", t, rows)
+	}
+	// An unordered peek returns the same rows, in any order.
+	unordered, err := df.Peek(PeekSpec{Time: t, Unordered: true})
+	if err != nil {
+		return fmt.Errorf("unordered peek at %d: %v", t, err)
+	}
+	got = multiset{}
+	for _, r := range unordered {
+		got.add(r, 1)
+	}
+	if !equalMultisets(got, want) {
+		return fmt.Errorf("unordered peek at %d: got %v, want %v", t, got, want)
 	}
 	return nil
 }
