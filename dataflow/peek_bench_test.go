@@ -43,7 +43,7 @@ func BenchmarkPeek(b *testing.B) {
 	// does not count; wall-ns/row is wall time.
 	var startCPU time.Duration
 	report := func(b *testing.B, perOp int) {
-		b.ReportMetric(float64((cpuTime() - startCPU).Nanoseconds())/float64(b.N*perOp), "ns/row")
+		b.ReportMetric(float64((cpuTime()-startCPU).Nanoseconds())/float64(b.N*perOp), "ns/row")
 		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*perOp), "wall-ns/row")
 	}
 	b.Run(fmt.Sprintf("read/rows=%d", n), func(b *testing.B) {
