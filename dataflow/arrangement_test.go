@@ -102,3 +102,46 @@ func arrangementRun(seed int64, keys, vals, steps int) error {
 	}
 	return nil
 }
+
+// One key with a long history, used as operator state is (compacted to
+// each time as it is processed): multiplicities reported by updateMult,
+// reads and a final full compaction agree with a model, through chunk
+// overflows and splits and group splits.
+func TestArrangementHugeKeyMatchesModel(t *testing.T) {
+	r := rand.New(rand.NewSource(baseSeed()))
+	a := NewArrangement()
+	key := Row{Int64(7)}
+	model := map[int64]int64{}
+	const steps, vals = 60000, 40000
+	for i := 0; i < steps; i++ {
+		now := timely.Timestamp(i / 100)
+		a.advanceSince(now)
+		v := int64(r.Intn(vals))
+		diff := int64(r.Intn(3) + 1)
+		if model[v] > 0 && r.Intn(3) == 0 {
+			diff = -int64(r.Intn(int(model[v])) + 1)
+		}
+		before, after := a.updateMult(wholeKey(key), Row{Int64(v)}, now, diff)
+		if before != model[v] || after != model[v]+diff {
+			t.Fatalf("step %d: value %d: updateMult gave (%d, %d), model has %d then %d", i, v, before, after, model[v], model[v]+diff)
+		}
+		model[v] += diff
+		if model[v] == 0 {
+			delete(model, v)
+		}
+	}
+	if tr := a.lookup(key); tr == nil || tr.big == nil || len(tr.big.groups) < 2 {
+		t.Fatalf("the key should be big with more than one group of chunks")
+	}
+	got := map[int64]int64{}
+	if err := a.ReadKey(key, timely.MaxTimestamp, func(v Row, m int64) { got[v[0].AsInt64()] += m }); err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(got) != fmt.Sprint(model) {
+		t.Fatalf("read: %d values, model %d", len(got), len(model))
+	}
+	a.Compact(timely.At(steps))
+	if _, n := a.Len(); n != len(model) {
+		t.Fatalf("after full compaction: %d entries, %d live values", n, len(model))
+	}
+}

@@ -14,22 +14,31 @@ const chunkMax = 128
 
 // chunkList holds the entries of a big trace as a list of sorted chunks,
 // so that an insert searches the chunks' first entries, then one chunk, and
-// moves entries only within that chunk.
+// moves entries only within that chunk. The chunks are held in groups of at
+// most groupMax, so that splitting a chunk moves at most groupMax chunk
+// headers: a two-level tree, enough for hundreds of millions of entries.
 //
-// Invariants: no chunk is empty; every chunk is sorted by (value, time);
-// values never decrease from one chunk to the next, so all entries of one
-// value are adjacent. Compaction is amortized: a chunk that overflows
-// chunkMax is compacted to the since (times before it become it, equal
-// entries are summed, zeros dropped) and split only if still large, so
-// compaction work is proportional to inserts, not to history. A chunk's
+// Invariants: no chunk and no group is empty; every chunk is sorted by
+// (value, time); values never decrease from one chunk to the next, so all
+// entries of one value are adjacent. Compaction is amortized: a chunk that
+// overflows chunkMax is compacted to the since (times before it become it,
+// equal entries are summed, zeros dropped) and split only if still large,
+// so compaction work is proportional to inserts, not to history. A chunk's
 // compaction can leave two entries of one (value, time) on either side of a
 // chunk boundary, or a value's times out of order across it; reads and
 // multiplicities sum a value's entries wherever they are, and a full
 // compaction (Arrangement.Compact) sorts and sums them.
 type chunkList struct {
-	chunks [][]entry
+	groups []*chunkGroup
 	n      int // entries over all chunks
 }
+
+type chunkGroup struct {
+	chunks [][]entry
+}
+
+// groupMax bounds the chunks of one group.
+const groupMax = 256
 
 // cmpEntry orders an entry against (val, t).
 func cmpEntry(e *entry, val Row, t timely.Timestamp) int {
@@ -62,15 +71,20 @@ func searchEntries(es []entry, val Row, t timely.Timestamp) int {
 }
 
 // newChunkList splits sorted entries into chunks of half of chunkMax, so
-// each has room to grow before it overflows.
+// each has room to grow before it overflows, in groups of half of groupMax.
 func newChunkList(es []entry) *chunkList {
 	l := &chunkList{n: len(es)}
 	const size = chunkMax / 2
+	var g *chunkGroup
 	for len(es) > 0 {
+		if g == nil || len(g.chunks) == groupMax/2 {
+			g = &chunkGroup{}
+			l.groups = append(l.groups, g)
+		}
 		n := min(size, len(es))
 		c := make([]entry, n, chunkMax+1)
 		copy(c, es[:n])
-		l.chunks = append(l.chunks, c)
+		g.chunks = append(g.chunks, c)
 		es = es[n:]
 	}
 	return l
@@ -78,80 +92,143 @@ func newChunkList(es []entry) *chunkList {
 
 // locate returns the chunk (val, t) belongs in: the last chunk whose first
 // entry is before it, or the first chunk.
-func (l *chunkList) locate(val Row, t timely.Timestamp) int {
-	lo, hi := 0, len(l.chunks)
+func (l *chunkList) locate(val Row, t timely.Timestamp) (g, c int) {
+	lo, hi := 0, len(l.groups)
 	for lo < hi {
 		m := int(uint(lo+hi) >> 1)
-		if cmpEntry(&l.chunks[m][0], val, t) < 0 {
+		if cmpEntry(&l.groups[m].chunks[0][0], val, t) < 0 {
 			lo = m + 1
 		} else {
 			hi = m
 		}
 	}
-	return max(lo-1, 0)
+	g = max(lo-1, 0)
+	cs := l.groups[g].chunks
+	lo, hi = 0, len(cs)
+	for lo < hi {
+		m := int(uint(lo+hi) >> 1)
+		if cmpEntry(&cs[m][0], val, t) < 0 {
+			lo = m + 1
+		} else {
+			hi = m
+		}
+	}
+	return g, max(lo-1, 0)
+}
+
+// nextChunk and prevChunk step from chunk (g, c) to its neighbour.
+func (l *chunkList) nextChunk(g, c int) (int, int, bool) {
+	switch {
+	case c+1 < len(l.groups[g].chunks):
+		return g, c + 1, true
+	case g+1 < len(l.groups):
+		return g + 1, 0, true
+	}
+	return 0, 0, false
+}
+
+func (l *chunkList) prevChunk(g, c int) (int, int, bool) {
+	switch {
+	case c > 0:
+		return g, c - 1, true
+	case g > 0:
+		return g - 1, len(l.groups[g-1].chunks) - 1, true
+	}
+	return 0, 0, false
+}
+
+// removeChunk drops chunk (g, c), and its group if that empties.
+func (l *chunkList) removeChunk(g, c int) {
+	gr := l.groups[g]
+	gr.chunks = slices.Delete(gr.chunks, c, c+1)
+	if len(gr.chunks) == 0 {
+		l.groups = slices.Delete(l.groups, g, g+1)
+	}
+}
+
+// insertChunk puts chunk ch after chunk (g, c), splitting the group when it
+// outgrows groupMax.
+func (l *chunkList) insertChunk(g, c int, ch []entry) {
+	gr := l.groups[g]
+	gr.chunks = slices.Insert(gr.chunks, c+1, ch)
+	if len(gr.chunks) <= groupMax {
+		return
+	}
+	h := len(gr.chunks) / 2
+	right := &chunkGroup{chunks: append(make([][]entry, 0, groupMax+1), gr.chunks[h:]...)}
+	clear(gr.chunks[h:])
+	gr.chunks = gr.chunks[:h]
+	l.groups = slices.Insert(l.groups, g+1, right)
 }
 
 // insert adds diff to (val, t). It returns the change in the number of
 // entries and the multiplicity of val (over all its times) before.
 func (l *chunkList) insert(val Row, t timely.Timestamp, diff int64, since timely.Timestamp) (added int, before int64) {
-	j := l.locate(val, t)
-	c := l.chunks[j]
-	i := searchEntries(c, val, t)
-	if i == len(c) && j+1 < len(l.chunks) && cmpEntry(&l.chunks[j+1][0], val, t) == 0 {
-		j, i, c = j+1, 0, l.chunks[j+1]
+	g, c := l.locate(val, t)
+	ch := l.groups[g].chunks[c]
+	i := searchEntries(ch, val, t)
+	if i == len(ch) {
+		if ng, nc, ok := l.nextChunk(g, c); ok && cmpEntry(&l.groups[ng].chunks[nc][0], val, t) == 0 {
+			g, c, i = ng, nc, 0
+			ch = l.groups[g].chunks[c]
+		}
 	}
-	before = l.mult(j, i, val)
-	if i < len(c) && c[i].time == t && c[i].val.Equal(val) {
-		c[i].diff += diff
-		if c[i].diff != 0 {
+	before = l.mult(g, c, i, val)
+	if i < len(ch) && ch[i].time == t && ch[i].val.Equal(val) {
+		ch[i].diff += diff
+		if ch[i].diff != 0 {
 			return 0, before
 		}
-		copy(c[i:], c[i+1:])
-		c[len(c)-1] = entry{}
-		c = c[:len(c)-1]
+		copy(ch[i:], ch[i+1:])
+		ch[len(ch)-1] = entry{}
+		ch = ch[:len(ch)-1]
 		l.n--
-		if len(c) == 0 {
-			l.chunks = slices.Delete(l.chunks, j, j+1)
+		if len(ch) == 0 {
+			l.removeChunk(g, c)
 		} else {
-			l.chunks[j] = c
+			l.groups[g].chunks[c] = ch
 		}
 		return -1, before
 	}
-	c = append(c, entry{})
-	copy(c[i+1:], c[i:])
-	c[i] = entry{val: val, time: t, diff: diff}
-	l.chunks[j] = c
+	ch = append(ch, entry{})
+	copy(ch[i+1:], ch[i:])
+	ch[i] = entry{val: val, time: t, diff: diff}
+	l.groups[g].chunks[c] = ch
 	l.n++
 	added = 1
-	if len(c) > chunkMax {
-		added += l.overflow(j, since)
+	if len(ch) > chunkMax {
+		added += l.overflow(g, c, since)
 	}
 	return added, before
 }
 
 // mult sums the diffs of val's entries, which are adjacent to position i
-// of chunk j (on either side, possibly across chunk boundaries).
-func (l *chunkList) mult(j, i int, val Row) int64 {
+// of chunk (g, c) (on either side, possibly across chunk boundaries).
+func (l *chunkList) mult(g, c, i int, val Row) int64 {
 	var sum int64
-	for bj, bi := j, i-1; ; bi-- {
+	for bg, bc, bi := g, c, i-1; ; bi-- {
 		if bi < 0 {
-			if bj--; bj < 0 {
+			var ok bool
+			if bg, bc, ok = l.prevChunk(bg, bc); !ok {
 				break
 			}
-			bi = len(l.chunks[bj]) - 1
+			bi = len(l.groups[bg].chunks[bc]) - 1
 		}
-		e := &l.chunks[bj][bi]
+		e := &l.groups[bg].chunks[bc][bi]
 		if !e.val.Equal(val) {
 			break
 		}
 		sum += e.diff
 	}
-	for fj, fi := j, i; fj < len(l.chunks); fi++ {
-		if fi >= len(l.chunks[fj]) {
-			fj, fi = fj+1, -1
-			continue
+	for fg, fc, fi := g, c, i; ; fi++ {
+		if fi >= len(l.groups[fg].chunks[fc]) {
+			var ok bool
+			if fg, fc, ok = l.nextChunk(fg, fc); !ok {
+				break
+			}
+			fi = 0
 		}
-		e := &l.chunks[fj][fi]
+		e := &l.groups[fg].chunks[fc][fi]
 		if !e.val.Equal(val) {
 			break
 		}
@@ -160,29 +237,29 @@ func (l *chunkList) mult(j, i int, val Row) int64 {
 	return sum
 }
 
-// overflow compacts chunk j, which has grown past chunkMax, to since, and
-// splits it in two if it is still more than half full. It returns the
+// overflow compacts chunk (g, c), which has grown past chunkMax, to since,
+// and splits it in two if it is still more than half full. It returns the
 // change in the number of entries.
-func (l *chunkList) overflow(j int, since timely.Timestamp) int {
-	c := l.chunks[j]
-	out := compactEntries(c, since)
-	for k := len(out); k < len(c); k++ {
-		c[k] = entry{}
+func (l *chunkList) overflow(g, c int, since timely.Timestamp) int {
+	ch := l.groups[g].chunks[c]
+	out := compactEntries(ch, since)
+	for k := len(out); k < len(ch); k++ {
+		ch[k] = entry{}
 	}
-	delta := len(out) - len(c)
+	delta := len(out) - len(ch)
 	l.n += delta
 	switch {
 	case len(out) == 0:
-		l.chunks = slices.Delete(l.chunks, j, j+1)
+		l.removeChunk(g, c)
 	case len(out) <= chunkMax/2:
-		l.chunks[j] = out
+		l.groups[g].chunks[c] = out
 	default:
 		h := len(out) / 2
 		right := make([]entry, len(out)-h, chunkMax+1)
 		copy(right, out[h:])
 		clear(out[h:])
-		l.chunks[j] = out[:h]
-		l.chunks = slices.Insert(l.chunks, j+1, right)
+		l.groups[g].chunks[c] = out[:h]
+		l.insertChunk(g, c, right)
 	}
 	return delta
 }
@@ -211,12 +288,14 @@ func compactEntries(es []entry, since timely.Timestamp) []entry {
 // with one entry per (value, time), in a new slice.
 func (l *chunkList) flatten(since timely.Timestamp) []entry {
 	all := make([]entry, 0, l.n)
-	for _, c := range l.chunks {
-		for _, e := range c {
-			if e.time < since {
-				e.time = since
+	for _, g := range l.groups {
+		for _, c := range g.chunks {
+			for _, e := range c {
+				if e.time < since {
+					e.time = since
+				}
+				all = append(all, e)
 			}
-			all = append(all, e)
 		}
 	}
 	if !slices.IsSortedFunc(all, cmpEntries) {
@@ -231,21 +310,23 @@ func (l *chunkList) read(t timely.Timestamp, fn func(val Row, mult int64)) {
 	var cur Row
 	var sum int64
 	have := false
-	for _, c := range l.chunks {
-		for k := range c {
-			e := &c[k]
-			if have && e.val.Equal(cur) {
-				if e.time <= t {
-					sum += e.diff
+	for _, g := range l.groups {
+		for _, c := range g.chunks {
+			for k := range c {
+				e := &c[k]
+				if have && e.val.Equal(cur) {
+					if e.time <= t {
+						sum += e.diff
+					}
+					continue
 				}
-				continue
-			}
-			if have && sum != 0 {
-				fn(cur, sum)
-			}
-			cur, sum, have = e.val, 0, true
-			if e.time <= t {
-				sum = e.diff
+				if have && sum != 0 {
+					fn(cur, sum)
+				}
+				cur, sum, have = e.val, 0, true
+				if e.time <= t {
+					sum = e.diff
+				}
 			}
 		}
 	}
