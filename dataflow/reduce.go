@@ -71,6 +71,10 @@ func (o *reduceOp) step(t timely.Timestamp, in []batch) batch {
 		}
 	}
 	clear(o.buf)
+	o.buf = o.buf[:0]
+	if cap(o.buf) > 1<<12 {
+		o.buf = nil // do not hold on to a huge group's buffer
+	}
 	out.rows = consolidateRows(out.rows)
 	out.errs = consolidateErrs(out.errs)
 	return out
