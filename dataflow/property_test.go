@@ -135,20 +135,39 @@ func (g *gen) expr(s Schema, want Type, depth int) *messages.Expr {
 	}
 	switch want {
 	case TypeInt64:
-		switch g.r.Intn(4) {
+		switch g.r.Intn(6) {
 		case 0:
 			return callE(messages.Func_FUNC_ABS, sub(TypeInt64))
 		case 1:
 			return callE(messages.Func_FUNC_LENGTH, sub(TypeString))
+		case 2:
+			from := []Type{TypeFloat64, TypeTimestamp, TypeString, TypeBool}[g.r.Intn(4)]
+			return castE(sub(from), TypeInt64)
+		case 3:
+			return binE(opSub, sub(TypeTimestamp), sub(TypeTimestamp))
 		default:
 			ops := []messages.BinaryOp{opAdd, opSub, opMul, opDiv, opMod}
 			return binE(ops[g.r.Intn(len(ops))], sub(TypeInt64), sub(TypeInt64))
 		}
+	case TypeTimestamp:
+		switch g.r.Intn(3) {
+		case 0:
+			return castE(sub(TypeInt64), TypeTimestamp)
+		case 1:
+			return binE(opAdd, sub(TypeTimestamp), sub(TypeInt64))
+		default:
+			return binE(opSub, sub(TypeTimestamp), sub(TypeInt64))
+		}
 	case TypeFloat64:
+		if g.r.Intn(4) == 0 {
+			return castE(sub(TypeInt64), TypeFloat64)
+		}
 		ops := []messages.BinaryOp{opAdd, opSub, opMul, opDiv}
 		return binE(ops[g.r.Intn(len(ops))], sub(TypeFloat64), sub(TypeInt64))
 	case TypeString:
-		switch g.r.Intn(3) {
+		switch g.r.Intn(4) {
+		case 3:
+			return castE(sub(genTypes[g.r.Intn(len(genTypes))]), TypeString)
 		case 0:
 			return callE(messages.Func_FUNC_UPPER, sub(TypeString))
 		case 1:
