@@ -48,6 +48,7 @@ type Dataflow struct {
 	keyIsRow bool // key is every column in order: the row is its own key
 	updates  []Update
 	errUpds  []ErrorUpdate
+	temporal []*temporalFilterOp // every temporal filter, for their scheduled times
 }
 
 type input struct {
@@ -145,6 +146,10 @@ func (d *Dataflow) instantiate(n *node) *instance {
 		inst.op = newTopKOp(n)
 	case kindArrangeBy:
 		inst.op = passOp{}
+	case kindTemporalFilter:
+		o := newTemporalFilterOp(n)
+		d.temporal = append(d.temporal, o)
+		inst.op = o
 	}
 	return inst
 }
@@ -293,7 +298,23 @@ func (d *Dataflow) advance() {
 		}
 	}
 	sort.Slice(times, func(i, j int) bool { return times[i] < times[j] })
-	for _, t := range times {
+	for {
+		// The next time is the next input time or the next time a temporal
+		// filter has updates scheduled for, whichever is first, as long as
+		// it is before the meet (scheduling can add times as we go).
+		t, ok := timely.Timestamp(0), false
+		if len(times) > 0 {
+			t, ok = times[0], true
+		}
+		if s, found := d.nextScheduled(); found && !meet.Admits(s) && (!ok || s < t) {
+			t, ok = s, true
+		}
+		if !ok {
+			break
+		}
+		if len(times) > 0 && times[0] == t {
+			times = times[1:]
+		}
 		for id, us := range ready {
 			n := 0
 			for n < len(us) && us[n].Time == t {
@@ -316,6 +337,19 @@ func (d *Dataflow) advance() {
 		delete(d.current, id)
 	}
 	d.upper = meet
+}
+
+// nextScheduled returns the earliest time any temporal filter has updates
+// scheduled for.
+func (d *Dataflow) nextScheduled() (timely.Timestamp, bool) {
+	var next timely.Timestamp
+	found := false
+	for _, o := range d.temporal {
+		if t, ok := o.next(); ok && (!found || t < next) {
+			next, found = t, true
+		}
+	}
+	return next, found
 }
 
 func (d *Dataflow) eval(inst *instance, t timely.Timestamp) batch {
@@ -394,6 +428,9 @@ func (d *Dataflow) Stats() Stats {
 	s.OutputKeys, s.OutputEntries = d.output.Len()
 	for _, in := range d.inputs {
 		s.Pending += len(in.pending)
+	}
+	for _, o := range d.temporal {
+		s.Pending += o.pending()
 	}
 	var walk func(*instance)
 	walk = func(inst *instance) {
