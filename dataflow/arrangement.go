@@ -365,6 +365,46 @@ func (a *Arrangement) Read(t timely.Timestamp, fn func(key, val Row, mult int64)
 	return nil
 }
 
+// appendRows appends every value at time t to buf, each as many times as
+// its multiplicity, in no particular order, for a peek that needs no more.
+// It returns false, having stopped early, when a multiplicity is negative
+// or there would be more than maxRows rows.
+func (a *Arrangement) appendRows(buf []Row, t timely.Timestamp, maxRows int64) ([]Row, bool) {
+	if buf == nil {
+		buf = make([]Row, 0, min(int64(a.entries), maxRows))
+	}
+	ok := true
+	add := func(val Row, mult int64) {
+		if mult < 0 || int64(len(buf))+mult > maxRows {
+			ok = false
+			return
+		}
+		for ; mult > 0; mult-- {
+			buf = append(buf, val)
+		}
+	}
+	for _, tr := range a.buckets {
+		for ; tr != nil && ok; tr = tr.next {
+			if tr.big == nil && tr.lo == tr.hi {
+				if tr.lo > t {
+					continue
+				}
+				for i := range tr.entries { // one time: each value once
+					if add(tr.entries[i].val, tr.entries[i].diff); !ok {
+						break
+					}
+				}
+				continue
+			}
+			tr.read(t, add)
+		}
+		if !ok {
+			return nil, false
+		}
+	}
+	return buf, true
+}
+
 func (a *Arrangement) lookup(key Row) *trace {
 	return a.lookupAt(wholeKey(key))
 }

@@ -217,6 +217,20 @@ func (d *Dataflow) Peek(spec PeekSpec) ([]Row, error) {
 	if spec.Key != nil && len(spec.Key) != len(d.key) {
 		return nil, fmt.Errorf("%w: peek key %s has %d columns, the arrangement key has %d", ErrInvalidRow, spec.Key, len(spec.Key), len(d.key))
 	}
+	maxRows := spec.MaxRows
+	if maxRows <= 0 {
+		maxRows = DefaultPeekMaxRows
+	}
+	fin := spec.Finishing
+	plain := fin == nil || (len(fin.order) == 0 && fin.limit < 0 && fin.offset == 0)
+	if spec.Unordered && spec.Key == nil && spec.MFP == nil && plain {
+		// Nothing to sort, map or cut: copy the rows out in one pass. On a
+		// negative multiplicity or too many rows, fall through to the
+		// general path, which names the error.
+		if rows, ok := d.output.appendRows(nil, t, maxRows); ok {
+			return rows, nil
+		}
+	}
 	// Read first, with the buffer sized to what the arrangement holds.
 	var read []rowDiff
 	collect := func(val Row, mult int64) { read = append(read, rowDiff{row: val, diff: mult}) }
@@ -282,13 +296,8 @@ func (d *Dataflow) Peek(spec PeekSpec) ([]Row, error) {
 		}
 		read = kept
 	}
-	fin := spec.Finishing
 	if fin == nil {
 		fin = &Finishing{limit: -1}
-	}
-	maxRows := spec.MaxRows
-	if maxRows <= 0 {
-		maxRows = DefaultPeekMaxRows
 	}
 	return fin.applyDiffs(read, maxRows)
 }

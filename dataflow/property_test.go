@@ -605,6 +605,9 @@ func checkPeek(df *Dataflow, t timely.Timestamp, want multiset, wantErrs map[str
 		if !errors.Is(err, ErrEval) {
 			return fmt.Errorf("peek at %d: want an evaluation error (errors %v, rows %v), got rows %d err %v", t, wantErrs, want, len(rows), err)
 		}
+		if _, uerr := df.Peek(PeekSpec{Time: t, Unordered: true}); uerr == nil || uerr.Error() != err.Error() {
+			return fmt.Errorf("unordered peek at %d: got error %v, want %v", t, uerr, err)
+		}
 		return nil
 	case err != nil:
 		return fmt.Errorf("peek at %d: %v", t, err)
