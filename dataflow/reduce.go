@@ -17,7 +17,7 @@ import (
 type reduceOp struct {
 	key     []int
 	aggs    []aggregate
-	minMax  bool // every aggregate is min or max: insertions extend the output
+	minMax  bool         // every aggregate is min or max: insertions extend the output
 	input   *Arrangement // group key -> input rows
 	outputs *groupTable[groupOutput]
 	buf     []rowDiff // reused to read a group
