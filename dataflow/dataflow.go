@@ -272,12 +272,20 @@ func (d *Dataflow) advance() {
 	for id, in := range d.inputs {
 		keep := in.pending[:0]
 		var take []Update
+		if len(in.pending) > 0 {
+			take = make([]Update, 0, len(in.pending))
+		}
+		last, any := timely.Timestamp(0), false // the last time seen: updates come in runs of one time
 		for _, u := range in.pending {
 			if meet.Admits(u.Time) {
 				keep = append(keep, u)
 				continue
 			}
 			take = append(take, u)
+			if any && u.Time == last {
+				continue
+			}
+			last, any = u.Time, true
 			if !seen[u.Time] {
 				seen[u.Time] = true
 				times = append(times, u.Time)
@@ -364,6 +372,9 @@ func (d *Dataflow) eval(inst *instance, t timely.Timestamp) batch {
 }
 
 func (d *Dataflow) emit(t timely.Timestamp, b batch) {
+	if !d.config.DiscardUpdates {
+		d.updates = slices.Grow(d.updates, len(b.rows))
+	}
 	for _, r := range b.rows {
 		if d.keyIsRow {
 			d.output.Update(r.row, r.row, t, r.diff)
