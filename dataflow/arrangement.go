@@ -30,6 +30,17 @@ type Arrangement struct {
 	// they can shrink when the since advances. A trace whose entries share
 	// one time is already as small as compaction would make it.
 	pending []*trace
+	// oneValue says most keys hold a single value (the key is the whole
+	// row): a new trace is allocated with room for its first entry, one
+	// allocation instead of two, and no more memory (the pair fills the
+	// same size class as the two did).
+	oneValue bool
+}
+
+// traceWithEntry is a trace and the backing of its first entry.
+type traceWithEntry struct {
+	trace
+	first [1]entry
 }
 
 // trace is the history of one key: entries sorted by (value, time), with
@@ -122,7 +133,14 @@ func (a *Arrangement) updateAt(k keyRef, val Row, t timely.Timestamp, diff int64
 	}
 	tr := a.lookupAt(k)
 	if tr == nil {
-		tr = &trace{key: k.row(), hash: k.hash, next: a.buckets[k.hash], lo: t, hi: t}
+		if a.oneValue {
+			tw := &traceWithEntry{}
+			tr = &tw.trace
+			tr.entries = tw.first[:0:1]
+		} else {
+			tr = &trace{}
+		}
+		tr.key, tr.hash, tr.next, tr.lo, tr.hi = k.row(), k.hash, a.buckets[k.hash], t, t
 		a.buckets[k.hash] = tr
 		a.keys++
 	} else if tr.big == nil && tr.lo < s {

@@ -75,6 +75,7 @@ func NewDataflow(plan *Plan, config Config) *Dataflow {
 	for i, c := range d.key {
 		d.keyIsRow = d.keyIsRow && c == i
 	}
+	d.output.oneValue = d.keyIsRow
 	d.output.Compact(timely.At(config.AsOf))
 	d.errors.Compact(timely.At(config.AsOf))
 	d.root = d.instantiate(plan.root)
