@@ -120,6 +120,18 @@
 //	               "then": {"literal": {"value": {"string": "large"}}}}],
 //	    "else": {"literal": {"value": {"string": "small"}}}}}}]}}
 //
+// Orders of the last day, in a sliding window: an order is shown while the
+// time the output is read at lies within a day (86,400,000 ms) of its id,
+// read as its creation time in milliseconds (a cast to timestamp, then
+// timestamp arithmetic):
+//
+//	{"temporalFilter": {
+//	  "input": {"get": {"source": {"kind": "ID_KIND_USER", "value": "1"}}},
+//	  "validFrom": {"cast": {"arg": {"column": {"name": "id"}}, "type": "SCALAR_TYPE_TIMESTAMP"}},
+//	  "validUntil": {"binary": {"op": "BINARY_OP_ADD",
+//	    "left": {"cast": {"arg": {"column": {"name": "id"}}, "type": "SCALAR_TYPE_TIMESTAMP"}},
+//	    "right": {"literal": {"value": {"int64": "86400000"}}}}}}}
+//
 // These examples are compiled by TestDocExamples; keep the two in step.
 //
 // # Semantics worth knowing
