@@ -191,6 +191,7 @@ var nexQueries = []nexQuery{
 	{"q2", nexQ2, func() nexLimit { return &nexQ2Limit{out: map[[2]int64]int64{}} }},
 	{"q3", nexQ3, newNexQ3Limit},
 	{"q4", nexQ4, newNexQ4Limit},
+	{"q4-closed", nexQ4Closed, newNexQ4ClosedLimit},
 	{"q7", nexQ7, func() nexLimit { return &nexQ7Limit{} }},
 	{"q7-tumble", nexQ7Tumble, func() nexLimit { return &nexQ7TumbleLimit{best: map[int64]nexBid{}} }},
 }
@@ -380,6 +381,93 @@ func (l *nexQ4Limit) bid(b *nexBid) {
 }
 
 func (l *nexQ4Limit) result() []Row {
+	var out []Row
+	for c, n := range l.cnt {
+		out = append(out, Row{Int64(c), Float64(float64(l.sum[c]) / float64(n))})
+	}
+	return out
+}
+
+// q4 over closed auctions only, as Nexmark defines it: a temporal filter
+// shows an auction from the time it expires, so its winning bid counts from
+// then on. The dataflow's time is the batch number, one per 1000 ms of
+// event time, so an auction closes at time expires / 1000.
+func nexQ4Closed() *messages.Plan {
+	closesAt := castE(binE(opDiv, colE(3), litE(Int64(nexBatch))), TypeTimestamp)
+	auctions := temporalP(projectP(getP(nexAuctions), 0, 3, 6, 7), closesAt, nil)
+	bids := projectP(getP(nexBids), 0, 2, 4)
+	joined := joinP([]*messages.Plan{auctions, bids}, eqv(0, 0, 1, 0))
+	open := filterP(joined, binE(opGe, colE(6), colE(2)), binE(opLe, colE(6), colE(3)))
+	final := reduceP(projectP(open, 0, 1, 5), []int{0, 1}, agg(aggMaxW, 2))
+	return reduceP(final, []int{1}, agg(aggAvgW, 2))
+}
+
+type nexQ4ClosedAuction struct {
+	nexQ4Auction
+	closed bool
+}
+
+// nexQ4ClosedLimit is q4 with auctions counted from the batch they close
+// in: auctions wait in buckets by closing batch, and the batch of the
+// latest event says which buckets have closed.
+type nexQ4ClosedLimit struct {
+	auctions map[int64]*nexQ4ClosedAuction
+	closing  map[int64][]*nexQ4ClosedAuction // by closing batch
+	batch    int64                           // batch of the latest event
+	sum, cnt map[int64]int64
+}
+
+func newNexQ4ClosedLimit() nexLimit {
+	return &nexQ4ClosedLimit{auctions: map[int64]*nexQ4ClosedAuction{}, closing: map[int64][]*nexQ4ClosedAuction{},
+		sum: map[int64]int64{}, cnt: map[int64]int64{}}
+}
+
+// advance closes the auctions of every batch up to that of dt.
+func (l *nexQ4ClosedLimit) advance(dt int64) {
+	for b := dt / nexBatch; l.batch < b; {
+		l.batch++
+		for _, a := range l.closing[l.batch] {
+			a.closed = true
+			if a.hasBid {
+				l.sum[a.category] += a.final
+				l.cnt[a.category]++
+			}
+		}
+		delete(l.closing, l.batch)
+	}
+}
+
+func (l *nexQ4ClosedLimit) person(p *nexPerson) { l.advance(p.dateTime) }
+
+func (l *nexQ4ClosedLimit) auction(a *nexAuction) {
+	l.advance(a.dateTime)
+	x := &nexQ4ClosedAuction{nexQ4Auction: nexQ4Auction{category: a.category, dateTime: a.dateTime, expires: a.expires}}
+	l.auctions[a.id] = x
+	l.closing[a.expires/nexBatch] = append(l.closing[a.expires/nexBatch], x) // always a later batch
+}
+
+func (l *nexQ4ClosedLimit) bid(b *nexBid) {
+	l.advance(b.dateTime)
+	a := l.auctions[b.auction]
+	if a == nil || b.dateTime < a.dateTime || b.dateTime > a.expires {
+		return
+	}
+	switch {
+	case !a.hasBid:
+		a.final, a.hasBid = b.price, true
+		if a.closed {
+			l.sum[a.category] += b.price
+			l.cnt[a.category]++
+		}
+	case b.price > a.final:
+		if a.closed {
+			l.sum[a.category] += b.price - a.final
+		}
+		a.final = b.price
+	}
+}
+
+func (l *nexQ4ClosedLimit) result() []Row {
 	var out []Row
 	for c, n := range l.cnt {
 		out = append(out, Row{Int64(c), Float64(float64(l.sum[c]) / float64(n))})
