@@ -55,6 +55,11 @@ type input struct {
 	schema   Schema
 	frontier timely.Frontier
 	pending  []Update
+	// take and rows are advance's buffers for the updates it takes and the
+	// batch it hands the operators, reused from call to call (no operator
+	// keeps a batch's slice past its step).
+	take []Update
+	rows []rowDiff
 }
 
 // NewDataflow instantiates plan. The dataflow's output frontier starts at
@@ -272,10 +277,7 @@ func (d *Dataflow) advance() {
 	}
 	for id, in := range d.inputs {
 		keep := in.pending[:0]
-		var take []Update
-		if len(in.pending) > 0 {
-			take = make([]Update, 0, len(in.pending))
-		}
+		take := in.take[:0]
 		last, any := timely.Timestamp(0), false // the last time seen: updates come in runs of one time
 		for _, u := range in.pending {
 			if meet.Admits(u.Time) {
@@ -296,6 +298,7 @@ func (d *Dataflow) advance() {
 			in.pending[i] = Update{}
 		}
 		in.pending = keep
+		in.take = take
 		if len(take) > 0 {
 			// Operators take unconsolidated batches (each applies a row's
 			// updates one at a time), so the updates are only split by
@@ -333,10 +336,12 @@ func (d *Dataflow) advance() {
 				delete(d.current, id)
 				continue
 			}
-			rows := make([]rowDiff, n)
-			for i, u := range us[:n] {
-				rows[i] = rowDiff{row: u.Row, diff: u.Diff}
+			in := d.inputs[id]
+			rows := in.rows[:0]
+			for _, u := range us[:n] {
+				rows = append(rows, rowDiff{row: u.Row, diff: u.Diff})
 			}
+			in.rows = rows
 			d.current[id] = batch{rows: rows}
 			ready[id] = us[n:]
 		}
@@ -344,6 +349,10 @@ func (d *Dataflow) advance() {
 	}
 	for id := range d.current {
 		delete(d.current, id)
+	}
+	for _, in := range d.inputs {
+		clear(in.take) // release the rows
+		clear(in.rows)
 	}
 	d.upper = meet
 }
