@@ -255,6 +255,10 @@ func (d *Dataflow) AdvanceInput(source timely.GlobalId, frontier timely.Frontier
 	return nil
 }
 
+// maxKeptBuffer bounds the updates an input's buffers keep room for
+// between calls.
+const maxKeptBuffer = 1 << 14
+
 func byTime(a, b Update) int { return cmp.Compare(a.Time, b.Time) }
 
 // advance processes every pending time before the meet of the input
@@ -353,6 +357,16 @@ func (d *Dataflow) advance() {
 	for _, in := range d.inputs {
 		clear(in.take) // release the rows
 		clear(in.rows)
+		// Keep buffers the size of an ordinary batch, not of a backfill.
+		if cap(in.take) > maxKeptBuffer {
+			in.take = nil
+		}
+		if cap(in.rows) > maxKeptBuffer {
+			in.rows = nil
+		}
+		if len(in.pending) == 0 && cap(in.pending) > maxKeptBuffer {
+			in.pending = nil
+		}
 	}
 	d.upper = meet
 }
