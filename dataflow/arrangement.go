@@ -2,7 +2,7 @@ package dataflow
 
 import (
 	"fmt"
-	"sort"
+	"slices"
 
 	"github.com/arbor-db/arbor/timely"
 )
@@ -30,15 +30,30 @@ type Arrangement struct {
 	// they can shrink when the since advances. A trace whose entries share
 	// one time is already as small as compaction would make it.
 	pending []*trace
+	// oneValue says most keys hold a single value (the key is the whole
+	// row): a new trace is allocated with room for its first entry, one
+	// allocation instead of two, and no more memory (the pair fills the
+	// same size class as the two did).
+	oneValue bool
+}
+
+// traceWithEntry is a trace and the backing of its first entry.
+type traceWithEntry struct {
+	trace
+	first [1]entry
 }
 
 // trace is the history of one key: entries sorted by (value, time), with
-// at most one entry per (value, time) and no zero diffs.
+// at most one entry per (value, time) and no zero diffs. A small trace
+// keeps them in one slice (entries); a trace that outgrows chunkMax keeps
+// them in a chunked list (big), so that an insert costs a search and a
+// move within one chunk however long the key's history is.
 type trace struct {
 	key     Row
 	hash    uint64
 	next    *trace // the next trace whose key has the same hash
 	entries []entry
+	big     *chunkList // when not nil, the entries are here (entries is nil)
 	// lo and hi bound the entries' times (lo <= every time <= hi).
 	lo, hi  timely.Timestamp
 	queued  bool // on the arrangement's pending list
@@ -118,17 +133,25 @@ func (a *Arrangement) updateAt(k keyRef, val Row, t timely.Timestamp, diff int64
 	}
 	tr := a.lookupAt(k)
 	if tr == nil {
-		tr = &trace{key: k.row(), hash: k.hash, next: a.buckets[k.hash], lo: t, hi: t}
+		if a.oneValue {
+			tw := &traceWithEntry{}
+			tr = &tw.trace
+			tr.entries = tw.first[:0:1]
+		} else {
+			tr = &trace{}
+		}
+		tr.key, tr.hash, tr.next, tr.lo, tr.hi = k.row(), k.hash, a.buckets[k.hash], t, t
 		a.buckets[k.hash] = tr
 		a.keys++
-	} else if tr.lo < s {
-		// Bring the key's history up to the since first, so the new update
-		// merges with the entries it is logically equal to.
+	} else if tr.big == nil && tr.lo < s {
+		// Bring a small key's history up to the since first, so the new
+		// update merges with the entries it is logically equal to. (A big
+		// key compacts chunk by chunk as its chunks fill up.)
 		a.entries += tr.compact(s)
 	}
-	added, before := tr.insert(val, t, diff)
+	added, before := tr.insert(val, t, diff, s)
 	a.entries += added
-	if len(tr.entries) == 0 {
+	if tr.empty() {
 		a.remove(tr)
 		return before
 	}
@@ -148,13 +171,20 @@ func (a *Arrangement) updateMult(k keyRef, val Row, t timely.Timestamp, diff int
 }
 
 // insert merges one update into the sorted entries. It returns the change
-// in the number of entries and the diff the entry (val, t) held before.
-func (tr *trace) insert(val Row, t timely.Timestamp, diff int64) (added int, before int64) {
+// in the number of entries and val's multiplicity before: in a small trace
+// the diff the entry (val, t) held, in a big one the sum over all of val's
+// times (the same when, as in operator state, no entry is after t and the
+// key has been compacted to t).
+func (tr *trace) insert(val Row, t timely.Timestamp, diff int64, since timely.Timestamp) (added int, before int64) {
+	if tr.big == nil && len(tr.entries) == 0 {
+		tr.lo, tr.hi = t, t
+	}
+	tr.lo, tr.hi = min(tr.lo, t), max(tr.hi, t)
+	if tr.big != nil {
+		return tr.big.insert(val, t, diff, since)
+	}
 	es := tr.entries
-	i := sort.Search(len(es), func(i int) bool {
-		c := es[i].val.Compare(val)
-		return c > 0 || (c == 0 && es[i].time >= t)
-	})
+	i := searchEntries(es, val, t)
 	if i < len(es) && es[i].time == t && es[i].val.Equal(val) {
 		before = es[i].diff
 		es[i].diff += diff
@@ -170,16 +200,26 @@ func (tr *trace) insert(val Row, t timely.Timestamp, diff int64) (added int, bef
 	copy(es[i+1:], es[i:])
 	es[i] = entry{val: val, time: t, diff: diff}
 	tr.entries = es
-	if len(es) == 1 {
-		tr.lo, tr.hi = t, t
+	if len(es) > chunkMax {
+		tr.big = newChunkList(es)
+		tr.entries = nil
 	}
-	tr.lo, tr.hi = min(tr.lo, t), max(tr.hi, t)
 	return 1, 0
+}
+
+func (tr *trace) empty() bool {
+	if tr.big != nil {
+		return tr.big.n == 0
+	}
+	return len(tr.entries) == 0
 }
 
 // compact advances the times of the trace to at least s and consolidates.
 // It returns the change in the number of entries.
 func (tr *trace) compact(s timely.Timestamp) int {
+	if tr.big != nil {
+		return tr.compactBig(s)
+	}
 	if tr.lo == tr.hi {
 		// One time: values are distinct, so relabelling is all there is.
 		if tr.lo < s {
@@ -218,6 +258,26 @@ func (tr *trace) compact(s timely.Timestamp) int {
 	return len(out) - before
 }
 
+// compactBig compacts a big trace fully: it flattens the chunks, sorts and
+// sums equal (value, time) entries, and chunks the result again (or makes
+// the trace small).
+func (tr *trace) compactBig(s timely.Timestamp) int {
+	before := tr.big.n
+	all := tr.big.flatten(s)
+	if len(all) <= chunkMax {
+		tr.entries, tr.big = slices.Clone(all), nil
+	} else {
+		tr.big = newChunkList(all)
+	}
+	if len(all) > 0 {
+		tr.lo, tr.hi = all[0].time, all[0].time
+		for _, e := range all[1:] {
+			tr.lo, tr.hi = min(tr.lo, e.time), max(tr.hi, e.time)
+		}
+	}
+	return len(all) - before
+}
+
 func (a *Arrangement) remove(tr *trace) {
 	h := tr.hash
 	tr.removed = true
@@ -240,7 +300,15 @@ func (a *Arrangement) remove(tr *trace) {
 // Compact advances the since to since and compacts every key that holds
 // more than one time. A since that does not advance is ignored; a closed
 // since drops all contents.
-func (a *Arrangement) Compact(since timely.Frontier) {
+func (a *Arrangement) Compact(since timely.Frontier) { a.compactTo(since, true) }
+
+// advanceSince compacts to t. Operators use it for state they only read at
+// the latest time. It compacts the small keys touched since the last call
+// and leaves big keys to the amortized compaction of their chunks, so it
+// costs as much as the small keys touched, not as the big keys' history.
+func (a *Arrangement) advanceSince(t timely.Timestamp) { a.compactTo(timely.At(t), false) }
+
+func (a *Arrangement) compactTo(since timely.Frontier, full bool) {
 	if !a.since.LessThan(since) {
 		return
 	}
@@ -256,9 +324,13 @@ func (a *Arrangement) Compact(since timely.Frontier) {
 		if tr.removed {
 			continue
 		}
+		if tr.big != nil && !full {
+			keep = append(keep, tr)
+			continue
+		}
 		if tr.lo < s {
 			a.entries += tr.compact(s)
-			if len(tr.entries) == 0 {
+			if tr.empty() {
 				a.remove(tr)
 				continue
 			}
@@ -274,10 +346,6 @@ func (a *Arrangement) Compact(since timely.Frontier) {
 	}
 	a.pending = keep
 }
-
-// advanceSince compacts to t. Operators use it for state they only read at
-// the latest time; it costs as much as the keys touched since the last call.
-func (a *Arrangement) advanceSince(t timely.Timestamp) { a.Compact(timely.At(t)) }
 
 func (a *Arrangement) checkRead(t timely.Timestamp) error {
 	if !a.since.Admits(t) {
@@ -315,6 +383,46 @@ func (a *Arrangement) Read(t timely.Timestamp, fn func(key, val Row, mult int64)
 	return nil
 }
 
+// appendRows appends every value at time t to buf, each as many times as
+// its multiplicity, in no particular order, for a peek that needs no more.
+// It returns false, having stopped early, when a multiplicity is negative
+// or there would be more than maxRows rows.
+func (a *Arrangement) appendRows(buf []Row, t timely.Timestamp, maxRows int64) ([]Row, bool) {
+	if buf == nil {
+		buf = make([]Row, 0, min(int64(a.entries), maxRows))
+	}
+	ok := true
+	add := func(val Row, mult int64) {
+		if mult < 0 || int64(len(buf))+mult > maxRows {
+			ok = false
+			return
+		}
+		for ; mult > 0; mult-- {
+			buf = append(buf, val)
+		}
+	}
+	for _, tr := range a.buckets {
+		for ; tr != nil && ok; tr = tr.next {
+			if tr.big == nil && tr.lo == tr.hi {
+				if tr.lo > t {
+					continue
+				}
+				for i := range tr.entries { // one time: each value once
+					if add(tr.entries[i].val, tr.entries[i].diff); !ok {
+						break
+					}
+				}
+				continue
+			}
+			tr.read(t, add)
+		}
+		if !ok {
+			return nil, false
+		}
+	}
+	return buf, true
+}
+
 func (a *Arrangement) lookup(key Row) *trace {
 	return a.lookupAt(wholeKey(key))
 }
@@ -330,6 +438,10 @@ func (a *Arrangement) lookupAt(k keyRef) *trace {
 }
 
 func (tr *trace) read(t timely.Timestamp, fn func(val Row, mult int64)) {
+	if tr.big != nil {
+		tr.big.read(t, fn)
+		return
+	}
 	es := tr.entries
 	if tr.lo == tr.hi {
 		// One time: every value appears once.

@@ -16,13 +16,26 @@ import (
 func TestArrangementMatchesModel(t *testing.T) {
 	seed := baseSeed()
 	for iter := int64(0); iter < 200; iter++ {
-		if err := arrangementRun(seed + iter); err != nil {
+		if err := arrangementRun(seed+iter, 4, 4, 300); err != nil {
 			t.Fatalf("seed %d: %v (replay with -dataflow.seed=%d)", seed+iter, err, seed+iter)
 		}
 	}
 }
 
-func arrangementRun(seed int64) error {
+// Keys with histories longer than a chunk: big traces, their chunk
+// overflows and splits, and their full compaction.
+func TestArrangementBigKeysMatchModel(t *testing.T) {
+	seed := baseSeed()
+	for iter := int64(0); iter < 4; iter++ {
+		if err := arrangementRun(seed+iter, 2, 2*chunkMax, 1500); err != nil {
+			t.Fatalf("seed %d: %v (replay with -dataflow.seed=%d)", seed+iter, err, seed+iter)
+		}
+	}
+}
+
+// arrangementRun runs random steps over the given numbers of keys and
+// values per key.
+func arrangementRun(seed int64, keys, vals, steps int) error {
 	r := rand.New(rand.NewSource(seed))
 	a := NewArrangement()
 	type upd struct {
@@ -47,10 +60,10 @@ func arrangementRun(seed int64) error {
 		}
 		return m
 	}
-	for step := 0; step < 300; step++ {
+	for step := 0; step < steps; step++ {
 		switch op := r.Intn(10); {
 		case op < 6:
-			u := upd{key: int64(r.Intn(4)), val: int64(r.Intn(4)), t: now + timely.Timestamp(r.Intn(3)), diff: int64(r.Intn(5) - 2)}
+			u := upd{key: int64(r.Intn(keys)), val: int64(r.Intn(vals)), t: now + timely.Timestamp(r.Intn(3)), diff: int64(r.Intn(5) - 2)}
 			log = append(log, u)
 			a.Update(Row{Int64(u.key)}, Row{Int64(u.key), Int64(u.val)}, u.t, u.diff)
 		case op < 7:
@@ -88,4 +101,47 @@ func arrangementRun(seed int64) error {
 		}
 	}
 	return nil
+}
+
+// One key with a long history, used as operator state is (compacted to
+// each time as it is processed): multiplicities reported by updateMult,
+// reads and a final full compaction agree with a model, through chunk
+// overflows and splits and group splits.
+func TestArrangementHugeKeyMatchesModel(t *testing.T) {
+	r := rand.New(rand.NewSource(baseSeed()))
+	a := NewArrangement()
+	key := Row{Int64(7)}
+	model := map[int64]int64{}
+	const steps, vals = 60000, 40000
+	for i := 0; i < steps; i++ {
+		now := timely.Timestamp(i / 100)
+		a.advanceSince(now)
+		v := int64(r.Intn(vals))
+		diff := int64(r.Intn(3) + 1)
+		if model[v] > 0 && r.Intn(3) == 0 {
+			diff = -int64(r.Intn(int(model[v])) + 1)
+		}
+		before, after := a.updateMult(wholeKey(key), Row{Int64(v)}, now, diff)
+		if before != model[v] || after != model[v]+diff {
+			t.Fatalf("step %d: value %d: updateMult gave (%d, %d), model has %d then %d", i, v, before, after, model[v], model[v]+diff)
+		}
+		model[v] += diff
+		if model[v] == 0 {
+			delete(model, v)
+		}
+	}
+	if tr := a.lookup(key); tr == nil || tr.big == nil || len(tr.big.groups) < 2 {
+		t.Fatalf("the key should be big with more than one group of chunks")
+	}
+	got := map[int64]int64{}
+	if err := a.ReadKey(key, timely.MaxTimestamp, func(v Row, m int64) { got[v[0].AsInt64()] += m }); err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(got) != fmt.Sprint(model) {
+		t.Fatalf("read: %d values, model %d", len(got), len(model))
+	}
+	a.Compact(timely.At(steps))
+	if _, n := a.Len(); n != len(model) {
+		t.Fatalf("after full compaction: %d entries, %d live values", n, len(model))
+	}
 }

@@ -137,6 +137,11 @@ func topKP(in *messages.Plan, key []int, order []*messages.OrderColumn, limit in
 	return &messages.Plan{Node: &messages.Plan_TopK{TopK: t}}
 }
 
+func temporalP(in *messages.Plan, from, until *messages.Expr) *messages.Plan {
+	return &messages.Plan{Node: &messages.Plan_TemporalFilter{TemporalFilter: &messages.TemporalFilterPlan{
+		Input: in, ValidFrom: from, ValidUntil: until}}}
+}
+
 func arrangeP(in *messages.Plan, key ...int) *messages.Plan {
 	return &messages.Plan{Node: &messages.Plan_ArrangeBy{ArrangeBy: &messages.ArrangeByPlan{Input: in, Key: refs(key...)}}}
 }

@@ -7,9 +7,14 @@ import (
 )
 
 // consolidate sorts xs by cmp and sums the diffs of elements that compare
-// equal, dropping those whose diffs sum to zero. It reuses the slice.
+// equal, dropping those whose diffs sum to zero. It reuses the slice. A
+// slice already in order (most operators emit sorted batches) is not sorted
+// again: checking costs one comparison per element, and an unsorted slice
+// usually fails the check within its first few elements.
 func consolidate[T any](xs []T, cmp func(a, b T) int, diff func(x *T) *int64) []T {
-	slices.SortFunc(xs, cmp)
+	if !slices.IsSortedFunc(xs, cmp) {
+		slices.SortFunc(xs, cmp)
+	}
 	out := xs[:0] // out never gets ahead of i, so it overwrites only read elements
 	for i := range xs {
 		x := &xs[i]

@@ -1,7 +1,9 @@
 package dataflow
 
 import (
+	"cmp"
 	"fmt"
+	"slices"
 	"sort"
 
 	"github.com/arbor-db/arbor/timely"
@@ -46,12 +48,18 @@ type Dataflow struct {
 	keyIsRow bool // key is every column in order: the row is its own key
 	updates  []Update
 	errUpds  []ErrorUpdate
+	temporal []*temporalFilterOp // every temporal filter, for their scheduled times
 }
 
 type input struct {
 	schema   Schema
 	frontier timely.Frontier
 	pending  []Update
+	// take and rows are advance's buffers for the updates it takes and the
+	// batch it hands the operators, reused from call to call (no operator
+	// keeps a batch's slice past its step).
+	take []Update
+	rows []rowDiff
 }
 
 // NewDataflow instantiates plan. The dataflow's output frontier starts at
@@ -72,6 +80,7 @@ func NewDataflow(plan *Plan, config Config) *Dataflow {
 	for i, c := range d.key {
 		d.keyIsRow = d.keyIsRow && c == i
 	}
+	d.output.oneValue = d.keyIsRow
 	d.output.Compact(timely.At(config.AsOf))
 	d.errors.Compact(timely.At(config.AsOf))
 	d.root = d.instantiate(plan.root)
@@ -96,6 +105,21 @@ func sourceSchema(n *node, id timely.GlobalId) Schema {
 }
 
 func (d *Dataflow) instantiate(n *node) *instance {
+	if n.kind == kindProject && n.inputs[0].kind == kindMap {
+		m := n.inputs[0]
+		return &instance{inputs: []*instance{d.instantiate(m.inputs[0])},
+			op: &mapProjectOp{exprs: m.exprs, cols: n.cols}}
+	}
+	if fin, join := fusedJoin(n); join != nil {
+		inst := &instance{}
+		for _, in := range join.inputs {
+			inst.inputs = append(inst.inputs, d.instantiate(in))
+		}
+		op := newJoinOp(join.join)
+		op.fin = fin
+		inst.op = op
+		return inst
+	}
 	inst := &instance{}
 	for _, in := range n.inputs {
 		inst.inputs = append(inst.inputs, d.instantiate(in))
@@ -128,8 +152,29 @@ func (d *Dataflow) instantiate(n *node) *instance {
 		inst.op = newTopKOp(n)
 	case kindArrangeBy:
 		inst.op = passOp{}
+	case kindTemporalFilter:
+		o := newTemporalFilterOp(n)
+		d.temporal = append(d.temporal, o)
+		inst.op = o
 	}
 	return inst
+}
+
+// fusedJoin recognises a Join followed by a Filter, a Project or a Filter
+// then a Project, which the join applies to each row as it builds it. It
+// returns the join node and what to apply, or nil.
+func fusedJoin(n *node) (*joinFinish, *node) {
+	fin := &joinFinish{}
+	if n.kind == kindProject {
+		fin.project, fin.cols, n = true, n.cols, n.inputs[0]
+	}
+	if n.kind == kindFilter {
+		fin.preds, n = n.exprs, n.inputs[0]
+	}
+	if n.kind != kindJoin || (!fin.project && fin.preds == nil) {
+		return nil, nil
+	}
+	return fin, n
 }
 
 // Plan returns the plan the dataflow runs.
@@ -210,6 +255,12 @@ func (d *Dataflow) AdvanceInput(source timely.GlobalId, frontier timely.Frontier
 	return nil
 }
 
+// maxKeptBuffer bounds the updates an input's buffers keep room for
+// between calls.
+const maxKeptBuffer = 1 << 14
+
+func byTime(a, b Update) int { return cmp.Compare(a.Time, b.Time) }
+
 // advance processes every pending time before the meet of the input
 // frontiers, in increasing order.
 func (d *Dataflow) advance() {
@@ -230,13 +281,18 @@ func (d *Dataflow) advance() {
 	}
 	for id, in := range d.inputs {
 		keep := in.pending[:0]
-		var take []Update
+		take := in.take[:0]
+		last, any := timely.Timestamp(0), false // the last time seen: updates come in runs of one time
 		for _, u := range in.pending {
 			if meet.Admits(u.Time) {
 				keep = append(keep, u)
 				continue
 			}
 			take = append(take, u)
+			if any && u.Time == last {
+				continue
+			}
+			last, any = u.Time, true
 			if !seen[u.Time] {
 				seen[u.Time] = true
 				times = append(times, u.Time)
@@ -246,12 +302,35 @@ func (d *Dataflow) advance() {
 			in.pending[i] = Update{}
 		}
 		in.pending = keep
+		in.take = take
 		if len(take) > 0 {
-			ready[id] = Consolidate(take)
+			// Operators take unconsolidated batches (each applies a row's
+			// updates one at a time), so the updates are only split by
+			// time, not sorted by row; TakeOutput consolidates the output.
+			if !slices.IsSortedFunc(take, byTime) {
+				slices.SortStableFunc(take, byTime)
+			}
+			ready[id] = take
 		}
 	}
 	sort.Slice(times, func(i, j int) bool { return times[i] < times[j] })
-	for _, t := range times {
+	for {
+		// The next time is the next input time or the next time a temporal
+		// filter has updates scheduled for, whichever is first, as long as
+		// it is before the meet (scheduling can add times as we go).
+		t, ok := timely.Timestamp(0), false
+		if len(times) > 0 {
+			t, ok = times[0], true
+		}
+		if s, found := d.nextScheduled(); found && !meet.Admits(s) && (!ok || s < t) {
+			t, ok = s, true
+		}
+		if !ok {
+			break
+		}
+		if len(times) > 0 && times[0] == t {
+			times = times[1:]
+		}
 		for id, us := range ready {
 			n := 0
 			for n < len(us) && us[n].Time == t {
@@ -261,10 +340,12 @@ func (d *Dataflow) advance() {
 				delete(d.current, id)
 				continue
 			}
-			rows := make([]rowDiff, n)
-			for i, u := range us[:n] {
-				rows[i] = rowDiff{row: u.Row, diff: u.Diff}
+			in := d.inputs[id]
+			rows := in.rows[:0]
+			for _, u := range us[:n] {
+				rows = append(rows, rowDiff{row: u.Row, diff: u.Diff})
 			}
+			in.rows = rows
 			d.current[id] = batch{rows: rows}
 			ready[id] = us[n:]
 		}
@@ -273,7 +354,34 @@ func (d *Dataflow) advance() {
 	for id := range d.current {
 		delete(d.current, id)
 	}
+	for _, in := range d.inputs {
+		clear(in.take) // release the rows
+		clear(in.rows)
+		// Keep buffers the size of an ordinary batch, not of a backfill.
+		if cap(in.take) > maxKeptBuffer {
+			in.take = nil
+		}
+		if cap(in.rows) > maxKeptBuffer {
+			in.rows = nil
+		}
+		if len(in.pending) == 0 && cap(in.pending) > maxKeptBuffer {
+			in.pending = nil
+		}
+	}
 	d.upper = meet
+}
+
+// nextScheduled returns the earliest time any temporal filter has updates
+// scheduled for.
+func (d *Dataflow) nextScheduled() (timely.Timestamp, bool) {
+	var next timely.Timestamp
+	found := false
+	for _, o := range d.temporal {
+		if t, ok := o.next(); ok && (!found || t < next) {
+			next, found = t, true
+		}
+	}
+	return next, found
 }
 
 func (d *Dataflow) eval(inst *instance, t timely.Timestamp) batch {
@@ -288,6 +396,9 @@ func (d *Dataflow) eval(inst *instance, t timely.Timestamp) batch {
 }
 
 func (d *Dataflow) emit(t timely.Timestamp, b batch) {
+	if !d.config.DiscardUpdates {
+		d.updates = slices.Grow(d.updates, len(b.rows))
+	}
 	for _, r := range b.rows {
 		if d.keyIsRow {
 			d.output.Update(r.row, r.row, t, r.diff)
@@ -352,6 +463,9 @@ func (d *Dataflow) Stats() Stats {
 	s.OutputKeys, s.OutputEntries = d.output.Len()
 	for _, in := range d.inputs {
 		s.Pending += len(in.pending)
+	}
+	for _, o := range d.temporal {
+		s.Pending += o.pending()
 	}
 	var walk func(*instance)
 	walk = func(inst *instance) {

@@ -1,10 +1,10 @@
 package dataflow
 
 import (
-	"bytes"
 	"fmt"
 	"math"
 	"strconv"
+	"strings"
 
 	"github.com/arbor-db/arbor/timely"
 )
@@ -150,7 +150,7 @@ func (d Datum) Compare(e Datum) int {
 	case TypeFloat64:
 		return compareFloat(math.Float64frombits(d.bits), math.Float64frombits(e.bits))
 	default:
-		return bytes.Compare([]byte(d.str), []byte(e.str))
+		return strings.Compare(d.str, e.str)
 	}
 }
 

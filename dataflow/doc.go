@@ -13,16 +13,20 @@
 //     input wraps messages.ErrMalformed.
 //   - Scalar expressions (expr*.go): columns, literals, + - * / %,
 //     comparisons, AND / OR / NOT with SQL's three-valued logic, IS NULL,
-//     unary minus, CASE, COALESCE, abs, lower, upper, length, substring.
-//     CompileExpr type checks a messages.Expr against a Schema.
+//     unary minus, CASE, COALESCE, abs, lower, upper, length, substring,
+//     CAST between scalar types, and timestamp ± int64 milliseconds and
+//     timestamp - timestamp (expr_cast.go). CompileExpr type checks a
+//     messages.Expr against a Schema.
 //   - Plans (plan.go, validate.go): Get, Constant, Filter, Map, Project,
 //     Reduce (count, sum, min, max, avg), Join (equi-join of two or more
-//     inputs), Union, Distinct, Negate, TopK and ArrangeBy, written as
+//     inputs), Union, Distinct, Negate, TopK, ArrangeBy and TemporalFilter
+//     (rows valid while the read time is in a range), written as
 //     messages.Plan (messages/plan.proto). Compile validates a plan against
 //     its sources' schemas and names the operator, column and problem in
 //     every error (all wrap ErrInvalidPlan).
 //   - Incremental evaluation (dataflow.go and one file per operator) and
-//     arrangements (arrangement.go); peeks (peek.go); Evaluate, the
+//     arrangements (arrangement.go; a key's long history is kept in sorted
+//     chunks, chunks.go); peeks (peek.go); Evaluate and EvaluateAt, the
 //     from-scratch reference (evaluate.go).
 //
 // # Using a Dataflow
@@ -45,7 +49,10 @@
 //     final.
 //   - Times are processed in increasing order, once every input has passed
 //     them, so each operator sees its inputs complete up to t before it
-//     computes the change at t. The output at every time t equals
+//     computes the change at t. The times processed are those of input
+//     updates and those a temporal filter scheduled a row's appearance or
+//     expiry for. Batches between operators need not be consolidated: each
+//     operator applies a row's updates one at a time. The output at every time t equals
 //     Evaluate over the sources' contents at t (the property test checks
 //     this on random plans, also after compaction).
 //   - Evaluation errors (division by zero, overflow, a negative substring
@@ -56,8 +63,10 @@
 //     Nothing in this package panics on bad input.
 //   - Stateful operators (Reduce, Join, Distinct, TopK) keep arrangements
 //     compacted to the time they are processing, so their memory follows
-//     their live input. The output arrangement keeps history from its since
-//     on; Compact advances the since and consolidates.
+//     their live input; a key with more than 128 entries is compacted a
+//     chunk at a time as its chunks fill, so the cost of an update does not
+//     grow with the key's history. The output arrangement keeps history
+//     from its since on; Compact advances the since and consolidates.
 //
 // # Writing plans by hand (protojson)
 //
@@ -110,6 +119,18 @@
 //	                                   "right": {"literal": {"value": {"int64": "1000"}}}}},
 //	               "then": {"literal": {"value": {"string": "large"}}}}],
 //	    "else": {"literal": {"value": {"string": "small"}}}}}}]}}
+//
+// Orders of the last day, in a sliding window: an order is shown while the
+// time the output is read at lies within a day (86,400,000 ms) of its id,
+// read as its creation time in milliseconds (a cast to timestamp, then
+// timestamp arithmetic):
+//
+//	{"temporalFilter": {
+//	  "input": {"get": {"source": {"kind": "ID_KIND_USER", "value": "1"}}},
+//	  "validFrom": {"cast": {"arg": {"column": {"name": "id"}}, "type": "SCALAR_TYPE_TIMESTAMP"}},
+//	  "validUntil": {"binary": {"op": "BINARY_OP_ADD",
+//	    "left": {"cast": {"arg": {"column": {"name": "id"}}, "type": "SCALAR_TYPE_TIMESTAMP"}},
+//	    "right": {"literal": {"value": {"int64": "86400000"}}}}}}}
 //
 // These examples are compiled by TestDocExamples; keep the two in step.
 //

@@ -19,8 +19,22 @@ type Collection struct {
 // source is empty). It is the reference the incremental Dataflow is tested
 // against, and the baseline of the benchmarks. A source the plan does not
 // read is ErrUnknownSource; a row that does not match its source's schema
-// is ErrInvalidRow.
+// is ErrInvalidRow. Temporal filters are evaluated at the latest time of the
+// updates given (0 when there are none); EvaluateAt names the time.
 func Evaluate(plan *Plan, sources map[timely.GlobalId][]Update) (Collection, error) {
+	var at timely.Timestamp
+	for _, us := range sources {
+		for _, u := range us {
+			at = max(at, u.Time)
+		}
+	}
+	return EvaluateAt(plan, sources, at)
+}
+
+// EvaluateAt is Evaluate with the query time of temporal filters given: the
+// output of the plan read at time at, over the sources' contents at that
+// time.
+func EvaluateAt(plan *Plan, sources map[timely.GlobalId][]Update, at timely.Timestamp) (Collection, error) {
 	schemas := map[timely.GlobalId]Schema{}
 	for _, id := range plan.sources {
 		schemas[id] = sourceSchema(plan.root, id)
@@ -40,7 +54,7 @@ func Evaluate(plan *Plan, sources map[timely.GlobalId][]Update) (Collection, err
 		}
 		in[id] = consolidateRows(rows)
 	}
-	rows, errs := evaluate(plan.root, in)
+	rows, errs := evaluate(plan.root, in, at)
 	c := Collection{Errors: map[string]int64{}}
 	for _, r := range consolidateRows(rows) {
 		c.Rows = append(c.Rows, r.row)
@@ -55,11 +69,11 @@ func Evaluate(plan *Plan, sources map[timely.GlobalId][]Update) (Collection, err
 // evaluate is the from-scratch semantics of each operator. It shares only
 // the per-group functions (reduceGroup, topKGroup) with the incremental
 // operators.
-func evaluate(n *node, sources map[timely.GlobalId][]rowDiff) ([]rowDiff, []errDiff) {
+func evaluate(n *node, sources map[timely.GlobalId][]rowDiff, at timely.Timestamp) ([]rowDiff, []errDiff) {
 	var ins [][]rowDiff
 	var errs []errDiff
 	for _, c := range n.inputs {
-		rows, es := evaluate(c, sources)
+		rows, es := evaluate(c, sources, at)
 		ins = append(ins, consolidateRows(rows))
 		errs = append(errs, es...)
 	}
@@ -101,6 +115,16 @@ func evaluate(n *node, sources map[timely.GlobalId][]rowDiff) ([]rowDiff, []errD
 		}
 	case kindArrangeBy:
 		out = ins[0]
+	case kindTemporalFilter:
+		for _, r := range ins[0] {
+			from, until, hasUntil, ok, err := validity(n.validFrom, n.validTo, r.row)
+			switch {
+			case err != nil:
+				errs = append(errs, errDiff{err: err.Error(), diff: r.diff})
+			case ok && from <= at && (!hasUntil || at < until):
+				out = append(out, r)
+			}
+		}
 	case kindDistinct:
 		for _, r := range ins[0] {
 			if r.diff > 0 {

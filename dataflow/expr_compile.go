@@ -76,6 +76,8 @@ func compileExpr(w *messages.Expr, schema Schema) (*Expr, error) {
 		return compileCase(k.Case, schema)
 	case *messages.Expr_Coalesce:
 		return compileCoalesce(k.Coalesce, schema)
+	case *messages.Expr_Cast:
+		return compileCast(k.Cast, schema)
 	}
 	return nil, invalidf("expression has no kind")
 }
@@ -124,6 +126,9 @@ func compileBinary(b *messages.BinaryExpr, schema Schema) (*Expr, error) {
 	switch op {
 	case messages.BinaryOp_BINARY_OP_ADD, messages.BinaryOp_BINARY_OP_SUB, messages.BinaryOp_BINARY_OP_MUL,
 		messages.BinaryOp_BINARY_OP_DIV, messages.BinaryOp_BINARY_OP_MOD:
+		if l.typ == TypeTimestamp || r.typ == TypeTimestamp {
+			return compileTimestampArith(op, name, l, r)
+		}
 		if !isNumeric(l.typ) || !isNumeric(r.typ) {
 			return nil, invalidf("type mismatch: %s needs numeric operands, got %s %s %s", name, l.typ, name, r.typ)
 		}

@@ -117,6 +117,8 @@ func FuzzEvalExpr(f *testing.F) {
 		callE(messages.Func_FUNC_LENGTH, colE(5)),
 		unE(messages.UnaryOp_UNARY_OP_NEG, colE(2)),
 		binE(opMod, litE(Float64(math.Inf(1))), colE(2)),
+		castE(castE(colE(2), TypeString), TypeInt64),
+		binE(opSub, castE(i, TypeTimestamp), litE(Int64(math.MinInt64))),
 	}
 	for _, e := range seeds {
 		b, err := proto.Marshal(e)

@@ -8,6 +8,41 @@ import "github.com/arbor-db/arbor/timely"
 type joinOp struct {
 	spec   *joinSpec
 	stages []*binaryJoin
+	fin    *joinFinish // a Filter and Project fused into the join, or nil
+}
+
+// joinFinish is a Filter and/or Project that follows a join, applied to
+// each joined row before it is built: the pair is concatenated into a
+// scratch row, the predicates evaluated on it, and only a kept row is
+// copied out (projected, when cols is set). It saves building every joined
+// row twice, or at all when the filter drops it.
+type joinFinish struct {
+	preds   []*Expr
+	project bool // keep only cols
+	cols    []int
+	scratch Row
+	errs    []errDiff
+}
+
+// add appends the join of l and r with diff to out, or records the error
+// a predicate fails with.
+func (f *joinFinish) add(out []rowDiff, l, r Row, diff int64) []rowDiff {
+	if f == nil {
+		return append(out, rowDiff{row: concat(l, r), diff: diff})
+	}
+	row := append(append(f.scratch[:0], l...), r...)
+	f.scratch = row
+	keep, err := filterRow(f.preds, row)
+	switch {
+	case err != nil:
+		f.errs = append(f.errs, errDiff{err: err.Error(), diff: diff})
+		return out
+	case !keep:
+		return out
+	case f.project:
+		return append(out, rowDiff{row: row.project(f.cols), diff: diff})
+	}
+	return append(out, rowDiff{row: append(Row(nil), row...), diff: diff})
 }
 
 // binaryJoin is one stage of a join.
@@ -66,9 +101,18 @@ func (o *joinOp) step(t timely.Timestamp, in []batch) batch {
 	}
 	acc := o.joinFilter(0, in[0].rows)
 	for k, st := range o.stages {
-		acc = st.step(t, acc, o.joinFilter(k+1, in[k+1].rows))
+		var fin *joinFinish
+		if k == len(o.stages)-1 {
+			fin = o.fin
+		}
+		acc = st.step(t, acc, o.joinFilter(k+1, in[k+1].rows), fin)
 	}
-	out.rows = consolidateRows(acc)
+	out.rows = acc // not consolidated: see batch
+	if o.fin != nil {
+		out.errs = append(out.errs, o.fin.errs...)
+		o.fin.errs = o.fin.errs[:0]
+		clear(o.fin.scratch) // do not keep the last row's strings alive
+	}
 	out.errs = consolidateErrs(out.errs)
 	return out
 }
@@ -85,7 +129,8 @@ func hasNull(row Row, cols []int) bool {
 
 // step returns the change of left ⋈ right given the changes dl and dr at t:
 // dl ⋈ right(before t) + left(through t) ⋈ dr.
-func (s *binaryJoin) step(t timely.Timestamp, dl, dr []rowDiff) []rowDiff {
+// fin, when not nil, filters and projects each joined row.
+func (s *binaryJoin) step(t timely.Timestamp, dl, dr []rowDiff, fin *joinFinish) []rowDiff {
 	var out []rowDiff
 	for _, l := range dl {
 		if hasNull(l.row, s.leftKey) {
@@ -94,7 +139,7 @@ func (s *binaryJoin) step(t timely.Timestamp, dl, dr []rowDiff) []rowDiff {
 		k := colsKey(l.row, s.leftKey)
 		if tr := s.right.lookupAt(k); tr != nil {
 			tr.read(timely.MaxTimestamp, func(r Row, m int64) {
-				out = append(out, rowDiff{row: concat(l.row, r), diff: l.diff * m})
+				out = fin.add(out, l.row, r, l.diff*m)
 			})
 		}
 		s.left.updateAt(k, l.row, t, l.diff)
@@ -106,7 +151,7 @@ func (s *binaryJoin) step(t timely.Timestamp, dl, dr []rowDiff) []rowDiff {
 		k := colsKey(r.row, s.rightKey)
 		if tr := s.left.lookupAt(k); tr != nil {
 			tr.read(timely.MaxTimestamp, func(l Row, m int64) {
-				out = append(out, rowDiff{row: concat(l, r.row), diff: m * r.diff})
+				out = fin.add(out, l, r.row, m*r.diff)
 			})
 		}
 		s.right.updateAt(k, r.row, t, r.diff)

@@ -5,7 +5,9 @@ import (
 )
 
 // batch is the change to a collection at one time: rows with diffs and
-// errors with diffs. Operators emit consolidated batches.
+// errors with diffs. A batch need not be consolidated (a source's batch is
+// not, nor is what Filter and Map make of it): every operator applies a
+// row's updates one at a time, so a row may appear more than once.
 type batch struct {
 	rows []rowDiff
 	errs []errDiff
@@ -130,7 +132,41 @@ func (o *projectOp) step(_ timely.Timestamp, in []batch) batch {
 	for i, r := range in[0].rows {
 		out.rows[i] = rowDiff{row: r.row.project(o.cols), diff: r.diff}
 	}
-	out.rows = consolidateRows(out.rows)
+	return out
+}
+
+// mapProjectOp is a Map followed by a Project, fused so that each row is
+// built once: the map's columns are computed into a scratch row and only
+// the projected columns are copied out. Every expression is evaluated, so
+// errors are those of the Map.
+type mapProjectOp struct {
+	stateless
+	exprs   []*Expr
+	cols    []int
+	scratch Row
+}
+
+func (o *mapProjectOp) step(_ timely.Timestamp, in []batch) batch {
+	out := batch{errs: in[0].errs, rows: make([]rowDiff, 0, len(in[0].rows))}
+	for _, r := range in[0].rows {
+		row := append(o.scratch[:0], r.row...)
+		var err error
+		for _, e := range o.exprs {
+			var d Datum
+			if d, err = e.Eval(row); err != nil {
+				break
+			}
+			row = append(row, d)
+		}
+		o.scratch = row
+		if err != nil {
+			out.errs = append(out.errs, errDiff{err: err.Error(), diff: r.diff})
+			continue
+		}
+		out.rows = append(out.rows, rowDiff{row: row.project(o.cols), diff: r.diff})
+	}
+	clear(o.scratch) // do not keep the last row's strings alive
+	out.errs = consolidateErrs(out.errs)
 	return out
 }
 
@@ -156,7 +192,6 @@ func (unionOp) step(_ timely.Timestamp, in []batch) batch {
 		out.rows = append(out.rows, b.rows...)
 		out.errs = append(out.errs, b.errs...)
 	}
-	out.rows = consolidateRows(out.rows)
 	out.errs = consolidateErrs(out.errs)
 	return out
 }

@@ -120,21 +120,27 @@ func (f *Finishing) Apply(rows []Row) []Row {
 	return rows
 }
 
-// applyDiffs is Apply on rows with multiplicities: it sorts them and
-// expands only the copies inside the window, refusing to build more than
-// maxRows rows. Rows already in order (a peek without ORDER BY reads them in
-// row order) are not sorted again.
+// applyDiffs is Apply on rows with multiplicities: it sorts them by the
+// order, if there is one (else it keeps them as they are), and expands only
+// the copies inside the window, refusing to build more than maxRows rows.
 func (f *Finishing) applyDiffs(rds []rowDiff, maxRows int64) ([]Row, error) {
-	byOrder := func(a, b rowDiff) int { return compareBy(f.order, a.row, b.row) }
-	if !slices.IsSortedFunc(rds, byOrder) {
-		slices.SortStableFunc(rds, byOrder)
+	if len(f.order) > 0 {
+		// Rows that compare equal are equal (the order ends with the whole
+		// row), so an unstable sort gives the same result.
+		slices.SortFunc(rds, func(a, b rowDiff) int { return compareBy(f.order, a.row, b.row) })
 	}
-	var out []Row
 	skip := f.offset
 	var room int64 = math.MaxInt64
 	if f.limit >= 0 {
 		room = f.limit
 	}
+	var total int64
+	for _, r := range rds {
+		total += r.diff
+	}
+	// Size the result for the common case of multiplicity one; larger
+	// multiplicities grow it (and a result over maxRows fails first).
+	out := make([]Row, 0, min(total-min(skip, total), room, maxRows, int64(len(rds))+1024))
 	for _, r := range rds {
 		n := r.diff
 		if skip > 0 {
@@ -176,10 +182,15 @@ type PeekSpec struct {
 	// MaxRows bounds the number of rows returned (after finishing); a
 	// larger result fails with ErrTooLarge. 0 means DefaultPeekMaxRows.
 	MaxRows int64
+	// Unordered says the caller does not need rows in row order: without a
+	// finishing order, limit or offset, the rows come in the arrangement's
+	// order, which differs from peek to peek, and the peek does not sort.
+	Unordered bool
 }
 
 // Peek reads the output at spec.Time. A row with multiplicity n appears n
-// times. It fails with ErrCompacted when the time is before the since, with
+// times. Rows come in the finishing's order, else in row order (unless
+// spec.Unordered). It fails with ErrCompacted when the time is before the since, with
 // ErrNotReady when the output frontier has not passed the time yet, with
 // an error wrapping ErrEval when the collection holds an evaluation error
 // at that time (the first error in message order) or the MFP fails on a
@@ -206,45 +217,87 @@ func (d *Dataflow) Peek(spec PeekSpec) ([]Row, error) {
 	if spec.Key != nil && len(spec.Key) != len(d.key) {
 		return nil, fmt.Errorf("%w: peek key %s has %d columns, the arrangement key has %d", ErrInvalidRow, spec.Key, len(spec.Key), len(d.key))
 	}
-	// Read first, then process in row order, so that which row an error
-	// names does not depend on the arrangement's layout.
+	maxRows := spec.MaxRows
+	if maxRows <= 0 {
+		maxRows = DefaultPeekMaxRows
+	}
+	fin := spec.Finishing
+	plain := fin == nil || (len(fin.order) == 0 && fin.limit < 0 && fin.offset == 0)
+	if spec.Unordered && spec.Key == nil && spec.MFP == nil && plain {
+		// Nothing to sort, map or cut: copy the rows out in one pass. On a
+		// negative multiplicity or too many rows, fall through to the
+		// general path, which names the error.
+		if rows, ok := d.output.appendRows(nil, t, maxRows); ok {
+			return rows, nil
+		}
+	}
+	// Read first, with the buffer sized to what the arrangement holds.
 	var read []rowDiff
 	collect := func(val Row, mult int64) { read = append(read, rowDiff{row: val, diff: mult}) }
 	var err error
 	if spec.Key != nil {
 		err = d.output.ReadKey(spec.Key, t, collect)
 	} else {
+		_, entries := d.output.Len()
+		read = make([]rowDiff, 0, entries)
 		err = d.output.Read(t, func(_, val Row, mult int64) { collect(val, mult) })
 	}
 	if err != nil {
 		return nil, err
 	}
-	slices.SortFunc(read, func(a, b rowDiff) int { return a.row.Compare(b.row) }) // rows are distinct
+	// Sort by row only when the result must come in row order: a finishing
+	// order sorts by itself (and breaks ties by the whole row), and an
+	// unordered peek without limit or offset takes rows as they come.
+	ordered := spec.Finishing != nil && len(spec.Finishing.order) > 0
+	windowed := spec.Finishing != nil && (spec.Finishing.limit >= 0 || spec.Finishing.offset > 0)
+	sorted := false
+	if !ordered && (!spec.Unordered || windowed) {
+		slices.SortFunc(read, func(a, b rowDiff) int { return a.row.Compare(b.row) }) // rows are distinct
+		sorted = true
+	}
+	// An error names the smallest row that fails, whatever the order the
+	// rows were read in.
+	var bad Row
 	for _, r := range read {
-		if r.diff < 0 {
-			return nil, fmt.Errorf("%w: peek at %d: row %s has a negative multiplicity %d", ErrEval, t, r.row, r.diff)
+		if r.diff < 0 && (bad == nil || r.row.Compare(bad) < 0) {
+			bad = r.row
+			if sorted {
+				break
+			}
 		}
+	}
+	if bad != nil {
+		var n int64
+		for _, r := range read {
+			if r.row.Equal(bad) {
+				n = r.diff
+			}
+		}
+		return nil, fmt.Errorf("%w: peek at %d: row %s has a negative multiplicity %d", ErrEval, t, bad, n)
 	}
 	if spec.MFP != nil {
 		kept := read[:0]
+		var badErr error
 		for _, r := range read {
+			if bad != nil && (sorted || r.row.Compare(bad) > 0) {
+				continue // only a smaller row's error can replace the one found
+			}
 			out, ok, err := spec.MFP.Apply(r.row)
 			if err != nil {
-				return nil, fmt.Errorf("%w: %v", ErrEval, err)
+				bad, badErr = r.row, err
+				continue
 			}
-			if ok {
+			if ok && bad == nil {
 				kept = append(kept, rowDiff{row: out, diff: r.diff})
 			}
 		}
+		if badErr != nil {
+			return nil, fmt.Errorf("%w: %v", ErrEval, badErr)
+		}
 		read = kept
 	}
-	fin := spec.Finishing
 	if fin == nil {
 		fin = &Finishing{limit: -1}
-	}
-	maxRows := spec.MaxRows
-	if maxRows <= 0 {
-		maxRows = DefaultPeekMaxRows
 	}
 	return fin.applyDiffs(read, maxRows)
 }

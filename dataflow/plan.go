@@ -64,12 +64,14 @@ const (
 	kindNegate
 	kindTopK
 	kindArrangeBy
+	kindTemporalFilter
 )
 
 var kindNames = map[nodeKind]string{
 	kindGet: "Get", kindConstant: "Constant", kindFilter: "Filter", kindMap: "Map",
 	kindProject: "Project", kindReduce: "Reduce", kindJoin: "Join", kindUnion: "Union",
 	kindDistinct: "Distinct", kindNegate: "Negate", kindTopK: "TopK", kindArrangeBy: "ArrangeBy",
+	kindTemporalFilter: "TemporalFilter",
 }
 
 // node is one operator of a compiled plan. Only the fields of its kind are
@@ -89,6 +91,8 @@ type node struct {
 	order     []orderColumn   // TopK
 	limit     int64           // TopK; -1 without a limit
 	offset    int64           // TopK
+	validFrom *Expr           // TemporalFilter; nil: no lower bound
+	validTo   *Expr           // TemporalFilter; nil: no upper bound
 }
 
 func (n *node) write(b *strings.Builder, depth int) {
@@ -104,6 +108,13 @@ func (n *node) write(b *strings.Builder, depth int) {
 	case kindFilter, kindMap:
 		for _, e := range n.exprs {
 			b.WriteString(" " + e.String())
+		}
+	case kindTemporalFilter:
+		if n.validFrom != nil {
+			b.WriteString(" from " + n.validFrom.String())
+		}
+		if n.validTo != nil {
+			b.WriteString(" until " + n.validTo.String())
 		}
 	case kindProject, kindArrangeBy:
 		fmt.Fprintf(b, " %v", n.cols)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand"
 	"os"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -134,20 +135,39 @@ func (g *gen) expr(s Schema, want Type, depth int) *messages.Expr {
 	}
 	switch want {
 	case TypeInt64:
-		switch g.r.Intn(4) {
+		switch g.r.Intn(6) {
 		case 0:
 			return callE(messages.Func_FUNC_ABS, sub(TypeInt64))
 		case 1:
 			return callE(messages.Func_FUNC_LENGTH, sub(TypeString))
+		case 2:
+			from := []Type{TypeFloat64, TypeTimestamp, TypeString, TypeBool}[g.r.Intn(4)]
+			return castE(sub(from), TypeInt64)
+		case 3:
+			return binE(opSub, sub(TypeTimestamp), sub(TypeTimestamp))
 		default:
 			ops := []messages.BinaryOp{opAdd, opSub, opMul, opDiv, opMod}
 			return binE(ops[g.r.Intn(len(ops))], sub(TypeInt64), sub(TypeInt64))
 		}
+	case TypeTimestamp:
+		switch g.r.Intn(3) {
+		case 0:
+			return castE(sub(TypeInt64), TypeTimestamp)
+		case 1:
+			return binE(opAdd, sub(TypeTimestamp), sub(TypeInt64))
+		default:
+			return binE(opSub, sub(TypeTimestamp), sub(TypeInt64))
+		}
 	case TypeFloat64:
+		if g.r.Intn(4) == 0 {
+			return castE(sub(TypeInt64), TypeFloat64)
+		}
 		ops := []messages.BinaryOp{opAdd, opSub, opMul, opDiv}
 		return binE(ops[g.r.Intn(len(ops))], sub(TypeFloat64), sub(TypeInt64))
 	case TypeString:
-		switch g.r.Intn(3) {
+		switch g.r.Intn(4) {
+		case 3:
+			return castE(sub(genTypes[g.r.Intn(len(genTypes))]), TypeString)
 		case 0:
 			return callE(messages.Func_FUNC_UPPER, sub(TypeString))
 		case 1:
@@ -205,7 +225,7 @@ func (g *gen) plan(depth int) (*messages.Plan, Schema) {
 		return out
 	}
 	var p *messages.Plan
-	switch g.r.Intn(11) {
+	switch g.r.Intn(12) {
 	case 0, 1:
 		p = filterP(in, g.expr(s, TypeBool, 3))
 	case 2:
@@ -276,6 +296,23 @@ func (g *gen) plan(depth int) (*messages.Plan, Schema) {
 			order = append(order, orderBy(pick(), g.r.Intn(2) == 0, g.r.Intn(2) == 0))
 		}
 		p = topKP(in, someCols(1), order, int64(g.r.Intn(4))-1, uint64(g.r.Intn(3)))
+	case 11:
+		// Bounds between 0 and about 20, the times the test runs through.
+		bound := func() *messages.Expr {
+			switch g.r.Intn(3) {
+			case 0:
+				return nil
+			case 1:
+				return litE(Timestamp(timely.Timestamp(g.r.Intn(16))))
+			}
+			abs := callE(messages.Func_FUNC_ABS, g.expr(s, TypeInt64, 1))
+			return castE(binE(opMod, abs, litE(Int64(16))), TypeTimestamp)
+		}
+		from, until := bound(), bound()
+		if from != nil && g.r.Intn(2) == 0 { // a sliding window
+			until = binE(opAdd, from, litE(Int64(int64(1+g.r.Intn(6)))))
+		}
+		p = temporalP(in, from, until)
 	default:
 		p = arrangeP(in, someCols(2)...)
 	}
@@ -346,6 +383,9 @@ func runProperty(seed int64) error {
 		return fmt.Errorf("generated plan does not compile: %v", err)
 	}
 	const maxTime = 12
+	// Temporal filters change the output until about maxTime+21; the test
+	// checks every time before checkUntil.
+	const checkUntil = maxTime + 24
 	asOf := timely.Timestamp(0)
 	if g.r.Intn(3) == 0 {
 		asOf = timely.Timestamp(g.r.Intn(4))
@@ -397,7 +437,7 @@ func runProperty(seed int64) error {
 			}
 		}
 		for c, _ := checked.Time(); upper.LessThan(timely.Closed()) || true; c++ {
-			if !checked.LessThan(upper) || c >= maxTime+1 {
+			if !checked.LessThan(upper) || c >= checkUntil {
 				break
 			}
 			for _, u := range us {
@@ -478,7 +518,7 @@ func runProperty(seed int64) error {
 		if g.r.Intn(3) == 0 {
 			up, _ := df.OutputFrontier().Time()
 			if df.OutputFrontier().IsEmpty() {
-				up = maxTime + 1
+				up = checkUntil
 			}
 			s, _ := df.Since().Time()
 			if up > s {
@@ -491,7 +531,7 @@ func runProperty(seed int64) error {
 						return fmt.Errorf("peek before since %d: want ErrCompacted, got %v\n%s", since, err, describe())
 					}
 				}
-				for c := since; c < up && c <= maxTime; c++ {
+				for c := since; c < up && c < checkUntil; c++ {
 					want, wantErrs, err := oracleAt(plan, history, c)
 					if err != nil {
 						return err
@@ -509,7 +549,7 @@ func runProperty(seed int64) error {
 	// Compacted to the end, the output arrangement holds one entry per
 	// distinct live row: memory follows the live data, not the history.
 	end, _ := df.Since().Time()
-	end = max(end, maxTime)
+	end = max(end, checkUntil)
 	if err := df.Compact(timely.At(end)); err != nil {
 		return err
 	}
@@ -534,7 +574,7 @@ func oracleAt(plan *Plan, history map[timely.GlobalId][]Update, t timely.Timesta
 			}
 		}
 	}
-	c, err := Evaluate(plan, contents)
+	c, err := EvaluateAt(plan, contents, t)
 	if err != nil {
 		return nil, nil, fmt.Errorf("oracle: %w", err)
 	}
@@ -565,6 +605,9 @@ func checkPeek(df *Dataflow, t timely.Timestamp, want multiset, wantErrs map[str
 		if !errors.Is(err, ErrEval) {
 			return fmt.Errorf("peek at %d: want an evaluation error (errors %v, rows %v), got rows %d err %v", t, wantErrs, want, len(rows), err)
 		}
+		if _, uerr := df.Peek(PeekSpec{Time: t, Unordered: true}); uerr == nil || uerr.Error() != err.Error() {
+			return fmt.Errorf("unordered peek at %d: got error %v, want %v", t, uerr, err)
+		}
 		return nil
 	case err != nil:
 		return fmt.Errorf("peek at %d: %v", t, err)
@@ -575,6 +618,21 @@ func checkPeek(df *Dataflow, t timely.Timestamp, want multiset, wantErrs map[str
 	}
 	if !equalMultisets(got, want) {
 		return fmt.Errorf("peek at %d: got %v, want %v", t, got, want)
+	}
+	if !slices.IsSortedFunc(rows, Row.Compare) {
+		return fmt.Errorf("peek at %d: rows not in row order: %v", t, rows)
+	}
+	// An unordered peek returns the same rows, in any order.
+	unordered, err := df.Peek(PeekSpec{Time: t, Unordered: true})
+	if err != nil {
+		return fmt.Errorf("unordered peek at %d: %v", t, err)
+	}
+	got = multiset{}
+	for _, r := range unordered {
+		got.add(r, 1)
+	}
+	if !equalMultisets(got, want) {
+		return fmt.Errorf("unordered peek at %d: got %v, want %v", t, got, want)
 	}
 	return nil
 }

@@ -17,6 +17,7 @@ import (
 type reduceOp struct {
 	key     []int
 	aggs    []aggregate
+	minMax  bool         // every aggregate is min or max: insertions extend the output
 	input   *Arrangement // group key -> input rows
 	outputs *groupTable[groupOutput]
 	buf     []rowDiff // reused to read a group
@@ -47,7 +48,11 @@ func (o groupOutput) change(next groupOutput, out *batch) {
 }
 
 func newReduceOp(n *node) *reduceOp {
-	return &reduceOp{key: n.groupKey, aggs: n.aggs, input: NewArrangement(), outputs: newGroupTable[groupOutput]()}
+	o := &reduceOp{key: n.groupKey, aggs: n.aggs, input: NewArrangement(), outputs: newGroupTable[groupOutput](), minMax: true}
+	for _, a := range n.aggs {
+		o.minMax = o.minMax && (a.fn == aggMin || a.fn == aggMax)
+	}
+	return o
 }
 
 func (o *reduceOp) compact(t timely.Timestamp) { o.input.advanceSince(t) }
@@ -60,10 +65,17 @@ func (o *reduceOp) step(t timely.Timestamp, in []batch) batch {
 		for _, r := range kg.rows {
 			o.input.updateAt(k, r.row, t, r.diff)
 		}
-		o.buf = readInto(o.buf[:0], o.input, k)
-		var next groupOutput
-		next.row, next.err = reduceGroup(kg.key, o.aggs, o.buf)
 		g := o.outputs.findOrAdd(k)
+		var next groupOutput
+		if o.minMax && g.state.row != nil && allInsertions(kg.rows) {
+			// The group had no negative multiplicity (it shows a row) and
+			// only gains rows, so its min and max are those of the old
+			// output and the new rows: no need to read the group.
+			next.row = extendMinMax(g.state.row, len(kg.key), o.aggs, kg.rows)
+		} else {
+			o.buf = readInto(o.buf[:0], o.input, k)
+			next.row, next.err = reduceGroup(kg.key, o.aggs, o.buf)
+		}
 		g.state.change(next, &out)
 		g.state = next
 		if next.row == nil && next.err == "" {
@@ -71,8 +83,47 @@ func (o *reduceOp) step(t timely.Timestamp, in []batch) batch {
 		}
 	}
 	clear(o.buf)
+	o.buf = o.buf[:0]
+	if cap(o.buf) > 1<<12 {
+		o.buf = nil // do not hold on to a huge group's buffer
+	}
 	out.rows = consolidateRows(out.rows)
 	out.errs = consolidateErrs(out.errs)
+	return out
+}
+
+func allInsertions(rows []rowDiff) bool {
+	for _, r := range rows {
+		if r.diff <= 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// extendMinMax returns the output row of a min/max Reduce group whose
+// output was old (the key, then one column per aggregate) after rows are
+// inserted. It returns old itself when no aggregate changes.
+func extendMinMax(old Row, keyLen int, aggs []aggregate, rows []rowDiff) Row {
+	out := old
+	for i, a := range aggs {
+		best := out[keyLen+i]
+		for _, r := range rows {
+			d := r.row[a.col]
+			if d.IsNull() {
+				continue
+			}
+			if best.IsNull() || (a.fn == aggMin && d.Compare(best) < 0) || (a.fn == aggMax && d.Compare(best) > 0) {
+				best = d
+			}
+		}
+		if !best.Equal(out[keyLen+i]) || best.Type() != out[keyLen+i].Type() {
+			if &out[0] == &old[0] {
+				out = append(Row(nil), old...) // copy on first change: rows are shared
+			}
+			out[keyLen+i] = best
+		}
+	}
 	return out
 }
 

@@ -47,16 +47,30 @@ func (o *topKOp) step(t timely.Timestamp, in []batch) batch {
 		// The window stays as it is when every update is to a row after
 		// the boundary and no multiplicity is or becomes negative.
 		unchanged := w != nil && w.state.boundary != nil
+		// With no offset, a positive limit and only insertions, the new
+		// window is the top of the old window and the inserted rows: a row
+		// that was after the old window stays after at least limit rows. So
+		// the group need not be read (an empty window means an empty group).
+		insertsOnly := o.offset == 0 && o.limit > 0 && (w == nil || w.state.err == "")
 		for _, r := range kg.rows {
 			before, after := o.input.updateMult(k, r.row, t, r.diff)
 			if unchanged && (before < 0 || after < 0 || compareBy(o.order, r.row, w.state.boundary) <= 0) {
 				unchanged = false
 			}
+			insertsOnly = insertsOnly && r.diff > 0
 		}
 		if unchanged {
 			continue
 		}
-		o.buf = readInto(o.buf[:0], o.input, k)
+		if insertsOnly {
+			o.buf = append(o.buf[:0], kg.rows...)
+			if w != nil {
+				o.buf = append(o.buf, w.state.rows...)
+			}
+			o.buf = consolidateRows(o.buf)
+		} else {
+			o.buf = readInto(o.buf[:0], o.input, k)
+		}
 		rows, msg, boundary := topKWindowOf(kg.key, o.order, o.limit, o.offset, o.buf)
 		if w == nil {
 			if len(rows) == 0 && msg == "" {
@@ -80,6 +94,10 @@ func (o *topKOp) step(t timely.Timestamp, in []batch) batch {
 		}
 	}
 	clear(o.buf) // do not keep rows alive
+	o.buf = o.buf[:0]
+	if cap(o.buf) > 1<<12 {
+		o.buf = nil // do not hold on to a huge group's buffer
+	}
 	out.rows = consolidateRows(out.rows)
 	out.errs = consolidateErrs(out.errs)
 	return out

@@ -92,6 +92,8 @@ func (c *compiler) compile(w *messages.Plan) (*node, error) {
 		return &node{kind: kindNegate, schema: in.schema, inputs: []*node{in}}, nil
 	case *messages.Plan_TopK:
 		return c.topK(k.TopK)
+	case *messages.Plan_TemporalFilter:
+		return c.temporalFilter(k.TemporalFilter)
 	case *messages.Plan_ArrangeBy:
 		in, err := c.input(k.ArrangeBy.GetInput(), "ArrangeBy")
 		if err != nil {
@@ -158,6 +160,34 @@ func (c *compiler) filter(k *messages.FilterPlan) (*node, error) {
 			return nil, invalidf("Filter predicate %d: type mismatch: predicate %s has type %s, want bool", i, e, e.typ)
 		}
 		n.exprs = append(n.exprs, e)
+	}
+	return n, nil
+}
+
+func (c *compiler) temporalFilter(k *messages.TemporalFilterPlan) (*node, error) {
+	in, err := c.input(k.GetInput(), "TemporalFilter")
+	if err != nil {
+		return nil, err
+	}
+	n := &node{kind: kindTemporalFilter, schema: in.schema, inputs: []*node{in}}
+	bound := func(w *messages.Expr, name string) (*Expr, error) {
+		if w == nil {
+			return nil, nil
+		}
+		e, err := compileExpr(w, in.schema)
+		if err != nil {
+			return nil, fmt.Errorf("TemporalFilter %s: %w", name, err)
+		}
+		if e.typ != TypeTimestamp {
+			return nil, invalidf("TemporalFilter %s: type mismatch: %s has type %s, want timestamp", name, e, e.typ)
+		}
+		return e, nil
+	}
+	if n.validFrom, err = bound(k.GetValidFrom(), "valid_from"); err != nil {
+		return nil, err
+	}
+	if n.validTo, err = bound(k.GetValidUntil(), "valid_until"); err != nil {
+		return nil, err
 	}
 	return n, nil
 }

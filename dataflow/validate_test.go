@@ -171,6 +171,12 @@ var docExamples = map[string]string{
                                    "right": {"literal": {"value": {"int64": "1000"}}}}},
                "then": {"literal": {"value": {"string": "large"}}}}],
     "else": {"literal": {"value": {"string": "small"}}}}}}]}}`,
+	"orders of the last day": `{"temporalFilter": {
+  "input": {"get": {"source": {"kind": "ID_KIND_USER", "value": "1"}}},
+  "validFrom": {"cast": {"arg": {"column": {"name": "id"}}, "type": "SCALAR_TYPE_TIMESTAMP"}},
+  "validUntil": {"binary": {"op": "BINARY_OP_ADD",
+    "left": {"cast": {"arg": {"column": {"name": "id"}}, "type": "SCALAR_TYPE_TIMESTAMP"}},
+    "right": {"literal": {"value": {"int64": "86400000"}}}}}}}`,
 }
 
 func TestEvaluateRejectsBadInput(t *testing.T) {

@@ -910,6 +910,64 @@ func (x *CoalesceExpr) GetArgs() []*Expr {
 	return nil
 }
 
+// CastExpr converts its argument to type. Allowed conversions: any type to
+// itself and to string; int64 to float64, bool and timestamp; float64 to
+// int64 (truncating; NaN, infinity or out of range is an evaluation
+// error); bool to int64 (0 or 1); timestamp to int64 (milliseconds);
+// string to int64, float64, bool and timestamp (parsed; a bad string is an
+// evaluation error), and to bytes; bytes to string. NULL casts to NULL.
+type CastExpr struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Arg           *Expr                  `protobuf:"bytes,1,opt,name=arg,proto3" json:"arg,omitempty"`
+	Type          ScalarType             `protobuf:"varint,2,opt,name=type,proto3,enum=arbor.messages.ScalarType" json:"type,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CastExpr) Reset() {
+	*x = CastExpr{}
+	mi := &file_messages_plan_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CastExpr) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CastExpr) ProtoMessage() {}
+
+func (x *CastExpr) ProtoReflect() protoreflect.Message {
+	mi := &file_messages_plan_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CastExpr.ProtoReflect.Descriptor instead.
+func (*CastExpr) Descriptor() ([]byte, []int) {
+	return file_messages_plan_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *CastExpr) GetArg() *Expr {
+	if x != nil {
+		return x.Arg
+	}
+	return nil
+}
+
+func (x *CastExpr) GetType() ScalarType {
+	if x != nil {
+		return x.Type
+	}
+	return ScalarType_SCALAR_TYPE_UNSPECIFIED
+}
+
 // Expr is a scalar expression over the columns of one row.
 type Expr struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -922,6 +980,7 @@ type Expr struct {
 	//	*Expr_Call
 	//	*Expr_Case
 	//	*Expr_Coalesce
+	//	*Expr_Cast
 	Kind          isExpr_Kind `protobuf_oneof:"kind"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -929,7 +988,7 @@ type Expr struct {
 
 func (x *Expr) Reset() {
 	*x = Expr{}
-	mi := &file_messages_plan_proto_msgTypes[10]
+	mi := &file_messages_plan_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -941,7 +1000,7 @@ func (x *Expr) String() string {
 func (*Expr) ProtoMessage() {}
 
 func (x *Expr) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_plan_proto_msgTypes[10]
+	mi := &file_messages_plan_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -954,7 +1013,7 @@ func (x *Expr) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Expr.ProtoReflect.Descriptor instead.
 func (*Expr) Descriptor() ([]byte, []int) {
-	return file_messages_plan_proto_rawDescGZIP(), []int{10}
+	return file_messages_plan_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *Expr) GetKind() isExpr_Kind {
@@ -1027,6 +1086,15 @@ func (x *Expr) GetCoalesce() *CoalesceExpr {
 	return nil
 }
 
+func (x *Expr) GetCast() *CastExpr {
+	if x != nil {
+		if x, ok := x.Kind.(*Expr_Cast); ok {
+			return x.Cast
+		}
+	}
+	return nil
+}
+
 type isExpr_Kind interface {
 	isExpr_Kind()
 }
@@ -1059,6 +1127,10 @@ type Expr_Coalesce struct {
 	Coalesce *CoalesceExpr `protobuf:"bytes,7,opt,name=coalesce,proto3,oneof"`
 }
 
+type Expr_Cast struct {
+	Cast *CastExpr `protobuf:"bytes,8,opt,name=cast,proto3,oneof"`
+}
+
 func (*Expr_Column) isExpr_Kind() {}
 
 func (*Expr_Literal) isExpr_Kind() {}
@@ -1073,6 +1145,8 @@ func (*Expr_Case) isExpr_Kind() {}
 
 func (*Expr_Coalesce) isExpr_Kind() {}
 
+func (*Expr_Cast) isExpr_Kind() {}
+
 // NamedExpr is an expression with the name of the column it produces.
 type NamedExpr struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -1084,7 +1158,7 @@ type NamedExpr struct {
 
 func (x *NamedExpr) Reset() {
 	*x = NamedExpr{}
-	mi := &file_messages_plan_proto_msgTypes[11]
+	mi := &file_messages_plan_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1096,7 +1170,7 @@ func (x *NamedExpr) String() string {
 func (*NamedExpr) ProtoMessage() {}
 
 func (x *NamedExpr) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_plan_proto_msgTypes[11]
+	mi := &file_messages_plan_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1109,7 +1183,7 @@ func (x *NamedExpr) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NamedExpr.ProtoReflect.Descriptor instead.
 func (*NamedExpr) Descriptor() ([]byte, []int) {
-	return file_messages_plan_proto_rawDescGZIP(), []int{11}
+	return file_messages_plan_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *NamedExpr) GetName() string {
@@ -1140,7 +1214,7 @@ type Aggregate struct {
 
 func (x *Aggregate) Reset() {
 	*x = Aggregate{}
-	mi := &file_messages_plan_proto_msgTypes[12]
+	mi := &file_messages_plan_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1152,7 +1226,7 @@ func (x *Aggregate) String() string {
 func (*Aggregate) ProtoMessage() {}
 
 func (x *Aggregate) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_plan_proto_msgTypes[12]
+	mi := &file_messages_plan_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1165,7 +1239,7 @@ func (x *Aggregate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Aggregate.ProtoReflect.Descriptor instead.
 func (*Aggregate) Descriptor() ([]byte, []int) {
-	return file_messages_plan_proto_rawDescGZIP(), []int{12}
+	return file_messages_plan_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *Aggregate) GetFunc() AggregateFunc {
@@ -1202,7 +1276,7 @@ type OrderColumn struct {
 
 func (x *OrderColumn) Reset() {
 	*x = OrderColumn{}
-	mi := &file_messages_plan_proto_msgTypes[13]
+	mi := &file_messages_plan_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1214,7 +1288,7 @@ func (x *OrderColumn) String() string {
 func (*OrderColumn) ProtoMessage() {}
 
 func (x *OrderColumn) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_plan_proto_msgTypes[13]
+	mi := &file_messages_plan_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1227,7 +1301,7 @@ func (x *OrderColumn) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OrderColumn.ProtoReflect.Descriptor instead.
 func (*OrderColumn) Descriptor() ([]byte, []int) {
-	return file_messages_plan_proto_rawDescGZIP(), []int{13}
+	return file_messages_plan_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *OrderColumn) GetColumn() *ColumnRef {
@@ -1262,7 +1336,7 @@ type JoinColumn struct {
 
 func (x *JoinColumn) Reset() {
 	*x = JoinColumn{}
-	mi := &file_messages_plan_proto_msgTypes[14]
+	mi := &file_messages_plan_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1274,7 +1348,7 @@ func (x *JoinColumn) String() string {
 func (*JoinColumn) ProtoMessage() {}
 
 func (x *JoinColumn) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_plan_proto_msgTypes[14]
+	mi := &file_messages_plan_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1287,7 +1361,7 @@ func (x *JoinColumn) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use JoinColumn.ProtoReflect.Descriptor instead.
 func (*JoinColumn) Descriptor() ([]byte, []int) {
-	return file_messages_plan_proto_rawDescGZIP(), []int{14}
+	return file_messages_plan_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *JoinColumn) GetInput() uint32 {
@@ -1314,7 +1388,7 @@ type Equivalence struct {
 
 func (x *Equivalence) Reset() {
 	*x = Equivalence{}
-	mi := &file_messages_plan_proto_msgTypes[15]
+	mi := &file_messages_plan_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1326,7 +1400,7 @@ func (x *Equivalence) String() string {
 func (*Equivalence) ProtoMessage() {}
 
 func (x *Equivalence) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_plan_proto_msgTypes[15]
+	mi := &file_messages_plan_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1339,7 +1413,7 @@ func (x *Equivalence) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Equivalence.ProtoReflect.Descriptor instead.
 func (*Equivalence) Descriptor() ([]byte, []int) {
-	return file_messages_plan_proto_rawDescGZIP(), []int{15}
+	return file_messages_plan_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *Equivalence) GetColumns() []*JoinColumn {
@@ -1359,7 +1433,7 @@ type GetPlan struct {
 
 func (x *GetPlan) Reset() {
 	*x = GetPlan{}
-	mi := &file_messages_plan_proto_msgTypes[16]
+	mi := &file_messages_plan_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1371,7 +1445,7 @@ func (x *GetPlan) String() string {
 func (*GetPlan) ProtoMessage() {}
 
 func (x *GetPlan) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_plan_proto_msgTypes[16]
+	mi := &file_messages_plan_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1384,7 +1458,7 @@ func (x *GetPlan) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetPlan.ProtoReflect.Descriptor instead.
 func (*GetPlan) Descriptor() ([]byte, []int) {
-	return file_messages_plan_proto_rawDescGZIP(), []int{16}
+	return file_messages_plan_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *GetPlan) GetSource() *GlobalId {
@@ -1405,7 +1479,7 @@ type ConstantRow struct {
 
 func (x *ConstantRow) Reset() {
 	*x = ConstantRow{}
-	mi := &file_messages_plan_proto_msgTypes[17]
+	mi := &file_messages_plan_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1417,7 +1491,7 @@ func (x *ConstantRow) String() string {
 func (*ConstantRow) ProtoMessage() {}
 
 func (x *ConstantRow) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_plan_proto_msgTypes[17]
+	mi := &file_messages_plan_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1430,7 +1504,7 @@ func (x *ConstantRow) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConstantRow.ProtoReflect.Descriptor instead.
 func (*ConstantRow) Descriptor() ([]byte, []int) {
-	return file_messages_plan_proto_rawDescGZIP(), []int{17}
+	return file_messages_plan_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *ConstantRow) GetRow() *Row {
@@ -1458,7 +1532,7 @@ type ConstantPlan struct {
 
 func (x *ConstantPlan) Reset() {
 	*x = ConstantPlan{}
-	mi := &file_messages_plan_proto_msgTypes[18]
+	mi := &file_messages_plan_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1470,7 +1544,7 @@ func (x *ConstantPlan) String() string {
 func (*ConstantPlan) ProtoMessage() {}
 
 func (x *ConstantPlan) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_plan_proto_msgTypes[18]
+	mi := &file_messages_plan_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1483,7 +1557,7 @@ func (x *ConstantPlan) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConstantPlan.ProtoReflect.Descriptor instead.
 func (*ConstantPlan) Descriptor() ([]byte, []int) {
-	return file_messages_plan_proto_rawDescGZIP(), []int{18}
+	return file_messages_plan_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *ConstantPlan) GetSchema() *Schema {
@@ -1500,6 +1574,74 @@ func (x *ConstantPlan) GetRows() []*ConstantRow {
 	return nil
 }
 
+// TemporalFilterPlan keeps each row of its input while the query time (the
+// time the output is read at, Materialize's mz_now()) lies in
+// [valid_from, valid_until): a row that arrives at time t appears at
+// max(t, valid_from) and disappears at valid_until, so "auctions still
+// open" and sliding windows can be maintained. The bounds are timestamp
+// expressions over the row; an absent bound does not restrict; a row
+// whose bound is NULL is never valid; an evaluation error goes to the error
+// stream at the row's time.
+type TemporalFilterPlan struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Input         *Plan                  `protobuf:"bytes,1,opt,name=input,proto3" json:"input,omitempty"`
+	ValidFrom     *Expr                  `protobuf:"bytes,2,opt,name=valid_from,json=validFrom,proto3" json:"valid_from,omitempty"`
+	ValidUntil    *Expr                  `protobuf:"bytes,3,opt,name=valid_until,json=validUntil,proto3" json:"valid_until,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TemporalFilterPlan) Reset() {
+	*x = TemporalFilterPlan{}
+	mi := &file_messages_plan_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TemporalFilterPlan) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TemporalFilterPlan) ProtoMessage() {}
+
+func (x *TemporalFilterPlan) ProtoReflect() protoreflect.Message {
+	mi := &file_messages_plan_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TemporalFilterPlan.ProtoReflect.Descriptor instead.
+func (*TemporalFilterPlan) Descriptor() ([]byte, []int) {
+	return file_messages_plan_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *TemporalFilterPlan) GetInput() *Plan {
+	if x != nil {
+		return x.Input
+	}
+	return nil
+}
+
+func (x *TemporalFilterPlan) GetValidFrom() *Expr {
+	if x != nil {
+		return x.ValidFrom
+	}
+	return nil
+}
+
+func (x *TemporalFilterPlan) GetValidUntil() *Expr {
+	if x != nil {
+		return x.ValidUntil
+	}
+	return nil
+}
+
 // FilterPlan keeps the rows for which every predicate is true.
 type FilterPlan struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -1511,7 +1653,7 @@ type FilterPlan struct {
 
 func (x *FilterPlan) Reset() {
 	*x = FilterPlan{}
-	mi := &file_messages_plan_proto_msgTypes[19]
+	mi := &file_messages_plan_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1523,7 +1665,7 @@ func (x *FilterPlan) String() string {
 func (*FilterPlan) ProtoMessage() {}
 
 func (x *FilterPlan) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_plan_proto_msgTypes[19]
+	mi := &file_messages_plan_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1536,7 +1678,7 @@ func (x *FilterPlan) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FilterPlan.ProtoReflect.Descriptor instead.
 func (*FilterPlan) Descriptor() ([]byte, []int) {
-	return file_messages_plan_proto_rawDescGZIP(), []int{19}
+	return file_messages_plan_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *FilterPlan) GetInput() *Plan {
@@ -1565,7 +1707,7 @@ type MapPlan struct {
 
 func (x *MapPlan) Reset() {
 	*x = MapPlan{}
-	mi := &file_messages_plan_proto_msgTypes[20]
+	mi := &file_messages_plan_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1577,7 +1719,7 @@ func (x *MapPlan) String() string {
 func (*MapPlan) ProtoMessage() {}
 
 func (x *MapPlan) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_plan_proto_msgTypes[20]
+	mi := &file_messages_plan_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1590,7 +1732,7 @@ func (x *MapPlan) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MapPlan.ProtoReflect.Descriptor instead.
 func (*MapPlan) Descriptor() ([]byte, []int) {
-	return file_messages_plan_proto_rawDescGZIP(), []int{20}
+	return file_messages_plan_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *MapPlan) GetInput() *Plan {
@@ -1618,7 +1760,7 @@ type ProjectPlan struct {
 
 func (x *ProjectPlan) Reset() {
 	*x = ProjectPlan{}
-	mi := &file_messages_plan_proto_msgTypes[21]
+	mi := &file_messages_plan_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1630,7 +1772,7 @@ func (x *ProjectPlan) String() string {
 func (*ProjectPlan) ProtoMessage() {}
 
 func (x *ProjectPlan) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_plan_proto_msgTypes[21]
+	mi := &file_messages_plan_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1643,7 +1785,7 @@ func (x *ProjectPlan) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProjectPlan.ProtoReflect.Descriptor instead.
 func (*ProjectPlan) Descriptor() ([]byte, []int) {
-	return file_messages_plan_proto_rawDescGZIP(), []int{21}
+	return file_messages_plan_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *ProjectPlan) GetInput() *Plan {
@@ -1673,7 +1815,7 @@ type ReducePlan struct {
 
 func (x *ReducePlan) Reset() {
 	*x = ReducePlan{}
-	mi := &file_messages_plan_proto_msgTypes[22]
+	mi := &file_messages_plan_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1685,7 +1827,7 @@ func (x *ReducePlan) String() string {
 func (*ReducePlan) ProtoMessage() {}
 
 func (x *ReducePlan) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_plan_proto_msgTypes[22]
+	mi := &file_messages_plan_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1698,7 +1840,7 @@ func (x *ReducePlan) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReducePlan.ProtoReflect.Descriptor instead.
 func (*ReducePlan) Descriptor() ([]byte, []int) {
-	return file_messages_plan_proto_rawDescGZIP(), []int{22}
+	return file_messages_plan_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *ReducePlan) GetInput() *Plan {
@@ -1734,7 +1876,7 @@ type JoinPlan struct {
 
 func (x *JoinPlan) Reset() {
 	*x = JoinPlan{}
-	mi := &file_messages_plan_proto_msgTypes[23]
+	mi := &file_messages_plan_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1746,7 +1888,7 @@ func (x *JoinPlan) String() string {
 func (*JoinPlan) ProtoMessage() {}
 
 func (x *JoinPlan) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_plan_proto_msgTypes[23]
+	mi := &file_messages_plan_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1759,7 +1901,7 @@ func (x *JoinPlan) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use JoinPlan.ProtoReflect.Descriptor instead.
 func (*JoinPlan) Descriptor() ([]byte, []int) {
-	return file_messages_plan_proto_rawDescGZIP(), []int{23}
+	return file_messages_plan_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *JoinPlan) GetInputs() []*Plan {
@@ -1786,7 +1928,7 @@ type UnionPlan struct {
 
 func (x *UnionPlan) Reset() {
 	*x = UnionPlan{}
-	mi := &file_messages_plan_proto_msgTypes[24]
+	mi := &file_messages_plan_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1798,7 +1940,7 @@ func (x *UnionPlan) String() string {
 func (*UnionPlan) ProtoMessage() {}
 
 func (x *UnionPlan) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_plan_proto_msgTypes[24]
+	mi := &file_messages_plan_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1811,7 +1953,7 @@ func (x *UnionPlan) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UnionPlan.ProtoReflect.Descriptor instead.
 func (*UnionPlan) Descriptor() ([]byte, []int) {
-	return file_messages_plan_proto_rawDescGZIP(), []int{24}
+	return file_messages_plan_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *UnionPlan) GetInputs() []*Plan {
@@ -1831,7 +1973,7 @@ type DistinctPlan struct {
 
 func (x *DistinctPlan) Reset() {
 	*x = DistinctPlan{}
-	mi := &file_messages_plan_proto_msgTypes[25]
+	mi := &file_messages_plan_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1843,7 +1985,7 @@ func (x *DistinctPlan) String() string {
 func (*DistinctPlan) ProtoMessage() {}
 
 func (x *DistinctPlan) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_plan_proto_msgTypes[25]
+	mi := &file_messages_plan_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1856,7 +1998,7 @@ func (x *DistinctPlan) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DistinctPlan.ProtoReflect.Descriptor instead.
 func (*DistinctPlan) Descriptor() ([]byte, []int) {
-	return file_messages_plan_proto_rawDescGZIP(), []int{25}
+	return file_messages_plan_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *DistinctPlan) GetInput() *Plan {
@@ -1876,7 +2018,7 @@ type NegatePlan struct {
 
 func (x *NegatePlan) Reset() {
 	*x = NegatePlan{}
-	mi := &file_messages_plan_proto_msgTypes[26]
+	mi := &file_messages_plan_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1888,7 +2030,7 @@ func (x *NegatePlan) String() string {
 func (*NegatePlan) ProtoMessage() {}
 
 func (x *NegatePlan) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_plan_proto_msgTypes[26]
+	mi := &file_messages_plan_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1901,7 +2043,7 @@ func (x *NegatePlan) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NegatePlan.ProtoReflect.Descriptor instead.
 func (*NegatePlan) Descriptor() ([]byte, []int) {
-	return file_messages_plan_proto_rawDescGZIP(), []int{26}
+	return file_messages_plan_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *NegatePlan) GetInput() *Plan {
@@ -1926,7 +2068,7 @@ type TopKPlan struct {
 
 func (x *TopKPlan) Reset() {
 	*x = TopKPlan{}
-	mi := &file_messages_plan_proto_msgTypes[27]
+	mi := &file_messages_plan_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1938,7 +2080,7 @@ func (x *TopKPlan) String() string {
 func (*TopKPlan) ProtoMessage() {}
 
 func (x *TopKPlan) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_plan_proto_msgTypes[27]
+	mi := &file_messages_plan_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1951,7 +2093,7 @@ func (x *TopKPlan) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TopKPlan.ProtoReflect.Descriptor instead.
 func (*TopKPlan) Descriptor() ([]byte, []int) {
-	return file_messages_plan_proto_rawDescGZIP(), []int{27}
+	return file_messages_plan_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *TopKPlan) GetInput() *Plan {
@@ -2002,7 +2144,7 @@ type ArrangeByPlan struct {
 
 func (x *ArrangeByPlan) Reset() {
 	*x = ArrangeByPlan{}
-	mi := &file_messages_plan_proto_msgTypes[28]
+	mi := &file_messages_plan_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2014,7 +2156,7 @@ func (x *ArrangeByPlan) String() string {
 func (*ArrangeByPlan) ProtoMessage() {}
 
 func (x *ArrangeByPlan) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_plan_proto_msgTypes[28]
+	mi := &file_messages_plan_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2027,7 +2169,7 @@ func (x *ArrangeByPlan) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ArrangeByPlan.ProtoReflect.Descriptor instead.
 func (*ArrangeByPlan) Descriptor() ([]byte, []int) {
-	return file_messages_plan_proto_rawDescGZIP(), []int{28}
+	return file_messages_plan_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *ArrangeByPlan) GetInput() *Plan {
@@ -2061,6 +2203,7 @@ type Plan struct {
 	//	*Plan_Negate
 	//	*Plan_TopK
 	//	*Plan_ArrangeBy
+	//	*Plan_TemporalFilter
 	Node          isPlan_Node `protobuf_oneof:"node"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -2068,7 +2211,7 @@ type Plan struct {
 
 func (x *Plan) Reset() {
 	*x = Plan{}
-	mi := &file_messages_plan_proto_msgTypes[29]
+	mi := &file_messages_plan_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2080,7 +2223,7 @@ func (x *Plan) String() string {
 func (*Plan) ProtoMessage() {}
 
 func (x *Plan) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_plan_proto_msgTypes[29]
+	mi := &file_messages_plan_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2093,7 +2236,7 @@ func (x *Plan) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Plan.ProtoReflect.Descriptor instead.
 func (*Plan) Descriptor() ([]byte, []int) {
-	return file_messages_plan_proto_rawDescGZIP(), []int{29}
+	return file_messages_plan_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *Plan) GetNode() isPlan_Node {
@@ -2211,6 +2354,15 @@ func (x *Plan) GetArrangeBy() *ArrangeByPlan {
 	return nil
 }
 
+func (x *Plan) GetTemporalFilter() *TemporalFilterPlan {
+	if x != nil {
+		if x, ok := x.Node.(*Plan_TemporalFilter); ok {
+			return x.TemporalFilter
+		}
+	}
+	return nil
+}
+
 type isPlan_Node interface {
 	isPlan_Node()
 }
@@ -2263,6 +2415,10 @@ type Plan_ArrangeBy struct {
 	ArrangeBy *ArrangeByPlan `protobuf:"bytes,12,opt,name=arrange_by,json=arrangeBy,proto3,oneof"`
 }
 
+type Plan_TemporalFilter struct {
+	TemporalFilter *TemporalFilterPlan `protobuf:"bytes,13,opt,name=temporal_filter,json=temporalFilter,proto3,oneof"`
+}
+
 func (*Plan_Get) isPlan_Node() {}
 
 func (*Plan_Constant) isPlan_Node() {}
@@ -2287,6 +2443,8 @@ func (*Plan_TopK) isPlan_Node() {}
 
 func (*Plan_ArrangeBy) isPlan_Node() {}
 
+func (*Plan_TemporalFilter) isPlan_Node() {}
+
 // MapFilterProject is applied to the rows a peek reads: first the map
 // expressions are appended, then the filters applied, then the projection
 // (an empty projection keeps every column).
@@ -2301,7 +2459,7 @@ type MapFilterProject struct {
 
 func (x *MapFilterProject) Reset() {
 	*x = MapFilterProject{}
-	mi := &file_messages_plan_proto_msgTypes[30]
+	mi := &file_messages_plan_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2313,7 +2471,7 @@ func (x *MapFilterProject) String() string {
 func (*MapFilterProject) ProtoMessage() {}
 
 func (x *MapFilterProject) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_plan_proto_msgTypes[30]
+	mi := &file_messages_plan_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2326,7 +2484,7 @@ func (x *MapFilterProject) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MapFilterProject.ProtoReflect.Descriptor instead.
 func (*MapFilterProject) Descriptor() ([]byte, []int) {
-	return file_messages_plan_proto_rawDescGZIP(), []int{30}
+	return file_messages_plan_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *MapFilterProject) GetMap() []*NamedExpr {
@@ -2362,7 +2520,7 @@ type Finishing struct {
 
 func (x *Finishing) Reset() {
 	*x = Finishing{}
-	mi := &file_messages_plan_proto_msgTypes[31]
+	mi := &file_messages_plan_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2374,7 +2532,7 @@ func (x *Finishing) String() string {
 func (*Finishing) ProtoMessage() {}
 
 func (x *Finishing) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_plan_proto_msgTypes[31]
+	mi := &file_messages_plan_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2387,7 +2545,7 @@ func (x *Finishing) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Finishing.ProtoReflect.Descriptor instead.
 func (*Finishing) Descriptor() ([]byte, []int) {
-	return file_messages_plan_proto_rawDescGZIP(), []int{31}
+	return file_messages_plan_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *Finishing) GetOrderBy() []*OrderColumn {
@@ -2447,7 +2605,10 @@ const file_messages_plan_proto_rawDesc = "" +
 	"\x05whens\x18\x01 \x03(\v2\x14.arbor.messages.WhenR\x05whens\x12(\n" +
 	"\x04else\x18\x02 \x01(\v2\x14.arbor.messages.ExprR\x04else\"8\n" +
 	"\fCoalesceExpr\x12(\n" +
-	"\x04args\x18\x01 \x03(\v2\x14.arbor.messages.ExprR\x04args\"\xfd\x02\n" +
+	"\x04args\x18\x01 \x03(\v2\x14.arbor.messages.ExprR\x04args\"b\n" +
+	"\bCastExpr\x12&\n" +
+	"\x03arg\x18\x01 \x01(\v2\x14.arbor.messages.ExprR\x03arg\x12.\n" +
+	"\x04type\x18\x02 \x01(\x0e2\x1a.arbor.messages.ScalarTypeR\x04type\"\xad\x03\n" +
 	"\x04Expr\x123\n" +
 	"\x06column\x18\x01 \x01(\v2\x19.arbor.messages.ColumnRefH\x00R\x06column\x123\n" +
 	"\aliteral\x18\x02 \x01(\v2\x17.arbor.messages.LiteralH\x00R\aliteral\x124\n" +
@@ -2455,7 +2616,8 @@ const file_messages_plan_proto_rawDesc = "" +
 	"\x05unary\x18\x04 \x01(\v2\x19.arbor.messages.UnaryExprH\x00R\x05unary\x12.\n" +
 	"\x04call\x18\x05 \x01(\v2\x18.arbor.messages.CallExprH\x00R\x04call\x12.\n" +
 	"\x04case\x18\x06 \x01(\v2\x18.arbor.messages.CaseExprH\x00R\x04case\x12:\n" +
-	"\bcoalesce\x18\a \x01(\v2\x1c.arbor.messages.CoalesceExprH\x00R\bcoalesceB\x06\n" +
+	"\bcoalesce\x18\a \x01(\v2\x1c.arbor.messages.CoalesceExprH\x00R\bcoalesce\x12.\n" +
+	"\x04cast\x18\b \x01(\v2\x18.arbor.messages.CastExprH\x00R\x04castB\x06\n" +
 	"\x04kind\"I\n" +
 	"\tNamedExpr\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12(\n" +
@@ -2483,7 +2645,13 @@ const file_messages_plan_proto_rawDesc = "" +
 	"\x05_diff\"o\n" +
 	"\fConstantPlan\x12.\n" +
 	"\x06schema\x18\x01 \x01(\v2\x16.arbor.messages.SchemaR\x06schema\x12/\n" +
-	"\x04rows\x18\x02 \x03(\v2\x1b.arbor.messages.ConstantRowR\x04rows\"n\n" +
+	"\x04rows\x18\x02 \x03(\v2\x1b.arbor.messages.ConstantRowR\x04rows\"\xac\x01\n" +
+	"\x12TemporalFilterPlan\x12*\n" +
+	"\x05input\x18\x01 \x01(\v2\x14.arbor.messages.PlanR\x05input\x123\n" +
+	"\n" +
+	"valid_from\x18\x02 \x01(\v2\x14.arbor.messages.ExprR\tvalidFrom\x125\n" +
+	"\vvalid_until\x18\x03 \x01(\v2\x14.arbor.messages.ExprR\n" +
+	"validUntil\"n\n" +
 	"\n" +
 	"FilterPlan\x12*\n" +
 	"\x05input\x18\x01 \x01(\v2\x14.arbor.messages.PlanR\x05input\x124\n" +
@@ -2522,7 +2690,7 @@ const file_messages_plan_proto_rawDesc = "" +
 	"\x06_limit\"h\n" +
 	"\rArrangeByPlan\x12*\n" +
 	"\x05input\x18\x01 \x01(\v2\x14.arbor.messages.PlanR\x05input\x12+\n" +
-	"\x03key\x18\x02 \x03(\v2\x19.arbor.messages.ColumnRefR\x03key\"\x8f\x05\n" +
+	"\x03key\x18\x02 \x03(\v2\x19.arbor.messages.ColumnRefR\x03key\"\xde\x05\n" +
 	"\x04Plan\x12+\n" +
 	"\x03get\x18\x01 \x01(\v2\x17.arbor.messages.GetPlanH\x00R\x03get\x12:\n" +
 	"\bconstant\x18\x02 \x01(\v2\x1c.arbor.messages.ConstantPlanH\x00R\bconstant\x124\n" +
@@ -2537,7 +2705,8 @@ const file_messages_plan_proto_rawDesc = "" +
 	" \x01(\v2\x1a.arbor.messages.NegatePlanH\x00R\x06negate\x12/\n" +
 	"\x05top_k\x18\v \x01(\v2\x18.arbor.messages.TopKPlanH\x00R\x04topK\x12>\n" +
 	"\n" +
-	"arrange_by\x18\f \x01(\v2\x1d.arbor.messages.ArrangeByPlanH\x00R\tarrangeByB\x06\n" +
+	"arrange_by\x18\f \x01(\v2\x1d.arbor.messages.ArrangeByPlanH\x00R\tarrangeBy\x12M\n" +
+	"\x0ftemporal_filter\x18\r \x01(\v2\".arbor.messages.TemporalFilterPlanH\x00R\x0etemporalFilterB\x06\n" +
 	"\x04node\"\xa2\x01\n" +
 	"\x10MapFilterProject\x12+\n" +
 	"\x03map\x18\x01 \x03(\v2\x19.arbor.messages.NamedExprR\x03map\x12,\n" +
@@ -2608,123 +2777,132 @@ func file_messages_plan_proto_rawDescGZIP() []byte {
 }
 
 var file_messages_plan_proto_enumTypes = make([]protoimpl.EnumInfo, 5)
-var file_messages_plan_proto_msgTypes = make([]protoimpl.MessageInfo, 32)
+var file_messages_plan_proto_msgTypes = make([]protoimpl.MessageInfo, 34)
 var file_messages_plan_proto_goTypes = []any{
-	(ScalarType)(0),          // 0: arbor.messages.ScalarType
-	(BinaryOp)(0),            // 1: arbor.messages.BinaryOp
-	(UnaryOp)(0),             // 2: arbor.messages.UnaryOp
-	(Func)(0),                // 3: arbor.messages.Func
-	(AggregateFunc)(0),       // 4: arbor.messages.AggregateFunc
-	(*Column)(nil),           // 5: arbor.messages.Column
-	(*Schema)(nil),           // 6: arbor.messages.Schema
-	(*ColumnRef)(nil),        // 7: arbor.messages.ColumnRef
-	(*Literal)(nil),          // 8: arbor.messages.Literal
-	(*BinaryExpr)(nil),       // 9: arbor.messages.BinaryExpr
-	(*UnaryExpr)(nil),        // 10: arbor.messages.UnaryExpr
-	(*CallExpr)(nil),         // 11: arbor.messages.CallExpr
-	(*When)(nil),             // 12: arbor.messages.When
-	(*CaseExpr)(nil),         // 13: arbor.messages.CaseExpr
-	(*CoalesceExpr)(nil),     // 14: arbor.messages.CoalesceExpr
-	(*Expr)(nil),             // 15: arbor.messages.Expr
-	(*NamedExpr)(nil),        // 16: arbor.messages.NamedExpr
-	(*Aggregate)(nil),        // 17: arbor.messages.Aggregate
-	(*OrderColumn)(nil),      // 18: arbor.messages.OrderColumn
-	(*JoinColumn)(nil),       // 19: arbor.messages.JoinColumn
-	(*Equivalence)(nil),      // 20: arbor.messages.Equivalence
-	(*GetPlan)(nil),          // 21: arbor.messages.GetPlan
-	(*ConstantRow)(nil),      // 22: arbor.messages.ConstantRow
-	(*ConstantPlan)(nil),     // 23: arbor.messages.ConstantPlan
-	(*FilterPlan)(nil),       // 24: arbor.messages.FilterPlan
-	(*MapPlan)(nil),          // 25: arbor.messages.MapPlan
-	(*ProjectPlan)(nil),      // 26: arbor.messages.ProjectPlan
-	(*ReducePlan)(nil),       // 27: arbor.messages.ReducePlan
-	(*JoinPlan)(nil),         // 28: arbor.messages.JoinPlan
-	(*UnionPlan)(nil),        // 29: arbor.messages.UnionPlan
-	(*DistinctPlan)(nil),     // 30: arbor.messages.DistinctPlan
-	(*NegatePlan)(nil),       // 31: arbor.messages.NegatePlan
-	(*TopKPlan)(nil),         // 32: arbor.messages.TopKPlan
-	(*ArrangeByPlan)(nil),    // 33: arbor.messages.ArrangeByPlan
-	(*Plan)(nil),             // 34: arbor.messages.Plan
-	(*MapFilterProject)(nil), // 35: arbor.messages.MapFilterProject
-	(*Finishing)(nil),        // 36: arbor.messages.Finishing
-	(*Datum)(nil),            // 37: arbor.messages.Datum
-	(*GlobalId)(nil),         // 38: arbor.messages.GlobalId
-	(*Row)(nil),              // 39: arbor.messages.Row
+	(ScalarType)(0),            // 0: arbor.messages.ScalarType
+	(BinaryOp)(0),              // 1: arbor.messages.BinaryOp
+	(UnaryOp)(0),               // 2: arbor.messages.UnaryOp
+	(Func)(0),                  // 3: arbor.messages.Func
+	(AggregateFunc)(0),         // 4: arbor.messages.AggregateFunc
+	(*Column)(nil),             // 5: arbor.messages.Column
+	(*Schema)(nil),             // 6: arbor.messages.Schema
+	(*ColumnRef)(nil),          // 7: arbor.messages.ColumnRef
+	(*Literal)(nil),            // 8: arbor.messages.Literal
+	(*BinaryExpr)(nil),         // 9: arbor.messages.BinaryExpr
+	(*UnaryExpr)(nil),          // 10: arbor.messages.UnaryExpr
+	(*CallExpr)(nil),           // 11: arbor.messages.CallExpr
+	(*When)(nil),               // 12: arbor.messages.When
+	(*CaseExpr)(nil),           // 13: arbor.messages.CaseExpr
+	(*CoalesceExpr)(nil),       // 14: arbor.messages.CoalesceExpr
+	(*CastExpr)(nil),           // 15: arbor.messages.CastExpr
+	(*Expr)(nil),               // 16: arbor.messages.Expr
+	(*NamedExpr)(nil),          // 17: arbor.messages.NamedExpr
+	(*Aggregate)(nil),          // 18: arbor.messages.Aggregate
+	(*OrderColumn)(nil),        // 19: arbor.messages.OrderColumn
+	(*JoinColumn)(nil),         // 20: arbor.messages.JoinColumn
+	(*Equivalence)(nil),        // 21: arbor.messages.Equivalence
+	(*GetPlan)(nil),            // 22: arbor.messages.GetPlan
+	(*ConstantRow)(nil),        // 23: arbor.messages.ConstantRow
+	(*ConstantPlan)(nil),       // 24: arbor.messages.ConstantPlan
+	(*TemporalFilterPlan)(nil), // 25: arbor.messages.TemporalFilterPlan
+	(*FilterPlan)(nil),         // 26: arbor.messages.FilterPlan
+	(*MapPlan)(nil),            // 27: arbor.messages.MapPlan
+	(*ProjectPlan)(nil),        // 28: arbor.messages.ProjectPlan
+	(*ReducePlan)(nil),         // 29: arbor.messages.ReducePlan
+	(*JoinPlan)(nil),           // 30: arbor.messages.JoinPlan
+	(*UnionPlan)(nil),          // 31: arbor.messages.UnionPlan
+	(*DistinctPlan)(nil),       // 32: arbor.messages.DistinctPlan
+	(*NegatePlan)(nil),         // 33: arbor.messages.NegatePlan
+	(*TopKPlan)(nil),           // 34: arbor.messages.TopKPlan
+	(*ArrangeByPlan)(nil),      // 35: arbor.messages.ArrangeByPlan
+	(*Plan)(nil),               // 36: arbor.messages.Plan
+	(*MapFilterProject)(nil),   // 37: arbor.messages.MapFilterProject
+	(*Finishing)(nil),          // 38: arbor.messages.Finishing
+	(*Datum)(nil),              // 39: arbor.messages.Datum
+	(*GlobalId)(nil),           // 40: arbor.messages.GlobalId
+	(*Row)(nil),                // 41: arbor.messages.Row
 }
 var file_messages_plan_proto_depIdxs = []int32{
 	0,  // 0: arbor.messages.Column.type:type_name -> arbor.messages.ScalarType
 	5,  // 1: arbor.messages.Schema.columns:type_name -> arbor.messages.Column
-	37, // 2: arbor.messages.Literal.value:type_name -> arbor.messages.Datum
+	39, // 2: arbor.messages.Literal.value:type_name -> arbor.messages.Datum
 	0,  // 3: arbor.messages.Literal.type:type_name -> arbor.messages.ScalarType
 	1,  // 4: arbor.messages.BinaryExpr.op:type_name -> arbor.messages.BinaryOp
-	15, // 5: arbor.messages.BinaryExpr.left:type_name -> arbor.messages.Expr
-	15, // 6: arbor.messages.BinaryExpr.right:type_name -> arbor.messages.Expr
+	16, // 5: arbor.messages.BinaryExpr.left:type_name -> arbor.messages.Expr
+	16, // 6: arbor.messages.BinaryExpr.right:type_name -> arbor.messages.Expr
 	2,  // 7: arbor.messages.UnaryExpr.op:type_name -> arbor.messages.UnaryOp
-	15, // 8: arbor.messages.UnaryExpr.arg:type_name -> arbor.messages.Expr
+	16, // 8: arbor.messages.UnaryExpr.arg:type_name -> arbor.messages.Expr
 	3,  // 9: arbor.messages.CallExpr.func:type_name -> arbor.messages.Func
-	15, // 10: arbor.messages.CallExpr.args:type_name -> arbor.messages.Expr
-	15, // 11: arbor.messages.When.cond:type_name -> arbor.messages.Expr
-	15, // 12: arbor.messages.When.then:type_name -> arbor.messages.Expr
+	16, // 10: arbor.messages.CallExpr.args:type_name -> arbor.messages.Expr
+	16, // 11: arbor.messages.When.cond:type_name -> arbor.messages.Expr
+	16, // 12: arbor.messages.When.then:type_name -> arbor.messages.Expr
 	12, // 13: arbor.messages.CaseExpr.whens:type_name -> arbor.messages.When
-	15, // 14: arbor.messages.CaseExpr.else:type_name -> arbor.messages.Expr
-	15, // 15: arbor.messages.CoalesceExpr.args:type_name -> arbor.messages.Expr
-	7,  // 16: arbor.messages.Expr.column:type_name -> arbor.messages.ColumnRef
-	8,  // 17: arbor.messages.Expr.literal:type_name -> arbor.messages.Literal
-	9,  // 18: arbor.messages.Expr.binary:type_name -> arbor.messages.BinaryExpr
-	10, // 19: arbor.messages.Expr.unary:type_name -> arbor.messages.UnaryExpr
-	11, // 20: arbor.messages.Expr.call:type_name -> arbor.messages.CallExpr
-	13, // 21: arbor.messages.Expr.case:type_name -> arbor.messages.CaseExpr
-	14, // 22: arbor.messages.Expr.coalesce:type_name -> arbor.messages.CoalesceExpr
-	15, // 23: arbor.messages.NamedExpr.expr:type_name -> arbor.messages.Expr
-	4,  // 24: arbor.messages.Aggregate.func:type_name -> arbor.messages.AggregateFunc
-	7,  // 25: arbor.messages.Aggregate.column:type_name -> arbor.messages.ColumnRef
-	7,  // 26: arbor.messages.OrderColumn.column:type_name -> arbor.messages.ColumnRef
-	7,  // 27: arbor.messages.JoinColumn.column:type_name -> arbor.messages.ColumnRef
-	19, // 28: arbor.messages.Equivalence.columns:type_name -> arbor.messages.JoinColumn
-	38, // 29: arbor.messages.GetPlan.source:type_name -> arbor.messages.GlobalId
-	39, // 30: arbor.messages.ConstantRow.row:type_name -> arbor.messages.Row
-	6,  // 31: arbor.messages.ConstantPlan.schema:type_name -> arbor.messages.Schema
-	22, // 32: arbor.messages.ConstantPlan.rows:type_name -> arbor.messages.ConstantRow
-	34, // 33: arbor.messages.FilterPlan.input:type_name -> arbor.messages.Plan
-	15, // 34: arbor.messages.FilterPlan.predicates:type_name -> arbor.messages.Expr
-	34, // 35: arbor.messages.MapPlan.input:type_name -> arbor.messages.Plan
-	16, // 36: arbor.messages.MapPlan.exprs:type_name -> arbor.messages.NamedExpr
-	34, // 37: arbor.messages.ProjectPlan.input:type_name -> arbor.messages.Plan
-	7,  // 38: arbor.messages.ProjectPlan.columns:type_name -> arbor.messages.ColumnRef
-	34, // 39: arbor.messages.ReducePlan.input:type_name -> arbor.messages.Plan
-	7,  // 40: arbor.messages.ReducePlan.group_key:type_name -> arbor.messages.ColumnRef
-	17, // 41: arbor.messages.ReducePlan.aggregates:type_name -> arbor.messages.Aggregate
-	34, // 42: arbor.messages.JoinPlan.inputs:type_name -> arbor.messages.Plan
-	20, // 43: arbor.messages.JoinPlan.equivalences:type_name -> arbor.messages.Equivalence
-	34, // 44: arbor.messages.UnionPlan.inputs:type_name -> arbor.messages.Plan
-	34, // 45: arbor.messages.DistinctPlan.input:type_name -> arbor.messages.Plan
-	34, // 46: arbor.messages.NegatePlan.input:type_name -> arbor.messages.Plan
-	34, // 47: arbor.messages.TopKPlan.input:type_name -> arbor.messages.Plan
-	7,  // 48: arbor.messages.TopKPlan.group_key:type_name -> arbor.messages.ColumnRef
-	18, // 49: arbor.messages.TopKPlan.order:type_name -> arbor.messages.OrderColumn
-	34, // 50: arbor.messages.ArrangeByPlan.input:type_name -> arbor.messages.Plan
-	7,  // 51: arbor.messages.ArrangeByPlan.key:type_name -> arbor.messages.ColumnRef
-	21, // 52: arbor.messages.Plan.get:type_name -> arbor.messages.GetPlan
-	23, // 53: arbor.messages.Plan.constant:type_name -> arbor.messages.ConstantPlan
-	24, // 54: arbor.messages.Plan.filter:type_name -> arbor.messages.FilterPlan
-	25, // 55: arbor.messages.Plan.map:type_name -> arbor.messages.MapPlan
-	26, // 56: arbor.messages.Plan.project:type_name -> arbor.messages.ProjectPlan
-	27, // 57: arbor.messages.Plan.reduce:type_name -> arbor.messages.ReducePlan
-	28, // 58: arbor.messages.Plan.join:type_name -> arbor.messages.JoinPlan
-	29, // 59: arbor.messages.Plan.union:type_name -> arbor.messages.UnionPlan
-	30, // 60: arbor.messages.Plan.distinct:type_name -> arbor.messages.DistinctPlan
-	31, // 61: arbor.messages.Plan.negate:type_name -> arbor.messages.NegatePlan
-	32, // 62: arbor.messages.Plan.top_k:type_name -> arbor.messages.TopKPlan
-	33, // 63: arbor.messages.Plan.arrange_by:type_name -> arbor.messages.ArrangeByPlan
-	16, // 64: arbor.messages.MapFilterProject.map:type_name -> arbor.messages.NamedExpr
-	15, // 65: arbor.messages.MapFilterProject.filter:type_name -> arbor.messages.Expr
-	7,  // 66: arbor.messages.MapFilterProject.project:type_name -> arbor.messages.ColumnRef
-	18, // 67: arbor.messages.Finishing.order_by:type_name -> arbor.messages.OrderColumn
-	68, // [68:68] is the sub-list for method output_type
-	68, // [68:68] is the sub-list for method input_type
-	68, // [68:68] is the sub-list for extension type_name
-	68, // [68:68] is the sub-list for extension extendee
-	0,  // [0:68] is the sub-list for field type_name
+	16, // 14: arbor.messages.CaseExpr.else:type_name -> arbor.messages.Expr
+	16, // 15: arbor.messages.CoalesceExpr.args:type_name -> arbor.messages.Expr
+	16, // 16: arbor.messages.CastExpr.arg:type_name -> arbor.messages.Expr
+	0,  // 17: arbor.messages.CastExpr.type:type_name -> arbor.messages.ScalarType
+	7,  // 18: arbor.messages.Expr.column:type_name -> arbor.messages.ColumnRef
+	8,  // 19: arbor.messages.Expr.literal:type_name -> arbor.messages.Literal
+	9,  // 20: arbor.messages.Expr.binary:type_name -> arbor.messages.BinaryExpr
+	10, // 21: arbor.messages.Expr.unary:type_name -> arbor.messages.UnaryExpr
+	11, // 22: arbor.messages.Expr.call:type_name -> arbor.messages.CallExpr
+	13, // 23: arbor.messages.Expr.case:type_name -> arbor.messages.CaseExpr
+	14, // 24: arbor.messages.Expr.coalesce:type_name -> arbor.messages.CoalesceExpr
+	15, // 25: arbor.messages.Expr.cast:type_name -> arbor.messages.CastExpr
+	16, // 26: arbor.messages.NamedExpr.expr:type_name -> arbor.messages.Expr
+	4,  // 27: arbor.messages.Aggregate.func:type_name -> arbor.messages.AggregateFunc
+	7,  // 28: arbor.messages.Aggregate.column:type_name -> arbor.messages.ColumnRef
+	7,  // 29: arbor.messages.OrderColumn.column:type_name -> arbor.messages.ColumnRef
+	7,  // 30: arbor.messages.JoinColumn.column:type_name -> arbor.messages.ColumnRef
+	20, // 31: arbor.messages.Equivalence.columns:type_name -> arbor.messages.JoinColumn
+	40, // 32: arbor.messages.GetPlan.source:type_name -> arbor.messages.GlobalId
+	41, // 33: arbor.messages.ConstantRow.row:type_name -> arbor.messages.Row
+	6,  // 34: arbor.messages.ConstantPlan.schema:type_name -> arbor.messages.Schema
+	23, // 35: arbor.messages.ConstantPlan.rows:type_name -> arbor.messages.ConstantRow
+	36, // 36: arbor.messages.TemporalFilterPlan.input:type_name -> arbor.messages.Plan
+	16, // 37: arbor.messages.TemporalFilterPlan.valid_from:type_name -> arbor.messages.Expr
+	16, // 38: arbor.messages.TemporalFilterPlan.valid_until:type_name -> arbor.messages.Expr
+	36, // 39: arbor.messages.FilterPlan.input:type_name -> arbor.messages.Plan
+	16, // 40: arbor.messages.FilterPlan.predicates:type_name -> arbor.messages.Expr
+	36, // 41: arbor.messages.MapPlan.input:type_name -> arbor.messages.Plan
+	17, // 42: arbor.messages.MapPlan.exprs:type_name -> arbor.messages.NamedExpr
+	36, // 43: arbor.messages.ProjectPlan.input:type_name -> arbor.messages.Plan
+	7,  // 44: arbor.messages.ProjectPlan.columns:type_name -> arbor.messages.ColumnRef
+	36, // 45: arbor.messages.ReducePlan.input:type_name -> arbor.messages.Plan
+	7,  // 46: arbor.messages.ReducePlan.group_key:type_name -> arbor.messages.ColumnRef
+	18, // 47: arbor.messages.ReducePlan.aggregates:type_name -> arbor.messages.Aggregate
+	36, // 48: arbor.messages.JoinPlan.inputs:type_name -> arbor.messages.Plan
+	21, // 49: arbor.messages.JoinPlan.equivalences:type_name -> arbor.messages.Equivalence
+	36, // 50: arbor.messages.UnionPlan.inputs:type_name -> arbor.messages.Plan
+	36, // 51: arbor.messages.DistinctPlan.input:type_name -> arbor.messages.Plan
+	36, // 52: arbor.messages.NegatePlan.input:type_name -> arbor.messages.Plan
+	36, // 53: arbor.messages.TopKPlan.input:type_name -> arbor.messages.Plan
+	7,  // 54: arbor.messages.TopKPlan.group_key:type_name -> arbor.messages.ColumnRef
+	19, // 55: arbor.messages.TopKPlan.order:type_name -> arbor.messages.OrderColumn
+	36, // 56: arbor.messages.ArrangeByPlan.input:type_name -> arbor.messages.Plan
+	7,  // 57: arbor.messages.ArrangeByPlan.key:type_name -> arbor.messages.ColumnRef
+	22, // 58: arbor.messages.Plan.get:type_name -> arbor.messages.GetPlan
+	24, // 59: arbor.messages.Plan.constant:type_name -> arbor.messages.ConstantPlan
+	26, // 60: arbor.messages.Plan.filter:type_name -> arbor.messages.FilterPlan
+	27, // 61: arbor.messages.Plan.map:type_name -> arbor.messages.MapPlan
+	28, // 62: arbor.messages.Plan.project:type_name -> arbor.messages.ProjectPlan
+	29, // 63: arbor.messages.Plan.reduce:type_name -> arbor.messages.ReducePlan
+	30, // 64: arbor.messages.Plan.join:type_name -> arbor.messages.JoinPlan
+	31, // 65: arbor.messages.Plan.union:type_name -> arbor.messages.UnionPlan
+	32, // 66: arbor.messages.Plan.distinct:type_name -> arbor.messages.DistinctPlan
+	33, // 67: arbor.messages.Plan.negate:type_name -> arbor.messages.NegatePlan
+	34, // 68: arbor.messages.Plan.top_k:type_name -> arbor.messages.TopKPlan
+	35, // 69: arbor.messages.Plan.arrange_by:type_name -> arbor.messages.ArrangeByPlan
+	25, // 70: arbor.messages.Plan.temporal_filter:type_name -> arbor.messages.TemporalFilterPlan
+	17, // 71: arbor.messages.MapFilterProject.map:type_name -> arbor.messages.NamedExpr
+	16, // 72: arbor.messages.MapFilterProject.filter:type_name -> arbor.messages.Expr
+	7,  // 73: arbor.messages.MapFilterProject.project:type_name -> arbor.messages.ColumnRef
+	19, // 74: arbor.messages.Finishing.order_by:type_name -> arbor.messages.OrderColumn
+	75, // [75:75] is the sub-list for method output_type
+	75, // [75:75] is the sub-list for method input_type
+	75, // [75:75] is the sub-list for extension type_name
+	75, // [75:75] is the sub-list for extension extendee
+	0,  // [0:75] is the sub-list for field type_name
 }
 
 func init() { file_messages_plan_proto_init() }
@@ -2737,7 +2915,7 @@ func file_messages_plan_proto_init() {
 		(*ColumnRef_Index)(nil),
 		(*ColumnRef_Name)(nil),
 	}
-	file_messages_plan_proto_msgTypes[10].OneofWrappers = []any{
+	file_messages_plan_proto_msgTypes[11].OneofWrappers = []any{
 		(*Expr_Column)(nil),
 		(*Expr_Literal)(nil),
 		(*Expr_Binary)(nil),
@@ -2745,10 +2923,11 @@ func file_messages_plan_proto_init() {
 		(*Expr_Call)(nil),
 		(*Expr_Case)(nil),
 		(*Expr_Coalesce)(nil),
+		(*Expr_Cast)(nil),
 	}
-	file_messages_plan_proto_msgTypes[17].OneofWrappers = []any{}
-	file_messages_plan_proto_msgTypes[27].OneofWrappers = []any{}
-	file_messages_plan_proto_msgTypes[29].OneofWrappers = []any{
+	file_messages_plan_proto_msgTypes[18].OneofWrappers = []any{}
+	file_messages_plan_proto_msgTypes[29].OneofWrappers = []any{}
+	file_messages_plan_proto_msgTypes[31].OneofWrappers = []any{
 		(*Plan_Get)(nil),
 		(*Plan_Constant)(nil),
 		(*Plan_Filter)(nil),
@@ -2761,15 +2940,16 @@ func file_messages_plan_proto_init() {
 		(*Plan_Negate)(nil),
 		(*Plan_TopK)(nil),
 		(*Plan_ArrangeBy)(nil),
+		(*Plan_TemporalFilter)(nil),
 	}
-	file_messages_plan_proto_msgTypes[31].OneofWrappers = []any{}
+	file_messages_plan_proto_msgTypes[33].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_messages_plan_proto_rawDesc), len(file_messages_plan_proto_rawDesc)),
 			NumEnums:      5,
-			NumMessages:   32,
+			NumMessages:   34,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
