@@ -1,4 +1,4 @@
-package main
+package node
 
 import (
 	"fmt"
@@ -38,7 +38,7 @@ type probeTarget struct {
 // catalogProbe probes the catalog guardian with GetStatus: ready only in
 // PhaseReady.
 func catalogProbe(pid *actor.PID) probeTarget {
-	return probeTarget{name: catalogSubsystem, pid: pid, request: &catalog.GetStatus{}, judge: judgeCatalogStatus}
+	return probeTarget{name: SubsystemCatalog, pid: pid, request: &catalog.GetStatus{}, judge: judgeCatalogStatus}
 }
 
 func judgeCatalogStatus(answer any) (bool, string, bool) {

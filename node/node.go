@@ -1,4 +1,4 @@
-package main
+package node
 
 import (
 	"context"
@@ -14,7 +14,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/arbor-db/arbor/actors/node"
+	rootguardian "github.com/arbor-db/arbor/actors/node"
 	"github.com/arbor-db/arbor/actors/surface"
 	"github.com/arbor-db/arbor/clock"
 	"github.com/asynkron/protoactor-go/actor"
@@ -23,7 +23,7 @@ import (
 )
 
 // Node is one running Arbor process: an actor system with remote, the root
-// guardian, and the HTTP endpoints. Start it with StartNode; Stop it once.
+// guardian, and the HTTP endpoints. Start it with Start; Stop it once.
 type Node struct {
 	cfg    Config
 	logger *slog.Logger
@@ -49,10 +49,10 @@ type Node struct {
 	stopOnce     sync.Once
 }
 
-// StartNode starts a node. On error everything started so far is stopped and
+// Start starts a node. On error everything started so far is stopped and
 // the error says which step failed and why (a port in use names the address
 // and its flag; an unwritable data dir names the directory).
-func StartNode(cfg Config, logger *slog.Logger, clk clock.Clock) (_ *Node, err error) {
+func Start(cfg Config, logger *slog.Logger, clk clock.Clock) (_ *Node, err error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -94,7 +94,7 @@ func StartNode(cfg Config, logger *slog.Logger, clk clock.Clock) (_ *Node, err e
 	if n.remote, err = startRemote(n.system, cfg, guard); err != nil {
 		return nil, err
 	}
-	guardianProps, err := node.New(node.Config{
+	guardianProps, err := rootguardian.New(rootguardian.Config{
 		Logger: logger.With("actor", "node"),
 		OnRestart: func(name string, _ any) {
 			n.metrics.subsystemFailures.WithLabelValues(name).Inc()
@@ -122,7 +122,7 @@ func StartNode(cfg Config, logger *slog.Logger, clk clock.Clock) (_ *Node, err e
 		return nil, err
 	}
 	// startCatalog saw the catalog guardian ready: that is its first answer.
-	n.ready.probeAnswered(catalogSubsystem, true, "")
+	n.ready.probeAnswered(SubsystemCatalog, true, "")
 	n.system.Root.Send(n.monitor, &addProbe{target: catalogProbe(n.catalog.pid)})
 
 	n.httpServer = &http.Server{Handler: n.routes(), ReadHeaderTimeout: 10 * time.Second}
@@ -238,12 +238,12 @@ func (n *Node) System() *actor.ActorSystem { return n.system }
 // Guardian is the PID of the root guardian; subsystems are spawned under it.
 func (n *Node) Guardian() *actor.PID { return n.guardian }
 
-// stopTimeout bounds Node.Stop: each step below gets a share of it, and a
+// StopTimeout bounds Node.Stop: each step below gets a share of it, and a
 // step that overruns its share (a subsystem blocked on a frozen backend) is
 // abandoned with a warning so the process can still exit.
-const stopTimeout = 5 * time.Second
+const StopTimeout = 5 * time.Second
 
-// Shares of stopTimeout, in the order Stop spends them.
+// Shares of StopTimeout, in the order Stop spends them.
 const (
 	stopGuardianShare = 2 * time.Second
 	stopCatalogShare  = time.Second
@@ -254,7 +254,7 @@ const (
 
 // Stop shuts the node down in order: not ready, subsystems and guardian
 // stopped, catalog closed, remote closed, HTTP closed, actor system shut
-// down. It returns within stopTimeout (plus scheduling slack) even when a
+// down. It returns within StopTimeout (plus scheduling slack) even when a
 // subsystem or backend does not answer: what did not finish in its share is
 // logged and left behind. It is safe to call more than once and on a partly
 // started node.
@@ -342,7 +342,7 @@ func within(d time.Duration, f func()) bool {
 func (n *Node) subsystemStopped(name string) {
 	n.metrics.subsystemStops.WithLabelValues(name).Inc()
 	n.ready.subsystemStopped(name)
-	if name == catalogSubsystem {
+	if name == SubsystemCatalog {
 		n.halt("the catalog guardian stopped (it was stopped or exhausted its restarts): the node can no longer write its catalog")
 	}
 }

@@ -1,4 +1,4 @@
-package main
+package node
 
 import (
 	"io"
@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/arbor-db/arbor/actors/node"
+	rootguardian "github.com/arbor-db/arbor/actors/node"
 	"github.com/arbor-db/arbor/testkit"
 	"github.com/asynkron/protoactor-go/actor"
 	"go.uber.org/goleak"
@@ -22,7 +22,7 @@ func testConfig(t *testing.T) Config {
 
 func startTestNode(t *testing.T, cfg Config) *Node {
 	t.Helper()
-	n, err := StartNode(cfg, testkit.QuietLogger(), testkit.NewManualClock())
+	n, err := Start(cfg, testkit.QuietLogger(), testkit.NewManualClock())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -51,13 +51,13 @@ func TestNodeServesHealthReadinessAndMetrics(t *testing.T) {
 		t.Fatalf("/readyz: %d", code)
 	}
 	// A subsystem under the guardian makes protoactor record message metrics.
-	res, err := n.System().Root.RequestFuture(n.Guardian(), &node.SpawnSubsystem{
+	res, err := n.System().Root.RequestFuture(n.Guardian(), &rootguardian.SpawnSubsystem{
 		Name: "echo", Props: actor.PropsFromFunc(func(actor.Context) {}),
 	}, time.Second).Result()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, ok := res.(*node.SubsystemSpawned); !ok {
+	if _, ok := res.(*rootguardian.SubsystemSpawned); !ok {
 		t.Fatalf("spawn: %#v", res)
 	}
 	_, metrics := get(t, base+"/metrics")
@@ -83,13 +83,13 @@ func TestNodeReportsPortInUse(t *testing.T) {
 
 	cfg := testConfig(t)
 	cfg.HTTP = addr
-	if _, err := StartNode(cfg, testkit.QuietLogger(), testkit.NewManualClock()); err == nil ||
+	if _, err := Start(cfg, testkit.QuietLogger(), testkit.NewManualClock()); err == nil ||
 		!strings.Contains(err.Error(), addr) || !strings.Contains(err.Error(), "--http") {
 		t.Fatalf("http port in use: %v", err)
 	}
 	cfg = testConfig(t)
 	cfg.Listen = addr
-	if _, err := StartNode(cfg, testkit.QuietLogger(), testkit.NewManualClock()); err == nil ||
+	if _, err := Start(cfg, testkit.QuietLogger(), testkit.NewManualClock()); err == nil ||
 		!strings.Contains(err.Error(), addr) || !strings.Contains(err.Error(), "--listen") {
 		t.Fatalf("remote port in use: %v", err)
 	}
@@ -102,7 +102,7 @@ func TestNodeReportsUnusableDataDir(t *testing.T) {
 	}
 	cfg := testConfig(t)
 	cfg.DataDir = filepath.Join(file, "data") // a file cannot hold a directory
-	_, err := StartNode(cfg, testkit.QuietLogger(), testkit.NewManualClock())
+	_, err := Start(cfg, testkit.QuietLogger(), testkit.NewManualClock())
 	if err == nil || !strings.Contains(err.Error(), "data dir") || !strings.Contains(err.Error(), cfg.DataDir) {
 		t.Fatalf("unusable data dir: %v", err)
 	}
@@ -110,11 +110,11 @@ func TestNodeReportsUnusableDataDir(t *testing.T) {
 
 func spawnSubsystem(t *testing.T, n *Node, name string, props *actor.Props) *actor.PID {
 	t.Helper()
-	res, err := n.System().Root.RequestFuture(n.Guardian(), &node.SpawnSubsystem{Name: name, Props: props}, 5*time.Second).Result()
+	res, err := n.System().Root.RequestFuture(n.Guardian(), &rootguardian.SpawnSubsystem{Name: name, Props: props}, 5*time.Second).Result()
 	if err != nil {
 		t.Fatal(err)
 	}
-	spawned, ok := res.(*node.SubsystemSpawned)
+	spawned, ok := res.(*rootguardian.SubsystemSpawned)
 	if !ok {
 		t.Fatalf("spawn %s: %#v", name, res)
 	}
@@ -162,7 +162,7 @@ func TestLosingTheCatalogGuardianHaltsTheNode(t *testing.T) {
 
 func TestReadyzNamesASubsystemThatStopsAnswering(t *testing.T) {
 	clk := testkit.NewManualClock()
-	n, err := StartNode(testConfig(t), testkit.QuietLogger(), clk)
+	n, err := Start(testConfig(t), testkit.QuietLogger(), clk)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -196,8 +196,8 @@ func TestStopIsBoundedWhenASubsystemHangs(t *testing.T) {
 	<-entered
 	select {
 	case <-stopped:
-	case <-time.After(stopTimeout + 5*time.Second):
-		t.Fatalf("Stop did not return within %s", stopTimeout+5*time.Second)
+	case <-time.After(StopTimeout + 5*time.Second):
+		t.Fatalf("Stop did not return within %s", StopTimeout+5*time.Second)
 	}
 	// Let the hung actor finish; what it leaves (protoactor's dead-letter
 	// throttle lives one interval) must be gone before the next test.
