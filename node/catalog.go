@@ -58,6 +58,9 @@ type nodeCatalog struct {
 	store            persistence.Store
 	catalog, version persistence.Shard
 	pid              *actor.PID
+	// token is the fence token the guardian opened the catalog with; its
+	// epoch is the environment epoch compute replicas are stamped with.
+	token durable.FenceToken
 }
 
 // startCatalog opens the catalog store and spawns the catalog guardian,
@@ -125,6 +128,7 @@ func (n *Node) startCatalog() error {
 	case !ok:
 		return fmt.Errorf("catalog guardian status: unexpected answer %T", res)
 	case st.Phase == catalog.PhaseReady:
+		c.token = st.Token
 		n.logger.Info("catalog open", "token", st.Token.String(), "catalog", n.catalogLocation(spec))
 		return nil
 	case st.Err != nil:

@@ -22,8 +22,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
-// Node is one running Arbor process: an actor system with remote, the root
-// guardian, and the HTTP endpoints. Start it with Start; Stop it once.
+// Node is one running Arbor node: an actor system with remote, the root
+// guardian and its subsystems, and the HTTP endpoints. Start it with Start
+// and Stop it; its accessors are safe for concurrent use once Start
+// returned.
 type Node struct {
 	cfg    Config
 	logger *slog.Logger
@@ -38,8 +40,11 @@ type Node struct {
 	httpAddr   net.Addr
 	httpDone   chan struct{} // nil until serving; closed when the serving goroutine returns
 
-	catalog *nodeCatalog
-	halted  chan string // why the node must stop (see halt in catalog.go)
+	catalog      *nodeCatalog
+	storage      *nodeStorage
+	queryTracker *actor.PID
+	compute      *nodeCompute
+	halted       chan string // why the node must stop (see halt in catalog.go)
 
 	ready        *readiness
 	monitor      *actor.PID    // the node's monitor actor (monitor.go)
@@ -49,9 +54,12 @@ type Node struct {
 	stopOnce     sync.Once
 }
 
-// Start starts a node. On error everything started so far is stopped and
-// the error says which step failed and why (a port in use names the address
-// and its flag; an unwritable data dir names the directory).
+// Start starts a node and returns once every subsystem serves (the order is
+// in docs/architecture.md). On error everything started so far is stopped
+// and the error says which step failed and why (a port in use names the
+// address and its flag; an unwritable data dir names the directory; a data
+// dir another node holds says so). logger and clk are required; the clock
+// drives readiness probes and every subsystem's ticks.
 func Start(cfg Config, logger *slog.Logger, clk clock.Clock) (_ *Node, err error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -118,12 +126,34 @@ func Start(cfg Config, logger *slog.Logger, clk clock.Clock) (_ *Node, err error
 	if n.monitor, err = n.system.Root.SpawnNamed(monitorProps, monitorName); err != nil {
 		return nil, fmt.Errorf("spawn %s: %w", monitorName, err)
 	}
+	// The subsystems, in order. Each start returns once the subsystem has
+	// answered that it serves, which is its first readiness probe.
 	if err := n.startCatalog(); err != nil {
 		return nil, err
 	}
-	// startCatalog saw the catalog guardian ready: that is its first answer.
 	n.ready.probeAnswered(SubsystemCatalog, true, "")
 	n.system.Root.Send(n.monitor, &addProbe{target: catalogProbe(n.catalog.pid)})
+
+	if err := n.startStorage(); err != nil {
+		return nil, err
+	}
+	n.ready.probeAnswered(SubsystemStorage, true, "")
+	n.system.Root.Send(n.monitor, &addProbe{target: storageProbe(n.storage.pid)})
+
+	if err := n.startQueryTracker(); err != nil {
+		return nil, err
+	}
+	if err := n.startCompute(); err != nil {
+		return nil, err
+	}
+	name := ClusterSubsystem(DefaultCluster)
+	n.ready.probeAnswered(name, true, "")
+	n.system.Root.Send(n.monitor, &addProbe{target: clusterProbe(name, n.compute.clusters[DefaultCluster])})
+
+	// The environment (actors/environment, issue 11) starts here, last:
+	// it bootstraps from the catalog and needs storage, the query tracker
+	// and the clusters running. It will be spawned as a subsystem, probed
+	// like the others, and given the query tracker's real effects.
 
 	n.httpServer = &http.Server{Handler: n.routes(), ReadHeaderTimeout: 10 * time.Second}
 	n.httpDone = make(chan struct{})
@@ -238,6 +268,24 @@ func (n *Node) System() *actor.ActorSystem { return n.system }
 // Guardian is the PID of the root guardian; subsystems are spawned under it.
 func (n *Node) Guardian() *actor.PID { return n.guardian }
 
+// Catalog is the PID of the catalog guardian ("node/catalog").
+func (n *Node) Catalog() *actor.PID { return n.catalog.pid }
+
+// Storage is the PID of the storage actor ("node/storage"); it speaks the
+// Storage* protocol (messages/storage.proto) and answers its sender, so
+// send requests with Request or RequestFuture.
+func (n *Node) Storage() *actor.PID { return n.storage.pid }
+
+// QueryTracker is the PID of the query tracker ("node/querytracker"). It
+// accepts querytracker commands as Go values and messages.Qt* protobufs
+// from this process.
+func (n *Node) QueryTracker() *actor.PID { return n.queryTracker }
+
+// Instance is the PID of the named compute cluster's instance
+// ("node/cluster-<name>"), or nil when the node runs no such cluster. Every
+// node runs DefaultCluster.
+func (n *Node) Instance(cluster string) *actor.PID { return n.compute.instance(cluster) }
+
 // StopTimeout bounds Node.Stop: each step below gets a share of it, and a
 // step that overruns its share (a subsystem blocked on a frozen backend) is
 // abandoned with a warning so the process can still exit.
@@ -246,14 +294,14 @@ const StopTimeout = 5 * time.Second
 // Shares of StopTimeout, in the order Stop spends them.
 const (
 	stopGuardianShare = 2 * time.Second
-	stopCatalogShare  = time.Second
+	stopStoresShare   = time.Second
 	stopRemoteShare   = time.Second
 	stopHTTPShare     = 500 * time.Millisecond
 	stopMetricsShare  = 500 * time.Millisecond
 )
 
 // Stop shuts the node down in order: not ready, subsystems and guardian
-// stopped, catalog closed, remote closed, HTTP closed, actor system shut
+// stopped, stores closed (catalog, storage, replica outputs), remote closed, HTTP closed, actor system shut
 // down. It returns within StopTimeout (plus scheduling slack) even when a
 // subsystem or backend does not answer: what did not finish in its share is
 // logged and left behind. It is safe to call more than once and on a partly
@@ -280,8 +328,8 @@ func (n *Node) Stop() {
 		if n.monitor != nil {
 			n.system.Root.Stop(n.monitor)
 		}
-		if !within(stopCatalogShare, n.stopCatalog) {
-			n.logger.Warn("catalog store did not close in time; leaving it", "waited", stopCatalogShare)
+		if !within(stopStoresShare, n.closeStores) {
+			n.logger.Warn("stores did not close in time; leaving them", "waited", stopStoresShare)
 		}
 		if n.remote != nil {
 			if !within(stopRemoteShare, func() { n.remote.Shutdown(true) }) {
@@ -334,6 +382,14 @@ func within(d time.Duration, f func()) bool {
 		f()
 	}()
 	return waitFor(done, d)
+}
+
+// closeStores closes what the subsystems kept their state in; they have
+// stopped with the root guardian before.
+func (n *Node) closeStores() {
+	n.stopCatalog()
+	n.closeStorage()
+	n.closeCompute()
 }
 
 // subsystemStopped is the node guardian's OnSubsystemStopped: the subsystem
