@@ -192,9 +192,6 @@ type outputStore struct {
 	shard persistence.Shard
 }
 
-// errStoresClosed refuses a launch that races the node's stop.
-var errStoresClosed = errors.New("node: stopping, replica stores closed")
-
 // shard returns the replica's outputs shard, opening its store first.
 func (o *outputStores) shard(ctx context.Context, replica timely.ReplicaId) (persistence.Shard, error) {
 	o.mu.Lock()

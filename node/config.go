@@ -2,7 +2,6 @@ package node
 
 import (
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
@@ -35,9 +34,6 @@ func DefaultConfig() Config {
 		LogLevel: "info",
 	}
 }
-
-// ErrBadConfig wraps every configuration error.
-var ErrBadConfig = errors.New("bad configuration")
 
 // ParseConfig reads flags (args excludes the program name) and the optional
 // --config file.
