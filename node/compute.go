@@ -108,7 +108,8 @@ func (n *Node) startCluster(name string, id timely.ClusterId, replicaName string
 	if err != nil {
 		return err
 	}
-	pid, err := n.spawnSubsystem(subsystem, props.Configure(actor.WithReceiverMiddleware(allow)))
+	replicas := []instance.AddReplica{{Id: replicaId, Name: replicaName}}
+	pid, err := n.spawnSubsystem(subsystem, props.Configure(actor.WithReceiverMiddleware(allow, readdOnRestart(replicas))))
 	if err != nil {
 		return err
 	}
@@ -116,7 +117,7 @@ func (n *Node) startCluster(name string, id timely.ClusterId, replicaName string
 	n.compute.clusters[name], n.compute.ids[id] = pid, name
 	n.compute.mu.Unlock()
 
-	res, err := n.system.Root.RequestFuture(pid, instance.AddReplica{Id: replicaId, Name: replicaName}, computeStartTimeout).Result()
+	res, err := n.system.Root.RequestFuture(pid, replicas[0], computeStartTimeout).Result()
 	if err != nil {
 		return fmt.Errorf("cluster %s: add replica %s: %w", name, replicaName, err)
 	}
@@ -131,10 +132,33 @@ func (n *Node) startCluster(name string, id timely.ClusterId, replicaName string
 	return nil
 }
 
+// readdOnRestart is a receiver middleware for a cluster's instance: each
+// time the instance restarts (its supervisor's decision after a panic) it
+// adds replicas back, since a restarted instance starts from an empty core.
+// The first start adds them through Start, which waits for the answer. The
+// re-adds are sent without a sender: the instance answers nobody, and a
+// refused one changes nothing. Until the environment bootstraps clusters
+// from the catalog, this is what keeps the default cluster's replica.
+func readdOnRestart(replicas []instance.AddReplica) actor.ReceiverMiddleware {
+	starts := 0 // touched only on the instance's goroutine
+	return func(next actor.ReceiverFunc) actor.ReceiverFunc {
+		return func(ctx actor.ReceiverContext, env *actor.MessageEnvelope) {
+			next(ctx, env)
+			if _, ok := env.Message.(*actor.Started); !ok {
+				return
+			}
+			if starts++; starts == 1 {
+				return
+			}
+			for _, r := range replicas {
+				ctx.ActorSystem().Root.Send(ctx.Self(), r)
+			}
+		}
+	}
+}
+
 // clusterProbe probes a cluster's instance with GetDump: not ready while it
-// reports itself stopped, has no replica (a restarted instance starts
-// empty, and nothing re-adds the default replica until the environment
-// bootstraps clusters from the catalog), or has a replica failing (out of
+// reports itself stopped, has no replica, or has a replica failing (out of
 // restarts).
 func clusterProbe(name string, pid *actor.PID) probeTarget {
 	return probeTarget{name: name, pid: pid, request: instance.GetDump{}, judge: judgeInstanceDump}

@@ -205,3 +205,31 @@ func TestJudgeInstanceDump(t *testing.T) {
 		t.Fatal("the instance's judge claims a storage answer")
 	}
 }
+
+// TestReaddOnRestart: a restarted instance gets its replicas back; the
+// first start does not (Start adds them itself).
+func TestReaddOnRestart(t *testing.T) {
+	sys := testkit.NewSystem(t)
+	probe := testkit.NewProbe(t, sys)
+	type boom struct{}
+	props := actor.PropsFromFunc(func(ctx actor.Context) {
+		switch m := ctx.Message().(type) {
+		case boom:
+			panic("boom")
+		case instance.AddReplica:
+			ctx.Send(probe.PID(), m)
+		}
+	}, actor.WithReceiverMiddleware(readdOnRestart([]instance.AddReplica{{Id: DefaultReplicaId, Name: DefaultReplica}})))
+	pid := sys.Root.Spawn(props)
+	probe.ExpectNoMsg(50 * time.Millisecond)
+	sys.Root.Send(pid, boom{})
+	got := testkit.ExpectMsg[instance.AddReplica](probe, testkit.DefaultTimeout)
+	if got.Id != DefaultReplicaId || got.Name != DefaultReplica {
+		t.Fatalf("re-added %+v", got)
+	}
+	sys.Root.Send(pid, boom{})
+	testkit.ExpectMsg[instance.AddReplica](probe, testkit.DefaultTimeout)
+	if err := sys.Root.StopFuture(pid).Wait(); err != nil {
+		t.Fatal(err)
+	}
+}
