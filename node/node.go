@@ -44,6 +44,7 @@ type Node struct {
 	storage      *nodeStorage
 	queryTracker *actor.PID
 	compute      *nodeCompute
+	started      []string    // the subsystems' names, in start order
 	halted       chan string // why the node must stop (see halt in catalog.go)
 
 	ready        *readiness
@@ -300,8 +301,8 @@ const (
 	stopMetricsShare  = 500 * time.Millisecond
 )
 
-// Stop shuts the node down in order: not ready, subsystems and guardian
-// stopped, stores closed (catalog, storage, replica outputs), remote closed, HTTP closed, actor system shut
+// Stop shuts the node down in order: not ready, subsystems stopped one by
+// one in the reverse of their start order, then the guardian, stores closed (catalog, storage, replica outputs), remote closed, HTTP closed, actor system shut
 // down. It returns within StopTimeout (plus scheduling slack) even when a
 // subsystem or backend does not answer: what did not finish in its share is
 // logged and left behind. It is safe to call more than once and on a partly
@@ -316,8 +317,10 @@ func (n *Node) Stop() {
 		if n.guardian != nil {
 			var stopped bool
 			if n.monitor != nil {
+				deadline := time.Now().Add(stopGuardianShare)
+				n.stopSubsystems(deadline)
 				n.system.Root.Stop(n.guardian)
-				stopped = waitFor(n.guardianGone, stopGuardianShare)
+				stopped = waitFor(n.guardianGone, max(time.Until(deadline), guardianStopFloor))
 			} else { // a partly started node: nothing watches the guardian
 				stopped = within(stopGuardianShare, func() { _ = n.system.Root.StopFuture(n.guardian).Wait() })
 			}
@@ -382,6 +385,31 @@ func within(d time.Duration, f func()) bool {
 		f()
 	}()
 	return waitFor(done, d)
+}
+
+// guardianStopFloor is how long Stop still waits for the root guardian when
+// its subsystems used up the guardian's share: a guardian whose subsystems
+// have stopped stops at once.
+const guardianStopFloor = 100 * time.Millisecond
+
+// stopSubsystems stops the node's subsystems one at a time, in the reverse
+// of their start order, so each stops before what it uses (the replica
+// runtimes before storage, storage before the catalog). It gives up at
+// deadline, leaving the rest to the guardian's stop, which stops whatever
+// remains at once.
+func (n *Node) stopSubsystems(deadline time.Time) {
+	for i := len(n.started) - 1; i >= 0; i-- {
+		name := n.started[i]
+		left := time.Until(deadline)
+		if left <= 0 {
+			n.logger.Warn("no time left to stop subsystems in order; the guardian stops the rest", "next", name)
+			return
+		}
+		if _, err := n.system.Root.RequestFuture(n.guardian, &rootguardian.StopSubsystem{Name: name}, left).Result(); err != nil {
+			n.logger.Warn("subsystem did not stop in time; the guardian stops the rest", "name", name, "err", err)
+			return
+		}
+	}
 }
 
 // closeStores closes what the subsystems kept their state in; they have

@@ -47,6 +47,7 @@ func (n *Node) spawnSubsystem(name string, props *actor.Props) (*actor.PID, erro
 	}
 	switch r := res.(type) {
 	case *rootguardian.SubsystemSpawned:
+		n.started = append(n.started, name)
 		return r.PID, nil
 	case *rootguardian.SpawnFailed:
 		return nil, fmt.Errorf("spawn %s: %w", name, r.Err)
