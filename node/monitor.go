@@ -35,6 +35,12 @@ type probeTarget struct {
 	judge func(answer any) (healthy bool, detail string, ok bool)
 }
 
+// The probes of the other subsystems live beside their wiring:
+// storageProbe (storage.go) and clusterProbe (compute.go). The query
+// tracker and the replicas host are not probed (they do no I/O); only
+// their stop is reported. ENVIRONMENT: the environment's probe goes here
+// or beside its wiring, once it exists.
+
 // catalogProbe probes the catalog guardian with GetStatus: ready only in
 // PhaseReady.
 func catalogProbe(pid *actor.PID) probeTarget {

@@ -151,10 +151,14 @@ func Start(cfg Config, logger *slog.Logger, clk clock.Clock) (_ *Node, err error
 	n.ready.probeAnswered(name, true, "")
 	n.system.Root.Send(n.monitor, &addProbe{target: clusterProbe(name, n.compute.clusters[DefaultCluster])})
 
-	// The environment (actors/environment, issue 11) starts here, last:
-	// it bootstraps from the catalog and needs storage, the query tracker
-	// and the clusters running. It will be spawned as a subsystem, probed
-	// like the others, and given the query tracker's real effects.
+	// ENVIRONMENT: the environment (actors/environment, issue 11) starts
+	// here, last: it bootstraps from the catalog and needs storage, the
+	// query tracker and the clusters running. Spawn it with spawnSubsystem
+	// (it is then stopped first at Stop), wait for its first answer, and
+	// add its readiness the same way as storage's above:
+	// n.ready.probeAnswered(name, true, "") and an addProbe whose judge
+	// reads its status answer. It also takes over the query tracker's
+	// effects from nodeTrackerEffects (querytracker.go).
 
 	n.httpServer = &http.Server{Handler: n.routes(), ReadHeaderTimeout: 10 * time.Second}
 	n.httpDone = make(chan struct{})
@@ -256,6 +260,10 @@ func (n *Node) routes() http.Handler {
 	})
 	return mux
 }
+
+// Ready is /readyz's verdict now: whether the node is ready and, when not,
+// every reason, each prefixed by its subsystem's name.
+func (n *Node) Ready() (bool, string) { return n.ready.verdict(n.clock.Now()) }
 
 // HTTPAddr is the address the HTTP endpoints listen on.
 func (n *Node) HTTPAddr() string { return n.httpAddr.String() }

@@ -59,6 +59,9 @@ func TestNodeStartsEverySubsystem(t *testing.T) {
 	if code, body := readyz(t, n); code != 200 {
 		t.Fatalf("/readyz: %d %q", code, body)
 	}
+	if ready, why := n.Ready(); !ready {
+		t.Fatalf("Ready: %s", why)
+	}
 
 	// The default cluster's replica is launched: its runtime runs under
 	// the replicas host, with its outputs on Pebble in the data dir.
