@@ -12,6 +12,7 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/prometheus/client_golang/prometheus/testutil"
+	"google.golang.org/protobuf/reflect/protoreflect"
 
 	"github.com/arbor-db/arbor/actors/instance"
 	rootguardian "github.com/arbor-db/arbor/actors/node"
@@ -164,11 +165,14 @@ func TestStorageKeepsTablesAndRowsAcrossARestart(t *testing.T) {
 	}
 }
 
-func TestReadyzNamesAStoppedStorageOrQueryTracker(t *testing.T) {
-	for _, name := range []string{SubsystemStorage, SubsystemQueryTracker} {
+// TestReadyzNamesEachStoppedSubsystem stops each subsystem but the catalog
+// (whose loss halts the node, see node_test.go) as if it had failed for
+// good: /readyz names it, and the node keeps running.
+func TestReadyzNamesEachStoppedSubsystem(t *testing.T) {
+	for _, name := range []string{SubsystemStorage, SubsystemQueryTracker, SubsystemReplicas, ClusterSubsystem(DefaultCluster)} {
 		t.Run(name, func(t *testing.T) {
 			n := startTestNode(t, testConfig(t))
-			pid := map[string]*actor.PID{SubsystemStorage: n.Storage(), SubsystemQueryTracker: n.QueryTracker()}[name]
+			pid := actor.NewPID(n.System().Address(), "node/"+name)
 			if err := n.System().Root.StopFuture(pid).Wait(); err != nil {
 				t.Fatal(err)
 			}
@@ -213,6 +217,25 @@ func TestJudgeInstanceDump(t *testing.T) {
 	}
 	if _, _, ok := judgeInstanceDump(&messages.StorageFrontiersResponse{}); ok {
 		t.Fatal("the instance's judge claims a storage answer")
+	}
+}
+
+func TestJudgeStorageFrontiers(t *testing.T) {
+	if healthy, _, ok := judgeStorageFrontiers(&messages.StorageFrontiersResponse{}); !healthy || !ok {
+		t.Fatal("a frontiers answer without an error is not healthy")
+	}
+	// The error is set through reflection: storage's wire error type is
+	// changing (StorageError to messages.Error), and both have a message.
+	failed := &messages.StorageFrontiersResponse{}
+	field := failed.ProtoReflect().Descriptor().Fields().ByName("error")
+	e := failed.ProtoReflect().NewField(field)
+	e.Message().Set(e.Message().Descriptor().Fields().ByName("message"), protoreflect.ValueOfString("storage: backend unavailable"))
+	failed.ProtoReflect().Set(field, e)
+	if healthy, detail, ok := judgeStorageFrontiers(failed); healthy || !ok || detail != "storage: backend unavailable" {
+		t.Fatalf("an error answer: healthy %v, detail %q, ok %v", healthy, detail, ok)
+	}
+	if _, _, ok := judgeStorageFrontiers(instance.DumpReply{}); ok {
+		t.Fatal("the storage judge claims an instance answer")
 	}
 }
 
