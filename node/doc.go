@@ -4,13 +4,29 @@
 // /metrics, /healthz and /readyz. cmd/node parses flags and calls Start;
 // tests and embedders call Start themselves.
 //
+// # Subsystems
+//
+// Each is a child of the root guardian, named node/<name>: the catalog
+// guardian (SubsystemCatalog), storage on Pebble under <data-dir>/storage
+// (SubsystemStorage), the query tracker (SubsystemQueryTracker), the host
+// of this node's replica runtimes (SubsystemReplicas), and one instance per
+// compute cluster (ClusterSubsystem(name)); every node runs DefaultCluster
+// with one replica, whose runtime keeps its outputs under
+// <data-dir>/compute/<replica id>. Node's accessors (Catalog, Storage,
+// QueryTracker, Instance) give their PIDs to tests and the environment.
+//
+// The node's own messages (to the monitor and the replicas host) are Go
+// structs; neither accepts anything from another process. Storage accepts
+// from other nodes only the reads, change data and read holds a remote
+// replica runtime needs.
+//
 // # Start and stop
 //
 // Start brings the node up in a fixed order and returns once every
 // subsystem has answered that it serves; on any error it stops what it
-// started and says which step failed. Stop takes it down in reverse order
-// within StopTimeout, abandoning (and logging) a step that overruns its
-// share. docs/architecture.md lists the order.
+// started and says which step failed. Stop takes it down in reverse order,
+// one subsystem at a time, within StopTimeout, abandoning (and logging) a
+// step that overruns its share. docs/architecture.md lists the order.
 //
 // # Readiness
 //
