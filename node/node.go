@@ -149,7 +149,7 @@ func Start(cfg Config, logger *slog.Logger, clk clock.Clock) (_ *Node, err error
 	}
 	name := ClusterSubsystem(DefaultCluster)
 	n.ready.probeAnswered(name, true, "")
-	n.system.Root.Send(n.monitor, &addProbe{target: clusterProbe(name, n.compute.clusters[DefaultCluster])})
+	n.system.Root.Send(n.monitor, &addProbe{target: clusterProbe(name, n.compute.instance(DefaultCluster))})
 
 	// ENVIRONMENT: the environment (actors/environment, issue 11) starts
 	// here, last: it bootstraps from the catalog and needs storage, the
