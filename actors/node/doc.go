@@ -6,6 +6,9 @@
 //
 //   - SpawnSubsystem{Name, Props} → SubsystemSpawned{PID} or SpawnFailed{Err}.
 //     Names are unique; spawning a name twice fails.
+//   - StopSubsystem{Name} → SubsystemStopped{Name} once it has terminated
+//     (at once for an unknown name). A subsystem stopped this way is not
+//     reported through OnSubsystemStopped.
 //   - ListSubsystems → SubsystemList{Names} (sorted).
 //
 // Since every message is a local Go struct, the guardian accepts nothing from

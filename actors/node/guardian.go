@@ -53,6 +53,17 @@ type SubsystemSpawned struct{ PID *actor.PID }
 // SpawnFailed answers SpawnSubsystem when the child could not be spawned.
 type SpawnFailed struct{ Err error }
 
+// StopSubsystem asks the guardian to stop a subsystem on purpose: unlike a
+// subsystem that stops on its own, it is not reported through
+// OnSubsystemStopped. Answered with SubsystemStopped once the subsystem
+// (and its children) terminated, or at once when no subsystem has that
+// name. The node stops its subsystems this way, one at a time in the
+// reverse of their start order, before it stops the guardian.
+type StopSubsystem struct{ Name string }
+
+// SubsystemStopped answers StopSubsystem.
+type SubsystemStopped struct{ Name string }
+
 // ListSubsystems asks for the names of running subsystems.
 type ListSubsystems struct{}
 
@@ -80,7 +91,8 @@ func New(cfg Config) (*actor.Props, error) {
 	if err != nil {
 		return nil, err
 	}
-	g := &guardian{cfg: cfg, unhandled: unhandled, children: map[string]*actor.PID{}, stopping: map[string]bool{}}
+	g := &guardian{cfg: cfg, unhandled: unhandled, children: map[string]*actor.PID{}, stopping: map[string]bool{},
+		waiting: map[string][]*actor.PID{}}
 	strategy := reportingStrategy{
 		inner: actor.NewOneForOneStrategy(cfg.Policy.MaxRestarts, cfg.Policy.Within, restartAlways),
 		g:     g,
@@ -117,6 +129,9 @@ type guardian struct {
 	unhandled *surface.Unhandled
 	children  map[string]*actor.PID
 	stopping  map[string]bool
+	// waiting are the senders of StopSubsystem, by subsystem, answered when
+	// it has terminated.
+	waiting map[string][]*actor.PID
 }
 
 func (g *guardian) nameOf(pid *actor.PID) string {
@@ -132,6 +147,8 @@ func (g *guardian) Receive(ctx actor.Context) {
 	switch m := ctx.Message().(type) {
 	case *SpawnSubsystem:
 		g.handleSpawn(ctx, m)
+	case *StopSubsystem:
+		g.handleStopSubsystem(ctx, m)
 	case *ListSubsystems:
 		names := make([]string, 0, len(g.children))
 		for n := range g.children {
@@ -140,7 +157,7 @@ func (g *guardian) Receive(ctx actor.Context) {
 		sort.Strings(names)
 		ctx.Respond(&SubsystemList{Names: names})
 	case *actor.Terminated:
-		g.handleTerminated(m)
+		g.handleTerminated(ctx, m)
 	case *actor.Stopping:
 		for n := range g.children {
 			g.stopping[n] = true
@@ -166,12 +183,30 @@ func (g *guardian) handleSpawn(ctx actor.Context, m *SpawnSubsystem) {
 	ctx.Respond(&SubsystemSpawned{PID: pid})
 }
 
-func (g *guardian) handleTerminated(m *actor.Terminated) {
+func (g *guardian) handleStopSubsystem(ctx actor.Context, m *StopSubsystem) {
+	pid, ok := g.children[m.Name]
+	if !ok {
+		ctx.Respond(&SubsystemStopped{Name: m.Name})
+		return
+	}
+	g.stopping[m.Name] = true
+	if ctx.Sender() != nil {
+		g.waiting[m.Name] = append(g.waiting[m.Name], ctx.Sender())
+	}
+	g.cfg.Logger.Info("stopping subsystem", "name", m.Name)
+	ctx.Stop(pid)
+}
+
+func (g *guardian) handleTerminated(ctx actor.Context, m *actor.Terminated) {
 	for name, pid := range g.children {
 		if !pid.Equal(m.Who) {
 			continue
 		}
 		delete(g.children, name)
+		for _, w := range g.waiting[name] {
+			ctx.Send(w, &SubsystemStopped{Name: name})
+		}
+		delete(g.waiting, name)
 		if g.stopping[name] {
 			delete(g.stopping, name)
 			return

@@ -187,3 +187,37 @@ func TestGuardianServesNothingToRemoteSenders(t *testing.T) {
 		t.Fatalf("a remote sender spawned a subsystem: %v", names)
 	}
 }
+
+func TestStopSubsystemIsNotReportedAsAFailure(t *testing.T) {
+	sys := testkit.NewSystem(t)
+	probe := testkit.NewProbe(t, sys)
+	ev := &events{}
+	g := sys.Root.Spawn(newGuardian(t, ev.config(node.DefaultPolicy)))
+	pid := spawn(t, sys, g, "storage", flakyProps(probe))
+	testkit.ExpectMsg[*started](probe, testkit.DefaultTimeout)
+
+	probe.Send(g, &node.StopSubsystem{Name: "storage"})
+	if got := testkit.ExpectMsg[*node.SubsystemStopped](probe, testkit.DefaultTimeout); got.Name != "storage" {
+		t.Fatalf("answer names %q", got.Name)
+	}
+	// The answer comes only after the subsystem terminated.
+	if _, err := sys.Root.RequestFuture(pid, &ping{}, 100*time.Millisecond).Result(); err == nil {
+		t.Fatal("the subsystem still answers after SubsystemStopped")
+	}
+	// Unknown (and already stopped) names are answered at once.
+	probe.Send(g, &node.StopSubsystem{Name: "storage"})
+	testkit.ExpectMsg[*node.SubsystemStopped](probe, testkit.DefaultTimeout)
+
+	res, err := sys.Root.RequestFuture(g, &node.ListSubsystems{}, time.Second).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if names := res.(*node.SubsystemList).Names; len(names) != 0 {
+		t.Fatalf("subsystems after the stop: %v", names)
+	}
+	ev.mu.Lock()
+	defer ev.mu.Unlock()
+	if len(ev.stopped) != 0 {
+		t.Fatalf("a requested stop was reported as a subsystem stopping on its own: %v", ev.stopped)
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/arbor-db/arbor/node"
 	"github.com/arbor-db/arbor/persistence/etcd/etcdtest"
 	"github.com/arbor-db/arbor/testkit"
 )
@@ -128,7 +129,7 @@ func (f *freezer) close() {
 
 // TestFrozenCatalogBackend freezes the etcd a node's catalog lives on: the
 // node turns unready naming the catalog, and SIGTERM still stops it within
-// stopTimeout (it took 7.9 s before Stop was bounded).
+// node.StopTimeout (it took 7.9 s before Stop was bounded).
 func TestFrozenCatalogBackend(t *testing.T) {
 	endpoints := etcdtest.Start(t, etcdtest.NoFsync())
 	proxy := newFreezer(t, strings.TrimPrefix(endpoints[0], "http://"))
@@ -146,7 +147,7 @@ func TestFrozenCatalogBackend(t *testing.T) {
 		t.Fatal(err)
 	}
 	start := time.Now()
-	bound := stopTimeout + 3*time.Second // the bound, plus slack for a loaded machine
+	bound := node.StopTimeout + 3*time.Second // the bound, plus slack for a loaded machine
 	select {
 	case <-p.exited:
 		t.Logf("stopped %s after SIGTERM", time.Since(start).Round(10*time.Millisecond)) // reported, not asserted

@@ -7,19 +7,18 @@
 // Every flag can also be set in a JSON file given with --config, using the
 // flag names as keys; flags on the command line win.
 //
-// The node opens its catalog at start (Pebble under the data dir, or
-// --catalog etcd://host:port/prefix, as --deploy-generation N). A node fenced
-// out of the catalog by a newer one exits with status 3 and a message naming
-// both fence tokens; see cmd/node/catalog.go. A node whose catalog guardian
-// or node guardian stops halts the same way, with a message saying which.
+// The node itself (start order, subsystems, readiness, bounded stop) is
+// package node (the top-level node/ directory), so tests and embedders start
+// one in process; this command only parses flags, starts it and waits for a
+// signal or a halt.
 //
-// /readyz answers 503, naming each subsystem that is not serving, when one
-// has stopped or has not answered a status probe within 2 s (readiness.go).
-// With --cacert, --cert and --key the remote port is mutual TLS in both
-// directions (package mtls); without them it must listen on loopback.
-// The remote port is guarded (surface.RemoteGuard): no frame a peer sends
-// can panic the process, and peers cannot stop actors. SIGTERM stops the
-// node within 5 s even when a backend does not answer.
+// A node fenced out of its catalog by a newer one exits with status 3 and a
+// message naming both fence tokens; a node whose catalog guardian or node
+// guardian stops halts the same way, with a message saying which. SIGINT or
+// SIGTERM stops it (exit 0) within node.StopTimeout even when a backend does
+// not answer. With --cacert, --cert and --key the remote port is mutual TLS
+// in both directions (package mtls); without them it must listen on
+// loopback.
 package main
 
 import (
@@ -30,13 +29,19 @@ import (
 	"syscall"
 
 	"github.com/arbor-db/arbor/clock"
+	"github.com/arbor-db/arbor/node"
 )
+
+// exitHalted is the exit code of a halted node: fenced out of its catalog by
+// a newer node, or left without its catalog guardian or its node guardian
+// (see node.Node.Halted).
+const exitHalted = 3
 
 func main() { os.Exit(run(os.Args[1:])) }
 
 // run is main without os.Exit, so tests can call it in a child process.
 func run(args []string) int {
-	cfg, err := ParseConfig(args)
+	cfg, err := node.ParseConfig(args)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "arbor node: %v\n", err)
 		return 2
@@ -48,7 +53,7 @@ func run(args []string) int {
 	signal.Notify(signals, syscall.SIGINT, syscall.SIGTERM)
 	defer signal.Stop(signals)
 
-	n, err := StartNode(cfg, logger, clock.Real())
+	n, err := node.Start(cfg, logger, clock.Real())
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "arbor node: %v\n", err)
 		return 1

@@ -95,3 +95,37 @@ func TestBinaryRejectsBadFlags(t *testing.T) {
 		t.Fatalf("message does not name the flag: %q", first)
 	}
 }
+
+// TestBinaryStartsEverySubsystem is `make run` in a test: the binary on a
+// fresh data dir becomes ready with storage, the query tracker and the
+// default cluster running, each keeping its state under the data dir.
+func TestBinaryStartsEverySubsystem(t *testing.T) {
+	dataDir := filepath.Join(t.TempDir(), "data")
+	p := runNode(t, "--data-dir", dataDir) // the last --data-dir wins
+	p.requireServing(t, "start")
+	if _, body := p.tryGet("/readyz"); strings.TrimSpace(body) != "ready" {
+		t.Fatalf("/readyz body %q", body)
+	}
+	testkit.Eventually(t, func() bool {
+		_, metrics := p.tryGet("/metrics")
+		return strings.Contains(metrics, `arbor_compute_replica_count{cluster="u1"} 1`) &&
+			strings.Contains(metrics, "arbor_storage_tables 0") &&
+			strings.Contains(metrics, "arbor_querytracker_tracked_peeks 0")
+	}, 10*time.Second, "/metrics does not show storage, the query tracker and the default cluster")
+	for _, dir := range []string{"catalog", "storage", filepath.Join("compute", "u1")} {
+		if _, err := os.Stat(filepath.Join(dataDir, dir)); err != nil {
+			t.Errorf("no %s under the data dir: %v", dir, err)
+		}
+	}
+	if err := p.signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-p.exited:
+	case <-time.After(20 * time.Second):
+		t.Fatalf("the node did not exit after SIGTERM:\n%s", p.stderr)
+	}
+	if err := p.err(); err != nil {
+		t.Fatalf("exit after SIGTERM: %v\n%s", err, p.stderr)
+	}
+}

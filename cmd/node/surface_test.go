@@ -10,6 +10,7 @@ import (
 
 	"github.com/arbor-db/arbor/actors/surface/surfacetest"
 	"github.com/arbor-db/arbor/messages"
+	"github.com/arbor-db/arbor/node"
 	"github.com/arbor-db/arbor/testkit"
 )
 
@@ -21,7 +22,7 @@ import (
 func TestRemoteSurfaceHolds(t *testing.T) {
 	p := runNode(t)
 	guardian := &actor.PID{Address: p.listen, Id: "node"}
-	catalogPID := &actor.PID{Address: p.listen, Id: "node/" + catalogSubsystem}
+	catalogPID := &actor.PID{Address: p.listen, Id: "node/" + node.SubsystemCatalog}
 
 	for _, f := range surfacetest.CrashFrames(guardian) {
 		peer := surfacetest.Dial(t, p.listen)

@@ -1,4 +1,4 @@
-package main
+package node
 
 import (
 	"io"
@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/arbor-db/arbor/actors/node"
+	rootguardian "github.com/arbor-db/arbor/actors/node"
 	"github.com/arbor-db/arbor/testkit"
 	"github.com/asynkron/protoactor-go/actor"
 	"go.uber.org/goleak"
@@ -20,14 +20,35 @@ func testConfig(t *testing.T) Config {
 	return Config{DataDir: filepath.Join(t.TempDir(), "data"), Listen: "127.0.0.1:0", HTTP: "127.0.0.1:0", LogLevel: "error"}
 }
 
+// startTestNode starts a node on cfg with a manual clock. At the end of the
+// test it is stopped and every goroutine the test started must end.
 func startTestNode(t *testing.T, cfg Config) *Node {
 	t.Helper()
-	n, err := StartNode(cfg, testkit.QuietLogger(), testkit.NewManualClock())
+	before := goleak.IgnoreCurrent()
+	n, err := Start(cfg, testkit.QuietLogger(), testkit.NewManualClock())
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(n.Stop)
+	t.Cleanup(func() {
+		n.Stop()
+		awaitQuiet(t, before)
+	})
 	return n
+}
+
+// awaitQuiet waits until the goroutines started since before have ended.
+// Subsystems stop concurrently, so a few messages between them end as dead
+// letters at stop, and protoactor's dead-letter throttle keeps a goroutine
+// for one interval (a second) after the last one.
+func awaitQuiet(t *testing.T, before goleak.Option) {
+	t.Helper()
+	var err error
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		if err = goleak.Find(testkit.LeakOptions(before)...); err == nil {
+			return
+		}
+	}
+	t.Errorf("goroutines left after the node stopped: %v", err)
 }
 
 func get(t *testing.T, url string) (int, string) {
@@ -51,13 +72,13 @@ func TestNodeServesHealthReadinessAndMetrics(t *testing.T) {
 		t.Fatalf("/readyz: %d", code)
 	}
 	// A subsystem under the guardian makes protoactor record message metrics.
-	res, err := n.System().Root.RequestFuture(n.Guardian(), &node.SpawnSubsystem{
+	res, err := n.System().Root.RequestFuture(n.Guardian(), &rootguardian.SpawnSubsystem{
 		Name: "echo", Props: actor.PropsFromFunc(func(actor.Context) {}),
 	}, time.Second).Result()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, ok := res.(*node.SubsystemSpawned); !ok {
+	if _, ok := res.(*rootguardian.SubsystemSpawned); !ok {
 		t.Fatalf("spawn: %#v", res)
 	}
 	_, metrics := get(t, base+"/metrics")
@@ -83,13 +104,13 @@ func TestNodeReportsPortInUse(t *testing.T) {
 
 	cfg := testConfig(t)
 	cfg.HTTP = addr
-	if _, err := StartNode(cfg, testkit.QuietLogger(), testkit.NewManualClock()); err == nil ||
+	if _, err := Start(cfg, testkit.QuietLogger(), testkit.NewManualClock()); err == nil ||
 		!strings.Contains(err.Error(), addr) || !strings.Contains(err.Error(), "--http") {
 		t.Fatalf("http port in use: %v", err)
 	}
 	cfg = testConfig(t)
 	cfg.Listen = addr
-	if _, err := StartNode(cfg, testkit.QuietLogger(), testkit.NewManualClock()); err == nil ||
+	if _, err := Start(cfg, testkit.QuietLogger(), testkit.NewManualClock()); err == nil ||
 		!strings.Contains(err.Error(), addr) || !strings.Contains(err.Error(), "--listen") {
 		t.Fatalf("remote port in use: %v", err)
 	}
@@ -102,7 +123,7 @@ func TestNodeReportsUnusableDataDir(t *testing.T) {
 	}
 	cfg := testConfig(t)
 	cfg.DataDir = filepath.Join(file, "data") // a file cannot hold a directory
-	_, err := StartNode(cfg, testkit.QuietLogger(), testkit.NewManualClock())
+	_, err := Start(cfg, testkit.QuietLogger(), testkit.NewManualClock())
 	if err == nil || !strings.Contains(err.Error(), "data dir") || !strings.Contains(err.Error(), cfg.DataDir) {
 		t.Fatalf("unusable data dir: %v", err)
 	}
@@ -110,11 +131,11 @@ func TestNodeReportsUnusableDataDir(t *testing.T) {
 
 func spawnSubsystem(t *testing.T, n *Node, name string, props *actor.Props) *actor.PID {
 	t.Helper()
-	res, err := n.System().Root.RequestFuture(n.Guardian(), &node.SpawnSubsystem{Name: name, Props: props}, 5*time.Second).Result()
+	res, err := n.System().Root.RequestFuture(n.Guardian(), &rootguardian.SpawnSubsystem{Name: name, Props: props}, 5*time.Second).Result()
 	if err != nil {
 		t.Fatal(err)
 	}
-	spawned, ok := res.(*node.SubsystemSpawned)
+	spawned, ok := res.(*rootguardian.SubsystemSpawned)
 	if !ok {
 		t.Fatalf("spawn %s: %#v", name, res)
 	}
@@ -162,7 +183,7 @@ func TestLosingTheCatalogGuardianHaltsTheNode(t *testing.T) {
 
 func TestReadyzNamesASubsystemThatStopsAnswering(t *testing.T) {
 	clk := testkit.NewManualClock()
-	n, err := StartNode(testConfig(t), testkit.QuietLogger(), clk)
+	n, err := Start(testConfig(t), testkit.QuietLogger(), clk)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -196,12 +217,11 @@ func TestStopIsBoundedWhenASubsystemHangs(t *testing.T) {
 	<-entered
 	select {
 	case <-stopped:
-	case <-time.After(stopTimeout + 5*time.Second):
-		t.Fatalf("Stop did not return within %s", stopTimeout+5*time.Second)
+	case <-time.After(StopTimeout + 5*time.Second):
+		t.Fatalf("Stop did not return within %s", StopTimeout+5*time.Second)
 	}
 	// Let the hung actor finish; what it leaves (protoactor's dead-letter
 	// throttle lives one interval) must be gone before the next test.
 	close(release)
-	testkit.Eventually(t, func() bool { return goleak.Find(testkit.LeakOptions(before)...) == nil },
-		10*time.Second, "goroutines left after the hung subsystem finished")
+	awaitQuiet(t, before)
 }

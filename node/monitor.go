@@ -1,4 +1,4 @@
-package main
+package node
 
 import (
 	"fmt"
@@ -35,10 +35,16 @@ type probeTarget struct {
 	judge func(answer any) (healthy bool, detail string, ok bool)
 }
 
+// The probes of the other subsystems live beside their wiring:
+// storageProbe (storage.go) and clusterProbe (compute.go). The query
+// tracker and the replicas host are not probed (they do no I/O); only
+// their stop is reported. ENVIRONMENT: the environment's probe goes here
+// or beside its wiring, once it exists.
+
 // catalogProbe probes the catalog guardian with GetStatus: ready only in
 // PhaseReady.
 func catalogProbe(pid *actor.PID) probeTarget {
-	return probeTarget{name: catalogSubsystem, pid: pid, request: &catalog.GetStatus{}, judge: judgeCatalogStatus}
+	return probeTarget{name: SubsystemCatalog, pid: pid, request: &catalog.GetStatus{}, judge: judgeCatalogStatus}
 }
 
 func judgeCatalogStatus(answer any) (bool, string, bool) {

@@ -1,4 +1,4 @@
-package main
+package node
 
 import (
 	"context"
@@ -14,7 +14,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/arbor-db/arbor/actors/node"
+	rootguardian "github.com/arbor-db/arbor/actors/node"
 	"github.com/arbor-db/arbor/actors/surface"
 	"github.com/arbor-db/arbor/clock"
 	"github.com/arbor-db/arbor/mtls"
@@ -23,8 +23,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
-// Node is one running Arbor process: an actor system with remote, the root
-// guardian, and the HTTP endpoints. Start it with StartNode; Stop it once.
+// Node is one running Arbor node: an actor system with remote, the root
+// guardian and its subsystems, and the HTTP endpoints. Start it with Start
+// and Stop it; its accessors are safe for concurrent use once Start
+// returned.
 type Node struct {
 	cfg    Config
 	logger *slog.Logger
@@ -39,8 +41,12 @@ type Node struct {
 	httpAddr   net.Addr
 	httpDone   chan struct{} // nil until serving; closed when the serving goroutine returns
 
-	catalog *nodeCatalog
-	halted  chan string // why the node must stop (see halt in catalog.go)
+	catalog      *nodeCatalog
+	storage      *nodeStorage
+	queryTracker *actor.PID
+	compute      *nodeCompute
+	started      []string    // the subsystems' names, in start order
+	halted       chan string // why the node must stop (see halt in catalog.go)
 
 	ready        *readiness
 	monitor      *actor.PID    // the node's monitor actor (monitor.go)
@@ -50,10 +56,13 @@ type Node struct {
 	stopOnce     sync.Once
 }
 
-// StartNode starts a node. On error everything started so far is stopped and
-// the error says which step failed and why (a port in use names the address
-// and its flag; an unwritable data dir names the directory).
-func StartNode(cfg Config, logger *slog.Logger, clk clock.Clock) (_ *Node, err error) {
+// Start starts a node and returns once every subsystem serves (the order is
+// in docs/architecture.md). On error everything started so far is stopped
+// and the error says which step failed and why (a port in use names the
+// address and its flag; an unwritable data dir names the directory; a data
+// dir another node holds says so). logger and clk are required; the clock
+// drives readiness probes and every subsystem's ticks.
+func Start(cfg Config, logger *slog.Logger, clk clock.Clock) (_ *Node, err error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -104,7 +113,7 @@ func StartNode(cfg Config, logger *slog.Logger, clk clock.Clock) (_ *Node, err e
 	if n.remote, err = startRemote(n.system, cfg, guard, creds); err != nil {
 		return nil, err
 	}
-	guardianProps, err := node.New(node.Config{
+	guardianProps, err := rootguardian.New(rootguardian.Config{
 		Logger: logger.With("actor", "node"),
 		OnRestart: func(name string, _ any) {
 			n.metrics.subsystemFailures.WithLabelValues(name).Inc()
@@ -128,12 +137,38 @@ func StartNode(cfg Config, logger *slog.Logger, clk clock.Clock) (_ *Node, err e
 	if n.monitor, err = n.system.Root.SpawnNamed(monitorProps, monitorName); err != nil {
 		return nil, fmt.Errorf("spawn %s: %w", monitorName, err)
 	}
+	// The subsystems, in order. Each start returns once the subsystem has
+	// answered that it serves, which is its first readiness probe.
 	if err := n.startCatalog(); err != nil {
 		return nil, err
 	}
-	// startCatalog saw the catalog guardian ready: that is its first answer.
-	n.ready.probeAnswered(catalogSubsystem, true, "")
+	n.ready.probeAnswered(SubsystemCatalog, true, "")
 	n.system.Root.Send(n.monitor, &addProbe{target: catalogProbe(n.catalog.pid)})
+
+	if err := n.startStorage(); err != nil {
+		return nil, err
+	}
+	n.ready.probeAnswered(SubsystemStorage, true, "")
+	n.system.Root.Send(n.monitor, &addProbe{target: storageProbe(n.storage.pid)})
+
+	if err := n.startQueryTracker(); err != nil {
+		return nil, err
+	}
+	if err := n.startCompute(); err != nil {
+		return nil, err
+	}
+	name := ClusterSubsystem(DefaultCluster)
+	n.ready.probeAnswered(name, true, "")
+	n.system.Root.Send(n.monitor, &addProbe{target: clusterProbe(name, n.compute.instance(DefaultCluster))})
+
+	// ENVIRONMENT: the environment (actors/environment, issue 11) starts
+	// here, last: it bootstraps from the catalog and needs storage, the
+	// query tracker and the clusters running. Spawn it with spawnSubsystem
+	// (it is then stopped first at Stop), wait for its first answer, and
+	// add its readiness the same way as storage's above:
+	// n.ready.probeAnswered(name, true, "") and an addProbe whose judge
+	// reads its status answer. It also takes over the query tracker's
+	// effects from nodeTrackerEffects (querytracker.go).
 
 	n.httpServer = &http.Server{Handler: n.routes(), ReadHeaderTimeout: 10 * time.Second}
 	n.httpDone = make(chan struct{})
@@ -192,7 +227,13 @@ func startRemote(sys *actor.ActorSystem, cfg Config, guard *surface.RemoteGuard,
 	if cfg.Advertise != "" {
 		opts = append(opts, remote.WithAdvertisedHost(cfg.Advertise))
 	}
-	r := remote.NewRemote(sys, remote.Configure(host, port, opts...))
+	rcfg := remote.Configure(host, port, opts...)
+	// One dial attempt per endpoint: protoactor retries a failed dial with
+	// 2 s sleeps inside the endpoint writer and leaks the gRPC connection of
+	// every failed attempt. A peer that cannot be reached is reported at
+	// once (its watchers get Terminated) and supervision decides what next.
+	rcfg.MaxRetryCount = 1
+	r := remote.NewRemote(sys, rcfg)
 	defer func() {
 		if p := recover(); p != nil {
 			err = fmt.Errorf("cannot listen on %s (--listen): %v", cfg.Listen, p)
@@ -237,6 +278,10 @@ func (n *Node) routes() http.Handler {
 	return mux
 }
 
+// Ready is /readyz's verdict now: whether the node is ready and, when not,
+// every reason, each prefixed by its subsystem's name.
+func (n *Node) Ready() (bool, string) { return n.ready.verdict(n.clock.Now()) }
+
 // HTTPAddr is the address the HTTP endpoints listen on.
 func (n *Node) HTTPAddr() string { return n.httpAddr.String() }
 
@@ -249,23 +294,41 @@ func (n *Node) System() *actor.ActorSystem { return n.system }
 // Guardian is the PID of the root guardian; subsystems are spawned under it.
 func (n *Node) Guardian() *actor.PID { return n.guardian }
 
-// stopTimeout bounds Node.Stop: each step below gets a share of it, and a
+// Catalog is the PID of the catalog guardian ("node/catalog").
+func (n *Node) Catalog() *actor.PID { return n.catalog.pid }
+
+// Storage is the PID of the storage actor ("node/storage"); it speaks the
+// Storage* protocol (messages/storage.proto) and answers its sender, so
+// send requests with Request or RequestFuture.
+func (n *Node) Storage() *actor.PID { return n.storage.pid }
+
+// QueryTracker is the PID of the query tracker ("node/querytracker"). It
+// accepts querytracker commands as Go values and messages.Qt* protobufs
+// from this process.
+func (n *Node) QueryTracker() *actor.PID { return n.queryTracker }
+
+// Instance is the PID of the named compute cluster's instance
+// ("node/cluster-<name>"), or nil when the node runs no such cluster. Every
+// node runs DefaultCluster.
+func (n *Node) Instance(cluster string) *actor.PID { return n.compute.instance(cluster) }
+
+// StopTimeout bounds Node.Stop: each step below gets a share of it, and a
 // step that overruns its share (a subsystem blocked on a frozen backend) is
 // abandoned with a warning so the process can still exit.
-const stopTimeout = 5 * time.Second
+const StopTimeout = 5 * time.Second
 
-// Shares of stopTimeout, in the order Stop spends them.
+// Shares of StopTimeout, in the order Stop spends them.
 const (
 	stopGuardianShare = 2 * time.Second
-	stopCatalogShare  = time.Second
+	stopStoresShare   = time.Second
 	stopRemoteShare   = time.Second
 	stopHTTPShare     = 500 * time.Millisecond
 	stopMetricsShare  = 500 * time.Millisecond
 )
 
-// Stop shuts the node down in order: not ready, subsystems and guardian
-// stopped, catalog closed, remote closed, HTTP closed, actor system shut
-// down. It returns within stopTimeout (plus scheduling slack) even when a
+// Stop shuts the node down in order: not ready, subsystems stopped one by
+// one in the reverse of their start order, then the guardian, stores closed (catalog, storage, replica outputs), remote closed, HTTP closed, actor system shut
+// down. It returns within StopTimeout (plus scheduling slack) even when a
 // subsystem or backend does not answer: what did not finish in its share is
 // logged and left behind. It is safe to call more than once and on a partly
 // started node.
@@ -279,8 +342,10 @@ func (n *Node) Stop() {
 		if n.guardian != nil {
 			var stopped bool
 			if n.monitor != nil {
+				deadline := time.Now().Add(stopGuardianShare)
+				n.stopSubsystems(deadline)
 				n.system.Root.Stop(n.guardian)
-				stopped = waitFor(n.guardianGone, stopGuardianShare)
+				stopped = waitFor(n.guardianGone, max(time.Until(deadline), guardianStopFloor))
 			} else { // a partly started node: nothing watches the guardian
 				stopped = within(stopGuardianShare, func() { _ = n.system.Root.StopFuture(n.guardian).Wait() })
 			}
@@ -291,8 +356,8 @@ func (n *Node) Stop() {
 		if n.monitor != nil {
 			n.system.Root.Stop(n.monitor)
 		}
-		if !within(stopCatalogShare, n.stopCatalog) {
-			n.logger.Warn("catalog store did not close in time; leaving it", "waited", stopCatalogShare)
+		if !within(stopStoresShare, n.closeStores) {
+			n.logger.Warn("stores did not close in time; leaving them", "waited", stopStoresShare)
 		}
 		if n.remote != nil {
 			if !within(stopRemoteShare, func() { n.remote.Shutdown(true) }) {
@@ -347,13 +412,46 @@ func within(d time.Duration, f func()) bool {
 	return waitFor(done, d)
 }
 
+// guardianStopFloor is how long Stop still waits for the root guardian when
+// its subsystems used up the guardian's share: a guardian whose subsystems
+// have stopped stops at once.
+const guardianStopFloor = 100 * time.Millisecond
+
+// stopSubsystems stops the node's subsystems one at a time, in the reverse
+// of their start order, so each stops before what it uses (the replica
+// runtimes before storage, storage before the catalog). It gives up at
+// deadline, leaving the rest to the guardian's stop, which stops whatever
+// remains at once.
+func (n *Node) stopSubsystems(deadline time.Time) {
+	for i := len(n.started) - 1; i >= 0; i-- {
+		name := n.started[i]
+		left := time.Until(deadline)
+		if left <= 0 {
+			n.logger.Warn("no time left to stop subsystems in order; the guardian stops the rest", "next", name)
+			return
+		}
+		if _, err := n.system.Root.RequestFuture(n.guardian, &rootguardian.StopSubsystem{Name: name}, left).Result(); err != nil {
+			n.logger.Warn("subsystem did not stop in time; the guardian stops the rest", "name", name, "err", err)
+			return
+		}
+	}
+}
+
+// closeStores closes what the subsystems kept their state in; they have
+// stopped with the root guardian before.
+func (n *Node) closeStores() {
+	n.stopCatalog()
+	n.closeStorage()
+	n.closeCompute()
+}
+
 // subsystemStopped is the node guardian's OnSubsystemStopped: the subsystem
 // is counted and the node is no longer ready. Without its catalog guardian
 // the node cannot write its catalog, so that one also halts the node.
 func (n *Node) subsystemStopped(name string) {
 	n.metrics.subsystemStops.WithLabelValues(name).Inc()
 	n.ready.subsystemStopped(name)
-	if name == catalogSubsystem {
+	if name == SubsystemCatalog {
 		n.halt("the catalog guardian stopped (it was stopped or exhausted its restarts): the node can no longer write its catalog")
 	}
 }

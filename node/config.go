@@ -1,8 +1,7 @@
-package main
+package node
 
 import (
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
@@ -42,9 +41,6 @@ func DefaultConfig() Config {
 		LogLevel: "info",
 	}
 }
-
-// ErrBadConfig wraps every configuration error.
-var ErrBadConfig = errors.New("bad configuration")
 
 // ParseConfig reads flags (args excludes the program name) and the optional
 // --config file.

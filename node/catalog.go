@@ -1,4 +1,4 @@
-package main
+package node
 
 import (
 	"context"
@@ -11,7 +11,6 @@ import (
 
 	"github.com/arbor-db/arbor/actors/catalog"
 	"github.com/arbor-db/arbor/actors/catalog/durable"
-	"github.com/arbor-db/arbor/actors/node"
 	"github.com/arbor-db/arbor/actors/surface"
 	"github.com/arbor-db/arbor/persistence"
 	"github.com/arbor-db/arbor/persistence/etcd"
@@ -23,16 +22,8 @@ import (
 // process belongs to (--deploy-generation), and the catalog guardian that
 // owns it, spawned as the "catalog" subsystem under the node guardian.
 
-const (
-	// catalogSubsystem is the catalog guardian's name under the node guardian.
-	catalogSubsystem = "catalog"
-	// catalogStartTimeout bounds opening the catalog at start.
-	catalogStartTimeout = 30 * time.Second
-	// exitHalted is the exit code of a halted node: fenced out of its
-	// catalog by a newer node, or left without its catalog guardian or its
-	// node guardian (see Node.Halted).
-	exitHalted = 3
-)
+// catalogStartTimeout bounds opening the catalog at start.
+const catalogStartTimeout = 30 * time.Second
 
 // catalogSpec is a parsed --catalog: empty Endpoints means the embedded
 // Pebble store under the data dir.
@@ -67,6 +58,9 @@ type nodeCatalog struct {
 	store            persistence.Store
 	catalog, version persistence.Shard
 	pid              *actor.PID
+	// token is the fence token the guardian opened the catalog with; its
+	// epoch is the environment epoch compute replicas are stamped with.
+	token durable.FenceToken
 }
 
 // startCatalog opens the catalog store and spawns the catalog guardian,
@@ -103,7 +97,7 @@ func (n *Node) startCatalog() error {
 	// The guardian's requests are local Go structs: it accepts nothing
 	// from remote senders.
 	allow, err := surface.AllowRemote(surface.AllowConfig{
-		Actor: catalogSubsystem, Logger: n.logger.With("actor", catalogSubsystem), Registerer: n.metrics.registry,
+		Actor: SubsystemCatalog, Logger: n.logger.With("actor", SubsystemCatalog), Registerer: n.metrics.registry,
 	})
 	if err != nil {
 		return err
@@ -118,27 +112,18 @@ func (n *Node) startCatalog() error {
 		Halt:    n.halt,
 		Clock:   n.clock,
 		Metrics: metrics,
-		Logger:  n.logger.With("actor", catalogSubsystem),
+		Logger:  n.logger.With("actor", SubsystemCatalog),
 	})
 	if err != nil {
 		return err
 	}
 	props = props.Configure(actor.WithReceiverMiddleware(allow))
-	res, err := n.system.Root.RequestFuture(n.guardian, &node.SpawnSubsystem{Name: catalogSubsystem, Props: props}, catalogStartTimeout).Result()
-	if err != nil {
-		return fmt.Errorf("spawn catalog guardian: %w", err)
-	}
-	switch r := res.(type) {
-	case *node.SubsystemSpawned:
-		c.pid = r.PID
-	case *node.SpawnFailed:
-		return fmt.Errorf("spawn catalog guardian: %w", r.Err)
-	default:
-		return fmt.Errorf("spawn catalog guardian: unexpected answer %T", res)
+	if c.pid, err = n.spawnSubsystem(SubsystemCatalog, props); err != nil {
+		return err
 	}
 	// The guardian opens the catalog before it reads any message, so its
 	// first status says how the open went.
-	res, err = n.system.Root.RequestFuture(c.pid, &catalog.GetStatus{}, catalogStartTimeout).Result()
+	res, err := n.system.Root.RequestFuture(c.pid, &catalog.GetStatus{}, catalogStartTimeout).Result()
 	if err != nil {
 		return fmt.Errorf("catalog guardian status: %w", err)
 	}
@@ -147,6 +132,7 @@ func (n *Node) startCatalog() error {
 	case !ok:
 		return fmt.Errorf("catalog guardian status: unexpected answer %T", res)
 	case st.Phase == catalog.PhaseReady:
+		c.token = st.Token
 		n.logger.Info("catalog open", "token", st.Token.String(), "catalog", n.catalogLocation(spec))
 		return nil
 	case st.Err != nil:

@@ -1,0 +1,47 @@
+// Package node runs one Arbor node in a process: a protoactor actor system
+// with remote (behind surface.RemoteGuard), the root guardian
+// (actors/node) and every subsystem under it, and the HTTP endpoints
+// /metrics, /healthz and /readyz. cmd/node parses flags and calls Start;
+// tests and embedders call Start themselves.
+//
+// # Subsystems
+//
+// Each is a child of the root guardian, named node/<name>: the catalog
+// guardian (SubsystemCatalog), storage on Pebble under <data-dir>/storage
+// (SubsystemStorage), the query tracker (SubsystemQueryTracker), the host
+// of this node's replica runtimes (SubsystemReplicas), and one instance per
+// compute cluster (ClusterSubsystem(name)); every node runs DefaultCluster
+// with one replica, whose runtime keeps its outputs under
+// <data-dir>/compute/<replica id>. Node's accessors (Catalog, Storage,
+// QueryTracker, Instance) give their PIDs to tests and the environment.
+//
+// The node's own messages (to the monitor and the replicas host) are Go
+// structs; neither accepts anything from another process. Storage accepts
+// from other nodes only the reads, change data and read holds a remote
+// replica runtime needs.
+//
+// # Start and stop
+//
+// Start brings the node up in a fixed order and returns once every
+// subsystem has answered that it serves; on any error it stops what it
+// started and says which step failed. Stop takes it down in reverse order,
+// one subsystem at a time, within StopTimeout, abandoning (and logging) a
+// step that overruns its share. docs/architecture.md lists the order.
+//
+// # Readiness
+//
+// /readyz answers 200 only while the node has started, is not stopping, no
+// subsystem has stopped, and every probed subsystem answered its latest
+// status probe, healthy, within the probe deadline; otherwise 503 with each
+// reason, prefixed by the subsystem's name (readiness.go, monitor.go).
+//
+// # Halting
+//
+// Halted delivers, once, the reason the node must stop on its own: its
+// catalog guardian was fenced by a newer node, the catalog guardian stopped
+// (the node can no longer write its catalog), or the root guardian stopped.
+// Losing any other subsystem makes the node unready but does not halt it.
+//
+// One node per process: the node sets OpenTelemetry's global meter
+// provider, which protoactor reads.
+package node

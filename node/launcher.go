@@ -1,0 +1,77 @@
+package node
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/arbor-db/arbor/actors/replica"
+	"github.com/arbor-db/arbor/actors/replica/runtime"
+	"github.com/arbor-db/arbor/timely"
+)
+
+// runtimeLauncher is a cluster's replica.Launcher: it runs each replica's
+// runtime in this process, as a child of the replicas host. This is the one
+// place the node builds a runtime.Config.
+type runtimeLauncher struct {
+	node    *Node
+	cluster timely.ClusterId
+}
+
+var _ replica.Launcher = (*runtimeLauncher)(nil)
+
+// Launch opens the replica's outputs (once per node run), builds the
+// runtime over the node's storage and has the replicas host spawn it. It
+// runs on a goroutine the ReplicaState owns, so it may wait, bounded by ctx.
+func (l *runtimeLauncher) Launch(ctx context.Context, id timely.ReplicaId, incarnation uint64) (*actor.PID, error) {
+	n := l.node
+	outputs, err := n.compute.outputs.shard(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	name := fmt.Sprintf("%s-%s-%d", l.cluster, id, incarnation)
+	props, err := runtime.New(runtime.Config{
+		Storage: n.storage.pid,
+		Outputs: outputs,
+		// Storage keys subscriptions by id: one per incarnation, so a new
+		// incarnation never collides with its stopping predecessor.
+		SubscriptionId: "replica-" + name,
+		Clock:          n.clock,
+		Registerer:     n.metrics.registry,
+		Logger:         n.logger.With("cluster", l.cluster.String(), "replica", id.String(), "incarnation", incarnation),
+	})
+	if err != nil {
+		return nil, err
+	}
+	return n.spawnRuntime(ctx, name+"-", props)
+}
+
+// spawnRuntime asks the replicas host to spawn props and waits for its
+// answer, at most spawnTimeout, and not past ctx: a stopping node or
+// ReplicaState cancels it. A runtime the host spawns after its launch was
+// canceled runs, unowned, until the node stops.
+func (n *Node) spawnRuntime(ctx context.Context, prefix string, props *actor.Props) (*actor.PID, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	f := actor.NewFuture(n.system, spawnTimeout)
+	n.system.Root.RequestWithCustomSender(n.compute.host, &spawnRuntime{prefix: prefix, props: props}, f.PID())
+	// Completes the future early when ctx ends; no goroutine otherwise.
+	stop := context.AfterFunc(ctx, func() { n.system.Root.Send(f.PID(), &launchCanceled{err: ctx.Err()}) })
+	defer stop()
+	res, err := f.Result()
+	if err != nil {
+		return nil, fmt.Errorf("spawn runtime %s: %w", prefix, err)
+	}
+	switch r := res.(type) {
+	case *runtimeSpawned:
+		return r.pid, nil
+	case *launchCanceled:
+		return nil, fmt.Errorf("spawn runtime %s: %w", prefix, r.err)
+	}
+	return nil, fmt.Errorf("spawn runtime %s: unexpected answer %T", prefix, res)
+}
+
+// launchCanceled ends a spawnRuntime wait whose context ended.
+type launchCanceled struct{ err error }

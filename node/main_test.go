@@ -1,0 +1,33 @@
+package node
+
+import (
+	"fmt"
+	"os"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"github.com/arbor-db/arbor/testkit"
+)
+
+// TestMain is goleak.VerifyTestMain with patience: a node's subsystems stop
+// concurrently, so a few messages between them end as dead letters, and
+// protoactor's dead-letter throttle keeps a goroutine for one interval (a
+// second) after the last one.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if code == 0 {
+		var err error
+		for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+			if err = goleak.Find(testkit.LeakOptions()...); err == nil {
+				break
+			}
+		}
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "goleak: goroutines left after the tests: %v\n", err)
+			code = 1
+		}
+	}
+	os.Exit(code)
+}

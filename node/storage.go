@@ -1,0 +1,110 @@
+package node
+
+import (
+	"fmt"
+	"path/filepath"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/arbor-db/arbor/actors/storage"
+	"github.com/arbor-db/arbor/actors/surface"
+	"github.com/arbor-db/arbor/messages"
+	"github.com/arbor-db/arbor/persistence"
+	"github.com/arbor-db/arbor/persistence/pebble"
+)
+
+// The node's storage: the storage actor, spawned as the "storage"
+// subsystem, over its own Pebble store under <data-dir>/storage (apart from
+// the catalog's, so each has one writer). The node owns the store and
+// closes it after the actor stopped.
+
+// storageStartTimeout bounds the storage actor's first answer: it opens
+// every table shard before it reads a message.
+const storageStartTimeout = 30 * time.Second
+
+// storageRemoteTypes are what other nodes may send the storage actor: the
+// reads, change data and read holds replica runtimes placed on them need.
+// Writes and DDL come from this node's environment only.
+var storageRemoteTypes = []proto.Message{
+	&messages.StorageFrontiers{},
+	&messages.StorageSnapshot{},
+	&messages.StorageReadRange{},
+	&messages.StorageSubscribe{},
+	&messages.StorageUnsubscribe{},
+	&messages.StorageAcquireReadHold{},
+	&messages.StorageDowngradeReadHold{},
+	&messages.StorageReleaseReadHold{},
+}
+
+// nodeStorage is what the node holds for its storage.
+type nodeStorage struct {
+	store persistence.Store
+	pid   *actor.PID
+}
+
+// startStorage opens the store, spawns the storage actor and waits for its
+// first answer, which comes only once it has recovered every table.
+func (n *Node) startStorage() error {
+	dir := filepath.Join(n.cfg.DataDir, SubsystemStorage)
+	s := &nodeStorage{}
+	n.storage = s
+	var err error
+	if s.store, err = pebble.Open(dir); err != nil {
+		return fmt.Errorf("storage: %w", err)
+	}
+	props, err := storage.New(storage.Config{
+		Store: s.store, Clock: n.clock, Registerer: n.metrics.registry, Logger: n.logger,
+	})
+	if err != nil {
+		return err
+	}
+	allow, err := surface.AllowRemote(surface.AllowConfig{
+		Actor: SubsystemStorage, Types: storageRemoteTypes,
+		Logger: n.logger.With("actor", SubsystemStorage), Registerer: n.metrics.registry,
+	})
+	if err != nil {
+		return err
+	}
+	if s.pid, err = n.spawnSubsystem(SubsystemStorage, props.Configure(actor.WithReceiverMiddleware(allow))); err != nil {
+		return err
+	}
+	res, err := n.system.Root.RequestFuture(s.pid, &messages.StorageFrontiers{}, storageStartTimeout).Result()
+	if err != nil {
+		return fmt.Errorf("storage under %s did not start: %w", dir, err)
+	}
+	if healthy, detail, ok := judgeStorageFrontiers(res); !ok || !healthy {
+		return fmt.Errorf("storage under %s did not start: %s (answer %T)", dir, detail, res)
+	}
+	n.logger.Info("storage open", "dir", dir)
+	return nil
+}
+
+// storageProbe probes the storage actor with StorageFrontiers: it answers
+// once it has opened its shards, and not at all while a shard call blocks
+// its Receive.
+func storageProbe(pid *actor.PID) probeTarget {
+	return probeTarget{name: SubsystemStorage, pid: pid, request: &messages.StorageFrontiers{}, judge: judgeStorageFrontiers}
+}
+
+func judgeStorageFrontiers(answer any) (bool, string, bool) {
+	r, ok := answer.(*messages.StorageFrontiersResponse)
+	switch {
+	case !ok:
+		return false, "", false
+	case r.GetError() != nil:
+		return false, r.GetError().GetMessage(), true
+	}
+	return true, "", true
+}
+
+// closeStorage closes the storage store; the actor has stopped before.
+func (n *Node) closeStorage() {
+	if n.storage == nil || n.storage.store == nil {
+		return
+	}
+	if err := n.storage.store.Close(); err != nil {
+		n.logger.Warn("closing the storage store", "err", err)
+	}
+}
