@@ -18,8 +18,9 @@ import (
 	"github.com/arbor-db/arbor/messages"
 )
 
-// EnvironmentName is the actor name a node gives its environment.
-const EnvironmentName = "environment"
+// EnvironmentName is the actor id of a node's environment (the
+// subsystem "environment" under the node's root guardian).
+const EnvironmentName = "node/environment"
 
 // Defaults of the options.
 const (

@@ -14,7 +14,9 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/arbor-db/arbor/actors/environment"
 	rootguardian "github.com/arbor-db/arbor/actors/node"
+	"github.com/arbor-db/arbor/actors/querytracker"
 	"github.com/arbor-db/arbor/actors/surface"
 	"github.com/arbor-db/arbor/clock"
 	"github.com/arbor-db/arbor/mtls"
@@ -44,9 +46,14 @@ type Node struct {
 	catalog      *nodeCatalog
 	storage      *nodeStorage
 	queryTracker *actor.PID
-	compute      *nodeCompute
-	started      []string    // the subsystems' names, in start order
-	halted       chan string // why the node must stop (see halt in catalog.go)
+	// trackerHandle and envEffects connect the environment to the query
+	// tracker (querytracker.go); env is the environment (environment.go).
+	trackerHandle *querytracker.Handle
+	envEffects    *environment.TrackerEffects
+	env           *actor.PID
+	compute       *nodeCompute
+	started       []string    // the subsystems' names, in start order
+	halted        chan string // why the node must stop (see halt in catalog.go)
 
 	ready        *readiness
 	monitor      *actor.PID    // the node's monitor actor (monitor.go)
@@ -161,14 +168,14 @@ func Start(cfg Config, logger *slog.Logger, clk clock.Clock) (_ *Node, err error
 	n.ready.probeAnswered(name, true, "")
 	n.system.Root.Send(n.monitor, &addProbe{target: clusterProbe(name, n.compute.instance(DefaultCluster))})
 
-	// ENVIRONMENT: the environment (actors/environment, issue 11) starts
-	// here, last: it bootstraps from the catalog and needs storage, the
-	// query tracker and the clusters running. Spawn it with spawnSubsystem
-	// (it is then stopped first at Stop), wait for its first answer, and
-	// add its readiness the same way as storage's above:
-	// n.ready.probeAnswered(name, true, "") and an addProbe whose judge
-	// reads its status answer. It also takes over the query tracker's
-	// effects from nodeTrackerEffects (querytracker.go).
+	// The environment starts last: it bootstraps from the catalog and
+	// needs storage, the query tracker and the clusters running. It is
+	// stopped first.
+	if err := n.startEnvironment(); err != nil {
+		return nil, err
+	}
+	n.ready.probeAnswered(SubsystemEnvironment, true, "")
+	n.system.Root.Send(n.monitor, &addProbe{target: environmentProbe(n.env)})
 
 	n.httpServer = &http.Server{Handler: n.routes(), ReadHeaderTimeout: 10 * time.Second}
 	n.httpDone = make(chan struct{})
@@ -306,6 +313,10 @@ func (n *Node) Storage() *actor.PID { return n.storage.pid }
 // accepts querytracker commands as Go values and messages.Qt* protobufs
 // from this process.
 func (n *Node) QueryTracker() *actor.PID { return n.queryTracker }
+
+// Environment is the environment's PID, the front door clients talk to
+// (at environment.Path on the node's remote address).
+func (n *Node) Environment() *actor.PID { return n.env }
 
 // Instance is the PID of the named compute cluster's instance
 // ("node/cluster-<name>"), or nil when the node runs no such cluster. Every

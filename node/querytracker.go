@@ -6,6 +6,7 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/arbor-db/arbor/actors/environment"
 	"github.com/arbor-db/arbor/actors/instance"
 	"github.com/arbor-db/arbor/actors/querytracker"
 	"github.com/arbor-db/arbor/actors/surface"
@@ -13,22 +14,24 @@ import (
 	"github.com/arbor-db/arbor/timely"
 )
 
-// The node's query tracker, spawned as the "querytracker" subsystem. Until
-// the environment supplies the real effects (ending statement executions,
-// watch sets), nodeTrackerEffects stands in: it cancels compute peeks on
-// the node's own clusters, and logs and counts the rest.
+// The node's query tracker, spawned as the "querytracker" subsystem. Its
+// effects are nodeTrackerEffects: each one is passed to the environment's
+// (environment.TrackerEffects: ending its statements, canceling its
+// pending peeks), and a compute peek's cancel also goes to the cluster's
+// instance on this node; every effect is logged and counted.
 
 // startQueryTracker spawns the query tracker. It does no I/O and opens
 // nothing, so it serves as soon as it is spawned; it is not probed, and
 // /readyz names it only when it stops.
 func (n *Node) startQueryTracker() error {
+	n.envEffects = environment.NewTrackerEffects()
 	effects, err := newNodeTrackerEffects(n.logger.With("actor", SubsystemQueryTracker), n.metrics.registry,
 		func(cluster timely.ClusterId) *actor.PID { return n.compute.instanceById(cluster) },
-		func(pid *actor.PID, msg any) { n.system.Root.Send(pid, msg) })
+		func(pid *actor.PID, msg any) { n.system.Root.Send(pid, msg) }, n.envEffects)
 	if err != nil {
 		return err
 	}
-	props, err := querytracker.New(querytracker.Config{
+	props, bind, err := querytracker.NewWithHandle(n.system.Root, querytracker.Config{
 		Effects: effects, Clock: n.clock, Registerer: n.metrics.registry, Logger: n.logger,
 	})
 	if err != nil {
@@ -43,12 +46,16 @@ func (n *Node) startQueryTracker() error {
 		return err
 	}
 	n.queryTracker, err = n.spawnSubsystem(SubsystemQueryTracker, props.Configure(actor.WithReceiverMiddleware(allow)))
-	return err
+	if err != nil {
+		return err
+	}
+	n.trackerHandle = bind(n.queryTracker)
+	return nil
 }
 
-// nodeTrackerEffects is the query tracker's Effects until the environment
-// supplies its own. It never blocks: a cancel is one Send, the rest is a log
-// line and a counter.
+// nodeTrackerEffects is the query tracker's Effects. It never blocks: a
+// cancel is one Send, the environment's effects only send, the rest is a
+// log line and a counter.
 type nodeTrackerEffects struct {
 	logger *slog.Logger
 	// instance finds a cluster's instance (nil: the node runs no such
@@ -56,10 +63,11 @@ type nodeTrackerEffects struct {
 	instance func(timely.ClusterId) *actor.PID
 	send     func(*actor.PID, any)
 	calls    *prometheus.CounterVec
+	env      *environment.TrackerEffects
 }
 
 func newNodeTrackerEffects(logger *slog.Logger, reg prometheus.Registerer,
-	instance func(timely.ClusterId) *actor.PID, send func(*actor.PID, any)) (*nodeTrackerEffects, error) {
+	instance func(timely.ClusterId) *actor.PID, send func(*actor.PID, any), env *environment.TrackerEffects) (*nodeTrackerEffects, error) {
 	calls := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "arbor_node_querytracker_effects_total",
 		Help: "Effects the query tracker asked of the node, by effect, while the node supplies them.",
@@ -67,13 +75,14 @@ func newNodeTrackerEffects(logger *slog.Logger, reg prometheus.Registerer,
 	if err := metrics.Into(reg, &calls); err != nil {
 		return nil, err
 	}
-	return &nodeTrackerEffects{logger: logger, instance: instance, send: send, calls: calls}, nil
+	return &nodeTrackerEffects{logger: logger, instance: instance, send: send, calls: calls, env: env}, nil
 }
 
 // CancelComputePeek cancels the peek on the cluster's instance when this
 // node runs that cluster; best effort, as the contract allows.
 func (e *nodeTrackerEffects) CancelComputePeek(cluster timely.ClusterId, uuid timely.Uuid, reason querytracker.CancelReason) {
 	e.calls.WithLabelValues("cancel_compute_peek").Inc()
+	e.env.CancelComputePeek(cluster, uuid, reason)
 	pid := e.instance(cluster)
 	if pid == nil {
 		e.logger.Debug("cancel of a peek on a cluster this node does not run", "cluster", cluster.String(), "uuid", uuid.String(), "reason", reason.String())
@@ -82,23 +91,24 @@ func (e *nodeTrackerEffects) CancelComputePeek(cluster timely.ClusterId, uuid ti
 	e.send(pid, instance.CancelPeek{Uuid: uuid})
 }
 
-// InstallWatchSet accepts every watch set: nothing drops objects before the
-// environment exists.
+// InstallWatchSet installs through the environment's effects.
 func (e *nodeTrackerEffects) InstallWatchSet(execution querytracker.ExecutionId, ws querytracker.WatchSet) error {
 	e.calls.WithLabelValues("install_watch_set").Inc()
 	e.logger.Debug("watch set installed", "execution", execution.String(), "objects", len(ws.Objects))
-	return nil
+	return e.env.InstallWatchSet(execution, ws)
 }
 
-// EndExecution logs the end; the statement log is the environment's.
+// EndExecution tells the environment, whose statement it was.
 func (e *nodeTrackerEffects) EndExecution(execution querytracker.ExecutionId, reason querytracker.EndReason) {
 	e.calls.WithLabelValues("end_execution").Inc()
 	e.logger.Debug("execution ended", "execution", execution.String(), "reason", reason.String())
+	e.env.EndExecution(execution, reason)
 }
 
-// CountCanceledPeeks only logs: the tracker counts canceled peeks itself
-// (arbor_querytracker_canceled_peeks_total).
+// CountCanceledPeeks passes the count to the environment's effects (the
+// tracker also counts canceled peeks itself).
 func (e *nodeTrackerEffects) CountCanceledPeeks(reason querytracker.CancelReason, n int) {
 	e.calls.WithLabelValues("count_canceled_peeks").Inc()
 	e.logger.Debug("peeks canceled", "reason", reason.String(), "count", n)
+	e.env.CountCanceledPeeks(reason, n)
 }

@@ -6,6 +6,7 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 
+	"github.com/arbor-db/arbor/actors/environment"
 	rootguardian "github.com/arbor-db/arbor/actors/node"
 )
 
@@ -23,6 +24,9 @@ const (
 	// SubsystemReplicas hosts the replica runtimes this node runs; each
 	// runtime is its child.
 	SubsystemReplicas = "replicas"
+	// SubsystemEnvironment is the front door (actors/environment), at
+	// environment.Path.
+	SubsystemEnvironment = environment.Name
 	// DefaultCluster is the name of the compute cluster every node starts,
 	// with one replica (DefaultReplica).
 	DefaultCluster = "default"

@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"google.golang.org/protobuf/reflect/protoreflect"
 
+	"github.com/arbor-db/arbor/actors/environment"
 	"github.com/arbor-db/arbor/actors/instance"
 	rootguardian "github.com/arbor-db/arbor/actors/node"
 	"github.com/arbor-db/arbor/dataflow"
@@ -42,13 +43,13 @@ func TestNodeStartsEverySubsystem(t *testing.T) {
 	n := startTestNode(t, cfg)
 
 	list := ask[*rootguardian.SubsystemList](t, n, n.Guardian(), &rootguardian.ListSubsystems{})
-	want := []string{"catalog", "cluster-default", "querytracker", "replicas", "storage"}
+	want := []string{"catalog", "cluster-default", "environment", "querytracker", "replicas", "storage"}
 	if !slices.Equal(list.Names, want) {
 		t.Fatalf("subsystems %v, want %v", list.Names, want)
 	}
 	for name, pid := range map[string]*actor.PID{
 		"node/catalog": n.Catalog(), "node/storage": n.Storage(), "node/querytracker": n.QueryTracker(),
-		"node/cluster-default": n.Instance(DefaultCluster),
+		"node/cluster-default": n.Instance(DefaultCluster), environment.Path: n.Environment(),
 	} {
 		if pid == nil || pid.Id != name {
 			t.Errorf("accessor for %s gives %v", name, pid)
@@ -169,7 +170,7 @@ func TestStorageKeepsTablesAndRowsAcrossARestart(t *testing.T) {
 // (whose loss halts the node, see node_test.go) as if it had failed for
 // good: /readyz names it, and the node keeps running.
 func TestReadyzNamesEachStoppedSubsystem(t *testing.T) {
-	for _, name := range []string{SubsystemStorage, SubsystemQueryTracker, SubsystemReplicas, ClusterSubsystem(DefaultCluster)} {
+	for _, name := range []string{SubsystemStorage, SubsystemQueryTracker, SubsystemReplicas, ClusterSubsystem(DefaultCluster), SubsystemEnvironment} {
 		t.Run(name, func(t *testing.T) {
 			n := startTestNode(t, testConfig(t))
 			pid := actor.NewPID(n.System().Address(), "node/"+name)

@@ -12,9 +12,13 @@ import (
 	"github.com/arbor-db/arbor/clock"
 )
 
-// Name is the name a node spawns the environment under; a client reaches it
-// at actor.NewPID(nodeAddress, Name).
+// Name is the environment's subsystem name: a node spawns it under its
+// root guardian ("node"), so a client reaches it at
+// actor.NewPID(nodeAddress, Path).
 const Name = "environment"
+
+// Path is the environment's actor id on a node.
+const Path = "node/" + Name
 
 // Defaults of Config.
 const (

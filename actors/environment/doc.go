@@ -49,7 +49,7 @@
 //	tracker, _ := querytracker.Spawn(root, querytracker.Config{Effects: effects})
 //	props, _ := environment.New(environment.Config{Catalog: catalogPID,
 //		Storage: storagePID, Tracker: tracker, Effects: effects})
-//	env, _ := root.SpawnNamed(props, environment.Name)
+//	env, _ := root.SpawnNamed(props, environment.Path) // a node spawns it as subsystem Name
 //
 // The tracker's effects messages (peekCanceled, executionEnded) and the
 // catalog requests are in-process Go values; everything a client sends is

@@ -43,6 +43,17 @@ func Spawn(root *actor.RootContext, cfg Config) (*Handle, error) {
 	return &Handle{pid: pid, root: root, sh: sh}, nil
 }
 
+// NewWithHandle is New for a caller that spawns the props itself (a node
+// spawns its subsystems under its root guardian): bind makes the Handle on
+// the PID the props were spawned at. Spawn the props once.
+func NewWithHandle(root *actor.RootContext, cfg Config) (props *actor.Props, bind func(*actor.PID) *Handle, err error) {
+	props, sh, err := build(cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	return props, func(pid *actor.PID) *Handle { return &Handle{pid: pid, root: root, sh: sh} }, nil
+}
+
 // PID is the tracker actor's address. Remote senders send messages.Qt*
 // commands to it.
 func (h *Handle) PID() *actor.PID { return h.pid }

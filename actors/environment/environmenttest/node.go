@@ -155,7 +155,7 @@ func (n *Node) start(dir string, opts Options) error {
 	if err != nil {
 		return err
 	}
-	if n.Env, err = sys.Root.SpawnNamed(envProps, environment.Name); err != nil {
+	if n.Env, err = sys.Root.SpawnNamed(envProps, environment.Path); err != nil {
 		return err
 	}
 	return nil
