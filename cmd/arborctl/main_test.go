@@ -3,11 +3,9 @@ package main
 import (
 	"testing"
 
-	"go.uber.org/goleak"
-
-	"github.com/arbor-db/arbor/testkit"
+	"github.com/arbor-db/arbor/testkit/multinode"
 )
 
-func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(m, testkit.LeakOptions()...)
-}
+// TestMain checks for leaked goroutines (and removes the node binary the
+// quickstart test builds).
+func TestMain(m *testing.M) { multinode.RunTests(m) }
