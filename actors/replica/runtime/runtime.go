@@ -115,6 +115,11 @@ func (a *runtimeActor) Receive(ctx actor.Context) {
 		a.start(ctx)
 	case *actor.Stopping:
 		a.stopLoops()
+	case *actor.Stopped:
+		// While its children stop, a stopping actor still handles user
+		// messages, and one of them may have started a storage call (and
+		// its deadline timer) after Stopping: stop those too.
+		a.stopLoops()
 	case *actor.Restarting:
 		a.stopLoops()
 		// The PID survives the restart, so storage would keep the
