@@ -99,19 +99,19 @@ var orders = dataflow.Schema{
 	{Name: "customer", Type: dataflow.TypeString, Nullable: true},
 }
 
-func orderRows(rows ...dataflow.Row) *messages.StorageTableWrite {
-	w := &messages.StorageTableWrite{Table: messages.FromGlobalId(timely.UserId(7))}
+func orderRows(id timely.GlobalId, rows ...dataflow.Row) *messages.StorageTableWrite {
+	w := &messages.StorageTableWrite{Table: messages.FromGlobalId(id)}
 	for _, r := range rows {
 		w.Rows = append(w.Rows, &messages.StorageRowDiff{Row: dataflow.RowToWire(r)})
 	}
 	return w
 }
 
-// snapshotRows reads table u7 through the node's storage, as "row×diff".
-func snapshotRows(t *testing.T, n *Node) []string {
+// snapshotRows reads table id through the node's storage, as "row×diff".
+func snapshotRows(t *testing.T, n *Node, id timely.GlobalId) []string {
 	t.Helper()
 	snap := ask[*messages.StorageSnapshotResponse](t, n, n.Storage(), &messages.StorageSnapshot{
-		Tables: []*messages.GlobalId{messages.FromGlobalId(timely.UserId(7))},
+		Tables: []*messages.GlobalId{messages.FromGlobalId(id)},
 	})
 	if snap.GetError() != nil {
 		t.Fatalf("snapshot: %v", snap.GetError())
@@ -136,21 +136,38 @@ func TestStorageKeepsTablesAndRowsAcrossARestart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	created := ask[*messages.StorageCreateTableResponse](t, n, n.Storage(), &messages.StorageCreateTable{
-		Table: messages.FromGlobalId(timely.UserId(7)), Schema: dataflow.SchemaToWire(orders),
+	// Tables are created through the environment: it keeps storage to the
+	// catalog's tables at every start, so a table made in storage alone
+	// would be dropped as an orphan.
+	client := n.System().Root.Spawn(actor.PropsFromFunc(func(actor.Context) {}))
+	defer n.System().Root.Stop(client)
+	conn := ask[*messages.ClientConnectResponse](t, n, n.Environment(), &messages.ClientConnect{
+		ClientAddress: client.Address, ClientId: client.Id, ApplicationName: "node-test",
+	})
+	if conn.GetError() != nil {
+		n.Stop()
+		t.Fatalf("connect: %v", conn.GetError())
+	}
+	created := ask[*messages.ClientCreateTableResponse](t, n, n.Environment(), &messages.ClientCreateTable{
+		Conn: conn.GetConn(), Name: "orders", Schema: dataflow.SchemaToWire(orders),
 	})
 	if created.GetError() != nil {
 		n.Stop()
 		t.Fatalf("create table: %v", created.GetError())
 	}
+	id, err := timely.ParseGlobalId(created.GetObject().GetId())
+	if err != nil {
+		n.Stop()
+		t.Fatalf("table id %q: %v", created.GetObject().GetId(), err)
+	}
 	wrote := ask[*messages.StorageWriteResponse](t, n, n.Storage(), &messages.StorageWrite{Tables: []*messages.StorageTableWrite{
-		orderRows(dataflow.Row{dataflow.Int64(1), dataflow.String("ada")}, dataflow.Row{dataflow.Int64(2), dataflow.Null()}),
+		orderRows(id, dataflow.Row{dataflow.Int64(1), dataflow.String("ada")}, dataflow.Row{dataflow.Int64(2), dataflow.Null()}),
 	}})
 	if wrote.GetError() != nil {
 		n.Stop()
 		t.Fatalf("write: %v", wrote.GetError())
 	}
-	before := snapshotRows(t, n)
+	before := snapshotRows(t, n, id)
 	if len(before) != 2 {
 		n.Stop()
 		t.Fatalf("before the restart: %v", before)
@@ -158,7 +175,7 @@ func TestStorageKeepsTablesAndRowsAcrossARestart(t *testing.T) {
 	n.Stop()
 
 	again := startTestNode(t, cfg)
-	if after := snapshotRows(t, again); !slices.Equal(after, before) {
+	if after := snapshotRows(t, again, id); !slices.Equal(after, before) {
 		t.Fatalf("after the restart: %v, want %v", after, before)
 	}
 	if code, body := readyz(t, again); code != 200 {
