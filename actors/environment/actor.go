@@ -10,6 +10,7 @@ import (
 	"github.com/arbor-db/arbor/actors/surface"
 	"github.com/arbor-db/arbor/clock"
 	"github.com/arbor-db/arbor/messages"
+	"github.com/arbor-db/arbor/timely"
 )
 
 // New returns the props of an environment actor. It fails when the config
@@ -45,6 +46,9 @@ type queued struct {
 // shared is what one environment keeps across restarts.
 type shared struct {
 	core *Core
+	// incarnation counts the actor's starts; it makes each incarnation's
+	// instance epoch newer than the last one's.
+	incarnation uint64
 }
 
 // tick is the environment's own timer message.
@@ -66,6 +70,21 @@ type envActor struct {
 	waiting       []queued
 	ddlBusy       bool
 	ddlQueue      []queued
+
+	// Compute, guarded by the actor; empty without Config.Launcher.
+	// epoch stamps the instances: the catalog's fence epoch, then the
+	// incarnation.
+	epoch     uint64
+	instances map[timely.ClusterId]*actor.PID
+	// installed are the indexes and materialized views whose dataflow
+	// their instance accepted.
+	installed map[timely.GlobalId]bool
+	// holds are the storage read holds applied for each instance.
+	holds     map[timely.ClusterId]map[string]bool
+	frontiers map[timely.GlobalId]tableFrontiers
+	polling   bool
+	// transientSeq numbers the transient dataflows of peeks.
+	transientSeq uint64
 }
 
 func (a *envActor) Receive(ctx actor.Context) {
@@ -85,6 +104,12 @@ func (a *envActor) Receive(ctx actor.Context) {
 		a.handlePeekCanceled(ctx, m)
 	case *executionEnded:
 		a.handleExecutionEnded(ctx, m)
+	case *storageHolds:
+		a.handleStorageHolds(ctx, m)
+	case *messages.StorageReadHoldResponse:
+		a.handleReadHoldResponse(m)
+	case *messages.ComputePeekResponse:
+		a.handleComputePeekResponse(ctx, m)
 	case proto.Message:
 		if !isClientRequest(m) {
 			a.unhandled.Handle(ctx)
@@ -97,6 +122,11 @@ func (a *envActor) Receive(ctx actor.Context) {
 }
 
 func (a *envActor) handleStarted(ctx actor.Context) {
+	a.shared.incarnation++
+	a.instances = map[timely.ClusterId]*actor.PID{}
+	a.installed = map[timely.GlobalId]bool{}
+	a.holds = map[timely.ClusterId]map[string]bool{}
+	a.frontiers = map[timely.GlobalId]tableFrontiers{}
 	if a.shared.core == nil {
 		a.shared.core = NewCore(uint64(a.cfg.Clock.Now().UnixNano()))
 	} else {
@@ -123,6 +153,9 @@ func (a *envActor) handleTick(ctx actor.Context, now time.Time) {
 	}
 	for _, p := range a.core.Expired(now) {
 		a.timeoutPeek(ctx, p)
+	}
+	if a.ready && a.computeEnabled() {
+		a.pollFrontiers(ctx)
 	}
 	a.metrics.PendingPeeks.Set(float64(a.core.Pending()))
 }
@@ -209,7 +242,14 @@ func (a *envActor) dispatch(ctx actor.Context, m proto.Message, sender *actor.PI
 	case *messages.ClientDump:
 		a.handleDump(ctx, m, sender)
 	case *messages.ClientCreateCluster, *messages.ClientCreateReplica, *messages.ClientCreateView,
-		*messages.ClientCreateIndex, *messages.ClientCreateMaterializedView, *messages.ClientSubscribe:
+		*messages.ClientCreateIndex, *messages.ClientCreateMaterializedView:
+		if !a.computeEnabled() {
+			a.handleNeedsCompute(ctx, m, sender)
+			a.ddlDone(ctx)
+			return
+		}
+		a.handleCreateCompute(ctx, m, sender)
+	case *messages.ClientSubscribe:
 		a.handleNeedsCompute(ctx, m, sender)
 	default:
 		a.fail(ctx, m, sender, errorf(ErrInternal, "no handler for %s", kindOf(m)))

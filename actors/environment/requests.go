@@ -24,7 +24,8 @@ func isClientRequest(m proto.Message) bool {
 // isDDL reports whether m changes the catalog; those run one at a time.
 func isDDL(m proto.Message) bool {
 	switch m.(type) {
-	case *messages.ClientCreateTable, *messages.ClientDrop:
+	case *messages.ClientCreateTable, *messages.ClientDrop, *messages.ClientCreateCluster, *messages.ClientCreateReplica,
+		*messages.ClientCreateView, *messages.ClientCreateIndex, *messages.ClientCreateMaterializedView:
 		return true
 	}
 	return false

@@ -157,9 +157,25 @@ func (a *envActor) handleListObjects(ctx actor.Context, m *messages.ClientListOb
 		return
 	}
 	resp := &messages.ClientListObjectsResponse{}
+	all := m.GetType() == messages.ClientObjectType_CLIENT_OBJECT_TYPE_UNSPECIFIED
 	for _, o := range a.core.Objects() {
-		if m.GetType() == messages.ClientObjectType_CLIENT_OBJECT_TYPE_UNSPECIFIED || m.GetType() == objectType(o.typ) {
-			resp.Objects = append(resp.Objects, o.toWire())
+		if all || m.GetType() == objectType(o.typ) {
+			resp.Objects = append(resp.Objects, o.toWire(a.core))
+		}
+	}
+	for _, cl := range a.core.Clusters() {
+		if all || m.GetType() == messages.ClientObjectType_CLIENT_OBJECT_TYPE_CLUSTER {
+			resp.Objects = append(resp.Objects, clusterToWire(cl))
+		}
+		if all || m.GetType() == messages.ClientObjectType_CLIENT_OBJECT_TYPE_REPLICA {
+			names := make([]string, 0, len(cl.replicas))
+			for n := range cl.replicas {
+				names = append(names, n)
+			}
+			sort.Strings(names)
+			for _, n := range names {
+				resp.Objects = append(resp.Objects, replicaToWire(cl, n))
+			}
 		}
 	}
 	a.reply(ctx, sender, "list objects", resp, nil)
@@ -174,6 +190,16 @@ type dumpState struct {
 	Waiting      int           `json:"waiting"`
 	DDLQueue     int           `json:"ddl_queue"`
 	LastWrite    uint64        `json:"last_write"`
+	Clusters     []dumpCluster `json:"clusters,omitempty"`
+}
+
+type dumpCluster struct {
+	Name     string            `json:"name"`
+	Id       string            `json:"id"`
+	Running  bool              `json:"running"`
+	Replicas map[string]string `json:"replicas"`
+	Computed []string          `json:"computed,omitempty"`
+	Holds    int               `json:"storage_holds"`
 }
 
 type dumpSession struct {
@@ -205,6 +231,17 @@ func (a *envActor) handleDump(ctx actor.Context, m *messages.ClientDump, sender 
 	sort.Slice(d.Sessions, func(i, j int) bool { return d.Sessions[i].Conn < d.Sessions[j].Conn })
 	for _, o := range a.core.Objects() {
 		d.Objects = append(d.Objects, dumpObject{Name: o.name, Id: o.id.String(), Type: typeName(o.typ), Schema: o.schema.String(), Keys: o.keys})
+	}
+	for _, cl := range a.core.Clusters() {
+		dc := dumpCluster{Name: cl.name, Id: cl.id.String(), Replicas: map[string]string{}, Holds: len(a.holds[cl.id])}
+		_, dc.Running = a.instances[cl.id]
+		for n, r := range cl.replicas {
+			dc.Replicas[n] = r.String()
+		}
+		for _, o := range a.core.OnCluster(cl.id) {
+			dc.Computed = append(dc.Computed, o.name)
+		}
+		d.Clusters = append(d.Clusters, dc)
 	}
 	b, err := json.MarshalIndent(d, "", "  ")
 	if err != nil {
