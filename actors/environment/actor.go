@@ -85,6 +85,8 @@ type envActor struct {
 	polling   bool
 	// transientSeq numbers the transient dataflows of peeks.
 	transientSeq uint64
+	// holdWaiters continue the peeks waiting for a storage read hold.
+	holdWaiters map[string]func(error)
 }
 
 func (a *envActor) Receive(ctx actor.Context) {
@@ -107,7 +109,7 @@ func (a *envActor) Receive(ctx actor.Context) {
 	case *storageHolds:
 		a.handleStorageHolds(ctx, m)
 	case *messages.StorageReadHoldResponse:
-		a.handleReadHoldResponse(m)
+		a.handleReadHoldResponse(ctx, m)
 	case *messages.ComputePeekResponse:
 		a.handleComputePeekResponse(ctx, m)
 	case proto.Message:
@@ -127,6 +129,7 @@ func (a *envActor) handleStarted(ctx actor.Context) {
 	a.installed = map[timely.GlobalId]bool{}
 	a.holds = map[timely.ClusterId]map[string]bool{}
 	a.frontiers = map[timely.GlobalId]tableFrontiers{}
+	a.holdWaiters = map[string]func(error){}
 	if a.shared.core == nil {
 		a.shared.core = NewCore(uint64(a.cfg.Clock.Now().UnixNano()))
 	} else {

@@ -275,7 +275,12 @@ func (a *envActor) handleStorageHolds(ctx actor.Context, m *storageHolds) {
 // handleReadHoldResponse logs storage's refusal of a read-hold change: the
 // hold was at or behind storage's since already (compaction raced the
 // dataflow's creation), or is unknown after storage restarted.
-func (a *envActor) handleReadHoldResponse(m *messages.StorageReadHoldResponse) {
+func (a *envActor) handleReadHoldResponse(ctx actor.Context, m *messages.StorageReadHoldResponse) {
+	if cont, ok := a.holdWaiters[m.GetHoldId()]; ok {
+		delete(a.holdWaiters, m.GetHoldId())
+		cont(storageError(m.GetError()))
+		return
+	}
 	if m.GetError() != nil {
 		a.cfg.Logger.Debug("storage refused a compute read-hold change", "hold", m.GetHoldId(), "error", messages.ErrorFromWire(m.GetError()))
 	}

@@ -152,7 +152,7 @@ func (a *envActor) issueComputePeek(ctx actor.Context, p *pendingPeek, target co
 	}
 	a.transientSeq++
 	id := timely.TransientId(a.transientSeq)
-	desc, _, err := a.core.describePlan(id, "peek "+p.name, target.plan, false, nil, ts)
+	desc, tables, err := a.core.describePlan(id, "peek "+p.name, target.plan, false, nil, ts)
 	if err != nil {
 		if p, ok := a.core.FinishPeek(p.uuid); ok {
 			a.answerPeek(ctx, p, nil, fmt.Errorf("peek %q: %w", p.name, err))
@@ -160,6 +160,38 @@ func (a *envActor) issueComputePeek(ctx actor.Context, p *pendingPeek, target co
 		return
 	}
 	p.transient = &id
+	// Hold the tables at ts in storage until the peek ends: the
+	// instance's own holds reach storage only after the dataflow exists,
+	// and storage may compact past ts meanwhile.
+	hold := fmt.Sprintf("env%d/peek/%s", a.epoch, p.uuid)
+	acquire := &messages.StorageAcquireReadHold{HoldId: hold, At: uint64(ts)}
+	for _, t := range tables {
+		acquire.Tables = append(acquire.Tables, messages.FromGlobalId(t))
+	}
+	if len(tables) == 0 {
+		a.createTransient(ctx, p, id, desc, peek)
+		return
+	}
+	p.storageHold = hold
+	// The answer comes to Receive (handleReadHoldResponse), which runs the
+	// continuation; the peek's deadline bounds the wait.
+	ctx.Request(a.cfg.Storage, acquire)
+	a.holdWaiters[hold] = func(err error) {
+		if err != nil {
+			if p, ok := a.core.FinishPeek(p.uuid); ok {
+				a.answerPeek(ctx, p, nil, a.computeError(p, err))
+			}
+			return
+		}
+		a.createTransient(ctx, p, id, desc, peek)
+	}
+}
+
+// createTransient creates a peek's transient dataflow and then peeks it.
+func (a *envActor) createTransient(ctx actor.Context, p *pendingPeek, id timely.GlobalId, desc *messages.ComputeDataflowDescription, peek func(timely.GlobalId)) {
+	if _, pending := a.core.peeks[p.uuid]; !pending {
+		return
+	}
 	a.instanceCall(ctx, p.inst, instance.CreateDataflow{Dataflow: desc}, func(err error) {
 		if err != nil {
 			p.transient = nil
@@ -236,5 +268,10 @@ func (a *envActor) endComputePeek(ctx actor.Context, p *pendingPeek) {
 	if p.transient != nil {
 		ctx.Send(p.inst, instance.DropCollections{Ids: []timely.GlobalId{*p.transient}})
 		p.transient = nil
+	}
+	if p.storageHold != "" {
+		delete(a.holdWaiters, p.storageHold)
+		ctx.Request(a.cfg.Storage, &messages.StorageReleaseReadHold{HoldId: p.storageHold})
+		p.storageHold = ""
 	}
 }

@@ -72,6 +72,9 @@ type pendingPeek struct {
 	inst      *actor.PID
 	at        timely.Timestamp
 	transient *timely.GlobalId
+	// storageHold is the storage read hold a transient dataflow's peek
+	// takes on its tables at its time ("" when none).
+	storageHold string
 }
 
 // Core is the environment's state without its I/O: sessions, the catalog's

@@ -251,3 +251,4 @@ func (c *Core) describePlan(id timely.GlobalId, name string, plan *messages.Plan
 	}
 	return d, tables, nil
 }
+
