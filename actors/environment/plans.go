@@ -251,4 +251,3 @@ func (c *Core) describePlan(id timely.GlobalId, name string, plan *messages.Plan
 	}
 	return d, tables, nil
 }
-
