@@ -87,6 +87,10 @@ type envActor struct {
 	transientSeq uint64
 	// holdWaiters continue the peeks waiting for a storage read hold.
 	holdWaiters map[string]func(error)
+	// subscriptions by id, and by their sink's id.
+	subscriptions    map[uint64]*subscription
+	bySink           map[timely.GlobalId]*subscription
+	nextSubscription uint64
 }
 
 func (a *envActor) Receive(ctx actor.Context) {
@@ -112,6 +116,8 @@ func (a *envActor) Receive(ctx actor.Context) {
 		a.handleReadHoldResponse(ctx, m)
 	case *messages.ComputePeekResponse:
 		a.handleComputePeekResponse(ctx, m)
+	case *messages.ComputeSubscribeResponse:
+		a.handleComputeSubscribe(ctx, m)
 	case proto.Message:
 		if !isClientRequest(m) {
 			a.unhandled.Handle(ctx)
@@ -130,6 +136,8 @@ func (a *envActor) handleStarted(ctx actor.Context) {
 	a.holds = map[timely.ClusterId]map[string]bool{}
 	a.frontiers = map[timely.GlobalId]tableFrontiers{}
 	a.holdWaiters = map[string]func(error){}
+	a.subscriptions = map[uint64]*subscription{}
+	a.bySink = map[timely.GlobalId]*subscription{}
 	if a.shared.core == nil {
 		a.shared.core = NewCore(uint64(a.cfg.Clock.Now().UnixNano()))
 	} else {
@@ -253,7 +261,11 @@ func (a *envActor) dispatch(ctx actor.Context, m proto.Message, sender *actor.PI
 		}
 		a.handleCreateCompute(ctx, m, sender)
 	case *messages.ClientSubscribe:
-		a.handleNeedsCompute(ctx, m, sender)
+		a.handleSubscribe(ctx, m, sender)
+	case *messages.ClientSubscribeAck:
+		a.handleSubscribeAck(ctx, m)
+	case *messages.ClientUnsubscribe:
+		a.handleUnsubscribe(ctx, m, sender)
 	default:
 		a.fail(ctx, m, sender, errorf(ErrInternal, "no handler for %s", kindOf(m)))
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 
+	"github.com/arbor-db/arbor/actors/environment"
 	"github.com/arbor-db/arbor/actors/environment/environmenttest"
 	"github.com/arbor-db/arbor/dataflow"
 	"github.com/arbor-db/arbor/messages"
@@ -311,4 +312,106 @@ func TestClustersAndReplicas(t *testing.T) {
 	if got := r.list(messages.ClientObjectType_CLIENT_OBJECT_TYPE_CLUSTER); fmt.Sprint(got) != "[default]" {
 		t.Fatalf("clusters: %v", got)
 	}
+}
+
+// subscribeTo subscribes r's session to name from a probe of its own,
+// which receives the batches; it returns the probe and the subscription's
+// id.
+func (r *computeRig) subscribeTo(name string, window uint32) (*testkit.Probe, uint64) {
+	r.t.Helper()
+	p := testkit.NewProbe(r.t, r.sys)
+	p.Send(r.node.Env, &messages.ClientSubscribe{Conn: r.s.conn, Collection: name, Window: window})
+	resp := testkit.ExpectMsg[*messages.ClientSubscribeResponse](p, timeout)
+	if resp.GetError() != nil {
+		r.t.Fatalf("subscribe %s: %v", name, messages.ErrorFromWire(resp.GetError()))
+	}
+	return p, resp.GetSubscription()
+}
+
+// A subscribe of a view sees every change once, in seq order, with
+// progress that never goes back; the changes up to each upper add up to
+// the oracle's contents. Unsubscribing ends it with a finished batch.
+func TestSubscribeSeesEveryChangeOnce(t *testing.T) {
+	r := newComputeRig(t)
+	r.setup()
+	r.insert(4)
+	sp, id := r.subscribeTo("big", 2)
+	for range 4 {
+		r.insert(3)
+	}
+	want := strings.Join(r.oracle(bigSales()), "\n")
+	acc := map[string]int64{}
+	var seq, upper uint64
+	for {
+		b := testkit.ExpectMsg[*messages.ClientSubscribeBatch](sp, timeout)
+		if b.GetError() != nil || b.GetFinished() {
+			t.Fatalf("subscribe ended early: %v", messages.ErrorFromWire(b.GetError()))
+		}
+		if b.GetSubscription() != id || b.GetSeq() != seq+1 {
+			t.Fatalf("batch %d of %d after %d", b.GetSeq(), b.GetSubscription(), seq)
+		}
+		seq = b.GetSeq()
+		if b.GetUpper() < upper {
+			t.Fatalf("progress went back from %d to %d", upper, b.GetUpper())
+		}
+		upper = b.GetUpper()
+		for _, u := range b.GetUpdates() {
+			if u.GetTime() >= upper {
+				t.Fatalf("update at %d in a batch up to %d", u.GetTime(), upper)
+			}
+			row, err := dataflow.RowFromWire(u.GetRow())
+			if err != nil {
+				t.Fatal(err)
+			}
+			acc[row.String()] += u.GetDiff()
+		}
+		r.s.p.Send(r.node.Env, &messages.ClientSubscribeAck{Conn: r.s.conn, Subscription: id, Seq: seq})
+		var got []string
+		for row, n := range acc {
+			if n < 0 {
+				t.Fatalf("row %s at multiplicity %d", row, n)
+			}
+			for range n {
+				got = append(got, row)
+			}
+		}
+		sort.Strings(got)
+		if strings.Join(got, "\n") == want {
+			break
+		}
+	}
+	u := expect[*messages.ClientUnsubscribeResponse](r.s, &messages.ClientUnsubscribe{Conn: r.s.conn, Subscription: id})
+	if u.GetError() != nil {
+		t.Fatal(messages.ErrorFromWire(u.GetError()))
+	}
+	for {
+		b := testkit.ExpectMsg[*messages.ClientSubscribeBatch](sp, timeout)
+		if b.GetFinished() {
+			if b.GetError() != nil {
+				t.Fatalf("unsubscribe ended with %v", messages.ErrorFromWire(b.GetError()))
+			}
+			break
+		}
+	}
+}
+
+// A client that never acknowledges gets its window of batches, then an
+// error batch once the backlog passes its bound: the node keeps a bounded
+// amount for it.
+func TestSubscribeSlowClientIsBounded(t *testing.T) {
+	sys := testkit.NewSystem(t)
+	r := &computeRig{t: t, sys: sys, dir: t.TempDir()}
+	r.node = environmenttest.Start(t, sys, r.dir, environmenttest.Options{Compute: true, CompactionWindow: 1 << 40,
+		Env: func(c *environment.Config) { c.MaxSubscribeBacklog = 20 }})
+	r.s = connect(t, sys, r.node.Env, 0)
+	r.setup()
+	sp, _ := r.subscribeTo("sales", 1)
+	for range 10 {
+		r.insert(5)
+	}
+	var last *messages.ClientSubscribeBatch
+	for last == nil || !last.GetFinished() {
+		last = testkit.ExpectMsg[*messages.ClientSubscribeBatch](sp, timeout)
+	}
+	requireCode(t, "a slow subscriber", last.GetError(), messages.ErrInvalidArgument, "fell behind", `"sales"`)
 }

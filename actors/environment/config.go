@@ -75,6 +75,10 @@ type Config struct {
 	// they stay readable this far behind their upper (DefaultComputeLag
 	// when 0).
 	ComputeLag uint64
+	// MaxSubscribeBacklog bounds the updates kept for a subscribe whose
+	// client does not acknowledge; past it the subscribe ends with an
+	// error (DefaultMaxSubscribeBacklog when 0).
+	MaxSubscribeBacklog int
 	// Clock drives statement timeouts (clock.Real() when nil).
 	Clock clock.Clock
 	// CallTimeout bounds every catalog and storage request
@@ -129,6 +133,9 @@ func (c *Config) fill() error {
 	}
 	if c.ComputeLag == 0 {
 		c.ComputeLag = DefaultComputeLag
+	}
+	if c.MaxSubscribeBacklog <= 0 {
+		c.MaxSubscribeBacklog = DefaultMaxSubscribeBacklog
 	}
 	if c.MaxWaiting <= 0 {
 		c.MaxWaiting = DefaultMaxWaiting

@@ -66,6 +66,7 @@ func (a *envActor) handleTerminated(ctx actor.Context, m *actor.Terminated) {
 // (CancelConn) and here.
 func (a *envActor) endSession(ctx actor.Context, conn timely.ConnectionId, why string) {
 	peeks := a.core.EndSession(conn)
+	a.endSessionSubscriptions(ctx, conn)
 	a.cfg.Tracker.Send(querytracker.CancelConn{Conn: conn})
 	for _, p := range peeks {
 		a.answerPeek(ctx, p, nil, errorf(ErrCanceled, "peek %q: %s", p.name, why))
