@@ -31,9 +31,13 @@ func New(cfg Config) (*actor.Props, error) {
 	// Sessions survive a restart of the actor by its supervisor: the core
 	// lives here, outside any one incarnation.
 	sh := &shared{}
+	// A failed instance (a child) is stopped, not restarted with an empty
+	// core: the environment sees it terminate and starts a new one with
+	// everything the catalog puts on its cluster.
+	stopChildren := actor.NewOneForOneStrategy(0, 0, func(any) actor.Directive { return actor.StopDirective })
 	return actor.PropsFromProducer(func() actor.Actor {
 		return &envActor{cfg: cfg, metrics: m, unhandled: unhandled, shared: sh}
-	}), nil
+	}, actor.WithSupervisor(stopChildren)), nil
 }
 
 // queued is a request waiting for bootstrap or for the running DDL
@@ -83,6 +87,8 @@ type envActor struct {
 	holds     map[timely.ClusterId]map[string]bool
 	frontiers map[timely.GlobalId]tableFrontiers
 	polling   bool
+	// stopping: the actor is stopping or restarting.
+	stopping bool
 	// transientSeq numbers the transient dataflows of peeks.
 	transientSeq uint64
 	// holdWaiters continue the peeks waiting for a storage read hold.
@@ -98,6 +104,8 @@ func (a *envActor) Receive(ctx actor.Context) {
 	case *actor.Started:
 		a.handleStarted(ctx)
 	case *actor.Stopping, *actor.Restarting:
+		// Its children (the instances) stop with it: nothing replaces them.
+		a.stopping = true
 		if a.loop != nil {
 			a.loop.Stop()
 			a.loop = nil

@@ -322,3 +322,53 @@ func (a *envActor) startCompute(ctx actor.Context, done func()) {
 		done()
 	})
 }
+
+// instanceTerminated handles the end of an instance the environment did
+// not stop (it failed): the peeks and subscribes it served end
+// UNAVAILABLE, its storage holds are released, and a new instance of the
+// cluster starts with its replicas and dataflows. It reports whether pid
+// was an instance.
+func (a *envActor) instanceTerminated(ctx actor.Context, pid *actor.PID) bool {
+	var id timely.ClusterId
+	found := false
+	for cid, p := range a.instances {
+		if p.Equal(pid) {
+			id, found = cid, true
+			break
+		}
+	}
+	if !found {
+		return false
+	}
+	if a.stopping {
+		return true
+	}
+	cl := a.core.clusterById[id]
+	a.cfg.Logger.Warn("compute: a cluster's instance stopped; starting a new one", "cluster", id)
+	a.stopInstance(ctx, id)
+	for _, p := range a.core.AllPeeks() {
+		if p.inst != nil && p.inst.Equal(pid) {
+			a.answerPeek(ctx, p, nil, errorf(messages.ErrUnavailable, "peek %q: its cluster's controller failed; retry", p.name))
+		} else {
+			a.core.BeginPeek(p)
+		}
+	}
+	for _, sub := range a.sortedSubscriptions() {
+		if sub.inst.Equal(pid) && !sub.ended {
+			sub.ended = true // its dataflow went with the instance
+			delete(a.bySink, sub.sink)
+			a.endSubscription(ctx, sub, errorf(messages.ErrUnavailable, "subscribe %q: its cluster's controller failed; subscribe again", sub.name))
+		}
+	}
+	if cl == nil {
+		return true
+	}
+	if err := a.spawnInstance(ctx, cl); err != nil {
+		a.cfg.Logger.Error("compute: cannot start a cluster's instance", "cluster", cl.name, "error", err)
+		return true
+	}
+	for _, o := range a.core.OnCluster(cl.id) {
+		a.install(ctx, o, a.logFailure("install dataflow", o.name))
+	}
+	return true
+}

@@ -1,6 +1,7 @@
 package environment_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"sort"
 	"strings"
@@ -414,4 +415,45 @@ func TestSubscribeSlowClientIsBounded(t *testing.T) {
 		last = testkit.ExpectMsg[*messages.ClientSubscribeBatch](sp, timeout)
 	}
 	requireCode(t, "a slow subscriber", last.GetError(), messages.ErrInvalidArgument, "fell behind", `"sales"`)
+}
+
+// An instance that stops without the environment asking (here: poisoned)
+// is replaced: a new one gets the cluster's replicas and dataflows, and
+// the view is served again; a subscribe it served ends UNAVAILABLE.
+func TestInstanceReplacedWhenItStops(t *testing.T) {
+	r := newComputeRig(t)
+	r.setup()
+	r.insert(5)
+	r.check("big", bigSales())
+	sp, _ := r.subscribeTo("sales", 4)
+	instance := func() string {
+		d := expect[*messages.ClientDumpResponse](r.s, &messages.ClientDump{Conn: r.s.conn})
+		var state struct {
+			Clusters []struct {
+				Instance string `json:"instance"`
+			} `json:"clusters"`
+		}
+		if err := json.Unmarshal(d.GetJson(), &state); err != nil || len(state.Clusters) != 1 {
+			t.Fatalf("dump %s: %v", d.GetJson(), err)
+		}
+		return state.Clusters[0].Instance
+	}
+	old := instance()
+	if old == "" {
+		t.Fatal("no instance in the dump")
+	}
+	r.sys.Root.Poison(actor.NewPID(r.sys.Address(), old))
+	testkit.Eventually(t, func() bool { id := instance(); return id != "" && id != old }, timeout, "a new instance started")
+	for {
+		b := testkit.ExpectMsg[*messages.ClientSubscribeBatch](sp, timeout)
+		if b.GetFinished() {
+			if b.GetError() == nil {
+				t.Fatal("the subscribe of a stopped instance ended without an error")
+			}
+			break
+		}
+	}
+	r.insert(3)
+	r.check("big", bigSales())
+	r.check("per_customer", perCustomer())
 }

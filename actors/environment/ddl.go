@@ -3,6 +3,7 @@ package environment
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -209,7 +210,7 @@ func (a *envActor) handleDrop(ctx actor.Context, m *messages.ClientDrop, sender 
 			return
 		}
 		a.core.RemoveObject(o.id)
-		a.cancelByDrop(o)
+		a.cancelByDrop(ctx, o)
 		a.request(ctx, a.cfg.Storage, &messages.StorageDropTable{Table: messages.FromGlobalId(o.id)}, func(res any, err error) {
 			if err == nil {
 				if r, ok := res.(*messages.StorageDropTableResponse); ok {
@@ -263,7 +264,13 @@ func (a *envActor) request(ctx actor.Context, pid *actor.PID, req any, cont func
 }
 
 // cancelByDrop ends, through the tracker, every peek reading a dropped
-// object, with the drop's name.
-func (a *envActor) cancelByDrop(o *object) {
-	a.cfg.Tracker.Send(querytracker.CancelByDrop{Collections: map[timely.GlobalId]string{o.id: fmt.Sprintf("%s %q", typeName(o.typ), o.name)}})
+// object, with the drop's name, and ends the subscribes reading it.
+func (a *envActor) cancelByDrop(ctx actor.Context, o *object) {
+	what := fmt.Sprintf("%s %q", typeName(o.typ), o.name)
+	a.cfg.Tracker.Send(querytracker.CancelByDrop{Collections: map[timely.GlobalId]string{o.id: what}})
+	for _, sub := range a.sortedSubscriptions() {
+		if !sub.ended && slices.Contains(sub.reads, o.id) {
+			a.endSubscription(ctx, sub, errorf(ErrCanceled, "subscribe %q: %s was dropped", sub.name, what))
+		}
+	}
 }

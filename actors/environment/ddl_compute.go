@@ -376,7 +376,7 @@ func (a *envActor) dropCompute(ctx actor.Context, typ messages.ClientObjectType,
 // view: the peeks reading it end canceled with its name, and its dataflow
 // is dropped.
 func (a *envActor) dropped(ctx actor.Context, o *object) {
-	a.cancelByDrop(o)
+	a.cancelByDrop(ctx, o)
 	if !computed(o.typ) {
 		return
 	}

@@ -57,6 +57,9 @@ func (a *envActor) handleDisconnect(ctx actor.Context, m *messages.ClientDisconn
 // handleTerminated ends the session of a client actor that stopped or
 // whose node became unreachable.
 func (a *envActor) handleTerminated(ctx actor.Context, m *actor.Terminated) {
+	if a.instanceTerminated(ctx, m.GetWho()) {
+		return
+	}
 	if s, ok := a.core.SessionOfClient(m.GetWho()); ok {
 		a.endSession(ctx, s.conn, "the client went away")
 	}
@@ -198,6 +201,7 @@ type dumpCluster struct {
 	Name     string            `json:"name"`
 	Id       string            `json:"id"`
 	Running  bool              `json:"running"`
+	Instance string            `json:"instance,omitempty"`
 	Replicas map[string]string `json:"replicas"`
 	Computed []string          `json:"computed,omitempty"`
 	Holds    int               `json:"storage_holds"`
@@ -235,7 +239,9 @@ func (a *envActor) handleDump(ctx actor.Context, m *messages.ClientDump, sender 
 	}
 	for _, cl := range a.core.Clusters() {
 		dc := dumpCluster{Name: cl.name, Id: cl.id.String(), Replicas: map[string]string{}, Holds: len(a.holds[cl.id])}
-		_, dc.Running = a.instances[cl.id]
+		if pid, ok := a.instances[cl.id]; ok {
+			dc.Running, dc.Instance = true, pid.GetId()
+		}
 		for n, r := range cl.replicas {
 			dc.Replicas[n] = r.String()
 		}

@@ -2,6 +2,7 @@ package environment
 
 import (
 	"fmt"
+	"sort"
 
 	"github.com/asynkron/protoactor-go/actor"
 
@@ -39,12 +40,15 @@ const (
 
 // subscription is one client subscribe.
 type subscription struct {
-	id      uint64
-	conn    timely.ConnectionId
-	client  *actor.PID
-	name    string
-	inst    *actor.PID
-	sink    timely.GlobalId
+	id     uint64
+	conn   timely.ConnectionId
+	client *actor.PID
+	name   string
+	inst   *actor.PID
+	sink   timely.GlobalId
+	// reads are the object subscribed and the tables under it: a drop of
+	// one ends the subscribe.
+	reads   []timely.GlobalId
 	window  uint64
 	sent    uint64 // seq of the last batch sent
 	acked   uint64
@@ -110,7 +114,7 @@ func (a *envActor) handleSubscribe(ctx actor.Context, m *messages.ClientSubscrib
 		}
 		a.transientSeq++
 		sink := timely.TransientId(a.transientSeq)
-		desc, _, err := a.core.describePlan(sink, "subscribe "+name, plan, false, nil, asOf)
+		desc, tables, err := a.core.describePlan(sink, "subscribe "+name, plan, false, nil, asOf)
 		if err != nil {
 			a.fail(ctx, m, sender, fmt.Errorf("subscribe %q: %w", name, err))
 			return
@@ -119,7 +123,8 @@ func (a *envActor) handleSubscribe(ctx actor.Context, m *messages.ClientSubscrib
 		desc.SinkExports = []*messages.ComputeSinkExport{{Id: messages.FromGlobalId(sink), From: messages.FromGlobalId(sink),
 			Connection: &messages.ComputeSinkExport_Subscribe{Subscribe: &messages.ComputeSubscribeSink{}}}}
 		a.nextSubscription++
-		sub := &subscription{id: a.nextSubscription, conn: s.conn, client: sender, name: name, inst: inst, sink: sink, window: window}
+		sub := &subscription{id: a.nextSubscription, conn: s.conn, client: sender, name: name, inst: inst, sink: sink, window: window,
+			reads: append([]timely.GlobalId{o.id}, tables...)}
 		a.subscriptions[sub.id] = sub
 		a.bySink[sink] = sub
 		a.instanceCall(ctx, inst, instance.Subscribe{Dataflow: desc, Client: ctx.Self()}, func(err error) {
@@ -299,4 +304,14 @@ func (a *envActor) handleUnsubscribe(ctx actor.Context, m *messages.ClientUnsubs
 		a.flushSubscription(ctx, sub)
 	}
 	a.reply(ctx, sender, "unsubscribe", &messages.ClientUnsubscribeResponse{}, nil)
+}
+
+// sortedSubscriptions returns the subscriptions by id.
+func (a *envActor) sortedSubscriptions() []*subscription {
+	out := make([]*subscription, 0, len(a.subscriptions))
+	for _, s := range a.subscriptions {
+		out = append(out, s)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].id < out[j].id })
+	return out
 }
