@@ -94,7 +94,9 @@ func (a *envActor) handleComputePeek(ctx actor.Context, m *messages.ClientPeek, 
 		inst: inst}
 	a.core.BeginPeek(p)
 	deps := []timely.GlobalId{o.id}
-	if target.collection != o.id && target.plan == nil {
+	if o.id == (timely.GlobalId{}) {
+		deps = o.dependsOn // a plan's sources
+	} else if target.collection != o.id && target.plan == nil {
 		deps = append(deps, target.collection)
 	}
 	a.cfg.Tracker.Send(querytracker.TrackPeek{Uuid: u, Conn: s.conn, Cluster: target.cluster, DependsOn: deps,

@@ -457,3 +457,29 @@ func TestInstanceReplacedWhenItStops(t *testing.T) {
 	r.check("big", bigSales())
 	r.check("per_customer", perCustomer())
 }
+
+// A peek of a plan (no catalog object) is computed like an unindexed view;
+// a plan naming an unknown source is NOT_FOUND.
+func TestPeekOfAPlan(t *testing.T) {
+	r := newComputeRig(t)
+	r.setup()
+	r.insert(6)
+	resp := expect[*messages.ClientPeekResponse](r.s, &messages.ClientPeek{Conn: r.s.conn, Plan: clientPlan(perCustomer())})
+	if resp.GetError() != nil {
+		t.Fatal(messages.ErrorFromWire(resp.GetError()))
+	}
+	var got []string
+	for _, w := range resp.GetRows() {
+		row, err := dataflow.RowFromWire(w)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, row.String())
+	}
+	sort.Strings(got)
+	if want := r.oracle(perCustomer()); strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Fatalf("peek of a plan: %v, want %v", got, want)
+	}
+	bad := expect[*messages.ClientPeekResponse](r.s, &messages.ClientPeek{Conn: r.s.conn, Plan: &messages.ClientPlan{Plan: getSales(), Sources: map[uint64]string{1: "nope"}}})
+	requireCode(t, "peek of a plan over an unknown source", bad.GetError(), messages.ErrNotFound, `"nope"`)
+}

@@ -35,7 +35,19 @@ func (a *envActor) handlePeek(ctx actor.Context, m *messages.ClientPeek, sender 
 		return
 	}
 	if m.GetPlan() != nil {
-		a.fail(ctx, m, sender, fmt.Errorf("peek of a plan: %w", ErrNeedsCompute))
+		if !a.computeEnabled() {
+			a.fail(ctx, m, sender, fmt.Errorf("peek of a plan: %w", ErrNeedsCompute))
+			return
+		}
+		// A plan is read like a view without an index: a transient
+		// dataflow.
+		plan, deps, compiled, err := a.core.bindPlan("peek of a plan", m.GetPlan())
+		if err != nil {
+			a.fail(ctx, m, sender, err)
+			return
+		}
+		a.handleComputePeek(ctx, m, sender, s, &object{name: "plan", typ: messages.CatalogItemType_CATALOG_ITEM_TYPE_VIEW,
+			plan: plan, compiled: compiled, schema: compiled.Schema(), dependsOn: deps})
 		return
 	}
 	name := m.GetCollection()
