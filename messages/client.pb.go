@@ -812,9 +812,10 @@ func (x *ClientCreateTableResponse) GetError() *Error {
 	return nil
 }
 
-// ClientDrop drops the named object of the given type (a table today;
-// views, indexes, materialized views, clusters and replicas answer
-// UNAVAILABLE). A replica is named "cluster.replica". An unknown name is
+// ClientDrop drops the named object of the given type. Something another
+// object depends on is INVALID_ARGUMENT naming that object (drops do not
+// cascade); a cluster that computes an index or materialized view too. A
+// replica is named "cluster.replica". An unknown name is
 // NOT_FOUND unless if_exists. Answered with ClientDropResponse.
 type ClientDrop struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -939,7 +940,8 @@ func (x *ClientDropResponse) GetError() *Error {
 }
 
 // ClientCreateCluster creates a compute cluster with the named replicas.
-// Answered with ClientCreateResponse (UNAVAILABLE in this build).
+// Answered with ClientCreateResponse (UNAVAILABLE from an environment
+// without compute).
 type ClientCreateCluster struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Conn          *ConnectionId          `protobuf:"bytes,1,opt,name=conn,proto3" json:"conn,omitempty"`
@@ -1054,7 +1056,8 @@ func (x *ClientReplicaSpec) GetSize() string {
 }
 
 // ClientCreateReplica adds a replica to a cluster. Answered with
-// ClientCreateResponse (UNAVAILABLE in this build).
+// ClientCreateResponse (UNAVAILABLE from an environment
+// without compute).
 type ClientCreateReplica struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Conn          *ConnectionId          `protobuf:"bytes,1,opt,name=conn,proto3" json:"conn,omitempty"`
@@ -1116,7 +1119,8 @@ func (x *ClientCreateReplica) GetReplica() *ClientReplicaSpec {
 }
 
 // ClientCreateView creates a view: a named plan, computed when read.
-// Answered with ClientCreateResponse (UNAVAILABLE in this build).
+// Answered with ClientCreateResponse (UNAVAILABLE from an environment
+// without compute).
 type ClientCreateView struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Conn          *ConnectionId          `protobuf:"bytes,1,opt,name=conn,proto3" json:"conn,omitempty"`
@@ -1179,7 +1183,8 @@ func (x *ClientCreateView) GetPlan() *ClientPlan {
 
 // ClientCreateIndex arranges a view or table by key_columns on a cluster
 // (the default cluster when empty). Answered with ClientCreateResponse
-// (UNAVAILABLE in this build).
+// (UNAVAILABLE from an environment
+// without compute).
 type ClientCreateIndex struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Conn          *ConnectionId          `protobuf:"bytes,1,opt,name=conn,proto3" json:"conn,omitempty"`
@@ -1257,7 +1262,8 @@ func (x *ClientCreateIndex) GetCluster() string {
 }
 
 // ClientCreateMaterializedView computes plan on a cluster and persists the
-// result. Answered with ClientCreateResponse (UNAVAILABLE in this build).
+// result. Answered with ClientCreateResponse (UNAVAILABLE from an environment
+// without compute).
 type ClientCreateMaterializedView struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Conn          *ConnectionId          `protobuf:"bytes,1,opt,name=conn,proto3" json:"conn,omitempty"`
@@ -1666,7 +1672,8 @@ func (x *ClientWriteResponse) GetError() *Error {
 // write acknowledged before it was sent (strict serializable); with as_of
 // it reads that older time, which must not be before the collection's since
 // (COMPACTED otherwise). A peek of a plan (plan set, collection empty)
-// needs compute and answers UNAVAILABLE in this build. Answered with
+// is computed like a view without an index (UNAVAILABLE from an
+// environment without compute). Answered with
 // ClientPeekResponse.
 type ClientPeek struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
