@@ -39,7 +39,8 @@ type storageHolds struct {
 	changes []instance.StorageHoldChange
 }
 
-// frontiersPolled carries a StorageFrontiers answer to the tick's poll.
+// tableFrontiers are a table's since and upper as storage last reported
+// them.
 type tableFrontiers struct {
 	since, upper timely.Frontier
 }
