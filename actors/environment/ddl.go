@@ -210,6 +210,7 @@ func (a *envActor) handleDrop(ctx actor.Context, m *messages.ClientDrop, sender 
 			return
 		}
 		a.core.RemoveObject(o.id)
+		delete(a.frontiers, o.id)
 		a.cancelByDrop(ctx, o)
 		a.request(ctx, a.cfg.Storage, &messages.StorageDropTable{Table: messages.FromGlobalId(o.id)}, func(res any, err error) {
 			if err == nil {
