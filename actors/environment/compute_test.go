@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -482,4 +483,99 @@ func TestPeekOfAPlan(t *testing.T) {
 	}
 	bad := expect[*messages.ClientPeekResponse](r.s, &messages.ClientPeek{Conn: r.s.conn, Plan: &messages.ClientPlan{Plan: getSales(), Sources: map[uint64]string{1: "nope"}}})
 	requireCode(t, "peek of a plan over an unknown source", bad.GetError(), messages.ErrNotFound, `"nope"`)
+}
+
+// Writers and index peeks at once: every peek of the view through its
+// index reads at a time no earlier than any write acknowledged before it
+// was sent, and its rows are the view of exactly the writes at or before
+// that time.
+func TestConcurrentWritesAndIndexPeeks(t *testing.T) {
+	r := newComputeRig(t)
+	r.setup()
+	const writers, peekers, rounds = 3, 3, 8
+	type write struct {
+		ts  uint64
+		row dataflow.Row
+	}
+	var mu sync.Mutex
+	var writes []write
+	var acked uint64 // the highest acknowledged write timestamp
+	type observed struct {
+		asOf, ackedBefore uint64
+		rows              []string
+	}
+	var peeks []observed
+	var wg sync.WaitGroup
+	errs := make(chan error, writers+peekers)
+	for w := range writers {
+		s := connect(t, r.sys, r.node.Env, 0)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range rounds {
+				id := int64(1000*(w+1) + i)
+				row := dataflow.Row{dataflow.Int64(id), dataflow.Int64(id % 3), dataflow.Int64(id * 13 % 100)}
+				s.p.Send(s.env, &messages.ClientWrite{Conn: s.conn, Tables: []*messages.ClientTableRows{{Table: "sales", Inserts: []*messages.Row{dataflow.RowToWire(row)}}}})
+				resp := testkit.ExpectMsg[*messages.ClientWriteResponse](s.p, timeout)
+				if resp.GetError() != nil {
+					errs <- messages.ErrorFromWire(resp.GetError())
+					return
+				}
+				mu.Lock()
+				writes = append(writes, write{ts: resp.GetTimestamp(), row: row})
+				acked = max(acked, resp.GetTimestamp())
+				mu.Unlock()
+			}
+		}()
+	}
+	for range peekers {
+		s := connect(t, r.sys, r.node.Env, 0)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range rounds {
+				mu.Lock()
+				before := acked
+				mu.Unlock()
+				s.p.Send(s.env, &messages.ClientPeek{Conn: s.conn, Collection: "big"})
+				resp := testkit.ExpectMsg[*messages.ClientPeekResponse](s.p, timeout)
+				if resp.GetError() != nil {
+					errs <- messages.ErrorFromWire(resp.GetError())
+					return
+				}
+				o := observed{asOf: resp.GetAsOf(), ackedBefore: before}
+				for _, w := range resp.GetRows() {
+					row, err := dataflow.RowFromWire(w)
+					if err != nil {
+						errs <- err
+						return
+					}
+					o.rows = append(o.rows, row.String())
+				}
+				sort.Strings(o.rows)
+				mu.Lock()
+				peeks = append(peeks, o)
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	for _, p := range peeks {
+		if p.asOf < p.ackedBefore {
+			t.Fatalf("a peek read at %d, before a write acknowledged at %d", p.asOf, p.ackedBefore)
+		}
+		r.written = r.written[:0]
+		for _, w := range writes {
+			if w.ts <= p.asOf {
+				r.written = append(r.written, dataflow.Update{Row: w.row, Diff: 1})
+			}
+		}
+		if want := r.oracle(bigSales()); strings.Join(p.rows, " ") != strings.Join(want, " ") {
+			t.Fatalf("peek at %d: %v, want %v", p.asOf, p.rows, want)
+		}
+	}
 }
