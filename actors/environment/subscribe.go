@@ -195,43 +195,30 @@ func (a *envActor) handleComputeSubscribe(ctx actor.Context, m *messages.Compute
 		a.endSubscription(ctx, sub, fmt.Errorf("subscribe %q: %w", sub.name, messages.ErrorFromWire(e)))
 		return
 	}
-	if sub.pending == nil {
-		sub.pending = &messages.ClientSubscribeBatch{Subscription: sub.id}
-	}
-	for _, u := range b.GetUpdates().GetUpdates() {
-		sub.pending.Updates = append(sub.pending.Updates, &messages.ClientUpdate{Row: u.GetRow(), Time: u.GetTime(), Diff: u.GetDiff()})
-	}
-	sub.backlog += len(b.GetUpdates().GetUpdates())
 	upper, err := b.GetUpper().ToTimely()
-	if err == nil {
-		if t, ok := upper.Time(); ok {
-			sub.pending.Upper = uint64(t)
-		} else {
-			// The empty upper: the collection will never change again.
-			sub.pending.Finished = true
-			sub.ended = true
-			delete(a.bySink, sub.sink)
-		}
+	if err != nil {
+		a.endSubscription(ctx, sub, errorf(ErrInternal, "subscribe %q: a batch with a bad upper: %v", sub.name, err))
+		return
 	}
-	if sub.backlog > a.cfg.MaxSubscribeBacklog {
+	if !sub.offer(b.GetUpdates().GetUpdates(), upper, a.cfg.MaxSubscribeBacklog) {
 		a.endSubscription(ctx, sub, errorf(ErrTooLarge, "subscribe %q: the client fell behind by more than %d updates; subscribe again", sub.name, a.cfg.MaxSubscribeBacklog))
+		return
+	}
+	if upper.IsEmpty() {
+		// The collection will never change again: the last batch is
+		// queued; the dataflow goes.
+		a.endSubscription(ctx, sub, nil)
 		return
 	}
 	a.flushSubscription(ctx, sub)
 }
 
-// flushSubscription sends the pending batch when the window allows.
+// flushSubscription sends what the window allows.
 func (a *envActor) flushSubscription(ctx actor.Context, sub *subscription) {
-	if sub.pending == nil || sub.sent-sub.acked >= sub.window {
+	b := sub.take()
+	if b == nil {
 		return
 	}
-	if !sub.started {
-		return
-	}
-	sub.sent++
-	b := sub.pending
-	b.Seq = sub.sent
-	sub.pending, sub.backlog = nil, 0
 	ctx.Send(sub.client, b)
 	if b.GetFinished() {
 		delete(a.subscriptions, sub.id)
@@ -239,25 +226,75 @@ func (a *envActor) flushSubscription(ctx actor.Context, sub *subscription) {
 	}
 }
 
-// endSubscription drops a subscribe's dataflow and queues its last batch:
-// finished, with err when it failed. An error replaces what was pending
-// (the client must subscribe again anyway).
+// endSubscription drops a subscribe's dataflow and queues its last batch
+// (finish), then sends what it can.
 func (a *envActor) endSubscription(ctx actor.Context, sub *subscription, err error) {
 	if !sub.ended {
 		sub.ended = true
 		delete(a.bySink, sub.sink)
 		ctx.Send(sub.inst, instance.DropCollections{Ids: []timely.GlobalId{sub.sink}})
 	}
-	if err != nil {
-		sub.pending = &messages.ClientSubscribeBatch{Subscription: sub.id, Error: messages.ErrorToWire(err)}
-		sub.backlog = 0
-		// An error goes out whatever the window.
-		sub.acked = sub.sent
-	} else if sub.pending == nil {
-		sub.pending = &messages.ClientSubscribeBatch{Subscription: sub.id}
-	}
-	sub.pending.Finished = true
+	sub.finish(err)
 	a.flushSubscription(ctx, sub)
+}
+
+// The flow control of one subscribe, without I/O:
+//
+//	offer (a batch of the dataflow) -> merged into the one pending batch
+//	take  -> the pending batch, numbered, when started and fewer than
+//	         window batches are unacknowledged
+//	ack   -> frees the window up to seq
+//	finish -> the pending batch becomes the last one (an error replaces
+//	          it and goes out whatever the window)
+
+// offer merges the dataflow's updates below upper into the pending batch.
+// It reports false when the pending batch then holds more than
+// maxBacklog updates.
+func (s *subscription) offer(updates []*messages.ComputeUpdate, upper timely.Frontier, maxBacklog int) bool {
+	if s.pending == nil {
+		s.pending = &messages.ClientSubscribeBatch{Subscription: s.id}
+	}
+	for _, u := range updates {
+		s.pending.Updates = append(s.pending.Updates, &messages.ClientUpdate{Row: u.GetRow(), Time: u.GetTime(), Diff: u.GetDiff()})
+	}
+	s.backlog += len(updates)
+	if t, ok := upper.Time(); ok {
+		s.pending.Upper = uint64(t)
+	}
+	return s.backlog <= maxBacklog
+}
+
+// finish makes the pending batch the last one; a non-nil err replaces it
+// and is sent whatever the window.
+func (s *subscription) finish(err error) {
+	if err != nil {
+		s.pending = &messages.ClientSubscribeBatch{Subscription: s.id, Error: messages.ErrorToWire(err)}
+		s.backlog = 0
+		s.acked = s.sent
+	} else if s.pending == nil {
+		s.pending = &messages.ClientSubscribeBatch{Subscription: s.id}
+	}
+	s.pending.Finished = true
+}
+
+// ack records that the client took every batch up to seq.
+func (s *subscription) ack(seq uint64) {
+	if seq > s.acked && seq <= s.sent {
+		s.acked = seq
+	}
+}
+
+// take returns the next batch to send, numbered, or nil when there is
+// none or the window is full.
+func (s *subscription) take() *messages.ClientSubscribeBatch {
+	if !s.started || s.pending == nil || s.sent-s.acked >= s.window {
+		return nil
+	}
+	s.sent++
+	b := s.pending
+	b.Seq = s.sent
+	s.pending, s.backlog = nil, 0
+	return b
 }
 
 // endSessionSubscriptions ends the subscribes of a session that ended;
@@ -280,9 +317,7 @@ func (a *envActor) handleSubscribeAck(ctx actor.Context, m *messages.ClientSubsc
 	if !ok || sub.conn != timely.ConnectionId(m.GetConn().GetValue()) {
 		return
 	}
-	if m.GetSeq() > sub.acked && m.GetSeq() <= sub.sent {
-		sub.acked = m.GetSeq()
-	}
+	sub.ack(m.GetSeq())
 	a.flushSubscription(ctx, sub)
 }
 
@@ -297,12 +332,9 @@ func (a *envActor) handleUnsubscribe(ctx actor.Context, m *messages.ClientUnsubs
 		a.fail(ctx, m, sender, errorf(ErrUnknownObject, "unsubscribe: subscription %d of this session does not exist (it may have ended)", m.GetSubscription()))
 		return
 	}
-	a.endSubscription(ctx, sub, nil)
 	// The last batch goes out whatever the window.
-	if sub.pending != nil {
-		sub.acked = sub.sent
-		a.flushSubscription(ctx, sub)
-	}
+	sub.acked = sub.sent
+	a.endSubscription(ctx, sub, nil)
 	a.reply(ctx, sender, "unsubscribe", &messages.ClientUnsubscribeResponse{}, nil)
 }
 
