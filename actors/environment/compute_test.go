@@ -579,3 +579,21 @@ func TestConcurrentWritesAndIndexPeeks(t *testing.T) {
 		}
 	}
 }
+
+// A session's cancel ends its subscribes CANCELED, as it does its peeks.
+func TestCancelEndsSubscribes(t *testing.T) {
+	r := newComputeRig(t)
+	r.setup()
+	sp, _ := r.subscribeTo("big", 0)
+	c := expect[*messages.ClientCancelResponse](r.s, &messages.ClientCancel{Conn: r.s.conn})
+	if c.GetError() != nil {
+		t.Fatal(messages.ErrorFromWire(c.GetError()))
+	}
+	for {
+		b := testkit.ExpectMsg[*messages.ClientSubscribeBatch](sp, timeout)
+		if b.GetFinished() {
+			requireCode(t, "a canceled subscribe", b.GetError(), messages.ErrCanceled, "user request", `"big"`)
+			break
+		}
+	}
+}

@@ -91,7 +91,8 @@ func (a *envActor) handleSetStatementTimeout(ctx actor.Context, m *messages.Clie
 	a.reply(ctx, sender, "set statement timeout", &messages.ClientSetStatementTimeoutResponse{TimeoutMs: uint64(s.timeout / time.Millisecond)}, nil)
 }
 
-// handleCancel cancels the session's pending statements; the session stays.
+// handleCancel cancels the session's pending statements (peeks and
+// subscribes); the session stays.
 func (a *envActor) handleCancel(ctx actor.Context, m *messages.ClientCancel, sender *actor.PID) {
 	s, err := a.session(m.GetConn())
 	if err != nil {
@@ -102,6 +103,11 @@ func (a *envActor) handleCancel(ctx actor.Context, m *messages.ClientCancel, sen
 	a.cfg.Tracker.Send(querytracker.CancelConn{Conn: s.conn})
 	for _, p := range peeks {
 		a.answerPeek(ctx, p, nil, errorf(ErrCanceled, "peek %q: canceling statement due to user request", p.name))
+	}
+	for _, sub := range a.sortedSubscriptions() {
+		if sub.conn == s.conn && !sub.ended {
+			a.endSubscription(ctx, sub, errorf(ErrCanceled, "subscribe %q: canceling statement due to user request", sub.name))
+		}
 	}
 	a.reply(ctx, sender, "cancel", &messages.ClientCancelResponse{}, nil)
 }
