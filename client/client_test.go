@@ -200,7 +200,8 @@ func TestBadInput(t *testing.T) {
 	expect("create cluster", err, client.ErrUnavailable, "cluster")
 	_, err = c.Drop(ctx, client.View, "big", false)
 	expect("drop view", err, client.ErrUnavailable, "drop view")
-	expect("subscribe", c.Subscribe(ctx, "orders"), client.ErrUnavailable, "subscribe")
+	_, err = c.Subscribe(ctx, "orders")
+	expect("subscribe", err, client.ErrUnavailable, "subscribe")
 
 	// The environment still serves.
 	if _, err := c.Insert(ctx, "orders", orderRow(1, "a", 1)); err != nil {

@@ -8,9 +8,9 @@ import (
 	"github.com/arbor-db/arbor/messages"
 )
 
-// The operations below need the environment's compute controller. Their
-// protocol is final; an environment that does not run compute yet answers
-// them with ErrUnavailable, naming the operation.
+// The operations below need the environment's compute controller (a node
+// that gives its environment a replica launcher); an environment without
+// one answers them with ErrUnavailable, naming the operation.
 
 // Plan is a dataflow plan (plan.proto) whose Get nodes use transient ids
 // as placeholders; Sources binds each placeholder's value to a catalog
@@ -66,17 +66,81 @@ func (c *Client) CreateReplica(ctx context.Context, cluster, name, size string) 
 	return c.create(ctx, "create replica", &messages.ClientCreateReplica{Conn: c.conn, Cluster: cluster, Replica: &messages.ClientReplicaSpec{Name: name, Size: size}})
 }
 
-// Subscribe asks for a collection's changes. Not served yet: it returns
-// the environment's answer (ErrUnavailable).
-func (c *Client) Subscribe(ctx context.Context, collection string) error {
-	_, err := call[*messages.ClientSubscribeResponse](ctx, c, "subscribe", &messages.ClientSubscribe{Conn: c.conn, Collection: collection})
-	return err
-}
-
 func (c *Client) create(ctx context.Context, op string, req proto.Message) (Object, error) {
 	resp, err := call[*messages.ClientCreateResponse](ctx, c, op, req)
 	if err != nil {
 		return Object{}, err
 	}
 	return objectFromWire(resp.GetObject()), nil
+}
+
+// Plan builders. Each returns a new plan over p; the sources stay bound.
+
+// Col is the named column of a plan's input.
+func Col(name string) *messages.Expr {
+	return &messages.Expr{Kind: &messages.Expr_Column{Column: &messages.ColumnRef{Ref: &messages.ColumnRef_Name{Name: name}}}}
+}
+
+// Lit is a literal (the Go types of a Row's values). A value of another
+// type makes the plan fail to type-check when it is created.
+func Lit(v any) *messages.Expr {
+	d, err := datumToWire(v)
+	if err != nil {
+		d = nil
+	}
+	return &messages.Expr{Kind: &messages.Expr_Literal{Literal: &messages.Literal{Value: d}}}
+}
+
+// Compare is a binary expression: Compare(messages.BinaryOp_BINARY_OP_GT, Col("amount"), Lit(int64(50))).
+func Compare(op messages.BinaryOp, left, right *messages.Expr) *messages.Expr {
+	return &messages.Expr{Kind: &messages.Expr_Binary{Binary: &messages.BinaryExpr{Op: op, Left: left, Right: right}}}
+}
+
+func (p *Plan) derive(node *messages.Plan) *Plan {
+	sources := make(map[uint64]string, len(p.Sources))
+	for k, v := range p.Sources {
+		sources[k] = v
+	}
+	return &Plan{Plan: node, Sources: sources}
+}
+
+// Filter keeps the rows for which every predicate is true.
+func (p *Plan) Filter(preds ...*messages.Expr) *Plan {
+	return p.derive(&messages.Plan{Node: &messages.Plan_Filter{Filter: &messages.FilterPlan{Input: p.Plan, Predicates: preds}}})
+}
+
+// Aggregate is one aggregate of a Reduce.
+type Aggregate struct {
+	Func messages.AggregateFunc
+	// Column is the aggregated column ("" for Count).
+	Column string
+}
+
+// Sum, Count, Min and Max are the aggregates.
+func Sum(column string) Aggregate {
+	return Aggregate{Func: messages.AggregateFunc_AGGREGATE_FUNC_SUM, Column: column}
+}
+func Count() Aggregate { return Aggregate{Func: messages.AggregateFunc_AGGREGATE_FUNC_COUNT} }
+func Min(column string) Aggregate {
+	return Aggregate{Func: messages.AggregateFunc_AGGREGATE_FUNC_MIN, Column: column}
+}
+func Max(column string) Aggregate {
+	return Aggregate{Func: messages.AggregateFunc_AGGREGATE_FUNC_MAX, Column: column}
+}
+
+// Reduce groups the rows by the named columns and computes aggs per group:
+// its rows are the group key's columns, then one column per aggregate.
+func (p *Plan) Reduce(groupBy []string, aggs ...Aggregate) *Plan {
+	r := &messages.ReducePlan{Input: p.Plan}
+	for _, g := range groupBy {
+		r.GroupKey = append(r.GroupKey, &messages.ColumnRef{Ref: &messages.ColumnRef_Name{Name: g}})
+	}
+	for _, a := range aggs {
+		w := &messages.Aggregate{Func: a.Func}
+		if a.Column != "" {
+			w.Column = &messages.ColumnRef{Ref: &messages.ColumnRef_Name{Name: a.Column}}
+		}
+		r.Aggregates = append(r.Aggregates, w)
+	}
+	return p.derive(&messages.Plan{Node: &messages.Plan_Reduce{Reduce: r}})
 }

@@ -20,6 +20,16 @@ import (
 // address and a function that stops it. A real program dials a node
 // started with `make run` at 127.0.0.1:6880.
 func exampleNode() (string, func()) {
+	return startExampleNode(environmenttest.Options{CompactionWindow: 1000})
+}
+
+// exampleComputeNode is exampleNode with replica runtimes in process, so
+// that views, indexes, materialized views and subscribes work.
+func exampleComputeNode() (string, func()) {
+	return startExampleNode(environmenttest.Options{Compute: true, CompactionWindow: 1 << 40})
+}
+
+func startExampleNode(opts environmenttest.Options) (string, func()) {
 	dir, err := os.MkdirTemp("", "arbor-example")
 	if err != nil {
 		panic(err)
@@ -27,7 +37,7 @@ func exampleNode() (string, func()) {
 	sys := actor.NewActorSystem(actor.WithDeadLetterThrottleInterval(10 * time.Millisecond))
 	r := remote.NewRemote(sys, remote.Configure("127.0.0.1", 0))
 	r.Start()
-	node, err := environmenttest.Launch(sys, dir, environmenttest.Options{CompactionWindow: 1000})
+	node, err := environmenttest.Launch(sys, dir, opts)
 	if err != nil {
 		panic(err)
 	}

@@ -100,6 +100,16 @@ func AsOf(t uint64) PeekOption {
 
 // Peek reads a collection (a table in this build) once.
 func (c *Client) Peek(ctx context.Context, collection string, opts ...PeekOption) (*Result, error) {
+	return c.peek(ctx, collection, nil, opts)
+}
+
+// PeekPlan reads a plan once (computed on the default cluster, as a view
+// without an index is), with the same options as Peek.
+func (c *Client) PeekPlan(ctx context.Context, plan *Plan, opts ...PeekOption) (*Result, error) {
+	return c.peek(ctx, "", plan, opts)
+}
+
+func (c *Client) peek(ctx context.Context, collection string, plan *Plan, opts []PeekOption) (*Result, error) {
 	s := &peekSpec{mfp: &messages.MapFilterProject{}, fin: &messages.Finishing{}}
 	for _, o := range opts {
 		if err := o(s); err != nil {
@@ -107,7 +117,7 @@ func (c *Client) Peek(ctx context.Context, collection string, opts ...PeekOption
 		}
 	}
 	resp, err := call[*messages.ClientPeekResponse](ctx, c, "peek", &messages.ClientPeek{
-		Conn: c.conn, Collection: collection, Mfp: s.mfp, Finishing: s.fin, AsOf: s.asOf})
+		Conn: c.conn, Collection: collection, Mfp: s.mfp, Finishing: s.fin, AsOf: s.asOf, Plan: plan.toWire()})
 	if err != nil {
 		return nil, err
 	}

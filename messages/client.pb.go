@@ -812,9 +812,10 @@ func (x *ClientCreateTableResponse) GetError() *Error {
 	return nil
 }
 
-// ClientDrop drops the named object of the given type (a table today;
-// views, indexes, materialized views, clusters and replicas answer
-// UNAVAILABLE). A replica is named "cluster.replica". An unknown name is
+// ClientDrop drops the named object of the given type. Something another
+// object depends on is INVALID_ARGUMENT naming that object (drops do not
+// cascade); a cluster that computes an index or materialized view too. A
+// replica is named "cluster.replica". An unknown name is
 // NOT_FOUND unless if_exists. Answered with ClientDropResponse.
 type ClientDrop struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -939,7 +940,8 @@ func (x *ClientDropResponse) GetError() *Error {
 }
 
 // ClientCreateCluster creates a compute cluster with the named replicas.
-// Answered with ClientCreateResponse (UNAVAILABLE in this build).
+// Answered with ClientCreateResponse (UNAVAILABLE from an environment
+// without compute).
 type ClientCreateCluster struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Conn          *ConnectionId          `protobuf:"bytes,1,opt,name=conn,proto3" json:"conn,omitempty"`
@@ -1054,7 +1056,8 @@ func (x *ClientReplicaSpec) GetSize() string {
 }
 
 // ClientCreateReplica adds a replica to a cluster. Answered with
-// ClientCreateResponse (UNAVAILABLE in this build).
+// ClientCreateResponse (UNAVAILABLE from an environment
+// without compute).
 type ClientCreateReplica struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Conn          *ConnectionId          `protobuf:"bytes,1,opt,name=conn,proto3" json:"conn,omitempty"`
@@ -1116,7 +1119,8 @@ func (x *ClientCreateReplica) GetReplica() *ClientReplicaSpec {
 }
 
 // ClientCreateView creates a view: a named plan, computed when read.
-// Answered with ClientCreateResponse (UNAVAILABLE in this build).
+// Answered with ClientCreateResponse (UNAVAILABLE from an environment
+// without compute).
 type ClientCreateView struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Conn          *ConnectionId          `protobuf:"bytes,1,opt,name=conn,proto3" json:"conn,omitempty"`
@@ -1179,7 +1183,8 @@ func (x *ClientCreateView) GetPlan() *ClientPlan {
 
 // ClientCreateIndex arranges a view or table by key_columns on a cluster
 // (the default cluster when empty). Answered with ClientCreateResponse
-// (UNAVAILABLE in this build).
+// (UNAVAILABLE from an environment
+// without compute).
 type ClientCreateIndex struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Conn          *ConnectionId          `protobuf:"bytes,1,opt,name=conn,proto3" json:"conn,omitempty"`
@@ -1257,7 +1262,8 @@ func (x *ClientCreateIndex) GetCluster() string {
 }
 
 // ClientCreateMaterializedView computes plan on a cluster and persists the
-// result. Answered with ClientCreateResponse (UNAVAILABLE in this build).
+// result. Answered with ClientCreateResponse (UNAVAILABLE from an environment
+// without compute).
 type ClientCreateMaterializedView struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Conn          *ConnectionId          `protobuf:"bytes,1,opt,name=conn,proto3" json:"conn,omitempty"`
@@ -1666,7 +1672,8 @@ func (x *ClientWriteResponse) GetError() *Error {
 // write acknowledged before it was sent (strict serializable); with as_of
 // it reads that older time, which must not be before the collection's since
 // (COMPACTED otherwise). A peek of a plan (plan set, collection empty)
-// needs compute and answers UNAVAILABLE in this build. Answered with
+// is computed like a view without an index (UNAVAILABLE from an
+// environment without compute). Answered with
 // ClientPeekResponse.
 type ClientPeek struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -1822,13 +1829,25 @@ func (x *ClientPeekResponse) GetError() *Error {
 	return nil
 }
 
-// ClientSubscribe streams a collection's changes to the sender. Answered
-// with ClientSubscribeResponse (UNAVAILABLE in this build).
+// ClientSubscribe streams a collection's changes to the sender: first a
+// ClientSubscribeResponse (the subscription's id, schema and as_of), then
+// ClientSubscribeBatch messages in seq order (1, 2, ...), each with the
+// changes at times below its upper that earlier batches did not carry.
+// The first changes are the collection's contents at as_of (every row at
+// as_of, diff +n). Flow control: at most window batches (default 16) are
+// sent beyond the last one acknowledged (ClientSubscribeAck); while the
+// client does not acknowledge, the environment merges new changes into
+// one pending batch, and ends the subscribe with INVALID_ARGUMENT ("fell
+// behind") once that batch holds more than its limit of updates. A
+// subscribe ends with a batch that has finished set (or an error): on
+// ClientUnsubscribe, the session's end, a drop of what it reads, or a
+// failure. Without as_of it starts at the latest complete time.
 type ClientSubscribe struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Conn          *ConnectionId          `protobuf:"bytes,1,opt,name=conn,proto3" json:"conn,omitempty"`
 	Collection    string                 `protobuf:"bytes,2,opt,name=collection,proto3" json:"collection,omitempty"`
 	AsOf          *uint64                `protobuf:"varint,3,opt,name=as_of,json=asOf,proto3,oneof" json:"as_of,omitempty"`
+	Window        uint32                 `protobuf:"varint,4,opt,name=window,proto3" json:"window,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1884,10 +1903,20 @@ func (x *ClientSubscribe) GetAsOf() uint64 {
 	return 0
 }
 
+func (x *ClientSubscribe) GetWindow() uint32 {
+	if x != nil {
+		return x.Window
+	}
+	return 0
+}
+
 // ClientSubscribeResponse answers ClientSubscribe.
 type ClientSubscribeResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Error         *Error                 `protobuf:"bytes,1,opt,name=error,proto3" json:"error,omitempty"`
+	Subscription  uint64                 `protobuf:"varint,2,opt,name=subscription,proto3" json:"subscription,omitempty"`
+	Schema        *Schema                `protobuf:"bytes,3,opt,name=schema,proto3" json:"schema,omitempty"`
+	AsOf          uint64                 `protobuf:"varint,4,opt,name=as_of,json=asOf,proto3" json:"as_of,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1929,6 +1958,336 @@ func (x *ClientSubscribeResponse) GetError() *Error {
 	return nil
 }
 
+func (x *ClientSubscribeResponse) GetSubscription() uint64 {
+	if x != nil {
+		return x.Subscription
+	}
+	return 0
+}
+
+func (x *ClientSubscribeResponse) GetSchema() *Schema {
+	if x != nil {
+		return x.Schema
+	}
+	return nil
+}
+
+func (x *ClientSubscribeResponse) GetAsOf() uint64 {
+	if x != nil {
+		return x.AsOf
+	}
+	return 0
+}
+
+// ClientUpdate is one change: row's multiplicity changed by diff at time.
+type ClientUpdate struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Row           *Row                   `protobuf:"bytes,1,opt,name=row,proto3" json:"row,omitempty"`
+	Time          uint64                 `protobuf:"varint,2,opt,name=time,proto3" json:"time,omitempty"`
+	Diff          int64                  `protobuf:"varint,3,opt,name=diff,proto3" json:"diff,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ClientUpdate) Reset() {
+	*x = ClientUpdate{}
+	mi := &file_messages_client_proto_msgTypes[30]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ClientUpdate) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ClientUpdate) ProtoMessage() {}
+
+func (x *ClientUpdate) ProtoReflect() protoreflect.Message {
+	mi := &file_messages_client_proto_msgTypes[30]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ClientUpdate.ProtoReflect.Descriptor instead.
+func (*ClientUpdate) Descriptor() ([]byte, []int) {
+	return file_messages_client_proto_rawDescGZIP(), []int{30}
+}
+
+func (x *ClientUpdate) GetRow() *Row {
+	if x != nil {
+		return x.Row
+	}
+	return nil
+}
+
+func (x *ClientUpdate) GetTime() uint64 {
+	if x != nil {
+		return x.Time
+	}
+	return 0
+}
+
+func (x *ClientUpdate) GetDiff() int64 {
+	if x != nil {
+		return x.Diff
+	}
+	return 0
+}
+
+// ClientSubscribeBatch is the next part of a subscribe's stream. upper is
+// its progress: every change at a time below upper has been sent. The
+// last batch has finished set; error says why it ended when it failed.
+type ClientSubscribeBatch struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Subscription  uint64                 `protobuf:"varint,1,opt,name=subscription,proto3" json:"subscription,omitempty"`
+	Seq           uint64                 `protobuf:"varint,2,opt,name=seq,proto3" json:"seq,omitempty"`
+	Updates       []*ClientUpdate        `protobuf:"bytes,3,rep,name=updates,proto3" json:"updates,omitempty"`
+	Upper         uint64                 `protobuf:"varint,4,opt,name=upper,proto3" json:"upper,omitempty"`
+	Finished      bool                   `protobuf:"varint,5,opt,name=finished,proto3" json:"finished,omitempty"`
+	Error         *Error                 `protobuf:"bytes,6,opt,name=error,proto3" json:"error,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ClientSubscribeBatch) Reset() {
+	*x = ClientSubscribeBatch{}
+	mi := &file_messages_client_proto_msgTypes[31]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ClientSubscribeBatch) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ClientSubscribeBatch) ProtoMessage() {}
+
+func (x *ClientSubscribeBatch) ProtoReflect() protoreflect.Message {
+	mi := &file_messages_client_proto_msgTypes[31]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ClientSubscribeBatch.ProtoReflect.Descriptor instead.
+func (*ClientSubscribeBatch) Descriptor() ([]byte, []int) {
+	return file_messages_client_proto_rawDescGZIP(), []int{31}
+}
+
+func (x *ClientSubscribeBatch) GetSubscription() uint64 {
+	if x != nil {
+		return x.Subscription
+	}
+	return 0
+}
+
+func (x *ClientSubscribeBatch) GetSeq() uint64 {
+	if x != nil {
+		return x.Seq
+	}
+	return 0
+}
+
+func (x *ClientSubscribeBatch) GetUpdates() []*ClientUpdate {
+	if x != nil {
+		return x.Updates
+	}
+	return nil
+}
+
+func (x *ClientSubscribeBatch) GetUpper() uint64 {
+	if x != nil {
+		return x.Upper
+	}
+	return 0
+}
+
+func (x *ClientSubscribeBatch) GetFinished() bool {
+	if x != nil {
+		return x.Finished
+	}
+	return false
+}
+
+func (x *ClientSubscribeBatch) GetError() *Error {
+	if x != nil {
+		return x.Error
+	}
+	return nil
+}
+
+// ClientSubscribeAck acknowledges every batch up to seq, letting the
+// environment send more. It has no answer.
+type ClientSubscribeAck struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Conn          *ConnectionId          `protobuf:"bytes,1,opt,name=conn,proto3" json:"conn,omitempty"`
+	Subscription  uint64                 `protobuf:"varint,2,opt,name=subscription,proto3" json:"subscription,omitempty"`
+	Seq           uint64                 `protobuf:"varint,3,opt,name=seq,proto3" json:"seq,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ClientSubscribeAck) Reset() {
+	*x = ClientSubscribeAck{}
+	mi := &file_messages_client_proto_msgTypes[32]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ClientSubscribeAck) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ClientSubscribeAck) ProtoMessage() {}
+
+func (x *ClientSubscribeAck) ProtoReflect() protoreflect.Message {
+	mi := &file_messages_client_proto_msgTypes[32]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ClientSubscribeAck.ProtoReflect.Descriptor instead.
+func (*ClientSubscribeAck) Descriptor() ([]byte, []int) {
+	return file_messages_client_proto_rawDescGZIP(), []int{32}
+}
+
+func (x *ClientSubscribeAck) GetConn() *ConnectionId {
+	if x != nil {
+		return x.Conn
+	}
+	return nil
+}
+
+func (x *ClientSubscribeAck) GetSubscription() uint64 {
+	if x != nil {
+		return x.Subscription
+	}
+	return 0
+}
+
+func (x *ClientSubscribeAck) GetSeq() uint64 {
+	if x != nil {
+		return x.Seq
+	}
+	return 0
+}
+
+// ClientUnsubscribe ends a subscribe: a last batch with finished set
+// follows. Answered with ClientUnsubscribeResponse.
+type ClientUnsubscribe struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Conn          *ConnectionId          `protobuf:"bytes,1,opt,name=conn,proto3" json:"conn,omitempty"`
+	Subscription  uint64                 `protobuf:"varint,2,opt,name=subscription,proto3" json:"subscription,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ClientUnsubscribe) Reset() {
+	*x = ClientUnsubscribe{}
+	mi := &file_messages_client_proto_msgTypes[33]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ClientUnsubscribe) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ClientUnsubscribe) ProtoMessage() {}
+
+func (x *ClientUnsubscribe) ProtoReflect() protoreflect.Message {
+	mi := &file_messages_client_proto_msgTypes[33]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ClientUnsubscribe.ProtoReflect.Descriptor instead.
+func (*ClientUnsubscribe) Descriptor() ([]byte, []int) {
+	return file_messages_client_proto_rawDescGZIP(), []int{33}
+}
+
+func (x *ClientUnsubscribe) GetConn() *ConnectionId {
+	if x != nil {
+		return x.Conn
+	}
+	return nil
+}
+
+func (x *ClientUnsubscribe) GetSubscription() uint64 {
+	if x != nil {
+		return x.Subscription
+	}
+	return 0
+}
+
+// ClientUnsubscribeResponse answers ClientUnsubscribe.
+type ClientUnsubscribeResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Error         *Error                 `protobuf:"bytes,1,opt,name=error,proto3" json:"error,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ClientUnsubscribeResponse) Reset() {
+	*x = ClientUnsubscribeResponse{}
+	mi := &file_messages_client_proto_msgTypes[34]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ClientUnsubscribeResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ClientUnsubscribeResponse) ProtoMessage() {}
+
+func (x *ClientUnsubscribeResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_messages_client_proto_msgTypes[34]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ClientUnsubscribeResponse.ProtoReflect.Descriptor instead.
+func (*ClientUnsubscribeResponse) Descriptor() ([]byte, []int) {
+	return file_messages_client_proto_rawDescGZIP(), []int{34}
+}
+
+func (x *ClientUnsubscribeResponse) GetError() *Error {
+	if x != nil {
+		return x.Error
+	}
+	return nil
+}
+
 // ClientDump asks for the environment's state (sessions, pending
 // statements, objects) as JSON. Answered with ClientDumpResponse.
 type ClientDump struct {
@@ -1940,7 +2299,7 @@ type ClientDump struct {
 
 func (x *ClientDump) Reset() {
 	*x = ClientDump{}
-	mi := &file_messages_client_proto_msgTypes[30]
+	mi := &file_messages_client_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1952,7 +2311,7 @@ func (x *ClientDump) String() string {
 func (*ClientDump) ProtoMessage() {}
 
 func (x *ClientDump) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_client_proto_msgTypes[30]
+	mi := &file_messages_client_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1965,7 +2324,7 @@ func (x *ClientDump) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClientDump.ProtoReflect.Descriptor instead.
 func (*ClientDump) Descriptor() ([]byte, []int) {
-	return file_messages_client_proto_rawDescGZIP(), []int{30}
+	return file_messages_client_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *ClientDump) GetConn() *ConnectionId {
@@ -1986,7 +2345,7 @@ type ClientDumpResponse struct {
 
 func (x *ClientDumpResponse) Reset() {
 	*x = ClientDumpResponse{}
-	mi := &file_messages_client_proto_msgTypes[31]
+	mi := &file_messages_client_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1998,7 +2357,7 @@ func (x *ClientDumpResponse) String() string {
 func (*ClientDumpResponse) ProtoMessage() {}
 
 func (x *ClientDumpResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_client_proto_msgTypes[31]
+	mi := &file_messages_client_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2011,7 +2370,7 @@ func (x *ClientDumpResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClientDumpResponse.ProtoReflect.Descriptor instead.
 func (*ClientDumpResponse) Descriptor() ([]byte, []int) {
-	return file_messages_client_proto_rawDescGZIP(), []int{31}
+	return file_messages_client_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *ClientDumpResponse) GetJson() []byte {
@@ -2040,7 +2399,7 @@ type ClientTableDefinition struct {
 
 func (x *ClientTableDefinition) Reset() {
 	*x = ClientTableDefinition{}
-	mi := &file_messages_client_proto_msgTypes[32]
+	mi := &file_messages_client_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2052,7 +2411,7 @@ func (x *ClientTableDefinition) String() string {
 func (*ClientTableDefinition) ProtoMessage() {}
 
 func (x *ClientTableDefinition) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_client_proto_msgTypes[32]
+	mi := &file_messages_client_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2065,7 +2424,7 @@ func (x *ClientTableDefinition) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClientTableDefinition.ProtoReflect.Descriptor instead.
 func (*ClientTableDefinition) Descriptor() ([]byte, []int) {
-	return file_messages_client_proto_rawDescGZIP(), []int{32}
+	return file_messages_client_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *ClientTableDefinition) GetSchema() *Schema {
@@ -2209,15 +2568,39 @@ const file_messages_client_proto_rawDesc = "" +
 	"\x06schema\x18\x01 \x01(\v2\x16.arbor.messages.SchemaR\x06schema\x12'\n" +
 	"\x04rows\x18\x02 \x03(\v2\x13.arbor.messages.RowR\x04rows\x12\x13\n" +
 	"\x05as_of\x18\x03 \x01(\x04R\x04asOf\x12+\n" +
-	"\x05error\x18\x04 \x01(\v2\x15.arbor.messages.ErrorR\x05error\"\x87\x01\n" +
+	"\x05error\x18\x04 \x01(\v2\x15.arbor.messages.ErrorR\x05error\"\x9f\x01\n" +
 	"\x0fClientSubscribe\x120\n" +
 	"\x04conn\x18\x01 \x01(\v2\x1c.arbor.messages.ConnectionIdR\x04conn\x12\x1e\n" +
 	"\n" +
 	"collection\x18\x02 \x01(\tR\n" +
 	"collection\x12\x18\n" +
-	"\x05as_of\x18\x03 \x01(\x04H\x00R\x04asOf\x88\x01\x01B\b\n" +
-	"\x06_as_of\"F\n" +
+	"\x05as_of\x18\x03 \x01(\x04H\x00R\x04asOf\x88\x01\x01\x12\x16\n" +
+	"\x06window\x18\x04 \x01(\rR\x06windowB\b\n" +
+	"\x06_as_of\"\xaf\x01\n" +
 	"\x17ClientSubscribeResponse\x12+\n" +
+	"\x05error\x18\x01 \x01(\v2\x15.arbor.messages.ErrorR\x05error\x12\"\n" +
+	"\fsubscription\x18\x02 \x01(\x04R\fsubscription\x12.\n" +
+	"\x06schema\x18\x03 \x01(\v2\x16.arbor.messages.SchemaR\x06schema\x12\x13\n" +
+	"\x05as_of\x18\x04 \x01(\x04R\x04asOf\"]\n" +
+	"\fClientUpdate\x12%\n" +
+	"\x03row\x18\x01 \x01(\v2\x13.arbor.messages.RowR\x03row\x12\x12\n" +
+	"\x04time\x18\x02 \x01(\x04R\x04time\x12\x12\n" +
+	"\x04diff\x18\x03 \x01(\x03R\x04diff\"\xe3\x01\n" +
+	"\x14ClientSubscribeBatch\x12\"\n" +
+	"\fsubscription\x18\x01 \x01(\x04R\fsubscription\x12\x10\n" +
+	"\x03seq\x18\x02 \x01(\x04R\x03seq\x126\n" +
+	"\aupdates\x18\x03 \x03(\v2\x1c.arbor.messages.ClientUpdateR\aupdates\x12\x14\n" +
+	"\x05upper\x18\x04 \x01(\x04R\x05upper\x12\x1a\n" +
+	"\bfinished\x18\x05 \x01(\bR\bfinished\x12+\n" +
+	"\x05error\x18\x06 \x01(\v2\x15.arbor.messages.ErrorR\x05error\"|\n" +
+	"\x12ClientSubscribeAck\x120\n" +
+	"\x04conn\x18\x01 \x01(\v2\x1c.arbor.messages.ConnectionIdR\x04conn\x12\"\n" +
+	"\fsubscription\x18\x02 \x01(\x04R\fsubscription\x12\x10\n" +
+	"\x03seq\x18\x03 \x01(\x04R\x03seq\"i\n" +
+	"\x11ClientUnsubscribe\x120\n" +
+	"\x04conn\x18\x01 \x01(\v2\x1c.arbor.messages.ConnectionIdR\x04conn\x12\"\n" +
+	"\fsubscription\x18\x02 \x01(\x04R\fsubscription\"H\n" +
+	"\x19ClientUnsubscribeResponse\x12+\n" +
 	"\x05error\x18\x01 \x01(\v2\x15.arbor.messages.ErrorR\x05error\">\n" +
 	"\n" +
 	"ClientDump\x120\n" +
@@ -2251,7 +2634,7 @@ func file_messages_client_proto_rawDescGZIP() []byte {
 }
 
 var file_messages_client_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_messages_client_proto_msgTypes = make([]protoimpl.MessageInfo, 34)
+var file_messages_client_proto_msgTypes = make([]protoimpl.MessageInfo, 39)
 var file_messages_client_proto_goTypes = []any{
 	(ClientObjectType)(0),                     // 0: arbor.messages.ClientObjectType
 	(*ClientConnect)(nil),                     // 1: arbor.messages.ClientConnect
@@ -2284,75 +2667,87 @@ var file_messages_client_proto_goTypes = []any{
 	(*ClientPeekResponse)(nil),                // 28: arbor.messages.ClientPeekResponse
 	(*ClientSubscribe)(nil),                   // 29: arbor.messages.ClientSubscribe
 	(*ClientSubscribeResponse)(nil),           // 30: arbor.messages.ClientSubscribeResponse
-	(*ClientDump)(nil),                        // 31: arbor.messages.ClientDump
-	(*ClientDumpResponse)(nil),                // 32: arbor.messages.ClientDumpResponse
-	(*ClientTableDefinition)(nil),             // 33: arbor.messages.ClientTableDefinition
-	nil,                                       // 34: arbor.messages.ClientPlan.SourcesEntry
-	(*ConnectionId)(nil),                      // 35: arbor.messages.ConnectionId
-	(*Error)(nil),                             // 36: arbor.messages.Error
-	(*Schema)(nil),                            // 37: arbor.messages.Schema
-	(*Plan)(nil),                              // 38: arbor.messages.Plan
-	(*Row)(nil),                               // 39: arbor.messages.Row
-	(*MapFilterProject)(nil),                  // 40: arbor.messages.MapFilterProject
-	(*Finishing)(nil),                         // 41: arbor.messages.Finishing
+	(*ClientUpdate)(nil),                      // 31: arbor.messages.ClientUpdate
+	(*ClientSubscribeBatch)(nil),              // 32: arbor.messages.ClientSubscribeBatch
+	(*ClientSubscribeAck)(nil),                // 33: arbor.messages.ClientSubscribeAck
+	(*ClientUnsubscribe)(nil),                 // 34: arbor.messages.ClientUnsubscribe
+	(*ClientUnsubscribeResponse)(nil),         // 35: arbor.messages.ClientUnsubscribeResponse
+	(*ClientDump)(nil),                        // 36: arbor.messages.ClientDump
+	(*ClientDumpResponse)(nil),                // 37: arbor.messages.ClientDumpResponse
+	(*ClientTableDefinition)(nil),             // 38: arbor.messages.ClientTableDefinition
+	nil,                                       // 39: arbor.messages.ClientPlan.SourcesEntry
+	(*ConnectionId)(nil),                      // 40: arbor.messages.ConnectionId
+	(*Error)(nil),                             // 41: arbor.messages.Error
+	(*Schema)(nil),                            // 42: arbor.messages.Schema
+	(*Plan)(nil),                              // 43: arbor.messages.Plan
+	(*Row)(nil),                               // 44: arbor.messages.Row
+	(*MapFilterProject)(nil),                  // 45: arbor.messages.MapFilterProject
+	(*Finishing)(nil),                         // 46: arbor.messages.Finishing
 }
 var file_messages_client_proto_depIdxs = []int32{
-	35, // 0: arbor.messages.ClientConnectResponse.conn:type_name -> arbor.messages.ConnectionId
-	36, // 1: arbor.messages.ClientConnectResponse.error:type_name -> arbor.messages.Error
-	35, // 2: arbor.messages.ClientDisconnect.conn:type_name -> arbor.messages.ConnectionId
-	36, // 3: arbor.messages.ClientDisconnectResponse.error:type_name -> arbor.messages.Error
-	35, // 4: arbor.messages.ClientSetStatementTimeout.conn:type_name -> arbor.messages.ConnectionId
-	36, // 5: arbor.messages.ClientSetStatementTimeoutResponse.error:type_name -> arbor.messages.Error
-	35, // 6: arbor.messages.ClientCancel.conn:type_name -> arbor.messages.ConnectionId
-	36, // 7: arbor.messages.ClientCancelResponse.error:type_name -> arbor.messages.Error
+	40, // 0: arbor.messages.ClientConnectResponse.conn:type_name -> arbor.messages.ConnectionId
+	41, // 1: arbor.messages.ClientConnectResponse.error:type_name -> arbor.messages.Error
+	40, // 2: arbor.messages.ClientDisconnect.conn:type_name -> arbor.messages.ConnectionId
+	41, // 3: arbor.messages.ClientDisconnectResponse.error:type_name -> arbor.messages.Error
+	40, // 4: arbor.messages.ClientSetStatementTimeout.conn:type_name -> arbor.messages.ConnectionId
+	41, // 5: arbor.messages.ClientSetStatementTimeoutResponse.error:type_name -> arbor.messages.Error
+	40, // 6: arbor.messages.ClientCancel.conn:type_name -> arbor.messages.ConnectionId
+	41, // 7: arbor.messages.ClientCancelResponse.error:type_name -> arbor.messages.Error
 	0,  // 8: arbor.messages.ClientObject.type:type_name -> arbor.messages.ClientObjectType
-	37, // 9: arbor.messages.ClientObject.schema:type_name -> arbor.messages.Schema
-	38, // 10: arbor.messages.ClientPlan.plan:type_name -> arbor.messages.Plan
-	34, // 11: arbor.messages.ClientPlan.sources:type_name -> arbor.messages.ClientPlan.SourcesEntry
-	35, // 12: arbor.messages.ClientCreateTable.conn:type_name -> arbor.messages.ConnectionId
-	37, // 13: arbor.messages.ClientCreateTable.schema:type_name -> arbor.messages.Schema
+	42, // 9: arbor.messages.ClientObject.schema:type_name -> arbor.messages.Schema
+	43, // 10: arbor.messages.ClientPlan.plan:type_name -> arbor.messages.Plan
+	39, // 11: arbor.messages.ClientPlan.sources:type_name -> arbor.messages.ClientPlan.SourcesEntry
+	40, // 12: arbor.messages.ClientCreateTable.conn:type_name -> arbor.messages.ConnectionId
+	42, // 13: arbor.messages.ClientCreateTable.schema:type_name -> arbor.messages.Schema
 	9,  // 14: arbor.messages.ClientCreateTableResponse.object:type_name -> arbor.messages.ClientObject
-	36, // 15: arbor.messages.ClientCreateTableResponse.error:type_name -> arbor.messages.Error
-	35, // 16: arbor.messages.ClientDrop.conn:type_name -> arbor.messages.ConnectionId
+	41, // 15: arbor.messages.ClientCreateTableResponse.error:type_name -> arbor.messages.Error
+	40, // 16: arbor.messages.ClientDrop.conn:type_name -> arbor.messages.ConnectionId
 	0,  // 17: arbor.messages.ClientDrop.type:type_name -> arbor.messages.ClientObjectType
-	36, // 18: arbor.messages.ClientDropResponse.error:type_name -> arbor.messages.Error
-	35, // 19: arbor.messages.ClientCreateCluster.conn:type_name -> arbor.messages.ConnectionId
+	41, // 18: arbor.messages.ClientDropResponse.error:type_name -> arbor.messages.Error
+	40, // 19: arbor.messages.ClientCreateCluster.conn:type_name -> arbor.messages.ConnectionId
 	16, // 20: arbor.messages.ClientCreateCluster.replicas:type_name -> arbor.messages.ClientReplicaSpec
-	35, // 21: arbor.messages.ClientCreateReplica.conn:type_name -> arbor.messages.ConnectionId
+	40, // 21: arbor.messages.ClientCreateReplica.conn:type_name -> arbor.messages.ConnectionId
 	16, // 22: arbor.messages.ClientCreateReplica.replica:type_name -> arbor.messages.ClientReplicaSpec
-	35, // 23: arbor.messages.ClientCreateView.conn:type_name -> arbor.messages.ConnectionId
+	40, // 23: arbor.messages.ClientCreateView.conn:type_name -> arbor.messages.ConnectionId
 	10, // 24: arbor.messages.ClientCreateView.plan:type_name -> arbor.messages.ClientPlan
-	35, // 25: arbor.messages.ClientCreateIndex.conn:type_name -> arbor.messages.ConnectionId
-	35, // 26: arbor.messages.ClientCreateMaterializedView.conn:type_name -> arbor.messages.ConnectionId
+	40, // 25: arbor.messages.ClientCreateIndex.conn:type_name -> arbor.messages.ConnectionId
+	40, // 26: arbor.messages.ClientCreateMaterializedView.conn:type_name -> arbor.messages.ConnectionId
 	10, // 27: arbor.messages.ClientCreateMaterializedView.plan:type_name -> arbor.messages.ClientPlan
 	9,  // 28: arbor.messages.ClientCreateResponse.object:type_name -> arbor.messages.ClientObject
-	36, // 29: arbor.messages.ClientCreateResponse.error:type_name -> arbor.messages.Error
-	35, // 30: arbor.messages.ClientListObjects.conn:type_name -> arbor.messages.ConnectionId
+	41, // 29: arbor.messages.ClientCreateResponse.error:type_name -> arbor.messages.Error
+	40, // 30: arbor.messages.ClientListObjects.conn:type_name -> arbor.messages.ConnectionId
 	0,  // 31: arbor.messages.ClientListObjects.type:type_name -> arbor.messages.ClientObjectType
 	9,  // 32: arbor.messages.ClientListObjectsResponse.objects:type_name -> arbor.messages.ClientObject
-	36, // 33: arbor.messages.ClientListObjectsResponse.error:type_name -> arbor.messages.Error
-	39, // 34: arbor.messages.ClientTableRows.inserts:type_name -> arbor.messages.Row
-	39, // 35: arbor.messages.ClientTableRows.deletes:type_name -> arbor.messages.Row
-	35, // 36: arbor.messages.ClientWrite.conn:type_name -> arbor.messages.ConnectionId
+	41, // 33: arbor.messages.ClientListObjectsResponse.error:type_name -> arbor.messages.Error
+	44, // 34: arbor.messages.ClientTableRows.inserts:type_name -> arbor.messages.Row
+	44, // 35: arbor.messages.ClientTableRows.deletes:type_name -> arbor.messages.Row
+	40, // 36: arbor.messages.ClientWrite.conn:type_name -> arbor.messages.ConnectionId
 	24, // 37: arbor.messages.ClientWrite.tables:type_name -> arbor.messages.ClientTableRows
-	36, // 38: arbor.messages.ClientWriteResponse.error:type_name -> arbor.messages.Error
-	35, // 39: arbor.messages.ClientPeek.conn:type_name -> arbor.messages.ConnectionId
-	40, // 40: arbor.messages.ClientPeek.mfp:type_name -> arbor.messages.MapFilterProject
-	41, // 41: arbor.messages.ClientPeek.finishing:type_name -> arbor.messages.Finishing
+	41, // 38: arbor.messages.ClientWriteResponse.error:type_name -> arbor.messages.Error
+	40, // 39: arbor.messages.ClientPeek.conn:type_name -> arbor.messages.ConnectionId
+	45, // 40: arbor.messages.ClientPeek.mfp:type_name -> arbor.messages.MapFilterProject
+	46, // 41: arbor.messages.ClientPeek.finishing:type_name -> arbor.messages.Finishing
 	10, // 42: arbor.messages.ClientPeek.plan:type_name -> arbor.messages.ClientPlan
-	37, // 43: arbor.messages.ClientPeekResponse.schema:type_name -> arbor.messages.Schema
-	39, // 44: arbor.messages.ClientPeekResponse.rows:type_name -> arbor.messages.Row
-	36, // 45: arbor.messages.ClientPeekResponse.error:type_name -> arbor.messages.Error
-	35, // 46: arbor.messages.ClientSubscribe.conn:type_name -> arbor.messages.ConnectionId
-	36, // 47: arbor.messages.ClientSubscribeResponse.error:type_name -> arbor.messages.Error
-	35, // 48: arbor.messages.ClientDump.conn:type_name -> arbor.messages.ConnectionId
-	36, // 49: arbor.messages.ClientDumpResponse.error:type_name -> arbor.messages.Error
-	37, // 50: arbor.messages.ClientTableDefinition.schema:type_name -> arbor.messages.Schema
-	51, // [51:51] is the sub-list for method output_type
-	51, // [51:51] is the sub-list for method input_type
-	51, // [51:51] is the sub-list for extension type_name
-	51, // [51:51] is the sub-list for extension extendee
-	0,  // [0:51] is the sub-list for field type_name
+	42, // 43: arbor.messages.ClientPeekResponse.schema:type_name -> arbor.messages.Schema
+	44, // 44: arbor.messages.ClientPeekResponse.rows:type_name -> arbor.messages.Row
+	41, // 45: arbor.messages.ClientPeekResponse.error:type_name -> arbor.messages.Error
+	40, // 46: arbor.messages.ClientSubscribe.conn:type_name -> arbor.messages.ConnectionId
+	41, // 47: arbor.messages.ClientSubscribeResponse.error:type_name -> arbor.messages.Error
+	42, // 48: arbor.messages.ClientSubscribeResponse.schema:type_name -> arbor.messages.Schema
+	44, // 49: arbor.messages.ClientUpdate.row:type_name -> arbor.messages.Row
+	31, // 50: arbor.messages.ClientSubscribeBatch.updates:type_name -> arbor.messages.ClientUpdate
+	41, // 51: arbor.messages.ClientSubscribeBatch.error:type_name -> arbor.messages.Error
+	40, // 52: arbor.messages.ClientSubscribeAck.conn:type_name -> arbor.messages.ConnectionId
+	40, // 53: arbor.messages.ClientUnsubscribe.conn:type_name -> arbor.messages.ConnectionId
+	41, // 54: arbor.messages.ClientUnsubscribeResponse.error:type_name -> arbor.messages.Error
+	40, // 55: arbor.messages.ClientDump.conn:type_name -> arbor.messages.ConnectionId
+	41, // 56: arbor.messages.ClientDumpResponse.error:type_name -> arbor.messages.Error
+	42, // 57: arbor.messages.ClientTableDefinition.schema:type_name -> arbor.messages.Schema
+	58, // [58:58] is the sub-list for method output_type
+	58, // [58:58] is the sub-list for method input_type
+	58, // [58:58] is the sub-list for extension type_name
+	58, // [58:58] is the sub-list for extension extendee
+	0,  // [0:58] is the sub-list for field type_name
 }
 
 func init() { file_messages_client_proto_init() }
@@ -2370,7 +2765,7 @@ func file_messages_client_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_messages_client_proto_rawDesc), len(file_messages_client_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   34,
+			NumMessages:   39,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -10,6 +10,7 @@ import (
 	"github.com/arbor-db/arbor/actors/surface"
 	"github.com/arbor-db/arbor/clock"
 	"github.com/arbor-db/arbor/messages"
+	"github.com/arbor-db/arbor/timely"
 )
 
 // New returns the props of an environment actor. It fails when the config
@@ -30,9 +31,13 @@ func New(cfg Config) (*actor.Props, error) {
 	// Sessions survive a restart of the actor by its supervisor: the core
 	// lives here, outside any one incarnation.
 	sh := &shared{}
+	// A failed instance (a child) is stopped, not restarted with an empty
+	// core: the environment sees it terminate and starts a new one with
+	// everything the catalog puts on its cluster.
+	stopChildren := actor.NewOneForOneStrategy(0, 0, func(any) actor.Directive { return actor.StopDirective })
 	return actor.PropsFromProducer(func() actor.Actor {
 		return &envActor{cfg: cfg, metrics: m, unhandled: unhandled, shared: sh}
-	}), nil
+	}, actor.WithSupervisor(stopChildren)), nil
 }
 
 // queued is a request waiting for bootstrap or for the running DDL
@@ -45,6 +50,9 @@ type queued struct {
 // shared is what one environment keeps across restarts.
 type shared struct {
 	core *Core
+	// incarnation counts the actor's starts; it makes each incarnation's
+	// instance epoch newer than the last one's.
+	incarnation uint64
 }
 
 // tick is the environment's own timer message.
@@ -66,6 +74,29 @@ type envActor struct {
 	waiting       []queued
 	ddlBusy       bool
 	ddlQueue      []queued
+
+	// Compute, guarded by the actor; empty without Config.Launcher.
+	// epoch stamps the instances: the catalog's fence epoch, then the
+	// incarnation.
+	epoch     uint64
+	instances map[timely.ClusterId]*actor.PID
+	// installed are the indexes and materialized views whose dataflow
+	// their instance accepted.
+	installed map[timely.GlobalId]bool
+	// holds are the storage read holds applied for each instance.
+	holds     map[timely.ClusterId]map[string]bool
+	frontiers map[timely.GlobalId]tableFrontiers
+	polling   bool
+	// stopping: the actor is stopping or restarting.
+	stopping bool
+	// transientSeq numbers the transient dataflows of peeks.
+	transientSeq uint64
+	// holdWaiters continue the peeks waiting for a storage read hold.
+	holdWaiters map[string]func(error)
+	// subscriptions by id, and by their sink's id.
+	subscriptions    map[uint64]*subscription
+	bySink           map[timely.GlobalId]*subscription
+	nextSubscription uint64
 }
 
 func (a *envActor) Receive(ctx actor.Context) {
@@ -73,6 +104,8 @@ func (a *envActor) Receive(ctx actor.Context) {
 	case *actor.Started:
 		a.handleStarted(ctx)
 	case *actor.Stopping, *actor.Restarting:
+		// Its children (the instances) stop with it: nothing replaces them.
+		a.stopping = true
 		if a.loop != nil {
 			a.loop.Stop()
 			a.loop = nil
@@ -85,6 +118,14 @@ func (a *envActor) Receive(ctx actor.Context) {
 		a.handlePeekCanceled(ctx, m)
 	case *executionEnded:
 		a.handleExecutionEnded(ctx, m)
+	case *storageHolds:
+		a.handleStorageHolds(ctx, m)
+	case *messages.StorageReadHoldResponse:
+		a.handleReadHoldResponse(ctx, m)
+	case *messages.ComputePeekResponse:
+		a.handleComputePeekResponse(ctx, m)
+	case *messages.ComputeSubscribeResponse:
+		a.handleComputeSubscribe(ctx, m)
 	case proto.Message:
 		if !isClientRequest(m) {
 			a.unhandled.Handle(ctx)
@@ -97,6 +138,14 @@ func (a *envActor) Receive(ctx actor.Context) {
 }
 
 func (a *envActor) handleStarted(ctx actor.Context) {
+	a.shared.incarnation++
+	a.instances = map[timely.ClusterId]*actor.PID{}
+	a.installed = map[timely.GlobalId]bool{}
+	a.holds = map[timely.ClusterId]map[string]bool{}
+	a.frontiers = map[timely.GlobalId]tableFrontiers{}
+	a.holdWaiters = map[string]func(error){}
+	a.subscriptions = map[uint64]*subscription{}
+	a.bySink = map[timely.GlobalId]*subscription{}
 	if a.shared.core == nil {
 		a.shared.core = NewCore(uint64(a.cfg.Clock.Now().UnixNano()))
 	} else {
@@ -123,6 +172,9 @@ func (a *envActor) handleTick(ctx actor.Context, now time.Time) {
 	}
 	for _, p := range a.core.Expired(now) {
 		a.timeoutPeek(ctx, p)
+	}
+	if a.ready && a.computeEnabled() {
+		a.pollFrontiers(ctx)
 	}
 	a.metrics.PendingPeeks.Set(float64(a.core.Pending()))
 }
@@ -209,8 +261,19 @@ func (a *envActor) dispatch(ctx actor.Context, m proto.Message, sender *actor.PI
 	case *messages.ClientDump:
 		a.handleDump(ctx, m, sender)
 	case *messages.ClientCreateCluster, *messages.ClientCreateReplica, *messages.ClientCreateView,
-		*messages.ClientCreateIndex, *messages.ClientCreateMaterializedView, *messages.ClientSubscribe:
-		a.handleNeedsCompute(ctx, m, sender)
+		*messages.ClientCreateIndex, *messages.ClientCreateMaterializedView:
+		if !a.computeEnabled() {
+			a.handleNeedsCompute(ctx, m, sender)
+			a.ddlDone(ctx)
+			return
+		}
+		a.handleCreateCompute(ctx, m, sender)
+	case *messages.ClientSubscribe:
+		a.handleSubscribe(ctx, m, sender)
+	case *messages.ClientSubscribeAck:
+		a.handleSubscribeAck(ctx, m)
+	case *messages.ClientUnsubscribe:
+		a.handleUnsubscribe(ctx, m, sender)
 	default:
 		a.fail(ctx, m, sender, errorf(ErrInternal, "no handler for %s", kindOf(m)))
 	}

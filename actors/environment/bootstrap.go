@@ -58,8 +58,35 @@ func (a *envActor) loadCatalog(ctx actor.Context, r *catalog.SnapshotResult, ret
 	core.sessions, core.byClient, core.nextConn = a.core.sessions, a.core.byClient, a.core.nextConn
 	core.peeks, core.uuidLo, core.lastWrite = a.core.peeks, a.core.uuidLo, a.core.lastWrite
 	var tables []*object
+	for _, c := range r.Snapshot.Clusters() {
+		id, err := c.GetId().ToTimely()
+		if err != nil {
+			retry("decode the catalog", err)
+			return
+		}
+		core.AddCluster(&cluster{id: id, name: c.GetName(), replicas: map[string]timely.ReplicaId{}})
+	}
+	for _, rep := range r.Snapshot.Replicas() {
+		id, err1 := rep.GetId().ToTimely()
+		cid, err2 := rep.GetClusterId().ToTimely()
+		if err := errors.Join(err1, err2); err != nil {
+			retry("decode the catalog", err)
+			return
+		}
+		if cl, ok := core.clusterById[cid]; ok {
+			cl.replicas[rep.GetName()] = id
+		}
+	}
+	if a.computeEnabled() && len(core.clusters) == 0 {
+		a.createDefaultCluster(ctx, retry)
+		return
+	}
+	// The instances' epoch: newer than every earlier environment's (the
+	// fence epoch grows with every writable open of the catalog), and than
+	// this one's earlier incarnations.
+	a.epoch = uint64(r.Snapshot.FenceToken().Epoch)<<16 | a.shared.incarnation&0xffff
 	for _, it := range r.Snapshot.Items() {
-		o, err := objectFromCatalog(it)
+		o, err := objectFromCatalog(it, core)
 		if err != nil {
 			retry("decode the catalog", err)
 			return
@@ -101,8 +128,7 @@ func (a *envActor) reconcile(ctx actor.Context, tables []*object, live []*messag
 			retry(what, err)
 		}
 		if outstanding == 0 && !failed {
-			a.bootstrapping = false
-			a.becomeReady(ctx)
+			a.finishBootstrap(ctx)
 		}
 	}
 	var creates []*object
@@ -114,8 +140,7 @@ func (a *envActor) reconcile(ctx actor.Context, tables []*object, live []*messag
 	}
 	outstanding = len(creates) + len(inStorage)
 	if outstanding == 0 {
-		a.bootstrapping = false
-		a.becomeReady(ctx)
+		a.finishBootstrap(ctx)
 		return
 	}
 	for _, o := range creates {
@@ -146,4 +171,26 @@ func (a *envActor) reconcile(ctx actor.Context, tables []*object, live []*messag
 			done("drop orphan table "+id.String(), err)
 		})
 	}
+}
+
+// finishBootstrap starts compute as the catalog describes it, then makes
+// the environment ready.
+func (a *envActor) finishBootstrap(ctx actor.Context) {
+	a.startCompute(ctx, func() {
+		a.bootstrapping = false
+		a.becomeReady(ctx)
+	})
+}
+
+// createDefaultCluster creates DefaultClusterName with one replica
+// DefaultReplicaName in a catalog without clusters, then bootstraps again.
+func (a *envActor) createDefaultCluster(ctx actor.Context, retry func(string, error)) {
+	a.cfg.Logger.Info("bootstrap: the catalog has no cluster; creating the default one", "cluster", DefaultClusterName, "replica", DefaultReplicaName)
+	a.transactCluster(ctx, DefaultClusterName, []*messages.ClientReplicaSpec{{Name: DefaultReplicaName}}, func(_ *cluster, err error) {
+		if err != nil {
+			retry("create the default cluster", err)
+			return
+		}
+		a.bootstrap(ctx)
+	})
 }

@@ -9,7 +9,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/arbor-db/arbor/actors/querytracker"
+	"github.com/arbor-db/arbor/actors/replica"
 	"github.com/arbor-db/arbor/clock"
+	"github.com/arbor-db/arbor/timely"
 )
 
 // Name is the environment's subsystem name: a node spawns it under its
@@ -32,7 +34,21 @@ const (
 	DefaultMaxResponseBytes = 3 << 20
 	DefaultMaxResultRows    = 1 << 20
 	DefaultMaxWaiting       = 1024
+	// DefaultComputeLag is how far (in timestamp units, milliseconds)
+	// behind its upper an index or materialized view stays readable:
+	// AS OF within the last minute works, older history is compacted.
+	DefaultComputeLag = 60_000
+	// DefaultClusterName and DefaultReplicaName are the cluster and
+	// replica bootstrap creates when the catalog has no cluster.
+	DefaultClusterName = "default"
+	DefaultReplicaName = "r1"
 )
+
+// LauncherFactory returns the launcher that starts the runtimes of one
+// replica of one cluster. It is called from a replica's launching
+// goroutine (not from an actor's Receive), once per replica and
+// environment incarnation; it must not block.
+type LauncherFactory func(cluster timely.ClusterId, replica timely.ReplicaId) replica.Launcher
 
 // Config configures the environment actor.
 type Config struct {
@@ -47,6 +63,26 @@ type Config struct {
 	// environment attaches itself to it when it starts, so the tracker's
 	// cancellations (CancelConn, CancelByDrop) end its pending peeks.
 	Effects *TrackerEffects
+	// Launcher starts replica runtimes. With it the environment owns
+	// compute: it spawns one Instance child per catalog cluster, adds each
+	// catalog replica to it (runtimes through Launcher), and serves views,
+	// indexes, materialized views, clusters and replicas; when the catalog
+	// has no cluster, bootstrap creates DefaultClusterName with one replica
+	// DefaultReplicaName. Nil: those operations answer UNAVAILABLE
+	// (ErrNeedsCompute) and only tables are served.
+	Launcher LauncherFactory
+	// ComputeMaintainInterval is each instance's Maintain interval, which
+	// bounds how soon a new dataflow is scheduled and a compute peek's
+	// deadline is noticed (TickInterval when 0).
+	ComputeMaintainInterval time.Duration
+	// ComputeLag is the read policy of indexes and materialized views:
+	// they stay readable this far behind their upper (DefaultComputeLag
+	// when 0).
+	ComputeLag uint64
+	// MaxSubscribeBacklog bounds the updates kept for a subscribe whose
+	// client does not acknowledge; past it the subscribe ends with an
+	// error (DefaultMaxSubscribeBacklog when 0).
+	MaxSubscribeBacklog int
 	// Clock drives statement timeouts (clock.Real() when nil).
 	Clock clock.Clock
 	// CallTimeout bounds every catalog and storage request
@@ -95,6 +131,15 @@ func (c *Config) fill() error {
 	}
 	if c.MaxResultRows <= 0 {
 		c.MaxResultRows = DefaultMaxResultRows
+	}
+	if c.ComputeMaintainInterval <= 0 {
+		c.ComputeMaintainInterval = c.TickInterval
+	}
+	if c.ComputeLag == 0 {
+		c.ComputeLag = DefaultComputeLag
+	}
+	if c.MaxSubscribeBacklog <= 0 {
+		c.MaxSubscribeBacklog = DefaultMaxSubscribeBacklog
 	}
 	if c.MaxWaiting <= 0 {
 		c.MaxWaiting = DefaultMaxWaiting

@@ -20,7 +20,28 @@ type object struct {
 	name   string
 	typ    messages.CatalogItemType
 	schema dataflow.Schema
-	keys   []string
+	// keys are a table's or an index's key columns.
+	keys []string
+	// dependsOn are the items it reads (a view's and a materialized
+	// view's sources, an index's object), as the catalog records them.
+	dependsOn []timely.GlobalId
+	// cluster computes an index or a materialized view.
+	cluster timely.ClusterId
+	// plan is a view's or materialized view's plan with catalog ids in
+	// its Get nodes; compiled is it type checked.
+	plan     *messages.Plan
+	compiled *dataflow.Plan
+	// on is the object an index arranges; keyIdx its key columns by
+	// position.
+	on     timely.GlobalId
+	keyIdx []uint32
+}
+
+// cluster is a catalog cluster and its replicas by name.
+type cluster struct {
+	id       timely.ClusterId
+	name     string
+	replicas map[string]timely.ReplicaId
 }
 
 // session is one client connection.
@@ -46,6 +67,14 @@ type pendingPeek struct {
 	mfp       *dataflow.MapFilterProject
 	finishing *dataflow.Finishing
 	asOf      *uint64
+	// A compute peek: the instance it was sent to, the time it reads, and
+	// its transient dataflow (nil for an index or materialized view).
+	inst      *actor.PID
+	at        timely.Timestamp
+	transient *timely.GlobalId
+	// storageHold is the storage read hold a transient dataflow's peek
+	// takes on its tables at its time ("" when none).
+	storageHold string
 }
 
 // Core is the environment's state without its I/O: sessions, the catalog's
@@ -59,6 +88,9 @@ type Core struct {
 	objects map[string]*object
 	byId    map[timely.GlobalId]*object
 
+	clusters    map[string]*cluster
+	clusterById map[timely.ClusterId]*cluster
+
 	peeks  map[timely.Uuid]*pendingPeek
 	uuidHi uint64
 	uuidLo uint64
@@ -71,12 +103,14 @@ type Core struct {
 // distinct from an earlier one's (the actor passes its start time).
 func NewCore(seed uint64) *Core {
 	return &Core{
-		sessions: map[timely.ConnectionId]*session{},
-		byClient: map[string]timely.ConnectionId{},
-		objects:  map[string]*object{},
-		byId:     map[timely.GlobalId]*object{},
-		peeks:    map[timely.Uuid]*pendingPeek{},
-		uuidHi:   seed | 1, // never the zero uuid
+		sessions:    map[timely.ConnectionId]*session{},
+		byClient:    map[string]timely.ConnectionId{},
+		objects:     map[string]*object{},
+		byId:        map[timely.GlobalId]*object{},
+		clusters:    map[string]*cluster{},
+		clusterById: map[timely.ClusterId]*cluster{},
+		peeks:       map[timely.Uuid]*pendingPeek{},
+		uuidHi:      seed | 1, // never the zero uuid
 	}
 }
 
@@ -171,6 +205,83 @@ func (c *Core) RemoveObject(id timely.GlobalId) {
 		delete(c.byId, id)
 		delete(c.objects, o.name)
 	}
+}
+
+// AddCluster records a cluster the catalog committed.
+func (c *Core) AddCluster(cl *cluster) {
+	c.clusters[cl.name] = cl
+	c.clusterById[cl.id] = cl
+}
+
+// RemoveCluster forgets a cluster the catalog dropped.
+func (c *Core) RemoveCluster(id timely.ClusterId) {
+	if cl, ok := c.clusterById[id]; ok {
+		delete(c.clusterById, id)
+		delete(c.clusters, cl.name)
+	}
+}
+
+// Clusters returns every cluster, ordered by name.
+func (c *Core) Clusters() []*cluster {
+	out := make([]*cluster, 0, len(c.clusters))
+	for _, cl := range c.clusters {
+		out = append(out, cl)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].name < out[j].name })
+	return out
+}
+
+// ResolveCluster returns the cluster named name.
+func (c *Core) ResolveCluster(name string) (*cluster, error) {
+	cl, ok := c.clusters[name]
+	if !ok {
+		return nil, errorf(ErrUnknownObject, "cluster %q does not exist", name)
+	}
+	return cl, nil
+}
+
+// Dependents returns the objects that read id, ordered by name.
+func (c *Core) Dependents(id timely.GlobalId) []*object {
+	var out []*object
+	for _, o := range c.Objects() {
+		for _, d := range o.dependsOn {
+			if d == id {
+				out = append(out, o)
+				break
+			}
+		}
+	}
+	return out
+}
+
+// IndexOn returns an index arranging id (the one with the smallest id),
+// or nil.
+func (c *Core) IndexOn(id timely.GlobalId) *object {
+	var best *object
+	for _, o := range c.byId {
+		if o.typ == messages.CatalogItemType_CATALOG_ITEM_TYPE_INDEX && o.on == id && (best == nil || o.id.Compare(best.id) < 0) {
+			best = o
+		}
+	}
+	return best
+}
+
+// OnCluster returns the indexes and materialized views computed on
+// cluster, ordered by id (so an object comes after what it reads).
+func (c *Core) OnCluster(id timely.ClusterId) []*object {
+	var out []*object
+	for _, o := range c.byId {
+		if computed(o.typ) && o.cluster == id {
+			out = append(out, o)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].id.Compare(out[j].id) < 0 })
+	return out
+}
+
+// computed reports whether items of type t are dataflows on a cluster.
+func computed(t messages.CatalogItemType) bool {
+	return t == messages.CatalogItemType_CATALOG_ITEM_TYPE_INDEX || t == messages.CatalogItemType_CATALOG_ITEM_TYPE_MATERIALIZED_VIEW
 }
 
 // NewUuid returns a fresh peek uuid.

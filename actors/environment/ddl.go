@@ -3,6 +3,7 @@ package environment
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -49,7 +50,7 @@ func (a *envActor) handleCreateTable(ctx actor.Context, m *messages.ClientCreate
 	}
 	if existing, ok := a.core.objects[name]; ok {
 		if m.GetIfNotExists() && existing.typ == messages.CatalogItemType_CATALOG_ITEM_TYPE_TABLE {
-			a.reply(ctx, sender, kind, &messages.ClientCreateTableResponse{Object: existing.toWire()}, nil)
+			a.reply(ctx, sender, kind, &messages.ClientCreateTableResponse{Object: existing.toWire(a.core)}, nil)
 			a.ddlDone(ctx)
 			return
 		}
@@ -93,7 +94,13 @@ func (a *envActor) handleCreateTable(ctx actor.Context, m *messages.ClientCreate
 				return
 			}
 			a.core.AddObject(o)
-			a.reply(ctx, sender, kind, &messages.ClientCreateTableResponse{Object: o.toWire()}, nil)
+			if r, ok := res.(*messages.StorageCreateTableResponse); ok && r.GetFrontiers() != nil {
+				a.applyFrontiers(ctx, []*messages.StorageTableFrontiers{r.GetFrontiers()})
+			}
+			for _, pid := range a.instances {
+				a.registerTable(ctx, pid, o)
+			}
+			a.reply(ctx, sender, kind, &messages.ClientCreateTableResponse{Object: o.toWire(a.core)}, nil)
 			a.ddlDone(ctx)
 		})
 	})
@@ -169,7 +176,14 @@ func (a *envActor) handleDrop(ctx actor.Context, m *messages.ClientDrop, sender 
 		fail(errorf(ErrInvalidRequest, "drop %q: say what type of object to drop", name))
 		return
 	default:
-		fail(fmt.Errorf("drop %s %q: %w", strings.ToLower(strings.ReplaceAll(strings.TrimPrefix(m.GetType().String(), "CLIENT_OBJECT_TYPE_"), "_", " ")), name, ErrNeedsCompute))
+		if !a.computeEnabled() {
+			fail(fmt.Errorf("drop %s %q: %w", strings.ToLower(strings.ReplaceAll(strings.TrimPrefix(m.GetType().String(), "CLIENT_OBJECT_TYPE_"), "_", " ")), name, ErrNeedsCompute))
+			return
+		}
+		a.dropCompute(ctx, m.GetType(), name, m.GetIfExists(), func(dropped bool) {
+			a.reply(ctx, sender, kind, &messages.ClientDropResponse{Dropped: dropped}, nil)
+			a.ddlDone(ctx)
+		}, fail)
 		return
 	}
 	o, ok := a.core.objects[name]
@@ -186,13 +200,18 @@ func (a *envActor) handleDrop(ctx actor.Context, m *messages.ClientDrop, sender 
 		fail(errorf(ErrInvalidRequest, "drop table %q: it is a %s", name, typeName(o.typ)))
 		return
 	}
+	if deps := a.core.Dependents(o.id); len(deps) > 0 {
+		fail(errorf(ErrInvalidRequest, "drop table %q: %s %q depends on it; drop that first", name, typeName(deps[0].typ), deps[0].name))
+		return
+	}
 	a.transact(ctx, func(tx *durable.Transaction) error { return tx.DropItem(o.id) }, func(err error) {
 		if err != nil {
 			fail(fmt.Errorf("drop table %q: %w", name, err))
 			return
 		}
 		a.core.RemoveObject(o.id)
-		a.cfg.Tracker.Send(querytracker.CancelByDrop{Collections: map[timely.GlobalId]string{o.id: fmt.Sprintf("table %q", name)}})
+		delete(a.frontiers, o.id)
+		a.cancelByDrop(ctx, o)
 		a.request(ctx, a.cfg.Storage, &messages.StorageDropTable{Table: messages.FromGlobalId(o.id)}, func(res any, err error) {
 			if err == nil {
 				if r, ok := res.(*messages.StorageDropTableResponse); ok {
@@ -243,4 +262,16 @@ func (a *envActor) request(ctx actor.Context, pid *actor.PID, req any, cont func
 		}
 		cont(res, err)
 	})
+}
+
+// cancelByDrop ends, through the tracker, every peek reading a dropped
+// object, with the drop's name, and ends the subscribes reading it.
+func (a *envActor) cancelByDrop(ctx actor.Context, o *object) {
+	what := fmt.Sprintf("%s %q", typeName(o.typ), o.name)
+	a.cfg.Tracker.Send(querytracker.CancelByDrop{Collections: map[timely.GlobalId]string{o.id: what}})
+	for _, sub := range a.sortedSubscriptions() {
+		if !sub.ended && slices.Contains(sub.reads, o.id) {
+			a.endSubscription(ctx, sub, errorf(ErrCanceled, "subscribe %q: %s was dropped", sub.name, what))
+		}
+	}
 }

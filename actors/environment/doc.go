@@ -22,10 +22,28 @@
 //     (strict serializable by default, or as_of within the since), then
 //     the dataflow package's map-filter-project and finishing. Each is
 //     tracked in the query tracker.
-//   - Views, indexes, materialized views, clusters, replicas and
-//     subscribes need the compute controller, which this build does not
-//     start: they are answered UNAVAILABLE (ErrNeedsCompute), naming the
-//     operation.
+//   - Compute (when Config.Launcher is set; without it these answer
+//     UNAVAILABLE, ErrNeedsCompute): the environment owns clusters. It
+//     spawns one Instance (actors/instance) per catalog cluster as its
+//     child, stamped with an epoch from the catalog's fence epoch and its
+//     own incarnation, adds the cluster's replicas (runtimes from the
+//     node's LauncherFactory), registers every table and reports storage's
+//     frontiers at every tick, and applies each instance's read holds on
+//     tables to storage (compute.go). Views are named plans whose sources
+//     the environment binds by name and type checks (plans.go); indexes
+//     and materialized views are dataflows on a cluster, as_of the latest
+//     since of the tables they read (ddl_compute.go). Drops refuse what
+//     others depend on; a drop ends the peeks reading the object through
+//     the tracker (CancelByDrop) and drops its dataflow.
+//   - Peeks choose a strategy (compute_peek.go): a table's persist fast
+//     path; an index fast path (the view has an index, or the peek names
+//     an index or materialized view); or a transient dataflow for a view
+//     without one, dropped when the peek ends.
+//   - Subscribes (subscribe.go) stream a collection's changes with
+//     progress, with a window of unacknowledged batches and a bounded
+//     backlog per subscribe.
+//   - Bootstrap creates the cluster "default" with replica "r1" when the
+//     catalog has none, and brings back instances, replicas and dataflows.
 //
 // Restarts and resyncs: sessions live in a value New creates, so a restart
 // of the actor by its supervisor keeps them (peeks pending at the time are
@@ -47,9 +65,15 @@
 //
 //	effects := environment.NewTrackerEffects()
 //	tracker, _ := querytracker.Spawn(root, querytracker.Config{Effects: effects})
+//	launcher := &replica.LocalLauncher{System: sys, Parent: host,
+//		Runtimes: replica.RuntimeConfig{Storage: storagePID, Outputs: outputs}}
 //	props, _ := environment.New(environment.Config{Catalog: catalogPID,
-//		Storage: storagePID, Tracker: tracker, Effects: effects})
+//		Storage: storagePID, Tracker: tracker, Effects: effects,
+//		Launcher: func(timely.ClusterId, timely.ReplicaId) replica.Launcher { return launcher }})
 //	env, _ := root.SpawnNamed(props, environment.Path) // a node spawns it as subsystem Name
+//
+// The node must stop the runtimes' host after the environment and close the
+// replicas' outputs shards after that (environmenttest.Node does).
 //
 // The tracker's effects messages (peekCanceled, executionEnded) and the
 // catalog requests are in-process Go values; everything a client sends is

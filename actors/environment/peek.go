@@ -35,7 +35,19 @@ func (a *envActor) handlePeek(ctx actor.Context, m *messages.ClientPeek, sender 
 		return
 	}
 	if m.GetPlan() != nil {
-		a.fail(ctx, m, sender, fmt.Errorf("peek of a plan: %w", ErrNeedsCompute))
+		if !a.computeEnabled() {
+			a.fail(ctx, m, sender, fmt.Errorf("peek of a plan: %w", ErrNeedsCompute))
+			return
+		}
+		// A plan is read like a view without an index: a transient
+		// dataflow.
+		plan, deps, compiled, err := a.core.bindPlan("peek of a plan", m.GetPlan())
+		if err != nil {
+			a.fail(ctx, m, sender, err)
+			return
+		}
+		a.handleComputePeek(ctx, m, sender, s, &object{name: "plan", typ: messages.CatalogItemType_CATALOG_ITEM_TYPE_VIEW,
+			plan: plan, compiled: compiled, schema: compiled.Schema(), dependsOn: deps})
 		return
 	}
 	name := m.GetCollection()
@@ -45,7 +57,7 @@ func (a *envActor) handlePeek(ctx actor.Context, m *messages.ClientPeek, sender 
 		return
 	}
 	if o.typ != messages.CatalogItemType_CATALOG_ITEM_TYPE_TABLE {
-		a.fail(ctx, m, sender, fmt.Errorf("peek %s %q: %w", typeName(o.typ), name, ErrNeedsCompute))
+		a.handleComputePeek(ctx, m, sender, s, o)
 		return
 	}
 	mfp, err := dataflow.CompileMapFilterProject(m.GetMfp(), o.schema)
@@ -123,6 +135,7 @@ func (a *envActor) handleSnapshot(ctx actor.Context, u timely.Uuid, res any, err
 // answerPeek answers a peek that left the core (resp on success, err
 // otherwise) and reports its outcome to the tracker.
 func (a *envActor) answerPeek(ctx actor.Context, p *pendingPeek, resp *messages.ClientPeekResponse, err error) {
+	a.endComputePeek(ctx, p)
 	if err != nil {
 		resp = &messages.ClientPeekResponse{Error: messages.ErrorToWire(err)}
 		n := querytracker.Failure(err.Error())
@@ -140,6 +153,7 @@ func (a *envActor) answerPeek(ctx actor.Context, p *pendingPeek, resp *messages.
 
 // timeoutPeek ends a peek that ran past its statement timeout.
 func (a *envActor) timeoutPeek(ctx actor.Context, p *pendingPeek) {
+	a.endComputePeek(ctx, p)
 	a.cfg.Tracker.Send(querytracker.EndExecution{Execution: querytracker.ExecutionId(p.uuid),
 		Reason: querytracker.EndReason{Kind: querytracker.EndCanceled, Message: ErrStatementTimeout.Error()}})
 	resp := &messages.ClientPeekResponse{Error: messages.ErrorToWire(errorf(ErrStatementTimeout, "peek %q", p.name))}

@@ -15,7 +15,8 @@ func isClientRequest(m proto.Message) bool {
 		*messages.ClientCancel, *messages.ClientCreateTable, *messages.ClientDrop,
 		*messages.ClientCreateCluster, *messages.ClientCreateReplica, *messages.ClientCreateView,
 		*messages.ClientCreateIndex, *messages.ClientCreateMaterializedView, *messages.ClientListObjects,
-		*messages.ClientWrite, *messages.ClientPeek, *messages.ClientSubscribe, *messages.ClientDump:
+		*messages.ClientWrite, *messages.ClientPeek, *messages.ClientSubscribe, *messages.ClientDump,
+		*messages.ClientSubscribeAck, *messages.ClientUnsubscribe:
 		return true
 	}
 	return false
@@ -24,7 +25,8 @@ func isClientRequest(m proto.Message) bool {
 // isDDL reports whether m changes the catalog; those run one at a time.
 func isDDL(m proto.Message) bool {
 	switch m.(type) {
-	case *messages.ClientCreateTable, *messages.ClientDrop:
+	case *messages.ClientCreateTable, *messages.ClientDrop, *messages.ClientCreateCluster, *messages.ClientCreateReplica,
+		*messages.ClientCreateView, *messages.ClientCreateIndex, *messages.ClientCreateMaterializedView:
 		return true
 	}
 	return false
@@ -63,6 +65,10 @@ func kindOf(m proto.Message) string {
 		return "peek"
 	case *messages.ClientSubscribe:
 		return "subscribe"
+	case *messages.ClientSubscribeAck:
+		return "subscribe ack"
+	case *messages.ClientUnsubscribe:
+		return "unsubscribe"
 	case *messages.ClientDump:
 		return "dump"
 	}
@@ -96,6 +102,8 @@ func errorResponse(m proto.Message, err error) proto.Message {
 		return &messages.ClientPeekResponse{Error: w}
 	case *messages.ClientSubscribe:
 		return &messages.ClientSubscribeResponse{Error: w}
+	case *messages.ClientUnsubscribe:
+		return &messages.ClientUnsubscribeResponse{Error: w}
 	case *messages.ClientDump:
 		return &messages.ClientDumpResponse{Error: w}
 	}

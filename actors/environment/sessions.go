@@ -57,6 +57,9 @@ func (a *envActor) handleDisconnect(ctx actor.Context, m *messages.ClientDisconn
 // handleTerminated ends the session of a client actor that stopped or
 // whose node became unreachable.
 func (a *envActor) handleTerminated(ctx actor.Context, m *actor.Terminated) {
+	if a.instanceTerminated(ctx, m.GetWho()) {
+		return
+	}
 	if s, ok := a.core.SessionOfClient(m.GetWho()); ok {
 		a.endSession(ctx, s.conn, "the client went away")
 	}
@@ -66,6 +69,7 @@ func (a *envActor) handleTerminated(ctx actor.Context, m *actor.Terminated) {
 // (CancelConn) and here.
 func (a *envActor) endSession(ctx actor.Context, conn timely.ConnectionId, why string) {
 	peeks := a.core.EndSession(conn)
+	a.endSessionSubscriptions(ctx, conn)
 	a.cfg.Tracker.Send(querytracker.CancelConn{Conn: conn})
 	for _, p := range peeks {
 		a.answerPeek(ctx, p, nil, errorf(ErrCanceled, "peek %q: %s", p.name, why))
@@ -87,7 +91,8 @@ func (a *envActor) handleSetStatementTimeout(ctx actor.Context, m *messages.Clie
 	a.reply(ctx, sender, "set statement timeout", &messages.ClientSetStatementTimeoutResponse{TimeoutMs: uint64(s.timeout / time.Millisecond)}, nil)
 }
 
-// handleCancel cancels the session's pending statements; the session stays.
+// handleCancel cancels the session's pending statements (peeks and
+// subscribes); the session stays.
 func (a *envActor) handleCancel(ctx actor.Context, m *messages.ClientCancel, sender *actor.PID) {
 	s, err := a.session(m.GetConn())
 	if err != nil {
@@ -98,6 +103,11 @@ func (a *envActor) handleCancel(ctx actor.Context, m *messages.ClientCancel, sen
 	a.cfg.Tracker.Send(querytracker.CancelConn{Conn: s.conn})
 	for _, p := range peeks {
 		a.answerPeek(ctx, p, nil, errorf(ErrCanceled, "peek %q: canceling statement due to user request", p.name))
+	}
+	for _, sub := range a.sortedSubscriptions() {
+		if sub.conn == s.conn && !sub.ended {
+			a.endSubscription(ctx, sub, errorf(ErrCanceled, "subscribe %q: canceling statement due to user request", sub.name))
+		}
 	}
 	a.reply(ctx, sender, "cancel", &messages.ClientCancelResponse{}, nil)
 }
@@ -157,9 +167,25 @@ func (a *envActor) handleListObjects(ctx actor.Context, m *messages.ClientListOb
 		return
 	}
 	resp := &messages.ClientListObjectsResponse{}
+	all := m.GetType() == messages.ClientObjectType_CLIENT_OBJECT_TYPE_UNSPECIFIED
 	for _, o := range a.core.Objects() {
-		if m.GetType() == messages.ClientObjectType_CLIENT_OBJECT_TYPE_UNSPECIFIED || m.GetType() == objectType(o.typ) {
-			resp.Objects = append(resp.Objects, o.toWire())
+		if all || m.GetType() == objectType(o.typ) {
+			resp.Objects = append(resp.Objects, o.toWire(a.core))
+		}
+	}
+	for _, cl := range a.core.Clusters() {
+		if all || m.GetType() == messages.ClientObjectType_CLIENT_OBJECT_TYPE_CLUSTER {
+			resp.Objects = append(resp.Objects, clusterToWire(cl))
+		}
+		if all || m.GetType() == messages.ClientObjectType_CLIENT_OBJECT_TYPE_REPLICA {
+			names := make([]string, 0, len(cl.replicas))
+			for n := range cl.replicas {
+				names = append(names, n)
+			}
+			sort.Strings(names)
+			for _, n := range names {
+				resp.Objects = append(resp.Objects, replicaToWire(cl, n))
+			}
 		}
 	}
 	a.reply(ctx, sender, "list objects", resp, nil)
@@ -174,6 +200,17 @@ type dumpState struct {
 	Waiting      int           `json:"waiting"`
 	DDLQueue     int           `json:"ddl_queue"`
 	LastWrite    uint64        `json:"last_write"`
+	Clusters     []dumpCluster `json:"clusters,omitempty"`
+}
+
+type dumpCluster struct {
+	Name     string            `json:"name"`
+	Id       string            `json:"id"`
+	Running  bool              `json:"running"`
+	Instance string            `json:"instance,omitempty"`
+	Replicas map[string]string `json:"replicas"`
+	Computed []string          `json:"computed,omitempty"`
+	Holds    int               `json:"storage_holds"`
 }
 
 type dumpSession struct {
@@ -205,6 +242,19 @@ func (a *envActor) handleDump(ctx actor.Context, m *messages.ClientDump, sender 
 	sort.Slice(d.Sessions, func(i, j int) bool { return d.Sessions[i].Conn < d.Sessions[j].Conn })
 	for _, o := range a.core.Objects() {
 		d.Objects = append(d.Objects, dumpObject{Name: o.name, Id: o.id.String(), Type: typeName(o.typ), Schema: o.schema.String(), Keys: o.keys})
+	}
+	for _, cl := range a.core.Clusters() {
+		dc := dumpCluster{Name: cl.name, Id: cl.id.String(), Replicas: map[string]string{}, Holds: len(a.holds[cl.id])}
+		if pid, ok := a.instances[cl.id]; ok {
+			dc.Running, dc.Instance = true, pid.GetId()
+		}
+		for n, r := range cl.replicas {
+			dc.Replicas[n] = r.String()
+		}
+		for _, o := range a.core.OnCluster(cl.id) {
+			dc.Computed = append(dc.Computed, o.name)
+		}
+		d.Clusters = append(d.Clusters, dc)
 	}
 	b, err := json.MarshalIndent(d, "", "  ")
 	if err != nil {

@@ -109,7 +109,7 @@ func TestArborctl(t *testing.T) {
 	c.failsWith("[null, \"a\", 1]\n", 1, "invalid row", "insert", "orders", "--rows", "-")
 	c.failsWith("[\"x\", \"a\", 1]\n", 1, "not a number", "insert", "orders", "--rows", "-")
 	c.failsWith("[1, \"a\"]\n", 1, "2 values", "insert", "orders", "--rows", "-")
-	c.fails(1, "compute controller", "create", "index", "orders_idx", "--on", "orders")
+	c.fails(1, "compute", "create", "index", "orders_idx", "--on", "orders")
 	c.fails(2, "unknown command", "frobnicate")
 	c.fails(2, "--columns", "create", "table", "t")
 	c.fails(2, "takes 1 argument", "peek")
@@ -130,5 +130,55 @@ func TestArborctl(t *testing.T) {
 	}
 	if out := c.ok("", "-o", "json", "get", "tables"); strings.Contains(out, "scratch") || !strings.Contains(out, `"orders"`) {
 		t.Fatalf("tables after restart: %s", out)
+	}
+}
+
+// The compute commands against a node that runs compute: a view from a
+// plan file, an index on it, a materialized view, peeks, get and
+// subscribe.
+func TestArborctlCompute(t *testing.T) {
+	sys, _ := testkit.NewRemoteSystem(t)
+	environmenttest.Start(t, sys, t.TempDir(), environmenttest.Options{Compute: true, CompactionWindow: 1 << 20})
+	c := cli{t: t, addr: sys.Address()}
+	c.ok("", "create", "table", "orders", "--columns", "id int64 not null, customer string, amount int64", "--key", "id")
+	c.ok("[1, \"alice\", 30]\n[2, \"bob\", 70]\n[3, \"alice\", 90]\n", "insert", "orders", "--rows", "-")
+
+	dir := t.TempDir()
+	big := filepath.Join(dir, "big.json")
+	if err := os.WriteFile(big, []byte(`{"plan": {"filter": {"input": {"get": {"source": {"kind": "ID_KIND_TRANSIENT", "value": "1"}}},
+	  "predicates": [{"binary": {"op": "BINARY_OP_GT", "left": {"column": {"name": "amount"}}, "right": {"literal": {"value": {"int64": "50"}}}}}]}},
+	  "sources": {"1": "orders"}}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	perCustomer := filepath.Join(dir, "per_customer.json")
+	if err := os.WriteFile(perCustomer, []byte(`{"plan": {"reduce": {"input": {"get": {"source": {"kind": "ID_KIND_TRANSIENT", "value": "1"}}},
+	  "group_key": [{"name": "customer"}], "aggregates": [{"func": "AGGREGATE_FUNC_SUM", "column": {"name": "amount"}}]}},
+	  "sources": {"1": "orders"}}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c.ok("", "create", "view", "big_orders", "--plan", big)
+	if out := c.ok("", "create", "index", "big_orders_idx", "--on", "big_orders", "--key", "id"); !strings.Contains(out, "default") {
+		t.Fatalf("create index printed %q", out)
+	}
+	c.ok("", "create", "materialized-view", "per_customer", "--plan", perCustomer)
+	if out := c.ok("", "peek", "big_orders", "--order-by", "id"); !strings.Contains(out, "bob") || !strings.Contains(out, "(2 rows as of") {
+		t.Fatalf("peek big_orders printed %q", out)
+	}
+	if out := c.ok("", "peek", "per_customer", "--where", "customer=alice"); !strings.Contains(out, "120") {
+		t.Fatalf("peek per_customer printed %q", out)
+	}
+	for kind, want := range map[string]string{"clusters": "default", "replicas": "r1", "views": "big_orders", "indexes": "big_orders_idx", "materialized-views": "per_customer"} {
+		if out := c.ok("", "get", kind); !strings.Contains(out, want) {
+			t.Fatalf("get %s printed %q", kind, out)
+		}
+	}
+	out := c.ok("", "-o", "json", "subscribe", "big_orders", "--max-updates", "2")
+	if strings.Count(out, `"diff":1`) != 2 || !strings.Contains(out, "bob") {
+		t.Fatalf("subscribe printed %q", out)
+	}
+	c.fails(1, `"nope"`, "create", "index", "i", "--on", "nope")
+	c.fails(1, `depends on it`, "drop", "view", "big_orders")
+	if out := c.ok("", "drop", "index", "big_orders_idx"); !strings.Contains(out, "dropped") {
+		t.Fatalf("drop index printed %q", out)
 	}
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -38,6 +39,7 @@ func init() {
 		"create index":             {1, createIndex},
 		"create materialized-view": {1, createMaterializedView},
 		"create cluster":           {1, createCluster},
+		"create replica":           {2, createReplica},
 		"insert":                   {1, writeRows(false)},
 		"delete":                   {1, writeRows(true)},
 		"peek":                     {1, peek},
@@ -246,7 +248,55 @@ func peek(fs *flag.FlagSet) func(*env, []string) error {
 }
 
 func subscribe(fs *flag.FlagSet) func(*env, []string) error {
-	return func(e *env, pos []string) error { return e.c.Subscribe(e.ctx, pos[0]) }
+	asOf := fs.Int64("as-of", -1, "start at this time (default: the latest complete time)")
+	maxUpdates := fs.Int("max-updates", 0, "stop after this many updates (0: until interrupted or --timeout)")
+	window := fs.Uint("window", 0, "batches the node may send ahead of this client (default 16)")
+	return func(e *env, pos []string) error {
+		var opts []client.SubscribeOption
+		if *asOf >= 0 {
+			opts = append(opts, client.SubscribeAsOf(uint64(*asOf)))
+		}
+		if *window > 0 {
+			opts = append(opts, client.Window(uint32(*window)))
+		}
+		sub, err := e.c.Subscribe(e.ctx, pos[0], opts...)
+		if err != nil {
+			return err
+		}
+		defer sub.Close()
+		n := 0
+		for {
+			b, err := sub.Next(e.ctx)
+			if errors.Is(err, io.EOF) || errors.Is(err, client.ErrTimeout) || errors.Is(err, client.ErrCanceled) {
+				return nil // the subscription ended, or the user stopped it
+			}
+			if err != nil {
+				return err
+			}
+			for _, u := range b.Updates {
+				if err := e.printUpdate(u); err != nil {
+					return err
+				}
+				if n++; *maxUpdates > 0 && n >= *maxUpdates {
+					return nil
+				}
+			}
+			if err := e.printProgress(b.Upper); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+func createReplica(fs *flag.FlagSet) func(*env, []string) error {
+	size := fs.String("size", "", "the replica's size class")
+	return func(e *env, pos []string) error {
+		o, err := e.c.CreateReplica(e.ctx, pos[0], pos[1], *size)
+		if err != nil {
+			return err
+		}
+		return e.printObjects([]client.Object{o}, true)
+	}
 }
 
 func dump(fs *flag.FlagSet) func(*env, []string) error {
@@ -285,16 +335,17 @@ func drop(t client.ObjectType) func(*flag.FlagSet) func(*env, []string) error {
 	}
 }
 
-// table looks up a table's columns, to parse values by type.
+// table looks up a table's (or any collection's) columns, to parse
+// values by type.
 func (e *env) table(name string) (client.Object, error) {
-	objs, err := e.c.List(e.ctx, client.Table)
+	objs, err := e.c.List(e.ctx, client.AnyObject)
 	if err != nil {
 		return client.Object{}, err
 	}
 	for _, o := range objs {
-		if o.Name == name {
+		if o.Name == name && len(o.Columns) > 0 {
 			return o, nil
 		}
 	}
-	return client.Object{}, fmt.Errorf("table %q does not exist: %w", name, client.ErrNotFound)
+	return client.Object{}, fmt.Errorf("%q does not exist: %w", name, client.ErrNotFound)
 }

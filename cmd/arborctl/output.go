@@ -27,7 +27,7 @@ func (e *env) printObjects(objs []client.Object, one bool) error {
 		return e.json(objs)
 	}
 	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "NAME\tTYPE\tCOLUMNS\tKEY")
+	fmt.Fprintln(tw, "NAME\tTYPE\tCLUSTER\tCOLUMNS\tKEY")
 	for _, o := range objs {
 		var cols []string
 		for _, c := range o.Columns {
@@ -37,7 +37,7 @@ func (e *env) printObjects(objs []client.Object, one bool) error {
 			}
 			cols = append(cols, s)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", o.Name, o.TypeName, strings.Join(cols, ", "), strings.Join(o.KeyColumns, ","))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", o.Name, o.TypeName, o.Cluster, strings.Join(cols, ", "), strings.Join(o.KeyColumns, ","))
 	}
 	return tw.Flush()
 }
@@ -117,4 +117,39 @@ func (e *env) printResult(res *client.Result) error {
 	}
 	_, err := fmt.Fprintf(e.stdout, "(%d rows as of %d)\n", len(res.Rows), res.AsOf)
 	return err
+}
+
+// printUpdate prints one change of a subscribe: "TIME DIFF ROW", or a
+// JSON object per line.
+func (e *env) printUpdate(u client.Update) error {
+	if e.g.output == "json" {
+		b, err := json.Marshal(map[string]any{"time": u.Time, "diff": u.Diff, "row": jsonRow(u.Row)})
+		if err != nil {
+			return err
+		}
+		_, err = fmt.Fprintf(e.stdout, "%s\n", b)
+		return err
+	}
+	_, err := fmt.Fprintf(e.stdout, "%d\t%+d\t%v\n", u.Time, u.Diff, u.Row)
+	return err
+}
+
+// printProgress prints a subscribe's progress: every change before upper
+// has been printed.
+func (e *env) printProgress(upper uint64) error {
+	if e.g.output == "json" {
+		_, err := fmt.Fprintf(e.stdout, "{\"progress\":%d}\n", upper)
+		return err
+	}
+	_, err := fmt.Fprintf(e.stdout, "%d\tprogress\n", upper)
+	return err
+}
+
+// jsonRow renders a row for JSON output.
+func jsonRow(r client.Row) []any {
+	out := make([]any, len(r))
+	for i, v := range r {
+		out[i] = jsonValue(v)
+	}
+	return out
 }

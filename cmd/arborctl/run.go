@@ -22,16 +22,20 @@ Commands:
   create index NAME --on VIEW [--key col,...] [--cluster default]
   create materialized-view NAME --plan plan.json [--cluster default]
   create cluster NAME [--replicas r1,r2]
+  create replica CLUSTER NAME [--size S]
   insert TABLE --rows FILE      one JSON array per line; '-' reads stdin
   delete TABLE --rows FILE      removes one copy of each row
   peek NAME [--where col=value]... [--columns a,b] [--order-by col[:desc]]... [--limit N] [--offset N] [--as-of T]
-  subscribe NAME
+  subscribe NAME [--as-of T] [--max-updates N] [--window N]
+                                one line per change: TIME DIFF ROW, then TIME progress
   get tables|views|indexes|materialized-views|clusters|replicas|all
   drop table|view|index|materialized-view|cluster|replica NAME [--if-exists]
   dump
 
-Views, indexes, materialized views, clusters, replicas and subscribe need
-the compute controller, which this build of the node does not start yet.
+A plan (--plan) is the protojson of a ClientPlan: {"plan": {...}, "sources":
+{"1": "orders"}}, whose Get nodes name transient ids bound to catalog names.
+Views, indexes, materialized views, clusters, replicas and subscribe need a
+node whose environment runs compute; others answer them UNAVAILABLE.
 `
 
 // usageError is a mistake on the command line (exit code 2).

@@ -10,6 +10,7 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -19,11 +20,13 @@ import (
 	"github.com/arbor-db/arbor/actors/catalog/durable"
 	"github.com/arbor-db/arbor/actors/environment"
 	"github.com/arbor-db/arbor/actors/querytracker"
+	"github.com/arbor-db/arbor/actors/replica"
 	"github.com/arbor-db/arbor/actors/storage"
 	"github.com/arbor-db/arbor/messages"
 	"github.com/arbor-db/arbor/persistence"
 	"github.com/arbor-db/arbor/persistence/pebble"
 	"github.com/arbor-db/arbor/testkit"
+	"github.com/arbor-db/arbor/timely"
 )
 
 // Options adjust a node.
@@ -44,6 +47,11 @@ type Options struct {
 	// answer, and returns the answer the environment gets. Tests use it to
 	// make a committed transaction look failed (outcome unknown).
 	CatalogAnswer func(req, resp any) any
+	// Compute gives the environment a launcher: replica runtimes run in
+	// sys, under one host actor, with their outputs shards in storage's
+	// Pebble store, so the environment serves clusters, views, indexes
+	// and materialized views (and bootstrap creates the default cluster).
+	Compute bool
 }
 
 // Node is a running catalog, storage, tracker and environment.
@@ -57,6 +65,9 @@ type Node struct {
 
 	gate        *actor.PID
 	catalogGate *actor.PID
+	host        *actor.PID
+	outMu       sync.Mutex
+	outputs     map[timely.ReplicaId]persistence.Shard
 	catStore    persistence.Store
 	stStore     persistence.Store
 	shards      []persistence.Shard
@@ -148,6 +159,14 @@ func (n *Node) start(dir string, opts Options) error {
 
 	// 4. The environment.
 	cfg := environment.Config{Catalog: catalogPID, Storage: storagePID, Tracker: n.Tracker, Effects: n.Effects, Logger: testkit.QuietLogger()}
+	if opts.Compute {
+		n.host = sys.Root.Spawn(replica.NewHost())
+		n.outputs = map[timely.ReplicaId]persistence.Shard{}
+		launcher := &replica.LocalLauncher{System: sys, Parent: n.host, Runtimes: replica.RuntimeConfig{
+			Storage: n.Storage, Outputs: n.openOutputs, Workers: 1, Logger: testkit.QuietLogger()}}
+		cfg.Launcher = func(timely.ClusterId, timely.ReplicaId) replica.Launcher { return launcher }
+		cfg.ComputeMaintainInterval = 20 * time.Millisecond
+	}
 	if opts.Env != nil {
 		opts.Env(&cfg)
 	}
@@ -159,6 +178,21 @@ func (n *Node) start(dir string, opts Options) error {
 		return err
 	}
 	return nil
+}
+
+// openOutputs opens (once) a replica's outputs shard in storage's store.
+func (n *Node) openOutputs(id timely.ReplicaId) (persistence.Shard, error) {
+	n.outMu.Lock()
+	defer n.outMu.Unlock()
+	if s, ok := n.outputs[id]; ok {
+		return s, nil
+	}
+	s, err := n.stStore.OpenShard(context.Background(), "outputs-"+id.String())
+	if err != nil {
+		return nil, err
+	}
+	n.outputs[id] = s
+	return s, nil
 }
 
 // gate forwards everything to storage except what opts hold or answer.
@@ -212,6 +246,15 @@ func (n *Node) Stop() {
 			_ = n.Sys.Root.StopFuture(pid).Wait()
 		}
 	}
+	if n.host != nil {
+		_ = n.Sys.Root.StopFuture(n.host).Wait()
+	}
+	n.outMu.Lock()
+	for _, s := range n.outputs {
+		_ = s.Close()
+	}
+	n.outputs = nil
+	n.outMu.Unlock()
 	if n.Tracker != nil {
 		_ = n.Tracker.Stop()
 	}

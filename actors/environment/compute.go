@@ -1,0 +1,375 @@
+package environment
+
+import (
+	"context"
+	"fmt"
+	"sync"
+
+	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/arbor-db/arbor/actors/instance"
+	"github.com/arbor-db/arbor/actors/replica"
+	"github.com/arbor-db/arbor/messages"
+	"github.com/arbor-db/arbor/timely"
+)
+
+// The environment owns compute (when Config.Launcher is set): one Instance
+// child per catalog cluster, to which it
+//
+//   - registers every table (RegisterStorage, with storage's since and
+//     upper) and reports storage's frontiers at every tick
+//     (UpdateStorageFrontiers, from one StorageFrontiers poll at a time);
+//   - adds the cluster's catalog replicas (AddReplica; the runtimes come
+//     from Config.Launcher);
+//   - installs the dataflows of the cluster's indexes and materialized
+//     views (CreateDataflow, as_of the latest since of the tables they
+//     read, read policy: ComputeLag behind the upper);
+//   - sends peeks of indexes, materialized views and transient dataflows.
+//
+// Each instance's read holds on tables come back through its StorageHolds
+// callback as a message to the environment, which applies them to storage
+// as named read holds ("env<epoch>/<cluster>/h<hold>"), in order, so
+// storage never compacts what a dataflow or a peek still reads. Storage
+// releases them when the environment stops; the environment releases a
+// stopped instance's holds itself.
+
+// storageHolds carries an instance's hold changes to the environment.
+type storageHolds struct {
+	cluster timely.ClusterId
+	changes []instance.StorageHoldChange
+}
+
+// tableFrontiers are a table's since and upper as storage last reported
+// them.
+type tableFrontiers struct {
+	since, upper timely.Frontier
+}
+
+// clusterLauncher is an instance's Launcher: it asks the node's factory
+// for each replica's launcher once and keeps it.
+type clusterLauncher struct {
+	cluster timely.ClusterId
+	factory LauncherFactory
+
+	mu  sync.Mutex
+	per map[timely.ReplicaId]replica.Launcher
+}
+
+func (l *clusterLauncher) Launch(ctx context.Context, id timely.ReplicaId, incarnation uint64) (*actor.PID, error) {
+	l.mu.Lock()
+	inner, ok := l.per[id]
+	if !ok {
+		inner = l.factory(l.cluster, id)
+		l.per[id] = inner
+	}
+	l.mu.Unlock()
+	if inner == nil {
+		return nil, fmt.Errorf("environment: the node has no launcher for replica %s of cluster %s", id, l.cluster)
+	}
+	return inner.Launch(ctx, id, incarnation)
+}
+
+func (a *envActor) computeEnabled() bool { return a.cfg.Launcher != nil }
+
+// spawnInstance starts the instance of cl, registers every table with it
+// and adds the cluster's replicas. The instance handles its messages in
+// the order sent, so requests sent after this one see all of it.
+func (a *envActor) spawnInstance(ctx actor.Context, cl *cluster) error {
+	self, root := ctx.Self(), ctx.ActorSystem().Root
+	id := cl.id
+	props, err := instance.New(instance.Config{
+		Cluster: cl.id, ClusterName: cl.name, EnvironmentEpoch: a.epoch,
+		Launcher: &clusterLauncher{cluster: cl.id, factory: a.cfg.Launcher, per: map[timely.ReplicaId]replica.Launcher{}},
+		StorageHolds: func(chs []instance.StorageHoldChange) {
+			root.Send(self, &storageHolds{cluster: id, changes: append([]instance.StorageHoldChange(nil), chs...)})
+		},
+		Clock: a.cfg.Clock, MaintainInterval: a.cfg.ComputeMaintainInterval,
+		// Every instance registering the same series would collide: the
+		// instances' metrics stay unregistered.
+		Logger: a.cfg.Logger,
+	})
+	if err != nil {
+		return errorf(ErrInternal, "cluster %q: %v", cl.name, err)
+	}
+	pid := ctx.Spawn(props)
+	a.instances[cl.id] = pid
+	for _, o := range a.core.Objects() {
+		if o.typ == messages.CatalogItemType_CATALOG_ITEM_TYPE_TABLE {
+			a.registerTable(ctx, pid, o)
+		}
+	}
+	for name, rid := range cl.replicas {
+		a.instanceCall(ctx, pid, instance.AddReplica{Id: rid, Name: name}, a.logFailure("add replica", cl.name+"."+name))
+	}
+	return nil
+}
+
+// stopInstance stops a cluster's instance and releases its storage holds.
+func (a *envActor) stopInstance(ctx actor.Context, id timely.ClusterId) {
+	if pid, ok := a.instances[id]; ok {
+		ctx.Stop(pid)
+		delete(a.instances, id)
+	}
+	for h := range a.holds[id] {
+		ctx.Request(a.cfg.Storage, &messages.StorageReleaseReadHold{HoldId: h})
+	}
+	delete(a.holds, id)
+	for oid := range a.installed {
+		if o, ok := a.core.byId[oid]; !ok || o.cluster == id {
+			delete(a.installed, oid)
+		}
+	}
+}
+
+// registerTable makes a table known to an instance with the frontiers
+// last seen.
+func (a *envActor) registerTable(ctx actor.Context, pid *actor.PID, o *object) {
+	f, ok := a.frontiers[o.id]
+	if !ok {
+		f = tableFrontiers{since: timely.At(0), upper: timely.At(0)}
+	}
+	a.instanceCall(ctx, pid, instance.RegisterStorage{Collection: instance.StorageCollection{
+		Id: o.id, Schema: toWireSchema(o), Since: f.since, Upper: f.upper}}, a.logFailure("register table", o.name))
+}
+
+// instanceCall sends a request to an instance and gives its outcome to
+// cont in the actor's turn.
+func (a *envActor) instanceCall(ctx actor.Context, pid *actor.PID, msg any, cont func(error)) {
+	a.request(ctx, pid, msg, func(res any, err error) {
+		if err == nil {
+			if r, ok := res.(instance.Reply); ok {
+				err = r.Error()
+			} else {
+				err = errorf(ErrInternal, "the instance answered %T", res)
+			}
+		}
+		cont(err)
+	})
+}
+
+func (a *envActor) logFailure(what, name string) func(error) {
+	return func(err error) {
+		if err != nil {
+			a.cfg.Logger.Warn("compute: "+what+" failed", "object", name, "error", err)
+		}
+	}
+}
+
+// asOfFor is the as_of of a dataflow reading tables: the latest of their
+// sinces, the earliest time every one of them can still be read at.
+func (a *envActor) asOfFor(tables []timely.GlobalId) timely.Timestamp {
+	var asOf timely.Timestamp
+	for _, t := range tables {
+		if f, ok := a.frontiers[t]; ok {
+			if s, ok := f.since.Time(); ok && s > asOf {
+				asOf = s
+			}
+		}
+	}
+	return asOf
+}
+
+// install creates the dataflow of an index or a materialized view on its
+// cluster's instance.
+func (a *envActor) install(ctx actor.Context, o *object, cont func(error)) {
+	pid, ok := a.instances[o.cluster]
+	if !ok {
+		cont(errorf(messages.ErrUnavailable, "%s %q: its cluster %s has no running instance", typeName(o.typ), o.name, o.cluster))
+		return
+	}
+	_, tables, err := a.core.describe(o, 0)
+	if err != nil {
+		cont(err)
+		return
+	}
+	desc, _, err := a.core.describe(o, a.asOfFor(tables))
+	if err != nil {
+		cont(err)
+		return
+	}
+	policy := instance.LagWriteFrontier(timely.Timestamp(a.cfg.ComputeLag))
+	a.instanceCall(ctx, pid, instance.CreateDataflow{Dataflow: desc, ReadPolicy: &policy}, func(err error) {
+		if err == nil {
+			a.installed[o.id] = true
+		}
+		cont(err)
+	})
+}
+
+// pollFrontiers asks storage for every table's frontiers (one poll at a
+// time) and reports them to every instance.
+func (a *envActor) pollFrontiers(ctx actor.Context) {
+	if a.polling || len(a.instances) == 0 {
+		return
+	}
+	a.polling = true
+	a.request(ctx, a.cfg.Storage, &messages.StorageFrontiers{}, func(res any, err error) {
+		a.polling = false
+		r, ok := res.(*messages.StorageFrontiersResponse)
+		if err != nil || !ok || r.GetError() != nil {
+			return // the next tick polls again
+		}
+		a.applyFrontiers(ctx, r.GetTables())
+	})
+}
+
+// applyFrontiers records tables' frontiers and reports those that moved
+// to every instance.
+func (a *envActor) applyFrontiers(ctx actor.Context, tables []*messages.StorageTableFrontiers) {
+	for _, t := range tables {
+		id, err := t.GetTable().ToTimely()
+		if err != nil {
+			continue
+		}
+		since, err1 := t.GetSince().ToTimely()
+		upper, err2 := t.GetUpper().ToTimely()
+		if err1 != nil || err2 != nil {
+			continue
+		}
+		old, seen := a.frontiers[id]
+		// Never report a regression (an answer overtaken by a newer one).
+		if seen {
+			since, upper = since.Join(old.since), upper.Join(old.upper)
+			if since == old.since && upper == old.upper {
+				continue
+			}
+		}
+		a.frontiers[id] = tableFrontiers{since: since, upper: upper}
+		if _, ok := a.core.byId[id]; !ok || !seen {
+			continue // registered with these frontiers when it is created
+		}
+		for _, pid := range a.instances {
+			ctx.Send(pid, instance.UpdateStorageFrontiers{Id: id, Since: since, Upper: upper})
+		}
+	}
+}
+
+// handleStorageHolds applies an instance's read-hold changes on tables to
+// storage, in order.
+func (a *envActor) handleStorageHolds(ctx actor.Context, m *storageHolds) {
+	if _, ok := a.instances[m.cluster]; !ok {
+		return // a stopped instance's; its holds were released
+	}
+	held := a.holds[m.cluster]
+	if held == nil {
+		held = map[string]bool{}
+		a.holds[m.cluster] = held
+	}
+	for _, c := range m.changes {
+		h := fmt.Sprintf("env%d/%s/h%d", a.epoch, m.cluster, c.Hold)
+		t, ok := c.Frontier.Time()
+		switch {
+		case c.Op == instance.HoldRelease || (c.Op == instance.HoldDowngrade && !ok):
+			if held[h] {
+				delete(held, h)
+				ctx.Request(a.cfg.Storage, &messages.StorageReleaseReadHold{HoldId: h})
+			}
+		case c.Op == instance.HoldAcquire && ok:
+			held[h] = true
+			ctx.Request(a.cfg.Storage, &messages.StorageAcquireReadHold{HoldId: h, Tables: []*messages.GlobalId{messages.FromGlobalId(c.Collection)}, At: uint64(t)})
+		case c.Op == instance.HoldDowngrade && held[h]:
+			ctx.Request(a.cfg.Storage, &messages.StorageDowngradeReadHold{HoldId: h, At: uint64(t)})
+		}
+	}
+}
+
+// handleReadHoldResponse logs storage's refusal of a read-hold change: the
+// hold was at or behind storage's since already (compaction raced the
+// dataflow's creation), or is unknown after storage restarted.
+func (a *envActor) handleReadHoldResponse(ctx actor.Context, m *messages.StorageReadHoldResponse) {
+	if cont, ok := a.holdWaiters[m.GetHoldId()]; ok {
+		delete(a.holdWaiters, m.GetHoldId())
+		cont(storageError(m.GetError()))
+		return
+	}
+	if m.GetError() != nil {
+		a.cfg.Logger.Debug("storage refused a compute read-hold change", "hold", m.GetHoldId(), "error", messages.ErrorFromWire(m.GetError()))
+	}
+}
+
+// startCompute brings compute in line with the catalog at the end of a
+// bootstrap: an instance for every cluster (tables registered, replicas
+// added), the dataflow of every index and materialized view not yet
+// installed; the instances of clusters the catalog no longer holds stop.
+func (a *envActor) startCompute(ctx actor.Context, done func()) {
+	if !a.computeEnabled() {
+		done()
+		return
+	}
+	a.request(ctx, a.cfg.Storage, &messages.StorageFrontiers{}, func(res any, err error) {
+		if r, ok := res.(*messages.StorageFrontiersResponse); ok && err == nil && r.GetError() == nil {
+			a.applyFrontiers(ctx, r.GetTables())
+		}
+		for id := range a.instances {
+			if _, ok := a.core.clusterById[id]; !ok {
+				a.stopInstance(ctx, id)
+			}
+		}
+		for _, cl := range a.core.Clusters() {
+			if _, ok := a.instances[cl.id]; ok {
+				continue
+			}
+			if err := a.spawnInstance(ctx, cl); err != nil {
+				a.cfg.Logger.Error("bootstrap: cannot start a cluster's instance", "cluster", cl.name, "error", err)
+			}
+		}
+		for _, cl := range a.core.Clusters() {
+			for _, o := range a.core.OnCluster(cl.id) {
+				if _, running := a.instances[cl.id]; running && !a.installed[o.id] {
+					a.install(ctx, o, a.logFailure("install dataflow", o.name))
+				}
+			}
+		}
+		done()
+	})
+}
+
+// instanceTerminated handles the end of an instance the environment did
+// not stop (it failed): the peeks and subscribes it served end
+// UNAVAILABLE, its storage holds are released, and a new instance of the
+// cluster starts with its replicas and dataflows. It reports whether pid
+// was an instance.
+func (a *envActor) instanceTerminated(ctx actor.Context, pid *actor.PID) bool {
+	var id timely.ClusterId
+	found := false
+	for cid, p := range a.instances {
+		if p.Equal(pid) {
+			id, found = cid, true
+			break
+		}
+	}
+	if !found {
+		return false
+	}
+	if a.stopping {
+		return true
+	}
+	cl := a.core.clusterById[id]
+	a.cfg.Logger.Warn("compute: a cluster's instance stopped; starting a new one", "cluster", id)
+	a.stopInstance(ctx, id)
+	for _, p := range a.core.AllPeeks() {
+		if p.inst != nil && p.inst.Equal(pid) {
+			a.answerPeek(ctx, p, nil, errorf(messages.ErrUnavailable, "peek %q: its cluster's controller failed; retry", p.name))
+		} else {
+			a.core.BeginPeek(p)
+		}
+	}
+	for _, sub := range a.sortedSubscriptions() {
+		if sub.inst.Equal(pid) && !sub.ended {
+			sub.ended = true // its dataflow went with the instance
+			delete(a.bySink, sub.sink)
+			a.endSubscription(ctx, sub, errorf(messages.ErrUnavailable, "subscribe %q: its cluster's controller failed; subscribe again", sub.name))
+		}
+	}
+	if cl == nil {
+		return true
+	}
+	if err := a.spawnInstance(ctx, cl); err != nil {
+		a.cfg.Logger.Error("compute: cannot start a cluster's instance", "cluster", cl.name, "error", err)
+		return true
+	}
+	for _, o := range a.core.OnCluster(cl.id) {
+		a.install(ctx, o, a.logFailure("install dataflow", o.name))
+	}
+	return true
+}
