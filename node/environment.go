@@ -30,7 +30,8 @@ var environmentRemoteTypes = []proto.Message{
 func (n *Node) startEnvironment() error {
 	props, err := environment.New(environment.Config{
 		Catalog: n.catalog.pid, Storage: n.storage.pid, Tracker: n.trackerHandle, Effects: n.envEffects,
-		Clock: n.clock, Registerer: n.metrics.registry, Logger: n.logger,
+		Launcher: n.launcherFor,
+		Clock:    n.clock, Registerer: n.metrics.registry, Logger: n.logger,
 	})
 	if err != nil {
 		return fmt.Errorf("environment: %w", err)

@@ -164,9 +164,6 @@ func Start(cfg Config, logger *slog.Logger, clk clock.Clock) (_ *Node, err error
 	if err := n.startCompute(); err != nil {
 		return nil, err
 	}
-	name := ClusterSubsystem(DefaultCluster)
-	n.ready.probeAnswered(name, true, "")
-	n.system.Root.Send(n.monitor, &addProbe{target: clusterProbe(name, n.compute.instance(DefaultCluster))})
 
 	// The environment starts last: it bootstraps from the catalog and
 	// needs storage, the query tracker and the clusters running. It is
@@ -317,11 +314,6 @@ func (n *Node) QueryTracker() *actor.PID { return n.queryTracker }
 // Environment is the environment's PID, the front door clients talk to
 // (at environment.Path on the node's remote address).
 func (n *Node) Environment() *actor.PID { return n.env }
-
-// Instance is the PID of the named compute cluster's instance
-// ("node/cluster-<name>"), or nil when the node runs no such cluster. Every
-// node runs DefaultCluster.
-func (n *Node) Instance(cluster string) *actor.PID { return n.compute.instance(cluster) }
 
 // StopTimeout bounds Node.Stop: each step below gets a share of it, and a
 // step that overruns its share (a subsystem blocked on a frozen backend) is

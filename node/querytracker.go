@@ -7,7 +7,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/arbor-db/arbor/actors/environment"
-	"github.com/arbor-db/arbor/actors/instance"
 	"github.com/arbor-db/arbor/actors/querytracker"
 	"github.com/arbor-db/arbor/actors/surface"
 	"github.com/arbor-db/arbor/metrics"
@@ -16,18 +15,16 @@ import (
 
 // The node's query tracker, spawned as the "querytracker" subsystem. Its
 // effects are nodeTrackerEffects: each one is passed to the environment's
-// (environment.TrackerEffects: ending its statements, canceling its
-// pending peeks), and a compute peek's cancel also goes to the cluster's
-// instance on this node; every effect is logged and counted.
+// (environment.TrackerEffects: ending its statements, canceling its pending
+// peeks, which cancels a compute peek at its cluster's instance), and every
+// effect is logged and counted.
 
 // startQueryTracker spawns the query tracker. It does no I/O and opens
 // nothing, so it serves as soon as it is spawned; it is not probed, and
 // /readyz names it only when it stops.
 func (n *Node) startQueryTracker() error {
 	n.envEffects = environment.NewTrackerEffects()
-	effects, err := newNodeTrackerEffects(n.logger.With("actor", SubsystemQueryTracker), n.metrics.registry,
-		func(cluster timely.ClusterId) *actor.PID { return n.compute.instanceById(cluster) },
-		func(pid *actor.PID, msg any) { n.system.Root.Send(pid, msg) }, n.envEffects)
+	effects, err := newNodeTrackerEffects(n.logger.With("actor", SubsystemQueryTracker), n.metrics.registry, n.envEffects)
 	if err != nil {
 		return err
 	}
@@ -53,21 +50,15 @@ func (n *Node) startQueryTracker() error {
 	return nil
 }
 
-// nodeTrackerEffects is the query tracker's Effects. It never blocks: a
-// cancel is one Send, the environment's effects only send, the rest is a
-// log line and a counter.
+// nodeTrackerEffects is the query tracker's Effects. It never blocks: the
+// environment's effects only send, the rest is a log line and a counter.
 type nodeTrackerEffects struct {
 	logger *slog.Logger
-	// instance finds a cluster's instance (nil: the node runs no such
-	// cluster); send delivers without waiting.
-	instance func(timely.ClusterId) *actor.PID
-	send     func(*actor.PID, any)
-	calls    *prometheus.CounterVec
-	env      *environment.TrackerEffects
+	calls  *prometheus.CounterVec
+	env    *environment.TrackerEffects
 }
 
-func newNodeTrackerEffects(logger *slog.Logger, reg prometheus.Registerer,
-	instance func(timely.ClusterId) *actor.PID, send func(*actor.PID, any), env *environment.TrackerEffects) (*nodeTrackerEffects, error) {
+func newNodeTrackerEffects(logger *slog.Logger, reg prometheus.Registerer, env *environment.TrackerEffects) (*nodeTrackerEffects, error) {
 	calls := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "arbor_node_querytracker_effects_total",
 		Help: "Effects the query tracker asked of the node, by effect, while the node supplies them.",
@@ -75,20 +66,15 @@ func newNodeTrackerEffects(logger *slog.Logger, reg prometheus.Registerer,
 	if err := metrics.Into(reg, &calls); err != nil {
 		return nil, err
 	}
-	return &nodeTrackerEffects{logger: logger, instance: instance, send: send, calls: calls, env: env}, nil
+	return &nodeTrackerEffects{logger: logger, calls: calls, env: env}, nil
 }
 
-// CancelComputePeek cancels the peek on the cluster's instance when this
-// node runs that cluster; best effort, as the contract allows.
+// CancelComputePeek hands the cancel to the environment, whose peek it
+// is; best effort, as the contract allows.
 func (e *nodeTrackerEffects) CancelComputePeek(cluster timely.ClusterId, uuid timely.Uuid, reason querytracker.CancelReason) {
 	e.calls.WithLabelValues("cancel_compute_peek").Inc()
+	e.logger.Debug("compute peek canceled", "cluster", cluster.String(), "uuid", uuid.String(), "reason", reason.String())
 	e.env.CancelComputePeek(cluster, uuid, reason)
-	pid := e.instance(cluster)
-	if pid == nil {
-		e.logger.Debug("cancel of a peek on a cluster this node does not run", "cluster", cluster.String(), "uuid", uuid.String(), "reason", reason.String())
-		return
-	}
-	e.send(pid, instance.CancelPeek{Uuid: uuid})
 }
 
 // InstallWatchSet installs through the environment's effects.

@@ -27,16 +27,7 @@ const (
 	// SubsystemEnvironment is the front door (actors/environment), at
 	// environment.Path.
 	SubsystemEnvironment = environment.Name
-	// DefaultCluster is the name of the compute cluster every node starts,
-	// with one replica (DefaultReplica).
-	DefaultCluster = "default"
-	// DefaultReplica is the name of the default cluster's replica.
-	DefaultReplica = "r1"
 )
-
-// ClusterSubsystem is the subsystem name of a cluster's instance:
-// "cluster-default" for the default cluster.
-func ClusterSubsystem(cluster string) string { return "cluster-" + cluster }
 
 // spawnTimeout bounds one SpawnSubsystem request at start.
 const spawnTimeout = 10 * time.Second

@@ -1,21 +1,17 @@
 package node
 
 import (
-	"encoding/json"
-	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"google.golang.org/protobuf/reflect/protoreflect"
 
 	"github.com/arbor-db/arbor/actors/environment"
-	"github.com/arbor-db/arbor/actors/instance"
 	rootguardian "github.com/arbor-db/arbor/actors/node"
 	"github.com/arbor-db/arbor/dataflow"
 	"github.com/arbor-db/arbor/messages"
@@ -43,20 +39,17 @@ func TestNodeStartsEverySubsystem(t *testing.T) {
 	n := startTestNode(t, cfg)
 
 	list := ask[*rootguardian.SubsystemList](t, n, n.Guardian(), &rootguardian.ListSubsystems{})
-	want := []string{"catalog", "cluster-default", "environment", "querytracker", "replicas", "storage"}
+	want := []string{"catalog", "environment", "querytracker", "replicas", "storage"}
 	if !slices.Equal(list.Names, want) {
 		t.Fatalf("subsystems %v, want %v", list.Names, want)
 	}
 	for name, pid := range map[string]*actor.PID{
 		"node/catalog": n.Catalog(), "node/storage": n.Storage(), "node/querytracker": n.QueryTracker(),
-		"node/cluster-default": n.Instance(DefaultCluster), environment.Path: n.Environment(),
+		environment.Path: n.Environment(),
 	} {
 		if pid == nil || pid.Id != name {
 			t.Errorf("accessor for %s gives %v", name, pid)
 		}
-	}
-	if n.Instance("nope") != nil {
-		t.Error("Instance of an unknown cluster is not nil")
 	}
 	if code, body := readyz(t, n); code != 200 {
 		t.Fatalf("/readyz: %d %q", code, body)
@@ -65,21 +58,13 @@ func TestNodeStartsEverySubsystem(t *testing.T) {
 		t.Fatalf("Ready: %s", why)
 	}
 
-	// The default cluster's replica is launched: its runtime runs under
-	// the replicas host, with its outputs on Pebble in the data dir.
+	// The environment's default cluster has its replica launched: its
+	// runtime runs under the replicas host, with its outputs on Pebble in
+	// the data dir.
 	testkit.Eventually(t, func() bool {
-		dump := ask[instance.DumpReply](t, n, n.Instance(DefaultCluster), instance.GetDump{})
-		var d instance.Dump
-		if err := json.Unmarshal(dump.JSON, &d); err != nil {
-			t.Fatal(err)
-		}
-		return len(d.Replicas) == 1 && d.Replicas[0].Name == DefaultReplica && d.Replicas[0].Status == "active" &&
-			d.EnvironmentEpoch == 1
-	}, testkit.DefaultTimeout, "the default replica is not active")
-	testkit.Eventually(t, func() bool {
-		_, err := os.Stat(filepath.Join(cfg.DataDir, "compute", DefaultReplicaId.String()))
-		return err == nil
-	}, testkit.DefaultTimeout, "the replica's outputs store was not opened")
+		dirs, _ := filepath.Glob(filepath.Join(cfg.DataDir, "compute", "*"))
+		return len(dirs) == 1
+	}, testkit.DefaultTimeout, "the default replica's outputs store was not opened")
 
 	// Stopping subsystems in order is not mistaken for losing them: nothing
 	// is counted as stopped and the node does not halt.
@@ -187,7 +172,7 @@ func TestStorageKeepsTablesAndRowsAcrossARestart(t *testing.T) {
 // (whose loss halts the node, see node_test.go) as if it had failed for
 // good: /readyz names it, and the node keeps running.
 func TestReadyzNamesEachStoppedSubsystem(t *testing.T) {
-	for _, name := range []string{SubsystemStorage, SubsystemQueryTracker, SubsystemReplicas, ClusterSubsystem(DefaultCluster), SubsystemEnvironment} {
+	for _, name := range []string{SubsystemStorage, SubsystemQueryTracker, SubsystemReplicas, SubsystemEnvironment} {
 		t.Run(name, func(t *testing.T) {
 			n := startTestNode(t, testConfig(t))
 			pid := actor.NewPID(n.System().Address(), "node/"+name)
@@ -207,37 +192,6 @@ func TestReadyzNamesEachStoppedSubsystem(t *testing.T) {
 	}
 }
 
-func TestJudgeInstanceDump(t *testing.T) {
-	for _, tc := range []struct {
-		name    string
-		dump    instance.Dump
-		healthy bool
-		detail  string
-	}{
-		{name: "one active replica", dump: instance.Dump{Replicas: []instance.ReplicaDump{{Id: "u1", Name: "r1", Status: "active"}}}, healthy: true},
-		{name: "no replica", dump: instance.Dump{}, detail: "no replicas"},
-		{name: "stopped", dump: instance.Dump{Stopped: true}, detail: "stopped"},
-		{name: "a failing replica is named", dump: instance.Dump{Replicas: []instance.ReplicaDump{
-			{Id: "u1", Name: "r1", Status: "active"},
-			{Id: "u2", Name: "r2", Status: "failing", LastError: "restart budget spent"},
-		}}, detail: "replica r2 (u2) failing: restart budget spent"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			b, err := json.Marshal(tc.dump)
-			if err != nil {
-				t.Fatal(err)
-			}
-			healthy, detail, ok := judgeInstanceDump(instance.DumpReply{JSON: b})
-			if !ok || healthy != tc.healthy || detail != tc.detail {
-				t.Fatalf("judge: healthy %v, detail %q, ok %v; want %v, %q", healthy, detail, ok, tc.healthy, tc.detail)
-			}
-		})
-	}
-	if _, _, ok := judgeInstanceDump(&messages.StorageFrontiersResponse{}); ok {
-		t.Fatal("the instance's judge claims a storage answer")
-	}
-}
-
 func TestJudgeStorageFrontiers(t *testing.T) {
 	if healthy, _, ok := judgeStorageFrontiers(&messages.StorageFrontiersResponse{}); !healthy || !ok {
 		t.Fatal("a frontiers answer without an error is not healthy")
@@ -252,35 +206,7 @@ func TestJudgeStorageFrontiers(t *testing.T) {
 	if healthy, detail, ok := judgeStorageFrontiers(failed); healthy || !ok || detail != "storage: backend unavailable" {
 		t.Fatalf("an error answer: healthy %v, detail %q, ok %v", healthy, detail, ok)
 	}
-	if _, _, ok := judgeStorageFrontiers(instance.DumpReply{}); ok {
-		t.Fatal("the storage judge claims an instance answer")
-	}
-}
-
-// TestReaddOnRestart: a restarted instance gets its replicas back; the
-// first start does not (Start adds them itself).
-func TestReaddOnRestart(t *testing.T) {
-	sys := testkit.NewSystem(t)
-	probe := testkit.NewProbe(t, sys)
-	type boom struct{}
-	props := actor.PropsFromFunc(func(ctx actor.Context) {
-		switch m := ctx.Message().(type) {
-		case boom:
-			panic("boom")
-		case instance.AddReplica:
-			ctx.Send(probe.PID(), m)
-		}
-	}, actor.WithReceiverMiddleware(readdOnRestart([]instance.AddReplica{{Id: DefaultReplicaId, Name: DefaultReplica}})))
-	pid := sys.Root.Spawn(props)
-	probe.ExpectNoMsg(50 * time.Millisecond)
-	sys.Root.Send(pid, boom{})
-	got := testkit.ExpectMsg[instance.AddReplica](probe, testkit.DefaultTimeout)
-	if got.Id != DefaultReplicaId || got.Name != DefaultReplica {
-		t.Fatalf("re-added %+v", got)
-	}
-	sys.Root.Send(pid, boom{})
-	testkit.ExpectMsg[instance.AddReplica](probe, testkit.DefaultTimeout)
-	if err := sys.Root.StopFuture(pid).Wait(); err != nil {
-		t.Fatal(err)
+	if _, _, ok := judgeStorageFrontiers(&messages.ClientListObjectsResponse{}); ok {
+		t.Fatal("the storage judge claims an environment answer")
 	}
 }

@@ -75,6 +75,12 @@ func (a *envActor) computeEnabled() bool { return a.cfg.Launcher != nil }
 // and adds the cluster's replicas. The instance handles its messages in
 // the order sent, so requests sent after this one see all of it.
 func (a *envActor) spawnInstance(ctx actor.Context, cl *cluster) error {
+	if a.stopping {
+		// A stopping actor still handles messages until its children have
+		// stopped, but a child spawned now would never be told to stop and
+		// the environment would wait for it forever.
+		return errorf(messages.ErrUnavailable, "cluster %q: the environment is stopping", cl.name)
+	}
 	self, root := ctx.Self(), ctx.ActorSystem().Root
 	id := cl.id
 	props, err := instance.New(instance.Config{
