@@ -154,6 +154,10 @@ func (a *storageActor) handleRequest(ctx actor.Context) {
 		a.handleCreateTable(ctx, m)
 	case *messages.StorageDropTable:
 		a.handleDropTable(ctx, m)
+	case *messages.StorageCreateCollection:
+		a.handleCreateCollection(ctx, m)
+	case *messages.StorageAppend:
+		a.handleAppend(ctx, m)
 	case *messages.StorageSnapshot:
 		a.handleSnapshot(ctx, m)
 	case *messages.StorageReadRange:

@@ -37,6 +37,12 @@
 //     StorageCdcTableDropped; StorageUnsubscribe.
 //   - StorageAcquireReadHold, StorageDowngradeReadHold,
 //     StorageReleaseReadHold → StorageReadHoldResponse.
+//   - StorageCreateCollection, StorageAppend (collection.go): storage
+//     collections, shards that their producers (a materialized view's
+//     replicas) write by compare-and-append at the collection's own upper.
+//     They are in the table map (ids, schemas, sinces, holds, drops,
+//     snapshots and range reads treat them like tables) but take no part
+//     in group commit, the common upper or CDC.
 //   - StorageCdcEnded tells a subscriber the actor stopped.
 //
 // Errors travel as the common messages.Error{code, message, object}
@@ -79,6 +85,9 @@
 //     table, the row index and the column, and nothing is written.
 //   - The oracle hands out max(now, last+1): commit timestamps strictly
 //     increase, across restarts too (last starts at the upper - 1).
+//   - A collection's upper moves only by an append whose expected upper
+//     is the current one; any other append writes nothing and is answered
+//     with the current upper, so a time range is appended at most once.
 //   - Group commit: every write staged when a commit starts gets the same
 //     timestamp t, and every live table's upper moves from its common value
 //     to t+1 (tables without changes get an empty append). Live tables

@@ -38,6 +38,11 @@ func (s *State) CheckSubscribe(id string, ids []timely.GlobalId, from timely.Tim
 	if err != nil {
 		return nil, err
 	}
+	for _, t := range tables {
+		if s.tables[t].collection {
+			return nil, onTable(t, errorf(ErrWrongKind, "subscription %q: %s is a collection, whose CDC is not served yet: read it with StorageReadRange", id, t))
+		}
+	}
 	if err := s.checkSince(tables, from); err != nil {
 		return nil, err
 	}
