@@ -1018,6 +1018,12 @@ func (x *StorageReadRangeResponse) GetFrontiers() []*StorageTableFrontiers {
 // With snapshot set, the first batch (at version `from`) carries the
 // contents as of `from` instead of only the changes at `from`.
 //
+// A storage collection (StorageCreateCollection) is subscribed alone
+// (naming it with anything else is INVALID_ARGUMENT): its batches are the
+// versions its appends wrote, and its progress is the collection's own
+// upper, sent after each append. "Every table" never includes
+// collections.
+//
 // The subscription also takes a read hold named subscription_id at `from`
 // on its tables; the consumer advances it with StorageDowngradeReadHold as
 // its checkpoint advances, so it can always resubscribe from the
@@ -1714,8 +1720,9 @@ func (x *StorageReadHoldResponse) GetAt() uint64 {
 // replicas) with StorageAppend. Unlike a table, a collection has its own
 // upper, which starts at lower (0 when unset) and moves only by appends; it
 // takes no part in group commit. Ids are shared with tables: StorageDropTable
-// drops a collection, StorageFrontiers, StorageSnapshot, StorageReadRange
-// and the read holds name it like a table. Answered with
+// drops a collection, StorageFrontiers, StorageSnapshot, StorageReadRange,
+// StorageSubscribe (alone; its progress is its own upper) and the read
+// holds name it like a table. Answered with
 // StorageCreateCollectionResponse.
 type StorageCreateCollection struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`

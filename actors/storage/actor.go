@@ -216,8 +216,8 @@ func (a *storageActor) resume(ctx actor.Context, rs []Resume) {
 	for _, pid := range a.state.Owners() {
 		a.watch(ctx, pid)
 	}
-	upper := messages.FromFrontier(a.state.Upper())
 	for _, r := range rs {
+		upper := messages.FromFrontier(r.Upper)
 		replay, err := a.replay(r.Tables, r.From)
 		if err != nil {
 			a.cfg.Logger.Warn("cannot resume subscription after restart", "subscription", r.Id, "err", err)

@@ -2,6 +2,7 @@ package storage
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/arbor-db/arbor/dataflow"
 	"github.com/arbor-db/arbor/messages"
@@ -29,6 +30,8 @@ type CollectionAppend struct {
 	Collection      timely.GlobalId
 	Updates         []persistence.Update
 	Expected, Upper timely.Timestamp
+	// rows are the updates' decoded rows (parallel to Updates), for CDC.
+	rows []rowChange
 }
 
 // DecodeAppend validates a StorageAppend against the collection: it must
@@ -70,16 +73,56 @@ func (s *State) DecodeAppend(m *messages.StorageAppend) (CollectionAppend, *time
 			return CollectionAppend{}, &cur, err
 		}
 		a.Updates = append(a.Updates, persistence.Update{Key: rc.key, Ts: timely.Timestamp(u.GetTime()), Diff: rc.diff})
+		a.rows = append(a.rows, rc)
 	}
 	return a, &cur, nil
 }
 
 // ApplyAppend records that append a is durable: the collection's upper
-// moves to a.Upper.
-func (s *State) ApplyAppend(a CollectionAppend) {
+// moves to a.Upper. It returns, for every subscription of the collection,
+// the append's versions (one batch per time with changes, at or after the
+// subscription's from) and progress to the new upper.
+func (s *State) ApplyAppend(a CollectionAppend) []Delivery {
 	t, ok := s.tables[a.Collection]
 	if !ok || !t.collection || !t.upper.Equal(timely.At(a.Expected)) {
 		panic(fmt.Sprintf("storage: applied append to %s at %d does not match its upper", a.Collection, a.Expected))
 	}
 	t.upper = timely.At(a.Upper)
+	var subs []*subscription
+	for _, id := range s.Subscriptions() {
+		if sub := s.subs[id]; sub.collection && sub.tables.has(a.Collection) {
+			subs = append(subs, sub)
+		}
+	}
+	if len(subs) == 0 {
+		return nil
+	}
+	byTime := map[timely.Timestamp][]rowChange{}
+	var times []timely.Timestamp
+	for i, u := range a.Updates {
+		if _, ok := byTime[u.Ts]; !ok {
+			times = append(times, u.Ts)
+		}
+		byTime[u.Ts] = append(byTime[u.Ts], a.rows[i])
+	}
+	slices.Sort(times)
+	var versions []*messages.StorageVersion
+	for _, ts := range times {
+		if rows := consolidateChanges(byTime[ts]); len(rows) > 0 {
+			versions = append(versions, &messages.StorageVersion{Version: uint64(ts), Tables: []*messages.StorageTableChanges{tableChanges(a.Collection, rows)}})
+		}
+	}
+	var out []Delivery
+	upper := messages.FromFrontier(t.upper)
+	for _, sub := range subs {
+		for _, v := range versions {
+			if timely.Timestamp(v.Version) >= sub.from {
+				out = append(out, Delivery{To: sub.owner, Msg: &messages.StorageCdcBatch{SubscriptionId: sub.id, Batch: v}})
+			}
+		}
+		out = append(out, Delivery{To: sub.owner, Msg: &messages.StorageCdcProgress{SubscriptionId: sub.id, Upper: upper}})
+		sub.sent = a.Upper
+		s.follow(sub)
+	}
+	return out
 }

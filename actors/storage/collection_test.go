@@ -10,6 +10,8 @@ import (
 	"github.com/arbor-db/arbor/actors/storage"
 	"github.com/arbor-db/arbor/dataflow"
 	"github.com/arbor-db/arbor/messages"
+	"github.com/arbor-db/arbor/persistence/mem"
+	"github.com/arbor-db/arbor/testkit"
 	"github.com/arbor-db/arbor/timely"
 )
 
@@ -152,6 +154,69 @@ func TestCollectionLowerAndDrop(t *testing.T) {
 	}
 }
 
+// A subscription to a collection gets each append's versions and the
+// collection's own upper as progress; table commits do not reach it.
+func TestCollectionCdc(t *testing.T) {
+	h := newHarness(t, storage.Config{})
+	h.createTable(u1, accounts)
+	if c := h.createCollection(u5, accounts, nil); c.Error != nil {
+		t.Fatal(c.Error)
+	}
+	if r := h.appendTo(u5, 0, 2, upd(row(i64(1), str("a")), 1, 1)); r.Error != nil {
+		t.Fatal(r.Error)
+	}
+	live := testkit.NewProbe(t, h.sys)
+	if r := subscribe(h, live, &messages.StorageSubscribe{SubscriptionId: "c", Tables: wireIds([]timely.GlobalId{u5}), From: 0}); r.Error != nil || !upperFrom(t, r.Upper).Equal(timely.At(2)) {
+		t.Fatalf("subscribe: %v", r)
+	}
+	if v, _ := expectBatch(t, live, "c"); v != 1 {
+		t.Fatalf("replayed version %d, want 1", v)
+	}
+	if got := expectProgress(t, live, "c"); !got.Equal(timely.At(2)) {
+		t.Fatalf("progress %s, want 2", got)
+	}
+	h.mustWrite(write(rows(u1, row(i64(9), str("t")))))
+	live.ExpectNoMsg(quiet)
+
+	// Two updates of one row at one time consolidate; a time without a
+	// net change sends no batch.
+	if r := h.appendTo(u5, 2, 6,
+		upd(row(i64(2), str("b")), 3, 1), upd(row(i64(2), str("b")), 3, 1),
+		upd(row(i64(3), str("c")), 4, 1), upd(row(i64(3), str("c")), 4, -1),
+		upd(row(i64(1), str("a")), 5, -1)); r.Error != nil {
+		t.Fatal(r.Error)
+	}
+	if v, ch := expectBatch(t, live, "c"); v != 3 || ch != `map[u5:map[(2, "b"):2]]` {
+		t.Fatalf("batch %d %s", v, ch)
+	}
+	if v, ch := expectBatch(t, live, "c"); v != 5 || ch != `map[u5:map[(1, "a"):-1]]` {
+		t.Fatalf("batch %d %s", v, ch)
+	}
+	if got := expectProgress(t, live, "c"); !got.Equal(timely.At(6)) {
+		t.Fatalf("progress %s, want 6", got)
+	}
+
+	// A collection is subscribed alone: its progress is its own.
+	mixed := ask[*messages.StorageSubscribeResponse](h, &messages.StorageSubscribe{SubscriptionId: "m", Tables: wireIds([]timely.GlobalId{u1, u5})})
+	if !errors.Is(messages.ErrorFromWire(mixed.Error), storage.ErrWrongKind) {
+		t.Fatalf("subscription to a table and a collection: %v", mixed.Error)
+	}
+
+	if d := ask[*messages.StorageDropTableResponse](h, &messages.StorageDropTable{Table: messages.FromGlobalId(u5)}); d.Error != nil {
+		t.Fatal(d.Error)
+	}
+	testkit.ExpectMsg[*messages.StorageCdcTableDropped](live, timeout)
+}
+
+func upperFrom(t *testing.T, f *messages.Frontier) timely.Frontier {
+	t.Helper()
+	tf, err := f.ToTimely()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tf
+}
+
 func TestCollectionBadInput(t *testing.T) {
 	h := newHarness(t, storage.Config{})
 	h.createTable(u1, accounts)
@@ -183,14 +248,9 @@ func TestCollectionBadInput(t *testing.T) {
 	if got := h.collectionUpper(u5); !got.Equal(timely.At(0)) {
 		t.Fatalf("upper after refused appends: %s", got)
 	}
-	// A collection is not written with StorageWrite, nor followed by CDC
-	// (yet).
+	// A collection is not written with StorageWrite.
 	if w := h.write(write(rows(u5, row(i64(1), dataflow.Null())))); !errors.Is(messages.ErrorFromWire(w.Error), storage.ErrWrongKind) {
 		t.Fatalf("write to a collection: %v", w.Error)
-	}
-	sub := ask[*messages.StorageSubscribeResponse](h, &messages.StorageSubscribe{SubscriptionId: "s", Tables: wireIds([]timely.GlobalId{u5})})
-	if !errors.Is(messages.ErrorFromWire(sub.Error), storage.ErrWrongKind) {
-		t.Fatalf("subscribe to a collection: %v", sub.Error)
 	}
 	bad := ask[*messages.StorageCreateCollectionResponse](h, &messages.StorageCreateCollection{Collection: messages.FromGlobalId(u2)})
 	if !errors.Is(messages.ErrorFromWire(bad.Error), storage.ErrMalformed) {
@@ -239,4 +299,42 @@ func TestPebbleCollectionSurvivesRestart(t *testing.T) {
 		t.Fatalf("dropped collection after restart: %v", r.Error)
 	}
 	h.mustWrite(write(rows(u1, row(i64(2), str("b")))))
+}
+
+// A failed collection append restarts the actor (its outcome is unknown);
+// the restart keeps the collection's subscription, resumed at the
+// collection's own upper, and the writer learns the upper from its next
+// append.
+func TestCollectionAppendFailureRestarts(t *testing.T) {
+	store := &flakyStore{Store: mem.New(), target: storage.ShardName(u5)}
+	h := newHarness(t, storage.Config{Store: store})
+	t.Cleanup(func() { _ = store.Close() })
+	h.createTable(u1, accounts)
+	h.mustWrite(write(rows(u1, row(i64(1), str("a")))))
+	if c := h.createCollection(u5, accounts, nil); c.Error != nil {
+		t.Fatal(c.Error)
+	}
+	c := testkit.NewProbe(t, h.sys)
+	if r := subscribe(h, c, &messages.StorageSubscribe{SubscriptionId: "c", Tables: wireIds([]timely.GlobalId{u5})}); r.Error != nil {
+		t.Fatal(r.Error)
+	}
+	expectProgress(t, c, "c")
+
+	store.fail.Store(true)
+	if r := h.appendTo(u5, 0, 3, upd(row(i64(1), str("x")), 1, 1)); !errors.Is(messages.ErrorFromWire(r.Error), storage.ErrBackend) {
+		t.Fatalf("append during a backend failure: %v", r.Error)
+	}
+	// Resumed at the collection's upper (the failed append did not land).
+	if got := expectProgress(t, c, "c"); !got.Equal(timely.At(0)) {
+		t.Fatalf("resumed progress %s, want the collection's upper 0", got)
+	}
+	if r := h.appendTo(u5, 0, 3, upd(row(i64(1), str("x")), 1, 1)); r.Error != nil {
+		t.Fatal(r.Error)
+	}
+	if v, _ := expectBatch(t, c, "c"); v != 1 {
+		t.Fatalf("batch at %d, want 1", v)
+	}
+	if got := expectProgress(t, c, "c"); !got.Equal(timely.At(3)) {
+		t.Fatalf("progress %s, want 3", got)
+	}
 }

@@ -42,7 +42,8 @@
 //     replicas) write by compare-and-append at the collection's own upper.
 //     They are in the table map (ids, schemas, sinces, holds, drops,
 //     snapshots and range reads treat them like tables) but take no part
-//     in group commit, the common upper or CDC.
+//     in group commit or the common upper; a collection is subscribed
+//     alone, and its CDC progress is its own upper.
 //   - StorageCdcEnded tells a subscriber the actor stopped.
 //
 // Errors travel as the common messages.Error{code, message, object}

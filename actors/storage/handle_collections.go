@@ -72,7 +72,8 @@ func (a *storageActor) handleAppend(ctx actor.Context, m *messages.StorageAppend
 		a.failOnBackend(err)
 		return
 	}
-	a.state.ApplyAppend(ap)
+	ds := a.state.ApplyAppend(ap)
 	a.metrics.Appends.Inc()
 	a.respond(ctx, &messages.StorageAppendResponse{Collection: m.Collection, CurrentUpper: messages.FromFrontier(timely.At(ap.Upper))})
+	a.deliver(ctx, ds)
 }

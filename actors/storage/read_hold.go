@@ -163,7 +163,10 @@ func (s *State) CdcLag() uint64 {
 		return 0
 	}
 	var lag uint64
-	for id := range s.subs {
+	for id, sub := range s.subs {
+		if sub.collection {
+			continue // its own upper; see the collection appends metrics
+		}
 		if h := s.holds[id]; h != nil && h.at < ut {
 			lag = max(lag, uint64(ut-h.at))
 		}
