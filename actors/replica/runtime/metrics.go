@@ -20,7 +20,8 @@ type runtimeMetrics struct {
 	// storageTimeouts counts storage calls that timed out.
 	storageTimeouts prometheus.Counter
 	// sinkAppends counts materialized-view sink appends by outcome:
-	// appended, lost_race (another replica wrote the range), failed.
+	// appended, lost_race (another replica wrote the range), failed, and
+	// corrected (an append that corrects a collection behind the as_of).
 	sinkAppends *prometheus.CounterVec
 }
 
@@ -44,7 +45,7 @@ func newRuntimeMetrics(reg prometheus.Registerer) (*runtimeMetrics, error) {
 		}),
 		sinkAppends: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "arbor_runtime_sink_appends_total",
-			Help: "Appends of materialized-view sinks to their storage collections, by outcome (appended, lost_race, failed).",
+			Help: "Appends of materialized-view sinks to their storage collections, by outcome (appended, lost_race, failed, corrected).",
 		}, []string{"outcome"}),
 	}
 	var err error

@@ -7,6 +7,7 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 
+	"github.com/arbor-db/arbor/dataflow"
 	"github.com/arbor-db/arbor/messages"
 	"github.com/arbor-db/arbor/timely"
 )
@@ -65,19 +66,102 @@ func (a *runtimeActor) advanceSink(ctx actor.Context, f *flowState) {
 	if hi <= lo {
 		return
 	}
+	if asOf := f.spec.AsOf; lo < asOf {
+		// The collection is behind the flow's as_of: the flow's output
+		// before the as_of is folded into it, so appending it as is would
+		// write what the collection already has once more.
+		if hi > asOf {
+			a.correctSink(ctx, f, lo, hi, asOf)
+		}
+		return
+	}
 	// Served from the output store's in-memory copy of the view after its
 	// first read (like a subscribe's batches), within the storage deadline.
+	us, err := a.readView(f, lo, hi)
+	if err != nil {
+		return
+	}
+	var ups []*messages.StorageUpdate
+	for _, u := range us {
+		ups = append(ups, &messages.StorageUpdate{Row: rowToWire(u.Row), Time: uint64(u.Time), Diff: u.Diff})
+	}
+	a.sendAppend(ctx, f, lo, hi, ups)
+}
+
+// readView reads the view's committed output in [from, to) from the output
+// store, within the storage deadline.
+func (a *runtimeActor) readView(f *flowState, from, to timely.Timestamp) ([]dataflow.Update, error) {
 	rctx, cancel := context.WithTimeout(context.Background(), a.cfg.StorageTimeout)
-	us, err := a.store.ReadView(rctx, f.export, lo, hi)
+	us, err := a.store.ReadView(rctx, f.export, from, to)
 	cancel()
 	if err != nil {
 		a.cfg.Logger.Warn("materialized view sink cannot read its output; retrying", "view", f.export, "err", err)
+	}
+	return us, err
+}
+
+// correctSink appends [lo, hi) to a collection whose upper lo is before the
+// flow's as_of (a replica that joined after the others stopped appending,
+// with a history compacted past the collection's upper). The flow knows
+// the view only from the as_of on, so the append puts at the as_of the
+// difference between the view there and the collection's contents at
+// lo-1, and the flow's later changes at their times: the collection is
+// exact from the as_of on, and keeps its last contents in [lo, as_of).
+func (a *runtimeActor) correctSink(ctx actor.Context, f *flowState, lo, hi, asOf timely.Timestamp) {
+	s := f.mv
+	build := func(ctx actor.Context, have []*messages.StorageRowDiff) {
+		us, err := a.readView(f, 0, hi)
+		if err != nil {
+			return
+		}
+		var ups []*messages.StorageUpdate
+		for _, u := range us {
+			ups = append(ups, &messages.StorageUpdate{Row: rowToWire(u.Row), Time: uint64(max(u.Time, asOf)), Diff: u.Diff})
+		}
+		for _, rd := range have {
+			ups = append(ups, &messages.StorageUpdate{Row: rd.GetRow(), Time: uint64(asOf), Diff: -rd.GetDiff()})
+		}
+		a.sendAppend(ctx, f, lo, hi, ups)
+	}
+	if lo == 0 {
+		build(ctx, nil) // nothing below 0
 		return
 	}
-	req := &messages.StorageAppend{Collection: messages.FromGlobalId(s.collection), ExpectedUpper: uint64(lo), NewUpper: uint64(hi)}
-	for _, u := range us {
-		req.Updates = append(req.Updates, &messages.StorageUpdate{Row: rowToWire(u.Row), Time: uint64(u.Time), Diff: u.Diff})
-	}
+	s.busy = true
+	at := uint64(lo - 1)
+	what := fmt.Sprintf("snapshot of collection %s at %d (view %s)", s.collection, at, f.export)
+	a.call(ctx, what, &messages.StorageSnapshot{Tables: []*messages.GlobalId{messages.FromGlobalId(s.collection)}, AsOf: &at}, func(ctx actor.Context, res any, err error) {
+		s.busy = false
+		if a.flows[f.export] != f {
+			return
+		}
+		var have []*messages.StorageRowDiff
+		if err == nil {
+			snap, ok := res.(*messages.StorageSnapshotResponse)
+			switch {
+			case !ok:
+				err = fmt.Errorf("%w: %s: unexpected answer %T", ErrStorage, what, res)
+			default:
+				err = storageErr(ErrStorage, what, snap.GetError())
+				for _, tc := range snap.GetTables() {
+					have = append(have, tc.GetRows()...)
+				}
+			}
+		}
+		if err != nil {
+			a.sinkFailed(f, what, err)
+			return
+		}
+		a.metrics.sinkAppends.WithLabelValues("corrected").Inc()
+		build(ctx, have)
+	})
+}
+
+// sendAppend sends one compare-and-append of ups as [lo, hi) and handles
+// its answer.
+func (a *runtimeActor) sendAppend(ctx actor.Context, f *flowState, lo, hi timely.Timestamp, ups []*messages.StorageUpdate) {
+	s := f.mv
+	req := &messages.StorageAppend{Collection: messages.FromGlobalId(s.collection), ExpectedUpper: uint64(lo), NewUpper: uint64(hi), Updates: ups}
 	s.busy = true
 	what := fmt.Sprintf("append view %s to collection %s [%d, %d)", f.export, s.collection, lo, hi)
 	a.call(ctx, what, req, func(ctx actor.Context, res any, err error) {
