@@ -136,7 +136,7 @@ func (a *runtimeActor) correctSink(ctx actor.Context, f *flowState, lo, hi, asOf
 			return
 		}
 		var have []*messages.StorageRowDiff
-		if err == nil {
+		if err = refused(what, res, err); err == nil {
 			snap, ok := res.(*messages.StorageSnapshotResponse)
 			switch {
 			case !ok:
@@ -170,6 +170,7 @@ func (a *runtimeActor) sendAppend(ctx actor.Context, f *flowState, lo, hi timely
 			return // dropped or rebuilt meanwhile; its successor learns the upper anew
 		}
 		var cur *messages.Frontier
+		err = refused(what, res, err)
 		if err == nil {
 			r, ok := res.(*messages.StorageAppendResponse)
 			if !ok {
@@ -207,7 +208,7 @@ func (a *runtimeActor) learnUpper(ctx actor.Context, f *flowState) {
 			return
 		}
 		var t timely.Timestamp
-		if err == nil {
+		if err = refused(what, res, err); err == nil {
 			t, err = collectionUpper(what, s.collection, res)
 		}
 		if err != nil {
@@ -217,6 +218,15 @@ func (a *runtimeActor) learnUpper(ctx actor.Context, f *flowState) {
 		s.upper, s.known = t, true
 		a.advanceSink(ctx, f)
 	})
+}
+
+// refused turns an UnknownMessageReply (storage, or the remote edge of its
+// node, does not take the request from here) into its coded error.
+func refused(what string, res any, err error) error {
+	if u, ok := res.(*messages.UnknownMessageReply); ok && err == nil {
+		return storageErr(ErrStorage, what, u.GetError())
+	}
+	return err
 }
 
 // collectionUpper reads one collection's upper from a frontiers answer.
@@ -239,14 +249,16 @@ func collectionUpper(what string, id timely.GlobalId, res any) (timely.Timestamp
 }
 
 // sinkFailed handles a sink's failed request. A collection storage does
-// not know (or dropped) turns the sink off; anything else (a timeout, a
+// not know (or dropped), or a request storage refuses from here, turns
+// the sink off; anything else (a timeout, a
 // restarting storage) may have appended or not, so the sink learns the
 // upper again at its next chance (the next checkpoint or CDC progress).
 func (a *runtimeActor) sinkFailed(f *flowState, what string, err error) {
 	s := f.mv
 	s.known = false
 	a.metrics.sinkAppends.WithLabelValues("failed").Inc()
-	if errors.Is(err, messages.ErrNotFound) || errors.Is(err, messages.ErrDropped) || errors.Is(err, messages.ErrInvalidArgument) {
+	if errors.Is(err, messages.ErrNotFound) || errors.Is(err, messages.ErrDropped) || errors.Is(err, messages.ErrInvalidArgument) ||
+		errors.Is(err, messages.ErrUnknownMessage) || errors.Is(err, messages.ErrMalformed) {
 		s.off = true
 		a.cfg.Logger.Warn("materialized view sink stopped: its storage collection cannot be written", "view", f.export, "collection", s.collection, "err", err)
 		return

@@ -2,15 +2,18 @@ package runtime_test
 
 import (
 	"math/rand"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/asynkron/protoactor-go/actor"
 	"github.com/stretchr/testify/require"
 
 	"github.com/arbor-db/arbor/dataflow"
 	"github.com/arbor-db/arbor/messages"
 	"github.com/arbor-db/arbor/persistence"
 	"github.com/arbor-db/arbor/persistence/pebble"
+	"github.com/arbor-db/arbor/testkit"
 	"github.com/arbor-db/arbor/timely"
 )
 
@@ -205,4 +208,47 @@ func TestMaterializedViewSinkCorrectsACollectionBehindItsAsOf(t *testing.T) {
 		h.checkCollectionIs(perCustomer, t, first[len(first)-1])
 	}
 	h.checkCollection(perCustomer, append([]timely.Timestamp{asOf}, after...))
+}
+
+// TestMaterializedViewSinkAppendWithLostAnswer: storage performs the
+// sink's first append but its answer never comes (the outcome is unknown
+// to the runtime). The call times out, the sink learns the upper again and
+// continues from it: the range is not written twice.
+func TestMaterializedViewSinkAppendWithLostAnswer(t *testing.T) {
+	var storagePID atomic.Pointer[actor.PID]
+	var sys atomic.Pointer[actor.ActorSystem]
+	var swallowed atomic.Bool
+	h := newHarness(t, options{workers: 1, storageTimeout: time.Second, drop: func(m any) bool {
+		if _, ok := m.(*messages.StorageAppend); ok && swallowed.CompareAndSwap(false, true) {
+			// Sent without a sender: storage appends, and its answer goes
+			// nowhere.
+			sys.Load().Root.Send(storagePID.Load(), m)
+			return true
+		}
+		return false
+	}})
+	storagePID.Store(h.storage)
+	sys.Store(h.sys)
+	h.createTable(orders, ordersSchema)
+	h.createTable(customers, customersSchema)
+	plan := reduceP(getP(orders), []int{1}, agg(sumW, 2), agg(cntW, -1))
+	h.createCollection(perCustomer, plan, tableSrc(h, orders))
+	h.mustInstall(perCustomer, plan, true, tableSrc(h, orders))
+	r := rand.New(rand.NewSource(10))
+	var id int64
+	ts := workload(h, r, 10, &id)
+	h.waitFrontier(perCustomer, ts[len(ts)-1])
+	h.send(allowWrites(perCustomer))
+	testkit.Eventually(t, swallowed.Load, wait, "the first append was sent")
+	// The sink's call times out; CDC progress (a write) after that lets it
+	// try again, and it must continue from the upper its lost append left.
+	ts = append(ts, workload(h, r, 1, &id)...)
+	deadline := time.Now().Add(wait)
+	for h.collectionUpper(perCustomer) <= ts[len(ts)-1] {
+		require.True(t, time.Now().Before(deadline), "collection did not catch up; runtime errors %v", h.events.errs())
+		time.Sleep(100 * time.Millisecond)
+		ts = append(ts, workload(h, r, 1, &id)...)
+	}
+	h.waitCollection(perCustomer, ts[len(ts)-1])
+	h.checkCollection(perCustomer, ts)
 }
