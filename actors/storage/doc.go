@@ -63,7 +63,10 @@
 // A group commit's shard appends run in a goroutine the actor owns and
 // report back with a message (group_commit.go), so the actor keeps
 // answering frontiers, reads, read holds and new writes while they are in
-// flight. At most one group is in flight. Creating or dropping a table
+// flight. At most one group is in flight. A collection append
+// (handle_collections.go) touches only its collection's shard, so it runs
+// in the actor's turn, bounded by CallTimeout, without waiting for the
+// group. Creating or dropping a table
 // waits for it, and so does every request that arrives behind such a
 // waiting request, so requests still take effect in arrival order
 // (StorageFrontiers, which reads only the actor's state, is answered at
