@@ -1018,6 +1018,12 @@ func (x *StorageReadRangeResponse) GetFrontiers() []*StorageTableFrontiers {
 // With snapshot set, the first batch (at version `from`) carries the
 // contents as of `from` instead of only the changes at `from`.
 //
+// A storage collection (StorageCreateCollection) is subscribed alone
+// (naming it with anything else is INVALID_ARGUMENT): its batches are the
+// versions its appends wrote, and its progress is the collection's own
+// upper, sent after each append. "Every table" never includes
+// collections.
+//
 // The subscription also takes a read hold named subscription_id at `from`
 // on its tables; the consumer advances it with StorageDowngradeReadHold as
 // its checkpoint advances, so it can always resubscribe from the
@@ -1709,20 +1715,356 @@ func (x *StorageReadHoldResponse) GetAt() uint64 {
 	return 0
 }
 
+// StorageCreateCollection creates an empty storage collection: a shard
+// that storage owns, written by its producers (a materialized view's
+// replicas) with StorageAppend. Unlike a table, a collection has its own
+// upper, which starts at lower (0 when unset) and moves only by appends; it
+// takes no part in group commit. Ids are shared with tables: StorageDropTable
+// drops a collection, StorageFrontiers, StorageSnapshot, StorageReadRange,
+// StorageSubscribe (alone; its progress is its own upper) and the read
+// holds name it like a table. Answered with
+// StorageCreateCollectionResponse.
+type StorageCreateCollection struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Collection    *GlobalId              `protobuf:"bytes,1,opt,name=collection,proto3" json:"collection,omitempty"`
+	Schema        *Schema                `protobuf:"bytes,2,opt,name=schema,proto3" json:"schema,omitempty"`
+	Lower         *uint64                `protobuf:"varint,3,opt,name=lower,proto3,oneof" json:"lower,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StorageCreateCollection) Reset() {
+	*x = StorageCreateCollection{}
+	mi := &file_messages_storage_proto_msgTypes[29]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StorageCreateCollection) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StorageCreateCollection) ProtoMessage() {}
+
+func (x *StorageCreateCollection) ProtoReflect() protoreflect.Message {
+	mi := &file_messages_storage_proto_msgTypes[29]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StorageCreateCollection.ProtoReflect.Descriptor instead.
+func (*StorageCreateCollection) Descriptor() ([]byte, []int) {
+	return file_messages_storage_proto_rawDescGZIP(), []int{29}
+}
+
+func (x *StorageCreateCollection) GetCollection() *GlobalId {
+	if x != nil {
+		return x.Collection
+	}
+	return nil
+}
+
+func (x *StorageCreateCollection) GetSchema() *Schema {
+	if x != nil {
+		return x.Schema
+	}
+	return nil
+}
+
+func (x *StorageCreateCollection) GetLower() uint64 {
+	if x != nil && x.Lower != nil {
+		return *x.Lower
+	}
+	return 0
+}
+
+// StorageCreateCollectionResponse answers StorageCreateCollection.
+type StorageCreateCollectionResponse struct {
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	Collection *GlobalId              `protobuf:"bytes,1,opt,name=collection,proto3" json:"collection,omitempty"`
+	Error      *Error                 `protobuf:"bytes,2,opt,name=error,proto3" json:"error,omitempty"`
+	// The collection's frontiers after creation (unset on error).
+	Frontiers     *StorageTableFrontiers `protobuf:"bytes,3,opt,name=frontiers,proto3" json:"frontiers,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StorageCreateCollectionResponse) Reset() {
+	*x = StorageCreateCollectionResponse{}
+	mi := &file_messages_storage_proto_msgTypes[30]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StorageCreateCollectionResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StorageCreateCollectionResponse) ProtoMessage() {}
+
+func (x *StorageCreateCollectionResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_messages_storage_proto_msgTypes[30]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StorageCreateCollectionResponse.ProtoReflect.Descriptor instead.
+func (*StorageCreateCollectionResponse) Descriptor() ([]byte, []int) {
+	return file_messages_storage_proto_rawDescGZIP(), []int{30}
+}
+
+func (x *StorageCreateCollectionResponse) GetCollection() *GlobalId {
+	if x != nil {
+		return x.Collection
+	}
+	return nil
+}
+
+func (x *StorageCreateCollectionResponse) GetError() *Error {
+	if x != nil {
+		return x.Error
+	}
+	return nil
+}
+
+func (x *StorageCreateCollectionResponse) GetFrontiers() *StorageTableFrontiers {
+	if x != nil {
+		return x.Frontiers
+	}
+	return nil
+}
+
+// StorageUpdate is one change of a collection: a row, the time it changes
+// at and its change in multiplicity (never 0).
+type StorageUpdate struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Row           *Row                   `protobuf:"bytes,1,opt,name=row,proto3" json:"row,omitempty"`
+	Time          uint64                 `protobuf:"varint,2,opt,name=time,proto3" json:"time,omitempty"`
+	Diff          int64                  `protobuf:"varint,3,opt,name=diff,proto3" json:"diff,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StorageUpdate) Reset() {
+	*x = StorageUpdate{}
+	mi := &file_messages_storage_proto_msgTypes[31]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StorageUpdate) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StorageUpdate) ProtoMessage() {}
+
+func (x *StorageUpdate) ProtoReflect() protoreflect.Message {
+	mi := &file_messages_storage_proto_msgTypes[31]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StorageUpdate.ProtoReflect.Descriptor instead.
+func (*StorageUpdate) Descriptor() ([]byte, []int) {
+	return file_messages_storage_proto_rawDescGZIP(), []int{31}
+}
+
+func (x *StorageUpdate) GetRow() *Row {
+	if x != nil {
+		return x.Row
+	}
+	return nil
+}
+
+func (x *StorageUpdate) GetTime() uint64 {
+	if x != nil {
+		return x.Time
+	}
+	return 0
+}
+
+func (x *StorageUpdate) GetDiff() int64 {
+	if x != nil {
+		return x.Diff
+	}
+	return 0
+}
+
+// StorageAppend is a compare-and-append to a collection: when the
+// collection's upper is expected_upper, the updates (each at a time in
+// [expected_upper, new_upper)) are written and the upper moves to
+// new_upper, durably, all or nothing. When the upper is anywhere else
+// nothing is written and the answer is REGRESSION with current_upper set:
+// another writer appended that range first (or the writer is ahead), and
+// the writer continues from current_upper. Rows are validated against the
+// collection's schema first (INVALID_ARGUMENT naming the row and column).
+// Answered with StorageAppendResponse.
+type StorageAppend struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Collection    *GlobalId              `protobuf:"bytes,1,opt,name=collection,proto3" json:"collection,omitempty"`
+	Updates       []*StorageUpdate       `protobuf:"bytes,2,rep,name=updates,proto3" json:"updates,omitempty"`
+	ExpectedUpper uint64                 `protobuf:"varint,3,opt,name=expected_upper,json=expectedUpper,proto3" json:"expected_upper,omitempty"`
+	NewUpper      uint64                 `protobuf:"varint,4,opt,name=new_upper,json=newUpper,proto3" json:"new_upper,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StorageAppend) Reset() {
+	*x = StorageAppend{}
+	mi := &file_messages_storage_proto_msgTypes[32]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StorageAppend) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StorageAppend) ProtoMessage() {}
+
+func (x *StorageAppend) ProtoReflect() protoreflect.Message {
+	mi := &file_messages_storage_proto_msgTypes[32]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StorageAppend.ProtoReflect.Descriptor instead.
+func (*StorageAppend) Descriptor() ([]byte, []int) {
+	return file_messages_storage_proto_rawDescGZIP(), []int{32}
+}
+
+func (x *StorageAppend) GetCollection() *GlobalId {
+	if x != nil {
+		return x.Collection
+	}
+	return nil
+}
+
+func (x *StorageAppend) GetUpdates() []*StorageUpdate {
+	if x != nil {
+		return x.Updates
+	}
+	return nil
+}
+
+func (x *StorageAppend) GetExpectedUpper() uint64 {
+	if x != nil {
+		return x.ExpectedUpper
+	}
+	return 0
+}
+
+func (x *StorageAppend) GetNewUpper() uint64 {
+	if x != nil {
+		return x.NewUpper
+	}
+	return 0
+}
+
+// StorageAppendResponse answers StorageAppend. current_upper is the
+// collection's upper after the request: new_upper on success, the upper
+// that did not match on REGRESSION (unset for other errors).
+type StorageAppendResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Collection    *GlobalId              `protobuf:"bytes,1,opt,name=collection,proto3" json:"collection,omitempty"`
+	Error         *Error                 `protobuf:"bytes,2,opt,name=error,proto3" json:"error,omitempty"`
+	CurrentUpper  *Frontier              `protobuf:"bytes,3,opt,name=current_upper,json=currentUpper,proto3" json:"current_upper,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StorageAppendResponse) Reset() {
+	*x = StorageAppendResponse{}
+	mi := &file_messages_storage_proto_msgTypes[33]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StorageAppendResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StorageAppendResponse) ProtoMessage() {}
+
+func (x *StorageAppendResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_messages_storage_proto_msgTypes[33]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StorageAppendResponse.ProtoReflect.Descriptor instead.
+func (*StorageAppendResponse) Descriptor() ([]byte, []int) {
+	return file_messages_storage_proto_rawDescGZIP(), []int{33}
+}
+
+func (x *StorageAppendResponse) GetCollection() *GlobalId {
+	if x != nil {
+		return x.Collection
+	}
+	return nil
+}
+
+func (x *StorageAppendResponse) GetError() *Error {
+	if x != nil {
+		return x.Error
+	}
+	return nil
+}
+
+func (x *StorageAppendResponse) GetCurrentUpper() *Frontier {
+	if x != nil {
+		return x.CurrentUpper
+	}
+	return nil
+}
+
 // StorageTableRecord is a table's entry in the storage actor's registry
 // shard, keyed by the table id's text form.
 type StorageTableRecord struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Table         *GlobalId              `protobuf:"bytes,1,opt,name=table,proto3" json:"table,omitempty"`
-	Schema        *Schema                `protobuf:"bytes,2,opt,name=schema,proto3" json:"schema,omitempty"`
-	Dropped       bool                   `protobuf:"varint,3,opt,name=dropped,proto3" json:"dropped,omitempty"`
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Table   *GlobalId              `protobuf:"bytes,1,opt,name=table,proto3" json:"table,omitempty"`
+	Schema  *Schema                `protobuf:"bytes,2,opt,name=schema,proto3" json:"schema,omitempty"`
+	Dropped bool                   `protobuf:"varint,3,opt,name=dropped,proto3" json:"dropped,omitempty"`
+	// A collection (StorageCreateCollection) rather than a table: it has its
+	// own upper and is not part of group commit.
+	Collection    bool `protobuf:"varint,4,opt,name=collection,proto3" json:"collection,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *StorageTableRecord) Reset() {
 	*x = StorageTableRecord{}
-	mi := &file_messages_storage_proto_msgTypes[29]
+	mi := &file_messages_storage_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1734,7 +2076,7 @@ func (x *StorageTableRecord) String() string {
 func (*StorageTableRecord) ProtoMessage() {}
 
 func (x *StorageTableRecord) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_storage_proto_msgTypes[29]
+	mi := &file_messages_storage_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1747,7 +2089,7 @@ func (x *StorageTableRecord) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StorageTableRecord.ProtoReflect.Descriptor instead.
 func (*StorageTableRecord) Descriptor() ([]byte, []int) {
-	return file_messages_storage_proto_rawDescGZIP(), []int{29}
+	return file_messages_storage_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *StorageTableRecord) GetTable() *GlobalId {
@@ -1767,6 +2109,13 @@ func (x *StorageTableRecord) GetSchema() *Schema {
 func (x *StorageTableRecord) GetDropped() bool {
 	if x != nil {
 		return x.Dropped
+	}
+	return false
+}
+
+func (x *StorageTableRecord) GetCollection() bool {
+	if x != nil {
+		return x.Collection
 	}
 	return false
 }
@@ -1875,11 +2224,44 @@ const file_messages_storage_proto_rawDesc = "" +
 	"\ahold_id\x18\x01 \x01(\tR\x06holdId\x12+\n" +
 	"\x05error\x18\x02 \x01(\v2\x15.arbor.messages.ErrorR\x05error\x12\x13\n" +
 	"\x02at\x18\x03 \x01(\x04H\x00R\x02at\x88\x01\x01B\x05\n" +
-	"\x03_at\"\x8e\x01\n" +
+	"\x03_at\"\xa8\x01\n" +
+	"\x17StorageCreateCollection\x128\n" +
+	"\n" +
+	"collection\x18\x01 \x01(\v2\x18.arbor.messages.GlobalIdR\n" +
+	"collection\x12.\n" +
+	"\x06schema\x18\x02 \x01(\v2\x16.arbor.messages.SchemaR\x06schema\x12\x19\n" +
+	"\x05lower\x18\x03 \x01(\x04H\x00R\x05lower\x88\x01\x01B\b\n" +
+	"\x06_lower\"\xcd\x01\n" +
+	"\x1fStorageCreateCollectionResponse\x128\n" +
+	"\n" +
+	"collection\x18\x01 \x01(\v2\x18.arbor.messages.GlobalIdR\n" +
+	"collection\x12+\n" +
+	"\x05error\x18\x02 \x01(\v2\x15.arbor.messages.ErrorR\x05error\x12C\n" +
+	"\tfrontiers\x18\x03 \x01(\v2%.arbor.messages.StorageTableFrontiersR\tfrontiers\"^\n" +
+	"\rStorageUpdate\x12%\n" +
+	"\x03row\x18\x01 \x01(\v2\x13.arbor.messages.RowR\x03row\x12\x12\n" +
+	"\x04time\x18\x02 \x01(\x04R\x04time\x12\x12\n" +
+	"\x04diff\x18\x03 \x01(\x03R\x04diff\"\xc6\x01\n" +
+	"\rStorageAppend\x128\n" +
+	"\n" +
+	"collection\x18\x01 \x01(\v2\x18.arbor.messages.GlobalIdR\n" +
+	"collection\x127\n" +
+	"\aupdates\x18\x02 \x03(\v2\x1d.arbor.messages.StorageUpdateR\aupdates\x12%\n" +
+	"\x0eexpected_upper\x18\x03 \x01(\x04R\rexpectedUpper\x12\x1b\n" +
+	"\tnew_upper\x18\x04 \x01(\x04R\bnewUpper\"\xbd\x01\n" +
+	"\x15StorageAppendResponse\x128\n" +
+	"\n" +
+	"collection\x18\x01 \x01(\v2\x18.arbor.messages.GlobalIdR\n" +
+	"collection\x12+\n" +
+	"\x05error\x18\x02 \x01(\v2\x15.arbor.messages.ErrorR\x05error\x12=\n" +
+	"\rcurrent_upper\x18\x03 \x01(\v2\x18.arbor.messages.FrontierR\fcurrentUpper\"\xae\x01\n" +
 	"\x12StorageTableRecord\x12.\n" +
 	"\x05table\x18\x01 \x01(\v2\x18.arbor.messages.GlobalIdR\x05table\x12.\n" +
 	"\x06schema\x18\x02 \x01(\v2\x16.arbor.messages.SchemaR\x06schema\x12\x18\n" +
-	"\adropped\x18\x03 \x01(\bR\adroppedB$Z\"github.com/arbor-db/arbor/messagesb\x06proto3"
+	"\adropped\x18\x03 \x01(\bR\adropped\x12\x1e\n" +
+	"\n" +
+	"collection\x18\x04 \x01(\bR\n" +
+	"collectionB$Z\"github.com/arbor-db/arbor/messagesb\x06proto3"
 
 var (
 	file_messages_storage_proto_rawDescOnce sync.Once
@@ -1893,92 +2275,108 @@ func file_messages_storage_proto_rawDescGZIP() []byte {
 	return file_messages_storage_proto_rawDescData
 }
 
-var file_messages_storage_proto_msgTypes = make([]protoimpl.MessageInfo, 30)
+var file_messages_storage_proto_msgTypes = make([]protoimpl.MessageInfo, 35)
 var file_messages_storage_proto_goTypes = []any{
-	(*StorageRowDiff)(nil),             // 0: arbor.messages.StorageRowDiff
-	(*StorageTableChanges)(nil),        // 1: arbor.messages.StorageTableChanges
-	(*StorageVersion)(nil),             // 2: arbor.messages.StorageVersion
-	(*StorageTableFrontiers)(nil),      // 3: arbor.messages.StorageTableFrontiers
-	(*StorageCreateTable)(nil),         // 4: arbor.messages.StorageCreateTable
-	(*StorageCreateTableResponse)(nil), // 5: arbor.messages.StorageCreateTableResponse
-	(*StorageDropTable)(nil),           // 6: arbor.messages.StorageDropTable
-	(*StorageDropTableResponse)(nil),   // 7: arbor.messages.StorageDropTableResponse
-	(*StorageFrontiers)(nil),           // 8: arbor.messages.StorageFrontiers
-	(*StorageFrontiersResponse)(nil),   // 9: arbor.messages.StorageFrontiersResponse
-	(*StorageTableWrite)(nil),          // 10: arbor.messages.StorageTableWrite
-	(*StorageWrite)(nil),               // 11: arbor.messages.StorageWrite
-	(*StorageWriteResponse)(nil),       // 12: arbor.messages.StorageWriteResponse
-	(*StorageSnapshot)(nil),            // 13: arbor.messages.StorageSnapshot
-	(*StorageSnapshotResponse)(nil),    // 14: arbor.messages.StorageSnapshotResponse
-	(*StorageReadRange)(nil),           // 15: arbor.messages.StorageReadRange
-	(*StorageReadRangeResponse)(nil),   // 16: arbor.messages.StorageReadRangeResponse
-	(*StorageSubscribe)(nil),           // 17: arbor.messages.StorageSubscribe
-	(*StorageSubscribeResponse)(nil),   // 18: arbor.messages.StorageSubscribeResponse
-	(*StorageCdcBatch)(nil),            // 19: arbor.messages.StorageCdcBatch
-	(*StorageCdcProgress)(nil),         // 20: arbor.messages.StorageCdcProgress
-	(*StorageCdcTableDropped)(nil),     // 21: arbor.messages.StorageCdcTableDropped
-	(*StorageCdcEnded)(nil),            // 22: arbor.messages.StorageCdcEnded
-	(*StorageUnsubscribe)(nil),         // 23: arbor.messages.StorageUnsubscribe
-	(*StorageUnsubscribeResponse)(nil), // 24: arbor.messages.StorageUnsubscribeResponse
-	(*StorageAcquireReadHold)(nil),     // 25: arbor.messages.StorageAcquireReadHold
-	(*StorageDowngradeReadHold)(nil),   // 26: arbor.messages.StorageDowngradeReadHold
-	(*StorageReleaseReadHold)(nil),     // 27: arbor.messages.StorageReleaseReadHold
-	(*StorageReadHoldResponse)(nil),    // 28: arbor.messages.StorageReadHoldResponse
-	(*StorageTableRecord)(nil),         // 29: arbor.messages.StorageTableRecord
-	(*Row)(nil),                        // 30: arbor.messages.Row
-	(*GlobalId)(nil),                   // 31: arbor.messages.GlobalId
-	(*Frontier)(nil),                   // 32: arbor.messages.Frontier
-	(*Schema)(nil),                     // 33: arbor.messages.Schema
-	(*Error)(nil),                      // 34: arbor.messages.Error
+	(*StorageRowDiff)(nil),                  // 0: arbor.messages.StorageRowDiff
+	(*StorageTableChanges)(nil),             // 1: arbor.messages.StorageTableChanges
+	(*StorageVersion)(nil),                  // 2: arbor.messages.StorageVersion
+	(*StorageTableFrontiers)(nil),           // 3: arbor.messages.StorageTableFrontiers
+	(*StorageCreateTable)(nil),              // 4: arbor.messages.StorageCreateTable
+	(*StorageCreateTableResponse)(nil),      // 5: arbor.messages.StorageCreateTableResponse
+	(*StorageDropTable)(nil),                // 6: arbor.messages.StorageDropTable
+	(*StorageDropTableResponse)(nil),        // 7: arbor.messages.StorageDropTableResponse
+	(*StorageFrontiers)(nil),                // 8: arbor.messages.StorageFrontiers
+	(*StorageFrontiersResponse)(nil),        // 9: arbor.messages.StorageFrontiersResponse
+	(*StorageTableWrite)(nil),               // 10: arbor.messages.StorageTableWrite
+	(*StorageWrite)(nil),                    // 11: arbor.messages.StorageWrite
+	(*StorageWriteResponse)(nil),            // 12: arbor.messages.StorageWriteResponse
+	(*StorageSnapshot)(nil),                 // 13: arbor.messages.StorageSnapshot
+	(*StorageSnapshotResponse)(nil),         // 14: arbor.messages.StorageSnapshotResponse
+	(*StorageReadRange)(nil),                // 15: arbor.messages.StorageReadRange
+	(*StorageReadRangeResponse)(nil),        // 16: arbor.messages.StorageReadRangeResponse
+	(*StorageSubscribe)(nil),                // 17: arbor.messages.StorageSubscribe
+	(*StorageSubscribeResponse)(nil),        // 18: arbor.messages.StorageSubscribeResponse
+	(*StorageCdcBatch)(nil),                 // 19: arbor.messages.StorageCdcBatch
+	(*StorageCdcProgress)(nil),              // 20: arbor.messages.StorageCdcProgress
+	(*StorageCdcTableDropped)(nil),          // 21: arbor.messages.StorageCdcTableDropped
+	(*StorageCdcEnded)(nil),                 // 22: arbor.messages.StorageCdcEnded
+	(*StorageUnsubscribe)(nil),              // 23: arbor.messages.StorageUnsubscribe
+	(*StorageUnsubscribeResponse)(nil),      // 24: arbor.messages.StorageUnsubscribeResponse
+	(*StorageAcquireReadHold)(nil),          // 25: arbor.messages.StorageAcquireReadHold
+	(*StorageDowngradeReadHold)(nil),        // 26: arbor.messages.StorageDowngradeReadHold
+	(*StorageReleaseReadHold)(nil),          // 27: arbor.messages.StorageReleaseReadHold
+	(*StorageReadHoldResponse)(nil),         // 28: arbor.messages.StorageReadHoldResponse
+	(*StorageCreateCollection)(nil),         // 29: arbor.messages.StorageCreateCollection
+	(*StorageCreateCollectionResponse)(nil), // 30: arbor.messages.StorageCreateCollectionResponse
+	(*StorageUpdate)(nil),                   // 31: arbor.messages.StorageUpdate
+	(*StorageAppend)(nil),                   // 32: arbor.messages.StorageAppend
+	(*StorageAppendResponse)(nil),           // 33: arbor.messages.StorageAppendResponse
+	(*StorageTableRecord)(nil),              // 34: arbor.messages.StorageTableRecord
+	(*Row)(nil),                             // 35: arbor.messages.Row
+	(*GlobalId)(nil),                        // 36: arbor.messages.GlobalId
+	(*Frontier)(nil),                        // 37: arbor.messages.Frontier
+	(*Schema)(nil),                          // 38: arbor.messages.Schema
+	(*Error)(nil),                           // 39: arbor.messages.Error
 }
 var file_messages_storage_proto_depIdxs = []int32{
-	30, // 0: arbor.messages.StorageRowDiff.row:type_name -> arbor.messages.Row
-	31, // 1: arbor.messages.StorageTableChanges.table:type_name -> arbor.messages.GlobalId
+	35, // 0: arbor.messages.StorageRowDiff.row:type_name -> arbor.messages.Row
+	36, // 1: arbor.messages.StorageTableChanges.table:type_name -> arbor.messages.GlobalId
 	0,  // 2: arbor.messages.StorageTableChanges.rows:type_name -> arbor.messages.StorageRowDiff
 	1,  // 3: arbor.messages.StorageVersion.tables:type_name -> arbor.messages.StorageTableChanges
-	31, // 4: arbor.messages.StorageTableFrontiers.table:type_name -> arbor.messages.GlobalId
-	32, // 5: arbor.messages.StorageTableFrontiers.since:type_name -> arbor.messages.Frontier
-	32, // 6: arbor.messages.StorageTableFrontiers.upper:type_name -> arbor.messages.Frontier
-	31, // 7: arbor.messages.StorageCreateTable.table:type_name -> arbor.messages.GlobalId
-	33, // 8: arbor.messages.StorageCreateTable.schema:type_name -> arbor.messages.Schema
-	31, // 9: arbor.messages.StorageCreateTableResponse.table:type_name -> arbor.messages.GlobalId
-	34, // 10: arbor.messages.StorageCreateTableResponse.error:type_name -> arbor.messages.Error
+	36, // 4: arbor.messages.StorageTableFrontiers.table:type_name -> arbor.messages.GlobalId
+	37, // 5: arbor.messages.StorageTableFrontiers.since:type_name -> arbor.messages.Frontier
+	37, // 6: arbor.messages.StorageTableFrontiers.upper:type_name -> arbor.messages.Frontier
+	36, // 7: arbor.messages.StorageCreateTable.table:type_name -> arbor.messages.GlobalId
+	38, // 8: arbor.messages.StorageCreateTable.schema:type_name -> arbor.messages.Schema
+	36, // 9: arbor.messages.StorageCreateTableResponse.table:type_name -> arbor.messages.GlobalId
+	39, // 10: arbor.messages.StorageCreateTableResponse.error:type_name -> arbor.messages.Error
 	3,  // 11: arbor.messages.StorageCreateTableResponse.frontiers:type_name -> arbor.messages.StorageTableFrontiers
-	31, // 12: arbor.messages.StorageDropTable.table:type_name -> arbor.messages.GlobalId
-	31, // 13: arbor.messages.StorageDropTableResponse.table:type_name -> arbor.messages.GlobalId
-	34, // 14: arbor.messages.StorageDropTableResponse.error:type_name -> arbor.messages.Error
-	31, // 15: arbor.messages.StorageFrontiers.tables:type_name -> arbor.messages.GlobalId
-	34, // 16: arbor.messages.StorageFrontiersResponse.error:type_name -> arbor.messages.Error
-	32, // 17: arbor.messages.StorageFrontiersResponse.upper:type_name -> arbor.messages.Frontier
+	36, // 12: arbor.messages.StorageDropTable.table:type_name -> arbor.messages.GlobalId
+	36, // 13: arbor.messages.StorageDropTableResponse.table:type_name -> arbor.messages.GlobalId
+	39, // 14: arbor.messages.StorageDropTableResponse.error:type_name -> arbor.messages.Error
+	36, // 15: arbor.messages.StorageFrontiers.tables:type_name -> arbor.messages.GlobalId
+	39, // 16: arbor.messages.StorageFrontiersResponse.error:type_name -> arbor.messages.Error
+	37, // 17: arbor.messages.StorageFrontiersResponse.upper:type_name -> arbor.messages.Frontier
 	3,  // 18: arbor.messages.StorageFrontiersResponse.tables:type_name -> arbor.messages.StorageTableFrontiers
-	31, // 19: arbor.messages.StorageTableWrite.table:type_name -> arbor.messages.GlobalId
+	36, // 19: arbor.messages.StorageTableWrite.table:type_name -> arbor.messages.GlobalId
 	0,  // 20: arbor.messages.StorageTableWrite.rows:type_name -> arbor.messages.StorageRowDiff
 	10, // 21: arbor.messages.StorageWrite.tables:type_name -> arbor.messages.StorageTableWrite
-	34, // 22: arbor.messages.StorageWriteResponse.error:type_name -> arbor.messages.Error
-	31, // 23: arbor.messages.StorageSnapshot.tables:type_name -> arbor.messages.GlobalId
+	39, // 22: arbor.messages.StorageWriteResponse.error:type_name -> arbor.messages.Error
+	36, // 23: arbor.messages.StorageSnapshot.tables:type_name -> arbor.messages.GlobalId
 	1,  // 24: arbor.messages.StorageSnapshotResponse.tables:type_name -> arbor.messages.StorageTableChanges
-	34, // 25: arbor.messages.StorageSnapshotResponse.error:type_name -> arbor.messages.Error
-	31, // 26: arbor.messages.StorageReadRange.tables:type_name -> arbor.messages.GlobalId
+	39, // 25: arbor.messages.StorageSnapshotResponse.error:type_name -> arbor.messages.Error
+	36, // 26: arbor.messages.StorageReadRange.tables:type_name -> arbor.messages.GlobalId
 	2,  // 27: arbor.messages.StorageReadRangeResponse.versions:type_name -> arbor.messages.StorageVersion
-	34, // 28: arbor.messages.StorageReadRangeResponse.error:type_name -> arbor.messages.Error
+	39, // 28: arbor.messages.StorageReadRangeResponse.error:type_name -> arbor.messages.Error
 	3,  // 29: arbor.messages.StorageReadRangeResponse.frontiers:type_name -> arbor.messages.StorageTableFrontiers
-	31, // 30: arbor.messages.StorageSubscribe.tables:type_name -> arbor.messages.GlobalId
-	34, // 31: arbor.messages.StorageSubscribeResponse.error:type_name -> arbor.messages.Error
-	32, // 32: arbor.messages.StorageSubscribeResponse.upper:type_name -> arbor.messages.Frontier
+	36, // 30: arbor.messages.StorageSubscribe.tables:type_name -> arbor.messages.GlobalId
+	39, // 31: arbor.messages.StorageSubscribeResponse.error:type_name -> arbor.messages.Error
+	37, // 32: arbor.messages.StorageSubscribeResponse.upper:type_name -> arbor.messages.Frontier
 	2,  // 33: arbor.messages.StorageCdcBatch.batch:type_name -> arbor.messages.StorageVersion
-	32, // 34: arbor.messages.StorageCdcProgress.upper:type_name -> arbor.messages.Frontier
-	31, // 35: arbor.messages.StorageCdcTableDropped.table:type_name -> arbor.messages.GlobalId
-	34, // 36: arbor.messages.StorageCdcEnded.error:type_name -> arbor.messages.Error
-	34, // 37: arbor.messages.StorageUnsubscribeResponse.error:type_name -> arbor.messages.Error
-	31, // 38: arbor.messages.StorageAcquireReadHold.tables:type_name -> arbor.messages.GlobalId
-	34, // 39: arbor.messages.StorageReadHoldResponse.error:type_name -> arbor.messages.Error
-	31, // 40: arbor.messages.StorageTableRecord.table:type_name -> arbor.messages.GlobalId
-	33, // 41: arbor.messages.StorageTableRecord.schema:type_name -> arbor.messages.Schema
-	42, // [42:42] is the sub-list for method output_type
-	42, // [42:42] is the sub-list for method input_type
-	42, // [42:42] is the sub-list for extension type_name
-	42, // [42:42] is the sub-list for extension extendee
-	0,  // [0:42] is the sub-list for field type_name
+	37, // 34: arbor.messages.StorageCdcProgress.upper:type_name -> arbor.messages.Frontier
+	36, // 35: arbor.messages.StorageCdcTableDropped.table:type_name -> arbor.messages.GlobalId
+	39, // 36: arbor.messages.StorageCdcEnded.error:type_name -> arbor.messages.Error
+	39, // 37: arbor.messages.StorageUnsubscribeResponse.error:type_name -> arbor.messages.Error
+	36, // 38: arbor.messages.StorageAcquireReadHold.tables:type_name -> arbor.messages.GlobalId
+	39, // 39: arbor.messages.StorageReadHoldResponse.error:type_name -> arbor.messages.Error
+	36, // 40: arbor.messages.StorageCreateCollection.collection:type_name -> arbor.messages.GlobalId
+	38, // 41: arbor.messages.StorageCreateCollection.schema:type_name -> arbor.messages.Schema
+	36, // 42: arbor.messages.StorageCreateCollectionResponse.collection:type_name -> arbor.messages.GlobalId
+	39, // 43: arbor.messages.StorageCreateCollectionResponse.error:type_name -> arbor.messages.Error
+	3,  // 44: arbor.messages.StorageCreateCollectionResponse.frontiers:type_name -> arbor.messages.StorageTableFrontiers
+	35, // 45: arbor.messages.StorageUpdate.row:type_name -> arbor.messages.Row
+	36, // 46: arbor.messages.StorageAppend.collection:type_name -> arbor.messages.GlobalId
+	31, // 47: arbor.messages.StorageAppend.updates:type_name -> arbor.messages.StorageUpdate
+	36, // 48: arbor.messages.StorageAppendResponse.collection:type_name -> arbor.messages.GlobalId
+	39, // 49: arbor.messages.StorageAppendResponse.error:type_name -> arbor.messages.Error
+	37, // 50: arbor.messages.StorageAppendResponse.current_upper:type_name -> arbor.messages.Frontier
+	36, // 51: arbor.messages.StorageTableRecord.table:type_name -> arbor.messages.GlobalId
+	38, // 52: arbor.messages.StorageTableRecord.schema:type_name -> arbor.messages.Schema
+	53, // [53:53] is the sub-list for method output_type
+	53, // [53:53] is the sub-list for method input_type
+	53, // [53:53] is the sub-list for extension type_name
+	53, // [53:53] is the sub-list for extension extendee
+	0,  // [0:53] is the sub-list for field type_name
 }
 
 func init() { file_messages_storage_proto_init() }
@@ -1991,13 +2389,14 @@ func file_messages_storage_proto_init() {
 	file_messages_storage_proto_msgTypes[0].OneofWrappers = []any{}
 	file_messages_storage_proto_msgTypes[13].OneofWrappers = []any{}
 	file_messages_storage_proto_msgTypes[28].OneofWrappers = []any{}
+	file_messages_storage_proto_msgTypes[29].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_messages_storage_proto_rawDesc), len(file_messages_storage_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   30,
+			NumMessages:   35,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -512,11 +512,25 @@ func (r *rig) tryDataflow(id timely.GlobalId, plan *messages.Plan, materialized 
 	if err != nil {
 		return err
 	}
+	if materialized {
+		r.createCollection(id, compiled.Schema())
+	}
 	if err := r.try(instance.CreateDataflow{Dataflow: dataflowOf(id, plan, materialized, asOf, sources, schemas, indexImports...)}); err != nil {
 		return err
 	}
 	r.flows[id] = oracleFlow{plan: compiled, sources: append(append([]timely.GlobalId(nil), sources...), indexImports...)}
 	return nil
+}
+
+// createCollection creates a materialized view's storage collection in
+// storage (the environment's job in a deployment); one that exists (from
+// an earlier attempt of the same test) is fine.
+func (r *rig) createCollection(id timely.GlobalId, schema dataflow.Schema) {
+	res, err := r.sys.Root.RequestFuture(r.storage, &messages.StorageCreateCollection{Collection: messages.FromGlobalId(id), Schema: dataflow.SchemaToWire(schema)}, wait).Result()
+	require.NoError(r.t, err)
+	if e := res.(*messages.StorageCreateCollectionResponse).GetError(); e != nil {
+		require.ErrorIs(r.t, messages.ErrorFromWire(e), messages.ErrAlreadyExists)
+	}
 }
 
 func (r *rig) schemaOf(id timely.GlobalId) dataflow.Schema {

@@ -154,6 +154,10 @@ func (a *storageActor) handleRequest(ctx actor.Context) {
 		a.handleCreateTable(ctx, m)
 	case *messages.StorageDropTable:
 		a.handleDropTable(ctx, m)
+	case *messages.StorageCreateCollection:
+		a.handleCreateCollection(ctx, m)
+	case *messages.StorageAppend:
+		a.handleAppend(ctx, m)
 	case *messages.StorageSnapshot:
 		a.handleSnapshot(ctx, m)
 	case *messages.StorageReadRange:
@@ -212,8 +216,8 @@ func (a *storageActor) resume(ctx actor.Context, rs []Resume) {
 	for _, pid := range a.state.Owners() {
 		a.watch(ctx, pid)
 	}
-	upper := messages.FromFrontier(a.state.Upper())
 	for _, r := range rs {
+		upper := messages.FromFrontier(r.Upper)
 		replay, err := a.replay(r.Tables, r.From)
 		if err != nil {
 			a.cfg.Logger.Warn("cannot resume subscription after restart", "subscription", r.Id, "err", err)

@@ -23,6 +23,7 @@ type deferredRequest struct {
 func isRequest(m any) bool {
 	switch m.(type) {
 	case *messages.StorageWrite, *messages.StorageCreateTable, *messages.StorageDropTable,
+		*messages.StorageCreateCollection, *messages.StorageAppend,
 		*messages.StorageSnapshot, *messages.StorageReadRange,
 		*messages.StorageSubscribe, *messages.StorageUnsubscribe,
 		*messages.StorageAcquireReadHold, *messages.StorageDowngradeReadHold, *messages.StorageReleaseReadHold,
@@ -77,6 +78,10 @@ func failedResponse(m any, w *messages.Error) proto.Message {
 		return &messages.StorageCreateTableResponse{Table: m.GetTable(), Error: w}
 	case *messages.StorageDropTable:
 		return &messages.StorageDropTableResponse{Table: m.GetTable(), Error: w}
+	case *messages.StorageCreateCollection:
+		return &messages.StorageCreateCollectionResponse{Collection: m.GetCollection(), Error: w}
+	case *messages.StorageAppend:
+		return &messages.StorageAppendResponse{Collection: m.GetCollection(), Error: w}
 	case *messages.StorageSnapshot:
 		return &messages.StorageSnapshotResponse{Error: w}
 	case *messages.StorageReadRange:

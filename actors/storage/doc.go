@@ -37,6 +37,13 @@
 //     StorageCdcTableDropped; StorageUnsubscribe.
 //   - StorageAcquireReadHold, StorageDowngradeReadHold,
 //     StorageReleaseReadHold → StorageReadHoldResponse.
+//   - StorageCreateCollection, StorageAppend (collection.go): storage
+//     collections, shards that their producers (a materialized view's
+//     replicas) write by compare-and-append at the collection's own upper.
+//     They are in the table map (ids, schemas, sinces, holds, drops,
+//     snapshots and range reads treat them like tables) but take no part
+//     in group commit or the common upper; a collection is subscribed
+//     alone, and its CDC progress is its own upper.
 //   - StorageCdcEnded tells a subscriber the actor stopped.
 //
 // Errors travel as the common messages.Error{code, message, object}
@@ -56,7 +63,10 @@
 // A group commit's shard appends run in a goroutine the actor owns and
 // report back with a message (group_commit.go), so the actor keeps
 // answering frontiers, reads, read holds and new writes while they are in
-// flight. At most one group is in flight. Creating or dropping a table
+// flight. At most one group is in flight. A collection append
+// (handle_collections.go) touches only its collection's shard, so it runs
+// in the actor's turn, bounded by CallTimeout, without waiting for the
+// group. Creating or dropping a table
 // waits for it, and so does every request that arrives behind such a
 // waiting request, so requests still take effect in arrival order
 // (StorageFrontiers, which reads only the actor's state, is answered at
@@ -79,6 +89,9 @@
 //     table, the row index and the column, and nothing is written.
 //   - The oracle hands out max(now, last+1): commit timestamps strictly
 //     increase, across restarts too (last starts at the upper - 1).
+//   - A collection's upper moves only by an append whose expected upper
+//     is the current one; any other append writes nothing and is answered
+//     with the current upper, so a time range is appended at most once.
 //   - Group commit: every write staged when a commit starts gets the same
 //     timestamp t, and every live table's upper moves from its common value
 //     to t+1 (tables without changes get an empty append). Live tables

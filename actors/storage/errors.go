@@ -46,6 +46,13 @@ var (
 	// ErrStopping: the actor stopped (or is restarting) before it could
 	// serve the request; nothing of it was written. Retry.
 	ErrStopping = messages.NewSentinel(messages.ErrorCode_ERROR_CODE_UNAVAILABLE, "storage: the storage actor is stopping")
+	// ErrWrongKind: a table named where a collection is needed, or the
+	// other way round (StorageWrite to a collection, StorageAppend to a
+	// table, a CDC subscription naming a collection).
+	ErrWrongKind = messages.NewSentinel(messages.ErrorCode_ERROR_CODE_INVALID_ARGUMENT, "storage: wrong kind of collection")
+	// ErrUpperMismatch: a StorageAppend expected another upper than the
+	// collection's; the answer carries the current upper.
+	ErrUpperMismatch = messages.NewSentinel(messages.ErrorCode_ERROR_CODE_REGRESSION, "storage: collection upper mismatch")
 	// ErrHoldRegression: a read hold would move backwards.
 	ErrHoldRegression = messages.NewSentinel(messages.ErrorCode_ERROR_CODE_REGRESSION, "storage: read hold would move backwards")
 )

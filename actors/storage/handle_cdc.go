@@ -51,7 +51,7 @@ func (a *storageActor) handleSubscribe(ctx actor.Context, m *messages.StorageSub
 		}
 		from++
 	}
-	upper := a.state.Upper()
+	upper := a.state.uppersOf(tables)
 	vs, err := a.replay(tables, from)
 	if err != nil {
 		fail(err)
@@ -70,9 +70,10 @@ func (a *storageActor) handleSubscribe(ctx actor.Context, m *messages.StorageSub
 	a.refreshGauges()
 }
 
-// replay reads the versions of tables from `from` up to the upper.
+// replay reads the versions of tables (or of one collection) from `from`
+// up to their upper.
 func (a *storageActor) replay(tables []timely.GlobalId, from timely.Timestamp) ([]*messages.StorageVersion, error) {
-	ut, ok := a.state.Upper().Time()
+	ut, ok := a.state.uppersOf(tables).Time()
 	if !ok || from >= ut {
 		return nil, nil
 	}

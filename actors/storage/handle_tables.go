@@ -70,7 +70,7 @@ func (a *storageActor) handleCreateTable(ctx actor.Context, m *messages.StorageC
 		return
 	}
 	cctx, cancel := a.call()
-	err = a.shards.createTable(cctx, id, schema, a.state.Upper())
+	err = a.shards.createTable(cctx, id, schema, a.state.Upper(), false)
 	cancel()
 	if err != nil {
 		fail(err)
@@ -104,8 +104,9 @@ func (a *storageActor) handleDropTable(ctx actor.Context, m *messages.StorageDro
 		a.deferNow(ctx)
 		return
 	}
+	_, upper, _ := a.state.Frontiers(id)
 	cctx, cancel := a.call()
-	closeErr, err := a.shards.dropTable(cctx, id, schema, a.state.Upper())
+	closeErr, err := a.shards.dropTable(cctx, id, schema, upper, a.state.IsCollection(id))
 	cancel()
 	if err != nil {
 		fail(err)

@@ -12,6 +12,11 @@ type Metrics struct {
 	Writes prometheus.Counter
 	// RejectedWrites counts writes answered with an error, by error code.
 	RejectedWrites *prometheus.CounterVec
+	// Appends counts committed collection appends (StorageAppend);
+	// RejectedAppends those answered with an error, by error code (a lost
+	// compare-and-append race is REGRESSION).
+	Appends         prometheus.Counter
+	RejectedAppends *prometheus.CounterVec
 	// Rows counts committed row changes.
 	Rows prometheus.Counter
 	// GroupCommitSize observes the number of writes per group commit.
@@ -40,6 +45,14 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 			Namespace: "arbor", Subsystem: "storage", Name: "rejected_writes_total",
 			Help: "Writes answered with an error, by error code.",
 		}, []string{"code"}),
+		Appends: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: "arbor", Subsystem: "storage", Name: "collection_appends_total",
+			Help: "Appends to storage collections committed by the storage actor.",
+		}),
+		RejectedAppends: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "arbor", Subsystem: "storage", Name: "rejected_collection_appends_total",
+			Help: "Appends to storage collections answered with an error, by error code.",
+		}, []string{"code"}),
 		Rows: prometheus.NewCounter(prometheus.CounterOpts{
 			Namespace: "arbor", Subsystem: "storage", Name: "rows_total",
 			Help: "Row changes committed by the storage actor.",
@@ -62,9 +75,9 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 			Help: "CDC subscriptions.",
 		}),
 	}
-	err := metrics.Into(reg, &m.Writes, &m.Rows)
+	err := metrics.Into(reg, &m.Writes, &m.Rows, &m.Appends)
 	if err == nil {
-		err = metrics.Into(reg, &m.RejectedWrites)
+		err = metrics.Into(reg, &m.RejectedWrites, &m.RejectedAppends)
 	}
 	if err == nil {
 		err = metrics.Into(reg, &m.GroupCommitSize)

@@ -113,22 +113,22 @@ type SinceChange struct {
 	Since timely.Timestamp
 }
 
-// CompactionTargets returns, for every live table whose since may move
-// forward, the new since: the latest complete time minus the compaction
+// CompactionTargets returns, for every live table and collection whose
+// since may move forward, the new since: its latest complete time minus the compaction
 // window, but never past the least read hold on the table. Apply each with
 // ApplySince once the shard's since moved.
 func (s *State) CompactionTargets() []SinceChange {
-	ut, ok := s.upper.Time()
-	if !ok || ut == 0 {
-		return nil
-	}
-	latest := ut - 1
-	target := uint64(0)
-	if uint64(latest) > s.window {
-		target = uint64(latest) - s.window
-	}
 	var out []SinceChange
-	for _, id := range s.LiveTables() {
+	for _, id := range append(s.LiveTables(), s.LiveCollections()...) {
+		ut, ok := s.upperOf(s.tables[id]).Time()
+		if !ok || ut == 0 {
+			continue
+		}
+		latest := ut - 1
+		target := uint64(0)
+		if uint64(latest) > s.window {
+			target = uint64(latest) - s.window
+		}
 		t := timely.Timestamp(target)
 		for _, h := range s.holds {
 			if h.tables.has(id) && h.at < t {
@@ -163,7 +163,10 @@ func (s *State) CdcLag() uint64 {
 		return 0
 	}
 	var lag uint64
-	for id := range s.subs {
+	for id, sub := range s.subs {
+		if sub.collection {
+			continue // its own upper; see the collection appends metrics
+		}
 		if h := s.holds[id]; h != nil && h.at < ut {
 			lag = max(lag, uint64(ut-h.at))
 		}

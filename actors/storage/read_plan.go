@@ -11,7 +11,8 @@ type RangePlan struct {
 }
 
 // PlanRange validates a read of the changes in [lo, hi) of the named live
-// tables (all when ids is empty). hi is clamped to the common upper. A
+// tables and collections (all tables when ids is empty). hi is clamped to
+// their least upper (a collection has its own). A
 // table whose since is after lo is read from its since (history before it
 // reported at the since); a range that ends at or before a since fails
 // with ErrCompacted.
@@ -20,7 +21,7 @@ func (s *State) PlanRange(ids []timely.GlobalId, lo, hi timely.Timestamp) (Range
 	if err != nil {
 		return RangePlan{}, err
 	}
-	if ut, ok := s.upper.Time(); ok && hi > ut {
+	if ut, ok := s.uppersOf(tables).Time(); ok && hi > ut {
 		hi = ut
 	}
 	p := RangePlan{Tables: tables, Starts: make([]timely.Timestamp, len(tables)), CompleteTo: max(lo, hi)}
@@ -42,16 +43,17 @@ func (s *State) PlanSnapshot(ids []timely.GlobalId, asOf *uint64) ([]timely.Glob
 	if err != nil {
 		return nil, 0, err
 	}
+	upper := s.uppersOf(tables)
 	var t timely.Timestamp
 	if asOf != nil {
 		t = timely.Timestamp(*asOf)
-	} else if latest, ok := s.upper.StepBack(); ok {
+	} else if latest, ok := upper.StepBack(); ok {
 		t, _ = latest.Time()
 	} else {
-		return nil, 0, errorf(ErrNotYetReadable, "no write has been committed yet (upper %s)", s.upper)
+		return nil, 0, errorf(ErrNotYetReadable, "no write has been committed yet (upper %s)", upper)
 	}
-	if s.upper.Admits(t) {
-		return nil, 0, errorf(ErrNotYetReadable, "snapshot at %d: the upper is %s", t, s.upper)
+	if upper.Admits(t) {
+		return nil, 0, errorf(ErrNotYetReadable, "snapshot at %d: the upper is %s", t, upper)
 	}
 	if err := s.checkSince(tables, t); err != nil {
 		return nil, 0, err

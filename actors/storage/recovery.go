@@ -100,7 +100,14 @@ func (sh *shards) open(ctx context.Context) (recovered, error) {
 			return recovered{}, err
 		}
 		sh.records[info.Id] = e.Value
-		if !info.Dropped {
+		switch {
+		case info.Dropped:
+		case info.Collection:
+			// A collection keeps its own upper, outside group commit.
+			if info.Since, info.Upper, err = sh.openTable(ctx, info.Id); err != nil {
+				return recovered{}, err
+			}
+		default:
 			if info.Since, uppers[info.Id], err = sh.openTable(ctx, info.Id); err != nil {
 				return recovered{}, err
 			}

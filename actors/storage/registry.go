@@ -32,13 +32,13 @@ func decodeRecord(e persistence.Update) (TableInfo, error) {
 	if err != nil {
 		return TableInfo{}, corrupt(err)
 	}
-	return TableInfo{Id: id, Schema: schema, Dropped: rec.Dropped}, nil
+	return TableInfo{Id: id, Schema: schema, Dropped: rec.Dropped, Collection: rec.Collection}, nil
 }
 
 // encodeRecord encodes a registry entry deterministically.
-func encodeRecord(id timely.GlobalId, schema dataflow.Schema, dropped bool) []byte {
+func encodeRecord(id timely.GlobalId, schema dataflow.Schema, dropped, collection bool) []byte {
 	b, err := proto.MarshalOptions{Deterministic: true}.Marshal(&messages.StorageTableRecord{
-		Table: messages.FromGlobalId(id), Schema: dataflow.SchemaToWire(schema), Dropped: dropped,
+		Table: messages.FromGlobalId(id), Schema: dataflow.SchemaToWire(schema), Dropped: dropped, Collection: collection,
 	})
 	if err != nil {
 		panic(fmt.Sprintf("storage: encode table record: %v", err))

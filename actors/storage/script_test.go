@@ -28,6 +28,10 @@ import (
 //	hold id=<h> owner=<o> at=<t> [tables=(<id>...)]
 //	downgrade id=<h> at=<t>     release id=<h>     unsubscribe id=<s>
 //	terminate owner=<o>     compact     frontiers
+//	create-collection <id> [lower=<t>]
+//	append <id> expected=<t> upper=<t>
+//	                        input: one "<time> <k> <diff>" per line;
+//	                        prints the outcome and the deliveries
 func TestScripts(t *testing.T) {
 	datadriven.Walk(t, "testdata", func(t *testing.T, path string) {
 		sc := &script{owners: map[string]*actor.PID{}}
@@ -150,6 +154,39 @@ func (sc *script) run(t *testing.T, d *datadriven.TestData) string {
 		}
 		sc.s.AddSubscription(id, sc.owner(arg(d, "owner")), ids, from, d.HasArg("follow"))
 		return "ok\n"
+	case "create-collection":
+		id := parseIds(t, cmdKeys(d))[0]
+		if err := sc.s.CheckCreate(id, schema); err != nil {
+			return result(err)
+		}
+		var lower timely.Timestamp
+		if d.HasArg("lower") {
+			lower = argTime(t, d, "lower")
+		}
+		sc.s.CreateCollection(id, schema, lower)
+		return "ok\n"
+	case "append":
+		id := parseIds(t, cmdKeys(d))[0]
+		m := &messages.StorageAppend{Collection: messages.FromGlobalId(id), ExpectedUpper: uint64(argTime(t, d, "expected")), NewUpper: uint64(argTime(t, d, "upper"))}
+		for _, line := range strings.Split(strings.TrimSpace(d.Input), "\n") {
+			f := strings.Fields(line)
+			if len(f) != 3 {
+				continue
+			}
+			ts, _ := strconv.ParseUint(f[0], 10, 64)
+			k, _ := strconv.ParseInt(f[1], 10, 64)
+			diff, _ := strconv.ParseInt(f[2], 10, 64)
+			m.Updates = append(m.Updates, &messages.StorageUpdate{Row: dataflow.RowToWire(dataflow.Row{dataflow.Int64(k)}), Time: ts, Diff: diff})
+		}
+		ap, cur, err := sc.s.DecodeAppend(m)
+		if err != nil {
+			out := result(err)
+			if cur != nil {
+				out += fmt.Sprintf("current upper %s\n", *cur)
+			}
+			return out
+		}
+		return "ok\n" + sc.deliveries(sc.s.ApplyAppend(ap))
 	case "hold":
 		return result(sc.s.AcquireHold(arg(d, "id"), sc.owner(arg(d, "owner")), argIds(t, d, "tables"), argTime(t, d, "at")))
 	case "downgrade":
@@ -172,7 +209,7 @@ func (sc *script) run(t *testing.T, d *datadriven.TestData) string {
 		return b.String()
 	case "frontiers":
 		var b strings.Builder
-		for _, id := range sc.s.LiveTables() {
+		for _, id := range append(sc.s.LiveTables(), sc.s.LiveCollections()...) {
 			since, upper, _ := sc.s.Frontiers(id)
 			fmt.Fprintf(&b, "%s since=%s upper=%s\n", id, since, upper)
 		}

@@ -32,11 +32,14 @@ type shards struct {
 }
 
 // createTable opens the new table's shard, brings it to the common upper
-// and records the table in the registry, all under ctx. Its errors name
-// the table and the step that failed; a backend failure or timeout
-// (outcomeUnknown) leaves the registry's state unknown.
-func (sh *shards) createTable(ctx context.Context, id timely.GlobalId, schema dataflow.Schema, upper timely.Frontier) error {
+// (a collection's to its lower) and records it in the registry, all under
+// ctx. Its errors name the table and the step that failed; a backend
+// failure or timeout (outcomeUnknown) leaves the registry's state unknown.
+func (sh *shards) createTable(ctx context.Context, id timely.GlobalId, schema dataflow.Schema, upper timely.Frontier, collection bool) error {
 	op := "create table " + id.String()
+	if collection {
+		op = "create collection " + id.String()
+	}
 	s, err := sh.store.OpenShard(ctx, ShardName(id))
 	if err != nil {
 		return backendError(ctx, sh.timeout, op+": open its shard", err)
@@ -48,14 +51,14 @@ func (sh *shards) createTable(ctx context.Context, id timely.GlobalId, schema da
 		err = backendError(ctx, sh.timeout, op+": read its shard's upper", err)
 	case upper.LessThan(cur):
 		// Only a shard written outside this actor can be ahead.
-		err = fmt.Errorf("%w: %s: its shard's upper %s is ahead of the tables' upper %s", persistence.ErrCorrupt, op, cur, upper)
+		err = fmt.Errorf("%w: %s: its shard's upper %s is ahead of %s", persistence.ErrCorrupt, op, cur, upper)
 	case cur.LessThan(upper):
 		if err = s.CompareAndAppend(ctx, nil, cur, upper); err != nil {
 			err = backendError(ctx, sh.timeout, fmt.Sprintf("%s: advance its shard from %s to %s", op, cur, upper), err)
 		}
 	}
 	if err == nil {
-		rec := encodeRecord(id, schema, false)
+		rec := encodeRecord(id, schema, false, collection)
 		if err = sh.writeRegistry(ctx, op, []persistence.Update{{Key: []byte(id.String()), Value: rec, Diff: 1}}); err == nil {
 			sh.records[id] = rec
 		}
@@ -73,10 +76,10 @@ func (sh *shards) createTable(ctx context.Context, id timely.GlobalId, schema da
 // written and the table is still live; closeErr reports a failure to close
 // the shard's upper after the drop was recorded (harmless: a dropped
 // table's shard is never opened again).
-func (sh *shards) dropTable(ctx context.Context, id timely.GlobalId, schema dataflow.Schema, upper timely.Frontier) (closeErr, err error) {
+func (sh *shards) dropTable(ctx context.Context, id timely.GlobalId, schema dataflow.Schema, upper timely.Frontier, collection bool) (closeErr, err error) {
 	op := "drop table " + id.String()
 	key := []byte(id.String())
-	rec := encodeRecord(id, schema, true)
+	rec := encodeRecord(id, schema, true, collection)
 	if err := sh.writeRegistry(ctx, op, []persistence.Update{
 		{Key: key, Value: sh.records[id], Diff: -1},
 		{Key: key, Value: rec, Diff: 1},
@@ -91,6 +94,14 @@ func (sh *shards) dropTable(ctx context.Context, id timely.GlobalId, schema data
 	}
 	_ = s.Close()
 	return closeErr, nil
+}
+
+// appendCollection compare-and-appends a to its collection's shard under
+// ctx. The actor is the shard's only writer and checked the upper, so any
+// failure (a mismatch included) leaves the shard's state unknown.
+func (sh *shards) appendCollection(ctx context.Context, a CollectionAppend) error {
+	err := sh.tables[a.Collection].CompareAndAppend(ctx, a.Updates, timely.At(a.Expected), timely.At(a.Upper))
+	return onTable(a.Collection, backendError(ctx, sh.timeout, fmt.Sprintf("append to collection %s [%d, %d)", a.Collection, a.Expected, a.Upper), err))
 }
 
 // close closes every handle (not the store).

@@ -184,3 +184,33 @@ func TestDecodeWriteMergesEntriesOfOneTable(t *testing.T) {
 		t.Fatalf("write %+v", w)
 	}
 }
+
+// A collection compacts by its own upper (not the tables'), and read holds
+// bound it like a table's.
+func TestCollectionCompactionFollowsItsOwnUpper(t *testing.T) {
+	tC := timely.UserId(3)
+	s := NewState([]TableInfo{{Id: tA, Schema: schema}, {Id: tC, Schema: schema, Collection: true, Upper: timely.At(0)}}, timely.At(100), 0)
+	ap, _, err := s.DecodeAppend(&messages.StorageAppend{Collection: messages.FromGlobalId(tC), ExpectedUpper: 0, NewUpper: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.ApplyAppend(ap)
+	targets := map[timely.GlobalId]timely.Timestamp{}
+	for _, ch := range s.CompactionTargets() {
+		targets[ch.Table] = ch.Since
+	}
+	if targets[tA] != 99 || targets[tC] != 9 {
+		t.Fatalf("compaction targets %v, want table at 99 and collection at 9", targets)
+	}
+	if err := s.AcquireHold("h", nil, []timely.GlobalId{tC}, 4); err != nil {
+		t.Fatal(err)
+	}
+	for _, ch := range s.CompactionTargets() {
+		if ch.Table == tC && ch.Since != 4 {
+			t.Fatalf("collection compacts to %d past its hold at 4", ch.Since)
+		}
+	}
+	if got := s.LiveTables(); len(got) != 1 || got[0] != tA {
+		t.Fatalf("live tables %v include the collection", got)
+	}
+}

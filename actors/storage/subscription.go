@@ -24,6 +24,9 @@ type subscription struct {
 	sent timely.Timestamp
 	// follow: the read hold moves to sent.
 	follow bool
+	// collection: the subscription reads one collection (its only table),
+	// and its progress is that collection's upper, not the tables'.
+	collection bool
 }
 
 // CheckSubscribe validates a subscription request and returns the live
@@ -38,11 +41,17 @@ func (s *State) CheckSubscribe(id string, ids []timely.GlobalId, from timely.Tim
 	if err != nil {
 		return nil, err
 	}
+	for _, t := range tables {
+		if s.tables[t].collection && len(tables) > 1 {
+			// Its progress is its own upper, which tables do not share.
+			return nil, onTable(t, errorf(ErrWrongKind, "subscription %q: %s is a collection: subscribe to it alone", id, t))
+		}
+	}
 	if err := s.checkSince(tables, from); err != nil {
 		return nil, err
 	}
-	if snapshot && !timely.Answerable(from, timely.Minimum(), s.upper) {
-		return nil, onHold("subscription", id, errorf(ErrNotYetReadable, "subscription %q: snapshot at %d: the upper is %s", id, from, s.upper))
+	if upper := s.uppersOf(tables); snapshot && !timely.Answerable(from, timely.Minimum(), upper) {
+		return nil, onHold("subscription", id, errorf(ErrNotYetReadable, "subscription %q: snapshot at %d: the upper is %s", id, from, upper))
 	}
 	return tables, nil
 }
@@ -53,8 +62,9 @@ func (s *State) CheckSubscribe(id string, ids []timely.GlobalId, from timely.Tim
 // empty means every table, including later ones.
 func (s *State) AddSubscription(id string, owner *actor.PID, ids []timely.GlobalId, from timely.Timestamp, follow bool) {
 	set := newTableSet(ids)
-	sent, _ := s.upper.Time()
-	s.subs[id] = &subscription{id: id, owner: owner, tables: set, from: from, sent: sent, follow: follow}
+	sent, _ := s.uppersOf(ids).Time()
+	coll := len(ids) == 1 && s.IsCollection(ids[0])
+	s.subs[id] = &subscription{id: id, owner: owner, tables: set, from: from, sent: sent, follow: follow, collection: coll}
 	s.holds[id] = &readHold{id: id, owner: owner, tables: set, at: from, subscription: true}
 	s.follow(s.subs[id])
 }
@@ -94,6 +104,9 @@ func (s *State) publish(v *messages.StorageVersion) []Delivery {
 	sent, _ := s.upper.Time()
 	for _, id := range s.Subscriptions() {
 		sub := s.subs[id]
+		if sub.collection {
+			continue // progress comes with its collection's appends
+		}
 		sub.sent = sent
 		s.follow(sub)
 		if tables := filterTables(v.Tables, sub.tables); len(tables) > 0 && timely.Timestamp(v.Version) >= sub.from {
@@ -123,13 +136,14 @@ func filterTables(tables []*messages.StorageTableChanges, set tableSet) []*messa
 	return out
 }
 
-// droppedNotices tells every subscription that reads table id that it was
-// dropped.
+// droppedNotices tells every subscription that reads table (or
+// collection) id that it was dropped.
 func (s *State) droppedNotices(id timely.GlobalId) []Delivery {
 	var out []Delivery
+	coll := s.IsCollection(id)
 	for _, sid := range s.Subscriptions() {
 		sub := s.subs[sid]
-		if sub.tables.has(id) {
+		if sub.tables.has(id) && sub.collection == coll {
 			out = append(out, Delivery{To: sub.owner, Msg: &messages.StorageCdcTableDropped{
 				SubscriptionId: sid, Table: messages.FromGlobalId(id),
 			}})
@@ -188,6 +202,9 @@ type Resume struct {
 	Owner  *actor.PID
 	Tables []timely.GlobalId
 	From   timely.Timestamp
+	// Upper is the subscription's upper: the tables' common one, or its
+	// collection's.
+	Upper timely.Frontier
 }
 
 // RestoreConsumers registers the consumers of a previous incarnation and
@@ -198,17 +215,25 @@ func (s *State) RestoreConsumers(c Consumers) []Resume {
 	for _, h := range c.holds {
 		s.holds[h.id] = h
 	}
-	sent, _ := s.upper.Time()
 	var out []Resume
 	for _, sub := range c.subs {
 		s.subs[sub.id] = sub
+		live := s.LiveTables()
+		if sub.collection {
+			live = s.LiveCollections()
+		}
 		var tables []timely.GlobalId
-		for _, id := range s.LiveTables() {
+		for _, id := range live {
 			if sub.tables.has(id) {
 				tables = append(tables, id)
 			}
 		}
-		out = append(out, Resume{Id: sub.id, Owner: sub.owner, Tables: tables, From: max(sub.sent, sub.from)})
+		upper := s.upper
+		if sub.collection {
+			upper = s.uppersOf(tables)
+		}
+		out = append(out, Resume{Id: sub.id, Owner: sub.owner, Tables: tables, From: max(sub.sent, sub.from), Upper: upper})
+		sent, _ := upper.Time()
 		sub.sent = sent
 		s.follow(sub)
 	}

@@ -14,6 +14,10 @@ type table struct {
 	dropped bool
 	// since is the since last applied to the table's shard.
 	since timely.Timestamp
+	// collection: a storage collection (StorageCreateCollection), written
+	// by StorageAppend at its own upper; tables share State.upper.
+	collection bool
+	upper      timely.Frontier
 }
 
 // TableInfo describes a table for the actor and for recovery.
@@ -22,6 +26,9 @@ type TableInfo struct {
 	Schema  dataflow.Schema
 	Dropped bool
 	Since   timely.Timestamp
+	// Collection: a storage collection, whose own upper is Upper.
+	Collection bool
+	Upper      timely.Frontier
 }
 
 // ShardName is the name of a table's shard in the Store: "table-<id>".
@@ -99,16 +106,53 @@ func (s *State) DropTable(id timely.GlobalId) []Delivery {
 	return s.droppedNotices(id)
 }
 
-// LiveTables returns the ids of the live tables in id order.
+// LiveTables returns the ids of the live tables in id order (not the
+// collections: "every table" never includes them).
 func (s *State) LiveTables() []timely.GlobalId {
+	return s.live(false)
+}
+
+// LiveCollections returns the ids of the live collections in id order.
+func (s *State) LiveCollections() []timely.GlobalId {
+	return s.live(true)
+}
+
+func (s *State) live(collections bool) []timely.GlobalId {
 	ids := make([]timely.GlobalId, 0, len(s.tables))
 	for id, t := range s.tables {
-		if !t.dropped {
+		if !t.dropped && t.collection == collections {
 			ids = append(ids, id)
 		}
 	}
 	sortIds(ids)
 	return ids
+}
+
+// upperOf returns the upper of a table (the common one) or of a
+// collection (its own).
+func (s *State) upperOf(t *table) timely.Frontier {
+	if t.collection {
+		return t.upper
+	}
+	return s.upper
+}
+
+// uppersOf returns the least upper of the named live tables and
+// collections (the common upper when there are none).
+func (s *State) uppersOf(ids []timely.GlobalId) timely.Frontier {
+	upper, first := s.upper, true
+	for _, id := range ids {
+		t, ok := s.tables[id]
+		if !ok {
+			continue
+		}
+		if first {
+			upper, first = s.upperOf(t), false
+		} else {
+			upper = upper.Meet(s.upperOf(t))
+		}
+	}
+	return upper
 }
 
 // Schema returns a live table's schema.
@@ -126,5 +170,11 @@ func (s *State) Frontiers(id timely.GlobalId) (since, upper timely.Frontier, err
 	if err != nil {
 		return since, upper, err
 	}
-	return timely.At(t.since), s.upper, nil
+	return timely.At(t.since), s.upperOf(t), nil
+}
+
+// IsCollection reports whether id names a collection (live or dropped).
+func (s *State) IsCollection(id timely.GlobalId) bool {
+	t, ok := s.tables[id]
+	return ok && t.collection
 }

@@ -60,6 +60,9 @@ func (s *State) DecodeWrite(m *messages.StorageWrite) (Write, error) {
 		if err != nil {
 			return Write{}, err
 		}
+		if t.collection {
+			return Write{}, onTable(id, errorf(ErrWrongKind, "write entry %d: %s is a collection: append to it with StorageAppend", i, id))
+		}
 		at, ok := index[id]
 		if !ok {
 			at = len(w.tables)

@@ -147,11 +147,12 @@ func (a *runtimeActor) apply(ctx actor.Context, cmd *messages.ComputeCommand) {
 			a.installIfReady(ctx, f)
 		}
 	case *messages.ComputeCommand_AllowWrites:
-		// A view's output goes to the runtime's own shard, not to a
-		// storage collection yet; recorded only.
+		// A materialized view's sink appends to its storage collection
+		// only from now on (mv_sink.go).
 		id, _ := m.AllowWrites.GetId().ToTimely()
 		if f, ok := a.flows[id]; ok {
 			f.writesAllowed = true
+			a.advanceSink(ctx, f)
 		}
 	case *messages.ComputeCommand_AllowCompaction:
 		id, _ := m.AllowCompaction.GetId().ToTimely()

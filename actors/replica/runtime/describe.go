@@ -45,6 +45,9 @@ type exportFlow struct {
 	object builtObject
 	// key is an index's key; nil means the whole row.
 	key []uint32
+	// collection is a materialized view's storage collection (nil: the
+	// view stays in the runtime's output store only).
+	collection *timely.GlobalId
 }
 
 // indexLookup finds the object under an installed index of this runtime.
@@ -155,9 +158,12 @@ func planExports(desc *messages.ComputeDataflowDescription, indexes indexLookup)
 		case *messages.ComputeSinkExport_MaterializedView:
 			f.kind = exportMaterializedView
 			if sc := c.MaterializedView.GetStorageCollection(); sc != nil {
+				// Flows of this replica read the view by the sink's id
+				// from the output store, so the collection has that id.
 				if scId, err := sc.ToTimely(); err != nil || scId != id {
-					return nil, nil, fmt.Errorf("%w: dataflow %q: materialized view %s writes to %v: a view's storage collection must have the sink's id until views are written to storage", ErrInvalidCommand, name, id, sc)
+					return nil, nil, fmt.Errorf("%w: dataflow %q: materialized view %s writes to %v: a view's storage collection must have the sink's id", ErrInvalidCommand, name, id, sc)
 				}
+				f.collection = &id
 			}
 		case *messages.ComputeSinkExport_Subscribe:
 			f.kind = exportSubscribe

@@ -36,6 +36,9 @@ type flowState struct {
 	// until one arrives): peeks before it are refused.
 	compaction timely.Timestamp
 	sub        *subscribe
+	// mv is a materialized view's sink into its storage collection
+	// (mv_sink.go); nil for other exports.
+	mv *mvSink
 	// waiting are peeks that arrived before the install was accepted, or
 	// that the pool refused because the flow was not registered with it
 	// yet.
@@ -69,6 +72,9 @@ func (a *runtimeActor) enqueueBuild(ctx actor.Context, d *Dataflow) {
 			f := &flowState{export: ef.export, kind: ef.kind, df: d, spec: spec, compaction: d.AsOf}
 			if ef.kind == exportSubscribe {
 				f.sub = &subscribe{asOf: d.AsOf}
+			}
+			if ef.collection != nil {
+				f.mv = &mvSink{collection: *ef.collection}
 			}
 			flows = append(flows, f)
 		}
@@ -258,6 +264,7 @@ func (a *runtimeActor) handleInstallReply(ctx actor.Context, m *coordinator.Inst
 	a.reportFrontier(ctx, f)
 	a.dispatchWaiting(ctx, f)
 	a.advanceSubscribe(ctx, f)
+	a.advanceSink(ctx, f)
 }
 
 // dropExport drops the flow of one export: queued, it never installs;
@@ -312,6 +319,7 @@ func (a *runtimeActor) handleFlowEvents(ctx actor.Context, m *coordinator.FlowEv
 			f.checkpoint = max(f.checkpoint, e.Upper)
 			a.reportFrontier(ctx, f)
 			a.advanceSubscribe(ctx, f)
+			a.advanceSink(ctx, f)
 		case coordinator.Hydrated:
 			if !f.hydrated {
 				f.hydrated = true

@@ -169,6 +169,9 @@ type options struct {
 	// every message for storage and forwards those it does not drop.
 	drop           func(msg any) bool
 	storageTimeout time.Duration
+	// outputs names the runtime's output shard ("runtime-outputs"); a new
+	// name is a fresh replica's.
+	outputs string
 }
 
 type harness struct {
@@ -237,7 +240,11 @@ func (p *proxyActor) Receive(ctx actor.Context) {
 }
 
 func (h *harness) startRuntime() {
-	out, err := h.store.OpenShard(context.Background(), "runtime-outputs")
+	name := h.opts.outputs
+	if name == "" {
+		name = "runtime-outputs"
+	}
+	out, err := h.store.OpenShard(context.Background(), name)
 	require.NoError(h.t, err)
 	h.outputs = out
 	if h.opts.wrapOutputs != nil {

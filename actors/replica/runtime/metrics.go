@@ -19,6 +19,10 @@ type runtimeMetrics struct {
 	rejected prometheus.Counter
 	// storageTimeouts counts storage calls that timed out.
 	storageTimeouts prometheus.Counter
+	// sinkAppends counts materialized-view sink appends by outcome:
+	// appended, lost_race (another replica wrote the range), failed, and
+	// corrected (an append that corrects a collection behind the as_of).
+	sinkAppends *prometheus.CounterVec
 }
 
 func newRuntimeMetrics(reg prometheus.Registerer) (*runtimeMetrics, error) {
@@ -39,9 +43,16 @@ func newRuntimeMetrics(reg prometheus.Registerer) (*runtimeMetrics, error) {
 			Name: "arbor_runtime_storage_timeouts_total",
 			Help: "Storage requests of the runtime that got no answer within the storage timeout.",
 		}),
+		sinkAppends: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "arbor_runtime_sink_appends_total",
+			Help: "Appends of materialized-view sinks to their storage collections, by outcome (appended, lost_race, failed, corrected).",
+		}, []string{"outcome"}),
 	}
 	var err error
 	if m.reconciled, err = metrics.Register(reg, m.reconciled); err != nil {
+		return nil, err
+	}
+	if m.sinkAppends, err = metrics.Register(reg, m.sinkAppends); err != nil {
 		return nil, err
 	}
 	if err := metrics.Into(reg, &m.stale, &m.rejected, &m.storageTimeouts); err != nil {

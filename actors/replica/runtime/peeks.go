@@ -60,9 +60,9 @@ func (a *runtimeActor) handlePeek(ctx actor.Context, m *messages.ComputePeek) {
 		}
 	case *messages.ComputePeek_Persist:
 		a.peeks[u] = p
-		if a.feed == nil || t >= a.feed.upper {
+		if !a.persistReady(target.Persist, t) {
 			// Storage is not complete at t yet: wait for the CDC
-			// progress that passes it.
+			// progress (or the sink append) that passes it.
 			a.persistWaiting = append(a.persistWaiting, u)
 			return
 		}
@@ -146,7 +146,7 @@ func (a *runtimeActor) releasePersistPeeks(ctx actor.Context) {
 		if !ok {
 			continue // canceled
 		}
-		if t := timely.Timestamp(p.peek.GetTimestamp()); t < a.feed.upper {
+		if t := timely.Timestamp(p.peek.GetTimestamp()); a.persistReady(p.peek.GetPersist(), t) {
 			a.peekPersist(ctx, u, p.peek.GetPersist(), t)
 		} else {
 			kept = append(kept, u)
@@ -177,12 +177,32 @@ func (a *runtimeActor) peekPersist(ctx actor.Context, u timely.Uuid, target *mes
 		if err == nil {
 			rows, err = persistRows(what, id, target.GetSchema(), p.peek, res)
 		}
+		if errors.Is(err, messages.ErrNotYetReadable) {
+			// A collection behind the tables (its writers have not
+			// appended past t yet): wait for more progress.
+			a.persistWaiting = append(a.persistWaiting, u)
+			return
+		}
 		if err != nil {
 			a.answerPeek(ctx, p.uuid, peekError(err))
 			return
 		}
 		a.answerPeek(ctx, p.uuid, peekRows(rows))
 	})
+}
+
+// persistReady reports whether a persist peek at t may read storage now:
+// a collection a sink of this runtime writes is complete below the upper
+// the sink knows; anything else (a table, or a collection only another
+// replica writes) is tried once the tables' upper passed t, and a
+// collection that is behind sends the peek back to wait.
+func (a *runtimeActor) persistReady(target *messages.ComputePersistTarget, t timely.Timestamp) bool {
+	if id, err := target.GetId().ToTimely(); err == nil {
+		if upper, ok := a.sinkUpper(id); ok && t >= upper {
+			return false
+		}
+	}
+	return a.feed != nil && t < a.feed.upper
 }
 
 func persistRows(what string, id timely.GlobalId, schemaW *messages.Schema, m *messages.ComputePeek, res any) ([]dataflow.Row, error) {

@@ -156,6 +156,7 @@ func (a *runtimeActor) Receive(ctx actor.Context) {
 		}
 		a.sendConsume(ctx)
 		a.releasePersistPeeks(ctx)
+		a.advanceSinks(ctx)
 	case *messages.StorageReadHoldResponse:
 		a.handleReadHoldResponse(ctx, m)
 	case *messages.StorageUnsubscribeResponse:
