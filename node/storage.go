@@ -36,6 +36,9 @@ var storageRemoteTypes = []proto.Message{
 	&messages.StorageAcquireReadHold{},
 	&messages.StorageDowngradeReadHold{},
 	&messages.StorageReleaseReadHold{},
+	// Replica runtimes on other nodes append their materialized views'
+	// output to the views' storage collections.
+	&messages.StorageAppend{},
 }
 
 // nodeStorage is what the node holds for its storage.

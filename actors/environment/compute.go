@@ -2,6 +2,7 @@ package environment
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 
@@ -9,6 +10,7 @@ import (
 
 	"github.com/arbor-db/arbor/actors/instance"
 	"github.com/arbor-db/arbor/actors/replica"
+	"github.com/arbor-db/arbor/dataflow"
 	"github.com/arbor-db/arbor/messages"
 	"github.com/arbor-db/arbor/timely"
 )
@@ -194,11 +196,36 @@ func (a *envActor) install(ctx actor.Context, o *object, cont func(error)) {
 		return
 	}
 	policy := instance.LagWriteFrontier(timely.Timestamp(a.cfg.ComputeLag))
-	a.instanceCall(ctx, pid, instance.CreateDataflow{Dataflow: desc, ReadPolicy: &policy}, func(err error) {
+	create := func() {
+		a.instanceCall(ctx, pid, instance.CreateDataflow{Dataflow: desc, ReadPolicy: &policy}, func(err error) {
+			if err == nil {
+				a.installed[o.id] = true
+			}
+			cont(err)
+		})
+	}
+	if o.typ != messages.CatalogItemType_CATALOG_ITEM_TYPE_MATERIALIZED_VIEW {
+		create()
+		return
+	}
+	// A materialized view's output lives in a storage collection of the
+	// same id, which its replicas append to: create it first (it survives
+	// restarts, so ALREADY_EXISTS means it is there).
+	a.request(ctx, a.cfg.Storage, &messages.StorageCreateCollection{
+		Collection: messages.FromGlobalId(o.id), Schema: dataflow.SchemaToWire(o.schema),
+	}, func(res any, err error) {
 		if err == nil {
-			a.installed[o.id] = true
+			if r, ok := res.(*messages.StorageCreateCollectionResponse); !ok {
+				err = errorf(ErrInternal, "create collection %s: unexpected answer %T", o.id, res)
+			} else if e := storageError(r.GetError()); e != nil && !errors.Is(e, messages.ErrAlreadyExists) {
+				err = fmt.Errorf("materialized view %q: create its storage collection: %w", o.name, e)
+			}
 		}
-		cont(err)
+		if err != nil {
+			cont(err)
+			return
+		}
+		create()
 	})
 }
 

@@ -1,6 +1,7 @@
 package environment
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 
@@ -383,5 +384,20 @@ func (a *envActor) dropped(ctx actor.Context, o *object) {
 	delete(a.installed, o.id)
 	if pid, running := a.instances[o.cluster]; running {
 		a.instanceCall(ctx, pid, instance.DropCollections{Ids: []timely.GlobalId{o.id}}, a.logFailure("drop dataflow", o.name))
+	}
+	if o.typ == messages.CatalogItemType_CATALOG_ITEM_TYPE_MATERIALIZED_VIEW {
+		// Its storage collection goes with it (after the dataflow, so no
+		// replica appends to a dropped collection on purpose; a late append
+		// is refused as DROPPED).
+		a.request(ctx, a.cfg.Storage, &messages.StorageDropTable{Table: messages.FromGlobalId(o.id)}, func(res any, err error) {
+			if err == nil {
+				if r, ok := res.(*messages.StorageDropTableResponse); ok {
+					err = storageError(r.GetError())
+				}
+			}
+			if err != nil && !errors.Is(err, messages.ErrNotFound) {
+				a.logFailure("drop storage collection", o.name)(err)
+			}
+		})
 	}
 }
