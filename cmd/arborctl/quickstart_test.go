@@ -15,7 +15,7 @@ import (
 )
 
 // quickstart returns the shell commands between the quickstart markers of
-// the README.
+// the README: every line of its sh block.
 func quickstart(t *testing.T) []string {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
@@ -29,9 +29,10 @@ func quickstart(t *testing.T) []string {
 	}
 	var cmds []string
 	for _, line := range strings.Split(s[begin:end], "\n") {
-		if strings.Contains(line, "bin/arborctl ") {
-			cmds = append(cmds, line)
+		if line == "" || strings.HasPrefix(line, "<!--") || strings.HasPrefix(line, "```") || strings.HasPrefix(line, "#") {
+			continue
 		}
+		cmds = append(cmds, line)
 	}
 	if len(cmds) == 0 {
 		t.Fatal("the README's quickstart has no arborctl command")
@@ -70,7 +71,7 @@ func TestReadmeQuickstart(t *testing.T) {
 	for _, cmd := range cmds {
 		last = run(cmd)
 	}
-	want := "ID  CUSTOMER  AMOUNT\n3   alice     25\n1   alice     30\n"
+	want := "ID  CUSTOMER  AMOUNT\n3   alice     25\n1   alice     30\n4   carol     50\n"
 	if !strings.HasPrefix(last, want) {
 		t.Fatalf("the quickstart's last command printed\n%s\nwant it to begin with\n%s", last, want)
 	}
