@@ -20,6 +20,11 @@ import (
 // the catalog's, so each has one writer). The node owns the store and
 // closes it after the actor stopped.
 
+// storageCompactionWindow is the history, in timestamp units
+// (milliseconds), a table keeps behind its upper when no read hold asks
+// for more.
+const storageCompactionWindow = 60_000
+
 // storageStartTimeout bounds the storage actor's first answer: it opens
 // every table shard before it reads a message.
 const storageStartTimeout = 30 * time.Second
@@ -59,6 +64,11 @@ func (n *Node) startStorage() error {
 	}
 	props, err := storage.New(storage.Config{
 		Store: s.store, Clock: n.clock, Registerer: n.metrics.registry, Logger: n.logger,
+		// Keep a minute of history behind the upper: AS OF reads within
+		// it work, and a dataflow created at a table's since is not
+		// compacted under before the instance's read hold on it reaches
+		// storage (the environment applies those holds asynchronously).
+		CompactionWindow: storageCompactionWindow,
 	})
 	if err != nil {
 		return err
