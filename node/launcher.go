@@ -47,31 +47,24 @@ func (l *runtimeLauncher) Launch(ctx context.Context, id timely.ReplicaId, incar
 	return n.spawnRuntime(ctx, name+"-", props)
 }
 
-// spawnRuntime asks the replicas host to spawn props and waits for its
-// answer, at most spawnTimeout, and not past ctx: a stopping node or
+// spawnRuntime asks the replicas host to spawn props and waits for the
+// PID, at most spawnTimeout, and not past ctx: a stopping node or
 // ReplicaState cancels it. A runtime the host spawns after its launch was
 // canceled runs, unowned, until the node stops.
 func (n *Node) spawnRuntime(ctx context.Context, prefix string, props *actor.Props) (*actor.PID, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	f := actor.NewFuture(n.system, spawnTimeout)
-	n.system.Root.RequestWithCustomSender(n.compute.host, &spawnRuntime{prefix: prefix, props: props}, f.PID())
-	// Completes the future early when ctx ends; no goroutine otherwise.
-	stop := context.AfterFunc(ctx, func() { n.system.Root.Send(f.PID(), &launchCanceled{err: ctx.Err()}) })
-	defer stop()
-	res, err := f.Result()
-	if err != nil {
-		return nil, fmt.Errorf("spawn runtime %s: %w", prefix, err)
+	spawned := make(chan *actor.PID, 1)
+	n.system.Root.Send(n.compute.host, &spawnRuntime{prefix: prefix, props: props, spawned: spawned})
+	wait := n.clock.NewTimer(spawnTimeout)
+	defer wait.Stop()
+	select {
+	case pid := <-spawned:
+		return pid, nil
+	case <-ctx.Done():
+		return nil, fmt.Errorf("spawn runtime %s: %w", prefix, ctx.Err())
+	case <-wait.C():
+		return nil, fmt.Errorf("spawn runtime %s: the replicas host did not answer within %s", prefix, spawnTimeout)
 	}
-	switch r := res.(type) {
-	case *runtimeSpawned:
-		return r.pid, nil
-	case *launchCanceled:
-		return nil, fmt.Errorf("spawn runtime %s: %w", prefix, r.err)
-	}
-	return nil, fmt.Errorf("spawn runtime %s: unexpected answer %T", prefix, res)
 }
-
-// launchCanceled ends a spawnRuntime wait whose context ended.
-type launchCanceled struct{ err error }

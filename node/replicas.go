@@ -19,17 +19,17 @@ import (
 //
 // Its messages are local Go structs; it accepts nothing from remote senders.
 
-// spawnRuntime asks the host to spawn a runtime; answered with
-// runtimeSpawned.
+// spawnRuntime asks the host to spawn a runtime; the host puts its PID on
+// spawned (buffered, so the host never blocks). A channel rather than a
+// future: the launcher also waits for its context, and protoactor's
+// futures are not safe to complete from two goroutines at once.
 type spawnRuntime struct {
 	// prefix starts the child's name; the host makes it unique, so that an
 	// incarnation whose predecessor is still stopping gets a name too.
-	prefix string
-	props  *actor.Props
+	prefix  string
+	props   *actor.Props
+	spawned chan<- *actor.PID
 }
-
-// runtimeSpawned answers spawnRuntime.
-type runtimeSpawned struct{ pid *actor.PID }
 
 // stopFailed stops a failing child: the ReplicaState watching it reports
 // the failure to its instance.
@@ -58,7 +58,7 @@ func (h *replicasHost) Receive(ctx actor.Context) {
 	case *spawnRuntime:
 		pid := ctx.SpawnPrefix(m.props, m.prefix)
 		h.logger.Info("replica runtime started", "pid", pid.Id)
-		ctx.Respond(&runtimeSpawned{pid: pid})
+		m.spawned <- pid
 	default:
 		h.unhandled.Handle(ctx)
 	}

@@ -92,9 +92,10 @@ func (a *envActor) spawnInstance(ctx actor.Context, cl *cluster) error {
 			root.Send(self, &storageHolds{cluster: id, changes: append([]instance.StorageHoldChange(nil), chs...)})
 		},
 		Clock: a.cfg.Clock, MaintainInterval: a.cfg.ComputeMaintainInterval,
-		// Every instance registering the same series would collide: the
-		// instances' metrics stay unregistered.
-		Logger: a.cfg.Logger,
+		// Every instance registers the same collectors: metrics.Register
+		// shares them, and each instance's series carry its cluster label.
+		Registerer: a.cfg.Registerer,
+		Logger:     a.cfg.Logger,
 	})
 	if err != nil {
 		return errorf(ErrInternal, "cluster %q: %v", cl.name, err)
