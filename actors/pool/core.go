@@ -7,6 +7,7 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 
 	"github.com/arbor-db/arbor/dataflow"
+	"github.com/arbor-db/arbor/timely"
 )
 
 // core is the pool's bookkeeping as a plain state machine: which flows
@@ -171,6 +172,16 @@ func (c *core) Drop(id FlowId) effects {
 	}
 	if w := workerOf(id, c.n); !c.dead[w] {
 		eff.send(w, &workerDrop{flow: id})
+	}
+	return eff
+}
+
+// Compact tells a live flow's worker that the flow's output history
+// before since may go. No reply.
+func (c *core) Compact(id FlowId, since timely.Timestamp) effects {
+	var eff effects
+	if w := workerOf(id, c.n); c.flows[id] && !c.dead[w] {
+		eff.send(w, &workerCompact{flow: id, since: since})
 	}
 	return eff
 }

@@ -81,6 +81,15 @@ type DropFlow struct {
 	Flow FlowId
 }
 
+// CompactFlow lets the flow's worker forget the flow's output history
+// before Since (the compute protocol's AllowCompaction): peeks before it
+// then fail. A since at or before the current one changes nothing. No
+// reply.
+type CompactFlow struct {
+	Flow  FlowId
+	Since timely.Timestamp
+}
+
 // Peek reads a flow's output arrangement at Spec.Time. The owning worker
 // answers with *PeekReply to ReplyTo: at once when since <= time < upper,
 // with an error when time < since, and after the frontier passes the time
@@ -129,6 +138,11 @@ type workerTick struct {
 type workerRebuild struct{ flows []FlowId }
 
 type workerDrop struct{ flow FlowId }
+
+type workerCompact struct {
+	flow  FlowId
+	since timely.Timestamp
+}
 
 // workerReply answers workerRegister, workerSubmit and workerTick.
 type workerReply struct {

@@ -134,6 +134,8 @@ func (p *poolActor) Receive(ctx actor.Context) {
 		p.apply(p.core.Rebuild(m.Flows), nil)
 	case *DropFlow:
 		p.apply(p.core.Drop(m.Flow), nil)
+	case *CompactFlow:
+		p.apply(p.core.Compact(m.Flow, m.Since), nil)
 	case *Peek:
 		p.apply(p.core.Peek(m), nil)
 	case *Workers:

@@ -347,3 +347,27 @@ func TestFrozenReader(t *testing.T) {
 	require.Equal(t, messages.ErrorCode_ERROR_CODE_TIMEOUT, messages.CodeOf(reply.Err))
 	require.Contains(t, reply.Err.Error(), "rebuild flow 1: read of table u1 below 3: timed out after 300ms")
 }
+
+// TestCompactFlow: after CompactFlow a peek before the new since fails
+// with ErrCompacted, one at or after it still reads the rows; a since that
+// goes back changes nothing.
+func TestCompactFlow(t *testing.T) {
+	f := newFixture(t, 2, nil)
+	s := spec(t, 1, false)
+	s.AsOf = 2
+	require.NoError(t, f.register(t, s, 0))
+	res := f.submit(&pool.Submit{Batches: []pool.FlowBatch{batch(1, 0, 6, ups(1, 3, 4))}})
+	require.NoError(t, res[1].Err)
+
+	peek := func(id uint64, at timely.Timestamp) *pool.PeekReply {
+		f.probe.Send(f.pool, &pool.Peek{Id: id, Flow: 1, Spec: dataflow.PeekSpec{Time: at}, ReplyTo: f.probe.PID()})
+		return testkit.ExpectMsg[*pool.PeekReply](f.probe, testkit.DefaultTimeout)
+	}
+	require.NoError(t, peek(1, 3).Err, "readable before the compaction")
+	f.probe.Send(f.pool, &pool.CompactFlow{Flow: 1, Since: 4})
+	f.probe.Send(f.pool, &pool.CompactFlow{Flow: 1, Since: 3}) // goes back: ignored
+	require.ErrorIs(t, peek(2, 3).Err, dataflow.ErrCompacted)
+	after := peek(3, 5)
+	require.NoError(t, after.Err)
+	require.Len(t, after.Rows, 3)
+}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/arbor-db/arbor/actors/surface"
 	"github.com/arbor-db/arbor/dataflow"
+	"github.com/arbor-db/arbor/timely"
 )
 
 // worker owns the operator state and arrangements of the flows f with
@@ -44,6 +45,8 @@ func (w *worker) Receive(ctx actor.Context) {
 		w.handleRebuild(m)
 	case *workerDrop:
 		w.handleDrop(ctx, m)
+	case *workerCompact:
+		w.handleCompact(m)
 	case *Peek:
 		w.handlePeek(ctx, m)
 	default:
@@ -135,6 +138,22 @@ func (w *worker) handleDrop(ctx actor.Context, m *workerDrop) {
 		replyPeek(ctx, p, nil, fmt.Errorf("%w: flow %d", ErrFlowDropped, m.flow))
 	}
 	delete(w.flows, m.flow)
+}
+
+// handleCompact compacts a flow's output arrangement. A since that does
+// not move it forward (a replayed AllowCompaction) changes nothing.
+func (w *worker) handleCompact(m *workerCompact) {
+	f, ok := w.flows[m.flow]
+	if !ok || f.df == nil || f.broken != nil {
+		return
+	}
+	since := timely.At(m.since)
+	if t, ok := f.df.Since().Time(); ok && t >= m.since {
+		return
+	}
+	if err := f.df.Compact(since); err != nil {
+		w.log.Warn("flow compaction refused", "flow", m.flow, "since", m.since, "err", err)
+	}
 }
 
 func (w *worker) handlePeek(ctx actor.Context, p *Peek) {

@@ -160,6 +160,11 @@ func (a *runtimeActor) apply(ctx actor.Context, cmd *messages.ComputeCommand) {
 			if d, ok := a.conn.Dataflow(id); ok {
 				f.compaction = d.Compaction(id)
 			}
+			// The worker may forget the flow's output history before the
+			// new since (an empty frontier drops the flow elsewhere).
+			if f.compaction > 0 {
+				ctx.Send(a.pool, &pool.CompactFlow{Flow: f.spec.Id, Since: f.compaction})
+			}
 			a.downgradeHold(ctx)
 		}
 	case *messages.ComputeCommand_Peek:
