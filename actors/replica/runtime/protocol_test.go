@@ -262,21 +262,24 @@ func TestPersistPeekAndCancel(t *testing.T) {
 	})
 	require.ErrorContains(t, err, "u66")
 
-	// Cancel a peek that waits for a later time; then reach that time.
+	// Cancel a peek that waits for a later time; then reach that time. The
+	// time is well past every write so far (timestamps follow the clock,
+	// so the index may already be past next+1).
+	target := next + 50
 	u, err := timely.NewUuid(rand.Reader)
 	require.NoError(t, err)
 	ch := make(chan *messages.ComputePeekResponse, 1)
 	h.events.mu.Lock()
 	h.events.peeks[u] = ch
 	h.events.mu.Unlock()
-	p := indexPeek(bigOrders, at+3)
+	p := indexPeek(bigOrders, target)
 	p.Uuid = messages.FromUuid(u)
 	h.send(&messages.ComputeCommand_Peek{Peek: p})
 	h.send(&messages.ComputeCommand_CancelPeek{CancelPeek: &messages.ComputeCancelPeek{Uuid: messages.FromUuid(u)}})
 	res = <-ch
 	require.NotNil(t, res.GetCanceled(), "%v", res)
 	var later timely.Timestamp
-	for later <= at+3 {
+	for later <= target {
 		later = h.mustWrite(change{table: orders, row: dataflow.Row{dataflow.Int64(100 + int64(later%100)), dataflow.Int64(0), dataflow.Int64(1)}, diff: 1})
 	}
 	h.waitFrontier(bigOrders, later)
