@@ -1,11 +1,13 @@
 package instance_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"runtime/pprof"
 	"sort"
 	"sync"
 	"testing"
@@ -309,7 +311,15 @@ func (r *rig) eventually(cond func() bool, msg string, args ...any) {
 	for !cond() {
 		if time.Now().After(deadline) {
 			d, _ := json.MarshalIndent(r.dump(), "", " ")
-			r.t.Fatalf("%s: not within %s; dump:\n%s", fmt.Sprintf(msg, args...), wait, d)
+			// The goroutines say which actor is stuck (a runtime that never
+			// reported a frontier, a stop that never completed).
+			var g bytes.Buffer
+			_ = pprof.Lookup("goroutine").WriteTo(&g, 1)
+			stacks := g.String()
+			if len(stacks) > 200_000 {
+				stacks = stacks[:200_000] + "\n... (cut)"
+			}
+			r.t.Fatalf("%s: not within %s; dump:\n%s\ngoroutines:\n%s", fmt.Sprintf(msg, args...), wait, d, stacks)
 		}
 		r.maintain()
 		time.Sleep(2 * time.Millisecond)
