@@ -18,7 +18,7 @@ import (
 // timestamp order), and must include every write acknowledged before the
 // peek was sent.
 func TestConcurrentClients(t *testing.T) {
-	const clients, rounds = 12, 8
+	const clients, rounds = 20, 8
 	_, addr := startNode(t, t.TempDir(), environmenttest.Options{CompactionWindow: 1 << 20})
 	admin := dial(t, addr)
 	createOrders(t, admin)
