@@ -3,11 +3,9 @@ package client_test
 import (
 	"testing"
 
-	"go.uber.org/goleak"
-
-	"github.com/arbor-db/arbor/testkit"
+	"github.com/arbor-db/arbor/testkit/multinode"
 )
 
-func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(m, testkit.LeakOptions()...)
-}
+// TestMain checks for leaked goroutines and removes the node binary the
+// node-process tests build.
+func TestMain(m *testing.M) { multinode.RunTests(m) }
