@@ -55,6 +55,10 @@ type TableWrite struct {
 	Inserts []Row
 	// Deletes each remove one copy of an equal row.
 	Deletes []Row
+	// Updates each replace, by the table's key columns, every row holding
+	// its key when the write applies (an insert when none does). The table
+	// must have key columns.
+	Updates []Row
 }
 
 // Write commits changes to one or more tables atomically and returns the
@@ -78,6 +82,13 @@ func (c *Client) Write(ctx context.Context, writes ...TableWrite) (uint64, error
 			}
 			tr.Deletes = append(tr.Deletes, wr)
 		}
+		for i, r := range w.Updates {
+			wr, err := RowToWire(r)
+			if err != nil {
+				return 0, fmt.Errorf("write: table %q update %d: %w", w.Table, i, err)
+			}
+			tr.Updates = append(tr.Updates, wr)
+		}
 		req.Tables = append(req.Tables, tr)
 	}
 	resp, err := call[*messages.ClientWriteResponse](ctx, c, "write", req)
@@ -90,6 +101,12 @@ func (c *Client) Write(ctx context.Context, writes ...TableWrite) (uint64, error
 // Insert writes rows into one table; see Write.
 func (c *Client) Insert(ctx context.Context, table string, rows ...Row) (uint64, error) {
 	return c.Write(ctx, TableWrite{Table: table, Inserts: rows})
+}
+
+// Update replaces, by the table's key columns, the rows holding each row's
+// key (inserting it when none does), atomically; see Write.
+func (c *Client) Update(ctx context.Context, table string, rows ...Row) (uint64, error) {
+	return c.Write(ctx, TableWrite{Table: table, Updates: rows})
 }
 
 // Delete removes one copy of each row from one table; see Write.

@@ -1494,13 +1494,19 @@ func (x *ClientListObjectsResponse) GetError() *Error {
 	return nil
 }
 
-// ClientTableRows are rows inserted into and deleted from one table.
+// ClientTableRows are rows inserted into, deleted from and updated in one
+// table.
 type ClientTableRows struct {
 	state   protoimpl.MessageState `protogen:"open.v1"`
 	Table   string                 `protobuf:"bytes,1,opt,name=table,proto3" json:"table,omitempty"`
 	Inserts []*Row                 `protobuf:"bytes,2,rep,name=inserts,proto3" json:"inserts,omitempty"`
 	// Each delete removes one copy of an equal row.
-	Deletes       []*Row `protobuf:"bytes,3,rep,name=deletes,proto3" json:"deletes,omitempty"`
+	Deletes []*Row `protobuf:"bytes,3,rep,name=deletes,proto3" json:"deletes,omitempty"`
+	// Each update replaces, by the table's key columns, every row that holds
+	// its key when the write is applied (an insert when none does). A table
+	// without key columns refuses updates; two updates of one key in one
+	// write are refused. Writes with updates are applied one at a time.
+	Updates       []*Row `protobuf:"bytes,4,rep,name=updates,proto3" json:"updates,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1552,6 +1558,13 @@ func (x *ClientTableRows) GetInserts() []*Row {
 func (x *ClientTableRows) GetDeletes() []*Row {
 	if x != nil {
 		return x.Deletes
+	}
+	return nil
+}
+
+func (x *ClientTableRows) GetUpdates() []*Row {
+	if x != nil {
+		return x.Updates
 	}
 	return nil
 }
@@ -2542,11 +2555,12 @@ const file_messages_client_proto_rawDesc = "" +
 	"\x04type\x18\x02 \x01(\x0e2 .arbor.messages.ClientObjectTypeR\x04type\"\x80\x01\n" +
 	"\x19ClientListObjectsResponse\x126\n" +
 	"\aobjects\x18\x01 \x03(\v2\x1c.arbor.messages.ClientObjectR\aobjects\x12+\n" +
-	"\x05error\x18\x02 \x01(\v2\x15.arbor.messages.ErrorR\x05error\"\x85\x01\n" +
+	"\x05error\x18\x02 \x01(\v2\x15.arbor.messages.ErrorR\x05error\"\xb4\x01\n" +
 	"\x0fClientTableRows\x12\x14\n" +
 	"\x05table\x18\x01 \x01(\tR\x05table\x12-\n" +
 	"\ainserts\x18\x02 \x03(\v2\x13.arbor.messages.RowR\ainserts\x12-\n" +
-	"\adeletes\x18\x03 \x03(\v2\x13.arbor.messages.RowR\adeletes\"x\n" +
+	"\adeletes\x18\x03 \x03(\v2\x13.arbor.messages.RowR\adeletes\x12-\n" +
+	"\aupdates\x18\x04 \x03(\v2\x13.arbor.messages.RowR\aupdates\"x\n" +
 	"\vClientWrite\x120\n" +
 	"\x04conn\x18\x01 \x01(\v2\x1c.arbor.messages.ConnectionIdR\x04conn\x127\n" +
 	"\x06tables\x18\x02 \x03(\v2\x1f.arbor.messages.ClientTableRowsR\x06tables\"`\n" +
@@ -2721,33 +2735,34 @@ var file_messages_client_proto_depIdxs = []int32{
 	41, // 33: arbor.messages.ClientListObjectsResponse.error:type_name -> arbor.messages.Error
 	44, // 34: arbor.messages.ClientTableRows.inserts:type_name -> arbor.messages.Row
 	44, // 35: arbor.messages.ClientTableRows.deletes:type_name -> arbor.messages.Row
-	40, // 36: arbor.messages.ClientWrite.conn:type_name -> arbor.messages.ConnectionId
-	24, // 37: arbor.messages.ClientWrite.tables:type_name -> arbor.messages.ClientTableRows
-	41, // 38: arbor.messages.ClientWriteResponse.error:type_name -> arbor.messages.Error
-	40, // 39: arbor.messages.ClientPeek.conn:type_name -> arbor.messages.ConnectionId
-	45, // 40: arbor.messages.ClientPeek.mfp:type_name -> arbor.messages.MapFilterProject
-	46, // 41: arbor.messages.ClientPeek.finishing:type_name -> arbor.messages.Finishing
-	10, // 42: arbor.messages.ClientPeek.plan:type_name -> arbor.messages.ClientPlan
-	42, // 43: arbor.messages.ClientPeekResponse.schema:type_name -> arbor.messages.Schema
-	44, // 44: arbor.messages.ClientPeekResponse.rows:type_name -> arbor.messages.Row
-	41, // 45: arbor.messages.ClientPeekResponse.error:type_name -> arbor.messages.Error
-	40, // 46: arbor.messages.ClientSubscribe.conn:type_name -> arbor.messages.ConnectionId
-	41, // 47: arbor.messages.ClientSubscribeResponse.error:type_name -> arbor.messages.Error
-	42, // 48: arbor.messages.ClientSubscribeResponse.schema:type_name -> arbor.messages.Schema
-	44, // 49: arbor.messages.ClientUpdate.row:type_name -> arbor.messages.Row
-	31, // 50: arbor.messages.ClientSubscribeBatch.updates:type_name -> arbor.messages.ClientUpdate
-	41, // 51: arbor.messages.ClientSubscribeBatch.error:type_name -> arbor.messages.Error
-	40, // 52: arbor.messages.ClientSubscribeAck.conn:type_name -> arbor.messages.ConnectionId
-	40, // 53: arbor.messages.ClientUnsubscribe.conn:type_name -> arbor.messages.ConnectionId
-	41, // 54: arbor.messages.ClientUnsubscribeResponse.error:type_name -> arbor.messages.Error
-	40, // 55: arbor.messages.ClientDump.conn:type_name -> arbor.messages.ConnectionId
-	41, // 56: arbor.messages.ClientDumpResponse.error:type_name -> arbor.messages.Error
-	42, // 57: arbor.messages.ClientTableDefinition.schema:type_name -> arbor.messages.Schema
-	58, // [58:58] is the sub-list for method output_type
-	58, // [58:58] is the sub-list for method input_type
-	58, // [58:58] is the sub-list for extension type_name
-	58, // [58:58] is the sub-list for extension extendee
-	0,  // [0:58] is the sub-list for field type_name
+	44, // 36: arbor.messages.ClientTableRows.updates:type_name -> arbor.messages.Row
+	40, // 37: arbor.messages.ClientWrite.conn:type_name -> arbor.messages.ConnectionId
+	24, // 38: arbor.messages.ClientWrite.tables:type_name -> arbor.messages.ClientTableRows
+	41, // 39: arbor.messages.ClientWriteResponse.error:type_name -> arbor.messages.Error
+	40, // 40: arbor.messages.ClientPeek.conn:type_name -> arbor.messages.ConnectionId
+	45, // 41: arbor.messages.ClientPeek.mfp:type_name -> arbor.messages.MapFilterProject
+	46, // 42: arbor.messages.ClientPeek.finishing:type_name -> arbor.messages.Finishing
+	10, // 43: arbor.messages.ClientPeek.plan:type_name -> arbor.messages.ClientPlan
+	42, // 44: arbor.messages.ClientPeekResponse.schema:type_name -> arbor.messages.Schema
+	44, // 45: arbor.messages.ClientPeekResponse.rows:type_name -> arbor.messages.Row
+	41, // 46: arbor.messages.ClientPeekResponse.error:type_name -> arbor.messages.Error
+	40, // 47: arbor.messages.ClientSubscribe.conn:type_name -> arbor.messages.ConnectionId
+	41, // 48: arbor.messages.ClientSubscribeResponse.error:type_name -> arbor.messages.Error
+	42, // 49: arbor.messages.ClientSubscribeResponse.schema:type_name -> arbor.messages.Schema
+	44, // 50: arbor.messages.ClientUpdate.row:type_name -> arbor.messages.Row
+	31, // 51: arbor.messages.ClientSubscribeBatch.updates:type_name -> arbor.messages.ClientUpdate
+	41, // 52: arbor.messages.ClientSubscribeBatch.error:type_name -> arbor.messages.Error
+	40, // 53: arbor.messages.ClientSubscribeAck.conn:type_name -> arbor.messages.ConnectionId
+	40, // 54: arbor.messages.ClientUnsubscribe.conn:type_name -> arbor.messages.ConnectionId
+	41, // 55: arbor.messages.ClientUnsubscribeResponse.error:type_name -> arbor.messages.Error
+	40, // 56: arbor.messages.ClientDump.conn:type_name -> arbor.messages.ConnectionId
+	41, // 57: arbor.messages.ClientDumpResponse.error:type_name -> arbor.messages.Error
+	42, // 58: arbor.messages.ClientTableDefinition.schema:type_name -> arbor.messages.Schema
+	59, // [59:59] is the sub-list for method output_type
+	59, // [59:59] is the sub-list for method input_type
+	59, // [59:59] is the sub-list for extension type_name
+	59, // [59:59] is the sub-list for extension extendee
+	0,  // [0:59] is the sub-list for field type_name
 }
 
 func init() { file_messages_client_proto_init() }

@@ -255,6 +255,10 @@ func (a *envActor) dispatch(ctx actor.Context, m proto.Message, sender *actor.PI
 	case *messages.ClientListObjects:
 		a.handleListObjects(ctx, m, sender)
 	case *messages.ClientWrite:
+		if hasUpdates(m) {
+			a.handleUpdate(ctx, m, sender)
+			return
+		}
 		a.handleWrite(ctx, m, sender)
 	case *messages.ClientPeek:
 		a.handlePeek(ctx, m, sender)

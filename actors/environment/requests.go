@@ -24,10 +24,25 @@ func isClientRequest(m proto.Message) bool {
 
 // isDDL reports whether m changes the catalog; those run one at a time.
 func isDDL(m proto.Message) bool {
-	switch m.(type) {
+	switch m := m.(type) {
 	case *messages.ClientCreateTable, *messages.ClientDrop, *messages.ClientCreateCluster, *messages.ClientCreateReplica,
 		*messages.ClientCreateView, *messages.ClientCreateIndex, *messages.ClientCreateMaterializedView:
 		return true
+	case *messages.ClientWrite:
+		// A write with updates reads before it writes: it runs one at a
+		// time, in the statement queue, so two updates of one key cannot
+		// both replace the same old row.
+		return hasUpdates(m)
+	}
+	return false
+}
+
+// hasUpdates reports whether a write updates rows by key.
+func hasUpdates(m *messages.ClientWrite) bool {
+	for _, t := range m.GetTables() {
+		if len(t.GetUpdates()) > 0 {
+			return true
+		}
 	}
 	return false
 }

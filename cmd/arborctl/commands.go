@@ -40,8 +40,9 @@ func init() {
 		"create materialized-view": {1, createMaterializedView},
 		"create cluster":           {1, createCluster},
 		"create replica":           {2, createReplica},
-		"insert":                   {1, writeRows(false)},
-		"delete":                   {1, writeRows(true)},
+		"insert":                   {1, writeRows("inserted")},
+		"delete":                   {1, writeRows("deleted")},
+		"update":                   {1, writeRows("updated")},
 		"peek":                     {1, peek},
 		"subscribe":                {1, subscribe},
 		"dump":                     {0, dump},
@@ -154,7 +155,8 @@ func createCluster(fs *flag.FlagSet) func(*env, []string) error {
 	}
 }
 
-func writeRows(del bool) func(*flag.FlagSet) func(*env, []string) error {
+// writeRows is insert, delete or update (by key), as verb says.
+func writeRows(verb string) func(*flag.FlagSet) func(*env, []string) error {
 	return func(fs *flag.FlagSet) func(*env, []string) error {
 		rows := fs.String("rows", "", "a file of rows, one JSON array per line; '-' for stdin")
 		return func(e *env, pos []string) error {
@@ -179,16 +181,19 @@ func writeRows(del bool) func(*flag.FlagSet) func(*env, []string) error {
 				return fmt.Errorf("%s: %w", *rows, err)
 			}
 			w := client.TableWrite{Table: pos[0]}
-			if del {
+			switch verb {
+			case "deleted":
 				w.Deletes = parsed
-			} else {
+			case "updated":
+				w.Updates = parsed
+			default:
 				w.Inserts = parsed
 			}
 			ts, err := e.c.Write(e.ctx, w)
 			if err != nil {
 				return err
 			}
-			return e.printWrite(len(parsed), ts, del)
+			return e.printWrite(len(parsed), ts, verb)
 		}
 	}
 }

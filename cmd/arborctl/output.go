@@ -42,11 +42,7 @@ func (e *env) printObjects(objs []client.Object, one bool) error {
 	return tw.Flush()
 }
 
-func (e *env) printWrite(n int, ts uint64, del bool) error {
-	verb := "inserted"
-	if del {
-		verb = "deleted"
-	}
+func (e *env) printWrite(n int, ts uint64, verb string) error {
 	if e.g.output == "json" {
 		return e.json(map[string]any{verb: n, "timestamp": ts})
 	}

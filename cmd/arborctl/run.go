@@ -25,6 +25,7 @@ Commands:
   create replica CLUSTER NAME [--size S]
   insert TABLE --rows FILE      one JSON array per line; '-' reads stdin
   delete TABLE --rows FILE      removes one copy of each row
+  update TABLE --rows FILE      replaces the rows holding each row's key
   peek NAME [--where col=value]... [--columns a,b] [--order-by col[:desc]]... [--limit N] [--offset N] [--as-of T]
   subscribe NAME [--as-of T] [--max-updates N] [--window N]
                                 one line per change: TIME DIFF ROW, then TIME progress
