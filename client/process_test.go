@@ -4,6 +4,7 @@ package client_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -129,4 +130,32 @@ func TestAgainstANodeProcess(t *testing.T) {
 		node.Start()
 		check(dialNode(), "after "+restart)
 	}
+
+	// Peeks that wait on the index (at a time an hour ahead) end canceled,
+	// naming the index, when it is dropped; none hangs.
+	cl = dialNode()
+	future := uint64(time.Now().Add(time.Hour).UnixMilli())
+	const waiting = 3
+	errs := make(chan error, waiting)
+	for range waiting {
+		go func() {
+			_, err := cl.Peek(ctx, "big", client.AsOf(future))
+			errs <- err
+		}()
+	}
+	time.Sleep(200 * time.Millisecond) // let the peeks reach the instance
+	if _, err := cl.Drop(ctx, client.Index, "big_idx", false); err != nil {
+		t.Fatal(err)
+	}
+	for range waiting {
+		select {
+		case err := <-errs:
+			if !errors.Is(err, client.ErrCanceled) || !strings.Contains(err.Error(), "big_idx") {
+				t.Fatalf("a peek of the dropped index ended with %v", err)
+			}
+		case <-time.After(30 * time.Second):
+			t.Fatal("a peek of the dropped index hangs")
+		}
+	}
+	check(cl, "after the index was dropped") // now through a transient dataflow
 }
