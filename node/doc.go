@@ -9,11 +9,13 @@
 // Each is a child of the root guardian, named node/<name>: the catalog
 // guardian (SubsystemCatalog), storage on Pebble under <data-dir>/storage
 // (SubsystemStorage), the query tracker (SubsystemQueryTracker), the host
-// of this node's replica runtimes (SubsystemReplicas), and one instance per
-// compute cluster (ClusterSubsystem(name)); every node runs DefaultCluster
-// with one replica, whose runtime keeps its outputs under
-// <data-dir>/compute/<replica id>. Node's accessors (Catalog, Storage,
-// QueryTracker, Instance) give their PIDs to tests and the environment.
+// of this node's replica runtimes (SubsystemReplicas), and the environment
+// (SubsystemEnvironment, at environment.Path), which owns the compute
+// clusters: one instance per catalog cluster, the cluster "default" with
+// one replica on a fresh catalog. Each replica's runtime runs under the
+// replicas host and keeps its outputs under <data-dir>/compute/<replica
+// id>. Node's accessors (Catalog, Storage, QueryTracker, Environment) give
+// their PIDs to tests.
 //
 // The node's own messages (to the monitor and the replicas host) are Go
 // structs; neither accepts anything from another process. Storage accepts
