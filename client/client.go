@@ -15,6 +15,7 @@ import (
 	"github.com/asynkron/protoactor-go/remote"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/arbor-db/arbor/actors/surface"
 	"github.com/arbor-db/arbor/messages"
 )
 
@@ -194,7 +195,7 @@ func (c *Client) shutdown() {
 		// message sent during remote's shutdown would open a connection
 		// that is never closed).
 		_ = c.sys.Root.StopFuture(c.session).Wait()
-		c.remote.Shutdown(true)
+		surface.ShutdownRemote(c.remote)
 		c.sys.Shutdown()
 	})
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/asynkron/protoactor-go/remote"
 
 	"github.com/arbor-db/arbor/actors/environment/environmenttest"
+	"github.com/arbor-db/arbor/actors/surface"
 	"github.com/arbor-db/arbor/client"
 )
 
@@ -43,7 +44,7 @@ func startExampleNode(opts environmenttest.Options) (string, func()) {
 	}
 	return sys.Address(), func() {
 		node.Stop()
-		r.Shutdown(true)
+		surface.ShutdownRemote(r)
 		sys.Shutdown()
 		_ = os.RemoveAll(dir)
 	}

@@ -13,6 +13,7 @@ import (
 	"google.golang.org/protobuf/types/known/wrapperspb"
 
 	"github.com/arbor-db/arbor/actors/replica"
+	"github.com/arbor-db/arbor/actors/surface"
 	"github.com/arbor-db/arbor/testkit"
 	"github.com/arbor-db/arbor/timely"
 )
@@ -56,7 +57,7 @@ func TestLaunchAvoidsDeadMember(t *testing.T) {
 	r := remote.NewRemote(sys, rc)
 	r.Register(DefaultRuntimeKind, runtimeKindProps(actor.PropsFromProducer(func() actor.Actor { return echoRuntime{} })))
 	r.Start()
-	t.Cleanup(func() { r.Shutdown(true) })
+	t.Cleanup(func() { surface.ShutdownRemote(r) })
 
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

@@ -263,7 +263,7 @@ func (m *Member) Stop() error {
 		<-t.C()
 		m.c.Gossip.Shutdown()
 		m.c.IdentityLookup.Shutdown()
-		m.c.Remote.Shutdown(true)
+		surface.ShutdownRemote(m.c.Remote)
 		m.sys.EventStream.Unsubscribe(m.sub)
 		if e := m.sys.Root.StopFuture(m.membership).Wait(); e != nil {
 			err = errors.Join(err, fmt.Errorf("stop membership actor: %w", e))

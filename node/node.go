@@ -363,7 +363,7 @@ func (n *Node) Stop() {
 			n.logger.Warn("stores did not close in time; leaving them", "waited", stopStoresShare)
 		}
 		if n.remote != nil {
-			if !within(stopRemoteShare, func() { n.remote.Shutdown(true) }) {
+			if !within(stopRemoteShare, func() { surface.ShutdownRemote(n.remote) }) {
 				n.logger.Warn("remote did not stop gracefully in time; closing its connections", "waited", stopRemoteShare)
 				n.remote.Shutdown(false)
 			}

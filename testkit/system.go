@@ -9,6 +9,8 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/asynkron/protoactor-go/remote"
 	"go.uber.org/goleak"
+
+	"github.com/arbor-db/arbor/actors/surface"
 )
 
 // LeakOptions are the goleak options every Arbor test package passes to
@@ -87,6 +89,6 @@ func StartRemote(t testing.TB, sys *actor.ActorSystem, cfg *remote.Config) *remo
 	r := remote.NewRemote(sys, cfg)
 	r.Start()
 	// Registered after NewSystem's cleanup, so it runs before it.
-	t.Cleanup(func() { r.Shutdown(true) })
+	t.Cleanup(func() { surface.ShutdownRemote(r) })
 	return r
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/arbor-db/arbor/actors/instance"
 	"github.com/arbor-db/arbor/actors/replica"
+	"github.com/arbor-db/arbor/actors/surface"
 	"github.com/arbor-db/arbor/persistence"
 	"github.com/arbor-db/arbor/persistence/mem"
 	"github.com/arbor-db/arbor/testkit"
@@ -71,7 +72,7 @@ func (n *computeNode) shutdown() {
 	}
 	n.down = true
 	n.mu.Unlock()
-	n.rem.Shutdown(true)
+	surface.ShutdownRemote(n.rem)
 	n.sys.Shutdown()
 	for _, s := range n.outputs {
 		require.NoError(n.t, s.Close())

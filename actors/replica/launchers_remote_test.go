@@ -13,6 +13,7 @@ import (
 	"github.com/asynkron/protoactor-go/remote"
 	"github.com/stretchr/testify/require"
 
+	"github.com/arbor-db/arbor/actors/surface"
 	"github.com/arbor-db/arbor/persistence"
 	"github.com/arbor-db/arbor/persistence/mem"
 	"github.com/arbor-db/arbor/testkit"
@@ -27,7 +28,7 @@ func remoteNode(t *testing.T, cfg RuntimeConfig) *actor.ActorSystem {
 	r := remote.NewRemote(node, remote.Configure("127.0.0.1", 0))
 	RegisterRuntimeKind(r, cfg)
 	r.Start()
-	t.Cleanup(func() { r.Shutdown(true); node.Shutdown() })
+	t.Cleanup(func() { surface.ShutdownRemote(r); node.Shutdown() })
 	return node
 }
 

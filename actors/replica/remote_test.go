@@ -11,6 +11,7 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/asynkron/protoactor-go/remote"
 
+	"github.com/arbor-db/arbor/actors/surface"
 	"github.com/arbor-db/arbor/messages"
 	"github.com/arbor-db/arbor/testkit"
 	"github.com/arbor-db/arbor/timely"
@@ -31,7 +32,7 @@ func TestRemoteRuntimeLostEndpoint(t *testing.T) {
 	stopNode := func() {
 		if !stopped {
 			stopped = true
-			nodeRemote.Shutdown(true)
+			surface.ShutdownRemote(nodeRemote)
 			node.Shutdown()
 		}
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/asynkron/protoactor-go/remote"
 	"go.uber.org/goleak"
 
+	"github.com/arbor-db/arbor/actors/surface"
 	"github.com/arbor-db/arbor/messages"
 	"github.com/arbor-db/arbor/mtls"
 	"github.com/arbor-db/arbor/testkit"
@@ -328,7 +329,7 @@ func (c *Cluster) cleanup(before goleak.Option) {
 		proxy.Close()
 	}
 	if r != nil {
-		r.Shutdown(true)
+		surface.ShutdownRemote(r)
 	}
 	if sys != nil {
 		sys.Shutdown()
