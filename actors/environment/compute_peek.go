@@ -78,20 +78,13 @@ func (a *envActor) handleComputePeek(ctx actor.Context, m *messages.ClientPeek, 
 		a.fail(ctx, m, sender, errorf(messages.ErrUnavailable, "peek %q: its cluster %s has no running instance", name, target.cluster))
 		return
 	}
-	mfp, err := dataflow.CompileMapFilterProject(m.GetMfp(), o.schema)
+	p, err := a.newPeek(m, sender, s, o)
 	if err != nil {
-		a.fail(ctx, m, sender, errorf(ErrInvalidRequest, "peek %q: %v", name, err))
+		a.fail(ctx, m, sender, err)
 		return
 	}
-	fin, err := dataflow.CompileFinishing(m.GetFinishing(), mfp.Schema())
-	if err != nil {
-		a.fail(ctx, m, sender, errorf(ErrInvalidRequest, "peek %q: %v", name, err))
-		return
-	}
-	u := a.core.NewUuid()
-	p := &pendingPeek{uuid: u, conn: s.conn, replyTo: sender, table: o.id, name: name,
-		deadline: a.cfg.Clock.Now().Add(s.timeout), schema: mfp.Schema(), mfp: mfp, finishing: fin, asOf: m.AsOf,
-		inst: inst}
+	p.inst = inst
+	u := p.uuid
 	a.core.BeginPeek(p)
 	deps := []timely.GlobalId{o.id}
 	if o.id == (timely.GlobalId{}) {

@@ -60,24 +60,33 @@ func (a *envActor) handlePeek(ctx actor.Context, m *messages.ClientPeek, sender 
 		a.handleComputePeek(ctx, m, sender, s, o)
 		return
 	}
-	mfp, err := dataflow.CompileMapFilterProject(m.GetMfp(), o.schema)
+	p, err := a.newPeek(m, sender, s, o)
 	if err != nil {
-		a.fail(ctx, m, sender, errorf(ErrInvalidRequest, "peek %q: %v", name, err))
+		a.fail(ctx, m, sender, err)
 		return
 	}
-	fin, err := dataflow.CompileFinishing(m.GetFinishing(), mfp.Schema())
-	if err != nil {
-		a.fail(ctx, m, sender, errorf(ErrInvalidRequest, "peek %q: %v", name, err))
-		return
-	}
-	u := a.core.NewUuid()
-	p := &pendingPeek{uuid: u, conn: s.conn, replyTo: sender, table: o.id, name: name,
-		deadline: a.cfg.Clock.Now().Add(s.timeout), schema: mfp.Schema(), mfp: mfp, finishing: fin, asOf: m.AsOf}
+	u := p.uuid
 	a.core.BeginPeek(p)
 	a.cfg.Tracker.Send(querytracker.TrackPeek{Uuid: u, Conn: s.conn, DependsOn: []timely.GlobalId{o.id},
 		Execution: querytracker.ExecutionId(u), Strategy: querytracker.StrategyPersistFastPath})
 	a.request(ctx, a.cfg.Storage, &messages.StorageSnapshot{Tables: []*messages.GlobalId{messages.FromGlobalId(o.id)}, AsOf: m.AsOf},
 		func(res any, err error) { a.handleSnapshot(ctx, u, res, err) })
+}
+
+// newPeek compiles a peek's map-filter-project and finishing against o's
+// schema and returns the pending peek, with a new uuid and the session's
+// deadline; an error names the peek and the problem.
+func (a *envActor) newPeek(m *messages.ClientPeek, sender *actor.PID, s *session, o *object) (*pendingPeek, error) {
+	mfp, err := dataflow.CompileMapFilterProject(m.GetMfp(), o.schema)
+	if err != nil {
+		return nil, errorf(ErrInvalidRequest, "peek %q: %v", o.name, err)
+	}
+	fin, err := dataflow.CompileFinishing(m.GetFinishing(), mfp.Schema())
+	if err != nil {
+		return nil, errorf(ErrInvalidRequest, "peek %q: %v", o.name, err)
+	}
+	return &pendingPeek{uuid: a.core.NewUuid(), conn: s.conn, replyTo: sender, table: o.id, name: o.name,
+		deadline: a.cfg.Clock.Now().Add(s.timeout), schema: mfp.Schema(), mfp: mfp, finishing: fin, asOf: m.AsOf}, nil
 }
 
 // handleSnapshot finishes a peek with storage's answer, unless the peek
