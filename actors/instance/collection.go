@@ -253,9 +253,9 @@ func (c *Core) CreateDataflow(desc *messages.ComputeDataflowDescription, opts Da
 	return nil
 }
 
-// SetReadPolicy sets the read policy of compute collections; it applies at
-// once. Unknown or dropped collections refuse the whole call.
-func (c *Core) SetReadPolicy(policy ReadPolicy, ids ...timely.GlobalId) error {
+// liveCompute checks that every id names a live compute collection, so a
+// call over several ids is refused whole before any is touched.
+func (c *Core) liveCompute(ids []timely.GlobalId) error {
 	for _, id := range ids {
 		col, err := c.live(id)
 		if err != nil {
@@ -264,6 +264,15 @@ func (c *Core) SetReadPolicy(policy ReadPolicy, ids ...timely.GlobalId) error {
 		if col.storage {
 			return fmt.Errorf("%w: %s is a storage collection", ErrInvalidDataflow, id)
 		}
+	}
+	return nil
+}
+
+// SetReadPolicy sets the read policy of compute collections; it applies at
+// once. Unknown or dropped collections refuse the whole call.
+func (c *Core) SetReadPolicy(policy ReadPolicy, ids ...timely.GlobalId) error {
+	if err := c.liveCompute(ids); err != nil {
+		return err
 	}
 	for _, id := range ids {
 		col := c.collections[id]
@@ -294,14 +303,8 @@ func (c *Core) updateImplied(col *collection) {
 // every replica reported its write frontier empty. Unknown or already
 // dropped ids refuse the whole call.
 func (c *Core) DropCollections(ids ...timely.GlobalId) error {
-	for _, id := range ids {
-		col, err := c.live(id)
-		if err != nil {
-			return err
-		}
-		if col.storage {
-			return fmt.Errorf("%w: %s is a storage collection", ErrInvalidDataflow, id)
-		}
+	if err := c.liveCompute(ids); err != nil {
+		return err
 	}
 	for _, id := range ids {
 		col := c.collections[id]
