@@ -30,6 +30,10 @@ type Config struct {
 	// client certificates and peers are dialed with the node's certificate;
 	// without them the remote is plain and must listen on loopback.
 	mtls.Files
+
+	// Cluster mode: --join, --cluster-provider, --node-name, --roles,
+	// --membership-listen, --member-timeout (cluster_config.go).
+	ClusterConfig
 }
 
 // DefaultConfig is a single node on loopback with its data under ./data.
@@ -59,6 +63,8 @@ func ParseConfig(args []string) (Config, error) {
 	cert := fs.String("cert", "", "PEM file of this node's certificate, signed by --cacert (mTLS)")
 	key := fs.String("key", "", "PEM file of the private key of --cert (mTLS)")
 	generation := fs.Uint64("deploy-generation", cfg.DeployGeneration, "deployment generation; a newer one fences older nodes out of the catalog")
+	// Cluster mode flags.
+	applyClusterFlags := clusterFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return cfg, fmt.Errorf("%w: %v", ErrBadConfig, err)
 	}
@@ -89,6 +95,8 @@ func ParseConfig(args []string) (Config, error) {
 	if set["deploy-generation"] {
 		cfg.DeployGeneration = *generation
 	}
+	// Cluster mode flags.
+	applyClusterFlags(set, &cfg.ClusterConfig)
 	return cfg, cfg.Validate()
 }
 
@@ -123,6 +131,10 @@ func (c Config) Validate() error {
 		return err
 	}
 	if _, err := parseCatalogSpec(c.Catalog); err != nil {
+		return err
+	}
+	// Cluster mode.
+	if err := c.ClusterConfig.validate(); err != nil {
 		return err
 	}
 	return nil
