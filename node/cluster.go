@@ -278,3 +278,11 @@ func (n *Node) Nodes(timeout time.Duration) (cluster.Nodes, error) {
 	}
 	return nodes, nil
 }
+
+// membershipPID is the membership actor; nil when the node runs alone.
+func (n *Node) membershipPID() *actor.PID {
+	if n.cluster == nil {
+		return nil
+	}
+	return n.cluster.membership.Load()
+}

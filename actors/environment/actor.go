@@ -126,6 +126,8 @@ func (a *envActor) Receive(ctx actor.Context) {
 		a.handleComputePeekResponse(ctx, m)
 	case *messages.ComputeSubscribeResponse:
 		a.handleComputeSubscribe(ctx, m)
+	case *messages.ClusterGetNodes:
+		a.handleGetNodes(ctx, m, ctx.Sender()) // nodes.go
 	case proto.Message:
 		if !isClientRequest(m) {
 			a.unhandled.Handle(ctx)

@@ -1,0 +1,147 @@
+package environment
+
+import (
+	"encoding/json"
+	"slices"
+	"sort"
+
+	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/arbor-db/arbor/actors/instance"
+	arborcluster "github.com/arbor-db/arbor/cluster"
+	"github.com/arbor-db/arbor/messages"
+	"github.com/arbor-db/arbor/timely"
+)
+
+// ClusterGetNodes (arborctl get nodes) answers the cluster's membership
+// view (Config.Membership; a node alone shows itself) together with every
+// replica of every running cluster: its incarnation, status, hydration
+// (every collection it computes hydrated) and the node it runs on, from the
+// instances' dumps and the membership's placements. It needs a session;
+// it reads and changes nothing, so it does not wait behind DDL.
+
+// NodesView is the JSON of ClusterGetNodesResponse.
+type NodesView struct {
+	arborcluster.Nodes
+	Replicas []ReplicaPlacement `json:"replicas"`
+}
+
+// ReplicaPlacement is one replica in NodesView.
+type ReplicaPlacement struct {
+	Cluster     string `json:"cluster"`
+	ClusterId   string `json:"cluster_id"`
+	Replica     string `json:"replica"`
+	ReplicaId   string `json:"replica_id"`
+	Incarnation uint64 `json:"incarnation"`
+	Status      string `json:"status"`
+	Hydrated    bool   `json:"hydrated"`
+	// Node and Address name the member the replica is placed on; empty
+	// when it is not placed (launching, failed, or a node alone).
+	Node    string `json:"node,omitempty"`
+	Address string `json:"address,omitempty"`
+}
+
+// nodesGather collects the answers of one ClusterGetNodes.
+type nodesGather struct {
+	view    NodesView
+	pending int
+	err     error
+}
+
+func (a *envActor) handleGetNodes(ctx actor.Context, m *messages.ClusterGetNodes, sender *actor.PID) {
+	fail := func(err error) {
+		a.reply(ctx, sender, "get nodes", &messages.ClusterGetNodesResponse{Error: messages.ErrorToWire(err)}, err)
+	}
+	if _, err := a.session(m.GetConn()); err != nil {
+		fail(err)
+		return
+	}
+	g := &nodesGather{}
+	names := map[timely.ClusterId]string{}
+	for _, cl := range a.core.Clusters() {
+		names[cl.id] = cl.name
+	}
+	done := func() {
+		g.pending--
+		if g.pending > 0 {
+			return
+		}
+		if g.err != nil {
+			fail(g.err)
+			return
+		}
+		a.replyNodes(ctx, sender, g)
+	}
+	g.pending = 1 + len(a.instances)
+	if a.cfg.Membership == nil {
+		addr := ctx.Self().GetAddress()
+		g.view.Nodes = arborcluster.Nodes{Self: addr, Members: []arborcluster.Node{{ID: addr, Name: addr, Address: addr,
+			Roles: []string{arborcluster.RoleCompute, arborcluster.RoleEnvironment}, State: "up", Self: true}}}
+		done()
+	} else {
+		a.request(ctx, a.cfg.Membership, arborcluster.GetMembers{}, func(res any, err error) {
+			if nodes, ok := res.(arborcluster.Nodes); ok && err == nil {
+				g.view.Nodes = nodes
+			} else if g.err == nil {
+				g.err = errorf(messages.ErrUnavailable, "get nodes: the membership view did not answer: %v", err)
+			}
+			done()
+		})
+	}
+	for id, pid := range a.instances {
+		a.request(ctx, pid, instance.GetDump{}, func(res any, err error) {
+			var d instance.Dump
+			if r, ok := res.(instance.DumpReply); ok && err == nil && json.Unmarshal(r.JSON, &d) == nil {
+				g.view.Replicas = append(g.view.Replicas, replicaPlacements(names[id], id, d)...)
+			}
+			// A cluster whose instance does not answer is left out, not
+			// an error: the view is for an operator looking at a
+			// failure.
+			done()
+		})
+	}
+}
+
+// replicaPlacements lists the replicas of one instance's dump.
+func replicaPlacements(name string, id timely.ClusterId, d instance.Dump) []ReplicaPlacement {
+	var out []ReplicaPlacement
+	for _, r := range d.Replicas {
+		hydrated := true
+		for _, c := range r.Collections {
+			hydrated = hydrated && c.Hydrated
+		}
+		out = append(out, ReplicaPlacement{Cluster: name, ClusterId: id.String(), Replica: r.Name, ReplicaId: r.Id,
+			Incarnation: r.Incarnation, Status: r.Status, Hydrated: hydrated && r.Status == "active"})
+	}
+	return out
+}
+
+// replyNodes fills in each replica's node from the members' placements and
+// answers.
+func (a *envActor) replyNodes(ctx actor.Context, sender *actor.PID, g *nodesGather) {
+	for i := range g.view.Replicas {
+		r := &g.view.Replicas[i]
+		key := r.ClusterId + "/" + r.ReplicaId
+		if a.cfg.Membership == nil && r.Status != "failed" { // a node alone runs every replica
+			r.Node, r.Address = g.view.Members[0].Name, g.view.Members[0].Address
+		}
+		for _, mem := range g.view.Members {
+			if mem.State == "up" && slices.Contains(mem.Replicas, key) {
+				r.Node, r.Address = mem.Name, mem.Address
+			}
+		}
+	}
+	sort.Slice(g.view.Replicas, func(i, j int) bool {
+		x, y := g.view.Replicas[i], g.view.Replicas[j]
+		if x.Cluster != y.Cluster {
+			return x.Cluster < y.Cluster
+		}
+		return x.Replica < y.Replica
+	})
+	b, err := json.MarshalIndent(g.view, "", "  ")
+	if err != nil {
+		a.reply(ctx, sender, "get nodes", &messages.ClusterGetNodesResponse{Error: messages.ErrorToWire(errorf(ErrInternal, "get nodes: %v", err))}, err)
+		return
+	}
+	a.reply(ctx, sender, "get nodes", &messages.ClusterGetNodesResponse{Json: b}, nil)
+}
