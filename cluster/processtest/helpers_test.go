@@ -1,0 +1,215 @@
+//go:build cluster && !race
+
+package processtest
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/arbor-db/arbor/client"
+	"github.com/arbor-db/arbor/messages"
+	"github.com/arbor-db/arbor/testkit/multinode"
+)
+
+// Bounds on every wait of these tests. Nothing asserts a duration below
+// them; the times that matter are measured and logged.
+const (
+	convergeTimeout = 30 * time.Second
+	replaceTimeout  = 60 * time.Second
+	peekTimeout     = 3 * time.Second
+)
+
+var itemColumns = []client.Column{
+	{Name: "id", Type: client.Int64},
+	{Name: "amount", Type: client.Int64, Nullable: true},
+}
+
+// startCluster starts three node processes as one static cluster: n1 has
+// both roles (it runs the environment and may run replicas), n2 and n3
+// only compute. memberTimeout is each node's --member-timeout.
+func startCluster(t *testing.T, memberTimeout string) *multinode.Cluster {
+	t.Helper()
+	return multinode.Start(t, multinode.Config{
+		Nodes: 3, Join: true,
+		Args:     []string{"--member-timeout", memberTimeout},
+		NodeArgs: [][]string{nil, {"--roles", "compute"}, {"--roles", "compute"}},
+	})
+}
+
+// dial connects a client to the environment node.
+func dial(t *testing.T, ctx context.Context, n *multinode.Node) *client.Client {
+	t.Helper()
+	cl, err := client.Dial(ctx, n.Addr())
+	if err != nil {
+		t.Fatalf("dial %s: %v", n.Name(), err)
+	}
+	t.Cleanup(func() { _ = cl.Close() })
+	return cl
+}
+
+// waitView polls the environment's view of the cluster until cond holds,
+// at most timeout; it returns the view that satisfied cond.
+func waitView(t *testing.T, ctx context.Context, cl *client.Client, timeout time.Duration, what string, cond func(client.NodesView) bool) client.NodesView {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	var last []byte
+	var lastErr error
+	for time.Now().Before(deadline) {
+		cctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		v, b, err := cl.Nodes(cctx)
+		cancel()
+		if err == nil && cond(v) {
+			return v
+		}
+		last, lastErr = b, err
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("%s: not within %s; last view (err %v):\n%s", what, timeout, lastErr, last)
+	return client.NodesView{}
+}
+
+// upMembers counts the members up in a view.
+func upMembers(v client.NodesView) int {
+	n := 0
+	for _, m := range v.Members {
+		if m.State == "up" {
+			n++
+		}
+	}
+	return n
+}
+
+// replicasOf returns the replicas of one cluster in a view, by name.
+func replicasOf(v client.NodesView, cluster string) map[string]client.ReplicaPlacement {
+	out := map[string]client.ReplicaPlacement{}
+	for _, r := range v.Replicas {
+		if r.Cluster == cluster {
+			out[r.Replica] = r
+		}
+	}
+	return out
+}
+
+// allHydrated: every named replica of cluster is active, hydrated and
+// placed on a node.
+func allHydrated(cluster string, names ...string) func(client.NodesView) bool {
+	return func(v client.NodesView) bool {
+		rs := replicasOf(v, cluster)
+		for _, n := range names {
+			r, ok := rs[n]
+			if !ok || !r.Hydrated || r.Node == "" {
+				return false
+			}
+		}
+		return true
+	}
+}
+
+// oracle is the rows a client was told were written: "id amount" lines,
+// sorted.
+type oracle struct {
+	mu   sync.Mutex
+	rows map[int64]int64
+}
+
+func newOracle() *oracle { return &oracle{rows: map[int64]int64{}} }
+
+func (o *oracle) add(id, amount int64) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.rows[id] = amount
+}
+
+func (o *oracle) want() string {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	var out []string
+	for id, a := range o.rows {
+		out = append(out, fmt.Sprint(id, " ", a))
+	}
+	slices.Sort(out)
+	return strings.Join(out, "\n")
+}
+
+// insert writes rows [from, to) and records them in the oracle once
+// acknowledged.
+func insert(t *testing.T, ctx context.Context, cl *client.Client, o *oracle, from, to int64) {
+	t.Helper()
+	var rows []client.Row
+	for i := from; i < to; i++ {
+		rows = append(rows, client.Row{i, i * 10})
+	}
+	if _, err := cl.Insert(ctx, "items", rows...); err != nil {
+		t.Fatalf("insert %d..%d: %v", from, to, err)
+	}
+	for i := from; i < to; i++ {
+		o.add(i, i*10)
+	}
+}
+
+// peekRows peeks a collection within peekTimeout and renders its rows as
+// the oracle does.
+func peekRows(ctx context.Context, cl *client.Client, name string) (string, error) {
+	pctx, cancel := context.WithTimeout(ctx, peekTimeout)
+	defer cancel()
+	res, err := cl.Peek(pctx, name)
+	if err != nil {
+		return "", err
+	}
+	var got []string
+	for _, r := range res.Rows {
+		got = append(got, fmt.Sprint(r[0], " ", r[1]))
+	}
+	slices.Sort(got)
+	return strings.Join(got, "\n"), nil
+}
+
+// waitPeek peeks until the answer is the oracle's, at most timeout.
+func waitPeek(t *testing.T, ctx context.Context, cl *client.Client, name string, o *oracle, timeout time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	var got string
+	var err error
+	for time.Now().Before(deadline) {
+		if got, err = peekRows(ctx, cl, name); err == nil && got == o.want() {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("peek %s: not the oracle's rows within %s (err %v)\ngot:\n%s\nwant:\n%s", name, timeout, err, got, o.want())
+}
+
+// setupItems creates the table items, a cluster c with replicas r1 and
+// r2, a view over items indexed on c, and writes rows 0..n.
+func setupItems(t *testing.T, ctx context.Context, cl *client.Client, o *oracle, n int64) {
+	t.Helper()
+	if _, err := cl.CreateTable(ctx, client.TableSpec{Name: "items", Columns: itemColumns, Key: []string{"id"}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cl.CreateCluster(ctx, "c", "r1", "r2"); err != nil {
+		t.Fatal(err)
+	}
+	all := client.Get("items").Filter(client.Compare(messages.BinaryOp_BINARY_OP_GE, client.Col("amount"), client.Lit(int64(0))))
+	if _, err := cl.CreateView(ctx, "items_v", all); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cl.CreateIndex(ctx, "items_idx", "items_v", []string{"id"}, "c"); err != nil {
+		t.Fatal(err)
+	}
+	insert(t, ctx, cl, o, 0, n)
+}
+
+// nodeByName finds a node of the test cluster by its name.
+func nodeByName(c *multinode.Cluster, name string) *multinode.Node {
+	for _, n := range c.Nodes() {
+		if n.Name() == name {
+			return n
+		}
+	}
+	return nil
+}
