@@ -14,8 +14,8 @@ import (
 // running cluster with the node it runs on. A node alone lists itself.
 type NodesView struct {
 	// Self is the environment node's member id.
-	Self     string    `json:"self"`
-	Members  []Member  `json:"members"`
+	Self     string             `json:"self"`
+	Members  []Member           `json:"members"`
 	Replicas []ReplicaPlacement `json:"replicas"`
 }
 

@@ -54,8 +54,8 @@ type Node struct {
 	env           *actor.PID
 	compute       *nodeCompute
 	cluster       *nodeCluster // nil when the node runs alone (cluster.go)
-	started       []string    // the subsystems' names, in start order
-	halted        chan string // why the node must stop (see halt in catalog.go)
+	started       []string     // the subsystems' names, in start order
+	halted        chan string  // why the node must stop (see halt in catalog.go)
 
 	ready        *readiness
 	monitor      *actor.PID    // the node's monitor actor (monitor.go)
