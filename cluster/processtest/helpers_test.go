@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -212,4 +213,109 @@ func nodeByName(c *multinode.Cluster, name string) *multinode.Node {
 		}
 	}
 	return nil
+}
+
+// peekStats counts the peeks of peekDuring.
+type peekStats struct {
+	ok, failed, wrong int64
+	slowest           time.Duration
+}
+
+func (s peekStats) String() string {
+	return fmt.Sprintf("%d ok, %d failed with an error, %d wrong, slowest %s", s.ok, s.failed, s.wrong, s.slowest.Round(time.Millisecond))
+}
+
+// peekDuring peeks name every 20ms on a goroutine until the returned
+// function is called, which returns the counts. Each peek must answer
+// want or fail with an error within peekTimeout (plus a second of
+// slack); a wrong answer or a peek past that fails the test.
+func peekDuring(t *testing.T, ctx context.Context, cl *client.Client, name, want string) func() peekStats {
+	t.Helper()
+	var ok, failed, wrong, slowest atomic.Int64
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			start := time.Now()
+			got, err := peekRows(ctx, cl, name)
+			if d := int64(time.Since(start)); d > slowest.Load() {
+				slowest.Store(d)
+			}
+			switch {
+			case err != nil:
+				failed.Add(1)
+				t.Logf("peek %s failed: %v", name, err)
+			case got != want:
+				wrong.Add(1)
+				t.Errorf("peek %s answered wrong rows:\n%s\nwant:\n%s", name, got, want)
+			default:
+				ok.Add(1)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}()
+	return func() peekStats {
+		close(stop)
+		wg.Wait()
+		s := peekStats{ok: ok.Load(), failed: failed.Load(), wrong: wrong.Load(), slowest: time.Duration(slowest.Load())}
+		if s.slowest > peekTimeout+time.Second {
+			t.Errorf("a peek of %s took %s, past its timeout %s", name, s.slowest, peekTimeout)
+		}
+		return s
+	}
+}
+
+// victimOf picks the replica of c to lose: one on a compute-only node
+// (not n1, which runs the environment). It returns its name, the node it
+// runs on and the other replica's name.
+func victimOf(t *testing.T, c *multinode.Cluster, rs map[string]client.ReplicaPlacement) (string, *multinode.Node, string) {
+	t.Helper()
+	victim, other := "r1", "r2"
+	if rs[victim].Node == "n1" {
+		victim, other = "r2", "r1"
+	}
+	n := nodeByName(c, rs[victim].Node)
+	if n == nil || n.Name() == "n1" {
+		t.Fatalf("no replica of c on a compute-only node: %+v", rs)
+	}
+	return victim, n, other
+}
+
+// replacedOn: the replica has a newer incarnation than before, hydrated,
+// on a node other than lost.
+func replacedOn(cluster, replica string, before uint64, lost string) func(client.NodesView) bool {
+	return func(v client.NodesView) bool {
+		r := replicasOf(v, cluster)[replica]
+		return r.Incarnation > before && r.Hydrated && r.Node != "" && r.Node != lost
+	}
+}
+
+// metricValue sums the samples of a metric in a node's /metrics whose
+// line contains every one of labels.
+func metricValue(n *multinode.Node, metric string, labels ...string) float64 {
+	var sum float64
+	for _, line := range strings.Split(n.Metrics(), "\n") {
+		if !strings.HasPrefix(line, metric) {
+			continue
+		}
+		match := true
+		for _, l := range labels {
+			match = match && strings.Contains(line, l)
+		}
+		if !match {
+			continue
+		}
+		var v float64
+		if _, err := fmt.Sscan(line[strings.LastIndex(line, " ")+1:], &v); err == nil {
+			sum += v
+		}
+	}
+	return sum
 }

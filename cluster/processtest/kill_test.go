@@ -4,8 +4,6 @@ package processtest
 
 import (
 	"context"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -35,67 +33,24 @@ func TestKilledNodeReplicaReplaced(t *testing.T) {
 	waitPeek(t, ctx, cl, "items_v", o, 30*time.Second)
 
 	// The victim: a replica of c on a compute-only node.
-	victim := "r1"
-	if rs[victim].Node == "n1" {
-		victim = "r2"
-	}
-	lost := nodeByName(c, rs[victim].Node)
-	survivor := rs[map[string]string{"r1": "r2", "r2": "r1"}[victim]]
+	victim, lost, other := victimOf(t, c, rs)
+	survivor := rs[other]
 	t.Logf("placement: r1 on %s (incarnation %d), r2 on %s (incarnation %d); killing %s",
 		rs["r1"].Node, rs["r1"].Incarnation, rs["r2"].Node, rs["r2"].Incarnation, lost.Name())
 
 	// Peeks all along: each answers the oracle's rows or fails clearly
 	// within its timeout. No write happens meanwhile, so the oracle is
 	// fixed.
-	want := o.want()
-	var ok, failed, wrong atomic.Int64
-	var slowest atomic.Int64
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
-			select {
-			case <-stop:
-				return
-			default:
-			}
-			start := time.Now()
-			got, err := peekRows(ctx, cl, "items_v")
-			if d := time.Since(start); int64(d) > slowest.Load() {
-				slowest.Store(int64(d))
-			}
-			switch {
-			case err != nil:
-				failed.Add(1)
-				t.Logf("peek during recovery failed: %v", err)
-			case got != want:
-				wrong.Add(1)
-				t.Errorf("peek during recovery answered wrong rows:\n%s\nwant:\n%s", got, want)
-			default:
-				ok.Add(1)
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
-	}()
-
+	peeks := peekDuring(t, ctx, cl, "items_v", o.want())
 	killed := time.Now()
 	lost.Kill()
-	v = waitView(t, ctx, cl, replaceTimeout, victim+" placed again and hydrated", func(v client.NodesView) bool {
-		r := replicasOf(v, "c")[victim]
-		return r.Incarnation > rs[victim].Incarnation && r.Hydrated && r.Node != "" && r.Node != lost.Name()
-	})
+	v = waitView(t, ctx, cl, replaceTimeout, victim+" placed again and hydrated", replacedOn("c", victim, rs[victim].Incarnation, lost.Name()))
 	recovered := time.Since(killed)
-	close(stop)
-	wg.Wait()
+	stats := peeks()
 	r := replicasOf(v, "c")[victim]
-	t.Logf("%s re-placed on %s as incarnation %d and hydrated %s after SIGKILL of %s; peeks meanwhile: %d ok, %d failed, %d wrong, slowest %s",
-		victim, r.Node, r.Incarnation, recovered.Round(time.Millisecond), lost.Name(), ok.Load(), failed.Load(), wrong.Load(), time.Duration(slowest.Load()).Round(time.Millisecond))
-	if max := peekTimeout + time.Second; time.Duration(slowest.Load()) > max {
-		t.Errorf("a peek took %s, past its timeout %s", time.Duration(slowest.Load()), peekTimeout)
-	}
-	if s := replicasOf(v, "c")[map[string]string{"r1": "r2", "r2": "r1"}[victim]]; s.Incarnation != survivor.Incarnation {
+	t.Logf("%s re-placed on %s as incarnation %d and hydrated %s after SIGKILL of %s; peeks meanwhile: %s",
+		victim, r.Node, r.Incarnation, recovered.Round(time.Millisecond), lost.Name(), stats)
+	if s := replicasOf(v, "c")[other]; s.Incarnation != survivor.Incarnation {
 		t.Errorf("the surviving replica was restarted too: incarnation %d, was %d", s.Incarnation, survivor.Incarnation)
 	}
 	// Every acknowledged write is there, and new ones arrive.

@@ -1,0 +1,44 @@
+//go:build cluster && !race
+
+package processtest
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/arbor-db/arbor/client"
+)
+
+// TestGracefulLeaveReplaces: a compute node hosting a replica is stopped
+// with SIGTERM. It leaves the cluster before it stops its runtimes, exits
+// 0, and its replica is placed on a live node and hydrates; the others
+// see it left.
+func TestGracefulLeaveReplaces(t *testing.T) {
+	c := startCluster(t, "10s")
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	cl := dial(t, ctx, c.Node(0))
+	waitView(t, ctx, cl, convergeTimeout, "three members up", func(v client.NodesView) bool { return upMembers(v) == 3 })
+	o := newOracle()
+	setupItems(t, ctx, cl, o, 30)
+	v := waitView(t, ctx, cl, replaceTimeout, "c's replicas placed and hydrated", allHydrated("c", "r1", "r2"))
+	rs := replicasOf(v, "c")
+	victim, leaving, _ := victimOf(t, c, rs)
+
+	peeks := peekDuring(t, ctx, cl, "items_v", o.want())
+	start := time.Now()
+	if code := leaving.Stop(); code != 0 {
+		t.Fatalf("%s exited %d on SIGTERM, want 0", leaving.Name(), code)
+	}
+	v = waitView(t, ctx, cl, replaceTimeout, victim+" placed again and hydrated", replacedOn("c", victim, rs[victim].Incarnation, leaving.Name()))
+	t.Logf("%s re-placed on %s and hydrated %s after %s was told to stop; peeks meanwhile: %s",
+		victim, replicasOf(v, "c")[victim].Node, time.Since(start).Round(time.Millisecond), leaving.Name(), peeks())
+	for _, m := range v.Members {
+		if m.Name == leaving.Name() && m.State == "up" {
+			t.Errorf("%s still up in the view after it left: %+v", leaving.Name(), m)
+		}
+	}
+	insert(t, ctx, cl, o, 30, 40)
+	waitPeek(t, ctx, cl, "items_v", o, 30*time.Second)
+}
