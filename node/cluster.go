@@ -123,7 +123,7 @@ func (n *Node) joinCluster(guard *surface.RemoteGuard, creds *mtls.Credentials) 
 	n.cluster = c
 	n.ensureOutputs()
 	hostProps, err := newRuntimeHostProps(runtimeHostConfig{
-		outputs: n.compute.outputs, membership: c.membership.Load, hosts: c.hosts,
+		outputs: n.compute.outputs, membership: c.membership.Load, hosts: c.hosts, running: n.metrics.runtimeHosts,
 		clock: n.clock, registerer: n.metrics.registry, logger: n.logger,
 	})
 	if err != nil {

@@ -73,8 +73,9 @@ var runtimeRemoteTypes = []proto.Message{
 // runtimeHostConfig is what every host of a node shares.
 type runtimeHostConfig struct {
 	outputs    *outputStores
-	membership func() *actor.PID // this node's membership actor (set once cluster.Start returned)
-	hosts      *hostSet          // the node's running hosts, for Stop
+	membership func() *actor.PID    // this node's membership actor (set once cluster.Start returned)
+	hosts      *hostSet             // the node's running hosts, for Stop
+	running    *prometheus.GaugeVec // hosts running a runtime, by cluster; nil in tests that do not look
 	clock      clock.Clock
 	registerer prometheus.Registerer
 	logger     *slog.Logger
@@ -161,6 +162,9 @@ func (h *runtimeHost) Receive(ctx actor.Context) {
 	case *actor.Stopped:
 		h.release()
 		h.cfg.hosts.remove(ctx.Self())
+		if h.phase == hostRunning && h.cfg.running != nil {
+			h.cfg.running.WithLabelValues(h.setupCluster()).Dec()
+		}
 		h.answer(ctx, fmt.Errorf("%w: the runtime host stopped", ErrBadSetup))
 	case *messages.ClusterRuntimeSetup:
 		h.handleSetup(ctx, m)
@@ -306,8 +310,7 @@ func (h *runtimeHost) handleOpened(ctx actor.Context, m outputsOpened) {
 		h.refuse(ctx, fmt.Errorf("%w: %w", ErrRuntimeOutputs, m.err))
 		return
 	}
-	cl, _ := h.setup.GetCluster().ToTimely()
-	name := fmt.Sprintf("%s-%s-%d", cl, h.replica, h.setup.GetIncarnation())
+	name := fmt.Sprintf("%s-%s-%d", h.setupCluster(), h.replica, h.setup.GetIncarnation())
 	props, err := runtime.New(runtime.Config{
 		Storage: h.storage,
 		Outputs: m.shard,
@@ -323,6 +326,9 @@ func (h *runtimeHost) handleOpened(ctx actor.Context, m outputsOpened) {
 	}
 	h.runtime = ctx.SpawnPrefix(props.Configure(actor.WithReceiverMiddleware(h.cfg.allowRun)), "runtime-")
 	h.phase = hostRunning
+	if h.cfg.running != nil {
+		h.cfg.running.WithLabelValues(h.setupCluster()).Inc()
+	}
 	h.logger.Info("replica runtime started for a remote controller", "runtime", h.runtime.Id, "storage", h.storage.String())
 	h.answer(ctx, nil)
 }
@@ -365,6 +371,12 @@ func (h *runtimeHost) handleTerminated(ctx actor.Context, m *actor.Terminated) {
 		h.logger.Info("controller gone; stopping the runtime", "controller", who.String(), "why", m.GetWhy())
 		ctx.Stop(ctx.Self())
 	}
+}
+
+// setupCluster is the cluster of the setup, as its id.
+func (h *runtimeHost) setupCluster() string {
+	cl, _ := h.setup.GetCluster().ToTimely()
+	return cl.String()
 }
 
 // answer answers every waiting setup sender.

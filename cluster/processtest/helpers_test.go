@@ -319,3 +319,18 @@ func metricValue(n *multinode.Node, metric string, labels ...string) float64 {
 	}
 	return sum
 }
+
+// waitMetric waits until cond holds for the metric's value on n, at most
+// timeout, and fails the test with the last value otherwise.
+func waitMetric(t *testing.T, n *multinode.Node, timeout time.Duration, what string, cond func(float64) bool, metric string, labels ...string) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	var v float64
+	for time.Now().Before(deadline) {
+		if v = metricValue(n, metric, labels...); cond(v) {
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatalf("%s: %s on %s is %v after %s", what, metric, n.Name(), v, timeout)
+}

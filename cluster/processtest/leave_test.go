@@ -41,4 +41,21 @@ func TestGracefulLeaveReplaces(t *testing.T) {
 	}
 	insert(t, ctx, cl, o, 30, 40)
 	waitPeek(t, ctx, cl, "items_v", o, 30*time.Second)
+
+	// Dropping the cluster ends its runtimes on every node: each watched
+	// its controller, which stopped.
+	clusterID := rs[victim].ClusterId
+	hosting := nodeByName(c, replicasOf(v, "c")[victim].Node)
+	waitMetric(t, hosting, 5*time.Second, "the runtime of c runs there", func(v float64) bool { return v >= 1 }, "arbor_node_runtime_hosts", `cluster="`+clusterID+`"`)
+	if _, err := cl.Drop(ctx, client.Index, "items_idx", false); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cl.Drop(ctx, client.Cluster, "c", false); err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range c.Nodes() {
+		if n.Running() {
+			waitMetric(t, n, 15*time.Second, "no runtime of the dropped cluster lingers", func(v float64) bool { return v == 0 }, "arbor_node_runtime_hosts", `cluster="`+clusterID+`"`)
+		}
+	}
 }

@@ -14,9 +14,10 @@ import (
 // cut off from every other node (multinode links, both ways: its gossip
 // stops arriving). After --member-timeout the others hold it gone, its
 // replica is placed on a live node as a new incarnation and hydrates,
-// while peeks keep answering. When the partition heals, what the old
-// incarnation sent meanwhile reaches the environment node and is dropped
-// as stale (counted by arbor_compute_ignored_responses_total{reason=
+// while peeks keep answering. The partition starts one way (the cut
+// node's traffic to the environment node is held first), so that the old
+// incarnation reports progress the environment node receives only after
+// the heal: it is dropped as stale (counted by arbor_compute_ignored_responses_total{reason=
 // "stale_epoch"}); the replica stays on its new node and incarnation and
 // the answers stay the oracle's.
 func TestPartitionedNodeReplicaReplaced(t *testing.T) {
@@ -35,6 +36,13 @@ func TestPartitionedNodeReplicaReplaced(t *testing.T) {
 	victim, cut, other := victimOf(t, c, rs)
 	t.Logf("placement: r1 on %s, r2 on %s; partitioning %s", rs["r1"].Node, rs["r2"].Node, cut.Name())
 
+	// The partition starts one way: what the cut node sends the
+	// environment node is held, while it still receives. Writes then make
+	// its runtime report progress that the environment node gets only
+	// after the heal, when that runtime's incarnation is long replaced.
+	env.Proxy().BlackholeFrom(cut.Name())
+	insert(t, ctx, cl, o, 40, 50)
+	waitPeek(t, ctx, cl, "items_v", o, 30*time.Second) // served by the other replica
 	peeks := peekDuring(t, ctx, cl, "items_v", o.want())
 	partitioned := time.Now()
 	for _, n := range c.Nodes() {
@@ -54,7 +62,7 @@ func TestPartitionedNodeReplicaReplaced(t *testing.T) {
 
 	// Writes while partitioned, so that the old incarnation, if it still
 	// ran, would have news to report late.
-	insert(t, ctx, cl, o, 40, 60)
+	insert(t, ctx, cl, o, 50, 60)
 	waitPeek(t, ctx, cl, "items_v", o, 30*time.Second)
 	stale := metricValue(env, "arbor_compute_ignored_responses_total", `reason="stale_epoch"`)
 
@@ -83,4 +91,7 @@ func TestPartitionedNodeReplicaReplaced(t *testing.T) {
 	})
 	insert(t, ctx, cl, o, 60, 70)
 	waitPeek(t, ctx, cl, "items_v", o, 30*time.Second)
+	// The cut-off node's runtimes ended themselves: their controller's
+	// node was lost to them.
+	waitMetric(t, cut, 15*time.Second, "no runtime lingers on the healed node", func(v float64) bool { return v == 0 }, "arbor_node_runtime_hosts")
 }
