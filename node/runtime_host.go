@@ -48,12 +48,16 @@ import (
 //
 // A setup from another process is accepted only from, and only naming
 // storage on, an environment member that this node's membership view holds
-// up. Remote senders may send it ClusterRuntimeSetup, ClusterRuntimeRetire
+// up: the sender's PID address is what is checked (the peer claims it;
+// mTLS is what authenticates peers off loopback). Remote senders may send it ClusterRuntimeSetup, ClusterRuntimeRetire
 // and ComputeCommand only.
 
 // hostIdleTimeout bounds how long a runtime host waits for its setup and
 // its controller's first command.
 const hostIdleTimeout = 30 * time.Second
+
+// runtimeChildName is the runtime's name under its host.
+const runtimeChildName = "runtime"
 
 // runtimeHostTypes are what other nodes may send a runtime host.
 var runtimeHostTypes = []proto.Message{
@@ -324,7 +328,11 @@ func (h *runtimeHost) handleOpened(ctx actor.Context, m outputsOpened) {
 		h.refuse(ctx, fmt.Errorf("%w: %v", ErrBadSetup, err))
 		return
 	}
-	h.runtime = ctx.SpawnPrefix(props.Configure(actor.WithReceiverMiddleware(h.cfg.allowRun)), "runtime-")
+	h.runtime, err = ctx.SpawnNamed(props.Configure(actor.WithReceiverMiddleware(h.cfg.allowRun)), runtimeChildName)
+	if err != nil {
+		h.refuse(ctx, fmt.Errorf("%w: spawn the runtime: %v", ErrBadSetup, err))
+		return
+	}
 	h.phase = hostRunning
 	if h.cfg.running != nil {
 		h.cfg.running.WithLabelValues(h.setupCluster()).Inc()
