@@ -223,6 +223,10 @@ type retiringLauncher struct {
 	lastRepl timely.ReplicaId
 }
 
+// Release forgets the replica's placement (it was dropped); its runtime
+// ends itself when its controller stops.
+func (l *retiringLauncher) Release(id timely.ReplicaId) { l.placer.Release(id) }
+
 func (l *retiringLauncher) Launch(ctx context.Context, id timely.ReplicaId, incarnation uint64) (*actor.PID, error) {
 	l.mu.Lock()
 	prevInc, prevPID, prevRepl := l.lastInc, l.lastPID, l.lastRepl

@@ -80,6 +80,7 @@ type envActor struct {
 	// incarnation.
 	epoch     uint64
 	instances map[timely.ClusterId]*actor.PID
+	launchers map[timely.ClusterId]*clusterLauncher // each running instance's (compute.go)
 	// installed are the indexes and materialized views whose dataflow
 	// their instance accepted.
 	installed map[timely.GlobalId]bool

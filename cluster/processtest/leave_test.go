@@ -4,6 +4,7 @@ package processtest
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -53,6 +54,16 @@ func TestGracefulLeaveReplaces(t *testing.T) {
 	if _, err := cl.Drop(ctx, client.Cluster, "c", false); err != nil {
 		t.Fatal(err)
 	}
+	waitView(t, ctx, cl, 10*time.Second, "no node shows a replica of the dropped cluster", func(v client.NodesView) bool {
+		for _, m := range v.Members {
+			for _, r := range m.Replicas {
+				if strings.HasPrefix(r, clusterID+"/") {
+					return false
+				}
+			}
+		}
+		return len(replicasOf(v, "c")) == 0
+	})
 	for _, n := range c.Nodes() {
 		if n.Running() {
 			waitMetric(t, n, 15*time.Second, "no runtime of the dropped cluster lingers", func(v float64) bool { return v == 0 }, "arbor_node_runtime_hosts", `cluster="`+clusterID+`"`)
