@@ -1,4 +1,4 @@
-//go:build cluster && !race
+//go:build !race
 
 package processtest
 
@@ -33,7 +33,7 @@ var itemColumns = []client.Column{
 // startCluster starts three node processes as one static cluster: n1 has
 // both roles (it runs the environment and may run replicas), n2 and n3
 // only compute. memberTimeout is each node's --member-timeout.
-func startCluster(t *testing.T, memberTimeout string) *multinode.Cluster {
+func startCluster(t testing.TB, memberTimeout string) *multinode.Cluster {
 	t.Helper()
 	return multinode.Start(t, multinode.Config{
 		Nodes: 3, Join: true,
@@ -43,7 +43,7 @@ func startCluster(t *testing.T, memberTimeout string) *multinode.Cluster {
 }
 
 // dial connects a client to the environment node.
-func dial(t *testing.T, ctx context.Context, n *multinode.Node) *client.Client {
+func dial(t testing.TB, ctx context.Context, n *multinode.Node) *client.Client {
 	t.Helper()
 	cl, err := client.Dial(ctx, n.Addr())
 	if err != nil {
@@ -55,7 +55,7 @@ func dial(t *testing.T, ctx context.Context, n *multinode.Node) *client.Client {
 
 // waitView polls the environment's view of the cluster until cond holds,
 // at most timeout; it returns the view that satisfied cond.
-func waitView(t *testing.T, ctx context.Context, cl *client.Client, timeout time.Duration, what string, cond func(client.NodesView) bool) client.NodesView {
+func waitView(t testing.TB, ctx context.Context, cl *client.Client, timeout time.Duration, what string, cond func(client.NodesView) bool) client.NodesView {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
 	var last []byte
@@ -139,7 +139,7 @@ func (o *oracle) want() string {
 
 // insert writes rows [from, to) and records them in the oracle once
 // acknowledged.
-func insert(t *testing.T, ctx context.Context, cl *client.Client, o *oracle, from, to int64) {
+func insert(t testing.TB, ctx context.Context, cl *client.Client, o *oracle, from, to int64) {
 	t.Helper()
 	var rows []client.Row
 	for i := from; i < to; i++ {
@@ -171,7 +171,7 @@ func peekRows(ctx context.Context, cl *client.Client, name string) (string, erro
 }
 
 // waitPeek peeks until the answer is the oracle's, at most timeout.
-func waitPeek(t *testing.T, ctx context.Context, cl *client.Client, name string, o *oracle, timeout time.Duration) {
+func waitPeek(t testing.TB, ctx context.Context, cl *client.Client, name string, o *oracle, timeout time.Duration) {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
 	var got string
@@ -187,7 +187,7 @@ func waitPeek(t *testing.T, ctx context.Context, cl *client.Client, name string,
 
 // setupItems creates the table items, a cluster c with replicas r1 and
 // r2, a view over items indexed on c, and writes rows 0..n.
-func setupItems(t *testing.T, ctx context.Context, cl *client.Client, o *oracle, n int64) {
+func setupItems(t testing.TB, ctx context.Context, cl *client.Client, o *oracle, n int64) {
 	t.Helper()
 	if _, err := cl.CreateTable(ctx, client.TableSpec{Name: "items", Columns: itemColumns, Key: []string{"id"}}); err != nil {
 		t.Fatal(err)
@@ -229,7 +229,7 @@ func (s peekStats) String() string {
 // function is called, which returns the counts. Each peek must answer
 // want or fail with an error within peekTimeout (plus a second of
 // slack); a wrong answer or a peek past that fails the test.
-func peekDuring(t *testing.T, ctx context.Context, cl *client.Client, name, want string) func() peekStats {
+func peekDuring(t testing.TB, ctx context.Context, cl *client.Client, name, want string) func() peekStats {
 	t.Helper()
 	var ok, failed, wrong, slowest atomic.Int64
 	stop := make(chan struct{})
@@ -275,7 +275,7 @@ func peekDuring(t *testing.T, ctx context.Context, cl *client.Client, name, want
 // victimOf picks the replica of c to lose: one on a compute-only node
 // (not n1, which runs the environment). It returns its name, the node it
 // runs on and the other replica's name.
-func victimOf(t *testing.T, c *multinode.Cluster, rs map[string]client.ReplicaPlacement) (string, *multinode.Node, string) {
+func victimOf(t testing.TB, c *multinode.Cluster, rs map[string]client.ReplicaPlacement) (string, *multinode.Node, string) {
 	t.Helper()
 	victim, other := "r1", "r2"
 	if rs[victim].Node == "n1" {
@@ -322,7 +322,7 @@ func metricValue(n *multinode.Node, metric string, labels ...string) float64 {
 
 // waitMetric waits until cond holds for the metric's value on n, at most
 // timeout, and fails the test with the last value otherwise.
-func waitMetric(t *testing.T, n *multinode.Node, timeout time.Duration, what string, cond func(float64) bool, metric string, labels ...string) {
+func waitMetric(t testing.TB, n *multinode.Node, timeout time.Duration, what string, cond func(float64) bool, metric string, labels ...string) {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
 	var v float64

@@ -1,4 +1,4 @@
-//go:build cluster && !race
+//go:build !race
 
 package processtest
 
