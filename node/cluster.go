@@ -14,6 +14,7 @@ import (
 
 	"github.com/arbor-db/arbor/actors/replica"
 	"github.com/arbor-db/arbor/actors/surface"
+	"github.com/arbor-db/arbor/clock"
 	"github.com/arbor-db/arbor/cluster"
 	"github.com/arbor-db/arbor/messages"
 	"github.com/arbor-db/arbor/mtls"
@@ -134,7 +135,11 @@ func (n *Node) joinCluster(guard *surface.RemoteGuard, creds *mtls.Credentials) 
 		Remote: rcfg, NodeName: cc.NodeName, Roles: cc.RoleList(),
 		Provider: cc.ClusterProvider, Join: cc.JoinList(), MembershipListen: cc.MembershipListen,
 		HeartbeatExpiration: cc.memberTimeout(),
-		Clock:               n.clock, Logger: n.logger, Registerer: n.metrics.registry,
+		// protoactor's membership runs on real time (polls, gossip,
+		// heartbeats); the view's timestamps and the leave grace follow
+		// it, not the node's clock, which tests drive by hand.
+		Clock:  clock.Real(),
+		Logger: n.logger, Registerer: n.metrics.registry,
 	}
 	if ccfg.Provider == "" {
 		ccfg.Provider = "static"
