@@ -47,7 +47,9 @@
 //
 // # Messages
 //
-// GetMembers, Place, Release and Subscribe, and what they answer, are
+// GetMembers, Place, Release, Subscribe, EndpointLost and EndpointUp (a
+// lost connection makes a member suspect: placement avoids it while
+// another compute member is up), and what they answer, are
 // in-process Go structs: the membership actor accepts nothing from other
 // processes (surface.AllowRemote with no types). `arborctl get nodes`
 // reaches it through the environment.

@@ -148,6 +148,14 @@ func Start(sys *actor.ActorSystem, cfg Config) (_ *Member, err error) {
 	// (member_list.go:160): it only copies and sends.
 	c := m.c
 	m.sub = sys.EventStream.Subscribe(func(evt any) {
+		switch e := evt.(type) {
+		case *remote.EndpointTerminatedEvent:
+			sys.Root.Send(m.membership, EndpointLost{Address: e.Address})
+			return
+		case *remote.EndpointConnectedEvent:
+			sys.Root.Send(m.membership, EndpointUp{Address: e.Address})
+			return
+		}
 		t, ok := evt.(*cluster.ClusterTopology)
 		if !ok {
 			return
