@@ -56,6 +56,25 @@ func (a *envActor) handleGetNodes(ctx actor.Context, m *messages.ClusterGetNodes
 		fail(err)
 		return
 	}
+	a.gatherNodes(ctx, func(v NodesView, err error) {
+		if err != nil {
+			fail(err)
+			return
+		}
+		b, err := json.MarshalIndent(v, "", "  ")
+		if err != nil {
+			fail(errorf(ErrInternal, "get nodes: %v", err))
+			return
+		}
+		a.reply(ctx, sender, "get nodes", &messages.ClusterGetNodesResponse{Json: b}, nil)
+	})
+}
+
+// gatherNodes asks the membership actor (when there is one) and every
+// running instance, and gives the view to cont in the actor's turn. An
+// instance that does not answer within CallTimeout is left out; a
+// membership actor that does not answer is an error.
+func (a *envActor) gatherNodes(ctx actor.Context, cont func(NodesView, error)) {
 	g := &nodesGather{}
 	names := map[timely.ClusterId]string{}
 	for _, cl := range a.core.Clusters() {
@@ -67,10 +86,10 @@ func (a *envActor) handleGetNodes(ctx actor.Context, m *messages.ClusterGetNodes
 			return
 		}
 		if g.err != nil {
-			fail(g.err)
+			cont(NodesView{}, g.err)
 			return
 		}
-		a.replyNodes(ctx, sender, g)
+		cont(a.placeReplicas(g.view), nil)
 	}
 	g.pending = 1 + len(a.instances)
 	if a.cfg.Membership == nil {
@@ -116,32 +135,27 @@ func replicaPlacements(name string, id timely.ClusterId, d instance.Dump) []Repl
 	return out
 }
 
-// replyNodes fills in each replica's node from the members' placements and
-// answers.
-func (a *envActor) replyNodes(ctx actor.Context, sender *actor.PID, g *nodesGather) {
-	for i := range g.view.Replicas {
-		r := &g.view.Replicas[i]
+// placeReplicas fills in each replica's node from the members'
+// placements and sorts the replicas.
+func (a *envActor) placeReplicas(v NodesView) NodesView {
+	for i := range v.Replicas {
+		r := &v.Replicas[i]
 		key := r.ClusterId + "/" + r.ReplicaId
 		if a.cfg.Membership == nil && r.Status != "failed" { // a node alone runs every replica
-			r.Node, r.Address = g.view.Members[0].Name, g.view.Members[0].Address
+			r.Node, r.Address = v.Members[0].Name, v.Members[0].Address
 		}
-		for _, mem := range g.view.Members {
+		for _, mem := range v.Members {
 			if mem.State == "up" && slices.Contains(mem.Replicas, key) {
 				r.Node, r.Address = mem.Name, mem.Address
 			}
 		}
 	}
-	sort.Slice(g.view.Replicas, func(i, j int) bool {
-		x, y := g.view.Replicas[i], g.view.Replicas[j]
+	sort.Slice(v.Replicas, func(i, j int) bool {
+		x, y := v.Replicas[i], v.Replicas[j]
 		if x.Cluster != y.Cluster {
 			return x.Cluster < y.Cluster
 		}
 		return x.Replica < y.Replica
 	})
-	b, err := json.MarshalIndent(g.view, "", "  ")
-	if err != nil {
-		a.reply(ctx, sender, "get nodes", &messages.ClusterGetNodesResponse{Error: messages.ErrorToWire(errorf(ErrInternal, "get nodes: %v", err))}, err)
-		return
-	}
-	a.reply(ctx, sender, "get nodes", &messages.ClusterGetNodesResponse{Json: b}, nil)
+	return v
 }

@@ -44,6 +44,15 @@ func TestGetNodesAlone(t *testing.T) {
 	if len(v.Members) != 1 || !v.Members[0].Self || v.Members[0].State != "up" {
 		t.Fatalf("members of a node alone: %+v", v.Members)
 	}
+	// The dump shows the same, under "nodes".
+	d := expect[*messages.ClientDumpResponse](r.s, &messages.ClientDump{Conn: r.s.conn})
+	var dump struct {
+		Nodes *environment.NodesView `json:"nodes"`
+	}
+	if err := json.Unmarshal(d.GetJson(), &dump); err != nil || dump.Nodes == nil || len(dump.Nodes.Replicas) != 1 ||
+		dump.Nodes.Replicas[0].Node != v.Members[0].Name {
+		t.Fatalf("dump without the replica's node: %s (%v)", d.GetJson(), err)
+	}
 	rp := v.Replicas[0]
 	if rp.Cluster != environment.DefaultClusterName || rp.Replica != environment.DefaultReplicaName ||
 		rp.Status != "active" || rp.Incarnation == 0 || rp.Node != v.Members[0].Name {
@@ -61,8 +70,12 @@ func TestGetNodesFromMembership(t *testing.T) {
 		Env: func(c *environment.Config) { c.Membership, c.CallTimeout = membership.PID(), 2*time.Second }})
 	r.s = connect(t, sys, r.node.Env, 0)
 
-	// The default cluster's ids, from the dump.
-	d := expect[*messages.ClientDumpResponse](r.s, &messages.ClientDump{Conn: r.s.conn})
+	// The default cluster's ids, from the dump (which asks the
+	// membership too).
+	r.s.p.Send(r.s.env, &messages.ClientDump{Conn: r.s.conn})
+	testkit.ExpectMsg[cluster.GetMembers](membership, timeout)
+	membership.Reply(cluster.Nodes{Self: "m1"})
+	d := testkit.ExpectMsg[*messages.ClientDumpResponse](r.s.p, timeout)
 	var state struct {
 		Clusters []struct {
 			Id       string            `json:"id"`
