@@ -40,9 +40,6 @@ import (
 // spawn, setup); the ReplicaState's launch timeout bounds the whole.
 const remoteLaunchTimeout = 4 * time.Second
 
-// stopMemberShare is Stop's share for leaving the cluster.
-const stopMemberShare = 2 * time.Second
-
 // nodeCluster is what the node holds in cluster mode.
 type nodeCluster struct {
 	member     *cluster.Member
@@ -167,23 +164,31 @@ func (n *Node) joinCluster(guard *surface.RemoteGuard, creds *mtls.Credentials) 
 }
 
 // leaveCluster leaves the cluster (peers see this member go and re-place
-// its replicas), stops the runtime hosts on this node and ends the
-// eviction watch; the remote stops with the membership. It waits at most
-// until deadline for the hosts.
-func (n *Node) leaveCluster(deadline time.Time) {
+// its replicas) and ends the eviction watch, within stopRemoteShare: the
+// remote stops with the membership.
+func (n *Node) leaveCluster() {
 	c := n.cluster
 	if c == nil || c.member == nil {
 		return
 	}
 	close(c.stopWatch)
 	<-c.watchDone
-	if !within(stopMemberShare, func() {
+	if !within(stopRemoteShare, func() {
 		if err := c.member.Stop(); err != nil {
 			n.logger.Warn("leaving the cluster", "err", err)
 		}
 	}) {
-		n.logger.Warn("leaving the cluster did not finish in time; closing the remote", "waited", stopMemberShare)
+		n.logger.Warn("leaving the cluster did not finish in time; closing the remote", "waited", stopRemoteShare)
 		n.remote.Shutdown(false)
+	}
+}
+
+// stopHosts stops the runtime hosts on this node (children of protoactor's
+// activator, not of a subsystem), waiting at most until deadline.
+func (n *Node) stopHosts(deadline time.Time) {
+	c := n.cluster
+	if c == nil {
+		return
 	}
 	for _, pid := range c.hosts.list() {
 		left := time.Until(deadline)

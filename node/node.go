@@ -367,14 +367,16 @@ func (n *Node) Stop() {
 		if n.metrics != nil {
 			n.metrics.ready.Set(0)
 		}
-		// In cluster mode, leave first: peers re-place this node's
-		// replicas at once, and the runtime hosts here stop before their
-		// stores close.
-		n.leaveCluster(time.Now().Add(stopGuardianShare))
+		// In cluster mode, leave first, within the remote's share (the
+		// membership stops the remote): peers re-place this node's
+		// replicas at once. The runtime hosts here stop first in the
+		// guardian's share, before their stores close.
+		n.leaveCluster()
 		if n.guardian != nil {
 			var stopped bool
 			if n.monitor != nil {
 				deadline := time.Now().Add(stopGuardianShare)
+				n.stopHosts(deadline)
 				n.stopSubsystems(deadline)
 				n.system.Root.Stop(n.guardian)
 				stopped = waitFor(n.guardianGone, max(time.Until(deadline), guardianStopFloor))
