@@ -6,9 +6,11 @@ import (
 	"context"
 	"net"
 	"net/url"
+	"strings"
 	"testing"
 	"time"
 
+	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.etcd.io/etcd/server/v3/embed"
 	"go.uber.org/zap"
 
@@ -20,7 +22,8 @@ import (
 // membership through etcd (--cluster-provider) instead of a --join list:
 // the nodes find each other through an embedded etcd, a killed node's
 // replica is placed again and hydrates, and the killed member leaves the
-// view once its lease expires.
+// view once its lease expires; a live member whose key is deleted (an
+// expired lease) halts with exit 3 and its replica moves.
 func TestEtcdMembershipKilledNode(t *testing.T) {
 	etcd, endpoint := startEtcd(t)
 	c := multinode.Start(t, multinode.Config{Nodes: 3,
@@ -60,6 +63,40 @@ func TestEtcdMembershipKilledNode(t *testing.T) {
 		return true
 	})
 	insert(t, ctx, cl, o, 30, 40)
+	waitPeek(t, ctx, cl, "items_v", o, 30*time.Second)
+
+	// A live member evicted (its key deleted, as an expired lease does)
+	// halts: protoactor would never list it again, so it exits 3 saying
+	// to restart it; its replica is placed on the node left.
+	var evicted *multinode.Node
+	var id string
+	for _, m := range v.Members {
+		if m.State == "up" && m.Name != "n1" && m.Name != lost.Name() {
+			evicted, id = nodeByName(c, m.Name), m.ID
+		}
+	}
+	if evicted == nil {
+		t.Fatalf("no live compute-only member in %+v", v.Members)
+	}
+	cli, err := clientv3.New(clientv3.Config{Endpoints: []string{endpoint}, DialTimeout: 5 * time.Second, Logger: zap.NewNop()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cli.Close()
+	if resp, err := cli.Delete(ctx, "/processtest/members/arbor/"+id); err != nil || resp.Deleted != 1 {
+		t.Fatalf("delete %s's key: %v (%+v)", evicted.Name(), err, resp)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for evicted.Running() && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	if code := evicted.ExitCode(); code != 3 || !strings.Contains(evicted.Log(), "was dropped by the cluster") {
+		t.Fatalf("%s after its eviction: running %v, exit %d; want exit 3 naming the eviction", evicted.Name(), evicted.Running(), code)
+	}
+	waitView(t, ctx, cl, replaceTimeout, "c's replicas all on n1", func(v client.NodesView) bool {
+		rs := replicasOf(v, "c")
+		return allHydrated("c", "r1", "r2")(v) && rs["r1"].Node == "n1" && rs["r2"].Node == "n1"
+	})
 	waitPeek(t, ctx, cl, "items_v", o, 30*time.Second)
 }
 
