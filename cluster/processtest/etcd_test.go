@@ -27,7 +27,7 @@ import (
 func TestEtcdMembershipKilledNode(t *testing.T) {
 	etcd, endpoint := startEtcd(t)
 	c := multinode.Start(t, multinode.Config{Nodes: 3,
-		Args: []string{"--cluster-provider", "etcd://" + endpoint + "/processtest/members", "--member-timeout", "10s"},
+		Args:     []string{"--cluster-provider", "etcd://" + endpoint + "/processtest/members", "--member-timeout", "10s"},
 		NodeArgs: [][]string{{"--node-name", "n1"}, {"--node-name", "n2", "--roles", "compute"}, {"--node-name", "n3", "--roles", "compute"}},
 	})
 	// Registered after the cluster's cleanup, so it runs first: etcd's
