@@ -223,14 +223,14 @@ func (n *Node) remoteLauncherFor(cl timely.ClusterId, _ timely.ReplicaId) replic
 // before it launches the next: the ReplicaState poisons an abandoned
 // runtime, which a runtime on another node never receives (the remote
 // guard drops system messages), so without this a runtime cut off by a
-// partition would run on when it heals.
+// partition would run on when it heals. Launch runs on the ReplicaState's
+// launching goroutines.
 type retiringLauncher struct {
 	placer *cluster.PlacementLauncher
 
-	mu       sync.Mutex
-	lastInc  uint64
-	lastPID  *actor.PID
-	lastRepl timely.ReplicaId
+	mu   sync.Mutex
+	last uint64     // the latest incarnation launched
+	pid  *actor.PID // its runtime host
 }
 
 // Release forgets the replica's placement (it was dropped); its runtime
@@ -239,18 +239,18 @@ func (l *retiringLauncher) Release(id timely.ReplicaId) { l.placer.Release(id) }
 
 func (l *retiringLauncher) Launch(ctx context.Context, id timely.ReplicaId, incarnation uint64) (*actor.PID, error) {
 	l.mu.Lock()
-	prevInc, prevPID, prevRepl := l.lastInc, l.lastPID, l.lastRepl
+	prevInc, prevPID := l.last, l.pid
 	l.mu.Unlock()
 	if prevPID != nil && prevInc < incarnation {
-		l.placer.Retire(prevRepl, prevInc, prevPID)
+		l.placer.Retire(id, prevInc, prevPID)
 	}
 	pid, err := l.placer.Launch(ctx, id, incarnation)
 	if err != nil {
 		return nil, err
 	}
 	l.mu.Lock()
-	if incarnation >= l.lastInc {
-		l.lastInc, l.lastPID, l.lastRepl = incarnation, pid, id
+	if incarnation >= l.last {
+		l.last, l.pid = incarnation, pid
 	}
 	l.mu.Unlock()
 	return pid, nil
