@@ -105,3 +105,35 @@ func TestClusterModeAlone(t *testing.T) {
 	}
 	awaitQuiet(t, before)
 }
+
+// TestComputeOnlyNode: a node with only the compute role runs no catalog,
+// storage, query tracker or environment, is ready, shows itself as a
+// compute member, and leaves no data but the replicas' outputs dir.
+func TestComputeOnlyNode(t *testing.T) {
+	cfg := testConfig(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	membership := ln.Addr().String()
+	ln.Close()
+	cfg.Join, cfg.MembershipListen, cfg.Roles = membership, membership, "compute"
+	before := goleak.IgnoreCurrent()
+	n, err := Start(cfg, testkit.QuietLogger(), clock.Real())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n.Catalog() != nil || n.Storage() != nil || n.Environment() != nil || n.QueryTracker() != nil {
+		t.Fatalf("a compute-only node runs catalog %v, storage %v, environment %v, query tracker %v",
+			n.Catalog(), n.Storage(), n.Environment(), n.QueryTracker())
+	}
+	if ok, why := n.Ready(); !ok {
+		t.Fatalf("not ready: %s", why)
+	}
+	nodes, err := n.Nodes(5 * time.Second)
+	if err != nil || len(nodes.Members) != 1 || !slices.Equal(nodes.Members[0].Roles, []string{cluster.RoleCompute}) {
+		t.Fatalf("view: %+v (%v)", nodes, err)
+	}
+	n.Stop()
+	awaitQuiet(t, before)
+}
