@@ -4,6 +4,7 @@ package processtest
 
 import (
 	"context"
+	"slices"
 	"testing"
 	"time"
 
@@ -56,5 +57,40 @@ func TestKilledNodeReplicaReplaced(t *testing.T) {
 	// Every acknowledged write is there, and new ones arrive.
 	waitPeek(t, ctx, cl, "items_v", o, 30*time.Second)
 	insert(t, ctx, cl, o, 50, 80)
+	waitPeek(t, ctx, cl, "items_v", o, 30*time.Second)
+
+	// Dropping the surviving replica ends its runtime on its node and its
+	// placement; the re-placed one serves alone.
+	dropped := replicasOf(v, "c")[other]
+	if _, err := cl.Drop(ctx, client.Replica, "c."+other, false); err != nil {
+		t.Fatal(err)
+	}
+	waitView(t, ctx, cl, 10*time.Second, "the dropped replica gone from the view", func(v client.NodesView) bool {
+		for _, m := range v.Members {
+			if slices.Contains(m.Replicas, dropped.ClusterId+"/"+dropped.ReplicaId) {
+				return false
+			}
+		}
+		_, still := replicasOf(v, "c")[other]
+		return !still
+	})
+	deadline := time.Now().Add(15 * time.Second)
+	var hosts float64
+	for time.Now().Before(deadline) {
+		hosts = 0
+		for _, n := range c.Nodes() {
+			if n.Running() {
+				hosts += metricValue(n, "arbor_node_runtime_hosts", `cluster="`+dropped.ClusterId+`"`)
+			}
+		}
+		if hosts == 1 {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if hosts != 1 {
+		t.Fatalf("runtimes of c on the live nodes: %v, want 1 after dropping %s", hosts, other)
+	}
+	insert(t, ctx, cl, o, 80, 90)
 	waitPeek(t, ctx, cl, "items_v", o, 30*time.Second)
 }
