@@ -55,8 +55,10 @@
 // itself when its controller or runtime ends, or when retired. On the
 // environment node each replica incarnation is placed on a compute member
 // (cluster.PlacementLauncher) instead of the replicas host. A node without
-// the environment role runs only the replicas host. A node whose own
-// member id the cluster dropped halts; Stop leaves the cluster first.
+// the environment role runs only the replicas host (its Catalog, Storage,
+// QueryTracker and Environment are nil). A node whose own member id the
+// cluster dropped halts; Stop leaves the cluster first. Member and Nodes
+// give the membership and its view.
 //
 // One node per process: the node sets OpenTelemetry's global meter
 // provider, which protoactor reads.
