@@ -22,6 +22,15 @@ type Consume struct {
 	Changes     map[timely.GlobalId][]dataflow.Update
 }
 
+// CollectionProgress reports that storage collection Collection is
+// complete below Upper (its own CDC progress; collections do not share
+// the tables' upper). Flows reading it advance by reads up to their input
+// frontier. No reply; accepted in every phase.
+type CollectionProgress struct {
+	Collection timely.GlobalId
+	Upper      timely.Timestamp
+}
+
 // ConsumeReply answers a Consume. Upper is the coordinator's consumed
 // upper after it.
 type ConsumeReply struct {

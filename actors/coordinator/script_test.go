@@ -22,12 +22,16 @@ import (
 // `go test ./actors/coordinator -run TestScripts -rewrite` and review the
 // diff like code.
 //
-// Collections are tables u1..u9 and flow exports u10 and up; every
-// collection has one int64 column, and a change is the row (time).
+// Collections are tables u1..u9, flow exports u10..u19 and storage
+// collections u20..u29 (each with its own upper); every collection has one
+// int64 column, and a change is the row (time).
 //
 //	install flow=<n> sources=(<id>,...) [materialized] [checkpoint=<t>] [tick=<ms>]
-//	    a flow over the union of its sources (ids >= u10 are views)
+//	    a flow over the union of its sources (u10..u19 are views,
+//	    u20..u29 storage collections)
 //	consume from=<t> upper=<t> [changes=(<id>@<t>,...)]
+//	progress collection=<id> upper=<t> [changes=(<t>,...)]
+//	    the collection's changes (appended to storage) and its new upper
 //	registered flow=<n> [err=<word>]
 //	submitted [fail=(<flow>,...)]   answer the batches in flight
 //	read [fail=(<flow>,...)] [timeout=(<flow>,...)]
@@ -85,7 +89,10 @@ func (h *script) run(t *testing.T, d *datadriven.TestData) string {
 			v, _ := strconv.ParseUint(strings.TrimPrefix(s, "u"), 10, 64)
 			id := timely.UserId(v)
 			kind := pool.SourceTable
-			if v >= 10 {
+			switch {
+			case v >= 20:
+				kind = pool.SourceCollection
+			case v >= 10:
 				kind = pool.SourceView
 			}
 			spec.Sources = append(spec.Sources, pool.Source{Id: id, Kind: kind})
@@ -133,6 +140,22 @@ func (h *script) run(t *testing.T, d *datadriven.TestData) string {
 				}
 			}
 		}
+	case "progress":
+		var coll string
+		var upper uint64
+		d.ScanArgs(t, "collection", &coll)
+		d.ScanArgs(t, "upper", &upper)
+		v, _ := strconv.ParseUint(strings.TrimPrefix(coll, "u"), 10, 64)
+		if d.HasArg("changes") {
+			var ts []string
+			d.ScanArgs(t, "changes", &ts)
+			for _, x := range ts {
+				at, _ := strconv.ParseUint(x, 10, 64)
+				h.log = append(h.log, dataflow.Update{Row: dataflow.Row{dataflow.Int64(int64(at))}, Time: timely.Timestamp(at), Diff: 1})
+				h.logIds = append(h.logIds, timely.UserId(v))
+			}
+		}
+		eff = h.core.CollectionProgress(timely.UserId(v), timely.Timestamp(upper))
 	case "registered":
 		var flow int
 		d.ScanArgs(t, "flow", &flow)
@@ -249,7 +272,7 @@ func (h *script) readResults(fail, timeout map[pool.FlowId]bool) []ReadResult {
 		}
 		for _, s := range r.Sources {
 			var all []dataflow.Update
-			if s.Kind == pool.SourceTable {
+			if s.Kind == pool.SourceTable || s.Kind == pool.SourceCollection {
 				for i, u := range h.log {
 					if h.logIds[i] == s.Id {
 						all = append(all, u)
@@ -362,6 +385,14 @@ func updates(m map[timely.GlobalId][]dataflow.Update) string {
 func (h *script) state() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "phase %s upper %d\n", h.core.Phase(), h.core.Upper())
+	var colls []timely.GlobalId
+	for id := range h.core.collections {
+		colls = append(colls, id)
+	}
+	sort.Slice(colls, func(i, j int) bool { return colls[i].Compare(colls[j]) < 0 })
+	for _, id := range colls {
+		fmt.Fprintf(&b, "collection %s upper %d\n", id, h.core.collections[id])
+	}
 	for _, id := range h.core.order {
 		f := h.core.flows[id]
 		fmt.Fprintf(&b, "flow %d %s checkpoint %d\n", id, f.state, f.checkpoint)
