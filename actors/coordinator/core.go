@@ -49,8 +49,8 @@ type Core struct {
 	// collections: the consumed upper of each storage collection a flow
 	// reads (collection.go); zero until its first progress.
 	collections map[timely.GlobalId]timely.Timestamp
-	order    []pool.FlowId // producers before readers
-	regQueue []pool.FlowId // installed, not yet registered; head in flight
+	order       []pool.FlowId // producers before readers
+	regQueue    []pool.FlowId // installed, not yet registered; head in flight
 
 	// the Consume in progress
 	consuming   bool
@@ -69,9 +69,9 @@ func NewCore(cfg CoreConfig) *Core {
 		cfg.BackfillChunk = DefaultBackfillChunk
 	}
 	return &Core{
-		chunk:    cfg.BackfillChunk,
-		phase:    Idle,
-		upper:    cfg.Upper,
+		chunk:       cfg.BackfillChunk,
+		phase:       Idle,
+		upper:       cfg.Upper,
 		flows:       map[pool.FlowId]*flow{},
 		byExport:    map[timely.GlobalId]pool.FlowId{},
 		collections: map[timely.GlobalId]timely.Timestamp{},

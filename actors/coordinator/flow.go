@@ -47,12 +47,12 @@ type flow struct {
 	collections map[timely.GlobalId]bool
 	// direct: the flow reads a table itself (its frontier is bounded by
 	// the consumed table upper).
-	direct     bool
-	producers  []pool.FlowId // flows producing the flow's view sources
-	depth      int           // 0 without view sources, else 1 + max over producers
-	lastTick   time.Time
-	stalled    bool // backfill failed; retried after the next Consume
-	failures   int  // backfill rounds failed in a row
+	direct    bool
+	producers []pool.FlowId // flows producing the flow's view sources
+	depth     int           // 0 without view sources, else 1 + max over producers
+	lastTick  time.Time
+	stalled   bool // backfill failed; retried after the next Consume
+	failures  int  // backfill rounds failed in a row
 }
 
 // maxBackfillFailures is how many backfill rounds in a row may fail for a
