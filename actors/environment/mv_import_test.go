@@ -39,6 +39,12 @@ func TestViewsOverMaterializedViewAcrossClusters(t *testing.T) {
 	r.create(&messages.ClientCreateIndex{Conn: r.s.conn, Name: "over_mv_idx", On: "over_mv"}) // default cluster
 	r.create(&messages.ClientCreateView{Conn: r.s.conn, Name: "over_mv_a", Plan: overMV})
 	r.create(&messages.ClientCreateIndex{Conn: r.s.conn, Name: "over_mv_a_idx", On: "over_mv_a", Cluster: "a"})
+	// Unindexed views over materialized views: a transient dataflow per
+	// peek on the default cluster, over mv (cluster a) and over
+	// per_customer (the default cluster's own materialized view).
+	r.create(&messages.ClientCreateView{Conn: r.s.conn, Name: "over_mv_plain", Plan: overMV})
+	overLocal := &messages.ClientPlan{Plan: overMV.GetPlan(), Sources: map[uint64]string{mvPlaceholder.Value: "per_customer"}}
+	r.create(&messages.ClientCreateView{Conn: r.s.conn, Name: "over_local_plain", Plan: overLocal})
 
 	// The oracle of the views: mv's plan, then the filter.
 	want := repeatCustomers(perCustomer())
@@ -51,6 +57,8 @@ func TestViewsOverMaterializedViewAcrossClusters(t *testing.T) {
 	r.check("over_mv", want)
 	r.check("over_mv_a", want)
 	r.check("mv", perCustomer())
+	r.check("over_mv_plain", want)
+	r.check("over_local_plain", want)
 
 	d := expect[*messages.ClientDropResponse](r.s, &messages.ClientDrop{Conn: r.s.conn, Type: messages.ClientObjectType_CLIENT_OBJECT_TYPE_MATERIALIZED_VIEW, Name: "mv"})
 	err := messages.ErrorFromWire(d.GetError())
