@@ -222,7 +222,8 @@ func (a *runtimeActor) importFailed(ctx actor.Context, im *collectionImport, err
 	a.cfg.Logger.Warn("imported storage collection failed", "collection", im.id, "err", err)
 	for _, f := range a.sortedFlows() {
 		if readsCollection(f, im.id) {
-			a.status(ctx, &f.export, messages.WithObject(fmt.Errorf("%w: %s reads storage collection %s: %w", ErrFlow, f.export, im.id, err), f.export.String()))
+			// The cause first: its code (DROPPED, ...) is the status's.
+			a.status(ctx, &f.export, messages.WithObject(fmt.Errorf("%w; %w: %s cannot advance past its checkpoint %d", err, ErrFlow, f.export, f.checkpoint), f.export.String()))
 		}
 	}
 }

@@ -108,27 +108,7 @@ func TestFlowReadsCollectionAlone(t *testing.T) {
 	require.Equal(t, timely.Timestamp(0), h.events.frontier(overMV))
 
 	// "The other cluster" appends the view's changes up to last+1.
-	var ups []*messages.StorageUpdate
-	prev := map[string]dataflow.Row{}
-	for _, at := range ts {
-		cur := map[string]dataflow.Row{}
-		for _, row := range h.oracle(perCustomer, at) {
-			cur[row.String()] = row
-		}
-		for k, row := range prev {
-			if _, ok := cur[k]; !ok {
-				ups = append(ups, &messages.StorageUpdate{Row: dataflow.RowToWire(row), Time: uint64(at), Diff: -1})
-			}
-		}
-		for k, row := range cur {
-			if _, ok := prev[k]; !ok {
-				ups = append(ups, &messages.StorageUpdate{Row: dataflow.RowToWire(row), Time: uint64(at), Diff: 1})
-			}
-		}
-		prev = cur
-	}
-	res := h.request(h.storage, &messages.StorageAppend{Collection: messages.FromGlobalId(perCustomer), ExpectedUpper: 0, NewUpper: uint64(last + 1), Updates: ups}).(*messages.StorageAppendResponse)
-	require.Nil(t, res.GetError())
+	appendView(h, perCustomer, 0, ts)
 	h.waitFrontier(overMV, last)
 	for _, at := range ts {
 		h.checkAt(overMV, at)
@@ -180,4 +160,66 @@ func TestCollectionImportBadInput(t *testing.T) {
 	// The runtime still works: a good import installs.
 	in := tableSrc(h, perCustomer)
 	require.NoError(t, h.installDesc(collectionImport(overMV, overMVPlan(), in), overMV, overMVPlan(), in))
+}
+
+// appendView appends to collection id (standing for the cluster that
+// computes view id) the view's changes at the times ts, as [from,
+// last(ts)+1), computed from the oracle.
+func appendView(h *harness, id timely.GlobalId, from timely.Timestamp, ts []timely.Timestamp) {
+	h.t.Helper()
+	var ups []*messages.StorageUpdate
+	prev := map[string]dataflow.Row{}
+	if from > 0 {
+		for _, row := range h.oracle(id, from-1) {
+			prev[row.String()] = row
+		}
+	}
+	for _, at := range ts {
+		cur := map[string]dataflow.Row{}
+		for _, row := range h.oracle(id, at) {
+			cur[row.String()] = row
+		}
+		for k, row := range prev {
+			if _, ok := cur[k]; !ok {
+				ups = append(ups, &messages.StorageUpdate{Row: dataflow.RowToWire(row), Time: uint64(at), Diff: -1})
+			}
+		}
+		for k, row := range cur {
+			if _, ok := prev[k]; !ok {
+				ups = append(ups, &messages.StorageUpdate{Row: dataflow.RowToWire(row), Time: uint64(at), Diff: 1})
+			}
+		}
+		prev = cur
+	}
+	last := ts[len(ts)-1]
+	res := h.request(h.storage, &messages.StorageAppend{Collection: messages.FromGlobalId(id), ExpectedUpper: uint64(from), NewUpper: uint64(last + 1), Updates: ups}).(*messages.StorageAppendResponse)
+	require.Nil(h.t, res.GetError())
+}
+
+// TestImportedCollectionDropped: when storage drops a collection a flow
+// reads, the runtime reports a status error for that flow with code
+// DROPPED naming the collection; the flow keeps what it had.
+func TestImportedCollectionDropped(t *testing.T) {
+	h := newHarness(t, options{workers: 1})
+	h.createTable(orders, ordersSchema)
+	h.createTable(customers, customersSchema)
+	mv := reduceP(getP(orders), []int{1}, agg(sumW, 2), agg(cntW, -1))
+	h.createCollection(perCustomer, mv, tableSrc(h, orders))
+	h.record(perCustomer, mv, tableSrc(h, orders))
+	in := tableSrc(h, perCustomer)
+	require.NoError(t, h.installDesc(collectionImport(overMV, overMVPlan(), in), overMV, overMVPlan(), in))
+	r := rand.New(rand.NewSource(13))
+	var id int64
+	ts := workload(h, r, 5, &id)
+	appendView(h, perCustomer, 0, ts)
+	last := ts[len(ts)-1]
+	h.waitFrontier(overMV, last)
+
+	res := h.request(h.storage, &messages.StorageDropTable{Table: messages.FromGlobalId(perCustomer)}).(*messages.StorageDropTableResponse)
+	require.Nil(t, res.GetError())
+	var err error
+	require.Eventually(t, func() bool { e, done := h.events.outcome(overMV); err = e; return done && e != nil }, wait, time.Millisecond, "a status error for %s", overMV)
+	require.True(t, errors.Is(err, messages.ErrDropped), "%v is not DROPPED", err)
+	require.ErrorContains(t, err, perCustomer.String())
+	h.checkAt(overMV, last)
 }
