@@ -3,15 +3,20 @@ package runtime_test
 import (
 	"errors"
 	"math/rand"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/asynkron/protoactor-go/actor"
+
 	"github.com/stretchr/testify/require"
 
+	"github.com/arbor-db/arbor/actors/pool"
 	"github.com/arbor-db/arbor/dataflow"
 	"github.com/arbor-db/arbor/messages"
 	"github.com/arbor-db/arbor/persistence"
 	"github.com/arbor-db/arbor/persistence/pebble"
+	"github.com/arbor-db/arbor/testkit"
 	"github.com/arbor-db/arbor/timely"
 )
 
@@ -222,4 +227,77 @@ func TestImportedCollectionDropped(t *testing.T) {
 	require.True(t, errors.Is(err, messages.ErrDropped), "%v is not DROPPED", err)
 	require.ErrorContains(t, err, perCustomer.String())
 	h.checkAt(overMV, last)
+}
+
+// TestImportHoldBoundsCollectionCompaction: with storage keeping no
+// history beyond read holds, a flow over a storage collection holds the
+// collection at what it needs (its as_of advanced by AllowCompaction, and
+// its checkpoint): the collection's since stays there while the collection
+// moves on, across a restart of the runtime actor (the hold is carried),
+// and moves on once the flow is dropped. The flow stays exact throughout.
+func TestImportHoldBoundsCollectionCompaction(t *testing.T) {
+	h := newHarness(t, options{workers: 1, compact: true})
+	h.createTable(orders, ordersSchema)
+	h.createTable(customers, customersSchema)
+	mv := reduceP(getP(orders), []int{1}, agg(sumW, 2), agg(cntW, -1))
+	h.createCollection(perCustomer, mv, tableSrc(h, orders))
+	h.record(perCustomer, mv, tableSrc(h, orders))
+	in := tableSrc(h, perCustomer)
+	install := func() {
+		require.NoError(t, h.installDesc(collectionImport(overMV, overMVPlan(), in), overMV, overMVPlan(), in))
+	}
+	install()
+	r := rand.New(rand.NewSource(14))
+	var id int64
+	ts1 := workload(h, r, 5, &id)
+	appendView(h, perCustomer, 0, ts1)
+	pin := ts1[len(ts1)-1]
+	h.waitFrontier(overMV, pin)
+	h.send(allowCompaction(overMV, timely.At(pin)))
+
+	ts2 := workload(h, r, 5, &id)
+	appendView(h, perCustomer, pin+1, ts2)
+	last := ts2[len(ts2)-1]
+	h.waitFrontier(overMV, last)
+	h.mustWrite(change{table: customers, row: dataflow.Row{dataflow.Int64(1000), dataflow.String("z")}, diff: 1}) // compaction runs after commits
+	testkit.Eventually(t, func() bool { s, _ := h.tableFrontiers(perCustomer); return s == pin }, wait, "collection since at the flow's compaction frontier %d", pin)
+	for _, at := range ts2 {
+		h.checkAt(overMV, at)
+	}
+
+	// The runtime actor restarts (its coordinator breaks an invariant);
+	// the carried hold keeps the collection at pin until the flow is back.
+	coord := actor.NewPID(h.runtime.Address, h.runtime.Id+"/coordinator")
+	h.sys.Root.Send(coord, &pool.TickReply{})
+	testkit.Eventually(t, func() bool {
+		for _, e := range h.events.errs() {
+			if strings.Contains(e, "restarted") {
+				return true
+			}
+		}
+		return false
+	}, wait, "runtime restart reported")
+	h.mustWrite(change{table: customers, row: dataflow.Row{dataflow.Int64(1001), dataflow.String("y")}, diff: 1})
+	if s, _ := h.tableFrontiers(perCustomer); s > pin {
+		t.Fatalf("the collection compacted to %d past the flow's need %d while the runtime restarted", s, pin)
+	}
+	h.connect(func() {
+		install()
+		h.send(allowCompaction(overMV, timely.At(pin)))
+	})
+	ts3 := workload(h, r, 5, &id)
+	appendView(h, perCustomer, last+1, ts3)
+	last = ts3[len(ts3)-1]
+	h.waitFrontier(overMV, last)
+	for _, at := range append(ts2, ts3...) {
+		h.checkAt(overMV, at)
+	}
+
+	// Dropped, the flow holds nothing: the collection compacts.
+	h.drop(overMV)
+	testkit.Eventually(t, func() bool {
+		h.mustWrite(change{table: customers, row: dataflow.Row{dataflow.Int64(int64(2000 + r.Intn(1000))), dataflow.String("x")}, diff: 1})
+		s, _ := h.tableFrontiers(perCustomer)
+		return s == last
+	}, wait, "collection since at its last complete time %d once no flow reads it", last)
 }
