@@ -283,7 +283,8 @@ func (a *envActor) createItem(ctx actor.Context, kind, name string, typ messages
 			}
 			if isMaterializedView(o) {
 				// Other clusters read its collection (mv_import.go).
-				a.registerViewCollection(ctx, o)
+				a.registerViewCollection(ctx, o, func() { ok(o.toWire(a.core)) })
+				return
 			}
 			ok(o.toWire(a.core))
 		})

@@ -48,13 +48,35 @@ func (a *envActor) registerViewCollections(ctx actor.Context, pid *actor.PID, cl
 }
 
 // registerViewCollection registers a new materialized view's collection
-// with the instances of every other cluster.
-func (a *envActor) registerViewCollection(ctx actor.Context, o *object) {
-	for cid, pid := range a.instances {
-		if cid != o.cluster {
-			a.registerTable(ctx, pid, o)
+// with the instances of every other cluster, with its frontiers as storage
+// reports them now (a poll may have seen the collection before the view
+// was installed, and a poll reports only what moved), then calls done: a
+// request sent to an instance after done reaches it after the
+// registration.
+func (a *envActor) registerViewCollection(ctx actor.Context, o *object, done func()) {
+	a.request(ctx, a.cfg.Storage, &messages.StorageFrontiers{Tables: []*messages.GlobalId{messages.FromGlobalId(o.id)}}, func(res any, err error) {
+		if r, ok := res.(*messages.StorageFrontiersResponse); ok && err == nil && r.GetError() == nil {
+			for _, t := range r.GetTables() {
+				since, err1 := t.GetSince().ToTimely()
+				upper, err2 := t.GetUpper().ToTimely()
+				if err1 != nil || err2 != nil {
+					continue
+				}
+				if old, seen := a.frontiers[o.id]; seen {
+					since, upper = since.Join(old.since), upper.Join(old.upper)
+				}
+				a.frontiers[o.id] = tableFrontiers{since: since, upper: upper}
+			}
+		} else {
+			a.cfg.Logger.Warn("compute: frontiers of a new materialized view's collection unknown; the next poll reports them", "object", o.name, "error", err)
 		}
-	}
+		for cid, pid := range a.instances {
+			if cid != o.cluster {
+				a.registerTable(ctx, pid, o)
+			}
+		}
+		done()
+	})
 }
 
 // frontierTargets returns the instances that learn storage frontiers of
