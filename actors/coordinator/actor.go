@@ -132,7 +132,7 @@ func (a *coordActor) Receive(ctx actor.Context) {
 	case *Consume:
 		a.handleConsume(ctx, m)
 	case *CollectionProgress:
-		a.run(ctx, a.core.CollectionProgress(m.Collection, m.Upper))
+		a.run(ctx, a.core.CollectionProgress(m.Collection, m.From, m.Upper, m.Changes))
 	case *InstallFlow:
 		a.installs = append(a.installs, pendingInstall{msg: m, sender: ctx.Sender()})
 		a.installPending(ctx)

@@ -28,7 +28,7 @@ func (c *Core) target(f *flow) timely.Timestamp {
 	}
 	for _, s := range f.spec.Sources {
 		if s.Kind == pool.SourceCollection {
-			bound(c.collections[s.Id])
+			bound(c.CollectionUpper(s.Id))
 		}
 	}
 	for _, p := range f.producers {
@@ -126,7 +126,7 @@ func (c *Core) planBackfill(eff *Effects) {
 			continue
 		}
 		if to := c.target(f); to > f.checkpoint {
-			r := ReadRequest{Flow: id, Sources: f.spec.Sources, From: f.checkpoint, To: to}
+			r := ReadRequest{Flow: id, Sources: f.spec.Sources, From: f.checkpoint, To: to, Cached: c.cached(f.spec.Sources, f.checkpoint, to)}
 			c.reads[id] = r
 			eff.Reads = append(eff.Reads, r)
 		}

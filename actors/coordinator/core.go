@@ -46,9 +46,9 @@ type Core struct {
 
 	flows    map[pool.FlowId]*flow
 	byExport map[timely.GlobalId]pool.FlowId
-	// collections: the consumed upper of each storage collection a flow
-	// reads (collection.go); zero until its first progress.
-	collections map[timely.GlobalId]timely.Timestamp
+	// collections: the consumed upper and the recent changes of each
+	// storage collection a flow reads (collection.go).
+	collections map[timely.GlobalId]*collectionLog
 	order       []pool.FlowId // producers before readers
 	regQueue    []pool.FlowId // installed, not yet registered; head in flight
 
@@ -74,7 +74,7 @@ func NewCore(cfg CoreConfig) *Core {
 		upper:       cfg.Upper,
 		flows:       map[pool.FlowId]*flow{},
 		byExport:    map[timely.GlobalId]pool.FlowId{},
-		collections: map[timely.GlobalId]timely.Timestamp{},
+		collections: map[timely.GlobalId]*collectionLog{},
 	}
 }
 
@@ -184,7 +184,7 @@ func (c *Core) Install(spec pool.FlowSpec, checkpoint timely.Timestamp) (Effects
 	c.byExport[spec.Export] = spec.Id
 	for id := range f.collections {
 		if _, ok := c.collections[id]; !ok {
-			c.collections[id] = 0
+			c.collections[id] = &collectionLog{}
 		}
 	}
 	c.order = sortOrder(c.flows)

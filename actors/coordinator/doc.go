@@ -35,9 +35,11 @@
 // in a circle, since M's flow reads tables and M's collection advances as
 // its sink appends M's committed output. A flow that reads a collection
 // (directly or through views) gets no Consume batch: it advances by
-// backfill reads up to its input frontier, before and after hydration,
-// reading each collection from storage up to that collection's upper
-// (collection.go). Checkpoints stay per flow and commit with the outputs. A flow reading a
+// backfill reads up to its input frontier, before and after hydration.
+// A collection's reads are served from the changes its progress brought
+// while the coordinator keeps them (ReadRequest.Cached) and from storage
+// up to that collection's upper otherwise (collection.go). Checkpoints
+// stay per flow and commit with the outputs. A flow reading a
 // view whose producer is in the same batch (or is not active) is demoted
 // to backfilling: it never reads view output that is not committed.
 // Backfilling flows advance in rounds of at most Config.BackfillChunk

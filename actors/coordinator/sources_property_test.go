@@ -29,7 +29,10 @@ const sourceSeedEnv = "COORDINATOR_SEED"
 // harness: a pool whose materialized flows output their input, a store
 // that reads a log) with random interleavings of table Consumes, appends
 // and progress of storage collection u20, and answers to what is in
-// flight, a tenth of them failures (a batch, a read, a commit). Flows:
+// flight, a tenth of them failures (a batch, a read, a commit); the
+// collection's changes come with its progress (now and then with a gap, as
+// after a resubscription), and reads the coordinator serves from them are
+// taken as it serves them. Flows:
 // 10 over table u1, 11 over collection u20, 12 over both, 13 over view u10
 // and u20, 14 over table u2 — all materialized. After every step no
 // checkpoint passes its flow's input frontier; at the end, after
@@ -149,15 +152,24 @@ func runSourceSeed(t *testing.T, seed int64, steps int) {
 				}
 			}
 			run(eff)
-		case r < 5: // the collection's writer appends
+		case r < 5: // the collection's writer appends; its CDC delivers
 			upper := collUpper + timely.Timestamp(1+rng.Intn(3))
+			var cs []dataflow.Update
 			for n := rng.Intn(3); n > 0; n-- {
 				at := collUpper + timely.Timestamp(rng.Intn(int(upper-collUpper)))
-				h.log = append(h.log, dataflow.Update{Row: row(at), Time: at, Diff: 1})
+				u := dataflow.Update{Row: row(at), Time: at, Diff: 1}
+				h.log = append(h.log, u)
 				h.logIds = append(h.logIds, u20)
+				cs = append(cs, u)
+			}
+			from := collUpper
+			if rng.Intn(20) == 0 {
+				// A resubscription that lost the changes: a gap in the
+				// log; reads of that range go to storage.
+				from, cs = upper, nil
 			}
 			collUpper = upper
-			run(h.core.CollectionProgress(u20, collUpper))
+			run(h.core.CollectionProgress(u20, from, collUpper, cs))
 		default:
 			step(true)
 		}

@@ -19,10 +19,10 @@ import (
 // runtime subscribes to that collection's own CDC, one subscription per
 // collection named SubscriptionId + "/" + id, and reports its progress to
 // the coordinator as CollectionProgress (its upper is its own, not the
-// tables'). The coordinator's flows over it read its history with range
-// reads up to that upper (coordinator/collection.go), so the changes the
-// subscription pushes are not kept: the subscription is the source of
-// progress.
+// tables'), with the changes its batches delivered since the previous
+// progress. The coordinator's flows over it read its history up to that
+// upper from those changes while it keeps them, and with range reads from
+// storage otherwise (coordinator/collection.go).
 //
 // Before the flows of a dataflow install, the table check (nextBuild)
 // names the collections too: storage must know each as a collection
@@ -43,6 +43,9 @@ type collectionImport struct {
 	subId string
 	// upper is the collection's upper as last told to the coordinator.
 	upper timely.Timestamp
+	// pending are the changes at or after upper its batches delivered,
+	// which go with the next progress.
+	pending []dataflow.Update
 }
 
 func (a *runtimeActor) importSubId(id timely.GlobalId) string {
@@ -85,9 +88,21 @@ func (a *runtimeActor) handleImportMessage(ctx actor.Context) bool {
 		}
 		return true
 	case *messages.StorageCdcBatch:
-		// The flows read the collection's history by range reads; the
-		// subscription is their source of progress.
-		return a.importBySub(m.GetSubscriptionId()) != nil
+		im := a.importBySub(m.GetSubscriptionId())
+		if im == nil {
+			return false
+		}
+		changes, err := decodeVersion(m.GetBatch())
+		if err != nil {
+			a.importFailed(ctx, im, err)
+			return true
+		}
+		for _, u := range changes[im.id] {
+			if u.Time >= im.upper {
+				im.pending = append(im.pending, u)
+			}
+		}
+		return true
 	case *messages.StorageCdcProgress:
 		im := a.importBySub(m.GetSubscriptionId())
 		if im == nil {
@@ -113,6 +128,7 @@ func (a *runtimeActor) handleImportMessage(ctx actor.Context) bool {
 		// upper told to the coordinator (the import's hold keeps it).
 		a.cfg.Logger.Warn("storage ended a collection subscription; subscribing again", "collection", im.id, "from", im.upper, "err", m.GetError())
 		ctx.Request(a.cfg.Storage, &messages.StorageUnsubscribe{SubscriptionId: im.subId})
+		im.pending = nil // the new subscription delivers them again
 		a.subscribeImport(ctx, im)
 		return true
 	}
@@ -174,8 +190,12 @@ func (a *runtimeActor) checkImports(ctx actor.Context, b *build, res any) error 
 }
 
 // startImport makes sure collection tf is imported: its hold taken (once;
-// a carried one is kept), its subscription made, and the upper storage
-// reported told to the coordinator.
+// a carried one is kept), its subscription made from the upper storage
+// reported, and that upper told to the coordinator as where the
+// collection's changes start to come (earlier history is read from
+// storage). An import already running is left alone: its subscription's
+// progress is what the coordinator hears (an upper a later check saw may
+// be ahead of the changes delivered so far).
 func (a *runtimeActor) startImport(ctx actor.Context, tf *messages.StorageTableFrontiers) {
 	id, _ := tf.GetTable().ToTimely()
 	since, _ := frontierTime(tf.GetSince())
@@ -183,35 +203,52 @@ func (a *runtimeActor) startImport(ctx actor.Context, tf *messages.StorageTableF
 	if a.imports == nil {
 		a.imports = map[timely.GlobalId]*collectionImport{}
 	}
-	im, ok := a.imports[id]
-	if !ok {
-		im = &collectionImport{id: id, subId: a.importSubId(id), upper: upper}
-		a.imports[id] = im
-		if a.carried.imports == nil {
-			a.carried.imports = map[timely.GlobalId]timely.Timestamp{}
-		}
-		if _, held := a.carried.imports[id]; !held {
-			a.carried.imports[id] = since
-			ctx.Request(a.cfg.Storage, &messages.StorageAcquireReadHold{HoldId: a.importHoldId(id), Tables: []*messages.GlobalId{messages.FromGlobalId(id)}, At: uint64(since)})
-		}
-		a.subscribeImport(ctx, im)
+	if _, ok := a.imports[id]; ok {
+		return
 	}
-	a.importProgress(ctx, im, upper)
+	im := &collectionImport{id: id, subId: a.importSubId(id), upper: upper}
+	a.imports[id] = im
+	if a.coord != nil {
+		ctx.Send(a.coord, &coordinator.CollectionProgress{Collection: id, From: upper, Upper: upper})
+	}
+	if a.carried.imports == nil {
+		a.carried.imports = map[timely.GlobalId]timely.Timestamp{}
+	}
+	if _, held := a.carried.imports[id]; !held {
+		a.carried.imports[id] = since
+		ctx.Request(a.cfg.Storage, &messages.StorageAcquireReadHold{HoldId: a.importHoldId(id), Tables: []*messages.GlobalId{messages.FromGlobalId(id)}, At: uint64(since)})
+	}
+	a.subscribeImport(ctx, im)
 }
 
 // subscribeImport subscribes to the collection from the upper the
 // coordinator knows (its history before that is read by range reads).
 func (a *runtimeActor) subscribeImport(ctx actor.Context, im *collectionImport) {
-	from := max(im.upper, a.carried.imports[im.id])
+	from := im.upper
 	ctx.Request(a.cfg.Storage, &messages.StorageSubscribe{SubscriptionId: im.subId, Tables: []*messages.GlobalId{messages.FromGlobalId(im.id)}, From: uint64(from), HoldFollowsProgress: true})
 }
 
-// importProgress tells the coordinator the collection's upper (which
-// ignores an upper that does not advance).
+// importProgress tells the coordinator the collection's new upper, with
+// the changes delivered below it since the last progress. The upper a
+// table check saw (no changes known) comes as an upper only: the
+// subscription's progress brings those changes.
 func (a *runtimeActor) importProgress(ctx actor.Context, im *collectionImport, upper timely.Timestamp) {
-	im.upper = max(im.upper, upper)
+	if upper <= im.upper {
+		return
+	}
+	var now, later []dataflow.Update
+	for _, u := range im.pending {
+		if u.Time < upper {
+			now = append(now, u)
+		} else {
+			later = append(later, u)
+		}
+	}
+	im.pending = later
+	from := im.upper
+	im.upper = upper
 	if a.coord != nil {
-		ctx.Send(a.coord, &coordinator.CollectionProgress{Collection: im.id, Upper: im.upper})
+		ctx.Send(a.coord, &coordinator.CollectionProgress{Collection: im.id, From: from, Upper: upper, Changes: now})
 	}
 }
 

@@ -38,8 +38,8 @@
 // with its own upper (a materialized view's shard, written by whichever
 // cluster computes the view, this runtime included), which the runtime
 // reads from storage (collection_feed.go): one CDC subscription and one
-// named read hold per collection, its progress fed to the coordinator as
-// that source's own frontier. An index export arranges its flow by the
+// named read hold per collection, its progress and changes fed to the
+// coordinator as that source's own frontier and history. An index export arranges its flow by the
 // index key; peeks read that arrangement on the owning worker.
 // A materialized-view sink is a materialized flow whose output the
 // coordinator commits to Config.Outputs (coordinator.ShardStore) with its
