@@ -102,18 +102,27 @@ func (n *Node) startCatalog() error {
 	if err != nil {
 		return err
 	}
-	props, err := catalog.New(catalog.Config{
-		Open: func(ctx context.Context) (*durable.Handle, error) {
+	open := func(mode durable.Mode) func(ctx context.Context) (*durable.Handle, error) {
+		return func(ctx context.Context) (*durable.Handle, error) {
 			return durable.Open(ctx, durable.Config{
-				Catalog: c.catalog, Version: c.version, Mode: durable.Writable,
+				Catalog: c.catalog, Version: c.version, Mode: mode,
 				DeployGeneration: generation, Clock: n.clock,
 			})
-		},
+		}
+	}
+	ccfg := catalog.Config{
+		Open:    open(durable.Writable),
 		Halt:    n.halt,
 		Clock:   n.clock,
 		Metrics: metrics,
 		Logger:  n.logger.With("actor", SubsystemCatalog),
-	})
+	}
+	if n.cfg.ReadOnly {
+		// A new deploy generation: read the catalog without fencing the
+		// serving node until POST /promote (deploy.go).
+		ccfg.Open, ccfg.Promote = open(durable.ReadOnly), open(durable.Writable)
+	}
+	props, err := catalog.New(ccfg)
 	if err != nil {
 		return err
 	}

@@ -45,6 +45,7 @@ type Node struct {
 
 	catalog      *nodeCatalog
 	storage      *nodeStorage
+	deploy       deployState // read-only and promotion (deploy.go)
 	queryTracker *actor.PID
 	// trackerHandle and envEffects connect the environment to the query
 	// tracker (querytracker.go); env is the environment (environment.go).
@@ -267,6 +268,7 @@ func (n *Node) routes() http.Handler {
 		}
 		fmt.Fprintln(w, "ok")
 	})
+	n.promotionRoutes(mux) // /promote, /promote/status (deploy.go)
 	mux.HandleFunc("/readyz", func(w http.ResponseWriter, r *http.Request) {
 		// Ready: every subsystem is up and answered its latest probe in
 		// time; otherwise the body names each that is not.
