@@ -97,6 +97,10 @@ type Client struct {
 	// session there; a failover changes both (guarded by mu).
 	env  *actor.PID
 	conn *messages.ConnectionId
+	// gone closes when env's node is gone (watched by watcher, with
+	// several addresses only; failover.go).
+	gone    chan struct{}
+	watcher *actor.PID
 	// done is closed by shutdown: calls still waiting fail with ErrClosed.
 	done chan struct{}
 	stop sync.Once
@@ -272,8 +276,12 @@ func callOnce[R response](ctx context.Context, c *Client, env *actor.PID, op str
 		}
 	}), "call")
 	defer c.sys.Root.Stop(pid)
+	gone := c.goneFor(env)
 	c.sys.Root.RequestWithCustomSender(env, req, pid)
 	select {
+	case <-gone:
+		return zero, &Error{Code: messages.ErrorCode_ERROR_CODE_UNAVAILABLE,
+			Message: fmt.Sprintf("%s: the environment at %s went away", op, env.GetAddress())}
 	case m := <-replies:
 		switch r := m.(type) {
 		case R:

@@ -18,7 +18,8 @@ import (
 // --addr a,b) talks to one environment at a time: the first that accepts
 // its session. When a call finds that environment gone or not serving
 // (ErrUnavailable: no environment at the address, a read-only one
-// awaiting promotion, one starting or stopping) the client opens a new
+// awaiting promotion, one starting or stopping; or a fence error from one
+// a newer deploy generation took over from) the client opens a new
 // session on the next address that accepts one, trying them in turn for
 // at most the failover budget (WithFailover, DefaultFailoverBudget).
 //
@@ -84,9 +85,10 @@ func idempotent(req proto.Message) bool {
 }
 
 // failedOver reports whether err means the environment is gone or does not
-// serve, so another may: UNAVAILABLE, or no answer within an attempt.
+// serve, so another may: UNAVAILABLE, or FENCED (a newer environment owns
+// the catalog or storage; the fenced one is about to halt).
 func failedOver(err error) bool {
-	return errors.Is(err, ErrUnavailable)
+	return errors.Is(err, ErrUnavailable) || errors.Is(err, messages.ErrFenced)
 }
 
 // callFailover is call's body (see the top of this file).
@@ -200,9 +202,11 @@ func (c *Client) connectAny(ctx context.Context, start int) error {
 		})
 		cancel()
 		if err == nil {
+			gone := make(chan struct{})
 			c.mu.Lock()
-			c.env, c.conn = env, resp.GetConn()
+			c.env, c.conn, c.gone = env, resp.GetConn(), gone
 			c.mu.Unlock()
+			c.watchEnv(env, gone)
 			return nil
 		}
 		if len(c.addrs) == 1 {
@@ -223,4 +227,51 @@ func setConn(req proto.Message, conn *messages.ConnectionId) {
 	if fd := m.Descriptor().Fields().ByName("conn"); fd != nil && fd.Kind() == protoreflect.MessageKind {
 		m.Set(fd, protoreflect.ValueOfMessage(proto.Clone(conn).ProtoReflect()))
 	}
+}
+
+// goneFor returns the channel that closes when env's node is gone, while
+// env is the client's target (nil otherwise: a nil channel never fires).
+func (c *Client) goneFor(env *actor.PID) <-chan struct{} {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.gone == nil || !c.env.Equal(env) {
+		return nil
+	}
+	return c.gone
+}
+
+// watchEnv is the watcher's request: watch env, close gone when it
+// terminates (its node exits or the connection to it is lost).
+type watchEnv struct {
+	env  *actor.PID
+	gone chan struct{}
+}
+
+// watchEnv has the client's watcher actor watch env (with several
+// addresses only), so that calls in flight to a node that exits fail over
+// at once instead of waiting for their deadline.
+func (c *Client) watchEnv(env *actor.PID, gone chan struct{}) {
+	if len(c.addrs) < 2 {
+		return
+	}
+	if c.watcher == nil {
+		var watched *actor.PID
+		var closeGone chan struct{}
+		c.watcher = c.sys.Root.SpawnPrefix(actor.PropsFromFunc(func(ctx actor.Context) {
+			switch m := ctx.Message().(type) {
+			case *watchEnv:
+				if watched != nil && !watched.Equal(m.env) {
+					ctx.Unwatch(watched)
+				}
+				watched, closeGone = m.env, m.gone
+				ctx.Watch(m.env)
+			case *actor.Terminated:
+				if watched != nil && m.Who.Equal(watched) && closeGone != nil {
+					close(closeGone)
+					watched, closeGone = nil, nil
+				}
+			}
+		}), "watcher")
+	}
+	c.sys.Root.Send(c.watcher, &watchEnv{env: env, gone: gone})
 }

@@ -121,8 +121,13 @@ func unhydrated(cluster string, r any, err error) []string {
 	if err != nil {
 		return []string{fmt.Sprintf("cluster %s: %v", cluster, err)}
 	}
-	reply, ok := r.(*instance.DumpReply)
-	if !ok {
+	var reply instance.DumpReply
+	switch x := r.(type) {
+	case instance.DumpReply:
+		reply = x
+	case *instance.DumpReply:
+		reply = *x
+	default:
 		return []string{fmt.Sprintf("cluster %s: instance answered %T", cluster, r)}
 	}
 	var d instance.Dump
