@@ -11,6 +11,7 @@ import (
 
 	"github.com/arbor-db/arbor/actors/catalog"
 	"github.com/arbor-db/arbor/actors/catalog/durable"
+	rootguardian "github.com/arbor-db/arbor/actors/node"
 	"github.com/arbor-db/arbor/actors/surface"
 	"github.com/arbor-db/arbor/persistence"
 	"github.com/arbor-db/arbor/persistence/etcd"
@@ -183,9 +184,17 @@ func (n *Node) stopCatalog() {
 
 // halt is the catalog guardian's Halt: it hands the reason to whoever waits
 // on Halted (main exits non-zero with it). Only the first reason is kept.
+//
+// The environment stops at once (before main stops the node in order), so
+// clients stop being answered by a node a newer one fenced: their calls
+// fail and they fail over (docs/deploy.md) instead of waiting for the
+// whole node to stop.
 func (n *Node) halt(reason string) {
 	select {
 	case n.halted <- reason:
+		if n.guardian != nil && !n.stopping.Load() {
+			n.system.Root.Send(n.guardian, &rootguardian.StopSubsystem{Name: SubsystemEnvironment})
+		}
 	default:
 	}
 }

@@ -172,7 +172,8 @@ func Start(cfg Config, logger *slog.Logger, clk clock.Clock) (_ *Node, err error
 	if err := n.startEnvironment(); err != nil {
 		return nil, err
 	}
-	n.ready.probeAnswered(SubsystemEnvironment, true, "")
+	// A read-only node (deploy.go) serves no client until promoted.
+	n.ready.probeAnswered(SubsystemEnvironment, !cfg.ReadOnly, "read-only: awaiting promotion (POST /promote)")
 	n.system.Root.Send(n.monitor, &addProbe{target: environmentProbe(n.env)})
 
 	n.httpServer = &http.Server{Handler: n.routes(), ReadHeaderTimeout: 10 * time.Second}

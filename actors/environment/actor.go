@@ -108,6 +108,13 @@ func (a *envActor) Receive(ctx actor.Context) {
 	case *actor.Stopping, *actor.Restarting:
 		// Its children (the instances) stop with it: nothing replaces them.
 		a.stopping = true
+		if _, ok := m.(*actor.Stopping); ok && a.core != nil {
+			// Nothing will answer the pending peeks: say so, so that
+			// clients retry (a failover client on another node) now.
+			for _, p := range a.core.AllPeeks() {
+				a.answerPeek(ctx, p, nil, errorf(messages.ErrUnavailable, "peek %q: the environment is stopping; retry", p.name))
+			}
+		}
 		if a.loop != nil {
 			a.loop.Stop()
 			a.loop = nil

@@ -184,7 +184,7 @@ func (sh *shards) writeFence(ctx context.Context, upper timely.Frontier, tables 
 	if err := sh.txns.CompareAndAppend(ctx, ups, sh.txnsUpper, next); err != nil {
 		var mismatch *persistence.UpperMismatchError
 		if errors.As(err, &mismatch) {
-			return timely.Frontier{}, fmt.Errorf("%w: write the fence record: another writer appended the commit log (upper %s, expected %s)", ErrBackend, mismatch.Current, mismatch.Expected)
+			return timely.Frontier{}, fmt.Errorf("%w: write the fence record: another writer appended the commit log: %w", ErrBackend, err)
 		}
 		return timely.Frontier{}, fmt.Errorf("%w: write the fence record: %w", ErrBackend, err)
 	}

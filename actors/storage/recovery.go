@@ -2,6 +2,7 @@ package storage
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -36,15 +37,29 @@ type openMode struct {
 // set) fails with a *FenceError when the commit log holds a newer writer's
 // token, and otherwise records its token there (fence.go) unless it is
 // there already.
+//
+// A fenced open races the writer it takes over from, which may still be
+// committing until it notices the fence: a lost compare-and-append while
+// completing the last group or writing the fence record starts the open
+// over (at most maxOpenRaces times, within ctx).
 func openShards(ctx context.Context, store persistence.Store, callTimeout time.Duration, mode openMode) (*shards, recovered, error) {
-	sh := &shards{store: store, timeout: callTimeout, records: map[timely.GlobalId][]byte{}, tables: map[timely.GlobalId]persistence.Shard{}}
-	rec, err := sh.open(ctx, mode)
-	if err != nil {
+	for attempt := 1; ; attempt++ {
+		sh := &shards{store: store, timeout: callTimeout, records: map[timely.GlobalId][]byte{}, tables: map[timely.GlobalId]persistence.Shard{}}
+		rec, err := sh.open(ctx, mode)
+		if err == nil {
+			return sh, rec, nil
+		}
 		sh.close()
-		return nil, recovered{}, err
+		var mismatch *persistence.UpperMismatchError
+		if mode.token == nil || !errors.As(err, &mismatch) || attempt >= maxOpenRaces || ctx.Err() != nil {
+			return nil, recovered{}, err
+		}
 	}
-	return sh, rec, nil
 }
+
+// maxOpenRaces bounds the opens a fenced writer starts over after losing a
+// race with the writer it takes over from.
+const maxOpenRaces = 100
 
 // openLog opens the commit log and returns its upper and last group.
 func (sh *shards) openLog(ctx context.Context) (timely.Frontier, []persistence.Update, error) {

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/arbor-db/arbor/client"
+	"github.com/arbor-db/arbor/messages"
 	"github.com/arbor-db/arbor/persistence/etcd/etcdtest"
 )
 
@@ -221,9 +222,36 @@ func runDeploy(t testing.TB) deployRun {
 	}
 	_ = setup.Close()
 
-	b := startDeployNode(t, "/promote/status", "--catalog", catalogURL, "--storage", storageURL, "--deploy-generation", "2", "--read-only")
+	// A serving node is not promotable; /promote takes only POST.
+	if code, body := post(t, "http://"+a.http+"/promote"); code != http.StatusConflict || !strings.Contains(body, "read-only") {
+		t.Fatalf("POST /promote to the serving node: %d %s", code, body)
+	}
+	if code, _ := a.tryGet("/promote"); code != http.StatusMethodNotAllowed {
+		t.Fatalf("GET /promote: %d", code)
+	}
+	if code, body := a.tryGet("/promote/status"); code != http.StatusServiceUnavailable || !strings.Contains(body, `"read_only":false`) {
+		t.Fatalf("GET /promote/status on the serving node: %d %s", code, body)
+	}
 
-	opts := []client.Option{client.WithAddresses(b.listen), client.WithFailover(30 * time.Second), client.WithAttemptTimeout(time.Second)}
+	b := startDeployNode(t, "/promote/status", "--catalog", catalogURL, "--storage", storageURL, "--deploy-generation", "2", "--read-only")
+	// The read-only node refuses sessions: a client that names it first
+	// opens its session on the serving node.
+	if code, body := b.tryGet("/readyz"); code != http.StatusServiceUnavailable || !strings.Contains(body, "read-only") {
+		t.Fatalf("/readyz of the read-only node: %d %s", code, body)
+	}
+	if _, err := client.Dial(ctx, b.listen); !errors.Is(err, client.ErrUnavailable) || !strings.Contains(err.Error(), "read-only") {
+		t.Fatalf("dial the read-only node alone: %v, want UNAVAILABLE read-only", err)
+	}
+	bFirst, err := client.Dial(ctx, b.listen, client.WithAddresses(a.listen))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res, err := bFirst.Peek(ctx, "orders"); err != nil || len(res.Rows) != 3 {
+		t.Fatalf("peek through a client that named the read-only node first: %v %v", res, err)
+	}
+	_ = bFirst.Close()
+
+	opts := []client.Option{client.WithAddresses(b.listen), client.WithFailover(30 * time.Second), client.WithAttemptTimeout(250 * time.Millisecond)}
 	reader, err := client.Dial(ctx, a.listen, opts...)
 	if err != nil {
 		t.Fatal(err)
@@ -240,7 +268,7 @@ func runDeploy(t testing.TB) deployRun {
 	var wg sync.WaitGroup
 	wg.Add(2)
 	go func() { defer wg.Done(); p.run(pollCtx, reader, "orders") }()
-	var writeErrs []string
+	var writeErrs []error
 	go func() {
 		defer wg.Done()
 		tick := time.NewTicker(20 * time.Millisecond)
@@ -258,7 +286,7 @@ func runDeploy(t testing.TB) deployRun {
 			if err == nil {
 				acked = append(acked, id)
 			} else if pollCtx.Err() == nil {
-				writeErrs = append(writeErrs, err.Error())
+				writeErrs = append(writeErrs, err)
 			}
 			ackedMu.Unlock()
 		}
@@ -313,11 +341,15 @@ func runDeploy(t testing.TB) deployRun {
 		}
 		t.Logf("a failed peek: %s", f)
 	}
-	for i, f := range writeErrs {
-		if i == 3 {
-			break
+	for i, err := range writeErrs {
+		if i < 3 {
+			t.Logf("a failed write: %v", err)
 		}
-		t.Logf("a failed write: %s", f)
+		// A write is never silently retried: it fails naming the failover
+		// (or the fence), and the client moves on.
+		if !errors.Is(err, client.ErrFailover) && !errors.Is(err, messages.ErrFenced) {
+			t.Errorf("a write failed with %v, want ErrFailover or FENCED", err)
+		}
 	}
 	return run
 }
