@@ -196,7 +196,7 @@ type deployRun struct {
 	fails   []string
 }
 
-func runDeploy(t testing.TB) deployRun {
+func runDeploy(t testing.TB, writes bool) deployRun {
 	catalogURL, storageURL := deployEtcd(t)
 	a := startDeployNode(t, "/readyz", "--catalog", catalogURL, "--storage", storageURL, "--deploy-generation", "1")
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
@@ -271,6 +271,9 @@ func runDeploy(t testing.TB) deployRun {
 	var writeErrs []error
 	go func() {
 		defer wg.Done()
+		if !writes {
+			return
+		}
 		tick := time.NewTicker(20 * time.Millisecond)
 		defer tick.Stop()
 		for id := int64(100); ; id++ {
@@ -357,7 +360,23 @@ func runDeploy(t testing.TB) deployRun {
 // TestPromotionFencesTheOldGenerationWithoutLosingWrites is issue 12's
 // failover test: see deployRun.
 func TestPromotionFencesTheOldGenerationWithoutLosingWrites(t *testing.T) {
-	run := runDeploy(t)
+	run := runDeploy(t, true)
+	checkDeploy(t, run)
+}
+
+// TestPromotionFencesAnIdleOldGeneration: without writes the old node
+// learns of the fence from its catalog leadership check (within a
+// second) and halts the same way.
+func TestPromotionFencesAnIdleOldGeneration(t *testing.T) {
+	run := runDeploy(t, false)
+	checkDeploy(t, run)
+	if !strings.Contains(run.aStderr, "catalog fenced by a newer environment") {
+		t.Fatalf("the idle old node did not halt through its catalog:\n%s", run.aStderr)
+	}
+}
+
+func checkDeploy(t *testing.T, run deployRun) {
+	t.Helper()
 	if run.aExit != exitHalted {
 		t.Fatalf("A exited with %d, want %d:\n%s", run.aExit, exitHalted, run.aStderr)
 	}
@@ -382,7 +401,7 @@ func TestPromotionFencesTheOldGenerationWithoutLosingWrites(t *testing.T) {
 // peek. Run it with -benchtime 1x: each iteration is a whole deploy.
 func BenchmarkPromotionUnavailability(b *testing.B) {
 	for i := 0; i < b.N; i++ {
-		run := runDeploy(b)
+		run := runDeploy(b, true)
 		b.ReportMetric(float64(run.window.Microseconds())/1000, "unavail-ms")
 		b.ReportMetric(reconnectBaseline(b), "baseline-reconnect-ms")
 	}
