@@ -127,6 +127,10 @@ func (a *storageActor) Receive(ctx actor.Context) {
 	case commitTick:
 		a.commit(ctx)
 	case maintain:
+		if readOnly, _ := a.writer.spec(); readOnly {
+			a.follow(ctx) // fence.go
+			return
+		}
 		a.compact(ctx)
 	case *messages.StorageFrontiers:
 		if a.shards == nil { // fenced at open: nothing to serve

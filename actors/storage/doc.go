@@ -133,7 +133,8 @@
 // naming both tokens) and nothing of it is written, and the actor refuses
 // every later write and calls Config.OnFenced. With Config.ReadOnly the
 // actor writes nothing (writes, table changes and collection appends are
-// refused with ErrReadOnly, UNAVAILABLE; no compaction) until the
+// refused with ErrReadOnly, UNAVAILABLE; no compaction), follows the
+// writer's commits on each maintenance tick, until the
 // in-process Promote message reopens its shards as the writer and replays
 // to each subscription what the old writer wrote meanwhile.
 package storage

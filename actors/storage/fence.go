@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"sync"
 
+	"github.com/asynkron/protoactor-go/actor"
+
 	"github.com/arbor-db/arbor/actors/catalog/durable"
 	"github.com/arbor-db/arbor/messages"
 	"github.com/arbor-db/arbor/persistence"
@@ -32,7 +34,8 @@ import (
 //
 // A read-only storage actor (Config.ReadOnly) writes nothing: no group
 // commits, table changes, collection appends, compaction or recovery
-// appends. Promote turns it writable with the token the catalog's writable
+// appends; on each maintenance tick it follows the writer's commits
+// (follow). Promote turns it writable with the token the catalog's writable
 // open gave the node: it reopens its shards (recovery completes the old
 // writer's last group and writes the fence record) and replays to every
 // subscription the versions written since it opened.
@@ -256,4 +259,61 @@ func (a *storageActor) refuseWrite(m any, respond func(any)) bool {
 	}
 	respond(failedResponse(m, messages.ErrorToWire(err)))
 	return true
+}
+
+// follow brings a read-only actor up to the writer it shares the shards
+// with, on each maintenance tick: it reads every live table's since and
+// upper, and when the least upper moved, the versions in between, which it
+// publishes to the subscriptions (so replicas hydrating on a read-only node
+// keep up). Tables the writer created since are picked up at promotion.
+// The shard reads run in the actor's turn, each under CallTimeout, like a
+// subscription's replay; a failed read leaves the state where it was and
+// the next tick tries again.
+func (a *storageActor) follow(ctx actor.Context) {
+	tables := a.state.LiveTables()
+	if a.shards == nil || len(tables) == 0 {
+		return
+	}
+	cctx, cancel := a.call()
+	defer cancel()
+	var upper timely.Frontier
+	for i, id := range tables {
+		s := a.shards.tables[id]
+		u, err := s.Upper(cctx)
+		if err == nil {
+			var since timely.Frontier
+			if since, err = s.Since(cctx); err == nil {
+				if st, ok := since.Time(); ok {
+					a.state.ApplySince(id, st)
+				}
+			}
+		}
+		if err != nil {
+			a.cfg.Logger.Warn("read-only: cannot read a table's frontiers", "table", id, "err", err)
+			return
+		}
+		if i == 0 {
+			upper = u
+		}
+		upper = upper.Meet(u)
+	}
+	if !a.state.Upper().LessThan(upper) {
+		return
+	}
+	lo, _ := a.state.Upper().Time()
+	hi, ok := upper.Time()
+	if !ok {
+		return
+	}
+	starts := make([]timely.Timestamp, len(tables))
+	for i := range starts {
+		starts[i] = lo
+	}
+	vs, err := readPlan(cctx, a.cfg.CallTimeout, RangePlan{Tables: tables, Starts: starts, CompleteTo: hi}, a.handles(tables), false)
+	if err != nil {
+		a.cfg.Logger.Warn("read-only: cannot read the writer's new versions", "from", lo, "to", hi, "err", err)
+		return
+	}
+	a.deliver(ctx, a.state.Follow(vs, upper))
+	a.refreshGauges()
 }

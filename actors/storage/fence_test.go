@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/arbor-db/arbor/actors/catalog/durable"
 	"github.com/arbor-db/arbor/actors/storage"
@@ -293,4 +294,50 @@ func TestPromoteBadInput(t *testing.T) {
 	if err := ro.promote(tokenA); !errors.Is(err, storage.ErrMalformed) {
 		t.Fatalf("promote with another token: %v, want MALFORMED", err)
 	}
+}
+
+// TestReadOnlyFollowsTheWriter: on each maintenance tick a read-only actor
+// reads what the writer committed since and sends it to its
+// subscriptions, then progress; its upper and reads follow.
+func TestReadOnlyFollowsTheWriter(t *testing.T) {
+	store := mem.New()
+	t.Cleanup(func() { _ = store.Close() })
+	tokA := tokenA
+	a := newHarness(t, storage.Config{Store: store, Fence: &tokA})
+	a.createTable(u1, accounts)
+	a.createTable(u2, accounts)
+	a.mustWrite(write(rows(u1, row(i64(1), str("a")))))
+
+	b := newHarness(t, storage.Config{Store: store, ReadOnly: true})
+	from, _ := b.upper().Time()
+	consumer := testkit.NewProbe(t, b.sys)
+	if r := subscribe(b, consumer, &messages.StorageSubscribe{SubscriptionId: "s", From: uint64(from)}); r.Error != nil {
+		t.Fatal(r.Error)
+	}
+	expectProgress(t, consumer, "s")
+	a.clk.Advance(time.Millisecond)
+	ts1 := a.mustWrite(write(rows(u1, row(i64(2), str("b")))))
+	a.clk.Advance(time.Millisecond)
+	ts2 := a.mustWrite(write(rows(u1, row(i64(3), str("c"))), rows(u2, row(i64(4), str("d")))))
+
+	b.clk.Advance(storage.DefaultMaintenance)
+	if ts, got := expectBatch(t, consumer, "s"); ts != ts1 || !strings.Contains(got, `(2, "b")`) {
+		t.Fatalf("first followed batch at %d: %s, want A's write at %d", ts, got, ts1)
+	}
+	expectProgress(t, consumer, "s")
+	if ts, got := expectBatch(t, consumer, "s"); ts != ts2 || !strings.Contains(got, `(3, "c")`) || !strings.Contains(got, `(4, "d")`) {
+		t.Fatalf("second followed batch at %d: %s, want A's write at %d", ts, got, ts2)
+	}
+	if p := expectProgress(t, consumer, "s"); p != timely.At(ts2+1) {
+		t.Fatalf("progress %s, want %d", p, ts2+1)
+	}
+	if got := b.upper(); got != timely.At(ts2+1) {
+		t.Fatalf("read-only upper %s, want %d", got, ts2+1)
+	}
+	if got := tableRows(t, b.snapshot(nil, u1), u1); len(got) != 3 {
+		t.Fatalf("read-only snapshot %v", got)
+	}
+	// Nothing new: a tick sends nothing.
+	b.clk.Advance(storage.DefaultMaintenance)
+	consumer.ExpectNoMsg(quiet)
 }
