@@ -45,6 +45,7 @@ type Node struct {
 
 	catalog      *nodeCatalog
 	storage      *nodeStorage
+	deploy       deployState // read-only and promotion (deploy.go)
 	queryTracker *actor.PID
 	// trackerHandle and envEffects connect the environment to the query
 	// tracker (querytracker.go); env is the environment (environment.go).
@@ -171,7 +172,8 @@ func Start(cfg Config, logger *slog.Logger, clk clock.Clock) (_ *Node, err error
 	if err := n.startEnvironment(); err != nil {
 		return nil, err
 	}
-	n.ready.probeAnswered(SubsystemEnvironment, true, "")
+	// A read-only node (deploy.go) serves no client until promoted.
+	n.ready.probeAnswered(SubsystemEnvironment, !cfg.ReadOnly, "read-only: awaiting promotion (POST /promote)")
 	n.system.Root.Send(n.monitor, &addProbe{target: environmentProbe(n.env)})
 
 	n.httpServer = &http.Server{Handler: n.routes(), ReadHeaderTimeout: 10 * time.Second}
@@ -267,6 +269,7 @@ func (n *Node) routes() http.Handler {
 		}
 		fmt.Fprintln(w, "ok")
 	})
+	n.promotionRoutes(mux) // /promote, /promote/status (deploy.go)
 	mux.HandleFunc("/readyz", func(w http.ResponseWriter, r *http.Request) {
 		// Ready: every subsystem is up and answered its latest probe in
 		// time; otherwise the body names each that is not.
