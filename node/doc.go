@@ -37,10 +37,21 @@
 // status probe, healthy, within the probe deadline; otherwise 503 with each
 // reason, prefixed by the subsystem's name (readiness.go, monitor.go).
 //
+// # Zero-downtime deploys
+//
+// With --storage etcd://... the storage actor's shards live on etcd,
+// fenced by the node's catalog token. A node started with --read-only (a
+// new deploy generation next to the serving one, on the same etcd catalog
+// and storage) opens both without writing and hydrates its clusters;
+// GET /promote/status says when it is ready and POST /promote (Promote)
+// takes over the catalog, then storage, then serves (deploy.go,
+// docs/deploy.md). The old node is fenced and halts.
+//
 // # Halting
 //
 // Halted delivers, once, the reason the node must stop on its own: its
-// catalog guardian was fenced by a newer node, the catalog guardian stopped
+// catalog guardian (or, on shared storage, its storage) was fenced by a
+// newer node, the catalog guardian stopped
 // (the node can no longer write its catalog), or the root guardian stopped.
 // Losing any other subsystem makes the node unready but does not halt it.
 //

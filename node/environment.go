@@ -32,7 +32,8 @@ func (n *Node) startEnvironment() error {
 	props, err := environment.New(environment.Config{
 		Catalog: n.catalog.pid, Storage: n.storage.pid, Tracker: n.trackerHandle, Effects: n.envEffects,
 		Launcher: n.launcherFor, Membership: n.membershipPID(),
-		Clock: n.clock, Registerer: n.metrics.registry, Logger: n.logger,
+		ReadOnly: n.cfg.ReadOnly, // awaiting promotion (deploy.go)
+		Clock:    n.clock, Registerer: n.metrics.registry, Logger: n.logger,
 	})
 	if err != nil {
 		return fmt.Errorf("environment: %w", err)

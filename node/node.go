@@ -46,6 +46,7 @@ type Node struct {
 
 	catalog      *nodeCatalog
 	storage      *nodeStorage
+	deploy       deployState // read-only and promotion (deploy.go)
 	queryTracker *actor.PID
 	// trackerHandle and envEffects connect the environment to the query
 	// tracker (querytracker.go); env is the environment (environment.go).
@@ -207,7 +208,8 @@ func (n *Node) startSubsystems() error {
 	if err := n.startEnvironment(); err != nil {
 		return err
 	}
-	n.ready.probeAnswered(SubsystemEnvironment, true, "")
+	// A read-only node (deploy.go) serves no client until promoted.
+	n.ready.probeAnswered(SubsystemEnvironment, !n.cfg.ReadOnly, "read-only: awaiting promotion (POST /promote)")
 	n.system.Root.Send(n.monitor, &addProbe{target: environmentProbe(n.env)})
 
 	return nil
@@ -280,6 +282,7 @@ func (n *Node) routes() http.Handler {
 		}
 		fmt.Fprintln(w, "ok")
 	})
+	n.promotionRoutes(mux) // /promote, /promote/status (deploy.go)
 	mux.HandleFunc("/readyz", func(w http.ResponseWriter, r *http.Request) {
 		// Ready: every subsystem is up and answered its latest probe in
 		// time; otherwise the body names each that is not.

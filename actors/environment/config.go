@@ -105,6 +105,10 @@ type Config struct {
 	// MaxWaiting bounds the requests kept while bootstrapping or behind a
 	// running DDL statement; more are answered UNAVAILABLE.
 	MaxWaiting int
+	// ReadOnly starts the environment read-only, awaiting promotion
+	// (readonly.go): it bootstraps and hydrates its clusters but changes
+	// nothing in storage and answers no client until Promote.
+	ReadOnly bool
 	// Registerer receives the metrics; nil leaves them unregistered.
 	Registerer prometheus.Registerer
 	// Logger (slog.Default() when nil).
