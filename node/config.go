@@ -43,6 +43,10 @@ type Config struct {
 	// client certificates and peers are dialed with the node's certificate;
 	// without them the remote is plain and must listen on loopback.
 	mtls.Files
+
+	// Cluster mode: --join, --cluster-provider, --node-name, --roles,
+	// --membership-listen, --member-timeout (cluster_config.go).
+	ClusterConfig
 }
 
 // DefaultConfig is a single node on loopback with its data under ./data.
@@ -75,6 +79,8 @@ func ParseConfig(args []string) (Config, error) {
 	// Shared storage and zero-downtime deploys.
 	storageURL := fs.String("storage", cfg.Storage, "etcd://host:port/prefix for table shards shared by successive deploy generations (default: Pebble under the data dir)")
 	readOnly := fs.Bool("read-only", cfg.ReadOnly, "boot read-only and wait for POST /promote (needs a shared --catalog and --storage)")
+	// Cluster mode flags.
+	applyClusterFlags := clusterFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return cfg, fmt.Errorf("%w: %v", ErrBadConfig, err)
 	}
@@ -109,6 +115,8 @@ func ParseConfig(args []string) (Config, error) {
 	if set["read-only"] {
 		cfg.ReadOnly = *readOnly
 	}
+	// Cluster mode flags.
+	applyClusterFlags(set, &cfg.ClusterConfig)
 	return cfg, cfg.Validate()
 }
 
@@ -146,6 +154,10 @@ func (c Config) Validate() error {
 		return err
 	}
 	if err := c.validateDeploy(); err != nil {
+		return err
+	}
+	// Cluster mode.
+	if err := c.ClusterConfig.validate(); err != nil {
 		return err
 	}
 	return nil

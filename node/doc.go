@@ -55,6 +55,22 @@
 // (the node can no longer write its catalog), or the root guardian stopped.
 // Losing any other subsystem makes the node unready but does not halt it.
 //
+// # Cluster mode
+//
+// With --join or --cluster-provider (ClusterConfig) the node joins a
+// cluster (package cluster; cluster.go): cluster.Start starts its remote,
+// behind the same guard and mTLS. A compute node registers the runtime
+// kind, whose actor is a runtime host (runtime_host.go): configured by the
+// environment node's launcher with a ClusterRuntimeSetup, it runs one
+// replica incarnation's runtime over the environment's storage and ends
+// itself when its controller or runtime ends, or when retired. On the
+// environment node each replica incarnation is placed on a compute member
+// (cluster.PlacementLauncher) instead of the replicas host. A node without
+// the environment role runs only the replicas host (its Catalog, Storage,
+// QueryTracker and Environment are nil). A node whose own member id the
+// cluster dropped halts; Stop leaves the cluster first. Member and Nodes
+// give the membership and its view.
+//
 // One node per process: the node sets OpenTelemetry's global meter
 // provider, which protoactor reads.
 package node

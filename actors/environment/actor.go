@@ -82,6 +82,7 @@ type envActor struct {
 	// incarnation.
 	epoch     uint64
 	instances map[timely.ClusterId]*actor.PID
+	launchers map[timely.ClusterId]*clusterLauncher // each running instance's (compute.go)
 	// installed are the indexes and materialized views whose dataflow
 	// their instance accepted.
 	installed map[timely.GlobalId]bool
@@ -135,6 +136,8 @@ func (a *envActor) Receive(ctx actor.Context) {
 		a.handleComputePeekResponse(ctx, m)
 	case *messages.ComputeSubscribeResponse:
 		a.handleComputeSubscribe(ctx, m)
+	case *messages.ClusterGetNodes:
+		a.handleGetNodes(ctx, m, ctx.Sender()) // nodes.go
 	case *Promote:
 		a.handlePromote(ctx)
 	case *PromotionStatus:

@@ -71,6 +71,10 @@ type Config struct {
 	// DefaultReplicaName. Nil: those operations answer UNAVAILABLE
 	// (ErrNeedsCompute) and only tables are served.
 	Launcher LauncherFactory
+	// Membership is the cluster's membership actor (package cluster,
+	// answering GetMembers with cluster.Nodes) in cluster mode; nil for a
+	// node alone. ClusterGetNodes shows its view (nodes.go).
+	Membership *actor.PID
 	// ComputeMaintainInterval is each instance's Maintain interval, which
 	// bounds how soon a new dataflow is scheduled and a compute peek's
 	// deadline is noticed (TickInterval when 0).

@@ -34,6 +34,7 @@ Commands:
   subscribe NAME [--as-of T] [--max-updates N] [--window N]
                                 one line per change: TIME DIFF ROW, then TIME progress
   get tables|views|indexes|materialized-views|clusters|replicas|all
+  get nodes                     the cluster's nodes and which runs each replica (JSON)
   drop table|view|index|materialized-view|cluster|replica NAME [--if-exists]
   dump
   promote [--http host:port] [--status]
