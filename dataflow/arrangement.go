@@ -35,6 +35,9 @@ type Arrangement struct {
 	// allocation instead of two, and no more memory (the pair fills the
 	// same size class as the two did).
 	oneValue bool
+	// order keeps the traces in key order once something has read the
+	// arrangement in order (readOrdered); nil until then.
+	order *keyOrder
 }
 
 // traceWithEntry is a trace and the backing of its first entry.
@@ -143,6 +146,9 @@ func (a *Arrangement) updateAt(k keyRef, val Row, t timely.Timestamp, diff int64
 		tr.key, tr.hash, tr.next, tr.lo, tr.hi = k.row(), k.hash, a.buckets[k.hash], t, t
 		a.buckets[k.hash] = tr
 		a.keys++
+		if a.order != nil {
+			a.orderAdd(tr)
+		}
 	} else if tr.big == nil && tr.lo < s {
 		// Bring a small key's history up to the since first, so the new
 		// update merges with the entries it is logically equal to. (A big
@@ -295,6 +301,9 @@ func (a *Arrangement) remove(tr *trace) {
 		p.next = tr.next
 	}
 	a.keys--
+	if a.order != nil {
+		a.order.dead++
+	}
 }
 
 // Compact advances the since to since and compacts every key that holds
@@ -316,7 +325,7 @@ func (a *Arrangement) compactTo(since timely.Frontier, full bool) {
 	s, ok := since.Time()
 	if !ok {
 		a.buckets = map[uint64]*trace{}
-		a.keys, a.entries, a.pending = 0, 0, nil
+		a.keys, a.entries, a.pending, a.order = 0, 0, nil, nil
 		return
 	}
 	keep := a.pending[:0]

@@ -46,9 +46,12 @@ type Dataflow struct {
 	errors   *Arrangement // error messages (key = one string datum)
 	key      []int
 	keyIsRow bool // key is every column in order: the row is its own key
-	updates  []Update
-	errUpds  []ErrorUpdate
-	temporal []*temporalFilterOp // every temporal filter, for their scheduled times
+	// keyIsPrefix: the key is columns 0..k-1, so key order then value
+	// order is row order
+	keyIsPrefix bool
+	updates     []Update
+	errUpds     []ErrorUpdate
+	temporal    []*temporalFilterOp // every temporal filter, for their scheduled times
 }
 
 type input struct {
@@ -76,10 +79,11 @@ func NewDataflow(plan *Plan, config Config) *Dataflow {
 		key:     plan.ArrangementKey(),
 		current: map[timely.GlobalId]batch{},
 	}
-	d.keyIsRow = len(d.key) == len(plan.Schema())
+	d.keyIsPrefix = true
 	for i, c := range d.key {
-		d.keyIsRow = d.keyIsRow && c == i
+		d.keyIsPrefix = d.keyIsPrefix && c == i
 	}
+	d.keyIsRow = d.keyIsPrefix && len(d.key) == len(plan.Schema())
 	d.output.oneValue = d.keyIsRow
 	d.output.Compact(timely.At(config.AsOf))
 	d.errors.Compact(timely.At(config.AsOf))

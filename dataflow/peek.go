@@ -3,8 +3,6 @@ package dataflow
 import (
 	"fmt"
 	"math"
-	"slices"
-	"sort"
 
 	"github.com/arbor-db/arbor/messages"
 	"github.com/arbor-db/arbor/timely"
@@ -109,7 +107,16 @@ func CompileFinishing(w *messages.Finishing, schema Schema) (*Finishing, error) 
 // Apply sorts rows by the order (then by the whole row) and cuts them to
 // the window. It sorts rows in place.
 func (f *Finishing) Apply(rows []Row) []Row {
-	sort.SliceStable(rows, func(i, j int) bool { return compareBy(f.order, rows[i], rows[j]) < 0 })
+	if len(f.order) > 0 && len(rows) > 1 {
+		rds := make([]rowDiff, len(rows))
+		for i, r := range rows {
+			rds[i] = rowDiff{row: r, diff: 1}
+		}
+		sortRowDiffs(rds, f.order) // rows that compare equal are equal
+		for i, rd := range rds {
+			rows[i] = rd.row
+		}
+	}
 	if f.offset >= int64(len(rows)) {
 		return rows[:0]
 	}
@@ -121,13 +128,19 @@ func (f *Finishing) Apply(rows []Row) []Row {
 }
 
 // applyDiffs is Apply on rows with multiplicities: it sorts them by the
-// order, if there is one (else it keeps them as they are), and expands only
-// the copies inside the window, refusing to build more than maxRows rows.
-func (f *Finishing) applyDiffs(rds []rowDiff, maxRows int64) ([]Row, error) {
-	if len(f.order) > 0 {
+// order, if there is one and they are not already in it (else it keeps them
+// as they are), and expands only the copies inside the window, refusing to
+// build more than maxRows rows. With a limit it sorts only the rows that
+// can reach the window.
+func (f *Finishing) applyDiffs(rds []rowDiff, maxRows int64, inOrder bool) ([]Row, error) {
+	if len(f.order) > 0 && !inOrder {
 		// Rows that compare equal are equal (the order ends with the whole
 		// row), so an unstable sort gives the same result.
-		slices.SortFunc(rds, func(a, b rowDiff) int { return compareBy(f.order, a.row, b.row) })
+		if f.limit >= 0 {
+			rds = firstRowDiffs(rds, f.order, satAdd(f.offset, f.limit))
+		} else {
+			sortRowDiffs(rds, f.order)
+		}
 	}
 	skip := f.offset
 	var room int64 = math.MaxInt64
@@ -163,6 +176,14 @@ func (f *Finishing) applyDiffs(rds []rowDiff, maxRows int64) ([]Row, error) {
 		room -= n
 	}
 	return out, nil
+}
+
+// satAdd adds two non-negative int64s, saturating at math.MaxInt64.
+func satAdd(a, b int64) int64 {
+	if a > math.MaxInt64-b {
+		return math.MaxInt64
+	}
+	return a + b
 }
 
 // DefaultPeekMaxRows bounds a peek's result when PeekSpec.MaxRows is 0.
@@ -231,28 +252,40 @@ func (d *Dataflow) Peek(spec PeekSpec) ([]Row, error) {
 			return rows, nil
 		}
 	}
-	// Read first, with the buffer sized to what the arrangement holds.
+	// Rows must come in row order when there is no finishing order (unless
+	// the caller says it does not care and there is no window to cut), and
+	// when the finishing order is the row order on a prefix of the columns.
+	ordered := fin != nil && len(fin.order) > 0
+	windowed := fin != nil && (fin.limit >= 0 || fin.offset > 0)
+	byPrefix := ordered && d.orderIsRowOrder(fin.order, spec.MFP)
+	rowOrder := (!ordered && (!spec.Unordered || windowed)) || byPrefix
+	// Read with the buffer sized to what the arrangement holds. The values
+	// of one key, and the whole arrangement read in key order when the key
+	// is a prefix of the row, come in row order and need no sort.
 	var read []rowDiff
 	collect := func(val Row, mult int64) { read = append(read, rowDiff{row: val, diff: mult}) }
+	collectKV := func(_, val Row, mult int64) { read = append(read, rowDiff{row: val, diff: mult}) }
 	var err error
-	if spec.Key != nil {
+	sorted := false
+	switch {
+	case spec.Key != nil:
 		err = d.output.ReadKey(spec.Key, t, collect)
-	} else {
+		sorted = true
+	case rowOrder && d.keyIsPrefix:
 		_, entries := d.output.Len()
 		read = make([]rowDiff, 0, entries)
-		err = d.output.Read(t, func(_, val Row, mult int64) { collect(val, mult) })
+		err = d.output.readOrdered(t, collectKV)
+		sorted = true
+	default:
+		_, entries := d.output.Len()
+		read = make([]rowDiff, 0, entries)
+		err = d.output.Read(t, collectKV)
 	}
 	if err != nil {
 		return nil, err
 	}
-	// Sort by row only when the result must come in row order: a finishing
-	// order sorts by itself (and breaks ties by the whole row), and an
-	// unordered peek without limit or offset takes rows as they come.
-	ordered := spec.Finishing != nil && len(spec.Finishing.order) > 0
-	windowed := spec.Finishing != nil && (spec.Finishing.limit >= 0 || spec.Finishing.offset > 0)
-	sorted := false
-	if !ordered && (!spec.Unordered || windowed) {
-		slices.SortFunc(read, func(a, b rowDiff) int { return a.row.Compare(b.row) }) // rows are distinct
+	if rowOrder && !sorted && len(d.Schema()) > 0 {
+		sortRowDiffs(read, rowOrderColumns) // rows are distinct
 		sorted = true
 	}
 	// An error names the smallest row that fails, whatever the order the
@@ -299,5 +332,29 @@ func (d *Dataflow) Peek(spec PeekSpec) ([]Row, error) {
 	if fin == nil {
 		fin = &Finishing{limit: -1}
 	}
-	return fin.applyDiffs(read, maxRows)
+	return fin.applyDiffs(read, maxRows, byPrefix)
+}
+
+// rowOrderColumns is the row order as a finishing order: column 0, then
+// (as every order) the whole row.
+var rowOrderColumns = []orderColumn{{col: 0}}
+
+// orderIsRowOrder reports whether rows in row order are in the order ord
+// after mfp: ord is ascending, nulls first, on the columns 0, 1, ... of the
+// output, and mfp (if any) keeps the input's columns in place (it only
+// filters and appends), so the input's row order is the output's.
+func (d *Dataflow) orderIsRowOrder(ord []orderColumn, mfp *MapFilterProject) bool {
+	arity := len(d.Schema())
+	if mfp != nil && mfp.project != nil {
+		return false
+	}
+	if len(ord) > arity {
+		return false
+	}
+	for i, o := range ord {
+		if o.col != i || o.desc || o.nullsLast {
+			return false
+		}
+	}
+	return true
 }

@@ -1,0 +1,233 @@
+package dataflow
+
+import (
+	"fmt"
+	"math"
+	"math/rand"
+	"slices"
+	"testing"
+
+	"github.com/arbor-db/arbor/messages"
+	"github.com/arbor-db/arbor/timely"
+)
+
+// randomOrderDatum returns a datum of type typ (or null), drawn from few
+// values so that ties, shared string prefixes, -0, NaN and infinities are
+// common.
+func randomOrderDatum(r *rand.Rand, typ Type) Datum {
+	if r.Intn(6) == 0 {
+		return Null()
+	}
+	switch typ {
+	case TypeInt64:
+		return Int64([]int64{math.MinInt64, -5, -1, 0, 1, 7, math.MaxInt64}[r.Intn(7)])
+	case TypeFloat64:
+		return Float64([]float64{math.Inf(-1), -2.5, math.Copysign(0, -1), 0, 1e-300, 3, math.Inf(1), math.NaN()}[r.Intn(8)])
+	case TypeString:
+		return String([]string{"", "a", "a\x00", "abcdefgh", "abcdefghi", "abcdefghj", "b", "\xff"}[r.Intn(8)])
+	case TypeBytes:
+		return Bytes([]byte([]string{"", "\x00", "\x00\x00", "12345678", "123456789"}[r.Intn(5)]))
+	case TypeBool:
+		return Bool(r.Intn(2) == 0)
+	default:
+		return Timestamp(timely.Timestamp([]uint64{0, 1, 1 << 40, math.MaxUint64}[r.Intn(4)]))
+	}
+}
+
+// sortOrderCase builds random rows with multiplicities, and a random order
+// over their columns. With mixed, column 0 holds datums of several types.
+func sortOrderCase(r *rand.Rand, mixed bool) ([]rowDiff, []orderColumn) {
+	types := []Type{TypeBool, TypeInt64, TypeFloat64, TypeString, TypeBytes, TypeTimestamp}
+	arity := 1 + r.Intn(3)
+	schema := make([]Type, arity)
+	for i := range schema {
+		schema[i] = types[r.Intn(len(types))]
+	}
+	// Rows are distinct, as a peek's are (equal rows summed).
+	var rds []rowDiff
+	seen := map[string]int{}
+	for i, n := 0, r.Intn(300); i < n; i++ {
+		row := make(Row, arity)
+		for c := range row {
+			typ := schema[c]
+			if mixed && c == 0 {
+				typ = types[r.Intn(len(types))]
+			}
+			row[c] = randomOrderDatum(r, typ)
+		}
+		diff := 1 + int64(r.Intn(3))
+		if j, ok := seen[string(EncodeRowKey(row))]; ok {
+			rds[j].diff += diff
+			continue
+		}
+		seen[string(EncodeRowKey(row))] = len(rds)
+		rds = append(rds, rowDiff{row: row, diff: diff})
+	}
+	var order []orderColumn
+	for i, n := 0, r.Intn(arity+1); i < n; i++ {
+		order = append(order, orderColumn{col: r.Intn(arity), desc: r.Intn(2) == 0, nullsLast: r.Intn(2) == 0})
+	}
+	if len(order) == 0 {
+		order = rowOrderColumns
+	}
+	return rds, order
+}
+
+func sameRowOrder(got, want []rowDiff) error {
+	if len(got) != len(want) {
+		return fmt.Errorf("%d rows, want %d", len(got), len(want))
+	}
+	for i := range got {
+		if got[i].row.Compare(want[i].row) != 0 {
+			return fmt.Errorf("row %d is %s, want %s", i, got[i].row, want[i].row)
+		}
+	}
+	return nil
+}
+
+// referenceFinish sorts rows by row, then by the finishing's order with a
+// plain stable sort, and cuts them to the window.
+func referenceFinish(f *Finishing, rows []Row) []Row {
+	rows = slices.Clone(rows)
+	slices.SortStableFunc(rows, Row.Compare)
+	slices.SortStableFunc(rows, func(a, b Row) int { return compareBy(f.order, a, b) })
+	rows = rows[min(f.offset, int64(len(rows))):]
+	if f.limit >= 0 && f.limit < int64(len(rows)) {
+		rows = rows[:f.limit]
+	}
+	return rows
+}
+
+// Sorting with abbreviated keys gives the order compareBy gives, for every
+// type, nulls first or last, ascending or descending, and when a column
+// holds datums of several types.
+func TestSortRowDiffsMatchesCompareBy(t *testing.T) {
+	seed := baseSeed()
+	for iter := int64(0); iter < 2000; iter++ {
+		r := rand.New(rand.NewSource(seed + iter))
+		rds, order := sortOrderCase(r, iter%10 == 0)
+		want := slices.Clone(rds)
+		slices.SortStableFunc(want, func(a, b rowDiff) int { return compareBy(order, a.row, b.row) })
+		got := slices.Clone(rds)
+		sortRowDiffs(got, order)
+		if err := sameRowOrder(got, want); err != nil {
+			t.Fatalf("seed %d, order %v: %v (replay with -dataflow.seed=%d)", seed+iter, order, err, seed+iter)
+		}
+	}
+}
+
+// The first k copies chosen by a heap are the rows a full sort puts first:
+// the shortest prefix of the sorted rows holding k copies (or all rows).
+func TestFirstRowDiffsIsSortedPrefix(t *testing.T) {
+	seed := baseSeed()
+	for iter := int64(0); iter < 2000; iter++ {
+		r := rand.New(rand.NewSource(seed + iter))
+		rds, order := sortOrderCase(r, iter%10 == 0)
+		k := int64(r.Intn(40))
+		want := slices.Clone(rds)
+		slices.SortStableFunc(want, func(a, b rowDiff) int { return compareBy(order, a.row, b.row) })
+		got := firstRowDiffs(slices.Clone(rds), order, k)
+		// A prefix of the sorted rows, at least as long as the shortest
+		// one holding k copies; only a full sort may return more.
+		n := countPrefix(want, k)
+		if len(got) < n || len(got) > n && len(got) != len(want) {
+			t.Fatalf("seed %d: %d rows for k=%d, want %d (replay with -dataflow.seed=%d)", seed+iter, len(got), k, n, seed+iter)
+		}
+		if err := sameRowOrder(got, want[:len(got)]); err != nil {
+			t.Fatalf("seed %d, order %v, k %d: %v (replay with -dataflow.seed=%d)", seed+iter, order, k, err, seed+iter)
+		}
+	}
+}
+
+// abbrev orders like Datum.Compare within a type: never the other way
+// round, and equal datums abbreviate equally.
+func TestAbbrevOrdersLikeCompare(t *testing.T) {
+	r := rand.New(rand.NewSource(baseSeed()))
+	for _, typ := range []Type{TypeBool, TypeInt64, TypeFloat64, TypeString, TypeBytes, TypeTimestamp} {
+		for i := 0; i < 2000; i++ {
+			x, y := randomOrderDatum(r, typ), randomOrderDatum(r, typ)
+			if x.IsNull() || y.IsNull() {
+				continue
+			}
+			c, ax, ay := x.Compare(y), abbrev(x), abbrev(y)
+			if c < 0 && ax > ay || c > 0 && ax < ay || c == 0 && ax != ay {
+				t.Fatalf("%s vs %s: Compare %d, abbrev %x vs %x", x, y, c, ax, ay)
+			}
+		}
+	}
+}
+
+// A peek whose finishing order is the row order on leading columns reads
+// the arrangement in key order and sorts nothing; a peek ordered otherwise
+// sorts (with a heap under a limit). Every variant returns what
+// Finishing.Apply gives on the unordered rows, through updates between the
+// peeks (new keys merged into the key order, retracted ones skipped).
+func TestPeekOrdersMatchFinishingApply(t *testing.T) {
+	seed := baseSeed()
+	schema := Schema{{Name: "k", Type: TypeInt64, Nullable: true}, {Name: "v", Type: TypeString}, {Name: "w", Type: TypeFloat64}}
+	p, err := Compile(getP(benchA), map[timely.GlobalId]Schema{benchA: schema})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := rand.New(rand.NewSource(seed))
+	df := NewDataflow(p, Config{DiscardUpdates: true})
+	var live []Row
+	limit := func(n uint64) *uint64 { return &n }
+	var fins []*messages.Finishing
+	for _, f := range []*messages.Finishing{
+		{OrderBy: []*messages.OrderColumn{orderBy(0, false, false)}},
+		{OrderBy: []*messages.OrderColumn{orderBy(0, false, false), orderBy(1, false, false)}, Limit: limit(5), Offset: 3},
+		{OrderBy: []*messages.OrderColumn{orderBy(0, false, false)}, Limit: limit(0)},
+		{OrderBy: []*messages.OrderColumn{orderBy(0, true, false)}},
+		{OrderBy: []*messages.OrderColumn{orderBy(0, false, true)}, Limit: limit(7)},
+		{OrderBy: []*messages.OrderColumn{orderBy(2, true, false)}, Limit: limit(10)},
+		{OrderBy: []*messages.OrderColumn{orderBy(1, false, false)}, Offset: 50},
+		{Limit: limit(4), Offset: 2},
+		nil,
+	} {
+		fins = append(fins, f)
+	}
+	for step := 0; step < 40; step++ {
+		var us []Update
+		for i := 0; i < 30; i++ {
+			if len(live) > 0 && r.Intn(3) == 0 {
+				j := r.Intn(len(live))
+				us = append(us, Update{Row: live[j], Time: timely.Timestamp(step), Diff: -1})
+				live = slices.Delete(live, j, j+1)
+				continue
+			}
+			k := Int64(int64(r.Intn(50)))
+			if r.Intn(8) == 0 {
+				k = Null()
+			}
+			row := Row{k, String(fmt.Sprint("s", r.Intn(5))), Float64(float64(r.Intn(9)) - 4)}
+			us = append(us, Update{Row: row, Time: timely.Timestamp(step), Diff: 1})
+			live = append(live, row)
+		}
+		if err := df.Push(benchA, us); err != nil {
+			t.Fatal(err)
+		}
+		if err := df.AdvanceInput(benchA, timely.At(timely.Timestamp(step+1))); err != nil {
+			t.Fatal(err)
+		}
+		at := timely.Timestamp(step)
+		all, err := df.Peek(PeekSpec{Time: at, Unordered: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, wf := range fins {
+			fin, err := CompileFinishing(wf, schema)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := referenceFinish(fin, all)
+			got, err := df.Peek(PeekSpec{Time: at, Finishing: fin})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if fmt.Sprint(got) != fmt.Sprint(want) {
+				t.Fatalf("seed %d, step %d, finishing %d: got %v, want %v", seed, step, i, got, want)
+			}
+		}
+	}
+}
