@@ -130,17 +130,37 @@ func (f *Finishing) Apply(rows []Row) []Row {
 // applyDiffs is Apply on rows with multiplicities: it sorts them by the
 // order, if there is one and they are not already in it (else it keeps them
 // as they are), and expands only the copies inside the window, refusing to
-// build more than maxRows rows. With a limit it sorts only the rows that
-// can reach the window.
+// build more than maxRows rows.
 func (f *Finishing) applyDiffs(rds []rowDiff, maxRows int64, inOrder bool) ([]Row, error) {
+	var s *orderSorter
 	if len(f.order) > 0 && !inOrder {
-		// Rows that compare equal are equal (the order ends with the whole
-		// row), so an unstable sort gives the same result.
-		if f.limit >= 0 {
-			rds = firstRowDiffs(rds, f.order, satAdd(f.offset, f.limit))
-		} else {
-			sortRowDiffs(rds, f.order)
+		s = newOrderSorter(f.order, len(rds))
+		for _, rd := range rds {
+			s.add(rd)
 		}
+	}
+	return f.finish(rds, s, maxRows)
+}
+
+// finish is applyDiffs on rows that s (when not nil) has collected and
+// will order; with a limit s orders only the rows that can reach the
+// window. Rows that compare equal are equal (the order ends with the whole
+// row), so the order is deterministic.
+func (f *Finishing) finish(rds []rowDiff, s *orderSorter, maxRows int64) ([]Row, error) {
+	each := func(fn func(rowDiff) bool) {
+		for _, rd := range rds {
+			if !fn(rd) {
+				return
+			}
+		}
+	}
+	if s != nil {
+		if f.limit >= 0 {
+			s.first(satAdd(f.offset, f.limit))
+		} else {
+			s.sort()
+		}
+		each = s.each
 	}
 	skip := f.offset
 	var room int64 = math.MaxInt64
@@ -154,7 +174,8 @@ func (f *Finishing) applyDiffs(rds []rowDiff, maxRows int64, inOrder bool) ([]Ro
 	// Size the result for the common case of multiplicity one; larger
 	// multiplicities grow it (and a result over maxRows fails first).
 	out := make([]Row, 0, min(total-min(skip, total), room, maxRows, int64(len(rds))+1024))
-	for _, r := range rds {
+	var err error
+	each(func(r rowDiff) bool {
 		n := r.diff
 		if skip > 0 {
 			d := min(skip, n)
@@ -162,18 +183,20 @@ func (f *Finishing) applyDiffs(rds []rowDiff, maxRows int64, inOrder bool) ([]Ro
 		}
 		n = min(n, room)
 		if n == 0 {
-			if room == 0 {
-				break
-			}
-			continue
+			return room != 0
 		}
 		if int64(len(out))+n > maxRows {
-			return nil, fmt.Errorf("%w: the peek result has more than %d rows", ErrTooLarge, maxRows)
+			err = fmt.Errorf("%w: the peek result has more than %d rows", ErrTooLarge, maxRows)
+			return false
 		}
 		for i := int64(0); i < n; i++ {
 			out = append(out, r.row)
 		}
 		room -= n
+		return true
+	})
+	if err != nil {
+		return nil, err
 	}
 	return out, nil
 }
@@ -262,27 +285,42 @@ func (d *Dataflow) Peek(spec PeekSpec) ([]Row, error) {
 	// Read with the buffer sized to what the arrangement holds. The values
 	// of one key, and the whole arrangement read in key order when the key
 	// is a prefix of the row, come in row order and need no sort.
+	// A peek in another order hands the rows to a sorter as they are read,
+	// which abbreviates each while it is in cache. A full read walks the
+	// key order when there is one (a slice walk, cheaper than the hash
+	// table's).
+	_, entries := d.output.Len()
+	if spec.Key != nil {
+		entries = 0
+	}
 	var read []rowDiff
-	collect := func(val Row, mult int64) { read = append(read, rowDiff{row: val, diff: mult}) }
-	collectKV := func(_, val Row, mult int64) { read = append(read, rowDiff{row: val, diff: mult}) }
+	var sorter *orderSorter
+	var collect func(val Row, mult int64)
+	if ordered && !byPrefix && spec.MFP == nil {
+		sorter = newOrderSorter(fin.order, entries)
+		collect = func(val Row, mult int64) { sorter.add(rowDiff{row: val, diff: mult}) }
+	} else {
+		read = make([]rowDiff, 0, entries)
+		collect = func(val Row, mult int64) { read = append(read, rowDiff{row: val, diff: mult}) }
+	}
+	collectKV := func(_, val Row, mult int64) { collect(val, mult) }
 	var err error
 	sorted := false
 	switch {
 	case spec.Key != nil:
 		err = d.output.ReadKey(spec.Key, t, collect)
 		sorted = true
-	case rowOrder && d.keyIsPrefix:
-		_, entries := d.output.Len()
-		read = make([]rowDiff, 0, entries)
+	case rowOrder && d.keyIsPrefix, d.output.order != nil:
 		err = d.output.readOrdered(t, collectKV)
-		sorted = true
+		sorted = d.keyIsPrefix // key order is row order
 	default:
-		_, entries := d.output.Len()
-		read = make([]rowDiff, 0, entries)
 		err = d.output.Read(t, collectKV)
 	}
 	if err != nil {
 		return nil, err
+	}
+	if sorter != nil {
+		read = sorter.rds
 	}
 	if rowOrder && !sorted && len(d.Schema()) > 0 {
 		sortRowDiffs(read, rowOrderColumns) // rows are distinct
@@ -331,6 +369,9 @@ func (d *Dataflow) Peek(spec PeekSpec) ([]Row, error) {
 	}
 	if fin == nil {
 		fin = &Finishing{limit: -1}
+	}
+	if sorter != nil {
+		return fin.finish(read, sorter, maxRows)
 	}
 	return fin.applyDiffs(read, maxRows, byPrefix)
 }

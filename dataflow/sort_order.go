@@ -44,128 +44,159 @@ func abbrev(d Datum) uint64 {
 	return v
 }
 
-// abbreviated is a row with the abbreviation of its first order column.
+// abbreviated is the abbreviation of a row's first order column and the
+// row's index: 16 bytes to move while sorting, not the row.
 type abbreviated struct {
 	ab uint64
-	rd rowDiff
+	i  int32
 }
 
-// orderSorter sorts rowDiffs by an order (compareBy).
+// orderSorter collects rows and puts them in an order (compareBy). Rows
+// are abbreviated as they are added, while the row is in cache.
 type orderSorter struct {
 	order []orderColumn
+	rds   []rowDiff     // every row added, in the order added
+	nulls []rowDiff     // the rows whose first order column is null
+	keyed []abbreviated // the others
+	typ   Type          // of the first order column's non-null datums
+	// mixed: the first order column holds datums of several types (not
+	// possible for rows of one schema), which abbreviations cannot order;
+	// then keyed holds every row with abbreviation 0 and nulls none, so
+	// compareBy alone decides.
+	mixed bool
 }
 
-func (s orderSorter) cmp(a, b abbreviated) int {
+// newOrderSorter returns a sorter for about n rows.
+func newOrderSorter(order []orderColumn, n int) *orderSorter {
+	return &orderSorter{order: order, rds: make([]rowDiff, 0, n), keyed: make([]abbreviated, 0, n)}
+}
+
+// add collects one row.
+func (s *orderSorter) add(rd rowDiff) {
+	i := int32(len(s.rds))
+	s.rds = append(s.rds, rd)
+	if s.mixed {
+		s.keyed = append(s.keyed, abbreviated{i: i})
+		return
+	}
+	o := s.order[0]
+	d := &rd.row[o.col]
+	if d.typ == 0 {
+		s.nulls = append(s.nulls, rd)
+		return
+	}
+	if s.typ == 0 {
+		s.typ = d.typ
+	} else if d.typ != s.typ {
+		s.mixed = true
+		s.nulls = nil
+		s.keyed = s.keyed[:0]
+		for j := range s.rds {
+			s.keyed = append(s.keyed, abbreviated{i: int32(j)})
+		}
+		return
+	}
+	ab := abbrev(*d)
+	if o.desc {
+		ab = ^ab
+	}
+	s.keyed = append(s.keyed, abbreviated{ab: ab, i: i})
+}
+
+func (s *orderSorter) cmp(a, b abbreviated) int {
 	if a.ab != b.ab {
 		return cmp.Compare(a.ab, b.ab)
 	}
-	return compareBy(s.order, a.rd.row, b.rd.row)
+	return compareBy(s.order, s.rds[a.i].row, s.rds[b.i].row)
 }
 
-func (s orderSorter) cmpRows(a, b rowDiff) int { return compareBy(s.order, a.row, b.row) }
+func (s *orderSorter) cmpRows(a, b rowDiff) int { return compareBy(s.order, a.row, b.row) }
 
-// split sets apart the rows whose first order column is null and
-// abbreviates the others. It returns false when the column holds datums of
-// more than one type (not possible for rows of one schema), which the
-// abbreviation cannot order; the caller then sorts by compareBy alone.
-func (s orderSorter) split(rds []rowDiff) (nulls []rowDiff, keyed []abbreviated, ok bool) {
-	o := s.order[0]
-	var typ Type
-	keyed = make([]abbreviated, 0, len(rds))
-	for _, rd := range rds {
-		d := rd.row[o.col]
-		if d.typ == 0 {
-			nulls = append(nulls, rd)
-			continue
+// each calls fn for the rows in order (after sort or first) until it
+// returns false.
+func (s *orderSorter) each(fn func(rd rowDiff) bool) {
+	last := s.order[0].nullsLast
+	if !last {
+		for _, rd := range s.nulls {
+			if !fn(rd) {
+				return
+			}
 		}
-		if typ == 0 {
-			typ = d.typ
-		} else if d.typ != typ {
-			return nil, nil, false
+	}
+	for _, k := range s.keyed {
+		if !fn(s.rds[k.i]) {
+			return
 		}
-		ab := abbrev(d)
-		if o.desc {
-			ab = ^ab
+	}
+	if last {
+		for _, rd := range s.nulls {
+			if !fn(rd) {
+				return
+			}
 		}
-		keyed = append(keyed, abbreviated{ab: ab, rd: rd})
-	}
-	return nulls, keyed, true
-}
-
-// join writes nulls and keyed back into rds in the order's place for nulls.
-func (s orderSorter) join(rds, nulls []rowDiff, keyed []abbreviated) {
-	i := 0
-	if !s.order[0].nullsLast {
-		i += copy(rds, nulls)
-	}
-	for _, k := range keyed {
-		rds[i] = k.rd
-		i++
-	}
-	if s.order[0].nullsLast {
-		copy(rds[i:], nulls)
 	}
 }
 
-// sortRowDiffs sorts rds by order (then by row). An empty order, or rows
-// of no columns, leave rds as they are.
-func sortRowDiffs(rds []rowDiff, order []orderColumn) {
-	if len(order) == 0 || len(rds) < 2 {
+// sort puts every row in order: the keyed ones by abbreviation with a
+// radix sort, then each run of equal abbreviations by the rows.
+func (s *orderSorter) sort() {
+	slices.SortFunc(s.nulls, s.cmpRows)
+	keyed := s.keyed
+	if len(keyed) < 256 {
+		slices.SortFunc(keyed, s.cmp)
 		return
 	}
-	s := orderSorter{order: order}
-	nulls, keyed, ok := s.split(rds)
-	if !ok {
-		slices.SortFunc(rds, s.cmpRows)
-		return
+	radixSort(keyed)
+	for i := 0; i < len(keyed); {
+		j := i + 1
+		for j < len(keyed) && keyed[j].ab == keyed[i].ab {
+			j++
+		}
+		if j-i > 1 {
+			slices.SortFunc(keyed[i:j], s.cmp)
+		}
+		i = j
 	}
-	slices.SortFunc(nulls, s.cmpRows)
-	slices.SortFunc(keyed, s.cmp)
-	s.join(rds, nulls, keyed)
 }
 
-// firstRowDiffs returns the rows of rds that hold the first k copies in
-// the order (all of the last row's copies, even past k), sorted by the
-// order. For k much smaller than len(rds) it keeps a heap of the best k
-// rather than sorting everything. rds may be reordered.
-func firstRowDiffs(rds []rowDiff, order []orderColumn, k int64) []rowDiff {
-	if len(order) == 0 || int64(len(rds)) <= 4*k || len(rds) < 64 {
-		sortRowDiffs(rds, order)
-		return rds
+// first keeps only the rows holding the first k copies in the order (all
+// of the last row's copies, even past k) and puts them in order. For k
+// much smaller than the rows it keeps a heap of the best rather than
+// sorting everything.
+func (s *orderSorter) first(k int64) {
+	if int64(len(s.rds)) <= 4*k || len(s.rds) < 64 {
+		s.sort()
+		return
 	}
-	s := orderSorter{order: order}
 	if k <= 0 {
-		return rds[:0]
+		s.nulls, s.keyed = nil, nil
+		return
 	}
-	nulls, keyed, ok := s.split(rds)
-	if !ok {
-		slices.SortFunc(rds, s.cmpRows)
-		return rds
-	}
+	slices.SortFunc(s.nulls, s.cmpRows)
 	// Nulls first: if they hold k copies nothing else is needed; else the
 	// others need to hold only the rest.
 	want := k
-	if !order[0].nullsLast && len(nulls) > 0 {
-		slices.SortFunc(nulls, s.cmpRows)
-		if n := countPrefix(nulls, k); n < len(nulls) || sumDiffs(nulls) >= k {
-			out := rds[:0]
-			return append(out, nulls[:n]...)
+	if !s.order[0].nullsLast && len(s.nulls) > 0 {
+		if n := countPrefix(s.nulls, k); n < len(s.nulls) || sumDiffs(s.nulls) >= k {
+			s.nulls, s.keyed = s.nulls[:n], nil
+			return
 		}
-		want = k - sumDiffs(nulls)
+		want = k - sumDiffs(s.nulls)
 	}
 	// A max-heap (worst on top) of the best rows so far, holding at least
 	// want copies and no row it could do without.
-	h := make([]abbreviated, 0, min(int64(len(keyed)), want)+1)
+	rds := s.rds
+	h := make([]abbreviated, 0, min(int64(len(s.keyed)), want)+1)
 	var total int64
-	for _, x := range keyed {
+	for _, x := range s.keyed {
 		if total >= want && s.cmp(x, h[0]) >= 0 {
 			continue
 		}
 		h = append(h, x)
 		abbrevUp(h, len(h)-1, s.cmp)
-		total += x.rd.diff
-		for total-h[0].rd.diff >= want {
-			total -= h[0].rd.diff
+		total += rds[x.i].diff
+		for total-rds[h[0].i].diff >= want {
+			total -= rds[h[0].i].diff
 			last := len(h) - 1
 			h[0] = h[last]
 			h = h[:last]
@@ -173,18 +204,82 @@ func firstRowDiffs(rds []rowDiff, order []orderColumn, k int64) []rowDiff {
 		}
 	}
 	slices.SortFunc(h, s.cmp)
-	out := rds[:0]
-	if !order[0].nullsLast {
-		out = append(out, nulls...) // fewer than k copies
+	s.keyed = h
+	if s.order[0].nullsLast {
+		if total < want {
+			s.nulls = s.nulls[:countPrefix(s.nulls, want-total)]
+		} else {
+			s.nulls = nil
+		}
 	}
-	for _, x := range h {
-		out = append(out, x.rd)
+}
+
+// radixSort sorts xs by ab, least significant byte first, skipping the
+// bytes in which every element agrees.
+func radixSort(xs []abbreviated) {
+	var counts [8][256]int
+	for _, x := range xs {
+		for b := 0; b < 8; b++ {
+			counts[b][byte(x.ab>>(8*b))]++
+		}
 	}
-	if order[0].nullsLast && total < k {
-		slices.SortFunc(nulls, s.cmpRows)
-		out = append(out, nulls[:countPrefix(nulls, k-total)]...)
+	tmp := make([]abbreviated, len(xs))
+	src, dst := xs, tmp
+	for b := 0; b < 8; b++ {
+		c := &counts[b]
+		if c[byte(src[0].ab>>(8*b))] == len(src) {
+			continue // every element has this byte
+		}
+		var offs [256]int
+		sum := 0
+		for v := range c {
+			offs[v] = sum
+			sum += c[v]
+		}
+		shift := 8 * b
+		for _, x := range src {
+			d := byte(x.ab >> shift)
+			dst[offs[d]] = x
+			offs[d]++
+		}
+		src, dst = dst, src
 	}
+	if &src[0] != &xs[0] {
+		copy(xs, src)
+	}
+}
+
+// sorted returns the rows kept, in order.
+func (s *orderSorter) sorted() []rowDiff {
+	out := make([]rowDiff, 0, len(s.nulls)+len(s.keyed))
+	s.each(func(rd rowDiff) bool { out = append(out, rd); return true })
 	return out
+}
+
+// sortRowDiffs sorts rds by order (then by row). An empty order leaves rds
+// as it is.
+func sortRowDiffs(rds []rowDiff, order []orderColumn) {
+	if len(order) == 0 || len(rds) < 2 {
+		return
+	}
+	s := newOrderSorter(order, len(rds))
+	for _, rd := range rds {
+		s.add(rd)
+	}
+	s.sort()
+	copy(rds, s.sorted())
+}
+
+// firstRowDiffs returns the rows of rds that hold the first k copies in
+// the order (all of the last row's copies, even past k), sorted by the
+// order (see orderSorter.first).
+func firstRowDiffs(rds []rowDiff, order []orderColumn, k int64) []rowDiff {
+	s := newOrderSorter(order, len(rds))
+	for _, rd := range rds {
+		s.add(rd)
+	}
+	s.first(k)
+	return s.sorted()
 }
 
 // countPrefix returns how many rows of rds hold the first k copies.

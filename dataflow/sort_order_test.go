@@ -46,7 +46,7 @@ func sortOrderCase(r *rand.Rand, mixed bool) ([]rowDiff, []orderColumn) {
 	// Rows are distinct, as a peek's are (equal rows summed).
 	var rds []rowDiff
 	seen := map[string]int{}
-	for i, n := 0, r.Intn(300); i < n; i++ {
+	for i, n := 0, r.Intn(300+700*r.Intn(2)); i < n; i++ {
 		row := make(Row, arity)
 		for c := range row {
 			typ := schema[c]
