@@ -45,13 +45,81 @@ func consolidateRows(rs []rowDiff) []rowDiff {
 
 // Consolidate sorts updates by time then row and sums the diffs of equal
 // (row, time) pairs, dropping those that sum to zero. It reuses the slice.
+// Updates already in time order (a dataflow's output is) are sorted by row
+// one time at a time, with abbreviated keys (sortUpdatesByRow).
 func Consolidate(us []Update) []Update {
+	if len(us) >= 64 && slices.IsSortedFunc(us, byTime) {
+		for i := 0; i < len(us); {
+			j := i + 1
+			for j < len(us) && us[j].Time == us[i].Time {
+				j++
+			}
+			sortUpdatesByRow(us[i:j])
+			i = j
+		}
+	}
 	return consolidate(us, func(a, b Update) int {
 		if c := cmp.Compare(a.Time, b.Time); c != 0 {
 			return c
 		}
 		return a.Row.Compare(b.Row)
 	}, func(x *Update) *int64 { return &x.Diff })
+}
+
+// sortUpdatesByRow sorts us by row. It radix sorts the rows' first column,
+// abbreviated (see abbrev), then sorts each run of equal abbreviations by
+// row; rows with a null or no first column come first, by row. Rows whose
+// first columns differ in type (not possible in one collection) are sorted
+// by Row.Compare alone.
+func sortUpdatesByRow(us []Update) {
+	byRow := func(a, b Update) int { return a.Row.Compare(b.Row) }
+	if len(us) < 64 || slices.IsSortedFunc(us, byRow) {
+		if len(us) < 64 {
+			slices.SortFunc(us, byRow)
+		}
+		return
+	}
+	var first []Update // null or no first column
+	keyed := make([]abbreviated, 0, len(us))
+	var typ Type
+	for i := range us {
+		r := us[i].Row
+		if len(r) == 0 || r[0].typ == 0 {
+			first = append(first, us[i])
+			continue
+		}
+		if typ == 0 {
+			typ = r[0].typ
+		} else if r[0].typ != typ {
+			slices.SortFunc(us, byRow)
+			return
+		}
+		keyed = append(keyed, abbreviated{ab: abbrev(r[0]), i: int32(i)})
+	}
+	radixSort(keyed)
+	cmpKeyed := func(a, b abbreviated) int {
+		if a.ab != b.ab {
+			return cmp.Compare(a.ab, b.ab)
+		}
+		return us[a.i].Row.Compare(us[b.i].Row)
+	}
+	for i := 0; i < len(keyed); {
+		j := i + 1
+		for j < len(keyed) && keyed[j].ab == keyed[i].ab {
+			j++
+		}
+		if j-i > 1 {
+			slices.SortFunc(keyed[i:j], cmpKeyed)
+		}
+		i = j
+	}
+	slices.SortFunc(first, byRow)
+	out := make([]Update, 0, len(us))
+	out = append(out, first...)
+	for _, k := range keyed {
+		out = append(out, us[k.i])
+	}
+	copy(us, out)
 }
 
 // ConsolidateErrors is Consolidate for error updates: by time, then message.

@@ -217,6 +217,9 @@ func (s *orderSorter) first(k int64) {
 // radixSort sorts xs by ab, least significant byte first, skipping the
 // bytes in which every element agrees.
 func radixSort(xs []abbreviated) {
+	if len(xs) < 2 {
+		return
+	}
 	var counts [8][256]int
 	for _, x := range xs {
 		for b := 0; b < 8; b++ {

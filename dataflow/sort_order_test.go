@@ -1,6 +1,7 @@
 package dataflow
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 	"math/rand"
@@ -227,6 +228,63 @@ func TestPeekOrdersMatchFinishingApply(t *testing.T) {
 			}
 			if fmt.Sprint(got) != fmt.Sprint(want) {
 				t.Fatalf("seed %d, step %d, finishing %d: got %v, want %v", seed, step, i, got, want)
+			}
+		}
+	}
+}
+
+// Consolidate, which sorts each time's updates by abbreviated first
+// column, gives what a plain sort by (time, row) and a sum give: for rows
+// with nulls, ties in the abbreviation (strings sharing eight bytes), -0
+// and NaN, rows of different lengths, and a first column of mixed types.
+func TestConsolidateMatchesPlainSort(t *testing.T) {
+	seed := baseSeed()
+	types := []Type{TypeBool, TypeInt64, TypeFloat64, TypeString, TypeBytes, TypeTimestamp}
+	for iter := int64(0); iter < 500; iter++ {
+		r := rand.New(rand.NewSource(seed + iter))
+		typ := types[r.Intn(len(types))]
+		var us []Update
+		tm := timely.Timestamp(0)
+		for i, n := 0, r.Intn(600); i < n; i++ {
+			if r.Intn(200) == 0 {
+				tm++
+			}
+			row := Row{}
+			for c, arity := 0, r.Intn(3); c < arity; c++ {
+				ct := typ
+				if iter%10 == 0 && c == 0 {
+					ct = types[r.Intn(len(types))]
+				}
+				row = append(row, randomOrderDatum(r, ct))
+			}
+			us = append(us, Update{Row: row, Time: tm, Diff: int64(r.Intn(5) - 2)})
+		}
+		if iter%7 == 0 && len(us) > 1 {
+			us[0].Time = tm + 1 // out of time order: the plain path
+		}
+		want := slices.Clone(us)
+		slices.SortStableFunc(want, func(a, b Update) int {
+			if a.Time != b.Time {
+				return cmp.Compare(a.Time, b.Time)
+			}
+			return a.Row.Compare(b.Row)
+		})
+		var sum []Update
+		for _, u := range want {
+			if n := len(sum); n > 0 && sum[n-1].Time == u.Time && sum[n-1].Row.Compare(u.Row) == 0 {
+				sum[n-1].Diff += u.Diff
+				continue
+			}
+			sum = append(sum, u)
+		}
+		want = slices.DeleteFunc(sum, func(u Update) bool { return u.Diff == 0 })
+		got := Consolidate(slices.Clone(us))
+		if len(got) != len(want) {
+			t.Fatalf("seed %d: %d updates, want %d (replay with -dataflow.seed=%d)", seed+iter, len(got), len(want), seed+iter)
+		}
+		for i := range got {
+			if got[i].Time != want[i].Time || got[i].Diff != want[i].Diff || got[i].Row.Compare(want[i].Row) != 0 {
+				t.Fatalf("seed %d: update %d is %v, want %v (replay with -dataflow.seed=%d)", seed+iter, i, got[i], want[i], seed+iter)
 			}
 		}
 	}
