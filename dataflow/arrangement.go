@@ -23,7 +23,7 @@ import (
 // An Arrangement is not safe for concurrent use.
 type Arrangement struct {
 	since   timely.Frontier
-	buckets map[uint64]*trace
+	table   traceTable
 	keys    int // number of traces
 	entries int // number of (value, time, diff) entries over all traces
 	// pending lists the traces holding more than one distinct time: only
@@ -71,7 +71,7 @@ type entry struct {
 
 // NewArrangement returns an empty arrangement with since {0}.
 func NewArrangement() *Arrangement {
-	return &Arrangement{buckets: map[uint64]*trace{}}
+	return &Arrangement{}
 }
 
 // Since returns the arrangement's since: reads are exact at times t with
@@ -134,7 +134,11 @@ func (a *Arrangement) updateAt(k keyRef, val Row, t timely.Timestamp, diff int64
 	if t < s {
 		t = s
 	}
-	tr := a.lookupAt(k)
+	// One probe sequence finds the key's slot, and its place if it is new.
+	slot := a.table.slot(k.hash)
+	tr := slot.tr
+	for ; tr != nil && !k.matches(tr.key); tr = tr.next {
+	}
 	if tr == nil {
 		if a.oneValue {
 			tw := &traceWithEntry{}
@@ -143,8 +147,8 @@ func (a *Arrangement) updateAt(k keyRef, val Row, t timely.Timestamp, diff int64
 		} else {
 			tr = &trace{}
 		}
-		tr.key, tr.hash, tr.next, tr.lo, tr.hi = k.row(), k.hash, a.buckets[k.hash], t, t
-		a.buckets[k.hash] = tr
+		tr.key, tr.hash, tr.lo, tr.hi = k.row(), k.hash, t, t
+		a.table.push(slot, tr)
 		a.keys++
 		if a.order != nil {
 			a.orderAdd(tr)
@@ -285,21 +289,8 @@ func (tr *trace) compactBig(s timely.Timestamp) int {
 }
 
 func (a *Arrangement) remove(tr *trace) {
-	h := tr.hash
 	tr.removed = true
-	p := a.buckets[h]
-	if p == tr {
-		if tr.next == nil {
-			delete(a.buckets, h)
-		} else {
-			a.buckets[h] = tr.next
-		}
-	} else {
-		for p.next != tr {
-			p = p.next
-		}
-		p.next = tr.next
-	}
+	a.table.remove(tr)
 	a.keys--
 	if a.order != nil {
 		a.order.dead++
@@ -324,7 +315,7 @@ func (a *Arrangement) compactTo(since timely.Frontier, full bool) {
 	a.since = since
 	s, ok := since.Time()
 	if !ok {
-		a.buckets = map[uint64]*trace{}
+		a.table = traceTable{}
 		a.keys, a.entries, a.pending, a.order = 0, 0, nil, nil
 		return
 	}
@@ -383,8 +374,8 @@ func (a *Arrangement) Read(t timely.Timestamp, fn func(key, val Row, mult int64)
 	if err := a.checkRead(t); err != nil {
 		return err
 	}
-	for _, tr := range a.buckets {
-		for ; tr != nil; tr = tr.next {
+	for i := range a.table.slots {
+		for tr := a.table.slots[i].tr; tr != nil; tr = tr.next {
 			key := tr.key
 			tr.read(t, func(val Row, mult int64) { fn(key, val, mult) })
 		}
@@ -410,8 +401,8 @@ func (a *Arrangement) appendRows(buf []Row, t timely.Timestamp, maxRows int64) (
 			buf = append(buf, val)
 		}
 	}
-	for _, tr := range a.buckets {
-		for ; tr != nil && ok; tr = tr.next {
+	for i := range a.table.slots {
+		for tr := a.table.slots[i].tr; tr != nil && ok; tr = tr.next {
 			if tr.big == nil && tr.lo == tr.hi {
 				if tr.lo > t {
 					continue
@@ -438,7 +429,7 @@ func (a *Arrangement) lookup(key Row) *trace {
 
 // lookupAt finds the trace of a key given by reference.
 func (a *Arrangement) lookupAt(k keyRef) *trace {
-	for tr := a.buckets[k.hash]; tr != nil; tr = tr.next {
+	for tr := a.table.find(k.hash); tr != nil; tr = tr.next {
 		if k.matches(tr.key) {
 			return tr
 		}

@@ -57,11 +57,7 @@ func compareTraceKeys(a, b *trace) int { return a.key.Compare(b.key) }
 func (a *Arrangement) ordered() []*trace {
 	if a.order == nil {
 		all := make([]*trace, 0, a.keys)
-		for _, tr := range a.buckets {
-			for ; tr != nil; tr = tr.next {
-				all = append(all, tr)
-			}
-		}
+		a.table.each(func(tr *trace) { all = append(all, tr) })
 		slices.SortFunc(all, compareTraceKeys)
 		a.order = &keyOrder{sorted: all}
 		return all
