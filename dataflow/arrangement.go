@@ -384,10 +384,12 @@ func (a *Arrangement) Read(t timely.Timestamp, fn func(key, val Row, mult int64)
 }
 
 // appendRows appends every value at time t to buf, each as many times as
-// its multiplicity, in no particular order, for a peek that needs no more.
-// It returns false, having stopped early, when a multiplicity is negative
-// or there would be more than maxRows rows.
-func (a *Arrangement) appendRows(buf []Row, t timely.Timestamp, maxRows int64) ([]Row, bool) {
+// its multiplicity, for a peek that needs no more: in key order (and within
+// a key in value order) when ordered, else in no particular order. It
+// returns false, having stopped early, when a multiplicity is negative or
+// there would be more than maxRows rows. The caller checks t against the
+// since.
+func (a *Arrangement) appendRows(buf []Row, t timely.Timestamp, maxRows int64, ordered bool) ([]Row, bool) {
 	if buf == nil {
 		buf = make([]Row, 0, min(int64(a.entries), maxRows))
 	}
@@ -401,20 +403,33 @@ func (a *Arrangement) appendRows(buf []Row, t timely.Timestamp, maxRows int64) (
 			buf = append(buf, val)
 		}
 	}
+	visit := func(tr *trace) {
+		if tr.big == nil && tr.lo == tr.hi {
+			if tr.lo > t {
+				return
+			}
+			for i := range tr.entries { // one time: each value once
+				if add(tr.entries[i].val, tr.entries[i].diff); !ok {
+					return
+				}
+			}
+			return
+		}
+		tr.read(t, add)
+	}
+	if ordered {
+		for _, tr := range a.ordered() {
+			if !tr.removed {
+				if visit(tr); !ok {
+					return nil, false
+				}
+			}
+		}
+		return buf, true
+	}
 	for i := range a.table.slots {
 		for tr := a.table.slots[i].tr; tr != nil && ok; tr = tr.next {
-			if tr.big == nil && tr.lo == tr.hi {
-				if tr.lo > t {
-					continue
-				}
-				for i := range tr.entries { // one time: each value once
-					if add(tr.entries[i].val, tr.entries[i].diff); !ok {
-						break
-					}
-				}
-				continue
-			}
-			tr.read(t, add)
+			visit(tr)
 		}
 		if !ok {
 			return nil, false

@@ -267,11 +267,12 @@ func (d *Dataflow) Peek(spec PeekSpec) ([]Row, error) {
 	}
 	fin := spec.Finishing
 	plain := fin == nil || (len(fin.order) == 0 && fin.limit < 0 && fin.offset == 0)
-	if spec.Unordered && spec.Key == nil && spec.MFP == nil && plain {
-		// Nothing to sort, map or cut: copy the rows out in one pass. On a
-		// negative multiplicity or too many rows, fall through to the
-		// general path, which names the error.
-		if rows, ok := d.output.appendRows(nil, t, maxRows); ok {
+	if spec.Key == nil && spec.MFP == nil && plain && (spec.Unordered || d.keyIsPrefix) {
+		// Nothing to sort, map or cut: copy the rows out in one pass, in
+		// key order (row order, the key being leading columns) unless the
+		// caller does not care. On a negative multiplicity or too many
+		// rows, fall through to the general path, which names the error.
+		if rows, ok := d.output.appendRows(nil, t, maxRows, !spec.Unordered); ok {
 			return rows, nil
 		}
 	}
