@@ -51,6 +51,7 @@ type Dataflow struct {
 	keyIsPrefix bool
 	updates     []Update
 	errUpds     []ErrorUpdate
+	sorter      updateSorter        // TakeOutput's buffers
 	temporal    []*temporalFilterOp // every temporal filter, for their scheduled times
 }
 
@@ -427,7 +428,7 @@ func (d *Dataflow) emit(t timely.Timestamp, b batch) {
 // their times are before OutputFrontier. With Config.DiscardUpdates it
 // returns nothing.
 func (d *Dataflow) TakeOutput() ([]Update, []ErrorUpdate) {
-	us, es := Consolidate(d.updates), ConsolidateErrors(d.errUpds)
+	us, es := consolidateUpdates(d.updates, &d.sorter), ConsolidateErrors(d.errUpds)
 	d.updates, d.errUpds = nil, nil
 	return us, es
 }

@@ -146,7 +146,7 @@ func (s *orderSorter) sort() {
 		slices.SortFunc(keyed, s.cmp)
 		return
 	}
-	radixSort(keyed)
+	radixSort(keyed, nil)
 	for i := 0; i < len(keyed); {
 		j := i + 1
 		for j < len(keyed) && keyed[j].ab == keyed[i].ab {
@@ -215,8 +215,9 @@ func (s *orderSorter) first(k int64) {
 }
 
 // radixSort sorts xs by ab, least significant byte first, skipping the
-// bytes in which every element agrees.
-func radixSort(xs []abbreviated) {
+// bytes in which every element agrees. tmp, if long enough, is used as the
+// second buffer; else one is allocated.
+func radixSort(xs, tmp []abbreviated) {
 	if len(xs) < 2 {
 		return
 	}
@@ -226,8 +227,10 @@ func radixSort(xs []abbreviated) {
 			counts[b][byte(x.ab>>(8*b))]++
 		}
 	}
-	tmp := make([]abbreviated, len(xs))
-	src, dst := xs, tmp
+	if len(tmp) < len(xs) {
+		tmp = make([]abbreviated, len(xs))
+	}
+	src, dst := xs, tmp[:len(xs)]
 	for b := 0; b < 8; b++ {
 		c := &counts[b]
 		if c[byte(src[0].ab>>(8*b))] == len(src) {
