@@ -160,22 +160,17 @@ func TestAbbrevOrdersLikeCompare(t *testing.T) {
 
 // A peek whose finishing order is the row order on leading columns reads
 // the arrangement in key order and sorts nothing; a peek ordered otherwise
-// sorts (with a heap under a limit). Every variant returns what
-// Finishing.Apply gives on the unordered rows, through updates between the
-// peeks (new keys merged into the key order, retracted ones skipped).
+// sorts (with a heap under a limit). Every variant returns what a plain
+// stable sort gives on the unordered rows after the map-filter-project,
+// through updates between the peeks (new keys merged into the key order,
+// retracted ones skipped), for an arrangement keyed by the whole row, by a
+// leading column and by another column, and with map-filter-projects that
+// keep the columns in place or move them.
 func TestPeekOrdersMatchFinishingApply(t *testing.T) {
 	seed := baseSeed()
 	schema := Schema{{Name: "k", Type: TypeInt64, Nullable: true}, {Name: "v", Type: TypeString}, {Name: "w", Type: TypeFloat64}}
-	p, err := Compile(getP(benchA), map[timely.GlobalId]Schema{benchA: schema})
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := rand.New(rand.NewSource(seed))
-	df := NewDataflow(p, Config{DiscardUpdates: true})
-	var live []Row
 	limit := func(n uint64) *uint64 { return &n }
-	var fins []*messages.Finishing
-	for _, f := range []*messages.Finishing{
+	fins := []*messages.Finishing{
 		{OrderBy: []*messages.OrderColumn{orderBy(0, false, false)}},
 		{OrderBy: []*messages.OrderColumn{orderBy(0, false, false), orderBy(1, false, false)}, Limit: limit(5), Offset: 3},
 		{OrderBy: []*messages.OrderColumn{orderBy(0, false, false)}, Limit: limit(0)},
@@ -185,49 +180,91 @@ func TestPeekOrdersMatchFinishingApply(t *testing.T) {
 		{OrderBy: []*messages.OrderColumn{orderBy(1, false, false)}, Offset: 50},
 		{Limit: limit(4), Offset: 2},
 		nil,
-	} {
-		fins = append(fins, f)
 	}
-	for step := 0; step < 40; step++ {
-		var us []Update
-		for i := 0; i < 30; i++ {
-			if len(live) > 0 && r.Intn(3) == 0 {
-				j := r.Intn(len(live))
-				us = append(us, Update{Row: live[j], Time: timely.Timestamp(step), Diff: -1})
-				live = slices.Delete(live, j, j+1)
-				continue
-			}
-			k := Int64(int64(r.Intn(50)))
-			if r.Intn(8) == 0 {
-				k = Null()
-			}
-			row := Row{k, String(fmt.Sprint("s", r.Intn(5))), Float64(float64(r.Intn(9)) - 4)}
-			us = append(us, Update{Row: row, Time: timely.Timestamp(step), Diff: 1})
-			live = append(live, row)
-		}
-		if err := df.Push(benchA, us); err != nil {
-			t.Fatal(err)
-		}
-		if err := df.AdvanceInput(benchA, timely.At(timely.Timestamp(step+1))); err != nil {
-			t.Fatal(err)
-		}
-		at := timely.Timestamp(step)
-		all, err := df.Peek(PeekSpec{Time: at, Unordered: true})
+	mfps := []*messages.MapFilterProject{
+		nil,
+		{Map: []*messages.NamedExpr{{Name: "w2", Expr: binE(messages.BinaryOp_BINARY_OP_MUL, colE(2), litE(Float64(2)))}},
+			Filter: []*messages.Expr{binE(messages.BinaryOp_BINARY_OP_GT, colE(2), litE(Float64(-3)))}},
+		{Project: refs(2, 0, 1)},
+	}
+	for pi, wp := range []*messages.Plan{getP(benchA), arrangeP(getP(benchA), 0), arrangeP(getP(benchA), 1)} {
+		p, err := Compile(wp, map[timely.GlobalId]Schema{benchA: schema})
 		if err != nil {
 			t.Fatal(err)
 		}
-		for i, wf := range fins {
-			fin, err := CompileFinishing(wf, schema)
+		r := rand.New(rand.NewSource(seed + int64(pi)))
+		df := NewDataflow(p, Config{DiscardUpdates: true})
+		var live []Row
+		for step := 0; step < 30; step++ {
+			var us []Update
+			for i := 0; i < 30; i++ {
+				if len(live) > 0 && r.Intn(3) == 0 {
+					j := r.Intn(len(live))
+					us = append(us, Update{Row: live[j], Time: timely.Timestamp(step), Diff: -1})
+					live = slices.Delete(live, j, j+1)
+					continue
+				}
+				k := Int64(int64(r.Intn(50)))
+				if r.Intn(8) == 0 {
+					k = Null()
+				}
+				row := Row{k, String(fmt.Sprint("s", r.Intn(5))), Float64(float64(r.Intn(9)) - 4)}
+				us = append(us, Update{Row: row, Time: timely.Timestamp(step), Diff: 1})
+				live = append(live, row)
+			}
+			if err := df.Push(benchA, us); err != nil {
+				t.Fatal(err)
+			}
+			if err := df.AdvanceInput(benchA, timely.At(timely.Timestamp(step+1))); err != nil {
+				t.Fatal(err)
+			}
+			at := timely.Timestamp(step)
+			all, err := df.Peek(PeekSpec{Time: at, Unordered: true})
 			if err != nil {
 				t.Fatal(err)
 			}
-			want := referenceFinish(fin, all)
-			got, err := df.Peek(PeekSpec{Time: at, Finishing: fin})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if fmt.Sprint(got) != fmt.Sprint(want) {
-				t.Fatalf("seed %d, step %d, finishing %d: got %v, want %v", seed, step, i, got, want)
+			for mi, wm := range mfps {
+				mfp, err := CompileMapFilterProject(wm, schema)
+				if err != nil {
+					t.Fatal(err)
+				}
+				// Mapped in the order of the rows they come from: the
+				// order a peek without a finishing order keeps.
+				all = slices.Clone(all)
+				slices.SortFunc(all, Row.Compare)
+				var mapped []Row
+				for _, row := range all {
+					if out, ok, err := mfp.Apply(row); err != nil {
+						t.Fatal(err)
+					} else if ok {
+						mapped = append(mapped, out)
+					}
+				}
+				spec := PeekSpec{Time: at}
+				if wm != nil {
+					spec.MFP = mfp
+				}
+				for fi, wf := range fins {
+					fin, err := CompileFinishing(wf, mfp.Schema())
+					if err != nil {
+						t.Fatal(err)
+					}
+					want := referenceFinish(fin, mapped)
+					if len(fin.order) == 0 {
+						want = mapped[min(fin.offset, int64(len(mapped))):]
+						if fin.limit >= 0 && fin.limit < int64(len(want)) {
+							want = want[:fin.limit]
+						}
+					}
+					spec.Finishing = fin
+					got, err := df.Peek(spec)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if fmt.Sprint(got) != fmt.Sprint(want) {
+						t.Fatalf("seed %d, plan %d, step %d, mfp %d, finishing %d: got %v, want %v", seed, pi, step, mi, fi, got, want)
+					}
+				}
 			}
 		}
 	}
