@@ -224,13 +224,20 @@ func (d *Dataflow) Push(source timely.GlobalId, updates []Update) error {
 	if !ok {
 		return fmt.Errorf("%w: push to %s, the dataflow reads %v", ErrUnknownSource, source, d.plan.sources)
 	}
-	for i, u := range updates {
+	plain := true // no zero diff and no time before AsOf: append as they are
+	for i := range updates {
+		u := &updates[i]
 		if !in.frontier.Admits(u.Time) {
 			return fmt.Errorf("%w: update %d of %s is at %d, the source's frontier is %s", ErrNotAdmitted, i, source, u.Time, in.frontier)
 		}
 		if err := in.schema.Validate(u.Row); err != nil {
 			return fmt.Errorf("update %d of %s: %w", i, source, err)
 		}
+		plain = plain && u.Diff != 0 && u.Time >= d.config.AsOf
+	}
+	if plain {
+		in.pending = append(in.pending, updates...)
+		return nil
 	}
 	for _, u := range updates {
 		if u.Diff == 0 {
