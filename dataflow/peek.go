@@ -239,6 +239,10 @@ type PeekSpec struct {
 // an error wrapping ErrEval when the collection holds an evaluation error
 // at that time (the first error in message order) or the MFP fails on a
 // row, and with ErrTooLarge when the result has more than MaxRows rows.
+//
+// Peek is not a pure read: the first peek that reads in row order builds
+// the output arrangement's key order, and later ones merge new keys into it.
+// Like every Dataflow method it must not run concurrently with another.
 func (d *Dataflow) Peek(spec PeekSpec) ([]Row, error) {
 	t := spec.Time
 	if !d.output.Since().Admits(t) {
