@@ -2,6 +2,7 @@ package runtime
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/asynkron/protoactor-go/actor"
 
@@ -182,7 +183,7 @@ func (a *runtimeActor) keep(ctx actor.Context, k Kept) {
 		if !ok {
 			continue
 		}
-		f.reported = 0
+		f.reported = frontierReport{}
 		a.reportFrontier(ctx, f)
 		if f.installed {
 			a.hydration(ctx, id, f.hydrated)
@@ -194,15 +195,42 @@ func (a *runtimeActor) keep(ctx actor.Context, k Kept) {
 	}
 }
 
-// reportFrontier sends a flow's write frontier (its committed checkpoint)
-// when it moved past what was reported.
+// reportFrontier sends the export's frontiers (frontiers.go) that moved
+// past what was reported.
 func (a *runtimeActor) reportFrontier(ctx actor.Context, f *flowState) {
-	if !f.installed || f.checkpoint <= f.reported {
+	if !f.installed || a.flows[f.export] != f {
 		return
 	}
-	f.reported = f.checkpoint
-	a.respond(ctx, &messages.ComputeResponse{Response: &messages.ComputeResponse_Frontiers{Frontiers: &messages.ComputeFrontiers{
-		Id:    messages.FromGlobalId(f.export),
-		Write: messages.FromFrontier(timely.At(f.checkpoint)),
-	}}})
+	if r := f.reported.advance(f.export, f.frontiers(a.sourceFrontier)); r != nil {
+		a.respond(ctx, &messages.ComputeResponse{Response: &messages.ComputeResponse_Frontiers{Frontiers: r}})
+	}
+}
+
+// reportFrontiers reports every export whose frontiers moved (after the
+// coordinator consumed more change data, inputs advance).
+func (a *runtimeActor) reportFrontiers(ctx actor.Context) {
+	for _, id := range sortedExports(a.flows) {
+		a.reportFrontier(ctx, a.flows[id])
+	}
+}
+
+// sourceFrontier is how far a source has been fed to the flows: a table up
+// to the change-data upper the coordinator consumed, a view of this
+// runtime up to its checkpoint.
+func (a *runtimeActor) sourceFrontier(s pool.Source) timely.Frontier {
+	if s.Kind == pool.SourceView {
+		if p, ok := a.flows[s.Id]; ok {
+			return timely.At(p.checkpoint)
+		}
+	}
+	return timely.At(a.consumed)
+}
+
+func sortedExports(flows map[timely.GlobalId]*flowState) []timely.GlobalId {
+	ids := make([]timely.GlobalId, 0, len(flows))
+	for id := range flows {
+		ids = append(ids, id)
+	}
+	slices.SortFunc(ids, timely.GlobalId.Compare)
+	return ids
 }

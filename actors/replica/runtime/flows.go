@@ -26,12 +26,14 @@ type flowState struct {
 	checked   bool
 	sent      bool
 	installed bool
-	// checkpoint is the committed write frontier; reported the last one
-	// sent to the controller (frontiers never regress).
-	checkpoint, reported timely.Timestamp
-	hydrated             bool
-	scheduled            bool
-	writesAllowed        bool
+	// checkpoint is the committed write frontier; reported is what was
+	// sent of the export's frontiers to the controller (they never
+	// regress; frontiers.go).
+	checkpoint    timely.Timestamp
+	reported      frontierReport
+	hydrated      bool
+	scheduled     bool
+	writesAllowed bool
 	// compaction is the controller's AllowCompaction frontier (the as_of
 	// until one arrives): peeks before it are refused.
 	compaction timely.Timestamp
@@ -324,6 +326,7 @@ func (a *runtimeActor) handleFlowEvents(ctx actor.Context, m *coordinator.FlowEv
 			if !f.hydrated {
 				f.hydrated = true
 				a.hydration(ctx, f.export, true)
+				a.reportFrontier(ctx, f)
 			}
 		case coordinator.FlowFailed:
 			err := messages.WithObject(fmt.Errorf("%w: %s: %w", ErrFlow, f.export, e.Err), f.export.String())

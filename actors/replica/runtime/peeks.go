@@ -52,6 +52,10 @@ func (a *runtimeActor) handlePeek(ctx actor.Context, m *messages.ComputePeek) {
 			a.answerPeek(ctx, p.uuid, peekError(fmt.Errorf("%w: peek of %s at %d: its since is %d", ErrCompacted, id, t, f.compaction)))
 			return
 		}
+		if beyondUntil(t, f.df.Until) {
+			a.answerPeek(ctx, p.uuid, peekError(messages.WithObject(fmt.Errorf("%w: peek of %s at %d: its dataflow's until is %s", ErrBeyondUntil, id, t, f.df.Until), id.String())))
+			return
+		}
 		a.peeks[u] = p
 		if f.installed {
 			a.dispatchPeek(ctx, f, p)

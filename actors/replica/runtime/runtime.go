@@ -170,7 +170,11 @@ func (a *runtimeActor) Receive(ctx actor.Context) {
 		if m.Err != nil && !busy {
 			a.status(ctx, nil, fmt.Errorf("%w: consume: %w", ErrFlow, m.Err))
 		}
-		a.consumed = max(a.consumed, m.Upper)
+		if m.Upper > a.consumed {
+			a.consumed = m.Upper
+			// The inputs of hydrated flows advanced.
+			a.reportFrontiers(ctx)
+		}
 		a.sendConsume(ctx)
 		a.downgradeHold(ctx)
 	case *coordinator.Ready:
