@@ -100,6 +100,11 @@
 //
 // A coordinator or pool that panics fails the runtime; its supervisor
 // restarts it empty, it tells the last controller (ComputeStatus
-// ErrRestarted), and that controller reconnects with a newer epoch and
-// replays; the flows continue from their committed checkpoints.
+// ErrRestarted with restarted set), and that controller replaces the
+// connection with a newer epoch and replays (the ReplicaState launches a
+// new incarnation); the flows continue from their committed checkpoints.
+// A failure while the runtime is stopping makes its supervisor restart
+// it, and protoactor lets that restart override the stop: a runtime that
+// was asked to stop therefore stops again as soon as it restarts, so its
+// controller always sees it terminate.
 package runtime

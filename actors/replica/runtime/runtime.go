@@ -51,6 +51,9 @@ type carried struct {
 	// kept across restarts, only ever moved forward.
 	holdAcquired bool
 	holdAt       timely.Timestamp
+	// stopping: the actor was asked to stop; a restart that overtakes the
+	// stop (a failure while stopping) must not bring it back.
+	stopping bool
 }
 
 // escalate is the runtime's strategy for its children: a coordinator or
@@ -110,10 +113,27 @@ type tickAt struct{ coordinator.Tick }
 
 // Receive handles one message.
 func (a *runtimeActor) Receive(ctx actor.Context) {
+	if a.conn == nil {
+		// Not started: a restart that overtook a stop (below) is ending.
+		switch ctx.Message().(type) {
+		case *actor.Started, *actor.Stopping, *actor.Stopped, *actor.Restarting:
+		default:
+			return
+		}
+	}
 	switch m := ctx.Message().(type) {
 	case *actor.Started:
+		if a.carried.stopping {
+			// A failure while stopping (of this actor or of a child that
+			// escalated) made the supervisor restart it, which protoactor
+			// lets override the stop: finish the stop instead of coming back
+			// empty.
+			ctx.Stop(ctx.Self())
+			return
+		}
 		a.start(ctx)
 	case *actor.Stopping:
+		a.carried.stopping = true
 		a.stopLoops()
 	case *actor.Stopped:
 		// While its children stop, a stopping actor still handles user
@@ -224,7 +244,8 @@ func (a *runtimeActor) start(ctx actor.Context) {
 		// newer epoch and replays its commands.
 		a.controller = a.carried.controller
 		a.respond(ctx, &messages.ComputeResponse{Epoch: epochToWire(a.carried.epoch), Response: &messages.ComputeResponse_Status{Status: &messages.ComputeStatus{
-			Error: messages.ErrorToWire(fmt.Errorf("%w: incarnation %d started empty; reconnect and replay", ErrRestarted, a.carried.incarnation)),
+			Error:     messages.ErrorToWire(fmt.Errorf("%w: incarnation %d started empty; reconnect and replay", ErrRestarted, a.carried.incarnation)),
+			Restarted: true,
 		}}})
 		a.controller = nil
 	}
