@@ -102,7 +102,7 @@ func (a *runtimeActor) refuse(ctx actor.Context, cmd *messages.ComputeCommand, e
 	}
 	a.metrics.rejected.Inc()
 	if p := cmd.GetPeek(); p != nil && EpochOf(cmd.GetEpoch()) == a.conn.Epoch() {
-		a.answerPeek(ctx, p.GetUuid(), &messages.ComputePeekResponse{Result: &messages.ComputePeekResponse_Error{Error: messages.ErrorToWire(eff.Err)}})
+		a.answerRefused(ctx, p.GetUuid(), eff.Err)
 		return
 	}
 	var failed *timely.GlobalId
@@ -123,10 +123,7 @@ func (a *runtimeActor) connect(ctx actor.Context) {
 		a.cfg.Logger.Warn("hello without a sender: responses of this connection are dropped", "epoch", a.conn.Epoch())
 	}
 	a.carried.controller, a.carried.epoch = a.controller, a.conn.Epoch()
-	for u, p := range a.peeks {
-		delete(a.peeks, u)
-		delete(a.byPoolId, p.poolId)
-	}
+	a.book.Reset()
 }
 
 // apply carries out a command the core let through.

@@ -41,10 +41,6 @@ type flowState struct {
 	// mv is a materialized view's sink into its storage collection
 	// (mv_sink.go); nil for other exports.
 	mv *mvSink
-	// waiting are peeks that arrived before the install was accepted, or
-	// that the pool refused because the flow was not registered with it
-	// yet.
-	waiting []timely.Uuid
 }
 
 // build is a dataflow waiting for storage to confirm its tables; builds
@@ -210,12 +206,7 @@ func (a *runtimeActor) forgetFlow(ctx actor.Context, f *flowState, err error) {
 		delete(a.flows, f.export)
 		delete(a.indexes, f.export)
 	}
-	for _, u := range f.waiting {
-		if p, ok := a.peeks[u]; ok {
-			a.answerPeek(ctx, p.uuid, peekError(err))
-		}
-	}
-	f.waiting = nil
+	a.applyPeeks(ctx, a.book.FlowGone(f.export, err))
 }
 
 // install marks a checked build's flows ready and installs those that
@@ -311,7 +302,7 @@ func (a *runtimeActor) handleFlowEvents(ctx actor.Context, m *coordinator.FlowEv
 		if !ok || f.spec.Id != e.Flow {
 			continue
 		}
-		if f.installed && len(f.waiting) > 0 {
+		if f.installed && a.book.Waiting(f.export) {
 			// Peeks that overtook the flow's registration with the pool
 			// (handlePeekReply): any event of the flow comes after it.
 			a.dispatchWaiting(ctx, f)

@@ -99,11 +99,8 @@ type runtimeActor struct {
 	// import it
 	indexes map[timely.GlobalId]builtObject
 
-	peeks    map[timely.Uuid]*pendingPeek
-	byPoolId map[uint64]timely.Uuid
-	nextPeek uint64
-	// persistWaiting: persist peeks at times storage is not complete at
-	persistWaiting []timely.Uuid
+	// book holds the pending peeks (peek_book.go).
+	book *PeekBook
 
 	// compaction: the consumed upper bounds the read hold
 	consumed timely.Timestamp
@@ -225,8 +222,7 @@ func (a *runtimeActor) start(ctx actor.Context) {
 	a.staleLogged = map[string]bool{}
 	a.flows = map[timely.GlobalId]*flowState{}
 	a.indexes = map[timely.GlobalId]builtObject{}
-	a.peeks = map[timely.Uuid]*pendingPeek{}
-	a.byPoolId = map[uint64]timely.Uuid{}
+	a.book = NewPeekBook()
 	a.calls = map[uint64]*storageCall{}
 	tables := storageTables{root: ctx.ActorSystem().Root, storage: a.cfg.Storage, timeout: a.cfg.StorageTimeout}
 	// The output shard is local persistence, opened once here (a
