@@ -141,8 +141,7 @@ func (a *runtimeActor) apply(ctx actor.Context, cmd *messages.ComputeCommand) {
 		// waits in the runtime's state until it is scheduled.
 		id, _ := m.Schedule.GetId().ToTimely()
 		if f, ok := a.flows[id]; ok {
-			f.scheduled = true
-			a.installIfReady(ctx, f)
+			a.stepFlow(ctx, f, EvScheduled)
 		}
 	case *messages.ComputeCommand_AllowWrites:
 		// A materialized view's sink appends to its storage collection
@@ -182,8 +181,8 @@ func (a *runtimeActor) keep(ctx actor.Context, k Kept) {
 		}
 		f.reported = frontierReport{}
 		a.reportFrontier(ctx, f)
-		if f.installed {
-			a.hydration(ctx, id, f.hydrated)
+		if f.life.Installed() {
+			a.hydration(ctx, id, f.life.Hydrated)
 		}
 		if f.sub != nil {
 			f.sub = &subscribe{asOf: k.AsOf}
@@ -195,7 +194,7 @@ func (a *runtimeActor) keep(ctx actor.Context, k Kept) {
 // reportFrontier sends the export's frontiers (frontiers.go) that moved
 // past what was reported.
 func (a *runtimeActor) reportFrontier(ctx actor.Context, f *flowState) {
-	if !f.installed || a.flows[f.export] != f {
+	if !f.life.Installed() || a.flows[f.export] != f {
 		return
 	}
 	if r := f.reported.advance(f.export, f.frontiers(a.sourceFrontier)); r != nil {

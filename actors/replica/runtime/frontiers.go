@@ -41,7 +41,7 @@ func (f *flowState) frontiers(source sourceFrontier) Frontiers {
 	until := f.df.Until
 	write := timely.At(f.checkpoint)
 	input := write
-	if f.hydrated && len(f.spec.Sources) > 0 {
+	if f.life.Hydrated && len(f.spec.Sources) > 0 {
 		input = timely.Closed()
 		for _, s := range f.spec.Sources {
 			input = input.Meet(source(s))

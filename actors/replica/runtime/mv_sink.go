@@ -55,7 +55,7 @@ func (a *runtimeActor) advanceSinks(ctx actor.Context) {
 // or appends the committed output from the upper to the checkpoint.
 func (a *runtimeActor) advanceSink(ctx actor.Context, f *flowState) {
 	s := f.mv
-	if s == nil || s.busy || s.off || !f.installed || !f.writesAllowed || a.flows[f.export] != f {
+	if s == nil || s.busy || s.off || !f.life.Installed() || !f.writesAllowed || a.flows[f.export] != f {
 		return
 	}
 	if !s.known {

@@ -29,7 +29,7 @@ func (a *runtimeActor) indexView(id timely.GlobalId) IndexView {
 	if !ok || f.kind == exportSubscribe {
 		return IndexView{}
 	}
-	return IndexView{Known: true, Since: f.compaction, Until: f.df.Until, Installed: f.installed, Flow: f.spec.Id, Schema: f.spec.Plan.Schema()}
+	return IndexView{Known: true, Since: f.compaction, Until: f.df.Until, Installed: f.life.Installed(), Flow: f.spec.Id, Schema: f.spec.Plan.Schema()}
 }
 
 // applyPeeks carries out the book's effects.
@@ -51,7 +51,7 @@ func (a *runtimeActor) applyPeeks(ctx actor.Context, fx PeekEffects) {
 
 func (a *runtimeActor) handlePeekReply(ctx actor.Context, m *pool.PeekReply) {
 	f := a.flowOf(m.Flow)
-	a.applyPeeks(ctx, a.book.PoolReply(m, f != nil && f.installed))
+	a.applyPeeks(ctx, a.book.PoolReply(m, f != nil && f.life.Installed()))
 }
 
 // dispatchWaiting sends the peeks waiting for an installed flow to its

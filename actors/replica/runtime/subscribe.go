@@ -102,7 +102,7 @@ func (s *subscribe) droppedAt() timely.Timestamp { return max(s.lower, s.asOf) }
 // store's in-memory copy of the view (loaded from the local output shard
 // on the first read, once, within the storage deadline).
 func (a *runtimeActor) advanceSubscribe(ctx actor.Context, f *flowState) {
-	if f.sub == nil || !f.installed {
+	if f.sub == nil || !f.life.Installed() {
 		return
 	}
 	b, ok := f.sub.next(f.checkpoint, f.df.Until)
