@@ -107,6 +107,7 @@ func (a *envActor) spawnInstance(ctx actor.Context, cl *cluster) error {
 			a.registerTable(ctx, pid, o)
 		}
 	}
+	a.registerViewCollections(ctx, pid, cl.id)
 	for name, rid := range cl.replicas {
 		a.instanceCall(ctx, pid, instance.AddReplica{Id: rid, Name: name}, a.logFailure("add replica", cl.name+"."+name))
 	}
@@ -164,8 +165,9 @@ func (a *envActor) logFailure(what, name string) func(error) {
 	}
 }
 
-// asOfFor is the as_of of a dataflow reading tables: the latest of their
-// sinces, the earliest time every one of them can still be read at.
+// asOfFor is the as_of of a dataflow reading storage collections (tables
+// and materialized views' collections): the latest of their sinces, the
+// earliest time every one of them can still be read at.
 func (a *envActor) asOfFor(tables []timely.GlobalId) timely.Timestamp {
 	var asOf timely.Timestamp
 	for _, t := range tables {
@@ -186,23 +188,33 @@ func (a *envActor) install(ctx actor.Context, o *object, cont func(error)) {
 		cont(errorf(messages.ErrUnavailable, "%s %q: its cluster %s has no running instance", typeName(o.typ), o.name, o.cluster))
 		return
 	}
-	_, tables, err := a.core.describe(o, 0)
-	if err != nil {
-		cont(err)
-		return
-	}
-	desc, _, err := a.core.describe(o, a.asOfFor(tables))
+	_, sources, err := a.core.describe(o, 0)
 	if err != nil {
 		cont(err)
 		return
 	}
 	policy := instance.LagWriteFrontier(timely.Timestamp(a.cfg.ComputeLag))
 	create := func() {
-		a.instanceCall(ctx, pid, instance.CreateDataflow{Dataflow: desc, ReadPolicy: &policy}, func(err error) {
-			if err == nil {
-				a.installed[o.id] = true
+		// Materialized views of the same cluster are held first, so that
+		// the as_of is not before their since (mv_import.go).
+		a.holdLocalViews(ctx, pid, a.localViews(o.cluster, sources), func(since timely.Timestamp, release func(), err error) {
+			if err != nil {
+				cont(fmt.Errorf("%s %q: %w", typeName(o.typ), o.name, err))
+				return
 			}
-			cont(err)
+			desc, _, err := a.core.describe(o, max(a.asOfFor(sources), since))
+			if err != nil {
+				release()
+				cont(err)
+				return
+			}
+			a.instanceCall(ctx, pid, instance.CreateDataflow{Dataflow: desc, ReadPolicy: &policy}, func(err error) {
+				release()
+				if err == nil {
+					a.installed[o.id] = true
+				}
+				cont(err)
+			})
 		})
 	}
 	if o.typ != messages.CatalogItemType_CATALOG_ITEM_TYPE_MATERIALIZED_VIEW {
@@ -230,14 +242,14 @@ func (a *envActor) install(ctx actor.Context, o *object, cont func(error)) {
 	})
 }
 
-// pollFrontiers asks storage for every table's frontiers (one poll at a
-// time) and reports them to every instance.
+// pollFrontiers asks storage for every table's and collection's frontiers
+// (one poll at a time) and reports them to the instances.
 func (a *envActor) pollFrontiers(ctx actor.Context) {
 	if a.polling || len(a.instances) == 0 {
 		return
 	}
 	a.polling = true
-	a.request(ctx, a.cfg.Storage, &messages.StorageFrontiers{}, func(res any, err error) {
+	a.request(ctx, a.cfg.Storage, &messages.StorageFrontiers{Collections: true}, func(res any, err error) {
 		a.polling = false
 		r, ok := res.(*messages.StorageFrontiersResponse)
 		if err != nil || !ok || r.GetError() != nil {
@@ -247,8 +259,8 @@ func (a *envActor) pollFrontiers(ctx actor.Context) {
 	})
 }
 
-// applyFrontiers records tables' frontiers and reports those that moved
-// to every instance.
+// applyFrontiers records tables' and collections' frontiers and reports
+// those that moved to every instance that knows them as storage.
 func (a *envActor) applyFrontiers(ctx actor.Context, tables []*messages.StorageTableFrontiers) {
 	for _, t := range tables {
 		id, err := t.GetTable().ToTimely()
@@ -269,10 +281,10 @@ func (a *envActor) applyFrontiers(ctx actor.Context, tables []*messages.StorageT
 			}
 		}
 		a.frontiers[id] = tableFrontiers{since: since, upper: upper}
-		if _, ok := a.core.byId[id]; !ok || !seen {
-			continue // registered with these frontiers when it is created
+		if o, ok := a.core.byId[id]; !ok || (!seen && !isMaterializedView(o)) {
+			continue // a table is registered with these frontiers when it is created
 		}
-		for _, pid := range a.instances {
+		for _, pid := range a.frontierTargets(id) {
 			ctx.Send(pid, instance.UpdateStorageFrontiers{Id: id, Since: since, Upper: upper})
 		}
 	}
@@ -330,7 +342,7 @@ func (a *envActor) startCompute(ctx actor.Context, done func()) {
 		done()
 		return
 	}
-	a.request(ctx, a.cfg.Storage, &messages.StorageFrontiers{}, func(res any, err error) {
+	a.request(ctx, a.cfg.Storage, &messages.StorageFrontiers{Collections: true}, func(res any, err error) {
 		if r, ok := res.(*messages.StorageFrontiersResponse); ok && err == nil && r.GetError() == nil {
 			a.applyFrontiers(ctx, r.GetTables())
 		}
@@ -348,11 +360,13 @@ func (a *envActor) startCompute(ctx actor.Context, done func()) {
 			}
 		}
 		for _, cl := range a.core.Clusters() {
+			var todo []*object
 			for _, o := range a.core.OnCluster(cl.id) {
 				if _, running := a.instances[cl.id]; running && !a.installed[o.id] {
-					a.install(ctx, o, a.logFailure("install dataflow", o.name))
+					todo = append(todo, o)
 				}
 			}
+			a.installAll(ctx, todo)
 		}
 		done()
 	})
@@ -402,8 +416,6 @@ func (a *envActor) instanceTerminated(ctx actor.Context, pid *actor.PID) bool {
 		a.cfg.Logger.Error("compute: cannot start a cluster's instance", "cluster", cl.name, "error", err)
 		return true
 	}
-	for _, o := range a.core.OnCluster(cl.id) {
-		a.install(ctx, o, a.logFailure("install dataflow", o.name))
-	}
+	a.installAll(ctx, a.core.OnCluster(cl.id))
 	return true
 }

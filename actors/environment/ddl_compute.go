@@ -281,6 +281,11 @@ func (a *envActor) createItem(ctx actor.Context, kind, name string, typ messages
 				a.rollbackCreate(ctx, o, fmt.Errorf("%s: cluster %q: %w", what, cl.name, err), fail)
 				return
 			}
+			if isMaterializedView(o) {
+				// Other clusters read its collection (mv_import.go).
+				a.registerViewCollection(ctx, o, func() { ok(o.toWire(a.core)) })
+				return
+			}
 			ok(o.toWire(a.core))
 		})
 	})

@@ -212,12 +212,20 @@ func (a *runtimeActor) reportFrontiers(ctx actor.Context) {
 
 // sourceFrontier is how far a source has been fed to the flows: a table up
 // to the change-data upper the coordinator consumed, a view of this
-// runtime up to its checkpoint.
+// runtime up to its checkpoint, an imported storage collection up to the
+// upper last told to the coordinator (collection_feed.go).
 func (a *runtimeActor) sourceFrontier(s pool.Source) timely.Frontier {
-	if s.Kind == pool.SourceView {
+	switch s.Kind {
+	case pool.SourceView:
 		if p, ok := a.flows[s.Id]; ok {
 			return timely.At(p.checkpoint)
 		}
+		return timely.Minimum()
+	case pool.SourceCollection:
+		if im, ok := a.imports[s.Id]; ok {
+			return timely.At(im.upper)
+		}
+		return timely.Minimum()
 	}
 	return timely.At(a.consumed)
 }

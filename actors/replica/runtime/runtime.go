@@ -51,6 +51,9 @@ type carried struct {
 	// kept across restarts, only ever moved forward.
 	holdAcquired bool
 	holdAt       timely.Timestamp
+	// imports: the named read hold of each imported storage collection
+	// and where it is (collection_feed.go).
+	imports map[timely.GlobalId]timely.Timestamp
 	// stopping: the actor was asked to stop; a restart that overtakes the
 	// stop (a failure while stopping) must not bring it back.
 	stopping bool
@@ -104,6 +107,8 @@ type runtimeActor struct {
 
 	// compaction: the consumed upper bounds the read hold
 	consumed timely.Timestamp
+	// imports: the storage collections flows read (collection_feed.go)
+	imports map[timely.GlobalId]*collectionImport
 }
 
 type tickAt struct{ coordinator.Tick }
@@ -117,6 +122,9 @@ func (a *runtimeActor) Receive(ctx actor.Context) {
 		default:
 			return
 		}
+	}
+	if a.handleImportMessage(ctx) {
+		return
 	}
 	switch m := ctx.Message().(type) {
 	case *actor.Started:
