@@ -3,6 +3,7 @@ package runtime_test
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"sort"
 	"sync"
 	"testing"
@@ -179,6 +180,15 @@ type options struct {
 	// outputs names the runtime's output shard ("runtime-outputs"); a new
 	// name is a fresh replica's.
 	outputs string
+	// logger, when set, is the runtime's logger (quiet otherwise).
+	logger *slog.Logger
+}
+
+func (h *harness) logger() *slog.Logger {
+	if h.opts.logger != nil {
+		return h.opts.logger
+	}
+	return testkit.QuietLogger()
 }
 
 type harness struct {
@@ -267,7 +277,7 @@ func (h *harness) startRuntime() {
 	}
 	props, err := runtime.New(runtime.Config{
 		Storage: storagePID, Outputs: out, Workers: h.opts.workers,
-		BackfillChunk: h.opts.chunk, Registerer: h.reg, Logger: testkit.QuietLogger(),
+		BackfillChunk: h.opts.chunk, Registerer: h.reg, Logger: h.logger(),
 		BeforeApply: h.opts.beforeApply, Clock: h.opts.clock, TickInterval: h.opts.tick,
 		StorageTimeout: h.opts.storageTimeout,
 	})

@@ -133,6 +133,7 @@ func (a *runtimeActor) Receive(ctx actor.Context) {
 			// escalated) made the supervisor restart it, which protoactor
 			// lets override the stop: finish the stop instead of coming back
 			// empty.
+			a.cfg.Logger.Warn("runtime restarted while stopping (a failure during its stop); stopping again")
 			ctx.Stop(ctx.Self())
 			return
 		}

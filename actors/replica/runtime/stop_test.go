@@ -1,6 +1,8 @@
 package runtime_test
 
 import (
+	"bytes"
+	"log/slog"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -24,7 +26,8 @@ func TestStopIsNotLostToARestart(t *testing.T) {
 	gate := make(chan struct{})
 	var once sync.Once
 	entered := make(chan struct{})
-	h := newHarness(t, options{workers: 1, beforeApply: func(int, pool.FlowBatch) {
+	logs := &lockedBuffer{}
+	h := newHarness(t, options{workers: 1, logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelWarn})), beforeApply: func(int, pool.FlowBatch) {
 		if armed.Load() {
 			once.Do(func() { close(entered) })
 			<-gate
@@ -47,8 +50,29 @@ func TestStopIsNotLostToARestart(t *testing.T) {
 	time.Sleep(50 * time.Millisecond) // let the failure reach the supervisor before the stop can finish
 	close(gate)
 	require.NoError(t, stopped.Wait(), "the runtime terminated")
+	// The case happened: the supervisor restarted the stopping runtime,
+	// which stopped again.
+	require.Contains(t, logs.String(), "runtime restarted while stopping")
 	errs := h.events.errs()
 	for _, e := range errs {
 		require.NotContains(t, e, "restarted", "a runtime that was stopped does not come back empty")
 	}
+}
+
+// lockedBuffer is a bytes.Buffer safe for the logger's concurrent writes.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
