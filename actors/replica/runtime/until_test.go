@@ -260,3 +260,30 @@ func TestInputAndOutputFrontiers(t *testing.T) {
 	}, wait, "view output past %d once writes are allowed", last)
 	require.Greater(t, h.collectionUpper(perCustomer), last)
 }
+
+// TestInputFrontierOfAnImportedCollection: a flow over an imported storage
+// collection reports as its input frontier that collection's own upper,
+// not the tables': after "another cluster" appended the view up to a time
+// and the tables moved on, the index over the collection reports the
+// collection's upper while an index over the tables reports theirs.
+func TestInputFrontierOfAnImportedCollection(t *testing.T) {
+	h := newHarness(t, options{workers: 1})
+	h.createTable(orders, ordersSchema)
+	h.createTable(customers, customersSchema)
+	mv := reduceP(getP(orders), []int{1}, agg(sumW, 2), agg(cntW, -1))
+	h.createCollection(perCustomer, mv, tableSrc(h, orders))
+	h.record(perCustomer, mv, tableSrc(h, orders))
+	in := tableSrc(h, perCustomer)
+	require.NoError(t, h.installDesc(collectionImport(overMV, overMVPlan(), in), overMV, overMVPlan(), in))
+	h.mustInstall(bigOrders, getP(orders), false, tableSrc(h, orders))
+	r := mrand.New(mrand.NewSource(16))
+	var id int64
+	ts := workload(h, r, 8, &id)
+	appendView(h, perCustomer, 0, ts)
+	collectionUpper := timely.At(ts[len(ts)-1] + 1)
+	more := workload(h, r, 5, &id)
+	testkit.Eventually(t, func() bool {
+		return h.latest(overMV).Input == collectionUpper && timely.At(more[len(more)-1]).LessThan(h.latest(bigOrders).Input)
+	}, wait, "the collection's index reports its upper %s as input; the tables' index theirs", collectionUpper)
+	require.Equal(t, collectionUpper, h.latest(overMV).Input)
+}
