@@ -431,7 +431,8 @@ func (c *Core) cleanupDropped() {
 }
 
 // refreshLag computes each compute collection's wallclock lag: how far its
-// last complete time (upper - 1, in milliseconds) is behind now.
+// last complete time (upper - 1, in milliseconds) is behind now; zero for a
+// collection complete at its dataflow's until.
 func (c *Core) refreshLag(now time.Time) {
 	ms := now.UnixMilli()
 	for _, col := range c.collections {
@@ -439,7 +440,8 @@ func (c *Core) refreshLag(now time.Time) {
 			continue
 		}
 		t, ok := col.upper.Time()
-		if !ok {
+		if !ok || col.until.LessEqual(col.upper) {
+			// Closed, or complete at its dataflow's until: nothing lags.
 			col.wallclockLag = 0
 			continue
 		}
