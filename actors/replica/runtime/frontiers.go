@@ -16,7 +16,8 @@ import (
 //     inputs from storage from there on); once hydrated, the meet of its
 //     sources' frontiers here (a table: the change-data upper the
 //     coordinator consumed; a materialized view of this runtime: that
-//     view's checkpoint). A controller holds the export's inputs there.
+//     view's checkpoint; an imported collection: its upper), and never
+//     below its checkpoint. A controller holds the export's inputs there.
 //   - Output: how far the export's output reached its destination: an
 //     index, its write frontier (peeks read the arrangement); a
 //     materialized view, the storage collection's upper as its sink last
@@ -46,6 +47,10 @@ func (f *flowState) frontiers(source sourceFrontier) Frontiers {
 		for _, s := range f.spec.Sources {
 			input = input.Meet(source(s))
 		}
+		// A flow has read its inputs at least to its checkpoint (the
+		// coordinator's events about a step may overtake the answer to
+		// the Consume that fed it): one report then carries both.
+		input = input.Join(write)
 	}
 	output := write
 	switch {

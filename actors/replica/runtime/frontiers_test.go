@@ -44,6 +44,7 @@ func TestExportFrontiers(t *testing.T) {
 		{"index hydrated: input is its table's consumed upper", flow(timely.Closed(), 9, true, table), "write=[9] input=[12] output=[9]"},
 		{"index over a view and a table: the least", flow(timely.Closed(), 6, true, table, view), "write=[6] input=[7] output=[6]"},
 		{"index at its until", flow(at(8), 9, true, table), "write=[8] input=[12] output=[8]"},
+		{"index whose checkpoint overtook the consumed upper", flow(timely.Closed(), 14, true, table), "write=[14] input=[14] output=[14]"},
 		{"view: output is what reached storage", withMV(flow(timely.Closed(), 9, true, table), 5, true), "write=[9] input=[12] output=[5]"},
 		{"view: collection upper unknown", withMV(flow(timely.Closed(), 9, true, table), 5, false), "write=[9] input=[12] output=[0]"},
 		{"view: another replica appended further", withMV(flow(timely.Closed(), 9, true, table), 11, true), "write=[9] input=[12] output=[9]"},
