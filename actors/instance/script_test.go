@@ -170,6 +170,9 @@ func (h *harness) run(t *testing.T, d *datadriven.TestData) string {
 				desc.AsOf = messages.FromFrontier(frontierArg(t, d, "as-of"))
 			}
 		}
+		if d.HasArg("until") {
+			desc.Until = messages.FromFrontier(frontierArg(t, d, "until"))
+		}
 		for _, id := range idsArg(t, d, "sources") {
 			desc.SourceImports = append(desc.SourceImports, &messages.ComputeSourceImport{Id: messages.FromGlobalId(id)})
 		}
