@@ -115,7 +115,7 @@ func (d *Dataflow) instantiate(n *node) *instance {
 		for _, in := range join.inputs {
 			inst.inputs = append(inst.inputs, d.instantiate(in))
 		}
-		op := newJoinOp(join.join)
+		op := newJoinOp(join.join, join.inputs)
 		op.fin = fin
 		inst.op = op
 		return inst
@@ -141,7 +141,7 @@ func (d *Dataflow) instantiate(n *node) *instance {
 			inst.op = newAccumReduceOp(n)
 		}
 	case kindJoin:
-		inst.op = newJoinOp(n.join)
+		inst.op = newJoinOp(n.join, n.inputs)
 	case kindUnion:
 		inst.op = unionOp{}
 	case kindDistinct:
@@ -150,6 +150,9 @@ func (d *Dataflow) instantiate(n *node) *instance {
 		inst.op = negateOp{}
 	case kindTopK:
 		inst.op = newTopKOp(n)
+		if usesMonoTopK(n) {
+			inst.op = newMonoTopKOp(n)
+		}
 	case kindArrangeBy:
 		inst.op = passOp{}
 	case kindTemporalFilter:
@@ -480,6 +483,16 @@ func (d *Dataflow) Stats() Stats {
 			s.StateGroups += o.groups.len()
 		case *topKOp:
 			s.StateGroups += o.windows.len()
+		case *monoTopKOp:
+			s.StateGroups += o.tops.len()
+		case *joinOp:
+			for _, st := range o.stages {
+				for _, x := range []*appendIndex{st.leftApp, st.rightApp} {
+					if x != nil {
+						s.StateEntries += x.rows
+					}
+				}
+			}
 		}
 		for _, c := range inst.inputs {
 			walk(c)
@@ -502,7 +515,11 @@ func operatorArrangements(op operator) []*Arrangement {
 	case *joinOp:
 		var out []*Arrangement
 		for _, s := range o.stages {
-			out = append(out, s.left, s.right)
+			for _, a := range []*Arrangement{s.left, s.right} {
+				if a != nil {
+					out = append(out, a)
+				}
+			}
 		}
 		return out
 	}

@@ -15,12 +15,16 @@ import (
 // retraction of the old output row and the new one. Reductions of only
 // counts and integer sums use accumReduceOp instead.
 type reduceOp struct {
-	key     []int
-	aggs    []aggregate
-	minMax  bool         // every aggregate is min or max: insertions extend the output
-	input   *Arrangement // group key -> input rows
-	outputs *groupTable[groupOutput]
-	buf     []rowDiff // reused to read a group
+	key    []int
+	aggs   []aggregate
+	minMax bool // every aggregate is min or max: insertions extend the output
+	// monotonic: min/max over an append-only input; the output alone is
+	// the state (input stays empty); a retraction breaks the operator.
+	monotonic bool
+	broken    bool
+	input     *Arrangement // group key -> input rows
+	outputs   *groupTable[groupOutput]
+	buf       []rowDiff // reused to read a group
 }
 
 // groupOutput is what a Reduce currently shows for a group: a row, an
@@ -52,6 +56,7 @@ func newReduceOp(n *node) *reduceOp {
 	for _, a := range n.aggs {
 		o.minMax = o.minMax && (a.fn == aggMin || a.fn == aggMax)
 	}
+	o.monotonic = o.minMax && n.inputs[0].monotonic
 	return o
 }
 
@@ -60,6 +65,9 @@ func (o *reduceOp) compact(t timely.Timestamp) { o.input.advanceSince(t) }
 func (o *reduceOp) step(t timely.Timestamp, in []batch) batch {
 	o.compact(t)
 	out := batch{errs: append([]errDiff(nil), in[0].errs...)}
+	if o.monotonic {
+		return o.stepMonotonic(out, in[0].rows)
+	}
 	for _, kg := range groupByKey(in[0].rows, o.key) {
 		k := kg.ref()
 		for _, r := range kg.rows {
@@ -86,6 +94,36 @@ func (o *reduceOp) step(t timely.Timestamp, in []batch) batch {
 	o.buf = o.buf[:0]
 	if cap(o.buf) > 1<<12 {
 		o.buf = nil // do not hold on to a huge group's buffer
+	}
+	out.rows = consolidateRows(out.rows)
+	out.errs = consolidateErrs(out.errs)
+	return out
+}
+
+// stepMonotonic is step for min and max over an append-only input: a
+// group's new output is its old output extended by the inserted rows, or
+// for a new group the aggregates of those rows; no group is ever read.
+func (o *reduceOp) stepMonotonic(out batch, rows []rowDiff) batch {
+	if o.broken {
+		out.errs = consolidateErrs(out.errs)
+		return out
+	}
+	for _, kg := range groupByKey(rows, o.key) {
+		ins, bad, ok := insertions(kg.rows)
+		if !ok {
+			o.broken = true
+			out.errs = append(out.errs, errDiff{err: retractionError("Reduce", bad), diff: 1})
+			break
+		}
+		g := o.outputs.findOrAdd(kg.ref())
+		var next groupOutput
+		if g.state.row != nil {
+			next.row = extendMinMax(g.state.row, len(kg.key), o.aggs, ins)
+		} else {
+			next.row, next.err = reduceGroup(kg.key, o.aggs, ins)
+		}
+		g.state.change(next, &out)
+		g.state = next
 	}
 	out.rows = consolidateRows(out.rows)
 	out.errs = consolidateErrs(out.errs)
