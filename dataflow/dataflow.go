@@ -110,6 +110,12 @@ func (d *Dataflow) instantiate(n *node) *instance {
 		return &instance{inputs: []*instance{d.instantiate(m.inputs[0])},
 			op: &mapProjectOp{exprs: m.exprs, cols: n.cols}}
 	}
+	if n.kind == kindTopK && usesMonoTopK(n) && n.inputs[0].kind == kindMap {
+		m := n.inputs[0]
+		op := newMonoTopKOp(n)
+		op.exprs = m.exprs
+		return &instance{inputs: []*instance{d.instantiate(m.inputs[0])}, op: op}
+	}
 	if fin, join := fusedJoin(n); join != nil {
 		inst := &instance{}
 		for _, in := range join.inputs {

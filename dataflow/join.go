@@ -184,38 +184,40 @@ func (s *binaryJoin) step(t timely.Timestamp, dl, dr []rowDiff, fin *joinFinish)
 		if hasNull(l.row, s.leftKey) {
 			continue
 		}
+		k := colsKey(l.row, s.leftKey) // hashed once for both sides
 		if s.rightApp != nil {
-			for _, r := range s.rightApp.lookup(l.row, s.leftKey) {
+			for _, r := range s.rightApp.lookup(k) {
 				out = fin.add(out, l.row, r.row, l.diff*r.diff)
 			}
-		} else if tr := s.right.lookupAt(colsKey(l.row, s.leftKey)); tr != nil {
+		} else if tr := s.right.lookupAt(k); tr != nil {
 			tr.read(timely.MaxTimestamp, func(r Row, m int64) {
 				out = fin.add(out, l.row, r, l.diff*m)
 			})
 		}
 		if s.leftApp != nil {
-			s.leftApp.insert(l.row, s.leftKey, l.diff)
+			s.leftApp.insert(k, l.diff)
 		} else {
-			s.left.updateAt(colsKey(l.row, s.leftKey), l.row, t, l.diff)
+			s.left.updateAt(k, l.row, t, l.diff)
 		}
 	}
 	for _, r := range dr {
 		if hasNull(r.row, s.rightKey) {
 			continue
 		}
+		k := colsKey(r.row, s.rightKey)
 		if s.leftApp != nil {
-			for _, l := range s.leftApp.lookup(r.row, s.rightKey) {
+			for _, l := range s.leftApp.lookup(k) {
 				out = fin.add(out, l.row, r.row, l.diff*r.diff)
 			}
-		} else if tr := s.left.lookupAt(colsKey(r.row, s.rightKey)); tr != nil {
+		} else if tr := s.left.lookupAt(k); tr != nil {
 			tr.read(timely.MaxTimestamp, func(l Row, m int64) {
 				out = fin.add(out, l, r.row, m*r.diff)
 			})
 		}
 		if s.rightApp != nil {
-			s.rightApp.insert(r.row, s.rightKey, r.diff)
+			s.rightApp.insert(k, r.diff)
 		} else {
-			s.right.updateAt(colsKey(r.row, s.rightKey), r.row, t, r.diff)
+			s.right.updateAt(k, r.row, t, r.diff)
 		}
 	}
 	return out

@@ -21,34 +21,34 @@ type appendKey struct {
 
 func newAppendIndex() *appendIndex { return &appendIndex{heads: map[uint64]int32{}} }
 
-// find returns the index of the key equal to row's cols, hashing to h, or -1.
-func (x *appendIndex) find(row Row, cols []int, h uint64) int32 {
-	for i := x.heads[h] - 1; i >= 0; i = x.keys[i].next {
-		if row.equalCols(cols, x.keys[i].key) {
+// find returns the index of the key k refers to, or -1.
+func (x *appendIndex) find(k keyRef) int32 {
+	for i := x.heads[k.hash] - 1; i >= 0; i = x.keys[i].next {
+		if k.matches(x.keys[i].key) {
 			return i
 		}
 	}
 	return -1
 }
 
-// lookup returns the rows whose key equals row's cols, or nil. The caller
-// must not keep the slice past the next insert.
-func (x *appendIndex) lookup(row Row, cols []int) []rowDiff {
-	if i := x.find(row, cols, row.hashCols(cols)); i >= 0 {
+// lookup returns the rows of the key k refers to, or nil. The caller must
+// not keep the slice past the next insert.
+func (x *appendIndex) lookup(k keyRef) []rowDiff {
+	if i := x.find(k); i >= 0 {
 		return x.keys[i].rows
 	}
 	return nil
 }
 
-// insert appends row, keyed by its cols, with a positive diff.
-func (x *appendIndex) insert(row Row, cols []int, diff int64) {
-	h := row.hashCols(cols)
-	i := x.find(row, cols, h)
+// insert appends k's row (its source row: k refers to the key columns of
+// a row) with diff under k's key.
+func (x *appendIndex) insert(k keyRef, diff int64) {
+	i := x.find(k)
 	if i < 0 {
 		i = int32(len(x.keys))
-		x.keys = append(x.keys, appendKey{key: row.project(cols), next: x.heads[h] - 1})
-		x.heads[h] = i + 1
+		x.keys = append(x.keys, appendKey{key: k.row(), next: x.heads[k.hash] - 1})
+		x.heads[k.hash] = i + 1
 	}
-	x.keys[i].rows = append(x.keys[i].rows, rowDiff{row: row, diff: diff})
+	x.keys[i].rows = append(x.keys[i].rows, rowDiff{row: k.src, diff: diff})
 	x.rows++
 }

@@ -56,7 +56,7 @@ func TestIncrementalMatchesOracle(t *testing.T) {
 	}
 	t.Logf("checked %d random plans from seed %d; plans with monotonic operators: %v", iters, base, cov)
 	if iters >= 1000 {
-		for _, k := range []string{"topk", "reduce min/max", "reduce accumulable", "join"} {
+		for _, k := range []string{"topk", "topk with a fused map", "reduce min/max", "reduce accumulable", "join"} {
 			if cov[k] < 10 {
 				t.Errorf("only %d plans ran a monotonic %s; the generator should make more", cov[k], k)
 			}
@@ -70,6 +70,9 @@ func monotonicOps(inst *instance, cov map[string]int) {
 	switch o := inst.op.(type) {
 	case *monoTopKOp:
 		cov["topk"]++
+		if o.exprs != nil {
+			cov["topk with a fused map"]++
+		}
 	case *reduceOp:
 		if o.monotonic {
 			cov["reduce min/max"]++
@@ -332,6 +335,12 @@ func (g *gen) plan(depth int) (*messages.Plan, Schema) {
 	case 8:
 		p = negateP(in)
 	case 9:
+		if g.r.Intn(3) == 0 { // a Map under the TopK, which a monotonic TopK fuses
+			m := mapP(in, g.expr(s, genTypes[g.r.Intn(len(genTypes))], 2))
+			if ms, ok := g.compile(m); ok {
+				in, s = m, ms
+			}
+		}
 		var order []*messages.OrderColumn
 		for i := g.r.Intn(3); i > 0; i-- {
 			order = append(order, orderBy(pick(), g.r.Intn(2) == 0, g.r.Intn(2) == 0))

@@ -20,6 +20,13 @@ type monoTopKOp struct {
 	end    int64 // offset+limit: the positions kept are [0, end)
 	tops   *groupTable[monoTop]
 	broken bool // a retraction arrived: the error is out, nothing more is
+
+	// exprs is a Map fused under the TopK (nil for none): each input row
+	// is extended into scratch, and only a row that may enter its group's
+	// top is copied out, so the rows a window drops are never built.
+	exprs   []*Expr
+	scratch Row
+	cands   []rowDiff // reused: the rows of a batch that may enter
 }
 
 // monoTop is the fewest leading rows of a group, in order, whose copies
@@ -38,18 +45,24 @@ func newMonoTopKOp(n *node) *monoTopKOp {
 }
 
 // usesMonoTopK reports whether a TopK node runs as monoTopKOp: it has a
-// limit and reads a monotonic input.
+// limit and reads a monotonic input. A Map directly under it is fused
+// into it (see monoTopKOp.exprs).
 func usesMonoTopK(n *node) bool { return n.limit >= 0 && n.inputs[0].monotonic }
 
 func (o *monoTopKOp) compact(timely.Timestamp) {}
 
 func (o *monoTopKOp) step(_ timely.Timestamp, in []batch) batch {
 	out := batch{errs: append([]errDiff(nil), in[0].errs...)}
-	if o.broken || o.end == 0 {
+	if o.broken {
 		out.errs = consolidateErrs(out.errs)
 		return out
 	}
-	for _, kg := range groupByKey(in[0].rows, o.key) {
+	cands := o.candidates(in[0].rows, &out)
+	defer func() { clear(o.cands); o.cands = o.cands[:0] }()
+	if o.end == 0 { // limit 0: no rows, but the Map's errors
+		cands = nil
+	}
+	for _, kg := range groupByKey(cands, o.key) {
 		rows, bad, ok := insertions(kg.rows)
 		if !ok {
 			o.broken = true
@@ -78,6 +91,60 @@ func (o *monoTopKOp) step(_ timely.Timestamp, in []batch) batch {
 	out.rows = consolidateRows(out.rows)
 	out.errs = consolidateErrs(out.errs)
 	return out
+}
+
+// candidates returns the rows of a batch (mapped, with a fused Map) that
+// may enter their group's top: every retraction (step reports it), and
+// every insertion that orders before the last row of a full top. A row
+// the top as it was before the batch leaves out stays out, since a top
+// only improves as rows are inserted. Map errors go to out.
+func (o *monoTopKOp) candidates(rows []rowDiff, out *batch) []rowDiff {
+	o.cands = o.cands[:0]
+	var last *group[monoTop] // the group of the previous row: batches often repeat it
+	for _, r := range rows {
+		row := r.row
+		if o.exprs != nil {
+			var err error
+			if row, err = o.mapInto(row); err != nil {
+				out.errs = append(out.errs, errDiff{err: err.Error(), diff: r.diff})
+				continue
+			}
+		}
+		if r.diff > 0 {
+			g := last
+			if g == nil || !row.equalCols(o.key, g.key) {
+				g = o.tops.find(colsKey(row, o.key))
+			}
+			if g != nil {
+				last = g
+				if top := &g.state; top.copies >= o.end && compareBy(o.order, row, top.rows[len(top.rows)-1].row) >= 0 {
+					continue
+				}
+			}
+		}
+		if o.exprs != nil {
+			row = append(make(Row, 0, len(row)), row...)
+		}
+		o.cands = append(o.cands, rowDiff{row: row, diff: r.diff})
+	}
+	clear(o.scratch) // do not keep the last row's strings alive
+	return o.cands
+}
+
+// mapInto evaluates the fused Map over row into the scratch row, each
+// expression seeing the columns appended before it.
+func (o *monoTopKOp) mapInto(row Row) (Row, error) {
+	s := append(o.scratch[:0], row...)
+	for _, e := range o.exprs {
+		d, err := e.Eval(s)
+		if err != nil {
+			o.scratch = s
+			return nil, err
+		}
+		s = append(s, d)
+	}
+	o.scratch = s
+	return s, nil
 }
 
 // extend returns the top after rows (all insertions) are added, and
