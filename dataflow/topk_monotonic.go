@@ -58,7 +58,13 @@ func (o *monoTopKOp) step(_ timely.Timestamp, in []batch) batch {
 		return out
 	}
 	cands := o.candidates(in[0].rows, &out)
-	defer func() { clear(o.cands); o.cands = o.cands[:0] }()
+	defer func() {
+		clear(o.cands) // do not keep rows alive
+		o.cands = o.cands[:0]
+		if cap(o.cands) > maxKeptBuffer {
+			o.cands = nil // nor a backfill's buffer
+		}
+	}()
 	if o.end == 0 { // limit 0: no rows, but the Map's errors
 		cands = nil
 	}
