@@ -485,6 +485,9 @@ func (d *Dataflow) Stats() Stats {
 		switch o := inst.op.(type) {
 		case *reduceOp:
 			s.StateGroups += o.outputs.len()
+			if o.monoGroups != nil {
+				s.StateGroups += o.monoGroups.len()
+			}
 		case *accumReduceOp:
 			s.StateGroups += o.groups.len()
 		case *topKOp:
