@@ -31,9 +31,31 @@ package dataflow
 // positive multiplicities are positive), and a TemporalFilter without an
 // upper bound over a monotonic input (rows only appear). Reduce, TopK,
 // Distinct and Negate retract rows, so their outputs are not monotonic.
+//
+// It also sets node.nonNegative on the collections whose multiplicities are
+// never negative by construction, without relying on any declaration: the
+// outputs of Reduce, TopK and Distinct (each shows a row at most once), a
+// Constant without negative multiplicities, and Filter, Map, Project,
+// ArrangeBy, TemporalFilter, Union and Join of such collections. A Reduce
+// of counts, integer sums and averages over such an input needs no
+// arrangement to notice negative multiplicities: there are none.
 func markMonotonic(n *node) {
 	for _, in := range n.inputs {
 		markMonotonic(in)
+	}
+	switch n.kind {
+	case kindReduce, kindTopK, kindDistinct:
+		n.nonNegative = true
+	case kindConstant:
+		n.nonNegative = true
+		for _, r := range n.constRows {
+			n.nonNegative = n.nonNegative && r.diff > 0
+		}
+	case kindFilter, kindMap, kindProject, kindArrangeBy, kindUnion, kindJoin, kindTemporalFilter:
+		n.nonNegative = true
+		for _, in := range n.inputs {
+			n.nonNegative = n.nonNegative && in.nonNegative
+		}
 	}
 	switch n.kind {
 	case kindGet:

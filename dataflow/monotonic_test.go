@@ -19,31 +19,39 @@ func TestMarkMonotonic(t *testing.T) {
 		name string
 		plan *messages.Plan
 		want bool
+		// nonNegative is the expected node.nonNegative
+		nonNegative bool
 	}{
-		{"Get", getP(srcA), false},
-		{"append-only Get", a, true},
-		{"Filter Map Project", projectP(mapP(filterP(a, binE(opGt, colE(0), litE(Int64(0)))), colE(0)), 3), true},
-		{"Join of append-only inputs", joinP([]*messages.Plan{a, b}, eqv(0, 0, 1, 0)), true},
-		{"Join with one ordinary input", joinP([]*messages.Plan{a, getP(srcB)}, eqv(0, 0, 1, 0)), false},
-		{"Union", unionP(projectP(a, 0), projectP(b, 0)), true},
-		{"Union with a Negate", unionP(projectP(a, 0), negateP(projectP(b, 0))), false},
-		{"Constant", one, true},
+		{"Get", getP(srcA), false, false},
+		{"append-only Get", a, true, false},
+		{"Filter Map Project", projectP(mapP(filterP(a, binE(opGt, colE(0), litE(Int64(0)))), colE(0)), 3), true, false},
+		{"Join of append-only inputs", joinP([]*messages.Plan{a, b}, eqv(0, 0, 1, 0)), true, false},
+		{"Join with one ordinary input", joinP([]*messages.Plan{a, getP(srcB)}, eqv(0, 0, 1, 0)), false, false},
+		{"Union", unionP(projectP(a, 0), projectP(b, 0)), true, false},
+		{"Union with a Negate", unionP(projectP(a, 0), negateP(projectP(b, 0))), false, false},
+		{"Constant", one, true, true},
 		{"Constant with a retraction", &messages.Plan{Node: &messages.Plan_Constant{Constant: &messages.ConstantPlan{
 			Schema: SchemaToWire(Schema{{Name: "x", Type: TypeInt64}}),
-			Rows:   []*messages.ConstantRow{{Row: RowToWire(Row{Int64(1)}), Diff: ptr(int64(-1))}}}}}, false},
-		{"TemporalFilter from", temporalP(a, castE(colE(0), TypeTimestamp), nil), true},
-		{"TemporalFilter until", temporalP(a, nil, castE(colE(0), TypeTimestamp)), false},
-		{"Reduce", reduceP(a, []int{0}, agg(aggMaxW, 1)), false},
-		{"TopK", topKP(a, nil, byK, 1, 0), false},
-		{"Distinct", distinctP(a), false},
-		{"ArrangeBy", arrangeP(a, 0), true},
+			Rows:   []*messages.ConstantRow{{Row: RowToWire(Row{Int64(1)}), Diff: ptr(int64(-1))}}}}}, false, false},
+		{"TemporalFilter from", temporalP(a, castE(colE(0), TypeTimestamp), nil), true, false},
+		{"TemporalFilter until", temporalP(a, nil, castE(colE(0), TypeTimestamp)), false, false},
+		{"Reduce", reduceP(a, []int{0}, agg(aggMaxW, 1)), false, true},
+		{"TopK", topKP(a, nil, byK, 1, 0), false, true},
+		{"Distinct", distinctP(a), false, true},
+		{"ArrangeBy", arrangeP(a, 0), true, false},
+		{"Join of a Reduce and a Distinct", joinP([]*messages.Plan{reduceP(getP(srcA), []int{0}), distinctP(getP(srcB))},
+			eqv(0, 0, 1, 0)), false, true},
+		{"Union of a Reduce and a Negate", unionP(reduceP(getP(srcA), []int{0}),
+			negateP(reduceP(getP(srcA), []int{0}))), false, false},
+		{"Union of a Reduce and an append-only Get", unionP(reduceP(getP(srcA), []int{0}), projectP(a, 0)), false, false},
 	} {
 		p, err := Compile(tc.plan, testSources)
 		if err != nil {
 			t.Fatalf("%s: %v", tc.name, err)
 		}
-		if p.root.monotonic != tc.want {
-			t.Errorf("%s: monotonic %v, want %v\n%s", tc.name, p.root.monotonic, tc.want, p)
+		if p.root.monotonic != tc.want || p.root.nonNegative != tc.nonNegative {
+			t.Errorf("%s: monotonic %v, non-negative %v, want %v and %v\n%s", tc.name,
+				p.root.monotonic, p.root.nonNegative, tc.want, tc.nonNegative, p)
 		}
 	}
 }

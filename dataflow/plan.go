@@ -97,6 +97,9 @@ type node struct {
 	// monotonic: the collection only ever gains rows (see markMonotonic);
 	// on a Get, the plan declared the source append-only.
 	monotonic bool
+	// nonNegative: no multiplicity of the collection is ever negative, by
+	// construction (see markMonotonic).
+	nonNegative bool
 }
 
 func (n *node) write(b *strings.Builder, depth int) {

@@ -56,7 +56,8 @@ func TestIncrementalMatchesOracle(t *testing.T) {
 	}
 	t.Logf("checked %d random plans from seed %d; plans with monotonic operators: %v", iters, base, cov)
 	if iters >= 1000 {
-		for _, k := range []string{"topk", "topk with a fused map", "reduce min/max", "reduce accumulable", "join"} {
+		for _, k := range []string{"topk", "topk with a fused map", "reduce min/max", "reduce accumulable",
+			"reduce accumulable over a non-negative input", "join"} {
 			if cov[k] < 10 {
 				t.Errorf("only %d plans ran a monotonic %s; the generator should make more", cov[k], k)
 			}
@@ -80,6 +81,9 @@ func monotonicOps(inst *instance, cov map[string]int) {
 	case *accumReduceOp:
 		if o.monotonic {
 			cov["reduce accumulable"]++
+		}
+		if o.nonNegative {
+			cov["reduce accumulable over a non-negative input"]++
 		}
 	case *joinOp:
 		for _, st := range o.stages {

@@ -17,6 +17,10 @@ type accumReduceOp struct {
 	// operator.
 	monotonic bool
 	broken    bool
+	// nonNegative: the input's multiplicities are never negative by
+	// construction (the output of another Reduce, say), so the input is
+	// not arranged either.
+	nonNegative bool
 }
 
 // accumState is what an accumulable Reduce knows about one group.
@@ -30,7 +34,7 @@ type accumState struct {
 
 func newAccumReduceOp(n *node) *accumReduceOp {
 	return &accumReduceOp{key: n.groupKey, aggs: n.aggs, input: NewArrangement(), groups: newGroupTable[accumState](),
-		monotonic: n.inputs[0].monotonic}
+		monotonic: n.inputs[0].monotonic, nonNegative: n.inputs[0].nonNegative}
 }
 
 func (o *accumReduceOp) compact(t timely.Timestamp) { o.input.advanceSince(t) }
@@ -61,7 +65,7 @@ func (o *accumReduceOp) step(t timely.Timestamp, in []batch) batch {
 				st.accs[i].finite = true
 			}
 		}
-		if !o.monotonic {
+		if !o.monotonic && !o.nonNegative {
 			before, after := o.input.updateMult(g.ref(), r.row, t, r.diff)
 			switch {
 			case before >= 0 && after < 0:
