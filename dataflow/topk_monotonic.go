@@ -27,6 +27,10 @@ type monoTopKOp struct {
 	exprs   []*Expr
 	scratch Row
 	cands   []rowDiff // reused: the rows of a batch that may enter
+
+	// firstInt: the first order column is int64, so most comparisons with
+	// a top's last row are decided by two int64 values (atOrAfter).
+	firstInt bool
 }
 
 // monoTop is the fewest leading rows of a group, in order, whose copies
@@ -41,7 +45,23 @@ func newMonoTopKOp(n *node) *monoTopKOp {
 	if n.offset <= math.MaxInt64-n.limit {
 		end = n.offset + n.limit
 	}
-	return &monoTopKOp{key: n.groupKey, order: n.order, offset: n.offset, end: end, tops: newGroupTable[monoTop]()}
+	o := &monoTopKOp{key: n.groupKey, order: n.order, offset: n.offset, end: end, tops: newGroupTable[monoTop]()}
+	o.firstInt = len(n.order) > 0 && n.inputs[0].schema[n.order[0].col].Type == TypeInt64
+	return o
+}
+
+// atOrAfter reports whether row orders at or after last:
+// compareBy(order, row, last) >= 0, decided by the first order column
+// alone when both values there are int64 and differ.
+func (o *monoTopKOp) atOrAfter(row, last Row) bool {
+	if o.firstInt {
+		oc := o.order[0]
+		x, y := &row[oc.col], &last[oc.col]
+		if x.typ == TypeInt64 && y.typ == TypeInt64 && x.bits != y.bits {
+			return (int64(x.bits) > int64(y.bits)) != oc.desc
+		}
+	}
+	return compareBy(o.order, row, last) >= 0
 }
 
 // usesMonoTopK reports whether a TopK node runs as monoTopKOp: it has a
@@ -123,7 +143,7 @@ func (o *monoTopKOp) candidates(rows []rowDiff, out *batch) []rowDiff {
 			}
 			if g != nil {
 				last = g
-				if top := &g.state; top.copies >= o.end && compareBy(o.order, row, top.rows[len(top.rows)-1].row) >= 0 {
+				if top := &g.state; top.copies >= o.end && o.atOrAfter(row, top.rows[len(top.rows)-1].row) {
 					continue
 				}
 			}
