@@ -146,6 +146,9 @@ func (d *Dataflow) instantiate(n *node) *instance {
 		if allAccumulable(n.aggs) {
 			inst.op = newAccumReduceOp(n)
 		}
+		if j, ok := inst.inputs[0].op.(*joinOp); ok && j.fin != nil && keepsNoRows(inst.op) {
+			j.fin.transient = true
+		}
 	case kindJoin:
 		inst.op = newJoinOp(n.join, n.inputs)
 	case kindUnion:
@@ -167,6 +170,21 @@ func (d *Dataflow) instantiate(n *node) *instance {
 		inst.op = o
 	}
 	return inst
+}
+
+// keepsNoRows reports whether an operator keeps none of its input rows
+// past its step: a Reduce that arranges nothing (monotonic min/max, or
+// accumulable over a monotonic or non-negative input) builds its own output
+// rows and keys, copying datums out of its input. A join feeding such an
+// operator may reuse its output rows' memory from step to step.
+func keepsNoRows(op operator) bool {
+	switch o := op.(type) {
+	case *reduceOp:
+		return o.monotonic
+	case *accumReduceOp:
+		return o.monotonic || o.nonNegative
+	}
+	return false
 }
 
 // fusedJoin recognises a Join followed by a Filter, a Project or a Filter

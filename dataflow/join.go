@@ -25,6 +25,36 @@ type joinFinish struct {
 	cols    []int
 	scratch Row
 	errs    []errDiff
+
+	// transient: the consumer of the join's rows keeps none of them past
+	// its step (see keepsNoRows), so rows are carved out of arena, reused
+	// from step to step, instead of allocated one by one.
+	transient bool
+	arena     []Datum
+}
+
+// newRow returns room for a row of n datums: from the arena when the rows
+// are transient, else a new row.
+func (f *joinFinish) newRow(n int) Row {
+	if !f.transient {
+		return make(Row, n)
+	}
+	if len(f.arena)+n > cap(f.arena) {
+		// Rows already handed out keep the old array; the next step reuses
+		// the new one.
+		f.arena = make([]Datum, 0, max(2*cap(f.arena), 1024, n))
+	}
+	start := len(f.arena)
+	f.arena = f.arena[:start+n]
+	return f.arena[start : start+n : start+n]
+}
+
+// reset starts a step: the rows of the previous step are no longer read.
+func (f *joinFinish) reset() {
+	if f != nil && f.transient {
+		clear(f.arena) // do not keep the last batch's strings alive
+		f.arena = f.arena[:0]
+	}
 }
 
 // add appends the join of l and r with diff to out, or records the error
@@ -43,9 +73,15 @@ func (f *joinFinish) add(out []rowDiff, l, r Row, diff int64) []rowDiff {
 	case !keep:
 		return out
 	case f.project:
-		return append(out, rowDiff{row: row.project(f.cols), diff: diff})
+		p := f.newRow(len(f.cols))
+		for i, c := range f.cols {
+			p[i] = row[c]
+		}
+		return append(out, rowDiff{row: p, diff: diff})
 	}
-	return append(out, rowDiff{row: append(Row(nil), row...), diff: diff})
+	p := f.newRow(len(row))
+	copy(p, row)
+	return append(out, rowDiff{row: p, diff: diff})
 }
 
 // binaryJoin is one stage of a join. A side over a monotonic input keeps
@@ -131,6 +167,7 @@ func (o *joinOp) step(t timely.Timestamp, in []batch) batch {
 		out.errs = consolidateErrs(out.errs)
 		return out
 	}
+	o.fin.reset()
 	acc := o.joinFilter(0, in[0].rows)
 	for k, st := range o.stages {
 		var fin *joinFinish
