@@ -46,9 +46,13 @@ type Dataflow struct {
 	errors   *Arrangement // error messages (key = one string datum)
 	key      []int
 	keyIsRow bool // key is every column in order: the row is its own key
-	updates  []Update
-	errUpds  []ErrorUpdate
-	temporal []*temporalFilterOp // every temporal filter, for their scheduled times
+	// keyIsPrefix: the key is columns 0..k-1, so key order then value
+	// order is row order
+	keyIsPrefix bool
+	updates     []Update
+	errUpds     []ErrorUpdate
+	sorter      updateSorter        // TakeOutput's buffers
+	temporal    []*temporalFilterOp // every temporal filter, for their scheduled times
 }
 
 type input struct {
@@ -76,10 +80,11 @@ func NewDataflow(plan *Plan, config Config) *Dataflow {
 		key:     plan.ArrangementKey(),
 		current: map[timely.GlobalId]batch{},
 	}
-	d.keyIsRow = len(d.key) == len(plan.Schema())
+	d.keyIsPrefix = true
 	for i, c := range d.key {
-		d.keyIsRow = d.keyIsRow && c == i
+		d.keyIsPrefix = d.keyIsPrefix && c == i
 	}
+	d.keyIsRow = d.keyIsPrefix && len(d.key) == len(plan.Schema())
 	d.output.oneValue = d.keyIsRow
 	d.output.Compact(timely.At(config.AsOf))
 	d.errors.Compact(timely.At(config.AsOf))
@@ -246,13 +251,20 @@ func (d *Dataflow) Push(source timely.GlobalId, updates []Update) error {
 	if !ok {
 		return fmt.Errorf("%w: push to %s, the dataflow reads %v", ErrUnknownSource, source, d.plan.sources)
 	}
-	for i, u := range updates {
+	plain := true // no zero diff and no time before AsOf: append as they are
+	for i := range updates {
+		u := &updates[i]
 		if !in.frontier.Admits(u.Time) {
 			return fmt.Errorf("%w: update %d of %s is at %d, the source's frontier is %s", ErrNotAdmitted, i, source, u.Time, in.frontier)
 		}
 		if err := in.schema.Validate(u.Row); err != nil {
 			return fmt.Errorf("update %d of %s: %w", i, source, err)
 		}
+		plain = plain && u.Diff != 0 && u.Time >= d.config.AsOf
+	}
+	if plain {
+		in.pending = append(in.pending, updates...)
+		return nil
 	}
 	for _, u := range updates {
 		if u.Diff == 0 {
@@ -450,7 +462,7 @@ func (d *Dataflow) emit(t timely.Timestamp, b batch) {
 // their times are before OutputFrontier. With Config.DiscardUpdates it
 // returns nothing.
 func (d *Dataflow) TakeOutput() ([]Update, []ErrorUpdate) {
-	us, es := Consolidate(d.updates), ConsolidateErrors(d.errUpds)
+	us, es := consolidateUpdates(d.updates, &d.sorter), ConsolidateErrors(d.errUpds)
 	d.updates, d.errUpds = nil, nil
 	return us, es
 }

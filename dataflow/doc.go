@@ -36,9 +36,12 @@
 //     non-negative by construction (the output of a Reduce, TopK or
 //     Distinct, and what Filter, Map, Project, Union and Join make of it).
 //   - Incremental evaluation (dataflow.go and one file per operator) and
-//     arrangements (arrangement.go; a key's long history is kept in sorted
-//     chunks, chunks.go); peeks (peek.go); Evaluate and EvaluateAt, the
-//     from-scratch reference (evaluate.go).
+//     arrangements (arrangement.go: traces indexed by key hash in an
+//     open-addressing table, trace_table.go; a key's long history is kept
+//     in sorted chunks, chunks.go; the output arrangement's keys in key
+//     order once a peek reads it in order, arrangement_order.go); peeks
+//     (peek.go; orders sorted by abbreviated keys, sort_order.go); Evaluate
+//     and EvaluateAt, the from-scratch reference (evaluate.go).
 //
 // # Using a Dataflow
 //
@@ -83,6 +86,12 @@
 //     chunk at a time as its chunks fill, so the cost of an update does not
 //     grow with the key's history. The output arrangement keeps history
 //     from its since on; Compact advances the since and consolidates.
+//   - Peeks return rows in row order unless asked otherwise. The first
+//     peek that needs row order sorts the output arrangement's keys once;
+//     later ones merge in only the keys added since (when the arrangement
+//     key is a leading run of columns, key order is row order and nothing
+//     else is sorted). Other orders sort what was read, and a limit keeps
+//     only the rows that can reach the window.
 //
 // # Writing plans by hand (protojson)
 //

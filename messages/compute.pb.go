@@ -345,11 +345,14 @@ func (x *ComputeUpdateConfiguration) GetParams() map[string]string {
 }
 
 // ComputeSourceImport is a storage collection (a table or a materialized
-// view) a dataflow reads, with its schema.
+// view) a dataflow reads, with its schema. collection says it is a storage
+// collection with its own upper (a materialized view's shard): the runtime
+// reads it through its own CDC subscription, not with the tables.
 type ComputeSourceImport struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Id            *GlobalId              `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
 	Schema        *Schema                `protobuf:"bytes,2,opt,name=schema,proto3" json:"schema,omitempty"`
+	Collection    bool                   `protobuf:"varint,3,opt,name=collection,proto3" json:"collection,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -396,6 +399,13 @@ func (x *ComputeSourceImport) GetSchema() *Schema {
 		return x.Schema
 	}
 	return nil
+}
+
+func (x *ComputeSourceImport) GetCollection() bool {
+	if x != nil {
+		return x.Collection
+	}
+	return false
 }
 
 // ComputeIndexImport is an index exported by another dataflow on the same
@@ -2350,10 +2360,13 @@ const file_messages_compute_proto_rawDesc = "" +
 	"\x06params\x18\x01 \x03(\v26.arbor.messages.ComputeUpdateConfiguration.ParamsEntryR\x06params\x1a9\n" +
 	"\vParamsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"o\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x8f\x01\n" +
 	"\x13ComputeSourceImport\x12(\n" +
 	"\x02id\x18\x01 \x01(\v2\x18.arbor.messages.GlobalIdR\x02id\x12.\n" +
-	"\x06schema\x18\x02 \x01(\v2\x16.arbor.messages.SchemaR\x06schema\"\xaa\x01\n" +
+	"\x06schema\x18\x02 \x01(\v2\x16.arbor.messages.SchemaR\x06schema\x12\x1e\n" +
+	"\n" +
+	"collection\x18\x03 \x01(\bR\n" +
+	"collection\"\xaa\x01\n" +
 	"\x12ComputeIndexImport\x12(\n" +
 	"\x02id\x18\x01 \x01(\v2\x18.arbor.messages.GlobalIdR\x02id\x12(\n" +
 	"\x02on\x18\x02 \x01(\v2\x18.arbor.messages.GlobalIdR\x02on\x12.\n" +

@@ -198,12 +198,17 @@ func (x *StorageVersion) GetTables() []*StorageTableChanges {
 	return nil
 }
 
-// StorageTableFrontiers are one table's frontiers.
+// StorageTableFrontiers are one table's frontiers. For a storage
+// collection (StorageCreateCollection) collection is set and upper is its
+// own upper. schema is the table's or collection's schema, so that a
+// reader can check what it expects.
 type StorageTableFrontiers struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Table         *GlobalId              `protobuf:"bytes,1,opt,name=table,proto3" json:"table,omitempty"`
 	Since         *Frontier              `protobuf:"bytes,2,opt,name=since,proto3" json:"since,omitempty"`
 	Upper         *Frontier              `protobuf:"bytes,3,opt,name=upper,proto3" json:"upper,omitempty"`
+	Collection    bool                   `protobuf:"varint,4,opt,name=collection,proto3" json:"collection,omitempty"`
+	Schema        *Schema                `protobuf:"bytes,5,opt,name=schema,proto3" json:"schema,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -255,6 +260,20 @@ func (x *StorageTableFrontiers) GetSince() *Frontier {
 func (x *StorageTableFrontiers) GetUpper() *Frontier {
 	if x != nil {
 		return x.Upper
+	}
+	return nil
+}
+
+func (x *StorageTableFrontiers) GetCollection() bool {
+	if x != nil {
+		return x.Collection
+	}
+	return false
+}
+
+func (x *StorageTableFrontiers) GetSchema() *Schema {
+	if x != nil {
+		return x.Schema
 	}
 	return nil
 }
@@ -476,11 +495,13 @@ func (x *StorageDropTableResponse) GetError() *Error {
 	return nil
 }
 
-// StorageFrontiers asks for the frontiers of the named tables (every live
-// table when empty). Answered with StorageFrontiersResponse.
+// StorageFrontiers asks for the frontiers of the named tables and
+// collections (every live table when empty; with collections set, every
+// live storage collection too). Answered with StorageFrontiersResponse.
 type StorageFrontiers struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Tables        []*GlobalId            `protobuf:"bytes,1,rep,name=tables,proto3" json:"tables,omitempty"`
+	Collections   bool                   `protobuf:"varint,2,opt,name=collections,proto3" json:"collections,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -520,6 +541,13 @@ func (x *StorageFrontiers) GetTables() []*GlobalId {
 		return x.Tables
 	}
 	return nil
+}
+
+func (x *StorageFrontiers) GetCollections() bool {
+	if x != nil {
+		return x.Collections
+	}
+	return false
 }
 
 // StorageFrontiersResponse answers StorageFrontiers. upper is the common
@@ -2134,11 +2162,15 @@ const file_messages_storage_proto_rawDesc = "" +
 	"\x04rows\x18\x02 \x03(\v2\x1e.arbor.messages.StorageRowDiffR\x04rows\"g\n" +
 	"\x0eStorageVersion\x12\x18\n" +
 	"\aversion\x18\x01 \x01(\x04R\aversion\x12;\n" +
-	"\x06tables\x18\x02 \x03(\v2#.arbor.messages.StorageTableChangesR\x06tables\"\xa7\x01\n" +
+	"\x06tables\x18\x02 \x03(\v2#.arbor.messages.StorageTableChangesR\x06tables\"\xf7\x01\n" +
 	"\x15StorageTableFrontiers\x12.\n" +
 	"\x05table\x18\x01 \x01(\v2\x18.arbor.messages.GlobalIdR\x05table\x12.\n" +
 	"\x05since\x18\x02 \x01(\v2\x18.arbor.messages.FrontierR\x05since\x12.\n" +
-	"\x05upper\x18\x03 \x01(\v2\x18.arbor.messages.FrontierR\x05upper\"t\n" +
+	"\x05upper\x18\x03 \x01(\v2\x18.arbor.messages.FrontierR\x05upper\x12\x1e\n" +
+	"\n" +
+	"collection\x18\x04 \x01(\bR\n" +
+	"collection\x12.\n" +
+	"\x06schema\x18\x05 \x01(\v2\x16.arbor.messages.SchemaR\x06schema\"t\n" +
 	"\x12StorageCreateTable\x12.\n" +
 	"\x05table\x18\x01 \x01(\v2\x18.arbor.messages.GlobalIdR\x05table\x12.\n" +
 	"\x06schema\x18\x02 \x01(\v2\x16.arbor.messages.SchemaR\x06schema\"\xbe\x01\n" +
@@ -2150,9 +2182,10 @@ const file_messages_storage_proto_rawDesc = "" +
 	"\x05table\x18\x01 \x01(\v2\x18.arbor.messages.GlobalIdR\x05table\"w\n" +
 	"\x18StorageDropTableResponse\x12.\n" +
 	"\x05table\x18\x01 \x01(\v2\x18.arbor.messages.GlobalIdR\x05table\x12+\n" +
-	"\x05error\x18\x02 \x01(\v2\x15.arbor.messages.ErrorR\x05error\"D\n" +
+	"\x05error\x18\x02 \x01(\v2\x15.arbor.messages.ErrorR\x05error\"f\n" +
 	"\x10StorageFrontiers\x120\n" +
-	"\x06tables\x18\x01 \x03(\v2\x18.arbor.messages.GlobalIdR\x06tables\"\xb6\x01\n" +
+	"\x06tables\x18\x01 \x03(\v2\x18.arbor.messages.GlobalIdR\x06tables\x12 \n" +
+	"\vcollections\x18\x02 \x01(\bR\vcollections\"\xb6\x01\n" +
 	"\x18StorageFrontiersResponse\x12+\n" +
 	"\x05error\x18\x01 \x01(\v2\x15.arbor.messages.ErrorR\x05error\x12.\n" +
 	"\x05upper\x18\x02 \x01(\v2\x18.arbor.messages.FrontierR\x05upper\x12=\n" +
@@ -2326,57 +2359,58 @@ var file_messages_storage_proto_depIdxs = []int32{
 	36, // 4: arbor.messages.StorageTableFrontiers.table:type_name -> arbor.messages.GlobalId
 	37, // 5: arbor.messages.StorageTableFrontiers.since:type_name -> arbor.messages.Frontier
 	37, // 6: arbor.messages.StorageTableFrontiers.upper:type_name -> arbor.messages.Frontier
-	36, // 7: arbor.messages.StorageCreateTable.table:type_name -> arbor.messages.GlobalId
-	38, // 8: arbor.messages.StorageCreateTable.schema:type_name -> arbor.messages.Schema
-	36, // 9: arbor.messages.StorageCreateTableResponse.table:type_name -> arbor.messages.GlobalId
-	39, // 10: arbor.messages.StorageCreateTableResponse.error:type_name -> arbor.messages.Error
-	3,  // 11: arbor.messages.StorageCreateTableResponse.frontiers:type_name -> arbor.messages.StorageTableFrontiers
-	36, // 12: arbor.messages.StorageDropTable.table:type_name -> arbor.messages.GlobalId
-	36, // 13: arbor.messages.StorageDropTableResponse.table:type_name -> arbor.messages.GlobalId
-	39, // 14: arbor.messages.StorageDropTableResponse.error:type_name -> arbor.messages.Error
-	36, // 15: arbor.messages.StorageFrontiers.tables:type_name -> arbor.messages.GlobalId
-	39, // 16: arbor.messages.StorageFrontiersResponse.error:type_name -> arbor.messages.Error
-	37, // 17: arbor.messages.StorageFrontiersResponse.upper:type_name -> arbor.messages.Frontier
-	3,  // 18: arbor.messages.StorageFrontiersResponse.tables:type_name -> arbor.messages.StorageTableFrontiers
-	36, // 19: arbor.messages.StorageTableWrite.table:type_name -> arbor.messages.GlobalId
-	0,  // 20: arbor.messages.StorageTableWrite.rows:type_name -> arbor.messages.StorageRowDiff
-	10, // 21: arbor.messages.StorageWrite.tables:type_name -> arbor.messages.StorageTableWrite
-	39, // 22: arbor.messages.StorageWriteResponse.error:type_name -> arbor.messages.Error
-	36, // 23: arbor.messages.StorageSnapshot.tables:type_name -> arbor.messages.GlobalId
-	1,  // 24: arbor.messages.StorageSnapshotResponse.tables:type_name -> arbor.messages.StorageTableChanges
-	39, // 25: arbor.messages.StorageSnapshotResponse.error:type_name -> arbor.messages.Error
-	36, // 26: arbor.messages.StorageReadRange.tables:type_name -> arbor.messages.GlobalId
-	2,  // 27: arbor.messages.StorageReadRangeResponse.versions:type_name -> arbor.messages.StorageVersion
-	39, // 28: arbor.messages.StorageReadRangeResponse.error:type_name -> arbor.messages.Error
-	3,  // 29: arbor.messages.StorageReadRangeResponse.frontiers:type_name -> arbor.messages.StorageTableFrontiers
-	36, // 30: arbor.messages.StorageSubscribe.tables:type_name -> arbor.messages.GlobalId
-	39, // 31: arbor.messages.StorageSubscribeResponse.error:type_name -> arbor.messages.Error
-	37, // 32: arbor.messages.StorageSubscribeResponse.upper:type_name -> arbor.messages.Frontier
-	2,  // 33: arbor.messages.StorageCdcBatch.batch:type_name -> arbor.messages.StorageVersion
-	37, // 34: arbor.messages.StorageCdcProgress.upper:type_name -> arbor.messages.Frontier
-	36, // 35: arbor.messages.StorageCdcTableDropped.table:type_name -> arbor.messages.GlobalId
-	39, // 36: arbor.messages.StorageCdcEnded.error:type_name -> arbor.messages.Error
-	39, // 37: arbor.messages.StorageUnsubscribeResponse.error:type_name -> arbor.messages.Error
-	36, // 38: arbor.messages.StorageAcquireReadHold.tables:type_name -> arbor.messages.GlobalId
-	39, // 39: arbor.messages.StorageReadHoldResponse.error:type_name -> arbor.messages.Error
-	36, // 40: arbor.messages.StorageCreateCollection.collection:type_name -> arbor.messages.GlobalId
-	38, // 41: arbor.messages.StorageCreateCollection.schema:type_name -> arbor.messages.Schema
-	36, // 42: arbor.messages.StorageCreateCollectionResponse.collection:type_name -> arbor.messages.GlobalId
-	39, // 43: arbor.messages.StorageCreateCollectionResponse.error:type_name -> arbor.messages.Error
-	3,  // 44: arbor.messages.StorageCreateCollectionResponse.frontiers:type_name -> arbor.messages.StorageTableFrontiers
-	35, // 45: arbor.messages.StorageUpdate.row:type_name -> arbor.messages.Row
-	36, // 46: arbor.messages.StorageAppend.collection:type_name -> arbor.messages.GlobalId
-	31, // 47: arbor.messages.StorageAppend.updates:type_name -> arbor.messages.StorageUpdate
-	36, // 48: arbor.messages.StorageAppendResponse.collection:type_name -> arbor.messages.GlobalId
-	39, // 49: arbor.messages.StorageAppendResponse.error:type_name -> arbor.messages.Error
-	37, // 50: arbor.messages.StorageAppendResponse.current_upper:type_name -> arbor.messages.Frontier
-	36, // 51: arbor.messages.StorageTableRecord.table:type_name -> arbor.messages.GlobalId
-	38, // 52: arbor.messages.StorageTableRecord.schema:type_name -> arbor.messages.Schema
-	53, // [53:53] is the sub-list for method output_type
-	53, // [53:53] is the sub-list for method input_type
-	53, // [53:53] is the sub-list for extension type_name
-	53, // [53:53] is the sub-list for extension extendee
-	0,  // [0:53] is the sub-list for field type_name
+	38, // 7: arbor.messages.StorageTableFrontiers.schema:type_name -> arbor.messages.Schema
+	36, // 8: arbor.messages.StorageCreateTable.table:type_name -> arbor.messages.GlobalId
+	38, // 9: arbor.messages.StorageCreateTable.schema:type_name -> arbor.messages.Schema
+	36, // 10: arbor.messages.StorageCreateTableResponse.table:type_name -> arbor.messages.GlobalId
+	39, // 11: arbor.messages.StorageCreateTableResponse.error:type_name -> arbor.messages.Error
+	3,  // 12: arbor.messages.StorageCreateTableResponse.frontiers:type_name -> arbor.messages.StorageTableFrontiers
+	36, // 13: arbor.messages.StorageDropTable.table:type_name -> arbor.messages.GlobalId
+	36, // 14: arbor.messages.StorageDropTableResponse.table:type_name -> arbor.messages.GlobalId
+	39, // 15: arbor.messages.StorageDropTableResponse.error:type_name -> arbor.messages.Error
+	36, // 16: arbor.messages.StorageFrontiers.tables:type_name -> arbor.messages.GlobalId
+	39, // 17: arbor.messages.StorageFrontiersResponse.error:type_name -> arbor.messages.Error
+	37, // 18: arbor.messages.StorageFrontiersResponse.upper:type_name -> arbor.messages.Frontier
+	3,  // 19: arbor.messages.StorageFrontiersResponse.tables:type_name -> arbor.messages.StorageTableFrontiers
+	36, // 20: arbor.messages.StorageTableWrite.table:type_name -> arbor.messages.GlobalId
+	0,  // 21: arbor.messages.StorageTableWrite.rows:type_name -> arbor.messages.StorageRowDiff
+	10, // 22: arbor.messages.StorageWrite.tables:type_name -> arbor.messages.StorageTableWrite
+	39, // 23: arbor.messages.StorageWriteResponse.error:type_name -> arbor.messages.Error
+	36, // 24: arbor.messages.StorageSnapshot.tables:type_name -> arbor.messages.GlobalId
+	1,  // 25: arbor.messages.StorageSnapshotResponse.tables:type_name -> arbor.messages.StorageTableChanges
+	39, // 26: arbor.messages.StorageSnapshotResponse.error:type_name -> arbor.messages.Error
+	36, // 27: arbor.messages.StorageReadRange.tables:type_name -> arbor.messages.GlobalId
+	2,  // 28: arbor.messages.StorageReadRangeResponse.versions:type_name -> arbor.messages.StorageVersion
+	39, // 29: arbor.messages.StorageReadRangeResponse.error:type_name -> arbor.messages.Error
+	3,  // 30: arbor.messages.StorageReadRangeResponse.frontiers:type_name -> arbor.messages.StorageTableFrontiers
+	36, // 31: arbor.messages.StorageSubscribe.tables:type_name -> arbor.messages.GlobalId
+	39, // 32: arbor.messages.StorageSubscribeResponse.error:type_name -> arbor.messages.Error
+	37, // 33: arbor.messages.StorageSubscribeResponse.upper:type_name -> arbor.messages.Frontier
+	2,  // 34: arbor.messages.StorageCdcBatch.batch:type_name -> arbor.messages.StorageVersion
+	37, // 35: arbor.messages.StorageCdcProgress.upper:type_name -> arbor.messages.Frontier
+	36, // 36: arbor.messages.StorageCdcTableDropped.table:type_name -> arbor.messages.GlobalId
+	39, // 37: arbor.messages.StorageCdcEnded.error:type_name -> arbor.messages.Error
+	39, // 38: arbor.messages.StorageUnsubscribeResponse.error:type_name -> arbor.messages.Error
+	36, // 39: arbor.messages.StorageAcquireReadHold.tables:type_name -> arbor.messages.GlobalId
+	39, // 40: arbor.messages.StorageReadHoldResponse.error:type_name -> arbor.messages.Error
+	36, // 41: arbor.messages.StorageCreateCollection.collection:type_name -> arbor.messages.GlobalId
+	38, // 42: arbor.messages.StorageCreateCollection.schema:type_name -> arbor.messages.Schema
+	36, // 43: arbor.messages.StorageCreateCollectionResponse.collection:type_name -> arbor.messages.GlobalId
+	39, // 44: arbor.messages.StorageCreateCollectionResponse.error:type_name -> arbor.messages.Error
+	3,  // 45: arbor.messages.StorageCreateCollectionResponse.frontiers:type_name -> arbor.messages.StorageTableFrontiers
+	35, // 46: arbor.messages.StorageUpdate.row:type_name -> arbor.messages.Row
+	36, // 47: arbor.messages.StorageAppend.collection:type_name -> arbor.messages.GlobalId
+	31, // 48: arbor.messages.StorageAppend.updates:type_name -> arbor.messages.StorageUpdate
+	36, // 49: arbor.messages.StorageAppendResponse.collection:type_name -> arbor.messages.GlobalId
+	39, // 50: arbor.messages.StorageAppendResponse.error:type_name -> arbor.messages.Error
+	37, // 51: arbor.messages.StorageAppendResponse.current_upper:type_name -> arbor.messages.Frontier
+	36, // 52: arbor.messages.StorageTableRecord.table:type_name -> arbor.messages.GlobalId
+	38, // 53: arbor.messages.StorageTableRecord.schema:type_name -> arbor.messages.Schema
+	54, // [54:54] is the sub-list for method output_type
+	54, // [54:54] is the sub-list for method input_type
+	54, // [54:54] is the sub-list for extension type_name
+	54, // [54:54] is the sub-list for extension extendee
+	0,  // [0:54] is the sub-list for field type_name
 }
 
 func init() { file_messages_storage_proto_init() }

@@ -131,6 +131,8 @@ func (a *coordActor) Receive(ctx actor.Context) {
 		a.io.stop()
 	case *Consume:
 		a.handleConsume(ctx, m)
+	case *CollectionProgress:
+		a.run(ctx, a.core.CollectionProgress(m.Collection, m.From, m.Upper, m.Changes))
 	case *InstallFlow:
 		a.installs = append(a.installs, pendingInstall{msg: m, sender: ctx.Sender()})
 		a.installPending(ctx)

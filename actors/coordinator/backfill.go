@@ -9,20 +9,49 @@ import (
 	"github.com/arbor-db/arbor/timely"
 )
 
-// target is how far a backfilling flow can advance now: the consumed upper
-// for tables, the committed checkpoint of the producer for views (so that
-// it only ever reads committed view output).
+// target is how far a flow can advance now: its input frontier, the least
+// upper over what it reads. A table bounds it by the consumed table upper,
+// a storage collection by that collection's consumed upper, a view by its
+// producer's committed checkpoint (so that it only ever reads committed
+// view output). A flow that reads no table is not bounded by the table
+// upper, and one that reads no collection waits for none.
 func (c *Core) target(f *flow) timely.Timestamp {
-	t := c.upper
+	var t timely.Timestamp
+	bounded := false
+	bound := func(u timely.Timestamp) {
+		if !bounded || u < t {
+			t, bounded = u, true
+		}
+	}
+	if f.direct {
+		bound(c.upper)
+	}
+	for _, s := range f.spec.Sources {
+		if s.Kind == pool.SourceCollection {
+			bound(c.CollectionUpper(s.Id))
+		}
+	}
 	for _, p := range f.producers {
-		t = min(t, c.flows[p].checkpoint)
+		bound(c.flows[p].checkpoint)
+	}
+	if !bounded {
+		return c.upper // a plan without sources follows the tables
 	}
 	return t
 }
 
+// byReads reports whether f advances by backfill reads: a backfilling
+// flow, or an active flow reading a storage collection (its input frontier
+// is not the tables', so a Consume's batch cannot advance it; once
+// hydrated it keeps following its sources by reads, each round bounded by
+// target).
+func (f *flow) byReads() bool {
+	return f.state == FlowBackfilling || (f.state == FlowActive && len(f.collections) > 0)
+}
+
 func (c *Core) anyBackfilling() bool {
 	for _, f := range c.flows {
-		if f.state == FlowBackfilling {
+		if f.state == FlowBackfilling || (f.byReads() && !f.stalled && c.target(f) > f.checkpoint) {
 			return true
 		}
 	}
@@ -33,23 +62,31 @@ func (c *Core) anyBackfilling() bool {
 // for a flow, or activate one.
 func (c *Core) canBackfill() bool {
 	for _, f := range c.flows {
-		if f.state == FlowBackfilling && ((!f.stalled && c.target(f) > f.checkpoint) || c.caughtUp(f)) {
+		if !f.byReads() {
+			continue
+		}
+		if (!f.stalled && c.target(f) > f.checkpoint) || (f.state == FlowBackfilling && c.caughtUp(f)) {
 			return true
 		}
 	}
 	return false
 }
 
+// caughtUp reports whether a backfilling flow may become active: its
+// producers are active and it reached its input frontier (for a flow
+// reading tables only, the consumed upper, from which on Consumes carry
+// it; for a flow reading a collection, past its as_of too, so that it is
+// not hydrated before its collection has anything to read).
 func (c *Core) caughtUp(f *flow) bool {
-	if f.checkpoint < c.upper {
-		return false
-	}
 	for _, p := range f.producers {
 		if c.flows[p].state != FlowActive {
 			return false
 		}
 	}
-	return true
+	if len(f.collections) > 0 {
+		return f.checkpoint >= c.target(f) && f.checkpoint > f.spec.AsOf
+	}
+	return f.checkpoint >= c.upper
 }
 
 // activate makes every caught-up backfilling flow active, producers
@@ -85,11 +122,11 @@ func (c *Core) planBackfill(eff *Effects) {
 	c.reads = map[pool.FlowId]ReadRequest{}
 	for _, id := range c.order {
 		f := c.flows[id]
-		if f.state != FlowBackfilling || f.stalled {
+		if !f.byReads() || f.stalled {
 			continue
 		}
 		if to := c.target(f); to > f.checkpoint {
-			r := ReadRequest{Flow: id, Sources: f.spec.Sources, From: f.checkpoint, To: to}
+			r := ReadRequest{Flow: id, Sources: f.spec.Sources, From: f.checkpoint, To: to, Cached: c.cached(f.spec.Sources, f.checkpoint, to)}
 			c.reads[id] = r
 			eff.Reads = append(eff.Reads, r)
 		}
@@ -116,7 +153,7 @@ func (c *Core) ReadDone(results []ReadResult) Effects {
 	for _, r := range results {
 		req, ok := c.reads[r.Flow]
 		f, live := c.flows[r.Flow]
-		if !ok || !live || f.state != FlowBackfilling {
+		if !ok || !live || !f.byReads() {
 			continue
 		}
 		if r.Err != nil {

@@ -102,6 +102,7 @@ func (c *Core) Committed(err error, eff *Effects) Effects {
 				eff.event(FrontierAdvanced, f, nil)
 			}
 		}
+		c.trimCollections()
 	}
 	c.toCommit = nil
 	r := c.round

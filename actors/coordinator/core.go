@@ -46,8 +46,11 @@ type Core struct {
 
 	flows    map[pool.FlowId]*flow
 	byExport map[timely.GlobalId]pool.FlowId
-	order    []pool.FlowId // producers before readers
-	regQueue []pool.FlowId // installed, not yet registered; head in flight
+	// collections: the consumed upper and the recent changes of each
+	// storage collection a flow reads (collection.go).
+	collections map[timely.GlobalId]*collectionLog
+	order       []pool.FlowId // producers before readers
+	regQueue    []pool.FlowId // installed, not yet registered; head in flight
 
 	// the Consume in progress
 	consuming   bool
@@ -66,11 +69,12 @@ func NewCore(cfg CoreConfig) *Core {
 		cfg.BackfillChunk = DefaultBackfillChunk
 	}
 	return &Core{
-		chunk:    cfg.BackfillChunk,
-		phase:    Idle,
-		upper:    cfg.Upper,
-		flows:    map[pool.FlowId]*flow{},
-		byExport: map[timely.GlobalId]pool.FlowId{},
+		chunk:       cfg.BackfillChunk,
+		phase:       Idle,
+		upper:       cfg.Upper,
+		flows:       map[pool.FlowId]*flow{},
+		byExport:    map[timely.GlobalId]pool.FlowId{},
+		collections: map[timely.GlobalId]*collectionLog{},
 	}
 }
 
@@ -143,13 +147,16 @@ func (c *Core) Install(spec pool.FlowSpec, checkpoint timely.Timestamp) (Effects
 	if len(planSources) != len(spec.Sources) {
 		return eff, fmt.Errorf("%w: flow %d: the plan reads %v, the flow declares %d sources", ErrInvalidFlow, spec.Id, planSources, len(spec.Sources))
 	}
-	f := &flow{spec: spec, state: FlowRegistering, checkpoint: checkpoint, tables: map[timely.GlobalId]bool{}}
+	f := &flow{spec: spec, state: FlowRegistering, checkpoint: checkpoint, tables: map[timely.GlobalId]bool{}, collections: map[timely.GlobalId]bool{}}
 	declared := map[timely.GlobalId]bool{}
 	for _, s := range spec.Sources {
 		declared[s.Id] = true
 		switch s.Kind {
 		case pool.SourceTable:
 			f.tables[s.Id] = true
+			f.direct = true
+		case pool.SourceCollection:
+			f.collections[s.Id] = true
 		case pool.SourceView:
 			pid, ok := c.byExport[s.Id]
 			if !ok || !c.flows[pid].spec.Materialized {
@@ -159,6 +166,9 @@ func (c *Core) Install(spec pool.FlowSpec, checkpoint timely.Timestamp) (Effects
 			f.producers = append(f.producers, pid)
 			for t := range p.tables {
 				f.tables[t] = true
+			}
+			for t := range p.collections {
+				f.collections[t] = true
 			}
 			f.depth = max(f.depth, p.depth+1)
 		default:
@@ -172,6 +182,11 @@ func (c *Core) Install(spec pool.FlowSpec, checkpoint timely.Timestamp) (Effects
 	}
 	c.flows[spec.Id] = f
 	c.byExport[spec.Export] = spec.Id
+	for id := range f.collections {
+		if _, ok := c.collections[id]; !ok {
+			c.collections[id] = &collectionLog{}
+		}
+	}
 	c.order = sortOrder(c.flows)
 	c.regQueue = append(c.regQueue, spec.Id)
 	if c.phase == Idle {

@@ -18,8 +18,28 @@
 // busy") and tells the sender Ready once Idle again, so it can retry.
 // New flows register with the pool one at a time. A Consume's changes go
 // to every active flow whose tables — direct, or reached through the views
-// it reads — changed, grouped by worker by the pool; every active flow gets
-// a batch (maybe empty) so that its frontier advances. A flow reading a
+// it reads — changed, grouped by worker by the pool; every active flow
+// that reads only tables (and views over tables) gets a batch (maybe
+// empty) so that its frontier advances.
+//
+// # Sources and their frontiers
+//
+// A flow reads tables (which share storage's common upper: the consumed
+// upper, advanced by Consume), storage collections (a materialized view's
+// shard, each with its own upper, advanced by CollectionProgress, which is
+// accepted in any phase) and views of other flows of the runtime (bounded
+// by their producer's committed checkpoint). A flow's input frontier is
+// the least of these over what it reads (target, backfill.go): a flow
+// that reads only tables never waits for a collection, and a runtime that
+// computes materialized view M and a flow over M's collection cannot wait
+// in a circle, since M's flow reads tables and M's collection advances as
+// its sink appends M's committed output. A flow that reads a collection
+// (directly or through views) gets no Consume batch: it advances by
+// backfill reads up to its input frontier, before and after hydration.
+// A collection's reads are served from the changes its progress brought
+// while the coordinator keeps them (ReadRequest.Cached) and from storage
+// up to that collection's upper otherwise (collection.go). Checkpoints
+// stay per flow and commit with the outputs. A flow reading a
 // view whose producer is in the same batch (or is not active) is demoted
 // to backfilling: it never reads view output that is not committed.
 // Backfilling flows advance in rounds of at most Config.BackfillChunk

@@ -36,11 +36,14 @@ type Effects struct {
 }
 
 // ReadRequest asks for the history of a backfilling flow's sources in
-// [From, To).
+// [From, To). Cached holds, for some storage-collection sources, their
+// changes in [From, To) as their CDC delivered them: the reader uses them
+// and does not read those sources from the store.
 type ReadRequest struct {
 	Flow     pool.FlowId
 	Sources  []pool.Source
 	From, To timely.Timestamp
+	Cached   map[timely.GlobalId][]dataflow.Update
 }
 
 // ReadResult answers a ReadRequest: the updates per source, or an error.

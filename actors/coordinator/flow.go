@@ -41,11 +41,18 @@ type flow struct {
 	state      FlowState
 	checkpoint timely.Timestamp // committed: every input before it is reflected durably
 	tables     map[timely.GlobalId]bool
-	producers  []pool.FlowId // flows producing the flow's view sources
-	depth      int           // 0 without view sources, else 1 + max over producers
-	lastTick   time.Time
-	stalled    bool // backfill failed; retried after the next Consume
-	failures   int  // backfill rounds failed in a row
+	// collections are the storage collections the flow reads, direct or
+	// through views. A flow with any advances by backfill reads only
+	// (never by a Consume's batch): its input frontier is not the tables'.
+	collections map[timely.GlobalId]bool
+	// direct: the flow reads a table itself (its frontier is bounded by
+	// the consumed table upper).
+	direct    bool
+	producers []pool.FlowId // flows producing the flow's view sources
+	depth     int           // 0 without view sources, else 1 + max over producers
+	lastTick  time.Time
+	stalled   bool // backfill failed; retried after the next Consume
+	failures  int  // backfill rounds failed in a row
 }
 
 // maxBackfillFailures is how many backfill rounds in a row may fail for a

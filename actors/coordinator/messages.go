@@ -22,6 +22,19 @@ type Consume struct {
 	Changes     map[timely.GlobalId][]dataflow.Update
 }
 
+// CollectionProgress reports that storage collection Collection is
+// complete below Upper (its own CDC progress; collections do not share
+// the tables' upper), with its Changes in [From, Upper) as its CDC
+// delivered them (From: where the previous progress ended; From = Upper
+// for a first progress without history). Flows reading it advance by
+// reads up to their input frontier, served from these changes while the
+// coordinator keeps them. No reply; accepted in every phase.
+type CollectionProgress struct {
+	Collection  timely.GlobalId
+	From, Upper timely.Timestamp
+	Changes     []dataflow.Update
+}
+
 // ConsumeReply answers a Consume. Upper is the coordinator's consumed
 // upper after it.
 type ConsumeReply struct {

@@ -154,10 +154,11 @@ func (s *ShardStore) Checkpoints(context.Context) (map[pool.FlowId]timely.Timest
 	return out, nil
 }
 
-// Read reads a table through the TableReader, or a view's committed
-// output.
+// Read reads a table or a storage collection through the TableReader
+// (storage answers a collection's range up to its own upper), or a view's
+// committed output.
 func (s *ShardStore) Read(ctx context.Context, src pool.Source, from, to timely.Timestamp) ([]dataflow.Update, error) {
-	if src.Kind == pool.SourceTable {
+	if src.Kind == pool.SourceTable || src.Kind == pool.SourceCollection {
 		return s.tables.ReadTable(ctx, src.Id, from, to)
 	}
 	return s.ReadView(ctx, src.Id, from, to)

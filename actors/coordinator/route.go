@@ -14,6 +14,9 @@ import (
 //   - a flow reading a view whose producer is routed, demoted or not active
 //     is demoted to backfilling: the view's changes for these versions are
 //     not committed yet, and the flow must never read uncommitted output;
+//   - a flow reading a storage collection (direct or through views) gets
+//     no batch: its input frontier is not the tables', and it advances by
+//     reads (backfill.go) up to its target;
 //   - every other active flow gets a batch with its direct tables' changes
 //     (possibly none), which advances it to the new upper.
 //
@@ -24,7 +27,7 @@ func (c *Core) submitConsume(eff *Effects) {
 	var batches []pool.FlowBatch
 	for _, id := range c.order {
 		f := c.flows[id]
-		if f.state != FlowActive {
+		if f.state != FlowActive || len(f.collections) > 0 {
 			continue
 		}
 		demote := false

@@ -22,12 +22,17 @@ import (
 // `go test ./actors/coordinator -run TestScripts -rewrite` and review the
 // diff like code.
 //
-// Collections are tables u1..u9 and flow exports u10 and up; every
-// collection has one int64 column, and a change is the row (time).
+// Collections are tables u1..u9, flow exports u10..u19 and storage
+// collections u20..u29 (each with its own upper); every collection has one
+// int64 column, and a change is the row (time).
 //
 //	install flow=<n> sources=(<id>,...) [materialized] [checkpoint=<t>] [tick=<ms>]
-//	    a flow over the union of its sources (ids >= u10 are views)
+//	    a flow over the union of its sources (u10..u19 are views,
+//	    u20..u29 storage collections)
 //	consume from=<t> upper=<t> [changes=(<id>@<t>,...)]
+//	progress collection=<id> upper=<t> [from=<t>] [changes=(<t>,...)]
+//	    the collection's changes in [from, upper) (appended to storage and
+//	    delivered by its CDC; from defaults to the known upper)
 //	registered flow=<n> [err=<word>]
 //	submitted [fail=(<flow>,...)]   answer the batches in flight
 //	read [fail=(<flow>,...)] [timeout=(<flow>,...)]
@@ -85,7 +90,10 @@ func (h *script) run(t *testing.T, d *datadriven.TestData) string {
 			v, _ := strconv.ParseUint(strings.TrimPrefix(s, "u"), 10, 64)
 			id := timely.UserId(v)
 			kind := pool.SourceTable
-			if v >= 10 {
+			switch {
+			case v >= 20:
+				kind = pool.SourceCollection
+			case v >= 10:
 				kind = pool.SourceView
 			}
 			spec.Sources = append(spec.Sources, pool.Source{Id: id, Kind: kind})
@@ -133,6 +141,30 @@ func (h *script) run(t *testing.T, d *datadriven.TestData) string {
 				}
 			}
 		}
+	case "progress":
+		var coll string
+		var upper uint64
+		d.ScanArgs(t, "collection", &coll)
+		d.ScanArgs(t, "upper", &upper)
+		v, _ := strconv.ParseUint(strings.TrimPrefix(coll, "u"), 10, 64)
+		id := timely.UserId(v)
+		from := uint64(h.core.CollectionUpper(id))
+		if d.HasArg("from") {
+			d.ScanArgs(t, "from", &from)
+		}
+		var cs []dataflow.Update
+		if d.HasArg("changes") {
+			var ts []string
+			d.ScanArgs(t, "changes", &ts)
+			for _, x := range ts {
+				at, _ := strconv.ParseUint(x, 10, 64)
+				u := dataflow.Update{Row: dataflow.Row{dataflow.Int64(int64(at))}, Time: timely.Timestamp(at), Diff: 1}
+				h.log = append(h.log, u)
+				h.logIds = append(h.logIds, id)
+				cs = append(cs, u)
+			}
+		}
+		eff = h.core.CollectionProgress(id, timely.Timestamp(from), timely.Timestamp(upper), cs)
 	case "registered":
 		var flow int
 		d.ScanArgs(t, "flow", &flow)
@@ -249,7 +281,9 @@ func (h *script) readResults(fail, timeout map[pool.FlowId]bool) []ReadResult {
 		}
 		for _, s := range r.Sources {
 			var all []dataflow.Update
-			if s.Kind == pool.SourceTable {
+			if have, ok := r.Cached[s.Id]; ok {
+				all = have // the coordinator's own log: checked against the result
+			} else if s.Kind == pool.SourceTable || s.Kind == pool.SourceCollection {
 				for i, u := range h.log {
 					if h.logIds[i] == s.Id {
 						all = append(all, u)
@@ -313,7 +347,7 @@ func (h *script) print(out *strings.Builder, eff Effects) {
 	if len(eff.Reads) > 0 {
 		h.reads = eff.Reads
 		for _, r := range eff.Reads {
-			fmt.Fprintf(out, "read: flow %d [%d, %d)\n", r.Flow, r.From, r.To)
+			fmt.Fprintf(out, "read: flow %d [%d, %d)%s\n", r.Flow, r.From, r.To, cachedOf(r))
 		}
 	}
 	if c := eff.Commit; c != nil {
@@ -362,6 +396,15 @@ func updates(m map[timely.GlobalId][]dataflow.Update) string {
 func (h *script) state() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "phase %s upper %d\n", h.core.Phase(), h.core.Upper())
+	var colls []timely.GlobalId
+	for id := range h.core.collections {
+		colls = append(colls, id)
+	}
+	sort.Slice(colls, func(i, j int) bool { return colls[i].Compare(colls[j]) < 0 })
+	for _, id := range colls {
+		l := h.core.collections[id]
+		fmt.Fprintf(&b, "collection %s upper %d log [%d, %d) %d changes\n", id, l.upper, l.start, l.upper, len(l.updates))
+	}
 	for _, id := range h.core.order {
 		f := h.core.flows[id]
 		fmt.Fprintf(&b, "flow %d %s checkpoint %d\n", id, f.state, f.checkpoint)
@@ -372,4 +415,18 @@ func (h *script) state() string {
 // codeName is the wire code of err, without its prefix.
 func codeName(err error) string {
 	return strings.TrimPrefix(messages.CodeOf(err).String(), "ERROR_CODE_")
+}
+
+// cachedOf names the sources a read is served from the coordinator's
+// collection logs.
+func cachedOf(r ReadRequest) string {
+	if len(r.Cached) == 0 {
+		return ""
+	}
+	var ids []string
+	for id := range r.Cached {
+		ids = append(ids, id.String())
+	}
+	sort.Strings(ids)
+	return " cached=" + strings.Join(ids, ",")
 }

@@ -26,9 +26,10 @@ type Store interface {
 	Checkpoints(ctx context.Context) (map[pool.FlowId]timely.Timestamp, error)
 }
 
-// TableReader reads table history from storage.
+// TableReader reads table and storage-collection history from storage.
 type TableReader interface {
-	// ReadTable returns the changes of table id with from <= time < to;
+	// ReadTable returns the changes of table (or storage collection) id
+	// with from <= time < to;
 	// history below the table's since is reported at the since. It
 	// returns once ctx is done.
 	ReadTable(ctx context.Context, id timely.GlobalId, from, to timely.Timestamp) ([]dataflow.Update, error)

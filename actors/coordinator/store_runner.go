@@ -182,6 +182,17 @@ func (r *storeRunner) read(req ReadRequest) ReadResult {
 		}
 		for _, s := range req.Sources {
 			var us []dataflow.Update
+			if have, ok := req.Cached[s.Id]; ok {
+				// The coordinator holds these changes (the collection's
+				// CDC): no store call.
+				for _, u := range have {
+					if u.Time >= lo && u.Time < hi {
+						versions[u.Time] = true
+						res.Updates[s.Id] = append(res.Updates[s.Id], u)
+					}
+				}
+				continue
+			}
 			what := fmt.Sprintf("read of %s %s [%d, %d)", s.Kind, s.Id, lo, hi)
 			err := r.call(opRead, what, func(ctx context.Context) error {
 				var err error

@@ -71,6 +71,46 @@ func (l *clusterLauncher) Launch(ctx context.Context, id timely.ReplicaId, incar
 	return inner.Launch(ctx, id, incarnation)
 }
 
+// Releaser is implemented by a replica's launcher that records where the
+// replica runs (cluster mode): Release forgets it when the replica is
+// dropped, or its cluster's instance stops, so the membership view stops
+// showing it.
+type Releaser interface {
+	Release(replica timely.ReplicaId)
+}
+
+// release tells the launcher of a replica, if it records placements, that
+// the replica is gone. Called from the environment's turn.
+func (l *clusterLauncher) release(id timely.ReplicaId) {
+	l.mu.Lock()
+	inner := l.per[id]
+	delete(l.per, id)
+	l.mu.Unlock()
+	if r, ok := inner.(Releaser); ok {
+		r.Release(id)
+	}
+}
+
+// releaseAll releases every replica the launcher started.
+func (l *clusterLauncher) releaseAll() {
+	l.mu.Lock()
+	ids := make([]timely.ReplicaId, 0, len(l.per))
+	for id := range l.per {
+		ids = append(ids, id)
+	}
+	l.mu.Unlock()
+	for _, id := range ids {
+		l.release(id)
+	}
+}
+
+// releaseReplica forgets where a dropped replica of a running cluster ran.
+func (a *envActor) releaseReplica(cluster timely.ClusterId, id timely.ReplicaId) {
+	if l, ok := a.launchers[cluster]; ok {
+		l.release(id)
+	}
+}
+
 func (a *envActor) computeEnabled() bool { return a.cfg.Launcher != nil }
 
 // spawnInstance starts the instance of cl, registers every table with it
@@ -85,9 +125,10 @@ func (a *envActor) spawnInstance(ctx actor.Context, cl *cluster) error {
 	}
 	self, root := ctx.Self(), ctx.ActorSystem().Root
 	id := cl.id
+	launcher := &clusterLauncher{cluster: cl.id, factory: a.cfg.Launcher, per: map[timely.ReplicaId]replica.Launcher{}}
 	props, err := instance.New(instance.Config{
 		Cluster: cl.id, ClusterName: cl.name, EnvironmentEpoch: a.epoch,
-		Launcher: &clusterLauncher{cluster: cl.id, factory: a.cfg.Launcher, per: map[timely.ReplicaId]replica.Launcher{}},
+		Launcher: launcher,
 		StorageHolds: func(chs []instance.StorageHoldChange) {
 			root.Send(self, &storageHolds{cluster: id, changes: append([]instance.StorageHoldChange(nil), chs...)})
 		},
@@ -102,11 +143,16 @@ func (a *envActor) spawnInstance(ctx actor.Context, cl *cluster) error {
 	}
 	pid := ctx.Spawn(props)
 	a.instances[cl.id] = pid
+	if a.launchers == nil {
+		a.launchers = map[timely.ClusterId]*clusterLauncher{}
+	}
+	a.launchers[cl.id] = launcher
 	for _, o := range a.core.Objects() {
 		if o.typ == messages.CatalogItemType_CATALOG_ITEM_TYPE_TABLE {
 			a.registerTable(ctx, pid, o)
 		}
 	}
+	a.registerViewCollections(ctx, pid, cl.id)
 	for name, rid := range cl.replicas {
 		a.instanceCall(ctx, pid, instance.AddReplica{Id: rid, Name: name}, a.logFailure("add replica", cl.name+"."+name))
 	}
@@ -118,6 +164,10 @@ func (a *envActor) stopInstance(ctx actor.Context, id timely.ClusterId) {
 	if pid, ok := a.instances[id]; ok {
 		ctx.Stop(pid)
 		delete(a.instances, id)
+	}
+	if l, ok := a.launchers[id]; ok {
+		l.releaseAll()
+		delete(a.launchers, id)
 	}
 	for h := range a.holds[id] {
 		ctx.Request(a.cfg.Storage, &messages.StorageReleaseReadHold{HoldId: h})
@@ -164,8 +214,9 @@ func (a *envActor) logFailure(what, name string) func(error) {
 	}
 }
 
-// asOfFor is the as_of of a dataflow reading tables: the latest of their
-// sinces, the earliest time every one of them can still be read at.
+// asOfFor is the as_of of a dataflow reading storage collections (tables
+// and materialized views' collections): the latest of their sinces, the
+// earliest time every one of them can still be read at.
 func (a *envActor) asOfFor(tables []timely.GlobalId) timely.Timestamp {
 	var asOf timely.Timestamp
 	for _, t := range tables {
@@ -186,23 +237,33 @@ func (a *envActor) install(ctx actor.Context, o *object, cont func(error)) {
 		cont(errorf(messages.ErrUnavailable, "%s %q: its cluster %s has no running instance", typeName(o.typ), o.name, o.cluster))
 		return
 	}
-	_, tables, err := a.core.describe(o, 0)
-	if err != nil {
-		cont(err)
-		return
-	}
-	desc, _, err := a.core.describe(o, a.asOfFor(tables))
+	_, sources, err := a.core.describe(o, 0)
 	if err != nil {
 		cont(err)
 		return
 	}
 	policy := instance.LagWriteFrontier(timely.Timestamp(a.cfg.ComputeLag))
 	create := func() {
-		a.instanceCall(ctx, pid, instance.CreateDataflow{Dataflow: desc, ReadPolicy: &policy}, func(err error) {
-			if err == nil {
-				a.installed[o.id] = true
+		// Materialized views of the same cluster are held first, so that
+		// the as_of is not before their since (mv_import.go).
+		a.holdLocalViews(ctx, pid, a.localViews(o.cluster, sources), func(since timely.Timestamp, release func(), err error) {
+			if err != nil {
+				cont(fmt.Errorf("%s %q: %w", typeName(o.typ), o.name, err))
+				return
 			}
-			cont(err)
+			desc, _, err := a.core.describe(o, max(a.asOfFor(sources), since))
+			if err != nil {
+				release()
+				cont(err)
+				return
+			}
+			a.instanceCall(ctx, pid, instance.CreateDataflow{Dataflow: desc, ReadPolicy: &policy}, func(err error) {
+				release()
+				if err == nil {
+					a.installed[o.id] = true
+				}
+				cont(err)
+			})
 		})
 	}
 	if o.typ != messages.CatalogItemType_CATALOG_ITEM_TYPE_MATERIALIZED_VIEW {
@@ -230,14 +291,14 @@ func (a *envActor) install(ctx actor.Context, o *object, cont func(error)) {
 	})
 }
 
-// pollFrontiers asks storage for every table's frontiers (one poll at a
-// time) and reports them to every instance.
+// pollFrontiers asks storage for every table's and collection's frontiers
+// (one poll at a time) and reports them to the instances.
 func (a *envActor) pollFrontiers(ctx actor.Context) {
 	if a.polling || len(a.instances) == 0 {
 		return
 	}
 	a.polling = true
-	a.request(ctx, a.cfg.Storage, &messages.StorageFrontiers{}, func(res any, err error) {
+	a.request(ctx, a.cfg.Storage, &messages.StorageFrontiers{Collections: true}, func(res any, err error) {
 		a.polling = false
 		r, ok := res.(*messages.StorageFrontiersResponse)
 		if err != nil || !ok || r.GetError() != nil {
@@ -247,8 +308,8 @@ func (a *envActor) pollFrontiers(ctx actor.Context) {
 	})
 }
 
-// applyFrontiers records tables' frontiers and reports those that moved
-// to every instance.
+// applyFrontiers records tables' and collections' frontiers and reports
+// those that moved to every instance that knows them as storage.
 func (a *envActor) applyFrontiers(ctx actor.Context, tables []*messages.StorageTableFrontiers) {
 	for _, t := range tables {
 		id, err := t.GetTable().ToTimely()
@@ -269,10 +330,10 @@ func (a *envActor) applyFrontiers(ctx actor.Context, tables []*messages.StorageT
 			}
 		}
 		a.frontiers[id] = tableFrontiers{since: since, upper: upper}
-		if _, ok := a.core.byId[id]; !ok || !seen {
-			continue // registered with these frontiers when it is created
+		if o, ok := a.core.byId[id]; !ok || (!seen && !isMaterializedView(o)) {
+			continue // a table is registered with these frontiers when it is created
 		}
-		for _, pid := range a.instances {
+		for _, pid := range a.frontierTargets(id) {
 			ctx.Send(pid, instance.UpdateStorageFrontiers{Id: id, Since: since, Upper: upper})
 		}
 	}
@@ -330,7 +391,7 @@ func (a *envActor) startCompute(ctx actor.Context, done func()) {
 		done()
 		return
 	}
-	a.request(ctx, a.cfg.Storage, &messages.StorageFrontiers{}, func(res any, err error) {
+	a.request(ctx, a.cfg.Storage, &messages.StorageFrontiers{Collections: true}, func(res any, err error) {
 		if r, ok := res.(*messages.StorageFrontiersResponse); ok && err == nil && r.GetError() == nil {
 			a.applyFrontiers(ctx, r.GetTables())
 		}
@@ -348,11 +409,13 @@ func (a *envActor) startCompute(ctx actor.Context, done func()) {
 			}
 		}
 		for _, cl := range a.core.Clusters() {
+			var todo []*object
 			for _, o := range a.core.OnCluster(cl.id) {
 				if _, running := a.instances[cl.id]; running && !a.installed[o.id] {
-					a.install(ctx, o, a.logFailure("install dataflow", o.name))
+					todo = append(todo, o)
 				}
 			}
+			a.installAll(ctx, todo)
 		}
 		done()
 	})
@@ -402,8 +465,6 @@ func (a *envActor) instanceTerminated(ctx actor.Context, pid *actor.PID) bool {
 		a.cfg.Logger.Error("compute: cannot start a cluster's instance", "cluster", cl.name, "error", err)
 		return true
 	}
-	for _, o := range a.core.OnCluster(cl.id) {
-		a.install(ctx, o, a.logFailure("install dataflow", o.name))
-	}
+	a.installAll(ctx, a.core.OnCluster(cl.id))
 	return true
 }

@@ -281,6 +281,11 @@ func (a *envActor) createItem(ctx actor.Context, kind, name string, typ messages
 				a.rollbackCreate(ctx, o, fmt.Errorf("%s: cluster %q: %w", what, cl.name, err), fail)
 				return
 			}
+			if isMaterializedView(o) {
+				// Other clusters read its collection (mv_import.go).
+				a.registerViewCollection(ctx, o, func() { ok(o.toWire(a.core)) })
+				return
+			}
 			ok(o.toWire(a.core))
 		})
 	})
@@ -345,6 +350,7 @@ func (a *envActor) dropCompute(ctx actor.Context, typ messages.ClientObjectType,
 			if pid, running := a.instances[cl.id]; running {
 				a.instanceCall(ctx, pid, instance.RemoveReplica{Id: rid}, a.logFailure("remove replica", name))
 			}
+			a.releaseReplica(cl.id, rid) // compute.go
 			ok(true)
 		})
 	default:

@@ -32,7 +32,13 @@
 //     tables to storage (compute.go). Views are named plans whose sources
 //     the environment binds by name and type checks (plans.go); indexes
 //     and materialized views are dataflows on a cluster, as_of the latest
-//     since of the tables they read (ddl_compute.go). Drops refuse what
+//     since of the tables and collections they read (ddl_compute.go). A
+//     view is inlined where it is read; a materialized view is not: its
+//     readers, on its cluster or another, import its storage collection
+//     (mv_import.go: the collection is registered with the other
+//     clusters' instances and its frontiers polled with the tables'; on
+//     its own cluster the reader's as_of follows a read hold on the
+//     view's sink export). Drops refuse what
 //     others depend on; a drop ends the peeks reading the object through
 //     the tracker (CancelByDrop) and drops its dataflow.
 //   - Peeks choose a strategy (compute_peek.go): a table's persist fast
@@ -78,4 +84,10 @@
 // The tracker's effects messages (peekCanceled, executionEnded) and the
 // catalog requests are in-process Go values; everything a client sends is
 // protobuf.
+//
+// Read-only mode (Config.ReadOnly, readonly.go): for a zero-downtime
+// deploy the environment bootstraps and hydrates its clusters without
+// changing storage and answers every client request, connects included,
+// UNAVAILABLE (ErrReadOnly). The in-process PromotionStatus reports
+// bootstrap and hydration; Promote makes it reload the catalog and serve.
 package environment

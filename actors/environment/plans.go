@@ -16,9 +16,12 @@ import (
 // nodes carry transient placeholder ids, bound to names in sources. The
 // environment binds each placeholder to the named object's id, type checks
 // the plan against the objects' schemas (dataflow.Compile), and keeps the
-// bound plan in the catalog. To compute it, every Get of a view or
-// materialized view is replaced by that object's own plan (inlined), so a
-// dataflow reads storage tables only.
+// bound plan in the catalog. To compute it, every Get of a view is
+// replaced by that view's own plan (inlined); a Get of a materialized view
+// stays and becomes a source import of the view's storage collection
+// (collection set), whichever cluster computes the view: the collection is
+// the shared truth, and a reader never recomputes it. So a dataflow reads
+// storage tables and materialized views' collections only.
 
 // gets calls f on every Get node of p, depth first.
 func gets(m protoreflect.Message, f func(*messages.GetPlan)) {
@@ -107,9 +110,10 @@ func (c *Core) compilePlan(plan *messages.Plan) (*dataflow.Plan, error) {
 	return dataflow.Compile(plan, schemas)
 }
 
-// inline returns plan with every Get of a view or materialized view
-// replaced by that object's plan, recursively, and the tables it then
-// reads, ordered by id.
+// inline returns plan with every Get of a view replaced by that view's
+// plan, recursively, and the storage collections it then reads, ordered by
+// id: tables, and materialized views (read from their collections, not
+// inlined).
 func (c *Core) inline(plan *messages.Plan) (*messages.Plan, []timely.GlobalId, error) {
 	out := proto.Clone(plan).(*messages.Plan)
 	tables := map[timely.GlobalId]bool{}
@@ -152,7 +156,7 @@ func (c *Core) inline(plan *messages.Plan) (*messages.Plan, []timely.GlobalId, e
 			if !ok {
 				return errorf(ErrUnknownObject, "source %s does not exist", id)
 			}
-			if o.typ == messages.CatalogItemType_CATALOG_ITEM_TYPE_TABLE {
+			if o.typ == messages.CatalogItemType_CATALOG_ITEM_TYPE_TABLE || o.typ == messages.CatalogItemType_CATALOG_ITEM_TYPE_MATERIALIZED_VIEW {
 				tables[id] = true
 				continue
 			}
@@ -210,7 +214,8 @@ func keyColumns(names []string, o *object) ([]string, []uint32, error) {
 }
 
 // describe returns the dataflow that computes an index or a materialized
-// view at asOf, and the tables it reads.
+// view at asOf, and the storage collections it reads (tables and
+// materialized views).
 func (c *Core) describe(o *object, asOf timely.Timestamp) (*messages.ComputeDataflowDescription, []timely.GlobalId, error) {
 	var plan *messages.Plan
 	switch o.typ {
@@ -222,6 +227,8 @@ func (c *Core) describe(o *object, asOf timely.Timestamp) (*messages.ComputeData
 		plan = &messages.Plan{Node: &messages.Plan_Get{Get: &messages.GetPlan{Source: messages.FromGlobalId(on.id)}}}
 	case messages.CatalogItemType_CATALOG_ITEM_TYPE_MATERIALIZED_VIEW:
 		plan = o.plan
+		// An index on a materialized view arranges the view's collection
+		// (the Get above); the view itself computes from its plan.
 	default:
 		return nil, nil, errorf(ErrInternal, "%s %q is not computed on a cluster", typeName(o.typ), o.name)
 	}
@@ -229,7 +236,9 @@ func (c *Core) describe(o *object, asOf timely.Timestamp) (*messages.ComputeData
 }
 
 // describePlan builds the one-object dataflow exporting id: an index
-// arranged by key, or a materialized-view sink.
+// arranged by key, or a materialized-view sink. It returns the storage
+// collections the dataflow imports: tables, and materialized views'
+// collections (imported with collection set).
 func (c *Core) describePlan(id timely.GlobalId, name string, plan *messages.Plan, materialized bool, key []uint32, asOf timely.Timestamp) (*messages.ComputeDataflowDescription, []timely.GlobalId, error) {
 	inlined, tables, err := c.inline(plan)
 	if err != nil {
@@ -241,7 +250,9 @@ func (c *Core) describePlan(id timely.GlobalId, name string, plan *messages.Plan
 		DebugName:      name,
 	}
 	for _, t := range tables {
-		d.SourceImports = append(d.SourceImports, &messages.ComputeSourceImport{Id: messages.FromGlobalId(t), Schema: dataflow.SchemaToWire(c.byId[t].schema)})
+		src := c.byId[t]
+		d.SourceImports = append(d.SourceImports, &messages.ComputeSourceImport{Id: messages.FromGlobalId(t), Schema: dataflow.SchemaToWire(src.schema),
+			Collection: src.typ == messages.CatalogItemType_CATALOG_ITEM_TYPE_MATERIALIZED_VIEW})
 	}
 	if materialized {
 		d.SinkExports = []*messages.ComputeSinkExport{{Id: messages.FromGlobalId(id), From: messages.FromGlobalId(id),

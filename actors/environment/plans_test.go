@@ -112,3 +112,59 @@ func TestDescribeInlinesViews(t *testing.T) {
 		t.Fatal("inlining changed the view's own plan")
 	}
 }
+
+// A view over a materialized view reads the view's storage collection: the
+// materialized view is not inlined (it is not recomputed by its readers),
+// and its collection is imported with collection set; the view over it is
+// inlined down to that import.
+func TestDescribeImportsMaterializedViewCollections(t *testing.T) {
+	c := planCore(t)
+	mvPlan := getOf(timely.UserId(1))
+	compiled, err := c.compilePlan(mvPlan)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.AddObject(&object{id: timely.UserId(4), name: "m", typ: messages.CatalogItemType_CATALOG_ITEM_TYPE_MATERIALIZED_VIEW, plan: mvPlan, compiled: compiled,
+		schema: compiled.Schema(), dependsOn: []timely.GlobalId{timely.UserId(1)}, cluster: timely.ClusterId{Kind: timely.User, Value: 1}})
+	over := unionOf(getOf(timely.UserId(4)), getOf(timely.UserId(1)))
+	compiledOver, err := c.compilePlan(over)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.AddObject(&object{id: timely.UserId(5), name: "v2", typ: messages.CatalogItemType_CATALOG_ITEM_TYPE_VIEW, plan: over, compiled: compiledOver,
+		schema: compiledOver.Schema(), dependsOn: []timely.GlobalId{timely.UserId(1), timely.UserId(4)}})
+	c.AddObject(&object{id: timely.UserId(6), name: "i2", typ: messages.CatalogItemType_CATALOG_ITEM_TYPE_INDEX, on: timely.UserId(5), schema: compiledOver.Schema(), keyIdx: []uint32{0}})
+
+	desc, sources, err := c.describe(c.byId[timely.UserId(6)], 7)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fmtIds(sources) != "[u1 u4]" {
+		t.Fatalf("sources %v", sources)
+	}
+	kinds := map[string]bool{}
+	for _, si := range desc.GetSourceImports() {
+		id, _ := si.GetId().ToTimely()
+		kinds[id.String()] = si.GetCollection()
+	}
+	if len(kinds) != 2 || kinds["u1"] || !kinds["u4"] {
+		t.Fatalf("imports (id: collection) %v; want u1 a table, u4 a collection", kinds)
+	}
+	read := map[timely.GlobalId]bool{}
+	gets(desc.GetObjectsToBuild()[0].GetPlan().ProtoReflect(), func(g *messages.GetPlan) {
+		id, _ := g.GetSource().ToTimely()
+		read[id] = true
+	})
+	if len(read) != 2 || !read[timely.UserId(1)] || !read[timely.UserId(4)] {
+		t.Fatalf("the built plan reads %v; want the table and the materialized view's collection", read)
+	}
+
+	// The materialized view's own dataflow computes from its plan.
+	mvDesc, mvSources, err := c.describe(c.byId[timely.UserId(4)], 7)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fmtIds(mvSources) != "[u1]" || mvDesc.GetSourceImports()[0].GetCollection() {
+		t.Fatalf("materialized view's sources %v, imports %v", mvSources, mvDesc.GetSourceImports())
+	}
+}

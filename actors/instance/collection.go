@@ -165,7 +165,13 @@ func (c *Core) CreateDataflow(desc *messages.ComputeDataflowDescription, opts Da
 		if err != nil {
 			return fmt.Errorf("dataflow %q: input: %w", name, err)
 		}
-		if in.storage != storage {
+		// A materialized view computed on this cluster is imported as the
+		// storage collection its sink writes, under the same id: the
+		// instance knows it as that sink export, whose since and upper
+		// stand for the collection's (the sink appends up to its write
+		// frontier).
+		mvCollection := storage && !in.storage && in.mvSink
+		if in.storage != storage && !mvCollection {
 			return fmt.Errorf("%w: dataflow %q: %s is not a %s", ErrInvalidDataflow, name, id, map[bool]string{true: "storage collection", false: "compute collection"}[storage])
 		}
 		// A replica serves index imports from its installed indexes only: a

@@ -21,6 +21,10 @@ const (
 	// SourceView is the output of a materialized flow of the same runtime,
 	// committed by the coordinator.
 	SourceView
+	// SourceCollection is a storage collection with its own upper (a
+	// materialized view's shard, written by whichever cluster computes
+	// it), read from storage like a table.
+	SourceCollection
 )
 
 // String names the kind.
@@ -30,6 +34,8 @@ func (k SourceKind) String() string {
 		return "table"
 	case SourceView:
 		return "view"
+	case SourceCollection:
+		return "collection"
 	}
 	return "unknown"
 }

@@ -2,6 +2,7 @@ package storage_test
 
 import (
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 
@@ -336,5 +337,38 @@ func TestCollectionAppendFailureRestarts(t *testing.T) {
 	}
 	if got := expectProgress(t, c, "c"); !got.Equal(timely.At(3)) {
 		t.Fatalf("progress %s, want 3", got)
+	}
+}
+
+// TestFrontiersNameCollections checks that frontiers tell a collection
+// from a table and carry its schema (a reader checks both), and that
+// StorageFrontiers{collections} lists live collections with the tables.
+func TestFrontiersNameCollections(t *testing.T) {
+	h := newHarness(t, storage.Config{})
+	h.createTable(u1, accounts)
+	if c := h.createCollection(u5, accounts, nil); c.Error != nil {
+		t.Fatal(c.Error)
+	}
+	r := ask[*messages.StorageFrontiersResponse](h, &messages.StorageFrontiers{Tables: []*messages.GlobalId{messages.FromGlobalId(u1), messages.FromGlobalId(u5)}})
+	if r.Error != nil || len(r.Tables) != 2 {
+		t.Fatalf("frontiers: %v", r)
+	}
+	for _, tf := range r.Tables {
+		id, _ := tf.GetTable().ToTimely()
+		if tf.GetCollection() != (id == u5) {
+			t.Errorf("%s: collection flag %t", id, tf.GetCollection())
+		}
+		schema, err := dataflow.SchemaFromWire(tf.GetSchema())
+		if err != nil || !slices.Equal(schema, accounts) {
+			t.Errorf("%s: schema %v (%v), want %v", id, schema, err, accounts)
+		}
+	}
+	only := ask[*messages.StorageFrontiersResponse](h, &messages.StorageFrontiers{})
+	if len(only.Tables) != 1 {
+		t.Fatalf("frontiers of every table lists %d entries, want the table only: %v", len(only.Tables), only)
+	}
+	all := ask[*messages.StorageFrontiersResponse](h, &messages.StorageFrontiers{Collections: true})
+	if len(all.Tables) != 2 || !all.Tables[1].GetCollection() {
+		t.Fatalf("frontiers with collections: %v", all)
 	}
 }

@@ -125,6 +125,7 @@ func (a *storageActor) handleDropTable(ctx actor.Context, m *messages.StorageDro
 func (a *storageActor) handleFrontiers(ctx actor.Context, m *messages.StorageFrontiers) {
 	resp := &messages.StorageFrontiersResponse{Upper: messages.FromFrontier(a.state.Upper())}
 	ids, err := decodeIds("frontiers", m.GetTables())
+	named := len(ids) > 0
 	if err == nil {
 		ids, err = a.state.resolve(ids)
 	}
@@ -132,21 +133,28 @@ func (a *storageActor) handleFrontiers(ctx actor.Context, m *messages.StorageFro
 		a.respond(ctx, &messages.StorageFrontiersResponse{Error: messages.ErrorToWire(err)})
 		return
 	}
+	if !named && m.GetCollections() {
+		ids = append(ids, a.state.LiveCollections()...)
+	}
 	for _, id := range ids {
 		resp.Tables = append(resp.Tables, a.frontiersOf(id))
 	}
 	a.respond(ctx, resp)
 }
 
-// frontiersOf returns a live table's frontiers.
+// frontiersOf returns a live table's or collection's frontiers, kind and
+// schema.
 func (a *storageActor) frontiersOf(id timely.GlobalId) *messages.StorageTableFrontiers {
 	since, upper, err := a.state.Frontiers(id)
 	if err != nil {
 		return nil
 	}
+	schema, _ := a.state.Schema(id)
 	return &messages.StorageTableFrontiers{
-		Table: messages.FromGlobalId(id),
-		Since: messages.FromFrontier(since),
-		Upper: messages.FromFrontier(upper),
+		Table:      messages.FromGlobalId(id),
+		Since:      messages.FromFrontier(since),
+		Upper:      messages.FromFrontier(upper),
+		Collection: a.state.IsCollection(id),
+		Schema:     dataflow.SchemaToWire(schema),
 	}
 }

@@ -19,6 +19,9 @@ import (
 // (inlined): an index import is recomputed from the storage collections
 // under it rather than read from the other dataflow's arrangement. The
 // result is the same collection; the cost is the duplicated computation.
+// A source import is not inlined: a table, or a storage collection (a
+// materialized view's shard, collection set) that the runtime reads from
+// storage (collection_feed.go) whichever cluster computes it.
 
 // exportKind is what an export becomes.
 type exportKind uint8
@@ -158,12 +161,15 @@ func planExports(desc *messages.ComputeDataflowDescription, indexes indexLookup)
 		case *messages.ComputeSinkExport_MaterializedView:
 			f.kind = exportMaterializedView
 			if sc := c.MaterializedView.GetStorageCollection(); sc != nil {
-				// Flows of this replica read the view by the sink's id
-				// from the output store, so the collection has that id.
-				if scId, err := sc.ToTimely(); err != nil || scId != id {
-					return nil, nil, fmt.Errorf("%w: dataflow %q: materialized view %s writes to %v: a view's storage collection must have the sink's id", ErrInvalidCommand, name, id, sc)
+				// Other dataflows read the collection by its own id (a
+				// source import with collection set); a flow of this
+				// replica that imports the sink's id without it reads the
+				// committed output by the sink's id.
+				scId, err := sc.ToTimely()
+				if err != nil {
+					return nil, nil, fmt.Errorf("%w: dataflow %q: materialized view %s: storage collection: %v", ErrInvalidCommand, name, id, err)
 				}
-				f.collection = &id
+				f.collection = &scId
 			}
 		case *messages.ComputeSinkExport_Subscribe:
 			f.kind = exportSubscribe

@@ -32,14 +32,21 @@
 //
 // Each export of a dataflow (index export or sink export) is one
 // coordinator flow, whose plan is the exported object's plan with the
-// objects it reads inlined (describe.go): an imported index is recomputed
-// from the storage collections under it. An index export arranges its
-// flow by the index key; peeks read that arrangement on the owning worker.
+// objects it builds before it inlined (describe.go); an imported index is
+// still recomputed from the storage collections under it. A source import
+// is never inlined: a table, or, with collection set, a storage collection
+// with its own upper (a materialized view's shard, written by whichever
+// cluster computes the view, this runtime included), which the runtime
+// reads from storage (collection_feed.go): one CDC subscription and one
+// named read hold per collection, its progress and changes fed to the
+// coordinator as that source's own frontier and history. An index export arranges its flow by the
+// index key; peeks read that arrangement on the owning worker.
 // A materialized-view sink is a materialized flow whose output the
 // coordinator commits to Config.Outputs (coordinator.ShardStore) with its
-// checkpoint; other dataflows read it by its id (its storage collection
-// must be the sink id until views are written to storage collections),
-// and peeks may read its arrangement by that id. A subscribe sink is a
+// checkpoint and appends to its storage collection (any id); a flow of
+// this replica that imports the sink's id without collection set reads
+// the committed output by that id, and peeks may read its arrangement by
+// that id. A subscribe sink is a
 // materialized flow too: as its checkpoint advances the runtime sends the
 // newly committed output as ComputeSubscribeResponse batches [lower,
 // upper), and dropped_at when it is dropped. The flow id derives from the
@@ -79,7 +86,14 @@
 // hold (holds.go) keeps what the flows need, the least of their
 // checkpoints and of their as_of advanced by AllowCompaction: it is taken
 // once, kept across the actor's restarts (its PID survives them), and
-// moved forward only in the computation stage.
+// moved forward only in the computation stage. Each imported storage
+// collection has its own subscription (SubscriptionId + "/" + id) and its
+// own named hold (that + "/hold"), carried over restarts the same way,
+// moved to what the flows reading the collection need and released when
+// none does (collection_feed.go). The table check of a CreateDataflow
+// names its collections too: each must be a collection with the schema
+// the import declares (and a table import must not be a collection), or
+// the dataflow is refused whole.
 //
 // # Failures
 //

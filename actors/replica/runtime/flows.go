@@ -112,7 +112,9 @@ func (a *runtimeActor) compile(d *Dataflow, ef exportFlow) (pool.FlowSpec, error
 		}
 		schemas[id] = schema
 		kind := pool.SourceTable
-		if p, ok := a.flows[id]; ok && p.kind == exportMaterializedView {
+		if ef.object.sources[id].GetCollection() {
+			kind = pool.SourceCollection // read from storage (collection_feed.go)
+		} else if p, ok := a.flows[id]; ok && p.kind == exportMaterializedView {
 			kind = pool.SourceView
 		}
 		sources = append(sources, pool.Source{Id: id, Kind: kind})
@@ -153,7 +155,7 @@ func (a *runtimeActor) nextBuild(ctx actor.Context) {
 		req := &messages.StorageFrontiers{}
 		for _, f := range b.flows {
 			for _, s := range f.spec.Sources {
-				if s.Kind == pool.SourceTable && !slices.ContainsFunc(req.Tables, func(w *messages.GlobalId) bool { id, _ := w.ToTimely(); return id == s.Id }) {
+				if (s.Kind == pool.SourceTable || s.Kind == pool.SourceCollection) && !slices.ContainsFunc(req.Tables, func(w *messages.GlobalId) bool { id, _ := w.ToTimely(); return id == s.Id }) {
 					req.Tables = append(req.Tables, messages.FromGlobalId(s.Id))
 				}
 			}
@@ -170,6 +172,9 @@ func (a *runtimeActor) nextBuild(ctx actor.Context) {
 			if !b.canceled {
 				if err == nil {
 					err = tablesErr(what, res)
+				}
+				if err == nil {
+					err = a.checkImports(ctx, b, res)
 				}
 				if err != nil {
 					a.failBuild(ctx, b, err)

@@ -33,6 +33,7 @@ func (a *runtimeActor) downgradeHold(ctx actor.Context) {
 	for _, f := range a.flows {
 		needs = append(needs, flowNeed{asOf: f.spec.AsOf, compaction: f.compaction, checkpoint: f.checkpoint})
 	}
+	a.downgradeImportHolds(ctx)
 	target := holdTarget(a.consumed, needs)
 	if target <= a.carried.holdAt {
 		return

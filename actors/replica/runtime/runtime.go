@@ -51,6 +51,9 @@ type carried struct {
 	// kept across restarts, only ever moved forward.
 	holdAcquired bool
 	holdAt       timely.Timestamp
+	// imports: the named read hold of each imported storage collection
+	// and where it is (collection_feed.go).
+	imports map[timely.GlobalId]timely.Timestamp
 }
 
 // escalate is the runtime's strategy for its children: a coordinator or
@@ -104,12 +107,17 @@ type runtimeActor struct {
 
 	// compaction: the consumed upper bounds the read hold
 	consumed timely.Timestamp
+	// imports: the storage collections flows read (collection_feed.go)
+	imports map[timely.GlobalId]*collectionImport
 }
 
 type tickAt struct{ coordinator.Tick }
 
 // Receive handles one message.
 func (a *runtimeActor) Receive(ctx actor.Context) {
+	if a.handleImportMessage(ctx) {
+		return
+	}
 	switch m := ctx.Message().(type) {
 	case *actor.Started:
 		a.start(ctx)
