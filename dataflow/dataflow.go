@@ -115,12 +115,18 @@ func (d *Dataflow) instantiate(n *node) *instance {
 		return &instance{inputs: []*instance{d.instantiate(m.inputs[0])},
 			op: &mapProjectOp{exprs: m.exprs, cols: n.cols}}
 	}
+	if n.kind == kindTopK && usesMonoTopK(n) && n.inputs[0].kind == kindMap {
+		m := n.inputs[0]
+		op := newMonoTopKOp(n)
+		op.exprs = m.exprs
+		return &instance{inputs: []*instance{d.instantiate(m.inputs[0])}, op: op}
+	}
 	if fin, join := fusedJoin(n); join != nil {
 		inst := &instance{}
 		for _, in := range join.inputs {
 			inst.inputs = append(inst.inputs, d.instantiate(in))
 		}
-		op := newJoinOp(join.join)
+		op := newJoinOp(join.join, join.inputs)
 		op.fin = fin
 		inst.op = op
 		return inst
@@ -145,8 +151,11 @@ func (d *Dataflow) instantiate(n *node) *instance {
 		if allAccumulable(n.aggs) {
 			inst.op = newAccumReduceOp(n)
 		}
+		if j, ok := inst.inputs[0].op.(*joinOp); ok && j.fin != nil && keepsNoRows(inst.op) {
+			j.fin.transient = true
+		}
 	case kindJoin:
-		inst.op = newJoinOp(n.join)
+		inst.op = newJoinOp(n.join, n.inputs)
 	case kindUnion:
 		inst.op = unionOp{}
 	case kindDistinct:
@@ -155,6 +164,9 @@ func (d *Dataflow) instantiate(n *node) *instance {
 		inst.op = negateOp{}
 	case kindTopK:
 		inst.op = newTopKOp(n)
+		if usesMonoTopK(n) {
+			inst.op = newMonoTopKOp(n)
+		}
 	case kindArrangeBy:
 		inst.op = passOp{}
 	case kindTemporalFilter:
@@ -163,6 +175,21 @@ func (d *Dataflow) instantiate(n *node) *instance {
 		inst.op = o
 	}
 	return inst
+}
+
+// keepsNoRows reports whether an operator keeps none of its input rows
+// past its step: a Reduce that arranges nothing (monotonic min/max, or
+// accumulable over a monotonic or non-negative input) builds its own output
+// rows and keys, copying datums out of its input. A join feeding such an
+// operator may reuse its output rows' memory from step to step.
+func keepsNoRows(op operator) bool {
+	switch o := op.(type) {
+	case *reduceOp:
+		return o.monotonic
+	case *accumReduceOp:
+		return o.monotonic || o.nonNegative
+	}
+	return false
 }
 
 // fusedJoin recognises a Join followed by a Filter, a Project or a Filter
@@ -488,10 +515,23 @@ func (d *Dataflow) Stats() Stats {
 		switch o := inst.op.(type) {
 		case *reduceOp:
 			s.StateGroups += o.outputs.len()
+			if o.monoGroups != nil {
+				s.StateGroups += o.monoGroups.len()
+			}
 		case *accumReduceOp:
 			s.StateGroups += o.groups.len()
 		case *topKOp:
 			s.StateGroups += o.windows.len()
+		case *monoTopKOp:
+			s.StateGroups += o.tops.len()
+		case *joinOp:
+			for _, st := range o.stages {
+				for _, x := range []*appendIndex{st.leftApp, st.rightApp} {
+					if x != nil {
+						s.StateEntries += x.rows
+					}
+				}
+			}
 		}
 		for _, c := range inst.inputs {
 			walk(c)
@@ -514,7 +554,11 @@ func operatorArrangements(op operator) []*Arrangement {
 	case *joinOp:
 		var out []*Arrangement
 		for _, s := range o.stages {
-			out = append(out, s.left, s.right)
+			for _, a := range []*Arrangement{s.left, s.right} {
+				if a != nil {
+					out = append(out, a)
+				}
+			}
 		}
 		return out
 	}
