@@ -161,7 +161,7 @@ func (p *Proxy) Sever() {
 	}
 }
 
-// Forwarded is the number of bytes the proxy has passed on so far, both
+// Forwarded is the number of bytes the proxy has let through its gate so far, both
 // directions together. A test reads it to see traffic flow or stop.
 func (p *Proxy) Forwarded() int64 { return p.forwarded.Load() }
 
@@ -269,9 +269,10 @@ func (p *Proxy) pipe(halves *sync.WaitGroup, l *link, src, dst net.Conn) {
 			l.close()
 			return
 		}
-		n, err := dst.Write(c.data)
-		p.forwarded.Add(int64(n))
-		if err != nil {
+		// Counted as it passes the gate, before the write: a reader that
+		// sees the bytes arrive must also see them counted.
+		p.forwarded.Add(int64(len(c.data)))
+		if _, err := dst.Write(c.data); err != nil {
 			l.close()
 			return
 		}
