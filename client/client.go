@@ -2,6 +2,7 @@ package client
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -13,10 +14,12 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/asynkron/protoactor-go/remote"
+	"google.golang.org/grpc"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/arbor-db/arbor/actors/surface"
 	"github.com/arbor-db/arbor/messages"
+	"github.com/arbor-db/arbor/mtls"
 )
 
 // EnvironmentName is the actor id of a node's environment (the
@@ -43,6 +46,12 @@ type options struct {
 	requestTimeout   time.Duration
 	maxRequestBytes  int
 	logger           *slog.Logger
+
+	// Mutual TLS (tls.go): at most one of the three is given.
+	tlsFiles  mtls.Files
+	tlsConfig *tls.Config
+	creds     *mtls.Credentials
+	tlsGiven  int
 }
 
 // Option configures Dial.
@@ -81,10 +90,13 @@ func WithLogger(l *slog.Logger) Option { return func(o *options) { o.logger = l 
 // the wait (the statement itself may still complete in the environment).
 type Client struct {
 	// Constant after Dial.
-	opts    options
-	sys     *actor.ActorSystem
-	remote  *remote.Remote
-	session *actor.PID
+	opts   options
+	tls    bool // the client dials with mutual TLS
+	sys    *actor.ActorSystem
+	remote *remote.Remote
+	// connErrs says why a connection to a node failed (tls.go).
+	connErrs *connErrors
+	session  *actor.PID
 	// addrs are every environment address, the one Dial named first.
 	addrs []string
 
@@ -113,6 +125,13 @@ type Client struct {
 // it); later calls follow a failover to another of them (failover.go). The
 // client runs a small actor system of its own, listening on a free
 // loopback port, which Close stops.
+//
+// With WithTLS (or WithTLSConfig, WithCredentials) both the client's
+// connections to the node and the node's to the client are mutual TLS
+// (tls.go). Bad material fails Dial at once with ErrInvalidArgument naming
+// the file; a node that refuses the client's certificate, or whose
+// certificate the client's CA did not sign, or that requires TLS from a
+// client without it, fails Dial with ErrUnavailable saying so.
 func Dial(ctx context.Context, addr string, opts ...Option) (*Client, error) {
 	o := options{listenHost: "127.0.0.1", requestTimeout: DefaultRequestTimeout, maxRequestBytes: DefaultMaxRequestBytes,
 		failover: DefaultFailoverBudget}
@@ -128,22 +147,30 @@ func Dial(ctx context.Context, addr string, opts ...Option) (*Client, error) {
 			return nil, fmt.Errorf("%w: dial %q: %v", ErrInvalidArgument, a, err)
 		}
 	}
+	creds, err := o.credentials()
+	if err != nil {
+		return nil, fmt.Errorf("dial %s: %w", addr, err)
+	}
 	logger := o.logger
 	sys := actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return logger }),
 		// protoactor keeps a goroutine for one throttle interval after a
 		// dead letter (an answer to a call abandoned by its context); keep
 		// it short so a closed client is gone soon after Close.
 		actor.WithDeadLetterThrottleInterval(100*time.Millisecond))
-	rcfg := remote.Configure(o.listenHost, 0)
-	if len(addrs) > 1 {
-		// One dial attempt per endpoint: protoactor retries a failed dial
-		// with 2 s sleeps, which would hold every call to a node that is
-		// gone; the client fails over instead.
-		rcfg.MaxRetryCount = 1
-	}
+	connErrs := &connErrors{}
+	rcfg := remote.Configure(o.listenHost, 0,
+		creds.RemoteOptionsWith(nil, []grpc.DialOption{grpc.WithStreamInterceptor(connErrs.interceptor())})...)
+	// One dial attempt per endpoint: protoactor retries a failed dial with
+	// 2 s sleeps, which would hold every call to a node that is gone (the
+	// client fails over instead, or its caller retries), and each retry
+	// dials a new gRPC connection without closing the one before, which
+	// leaks it for the life of the process. A refused certificate does not
+	// heal by retrying either.
+	rcfg.MaxRetryCount = 1
 	r := remote.NewRemote(sys, rcfg)
 	r.Start()
-	c := &Client{opts: o, sys: sys, remote: r, addrs: addrs, env: actor.NewPID(addr, EnvironmentName), done: make(chan struct{})}
+	c := &Client{opts: o, tls: creds != nil, sys: sys, remote: r, connErrs: connErrs, addrs: addrs,
+		env: actor.NewPID(addr, EnvironmentName), done: make(chan struct{})}
 	// The session actor only exists: the environment watches it, and its
 	// end (Close, or this process dying) ends the session.
 	watched := &watchSignal{ch: make(chan struct{})}
@@ -292,8 +319,11 @@ func callOnce[R response](ctx context.Context, c *Client, env *actor.PID, op str
 		case *messages.UnknownMessageReply:
 			return zero, fromWire(r.GetError())
 		case *actor.DeadLetterResponse:
-			return zero, &Error{Code: messages.ErrorCode_ERROR_CODE_UNAVAILABLE,
-				Message: fmt.Sprintf("%s: no environment at %s", op, env.GetAddress())}
+			msg := fmt.Sprintf("%s: no environment at %s", op, env.GetAddress())
+			if err := c.connErrs.get(env.GetAddress()); err != nil {
+				msg += ": " + describeConnError(env.GetAddress(), err, c.tls)
+			}
+			return zero, &Error{Code: messages.ErrorCode_ERROR_CODE_UNAVAILABLE, Message: msg}
 		default:
 			return zero, &Error{Code: messages.ErrorCode_ERROR_CODE_INTERNAL,
 				Message: fmt.Sprintf("%s: unexpected answer %T", op, m)}
