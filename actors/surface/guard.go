@@ -144,10 +144,11 @@ func (g *RemoteGuard) StreamInterceptor(srv any, ss grpc.ServerStream, info *grp
 		}
 	}()
 	if info.FullMethod == receiveMethod {
-		watches := newStreamWatches(g.maxWatches, g.exists(), g.watches)
+		exists := g.exists()
+		watches := newStreamWatches(g.maxWatches, exists, g.watches)
 		// The stream's end, however it ends, removes the watches it holds.
 		defer func() { g.unwatchAll(watches.release()) }()
-		ss = &screenedStream{ServerStream: ss, guard: g, peer: from, watches: watches}
+		ss = &screenedStream{ServerStream: ss, guard: g, peer: from, local: local{watches: watches, exists: exists}}
 	}
 	return handler(srv, ss)
 }
@@ -177,9 +178,9 @@ func (g *RemoteGuard) UnaryInterceptor(ctx context.Context, req any, info *grpc.
 // screenedStream screens each RemoteMessage as it is received.
 type screenedStream struct {
 	grpc.ServerStream
-	guard   *RemoteGuard
-	peer    string
-	watches *streamWatches
+	guard *RemoteGuard
+	peer  string
+	local local
 }
 
 func (s *screenedStream) RecvMsg(m any) error {
@@ -195,7 +196,7 @@ func (s *screenedStream) RecvMsg(m any) error {
 	if batch == nil {
 		return nil
 	}
-	drops, err := screenBatch(batch, s.peer, &s.guard.kinds, s.watches)
+	drops, err := screenBatch(batch, s.peer, &s.guard.kinds, s.local)
 	var fe *frameError
 	if errors.As(err, &fe) {
 		s.guard.reject(fe.reason, s.peer, fe.detail)
@@ -221,6 +222,11 @@ func (g *RemoteGuard) onDrop(d drop, from string) {
 		return
 	}
 	g.rejected.WithLabelValues(d.reason).Inc()
+	if d.reason == ReasonFuture {
+		g.once("reject/"+d.reason, slog.LevelWarn, "remote message to a future dropped: a system message, or no such future runs (logged once, counted in arbor_remote_frames_rejected_total)",
+			"type", d.typeName, "peer", from)
+		return
+	}
 	if d.reason == ReasonWatchLimit {
 		g.once("reject/"+d.reason, slog.LevelWarn, "remote Watch over the connection's cap dropped (logged once, counted in arbor_remote_frames_rejected_total)",
 			"peer", from, "max", g.maxWatches)

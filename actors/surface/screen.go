@@ -24,6 +24,7 @@ const (
 	ReasonUnreadable   = "unreadable"   // the stream's message is not a RemoteMessage, or an envelope is empty
 	ReasonMalformed    = "malformed"    // a Watch, Unwatch or Terminated that does not decode or names no PID
 	ReasonWatchLimit   = "watch_limit"  // a Watch over its connection's cap of remote watches (watches.go)
+	ReasonFuture       = "future"       // a system message to a future, or a message to a future that does not exist (futures.go)
 	protobufSerializer = int32(0)       // remote's protobuf serializer; Arbor registers no other
 )
 
@@ -58,9 +59,11 @@ type drop struct {
 // does, and a payload that does not decode is an error it returns, not a
 // panic.
 //
-// watches, when not nil, are the remote watches the batch's stream holds
-// (watches.go): a Watch over their cap is dropped, an Unwatch frees one.
-func screenBatch(b *remote.MessageBatch, peer string, kinds *kindCache, watches *streamWatches) ([]drop, error) {
+// loc is what the guard knows of the node (nil fields: nothing): the
+// stream's remote watches (watches.go) and which local actors run, for
+// messages to futures (futures.go).
+func screenBatch(b *remote.MessageBatch, peer string, kinds *kindCache, loc local) ([]drop, error) {
+	watches := loc.watches
 	watchers := make([]*actor.PID, len(b.Envelopes)) // of Watch, Unwatch, Terminated
 	for i, env := range b.Envelopes {
 		if env == nil {
@@ -91,6 +94,12 @@ func screenBatch(b *remote.MessageBatch, peer string, kinds *kindCache, watches 
 	kept := b.Envelopes[:0:0]
 	for i, env := range b.Envelopes {
 		name := b.TypeNames[env.TypeId]
+		if target := b.Targets[env.Target].Id; isFuture(target) {
+			if reason := loc.refuseFuture(target, kinds.of(name)); reason != "" {
+				drops = append(drops, drop{typeName: name, reason: reason})
+				continue
+			}
+		}
 		if watches != nil && (name == "actor.Watch" || name == "actor.Unwatch") {
 			k := watchKey{target: b.Targets[env.Target].Id, watcherAddr: watchers[i].Address, wID: watchers[i].Id}
 			if name == "actor.Unwatch" {

@@ -19,6 +19,7 @@ import (
 
 	"github.com/arbor-db/arbor/actors/surface"
 	"github.com/arbor-db/arbor/actors/surface/surfacetest"
+	"github.com/arbor-db/arbor/messages"
 	"github.com/arbor-db/arbor/testkit"
 )
 
@@ -111,4 +112,42 @@ func TestGuardCapsRemoteWatchesAndDropsThemWithTheirConnection(t *testing.T) {
 	}
 	a.Close()
 	wait("the first connection's watches released", func() bool { return held() == 0 })
+}
+
+// TestGuardKeepsPeersFromCompletingFuturesWithSystemMessages: a node's
+// request waits on a future; a peer's Watch of that future (which would
+// complete it with a *actor.Watch) is dropped, and the reply after it
+// completes it. A reply to a future that does not exist is dropped and
+// counted.
+func TestGuardKeepsPeersFromCompletingFuturesWithSystemMessages(t *testing.T) {
+	sys := testkit.NewSystem(t)
+	reg := prometheus.NewRegistry()
+	g, err := surface.NewRemoteGuard(surface.GuardConfig{System: sys, Logger: testkit.QuietLogger(), Registerer: reg})
+	require.NoError(t, err)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	port := l.Addr().(*net.TCPAddr).Port
+	require.NoError(t, l.Close())
+	r := remote.NewRemote(sys, remote.Configure("127.0.0.1", port, remote.WithServerOptions(g.ServerOptions()...)))
+	r.Start()
+	t.Cleanup(func() { r.Shutdown(false) })
+
+	probe := testkit.NewProbe(t, sys)
+	f := sys.Root.RequestFuture(probe.PID(), &messages.Row{}, testkit.DefaultTimeout)
+	testkit.ExpectMsg[*messages.Row](probe, testkit.DefaultTimeout)
+	future := f.PID()
+
+	p := surfacetest.Dial(t, "127.0.0.1:"+strconv.Itoa(port))
+	require.NoError(t, p.Send(watchFrom(future, true, probe.PID())))
+	require.NoError(t, p.Send(surfacetest.Message(future, nil, &messages.Row{Datums: []*messages.Datum{{}}})))
+	res, err := f.Result()
+	require.NoError(t, err)
+	row, ok := res.(*messages.Row)
+	require.True(t, ok, "the future completed with %T", res)
+	require.Len(t, row.Datums, 1, "the peer's reply")
+
+	require.NoError(t, p.Send(surfacetest.Message(&actor.PID{Address: future.Address, Id: "future$never"}, nil, &messages.Row{})))
+	testkit.Eventually(t, func() bool {
+		return gather(t, reg, "arbor_remote_frames_rejected_total", map[string]string{"reason": surface.ReasonFuture}) == 2
+	}, testkit.DefaultTimeout, "the Watch of the future and the reply to no future were not both refused")
 }

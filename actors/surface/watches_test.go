@@ -47,30 +47,30 @@ func TestScreenCapsTheRemoteWatchesOfAStream(t *testing.T) {
 	kinds := &kindCache{}
 
 	b := watchBatch(nodePID, true, "a", "b", "a", "c")
-	drops, err := screenBatch(b, "peer", kinds, w)
+	drops, err := screenBatch(b, "peer", kinds, local{watches: w})
 	require.NoError(t, err)
 	require.Equal(t, []string{"a", "b", "a"}, keptWatchers(t, b), "a repeated watch is held once")
 	require.Equal(t, []drop{{typeName: "actor.Watch", reason: ReasonWatchLimit}}, drops)
 
 	// An Unwatch frees its watch (and is delivered).
 	b = watchBatch(nodePID, false, "b")
-	drops, err = screenBatch(b, "peer", kinds, w)
+	drops, err = screenBatch(b, "peer", kinds, local{watches: w})
 	require.NoError(t, err)
 	require.Empty(t, drops)
 	require.Len(t, b.Envelopes, 1)
 	b = watchBatch(nodePID, true, "c")
-	_, err = screenBatch(b, "peer", kinds, w)
+	_, err = screenBatch(b, "peer", kinds, local{watches: w})
 	require.NoError(t, err)
 	require.Equal(t, []string{"c"}, keptWatchers(t, b))
 
 	// At the cap, the watches of targets that stopped are forgotten first.
 	other := &actor.PID{Address: nodePID.Address, Id: "other"}
-	drops, err = screenBatch(watchBatch(other, true, "d"), "peer", kinds, w)
+	drops, err = screenBatch(watchBatch(other, true, "d"), "peer", kinds, local{watches: w})
 	require.NoError(t, err)
 	require.Len(t, drops, 1, "both watches of a running target still count")
 	running[nodePID.Id] = false
 	b = watchBatch(other, true, "d")
-	drops, err = screenBatch(b, "peer", kinds, w)
+	drops, err = screenBatch(b, "peer", kinds, local{watches: w})
 	require.NoError(t, err)
 	require.Empty(t, drops)
 	require.Equal(t, []string{"d"}, keptWatchers(t, b))
@@ -82,7 +82,7 @@ func TestScreenCapsTheRemoteWatchesOfAStream(t *testing.T) {
 
 func TestScreenWithoutWatchAccountingKeepsEveryWatch(t *testing.T) {
 	b := watchBatch(nodePID, true, "a", "b", "c")
-	drops, err := screenBatch(b, "peer", &kindCache{}, nil)
+	drops, err := screenBatch(b, "peer", &kindCache{}, local{})
 	require.NoError(t, err)
 	require.Empty(t, drops)
 	require.Len(t, b.Envelopes, 3)
