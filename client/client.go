@@ -60,7 +60,8 @@ type Option func(*options)
 // WithListenHost sets the host the client's own endpoint binds to
 // (127.0.0.1 by default). The environment sends answers there, so a client
 // on another machine than the node must listen on an address the node can
-// reach.
+// reach. A host other than loopback requires mutual TLS (WithTLS): Dial
+// fails with ErrInvalidArgument otherwise.
 func WithListenHost(host string) Option { return func(o *options) { o.listenHost = host } }
 
 // WithApplicationName names the client in the environment's dumps.
@@ -150,6 +151,12 @@ func Dial(ctx context.Context, addr string, opts ...Option) (*Client, error) {
 	creds, err := o.credentials()
 	if err != nil {
 		return nil, fmt.Errorf("dial %s: %w", addr, err)
+	}
+	if creds == nil && !mtls.IsLoopback(o.listenHost) {
+		// The client's endpoint is a remote port like a node's: plain only
+		// on loopback.
+		return nil, fmt.Errorf("dial %s: %w: WithListenHost %q is not a loopback address; give the client certificates (WithTLS)",
+			addr, mtls.ErrCertificatesRequired, o.listenHost)
 	}
 	logger := o.logger
 	sys := actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return logger }),

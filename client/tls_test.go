@@ -45,6 +45,7 @@ func TestDialRefusesBadTLSMaterial(t *testing.T) {
 		{"incomplete files", []client.Option{client.WithTLS(mtls.Files{CACert: good.CACert})}, "missing [--cert --key]"},
 		{"tls.Config without a certificate", []client.Option{client.WithTLSConfig(&tls.Config{RootCAs: x509.NewCertPool()})}, "no certificate of its own"},
 		{"tls.Config without a CA", []client.Option{client.WithTLSConfig(&tls.Config{Certificates: []tls.Certificate{cert}})}, "RootCAs"},
+		{"plain listener off loopback", []client.Option{client.WithListenHost("0.0.0.0")}, `WithListenHost "0.0.0.0" is not a loopback address`},
 		{"two sources", []client.Option{client.WithTLS(good), client.WithTLSConfig(&tls.Config{})}, "one of WithTLS, WithTLSConfig and WithCredentials"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
