@@ -164,9 +164,17 @@ func Dial(ctx context.Context, addr string, opts ...Option) (*Client, error) {
 		// dead letter (an answer to a call abandoned by its context); keep
 		// it short so a closed client is gone soon after Close.
 		actor.WithDeadLetterThrottleInterval(100*time.Millisecond))
+	// The client's endpoint is a remote port too: the node's guard keeps a
+	// malformed frame from panicking the client's process and a peer from
+	// stopping its actors (actors/surface).
+	guard, err := surface.NewRemoteGuard(surface.GuardConfig{System: sys, Logger: logger})
+	if err != nil {
+		sys.Shutdown()
+		return nil, fmt.Errorf("dial %s: %w", addr, err)
+	}
 	connErrs := &connErrors{}
 	rcfg := remote.Configure(o.listenHost, 0,
-		creds.RemoteOptionsWith(nil, []grpc.DialOption{grpc.WithStreamInterceptor(connErrs.interceptor())})...)
+		creds.RemoteOptionsWith(guard.ServerOptions(), []grpc.DialOption{grpc.WithStreamInterceptor(connErrs.interceptor())})...)
 	// One dial attempt per endpoint: protoactor retries a failed dial with
 	// 2 s sleeps, which would hold every call to a node that is gone (the
 	// client fails over instead, or its caller retries), and each retry
@@ -214,6 +222,10 @@ func (w *watchSignal) MessagePosted(m any) {
 }
 func (w *watchSignal) MessageReceived(any) {}
 func (w *watchSignal) MailboxEmpty()       {}
+
+// LocalAddr is the address of the client's own endpoint (host:port), the
+// one the node dials to answer.
+func (c *Client) LocalAddr() string { return c.session.GetAddress() }
 
 // Conn is the session's connection id, as the environment's dump shows it
 // (a failover opens a new session with another id).

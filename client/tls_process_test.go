@@ -11,6 +11,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/asynkron/protoactor-go/actor"
+	"google.golang.org/grpc/codes"
+
+	"github.com/arbor-db/arbor/actors/environment/environmenttest"
+	"github.com/arbor-db/arbor/actors/surface/surfacetest"
 	"github.com/arbor-db/arbor/client"
 	"github.com/arbor-db/arbor/mtls"
 	"github.com/arbor-db/arbor/testkit/multinode"
@@ -104,5 +109,32 @@ func TestMutualTLSAgainstANodeProcess(t *testing.T) {
 	// The node still serves the client that has a certificate.
 	if _, err := cl.Peek(ctxT(t), "orders"); err != nil {
 		t.Fatalf("after the refused clients: %v", err)
+	}
+}
+
+// TestClientEndpointSurvivesCrashFrames: the client's own endpoint runs
+// behind the node's remote guard, so the frames that used to panic
+// protoactor's endpoint reader close only their stream, and the client
+// carries on.
+func TestClientEndpointSurvivesCrashFrames(t *testing.T) {
+	_, addr := startNode(t, t.TempDir(), environmenttest.Options{})
+	cl := dial(t, addr)
+	createOrders(t, cl)
+	target := &actor.PID{Address: cl.LocalAddr(), Id: "session"}
+	for _, f := range surfacetest.CrashFrames(target) {
+		if f.Name == "unregistered type name" {
+			continue // dropped, not refused: the stream stays open
+		}
+		p := surfacetest.Dial(t, cl.LocalAddr())
+		if err := p.Send(f.Batch); err != nil {
+			t.Fatalf("%s: %v", f.Name, err)
+		}
+		if code := p.WaitClosed(); code != codes.InvalidArgument {
+			t.Fatalf("%s: the stream ended with %v, want InvalidArgument", f.Name, code)
+		}
+		p.Close()
+	}
+	if _, err := cl.Insert(ctxT(t), "orders", client.Row{int64(1), "ann", int64(30)}); err != nil {
+		t.Fatalf("after the crash frames: %v", err)
 	}
 }
