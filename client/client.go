@@ -2,6 +2,7 @@ package client
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -13,10 +14,12 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/asynkron/protoactor-go/remote"
+	"google.golang.org/grpc"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/arbor-db/arbor/actors/surface"
 	"github.com/arbor-db/arbor/messages"
+	"github.com/arbor-db/arbor/mtls"
 )
 
 // EnvironmentName is the actor id of a node's environment (the
@@ -43,6 +46,12 @@ type options struct {
 	requestTimeout   time.Duration
 	maxRequestBytes  int
 	logger           *slog.Logger
+
+	// Mutual TLS (tls.go): at most one of the three is given.
+	tlsFiles  mtls.Files
+	tlsConfig *tls.Config
+	creds     *mtls.Credentials
+	tlsGiven  int
 }
 
 // Option configures Dial.
@@ -51,7 +60,8 @@ type Option func(*options)
 // WithListenHost sets the host the client's own endpoint binds to
 // (127.0.0.1 by default). The environment sends answers there, so a client
 // on another machine than the node must listen on an address the node can
-// reach.
+// reach. A host other than loopback requires mutual TLS (WithTLS): Dial
+// fails with ErrInvalidArgument otherwise.
 func WithListenHost(host string) Option { return func(o *options) { o.listenHost = host } }
 
 // WithApplicationName names the client in the environment's dumps.
@@ -81,10 +91,13 @@ func WithLogger(l *slog.Logger) Option { return func(o *options) { o.logger = l 
 // the wait (the statement itself may still complete in the environment).
 type Client struct {
 	// Constant after Dial.
-	opts    options
-	sys     *actor.ActorSystem
-	remote  *remote.Remote
-	session *actor.PID
+	opts   options
+	tls    bool // the client dials with mutual TLS
+	sys    *actor.ActorSystem
+	remote *remote.Remote
+	// connErrs says why a connection to a node failed (tls.go).
+	connErrs *connErrors
+	session  *actor.PID
 	// addrs are every environment address, the one Dial named first.
 	addrs []string
 
@@ -113,6 +126,13 @@ type Client struct {
 // it); later calls follow a failover to another of them (failover.go). The
 // client runs a small actor system of its own, listening on a free
 // loopback port, which Close stops.
+//
+// With WithTLS (or WithTLSConfig, WithCredentials) both the client's
+// connections to the node and the node's to the client are mutual TLS
+// (tls.go). Bad material fails Dial at once with ErrInvalidArgument naming
+// the file; a node that refuses the client's certificate, or whose
+// certificate the client's CA did not sign, or that requires TLS from a
+// client without it, fails Dial with ErrUnavailable saying so.
 func Dial(ctx context.Context, addr string, opts ...Option) (*Client, error) {
 	o := options{listenHost: "127.0.0.1", requestTimeout: DefaultRequestTimeout, maxRequestBytes: DefaultMaxRequestBytes,
 		failover: DefaultFailoverBudget}
@@ -128,22 +148,44 @@ func Dial(ctx context.Context, addr string, opts ...Option) (*Client, error) {
 			return nil, fmt.Errorf("%w: dial %q: %v", ErrInvalidArgument, a, err)
 		}
 	}
+	creds, err := o.credentials()
+	if err != nil {
+		return nil, fmt.Errorf("dial %s: %w", addr, err)
+	}
+	if creds == nil && !mtls.IsLoopback(o.listenHost) {
+		// The client's endpoint is a remote port like a node's: plain only
+		// on loopback.
+		return nil, fmt.Errorf("dial %s: %w: WithListenHost %q is not a loopback address; give the client certificates (WithTLS)",
+			addr, mtls.ErrCertificatesRequired, o.listenHost)
+	}
 	logger := o.logger
 	sys := actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return logger }),
 		// protoactor keeps a goroutine for one throttle interval after a
 		// dead letter (an answer to a call abandoned by its context); keep
 		// it short so a closed client is gone soon after Close.
 		actor.WithDeadLetterThrottleInterval(100*time.Millisecond))
-	rcfg := remote.Configure(o.listenHost, 0)
-	if len(addrs) > 1 {
-		// One dial attempt per endpoint: protoactor retries a failed dial
-		// with 2 s sleeps, which would hold every call to a node that is
-		// gone; the client fails over instead.
-		rcfg.MaxRetryCount = 1
+	// The client's endpoint is a remote port too: the node's guard keeps a
+	// malformed frame from panicking the client's process and a peer from
+	// stopping its actors (actors/surface).
+	guard, err := surface.NewRemoteGuard(surface.GuardConfig{System: sys, Logger: logger})
+	if err != nil {
+		sys.Shutdown()
+		return nil, fmt.Errorf("dial %s: %w", addr, err)
 	}
+	connErrs := &connErrors{}
+	rcfg := remote.Configure(o.listenHost, 0,
+		creds.RemoteOptionsWith(guard.ServerOptions(), []grpc.DialOption{grpc.WithStreamInterceptor(connErrs.interceptor())})...)
+	// One dial attempt per endpoint: protoactor retries a failed dial with
+	// 2 s sleeps, which would hold every call to a node that is gone (the
+	// client fails over instead, or its caller retries), and each retry
+	// dials a new gRPC connection without closing the one before, which
+	// leaks it for the life of the process. A refused certificate does not
+	// heal by retrying either.
+	rcfg.MaxRetryCount = 1
 	r := remote.NewRemote(sys, rcfg)
 	r.Start()
-	c := &Client{opts: o, sys: sys, remote: r, addrs: addrs, env: actor.NewPID(addr, EnvironmentName), done: make(chan struct{})}
+	c := &Client{opts: o, tls: creds != nil, sys: sys, remote: r, connErrs: connErrs, addrs: addrs,
+		env: actor.NewPID(addr, EnvironmentName), done: make(chan struct{})}
 	// The session actor only exists: the environment watches it, and its
 	// end (Close, or this process dying) ends the session.
 	watched := &watchSignal{ch: make(chan struct{})}
@@ -180,6 +222,10 @@ func (w *watchSignal) MessagePosted(m any) {
 }
 func (w *watchSignal) MessageReceived(any) {}
 func (w *watchSignal) MailboxEmpty()       {}
+
+// LocalAddr is the address of the client's own endpoint (host:port), the
+// one the node dials to answer.
+func (c *Client) LocalAddr() string { return c.session.GetAddress() }
 
 // Conn is the session's connection id, as the environment's dump shows it
 // (a failover opens a new session with another id).
@@ -292,8 +338,11 @@ func callOnce[R response](ctx context.Context, c *Client, env *actor.PID, op str
 		case *messages.UnknownMessageReply:
 			return zero, fromWire(r.GetError())
 		case *actor.DeadLetterResponse:
-			return zero, &Error{Code: messages.ErrorCode_ERROR_CODE_UNAVAILABLE,
-				Message: fmt.Sprintf("%s: no environment at %s", op, env.GetAddress())}
+			msg := fmt.Sprintf("%s: no environment at %s", op, env.GetAddress())
+			if err := c.connErrs.get(env.GetAddress()); err != nil {
+				msg += ": " + describeConnError(env.GetAddress(), err, c.tls)
+			}
+			return zero, &Error{Code: messages.ErrorCode_ERROR_CODE_UNAVAILABLE, Message: msg}
 		default:
 			return zero, &Error{Code: messages.ErrorCode_ERROR_CODE_INTERNAL,
 				Message: fmt.Sprintf("%s: unexpected answer %T", op, m)}

@@ -30,6 +30,12 @@
 // are in the protocol and in this package, but the environment answers them
 // ErrUnavailable until it runs the compute controller.
 //
+// Mutual TLS (tls.go): WithTLS (PEM files), WithTLSConfig or
+// WithCredentials give the client's remote its certificate, used both when
+// it dials the node and when the node dials it back with an answer. Bad
+// material fails Dial with ErrInvalidArgument naming the file; a refused
+// handshake fails Dial with ErrUnavailable saying which side refused what.
+//
 // Failover (failover.go): with WithAddresses the client keeps to the first
 // environment that accepts a session and, when it goes away, stops serving
 // or is fenced, opens a session on the next; idempotent calls (peeks,

@@ -2,6 +2,7 @@ package mtls
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"log/slog"
 	"net"
@@ -12,14 +13,23 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/arbor-db/arbor/metrics"
 )
 
 // CredentialsConfig configures NewCredentials.
 type CredentialsConfig struct {
-	// Files is the party's material; all three are required.
+	// Files is the party's material; all three are required, unless TLS
+	// is set instead.
 	Files Files
+	// TLS is the party's material in memory, instead of Files (not both):
+	// Certificates (or GetCertificate and GetClientCertificate) is the
+	// party's own certificate, RootCAs the CA peers it dials must chain to,
+	// ClientCAs (RootCAs when nil) the CA peers that dial it must chain to.
+	// The listening side always requires a client certificate; a
+	// MinVersion below TLS 1.3 is raised to it. The config is cloned.
+	TLS *tls.Config
 	// Logger (slog.Default() when nil) gets the first handshake failure of
 	// each side at Warn, later ones at Debug.
 	Logger *slog.Logger
@@ -50,11 +60,7 @@ func NewCredentials(cfg CredentialsConfig) (*Credentials, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	serverTLS, err := cfg.Files.ServerConfig()
-	if err != nil {
-		return nil, err
-	}
-	clientTLS, err := cfg.Files.ClientConfig()
+	serverTLS, clientTLS, err := cfg.configs()
 	if err != nil {
 		return nil, err
 	}
@@ -71,6 +77,41 @@ func NewCredentials(cfg CredentialsConfig) (*Credentials, error) {
 	c.server = &counted{TransportCredentials: credentials.NewTLS(serverTLS), owner: c}
 	c.client = &counted{TransportCredentials: credentials.NewTLS(clientTLS), owner: c}
 	return c, nil
+}
+
+// configs builds both sides' TLS configs from Files or TLS.
+func (cfg CredentialsConfig) configs() (server, client *tls.Config, err error) {
+	if cfg.TLS == nil {
+		if server, err = cfg.Files.ServerConfig(); err != nil {
+			return nil, nil, err
+		}
+		if client, err = cfg.Files.ClientConfig(); err != nil {
+			return nil, nil, err
+		}
+		return server, client, nil
+	}
+	if cfg.Files.Enabled() {
+		return nil, nil, fmt.Errorf("%w: both files (--cacert, --cert, --key) and an in-memory tls.Config given", ErrBadMaterial)
+	}
+	t := cfg.TLS
+	if len(t.Certificates) == 0 && (t.GetCertificate == nil || t.GetClientCertificate == nil) {
+		return nil, nil, fmt.Errorf("%w: the tls.Config has no certificate of its own (Certificates)", ErrBadMaterial)
+	}
+	if t.RootCAs == nil {
+		return nil, nil, fmt.Errorf("%w: the tls.Config has no CA to verify peers with (RootCAs)", ErrBadMaterial)
+	}
+	client = t.Clone()
+	server = t.Clone()
+	for _, c := range []*tls.Config{client, server} {
+		if c.MinVersion < tls.VersionTLS13 {
+			c.MinVersion = tls.VersionTLS13
+		}
+	}
+	server.ClientAuth = tls.RequireAndVerifyClientCert
+	if server.ClientCAs == nil {
+		server.ClientCAs = t.RootCAs
+	}
+	return server, client, nil
 }
 
 // ServerOption installs the listening side on a gRPC server.
@@ -93,6 +134,24 @@ func (c *Credentials) RemoteOptions(serverOpts ...grpc.ServerOption) []remote.Co
 	return []remote.ConfigOption{
 		remote.WithServerOptions(all...),
 		remote.WithDialOptions(c.DialOption()),
+	}
+}
+
+// RemoteOptionsWith is RemoteOptions for a party that also dials with
+// dialOpts (interceptors that watch its connections, say): the transport
+// credentials (insecure ones on a nil *Credentials) come first, in the same
+// one WithDialOptions call, since a second call would replace the first.
+func (c *Credentials) RemoteOptionsWith(serverOpts []grpc.ServerOption, dialOpts []grpc.DialOption) []remote.ConfigOption {
+	transport := grpc.WithTransportCredentials(insecure.NewCredentials())
+	var server []grpc.ServerOption
+	server = append(server, serverOpts...)
+	if c != nil {
+		transport = c.DialOption()
+		server = append(server, c.ServerOption())
+	}
+	return []remote.ConfigOption{
+		remote.WithServerOptions(server...),
+		remote.WithDialOptions(append([]grpc.DialOption{transport}, dialOpts...)...),
 	}
 }
 

@@ -10,10 +10,14 @@
 //     certificate's names.
 //   - Credentials wraps both as gRPC transport credentials that count and log
 //     handshake failures (arbor_remote_tls_handshake_failures_total{side}),
-//     and RemoteOptions turns them into protoactor remote options. protoactor
+//     and RemoteOptions turns them into protoactor remote options
+//     (RemoteOptionsWith for a party with dial options of its own, such as
+//     the client library's interceptor). protoactor
 //     remote is both a server and a client: a reply travels over a connection
 //     the replying side dials, so a client program's own small actor system
 //     needs the same material as a node (its certificate is used for both).
+//   - CredentialsConfig.TLS takes the material from an in-memory
+//     *tls.Config instead of Files (client.WithTLSConfig).
 //   - CheckListen refuses a non-loopback listen address without certificates:
 //     plain remote is only for loopback.
 //   - Generate writes a CA and certificates for named parties into a

@@ -1,6 +1,7 @@
 package mtls_test
 
 import (
+	"crypto/tls"
 	"crypto/x509"
 	"encoding/pem"
 	"errors"
@@ -192,5 +193,38 @@ func TestRegisterFlags(t *testing.T) {
 	}
 	if f != (mtls.Files{CACert: "ca.pem", Cert: "c.pem", Key: "k.pem"}) {
 		t.Fatalf("got %+v", f)
+	}
+}
+
+func TestCredentialsFromAnInMemoryConfig(t *testing.T) {
+	files := generate(t, "client")["client"]
+	cert, err := tls.LoadX509KeyPair(files.Cert, files.Key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	caPEM, err := os.ReadFile(files.CACert)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(caPEM)
+	if _, err := mtls.NewCredentials(mtls.CredentialsConfig{TLS: &tls.Config{Certificates: []tls.Certificate{cert}, RootCAs: pool}}); err != nil {
+		t.Fatalf("a complete config: %v", err)
+	}
+	for _, tc := range []struct {
+		name string
+		cfg  mtls.CredentialsConfig
+		want string
+	}{
+		{"no certificate", mtls.CredentialsConfig{TLS: &tls.Config{RootCAs: pool}}, "no certificate of its own"},
+		{"no CA", mtls.CredentialsConfig{TLS: &tls.Config{Certificates: []tls.Certificate{cert}}}, "RootCAs"},
+		{"files too", mtls.CredentialsConfig{Files: files, TLS: &tls.Config{Certificates: []tls.Certificate{cert}, RootCAs: pool}}, "both files"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := mtls.NewCredentials(tc.cfg)
+			if !errors.Is(err, mtls.ErrBadMaterial) || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("got %v, want ErrBadMaterial naming %q", err, tc.want)
+			}
+		})
 	}
 }

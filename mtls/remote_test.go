@@ -7,14 +7,20 @@ package mtls_test
 
 import (
 	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"log/slog"
+	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/asynkron/protoactor-go/remote"
+	"google.golang.org/grpc"
 
 	"github.com/arbor-db/arbor/messages"
 	"github.com/arbor-db/arbor/mtls"
@@ -145,4 +151,50 @@ func (l *lockedBuffer) String() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.b.String()
+}
+
+// TestRemoteOptionsWithKeepsDialOptionsAndCredentials: a party built from
+// an in-memory tls.Config, with a dial interceptor of its own, talks to a
+// node over mTLS, and its interceptor sees the connection (protoactor's
+// WithDialOptions replaces, so both must come from one call).
+func TestRemoteOptionsWithKeepsDialOptionsAndCredentials(t *testing.T) {
+	files := generate(t, "node", "client")
+	node, client := files["node"], files["client"]
+	server := startParty(t, &node)
+	echo := server.echo(t)
+
+	cert, err := tls.LoadX509KeyPair(client.Cert, client.Key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	caPEM, err := os.ReadFile(client.CACert)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(caPEM)
+	creds, err := mtls.NewCredentials(mtls.CredentialsConfig{TLS: &tls.Config{Certificates: []tls.Certificate{cert}, RootCAs: pool},
+		Logger: testkit.QuietLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var streams atomic.Int32
+	count := grpc.WithStreamInterceptor(func(ctx context.Context, desc *grpc.StreamDesc, cc *grpc.ClientConn, method string,
+		streamer grpc.Streamer, opts ...grpc.CallOption) (grpc.ClientStream, error) {
+		streams.Add(1)
+		return streamer(ctx, desc, cc, method, opts...)
+	})
+	sys := testkit.NewSystem(t)
+	cfg := remote.Configure("127.0.0.1", 0, creds.RemoteOptionsWith(nil, []grpc.DialOption{count})...)
+	cfg.MaxRetryCount = 1
+	testkit.StartRemote(t, sys, cfg)
+	if _, err := sys.Root.RequestFuture(echo, &messages.Row{}, testkit.DefaultTimeout).Result(); err != nil {
+		t.Fatalf("request over mTLS from an in-memory config: %v", err)
+	}
+	if streams.Load() == 0 {
+		t.Error("the dial interceptor saw no stream")
+	}
+	if n := server.creds.Failures(mtls.SideServer); n != 0 {
+		t.Errorf("the node counted %v handshake failures", n)
+	}
 }

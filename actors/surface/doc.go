@@ -11,7 +11,9 @@
 //     lets through must name their PID (a bad batch closes only its stream),
 //     a panic on a stream closes only that stream, system messages from
 //     peers other than remote watch are dropped, and every other envelope is
-//     marked with RemoteHeader.
+//     marked with RemoteHeader. Remote watches are capped per connection
+//     and removed when it ends (watches.go); futures get nothing but
+//     replies, and only while they run (futures.go).
 //   - AllowRemote is a receiver middleware: an actor accepts from remote
 //     senders (marked envelopes) only the protobuf types it lists.
 //
@@ -21,7 +23,7 @@
 // request with a sender gets a decodable error, never silence.
 //
 // Metrics: arbor_remote_frame_panics_total,
-// arbor_remote_frames_rejected_total{reason},
+// arbor_remote_frames_rejected_total{reason}, arbor_remote_watches,
 // arbor_remote_messages_dropped_total{type},
 // arbor_actor_unknown_messages_total{actor,type}.
 package surface

@@ -7,7 +7,7 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// gather reads one series from reg; 0 when absent.
+// gather reads one series (a counter or a gauge) from reg; 0 when absent.
 func gather(t *testing.T, reg *prometheus.Registry, name string, labels map[string]string) float64 {
 	t.Helper()
 	mfs, err := reg.Gather()
@@ -22,6 +22,9 @@ func gather(t *testing.T, reg *prometheus.Registry, name string, labels map[stri
 				if labels[lp.GetName()] != lp.GetValue() {
 					continue series
 				}
+			}
+			if m.GetGauge() != nil {
+				return m.GetGauge().GetValue()
 			}
 			return m.GetCounter().GetValue()
 		}

@@ -31,6 +31,9 @@ type GuardConfig struct {
 	Logger *slog.Logger
 	// Registerer for the guard's counters; nil means unregistered.
 	Registerer prometheus.Registerer
+	// MaxRemoteWatches caps the remote watches one peer connection holds
+	// (watches.go); 0 means DefaultMaxRemoteWatches.
+	MaxRemoteWatches int
 }
 
 // RemoteGuard stands between gRPC and protoactor remote's endpoint reader.
@@ -52,12 +55,14 @@ type GuardConfig struct {
 //
 // A RemoteGuard is safe for concurrent use by every stream.
 type RemoteGuard struct {
-	system *actor.ActorSystem
-	logger *slog.Logger
+	system     *actor.ActorSystem
+	logger     *slog.Logger
+	maxWatches int
 
 	panics   prometheus.Counter
 	rejected *prometheus.CounterVec
 	dropped  *prometheus.CounterVec
+	watches  prometheus.Gauge
 
 	kinds  kindCache
 	logged sync.Map // kinds of event already logged at Warn: string → struct{}
@@ -69,9 +74,16 @@ func NewRemoteGuard(cfg GuardConfig) (*RemoteGuard, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
+	if cfg.MaxRemoteWatches == 0 {
+		cfg.MaxRemoteWatches = DefaultMaxRemoteWatches
+	}
+	if cfg.MaxRemoteWatches < 0 {
+		return nil, fmt.Errorf("surface: MaxRemoteWatches %d is negative", cfg.MaxRemoteWatches)
+	}
 	g := &RemoteGuard{
-		system: cfg.System,
-		logger: cfg.Logger,
+		system:     cfg.System,
+		logger:     cfg.Logger,
+		maxWatches: cfg.MaxRemoteWatches,
 		panics: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "arbor_remote_frame_panics_total",
 			Help: "Panics while protoactor remote handled a frame from a peer; each closed that peer's stream.",
@@ -81,8 +93,15 @@ func NewRemoteGuard(cfg GuardConfig) (*RemoteGuard, error) {
 			Help: "Remote frames (or envelopes of them) refused before delivery, by reason.",
 		}, []string{"reason"}),
 		dropped: newDroppedCounter(),
+		watches: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "arbor_remote_watches",
+			Help: "Remote watches of this node's actors held by open peer connections (capped per connection).",
+		}),
 	}
 	if err := metrics.Into(cfg.Registerer, &g.panics); err != nil {
+		return nil, fmt.Errorf("surface: metrics: %w", err)
+	}
+	if err := metrics.Into(cfg.Registerer, &g.watches); err != nil {
 		return nil, fmt.Errorf("surface: metrics: %w", err)
 	}
 	if err := metrics.Into(cfg.Registerer, &g.rejected, &g.dropped); err != nil {
@@ -125,7 +144,11 @@ func (g *RemoteGuard) StreamInterceptor(srv any, ss grpc.ServerStream, info *grp
 		}
 	}()
 	if info.FullMethod == receiveMethod {
-		ss = &screenedStream{ServerStream: ss, guard: g, peer: from}
+		exists := g.exists()
+		watches := newStreamWatches(g.maxWatches, exists, g.watches)
+		// The stream's end, however it ends, removes the watches it holds.
+		defer func() { g.unwatchAll(watches.release()) }()
+		ss = &screenedStream{ServerStream: ss, guard: g, peer: from, local: local{watches: watches, exists: exists}}
 	}
 	return handler(srv, ss)
 }
@@ -157,6 +180,7 @@ type screenedStream struct {
 	grpc.ServerStream
 	guard *RemoteGuard
 	peer  string
+	local local
 }
 
 func (s *screenedStream) RecvMsg(m any) error {
@@ -172,7 +196,7 @@ func (s *screenedStream) RecvMsg(m any) error {
 	if batch == nil {
 		return nil
 	}
-	drops, err := screenBatch(batch, s.peer, &s.guard.kinds)
+	drops, err := screenBatch(batch, s.peer, &s.guard.kinds, s.local)
 	var fe *frameError
 	if errors.As(err, &fe) {
 		s.guard.reject(fe.reason, s.peer, fe.detail)
@@ -198,11 +222,32 @@ func (g *RemoteGuard) onDrop(d drop, from string) {
 		return
 	}
 	g.rejected.WithLabelValues(d.reason).Inc()
+	if d.reason == ReasonFuture {
+		g.once("reject/"+d.reason, slog.LevelWarn, "remote message to a future dropped: a system message, or no such future runs (logged once, counted in arbor_remote_frames_rejected_total)",
+			"type", d.typeName, "peer", from)
+		return
+	}
+	if d.reason == ReasonWatchLimit {
+		g.once("reject/"+d.reason, slog.LevelWarn, "remote Watch over the connection's cap dropped (logged once, counted in arbor_remote_frames_rejected_total)",
+			"peer", from, "max", g.maxWatches)
+		return
+	}
 	// The name is the peer's, not ours: log the kind once, not each name.
 	g.once("reject/"+d.reason, slog.LevelWarn, "remote message of an unregistered type dropped (logged once, counted in arbor_remote_frames_rejected_total)",
 		"type", d.typeName, "peer", from)
 	if d.sender != nil && g.system != nil {
 		g.system.Root.Send(d.sender, messages.Unknown(d.typeName))
+	}
+}
+
+// exists reports whether a local actor of an id runs (nil without System).
+func (g *RemoteGuard) exists() func(string) bool {
+	if g.system == nil {
+		return nil
+	}
+	return func(id string) bool {
+		_, ok := g.system.ProcessRegistry.GetLocal(id)
+		return ok
 	}
 }
 

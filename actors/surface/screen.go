@@ -23,6 +23,8 @@ const (
 	ReasonMethod       = "method"       // a unary Remoting call; protoactor does not implement them
 	ReasonUnreadable   = "unreadable"   // the stream's message is not a RemoteMessage, or an envelope is empty
 	ReasonMalformed    = "malformed"    // a Watch, Unwatch or Terminated that does not decode or names no PID
+	ReasonWatchLimit   = "watch_limit"  // a Watch over its connection's cap of remote watches (watches.go)
+	ReasonFuture       = "future"       // a system message to a future, or a message to a future that does not exist (futures.go)
 	protobufSerializer = int32(0)       // remote's protobuf serializer; Arbor registers no other
 )
 
@@ -56,7 +58,13 @@ type drop struct {
 // before anything is changed. screenBatch does not decode payloads: protoactor
 // does, and a payload that does not decode is an error it returns, not a
 // panic.
-func screenBatch(b *remote.MessageBatch, peer string, kinds *kindCache) ([]drop, error) {
+//
+// loc is what the guard knows of the node (nil fields: nothing): the
+// stream's remote watches (watches.go) and which local actors run, for
+// messages to futures (futures.go).
+func screenBatch(b *remote.MessageBatch, peer string, kinds *kindCache, loc local) ([]drop, error) {
+	watches := loc.watches
+	watchers := make([]*actor.PID, len(b.Envelopes)) // of Watch, Unwatch, Terminated
 	for i, env := range b.Envelopes {
 		if env == nil {
 			return nil, &frameError{ReasonUnreadable, fmt.Sprintf("envelope %d is empty", i)}
@@ -75,15 +83,32 @@ func screenBatch(b *remote.MessageBatch, peer string, kinds *kindCache) ([]drop,
 		}
 		name := b.TypeNames[env.TypeId]
 		if kinds.of(name) == kindSystem {
-			if err := checkSystemMessage(name, env.MessageData); err != nil {
+			pid, err := checkSystemMessage(name, env.MessageData)
+			if err != nil {
 				return nil, &frameError{ReasonMalformed, fmt.Sprintf("envelope %d: %s: %v", i, name, err)}
 			}
+			watchers[i] = pid
 		}
 	}
 	var drops []drop
 	kept := b.Envelopes[:0:0]
-	for _, env := range b.Envelopes {
+	for i, env := range b.Envelopes {
 		name := b.TypeNames[env.TypeId]
+		if target := b.Targets[env.Target].Id; isFuture(target) {
+			if reason := loc.refuseFuture(target, kinds.of(name)); reason != "" {
+				drops = append(drops, drop{typeName: name, reason: reason})
+				continue
+			}
+		}
+		if watches != nil && (name == "actor.Watch" || name == "actor.Unwatch") {
+			k := watchKey{target: b.Targets[env.Target].Id, watcherAddr: watchers[i].Address, wID: watchers[i].Id}
+			if name == "actor.Unwatch" {
+				watches.unwatch(k)
+			} else if !watches.watch(k) {
+				drops = append(drops, drop{typeName: name, reason: ReasonWatchLimit})
+				continue
+			}
+		}
 		switch kinds.of(name) {
 		case kindUnknown:
 			drops = append(drops, drop{typeName: name, reason: ReasonUnknownType, sender: senderOf(b, env)})
@@ -128,34 +153,35 @@ func senderOf(b *remote.MessageBatch, env *remote.MessageEnvelope) *actor.PID {
 // Terminated.Who without a check, and a nil one panics inside the target
 // actor, which its supervisor then restarts; a peer could restart any actor
 // at will.
-func checkSystemMessage(name string, data []byte) error {
+// It returns that PID (the watcher, or who terminated).
+func checkSystemMessage(name string, data []byte) (*actor.PID, error) {
 	var pid *actor.PID
 	switch name {
 	case "actor.Watch":
 		var m actor.Watch
 		if err := proto.Unmarshal(data, &m); err != nil {
-			return err
+			return nil, err
 		}
 		pid = m.Watcher
 	case "actor.Unwatch":
 		var m actor.Unwatch
 		if err := proto.Unmarshal(data, &m); err != nil {
-			return err
+			return nil, err
 		}
 		pid = m.Watcher
 	case "actor.Terminated":
 		var m actor.Terminated
 		if err := proto.Unmarshal(data, &m); err != nil {
-			return err
+			return nil, err
 		}
 		pid = m.Who
 	default:
-		return fmt.Errorf("no check for this system message")
+		return nil, fmt.Errorf("no check for this system message")
 	}
 	if pid == nil || pid.Address == "" || pid.Id == "" {
-		return fmt.Errorf("names no PID")
+		return nil, fmt.Errorf("names no PID")
 	}
-	return nil
+	return pid, nil
 }
 
 // kind is what a type name means to the guard.

@@ -28,7 +28,7 @@ func TestScreenRefusesEachCrashFrameWhole(t *testing.T) {
 	for _, f := range surfacetest.CrashFrames(nodePID) {
 		t.Run(f.Name, func(t *testing.T) {
 			before := proto.Clone(f.Batch)
-			drops, err := screenBatch(f.Batch, "peer", &kindCache{})
+			drops, err := screenBatch(f.Batch, "peer", &kindCache{}, local{})
 			if f.Name == "unregistered type name" {
 				// Not a structural fault: the envelope is dropped and
 				// the rest of the stream goes on.
@@ -69,7 +69,7 @@ func TestScreenRefusesNegativeIndexesAndNilPIDs(t *testing.T) {
 			Envelopes: []*remote.MessageEnvelope{{}, {Target: 1}}}, ReasonTarget},
 	} {
 		t.Run(name, func(t *testing.T) {
-			_, err := screenBatch(tc.batch, "peer", &kindCache{})
+			_, err := screenBatch(tc.batch, "peer", &kindCache{}, local{})
 			var fe *frameError
 			require.True(t, errors.As(err, &fe), "err %v", err)
 			require.Equal(t, tc.reason, fe.reason)
@@ -93,7 +93,7 @@ func TestScreenDropsDeniedSystemMessagesKeepsRemoteWatchAndMarksTheRest(t *testi
 			{TypeId: 5, MessageData: enc(&actor.Unwatch{Watcher: callerPID})},
 		},
 	}
-	drops, err := screenBatch(b, "10.0.0.9:5000", &kindCache{})
+	drops, err := screenBatch(b, "10.0.0.9:5000", &kindCache{}, local{})
 	require.NoError(t, err)
 	require.Equal(t, []drop{{typeName: "actor.PoisonPill"}, {typeName: "actor.Stop"}}, drops)
 	var kept []string
@@ -114,7 +114,7 @@ func TestScreenAnswersUnknownTypesToTheirSender(t *testing.T) {
 		Senders:   []*actor.PID{callerPID},
 		Envelopes: []*remote.MessageEnvelope{{Sender: 1, SenderRequestId: 4}},
 	}
-	drops, err := screenBatch(b, "peer", &kindCache{})
+	drops, err := screenBatch(b, "peer", &kindCache{}, local{})
 	require.NoError(t, err)
 	require.Len(t, drops, 1)
 	require.Equal(t, uint32(4), drops[0].sender.RequestId)
@@ -137,7 +137,7 @@ func TestScreenRefusesRemoteWatchMessagesWithoutTheirPID(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			b := &remote.MessageBatch{TypeNames: []string{tc.typeName}, Targets: []*actor.PID{nodePID},
 				Envelopes: []*remote.MessageEnvelope{{MessageData: tc.data}}}
-			_, err := screenBatch(b, "peer", &kindCache{})
+			_, err := screenBatch(b, "peer", &kindCache{}, local{})
 			var fe *frameError
 			require.True(t, errors.As(err, &fe), "err %v", err)
 			require.Equal(t, ReasonMalformed, fe.reason)

@@ -10,15 +10,23 @@ import (
 	"time"
 
 	"github.com/arbor-db/arbor/client"
+	"github.com/arbor-db/arbor/mtls"
 )
 
 const usage = `arborctl: the command-line client of an Arbor node
 
-Usage: arborctl [--addr host:port[,host:port...]] [-o table|json] [--timeout d] <command> [arguments] [flags]
+Usage: arborctl [--addr host:port[,host:port...]] [-o table|json] [--timeout d]
+                [--cacert FILE --cert FILE --key FILE] <command> [arguments] [flags]
 
 With several --addr addresses the client uses the first environment that
 serves and follows a failover to another (reads are retried, writes and DDL
 are not: they fail with the outcome unknown).
+
+A node that listens off loopback requires mutual TLS: --cacert is the CA
+that signs every node's and client's certificate, --cert and --key are
+arborctl's certificate and key (cmd/arbor-certs makes them). They may
+follow the command, except --key after create table and create index,
+whose --key names key columns: put the TLS flags before those commands.
 
 Commands:
   create table NAME --columns 'id int64 not null, customer string' [--key id] [--if-not-exists]
@@ -59,14 +67,24 @@ type globals struct {
 	addr    string
 	output  string
 	timeout time.Duration
+	tls     mtls.Files // --cacert, --cert, --key; zero: plain transport
 }
 
 // register adds the global flags to fs, with their current values as
-// defaults, so they may also follow the command.
+// defaults, so they may also follow the command. A flag the command
+// defines itself wins: create table and create index have their own --key
+// (key columns), so arborctl's TLS --key goes before such a command.
 func (g *globals) register(fs *flag.FlagSet) {
-	fs.StringVar(&g.addr, "addr", g.addr, "the node's address, or several separated by commas (failover)")
-	fs.StringVar(&g.output, "o", g.output, "output format: table or json")
-	fs.DurationVar(&g.timeout, "timeout", g.timeout, "how long to wait for the node")
+	all := flag.NewFlagSet("globals", flag.ContinueOnError)
+	all.StringVar(&g.addr, "addr", g.addr, "the node's address, or several separated by commas (failover)")
+	all.StringVar(&g.output, "o", g.output, "output format: table or json")
+	all.DurationVar(&g.timeout, "timeout", g.timeout, "how long to wait for the node")
+	g.tls.RegisterFlags(all)
+	all.VisitAll(func(f *flag.Flag) {
+		if fs.Lookup(f.Name) == nil {
+			fs.Var(f.Value, f.Name, f.Usage)
+		}
+	})
 }
 
 // env is what a command runs with.
@@ -137,8 +155,8 @@ func dispatch(ctx context.Context, g *globals, args []string, stdin io.Reader, s
 	}
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	g.register(fs)
 	do := cmd.flags(fs)
+	g.register(fs)
 	// Positional arguments come first, flags after them (or before).
 	var pos []string
 	for len(args) > 0 {
@@ -157,13 +175,17 @@ func dispatch(ctx context.Context, g *globals, args []string, stdin io.Reader, s
 	if g.output != "table" && g.output != "json" {
 		return usagef("-o must be table or json, not %q", g.output)
 	}
+	if err := g.tls.Validate(); err != nil {
+		return usagef("%v", err)
+	}
 	ctx, cancel := context.WithTimeout(ctx, g.timeout)
 	defer cancel()
 	addrs := splitList(g.addr)
 	if len(addrs) == 0 {
 		return usagef("--addr is empty")
 	}
-	c, err := client.Dial(ctx, addrs[0], client.WithApplicationName("arborctl"), client.WithAddresses(addrs[1:]...))
+	c, err := client.Dial(ctx, addrs[0], client.WithApplicationName("arborctl"), client.WithAddresses(addrs[1:]...),
+		client.WithTLS(g.tls))
 	if err != nil {
 		return err
 	}
