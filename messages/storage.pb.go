@@ -1035,7 +1035,7 @@ func (x *StorageReadRangeResponse) GetFrontiers() []*StorageTableFrontiers {
 }
 
 // StorageSubscribe starts pushing the changes of the named tables (every
-// table, including ones created later, when empty) to the sender, starting
+// table, including ones created later, but no collection, when empty) to the sender, starting
 // at version `from`, which must be >= every named table's since:
 //
 //	StorageSubscribeResponse, then any number of StorageCdcBatch (one per
@@ -1515,10 +1515,10 @@ func (x *StorageUnsubscribeResponse) GetError() *Error {
 	return nil
 }
 
-// StorageAcquireReadHold holds back compaction of the named tables (every
-// table, including later ones, when empty) at `at`: no such table's since
-// passes it until the hold is downgraded or released. `at` must be >= the
-// tables' since. The hold is released when the sender terminates.
+// StorageAcquireReadHold holds back compaction of the named tables and
+// collections (every table, including later ones, but no collection, when
+// empty) at `at`: no such table's since passes it until the hold is
+// downgraded or released. `at` must be >= the tables' since. The hold is released when the sender terminates.
 // Answered with StorageReadHoldResponse.
 type StorageAcquireReadHold struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`

@@ -110,8 +110,9 @@
 //     batch, so nothing is missed or repeated.
 //   - Compaction: a table's since never passes the least read hold on it
 //     (subscriptions hold too); without holds it trails the upper by
-//     Config.CompactionWindow versions. Holds of a terminated sender are
-//     released.
+//     Config.CompactionWindow versions. A hold on every table (an empty
+//     list) holds no collection; a collection is held only by name. Holds
+//     of a terminated sender are released.
 //   - Atomicity across tables: a group is in every table or in none, even
 //     across a crash between its shard appends. Table shards are separate
 //     persistence shards, so a group that changes several tables commits

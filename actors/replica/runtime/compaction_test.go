@@ -2,6 +2,7 @@ package runtime_test
 
 import (
 	"errors"
+	"math/rand"
 	"strings"
 	"testing"
 
@@ -126,4 +127,35 @@ func TestReadHoldSurvivesRestart(t *testing.T) {
 	}
 	since, _ = h.tableFrontiers(orders)
 	require.Equal(t, ts[5], since, "the replayed flow holds its as_of")
+}
+
+// TestRuntimeHoldSparesUnrelatedCollection: the runtime's main read hold
+// and CDC subscription cover the tables only. A flow over tables pins
+// their since at its compaction frontier, while a storage collection that
+// no flow of the runtime reads (another cluster's materialized view)
+// compacts to its own latest complete time.
+func TestRuntimeHoldSparesUnrelatedCollection(t *testing.T) {
+	h := newHarness(t, options{workers: 1, compact: true})
+	h.createTable(orders, ordersSchema)
+	h.createTable(customers, customersSchema)
+	mv := reduceP(getP(orders), []int{1}, agg(sumW, 2), agg(cntW, -1))
+	h.createCollection(perCustomer, mv, tableSrc(h, orders)) // no flow of this runtime reads it
+	h.record(perCustomer, mv, tableSrc(h, orders))
+	_, pin := h.tableFrontiers(orders)
+	require.NoError(t, h.install(bigOrders, getP(orders), false, pin, tableSrc(h, orders)))
+	r := rand.New(rand.NewSource(15))
+	var id int64
+	ts := workload(h, r, 5, &id)
+	last := ts[len(ts)-1]
+	h.waitFrontier(bigOrders, last)
+	h.send(allowCompaction(bigOrders, timely.At(ts[1])))
+
+	appendView(h, perCustomer, 0, ts)
+	h.mustWrite(change{table: customers, row: dataflow.Row{dataflow.Int64(1000), dataflow.String("z")}, diff: 1}) // compaction runs after commits
+	testkit.Eventually(t, func() bool { s, _ := h.tableFrontiers(orders); return s == ts[1] }, wait, "tables held at the flow's compaction frontier %d", ts[1])
+	testkit.Eventually(t, func() bool {
+		h.mustWrite(change{table: customers, row: dataflow.Row{dataflow.Int64(int64(2000 + r.Intn(1000))), dataflow.String("x")}, diff: 1})
+		s, _ := h.tableFrontiers(perCustomer)
+		return s == last
+	}, wait, "the unread collection compacts to its last complete time %d, not to the runtime's hold %d", last, ts[1])
 }
