@@ -30,7 +30,9 @@ import (
 // So a reader's as_of is at or after the since of every table and
 // collection it reads, and of every local view it imports. Dropping M
 // while a view, index or materialized view reads it is refused, naming
-// the dependent (dropCompute), like a table's drop.
+// the dependent (dropCompute), like a table's drop; once M is dropped, the
+// other clusters' instances unregister its collection
+// (unregisterViewCollection), releasing their holds on it.
 
 // isMaterializedView reports whether o is a materialized view.
 func isMaterializedView(o *object) bool {
@@ -77,6 +79,20 @@ func (a *envActor) registerViewCollection(ctx actor.Context, o *object, done fun
 		}
 		done()
 	})
+}
+
+// unregisterViewCollection tells the instances of the other clusters
+// that a dropped materialized view's collection is gone: they release
+// their read holds on it (to storage, through StorageHolds) and forget it.
+// Nothing there reads it any more (dropCompute refused the drop while
+// something did).
+func (a *envActor) unregisterViewCollection(ctx actor.Context, o *object) {
+	delete(a.frontiers, o.id)
+	for cid, pid := range a.instances {
+		if cid != o.cluster {
+			a.instanceCall(ctx, pid, instance.UnregisterStorage{Id: o.id}, a.logFailure("unregister storage collection", o.name))
+		}
+	}
 }
 
 // frontierTargets returns the instances that learn storage frontiers of
