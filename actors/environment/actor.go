@@ -83,6 +83,9 @@ type envActor struct {
 	// installed are the indexes and materialized views whose dataflow
 	// their instance accepted.
 	installed map[timely.GlobalId]bool
+	// installing are the dataflows installed after their cluster's others,
+	// with the peeks waiting for them (install_wait.go).
+	installing map[timely.GlobalId][]func(error)
 	// holds are the storage read holds applied for each instance.
 	holds     map[timely.ClusterId]map[string]bool
 	frontiers map[timely.GlobalId]tableFrontiers
@@ -141,6 +144,7 @@ func (a *envActor) handleStarted(ctx actor.Context) {
 	a.shared.incarnation++
 	a.instances = map[timely.ClusterId]*actor.PID{}
 	a.installed = map[timely.GlobalId]bool{}
+	a.installing = map[timely.GlobalId][]func(error){}
 	a.holds = map[timely.ClusterId]map[string]bool{}
 	a.frontiers = map[timely.GlobalId]tableFrontiers{}
 	a.holdWaiters = map[string]func(error){}

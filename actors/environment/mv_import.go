@@ -190,6 +190,8 @@ func (a *envActor) installAll(ctx actor.Context, objs []*object) {
 			later = append(later, o)
 		}
 	}
+	// Peeks of the later ones wait for them (install_wait.go).
+	a.markInstalling(later)
 	pending := len(now)
 	if pending == 0 {
 		a.installInOrder(ctx, later)
@@ -214,6 +216,7 @@ func (a *envActor) installInOrder(ctx actor.Context, objs []*object) {
 	o := objs[0]
 	a.install(ctx, o, func(err error) {
 		a.logFailure("install dataflow", o.name)(err)
+		a.installEnded(o, err)
 		a.installInOrder(ctx, objs[1:])
 	})
 }
