@@ -86,6 +86,9 @@ type envActor struct {
 	// installing are the dataflows installed after their cluster's others,
 	// with the peeks waiting for them (install_wait.go).
 	installing map[timely.GlobalId][]func(error)
+	// importHolds bridge new readers of local materialized views in
+	// storage (import_hold.go).
+	importHolds map[timely.GlobalId]*importHold
 	// holds are the storage read holds applied for each instance.
 	holds     map[timely.ClusterId]map[string]bool
 	frontiers map[timely.GlobalId]tableFrontiers
@@ -145,6 +148,7 @@ func (a *envActor) handleStarted(ctx actor.Context) {
 	a.instances = map[timely.ClusterId]*actor.PID{}
 	a.installed = map[timely.GlobalId]bool{}
 	a.installing = map[timely.GlobalId][]func(error){}
+	a.importHolds = map[timely.GlobalId]*importHold{}
 	a.holds = map[timely.ClusterId]map[string]bool{}
 	a.frontiers = map[timely.GlobalId]tableFrontiers{}
 	a.holdWaiters = map[string]func(error){}
@@ -179,6 +183,7 @@ func (a *envActor) handleTick(ctx actor.Context, now time.Time) {
 	}
 	if a.ready && a.computeEnabled() {
 		a.pollFrontiers(ctx)
+		a.checkImportHolds(ctx)
 	}
 	a.metrics.PendingPeeks.Set(float64(a.core.Pending()))
 }

@@ -38,7 +38,8 @@
 //     (mv_import.go: the collection is registered with the other
 //     clusters' instances and its frontiers polled with the tables'; on
 //     its own cluster the reader's as_of follows a read hold on the
-//     view's sink export). Drops refuse what
+//     view's sink export, and a storage hold on the view's collection
+//     bridges the reader's creation: import_hold.go). Drops refuse what
 //     others depend on; a drop ends the peeks reading the object through
 //     the tracker (CancelByDrop) and drops its dataflow; a dropped
 //     materialized view's collection is unregistered from the other

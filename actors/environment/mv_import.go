@@ -25,7 +25,10 @@ import (
 //     writes the collection, and holds and schedules the reader on it. Its
 //     since is the sink export's read capability, which the environment
 //     learns by taking a read hold on it (AcquireReadHold) before choosing
-//     the reader's as_of, and releases once the dataflow is created.
+//     the reader's as_of, and releases once the dataflow is created. That
+//     hold is not one on M's collection in storage, so the environment
+//     also holds the collection there at the as_of until the reader has
+//     caught up (import_hold.go).
 //
 // So a reader's as_of is at or after the since of every table and
 // collection it reads, and of every local view it imports. Dropping M

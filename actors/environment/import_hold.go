@@ -1,0 +1,211 @@
+package environment
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/arbor-db/arbor/actors/instance"
+	"github.com/arbor-db/arbor/messages"
+	"github.com/arbor-db/arbor/timely"
+)
+
+// Storage holds that bridge a reader's creation. A dataflow that reads a
+// materialized view M of its own cluster is held at the instance on M's
+// sink export (holdLocalViews), but that hold is not a storage hold on M's
+// collection: between choosing the reader's as_of and its runtime taking
+// its own import hold, storage could compact M's collection past the
+// as_of and the reader's backfill would fail. So before the dataflow is
+// created the environment takes a storage read hold on each such
+// collection at the as_of ("env<epoch>/import/<reader>/<view>"; if
+// storage already compacted past it, the as_of moves to the collection's
+// since and it tries again, a few times), and keeps it until the instance
+// reports the reader's upper past the as_of: by then a replica has built
+// the reader, so its runtime's own import hold exists (the runtime takes
+// it before it subscribes). A reader that is dropped, or whose instance
+// stopped, releases it at the next tick. Storage releases all of them if
+// the environment stops.
+
+// importHoldAttempts bounds the retries when storage compacted a
+// collection past the as_of chosen for it.
+const importHoldAttempts = 5
+
+// importHold is the bridge of one reader.
+type importHold struct {
+	reader  timely.GlobalId
+	cluster timely.ClusterId
+	asOf    timely.Timestamp
+	holds   []string
+	// checking: a dump of the instance is on its way.
+	checking bool
+}
+
+// holdViewCollections takes storage holds on the collections of views at
+// at (or later, see above) for reader, and calls cont with the as_of they
+// hold and keep: keep(true) once the reader's dataflow exists (the holds
+// are released when the reader has caught up), keep(false) to release
+// them now. Without views it calls cont at once.
+func (a *envActor) holdViewCollections(ctx actor.Context, reader timely.GlobalId, cluster timely.ClusterId, views []timely.GlobalId, at timely.Timestamp, cont func(asOf timely.Timestamp, keep func(bool), err error)) {
+	if len(views) == 0 {
+		cont(at, func(bool) {}, nil)
+		return
+	}
+	var held []string
+	release := func() {
+		for _, h := range held {
+			ctx.Request(a.cfg.Storage, &messages.StorageReleaseReadHold{HoldId: h})
+		}
+		held = nil
+	}
+	keep := func(ok bool) {
+		if !ok {
+			release()
+			return
+		}
+		if a.importHolds == nil {
+			a.importHolds = map[timely.GlobalId]*importHold{}
+		}
+		if old := a.importHolds[reader]; old != nil {
+			a.releaseImportHold(ctx, old)
+		}
+		a.importHolds[reader] = &importHold{reader: reader, cluster: cluster, asOf: at, holds: held}
+	}
+	var next func(i, attempt int)
+	next = func(i, attempt int) {
+		if i == len(views) {
+			cont(at, keep, nil)
+			return
+		}
+		h := fmt.Sprintf("env%d/import/%s/%s", a.epoch, reader, views[i])
+		acquire := &messages.StorageAcquireReadHold{HoldId: h, Tables: []*messages.GlobalId{messages.FromGlobalId(views[i])}, At: uint64(at)}
+		// Sent from the actor, not a future: storage watches a hold's
+		// sender and releases its holds when it terminates (a future ends
+		// at once). The answer comes to handleReadHoldResponse.
+		ctx.Request(a.cfg.Storage, acquire)
+		a.holdWaiters[h] = func(err error) {
+			switch {
+			case err == nil:
+				held = append(held, h)
+				next(i+1, attempt)
+			case errors.Is(err, messages.ErrCompacted) && attempt < importHoldAttempts:
+				// Compacted since the frontiers were polled: start again at
+				// the views' since as storage reports it now.
+				release()
+				a.viewSinces(ctx, views, func(since timely.Timestamp, err error) {
+					if err != nil {
+						cont(0, func(bool) {}, fmt.Errorf("hold materialized view %s in storage: %w", views[i], err))
+						return
+					}
+					at = max(at, since)
+					next(0, attempt+1)
+				})
+			default:
+				release()
+				cont(0, func(bool) {}, fmt.Errorf("hold materialized view %s in storage at %d: %w", views[i], at, err))
+			}
+		}
+	}
+	next(0, 1)
+}
+
+// viewSinces asks storage for the latest since of the collections ids.
+func (a *envActor) viewSinces(ctx actor.Context, ids []timely.GlobalId, cont func(timely.Timestamp, error)) {
+	req := &messages.StorageFrontiers{}
+	for _, id := range ids {
+		req.Tables = append(req.Tables, messages.FromGlobalId(id))
+	}
+	a.request(ctx, a.cfg.Storage, req, func(res any, err error) {
+		r, ok := res.(*messages.StorageFrontiersResponse)
+		switch {
+		case err != nil:
+		case !ok:
+			err = errorf(ErrInternal, "storage answered %T", res)
+		default:
+			err = storageError(r.GetError())
+		}
+		if err != nil {
+			cont(0, err)
+			return
+		}
+		var since timely.Timestamp
+		for _, t := range r.GetTables() {
+			if f, ferr := t.GetSince().ToTimely(); ferr == nil {
+				if s, ok := f.Time(); ok {
+					since = max(since, s)
+				}
+			}
+		}
+		cont(since, nil)
+	})
+}
+
+// checkImportHolds releases the bridges whose reader caught up, was
+// dropped or lost its instance: one instance dump per cluster with
+// bridges, at most one in flight each. Called at every tick.
+func (a *envActor) checkImportHolds(ctx actor.Context) {
+	byCluster := map[timely.ClusterId][]*importHold{}
+	for _, h := range a.importHolds {
+		if _, running := a.instances[h.cluster]; !running || !a.installed[h.reader] {
+			a.releaseImportHold(ctx, h)
+			continue
+		}
+		if !h.checking {
+			byCluster[h.cluster] = append(byCluster[h.cluster], h)
+		}
+	}
+	for cid, hs := range byCluster {
+		for _, h := range hs {
+			h.checking = true
+		}
+		a.request(ctx, a.instances[cid], instance.GetDump{}, func(res any, err error) {
+			for _, h := range hs {
+				h.checking = false
+			}
+			r, ok := res.(instance.DumpReply)
+			if err != nil || !ok {
+				return // the next tick asks again
+			}
+			var d instance.Dump
+			if json.Unmarshal(r.JSON, &d) != nil {
+				return
+			}
+			uppers := map[string]string{}
+			for _, c := range d.Collections {
+				uppers[c.Id] = c.Upper
+			}
+			for _, h := range hs {
+				if a.importHolds[h.reader] != h {
+					continue // released or replaced meanwhile
+				}
+				upper, listed := uppers[h.reader.String()]
+				if !listed || pastAsOf(upper, h.asOf) {
+					a.releaseImportHold(ctx, h)
+				}
+			}
+		})
+	}
+}
+
+// pastAsOf reports whether a dumped frontier ("[5]", "[]") is past asOf.
+func pastAsOf(frontier string, asOf timely.Timestamp) bool {
+	inner := strings.TrimSuffix(strings.TrimPrefix(frontier, "["), "]")
+	if inner == "" {
+		return true // closed
+	}
+	t, err := strconv.ParseUint(inner, 10, 64)
+	return err == nil && timely.Timestamp(t) > asOf
+}
+
+// releaseImportHold releases a bridge's storage holds.
+func (a *envActor) releaseImportHold(ctx actor.Context, h *importHold) {
+	for _, id := range h.holds {
+		ctx.Request(a.cfg.Storage, &messages.StorageReleaseReadHold{HoldId: id})
+	}
+	if a.importHolds[h.reader] == h {
+		delete(a.importHolds, h.reader)
+	}
+}

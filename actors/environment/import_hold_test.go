@@ -1,0 +1,138 @@
+package environment_test
+
+import (
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/arbor-db/arbor/actors/environment/environmenttest"
+	"github.com/arbor-db/arbor/actors/storage"
+	"github.com/arbor-db/arbor/dataflow"
+	"github.com/arbor-db/arbor/messages"
+	"github.com/arbor-db/arbor/testkit"
+	"github.com/arbor-db/arbor/timely"
+)
+
+// importHoldLog records the environment's storage holds that bridge a
+// reader's creation, as the gate in front of storage sees them.
+type importHoldLog struct {
+	mu       sync.Mutex
+	acquired []string // "<hold id>@<at>", in order
+	released []string
+	refuse   int // how many acquires to answer COMPACTED
+}
+
+func (l *importHoldLog) answer(msg any) any {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	switch m := msg.(type) {
+	case *messages.StorageAcquireReadHold:
+		if !strings.Contains(m.GetHoldId(), "/import/") {
+			return nil
+		}
+		l.acquired = append(l.acquired, fmt.Sprintf("%s@%d", m.GetHoldId(), m.GetAt()))
+		if l.refuse > 0 {
+			l.refuse--
+			err := fmt.Errorf("%w: collection compacted past %d (injected)", storage.ErrCompacted, m.GetAt())
+			return &messages.StorageReadHoldResponse{HoldId: m.GetHoldId(), Error: messages.ErrorToWire(err)}
+		}
+	case *messages.StorageReleaseReadHold:
+		if strings.Contains(m.GetHoldId(), "/import/") {
+			l.released = append(l.released, m.GetHoldId())
+		}
+	}
+	return nil
+}
+
+func (l *importHoldLog) snapshot() (acquired, released []string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]string(nil), l.acquired...), append([]string(nil), l.released...)
+}
+
+// TestSameClusterReaderHeldInStorage: with storage keeping no history
+// (CompactionWindow 0) and writes going on all the time, so that a
+// materialized view's collection compacts at every commit, an index on
+// the view's own cluster is created over it. Before its dataflow is
+// created the environment holds the view's collection in storage at the
+// reader's as_of (the first attempt is refused as compacted, as when the
+// polled since was stale: the environment reads the since again and holds
+// there), and releases that hold once the reader has caught up past its
+// as_of. The reader builds and its peeks equal the oracle.
+func TestSameClusterReaderHeldInStorage(t *testing.T) {
+	log := &importHoldLog{refuse: 1}
+	r := &computeRig{t: t, sys: testkit.NewSystem(t), dir: t.TempDir()}
+	r.node = environmenttest.Start(t, r.sys, r.dir, environmenttest.Options{Compute: true, CompactionWindow: 0, StorageAnswer: log.answer})
+	r.s = connect(t, r.sys, r.node.Env, 0)
+	for _, name := range []string{"sales", "noise"} {
+		resp := expect[*messages.ClientCreateTableResponse](r.s, &messages.ClientCreateTable{Conn: r.s.conn, Name: name, Schema: dataflow.SchemaToWire(salesSchema)})
+		if resp.GetError() != nil {
+			t.Fatal(messages.ErrorFromWire(resp.GetError()))
+		}
+	}
+	r.create(&messages.ClientCreateCluster{Conn: r.s.conn, Name: "a", Replicas: []*messages.ClientReplicaSpec{{Name: "r1"}}})
+	r.create(&messages.ClientCreateMaterializedView{Conn: r.s.conn, Name: "mv", Plan: clientPlan(perCustomer()), Cluster: "a"})
+	r.insert(9)
+	r.check("mv", perCustomer())
+
+	// Writes to another table move every table's upper, and with it the
+	// view's collection (its frontier follows its input's) and its since.
+	writer := connect(t, r.sys, r.node.Env, 0)
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for i := int64(0); ; i++ {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			row := dataflow.RowToWire(dataflow.Row{dataflow.Int64(i), dataflow.Int64(i), dataflow.Int64(i)})
+			_, _ = r.sys.Root.RequestFuture(r.node.Env, &messages.ClientWrite{Conn: writer.conn,
+				Tables: []*messages.ClientTableRows{{Table: "noise", Inserts: []*messages.Row{row}}}}, timeout).Result()
+		}
+	}()
+	defer func() { close(stop); wg.Wait() }()
+
+	overMV := &messages.ClientPlan{Plan: repeatCustomers(&messages.Plan{Node: &messages.Plan_Get{Get: &messages.GetPlan{Source: messages.FromGlobalId(mvPlaceholder)}}}),
+		Sources: map[uint64]string{mvPlaceholder.Value: "mv"}}
+	r.create(&messages.ClientCreateView{Conn: r.s.conn, Name: "over_mv", Plan: overMV})
+	idx := r.create(&messages.ClientCreateIndex{Conn: r.s.conn, Name: "over_mv_idx", On: "over_mv", Cluster: "a"})
+	idxId, err := timely.ParseGlobalId(idx.GetId())
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	acquired, _ := log.snapshot()
+	if len(acquired) != 2 {
+		t.Fatalf("storage holds taken for the reader: %v; want one refused and one held", acquired)
+	}
+	var asOf string
+	for _, c := range r.instanceDump("a").Collections {
+		if c.Id == idxId.String() {
+			asOf = c.AsOf
+		}
+	}
+	held := acquired[1]
+	if !strings.Contains(held, "/import/"+idxId.String()+"/") || "["+held[strings.LastIndex(held, "@")+1:]+"]" != asOf {
+		t.Fatalf("held %s; want a hold for %s at its as_of %s", held, idxId, asOf)
+	}
+	holdId := held[:strings.LastIndex(held, "@")]
+	testkit.Eventually(t, func() bool {
+		_, released := log.snapshot()
+		for _, h := range released {
+			if h == holdId {
+				return true
+			}
+		}
+		return false
+	}, timeout, "the bridge hold %s is released once the reader caught up", holdId)
+
+	want := repeatCustomers(perCustomer())
+	r.check("over_mv", want)
+	r.insert(3)
+	r.check("over_mv", want)
+}
