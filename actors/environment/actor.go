@@ -112,6 +112,11 @@ func (a *envActor) Receive(ctx actor.Context) {
 	case *actor.Stopping, *actor.Restarting:
 		// Its children (the instances) stop with it: nothing replaces them.
 		a.stopping = true
+		// Storage keeps a hold until its sender terminates, and this PID
+		// survives a restart.
+		for _, h := range a.importHolds {
+			a.releaseImportHold(ctx, h)
+		}
 		if a.loop != nil {
 			a.loop.Stop()
 			a.loop = nil
