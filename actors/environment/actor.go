@@ -86,6 +86,8 @@ type envActor struct {
 	// installing are the dataflows installed after their cluster's others,
 	// with the peeks waiting for them (install_wait.go).
 	installing map[timely.GlobalId][]func(error)
+	// installErrs are the errors of the last failed installs.
+	installErrs map[timely.GlobalId]error
 	// importHolds bridge new readers of local materialized views in
 	// storage (import_hold.go).
 	importHolds map[timely.GlobalId]*importHold
@@ -153,6 +155,7 @@ func (a *envActor) handleStarted(ctx actor.Context) {
 	a.instances = map[timely.ClusterId]*actor.PID{}
 	a.installed = map[timely.GlobalId]bool{}
 	a.installing = map[timely.GlobalId][]func(error){}
+	a.installErrs = map[timely.GlobalId]error{}
 	a.importHolds = map[timely.GlobalId]*importHold{}
 	a.holds = map[timely.ClusterId]map[string]bool{}
 	a.frontiers = map[timely.GlobalId]tableFrontiers{}

@@ -183,6 +183,8 @@ func (a *envActor) asOfFor(tables []timely.GlobalId) timely.Timestamp {
 // install creates the dataflow of an index or a materialized view on its
 // cluster's instance.
 func (a *envActor) install(ctx actor.Context, o *object, cont func(error)) {
+	// Peeks of o wait until this ends (install_wait.go).
+	cont = a.trackInstall(o, cont)
 	pid, ok := a.instances[o.cluster]
 	if !ok {
 		cont(errorf(messages.ErrUnavailable, "%s %q: its cluster %s has no running instance", typeName(o.typ), o.name, o.cluster))

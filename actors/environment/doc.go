@@ -48,8 +48,8 @@
 //     path; an index fast path (the view has an index, or the peek names
 //     an index or materialized view); or a transient dataflow for a view
 //     without one, dropped when the peek ends. A fast-path peek of a
-//     dataflow still being installed after its cluster's others waits for
-//     it within its deadline (install_wait.go).
+//     dataflow still being installed waits for it within its deadline
+//     (install_wait.go).
 //   - Subscribes (subscribe.go) stream a collection's changes with
 //     progress, with a window of unacknowledged batches and a bounded
 //     backlog per subscribe.

@@ -219,7 +219,6 @@ func (a *envActor) installInOrder(ctx actor.Context, objs []*object) {
 	o := objs[0]
 	a.install(ctx, o, func(err error) {
 		a.logFailure("install dataflow", o.name)(err)
-		a.installEnded(o, err)
 		a.installInOrder(ctx, objs[1:])
 	})
 }
