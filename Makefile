@@ -12,7 +12,7 @@ PROTOC_GEN_GO_VERSION := v1.36.12
 NORACE_PKGS  = $(sort $(dir $(shell grep -rl --include='*_test.go' '^//go:build !race' .)))
 TEST_FLAGS  ?= -count=1 -timeout 15m
 
-.PHONY: all run build test test-race test-norace bench generate check-generated lint tools clean
+.PHONY: all run build test test-race test-norace test-cluster bench generate check-generated lint tools clean
 
 all: lint build test
 
@@ -33,6 +33,10 @@ test-race:
 
 test-norace:
 	$(if $(NORACE_PKGS),$(GO) test $(TEST_FLAGS) $(NORACE_PKGS))
+
+## test-cluster: cluster mode with node processes (a node killed, partitioned, leaving); about a minute, so not in make test
+test-cluster:
+	$(GO) test -tags cluster $(TEST_FLAGS) ./cluster/processtest/
 
 ## bench: every benchmark, each beside its same-run baseline
 BENCH_FLAGS ?= -count 1 -timeout 30m

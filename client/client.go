@@ -30,6 +30,13 @@ const (
 )
 
 type options struct {
+	// addrs are the environments to try after the one Dial names
+	// (WithAddresses); failover and attemptTimeout bound the retries of
+	// idempotent calls across a failover (failover.go).
+	addrs          []string
+	failover       time.Duration
+	attemptTimeout time.Duration
+
 	listenHost       string
 	app              string
 	statementTimeout time.Duration
@@ -77,31 +84,49 @@ type Client struct {
 	opts    options
 	sys     *actor.ActorSystem
 	remote  *remote.Remote
-	env     *actor.PID
 	session *actor.PID
-	conn    *messages.ConnectionId
+	// addrs are every environment address, the one Dial named first.
+	addrs []string
+
+	// reconnecting serializes failovers (failover.go).
+	reconnecting sync.Mutex
 
 	mu     sync.Mutex
 	closed bool
+	// env and conn are the environment serving this client and its
+	// session there; a failover changes both (guarded by mu).
+	env  *actor.PID
+	conn *messages.ConnectionId
+	// gone closes when env's node is gone (watched by watcher, with
+	// several addresses only; failover.go).
+	gone    chan struct{}
+	watcher *actor.PID
 	// done is closed by shutdown: calls still waiting fail with ErrClosed.
 	done chan struct{}
 	stop sync.Once
 }
 
 // Dial connects to the environment of the node at addr ("host:port", the
-// node's remote address) and opens a session. The client runs a small
-// actor system of its own, listening on a free loopback port, which Close
-// stops.
+// node's remote address) and opens a session. With WithAddresses it tries
+// addr, then each other address in turn, and keeps the first environment
+// that accepts the session (a read-only one, awaiting promotion, refuses
+// it); later calls follow a failover to another of them (failover.go). The
+// client runs a small actor system of its own, listening on a free
+// loopback port, which Close stops.
 func Dial(ctx context.Context, addr string, opts ...Option) (*Client, error) {
-	o := options{listenHost: "127.0.0.1", requestTimeout: DefaultRequestTimeout, maxRequestBytes: DefaultMaxRequestBytes}
+	o := options{listenHost: "127.0.0.1", requestTimeout: DefaultRequestTimeout, maxRequestBytes: DefaultMaxRequestBytes,
+		failover: DefaultFailoverBudget}
 	for _, opt := range opts {
 		opt(&o)
 	}
 	if o.logger == nil {
 		o.logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	if _, _, err := net.SplitHostPort(addr); err != nil {
-		return nil, fmt.Errorf("%w: dial %q: %v", ErrInvalidArgument, addr, err)
+	addrs := append([]string{addr}, o.addrs...)
+	for _, a := range addrs {
+		if _, _, err := net.SplitHostPort(a); err != nil {
+			return nil, fmt.Errorf("%w: dial %q: %v", ErrInvalidArgument, a, err)
+		}
 	}
 	logger := o.logger
 	sys := actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return logger }),
@@ -109,25 +134,25 @@ func Dial(ctx context.Context, addr string, opts ...Option) (*Client, error) {
 		// dead letter (an answer to a call abandoned by its context); keep
 		// it short so a closed client is gone soon after Close.
 		actor.WithDeadLetterThrottleInterval(100*time.Millisecond))
-	r := remote.NewRemote(sys, remote.Configure(o.listenHost, 0))
+	rcfg := remote.Configure(o.listenHost, 0)
+	if len(addrs) > 1 {
+		// One dial attempt per endpoint: protoactor retries a failed dial
+		// with 2 s sleeps, which would hold every call to a node that is
+		// gone; the client fails over instead.
+		rcfg.MaxRetryCount = 1
+	}
+	r := remote.NewRemote(sys, rcfg)
 	r.Start()
-	c := &Client{opts: o, sys: sys, remote: r, env: actor.NewPID(addr, EnvironmentName), done: make(chan struct{})}
+	c := &Client{opts: o, sys: sys, remote: r, addrs: addrs, env: actor.NewPID(addr, EnvironmentName), done: make(chan struct{})}
 	// The session actor only exists: the environment watches it, and its
 	// end (Close, or this process dying) ends the session.
 	watched := &watchSignal{ch: make(chan struct{})}
 	c.session = sys.Root.SpawnPrefix(actor.PropsFromFunc(func(actor.Context) {},
 		actor.WithMailbox(actor.Unbounded(watched))), "session")
-	resp, err := call[*messages.ClientConnectResponse](ctx, c, "connect", &messages.ClientConnect{
-		ClientAddress:      c.session.GetAddress(),
-		ClientId:           c.session.GetId(),
-		ApplicationName:    o.app,
-		StatementTimeoutMs: uint64(o.statementTimeout / time.Millisecond),
-	})
-	if err != nil {
+	if err := c.connectAny(ctx, 0); err != nil {
 		c.shutdown()
 		return nil, err
 	}
-	c.conn = resp.GetConn()
 	// Wait until the environment's watch of the session actor arrived. A
 	// client that closed before it would make protoactor send the watch
 	// to an address that is gone, opening a connection it never closes.
@@ -156,8 +181,12 @@ func (w *watchSignal) MessagePosted(m any) {
 func (w *watchSignal) MessageReceived(any) {}
 func (w *watchSignal) MailboxEmpty()       {}
 
-// Conn is the session's connection id, as the environment's dump shows it.
-func (c *Client) Conn() uint32 { return c.conn.GetValue() }
+// Conn is the session's connection id, as the environment's dump shows it
+// (a failover opens a new session with another id).
+func (c *Client) Conn() uint32 {
+	_, conn := c.target()
+	return conn.GetValue()
+}
 
 // Close ends the session (its pending statements are canceled) and stops
 // the client's actor system. Calls after Close fail with ErrClosed.
@@ -177,7 +206,7 @@ func (c *Client) Close() error {
 	_ = c.sys.Root.StopFuture(c.session).Wait()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	_, err := call[*messages.ClientDisconnectResponse](ctx, c, "disconnect", &messages.ClientDisconnect{Conn: c.conn})
+	_, err := call[*messages.ClientDisconnectResponse](ctx, c, "disconnect", &messages.ClientDisconnect{})
 	c.shutdown()
 	if errors.Is(err, ErrNotFound) {
 		err = nil // the session ended with its actor, as it should
@@ -207,9 +236,9 @@ type response interface {
 }
 
 // call sends req to the environment and waits for its answer of type R,
-// the context's end, or the request timeout. Each call has its own
-// short-lived reply actor, stopped on return, so an abandoned call leaves
-// nothing behind.
+// the context's end, or the request timeout, following a failover as
+// failover.go describes: the request's conn is set to the current
+// session's before each attempt.
 func call[R response](ctx context.Context, c *Client, op string, req proto.Message) (R, error) {
 	var zero R
 	c.mu.Lock()
@@ -227,6 +256,14 @@ func call[R response](ctx context.Context, c *Client, op string, req proto.Messa
 		ctx, cancel = context.WithTimeout(ctx, c.opts.requestTimeout)
 		defer cancel()
 	}
+	return callFailover[R](ctx, c, op, req)
+}
+
+// callOnce sends req to env once and waits for its answer. Each call has
+// its own short-lived reply actor, stopped on return, so an abandoned call
+// leaves nothing behind.
+func callOnce[R response](ctx context.Context, c *Client, env *actor.PID, op string, req proto.Message) (R, error) {
+	var zero R
 	replies := make(chan any, 1)
 	pid := c.sys.Root.SpawnPrefix(actor.PropsFromFunc(func(actx actor.Context) {
 		switch m := actx.Message().(type) {
@@ -239,8 +276,12 @@ func call[R response](ctx context.Context, c *Client, op string, req proto.Messa
 		}
 	}), "call")
 	defer c.sys.Root.Stop(pid)
-	c.sys.Root.RequestWithCustomSender(c.env, req, pid)
+	gone := c.goneFor(env)
+	c.sys.Root.RequestWithCustomSender(env, req, pid)
 	select {
+	case <-gone:
+		return zero, &Error{Code: messages.ErrorCode_ERROR_CODE_UNAVAILABLE,
+			Message: fmt.Sprintf("%s: the environment at %s went away", op, env.GetAddress())}
 	case m := <-replies:
 		switch r := m.(type) {
 		case R:
@@ -252,7 +293,7 @@ func call[R response](ctx context.Context, c *Client, op string, req proto.Messa
 			return zero, fromWire(r.GetError())
 		case *actor.DeadLetterResponse:
 			return zero, &Error{Code: messages.ErrorCode_ERROR_CODE_UNAVAILABLE,
-				Message: fmt.Sprintf("%s: no environment at %s", op, c.env.GetAddress())}
+				Message: fmt.Sprintf("%s: no environment at %s", op, env.GetAddress())}
 		default:
 			return zero, &Error{Code: messages.ErrorCode_ERROR_CODE_INTERNAL,
 				Message: fmt.Sprintf("%s: unexpected answer %T", op, m)}
@@ -261,7 +302,7 @@ func call[R response](ctx context.Context, c *Client, op string, req proto.Messa
 		return zero, fmt.Errorf("%s: %w", op, ErrClosed)
 	case <-ctx.Done():
 		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-			return zero, fmt.Errorf("%s: no answer from the environment at %s: %w (%w)", op, c.env.GetAddress(), ErrTimeout, ctx.Err())
+			return zero, fmt.Errorf("%s: no answer from the environment at %s: %w (%w)", op, env.GetAddress(), ErrTimeout, ctx.Err())
 		}
 		return zero, fmt.Errorf("%s: %w (%w)", op, ErrCanceled, ctx.Err())
 	}

@@ -38,23 +38,23 @@ func Get(name string) *Plan {
 
 // CreateView creates a view of plan.
 func (c *Client) CreateView(ctx context.Context, name string, plan *Plan) (Object, error) {
-	return c.create(ctx, "create view", &messages.ClientCreateView{Conn: c.conn, Name: name, Plan: plan.toWire()})
+	return c.create(ctx, "create view", &messages.ClientCreateView{Name: name, Plan: plan.toWire()})
 }
 
 // CreateIndex arranges on (a view or table) by keys on cluster (the
 // default cluster when empty).
 func (c *Client) CreateIndex(ctx context.Context, name, on string, keys []string, cluster string) (Object, error) {
-	return c.create(ctx, "create index", &messages.ClientCreateIndex{Conn: c.conn, Name: name, On: on, KeyColumns: keys, Cluster: cluster})
+	return c.create(ctx, "create index", &messages.ClientCreateIndex{Name: name, On: on, KeyColumns: keys, Cluster: cluster})
 }
 
 // CreateMaterializedView computes plan on cluster and persists it.
 func (c *Client) CreateMaterializedView(ctx context.Context, name string, plan *Plan, cluster string) (Object, error) {
-	return c.create(ctx, "create materialized view", &messages.ClientCreateMaterializedView{Conn: c.conn, Name: name, Plan: plan.toWire(), Cluster: cluster})
+	return c.create(ctx, "create materialized view", &messages.ClientCreateMaterializedView{Name: name, Plan: plan.toWire(), Cluster: cluster})
 }
 
 // CreateCluster creates a cluster with the named replicas (size "" each).
 func (c *Client) CreateCluster(ctx context.Context, name string, replicas ...string) (Object, error) {
-	req := &messages.ClientCreateCluster{Conn: c.conn, Name: name}
+	req := &messages.ClientCreateCluster{Name: name}
 	for _, r := range replicas {
 		req.Replicas = append(req.Replicas, &messages.ClientReplicaSpec{Name: r})
 	}
@@ -63,7 +63,7 @@ func (c *Client) CreateCluster(ctx context.Context, name string, replicas ...str
 
 // CreateReplica adds a replica to a cluster.
 func (c *Client) CreateReplica(ctx context.Context, cluster, name, size string) (Object, error) {
-	return c.create(ctx, "create replica", &messages.ClientCreateReplica{Conn: c.conn, Cluster: cluster, Replica: &messages.ClientReplicaSpec{Name: name, Size: size}})
+	return c.create(ctx, "create replica", &messages.ClientCreateReplica{Cluster: cluster, Replica: &messages.ClientReplicaSpec{Name: name, Size: size}})
 }
 
 func (c *Client) create(ctx context.Context, op string, req proto.Message) (Object, error) {

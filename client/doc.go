@@ -29,4 +29,10 @@
 // Views, indexes, materialized views, clusters, replicas and subscribes
 // are in the protocol and in this package, but the environment answers them
 // ErrUnavailable until it runs the compute controller.
+//
+// Failover (failover.go): with WithAddresses the client keeps to the first
+// environment that accepts a session and, when it goes away, stops serving
+// or is fenced, opens a session on the next; idempotent calls (peeks,
+// List, Dump) are sent again within WithFailover's budget, others fail
+// with ErrFailover (outcome unknown). docs/client.md has the details.
 package client

@@ -117,7 +117,7 @@ func (c *Client) peek(ctx context.Context, collection string, plan *Plan, opts [
 		}
 	}
 	resp, err := call[*messages.ClientPeekResponse](ctx, c, "peek", &messages.ClientPeek{
-		Conn: c.conn, Collection: collection, Mfp: s.mfp, Finishing: s.fin, AsOf: s.asOf, Plan: plan.toWire()})
+		Collection: collection, Mfp: s.mfp, Finishing: s.fin, AsOf: s.asOf, Plan: plan.toWire()})
 	if err != nil {
 		return nil, err
 	}

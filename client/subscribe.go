@@ -48,6 +48,8 @@ func Window(n uint32) SubscribeOption {
 // different goroutines.
 type Subscription struct {
 	c     *Client
+	env   *actor.PID             // the environment it began on
+	conn  *messages.ConnectionId // and the session there
 	id    uint64
 	pid   *actor.PID
 	asOf  uint64
@@ -64,7 +66,10 @@ type Subscription struct {
 // client closes, or the environment ends it (a failure, or the reader fell
 // behind); Next then returns io.EOF or the error.
 func (c *Client) Subscribe(ctx context.Context, collection string, opts ...SubscribeOption) (*Subscription, error) {
-	req := &messages.ClientSubscribe{Conn: c.conn, Collection: collection}
+	// A subscription stays with the environment and session it began on:
+	// a failover ends it (Next returns the error), it does not move.
+	env, conn := c.target()
+	req := &messages.ClientSubscribe{Conn: conn, Collection: collection}
 	for _, o := range opts {
 		o(req)
 	}
@@ -72,7 +77,7 @@ func (c *Client) Subscribe(ctx context.Context, collection string, opts ...Subsc
 	if window == 0 {
 		window = 16
 	}
-	s := &Subscription{c: c, batch: make(chan *messages.ClientSubscribeBatch, window+2)}
+	s := &Subscription{c: c, env: env, conn: conn, batch: make(chan *messages.ClientSubscribeBatch, window+2)}
 	first := make(chan any, 1)
 	// The subscription's actor receives the answer, then the batches; it
 	// never blocks: the environment sends at most window batches beyond
@@ -93,7 +98,7 @@ func (c *Client) Subscribe(ctx context.Context, collection string, opts ...Subsc
 			}
 		}
 	}), "subscribe")
-	c.sys.Root.RequestWithCustomSender(c.env, req, s.pid)
+	c.sys.Root.RequestWithCustomSender(env, req, s.pid)
 	fail := func(err error) (*Subscription, error) {
 		c.sys.Root.Stop(s.pid)
 		return nil, err
@@ -163,7 +168,7 @@ func (s *Subscription) Next(ctx context.Context) (SubscribeBatch, error) {
 			}
 			return b, nil
 		}
-		s.c.sys.Root.Send(s.c.env, &messages.ClientSubscribeAck{Conn: s.c.conn, Subscription: s.id, Seq: m.GetSeq()})
+		s.c.sys.Root.Send(s.env, &messages.ClientSubscribeAck{Conn: s.conn, Subscription: s.id, Seq: m.GetSeq()})
 		return b, nil
 	case <-s.c.done:
 		return SubscribeBatch{}, fmt.Errorf("subscribe: %w", ErrClosed)
@@ -190,7 +195,7 @@ func (s *Subscription) Close() error {
 	s.mu.Unlock()
 	ctx, cancel := context.WithTimeout(context.Background(), s.c.opts.requestTimeout)
 	defer cancel()
-	_, err := call[*messages.ClientUnsubscribeResponse](ctx, s.c, "unsubscribe", &messages.ClientUnsubscribe{Conn: s.c.conn, Subscription: s.id})
+	_, err := call[*messages.ClientUnsubscribeResponse](ctx, s.c, "unsubscribe", &messages.ClientUnsubscribe{Subscription: s.id})
 	if errors.Is(err, ErrNotFound) || errors.Is(err, ErrClosed) {
 		err = nil // it had ended already
 	}

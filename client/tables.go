@@ -26,7 +26,7 @@ func (c *Client) CreateTable(ctx context.Context, spec TableSpec) (Object, error
 		return Object{}, fmt.Errorf("create table %q: %w", spec.Name, err)
 	}
 	resp, err := call[*messages.ClientCreateTableResponse](ctx, c, "create table", &messages.ClientCreateTable{
-		Conn: c.conn, Name: spec.Name, Schema: schema, KeyColumns: spec.Key, IfNotExists: spec.IfNotExists})
+		Name: spec.Name, Schema: schema, KeyColumns: spec.Key, IfNotExists: spec.IfNotExists})
 	if err != nil {
 		return Object{}, err
 	}
@@ -36,7 +36,7 @@ func (c *Client) CreateTable(ctx context.Context, spec TableSpec) (Object, error
 // Drop drops the named object of type t. An unknown name is ErrNotFound
 // unless ifExists; dropped reports whether something was dropped.
 func (c *Client) Drop(ctx context.Context, t ObjectType, name string, ifExists bool) (dropped bool, err error) {
-	resp, err := call[*messages.ClientDropResponse](ctx, c, "drop", &messages.ClientDrop{Conn: c.conn, Type: t, Name: name, IfExists: ifExists})
+	resp, err := call[*messages.ClientDropResponse](ctx, c, "drop", &messages.ClientDrop{Type: t, Name: name, IfExists: ifExists})
 	if err != nil {
 		return false, err
 	}
@@ -65,7 +65,7 @@ type TableWrite struct {
 // timestamp they are visible at. A row that does not fit its table is
 // ErrInvalidRow (and nothing is written).
 func (c *Client) Write(ctx context.Context, writes ...TableWrite) (uint64, error) {
-	req := &messages.ClientWrite{Conn: c.conn}
+	req := &messages.ClientWrite{}
 	for _, w := range writes {
 		tr := &messages.ClientTableRows{Table: w.Table}
 		for i, r := range w.Inserts {
@@ -117,7 +117,7 @@ func (c *Client) Delete(ctx context.Context, table string, rows ...Row) (uint64,
 // List returns the catalog's objects of type t (every type for
 // AnyObject), ordered by name.
 func (c *Client) List(ctx context.Context, t ObjectType) ([]Object, error) {
-	resp, err := call[*messages.ClientListObjectsResponse](ctx, c, "list objects", &messages.ClientListObjects{Conn: c.conn, Type: t})
+	resp, err := call[*messages.ClientListObjectsResponse](ctx, c, "list objects", &messages.ClientListObjects{Type: t})
 	if err != nil {
 		return nil, err
 	}
@@ -130,7 +130,7 @@ func (c *Client) List(ctx context.Context, t ObjectType) ([]Object, error) {
 
 // Dump returns the environment's state as JSON, for debugging.
 func (c *Client) Dump(ctx context.Context) ([]byte, error) {
-	resp, err := call[*messages.ClientDumpResponse](ctx, c, "dump", &messages.ClientDump{Conn: c.conn})
+	resp, err := call[*messages.ClientDumpResponse](ctx, c, "dump", &messages.ClientDump{})
 	if err != nil {
 		return nil, err
 	}
@@ -140,7 +140,7 @@ func (c *Client) Dump(ctx context.Context) ([]byte, error) {
 // Cancel cancels every statement of this session still running in the
 // environment; they fail with ErrCanceled.
 func (c *Client) Cancel(ctx context.Context) error {
-	_, err := call[*messages.ClientCancelResponse](ctx, c, "cancel", &messages.ClientCancel{Conn: c.conn})
+	_, err := call[*messages.ClientCancelResponse](ctx, c, "cancel", &messages.ClientCancel{})
 	return err
 }
 
@@ -148,7 +148,7 @@ func (c *Client) Cancel(ctx context.Context) error {
 // the environment's default) and returns the timeout in force.
 func (c *Client) SetStatementTimeout(ctx context.Context, d time.Duration) (time.Duration, error) {
 	resp, err := call[*messages.ClientSetStatementTimeoutResponse](ctx, c, "set statement timeout",
-		&messages.ClientSetStatementTimeout{Conn: c.conn, TimeoutMs: uint64(d / time.Millisecond)})
+		&messages.ClientSetStatementTimeout{TimeoutMs: uint64(d / time.Millisecond)})
 	if err != nil {
 		return 0, err
 	}

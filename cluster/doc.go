@@ -28,21 +28,28 @@
 // replica.Launcher: it asks the membership actor for a member and spawns
 // the runtime there with protoactor's remote spawn of the runtime kind,
 // which Start registers on compute nodes, made to stop rather than restart
-// in place when it fails (runtime_kind.go). A spawn that fails is tried
-// once more on another member.
+// in place when it fails (runtime_kind.go). With LauncherConfig.Setup the
+// spawned actor is sent a ClusterRuntimeSetup (messages/cluster.proto)
+// before the launch returns: a remote spawn carries only a kind name, so
+// this is how the node's runtime host learns its storage. A spawn or setup
+// that fails is tried once more on another member.
 //
 // # What the node and the instance call
 //
 //	m, err := cluster.Start(sys, cluster.Config{...}) // join; spawns the membership actor
 //	m.Membership()                                    // GetMembers → Nodes (JSON)
 //	l, err := m.Launcher(clusterID, timeout)          // a replica.Launcher per compute cluster
+//	l, err = m.NewLauncher(LauncherConfig{Setup: ...}) // the same, configuring each runtime host
+//	l.Retire(replicaID, incarnation, pid)             // end a superseded incarnation's host
 //	l.Release(replicaID)                              // a dropped replica leaves the view
 //	<-m.Evicted()                                     // rejoin with a new actor system
 //	m.Stop()                                          // leave
 //
 // # Messages
 //
-// GetMembers, Place, Release and Subscribe, and what they answer, are
+// GetMembers, Place, Release, Subscribe, EndpointLost and EndpointUp (a
+// lost connection makes a member suspect: placement avoids it while
+// another compute member is up), and what they answer, are
 // in-process Go structs: the membership actor accepts nothing from other
 // processes (surface.AllowRemote with no types). `arborctl get nodes`
 // reaches it through the environment.

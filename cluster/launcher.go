@@ -8,8 +8,10 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/asynkron/protoactor-go/remote"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/arbor-db/arbor/actors/replica"
+	"github.com/arbor-db/arbor/messages"
 	"github.com/arbor-db/arbor/timely"
 )
 
@@ -29,6 +31,14 @@ type LauncherConfig struct {
 	// Timeout bounds each step of a launch (the placement, the remote
 	// spawn). Default 5s. A context deadline that comes first wins.
 	Timeout time.Duration
+	// Setup, when set, is sent to every runtime this launcher spawns, with
+	// its cluster, replica and incarnation filled in, before the launch
+	// returns: a remote spawn carries only a kind name, so this is how the
+	// runtime host learns its configuration (the storage actor). The host
+	// must answer ClusterRuntimeSetupResponse within Timeout; a refusal or
+	// no answer fails that member like a failed spawn (the host is told to
+	// retire, and another member is tried).
+	Setup *messages.ClusterRuntimeSetup
 	// Logger (slog.Default() when nil).
 	Logger *slog.Logger
 }
@@ -97,6 +107,11 @@ func (l *PlacementLauncher) Launch(ctx context.Context, r timely.ReplicaId, inca
 		}
 		pid, err := l.spawn(ctx, key, pl)
 		if err == nil {
+			if err = l.setup(ctx, key, pl, pid); err != nil {
+				l.retire(key, pl.Incarnation, pid)
+			}
+		}
+		if err == nil {
 			l.cfg.Logger.Info("replica runtime spawned", "replica", key.String(), "incarnation", incarnation, "member", pl.Member, "pid", pid.String())
 			return pid, nil
 		}
@@ -116,6 +131,47 @@ func (l *PlacementLauncher) Launch(ctx context.Context, r timely.ReplicaId, inca
 // stop. Needs no answer.
 func (l *PlacementLauncher) Release(r timely.ReplicaId) {
 	l.cfg.System.Root.Send(l.cfg.Membership, Release{Replica: ReplicaKey{Cluster: l.cfg.Cluster, Replica: r}})
+}
+
+// Retire tells the runtime host of an incarnation of a replica to stop:
+// the incarnation is over (superseded or dropped). A peer cannot Stop an
+// actor on another node (the remote guard drops system messages), so this
+// is a protocol message the host accepts. Needs no answer; a host that is
+// already gone ignores nothing and loses nothing.
+func (l *PlacementLauncher) Retire(r timely.ReplicaId, incarnation uint64, pid *actor.PID) {
+	l.retire(ReplicaKey{Cluster: l.cfg.Cluster, Replica: r}, incarnation, pid)
+}
+
+func (l *PlacementLauncher) retire(key ReplicaKey, incarnation uint64, pid *actor.PID) {
+	if pid == nil {
+		return
+	}
+	l.cfg.System.Root.Send(pid, &messages.ClusterRuntimeRetire{
+		Cluster: messages.FromClusterId(key.Cluster), Replica: messages.FromReplicaId(key.Replica), Incarnation: incarnation})
+}
+
+// setup sends the configured ClusterRuntimeSetup to a spawned runtime host
+// and waits for its answer, bounded like every step.
+func (l *PlacementLauncher) setup(ctx context.Context, key ReplicaKey, pl Placement, pid *actor.PID) error {
+	if l.cfg.Setup == nil {
+		return nil
+	}
+	msg := proto.Clone(l.cfg.Setup).(*messages.ClusterRuntimeSetup)
+	msg.Cluster, msg.Replica, msg.Incarnation = messages.FromClusterId(key.Cluster), messages.FromReplicaId(key.Replica), pl.Incarnation
+	res, err := l.await(ctx, l.cfg.System.Root.RequestFuture(pid, msg, l.timeout(ctx)))
+	if err != nil {
+		return fmt.Errorf("setup: %w", err)
+	}
+	switch r := res.(type) {
+	case *messages.ClusterRuntimeSetupResponse:
+		if e := r.GetError(); e != nil {
+			return fmt.Errorf("setup refused: %w", messages.ErrorFromWire(e))
+		}
+		return nil
+	case *messages.UnknownMessageReply:
+		return fmt.Errorf("setup: the runtime kind does not take a setup (%s)", r.GetError().GetMessage())
+	}
+	return fmt.Errorf("setup: runtime answered %T", res)
 }
 
 // place asks the membership actor for a member.

@@ -10,10 +10,12 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/asynkron/protoactor-go/remote"
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/wrapperspb"
 
 	"github.com/arbor-db/arbor/actors/replica"
 	"github.com/arbor-db/arbor/actors/surface"
+	"github.com/arbor-db/arbor/messages"
 	"github.com/arbor-db/arbor/testkit"
 	"github.com/arbor-db/arbor/timely"
 )
@@ -135,4 +137,104 @@ func TestLaunchAvoidsDeadMember(t *testing.T) {
 	if !errors.Is(res.err, ErrSpawn) || !errors.Is(res.err, replica.ErrLaunchFailed) {
 		t.Fatalf("launch with no live member: %v", res.err)
 	}
+}
+
+// setupRuntime plays a runtime host: it refuses the setup of incarnation
+// 1 and accepts others, and reports every setup and retire it gets.
+type setupRuntime struct{ seen chan<- proto.Message }
+
+func (s setupRuntime) Receive(ctx actor.Context) {
+	switch m := ctx.Message().(type) {
+	case *messages.ClusterRuntimeSetup:
+		s.seen <- m
+		var err error
+		if m.GetIncarnation() == 1 {
+			err = messages.ErrInvalidArgument
+		}
+		ctx.Respond(&messages.ClusterRuntimeSetupResponse{Error: messages.ErrorToWire(err)})
+	case *messages.ClusterRuntimeRetire:
+		s.seen <- m
+	}
+}
+
+// TestLaunchSetsUpTheRuntime: with LauncherConfig.Setup, a spawned runtime
+// gets the setup with its cluster, replica and incarnation filled in
+// before the launch returns; a refused setup retires that runtime,
+// releases the placement and tries another member, and the refusal is
+// what the caller sees when there is none.
+func TestLaunchSetsUpTheRuntime(t *testing.T) {
+	const timeout = 5 * time.Second
+	sys := testkit.NewSystem(t)
+	seen := make(chan proto.Message, 8)
+	rc := remote.Configure("127.0.0.1", 0)
+	rc.MaxRetryCount = 1
+	r := remote.NewRemote(sys, rc)
+	r.Register(DefaultRuntimeKind, runtimeKindProps(actor.PropsFromProducer(func() actor.Actor { return setupRuntime{seen: seen} })))
+	r.Start()
+	t.Cleanup(func() { surface.ShutdownRemote(r) })
+
+	membership := testkit.NewProbe(t, sys)
+	cid := timely.ClusterId{Kind: timely.User, Value: 2}
+	l, err := NewPlacementLauncher(LauncherConfig{
+		Cluster: cid, System: sys, Membership: membership.PID(), Remote: r, Timeout: timeout, Logger: testkit.QuietLogger(),
+		Setup: &messages.ClusterRuntimeSetup{StorageAddress: "10.0.0.1:1", StorageId: "node/storage"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rid := timely.ReplicaId{Kind: timely.User, Value: 5}
+	type launched struct {
+		pid *actor.PID
+		err error
+	}
+	done := make(chan launched, 1)
+	launch := func(inc uint64) {
+		go func() {
+			pid, err := l.Launch(context.Background(), rid, inc)
+			done <- launched{pid, err}
+		}()
+		p := testkit.ExpectMsg[Place](membership, timeout)
+		membership.Reply(PlaceResult{Placement: Placement{Replica: p.Replica, Incarnation: inc, Member: "self", Address: sys.Address()}})
+	}
+	result := func() launched {
+		t.Helper()
+		select {
+		case res := <-done:
+			return res
+		case <-time.After(timeout):
+			t.Fatal("launch did not return")
+			return launched{}
+		}
+	}
+
+	launch(1)
+	setup := (<-seen).(*messages.ClusterRuntimeSetup)
+	if got, _ := setup.GetReplica().ToTimely(); got != rid || setup.GetIncarnation() != 1 || setup.GetStorageId() != "node/storage" {
+		t.Fatalf("setup %v", setup)
+	}
+	if retire := (<-seen).(*messages.ClusterRuntimeRetire); retire.GetIncarnation() != 1 {
+		t.Fatalf("retire %v", retire)
+	}
+	testkit.ExpectMsg[Release](membership, timeout)
+	if p := testkit.ExpectMsg[Place](membership, timeout); len(p.Avoid) != 1 || p.Avoid[0] != "self" {
+		t.Fatalf("second place %+v, want self avoided", p)
+	}
+	membership.Reply(PlaceResult{Err: ErrNoComputeMember})
+	if res := result(); !errors.Is(res.err, ErrSpawn) || !strings.Contains(res.err.Error(), "setup refused") {
+		t.Fatalf("launch with its setup refused: %v", res.err)
+	}
+
+	launch(2)
+	if s := (<-seen).(*messages.ClusterRuntimeSetup); s.GetIncarnation() != 2 {
+		t.Fatalf("setup %v", s)
+	}
+	res := result()
+	if res.err != nil || !strings.HasSuffix(res.pid.Id, RuntimeName(ReplicaKey{Cluster: cid, Replica: rid}, 2)) {
+		t.Fatalf("launch: %v, %v", res.pid, res.err)
+	}
+	l.Retire(rid, 2, res.pid)
+	if retire := (<-seen).(*messages.ClusterRuntimeRetire); retire.GetIncarnation() != 2 {
+		t.Fatalf("retire %v", retire)
+	}
+	sys.Root.Stop(res.pid)
 }

@@ -148,6 +148,14 @@ func Start(sys *actor.ActorSystem, cfg Config) (_ *Member, err error) {
 	// (member_list.go:160): it only copies and sends.
 	c := m.c
 	m.sub = sys.EventStream.Subscribe(func(evt any) {
+		switch e := evt.(type) {
+		case *remote.EndpointTerminatedEvent:
+			sys.Root.Send(m.membership, EndpointLost{Address: e.Address})
+			return
+		case *remote.EndpointConnectedEvent:
+			sys.Root.Send(m.membership, EndpointUp{Address: e.Address})
+			return
+		}
 		t, ok := evt.(*cluster.ClusterTopology)
 		if !ok {
 			return
@@ -241,10 +249,18 @@ func (m *Member) Evicted() <-chan struct{} { return m.evicted }
 // Launcher returns a placement launcher for one compute cluster's
 // replicas, spawning runtimes of this member's RuntimeKind.
 func (m *Member) Launcher(clusterID timely.ClusterId, timeout time.Duration) (*PlacementLauncher, error) {
-	return NewPlacementLauncher(LauncherConfig{
-		Cluster: clusterID, System: m.sys, Membership: m.membership, Remote: m.c.Remote,
-		Kind: m.cfg.RuntimeKind, Timeout: timeout, Logger: m.cfg.Logger,
-	})
+	return m.NewLauncher(LauncherConfig{Cluster: clusterID, Timeout: timeout})
+}
+
+// NewLauncher is Launcher with the rest of LauncherConfig (a Setup for
+// the runtimes): the member fills System, Membership, Remote, Kind and
+// Logger.
+func (m *Member) NewLauncher(cfg LauncherConfig) (*PlacementLauncher, error) {
+	cfg.System, cfg.Membership, cfg.Remote, cfg.Kind = m.sys, m.membership, m.c.Remote, m.cfg.RuntimeKind
+	if cfg.Logger == nil {
+		cfg.Logger = m.cfg.Logger
+	}
+	return NewPlacementLauncher(cfg)
 }
 
 // Stop leaves the cluster and stops what Start started; the actor system

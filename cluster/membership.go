@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 	"maps"
@@ -85,6 +86,20 @@ type Release struct {
 	Incarnation uint64
 }
 
+// EndpointLost tells the membership actor that this process lost its
+// connection to a remote address (protoactor's EndpointTerminatedEvent,
+// which Start forwards): a member there is suspect until EndpointUp names
+// the address again. Placement avoids suspect members while another
+// compute member is up, so a replica whose node just died is not placed
+// back on it before the provider notices (a spawn there would wait out
+// protoactor's 2 s redial sleep). Needs no answer.
+type EndpointLost struct{ Address string }
+
+// EndpointUp tells the membership actor that a connection to an address
+// was made (protoactor's EndpointConnectedEvent): it is no longer
+// suspect. Needs no answer.
+type EndpointUp struct{ Address string }
+
 // Subscribe asks for MemberLeft and Evicted notices to be sent to PID until
 // Unsubscribe. Needs no answer.
 type Subscribe struct{ PID *actor.PID }
@@ -150,7 +165,7 @@ func NewMembership(cfg MembershipConfig) (*actor.Props, error) {
 	// told, and protoactor does not tell it again.
 	core := NewCore(cfg.Self, cfg.Seed, cfg.MaxDeparted)
 	return actor.PropsFromProducer(func() actor.Actor {
-		return &membership{cfg: cfg, core: core, metrics: m, unhandled: unhandled, subscribers: map[string]*actor.PID{}}
+		return &membership{cfg: cfg, core: core, metrics: m, unhandled: unhandled, subscribers: map[string]*actor.PID{}, suspect: map[string]bool{}}
 	}, actor.WithReceiverMiddleware(allow)), nil
 }
 
@@ -164,6 +179,8 @@ type membership struct {
 	core        *Core
 	subscribers map[string]*actor.PID
 	evicted     bool
+	// suspect: addresses whose endpoint this process lost (EndpointLost)
+	suspect map[string]bool
 }
 
 func (a *membership) Receive(ctx actor.Context) {
@@ -178,6 +195,15 @@ func (a *membership) Receive(ctx actor.Context) {
 		a.handlePlace(ctx, msg)
 	case Release:
 		a.core.Release(msg.Replica, msg.Incarnation)
+	case EndpointLost:
+		// Only members' addresses are kept (clients come and go too);
+		// a topology change drops the addresses no member up has.
+		if !a.suspect[msg.Address] && slices.ContainsFunc(a.core.View().Up(), func(m MemberInfo) bool { return m.Address == msg.Address }) {
+			a.cfg.Logger.Info("endpoint lost; its member is avoided for placement", "address", msg.Address)
+			a.suspect[msg.Address] = true
+		}
+	case EndpointUp:
+		delete(a.suspect, msg.Address)
 	case Subscribe:
 		if msg.PID != nil {
 			a.subscribers[msg.PID.String()] = msg.PID
@@ -227,11 +253,28 @@ func (a *membership) handleTopology(ctx actor.Context, t Topology) {
 			a.cfg.OnEvicted()
 		}
 	}
-	a.metrics.up.Set(float64(len(a.core.View().Up())))
+	up := a.core.View().Up()
+	for addr := range a.suspect {
+		if !slices.ContainsFunc(up, func(m MemberInfo) bool { return m.Address == addr }) {
+			delete(a.suspect, addr)
+		}
+	}
+	a.metrics.up.Set(float64(len(up)))
 }
 
 func (a *membership) handlePlace(ctx actor.Context, p Place) {
-	pl, err := a.core.Place(p.Replica, p.Incarnation, p.Avoid...)
+	avoid := p.Avoid
+	for _, m := range a.core.View().Up() {
+		if a.suspect[m.Address] {
+			avoid = append(avoid, m.ID)
+		}
+	}
+	pl, err := a.core.Place(p.Replica, p.Incarnation, avoid...)
+	if errors.Is(err, ErrNoComputeMember) && len(avoid) > len(p.Avoid) {
+		// Only suspect members are left: a lost endpoint may be a blip,
+		// so try them rather than fail.
+		pl, err = a.core.Place(p.Replica, p.Incarnation, p.Avoid...)
+	}
 	if err == nil {
 		a.cfg.Logger.Info("replica placed", "replica", p.Replica.String(), "incarnation", p.Incarnation, "member", pl.Member, "address", pl.Address)
 	}

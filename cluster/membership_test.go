@@ -121,3 +121,53 @@ func TestMembershipActor(t *testing.T) {
 	sys.Root.Send(pid, Topology{Members: all[1:2], Blocked: []string{"a", "c"}})
 	probe.ExpectNoMsg(50 * time.Millisecond)
 }
+
+// TestPlacementAvoidsLostEndpoints: a member whose endpoint this process
+// lost is not chosen while another compute member is up; when it is the
+// only one left it is chosen anyway; a reconnect clears it; a lost
+// address that is no member's is not kept.
+func TestPlacementAvoidsLostEndpoints(t *testing.T) {
+	const timeout = 5 * time.Second
+	sys := testkit.NewSystem(t)
+	props, err := NewMembership(MembershipConfig{Self: "a", Seed: 7, Logger: testkit.QuietLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pid := sys.Root.Spawn(props)
+	sys.Root.Send(pid, Topology{Members: []MemberInfo{
+		{ID: "b", Name: "n2", Address: "127.0.0.1:2", Roles: []string{RoleCompute}},
+		{ID: "c", Name: "n3", Address: "127.0.0.1:3", Roles: []string{RoleCompute}},
+	}})
+	cid := timely.ClusterId{Kind: timely.User, Value: 1}
+	place := func(r, inc uint64) string {
+		t.Helper()
+		key := ReplicaKey{Cluster: cid, Replica: timely.ReplicaId{Kind: timely.User, Value: r}}
+		res, err := sys.Root.RequestFuture(pid, Place{Replica: key, Incarnation: inc}, timeout).Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		pr := res.(PlaceResult)
+		if pr.Err != nil {
+			t.Fatalf("place: %v", pr.Err)
+		}
+		sys.Root.Send(pid, Release{Replica: key})
+		return pr.Placement.Member
+	}
+	sys.Root.Send(pid, EndpointLost{Address: "127.0.0.1:2"})
+	sys.Root.Send(pid, EndpointLost{Address: "127.0.0.1:99"}) // a client, say
+	for r := uint64(1); r <= 5; r++ {
+		if m := place(r, 1); m != "c" {
+			t.Fatalf("replica %d placed on %s, whose endpoint is lost", r, m)
+		}
+	}
+	sys.Root.Send(pid, EndpointLost{Address: "127.0.0.1:3"})
+	if m := place(1, 2); m == "" {
+		t.Fatal("no placement with every member suspect")
+	}
+	sys.Root.Send(pid, EndpointUp{Address: "127.0.0.1:3"})
+	for r := uint64(1); r <= 5; r++ {
+		if m := place(r, 3); m != "c" {
+			t.Fatalf("replica %d placed on %s; only b is suspect now", r, m)
+		}
+	}
+}

@@ -23,7 +23,7 @@ import (
 // An Arrangement is not safe for concurrent use.
 type Arrangement struct {
 	since   timely.Frontier
-	buckets map[uint64]*trace
+	table   traceTable
 	keys    int // number of traces
 	entries int // number of (value, time, diff) entries over all traces
 	// pending lists the traces holding more than one distinct time: only
@@ -35,6 +35,9 @@ type Arrangement struct {
 	// allocation instead of two, and no more memory (the pair fills the
 	// same size class as the two did).
 	oneValue bool
+	// order keeps the traces in key order once something has read the
+	// arrangement in order (readOrdered); nil until then.
+	order *keyOrder
 }
 
 // traceWithEntry is a trace and the backing of its first entry.
@@ -68,7 +71,7 @@ type entry struct {
 
 // NewArrangement returns an empty arrangement with since {0}.
 func NewArrangement() *Arrangement {
-	return &Arrangement{buckets: map[uint64]*trace{}}
+	return &Arrangement{}
 }
 
 // Since returns the arrangement's since: reads are exact at times t with
@@ -131,7 +134,11 @@ func (a *Arrangement) updateAt(k keyRef, val Row, t timely.Timestamp, diff int64
 	if t < s {
 		t = s
 	}
-	tr := a.lookupAt(k)
+	// One probe sequence finds the key's slot, and its place if it is new.
+	slot := a.table.slot(k.hash)
+	tr := slot.tr
+	for ; tr != nil && !k.matches(tr.key); tr = tr.next {
+	}
 	if tr == nil {
 		if a.oneValue {
 			tw := &traceWithEntry{}
@@ -140,9 +147,12 @@ func (a *Arrangement) updateAt(k keyRef, val Row, t timely.Timestamp, diff int64
 		} else {
 			tr = &trace{}
 		}
-		tr.key, tr.hash, tr.next, tr.lo, tr.hi = k.row(), k.hash, a.buckets[k.hash], t, t
-		a.buckets[k.hash] = tr
+		tr.key, tr.hash, tr.lo, tr.hi = k.row(), k.hash, t, t
+		a.table.push(slot, tr)
 		a.keys++
+		if a.order != nil {
+			a.orderAdd(tr)
+		}
 	} else if tr.big == nil && tr.lo < s {
 		// Bring a small key's history up to the since first, so the new
 		// update merges with the entries it is logically equal to. (A big
@@ -279,22 +289,12 @@ func (tr *trace) compactBig(s timely.Timestamp) int {
 }
 
 func (a *Arrangement) remove(tr *trace) {
-	h := tr.hash
 	tr.removed = true
-	p := a.buckets[h]
-	if p == tr {
-		if tr.next == nil {
-			delete(a.buckets, h)
-		} else {
-			a.buckets[h] = tr.next
-		}
-	} else {
-		for p.next != tr {
-			p = p.next
-		}
-		p.next = tr.next
-	}
+	a.table.remove(tr)
 	a.keys--
+	if a.order != nil {
+		a.order.dead++
+	}
 }
 
 // Compact advances the since to since and compacts every key that holds
@@ -315,8 +315,8 @@ func (a *Arrangement) compactTo(since timely.Frontier, full bool) {
 	a.since = since
 	s, ok := since.Time()
 	if !ok {
-		a.buckets = map[uint64]*trace{}
-		a.keys, a.entries, a.pending = 0, 0, nil
+		a.table = traceTable{}
+		a.keys, a.entries, a.pending, a.order = 0, 0, nil, nil
 		return
 	}
 	keep := a.pending[:0]
@@ -374,8 +374,8 @@ func (a *Arrangement) Read(t timely.Timestamp, fn func(key, val Row, mult int64)
 	if err := a.checkRead(t); err != nil {
 		return err
 	}
-	for _, tr := range a.buckets {
-		for ; tr != nil; tr = tr.next {
+	for i := range a.table.slots {
+		for tr := a.table.slots[i].tr; tr != nil; tr = tr.next {
 			key := tr.key
 			tr.read(t, func(val Row, mult int64) { fn(key, val, mult) })
 		}
@@ -384,10 +384,12 @@ func (a *Arrangement) Read(t timely.Timestamp, fn func(key, val Row, mult int64)
 }
 
 // appendRows appends every value at time t to buf, each as many times as
-// its multiplicity, in no particular order, for a peek that needs no more.
-// It returns false, having stopped early, when a multiplicity is negative
-// or there would be more than maxRows rows.
-func (a *Arrangement) appendRows(buf []Row, t timely.Timestamp, maxRows int64) ([]Row, bool) {
+// its multiplicity, for a peek that needs no more: in key order (and within
+// a key in value order) when ordered, else in no particular order. It
+// returns false, having stopped early, when a multiplicity is negative or
+// there would be more than maxRows rows. The caller checks t against the
+// since.
+func (a *Arrangement) appendRows(buf []Row, t timely.Timestamp, maxRows int64, ordered bool) ([]Row, bool) {
 	if buf == nil {
 		buf = make([]Row, 0, min(int64(a.entries), maxRows))
 	}
@@ -401,20 +403,33 @@ func (a *Arrangement) appendRows(buf []Row, t timely.Timestamp, maxRows int64) (
 			buf = append(buf, val)
 		}
 	}
-	for _, tr := range a.buckets {
-		for ; tr != nil && ok; tr = tr.next {
-			if tr.big == nil && tr.lo == tr.hi {
-				if tr.lo > t {
-					continue
-				}
-				for i := range tr.entries { // one time: each value once
-					if add(tr.entries[i].val, tr.entries[i].diff); !ok {
-						break
-					}
-				}
-				continue
+	visit := func(tr *trace) {
+		if tr.big == nil && tr.lo == tr.hi {
+			if tr.lo > t {
+				return
 			}
-			tr.read(t, add)
+			for i := range tr.entries { // one time: each value once
+				if add(tr.entries[i].val, tr.entries[i].diff); !ok {
+					return
+				}
+			}
+			return
+		}
+		tr.read(t, add)
+	}
+	if ordered {
+		for _, tr := range a.ordered() {
+			if !tr.removed {
+				if visit(tr); !ok {
+					return nil, false
+				}
+			}
+		}
+		return buf, true
+	}
+	for i := range a.table.slots {
+		for tr := a.table.slots[i].tr; tr != nil && ok; tr = tr.next {
+			visit(tr)
 		}
 		if !ok {
 			return nil, false
@@ -429,7 +444,7 @@ func (a *Arrangement) lookup(key Row) *trace {
 
 // lookupAt finds the trace of a key given by reference.
 func (a *Arrangement) lookupAt(k keyRef) *trace {
-	for tr := a.buckets[k.hash]; tr != nil; tr = tr.next {
+	for tr := a.table.find(k.hash); tr != nil; tr = tr.next {
 		if k.matches(tr.key) {
 			return tr
 		}

@@ -93,6 +93,26 @@ func arrangementRun(seed int64, keys, vals, steps int) error {
 			if fmt.Sprint(got) != fmt.Sprint(want) {
 				return fmt.Errorf("read at %d (since %d): got %v, want %v", at, since, got, want)
 			}
+			// In key order: the same contents, keys ascending, values
+			// ascending within a key.
+			got = map[[2]int64]int64{}
+			var prev Row
+			var orderErr error
+			if err := a.readOrdered(at, func(k, v Row, m int64) {
+				got[[2]int64{k[0].AsInt64(), v[1].AsInt64()}] += m
+				if prev != nil && prev.Compare(v) >= 0 && orderErr == nil {
+					orderErr = fmt.Errorf("ordered read at %d: %s after %s", at, v, prev)
+				}
+				prev = v
+			}); err != nil {
+				return err
+			}
+			if orderErr != nil {
+				return orderErr
+			}
+			if fmt.Sprint(got) != fmt.Sprint(want) {
+				return fmt.Errorf("ordered read at %d (since %d): got %v, want %v", at, since, got, want)
+			}
 			if since > 0 {
 				if err := a.ReadKey(Row{Int64(0)}, since-1, func(Row, int64) {}); !errors.Is(err, ErrCompacted) {
 					return fmt.Errorf("read before since: %v", err)

@@ -63,6 +63,11 @@ func getP(id timely.GlobalId) *messages.Plan {
 	return &messages.Plan{Node: &messages.Plan_Get{Get: &messages.GetPlan{Source: messages.FromGlobalId(id)}}}
 }
 
+// appendOnlyP is getP of a source declared append-only.
+func appendOnlyP(id timely.GlobalId) *messages.Plan {
+	return &messages.Plan{Node: &messages.Plan_Get{Get: &messages.GetPlan{Source: messages.FromGlobalId(id), AppendOnly: true}}}
+}
+
 func constP(schema Schema, rows ...Row) *messages.Plan {
 	c := &messages.ConstantPlan{Schema: SchemaToWire(schema)}
 	for _, r := range rows {

@@ -45,13 +45,100 @@ func consolidateRows(rs []rowDiff) []rowDiff {
 
 // Consolidate sorts updates by time then row and sums the diffs of equal
 // (row, time) pairs, dropping those that sum to zero. It reuses the slice.
-func Consolidate(us []Update) []Update {
+// Updates already in time order (a dataflow's output is) are sorted by row
+// one time at a time, with abbreviated keys (updateSorter).
+func Consolidate(us []Update) []Update { return consolidateUpdates(us, nil) }
+
+// consolidateUpdates is Consolidate with buffers to reuse (or nil).
+func consolidateUpdates(us []Update, s *updateSorter) []Update {
+	if len(us) >= 64 && slices.IsSortedFunc(us, byTime) {
+		if s == nil {
+			s = &updateSorter{}
+		}
+		for i := 0; i < len(us); {
+			j := i + 1
+			for j < len(us) && us[j].Time == us[i].Time {
+				j++
+			}
+			s.sort(us[i:j])
+			i = j
+		}
+	}
 	return consolidate(us, func(a, b Update) int {
 		if c := cmp.Compare(a.Time, b.Time); c != 0 {
 			return c
 		}
 		return a.Row.Compare(b.Row)
 	}, func(x *Update) *int64 { return &x.Diff })
+}
+
+// updateSorter sorts updates by row: it radix sorts the rows' first
+// column, abbreviated (see abbrev), then sorts each run of equal
+// abbreviations by row; rows with a null or no first column come first, by
+// row. Rows whose first columns differ in type (not possible in one
+// collection) are sorted by Row.Compare alone. Its buffers are kept from
+// call to call (a dataflow keeps one for TakeOutput).
+type updateSorter struct {
+	keyed, tmp []abbreviated
+	out        []Update
+}
+
+func (s *updateSorter) sort(us []Update) {
+	byRow := func(a, b Update) int { return a.Row.Compare(b.Row) }
+	if len(us) < 64 || slices.IsSortedFunc(us, byRow) {
+		if len(us) < 64 {
+			slices.SortFunc(us, byRow)
+		}
+		return
+	}
+	out := s.out[:0] // the rows with a null or no first column, then the rest
+	keyed := s.keyed[:0]
+	var typ Type
+	for i := range us {
+		r := us[i].Row
+		if len(r) == 0 || r[0].typ == 0 {
+			out = append(out, us[i])
+			continue
+		}
+		if typ == 0 {
+			typ = r[0].typ
+		} else if r[0].typ != typ {
+			clear(out)
+			slices.SortFunc(us, byRow)
+			return
+		}
+		keyed = append(keyed, abbreviated{ab: abbrev(r[0]), i: int32(i)})
+	}
+	slices.SortFunc(out, byRow)
+	if cap(s.tmp) < len(keyed) {
+		s.tmp = make([]abbreviated, len(keyed))
+	}
+	radixSort(keyed, s.tmp[:len(keyed)])
+	cmpKeyed := func(a, b abbreviated) int {
+		if a.ab != b.ab {
+			return cmp.Compare(a.ab, b.ab)
+		}
+		return us[a.i].Row.Compare(us[b.i].Row)
+	}
+	for i := 0; i < len(keyed); {
+		j := i + 1
+		for j < len(keyed) && keyed[j].ab == keyed[i].ab {
+			j++
+		}
+		if j-i > 1 {
+			slices.SortFunc(keyed[i:j], cmpKeyed)
+		}
+		i = j
+	}
+	for _, k := range keyed {
+		out = append(out, us[k.i])
+	}
+	copy(us, out)
+	clear(out) // release the rows
+	s.out, s.keyed = out[:0], keyed[:0]
+	if cap(out) > maxKeptBuffer { // keep buffers for ordinary batches, not a backfill's
+		s.out, s.keyed, s.tmp = nil, nil, nil
+	}
 }
 
 // ConsolidateErrors is Consolidate for error updates: by time, then message.

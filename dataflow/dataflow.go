@@ -46,9 +46,13 @@ type Dataflow struct {
 	errors   *Arrangement // error messages (key = one string datum)
 	key      []int
 	keyIsRow bool // key is every column in order: the row is its own key
-	updates  []Update
-	errUpds  []ErrorUpdate
-	temporal []*temporalFilterOp // every temporal filter, for their scheduled times
+	// keyIsPrefix: the key is columns 0..k-1, so key order then value
+	// order is row order
+	keyIsPrefix bool
+	updates     []Update
+	errUpds     []ErrorUpdate
+	sorter      updateSorter        // TakeOutput's buffers
+	temporal    []*temporalFilterOp // every temporal filter, for their scheduled times
 }
 
 type input struct {
@@ -76,10 +80,11 @@ func NewDataflow(plan *Plan, config Config) *Dataflow {
 		key:     plan.ArrangementKey(),
 		current: map[timely.GlobalId]batch{},
 	}
-	d.keyIsRow = len(d.key) == len(plan.Schema())
+	d.keyIsPrefix = true
 	for i, c := range d.key {
-		d.keyIsRow = d.keyIsRow && c == i
+		d.keyIsPrefix = d.keyIsPrefix && c == i
 	}
+	d.keyIsRow = d.keyIsPrefix && len(d.key) == len(plan.Schema())
 	d.output.oneValue = d.keyIsRow
 	d.output.Compact(timely.At(config.AsOf))
 	d.errors.Compact(timely.At(config.AsOf))
@@ -110,12 +115,18 @@ func (d *Dataflow) instantiate(n *node) *instance {
 		return &instance{inputs: []*instance{d.instantiate(m.inputs[0])},
 			op: &mapProjectOp{exprs: m.exprs, cols: n.cols}}
 	}
+	if n.kind == kindTopK && usesMonoTopK(n) && n.inputs[0].kind == kindMap {
+		m := n.inputs[0]
+		op := newMonoTopKOp(n)
+		op.exprs = m.exprs
+		return &instance{inputs: []*instance{d.instantiate(m.inputs[0])}, op: op}
+	}
 	if fin, join := fusedJoin(n); join != nil {
 		inst := &instance{}
 		for _, in := range join.inputs {
 			inst.inputs = append(inst.inputs, d.instantiate(in))
 		}
-		op := newJoinOp(join.join)
+		op := newJoinOp(join.join, join.inputs)
 		op.fin = fin
 		inst.op = op
 		return inst
@@ -140,8 +151,11 @@ func (d *Dataflow) instantiate(n *node) *instance {
 		if allAccumulable(n.aggs) {
 			inst.op = newAccumReduceOp(n)
 		}
+		if j, ok := inst.inputs[0].op.(*joinOp); ok && j.fin != nil && keepsNoRows(inst.op) {
+			j.fin.transient = true
+		}
 	case kindJoin:
-		inst.op = newJoinOp(n.join)
+		inst.op = newJoinOp(n.join, n.inputs)
 	case kindUnion:
 		inst.op = unionOp{}
 	case kindDistinct:
@@ -150,6 +164,9 @@ func (d *Dataflow) instantiate(n *node) *instance {
 		inst.op = negateOp{}
 	case kindTopK:
 		inst.op = newTopKOp(n)
+		if usesMonoTopK(n) {
+			inst.op = newMonoTopKOp(n)
+		}
 	case kindArrangeBy:
 		inst.op = passOp{}
 	case kindTemporalFilter:
@@ -158,6 +175,21 @@ func (d *Dataflow) instantiate(n *node) *instance {
 		inst.op = o
 	}
 	return inst
+}
+
+// keepsNoRows reports whether an operator keeps none of its input rows
+// past its step: a Reduce that arranges nothing (monotonic min/max, or
+// accumulable over a monotonic or non-negative input) builds its own output
+// rows and keys, copying datums out of its input. A join feeding such an
+// operator may reuse its output rows' memory from step to step.
+func keepsNoRows(op operator) bool {
+	switch o := op.(type) {
+	case *reduceOp:
+		return o.monotonic
+	case *accumReduceOp:
+		return o.monotonic || o.nonNegative
+	}
+	return false
 }
 
 // fusedJoin recognises a Join followed by a Filter, a Project or a Filter
@@ -219,13 +251,20 @@ func (d *Dataflow) Push(source timely.GlobalId, updates []Update) error {
 	if !ok {
 		return fmt.Errorf("%w: push to %s, the dataflow reads %v", ErrUnknownSource, source, d.plan.sources)
 	}
-	for i, u := range updates {
+	plain := true // no zero diff and no time before AsOf: append as they are
+	for i := range updates {
+		u := &updates[i]
 		if !in.frontier.Admits(u.Time) {
 			return fmt.Errorf("%w: update %d of %s is at %d, the source's frontier is %s", ErrNotAdmitted, i, source, u.Time, in.frontier)
 		}
 		if err := in.schema.Validate(u.Row); err != nil {
 			return fmt.Errorf("update %d of %s: %w", i, source, err)
 		}
+		plain = plain && u.Diff != 0 && u.Time >= d.config.AsOf
+	}
+	if plain {
+		in.pending = append(in.pending, updates...)
+		return nil
 	}
 	for _, u := range updates {
 		if u.Diff == 0 {
@@ -423,7 +462,7 @@ func (d *Dataflow) emit(t timely.Timestamp, b batch) {
 // their times are before OutputFrontier. With Config.DiscardUpdates it
 // returns nothing.
 func (d *Dataflow) TakeOutput() ([]Update, []ErrorUpdate) {
-	us, es := Consolidate(d.updates), ConsolidateErrors(d.errUpds)
+	us, es := consolidateUpdates(d.updates, &d.sorter), ConsolidateErrors(d.errUpds)
 	d.updates, d.errUpds = nil, nil
 	return us, es
 }
@@ -476,10 +515,23 @@ func (d *Dataflow) Stats() Stats {
 		switch o := inst.op.(type) {
 		case *reduceOp:
 			s.StateGroups += o.outputs.len()
+			if o.monoGroups != nil {
+				s.StateGroups += o.monoGroups.len()
+			}
 		case *accumReduceOp:
 			s.StateGroups += o.groups.len()
 		case *topKOp:
 			s.StateGroups += o.windows.len()
+		case *monoTopKOp:
+			s.StateGroups += o.tops.len()
+		case *joinOp:
+			for _, st := range o.stages {
+				for _, x := range []*appendIndex{st.leftApp, st.rightApp} {
+					if x != nil {
+						s.StateEntries += x.rows
+					}
+				}
+			}
 		}
 		for _, c := range inst.inputs {
 			walk(c)
@@ -502,7 +554,11 @@ func operatorArrangements(op operator) []*Arrangement {
 	case *joinOp:
 		var out []*Arrangement
 		for _, s := range o.stages {
-			out = append(out, s.left, s.right)
+			for _, a := range []*Arrangement{s.left, s.right} {
+				if a != nil {
+					out = append(out, a)
+				}
+			}
 		}
 		return out
 	}

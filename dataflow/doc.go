@@ -24,10 +24,24 @@
 //     messages.Plan (messages/plan.proto). Compile validates a plan against
 //     its sources' schemas and names the operator, column and problem in
 //     every error (all wrap ErrInvalidPlan).
+//   - Append-only sources (monotonic.go): a Get may declare its source
+//     append-only (insertions only, like an event stream). Compile derives
+//     which collections only gain rows, and operators over them keep less
+//     state: a TopK with a limit keeps per group only the rows that reach
+//     its window (topk_monotonic.go, with a Map under it fused in), a
+//     Reduce of min/max or of counts, integer sums and averages keeps its
+//     output or accumulators and not the group's rows, and a Join side is
+//     an unsorted append-only index (join_append.go). A Reduce of counts
+//     and integer sums and averages also arranges nothing when its input is
+//     non-negative by construction (the output of a Reduce, TopK or
+//     Distinct, and what Filter, Map, Project, Union and Join make of it).
 //   - Incremental evaluation (dataflow.go and one file per operator) and
-//     arrangements (arrangement.go; a key's long history is kept in sorted
-//     chunks, chunks.go); peeks (peek.go); Evaluate and EvaluateAt, the
-//     from-scratch reference (evaluate.go).
+//     arrangements (arrangement.go: traces indexed by key hash in an
+//     open-addressing table, trace_table.go; a key's long history is kept
+//     in sorted chunks, chunks.go; the output arrangement's keys in key
+//     order once a peek reads it in order, arrangement_order.go); peeks
+//     (peek.go; orders sorted by abbreviated keys, sort_order.go); Evaluate
+//     and EvaluateAt, the from-scratch reference (evaluate.go).
 //
 // # Using a Dataflow
 //
@@ -61,12 +75,23 @@
 //     flow through every operator unchanged (Negate does not negate them),
 //     and a peek at a time with errors fails with ErrEval naming the first.
 //     Nothing in this package panics on bad input.
+//   - A retraction that reaches an operator relying on an append-only
+//     declaration (one that nothing at its time cancels) is an evaluation
+//     error that stays in that operator's error stream from its time on:
+//     every later peek fails with ErrEval rather than return a result
+//     computed without the rows the operator no longer keeps.
 //   - Stateful operators (Reduce, Join, Distinct, TopK) keep arrangements
 //     compacted to the time they are processing, so their memory follows
 //     their live input; a key with more than 128 entries is compacted a
 //     chunk at a time as its chunks fill, so the cost of an update does not
 //     grow with the key's history. The output arrangement keeps history
 //     from its since on; Compact advances the since and consolidates.
+//   - Peeks return rows in row order unless asked otherwise. The first
+//     peek that needs row order sorts the output arrangement's keys once;
+//     later ones merge in only the keys added since (when the arrangement
+//     key is a leading run of columns, key order is row order and nothing
+//     else is sorted). Other orders sort what was read, and a limit keeps
+//     only the rows that can reach the window.
 //
 // # Writing plans by hand (protojson)
 //

@@ -2,6 +2,7 @@ package dataflow
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/arbor-db/arbor/timely"
 )
@@ -135,7 +136,7 @@ func evaluate(n *node, sources map[timely.GlobalId][]rowDiff, at timely.Timestam
 		}
 	case kindReduce:
 		for _, g := range groupByKey(ins[0], n.groupKey) {
-			row, msg := reduceGroup(g.key, n.aggs, consolidateRows(g.rows))
+			row, msg := reduceGroup(g.key, n.aggs, consolidateRows(slices.Clone(g.rows)))
 			if msg != "" {
 				errs = append(errs, errDiff{err: msg, diff: 1})
 			} else if row != nil {
@@ -144,7 +145,7 @@ func evaluate(n *node, sources map[timely.GlobalId][]rowDiff, at timely.Timestam
 		}
 	case kindTopK:
 		for _, g := range groupByKey(ins[0], n.groupKey) {
-			window, msg := topKGroup(g.key, n.order, n.limit, n.offset, consolidateRows(g.rows))
+			window, msg := topKGroup(g.key, n.order, n.limit, n.offset, consolidateRows(slices.Clone(g.rows)))
 			if msg != "" {
 				errs = append(errs, errDiff{err: msg, diff: 1})
 			}

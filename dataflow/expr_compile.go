@@ -136,7 +136,11 @@ func compileBinary(b *messages.BinaryExpr, schema Schema) (*Expr, error) {
 		if l.typ == TypeFloat64 || r.typ == TypeFloat64 {
 			typ = TypeFloat64
 		}
-		return &Expr{node: &arithExpr{op: op, name: name, l: l.node, r: r.node, float: typ == TypeFloat64}, typ: typ, nullable: nullable}, nil
+		a := arithExpr{op: op, name: name, l: l.node, r: r.node, float: typ == TypeFloat64}
+		if li, ri, ok := intOperands(l, r); ok && typ == TypeInt64 {
+			return &Expr{node: &intArithExpr{arithExpr: a, li: li, ri: ri}, typ: typ, nullable: nullable}, nil
+		}
+		return &Expr{node: &a, typ: typ, nullable: nullable}, nil
 	case messages.BinaryOp_BINARY_OP_AND, messages.BinaryOp_BINARY_OP_OR:
 		if l.typ != TypeBool || r.typ != TypeBool {
 			return nil, invalidf("type mismatch: %s needs bool operands, got %s %s %s", name, l.typ, name, r.typ)
@@ -146,7 +150,11 @@ func compileBinary(b *messages.BinaryExpr, schema Schema) (*Expr, error) {
 		if l.typ != r.typ && !(isNumeric(l.typ) && isNumeric(r.typ)) {
 			return nil, invalidf("type mismatch: cannot compare %s %s %s", l.typ, name, r.typ)
 		}
-		return &Expr{node: &compareExpr{op: op, name: name, l: l.node, r: r.node}, typ: TypeBool, nullable: nullable}, nil
+		c := compareExpr{op: op, name: name, l: l.node, r: r.node}
+		if li, ri, ok := intOperands(l, r); ok {
+			return &Expr{node: &intCompareExpr{compareExpr: c, li: li, ri: ri}, typ: TypeBool, nullable: nullable}, nil
+		}
+		return &Expr{node: &c, typ: TypeBool, nullable: nullable}, nil
 	}
 }
 

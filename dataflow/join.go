@@ -9,6 +9,9 @@ type joinOp struct {
 	spec   *joinSpec
 	stages []*binaryJoin
 	fin    *joinFinish // a Filter and Project fused into the join, or nil
+	// broken is -1, or the input an append-only side of which received a
+	// retraction: the error is out and the join emits no more rows.
+	broken int
 }
 
 // joinFinish is a Filter and/or Project that follows a join, applied to
@@ -22,6 +25,36 @@ type joinFinish struct {
 	cols    []int
 	scratch Row
 	errs    []errDiff
+
+	// transient: the consumer of the join's rows keeps none of them past
+	// its step (see keepsNoRows), so rows are carved out of arena, reused
+	// from step to step, instead of allocated one by one.
+	transient bool
+	arena     []Datum
+}
+
+// newRow returns room for a row of n datums: from the arena when the rows
+// are transient, else a new row.
+func (f *joinFinish) newRow(n int) Row {
+	if !f.transient {
+		return make(Row, n)
+	}
+	if len(f.arena)+n > cap(f.arena) {
+		// Rows already handed out keep the old array; the next step reuses
+		// the new one.
+		f.arena = make([]Datum, 0, max(2*cap(f.arena), 1024, n))
+	}
+	start := len(f.arena)
+	f.arena = f.arena[:start+n]
+	return f.arena[start : start+n : start+n]
+}
+
+// reset starts a step: the rows of the previous step are no longer read.
+func (f *joinFinish) reset() {
+	if f != nil && f.transient {
+		clear(f.arena) // do not keep the last batch's strings alive
+		f.arena = f.arena[:0]
+	}
 }
 
 // add appends the join of l and r with diff to out, or records the error
@@ -40,30 +73,58 @@ func (f *joinFinish) add(out []rowDiff, l, r Row, diff int64) []rowDiff {
 	case !keep:
 		return out
 	case f.project:
-		return append(out, rowDiff{row: row.project(f.cols), diff: diff})
+		p := f.newRow(len(f.cols))
+		for i, c := range f.cols {
+			p[i] = row[c]
+		}
+		return append(out, rowDiff{row: p, diff: diff})
 	}
-	return append(out, rowDiff{row: append(Row(nil), row...), diff: diff})
+	p := f.newRow(len(row))
+	copy(p, row)
+	return append(out, rowDiff{row: p, diff: diff})
 }
 
-// binaryJoin is one stage of a join.
+// binaryJoin is one stage of a join. A side over a monotonic input keeps
+// its rows in an append-only index (leftApp, rightApp) instead of an
+// arrangement; the other of the pair is nil.
 type binaryJoin struct {
 	leftKey, rightKey []int
 	left, right       *Arrangement
+	leftApp, rightApp *appendIndex
 }
 
-func newJoinOp(spec *joinSpec) *joinOp {
-	o := &joinOp{spec: spec}
-	for _, st := range spec.steps {
-		o.stages = append(o.stages, &binaryJoin{leftKey: st.prefixKey, rightKey: st.inputKey,
-			left: NewArrangement(), right: NewArrangement()})
+// newJoinOp builds a join over inputs; an input that is monotonic (and,
+// for the left side of stage k, every input before k) is kept in an
+// append-only index.
+func newJoinOp(spec *joinSpec, inputs []*node) *joinOp {
+	o := &joinOp{spec: spec, broken: -1}
+	prefixMono := inputs[0].monotonic
+	for k, st := range spec.steps {
+		s := &binaryJoin{leftKey: st.prefixKey, rightKey: st.inputKey}
+		if prefixMono {
+			s.leftApp = newAppendIndex()
+		} else {
+			s.left = NewArrangement()
+		}
+		if inputs[k+1].monotonic {
+			s.rightApp = newAppendIndex()
+		} else {
+			s.right = NewArrangement()
+		}
+		prefixMono = prefixMono && inputs[k+1].monotonic
+		o.stages = append(o.stages, s)
 	}
 	return o
 }
 
 func (o *joinOp) compact(t timely.Timestamp) {
 	for _, s := range o.stages {
-		s.left.advanceSince(t)
-		s.right.advanceSince(t)
+		if s.left != nil {
+			s.left.advanceSince(t)
+		}
+		if s.right != nil {
+			s.right.advanceSince(t)
+		}
 	}
 }
 
@@ -99,6 +160,14 @@ func (o *joinOp) step(t timely.Timestamp, in []batch) batch {
 	for _, b := range in {
 		out.errs = append(out.errs, b.errs...)
 	}
+	if o.broken < 0 {
+		o.checkAppendOnly(in, &out)
+	}
+	if o.broken >= 0 {
+		out.errs = consolidateErrs(out.errs)
+		return out
+	}
+	o.fin.reset()
 	acc := o.joinFilter(0, in[0].rows)
 	for k, st := range o.stages {
 		var fin *joinFinish
@@ -117,6 +186,22 @@ func (o *joinOp) step(t timely.Timestamp, in []batch) batch {
 	return out
 }
 
+// checkAppendOnly breaks the join when an input kept in an append-only
+// index receives a retraction that nothing at its time cancels.
+func (o *joinOp) checkAppendOnly(in []batch, out *batch) {
+	for i, b := range in {
+		appendOnly := (i == 0 && o.stages[0].leftApp != nil) || (i > 0 && o.stages[i-1].rightApp != nil)
+		if !appendOnly || allInsertions(b.rows) {
+			continue
+		}
+		if _, bad, ok := insertions(b.rows); !ok {
+			o.broken = i
+			out.errs = append(out.errs, errDiff{err: retractionError("Join", bad), diff: 1})
+			return
+		}
+	}
+}
+
 // hasNull reports whether a key column of row is null (a null never joins).
 func hasNull(row Row, cols []int) bool {
 	for _, c := range cols {
@@ -131,30 +216,49 @@ func hasNull(row Row, cols []int) bool {
 // dl ⋈ right(before t) + left(through t) ⋈ dr.
 // fin, when not nil, filters and projects each joined row.
 func (s *binaryJoin) step(t timely.Timestamp, dl, dr []rowDiff, fin *joinFinish) []rowDiff {
-	var out []rowDiff
+	// Room for one joined row per update, the common case of a key join
+	// (a fact joined to its dimension): growing row by row copied the
+	// batch's rows log2(n) times.
+	out := make([]rowDiff, 0, len(dl)+len(dr))
 	for _, l := range dl {
 		if hasNull(l.row, s.leftKey) {
 			continue
 		}
-		k := colsKey(l.row, s.leftKey)
-		if tr := s.right.lookupAt(k); tr != nil {
+		k := colsKey(l.row, s.leftKey) // hashed once for both sides
+		if s.rightApp != nil {
+			for _, r := range s.rightApp.lookup(k) {
+				out = fin.add(out, l.row, r.row, l.diff*r.diff)
+			}
+		} else if tr := s.right.lookupAt(k); tr != nil {
 			tr.read(timely.MaxTimestamp, func(r Row, m int64) {
 				out = fin.add(out, l.row, r, l.diff*m)
 			})
 		}
-		s.left.updateAt(k, l.row, t, l.diff)
+		if s.leftApp != nil {
+			s.leftApp.insert(k, l.diff)
+		} else {
+			s.left.updateAt(k, l.row, t, l.diff)
+		}
 	}
 	for _, r := range dr {
 		if hasNull(r.row, s.rightKey) {
 			continue
 		}
 		k := colsKey(r.row, s.rightKey)
-		if tr := s.left.lookupAt(k); tr != nil {
+		if s.leftApp != nil {
+			for _, l := range s.leftApp.lookup(k) {
+				out = fin.add(out, l.row, r.row, l.diff*r.diff)
+			}
+		} else if tr := s.left.lookupAt(k); tr != nil {
 			tr.read(timely.MaxTimestamp, func(l Row, m int64) {
 				out = fin.add(out, l, r.row, m*r.diff)
 			})
 		}
-		s.right.updateAt(k, r.row, t, r.diff)
+		if s.rightApp != nil {
+			s.rightApp.insert(k, r.diff)
+		} else {
+			s.right.updateAt(k, r.row, t, r.diff)
+		}
 	}
 	return out
 }

@@ -1,9 +1,13 @@
 package dataflow
 
 import (
+	"fmt"
 	"math/rand"
 	"slices"
 	"testing"
+
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
 
 	"github.com/arbor-db/arbor/messages"
 	"github.com/arbor-db/arbor/timely"
@@ -196,6 +200,37 @@ var nexQueries = []nexQuery{
 	{"q7-tumble", nexQ7Tumble, func() nexLimit { return &nexQ7TumbleLimit{best: map[int64]nexBid{}} }},
 }
 
+// nexGet reads a Nexmark source, declared append-only: a Nexmark stream
+// only ever inserts events, and the operators over it keep less state for
+// that (monotonic.go). TestNexmarkEngineMatchesLimit also runs every query
+// without the declaration.
+func nexGet(id timely.GlobalId) *messages.Plan { return appendOnlyP(id) }
+
+// withoutAppendOnly returns a copy of w whose Gets do not declare their
+// sources append-only.
+func withoutAppendOnly(w *messages.Plan) *messages.Plan {
+	w = proto.Clone(w).(*messages.Plan)
+	var walk func(m protoreflect.Message)
+	walk = func(m protoreflect.Message) {
+		if g, ok := m.Interface().(*messages.GetPlan); ok {
+			g.AppendOnly = false
+		}
+		m.Range(func(fd protoreflect.FieldDescriptor, v protoreflect.Value) bool {
+			switch {
+			case fd.IsList() && fd.Message() != nil:
+				for i := 0; i < v.List().Len(); i++ {
+					walk(v.List().Get(i).Message())
+				}
+			case fd.Message() != nil && !fd.IsMap():
+				walk(v.Message())
+			}
+			return true
+		})
+	}
+	walk(w.ProtoReflect())
+	return w
+}
+
 func nexCompile(tb testing.TB, w *messages.Plan) *Plan {
 	tb.Helper()
 	p, err := Compile(w, map[timely.GlobalId]Schema{nexPersons: nexPersonSchema, nexAuctions: nexAuctionSchema, nexBids: nexBidSchema})
@@ -206,7 +241,7 @@ func nexCompile(tb testing.TB, w *messages.Plan) *Plan {
 }
 
 // q0, pass-through: every bid.
-func nexQ0() *messages.Plan { return getP(nexBids) }
+func nexQ0() *messages.Plan { return nexGet(nexBids) }
 
 type nexQ0Limit struct{ out map[nexBid]int64 }
 
@@ -226,7 +261,7 @@ func (l *nexQ0Limit) result() []Row {
 // q1, currency conversion: (auction, bidder, price * 908 / 1000, date_time).
 func nexQ1() *messages.Plan {
 	euro := binE(opDiv, binE(opMul, colE(2), litE(Int64(908))), litE(Int64(1000)))
-	return projectP(mapP(getP(nexBids), euro), 0, 1, 5, 4)
+	return projectP(mapP(nexGet(nexBids), euro), 0, 1, 5, 4)
 }
 
 type nexQ1Limit struct{ out map[nexBid]int64 } // channel unused
@@ -249,7 +284,7 @@ func (l *nexQ1Limit) result() []Row {
 // q2, selection: (auction, price) of the bids on auctions whose id is a
 // multiple of 123.
 func nexQ2() *messages.Plan {
-	return projectP(filterP(getP(nexBids), binE(opEq, binE(opMod, colE(0), litE(Int64(123))), litE(Int64(0)))), 0, 2)
+	return projectP(filterP(nexGet(nexBids), binE(opEq, binE(opMod, colE(0), litE(Int64(123))), litE(Int64(0)))), 0, 2)
 }
 
 type nexQ2Limit struct{ out map[[2]int64]int64 }
@@ -274,9 +309,9 @@ func (l *nexQ2Limit) result() []Row {
 // q3, local item suggestion: (name, city, state, auction id) of the
 // category-10 auctions whose seller lives in OR, ID or CA.
 func nexQ3() *messages.Plan {
-	auctions := filterP(getP(nexAuctions), binE(opEq, colE(3), litE(Int64(10))))
+	auctions := filterP(nexGet(nexAuctions), binE(opEq, colE(3), litE(Int64(10))))
 	inState := func(s string) *messages.Expr { return binE(opEq, colE(4), litE(String(s))) }
-	persons := filterP(getP(nexPersons), binE(opOr, binE(opOr, inState("OR"), inState("ID")), inState("CA")))
+	persons := filterP(nexGet(nexPersons), binE(opOr, binE(opOr, inState("OR"), inState("ID")), inState("CA")))
 	// auction (8 columns) then person (6): name 9, city 11, state 12.
 	return projectP(joinP([]*messages.Plan{auctions, persons}, eqv(0, 2, 1, 0)), 9, 11, 12, 0)
 }
@@ -333,8 +368,8 @@ func (l *nexQ3Limit) result() []Row {
 // temporal filters every auction counts, not only the closed ones.) The
 // plan keeps only the columns it needs, as an optimizer would.
 func nexQ4() *messages.Plan {
-	auctions := projectP(getP(nexAuctions), 0, 3, 6, 7) // id, category, date_time, expires
-	bids := projectP(getP(nexBids), 0, 2, 4)            // auction, price, date_time
+	auctions := projectP(nexGet(nexAuctions), 0, 3, 6, 7) // id, category, date_time, expires
+	bids := projectP(nexGet(nexBids), 0, 2, 4)            // auction, price, date_time
 	// (id, category, date_time, expires, auction, price, bid date_time)
 	joined := joinP([]*messages.Plan{auctions, bids}, eqv(0, 0, 1, 0))
 	open := filterP(joined, binE(opGe, colE(6), colE(2)), binE(opLe, colE(6), colE(3)))
@@ -394,8 +429,8 @@ func (l *nexQ4Limit) result() []Row {
 // event time, so an auction closes at time expires / 1000.
 func nexQ4Closed() *messages.Plan {
 	closesAt := castE(binE(opDiv, colE(3), litE(Int64(nexBatch))), TypeTimestamp)
-	auctions := temporalP(projectP(getP(nexAuctions), 0, 3, 6, 7), closesAt, nil)
-	bids := projectP(getP(nexBids), 0, 2, 4)
+	auctions := temporalP(projectP(nexGet(nexAuctions), 0, 3, 6, 7), closesAt, nil)
+	bids := projectP(nexGet(nexBids), 0, 2, 4)
 	joined := joinP([]*messages.Plan{auctions, bids}, eqv(0, 0, 1, 0))
 	open := filterP(joined, binE(opGe, colE(6), colE(2)), binE(opLe, colE(6), colE(3)))
 	final := reduceP(projectP(open, 0, 1, 5), []int{0, 1}, agg(aggMaxW, 2))
@@ -478,7 +513,7 @@ func (l *nexQ4ClosedLimit) result() []Row {
 // q7, highest bid: the bid with the highest price so far (ties go to the
 // smallest bid row, as TopK breaks them).
 func nexQ7() *messages.Plan {
-	return topKP(getP(nexBids), nil, []*messages.OrderColumn{orderBy(2, true, false)}, 1, 0)
+	return topKP(nexGet(nexBids), nil, []*messages.OrderColumn{orderBy(2, true, false)}, 1, 0)
 }
 
 // nexBidBefore orders bids by price descending, then as rows.
@@ -523,7 +558,7 @@ const nexWindow = 10_000
 // q7 over tumbling windows: the highest bid of each 10-second window, as
 // (auction, bidder, price, channel, date_time, window).
 func nexQ7Tumble() *messages.Plan {
-	windowed := mapP(getP(nexBids), binE(opDiv, colE(4), litE(Int64(nexWindow))))
+	windowed := mapP(nexGet(nexBids), binE(opDiv, colE(4), litE(Int64(nexWindow))))
 	return topKP(windowed, []int{5}, []*messages.OrderColumn{orderBy(2, true, false)}, 1, 0)
 }
 
@@ -589,30 +624,42 @@ func TestNexmarkEngineMatchesLimit(t *testing.T) {
 	const n = 30 * nexBatch // three q7 windows
 	s := nexGenerate(7, n)
 	for _, q := range nexQueries {
-		t.Run(q.name, func(t *testing.T) {
-			df := NewDataflow(nexCompile(t, q.plan()), Config{DiscardUpdates: true})
-			l := q.limit()
-			batches := len(s.batches)
-			for _, upto := range []int{batches / 3, batches} {
-				upper, _ := df.OutputFrontier().Time()
-				from := int(upper)
-				nexRunEngine(t, df, s, from, upto)
-				nexRunLimit(l, s, from*nexBatch, min(upto*nexBatch, n))
-				got, err := df.Peek(PeekSpec{Time: timely.Timestamp(upto - 1)})
-				if err != nil {
-					t.Fatal(err)
+		for _, appendOnly := range []bool{true, false} {
+			t.Run(fmt.Sprintf("%s/append-only=%v", q.name, appendOnly), func(t *testing.T) {
+				w := q.plan()
+				if !appendOnly {
+					w = withoutAppendOnly(w)
 				}
-				want := l.result()
-				slices.SortFunc(want, Row.Compare)
-				if len(got) == 0 {
-					t.Fatalf("after %d batches: empty result", upto)
-				}
-				if !slices.EqualFunc(got, want, Row.Equal) {
-					t.Fatalf("after %d batches: engine has %d rows, limit %d\nengine: %v\nlimit:  %v",
-						upto, len(got), len(want), head(got), head(want))
-				}
-			}
-		})
+				nexMatchLimit(t, s, nexCompile(t, w), q.limit())
+			})
+		}
+	}
+}
+
+// nexMatchLimit runs the stream through a plan and its limit and checks
+// they agree a third of the way through and at the end.
+func nexMatchLimit(t *testing.T, s *nexStream, p *Plan, l nexLimit) {
+	n := len(s.events)
+	df := NewDataflow(p, Config{DiscardUpdates: true})
+	batches := len(s.batches)
+	for _, upto := range []int{batches / 3, batches} {
+		upper, _ := df.OutputFrontier().Time()
+		from := int(upper)
+		nexRunEngine(t, df, s, from, upto)
+		nexRunLimit(l, s, from*nexBatch, min(upto*nexBatch, n))
+		got, err := df.Peek(PeekSpec{Time: timely.Timestamp(upto - 1)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := l.result()
+		slices.SortFunc(want, Row.Compare)
+		if len(got) == 0 {
+			t.Fatalf("after %d batches: empty result", upto)
+		}
+		if !slices.EqualFunc(got, want, Row.Equal) {
+			t.Fatalf("after %d batches: engine has %d rows, limit %d\nengine: %v\nlimit:  %v",
+				upto, len(got), len(want), head(got), head(want))
+		}
 	}
 }
 

@@ -212,10 +212,15 @@ type keyGroup struct {
 func (g *keyGroup) ref() keyRef { return keyRef{hash: g.hash, src: g.key, whole: true} }
 
 // groupByKey splits a batch's rows by the key columns, keeping the first
-// occurrence order of keys. Rows of one key keep their relative order. It
+// occurrence order of keys. Rows of one key keep their relative order.
+// Without key columns the one group's rows are rows itself, so a caller
+// must not modify a group's rows in place. Otherwise it
 // allocates per batch, not per group: the groups' rows share one backing
 // array and groups with one hash are chained through next.
 func groupByKey(rows []rowDiff, key []int) []keyGroup {
+	if len(key) == 0 && len(rows) > 0 { // one group: the rows as they are
+		return []keyGroup{{key: Row{}, hash: Row{}.Hash(), rows: rows}}
+	}
 	groups := make([]keyGroup, 0, len(rows)) // at most one per row
 	counts := make([]int, 0, len(rows))
 	next := make([]int, 0, len(rows)) // the previous group with the same hash, or -1

@@ -3,8 +3,6 @@ package dataflow
 import (
 	"fmt"
 	"math"
-	"slices"
-	"sort"
 
 	"github.com/arbor-db/arbor/messages"
 	"github.com/arbor-db/arbor/timely"
@@ -109,7 +107,16 @@ func CompileFinishing(w *messages.Finishing, schema Schema) (*Finishing, error) 
 // Apply sorts rows by the order (then by the whole row) and cuts them to
 // the window. It sorts rows in place.
 func (f *Finishing) Apply(rows []Row) []Row {
-	sort.SliceStable(rows, func(i, j int) bool { return compareBy(f.order, rows[i], rows[j]) < 0 })
+	if len(f.order) > 0 && len(rows) > 1 {
+		rds := make([]rowDiff, len(rows))
+		for i, r := range rows {
+			rds[i] = rowDiff{row: r, diff: 1}
+		}
+		sortRowDiffs(rds, f.order) // rows that compare equal are equal
+		for i, rd := range rds {
+			rows[i] = rd.row
+		}
+	}
 	if f.offset >= int64(len(rows)) {
 		return rows[:0]
 	}
@@ -121,13 +128,39 @@ func (f *Finishing) Apply(rows []Row) []Row {
 }
 
 // applyDiffs is Apply on rows with multiplicities: it sorts them by the
-// order, if there is one (else it keeps them as they are), and expands only
-// the copies inside the window, refusing to build more than maxRows rows.
-func (f *Finishing) applyDiffs(rds []rowDiff, maxRows int64) ([]Row, error) {
-	if len(f.order) > 0 {
-		// Rows that compare equal are equal (the order ends with the whole
-		// row), so an unstable sort gives the same result.
-		slices.SortFunc(rds, func(a, b rowDiff) int { return compareBy(f.order, a.row, b.row) })
+// order, if there is one and they are not already in it (else it keeps them
+// as they are), and expands only the copies inside the window, refusing to
+// build more than maxRows rows.
+func (f *Finishing) applyDiffs(rds []rowDiff, maxRows int64, inOrder bool) ([]Row, error) {
+	var s *orderSorter
+	if len(f.order) > 0 && !inOrder {
+		s = newOrderSorter(f.order, len(rds))
+		for _, rd := range rds {
+			s.add(rd)
+		}
+	}
+	return f.finish(rds, s, maxRows)
+}
+
+// finish is applyDiffs on rows that s (when not nil) has collected and
+// will order; with a limit s orders only the rows that can reach the
+// window. Rows that compare equal are equal (the order ends with the whole
+// row), so the order is deterministic.
+func (f *Finishing) finish(rds []rowDiff, s *orderSorter, maxRows int64) ([]Row, error) {
+	each := func(fn func(rowDiff) bool) {
+		for _, rd := range rds {
+			if !fn(rd) {
+				return
+			}
+		}
+	}
+	if s != nil {
+		if f.limit >= 0 {
+			s.first(satAdd(f.offset, f.limit))
+		} else {
+			s.sort()
+		}
+		each = s.each
 	}
 	skip := f.offset
 	var room int64 = math.MaxInt64
@@ -141,7 +174,8 @@ func (f *Finishing) applyDiffs(rds []rowDiff, maxRows int64) ([]Row, error) {
 	// Size the result for the common case of multiplicity one; larger
 	// multiplicities grow it (and a result over maxRows fails first).
 	out := make([]Row, 0, min(total-min(skip, total), room, maxRows, int64(len(rds))+1024))
-	for _, r := range rds {
+	var err error
+	each(func(r rowDiff) bool {
 		n := r.diff
 		if skip > 0 {
 			d := min(skip, n)
@@ -149,20 +183,30 @@ func (f *Finishing) applyDiffs(rds []rowDiff, maxRows int64) ([]Row, error) {
 		}
 		n = min(n, room)
 		if n == 0 {
-			if room == 0 {
-				break
-			}
-			continue
+			return room != 0
 		}
 		if int64(len(out))+n > maxRows {
-			return nil, fmt.Errorf("%w: the peek result has more than %d rows", ErrTooLarge, maxRows)
+			err = fmt.Errorf("%w: the peek result has more than %d rows", ErrTooLarge, maxRows)
+			return false
 		}
 		for i := int64(0); i < n; i++ {
 			out = append(out, r.row)
 		}
 		room -= n
+		return true
+	})
+	if err != nil {
+		return nil, err
 	}
 	return out, nil
+}
+
+// satAdd adds two non-negative int64s, saturating at math.MaxInt64.
+func satAdd(a, b int64) int64 {
+	if a > math.MaxInt64-b {
+		return math.MaxInt64
+	}
+	return a + b
 }
 
 // DefaultPeekMaxRows bounds a peek's result when PeekSpec.MaxRows is 0.
@@ -195,6 +239,10 @@ type PeekSpec struct {
 // an error wrapping ErrEval when the collection holds an evaluation error
 // at that time (the first error in message order) or the MFP fails on a
 // row, and with ErrTooLarge when the result has more than MaxRows rows.
+//
+// Peek is not a pure read: the first peek that reads in row order builds
+// the output arrangement's key order, and later ones merge new keys into it.
+// Like every Dataflow method it must not run concurrently with another.
 func (d *Dataflow) Peek(spec PeekSpec) ([]Row, error) {
 	t := spec.Time
 	if !d.output.Since().Admits(t) {
@@ -223,36 +271,64 @@ func (d *Dataflow) Peek(spec PeekSpec) ([]Row, error) {
 	}
 	fin := spec.Finishing
 	plain := fin == nil || (len(fin.order) == 0 && fin.limit < 0 && fin.offset == 0)
-	if spec.Unordered && spec.Key == nil && spec.MFP == nil && plain {
-		// Nothing to sort, map or cut: copy the rows out in one pass. On a
-		// negative multiplicity or too many rows, fall through to the
-		// general path, which names the error.
-		if rows, ok := d.output.appendRows(nil, t, maxRows); ok {
+	if spec.Key == nil && spec.MFP == nil && plain && (spec.Unordered || d.keyIsPrefix) {
+		// Nothing to sort, map or cut: copy the rows out in one pass, in
+		// key order (row order, the key being leading columns) unless the
+		// caller does not care. On a negative multiplicity or too many
+		// rows, fall through to the general path, which names the error.
+		if rows, ok := d.output.appendRows(nil, t, maxRows, !spec.Unordered); ok {
 			return rows, nil
 		}
 	}
-	// Read first, with the buffer sized to what the arrangement holds.
-	var read []rowDiff
-	collect := func(val Row, mult int64) { read = append(read, rowDiff{row: val, diff: mult}) }
-	var err error
+	// Rows must come in row order when there is no finishing order (unless
+	// the caller says it does not care and there is no window to cut), and
+	// when the finishing order is the row order on a prefix of the columns.
+	ordered := fin != nil && len(fin.order) > 0
+	windowed := fin != nil && (fin.limit >= 0 || fin.offset > 0)
+	byPrefix := ordered && d.orderIsRowOrder(fin.order, spec.MFP)
+	rowOrder := (!ordered && (!spec.Unordered || windowed)) || byPrefix
+	// Read with the buffer sized to what the arrangement holds. The values
+	// of one key, and the whole arrangement read in key order when the key
+	// is a prefix of the row, come in row order and need no sort.
+	// A peek in another order hands the rows to a sorter as they are read,
+	// which abbreviates each while it is in cache. A full read walks the
+	// key order when there is one (a slice walk, cheaper than the hash
+	// table's).
+	_, entries := d.output.Len()
 	if spec.Key != nil {
-		err = d.output.ReadKey(spec.Key, t, collect)
+		entries = 0
+	}
+	var read []rowDiff
+	var sorter *orderSorter
+	var collect func(val Row, mult int64)
+	if ordered && !byPrefix && spec.MFP == nil {
+		sorter = newOrderSorter(fin.order, entries)
+		collect = func(val Row, mult int64) { sorter.add(rowDiff{row: val, diff: mult}) }
 	} else {
-		_, entries := d.output.Len()
 		read = make([]rowDiff, 0, entries)
-		err = d.output.Read(t, func(_, val Row, mult int64) { collect(val, mult) })
+		collect = func(val Row, mult int64) { read = append(read, rowDiff{row: val, diff: mult}) }
+	}
+	collectKV := func(_, val Row, mult int64) { collect(val, mult) }
+	var err error
+	sorted := false
+	switch {
+	case spec.Key != nil:
+		err = d.output.ReadKey(spec.Key, t, collect)
+		sorted = true
+	case rowOrder && d.keyIsPrefix, d.output.order != nil:
+		err = d.output.readOrdered(t, collectKV)
+		sorted = d.keyIsPrefix // key order is row order
+	default:
+		err = d.output.Read(t, collectKV)
 	}
 	if err != nil {
 		return nil, err
 	}
-	// Sort by row only when the result must come in row order: a finishing
-	// order sorts by itself (and breaks ties by the whole row), and an
-	// unordered peek without limit or offset takes rows as they come.
-	ordered := spec.Finishing != nil && len(spec.Finishing.order) > 0
-	windowed := spec.Finishing != nil && (spec.Finishing.limit >= 0 || spec.Finishing.offset > 0)
-	sorted := false
-	if !ordered && (!spec.Unordered || windowed) {
-		slices.SortFunc(read, func(a, b rowDiff) int { return a.row.Compare(b.row) }) // rows are distinct
+	if sorter != nil {
+		read = sorter.rds
+	}
+	if rowOrder && !sorted && len(d.Schema()) > 0 {
+		sortRowDiffs(read, rowOrderColumns) // rows are distinct
 		sorted = true
 	}
 	// An error names the smallest row that fails, whatever the order the
@@ -299,5 +375,32 @@ func (d *Dataflow) Peek(spec PeekSpec) ([]Row, error) {
 	if fin == nil {
 		fin = &Finishing{limit: -1}
 	}
-	return fin.applyDiffs(read, maxRows)
+	if sorter != nil {
+		return fin.finish(read, sorter, maxRows)
+	}
+	return fin.applyDiffs(read, maxRows, byPrefix)
+}
+
+// rowOrderColumns is the row order as a finishing order: column 0, then
+// (as every order) the whole row.
+var rowOrderColumns = []orderColumn{{col: 0}}
+
+// orderIsRowOrder reports whether rows in row order are in the order ord
+// after mfp: ord is ascending, nulls first, on the columns 0, 1, ... of the
+// output, and mfp (if any) keeps the input's columns in place (it only
+// filters and appends), so the input's row order is the output's.
+func (d *Dataflow) orderIsRowOrder(ord []orderColumn, mfp *MapFilterProject) bool {
+	arity := len(d.Schema())
+	if mfp != nil && mfp.project != nil {
+		return false
+	}
+	if len(ord) > arity {
+		return false
+	}
+	for i, o := range ord {
+		if o.col != i || o.desc || o.nullsLast {
+			return false
+		}
+	}
+	return true
 }

@@ -93,6 +93,13 @@ type node struct {
 	offset    int64           // TopK
 	validFrom *Expr           // TemporalFilter; nil: no lower bound
 	validTo   *Expr           // TemporalFilter; nil: no upper bound
+
+	// monotonic: the collection only ever gains rows (see markMonotonic);
+	// on a Get, the plan declared the source append-only.
+	monotonic bool
+	// nonNegative: no multiplicity of the collection is ever negative, by
+	// construction (see markMonotonic).
+	nonNegative bool
 }
 
 func (n *node) write(b *strings.Builder, depth int) {
@@ -101,6 +108,9 @@ func (n *node) write(b *strings.Builder, depth int) {
 	switch n.kind {
 	case kindGet:
 		b.WriteString(" " + n.source.String())
+		if n.monotonic {
+			b.WriteString(" append-only")
+		}
 	case kindConstant:
 		for _, r := range n.constRows {
 			fmt.Fprintf(b, " %s x%d", r.row, r.diff)

@@ -15,12 +15,18 @@ import (
 // retraction of the old output row and the new one. Reductions of only
 // counts and integer sums use accumReduceOp instead.
 type reduceOp struct {
-	key     []int
-	aggs    []aggregate
-	minMax  bool         // every aggregate is min or max: insertions extend the output
-	input   *Arrangement // group key -> input rows
-	outputs *groupTable[groupOutput]
-	buf     []rowDiff // reused to read a group
+	key    []int
+	aggs   []aggregate
+	minMax bool // every aggregate is min or max: insertions extend the output
+	// monotonic: min/max over an append-only input; the output alone is
+	// the state (input stays empty); a retraction breaks the operator.
+	monotonic  bool
+	broken     bool
+	monoGroups *groupTable[monoReduceGroup] // the groups' state when monotonic
+	touched    []*group[monoReduceGroup]    // reused by stepMonotonic
+	input      *Arrangement                 // group key -> input rows
+	outputs    *groupTable[groupOutput]
+	buf        []rowDiff // reused to read a group
 }
 
 // groupOutput is what a Reduce currently shows for a group: a row, an
@@ -52,6 +58,10 @@ func newReduceOp(n *node) *reduceOp {
 	for _, a := range n.aggs {
 		o.minMax = o.minMax && (a.fn == aggMin || a.fn == aggMax)
 	}
+	o.monotonic = o.minMax && n.inputs[0].monotonic
+	if o.monotonic {
+		o.monoGroups = newGroupTable[monoReduceGroup]()
+	}
 	return o
 }
 
@@ -60,6 +70,9 @@ func (o *reduceOp) compact(t timely.Timestamp) { o.input.advanceSince(t) }
 func (o *reduceOp) step(t timely.Timestamp, in []batch) batch {
 	o.compact(t)
 	out := batch{errs: append([]errDiff(nil), in[0].errs...)}
+	if o.monotonic {
+		return o.stepMonotonic(out, in[0].rows)
+	}
 	for _, kg := range groupByKey(in[0].rows, o.key) {
 		k := kg.ref()
 		for _, r := range kg.rows {
@@ -90,6 +103,63 @@ func (o *reduceOp) step(t timely.Timestamp, in []batch) batch {
 	out.rows = consolidateRows(out.rows)
 	out.errs = consolidateErrs(out.errs)
 	return out
+}
+
+// stepMonotonic is step for min and max over an append-only input: a
+// group's new output is its old output extended by each inserted row, or
+// for a new group the aggregates of its first row; no group is ever read.
+// Rows are applied one at a time (no grouping of the batch); a group
+// touched by the batch emits one change, from its output before the batch.
+func (o *reduceOp) stepMonotonic(out batch, rows []rowDiff) batch {
+	if !o.broken && !allInsertions(rows) {
+		var bad Row
+		var ok bool
+		if rows, bad, ok = insertions(rows); !ok {
+			o.broken = true
+			out.errs = append(out.errs, errDiff{err: retractionError("Reduce", bad), diff: 1})
+		}
+	}
+	if o.broken {
+		out.errs = consolidateErrs(out.errs)
+		return out
+	}
+	touched := o.touched[:0]
+	var last *group[monoReduceGroup] // the previous row's group: batches often repeat it
+	for _, r := range rows {
+		g := last
+		if g == nil || !r.row.equalCols(o.key, g.key) {
+			g = o.monoGroups.findOrAdd(colsKey(r.row, o.key))
+			last = g
+		}
+		st := &g.state
+		if !st.touched {
+			st.touched, st.before = true, st.out
+			touched = append(touched, g)
+		}
+		one := [1]rowDiff{r}
+		if st.out.row != nil {
+			st.out.row = extendMinMax(st.out.row, len(g.key), o.aggs, one[:])
+		} else {
+			st.out.row, st.out.err = reduceGroup(g.key, o.aggs, one[:])
+		}
+	}
+	for _, g := range touched {
+		g.state.before.change(g.state.out, &out)
+		g.state.touched, g.state.before = false, groupOutput{}
+	}
+	clear(touched)
+	o.touched = touched[:0]
+	out.rows = consolidateRows(out.rows)
+	out.errs = consolidateErrs(out.errs)
+	return out
+}
+
+// monoReduceGroup is a group of a monotonic min/max Reduce: its output,
+// and while a step runs, whether the step touched it and its output before.
+type monoReduceGroup struct {
+	out     groupOutput
+	before  groupOutput
+	touched bool
 }
 
 func allInsertions(rows []rowDiff) bool {

@@ -12,6 +12,15 @@ type accumReduceOp struct {
 	aggs   []aggregate
 	input  *Arrangement
 	groups *groupTable[accumState]
+	// monotonic: the input is append-only, so no multiplicity can turn
+	// negative and the input is not arranged; a retraction breaks the
+	// operator.
+	monotonic bool
+	broken    bool
+	// nonNegative: the input's multiplicities are never negative by
+	// construction (the output of another Reduce, say), so the input is
+	// not arranged either.
+	nonNegative bool
 }
 
 // accumState is what an accumulable Reduce knows about one group.
@@ -24,7 +33,8 @@ type accumState struct {
 }
 
 func newAccumReduceOp(n *node) *accumReduceOp {
-	return &accumReduceOp{key: n.groupKey, aggs: n.aggs, input: NewArrangement(), groups: newGroupTable[accumState]()}
+	return &accumReduceOp{key: n.groupKey, aggs: n.aggs, input: NewArrangement(), groups: newGroupTable[accumState](),
+		monotonic: n.inputs[0].monotonic, nonNegative: n.inputs[0].nonNegative}
 }
 
 func (o *accumReduceOp) compact(t timely.Timestamp) { o.input.advanceSince(t) }
@@ -32,8 +42,21 @@ func (o *accumReduceOp) compact(t timely.Timestamp) { o.input.advanceSince(t) }
 func (o *accumReduceOp) step(t timely.Timestamp, in []batch) batch {
 	o.compact(t)
 	out := batch{errs: append([]errDiff(nil), in[0].errs...)}
+	rows := in[0].rows
+	if o.monotonic {
+		var bad Row
+		var ok bool
+		if rows, bad, ok = insertions(rows); !ok && !o.broken {
+			o.broken = true
+			out.errs = append(out.errs, errDiff{err: retractionError("Reduce", bad), diff: 1})
+		}
+		if o.broken {
+			out.errs = consolidateErrs(out.errs)
+			return out
+		}
+	}
 	var touched []*group[accumState]
-	for _, r := range in[0].rows {
+	for _, r := range rows {
 		g := o.groups.findOrAdd(colsKey(r.row, o.key))
 		st := &g.state
 		if st.accs == nil {
@@ -42,12 +65,14 @@ func (o *accumReduceOp) step(t timely.Timestamp, in []batch) batch {
 				st.accs[i].finite = true
 			}
 		}
-		before, after := o.input.updateMult(g.ref(), r.row, t, r.diff)
-		switch {
-		case before >= 0 && after < 0:
-			st.negative++
-		case before < 0 && after >= 0:
-			st.negative--
+		if !o.monotonic && !o.nonNegative {
+			before, after := o.input.updateMult(g.ref(), r.row, t, r.diff)
+			switch {
+			case before >= 0 && after < 0:
+				st.negative++
+			case before < 0 && after >= 0:
+				st.negative--
+			}
 		}
 		st.total += r.diff
 		for i, a := range o.aggs {

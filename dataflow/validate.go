@@ -19,6 +19,7 @@ func Compile(w *messages.Plan, sources map[timely.GlobalId]Schema) (*Plan, error
 	if err != nil {
 		return nil, err
 	}
+	markMonotonic(root)
 	return &Plan{root: root, sources: sortedSources(c.used), wire: proto.Clone(w).(*messages.Plan)}, nil
 }
 
@@ -118,7 +119,7 @@ func (c *compiler) get(g *messages.GetPlan) (*node, error) {
 		return nil, invalidf("Get: unknown source %s", id)
 	}
 	c.used[id] = true
-	return &node{kind: kindGet, schema: s, source: id}, nil
+	return &node{kind: kindGet, schema: s, source: id, monotonic: g.GetAppendOnly()}, nil
 }
 
 func (c *compiler) constant(k *messages.ConstantPlan) (*node, error) {

@@ -2149,8 +2149,11 @@ type ComputeStatus struct {
 	state     protoimpl.MessageState `protogen:"open.v1"`
 	Hydration []*ComputeHydration    `protobuf:"bytes,1,rep,name=hydration,proto3" json:"hydration,omitempty"`
 	// The collection a failure concerns (unset: the runtime itself).
-	Failed        *GlobalId `protobuf:"bytes,2,opt,name=failed,proto3" json:"failed,omitempty"`
-	Error         *Error    `protobuf:"bytes,3,opt,name=error,proto3" json:"error,omitempty"`
+	Failed *GlobalId `protobuf:"bytes,2,opt,name=failed,proto3" json:"failed,omitempty"`
+	Error  *Error    `protobuf:"bytes,3,opt,name=error,proto3" json:"error,omitempty"`
+	// The runtime restarted and lost every dataflow: the controller replaces
+	// the connection (a new incarnation, the history replayed).
+	Restarted     bool `protobuf:"varint,4,opt,name=restarted,proto3" json:"restarted,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2204,6 +2207,13 @@ func (x *ComputeStatus) GetError() *Error {
 		return x.Error
 	}
 	return nil
+}
+
+func (x *ComputeStatus) GetRestarted() bool {
+	if x != nil {
+		return x.Restarted
+	}
+	return false
 }
 
 // ComputeResponse is the envelope of every response: the epoch it answers
@@ -2473,11 +2483,12 @@ const file_messages_compute_proto_rawDesc = "" +
 	"\bresponse\"X\n" +
 	"\x10ComputeHydration\x12(\n" +
 	"\x02id\x18\x01 \x01(\v2\x18.arbor.messages.GlobalIdR\x02id\x12\x1a\n" +
-	"\bhydrated\x18\x02 \x01(\bR\bhydrated\"\xae\x01\n" +
+	"\bhydrated\x18\x02 \x01(\bR\bhydrated\"\xcc\x01\n" +
 	"\rComputeStatus\x12>\n" +
 	"\thydration\x18\x01 \x03(\v2 .arbor.messages.ComputeHydrationR\thydration\x120\n" +
 	"\x06failed\x18\x02 \x01(\v2\x18.arbor.messages.GlobalIdR\x06failed\x12+\n" +
-	"\x05error\x18\x03 \x01(\v2\x15.arbor.messages.ErrorR\x05error\"\xa8\x03\n" +
+	"\x05error\x18\x03 \x01(\v2\x15.arbor.messages.ErrorR\x05error\x12\x1c\n" +
+	"\trestarted\x18\x04 \x01(\bR\trestarted\"\xa8\x03\n" +
 	"\x0fComputeResponse\x122\n" +
 	"\x05epoch\x18\x01 \x01(\v2\x1c.arbor.messages.ComputeEpochR\x05epoch\x123\n" +
 	"\areplica\x18\x02 \x01(\v2\x19.arbor.messages.ReplicaIdR\areplica\x12@\n" +

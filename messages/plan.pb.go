@@ -1425,8 +1425,15 @@ func (x *Equivalence) GetColumns() []*JoinColumn {
 
 // GetPlan reads a source collection.
 type GetPlan struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Source        *GlobalId              `protobuf:"bytes,1,opt,name=source,proto3" json:"source,omitempty"`
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Source *GlobalId              `protobuf:"bytes,1,opt,name=source,proto3" json:"source,omitempty"`
+	// append_only declares that the source only ever receives insertions
+	// (an event stream). Operators over append-only inputs keep less state:
+	// a TopK keeps only its window, a Reduce keeps its aggregates and not
+	// its rows, a Join appends its rows without sorting them. A retraction
+	// that reaches such an operator anyway is an evaluation error in the
+	// collection's error stream from then on, never a wrong result.
+	AppendOnly    bool `protobuf:"varint,2,opt,name=append_only,json=appendOnly,proto3" json:"append_only,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1466,6 +1473,13 @@ func (x *GetPlan) GetSource() *GlobalId {
 		return x.Source
 	}
 	return nil
+}
+
+func (x *GetPlan) GetAppendOnly() bool {
+	if x != nil {
+		return x.AppendOnly
+	}
+	return false
 }
 
 // ConstantRow is one row of a constant collection; a missing diff means 1.
@@ -2636,9 +2650,11 @@ const file_messages_plan_proto_rawDesc = "" +
 	"\x05input\x18\x01 \x01(\rR\x05input\x121\n" +
 	"\x06column\x18\x02 \x01(\v2\x19.arbor.messages.ColumnRefR\x06column\"C\n" +
 	"\vEquivalence\x124\n" +
-	"\acolumns\x18\x01 \x03(\v2\x1a.arbor.messages.JoinColumnR\acolumns\";\n" +
+	"\acolumns\x18\x01 \x03(\v2\x1a.arbor.messages.JoinColumnR\acolumns\"\\\n" +
 	"\aGetPlan\x120\n" +
-	"\x06source\x18\x01 \x01(\v2\x18.arbor.messages.GlobalIdR\x06source\"V\n" +
+	"\x06source\x18\x01 \x01(\v2\x18.arbor.messages.GlobalIdR\x06source\x12\x1f\n" +
+	"\vappend_only\x18\x02 \x01(\bR\n" +
+	"appendOnly\"V\n" +
 	"\vConstantRow\x12%\n" +
 	"\x03row\x18\x01 \x01(\v2\x13.arbor.messages.RowR\x03row\x12\x17\n" +
 	"\x04diff\x18\x02 \x01(\x03H\x00R\x04diff\x88\x01\x01B\a\n" +

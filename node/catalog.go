@@ -11,6 +11,7 @@ import (
 
 	"github.com/arbor-db/arbor/actors/catalog"
 	"github.com/arbor-db/arbor/actors/catalog/durable"
+	rootguardian "github.com/arbor-db/arbor/actors/node"
 	"github.com/arbor-db/arbor/actors/surface"
 	"github.com/arbor-db/arbor/persistence"
 	"github.com/arbor-db/arbor/persistence/etcd"
@@ -102,18 +103,27 @@ func (n *Node) startCatalog() error {
 	if err != nil {
 		return err
 	}
-	props, err := catalog.New(catalog.Config{
-		Open: func(ctx context.Context) (*durable.Handle, error) {
+	open := func(mode durable.Mode) func(ctx context.Context) (*durable.Handle, error) {
+		return func(ctx context.Context) (*durable.Handle, error) {
 			return durable.Open(ctx, durable.Config{
-				Catalog: c.catalog, Version: c.version, Mode: durable.Writable,
+				Catalog: c.catalog, Version: c.version, Mode: mode,
 				DeployGeneration: generation, Clock: n.clock,
 			})
-		},
+		}
+	}
+	ccfg := catalog.Config{
+		Open:    open(durable.Writable),
 		Halt:    n.halt,
 		Clock:   n.clock,
 		Metrics: metrics,
 		Logger:  n.logger.With("actor", SubsystemCatalog),
-	})
+	}
+	if n.cfg.ReadOnly {
+		// A new deploy generation: read the catalog without fencing the
+		// serving node until POST /promote (deploy.go).
+		ccfg.Open, ccfg.Promote = open(durable.ReadOnly), open(durable.Writable)
+	}
+	props, err := catalog.New(ccfg)
 	if err != nil {
 		return err
 	}
@@ -174,9 +184,17 @@ func (n *Node) stopCatalog() {
 
 // halt is the catalog guardian's Halt: it hands the reason to whoever waits
 // on Halted (main exits non-zero with it). Only the first reason is kept.
+//
+// The environment stops at once (before main stops the node in order), so
+// clients stop being answered by a node a newer one fenced: their calls
+// fail and they fail over (docs/deploy.md) instead of waiting for the
+// whole node to stop.
 func (n *Node) halt(reason string) {
 	select {
 	case n.halted <- reason:
+		if n.guardian != nil && !n.stopping.Load() {
+			n.system.Root.Send(n.guardian, &rootguardian.StopSubsystem{Name: SubsystemEnvironment})
+		}
 	default:
 	}
 }

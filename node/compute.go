@@ -32,10 +32,8 @@ type nodeCompute struct {
 
 // startCompute spawns the replicas host.
 func (n *Node) startCompute() error {
-	c := &nodeCompute{
-		outputs: &outputStores{dir: filepath.Join(n.cfg.DataDir, "compute"), open: map[timely.ReplicaId]*outputStore{}},
-	}
-	n.compute = c
+	n.ensureOutputs()
+	c := n.compute
 	props, err := newReplicasHost(n.logger.With("actor", SubsystemReplicas), n.metrics.registry)
 	if err != nil {
 		return err
@@ -45,8 +43,12 @@ func (n *Node) startCompute() error {
 }
 
 // launcherFor is the environment's launcher factory: a cluster's replicas
-// run in this process.
-func (n *Node) launcherFor(cluster timely.ClusterId, _ timely.ReplicaId) replica.Launcher {
+// run in this process, or, in cluster mode, on compute members
+// (remoteLauncherFor).
+func (n *Node) launcherFor(cluster timely.ClusterId, id timely.ReplicaId) replica.Launcher {
+	if n.cluster != nil {
+		return n.remoteLauncherFor(cluster, id)
+	}
 	return &runtimeLauncher{node: n, cluster: cluster}
 }
 

@@ -25,11 +25,28 @@ type Config struct {
 	// DeployGeneration is this deployment's generation; a node of a newer
 	// generation fences older ones out of the catalog.
 	DeployGeneration uint64 `json:"deploy-generation"`
+
+	// Shared storage and zero-downtime deploys (docs/deploy.md).
+
+	// Storage is "" (Pebble under DataDir) or etcd://host:port/prefix:
+	// table shards on etcd, shared by the environments of successive
+	// deploy generations and fenced by the catalog's token.
+	Storage string `json:"storage"`
+	// ReadOnly boots the node read-only, awaiting promotion (POST
+	// /promote): catalog and storage opened without writing, clusters
+	// hydrated, no client served. It needs a shared --catalog and
+	// --storage.
+	ReadOnly bool `json:"read-only"`
+
 	// Files are the node's mTLS material (--cacert, --cert, --key; the same
 	// keys in the file). With them the remote port requires and verifies
 	// client certificates and peers are dialed with the node's certificate;
 	// without them the remote is plain and must listen on loopback.
 	mtls.Files
+
+	// Cluster mode: --join, --cluster-provider, --node-name, --roles,
+	// --membership-listen, --member-timeout (cluster_config.go).
+	ClusterConfig
 }
 
 // DefaultConfig is a single node on loopback with its data under ./data.
@@ -59,6 +76,11 @@ func ParseConfig(args []string) (Config, error) {
 	cert := fs.String("cert", "", "PEM file of this node's certificate, signed by --cacert (mTLS)")
 	key := fs.String("key", "", "PEM file of the private key of --cert (mTLS)")
 	generation := fs.Uint64("deploy-generation", cfg.DeployGeneration, "deployment generation; a newer one fences older nodes out of the catalog")
+	// Shared storage and zero-downtime deploys.
+	storageURL := fs.String("storage", cfg.Storage, "etcd://host:port/prefix for table shards shared by successive deploy generations (default: Pebble under the data dir)")
+	readOnly := fs.Bool("read-only", cfg.ReadOnly, "boot read-only and wait for POST /promote (needs a shared --catalog and --storage)")
+	// Cluster mode flags.
+	applyClusterFlags := clusterFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return cfg, fmt.Errorf("%w: %v", ErrBadConfig, err)
 	}
@@ -89,6 +111,12 @@ func ParseConfig(args []string) (Config, error) {
 	if set["deploy-generation"] {
 		cfg.DeployGeneration = *generation
 	}
+	override("storage", &cfg.Storage, *storageURL)
+	if set["read-only"] {
+		cfg.ReadOnly = *readOnly
+	}
+	// Cluster mode flags.
+	applyClusterFlags(set, &cfg.ClusterConfig)
 	return cfg, cfg.Validate()
 }
 
@@ -123,6 +151,13 @@ func (c Config) Validate() error {
 		return err
 	}
 	if _, err := parseCatalogSpec(c.Catalog); err != nil {
+		return err
+	}
+	if err := c.validateDeploy(); err != nil {
+		return err
+	}
+	// Cluster mode.
+	if err := c.ClusterConfig.validate(); err != nil {
 		return err
 	}
 	return nil

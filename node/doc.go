@@ -37,12 +37,39 @@
 // status probe, healthy, within the probe deadline; otherwise 503 with each
 // reason, prefixed by the subsystem's name (readiness.go, monitor.go).
 //
+// # Zero-downtime deploys
+//
+// With --storage etcd://... the storage actor's shards live on etcd,
+// fenced by the node's catalog token. A node started with --read-only (a
+// new deploy generation next to the serving one, on the same etcd catalog
+// and storage) opens both without writing and hydrates its clusters;
+// GET /promote/status says when it is ready and POST /promote (Promote)
+// takes over the catalog, then storage, then serves (deploy.go,
+// docs/deploy.md). The old node is fenced and halts.
+//
 // # Halting
 //
 // Halted delivers, once, the reason the node must stop on its own: its
-// catalog guardian was fenced by a newer node, the catalog guardian stopped
+// catalog guardian (or, on shared storage, its storage) was fenced by a
+// newer node, the catalog guardian stopped
 // (the node can no longer write its catalog), or the root guardian stopped.
 // Losing any other subsystem makes the node unready but does not halt it.
+//
+// # Cluster mode
+//
+// With --join or --cluster-provider (ClusterConfig) the node joins a
+// cluster (package cluster; cluster.go): cluster.Start starts its remote,
+// behind the same guard and mTLS. A compute node registers the runtime
+// kind, whose actor is a runtime host (runtime_host.go): configured by the
+// environment node's launcher with a ClusterRuntimeSetup, it runs one
+// replica incarnation's runtime over the environment's storage and ends
+// itself when its controller or runtime ends, or when retired. On the
+// environment node each replica incarnation is placed on a compute member
+// (cluster.PlacementLauncher) instead of the replicas host. A node without
+// the environment role runs only the replicas host (its Catalog, Storage,
+// QueryTracker and Environment are nil). A node whose own member id the
+// cluster dropped halts; Stop leaves the cluster first. Member and Nodes
+// give the membership and its view.
 //
 // One node per process: the node sets OpenTelemetry's global meter
 // provider, which protoactor reads.

@@ -24,13 +24,15 @@ var environmentRemoteTypes = []proto.Message{
 	&messages.ClientListObjects{}, &messages.ClientWrite{}, &messages.ClientPeek{}, &messages.ClientDump{},
 	&messages.ClientCreateCluster{}, &messages.ClientCreateReplica{}, &messages.ClientCreateView{},
 	&messages.ClientCreateIndex{}, &messages.ClientCreateMaterializedView{}, &messages.ClientSubscribe{},
+	&messages.ClusterGetNodes{},
 }
 
 // startEnvironment spawns the environment.
 func (n *Node) startEnvironment() error {
 	props, err := environment.New(environment.Config{
 		Catalog: n.catalog.pid, Storage: n.storage.pid, Tracker: n.trackerHandle, Effects: n.envEffects,
-		Launcher: n.launcherFor,
+		Launcher: n.launcherFor, Membership: n.membershipPID(),
+		ReadOnly: n.cfg.ReadOnly, // awaiting promotion (deploy.go)
 		Clock:    n.clock, Registerer: n.metrics.registry, Logger: n.logger,
 	})
 	if err != nil {

@@ -19,6 +19,9 @@ type nodeMetrics struct {
 	subsystemFailures *prometheus.CounterVec
 	subsystemStops    *prometheus.CounterVec
 	startTime         prometheus.Gauge
+	// runtimeHosts counts the runtime hosts (cluster mode) running a
+	// replica runtime on this node, by cluster.
+	runtimeHosts *prometheus.GaugeVec
 }
 
 // newNodeMetrics builds one prometheus registry holding Go and process
@@ -49,7 +52,10 @@ func newNodeMetrics() (*nodeMetrics, error) {
 		startTime: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "arbor_node_start_time_seconds", Help: "Unix time at which the node started.",
 		}),
+		runtimeHosts: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "arbor_node_runtime_hosts", Help: "Replica runtimes this node runs for a controller on another node (cluster mode), by cluster.",
+		}, []string{"cluster"}),
 	}
-	reg.MustRegister(m.ready, m.subsystemFailures, m.subsystemStops, m.startTime)
+	reg.MustRegister(m.ready, m.subsystemFailures, m.subsystemStops, m.startTime, m.runtimeHosts)
 	return m, nil
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/arbor-db/arbor/actors/querytracker"
 	"github.com/arbor-db/arbor/actors/surface"
 	"github.com/arbor-db/arbor/clock"
+	"github.com/arbor-db/arbor/cluster"
 	"github.com/arbor-db/arbor/mtls"
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/asynkron/protoactor-go/remote"
@@ -45,6 +46,7 @@ type Node struct {
 
 	catalog      *nodeCatalog
 	storage      *nodeStorage
+	deploy       deployState // read-only and promotion (deploy.go)
 	queryTracker *actor.PID
 	// trackerHandle and envEffects connect the environment to the query
 	// tracker (querytracker.go); env is the environment (environment.go).
@@ -52,8 +54,9 @@ type Node struct {
 	envEffects    *environment.TrackerEffects
 	env           *actor.PID
 	compute       *nodeCompute
-	started       []string    // the subsystems' names, in start order
-	halted        chan string // why the node must stop (see halt in catalog.go)
+	cluster       *nodeCluster // nil when the node runs alone (cluster.go)
+	started       []string     // the subsystems' names, in start order
+	halted        chan string  // why the node must stop (see halt in catalog.go)
 
 	ready        *readiness
 	monitor      *actor.PID    // the node's monitor actor (monitor.go)
@@ -117,7 +120,12 @@ func Start(cfg Config, logger *slog.Logger, clk clock.Clock) (_ *Node, err error
 			return nil, err
 		}
 	}
-	if n.remote, err = startRemote(n.system, cfg, guard, creds); err != nil {
+	if cfg.ClusterConfig.Enabled() {
+		// Cluster mode: the membership starts the remote (cluster.go).
+		if err := n.joinCluster(guard, creds); err != nil {
+			return nil, err
+		}
+	} else if n.remote, err = startRemote(n.system, cfg, guard, creds); err != nil {
 		return nil, err
 	}
 	guardianProps, err := rootguardian.New(rootguardian.Config{
@@ -145,34 +153,11 @@ func Start(cfg Config, logger *slog.Logger, clk clock.Clock) (_ *Node, err error
 		return nil, fmt.Errorf("spawn %s: %w", monitorName, err)
 	}
 	// The subsystems, in order. Each start returns once the subsystem has
-	// answered that it serves, which is its first readiness probe.
-	if err := n.startCatalog(); err != nil {
+	// answered that it serves, which is its first readiness probe. A
+	// compute-only cluster node runs only the replicas host.
+	if err := n.startSubsystems(); err != nil {
 		return nil, err
 	}
-	n.ready.probeAnswered(SubsystemCatalog, true, "")
-	n.system.Root.Send(n.monitor, &addProbe{target: catalogProbe(n.catalog.pid)})
-
-	if err := n.startStorage(); err != nil {
-		return nil, err
-	}
-	n.ready.probeAnswered(SubsystemStorage, true, "")
-	n.system.Root.Send(n.monitor, &addProbe{target: storageProbe(n.storage.pid)})
-
-	if err := n.startQueryTracker(); err != nil {
-		return nil, err
-	}
-	if err := n.startCompute(); err != nil {
-		return nil, err
-	}
-
-	// The environment starts last: it bootstraps from the catalog and
-	// needs storage, the query tracker and the clusters running. It is
-	// stopped first.
-	if err := n.startEnvironment(); err != nil {
-		return nil, err
-	}
-	n.ready.probeAnswered(SubsystemEnvironment, true, "")
-	n.system.Root.Send(n.monitor, &addProbe{target: environmentProbe(n.env)})
 
 	n.httpServer = &http.Server{Handler: n.routes(), ReadHeaderTimeout: 10 * time.Second}
 	n.httpDone = make(chan struct{})
@@ -186,8 +171,48 @@ func Start(cfg Config, logger *slog.Logger, clk clock.Clock) (_ *Node, err error
 	n.ready.setStarted()
 	n.metrics.ready.Set(1)
 	logger.Info("node started",
-		"remote", n.system.Address(), "mtls", cfg.Files.Enabled(), "http", n.httpAddr.String(), "data_dir", cfg.DataDir)
+		"remote", n.system.Address(), "mtls", cfg.Files.Enabled(), "http", n.httpAddr.String(), "data_dir", cfg.DataDir,
+		"cluster", cfg.ClusterConfig.Enabled(), "roles", cfg.ClusterConfig.RoleList())
 	return n, nil
+}
+
+// startSubsystems starts the subsystems in order: catalog, storage, query
+// tracker, replicas host, environment; a node without the environment role
+// only the replicas host.
+func (n *Node) startSubsystems() error {
+	if !n.cfg.ClusterConfig.HasRole(cluster.RoleEnvironment) {
+		return n.startCompute()
+	}
+	if err := n.startCatalog(); err != nil {
+		return err
+	}
+	n.ready.probeAnswered(SubsystemCatalog, true, "")
+	n.system.Root.Send(n.monitor, &addProbe{target: catalogProbe(n.catalog.pid)})
+
+	if err := n.startStorage(); err != nil {
+		return err
+	}
+	n.ready.probeAnswered(SubsystemStorage, true, "")
+	n.system.Root.Send(n.monitor, &addProbe{target: storageProbe(n.storage.pid)})
+
+	if err := n.startQueryTracker(); err != nil {
+		return err
+	}
+	if err := n.startCompute(); err != nil {
+		return err
+	}
+
+	// The environment starts last: it bootstraps from the catalog and
+	// needs storage, the query tracker and the clusters running. It is
+	// stopped first.
+	if err := n.startEnvironment(); err != nil {
+		return err
+	}
+	// A read-only node (deploy.go) serves no client until promoted.
+	n.ready.probeAnswered(SubsystemEnvironment, !n.cfg.ReadOnly, "read-only: awaiting promotion (POST /promote)")
+	n.system.Root.Send(n.monitor, &addProbe{target: environmentProbe(n.env)})
+
+	return nil
 }
 
 // checkDataDir makes sure the directory exists and is writable.
@@ -210,33 +235,10 @@ func checkDataDir(dir string) error {
 // panics when it cannot listen, so the address is tried first to give a
 // clear error.
 func startRemote(sys *actor.ActorSystem, cfg Config, guard *surface.RemoteGuard, creds *mtls.Credentials) (_ *remote.Remote, err error) {
-	host, portStr, err := net.SplitHostPort(cfg.Listen)
+	rcfg, err := remoteConfig(cfg, guard, creds)
 	if err != nil {
-		return nil, fmt.Errorf("%w: --listen %q: %v", ErrBadConfig, cfg.Listen, err)
+		return nil, err
 	}
-	port, err := strconv.Atoi(portStr)
-	if err != nil {
-		return nil, fmt.Errorf("%w: --listen %q: bad port", ErrBadConfig, cfg.Listen)
-	}
-	probe, err := net.Listen("tcp", cfg.Listen)
-	if err != nil {
-		return nil, fmt.Errorf("cannot listen on %s (--listen): %w", cfg.Listen, unwrapAddrErr(err))
-	}
-	if port == 0 {
-		// Keep the port the kernel chose, so the advertised address is real.
-		port = probe.Addr().(*net.TCPAddr).Port
-	}
-	probe.Close()
-	opts := creds.RemoteOptions(guard.ServerOptions()...)
-	if cfg.Advertise != "" {
-		opts = append(opts, remote.WithAdvertisedHost(cfg.Advertise))
-	}
-	rcfg := remote.Configure(host, port, opts...)
-	// One dial attempt per endpoint: protoactor retries a failed dial with
-	// 2 s sleeps inside the endpoint writer and leaks the gRPC connection of
-	// every failed attempt. A peer that cannot be reached is reported at
-	// once (its watchers get Terminated) and supervision decides what next.
-	rcfg.MaxRetryCount = 1
 	r := remote.NewRemote(sys, rcfg)
 	defer func() {
 		if p := recover(); p != nil {
@@ -245,6 +247,19 @@ func startRemote(sys *actor.ActorSystem, cfg Config, guard *surface.RemoteGuard,
 	}()
 	r.Start()
 	return r, nil
+}
+
+// listenHostPort splits --listen.
+func listenHostPort(listen string) (string, int, error) {
+	host, portStr, err := net.SplitHostPort(listen)
+	if err != nil {
+		return "", 0, fmt.Errorf("%w: --listen %q: %v", ErrBadConfig, listen, err)
+	}
+	port, err := strconv.Atoi(portStr)
+	if err != nil {
+		return "", 0, fmt.Errorf("%w: --listen %q: bad port", ErrBadConfig, listen)
+	}
+	return host, port, nil
 }
 
 // unwrapAddrErr drops net.OpError's repetition of the address.
@@ -267,6 +282,7 @@ func (n *Node) routes() http.Handler {
 		}
 		fmt.Fprintln(w, "ok")
 	})
+	n.promotionRoutes(mux) // /promote, /promote/status (deploy.go)
 	mux.HandleFunc("/readyz", func(w http.ResponseWriter, r *http.Request) {
 		// Ready: every subsystem is up and answered its latest probe in
 		// time; otherwise the body names each that is not.
@@ -299,12 +315,24 @@ func (n *Node) System() *actor.ActorSystem { return n.system }
 func (n *Node) Guardian() *actor.PID { return n.guardian }
 
 // Catalog is the PID of the catalog guardian ("node/catalog").
-func (n *Node) Catalog() *actor.PID { return n.catalog.pid }
+// It is nil on a compute-only node, as are Storage, QueryTracker and
+// Environment.
+func (n *Node) Catalog() *actor.PID {
+	if n.catalog == nil {
+		return nil
+	}
+	return n.catalog.pid
+}
 
 // Storage is the PID of the storage actor ("node/storage"); it speaks the
 // Storage* protocol (messages/storage.proto) and answers its sender, so
 // send requests with Request or RequestFuture.
-func (n *Node) Storage() *actor.PID { return n.storage.pid }
+func (n *Node) Storage() *actor.PID {
+	if n.storage == nil {
+		return nil
+	}
+	return n.storage.pid
+}
 
 // QueryTracker is the PID of the query tracker ("node/querytracker"). It
 // accepts querytracker commands as Go values and messages.Qt* protobufs
@@ -342,10 +370,16 @@ func (n *Node) Stop() {
 		if n.metrics != nil {
 			n.metrics.ready.Set(0)
 		}
+		// In cluster mode, leave first, within the remote's share (the
+		// membership stops the remote): peers re-place this node's
+		// replicas at once. The runtime hosts here stop first in the
+		// guardian's share, before their stores close.
+		n.leaveCluster()
 		if n.guardian != nil {
 			var stopped bool
 			if n.monitor != nil {
 				deadline := time.Now().Add(stopGuardianShare)
+				n.stopHosts(deadline)
 				n.stopSubsystems(deadline)
 				n.system.Root.Stop(n.guardian)
 				stopped = waitFor(n.guardianGone, max(time.Until(deadline), guardianStopFloor))
@@ -362,7 +396,7 @@ func (n *Node) Stop() {
 		if !within(stopStoresShare, n.closeStores) {
 			n.logger.Warn("stores did not close in time; leaving them", "waited", stopStoresShare)
 		}
-		if n.remote != nil {
+		if n.remote != nil && n.cluster == nil { // the membership stopped a cluster node's remote
 			if !within(stopRemoteShare, func() { surface.ShutdownRemote(n.remote) }) {
 				n.logger.Warn("remote did not stop gracefully in time; closing its connections", "waited", stopRemoteShare)
 				n.remote.Shutdown(false)

@@ -44,7 +44,7 @@ func awaitQuiet(t *testing.T, before goleak.Option) {
 	t.Helper()
 	var err error
 	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
-		if err = goleak.Find(testkit.LeakOptions(before)...); err == nil {
+		if err = goleak.Find(testkit.LeakOptions(append([]goleak.Option{before}, gossipThrottles...)...)...); err == nil {
 			return
 		}
 	}

@@ -1,8 +1,10 @@
 package node
 
 import (
+	"context"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -12,12 +14,14 @@ import (
 	"github.com/arbor-db/arbor/actors/surface"
 	"github.com/arbor-db/arbor/messages"
 	"github.com/arbor-db/arbor/persistence"
+	"github.com/arbor-db/arbor/persistence/etcd"
 	"github.com/arbor-db/arbor/persistence/pebble"
 )
 
 // The node's storage: the storage actor, spawned as the "storage"
 // subsystem, over its own Pebble store under <data-dir>/storage (apart from
-// the catalog's, so each has one writer). The node owns the store and
+// the catalog's, so each has one writer), or over etcd with --storage,
+// shared by the environments of successive deploy generations (deploy.go). The node owns the store and
 // closes it after the actor stopped.
 
 // storageCompactionWindow is the history, in timestamp units
@@ -58,18 +62,43 @@ func (n *Node) startStorage() error {
 	dir := filepath.Join(n.cfg.DataDir, SubsystemStorage)
 	s := &nodeStorage{}
 	n.storage = s
-	var err error
-	if s.store, err = pebble.Open(dir); err != nil {
-		return fmt.Errorf("storage: %w", err)
+	spec, err := parseStorageSpec(n.cfg.Storage)
+	if err != nil {
+		return err
 	}
-	props, err := storage.New(storage.Config{
+	if spec.Endpoints == nil {
+		if s.store, err = pebble.Open(dir); err != nil {
+			return fmt.Errorf("storage: %w", err)
+		}
+	} else {
+		dir = fmt.Sprintf("etcd %s%s", strings.Join(spec.Endpoints, ","), spec.Prefix)
+		ctx, cancel := context.WithTimeout(context.Background(), storageStartTimeout)
+		s.store, err = etcd.Dial(ctx, spec.Endpoints, spec.Prefix)
+		cancel()
+		if err != nil {
+			return fmt.Errorf("storage: %w", err) // etcd's error names the endpoints
+		}
+	}
+	scfg := storage.Config{
 		Store: s.store, Clock: n.clock, Registerer: n.metrics.registry, Logger: n.logger,
 		// Keep a minute of history behind the upper: AS OF reads within
 		// it work, and a dataflow created at a table's since is not
 		// compacted under before the instance's read hold on it reaches
 		// storage (the environment applies those holds asynchronously).
 		CompactionWindow: storageCompactionWindow,
-	})
+	}
+	// Shared storage (deploy.go): fenced by the catalog's token, or
+	// read-only until promotion.
+	if spec.Endpoints != nil {
+		scfg.OnFenced = n.halt
+		if n.cfg.ReadOnly {
+			scfg.ReadOnly = true
+		} else {
+			tok := n.catalog.token
+			scfg.Fence = &tok
+		}
+	}
+	props, err := storage.New(scfg)
 	if err != nil {
 		return err
 	}

@@ -27,6 +27,10 @@ type Config struct {
 	// restart, so each incarnation of the guardian takes over the catalog
 	// with a new epoch.
 	Open func(ctx context.Context) (*durable.Handle, error)
+	// Promote, when set, is the writable open a read-only guardian (Open
+	// opens ReadOnly) takes the catalog over with when it receives
+	// Promote; every open after that (restarts) uses it too.
+	Promote func(ctx context.Context) (*durable.Handle, error)
 	// Halt is called once, from the guardian, when the node must stop:
 	// fenced by a newer writer or unable to open an incompatible catalog.
 	// reason names both fence tokens. Required; a node exits non-zero.

@@ -64,6 +64,7 @@ type Core struct {
 	lastErr  error // the latest transient failure
 	starts   int   // incarnations started
 	pending  []Request
+	promoted bool // Promote began: every open from now on is writable
 }
 
 // NewCore returns a core in phase Starting. The wait before the reopen
@@ -205,6 +206,22 @@ func (c *Core) Outcome(err error) Effects {
 	return Effects{}
 }
 
+// Promoted reports whether Promote began: the guardian opens with
+// Config.Promote from then on.
+func (c *Core) Promoted() bool { return c.promoted }
+
+// Promote takes a read-only guardian's Promote request while Ready: it
+// reopens the catalog (with Config.Promote, since Promoted is now true)
+// and r waits, first in line, to be served once Ready again, where it is
+// answered with the new token. The caller checks first that the guardian
+// can be promoted and is not promoted already.
+func (c *Core) Promote(r Request) Effects {
+	c.move(EvPromote{})
+	c.promoted = true
+	c.pending = append([]Request{r}, c.pending...)
+	return Effects{StopTimers: true, Open: true}
+}
+
 // Restarting reports that the supervisor restarts the guardian.
 func (c *Core) Restarting() Effects {
 	c.move(EvRestarting{})
@@ -257,6 +274,8 @@ func failed(msg any, err error) any {
 		return &SnapshotResult{Err: err}
 	case *AllocateIds:
 		return &IdsAllocated{Err: err}
+	case *Promote:
+		return &PromoteResult{Err: err}
 	}
 	panic(fmt.Sprintf("catalog: no response type for %T", msg))
 }

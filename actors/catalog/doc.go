@@ -59,6 +59,17 @@
 // final error, so a fenced guardian never reopens the catalog, even if
 // restarted.
 //
+// # Promotion
+//
+// A node booting a new deploy generation read-only gives the guardian a
+// ReadOnly Config.Open and a writable Config.Promote. The guardian then
+// reads and follows the catalog without fencing the serving node; the
+// in-process Promote request (answered with PromoteResult) reopens it with
+// Config.Promote, which fences the serving node through the catalog's own
+// fencing, and every later open (after a restart) is writable. Promote to
+// a guardian that is not read-only is ErrNotPromotable; one whose
+// generation is older than the catalog's is fenced and halts the node.
+//
 // # Metrics
 //
 // NewMetrics registers arbor_catalog_commits_total{result},

@@ -22,6 +22,10 @@ var (
 	// ErrIllegalTransition means the Core was fed an event its phase does
 	// not allow: a broken invariant.
 	ErrIllegalTransition = messages.NewSentinel(messages.ErrorCode_ERROR_CODE_INTERNAL, "catalog guardian: illegal phase transition")
+	// ErrNotPromotable answers Promote to a guardian that is not read-only
+	// awaiting promotion (its catalog is open writable, or it has no
+	// Config.Promote).
+	ErrNotPromotable = messages.NewSentinel(messages.ErrorCode_ERROR_CODE_INVALID_ARGUMENT, "catalog guardian: not promotable")
 )
 
 // TransientFailure is the reason the guardian fails (panics) with after a

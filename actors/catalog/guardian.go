@@ -69,7 +69,7 @@ func (g *guardian) Receive(ctx actor.Context) {
 		g.handleConfirmLeadership(ctx)
 	case *GetStatus:
 		g.respond(ctx, ctx.Sender(), g.status())
-	case *Transact, *GetSnapshot, *AllocateIds:
+	case *Transact, *GetSnapshot, *AllocateIds, *Promote:
 		g.handleRequest(ctx, Request{Sender: ctx.Sender(), Msg: m})
 	default:
 		g.unhandled.Handle(ctx)
@@ -123,7 +123,11 @@ func (g *guardian) stopTimers() {
 // Ready it serves the waiting requests, one at a time.
 func (g *guardian) open(ctx actor.Context) {
 	cctx, cancel := g.callContext()
-	h, err := g.cfg.Open(cctx)
+	openFn := g.cfg.Open
+	if g.core.Promoted() {
+		openFn = g.cfg.Promote
+	}
+	h, err := openFn(cctx)
 	cancel()
 	if err != nil {
 		g.apply(ctx, g.core.OpenFailed(err))
@@ -172,7 +176,9 @@ func (g *guardian) status() *Status {
 	s.Failures, s.LastFailure = g.core.Failures()
 	if g.handle != nil {
 		s.Token, s.Upper = g.handle.Token(), g.handle.Upper()
+		s.ReadOnly = g.handle.Mode() == durable.ReadOnly
 	}
+	s.Promoted = g.core.Promoted()
 	return s
 }
 

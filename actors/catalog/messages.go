@@ -50,6 +50,22 @@ type IdsAllocated struct {
 	Err   error
 }
 
+// Promote asks a read-only guardian (one with Config.Promote) to take
+// over the catalog: it reopens with Config.Promote, a writable open with
+// the node's newer deploy generation, which fences the running writer
+// through the catalog. Requests that arrive meanwhile wait. Answered with
+// *PromoteResult once the writable open is done; a guardian promoted
+// already answers at once with its token.
+type Promote struct{}
+
+// PromoteResult answers Promote: Token is the writable handle's fence
+// token, or Err why the guardian could not take over (ErrNotPromotable, a
+// *durable.FenceError, or the open's error once it gave up).
+type PromoteResult struct {
+	Token durable.FenceToken
+	Err   error
+}
+
 // GetStatus asks for the guardian's phase and token. Answered with *Status.
 type GetStatus struct{}
 
@@ -70,6 +86,9 @@ type Status struct {
 	// Incarnation counts the guardian's starts: 1, then one more per
 	// restart.
 	Incarnation int
+	// ReadOnly: the handle is read-only (the node awaits promotion);
+	// Promoted: Promote took the catalog over.
+	ReadOnly, Promoted bool
 }
 
 // Fenced is published on the actor system's event stream, once, when the

@@ -84,6 +84,10 @@ type EvTransient struct{}
 // EvRestarting: the supervisor is restarting the guardian.
 type EvRestarting struct{}
 
+// EvPromote: a read-only guardian is asked to take over the catalog with
+// Config.Promote (a writable open that fences the running writer).
+type EvPromote struct{}
+
 func (EvStarted) event()      {}
 func (EvBackoffDone) event()  {}
 func (EvOpened) event()       {}
@@ -91,6 +95,7 @@ func (EvFenced) event()       {}
 func (EvIncompatible) event() {}
 func (EvTransient) event()    {}
 func (EvRestarting) event()   {}
+func (EvPromote) event()      {}
 
 // String names the event.
 func (e EvStarted) String() string { return fmt.Sprintf("Started{backoff=%t}", e.Backoff) }
@@ -113,6 +118,9 @@ func (EvTransient) String() string { return "Transient" }
 // String names the event.
 func (EvRestarting) String() string { return "Restarting" }
 
+// String names the event.
+func (EvPromote) String() string { return "Promote" }
+
 // transition is the guardian's only way to change phase. The allowed
 // paths:
 //
@@ -127,6 +135,9 @@ func (EvRestarting) String() string { return "Restarting" }
 //	     │   Fenced ◄─────────────────────────────┴────────────┼─────────────┘
 //	     │                                                     │
 //	     └────────────────────── Restarting ───────────────────┘
+//
+//	Ready ── Promote ──► Opening   (once: a read-only guardian reopens
+//	                                writable; every later open is writable)
 //
 // Restarting leads back to Starting from every phase that is not final:
 // from Failed after a transient failure, and from Starting, Opening,
@@ -167,6 +178,8 @@ func transition(from Phase, ev Event) (Phase, error) {
 		}
 	case PhaseReady:
 		switch ev.(type) {
+		case EvPromote:
+			return PhaseOpening, nil
 		case EvFenced:
 			return PhaseFenced, nil
 		case EvTransient:

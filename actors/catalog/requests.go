@@ -39,6 +39,9 @@ func (g *guardian) serve(ctx actor.Context, r Request) {
 			first = 0
 		}
 		g.respond(ctx, r.Sender, &IdsAllocated{First: first, Err: res})
+	case *Promote:
+		g.servePromote(ctx, r)
+		return
 	}
 	g.observe()
 	g.apply(ctx, g.core.Outcome(err))
@@ -84,4 +87,21 @@ func safeApply(apply func(*durable.Transaction) error, tx *durable.Transaction) 
 		}
 	}()
 	return apply(tx)
+}
+
+// servePromote serves Promote while Ready: a guardian promoted already
+// answers with its token; a read-only one with Config.Promote closes its
+// handle and reopens writable (the answer comes once Ready again); any
+// other is answered ErrNotPromotable.
+func (g *guardian) servePromote(ctx actor.Context, r Request) {
+	switch {
+	case g.core.Promoted():
+		g.respond(ctx, r.Sender, &PromoteResult{Token: g.handle.Token()})
+	case g.cfg.Promote == nil || g.handle.Mode() != durable.ReadOnly:
+		g.respond(ctx, r.Sender, &PromoteResult{Err: fmt.Errorf("%w: the catalog is open %s, not read-only awaiting promotion", ErrNotPromotable, g.handle.Mode())})
+	default:
+		g.cfg.Logger.Info("promoting: taking the catalog over", "read_only_token", g.handle.Token().String())
+		g.handle = nil
+		g.apply(ctx, g.core.Promote(r))
+	}
 }

@@ -30,7 +30,7 @@ func New(cfg Config) (*actor.Props, error) {
 	}
 	// Sessions survive a restart of the actor by its supervisor: the core
 	// lives here, outside any one incarnation.
-	sh := &shared{}
+	sh := &shared{readOnly: cfg.ReadOnly}
 	// A failed instance (a child) is stopped, not restarted with an empty
 	// core: the environment sees it terminate and starts a new one with
 	// everything the catalog puts on its cluster.
@@ -53,6 +53,8 @@ type shared struct {
 	// incarnation counts the actor's starts; it makes each incarnation's
 	// instance epoch newer than the last one's.
 	incarnation uint64
+	// readOnly: awaiting promotion (readonly.go).
+	readOnly bool
 }
 
 // tick is the environment's own timer message.
@@ -80,6 +82,7 @@ type envActor struct {
 	// incarnation.
 	epoch     uint64
 	instances map[timely.ClusterId]*actor.PID
+	launchers map[timely.ClusterId]*clusterLauncher // each running instance's (compute.go)
 	// installed are the indexes and materialized views whose dataflow
 	// their instance accepted.
 	installed map[timely.GlobalId]bool
@@ -119,6 +122,13 @@ func (a *envActor) Receive(ctx actor.Context) {
 		for _, h := range a.importHolds {
 			a.releaseImportHold(ctx, h)
 		}
+		if _, ok := m.(*actor.Stopping); ok && a.core != nil {
+			// Nothing will answer the pending peeks: say so, so that
+			// clients retry (a failover client on another node) now.
+			for _, p := range a.core.AllPeeks() {
+				a.answerPeek(ctx, p, nil, errorf(messages.ErrUnavailable, "peek %q: the environment is stopping; retry", p.name))
+			}
+		}
 		if a.loop != nil {
 			a.loop.Stop()
 			a.loop = nil
@@ -139,6 +149,12 @@ func (a *envActor) Receive(ctx actor.Context) {
 		a.handleComputePeekResponse(ctx, m)
 	case *messages.ComputeSubscribeResponse:
 		a.handleComputeSubscribe(ctx, m)
+	case *messages.ClusterGetNodes:
+		a.handleGetNodes(ctx, m, ctx.Sender()) // nodes.go
+	case *Promote:
+		a.handlePromote(ctx)
+	case *PromotionStatus:
+		a.handlePromotionStatus(ctx)
 	case proto.Message:
 		if !isClientRequest(m) {
 			a.unhandled.Handle(ctx)
@@ -204,7 +220,12 @@ func (a *envActor) handleRequest(ctx actor.Context, m proto.Message, sender *act
 		return
 	}
 	if c, ok := m.(*messages.ClientConnect); ok {
-		a.handleConnect(ctx, c, sender)
+		if !a.refuseReadOnly(ctx, m, sender) {
+			a.handleConnect(ctx, c, sender)
+		}
+		return
+	}
+	if a.ready && a.refuseReadOnly(ctx, m, sender) {
 		return
 	}
 	if !a.ready {
@@ -253,6 +274,9 @@ func (a *envActor) becomeReady(ctx actor.Context) {
 	waiting := a.waiting
 	a.waiting = nil
 	for _, q := range waiting {
+		if a.refuseReadOnly(ctx, q.msg, q.sender) {
+			continue
+		}
 		a.handleRequest(ctx, q.msg, q.sender)
 	}
 }

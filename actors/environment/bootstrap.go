@@ -138,6 +138,15 @@ func (a *envActor) reconcile(ctx actor.Context, tables []*object, live []*messag
 		}
 		delete(inStorage, o.id)
 	}
+	if a.shared.readOnly {
+		// Storage is the serving environment's to change: serve what
+		// it has.
+		for _, o := range creates {
+			a.cfg.Logger.Warn("bootstrap (read-only): storage lacks a catalog table; it is created at promotion", "table", o.name, "id", o.id)
+		}
+		a.finishBootstrap(ctx)
+		return
+	}
 	outstanding = len(creates) + len(inStorage)
 	if outstanding == 0 {
 		a.finishBootstrap(ctx)

@@ -71,6 +71,46 @@ func (l *clusterLauncher) Launch(ctx context.Context, id timely.ReplicaId, incar
 	return inner.Launch(ctx, id, incarnation)
 }
 
+// Releaser is implemented by a replica's launcher that records where the
+// replica runs (cluster mode): Release forgets it when the replica is
+// dropped, or its cluster's instance stops, so the membership view stops
+// showing it.
+type Releaser interface {
+	Release(replica timely.ReplicaId)
+}
+
+// release tells the launcher of a replica, if it records placements, that
+// the replica is gone. Called from the environment's turn.
+func (l *clusterLauncher) release(id timely.ReplicaId) {
+	l.mu.Lock()
+	inner := l.per[id]
+	delete(l.per, id)
+	l.mu.Unlock()
+	if r, ok := inner.(Releaser); ok {
+		r.Release(id)
+	}
+}
+
+// releaseAll releases every replica the launcher started.
+func (l *clusterLauncher) releaseAll() {
+	l.mu.Lock()
+	ids := make([]timely.ReplicaId, 0, len(l.per))
+	for id := range l.per {
+		ids = append(ids, id)
+	}
+	l.mu.Unlock()
+	for _, id := range ids {
+		l.release(id)
+	}
+}
+
+// releaseReplica forgets where a dropped replica of a running cluster ran.
+func (a *envActor) releaseReplica(cluster timely.ClusterId, id timely.ReplicaId) {
+	if l, ok := a.launchers[cluster]; ok {
+		l.release(id)
+	}
+}
+
 func (a *envActor) computeEnabled() bool { return a.cfg.Launcher != nil }
 
 // spawnInstance starts the instance of cl, registers every table with it
@@ -85,9 +125,10 @@ func (a *envActor) spawnInstance(ctx actor.Context, cl *cluster) error {
 	}
 	self, root := ctx.Self(), ctx.ActorSystem().Root
 	id := cl.id
+	launcher := &clusterLauncher{cluster: cl.id, factory: a.cfg.Launcher, per: map[timely.ReplicaId]replica.Launcher{}}
 	props, err := instance.New(instance.Config{
 		Cluster: cl.id, ClusterName: cl.name, EnvironmentEpoch: a.epoch,
-		Launcher: &clusterLauncher{cluster: cl.id, factory: a.cfg.Launcher, per: map[timely.ReplicaId]replica.Launcher{}},
+		Launcher: launcher,
 		StorageHolds: func(chs []instance.StorageHoldChange) {
 			root.Send(self, &storageHolds{cluster: id, changes: append([]instance.StorageHoldChange(nil), chs...)})
 		},
@@ -102,6 +143,10 @@ func (a *envActor) spawnInstance(ctx actor.Context, cl *cluster) error {
 	}
 	pid := ctx.Spawn(props)
 	a.instances[cl.id] = pid
+	if a.launchers == nil {
+		a.launchers = map[timely.ClusterId]*clusterLauncher{}
+	}
+	a.launchers[cl.id] = launcher
 	for _, o := range a.core.Objects() {
 		if o.typ == messages.CatalogItemType_CATALOG_ITEM_TYPE_TABLE {
 			a.registerTable(ctx, pid, o)
@@ -119,6 +164,10 @@ func (a *envActor) stopInstance(ctx actor.Context, id timely.ClusterId) {
 	if pid, ok := a.instances[id]; ok {
 		ctx.Stop(pid)
 		delete(a.instances, id)
+	}
+	if l, ok := a.launchers[id]; ok {
+		l.releaseAll()
+		delete(a.launchers, id)
 	}
 	for h := range a.holds[id] {
 		ctx.Request(a.cfg.Storage, &messages.StorageReleaseReadHold{HoldId: h})

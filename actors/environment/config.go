@@ -71,6 +71,10 @@ type Config struct {
 	// DefaultReplicaName. Nil: those operations answer UNAVAILABLE
 	// (ErrNeedsCompute) and only tables are served.
 	Launcher LauncherFactory
+	// Membership is the cluster's membership actor (package cluster,
+	// answering GetMembers with cluster.Nodes) in cluster mode; nil for a
+	// node alone. ClusterGetNodes shows its view (nodes.go).
+	Membership *actor.PID
 	// ComputeMaintainInterval is each instance's Maintain interval, which
 	// bounds how soon a new dataflow is scheduled and a compute peek's
 	// deadline is noticed (TickInterval when 0).
@@ -101,6 +105,10 @@ type Config struct {
 	// MaxWaiting bounds the requests kept while bootstrapping or behind a
 	// running DDL statement; more are answered UNAVAILABLE.
 	MaxWaiting int
+	// ReadOnly starts the environment read-only, awaiting promotion
+	// (readonly.go): it bootstraps and hydrates its clusters but changes
+	// nothing in storage and answers no client until Promote.
+	ReadOnly bool
 	// Registerer receives the metrics; nil leaves them unregistered.
 	Registerer prometheus.Registerer
 	// Logger (slog.Default() when nil).

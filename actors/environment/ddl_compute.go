@@ -350,6 +350,7 @@ func (a *envActor) dropCompute(ctx actor.Context, typ messages.ClientObjectType,
 			if pid, running := a.instances[cl.id]; running {
 				a.instanceCall(ctx, pid, instance.RemoveReplica{Id: rid}, a.logFailure("remove replica", name))
 			}
+			a.releaseReplica(cl.id, rid) // compute.go
 			ok(true)
 		})
 	default:

@@ -89,4 +89,10 @@
 // The tracker's effects messages (peekCanceled, executionEnded) and the
 // catalog requests are in-process Go values; everything a client sends is
 // protobuf.
+//
+// Read-only mode (Config.ReadOnly, readonly.go): for a zero-downtime
+// deploy the environment bootstraps and hydrates its clusters without
+// changing storage and answers every client request, connects included,
+// UNAVAILABLE (ErrReadOnly). The in-process PromotionStatus reports
+// bootstrap and hydration; Promote makes it reload the catalog and serve.
 package environment

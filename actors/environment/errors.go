@@ -35,6 +35,9 @@ var (
 	// ErrStarting: the environment is still bootstrapping and its queue of
 	// waiting requests is full.
 	ErrStarting = messages.NewSentinel(messages.ErrorCode_ERROR_CODE_UNAVAILABLE, "environment: starting")
+	// ErrReadOnly: the environment is read-only, awaiting promotion
+	// (readonly.go); clients should use the serving environment.
+	ErrReadOnly = messages.NewSentinel(messages.ErrorCode_ERROR_CODE_UNAVAILABLE, "environment: read-only")
 	// ErrStatementTimeout: a statement ran past its session's statement
 	// timeout and was canceled.
 	ErrStatementTimeout = messages.NewSentinel(messages.ErrorCode_ERROR_CODE_TIMEOUT, "environment: canceling statement due to statement timeout")

@@ -201,6 +201,10 @@ type dumpState struct {
 	DDLQueue     int           `json:"ddl_queue"`
 	LastWrite    uint64        `json:"last_write"`
 	Clusters     []dumpCluster `json:"clusters,omitempty"`
+	// Nodes is the cluster's membership and where each replica runs, as
+	// ClusterGetNodes answers it (nodes.go); absent when it could not be
+	// gathered.
+	Nodes *NodesView `json:"nodes,omitempty"`
 }
 
 type dumpCluster struct {
@@ -256,10 +260,15 @@ func (a *envActor) handleDump(ctx actor.Context, m *messages.ClientDump, sender 
 		}
 		d.Clusters = append(d.Clusters, dc)
 	}
-	b, err := json.MarshalIndent(d, "", "  ")
-	if err != nil {
-		a.fail(ctx, m, sender, errorf(ErrInternal, "dump: %v", err))
-		return
-	}
-	a.reply(ctx, sender, "dump", &messages.ClientDumpResponse{Json: b}, nil)
+	a.gatherNodes(ctx, func(v NodesView, err error) { // nodes.go
+		if err == nil {
+			d.Nodes = &v
+		}
+		b, err := json.MarshalIndent(d, "", "  ")
+		if err != nil {
+			a.fail(ctx, m, sender, errorf(ErrInternal, "dump: %v", err))
+			return
+		}
+		a.reply(ctx, sender, "dump", &messages.ClientDumpResponse{Json: b}, nil)
+	})
 }

@@ -30,7 +30,10 @@ type collection struct {
 	schema       *messages.Schema
 
 	// compute only.
-	asOf      timely.Frontier
+	asOf timely.Frontier
+	// until bounds what the collection's dataflow produces (closed: no
+	// bound): peeks at or after it are refused.
+	until     timely.Frontier
 	inputs    []timely.GlobalId
 	depHolds  []HoldId
 	policy    ReadPolicy
@@ -46,7 +49,7 @@ type collection struct {
 }
 
 func newCollection(id timely.GlobalId) *collection {
-	return &collection{id: id, capabilities: timely.NewMutableFrontier(), since: timely.Closed()}
+	return &collection{id: id, capabilities: timely.NewMutableFrontier(), since: timely.Closed(), until: timely.Closed()}
 }
 
 // StorageCollection registers a storage collection the instance's
@@ -120,6 +123,15 @@ func (c *Core) CreateDataflow(desc *messages.ComputeDataflowDescription, opts Da
 	asOf, err := desc.GetAsOf().ToTimely()
 	if err != nil {
 		return fmt.Errorf("%w: dataflow %q: %v", ErrInvalidDataflow, name, err)
+	}
+	until := timely.Closed()
+	if desc.GetUntil() != nil {
+		if until, err = desc.GetUntil().ToTimely(); err != nil {
+			return fmt.Errorf("%w: dataflow %q: until: %v", ErrInvalidDataflow, name, err)
+		}
+		if !asOf.LessThan(until) {
+			return fmt.Errorf("%w: dataflow %q: until %s is not after its as_of %s: it could produce nothing", ErrInvalidDataflow, name, until, asOf)
+		}
 	}
 	type export struct {
 		id                timely.GlobalId
@@ -215,7 +227,7 @@ func (c *Core) CreateDataflow(desc *messages.ComputeDataflowDescription, opts Da
 	}
 	for _, e := range exports {
 		col := newCollection(e.id)
-		col.asOf, col.inputs, col.mvSink, col.subscribe = asOf, inputIds, e.mvSink, e.subscribe
+		col.asOf, col.until, col.inputs, col.mvSink, col.subscribe = asOf, until, inputIds, e.mvSink, e.subscribe
 		col.transient = e.id.Kind == timely.Transient
 		col.upper, col.since = timely.Minimum(), asOf
 		if opts.ReadPolicy != nil {
@@ -227,9 +239,11 @@ func (c *Core) CreateDataflow(desc *messages.ComputeDataflowDescription, opts Da
 		for _, in := range inputs {
 			col.depHolds = append(col.depHolds, c.acquireHold(in, asOf, "dataflow "+e.id.String()).Id)
 		}
-		for _, r := range c.replicas {
+		for _, r := range c.sortedReplicas() {
 			if r.status == ReplicaActive {
-				r.collections[e.id] = newReplicaCollection()
+				rc := newReplicaCollection()
+				r.collections[e.id] = rc
+				c.holdReplicaInputs(r, col, rc, asOf)
 			}
 		}
 		if e.subscribe {
@@ -398,14 +412,27 @@ func (c *Core) maybeCleanup(col *collection) {
 		}
 	}
 	for _, r := range c.replicas {
+		if rc := r.collections[col.id]; rc != nil {
+			c.releaseReplicaInputs(rc)
+		}
 		delete(r.collections, col.id)
 	}
 	delete(c.collections, col.id)
 	c.log(slog.LevelDebug, "collection %s cleaned up", col.id)
 }
 
+// cleanupDropped cleans up every dropped collection that may go, and
+// applies the hold changes that releases.
+func (c *Core) cleanupDropped() {
+	for _, col := range c.sortedCollections() {
+		c.maybeCleanup(col)
+	}
+	c.applyHoldChanges()
+}
+
 // refreshLag computes each compute collection's wallclock lag: how far its
-// last complete time (upper - 1, in milliseconds) is behind now.
+// last complete time (upper - 1, in milliseconds) is behind now; zero for a
+// collection complete at its dataflow's until.
 func (c *Core) refreshLag(now time.Time) {
 	ms := now.UnixMilli()
 	for _, col := range c.collections {
@@ -413,7 +440,8 @@ func (c *Core) refreshLag(now time.Time) {
 			continue
 		}
 		t, ok := col.upper.Time()
-		if !ok {
+		if !ok || col.until.LessEqual(col.upper) {
+			// Closed, or complete at its dataflow's until: nothing lags.
 			col.wallclockLag = 0
 			continue
 		}

@@ -217,9 +217,7 @@ func (c *Core) Maintain(now time.Time) {
 	c.downgradeWarmup()
 	c.applyHoldChanges()
 	c.scheduleReady()
-	for _, col := range c.sortedCollections() {
-		c.maybeCleanup(col)
-	}
+	c.cleanupDropped()
 	c.refreshLag(now)
 }
 

@@ -38,8 +38,15 @@
 //   - A dataflow holds each input at its own since; hold changes are
 //     applied in reverse dependency order so each input's since moves once
 //     per step, and each move is announced with AllowCompaction.
-//   - A dataflow is refused if its as_of is before an input's since; a peek
-//     if its time is before the since. Refused requests change nothing.
+//   - Each replica holds the inputs of each compute collection at its
+//     reported input frontier (its write frontier while it reports none),
+//     from the as_of (or, for a new incarnation, the since) on, until it
+//     reports the collection dropped, fails or is removed
+//     (replica_holds.go): a lagging replica's inputs are not compacted
+//     from under it.
+//   - A dataflow is refused if its as_of is before an input's since or its
+//     until is not after its as_of; a peek if its time is before the since
+//     or at or after its dataflow's until. Refused requests change nothing.
 //   - Every accepted peek is answered exactly once: by the first replica to
 //     answer (or its target), or by the instance on cancel, timeout,
 //     target failure or removal, or stop. Its CancelPeek is sent before

@@ -25,15 +25,18 @@ type CollectionDump struct {
 	Storage bool   `json:"storage,omitempty"`
 	// Since is the meet of the instance's holds (for a storage collection,
 	// StorageSince is storage's own since).
-	Since        string     `json:"since"`
-	Upper        string     `json:"upper"`
-	StorageSince string     `json:"storage_since,omitempty"`
-	AsOf         string     `json:"as_of,omitempty"`
-	Inputs       []string   `json:"inputs,omitempty"`
-	Policy       string     `json:"read_policy,omitempty"`
-	Scheduled    bool       `json:"scheduled,omitempty"`
-	Dropped      bool       `json:"dropped,omitempty"`
-	Holds        []HoldDump `json:"holds"`
+	Since        string `json:"since"`
+	Upper        string `json:"upper"`
+	StorageSince string `json:"storage_since,omitempty"`
+	AsOf         string `json:"as_of,omitempty"`
+	// Until bounds what the collection's dataflow produces (absent: no
+	// bound).
+	Until     string     `json:"until,omitempty"`
+	Inputs    []string   `json:"inputs,omitempty"`
+	Policy    string     `json:"read_policy,omitempty"`
+	Scheduled bool       `json:"scheduled,omitempty"`
+	Dropped   bool       `json:"dropped,omitempty"`
+	Holds     []HoldDump `json:"holds"`
 	// WallclockLagSeconds is how far the last complete time is behind now,
 	// as of the last Maintain.
 	WallclockLagSeconds float64 `json:"wallclock_lag_seconds"`
@@ -100,6 +103,9 @@ func (c *Core) Dump(now time.Time) Dump {
 			cd.StorageSince = col.storageSince.String()
 		} else {
 			cd.AsOf, cd.Policy = col.asOf.String(), col.policy.String()
+			if !col.until.IsEmpty() {
+				cd.Until = col.until.String()
+			}
 			for _, in := range col.inputs {
 				cd.Inputs = append(cd.Inputs, in.String())
 			}

@@ -23,6 +23,9 @@ var (
 	ErrAsOfCompacted = messages.NewSentinel(messages.ErrorCode_ERROR_CODE_COMPACTED, "instance: as_of before an input's since")
 	// ErrPeekCompacted: a peek's time is before its collection's since.
 	ErrPeekCompacted = messages.NewSentinel(messages.ErrorCode_ERROR_CODE_COMPACTED, "instance: peek time before the since")
+	// ErrPeekBeyondUntil: a peek's time is at or after the until of its
+	// collection's dataflow, which produces nothing there.
+	ErrPeekBeyondUntil = messages.NewSentinel(messages.ErrorCode_ERROR_CODE_INVALID_ARGUMENT, "instance: peek time at or after the dataflow's until")
 	// ErrPeekExists: a peek with that uuid is pending.
 	ErrPeekExists = messages.NewSentinel(messages.ErrorCode_ERROR_CODE_ALREADY_EXISTS, "instance: peek exists")
 	// ErrUnknownPeek: no pending peek has that uuid (it may have finished).

@@ -13,7 +13,9 @@ import (
 //   - a compute collection's since is at or after its as_of, and its
 //     dependency holds sit at its since;
 //   - a pending peek's hold exists, at the peek's time;
-//   - no read-hold change is left pending.
+//   - no read-hold change is left pending;
+//   - each replica collection holds its collection's inputs at one
+//     frontier, or holds nothing once released (replica_holds.go).
 func (c *Core) checkInvariants() error {
 	if len(c.pending) > 0 {
 		return fmt.Errorf("%d collections with pending hold changes", len(c.pending))
@@ -53,6 +55,9 @@ func (c *Core) checkInvariants() error {
 				return fmt.Errorf("%s: dependency hold %d at %s, since %s", id, dep, h.Since, col.since)
 			}
 		}
+	}
+	if err := c.checkReplicaHolds(); err != nil {
+		return err
 	}
 	for _, p := range c.peeks {
 		h := c.holds[p.hold]

@@ -41,8 +41,9 @@ type pendingPeek struct {
 // PeekAnswer follows, from the first replica to answer, or from the
 // instance on timeout, cancel, target failure or stop. It is refused, with
 // nothing changed, for a known uuid, an unknown or dropped collection, an
-// unknown target, or a time before the collection's since
-// (ErrPeekCompacted).
+// unknown target, a time before the collection's since
+// (ErrPeekCompacted), or a time at or after the until of the collection's
+// dataflow (ErrPeekBeyondUntil).
 func (c *Core) Peek(req PeekRequest) error {
 	if c.stopped {
 		return ErrStopped
@@ -66,6 +67,9 @@ func (c *Core) Peek(req PeekRequest) error {
 	}
 	if !since.Admits(req.Timestamp) {
 		return fmt.Errorf("%w: peek %s of %s at %d, since is %s", ErrPeekCompacted, req.Uuid, col.id, req.Timestamp, since)
+	}
+	if !col.storage && col.until.Admits(req.Timestamp) {
+		return fmt.Errorf("%w: peek %s of %s at %d, its dataflow's until is %s", ErrPeekBeyondUntil, req.Uuid, col.id, req.Timestamp, col.until)
 	}
 	if target != nil && target.status != ReplicaActive {
 		// Accepted and at once ended: the caller gets its one answer.

@@ -259,7 +259,21 @@ func (r *randomRun) respond() string {
 		if r.pick(4) == 0 {
 			w = timely.Closed()
 		}
-		f.Write = messages.FromFrontier(w)
+		// Any of the three may be reported; the input frontier moves the
+		// replica's holds on the collection's inputs.
+		if r.pick(4) != 0 {
+			f.Write = messages.FromFrontier(w)
+		}
+		if r.pick(2) == 0 {
+			in := timely.At(r.time())
+			if r.pick(6) == 0 {
+				in = timely.Closed()
+			}
+			f.Input = messages.FromFrontier(in)
+		}
+		if r.pick(3) == 0 {
+			f.Output = messages.FromFrontier(timely.At(r.time()))
+		}
 		resp.Response = &messages.ComputeResponse_Frontiers{Frontiers: f}
 	case 1:
 		var u timely.Uuid

@@ -103,6 +103,12 @@ type replicaState struct {
 type replicaCollection struct {
 	write, input, output timely.Frontier
 	hydrated             bool
+	// inputReported: the replica reported an input frontier (until then
+	// its input holds follow its write frontier).
+	inputReported bool
+	// inputHolds are the replica's holds on the collection's inputs, in
+	// the order of collection.inputs (replica_holds.go); nil once released.
+	inputHolds []HoldId
 }
 
 func newReplicaCollection() *replicaCollection {
@@ -118,9 +124,10 @@ func (c *Core) AddReplica(id timely.ReplicaId, name string) error {
 	if _, ok := c.replicas[id]; ok {
 		return fmt.Errorf("%w: %s", ErrReplicaExists, id)
 	}
-	r := &replicaState{id: id, name: name, restarts: c.cfg.Restarts(id)}
+	r := &replicaState{id: id, name: name, restarts: c.cfg.Restarts(id), collections: map[timely.GlobalId]*replicaCollection{}}
 	c.replicas[id] = r
 	c.connect(r)
+	c.applyHoldChanges()
 	return nil
 }
 
@@ -129,10 +136,13 @@ func (c *Core) AddReplica(id timely.ReplicaId, name string) error {
 func (c *Core) connect(r *replicaState) {
 	r.move(evConnect)
 	r.incarnation++
-	r.collections = map[timely.GlobalId]*replicaCollection{}
-	for id, col := range c.collections {
+	c.releaseReplica(r)
+	for _, col := range c.sortedCollections() {
 		if !col.storage && !col.since.IsEmpty() {
-			r.collections[id] = newReplicaCollection()
+			// The replay installs the collection at its since.
+			rc := newReplicaCollection()
+			r.collections[col.id] = rc
+			c.holdReplicaInputs(r, col, rc, col.since)
 		}
 	}
 	c.fx.Connects = append(c.fx.Connects, Connect{Replica: r.id, Incarnation: r.incarnation, Commands: c.replay(r)})
@@ -146,13 +156,12 @@ func (c *Core) RemoveReplica(id timely.ReplicaId) error {
 	if r == nil {
 		return fmt.Errorf("%w: %s", ErrUnknownReplica, id)
 	}
+	c.releaseReplica(r)
 	delete(c.replicas, id)
 	c.fx.Removed = append(c.fx.Removed, id)
 	c.failTargeting(id)
 	c.applyHoldChanges()
-	for _, col := range c.sortedCollections() {
-		c.maybeCleanup(col)
-	}
+	c.cleanupDropped()
 	return nil
 }
 
@@ -170,7 +179,7 @@ func (c *Core) ReplicaFailed(now time.Time, id timely.ReplicaId, incarnation uin
 		return fmt.Errorf("%w: failure of replica %s incarnation %d (current %d, %s)", ErrStaleResponse, id, incarnation, r.incarnation, r.status)
 	}
 	r.lastErr = err
-	r.collections = map[timely.GlobalId]*replicaCollection{}
+	c.releaseReplica(r)
 	d := r.restarts.Failed(now, err)
 	if d.Restart {
 		r.move(evFail)
@@ -185,9 +194,7 @@ func (c *Core) ReplicaFailed(now time.Time, id timely.ReplicaId, incarnation uin
 	}
 	c.failTargeting(id)
 	c.applyHoldChanges()
-	for _, col := range c.sortedCollections() {
-		c.maybeCleanup(col)
-	}
+	c.cleanupDropped()
 	return nil
 }
 
@@ -268,8 +275,12 @@ func (c *Core) handleFrontiers(now time.Time, r *replicaState, f *messages.Compu
 			regressions = append(regressions, fmt.Sprintf("%s %s -> %s", fl.name, *fl.cur, got[i]))
 		default:
 			*fl.cur = got[i]
+			if fl.name == "input" {
+				rc.inputReported = true
+			}
 		}
 	}
+	c.downgradeReplicaInputs(rc)
 	if col.upper.LessThan(rc.write) {
 		col.upper = rc.write
 		c.updateImplied(col)

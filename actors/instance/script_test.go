@@ -157,6 +157,8 @@ func (h *harness) run(t *testing.T, d *datadriven.TestData) string {
 	switch d.Cmd {
 	case "storage":
 		err = c.RegisterStorage(StorageCollection{Id: gid(t, argString(t, d, "id")), Since: frontierArg(t, d, "since"), Upper: frontierArg(t, d, "upper")})
+	case "unregister":
+		err = c.UnregisterStorage(gid(t, argString(t, d, "id")))
 	case "storage-frontiers":
 		err = c.UpdateStorageFrontiers(gid(t, argString(t, d, "id")), frontierArg(t, d, "since"), frontierArg(t, d, "upper"))
 	case "dataflow":
@@ -169,6 +171,9 @@ func (h *harness) run(t *testing.T, d *datadriven.TestData) string {
 			if d.HasArg("as-of") {
 				desc.AsOf = messages.FromFrontier(frontierArg(t, d, "as-of"))
 			}
+		}
+		if d.HasArg("until") {
+			desc.Until = messages.FromFrontier(frontierArg(t, d, "until"))
 		}
 		for _, id := range idsArg(t, d, "sources") {
 			desc.SourceImports = append(desc.SourceImports, &messages.ComputeSourceImport{Id: messages.FromGlobalId(id)})

@@ -8,7 +8,9 @@
 // for introspection.
 //
 // It watches the runtime: when the runtime terminates or its endpoint is
-// lost, the replica is reported Failed to the instance, which asks its
+// lost, or the runtime reports that it restarted empty (ComputeStatus
+// restarted: it lost every dataflow), the replica is reported Failed to
+// the instance (the restarted runtime is stopped), which asks its
 // RestartTracker (restart.go; supervision.Tracker in production) whether
 // and when to relaunch it as a new incarnation with its history replayed.
 //

@@ -229,10 +229,23 @@ func (a *stateActor) handleSend(ctx actor.Context, m Send) {
 }
 
 func (a *stateActor) handleResponse(ctx actor.Context, m *messages.ComputeResponse) {
-	if m.GetEpoch().GetIncarnation() == a.incarnation && a.conn == connected {
+	current := m.GetEpoch().GetIncarnation() == a.incarnation && a.conn == connected
+	if current {
 		a.track(m)
 	}
 	ctx.Send(ctx.Parent(), Response{Replica: a.cfg.Replica, Response: m})
+	if st := m.GetStatus(); current && st.GetRestarted() {
+		// The runtime restarted after a failure and lost every dataflow
+		// of this incarnation: replace it, as if it had terminated, so
+		// that the instance relaunches the replica and replays its
+		// history. Left alone, the replica would stay active over an
+		// empty runtime.
+		rt := a.runtime
+		ctx.Unwatch(rt)
+		ctx.Poison(rt)
+		a.runtime = nil
+		a.fail(ctx, fmt.Errorf("%w: incarnation %d: %v", ErrRuntimeRestarted, a.incarnation, messages.ErrorFromWire(st.GetError())))
+	}
 }
 
 // track keeps the frontiers and hydration the runtime reports, for dumps.

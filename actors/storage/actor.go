@@ -36,8 +36,8 @@ func New(cfg Config) (*actor.Props, error) {
 	if err != nil {
 		return nil, fmt.Errorf("storage: %w", err)
 	}
-	c := newCarry()
-	return actor.PropsFromProducer(func() actor.Actor { return newStorageActor(cfg, m, u, c) }), nil
+	c, w := newCarry(), newWriter(cfg)
+	return actor.PropsFromProducer(func() actor.Actor { return newStorageActor(cfg, m, u, c, w) }), nil
 }
 
 // storageActor is the thin actor around State: it decodes requests, reads
@@ -49,6 +49,7 @@ type storageActor struct {
 	metrics   *Metrics
 	unhandled *surface.Unhandled
 	carry     *carry
+	writer    *writer // read-only, promoted, fenced (fence.go); shared across restarts
 
 	// guarded by the actor; set in Started
 	state  *State
@@ -75,8 +76,8 @@ type storageActor struct {
 	watched map[string]bool
 }
 
-func newStorageActor(cfg Config, m *Metrics, u *surface.Unhandled, c *carry) *storageActor {
-	return &storageActor{cfg: cfg, metrics: m, unhandled: u, carry: c, watched: map[string]bool{}, reads: map[*readInFlight]bool{}}
+func newStorageActor(cfg Config, m *Metrics, u *surface.Unhandled, c *carry, w *writer) *storageActor {
+	return &storageActor{cfg: cfg, metrics: m, unhandled: u, carry: c, writer: w, watched: map[string]bool{}, reads: map[*readInFlight]bool{}}
 }
 
 // commitNow asks the actor to commit the staged writes (sent to itself
@@ -126,9 +127,19 @@ func (a *storageActor) Receive(ctx actor.Context) {
 	case commitTick:
 		a.commit(ctx)
 	case maintain:
+		if readOnly, _ := a.writer.spec(); readOnly {
+			a.follow(ctx) // fence.go
+			return
+		}
 		a.compact(ctx)
 	case *messages.StorageFrontiers:
+		if a.shards == nil { // fenced at open: nothing to serve
+			a.respond(ctx, &messages.StorageFrontiersResponse{Error: messages.ErrorToWire(a.writer.fencedErr())})
+			return
+		}
 		a.handleFrontiers(ctx, m)
+	case *Promote:
+		a.handlePromote(ctx, m)
 	default:
 		switch {
 		case !isRequest(m):
@@ -145,6 +156,15 @@ func (a *storageActor) Receive(ctx actor.Context) {
 
 // handleRequest handles ctx.Message(), a request (isRequest).
 func (a *storageActor) handleRequest(ctx actor.Context) {
+	if a.shards == nil { // fenced at open (start): refuse everything
+		if resp := failedResponse(ctx.Message(), messages.ErrorToWire(a.writer.fencedErr())); resp != nil {
+			a.respond(ctx, resp)
+		}
+		return
+	}
+	if a.refuseWrite(ctx.Message(), func(resp any) { a.respond(ctx, resp.(proto.Message)) }) {
+		return
+	}
 	switch m := ctx.Message().(type) {
 	case *actor.Terminated:
 		a.handleTerminated(ctx, m)
@@ -180,7 +200,14 @@ func (a *storageActor) handleRequest(ctx actor.Context) {
 // waiting.
 func (a *storageActor) start(ctx actor.Context) {
 	octx, cancel := context.WithTimeout(context.Background(), a.cfg.OpenTimeout)
-	sh, rec, err := openShards(octx, a.cfg.Store, a.cfg.CallTimeout)
+	readOnly, token := a.writer.spec()
+	sh, rec, err := openShards(octx, a.cfg.Store, a.cfg.CallTimeout, openMode{readOnly: readOnly, token: token})
+	var fe *FenceError
+	if errors.As(err, &fe) {
+		cancel()
+		a.startFenced(ctx, fe)
+		return
+	}
 	if err != nil && errors.Is(octx.Err(), context.DeadlineExceeded) {
 		err = &TimeoutError{Op: "open the tables", After: a.cfg.OpenTimeout, Err: err}
 	} else if err != nil {
@@ -194,6 +221,9 @@ func (a *storageActor) start(ctx actor.Context) {
 	a.shards = sh
 	a.state = NewState(rec.tables, rec.upper, a.cfg.CompactionWindow)
 	a.state.RestoreLog(rec.logged)
+	if token != nil {
+		a.state.CommitThroughLog()
+	}
 	upper := rec.upper
 	cs, deferred, carried := a.carry.take(ctx.Self())
 	if carried {
@@ -201,7 +231,7 @@ func (a *storageActor) start(ctx actor.Context) {
 	}
 	a.startLoops(ctx)
 	a.refreshGauges()
-	a.cfg.Logger.Debug("storage started", "tables", len(a.state.LiveTables()), "upper", upper)
+	a.cfg.Logger.Debug("storage started", "tables", len(a.state.LiveTables()), "upper", upper, "read_only", readOnly)
 	// Requests that waited for a group commit of the last incarnation go
 	// first.
 	a.deferred = deferred

@@ -98,8 +98,9 @@ func (s *State) PlanCommit(now timely.Timestamp) (*Commit, bool) {
 		c.Appends = append(c.Appends, Append{Table: id, Updates: ups})
 	}
 	c.logged = s.logged
-	if len(c.changes) > 1 {
-		// Several tables: the commit log carries the group.
+	if len(c.changes) > 1 || s.alwaysLog {
+		// Several tables (or a fenced writer, fence.go): the commit log
+		// carries the group.
 		c.UseLog = true
 		for _, u := range s.logged {
 			c.Log = append(c.Log, persistence.Update{Key: u.Key, Ts: ts, Diff: -u.Diff})

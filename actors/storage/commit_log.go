@@ -62,10 +62,10 @@ func splitLogKey(k []byte) (timely.GlobalId, []byte, error) {
 }
 
 // appendLog appends a group to the commit log, from its upper to upper;
-// op names the group commit in errors.
-func (sh *shards) appendLog(ctx context.Context, op string, ups []persistence.Update, upper timely.Frontier) error {
+// the caller classifies its error (asFence).
+func (sh *shards) appendLog(ctx context.Context, ups []persistence.Update, upper timely.Frontier) error {
 	if err := sh.txns.CompareAndAppend(ctx, ups, sh.txnsUpper, upper); err != nil {
-		return backendError(ctx, sh.timeout, op+": append the commit log", err)
+		return err // classified by the caller (asFence, fence.go)
 	}
 	sh.txnsUpper = upper
 	return nil

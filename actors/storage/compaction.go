@@ -18,6 +18,9 @@ func (a *storageActor) compact(ctx actor.Context) {
 		a.compactWanted = true
 		return
 	}
+	if a.writer.refusal() != nil {
+		return // read-only or fenced: sinces are the writer's to move
+	}
 	for _, ch := range a.state.CompactionTargets() {
 		s := a.shards.tables[ch.Table]
 		cctx, cancel := a.call()

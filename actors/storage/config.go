@@ -7,6 +7,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/arbor-db/arbor/actors/catalog/durable"
 	"github.com/arbor-db/arbor/clock"
 	"github.com/arbor-db/arbor/persistence"
 )
@@ -48,6 +49,22 @@ type Config struct {
 	// commit log and every table's shard, and completing the last group
 	// commit); DefaultOpenTimeout when zero.
 	OpenTimeout time.Duration
+
+	// Writer fencing, for a store that two environment processes share
+	// (fence.go, docs/deploy.md).
+
+	// Fence, when set, is the token of the node's writable catalog open:
+	// every group commits through the commit log, the open records the
+	// token there, and a newer writer's token fences this actor (its
+	// writes fail with a *FenceError and nothing of them is written).
+	Fence *durable.FenceToken
+	// ReadOnly opens the store without writing anything (no writes, table
+	// changes, collection appends, compaction or recovery appends) until
+	// a Promote message makes the actor the writer.
+	ReadOnly bool
+	// OnFenced is called once, from the actor, when it is fenced; reason
+	// names both tokens. A node halts.
+	OnFenced func(reason string)
 }
 
 // Defaults of Config.

@@ -123,4 +123,19 @@
 //     told the outcome is unknown); the supervisor's restart recovers the uppers
 //     from the shards and keeps the subscriptions and read holds (carry.go),
 //     replaying to each subscriber the versions it has not received.
+//
+// # Shared storage and writer fencing
+//
+// Two environment processes may share one store (shards on etcd) during a
+// zero-downtime deploy (fence.go, docs/deploy.md). With Config.Fence (the
+// node's catalog token) every group commits through the commit log, and an
+// open records the token there; an older writer's next log append loses
+// its compare-and-append, its write fails with a *FenceError (FENCED,
+// naming both tokens) and nothing of it is written, and the actor refuses
+// every later write and calls Config.OnFenced. With Config.ReadOnly the
+// actor writes nothing (writes, table changes and collection appends are
+// refused with ErrReadOnly, UNAVAILABLE; no compaction), follows the
+// writer's commits on each maintenance tick, until the
+// in-process Promote message reopens its shards as the writer and replays
+// to each subscription what the old writer wrote meanwhile.
 package storage

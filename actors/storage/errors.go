@@ -55,6 +55,12 @@ var (
 	ErrUpperMismatch = messages.NewSentinel(messages.ErrorCode_ERROR_CODE_REGRESSION, "storage: collection upper mismatch")
 	// ErrHoldRegression: a read hold would move backwards.
 	ErrHoldRegression = messages.NewSentinel(messages.ErrorCode_ERROR_CODE_REGRESSION, "storage: read hold would move backwards")
+	// ErrFenced: a newer writer owns the storage (a *FenceError names both
+	// tokens); nothing of the refused write was written.
+	ErrFenced = messages.NewSentinel(messages.ErrorCode_ERROR_CODE_FENCED, "storage: fenced")
+	// ErrReadOnly: the actor is read-only (its node awaits promotion);
+	// nothing was written. Retry against the writer.
+	ErrReadOnly = messages.NewSentinel(messages.ErrorCode_ERROR_CODE_UNAVAILABLE, "storage: read-only")
 )
 
 // TimeoutError is a backend call that passed its deadline. It matches

@@ -9,6 +9,7 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 
+	"github.com/arbor-db/arbor/actors/catalog/durable"
 	"github.com/arbor-db/arbor/messages"
 )
 
@@ -55,6 +56,10 @@ func (a *storageActor) commit(ctx actor.Context) {
 		return
 	}
 	a.commitWanted = false
+	if err := a.writer.refusal(); err != nil {
+		a.failStaged(ctx, err)
+		return
+	}
 	c, ok := a.state.PlanCommit(a.now())
 	if !ok {
 		return
@@ -63,10 +68,11 @@ func (a *storageActor) commit(ctx actor.Context) {
 	g := &groupCommit{c: c, cancel: cancel, done: make(chan struct{})}
 	a.inflight = g
 	sh, timeout := a.shards, a.cfg.CallTimeout
+	_, token := a.writer.spec()
 	root, self := ctx.ActorSystem().Root, ctx.Self()
 	go func() {
 		defer close(g.done)
-		g.err = appendAll(parent, sh, timeout, c)
+		g.err = appendAll(parent, sh, timeout, token, c)
 		root.Send(self, commitDone{g: g})
 	}()
 }
@@ -87,6 +93,21 @@ func (a *storageActor) handleCommitDone(ctx actor.Context, m commitDone) {
 	g.cancel()
 	a.inflight = nil
 	c := g.c
+	var fe *FenceError
+	if errors.As(g.err, &fe) {
+		// A newer writer owns the storage: nothing of the group was
+		// written (its log append, the commit point, failed). Refuse
+		// every later write; the node halts.
+		for _, tok := range c.Tokens {
+			a.rejectWrite(nil, fe)
+			a.reply(ctx, tok.(*actor.PID), &messages.StorageWriteResponse{Error: messages.ErrorToWire(fe)})
+		}
+		a.cfg.Logger.Error("group commit fenced", "ts", c.Ts, "err", fe)
+		a.writer.fence(fe)
+		a.failStaged(ctx, fe)
+		a.drain(ctx)
+		return
+	}
 	if g.err != nil {
 		werr := fmt.Errorf("%w (the write may or may not be durable)", g.err)
 		for _, tok := range c.Tokens {
@@ -148,11 +169,17 @@ func (a *storageActor) abortCommit(ctx actor.Context, why string) {
 // timeout, under parent. It returns after every append finished; the
 // goroutines do not outlive it. Every error it returns is outcomeUnknown
 // and names the group and the shard.
-func appendAll(parent context.Context, sh *shards, timeout time.Duration, c *Commit) error {
+//
+// A fenced writer (token set) whose log append finds another upper was
+// fenced: the error is a *FenceError and no table is appended.
+func appendAll(parent context.Context, sh *shards, timeout time.Duration, token *durable.FenceToken, c *Commit) error {
 	op := fmt.Sprintf("group commit at %d", c.Ts)
 	if c.UseLog {
 		ctx, cancel := context.WithTimeout(parent, timeout)
-		err := sh.appendLog(ctx, op, c.Log, c.Upper)
+		err := sh.appendLog(ctx, c.Log, c.Upper)
+		if err != nil {
+			err = sh.asFence(ctx, token, op, err)
+		}
 		cancel()
 		if err != nil {
 			return err

@@ -81,7 +81,7 @@ func (a *storageActor) replay(tables []timely.GlobalId, from timely.Timestamp) (
 	for i := range starts {
 		starts[i] = from
 	}
-	return readPlan(context.Background(), a.cfg.CallTimeout, RangePlan{Tables: tables, Starts: starts, CompleteTo: ut}, a.handles(tables))
+	return readPlan(context.Background(), a.cfg.CallTimeout, RangePlan{Tables: tables, Starts: starts, CompleteTo: ut}, a.handles(tables), false)
 }
 
 func (a *storageActor) handleUnsubscribe(ctx actor.Context, m *messages.StorageUnsubscribe) {

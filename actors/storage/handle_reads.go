@@ -176,7 +176,7 @@ func (a *storageActor) handleReadRange(ctx actor.Context, m *messages.StorageRea
 	handles := a.handles(plan.Tables)
 	timeout := a.cfg.CallTimeout
 	a.startRead(ctx, a.state.PinRead(plan.Tables, at), func(parent context.Context) (proto.Message, error) {
-		vs, err := readPlan(parent, timeout, plan, handles)
+		vs, err := readPlan(parent, timeout, plan, handles, true)
 		if err != nil {
 			return nil, err
 		}
@@ -218,11 +218,23 @@ func snapshotTable(parent context.Context, timeout time.Duration, id timely.Glob
 // shard read seeks to its start and stops at CompleteTo, so its cost is
 // that of the range, not of the shard's history, and a backfill in chunks
 // stays linear.
-func readPlan(parent context.Context, timeout time.Duration, p RangePlan, handles []persistence.Shard) ([]*messages.StorageVersion, error) {
+//
+// With sinceFloor (a backfill read, which reports the history before a
+// since at the since) a shard compacted past its start is read from the
+// shard's since instead: a read-only actor's sinces trail the compaction
+// of the writer it shares the shards with (fence.go). A replay must not
+// do that (it would repeat what its subscriber saw) and fails COMPACTED.
+func readPlan(parent context.Context, timeout time.Duration, p RangePlan, handles []persistence.Shard, sinceFloor bool) ([]*messages.StorageVersion, error) {
 	ups := make([][]persistence.Update, len(p.Tables))
 	for i, id := range p.Tables {
 		ctx, cancel := context.WithTimeout(parent, timeout)
 		u, err := handles[i].ReadRange(ctx, p.Starts[i], p.CompleteTo)
+		var since *persistence.SinceError
+		if sinceFloor && errors.As(err, &since) {
+			if st, ok := since.Since.Time(); ok && st > p.Starts[i] && st < p.CompleteTo {
+				u, err = handles[i].ReadRange(ctx, st, p.CompleteTo)
+			}
+		}
 		if err != nil {
 			err = readError(ctx, timeout, fmt.Sprintf("read table %s [%d, %d)", id, p.Starts[i], p.CompleteTo), id, err)
 		}

@@ -2,9 +2,11 @@ package storage
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
+	"github.com/arbor-db/arbor/actors/catalog/durable"
 	"github.com/arbor-db/arbor/persistence"
 	"github.com/arbor-db/arbor/timely"
 )
@@ -18,19 +20,46 @@ type recovered struct {
 	logged []persistence.Update
 }
 
+// openMode is how openShards opens: read-only (no appends at all), or as
+// the writer holding token (nil: an unfenced store of its own).
+type openMode struct {
+	readOnly bool
+	token    *durable.FenceToken
+}
+
 // openShards opens the registry, the commit log and every live table's
 // shard, and completes the last group commit on every table it did not
 // reach (see commit_log.go), so the live tables share the log's upper.
 // callTimeout is the deadline the actor later gives each call on them.
-func openShards(ctx context.Context, store persistence.Store, callTimeout time.Duration) (*shards, recovered, error) {
-	sh := &shards{store: store, timeout: callTimeout, records: map[timely.GlobalId][]byte{}, tables: map[timely.GlobalId]persistence.Shard{}}
-	rec, err := sh.open(ctx)
-	if err != nil {
+//
+// A read-only open appends nothing: the common upper is the least upper of
+// the live tables, where every table is complete. A fenced open (mode.token
+// set) fails with a *FenceError when the commit log holds a newer writer's
+// token, and otherwise records its token there (fence.go) unless it is
+// there already.
+//
+// A fenced open races the writer it takes over from, which may still be
+// committing until it notices the fence: a lost compare-and-append while
+// completing the last group or writing the fence record starts the open
+// over (at most maxOpenRaces times, within ctx).
+func openShards(ctx context.Context, store persistence.Store, callTimeout time.Duration, mode openMode) (*shards, recovered, error) {
+	for attempt := 1; ; attempt++ {
+		sh := &shards{store: store, timeout: callTimeout, records: map[timely.GlobalId][]byte{}, tables: map[timely.GlobalId]persistence.Shard{}}
+		rec, err := sh.open(ctx, mode)
+		if err == nil {
+			return sh, rec, nil
+		}
 		sh.close()
-		return nil, recovered{}, err
+		var mismatch *persistence.UpperMismatchError
+		if mode.token == nil || !errors.As(err, &mismatch) || attempt >= maxOpenRaces || ctx.Err() != nil {
+			return nil, recovered{}, err
+		}
 	}
-	return sh, rec, nil
 }
+
+// maxOpenRaces bounds the opens a fenced writer starts over after losing a
+// race with the writer it takes over from.
+const maxOpenRaces = 100
 
 // openLog opens the commit log and returns its upper and last group.
 func (sh *shards) openLog(ctx context.Context) (timely.Frontier, []persistence.Update, error) {
@@ -61,7 +90,7 @@ func (sh *shards) openLog(ctx context.Context) (timely.Frontier, []persistence.U
 	return upper, group, nil
 }
 
-func (sh *shards) open(ctx context.Context) (recovered, error) {
+func (sh *shards) open(ctx context.Context, mode openMode) (recovered, error) {
 	reg, err := sh.store.OpenShard(ctx, RegistryShard)
 	if err != nil {
 		return recovered{}, fmt.Errorf("open table registry: %w", err)
@@ -83,6 +112,18 @@ func (sh *shards) open(ctx context.Context) (recovered, error) {
 	}
 	if upper.IsEmpty() {
 		return recovered{}, fmt.Errorf("%w: the commit log's upper is closed", persistence.ErrCorrupt)
+	}
+	group, fenceRec := splitFence(group)
+	var durableFence *durable.FenceToken
+	if fenceRec != nil {
+		tok, err := decodeFence(fenceRec.Value)
+		if err != nil {
+			return recovered{}, &persistence.CorruptError{Shard: TxnsShard, Key: "fence", Err: err}
+		}
+		durableFence = &tok
+	}
+	if mode.token != nil && durableFence != nil && mode.token.Less(*durableFence) {
+		return recovered{}, &FenceError{Current: *mode.token, Fence: *durableFence}
 	}
 	byTable := map[timely.GlobalId][]persistence.Update{}
 	for _, u := range group {
@@ -114,9 +155,30 @@ func (sh *shards) open(ctx context.Context) (recovered, error) {
 		}
 		infos = append(infos, info)
 	}
+	if mode.readOnly {
+		first := true
+		for _, u := range uppers {
+			if first {
+				upper, first = u, false
+			}
+			upper = upper.Meet(u)
+		}
+		return recovered{tables: infos, upper: upper, logged: group}, nil
+	}
 	upper, err = sh.recoverUppers(ctx, upper, uppers, byTable)
 	if err != nil {
 		return recovered{}, err
+	}
+	if mode.token != nil && (durableFence == nil || durableFence.Less(*mode.token)) {
+		ids := make([]timely.GlobalId, 0, len(uppers))
+		for id := range uppers {
+			ids = append(ids, id)
+		}
+		sortIds(ids)
+		if upper, err = sh.writeFence(ctx, upper, ids, group, fenceRec, *mode.token); err != nil {
+			return recovered{}, err
+		}
+		group = nil
 	}
 	return recovered{tables: infos, upper: upper, logged: group}, nil
 }

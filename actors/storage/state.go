@@ -14,6 +14,9 @@ import (
 type State struct {
 	// constant after construction
 	window uint64
+	// alwaysLog: every group commits through the commit log, whose
+	// compare-and-append then fences out an older writer (fence.go).
+	alwaysLog bool
 
 	tables map[timely.GlobalId]*table
 	// upper is the common upper of every live table.
@@ -52,6 +55,10 @@ func NewState(tables []TableInfo, upper timely.Frontier, window uint64) *State {
 	}
 	return s
 }
+
+// CommitThroughLog makes every group commit through the commit log (a
+// fenced writer, fence.go).
+func (s *State) CommitThroughLog() { s.alwaysLog = true }
 
 // RestoreLog tells a recovered State what the commit log holds (the last
 // group's entries), so the next group retracts them.

@@ -121,6 +121,35 @@ func (s *State) publish(v *messages.StorageVersion) []Delivery {
 	return out
 }
 
+// Follow moves a read-only state's common upper to upper, which another
+// writer's commits reached, and returns, for every subscription, the parts
+// of versions (read from the shards: ascending, each below upper) it reads
+// and progress. It does nothing when upper is not ahead.
+func (s *State) Follow(versions []*messages.StorageVersion, upper timely.Frontier) []Delivery {
+	if !s.upper.LessThan(upper) {
+		return nil
+	}
+	var out []Delivery
+	for _, v := range versions {
+		next, ok := timely.Timestamp(v.Version).StepForward()
+		if !ok || !timely.At(next).LessEqual(upper) {
+			break
+		}
+		if s.upper.LessThan(timely.At(next)) {
+			s.upper = timely.At(next)
+		}
+		out = append(out, s.publish(v)...)
+	}
+	if s.upper.LessThan(upper) {
+		s.upper = upper
+		out = append(out, s.publish(&messages.StorageVersion{})...)
+	}
+	if ut, ok := s.upper.Time(); ok {
+		s.oracle = NewOracle(ut)
+	}
+	return out
+}
+
 // filterTables keeps the changes of the tables in set (all when nil). The
 // messages are shared, not copied: receivers must not modify them.
 func filterTables(tables []*messages.StorageTableChanges, set tableSet) []*messages.StorageTableChanges {

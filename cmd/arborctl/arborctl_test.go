@@ -172,6 +172,19 @@ func TestArborctlCompute(t *testing.T) {
 			t.Fatalf("get %s printed %q", kind, out)
 		}
 	}
+	// get nodes: a node alone lists itself and the replica it runs.
+	var nodes struct {
+		Members []struct {
+			State string `json:"state"`
+		} `json:"members"`
+		Replicas []struct {
+			Replica, Node string
+		} `json:"replicas"`
+	}
+	if err := json.Unmarshal([]byte(c.ok("", "get", "nodes")), &nodes); err != nil || len(nodes.Members) != 1 ||
+		nodes.Members[0].State != "up" || len(nodes.Replicas) != 1 || nodes.Replicas[0].Replica != "r1" || nodes.Replicas[0].Node == "" {
+		t.Fatalf("get nodes: %+v (%v)", nodes, err)
+	}
 	out := c.ok("", "-o", "json", "subscribe", "big_orders", "--max-updates", "2")
 	if strings.Count(out, `"diff":1`) != 2 || !strings.Contains(out, "bob") {
 		t.Fatalf("subscribe printed %q", out)

@@ -53,6 +53,7 @@ func init() {
 		"get clusters":             {0, get(client.Cluster)},
 		"get replicas":             {0, get(client.Replica)},
 		"get all":                  {0, get(client.AnyObject)},
+		"get nodes":                {0, getNodes},
 		"drop table":               {1, drop(client.Table)},
 		"drop view":                {1, drop(client.View)},
 		"drop index":               {1, drop(client.Index)},
@@ -307,6 +308,19 @@ func createReplica(fs *flag.FlagSet) func(*env, []string) error {
 func dump(fs *flag.FlagSet) func(*env, []string) error {
 	return func(e *env, _ []string) error {
 		b, err := e.c.Dump(e.ctx)
+		if err != nil {
+			return err
+		}
+		_, err = fmt.Fprintf(e.stdout, "%s\n", b)
+		return err
+	}
+}
+
+// getNodes prints the cluster's membership view and where each replica
+// runs, as JSON (the environment's ClusterGetNodes).
+func getNodes(fs *flag.FlagSet) func(*env, []string) error {
+	return func(e *env, _ []string) error {
+		_, b, err := e.c.Nodes(e.ctx)
 		if err != nil {
 			return err
 		}

@@ -14,7 +14,11 @@ import (
 
 const usage = `arborctl: the command-line client of an Arbor node
 
-Usage: arborctl [--addr host:port] [-o table|json] [--timeout d] <command> [arguments] [flags]
+Usage: arborctl [--addr host:port[,host:port...]] [-o table|json] [--timeout d] <command> [arguments] [flags]
+
+With several --addr addresses the client uses the first environment that
+serves and follows a failover to another (reads are retried, writes and DDL
+are not: they fail with the outcome unknown).
 
 Commands:
   create table NAME --columns 'id int64 not null, customer string' [--key id] [--if-not-exists]
@@ -30,8 +34,12 @@ Commands:
   subscribe NAME [--as-of T] [--max-updates N] [--window N]
                                 one line per change: TIME DIFF ROW, then TIME progress
   get tables|views|indexes|materialized-views|clusters|replicas|all
+  get nodes                     the cluster's nodes and which runs each replica (JSON)
   drop table|view|index|materialized-view|cluster|replica NAME [--if-exists]
   dump
+  promote [--http host:port] [--status]
+                                promote a node booted --read-only (zero-downtime
+                                deploy); --status: is it ready to promote?
 
 A plan (--plan) is the protojson of a ClientPlan: {"plan": {...}, "sources":
 {"1": "orders"}}, whose Get nodes name transient ids bound to catalog names.
@@ -56,7 +64,7 @@ type globals struct {
 // register adds the global flags to fs, with their current values as
 // defaults, so they may also follow the command.
 func (g *globals) register(fs *flag.FlagSet) {
-	fs.StringVar(&g.addr, "addr", g.addr, "the node's address")
+	fs.StringVar(&g.addr, "addr", g.addr, "the node's address, or several separated by commas (failover)")
 	fs.StringVar(&g.output, "o", g.output, "output format: table or json")
 	fs.DurationVar(&g.timeout, "timeout", g.timeout, "how long to wait for the node")
 }
@@ -118,6 +126,11 @@ func dispatch(ctx context.Context, g *globals, args []string, stdin io.Reader, s
 		name += " " + args[0]
 		args = args[1:]
 	}
+	// Zero-downtime deploys: promote talks to a node's HTTP endpoint,
+	// not to an environment (promote.go).
+	if name == "promote" {
+		return runPromote(ctx, g, args, stdout)
+	}
 	cmd, ok := commands[name]
 	if !ok {
 		return usagef("unknown command %q (see arborctl help)", name)
@@ -146,7 +159,11 @@ func dispatch(ctx context.Context, g *globals, args []string, stdin io.Reader, s
 	}
 	ctx, cancel := context.WithTimeout(ctx, g.timeout)
 	defer cancel()
-	c, err := client.Dial(ctx, g.addr, client.WithApplicationName("arborctl"))
+	addrs := splitList(g.addr)
+	if len(addrs) == 0 {
+		return usagef("--addr is empty")
+	}
+	c, err := client.Dial(ctx, addrs[0], client.WithApplicationName("arborctl"), client.WithAddresses(addrs[1:]...))
 	if err != nil {
 		return err
 	}

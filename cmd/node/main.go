@@ -12,6 +12,14 @@
 // one in process; this command only parses flags, starts it and waits for a
 // signal or a halt.
 //
+// Cluster mode: with --join host:port,... (every node's membership
+// endpoint) or --cluster-provider etcd://host:port/prefix the node joins a
+// cluster; --node-name names it, --roles environment,compute says what it
+// runs (a compute-only node runs only replicas placed on it),
+// --membership-listen is its own membership endpoint and --member-timeout
+// how long a silent member stays up. docs/cluster.md has a three-node
+// example. A node the cluster dropped exits with status 3.
+//
 // A node fenced out of its catalog by a newer one exits with status 3 and a
 // message naming both fence tokens; a node whose catalog guardian or node
 // guardian stops halts the same way, with a message saying which. SIGINT or

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -34,6 +35,14 @@ type Config struct {
 	// ReadyTimeout bounds each node's wait for /readyz; 0 means
 	// DefaultReadyTimeout.
 	ReadyTimeout time.Duration
+	// Join starts the Nodes as one cluster (docs/cluster.md): each gets
+	// --node-name (its name), --membership-listen (a free loopback port,
+	// Node.MembershipAddr) and --join (every node's membership address).
+	// A node added later with AddNode is not in the others' --join list.
+	Join bool
+	// NodeArgs[i] are extra flags for the i-th node only, after Args
+	// (--roles compute, say).
+	NodeArgs [][]string
 }
 
 // Cluster is a set of node processes started for one test, each behind its
@@ -47,6 +56,8 @@ type Cluster struct {
 	binary string
 	dir    string
 	certs  map[string]mtls.Files // "node", "client"; nil without MTLS
+
+	join []string // membership addresses with Config.Join, by node index
 
 	mu          sync.Mutex
 	nodes       []*Node
@@ -77,6 +88,11 @@ func Start(t testing.TB, cfg Config) *Cluster {
 			Names: []string{"node", "client"}, Now: time.Now(), ValidFor: 24 * time.Hour})
 		if err != nil {
 			t.Fatal(err)
+		}
+	}
+	if cfg.Join {
+		for range cfg.Nodes {
+			c.join = append(c.join, freeAddr(t))
 		}
 	}
 	var added []*Node
@@ -138,7 +154,8 @@ func (c *Cluster) Files(name string) mtls.Files { return c.certs[name] }
 func (c *Cluster) newNode(extra ...string) *Node {
 	c.t.Helper()
 	c.mu.Lock()
-	name := fmt.Sprintf("n%d", len(c.nodes)+1)
+	index := len(c.nodes)
+	name := fmt.Sprintf("n%d", index+1)
 	c.mu.Unlock()
 	listen, httpAddr := freeAddr(c.t), freeAddr(c.t)
 	proxy, err := NewProxy(listen, c.identify)
@@ -153,7 +170,15 @@ func (c *Cluster) newNode(extra ...string) *Node {
 	if f := c.certs["node"]; f.Enabled() {
 		n.args = append(n.args, "--cacert", f.CACert, "--cert", f.Cert, "--key", f.Key)
 	}
-	n.args = append(append(n.args, c.cfg.Args...), extra...)
+	if index < len(c.join) {
+		n.membership = c.join[index]
+		n.args = append(n.args, "--node-name", name, "--membership-listen", n.membership, "--join", strings.Join(c.join, ","))
+	}
+	n.args = append(n.args, c.cfg.Args...)
+	if index < len(c.cfg.NodeArgs) {
+		n.args = append(n.args, c.cfg.NodeArgs[index]...)
+	}
+	n.args = append(n.args, extra...)
 	c.mu.Lock()
 	c.nodes = append(c.nodes, n)
 	c.mu.Unlock()

@@ -26,6 +26,10 @@
 //     while both still reach a third. A proxy tells its sources apart by the
 //     process that holds the dialing socket (/proc on Linux); elsewhere
 //     sources are unknown and only the proxy-wide rules apply.
+//   - Config.Join starts the nodes as one cluster (cluster mode,
+//     docs/cluster.md): each gets --node-name, its own --membership-listen
+//     (Node.MembershipAddr) and --join with every node's; Config.NodeArgs
+//     gives one node its own flags (--roles compute).
 //   - Cluster.Client is the test's own actor system (remote on loopback
 //     behind a proxy of its own, with the client certificate under MTLS);
 //     Ping sends a node's root
@@ -80,7 +84,8 @@
 //
 // protoactor dials one advertised address per node, the same for every
 // sender, so a Link's rules depend on telling senders apart by process
-// (Linux only). The nodes run the binary's flags only: there is no in-process node until the
-// node's wiring is an importable package. Membership convergence waits come
-// with cluster membership (issue 12, item 1).
+// (Linux only). The nodes run the binary's flags only. A node added with AddNode is
+// not in the others' --join list. The membership endpoint (HTTP) does not
+// pass the proxy: a partition cuts gossip and remote traffic, and the
+// others notice it after --member-timeout.
 package multinode

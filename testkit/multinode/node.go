@@ -45,6 +45,7 @@ type Node struct {
 	args         []string // every flag but the per-test extras
 	dataDir      string
 	listen, http string
+	membership   string // its membership endpoint with Config.Join
 	proxy        *Proxy
 	readyTimeout time.Duration
 	log          *syncBuffer // every incarnation's stderr and stdout
@@ -70,6 +71,10 @@ func (n *Node) Addr() string { return n.proxy.Addr() }
 
 // ListenAddr is the node's own remote port, behind the proxy.
 func (n *Node) ListenAddr() string { return n.listen }
+
+// MembershipAddr is the node's cluster membership endpoint (its entry in
+// every node's --join); empty without Config.Join.
+func (n *Node) MembershipAddr() string { return n.membership }
 
 // HTTPAddr is the address of /metrics, /healthz and /readyz.
 func (n *Node) HTTPAddr() string { return n.http }

@@ -2,6 +2,7 @@ package runtime
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/asynkron/protoactor-go/actor"
 
@@ -101,7 +102,7 @@ func (a *runtimeActor) refuse(ctx actor.Context, cmd *messages.ComputeCommand, e
 	}
 	a.metrics.rejected.Inc()
 	if p := cmd.GetPeek(); p != nil && EpochOf(cmd.GetEpoch()) == a.conn.Epoch() {
-		a.answerPeek(ctx, p.GetUuid(), &messages.ComputePeekResponse{Result: &messages.ComputePeekResponse_Error{Error: messages.ErrorToWire(eff.Err)}})
+		a.answerRefused(ctx, p.GetUuid(), eff.Err)
 		return
 	}
 	var failed *timely.GlobalId
@@ -122,10 +123,7 @@ func (a *runtimeActor) connect(ctx actor.Context) {
 		a.cfg.Logger.Warn("hello without a sender: responses of this connection are dropped", "epoch", a.conn.Epoch())
 	}
 	a.carried.controller, a.carried.epoch = a.controller, a.conn.Epoch()
-	for u, p := range a.peeks {
-		delete(a.peeks, u)
-		delete(a.byPoolId, p.poolId)
-	}
+	a.book.Reset()
 }
 
 // apply carries out a command the core let through.
@@ -143,8 +141,7 @@ func (a *runtimeActor) apply(ctx actor.Context, cmd *messages.ComputeCommand) {
 		// waits in the runtime's state until it is scheduled.
 		id, _ := m.Schedule.GetId().ToTimely()
 		if f, ok := a.flows[id]; ok {
-			f.scheduled = true
-			a.installIfReady(ctx, f)
+			a.stepFlow(ctx, f, EvScheduled)
 		}
 	case *messages.ComputeCommand_AllowWrites:
 		// A materialized view's sink appends to its storage collection
@@ -182,10 +179,10 @@ func (a *runtimeActor) keep(ctx actor.Context, k Kept) {
 		if !ok {
 			continue
 		}
-		f.reported = 0
+		f.reported = frontierReport{}
 		a.reportFrontier(ctx, f)
-		if f.installed {
-			a.hydration(ctx, id, f.hydrated)
+		if f.life.Installed() {
+			a.hydration(ctx, id, f.life.Hydrated)
 		}
 		if f.sub != nil {
 			f.sub = &subscribe{asOf: k.AsOf}
@@ -194,15 +191,50 @@ func (a *runtimeActor) keep(ctx actor.Context, k Kept) {
 	}
 }
 
-// reportFrontier sends a flow's write frontier (its committed checkpoint)
-// when it moved past what was reported.
+// reportFrontier sends the export's frontiers (frontiers.go) that moved
+// past what was reported.
 func (a *runtimeActor) reportFrontier(ctx actor.Context, f *flowState) {
-	if !f.installed || f.checkpoint <= f.reported {
+	if !f.life.Installed() || a.flows[f.export] != f {
 		return
 	}
-	f.reported = f.checkpoint
-	a.respond(ctx, &messages.ComputeResponse{Response: &messages.ComputeResponse_Frontiers{Frontiers: &messages.ComputeFrontiers{
-		Id:    messages.FromGlobalId(f.export),
-		Write: messages.FromFrontier(timely.At(f.checkpoint)),
-	}}})
+	if r := f.reported.advance(f.export, f.frontiers(a.sourceFrontier)); r != nil {
+		a.respond(ctx, &messages.ComputeResponse{Response: &messages.ComputeResponse_Frontiers{Frontiers: r}})
+	}
+}
+
+// reportFrontiers reports every export whose frontiers moved (after the
+// coordinator consumed more change data, inputs advance).
+func (a *runtimeActor) reportFrontiers(ctx actor.Context) {
+	for _, id := range sortedExports(a.flows) {
+		a.reportFrontier(ctx, a.flows[id])
+	}
+}
+
+// sourceFrontier is how far a source has been fed to the flows: a table up
+// to the change-data upper the coordinator consumed, a view of this
+// runtime up to its checkpoint, an imported storage collection up to the
+// upper last told to the coordinator (collection_feed.go).
+func (a *runtimeActor) sourceFrontier(s pool.Source) timely.Frontier {
+	switch s.Kind {
+	case pool.SourceView:
+		if p, ok := a.flows[s.Id]; ok {
+			return timely.At(p.checkpoint)
+		}
+		return timely.Minimum()
+	case pool.SourceCollection:
+		if im, ok := a.imports[s.Id]; ok {
+			return timely.At(im.upper)
+		}
+		return timely.Minimum()
+	}
+	return timely.At(a.consumed)
+}
+
+func sortedExports(flows map[timely.GlobalId]*flowState) []timely.GlobalId {
+	ids := make([]timely.GlobalId, 0, len(flows))
+	for id := range flows {
+		ids = append(ids, id)
+	}
+	slices.SortFunc(ids, timely.GlobalId.Compare)
+	return ids
 }

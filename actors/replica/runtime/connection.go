@@ -82,6 +82,11 @@ type Dataflow struct {
 	Exports []timely.GlobalId
 	// AsOf is the installed as_of; constant.
 	AsOf timely.Timestamp
+	// Until bounds what the dataflow produces: no update at or after it
+	// reaches an export's peeks, appends or batches, and an export whose
+	// frontier reaches it is complete. Closed (the default) means no
+	// bound; constant.
+	Until timely.Frontier
 
 	// compaction holds the frontier of the last AllowCompaction per export
 	// (absent: the as_of); dropped the exports compacted to the empty
@@ -373,6 +378,12 @@ func (c *Connection) collection(w *messages.GlobalId, what string) (timely.Globa
 
 func (c *Connection) createDataflow(desc *messages.ComputeDataflowDescription, eff *Effects) {
 	exports, asOf, err := exportsOf(desc)
+	var until timely.Frontier
+	if err == nil {
+		if until, err = untilOf(desc); err != nil {
+			err = messages.WithObject(err, exports[0].String())
+		}
+	}
 	if err != nil {
 		eff.Err = err
 		return
@@ -402,7 +413,7 @@ func (c *Connection) createDataflow(desc *messages.ComputeDataflowDescription, e
 	if len(overlap) > 0 {
 		eff.count(OutcomeRebuilt)
 	}
-	d := &Dataflow{Desc: desc, Exports: exports, AsOf: asOf, compaction: map[timely.GlobalId]timely.Timestamp{}, dropped: map[timely.GlobalId]bool{}, mentioned: true}
+	d := &Dataflow{Desc: desc, Exports: exports, AsOf: asOf, Until: until, compaction: map[timely.GlobalId]timely.Timestamp{}, dropped: map[timely.GlobalId]bool{}, mentioned: true}
 	c.dataflows = append(c.dataflows, d)
 	for _, id := range exports {
 		c.byExport[id] = d
@@ -486,6 +497,21 @@ func exportsOf(desc *messages.ComputeDataflowDescription) ([]timely.GlobalId, ti
 		asOf = t
 	}
 	return exports, asOf, nil
+}
+
+// untilOf decodes a description's until: unset is the closed frontier (no
+// bound). An until at or before the as_of is valid: such a dataflow
+// produces nothing and is complete at once (a reduced history advances a
+// dataflow's as_of to its compaction frontier, which may pass its until).
+func untilOf(desc *messages.ComputeDataflowDescription) (timely.Frontier, error) {
+	if desc.GetUntil() == nil {
+		return timely.Closed(), nil
+	}
+	until, err := desc.GetUntil().ToTimely()
+	if err != nil {
+		return until, fmt.Errorf("%w: create dataflow %q: until: %v", ErrInvalidCommand, desc.GetDebugName(), err)
+	}
+	return until, nil
 }
 
 // commandName names a command for errors and logs.

@@ -55,9 +55,24 @@
 // Config.StorageTimeout bounds each storage request the runtime waits for,
 // and is also the coordinator's StoreTimeout and the pool's ReadTimeout.
 //
-// Reports: ComputeFrontiers{write} is a flow's committed checkpoint, never
-// regressing, and the empty frontier once AllowCompaction dropped it; ComputeStatus hydration is false when a flow is installed
-// and true when its backfill completed. A collection computes only once
+// Reports: ComputeFrontiers carries an export's write frontier (its flow's
+// committed checkpoint), input frontier (how far its inputs were read) and
+// output frontier (how far its output reached its destination), each sent
+// only when it advanced, so none regresses (frontiers.go); the write
+// frontier is the empty frontier once AllowCompaction dropped the export.
+// ComputeStatus hydration is false when a flow is installed and true when
+// its backfill completed.
+//
+// # Until
+//
+// A dataflow's until bounds what it produces: no update at or after it
+// reaches a peek (a peek at or after it is refused with ErrBeyondUntil), a
+// materialized view's appends (its storage collection's upper ends at the
+// until) or a subscribe's batches (the batch reaching the until has the
+// empty upper: the subscribe is complete). An export's write and output
+// frontiers stop at the until: the export is complete there. An until at
+// or before the as_of is valid and complete at once (a reduced history
+// may replay one). A collection computes only once
 // scheduled: its flow goes to the coordinator when its tables are checked
 // and its Schedule has come (a flow computes from its install on).
 // AllowWrites is recorded only. AllowCompaction raises the time peeks may read at and lets the read
@@ -99,6 +114,11 @@
 //
 // A coordinator or pool that panics fails the runtime; its supervisor
 // restarts it empty, it tells the last controller (ComputeStatus
-// ErrRestarted), and that controller reconnects with a newer epoch and
-// replays; the flows continue from their committed checkpoints.
+// ErrRestarted with restarted set), and that controller replaces the
+// connection with a newer epoch and replays (the ReplicaState launches a
+// new incarnation); the flows continue from their committed checkpoints.
+// A failure while the runtime is stopping makes its supervisor restart
+// it, and protoactor lets that restart override the stop: a runtime that
+// was asked to stop therefore stops again as soon as it restarts, so its
+// controller always sees it terminate.
 package runtime

@@ -29,6 +29,9 @@ var (
 	ErrStorageTimeout = messages.NewSentinel(messages.ErrorCode_ERROR_CODE_TIMEOUT, "runtime: storage timed out")
 	// ErrCompacted: a peek below the collection's compaction frontier.
 	ErrCompacted = messages.NewSentinel(messages.ErrorCode_ERROR_CODE_COMPACTED, "runtime: peek time compacted")
+	// ErrBeyondUntil: a peek at or after the until of the collection's
+	// dataflow, where it produces nothing.
+	ErrBeyondUntil = messages.NewSentinel(messages.ErrorCode_ERROR_CODE_INVALID_ARGUMENT, "runtime: peek beyond the dataflow's until")
 	// ErrDropped: the collection a peek or subscribe read was dropped.
 	ErrDropped = messages.NewSentinel(messages.ErrorCode_ERROR_CODE_DROPPED, "runtime: collection dropped")
 	// ErrFlow: a flow failed (a read, a registration, a batch).

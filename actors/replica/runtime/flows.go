@@ -20,18 +20,15 @@ type flowState struct {
 	df     *Dataflow
 	spec   pool.FlowSpec
 
-	// checked: storage confirmed the tables; the flow installs once it is
-	// also scheduled. sent: InstallFlow went to the coordinator;
-	// installed: the coordinator accepted it.
-	checked   bool
-	sent      bool
-	installed bool
-	// checkpoint is the committed write frontier; reported the last one
-	// sent to the controller (frontiers never regress).
-	checkpoint, reported timely.Timestamp
-	hydrated             bool
-	scheduled            bool
-	writesAllowed        bool
+	// life is where the flow stands (lifecycle.go): queued, checked, sent
+	// to the coordinator, installed, dropped; scheduled; hydrated.
+	life FlowLife
+	// checkpoint is the committed write frontier; reported is what was
+	// sent of the export's frontiers to the controller (they never
+	// regress; frontiers.go).
+	checkpoint    timely.Timestamp
+	reported      frontierReport
+	writesAllowed bool
 	// compaction is the controller's AllowCompaction frontier (the as_of
 	// until one arrives): peeks before it are refused.
 	compaction timely.Timestamp
@@ -39,10 +36,6 @@ type flowState struct {
 	// mv is a materialized view's sink into its storage collection
 	// (mv_sink.go); nil for other exports.
 	mv *mvSink
-	// waiting are peeks that arrived before the install was accepted, or
-	// that the pool refused because the flow was not registered with it
-	// yet.
-	waiting []timely.Uuid
 }
 
 // build is a dataflow waiting for storage to confirm its tables; builds
@@ -69,7 +62,7 @@ func (a *runtimeActor) enqueueBuild(ctx actor.Context, d *Dataflow) {
 		}
 		var spec pool.FlowSpec
 		if spec, err = a.compile(d, ef); err == nil {
-			f := &flowState{export: ef.export, kind: ef.kind, df: d, spec: spec, compaction: d.AsOf}
+			f := &flowState{export: ef.export, kind: ef.kind, df: d, spec: spec, compaction: d.AsOf, life: NewFlowLife()}
 			if ef.kind == exportSubscribe {
 				f.sub = &subscribe{asOf: d.AsOf}
 			}
@@ -209,34 +202,50 @@ func (a *runtimeActor) failBuild(ctx actor.Context, b *build, err error) {
 // forgetFlow removes a flow the coordinator does not run, failing the
 // peeks that waited for it.
 func (a *runtimeActor) forgetFlow(ctx actor.Context, f *flowState, err error) {
+	if f.life.Stage != StageDropped {
+		_, _ = f.life.Step(EvDropped)
+	}
 	if a.flows[f.export] == f {
 		delete(a.flows, f.export)
 		delete(a.indexes, f.export)
 	}
-	for _, u := range f.waiting {
-		if p, ok := a.peeks[u]; ok {
-			a.answerPeek(ctx, p.uuid, peekError(err))
-		}
-	}
-	f.waiting = nil
+	a.applyPeeks(ctx, a.book.FlowGone(f.export, err))
 }
 
-// install marks a checked build's flows ready and installs those that
-// are scheduled; the others install when their Schedule comes.
+// install marks a checked build's flows checked; those already scheduled
+// install now, the others when their Schedule comes.
 func (a *runtimeActor) install(ctx actor.Context, b *build) {
 	for _, f := range b.flows {
-		f.checked = true
-		a.installIfReady(ctx, f)
+		a.stepFlow(ctx, f, EvChecked)
 	}
 	a.downgradeHold(ctx)
 }
 
-// installIfReady sends a flow to the coordinator once it is checked and
-// scheduled: a collection computes only once scheduled.
-func (a *runtimeActor) installIfReady(ctx actor.Context, f *flowState) {
-	if f.checked && f.scheduled && !f.sent {
-		f.sent = true
+// stepFlow applies a lifecycle event to a flow (lifecycle.go) and carries
+// out its effects. An event the flow's stage does not take is stale (a
+// reply for a flow dropped or rebuilt meanwhile): ignored.
+func (a *runtimeActor) stepFlow(ctx actor.Context, f *flowState, ev FlowEvent) {
+	fx, err := f.life.Step(ev)
+	if err != nil {
+		a.cfg.Logger.Debug("flow event ignored", "export", f.export, "err", err)
+		return
+	}
+	if fx.Install {
 		ctx.Request(a.coord, &coordinator.InstallFlow{Spec: f.spec})
+	}
+	if fx.Accepted {
+		a.hydration(ctx, f.export, false)
+		a.reportFrontier(ctx, f)
+		a.dispatchWaiting(ctx, f)
+		a.advanceSubscribe(ctx, f)
+		a.advanceSink(ctx, f)
+	}
+	if fx.Hydrated {
+		a.hydration(ctx, f.export, true)
+		a.reportFrontier(ctx, f)
+	}
+	if fx.Cancel {
+		ctx.Request(a.coord, &coordinator.DropFlow{Flow: f.spec.Id})
 	}
 }
 
@@ -251,7 +260,7 @@ func (a *runtimeActor) flowOf(id pool.FlowId) *flowState {
 
 func (a *runtimeActor) handleInstallReply(ctx actor.Context, m *coordinator.InstallFlowReply) {
 	f := a.flowOf(m.Flow)
-	if f == nil || f.installed || !f.sent {
+	if f == nil || f.life.Stage != StageSent {
 		return // dropped, or a rebuilt flow whose install is not sent yet
 	}
 	if m.Err != nil {
@@ -263,13 +272,8 @@ func (a *runtimeActor) handleInstallReply(ctx actor.Context, m *coordinator.Inst
 		a.status(ctx, &f.export, err)
 		return
 	}
-	f.installed = true
 	f.checkpoint = max(f.checkpoint, m.Checkpoint)
-	a.hydration(ctx, f.export, false)
-	a.reportFrontier(ctx, f)
-	a.dispatchWaiting(ctx, f)
-	a.advanceSubscribe(ctx, f)
-	a.advanceSink(ctx, f)
+	a.stepFlow(ctx, f, EvAccepted)
 }
 
 // dropExport drops the flow of one export: queued, it never installs;
@@ -279,6 +283,7 @@ func (a *runtimeActor) dropExport(ctx actor.Context, id timely.GlobalId) {
 	if !ok {
 		return
 	}
+	fx, _ := f.life.Step(EvDropped)
 	a.forgetFlow(ctx, f, messages.WithObject(fmt.Errorf("%w: %s", ErrDropped, id), id.String()))
 	for i, b := range a.builds {
 		if j := slices.Index(b.flows, f); j >= 0 {
@@ -296,7 +301,7 @@ func (a *runtimeActor) dropExport(ctx actor.Context, id timely.GlobalId) {
 	if f.sub != nil {
 		a.endSubscribe(ctx, f)
 	}
-	if f.sent {
+	if fx.Cancel {
 		ctx.Request(a.coord, &coordinator.DropFlow{Flow: f.spec.Id})
 	}
 	a.downgradeHold(ctx)
@@ -314,7 +319,7 @@ func (a *runtimeActor) handleFlowEvents(ctx actor.Context, m *coordinator.FlowEv
 		if !ok || f.spec.Id != e.Flow {
 			continue
 		}
-		if f.installed && len(f.waiting) > 0 {
+		if f.life.Installed() && a.book.Waiting(f.export) {
 			// Peeks that overtook the flow's registration with the pool
 			// (handlePeekReply): any event of the flow comes after it.
 			a.dispatchWaiting(ctx, f)
@@ -326,10 +331,7 @@ func (a *runtimeActor) handleFlowEvents(ctx actor.Context, m *coordinator.FlowEv
 			a.advanceSubscribe(ctx, f)
 			a.advanceSink(ctx, f)
 		case coordinator.Hydrated:
-			if !f.hydrated {
-				f.hydrated = true
-				a.hydration(ctx, f.export, true)
-			}
+			a.stepFlow(ctx, f, EvHydrated)
 		case coordinator.FlowFailed:
 			err := messages.WithObject(fmt.Errorf("%w: %s: %w", ErrFlow, f.export, e.Err), f.export.String())
 			if e.Removed {

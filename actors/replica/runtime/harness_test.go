@@ -3,6 +3,7 @@ package runtime_test
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"sort"
 	"sync"
 	"testing"
@@ -40,6 +41,8 @@ type collector struct {
 	epochs    []*messages.ComputeEpoch
 	answers   map[timely.Uuid]int      // peek responses per uuid
 	closed    map[timely.GlobalId]bool // the empty write frontier arrived
+	// reports are the frontier reports per collection, in arrival order.
+	reports map[timely.GlobalId][]*messages.ComputeFrontiers
 	// regressions counts write frontiers reported below an earlier one.
 	regressions int
 }
@@ -50,6 +53,7 @@ func newCollector() *collector {
 		accepted: map[timely.GlobalId]bool{}, failed: map[timely.GlobalId]error{},
 		peeks: map[timely.Uuid]chan *messages.ComputePeekResponse{}, subs: map[timely.GlobalId][]*messages.ComputeSubscribeResponse{},
 		answers: map[timely.Uuid]int{}, closed: map[timely.GlobalId]bool{},
+		reports: map[timely.GlobalId][]*messages.ComputeFrontiers{},
 	}
 }
 
@@ -64,13 +68,17 @@ func (c *collector) Receive(ctx actor.Context) {
 	switch e := r.Response.(type) {
 	case *messages.ComputeResponse_Frontiers:
 		id, _ := e.Frontiers.GetId().ToTimely()
+		c.reports[id] = append(c.reports[id], e.Frontiers)
+		if e.Frontiers.GetWrite() == nil {
+			break // an input or output frontier only
+		}
 		f, _ := e.Frontiers.GetWrite().ToTimely()
 		if t, ok := f.Time(); ok {
 			if t < c.frontiers[id] || c.closed[id] {
 				c.regressions++
 			}
 			c.frontiers[id] = max(c.frontiers[id], t)
-		} else if e.Frontiers.GetWrite() != nil {
+		} else {
 			c.closed[id] = true
 		}
 	case *messages.ComputeResponse_Status:
@@ -172,6 +180,15 @@ type options struct {
 	// outputs names the runtime's output shard ("runtime-outputs"); a new
 	// name is a fresh replica's.
 	outputs string
+	// logger, when set, is the runtime's logger (quiet otherwise).
+	logger *slog.Logger
+}
+
+func (h *harness) logger() *slog.Logger {
+	if h.opts.logger != nil {
+		return h.opts.logger
+	}
+	return testkit.QuietLogger()
 }
 
 type harness struct {
@@ -260,7 +277,7 @@ func (h *harness) startRuntime() {
 	}
 	props, err := runtime.New(runtime.Config{
 		Storage: storagePID, Outputs: out, Workers: h.opts.workers,
-		BackfillChunk: h.opts.chunk, Registerer: h.reg, Logger: testkit.QuietLogger(),
+		BackfillChunk: h.opts.chunk, Registerer: h.reg, Logger: h.logger(),
 		BeforeApply: h.opts.beforeApply, Clock: h.opts.clock, TickInterval: h.opts.tick,
 		StorageTimeout: h.opts.storageTimeout,
 	})

@@ -55,7 +55,7 @@ func (a *runtimeActor) advanceSinks(ctx actor.Context) {
 // or appends the committed output from the upper to the checkpoint.
 func (a *runtimeActor) advanceSink(ctx actor.Context, f *flowState) {
 	s := f.mv
-	if s == nil || s.busy || s.off || !f.installed || !f.writesAllowed || a.flows[f.export] != f {
+	if s == nil || s.busy || s.off || !f.life.Installed() || !f.writesAllowed || a.flows[f.export] != f {
 		return
 	}
 	if !s.known {
@@ -63,6 +63,11 @@ func (a *runtimeActor) advanceSink(ctx actor.Context, f *flowState) {
 		return
 	}
 	lo, hi := s.upper, f.checkpoint
+	if u, ok := f.df.Until.Time(); ok {
+		// Nothing at or after the until is appended: the collection is
+		// complete there.
+		hi = min(hi, u)
+	}
 	if hi <= lo {
 		return
 	}
@@ -183,11 +188,13 @@ func (a *runtimeActor) sendAppend(ctx actor.Context, f *flowState, lo, hi timely
 		case err == nil && ok:
 			s.upper = t
 			a.metrics.sinkAppends.WithLabelValues("appended").Inc()
+			a.reportFrontier(ctx, f)
 		case errors.Is(err, messages.ErrRegression) && ok:
 			// Another replica appended this range first: move on from
 			// where the collection is.
 			s.upper = t
 			a.metrics.sinkAppends.WithLabelValues("lost_race").Inc()
+			a.reportFrontier(ctx, f)
 		default:
 			a.sinkFailed(f, what, err)
 			return
@@ -216,6 +223,7 @@ func (a *runtimeActor) learnUpper(ctx actor.Context, f *flowState) {
 			return
 		}
 		s.upper, s.known = t, true
+		a.reportFrontier(ctx, f)
 		a.advanceSink(ctx, f)
 	})
 }

@@ -12,182 +12,82 @@ import (
 	"github.com/arbor-db/arbor/timely"
 )
 
-// pendingPeek is a peek not answered yet. Every peek gets exactly one
-// ComputePeekResponse: answerPeek removes it, so a late worker reply, a
-// late storage answer or a second cancel finds nothing to answer.
-type pendingPeek struct {
-	uuid   *messages.Uuid
-	peek   *messages.ComputePeek
-	poolId uint64 // set once sent to the owning worker
-}
+// Peeks are decided by the PeekBook (peek_book.go), the pure core; the
+// actor only tells it what its flows and storage look like and carries out
+// the effects it returns: answers to the controller, peeks to the workers,
+// snapshot reads of storage.
 
 func (a *runtimeActor) handlePeek(ctx actor.Context, m *messages.ComputePeek) {
-	u, err := m.GetUuid().ToTimely()
-	if err != nil {
-		a.status(ctx, nil, fmt.Errorf("%w: peek: uuid: %v", ErrInvalidCommand, err))
-		return
-	}
-	if _, dup := a.peeks[u]; dup {
-		a.status(ctx, nil, fmt.Errorf("%w: peek %s is already pending", ErrInvalidCommand, u))
-		return
-	}
-	p := &pendingPeek{uuid: m.GetUuid(), peek: m}
-	t := timely.Timestamp(m.GetTimestamp())
-	switch target := m.Target.(type) {
-	case *messages.ComputePeek_Index:
-		id, err := target.Index.ToTimely()
-		if err != nil {
-			a.answerPeek(ctx, p.uuid, peekError(fmt.Errorf("%w: peek: index: %v", ErrInvalidCommand, err)))
-			return
-		}
-		// A materialized view's flow keeps its arrangement too; until views
-		// are written to storage collections, peeking it by its id is how
-		// its contents are read.
-		f, ok := a.flows[id]
-		if !ok || f.kind == exportSubscribe {
-			a.answerPeek(ctx, p.uuid, peekError(messages.WithObject(fmt.Errorf("%w: peek: no index %s on this replica", ErrUnknownCollection, id), id.String())))
-			return
-		}
-		if t < f.compaction {
-			a.answerPeek(ctx, p.uuid, peekError(fmt.Errorf("%w: peek of %s at %d: its since is %d", ErrCompacted, id, t, f.compaction)))
-			return
-		}
-		a.peeks[u] = p
-		if f.installed {
-			a.dispatchPeek(ctx, f, p)
-		} else {
-			f.waiting = append(f.waiting, u)
-		}
-	case *messages.ComputePeek_Persist:
-		a.peeks[u] = p
-		if !a.persistReady(target.Persist, t) {
-			// Storage is not complete at t yet: wait for the CDC
-			// progress (or the sink append) that passes it.
-			a.persistWaiting = append(a.persistWaiting, u)
-			return
-		}
-		a.peekPersist(ctx, u, target.Persist, t)
-	default:
-		a.answerPeek(ctx, p.uuid, peekError(fmt.Errorf("%w: peek %s has no target", ErrInvalidCommand, u)))
-	}
+	a.applyPeeks(ctx, a.book.Issue(m, a.indexView, a.persistReady))
 }
 
-// dispatchPeek sends an index peek to the worker owning the flow.
-func (a *runtimeActor) dispatchPeek(ctx actor.Context, f *flowState, p *pendingPeek) {
-	spec, err := decodePeek(p.peek, f.spec.Plan.Schema())
-	if err != nil {
-		a.answerPeek(ctx, p.uuid, peekError(err))
-		return
+// indexView describes index export id to the book.
+func (a *runtimeActor) indexView(id timely.GlobalId) IndexView {
+	// A materialized view's flow keeps its arrangement too; peeks may read
+	// it by the view's id.
+	f, ok := a.flows[id]
+	if !ok || f.kind == exportSubscribe {
+		return IndexView{}
 	}
-	a.nextPeek++
-	p.poolId = a.nextPeek
-	u, _ := p.uuid.ToTimely()
-	a.byPoolId[p.poolId] = u
-	ctx.Send(a.pool, &pool.Peek{Id: p.poolId, Flow: f.spec.Id, Spec: spec, ReplyTo: ctx.Self()})
+	return IndexView{Known: true, Since: f.compaction, Until: f.df.Until, Installed: f.life.Installed(), Flow: f.spec.Id, Schema: f.spec.Plan.Schema()}
+}
+
+// applyPeeks carries out the book's effects.
+func (a *runtimeActor) applyPeeks(ctx actor.Context, fx PeekEffects) {
+	for _, err := range fx.Complaints {
+		a.status(ctx, nil, err)
+	}
+	for _, ans := range fx.Answers {
+		a.respond(ctx, &messages.ComputeResponse{Response: &messages.ComputeResponse_PeekResponse{PeekResponse: ans.Response}})
+	}
+	for _, d := range fx.Dispatches {
+		d.ReplyTo = ctx.Self()
+		ctx.Send(a.pool, &d)
+	}
+	for _, u := range fx.Reads {
+		a.peekPersist(ctx, u)
+	}
 }
 
 func (a *runtimeActor) handlePeekReply(ctx actor.Context, m *pool.PeekReply) {
-	u, ok := a.byPoolId[m.Id]
-	if !ok {
-		return
-	}
-	delete(a.byPoolId, m.Id)
-	p, ok := a.peeks[u]
-	if !ok {
-		return
-	}
-	if m.Err != nil {
-		if f := a.peekedFlow(p); f != nil && errors.Is(m.Err, pool.ErrUnknownFlow) {
-			// The coordinator accepts an install before the pool has
-			// registered the flow, so a peek dispatched on the acceptance
-			// can overtake the registration. The flow's next event comes
-			// after it: the peek waits for that.
-			p.poolId = 0
-			f.waiting = append(f.waiting, u)
-			return
-		}
-		a.answerPeek(ctx, p.uuid, peekError(classifyPeekErr(m.Err)))
-		return
-	}
-	a.answerPeek(ctx, p.uuid, peekRows(m.Rows))
-}
-
-// peekedFlow returns the installed flow an index peek reads, nil when it
-// is gone.
-func (a *runtimeActor) peekedFlow(p *pendingPeek) *flowState {
-	id, err := p.peek.GetIndex().ToTimely()
-	if err != nil {
-		return nil
-	}
-	if f, ok := a.flows[id]; ok && f.installed {
-		return f
-	}
-	return nil
+	f := a.flowOf(m.Flow)
+	a.applyPeeks(ctx, a.book.PoolReply(m, f != nil && f.life.Installed()))
 }
 
 // dispatchWaiting sends the peeks waiting for an installed flow to its
 // worker.
 func (a *runtimeActor) dispatchWaiting(ctx actor.Context, f *flowState) {
-	waiting := f.waiting
-	f.waiting = nil
-	for _, u := range waiting {
-		if p, ok := a.peeks[u]; ok {
-			a.dispatchPeek(ctx, f, p)
-		}
-	}
+	a.applyPeeks(ctx, a.book.FlowInstalled(f.export, a.indexView(f.export)))
 }
 
 // releasePersistPeeks starts the persist peeks whose time storage's
 // upper has passed.
 func (a *runtimeActor) releasePersistPeeks(ctx actor.Context) {
-	kept := a.persistWaiting[:0]
-	for _, u := range a.persistWaiting {
-		p, ok := a.peeks[u]
-		if !ok {
-			continue // canceled
-		}
-		if t := timely.Timestamp(p.peek.GetTimestamp()); a.persistReady(p.peek.GetPersist(), t) {
-			a.peekPersist(ctx, u, p.peek.GetPersist(), t)
-		} else {
-			kept = append(kept, u)
-		}
-	}
-	a.persistWaiting = kept
+	a.applyPeeks(ctx, a.book.PersistProgress(a.persistReady))
 }
 
-// peekPersist reads a storage collection at t and applies the peek's
-// map-filter-project and finishing.
-func (a *runtimeActor) peekPersist(ctx actor.Context, u timely.Uuid, target *messages.ComputePersistTarget, t timely.Timestamp) {
+// peekPersist reads a storage collection for persist peek u and applies
+// the peek's map-filter-project and finishing.
+func (a *runtimeActor) peekPersist(ctx actor.Context, u timely.Uuid) {
+	m := a.book.Peek(u)
+	target := m.GetPersist()
+	t := timely.Timestamp(m.GetTimestamp())
 	id, err := target.GetId().ToTimely()
 	if err == nil {
 		_, err = dataflow.SchemaFromWire(target.GetSchema())
 	}
 	if err != nil {
-		a.answerPeek(ctx, a.peeks[u].uuid, peekError(fmt.Errorf("%w: persist peek: %v", ErrInvalidCommand, err)))
+		a.applyPeeks(ctx, a.book.Fail(u, fmt.Errorf("%w: persist peek: %v", ErrInvalidCommand, err)))
 		return
 	}
 	at := uint64(t)
 	what := fmt.Sprintf("snapshot of %s at %d", id, t)
 	a.call(ctx, what, &messages.StorageSnapshot{Tables: []*messages.GlobalId{target.GetId()}, AsOf: &at}, func(ctx actor.Context, res any, err error) {
-		p, ok := a.peeks[u]
-		if !ok {
-			return // canceled meanwhile
-		}
 		var rows []dataflow.Row
 		if err == nil {
-			rows, err = persistRows(what, id, target.GetSchema(), p.peek, res)
+			rows, err = persistRows(what, id, target.GetSchema(), m, res)
 		}
-		if errors.Is(err, messages.ErrNotYetReadable) {
-			// A collection behind the tables (its writers have not
-			// appended past t yet): wait for more progress.
-			a.persistWaiting = append(a.persistWaiting, u)
-			return
-		}
-		if err != nil {
-			a.answerPeek(ctx, p.uuid, peekError(err))
-			return
-		}
-		a.answerPeek(ctx, p.uuid, peekRows(rows))
+		a.applyPeeks(ctx, a.book.SnapshotDone(u, rows, err))
 	})
 }
 
@@ -269,25 +169,13 @@ func keyMatches(row, key dataflow.Row) bool {
 }
 
 func (a *runtimeActor) handleCancelPeek(ctx actor.Context, m *messages.ComputeCancelPeek) {
-	u, err := m.GetUuid().ToTimely()
-	if err != nil {
-		return
-	}
-	p, ok := a.peeks[u]
-	if !ok {
-		return // answered already: nothing more
-	}
-	a.answerPeek(ctx, p.uuid, &messages.ComputePeekResponse{Result: &messages.ComputePeekResponse_Canceled{Canceled: &messages.ComputePeekCanceled{}}})
+	a.applyPeeks(ctx, a.book.Cancel(m))
 }
 
-// answerPeek sends a peek's one response and forgets the peek.
-func (a *runtimeActor) answerPeek(ctx actor.Context, uuid *messages.Uuid, r *messages.ComputePeekResponse) {
-	if u, err := uuid.ToTimely(); err == nil {
-		if p, ok := a.peeks[u]; ok {
-			delete(a.byPoolId, p.poolId)
-			delete(a.peeks, u)
-		}
-	}
+// answerRefused answers a peek command that was refused before it reached
+// the book.
+func (a *runtimeActor) answerRefused(ctx actor.Context, uuid *messages.Uuid, err error) {
+	r := peekError(err)
 	r.Uuid = uuid
 	a.respond(ctx, &messages.ComputeResponse{Response: &messages.ComputeResponse_PeekResponse{PeekResponse: r}})
 }

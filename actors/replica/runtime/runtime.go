@@ -54,6 +54,9 @@ type carried struct {
 	// imports: the named read hold of each imported storage collection
 	// and where it is (collection_feed.go).
 	imports map[timely.GlobalId]timely.Timestamp
+	// stopping: the actor was asked to stop; a restart that overtakes the
+	// stop (a failure while stopping) must not bring it back.
+	stopping bool
 }
 
 // escalate is the runtime's strategy for its children: a coordinator or
@@ -99,11 +102,8 @@ type runtimeActor struct {
 	// import it
 	indexes map[timely.GlobalId]builtObject
 
-	peeks    map[timely.Uuid]*pendingPeek
-	byPoolId map[uint64]timely.Uuid
-	nextPeek uint64
-	// persistWaiting: persist peeks at times storage is not complete at
-	persistWaiting []timely.Uuid
+	// book holds the pending peeks (peek_book.go).
+	book *PeekBook
 
 	// compaction: the consumed upper bounds the read hold
 	consumed timely.Timestamp
@@ -115,13 +115,31 @@ type tickAt struct{ coordinator.Tick }
 
 // Receive handles one message.
 func (a *runtimeActor) Receive(ctx actor.Context) {
+	if a.conn == nil {
+		// Not started: a restart that overtook a stop (below) is ending.
+		switch ctx.Message().(type) {
+		case *actor.Started, *actor.Stopping, *actor.Stopped, *actor.Restarting:
+		default:
+			return
+		}
+	}
 	if a.handleImportMessage(ctx) {
 		return
 	}
 	switch m := ctx.Message().(type) {
 	case *actor.Started:
+		if a.carried.stopping {
+			// A failure while stopping (of this actor or of a child that
+			// escalated) made the supervisor restart it, which protoactor
+			// lets override the stop: finish the stop instead of coming back
+			// empty.
+			a.cfg.Logger.Warn("runtime restarted while stopping (a failure during its stop); stopping again")
+			ctx.Stop(ctx.Self())
+			return
+		}
 		a.start(ctx)
 	case *actor.Stopping:
+		a.carried.stopping = true
 		a.stopLoops()
 	case *actor.Stopped:
 		// While its children stop, a stopping actor still handles user
@@ -178,7 +196,11 @@ func (a *runtimeActor) Receive(ctx actor.Context) {
 		if m.Err != nil && !busy {
 			a.status(ctx, nil, fmt.Errorf("%w: consume: %w", ErrFlow, m.Err))
 		}
-		a.consumed = max(a.consumed, m.Upper)
+		if m.Upper > a.consumed {
+			a.consumed = m.Upper
+			// The inputs of hydrated flows advanced.
+			a.reportFrontiers(ctx)
+		}
 		a.sendConsume(ctx)
 		a.downgradeHold(ctx)
 	case *coordinator.Ready:
@@ -209,8 +231,7 @@ func (a *runtimeActor) start(ctx actor.Context) {
 	a.staleLogged = map[string]bool{}
 	a.flows = map[timely.GlobalId]*flowState{}
 	a.indexes = map[timely.GlobalId]builtObject{}
-	a.peeks = map[timely.Uuid]*pendingPeek{}
-	a.byPoolId = map[uint64]timely.Uuid{}
+	a.book = NewPeekBook()
 	a.calls = map[uint64]*storageCall{}
 	tables := storageTables{root: ctx.ActorSystem().Root, storage: a.cfg.Storage, timeout: a.cfg.StorageTimeout}
 	// The output shard is local persistence, opened once here (a
@@ -228,7 +249,8 @@ func (a *runtimeActor) start(ctx actor.Context) {
 		// newer epoch and replays its commands.
 		a.controller = a.carried.controller
 		a.respond(ctx, &messages.ComputeResponse{Epoch: epochToWire(a.carried.epoch), Response: &messages.ComputeResponse_Status{Status: &messages.ComputeStatus{
-			Error: messages.ErrorToWire(fmt.Errorf("%w: incarnation %d started empty; reconnect and replay", ErrRestarted, a.carried.incarnation)),
+			Error:     messages.ErrorToWire(fmt.Errorf("%w: incarnation %d started empty; reconnect and replay", ErrRestarted, a.carried.incarnation)),
+			Restarted: true,
 		}}})
 		a.controller = nil
 	}
