@@ -94,6 +94,8 @@ type envActor struct {
 	// importHolds bridge new readers of local materialized views in
 	// storage (import_hold.go).
 	importHolds map[timely.GlobalId]*importHold
+	// bridgeWaiters continue the creations waiting for a bridge hold.
+	bridgeWaiters map[string]func(*messages.StorageReadHoldResponse)
 	// holds are the storage read holds applied for each instance.
 	holds     map[timely.ClusterId]map[string]bool
 	frontiers map[timely.GlobalId]tableFrontiers
@@ -173,6 +175,7 @@ func (a *envActor) handleStarted(ctx actor.Context) {
 	a.installing = map[timely.GlobalId][]func(error){}
 	a.installErrs = map[timely.GlobalId]error{}
 	a.importHolds = map[timely.GlobalId]*importHold{}
+	a.bridgeWaiters = map[string]func(*messages.StorageReadHoldResponse){}
 	a.holds = map[timely.ClusterId]map[string]bool{}
 	a.frontiers = map[timely.GlobalId]tableFrontiers{}
 	a.holdWaiters = map[string]func(error){}

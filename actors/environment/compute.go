@@ -386,6 +386,9 @@ func (a *envActor) handleStorageHolds(ctx actor.Context, m *storageHolds) {
 // hold was at or behind storage's since already (compaction raced the
 // dataflow's creation), or is unknown after storage restarted.
 func (a *envActor) handleReadHoldResponse(ctx actor.Context, m *messages.StorageReadHoldResponse) {
+	if a.bridgeAnswered(m) {
+		return
+	}
 	if cont, ok := a.holdWaiters[m.GetHoldId()]; ok {
 		delete(a.holdWaiters, m.GetHoldId())
 		cont(storageError(m.GetError()))

@@ -2,7 +2,6 @@ package environment
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -22,17 +21,13 @@ import (
 // as_of and the reader's backfill would fail. So before the dataflow is
 // created the environment takes a storage read hold on each such
 // collection at the as_of ("env<epoch>/import/<reader>/<view>"; if
-// storage already compacted past it, the as_of moves to the collection's
-// since and it tries again, a few times), and keeps it until the instance
+// storage already compacted past it, a stale poll, storage holds at the
+// since instead, at_least, and the as_of moves there), and keeps it until the instance
 // reports the reader's upper past the as_of: by then a replica has built
 // the reader, so its runtime's own import hold exists (the runtime takes
 // it before it subscribes). A reader that is dropped, or whose instance
 // stopped, releases it at the next tick. Storage releases all of them if
 // the environment stops.
-
-// importHoldAttempts bounds the retries when storage compacted a
-// collection past the as_of chosen for it.
-const importHoldAttempts = 5
 
 // importHold is the bridge of one reader.
 type importHold struct {
@@ -74,73 +69,44 @@ func (a *envActor) holdViewCollections(ctx actor.Context, reader timely.GlobalId
 		}
 		a.importHolds[reader] = &importHold{reader: reader, cluster: cluster, asOf: at, holds: held}
 	}
-	var next func(i, attempt int)
-	next = func(i, attempt int) {
+	var next func(i int)
+	next = func(i int) {
 		if i == len(views) {
 			cont(at, keep, nil)
 			return
 		}
 		h := fmt.Sprintf("env%d/import/%s/%s", a.epoch, reader, views[i])
-		acquire := &messages.StorageAcquireReadHold{HoldId: h, Tables: []*messages.GlobalId{messages.FromGlobalId(views[i])}, At: uint64(at)}
-		// Sent from the actor, not a future: storage watches a hold's
-		// sender and releases its holds when it terminates (a future ends
-		// at once). The answer comes to handleReadHoldResponse.
-		ctx.Request(a.cfg.Storage, acquire)
-		a.holdWaiters[h] = func(err error) {
-			switch {
-			case err == nil:
-				held = append(held, h)
-				next(i+1, attempt)
-			case errors.Is(err, messages.ErrCompacted) && attempt < importHoldAttempts:
-				// Compacted since the frontiers were polled: start again at
-				// the views' since as storage reports it now.
-				release()
-				a.viewSinces(ctx, views, func(since timely.Timestamp, err error) {
-					if err != nil {
-						cont(0, func(bool) {}, fmt.Errorf("hold materialized view %s in storage: %w", views[i], err))
-						return
-					}
-					at = max(at, since)
-					next(0, attempt+1)
-				})
-			default:
+		// at_least: storage holds at the since when it compacted past at
+		// (a stale poll), in one step, and answers where. Sent from the
+		// actor, not a future: storage watches a hold's sender and releases
+		// its holds when it terminates (a future ends at once).
+		ctx.Request(a.cfg.Storage, &messages.StorageAcquireReadHold{HoldId: h, Tables: []*messages.GlobalId{messages.FromGlobalId(views[i])}, At: uint64(at), AtLeast: true})
+		a.bridgeWaiters[h] = func(r *messages.StorageReadHoldResponse) {
+			if err := storageError(r.GetError()); err != nil {
 				release()
 				cont(0, func(bool) {}, fmt.Errorf("hold materialized view %s in storage at %d: %w", views[i], at, err))
+				return
 			}
+			held = append(held, h)
+			// A later hold only makes the as_of later: the earlier holds,
+			// at or before it, still keep it readable.
+			at = max(at, timely.Timestamp(r.GetAt()))
+			next(i + 1)
 		}
 	}
-	next(0, 1)
+	next(0)
 }
 
-// viewSinces asks storage for the latest since of the collections ids.
-func (a *envActor) viewSinces(ctx actor.Context, ids []timely.GlobalId, cont func(timely.Timestamp, error)) {
-	req := &messages.StorageFrontiers{}
-	for _, id := range ids {
-		req.Tables = append(req.Tables, messages.FromGlobalId(id))
+// bridgeAnswered continues the creation waiting for hold m answers, and
+// reports whether there was one.
+func (a *envActor) bridgeAnswered(m *messages.StorageReadHoldResponse) bool {
+	cont, ok := a.bridgeWaiters[m.GetHoldId()]
+	if !ok {
+		return false
 	}
-	a.request(ctx, a.cfg.Storage, req, func(res any, err error) {
-		r, ok := res.(*messages.StorageFrontiersResponse)
-		switch {
-		case err != nil:
-		case !ok:
-			err = errorf(ErrInternal, "storage answered %T", res)
-		default:
-			err = storageError(r.GetError())
-		}
-		if err != nil {
-			cont(0, err)
-			return
-		}
-		var since timely.Timestamp
-		for _, t := range r.GetTables() {
-			if f, ferr := t.GetSince().ToTimely(); ferr == nil {
-				if s, ok := f.Time(); ok {
-					since = max(since, s)
-				}
-			}
-		}
-		cont(since, nil)
-	})
+	delete(a.bridgeWaiters, m.GetHoldId())
+	cont(m)
+	return true
 }
 
 // checkImportHolds releases the bridges whose reader caught up, was

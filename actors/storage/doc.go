@@ -36,7 +36,8 @@
 //     (one per version) and StorageCdcProgress (the new upper), and
 //     StorageCdcTableDropped; StorageUnsubscribe.
 //   - StorageAcquireReadHold, StorageDowngradeReadHold,
-//     StorageReleaseReadHold → StorageReadHoldResponse.
+//     StorageReleaseReadHold → StorageReadHoldResponse. An acquire before
+//     a since is COMPACTED, or, with at_least, held at the latest since.
 //   - StorageCreateCollection, StorageAppend (collection.go): storage
 //     collections, shards that their producers (a materialized view's
 //     replicas) write by compare-and-append at the collection's own upper.

@@ -41,6 +41,20 @@ func (s *State) AcquireHold(id string, owner *actor.PID, ids []timely.GlobalId, 
 	return nil
 }
 
+// LatestSince returns the latest since of the named tables and
+// collections (of every table when ids is empty), or ErrUnknownId.
+func (s *State) LatestSince(ids []timely.GlobalId) (timely.Timestamp, error) {
+	tables, err := s.resolve(ids)
+	if err != nil {
+		return 0, err
+	}
+	var since timely.Timestamp
+	for _, id := range tables {
+		since = max(since, s.tables[id].since)
+	}
+	return since, nil
+}
+
 // covers reports whether the hold bounds the compaction of id (a
 // collection when collection is set).
 func (h *readHold) covers(id timely.GlobalId, collection bool) bool {
