@@ -95,7 +95,7 @@ type envActor struct {
 	// storage (import_hold.go).
 	importHolds map[timely.GlobalId]*importHold
 	// bridgeWaiters continue the creations waiting for a bridge hold.
-	bridgeWaiters map[string]func(*messages.StorageReadHoldResponse)
+	bridgeWaiters map[string]bridgeWaiter
 	// holds are the storage read holds applied for each instance.
 	holds     map[timely.ClusterId]map[string]bool
 	frontiers map[timely.GlobalId]tableFrontiers
@@ -175,7 +175,7 @@ func (a *envActor) handleStarted(ctx actor.Context) {
 	a.installing = map[timely.GlobalId][]func(error){}
 	a.installErrs = map[timely.GlobalId]error{}
 	a.importHolds = map[timely.GlobalId]*importHold{}
-	a.bridgeWaiters = map[string]func(*messages.StorageReadHoldResponse){}
+	a.bridgeWaiters = map[string]bridgeWaiter{}
 	a.holds = map[timely.ClusterId]map[string]bool{}
 	a.frontiers = map[timely.GlobalId]tableFrontiers{}
 	a.holdWaiters = map[string]func(error){}
@@ -210,7 +210,7 @@ func (a *envActor) handleTick(ctx actor.Context, now time.Time) {
 	}
 	if a.ready && a.computeEnabled() {
 		a.pollFrontiers(ctx)
-		a.checkImportHolds(ctx)
+		a.checkImportHolds(ctx, now)
 	}
 	a.metrics.PendingPeeks.Set(float64(a.core.Pending()))
 }

@@ -3,8 +3,10 @@ package environment
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 
@@ -22,12 +24,20 @@ import (
 // created the environment takes a storage read hold on each such
 // collection at the as_of ("env<epoch>/import/<reader>/<view>"; if
 // storage already compacted past it, a stale poll, storage holds at the
-// since instead, at_least, and the as_of moves there), and keeps it until the instance
-// reports the reader's upper past the as_of: by then a replica has built
-// the reader, so its runtime's own import hold exists (the runtime takes
-// it before it subscribes). A reader that is dropped, or whose instance
-// stopped, releases it at the next tick. Storage releases all of them if
-// the environment stops.
+// since instead, at_least, and the as_of moves there), and keeps it until
+// the instance reports the reader's upper past the as_of: by then a
+// replica has built the reader, so its runtime's own import hold exists
+// (the runtime takes it before it subscribes). A reader that is dropped,
+// or whose instance stopped, releases it at the next tick; the actor
+// releases them all when it stops or restarts. An acquire storage does not
+// answer within CallTimeout fails the reader's creation (TIMEOUT) at a
+// tick.
+
+// bridgeWaiter continues a creation once storage answers its bridge hold.
+type bridgeWaiter struct {
+	deadline time.Time
+	answer   func(*messages.StorageReadHoldResponse)
+}
 
 // importHold is the bridge of one reader.
 type importHold struct {
@@ -81,7 +91,7 @@ func (a *envActor) holdViewCollections(ctx actor.Context, reader timely.GlobalId
 		// actor, not a future: storage watches a hold's sender and releases
 		// its holds when it terminates (a future ends at once).
 		ctx.Request(a.cfg.Storage, &messages.StorageAcquireReadHold{HoldId: h, Tables: []*messages.GlobalId{messages.FromGlobalId(views[i])}, At: uint64(at), AtLeast: true})
-		a.bridgeWaiters[h] = func(r *messages.StorageReadHoldResponse) {
+		a.bridgeWaiters[h] = bridgeWaiter{deadline: a.cfg.Clock.Now().Add(a.cfg.CallTimeout), answer: func(r *messages.StorageReadHoldResponse) {
 			if err := storageError(r.GetError()); err != nil {
 				release()
 				cont(0, func(bool) {}, fmt.Errorf("hold materialized view %s in storage at %d: %w", views[i], at, err))
@@ -92,7 +102,7 @@ func (a *envActor) holdViewCollections(ctx actor.Context, reader timely.GlobalId
 			// at or before it, still keep it readable.
 			at = max(at, timely.Timestamp(r.GetAt()))
 			next(i + 1)
-		}
+		}}
 	}
 	next(0)
 }
@@ -100,19 +110,40 @@ func (a *envActor) holdViewCollections(ctx actor.Context, reader timely.GlobalId
 // bridgeAnswered continues the creation waiting for hold m answers, and
 // reports whether there was one.
 func (a *envActor) bridgeAnswered(m *messages.StorageReadHoldResponse) bool {
-	cont, ok := a.bridgeWaiters[m.GetHoldId()]
+	w, ok := a.bridgeWaiters[m.GetHoldId()]
 	if !ok {
 		return false
 	}
 	delete(a.bridgeWaiters, m.GetHoldId())
-	cont(m)
+	w.answer(m)
 	return true
+}
+
+// expireBridgeWaiters fails the bridge holds storage has not answered by
+// their deadline, releasing what a late answer would have held.
+func (a *envActor) expireBridgeWaiters(ctx actor.Context, now time.Time) {
+	var late []string
+	for h, w := range a.bridgeWaiters {
+		if !now.Before(w.deadline) {
+			late = append(late, h)
+		}
+	}
+	slices.Sort(late)
+	for _, h := range late {
+		w := a.bridgeWaiters[h]
+		delete(a.bridgeWaiters, h)
+		ctx.Request(a.cfg.Storage, &messages.StorageReleaseReadHold{HoldId: h})
+		err := withCode(messages.ErrorCode_ERROR_CODE_TIMEOUT, fmt.Errorf("storage did not answer read hold %s within %s", h, a.cfg.CallTimeout))
+		w.answer(&messages.StorageReadHoldResponse{HoldId: h, Error: messages.ErrorToWire(err)})
+	}
 }
 
 // checkImportHolds releases the bridges whose reader caught up, was
 // dropped or lost its instance: one instance dump per cluster with
-// bridges, at most one in flight each. Called at every tick.
-func (a *envActor) checkImportHolds(ctx actor.Context) {
+// bridges, at most one in flight each; and expires unanswered bridge
+// acquires. Called at every tick.
+func (a *envActor) checkImportHolds(ctx actor.Context, now time.Time) {
+	a.expireBridgeWaiters(ctx, now)
 	byCluster := map[timely.ClusterId][]*importHold{}
 	for _, h := range a.importHolds {
 		if _, running := a.instances[h.cluster]; !running || !a.installed[h.reader] {
