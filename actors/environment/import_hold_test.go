@@ -2,10 +2,14 @@ package environment_test
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
+	"github.com/arbor-db/arbor/actors/environment"
 	"github.com/arbor-db/arbor/actors/environment/environmenttest"
 	"github.com/arbor-db/arbor/dataflow"
 	"github.com/arbor-db/arbor/messages"
@@ -142,4 +146,42 @@ func TestSameClusterReaderHeldInStorage(t *testing.T) {
 	r.check("over_mv", want)
 	r.insert(3)
 	r.check("over_mv", want)
+}
+
+// TestBridgeHoldUnanswered: when storage never answers the bridge hold
+// (the gate swallows it), creating an index over a materialized view of
+// its own cluster fails with TIMEOUT naming the hold once CallTimeout
+// passes, instead of waiting forever, and the catalog does not keep it.
+func TestBridgeHoldUnanswered(t *testing.T) {
+	var swallow atomic.Bool
+	answer := func(msg any) any {
+		if m, ok := msg.(*messages.StorageAcquireReadHold); ok && swallow.Load() && strings.Contains(m.GetHoldId(), "/import/") {
+			return &messages.StorageReadHoldResponse{HoldId: "swallowed"} // the real one never comes
+		}
+		return nil
+	}
+	r := &computeRig{t: t, sys: testkit.NewSystem(t), dir: t.TempDir()}
+	r.node = environmenttest.Start(t, r.sys, r.dir, environmenttest.Options{Compute: true, CompactionWindow: 1 << 40, StorageAnswer: answer,
+		Env: func(c *environment.Config) { c.CallTimeout = 500 * time.Millisecond }})
+	r.s = connect(t, r.sys, r.node.Env, 0)
+	r.setup()
+	r.create(&messages.ClientCreateCluster{Conn: r.s.conn, Name: "a", Replicas: []*messages.ClientReplicaSpec{{Name: "r1"}}})
+	r.create(&messages.ClientCreateMaterializedView{Conn: r.s.conn, Name: "mv", Plan: clientPlan(perCustomer()), Cluster: "a"})
+	overMV := &messages.ClientPlan{Plan: repeatCustomers(&messages.Plan{Node: &messages.Plan_Get{Get: &messages.GetPlan{Source: messages.FromGlobalId(mvPlaceholder)}}}),
+		Sources: map[uint64]string{mvPlaceholder.Value: "mv"}}
+	r.create(&messages.ClientCreateView{Conn: r.s.conn, Name: "over_mv", Plan: overMV})
+
+	swallow.Store(true)
+	resp := expect[*messages.ClientCreateResponse](r.s, &messages.ClientCreateIndex{Conn: r.s.conn, Name: "over_mv_idx", On: "over_mv", Cluster: "a"})
+	err := messages.ErrorFromWire(resp.GetError())
+	if err == nil || messages.CodeOf(err) != messages.ErrorCode_ERROR_CODE_TIMEOUT || !strings.Contains(err.Error(), "/import/") {
+		t.Fatalf("create over an unanswered bridge hold: %v; want TIMEOUT naming the hold", err)
+	}
+	if slices.Contains(r.list(messages.ClientObjectType_CLIENT_OBJECT_TYPE_INDEX), "over_mv_idx") {
+		t.Fatal("the index stayed in the catalog")
+	}
+	swallow.Store(false)
+	r.insert(3)
+	r.create(&messages.ClientCreateIndex{Conn: r.s.conn, Name: "over_mv_idx", On: "over_mv", Cluster: "a"})
+	r.check("over_mv", repeatCustomers(perCustomer()))
 }
