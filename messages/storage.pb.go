@@ -1035,7 +1035,7 @@ func (x *StorageReadRangeResponse) GetFrontiers() []*StorageTableFrontiers {
 }
 
 // StorageSubscribe starts pushing the changes of the named tables (every
-// table, including ones created later, when empty) to the sender, starting
+// table, including ones created later, but no collection, when empty) to the sender, starting
 // at version `from`, which must be >= every named table's since:
 //
 //	StorageSubscribeResponse, then any number of StorageCdcBatch (one per
@@ -1515,16 +1515,20 @@ func (x *StorageUnsubscribeResponse) GetError() *Error {
 	return nil
 }
 
-// StorageAcquireReadHold holds back compaction of the named tables (every
-// table, including later ones, when empty) at `at`: no such table's since
-// passes it until the hold is downgraded or released. `at` must be >= the
-// tables' since. The hold is released when the sender terminates.
+// StorageAcquireReadHold holds back compaction of the named tables and
+// collections (every table, including later ones, but no collection, when
+// empty) at `at`: no such table's since passes it until the hold is
+// downgraded or released. `at` must be >= the tables' since. The hold is released when the sender terminates.
 // Answered with StorageReadHoldResponse.
 type StorageAcquireReadHold struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	HoldId        string                 `protobuf:"bytes,1,opt,name=hold_id,json=holdId,proto3" json:"hold_id,omitempty"`
-	Tables        []*GlobalId            `protobuf:"bytes,2,rep,name=tables,proto3" json:"tables,omitempty"`
-	At            uint64                 `protobuf:"varint,3,opt,name=at,proto3" json:"at,omitempty"`
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	HoldId string                 `protobuf:"bytes,1,opt,name=hold_id,json=holdId,proto3" json:"hold_id,omitempty"`
+	Tables []*GlobalId            `protobuf:"bytes,2,rep,name=tables,proto3" json:"tables,omitempty"`
+	At     uint64                 `protobuf:"varint,3,opt,name=at,proto3" json:"at,omitempty"`
+	// at_least: when `at` is before a named table's since, hold at the
+	// latest of their sinces instead of refusing (the answer's `at` says
+	// where), so a caller can hold what is still readable in one step.
+	AtLeast       bool `protobuf:"varint,4,opt,name=at_least,json=atLeast,proto3" json:"at_least,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1578,6 +1582,13 @@ func (x *StorageAcquireReadHold) GetAt() uint64 {
 		return x.At
 	}
 	return 0
+}
+
+func (x *StorageAcquireReadHold) GetAtLeast() bool {
+	if x != nil {
+		return x.AtLeast
+	}
+	return false
 }
 
 // StorageDowngradeReadHold moves a read hold (or a subscription's hold)
@@ -2243,11 +2254,12 @@ const file_messages_storage_proto_rawDesc = "" +
 	"\x0fsubscription_id\x18\x01 \x01(\tR\x0esubscriptionId\"r\n" +
 	"\x1aStorageUnsubscribeResponse\x12'\n" +
 	"\x0fsubscription_id\x18\x01 \x01(\tR\x0esubscriptionId\x12+\n" +
-	"\x05error\x18\x02 \x01(\v2\x15.arbor.messages.ErrorR\x05error\"s\n" +
+	"\x05error\x18\x02 \x01(\v2\x15.arbor.messages.ErrorR\x05error\"\x8e\x01\n" +
 	"\x16StorageAcquireReadHold\x12\x17\n" +
 	"\ahold_id\x18\x01 \x01(\tR\x06holdId\x120\n" +
 	"\x06tables\x18\x02 \x03(\v2\x18.arbor.messages.GlobalIdR\x06tables\x12\x0e\n" +
-	"\x02at\x18\x03 \x01(\x04R\x02at\"C\n" +
+	"\x02at\x18\x03 \x01(\x04R\x02at\x12\x19\n" +
+	"\bat_least\x18\x04 \x01(\bR\aatLeast\"C\n" +
 	"\x18StorageDowngradeReadHold\x12\x17\n" +
 	"\ahold_id\x18\x01 \x01(\tR\x06holdId\x12\x0e\n" +
 	"\x02at\x18\x02 \x01(\x04R\x02at\"1\n" +

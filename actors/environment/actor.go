@@ -86,6 +86,16 @@ type envActor struct {
 	// installed are the indexes and materialized views whose dataflow
 	// their instance accepted.
 	installed map[timely.GlobalId]bool
+	// installing are the dataflows installed after their cluster's others,
+	// with the peeks waiting for them (install_wait.go).
+	installing map[timely.GlobalId][]func(error)
+	// installErrs are the errors of the last failed installs.
+	installErrs map[timely.GlobalId]error
+	// importHolds bridge new readers of local materialized views in
+	// storage (import_hold.go).
+	importHolds map[timely.GlobalId]*importHold
+	// bridgeWaiters continue the creations waiting for a bridge hold.
+	bridgeWaiters map[string]bridgeWaiter
 	// holds are the storage read holds applied for each instance.
 	holds     map[timely.ClusterId]map[string]bool
 	frontiers map[timely.GlobalId]tableFrontiers
@@ -109,6 +119,11 @@ func (a *envActor) Receive(ctx actor.Context) {
 	case *actor.Stopping, *actor.Restarting:
 		// Its children (the instances) stop with it: nothing replaces them.
 		a.stopping = true
+		// Storage keeps a hold until its sender terminates, and this PID
+		// survives a restart.
+		for _, h := range a.importHolds {
+			a.releaseImportHold(ctx, h)
+		}
 		if _, ok := m.(*actor.Stopping); ok && a.core != nil {
 			// Nothing will answer the pending peeks: say so, so that
 			// clients retry (a failover client on another node) now.
@@ -157,6 +172,10 @@ func (a *envActor) handleStarted(ctx actor.Context) {
 	a.shared.incarnation++
 	a.instances = map[timely.ClusterId]*actor.PID{}
 	a.installed = map[timely.GlobalId]bool{}
+	a.installing = map[timely.GlobalId][]func(error){}
+	a.installErrs = map[timely.GlobalId]error{}
+	a.importHolds = map[timely.GlobalId]*importHold{}
+	a.bridgeWaiters = map[string]bridgeWaiter{}
 	a.holds = map[timely.ClusterId]map[string]bool{}
 	a.frontiers = map[timely.GlobalId]tableFrontiers{}
 	a.holdWaiters = map[string]func(error){}
@@ -191,6 +210,7 @@ func (a *envActor) handleTick(ctx actor.Context, now time.Time) {
 	}
 	if a.ready && a.computeEnabled() {
 		a.pollFrontiers(ctx)
+		a.checkImportHolds(ctx, now)
 	}
 	a.metrics.PendingPeeks.Set(float64(a.core.Pending()))
 }

@@ -232,6 +232,8 @@ func (a *envActor) asOfFor(tables []timely.GlobalId) timely.Timestamp {
 // install creates the dataflow of an index or a materialized view on its
 // cluster's instance.
 func (a *envActor) install(ctx actor.Context, o *object, cont func(error)) {
+	// Peeks of o wait until this ends (install_wait.go).
+	cont = a.trackInstall(o, cont)
 	pid, ok := a.instances[o.cluster]
 	if !ok {
 		cont(errorf(messages.ErrUnavailable, "%s %q: its cluster %s has no running instance", typeName(o.typ), o.name, o.cluster))
@@ -246,23 +248,35 @@ func (a *envActor) install(ctx actor.Context, o *object, cont func(error)) {
 	create := func() {
 		// Materialized views of the same cluster are held first, so that
 		// the as_of is not before their since (mv_import.go).
-		a.holdLocalViews(ctx, pid, a.localViews(o.cluster, sources), func(since timely.Timestamp, release func(), err error) {
+		local := a.localViews(o.cluster, sources)
+		a.holdLocalViews(ctx, pid, local, func(since timely.Timestamp, release func(), err error) {
 			if err != nil {
 				cont(fmt.Errorf("%s %q: %w", typeName(o.typ), o.name, err))
 				return
 			}
-			desc, _, err := a.core.describe(o, max(a.asOfFor(sources), since))
-			if err != nil {
-				release()
-				cont(err)
-				return
-			}
-			a.instanceCall(ctx, pid, instance.CreateDataflow{Dataflow: desc, ReadPolicy: &policy}, func(err error) {
-				release()
-				if err == nil {
-					a.installed[o.id] = true
+			// ...and so are their collections in storage, until the
+			// reader's runtime holds them itself (import_hold.go).
+			a.holdViewCollections(ctx, o.id, o.cluster, local, max(a.asOfFor(sources), since), func(asOf timely.Timestamp, keep func(bool), err error) {
+				if err != nil {
+					release()
+					cont(fmt.Errorf("%s %q: %w", typeName(o.typ), o.name, err))
+					return
 				}
-				cont(err)
+				desc, _, err := a.core.describe(o, asOf)
+				if err != nil {
+					release()
+					keep(false)
+					cont(err)
+					return
+				}
+				a.instanceCall(ctx, pid, instance.CreateDataflow{Dataflow: desc, ReadPolicy: &policy}, func(err error) {
+					release()
+					keep(err == nil)
+					if err == nil {
+						a.installed[o.id] = true
+					}
+					cont(err)
+				})
 			})
 		})
 	}
@@ -372,6 +386,9 @@ func (a *envActor) handleStorageHolds(ctx actor.Context, m *storageHolds) {
 // hold was at or behind storage's since already (compaction raced the
 // dataflow's creation), or is unknown after storage restarted.
 func (a *envActor) handleReadHoldResponse(ctx actor.Context, m *messages.StorageReadHoldResponse) {
+	if a.bridgeAnswered(m) {
+		return
+	}
 	if cont, ok := a.holdWaiters[m.GetHoldId()]; ok {
 		delete(a.holdWaiters, m.GetHoldId())
 		cont(storageError(m.GetError()))

@@ -133,6 +133,9 @@ func (a *envActor) handleComputePeek(ctx actor.Context, m *messages.ClientPeek, 
 // issueComputePeek sends the peek to the instance at ts, first creating
 // its transient dataflow when it needs one.
 func (a *envActor) issueComputePeek(ctx actor.Context, p *pendingPeek, target computeTarget, ts timely.Timestamp) {
+	if target.plan == nil && a.awaitInstall(ctx, p, target.collection, func() { a.issueComputePeek(ctx, p, target, ts) }) {
+		return
+	}
 	p.at = ts
 	peek := func(collection timely.GlobalId) {
 		remaining := p.deadline.Sub(a.cfg.Clock.Now())

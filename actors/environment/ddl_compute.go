@@ -392,6 +392,7 @@ func (a *envActor) dropped(ctx actor.Context, o *object) {
 		a.instanceCall(ctx, pid, instance.DropCollections{Ids: []timely.GlobalId{o.id}}, a.logFailure("drop dataflow", o.name))
 	}
 	if o.typ == messages.CatalogItemType_CATALOG_ITEM_TYPE_MATERIALIZED_VIEW {
+		a.unregisterViewCollection(ctx, o)
 		// Its storage collection goes with it (after the dataflow, so no
 		// replica appends to a dropped collection on purpose; a late append
 		// is refused as DROPPED).

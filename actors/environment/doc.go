@@ -38,13 +38,18 @@
 //     (mv_import.go: the collection is registered with the other
 //     clusters' instances and its frontiers polled with the tables'; on
 //     its own cluster the reader's as_of follows a read hold on the
-//     view's sink export). Drops refuse what
+//     view's sink export, and a storage hold on the view's collection
+//     bridges the reader's creation: import_hold.go). Drops refuse what
 //     others depend on; a drop ends the peeks reading the object through
-//     the tracker (CancelByDrop) and drops its dataflow.
+//     the tracker (CancelByDrop) and drops its dataflow; a dropped
+//     materialized view's collection is unregistered from the other
+//     clusters' instances.
 //   - Peeks choose a strategy (compute_peek.go): a table's persist fast
 //     path; an index fast path (the view has an index, or the peek names
 //     an index or materialized view); or a transient dataflow for a view
-//     without one, dropped when the peek ends.
+//     without one, dropped when the peek ends. A fast-path peek of a
+//     dataflow still being installed waits for it within its deadline
+//     (install_wait.go).
 //   - Subscribes (subscribe.go) stream a collection's changes with
 //     progress, with a window of unacknowledged batches and a bounded
 //     backlog per subscribe.

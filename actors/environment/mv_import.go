@@ -25,12 +25,17 @@ import (
 //     writes the collection, and holds and schedules the reader on it. Its
 //     since is the sink export's read capability, which the environment
 //     learns by taking a read hold on it (AcquireReadHold) before choosing
-//     the reader's as_of, and releases once the dataflow is created.
+//     the reader's as_of, and releases once the dataflow is created. That
+//     hold is not one on M's collection in storage, so the environment
+//     also holds the collection there at the as_of until the reader has
+//     caught up (import_hold.go).
 //
 // So a reader's as_of is at or after the since of every table and
 // collection it reads, and of every local view it imports. Dropping M
 // while a view, index or materialized view reads it is refused, naming
-// the dependent (dropCompute), like a table's drop.
+// the dependent (dropCompute), like a table's drop; once M is dropped, the
+// other clusters' instances unregister its collection
+// (unregisterViewCollection), releasing their holds on it.
 
 // isMaterializedView reports whether o is a materialized view.
 func isMaterializedView(o *object) bool {
@@ -77,6 +82,20 @@ func (a *envActor) registerViewCollection(ctx actor.Context, o *object, done fun
 		}
 		done()
 	})
+}
+
+// unregisterViewCollection tells the instances of the other clusters
+// that a dropped materialized view's collection is gone: they release
+// their read holds on it (to storage, through StorageHolds) and forget it.
+// Nothing there reads it any more (dropCompute refused the drop while
+// something did).
+func (a *envActor) unregisterViewCollection(ctx actor.Context, o *object) {
+	delete(a.frontiers, o.id)
+	for cid, pid := range a.instances {
+		if cid != o.cluster {
+			a.instanceCall(ctx, pid, instance.UnregisterStorage{Id: o.id}, a.logFailure("unregister storage collection", o.name))
+		}
+	}
 }
 
 // frontierTargets returns the instances that learn storage frontiers of
@@ -174,6 +193,8 @@ func (a *envActor) installAll(ctx actor.Context, objs []*object) {
 			later = append(later, o)
 		}
 	}
+	// Peeks of the later ones wait for them (install_wait.go).
+	a.markInstalling(later)
 	pending := len(now)
 	if pending == 0 {
 		a.installInOrder(ctx, later)

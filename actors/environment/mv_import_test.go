@@ -3,7 +3,6 @@ package environment_test
 import (
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/arbor-db/arbor/dataflow"
 	"github.com/arbor-db/arbor/messages"
@@ -69,27 +68,11 @@ func TestViewsOverMaterializedViewAcrossClusters(t *testing.T) {
 	r.restart()
 	r.check("over_mv", want)
 	// over_mv_a_idx holds mv on cluster a before its dataflow is created
-	// again, so it comes back a little after the others.
-	r.waitInstalled("over_mv_a")
+	// again, so it comes back a little after the others; the peek waits
+	// for it (TestPeekWaitsForLateInstall).
+	r.check("over_mv_a", want)
 	r.insert(4)
 	r.check("over_mv", want)
 	r.check("over_mv_a", want)
 	r.check("mv", perCustomer())
-}
-
-// waitInstalled waits (bounded) until a peek of name is answered without
-// error.
-func (r *computeRig) waitInstalled(name string) {
-	r.t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		resp := expect[*messages.ClientPeekResponse](r.s, &messages.ClientPeek{Conn: r.s.conn, Collection: name})
-		if resp.GetError() == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			r.t.Fatalf("peek %s: %v", name, messages.ErrorFromWire(resp.GetError()))
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
 }

@@ -162,6 +162,8 @@ func (a *instanceActor) Receive(ctx actor.Context) {
 		a.reply(ctx, a.core.RemoveReplica(m.Id))
 	case RegisterStorage:
 		a.reply(ctx, a.core.RegisterStorage(m.Collection))
+	case UnregisterStorage:
+		a.reply(ctx, a.core.UnregisterStorage(m.Id))
 	case UpdateStorageFrontiers:
 		if err := a.core.UpdateStorageFrontiers(m.Id, m.Since, m.Upper); err != nil {
 			a.cfg.Logger.Warn("storage frontiers ignored", "err", err)

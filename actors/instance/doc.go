@@ -23,7 +23,7 @@
 // The client messages (messages.go) are in-process Go structs:
 // CreateDataflow, Subscribe, DropCollections, SetReadPolicy, Peek,
 // CancelPeek, AddReplica, RemoveReplica, RegisterStorage,
-// UpdateStorageFrontiers, AcquireReadHold, DowngradeReadHold,
+// UnregisterStorage (unregister.go), UpdateStorageFrontiers, AcquireReadHold, DowngradeReadHold,
 // ReleaseReadHold, Maintain and GetDump. Requests are answered with Reply
 // (a coded error or nil), ReadHoldReply or DumpReply. A peek is answered
 // with a *messages.ComputePeekResponse and a subscribe's batches are

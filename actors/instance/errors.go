@@ -58,3 +58,7 @@ var (
 	// ErrMalformedResponse: a replica's response did not decode.
 	ErrMalformedResponse = messages.NewSentinel(messages.ErrorCode_ERROR_CODE_MALFORMED, "instance: malformed response")
 )
+
+// ErrCollectionInUse: a storage collection cannot be unregistered while a
+// dataflow that is not dropped reads it.
+var ErrCollectionInUse = messages.NewSentinel(messages.ErrorCode_ERROR_CODE_INVALID_ARGUMENT, "instance: collection in use")

@@ -157,6 +157,8 @@ func (h *harness) run(t *testing.T, d *datadriven.TestData) string {
 	switch d.Cmd {
 	case "storage":
 		err = c.RegisterStorage(StorageCollection{Id: gid(t, argString(t, d, "id")), Since: frontierArg(t, d, "since"), Upper: frontierArg(t, d, "upper")})
+	case "unregister":
+		err = c.UnregisterStorage(gid(t, argString(t, d, "id")))
 	case "storage-frontiers":
 		err = c.UpdateStorageFrontiers(gid(t, argString(t, d, "id")), frontierArg(t, d, "since"), frontierArg(t, d, "upper"))
 	case "dataflow":

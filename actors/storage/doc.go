@@ -36,7 +36,8 @@
 //     (one per version) and StorageCdcProgress (the new upper), and
 //     StorageCdcTableDropped; StorageUnsubscribe.
 //   - StorageAcquireReadHold, StorageDowngradeReadHold,
-//     StorageReleaseReadHold → StorageReadHoldResponse.
+//     StorageReleaseReadHold → StorageReadHoldResponse. An acquire before
+//     a since is COMPACTED, or, with at_least, held at the latest since.
 //   - StorageCreateCollection, StorageAppend (collection.go): storage
 //     collections, shards that their producers (a materialized view's
 //     replicas) write by compare-and-append at the collection's own upper.
@@ -110,8 +111,9 @@
 //     batch, so nothing is missed or repeated.
 //   - Compaction: a table's since never passes the least read hold on it
 //     (subscriptions hold too); without holds it trails the upper by
-//     Config.CompactionWindow versions. Holds of a terminated sender are
-//     released.
+//     Config.CompactionWindow versions. A hold on every table (an empty
+//     list) holds no collection; a collection is held only by name. Holds
+//     of a terminated sender are released.
 //   - Atomicity across tables: a group is in every table or in none, even
 //     across a crash between its shard appends. Table shards are separate
 //     persistence shards, so a group that changes several tables commits

@@ -118,15 +118,17 @@ func (a *storageActor) handleCommitDone(ctx actor.Context, m commitDone) {
 		panic(werr)
 	}
 	ds := a.state.ApplyCommit(c)
+	// Counted before the writers are answered: a writer holding its
+	// answer finds its group in the metrics.
+	a.metrics.Writes.Add(float64(len(c.Tokens)))
+	a.metrics.Rows.Add(float64(c.Rows))
+	a.metrics.GroupCommitSize.Observe(float64(len(c.Tokens)))
+	a.metrics.CdcLag.Set(float64(a.state.CdcLag()))
 	resp := &messages.StorageWriteResponse{Timestamp: uint64(c.Ts)}
 	for _, tok := range c.Tokens {
 		a.reply(ctx, tok.(*actor.PID), resp)
 	}
 	a.deliver(ctx, ds)
-	a.metrics.Writes.Add(float64(len(c.Tokens)))
-	a.metrics.Rows.Add(float64(c.Rows))
-	a.metrics.GroupCommitSize.Observe(float64(len(c.Tokens)))
-	a.metrics.CdcLag.Set(float64(a.state.CdcLag()))
 
 	if a.compactWanted {
 		a.compactWanted = false

@@ -18,8 +18,16 @@ func (a *storageActor) holdResponse(id string, err error) *messages.StorageReadH
 
 func (a *storageActor) handleAcquireHold(ctx actor.Context, m *messages.StorageAcquireReadHold) {
 	ids, err := decodeIds("acquire read hold", m.GetTables())
+	at := timely.Timestamp(m.GetAt())
+	if err == nil && m.GetAtLeast() {
+		// Hold what is still readable: no later than the latest since.
+		var since timely.Timestamp
+		if since, err = a.state.LatestSince(ids); err == nil {
+			at = max(at, since)
+		}
+	}
 	if err == nil {
-		err = a.state.AcquireHold(m.HoldId, ctx.Sender(), ids, timely.Timestamp(m.At))
+		err = a.state.AcquireHold(m.HoldId, ctx.Sender(), ids, at)
 	}
 	if err == nil {
 		a.watch(ctx, ctx.Sender())

@@ -10,6 +10,10 @@ import (
 
 // readHold keeps the since of its tables at or before at.
 type readHold struct {
+	// tables are the ids it holds; nil means every table, present and
+	// future, but no collection: a collection is held only by name, so a
+	// consumer of the tables' CDC never holds back the compaction of a
+	// collection it does not read.
 	id     string
 	owner  *actor.PID
 	tables tableSet
@@ -19,9 +23,9 @@ type readHold struct {
 	subscription bool
 }
 
-// AcquireHold takes read hold id at time at on the named tables (every
-// table, including later ones, when ids is empty). at must not be before
-// any such table's since.
+// AcquireHold takes read hold id at time at on the named tables and
+// collections (every table, including later ones, but no collection, when
+// ids is empty). at must not be before any such table's since.
 func (s *State) AcquireHold(id string, owner *actor.PID, ids []timely.GlobalId, at timely.Timestamp) error {
 	if err := s.checkNewId("read hold", id); err != nil {
 		return err
@@ -35,6 +39,29 @@ func (s *State) AcquireHold(id string, owner *actor.PID, ids []timely.GlobalId, 
 	}
 	s.holds[id] = &readHold{id: id, owner: owner, tables: newTableSet(ids), at: at}
 	return nil
+}
+
+// LatestSince returns the latest since of the named tables and
+// collections (of every table when ids is empty), or ErrUnknownId.
+func (s *State) LatestSince(ids []timely.GlobalId) (timely.Timestamp, error) {
+	tables, err := s.resolve(ids)
+	if err != nil {
+		return 0, err
+	}
+	var since timely.Timestamp
+	for _, id := range tables {
+		since = max(since, s.tables[id].since)
+	}
+	return since, nil
+}
+
+// covers reports whether the hold bounds the compaction of id (a
+// collection when collection is set).
+func (h *readHold) covers(id timely.GlobalId, collection bool) bool {
+	if h.tables == nil {
+		return !collection
+	}
+	return h.tables.has(id)
 }
 
 // DowngradeHold moves hold id (a read hold or a subscription's) forward to
@@ -131,7 +158,7 @@ func (s *State) CompactionTargets() []SinceChange {
 		}
 		t := timely.Timestamp(target)
 		for _, h := range s.holds {
-			if h.tables.has(id) && h.at < t {
+			if h.covers(id, s.tables[id].collection) && h.at < t {
 				t = h.at
 			}
 		}

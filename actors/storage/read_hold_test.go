@@ -74,6 +74,18 @@ func TestReadHoldBoundsCompaction(t *testing.T) {
 	if r := testkit.ExpectMsg[*messages.StorageReadHoldResponse](holder, timeout); !errors.Is(messages.ErrorFromWire(r.Error), storage.ErrCompacted) {
 		t.Fatalf("hold below since: %v", r.Error)
 	}
+	// With at_least it is taken at the since, and says so; an unknown
+	// table is still refused.
+	holder.Send(h.pid, &messages.StorageAcquireReadHold{HoldId: "late", Tables: wireIds([]timely.GlobalId{u1}), At: uint64(ts[2]), AtLeast: true})
+	if at := holdAt(t, testkit.ExpectMsg[*messages.StorageReadHoldResponse](holder, timeout)); at != ts[3] {
+		t.Fatalf("at_least hold below the since %d taken at %d", ts[3], at)
+	}
+	holder.Send(h.pid, &messages.StorageAcquireReadHold{HoldId: "unknown", Tables: wireIds([]timely.GlobalId{timely.UserId(99)}), At: uint64(ts[2]), AtLeast: true})
+	if r := testkit.ExpectMsg[*messages.StorageReadHoldResponse](holder, timeout); !errors.Is(messages.ErrorFromWire(r.Error), storage.ErrUnknownId) {
+		t.Fatalf("at_least hold of an unknown table: %v", r.Error)
+	}
+	holder.Send(h.pid, &messages.StorageReleaseReadHold{HoldId: "late"})
+	holdAt(t, testkit.ExpectMsg[*messages.StorageReadHoldResponse](holder, timeout))
 	// Releasing it lets the since advance to the latest time.
 	holder.Send(h.pid, &messages.StorageReleaseReadHold{HoldId: "h"})
 	if r := testkit.ExpectMsg[*messages.StorageReadHoldResponse](holder, timeout); r.Error != nil || r.At != nil {

@@ -214,3 +214,40 @@ func TestCollectionCompactionFollowsItsOwnUpper(t *testing.T) {
 		t.Fatalf("live tables %v include the collection", got)
 	}
 }
+
+// A hold or subscription on every table (an empty list) holds no
+// collection: a consumer of the tables' CDC must not hold back the
+// compaction of a materialized view's collection it does not read.
+func TestEveryTableHoldsNoCollection(t *testing.T) {
+	tC := timely.UserId(3)
+	owner := actor.NewPID("local", "consumer")
+	s := NewState([]TableInfo{{Id: tA, Schema: schema}, {Id: tC, Schema: schema, Collection: true, Upper: timely.At(0)}}, timely.At(100), 0)
+	ap, _, err := s.DecodeAppend(&messages.StorageAppend{Collection: messages.FromGlobalId(tC), ExpectedUpper: 0, NewUpper: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.ApplyAppend(ap)
+	if err := s.AcquireHold("all", owner, nil, 2); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.CheckSubscribe("sub", nil, 3, false); err != nil {
+		t.Fatal(err)
+	}
+	s.AddSubscription("sub", owner, nil, 3, false)
+	targets := map[timely.GlobalId]timely.Timestamp{}
+	for _, ch := range s.CompactionTargets() {
+		targets[ch.Table] = ch.Since
+	}
+	if targets[tA] != 2 || targets[tC] != 9 {
+		t.Fatalf("compaction targets %v, want the table held at 2 and the collection free to 9", targets)
+	}
+	// Naming the collection holds it.
+	if err := s.AcquireHold("named", owner, []timely.GlobalId{tC}, 5); err != nil {
+		t.Fatal(err)
+	}
+	for _, ch := range s.CompactionTargets() {
+		if ch.Table == tC && ch.Since != 5 {
+			t.Fatalf("collection compacts to %d past its named hold at 5", ch.Since)
+		}
+	}
+}

@@ -59,7 +59,8 @@ func (s *State) CheckSubscribe(id string, ids []timely.GlobalId, from timely.Tim
 // AddSubscription registers a validated subscription (CheckSubscribe) that
 // the actor has brought up to date (replayed below the upper), with its
 // read hold at from (or, when follow, at the upper it was brought to). ids
-// empty means every table, including later ones.
+// empty means every table, including later ones, and no collection (for
+// its changes and its hold alike).
 func (s *State) AddSubscription(id string, owner *actor.PID, ids []timely.GlobalId, from timely.Timestamp, follow bool) {
 	set := newTableSet(ids)
 	sent, _ := s.uppersOf(ids).Time()

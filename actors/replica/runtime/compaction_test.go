@@ -2,6 +2,7 @@ package runtime_test
 
 import (
 	"errors"
+	"math/rand"
 	"strings"
 	"testing"
 
@@ -126,4 +127,44 @@ func TestReadHoldSurvivesRestart(t *testing.T) {
 	}
 	since, _ = h.tableFrontiers(orders)
 	require.Equal(t, ts[5], since, "the replayed flow holds its as_of")
+}
+
+// TestRuntimeHoldSparesUnrelatedCollection: the runtime's main read hold
+// and CDC subscription cover the tables only. A flow over tables pins
+// their since at its compaction frontier, while a storage collection that
+// no flow of the runtime reads (another cluster's materialized view)
+// compacts to its own latest complete time.
+func TestRuntimeHoldSparesUnrelatedCollection(t *testing.T) {
+	h := newHarness(t, options{workers: 1, compact: true})
+	h.createTable(orders, ordersSchema)
+	h.createTable(customers, customersSchema)
+	mv := reduceP(getP(orders), []int{1}, agg(sumW, 2), agg(cntW, -1))
+	h.createCollection(perCustomer, mv, tableSrc(h, orders)) // no flow of this runtime reads it
+	h.record(perCustomer, mv, tableSrc(h, orders))
+	_, pin := h.tableFrontiers(orders)
+	require.NoError(t, h.install(bigOrders, getP(orders), false, pin, tableSrc(h, orders)))
+	r := rand.New(rand.NewSource(15))
+	var id int64
+	ts := workload(h, r, 5, &id)
+	last := ts[len(ts)-1]
+	h.waitFrontier(bigOrders, last)
+	h.send(allowCompaction(bigOrders, timely.At(ts[1])))
+
+	appendView(h, perCustomer, 0, ts)
+	// Storage compacts when a hold is released: a probe takes and releases
+	// one, so compaction runs now rather than at storage's next tick.
+	poker := testkit.NewProbe(t, h.sys)
+	poke := func() {
+		_, up := h.tableFrontiers(customers)
+		poker.Send(h.storage, &messages.StorageAcquireReadHold{HoldId: "poke", Tables: []*messages.GlobalId{messages.FromGlobalId(customers)}, At: uint64(up)})
+		require.Nil(t, testkit.ExpectMsg[*messages.StorageReadHoldResponse](poker, wait).GetError())
+		poker.Send(h.storage, &messages.StorageReleaseReadHold{HoldId: "poke"})
+		require.Nil(t, testkit.ExpectMsg[*messages.StorageReadHoldResponse](poker, wait).GetError())
+	}
+	testkit.Eventually(t, func() bool { poke(); s, _ := h.tableFrontiers(orders); return s == ts[1] }, wait, "tables held at the flow's compaction frontier %d", ts[1])
+	testkit.Eventually(t, func() bool {
+		poke()
+		s, _ := h.tableFrontiers(perCustomer)
+		return s == last
+	}, wait, "the unread collection compacts to its last complete time %d, not to the runtime's hold %d", last, ts[1])
 }

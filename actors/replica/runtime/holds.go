@@ -14,7 +14,10 @@ import (
 // SubscriptionId + "/hold", acquired once at storage's upper when the
 // first incarnation starts. Its position lives in the value New creates,
 // so it survives the actor's restarts (storage keeps a hold until its
-// sender, whose PID survives a restart, terminates).
+// sender, whose PID survives a restart, terminates). Both name no table,
+// which storage reads as every table and no collection: an imported
+// collection is held by its own hold (collection_feed.go), and a
+// collection the runtime does not read is not held back by it.
 //
 // The hold moves forward only while the connection computes (after
 // InitializationComplete: during a reconnect the installed flows may still
