@@ -26,16 +26,15 @@ type flowState struct {
 	// checkpoint is the committed write frontier; reported is what was
 	// sent of the export's frontiers to the controller (they never
 	// regress; frontiers.go).
-	checkpoint    timely.Timestamp
-	reported      frontierReport
-	writesAllowed bool
+	checkpoint timely.Timestamp
+	reported   frontierReport
 	// compaction is the controller's AllowCompaction frontier (the as_of
 	// until one arrives): peeks before it are refused.
 	compaction timely.Timestamp
 	sub        *subscribe
 	// mv is a materialized view's sink into its storage collection
-	// (mv_sink.go); nil for other exports.
-	mv *mvSink
+	// (sink.go, mv_sink.go); nil for other exports.
+	mv *MVSink
 }
 
 // build is a dataflow waiting for storage to confirm its tables; builds
@@ -67,7 +66,7 @@ func (a *runtimeActor) enqueueBuild(ctx actor.Context, d *Dataflow) {
 				f.sub = &subscribe{asOf: d.AsOf}
 			}
 			if ef.collection != nil {
-				f.mv = &mvSink{collection: *ef.collection}
+				f.mv = NewMVSink(*ef.collection, spec.AsOf, d.Until)
 			}
 			flows = append(flows, f)
 		}
@@ -205,6 +204,9 @@ func (a *runtimeActor) forgetFlow(ctx actor.Context, f *flowState, err error) {
 	if f.life.Stage != StageDropped {
 		_, _ = f.life.Step(EvDropped)
 	}
+	if f.mv != nil {
+		_, _ = f.mv.Step(SinkDrop{})
+	}
 	if a.flows[f.export] == f {
 		delete(a.flows, f.export)
 		delete(a.indexes, f.export)
@@ -238,7 +240,10 @@ func (a *runtimeActor) stepFlow(ctx actor.Context, f *flowState, ev FlowEvent) {
 		a.reportFrontier(ctx, f)
 		a.dispatchWaiting(ctx, f)
 		a.advanceSubscribe(ctx, f)
-		a.advanceSink(ctx, f)
+		if f.mv != nil {
+			a.stepSink(ctx, f, SinkCommitted{Checkpoint: f.checkpoint})
+			a.stepSink(ctx, f, SinkInstalled{})
+		}
 	}
 	if fx.Hydrated {
 		a.hydration(ctx, f.export, true)
@@ -329,7 +334,9 @@ func (a *runtimeActor) handleFlowEvents(ctx actor.Context, m *coordinator.FlowEv
 			f.checkpoint = max(f.checkpoint, e.Upper)
 			a.reportFrontier(ctx, f)
 			a.advanceSubscribe(ctx, f)
-			a.advanceSink(ctx, f)
+			if f.mv != nil {
+				a.stepSink(ctx, f, SinkCommitted{Checkpoint: f.checkpoint})
+			}
 		case coordinator.Hydrated:
 			a.stepFlow(ctx, f, EvHydrated)
 		case coordinator.FlowFailed:
