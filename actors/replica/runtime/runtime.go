@@ -94,6 +94,11 @@ type runtimeActor struct {
 	calls    map[uint64]*storageCall
 	nextCall uint64
 	ready    bool
+	// subscribeAttempts counts the refusals of the runtime's subscription
+	// since it was last accepted; resubscribeTimer asks again
+	// (subscription.go).
+	subscribeAttempts int
+	resubscribeTimer  *clock.Loop
 
 	// flows by export; builds waiting for their table check, head first
 	flows  map[timely.GlobalId]*flowState
@@ -160,9 +165,9 @@ func (a *runtimeActor) Receive(ctx actor.Context) {
 	case *storageDeadline:
 		a.handleStorageDeadline(ctx, m)
 	case *messages.StorageSubscribeResponse:
-		if err := storageErr(ErrStorage, "subscribe", m.GetError()); err != nil {
-			panic(err)
-		}
+		a.handleSubscribeResponse(ctx, m)
+	case *resubscribe:
+		a.handleResubscribe(ctx, m)
 	case *messages.StorageCdcBatch:
 		if a.feed == nil {
 			return // the previous incarnation's subscription, ending
@@ -311,7 +316,7 @@ func (a *runtimeActor) startStorage(ctx actor.Context, res any) error {
 	a.consumed = upper
 	// The subscription's own hold follows its progress; the named hold
 	// below is what keeps the flows' history.
-	ctx.Request(a.cfg.Storage, &messages.StorageSubscribe{SubscriptionId: a.cfg.SubscriptionId, From: uint64(upper), HoldFollowsProgress: true})
+	a.subscribeNow(ctx)
 	if !a.carried.holdAcquired {
 		a.carried.holdAcquired, a.carried.holdAt = true, upper
 		ctx.Request(a.cfg.Storage, &messages.StorageAcquireReadHold{HoldId: a.holdId(), At: uint64(upper)})
@@ -329,6 +334,10 @@ func (a *runtimeActor) stopLoops() {
 	if a.ticks != nil {
 		a.ticks.Stop()
 		a.ticks = nil
+	}
+	if a.resubscribeTimer != nil {
+		a.resubscribeTimer.Stop()
+		a.resubscribeTimer = nil
 	}
 	a.stopCalls()
 }
@@ -399,5 +408,5 @@ func (a *runtimeActor) handleCdcEnded(ctx actor.Context, m *messages.StorageCdcE
 	a.cfg.Logger.Warn("storage ended the runtime's subscription; subscribing again", "from", from, "err", m.GetError())
 	a.feed.restart(from)
 	ctx.Request(a.cfg.Storage, &messages.StorageUnsubscribe{SubscriptionId: a.cfg.SubscriptionId})
-	ctx.Request(a.cfg.Storage, &messages.StorageSubscribe{SubscriptionId: a.cfg.SubscriptionId, From: uint64(from), HoldFollowsProgress: true})
+	a.subscribeNow(ctx)
 }
