@@ -17,6 +17,8 @@ type Dump struct {
 	Subscribes       []SubscribeDump  `json:"subscribes"`
 	PeekResults      map[string]int   `json:"peek_results"`
 	Stopped          bool             `json:"stopped,omitempty"`
+	// ReadOnly: the instance sends no AllowWrites (awaiting promotion).
+	ReadOnly bool `json:"read_only,omitempty"`
 }
 
 // CollectionDump is one collection.
@@ -88,7 +90,7 @@ type SubscribeDump struct {
 
 // Dump describes the core's state at now, in id order.
 func (c *Core) Dump(now time.Time) Dump {
-	d := Dump{EnvironmentEpoch: c.cfg.EnvironmentEpoch, HistoryCommands: c.history.Len(), PeekResults: map[string]int{}, Stopped: c.stopped}
+	d := Dump{EnvironmentEpoch: c.cfg.EnvironmentEpoch, HistoryCommands: c.history.Len(), PeekResults: map[string]int{}, Stopped: c.stopped, ReadOnly: c.readOnly}
 	for k, v := range c.peekResults {
 		d.PeekResults[k] = v
 	}

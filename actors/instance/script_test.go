@@ -42,6 +42,8 @@ import (
 //	hold id=<id> | downgrade hold=<n> to=<t|closed> | release hold=<n>
 //	maintain [advance=<duration>]
 //	stop | state | history
+//	read-only                                    start over with a read-only core
+//	allow-writes                                 lift read-only mode (promotion)
 func TestScripts(t *testing.T) {
 	datadriven.Walk(t, "testdata/core", func(t *testing.T, path string) {
 		h := newHarness(t)
@@ -60,9 +62,11 @@ type harness struct {
 	now  time.Time
 }
 
-func newHarness(t *testing.T) *harness {
+func newHarness(t *testing.T) *harness { return newHarnessOf(t, false) }
+
+func newHarnessOf(t *testing.T, readOnly bool) *harness {
 	core, err := NewCore(CoreConfig{
-		Cluster: timely.ClusterId{Kind: timely.User, Value: 1}, ClusterName: "c", EnvironmentEpoch: 1,
+		Cluster: timely.ClusterId{Kind: timely.User, Value: 1}, ClusterName: "c", EnvironmentEpoch: 1, ReadOnly: readOnly,
 		Restarts: func(timely.ReplicaId) replica.RestartTracker {
 			return &replica.FixedRestarts{Backoff: time.Second, MaxRestarts: 2}
 		},
@@ -308,6 +312,11 @@ func (h *harness) run(t *testing.T, d *datadriven.TestData) string {
 		c.Maintain(h.now)
 	case "stop":
 		c.Stop()
+	case "read-only":
+		*h = *newHarnessOf(t, true)
+		return fmt.Sprintf("read-only=%v", h.core.ReadOnly())
+	case "allow-writes":
+		err = c.AllowWrites()
 	case "state":
 		return h.state()
 	case "history":
