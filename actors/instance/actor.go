@@ -276,6 +276,9 @@ func (a *instanceActor) perform(ctx actor.Context) {
 			delete(a.children, id)
 		}
 	}
+	for _, e := range fx.StatusErrors {
+		a.metrics.StatusErrors.WithLabelValues(a.cfg.Cluster.String(), e.Replica.String(), e.Collection, e.Code).Inc()
+	}
 	if len(fx.StorageHolds) > 0 {
 		if a.cfg.StorageHolds != nil {
 			a.cfg.StorageHolds(fx.StorageHolds)

@@ -39,6 +39,7 @@ import (
 //	peek-response replica=<r> p=<n> (rows=<n> | error=<word> | canceled) [inc=<n>]
 //	subscribe-batch replica=<r> id=<id> lower=<t> upper=<t|closed> [updates=(<t>,...)] [error=<word>] [inc=<n>]
 //	hydrated replica=<r> ids=(<id>,...) [inc=<n>]
+//	status-error replica=<r> code=<CODE> [id=<id>] [restarted] [inc=<n>]
 //	hold id=<id> | downgrade hold=<n> to=<t|closed> | release hold=<n>
 //	maintain [advance=<duration>]
 //	stop | state | history
@@ -291,6 +292,16 @@ func (h *harness) run(t *testing.T, d *datadriven.TestData) string {
 			s.Hydration = append(s.Hydration, &messages.ComputeHydration{Id: messages.FromGlobalId(id), Hydrated: true})
 		}
 		err = h.respond(t, d, rid(t, argString(t, d, "replica")), &messages.ComputeResponse{Response: &messages.ComputeResponse_Status{Status: s}})
+	case "status-error":
+		code, ok := messages.ErrorCode_value["ERROR_CODE_"+argString(t, d, "code")]
+		if !ok {
+			t.Fatalf("%s: unknown code", d.Pos)
+		}
+		s := &messages.ComputeStatus{Error: &messages.Error{Code: messages.ErrorCode(code), Message: "injected"}, Restarted: d.HasArg("restarted")}
+		if d.HasArg("id") {
+			s.Failed = messages.FromGlobalId(gid(t, argString(t, d, "id")))
+		}
+		err = h.respond(t, d, rid(t, argString(t, d, "replica")), &messages.ComputeResponse{Response: &messages.ComputeResponse_Status{Status: s}})
 	case "hold":
 		var hold ReadHold
 		hold, err = c.AcquireReadHold(gid(t, argString(t, d, "id")))
@@ -384,6 +395,9 @@ func formatEffects(fx Effects) string {
 			fmt.Fprintf(&b, "subscribe %s to %v: [%s, %s) updates at (%s)\n", s.Id, s.Client, s.Lower, s.Upper, strings.Join(ts, ","))
 		}
 	}
+	for _, e := range fx.StatusErrors {
+		fmt.Fprintf(&b, "status error from %s on %q [%s]\n", e.Replica, e.Collection, e.Code)
+	}
 	for _, l := range fx.Logs {
 		if l.Level >= 0 { // info and above: debug lines stay out of scripts
 			fmt.Fprintf(&b, "log %s: %s\n", strings.ToLower(l.Level.String()), l.Msg)
@@ -417,9 +431,19 @@ func (h *harness) state() string {
 		if r.LastError != "" {
 			fmt.Fprintf(&b, " (%s)", r.LastError)
 		}
+		if r.StatusErrors > 0 {
+			fmt.Fprintf(&b, " status_errors=%d", r.StatusErrors)
+		}
+		if r.StatusError != "" {
+			fmt.Fprintf(&b, " status_error=(%s)", r.StatusError)
+		}
 		b.WriteString("\n")
 		for _, c := range r.Collections {
-			fmt.Fprintf(&b, "  %s write=%s input=%s output=%s hydrated=%v\n", c.Id, c.Write, c.Input, c.Output, c.Hydrated)
+			fmt.Fprintf(&b, "  %s write=%s input=%s output=%s hydrated=%v", c.Id, c.Write, c.Input, c.Output, c.Hydrated)
+			if c.LastError != "" {
+				fmt.Fprintf(&b, " error=(%s)", c.LastError)
+			}
+			b.WriteString("\n")
 		}
 	}
 	for _, p := range d.Peeks {
