@@ -97,7 +97,8 @@
 // (storage_calls.go), each with a deadline of Config.StorageTimeout on the
 // injected clock; a call that times out fails its command with a TIMEOUT
 // error (the startup call is retried). Builds wait in order in the
-// runtime's state while their check is in flight. (Backfill and rebuild
+// runtime's state while their check is in flight (BuildQueue,
+// build_queue.go, decides which is checked, installed or failed). (Backfill and rebuild
 // reads are made by the coordinator and the workers, outside this actor.)
 //
 // # Change data and read holds

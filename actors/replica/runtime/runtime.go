@@ -100,9 +100,13 @@ type runtimeActor struct {
 	subscribeAttempts int
 	resubscribeTimer  *clock.Loop
 
-	// flows by export; builds waiting for their table check, head first
-	flows  map[timely.GlobalId]*flowState
-	builds []*build
+	// flows by export
+	flows map[timely.GlobalId]*flowState
+	// buildQueue decides (build_queue.go); builds holds each queued
+	// build's flows by its key.
+	buildQueue   BuildQueue
+	builds       map[uint64]*build
+	nextBuildKey uint64
 	// indexes: the object under each installed index, for dataflows that
 	// import it
 	indexes map[timely.GlobalId]builtObject
@@ -235,6 +239,7 @@ func (a *runtimeActor) start(ctx actor.Context) {
 	a.params = map[string]string{}
 	a.staleLogged = map[string]bool{}
 	a.flows = map[timely.GlobalId]*flowState{}
+	a.builds = map[uint64]*build{}
 	a.indexes = map[timely.GlobalId]builtObject{}
 	a.book = NewPeekBook()
 	a.calls = map[uint64]*storageCall{}
@@ -326,7 +331,7 @@ func (a *runtimeActor) startStorage(ctx actor.Context, res any) error {
 		a.ticks = clock.Every(a.cfg.Clock, a.cfg.TickInterval, func(now time.Time) { root.Send(self, &tickAt{coordinator.Tick{Now: now}}) })
 	}
 	a.ready = true
-	a.nextBuild(ctx)
+	a.stepBuilds(ctx, BuildReady{})
 	return nil
 }
 
