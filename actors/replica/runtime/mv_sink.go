@@ -28,6 +28,10 @@ import (
 // flight per sink. The sink starts (after a restart or a rebuild too) by
 // asking storage for the collection's upper, and appends only after the
 // controller's AllowWrites for the sink.
+//
+// MVSink (sink.go) decides every request; this file carries them out: it
+// reads the output, builds and sends the storage requests, and turns each
+// answer (or the call's timeout) back into an event for the sink.
 
 // advanceSinks nudges every sink (after CDC progress: a sink that failed
 // transiently tries again).
