@@ -137,6 +137,8 @@ func (a *envActor) spawnInstance(ctx actor.Context, cl *cluster) error {
 		// shares them, and each instance's series carry its cluster label.
 		Registerer: a.cfg.Registerer,
 		Logger:     a.cfg.Logger,
+		// Read-only until promotion: its views' sinks append nothing.
+		ReadOnly: a.shared.readOnly,
 	})
 	if err != nil {
 		return errorf(ErrInternal, "cluster %q: %v", cl.name, err)

@@ -75,6 +75,11 @@ func (a *envActor) handlePromote(ctx actor.Context) {
 	}
 	a.shared.readOnly = false
 	a.cfg.Logger.Info("promoted: reloading the catalog and serving clients")
+	// The instances started read-only: their materialized views may
+	// write from now on.
+	for id, pid := range a.instances {
+		a.instanceCall(ctx, pid, instance.AllowWrites{}, a.logFailure("allow writes", id.String()))
+	}
 	ctx.Respond(&PromoteResult{})
 	if a.ready {
 		a.ready = false

@@ -49,6 +49,9 @@ type Config struct {
 	Logger *slog.Logger
 	// Registerer receives the metrics; nil: unregistered.
 	Registerer prometheus.Registerer
+	// ReadOnly starts the instance read-only: its materialized views get
+	// no AllowWrites until the AllowWrites message (read_only.go).
+	ReadOnly bool
 }
 
 func (c *Config) fill() error {
@@ -105,7 +108,7 @@ func New(cfg Config) (*actor.Props, error) {
 	if err != nil {
 		return nil, err
 	}
-	coreCfg := CoreConfig{Cluster: cfg.Cluster, ClusterName: cfg.ClusterName, EnvironmentEpoch: cfg.EnvironmentEpoch, Restarts: cfg.Restarts}
+	coreCfg := CoreConfig{Cluster: cfg.Cluster, ClusterName: cfg.ClusterName, EnvironmentEpoch: cfg.EnvironmentEpoch, Restarts: cfg.Restarts, ReadOnly: cfg.ReadOnly}
 	if _, err := NewCore(coreCfg); err != nil {
 		return nil, err
 	}
@@ -160,6 +163,8 @@ func (a *instanceActor) Receive(ctx actor.Context) {
 		a.reply(ctx, a.core.AddReplica(m.Id, m.Name))
 	case RemoveReplica:
 		a.reply(ctx, a.core.RemoveReplica(m.Id))
+	case AllowWrites:
+		a.reply(ctx, a.core.AllowWrites())
 	case RegisterStorage:
 		a.reply(ctx, a.core.RegisterStorage(m.Collection))
 	case UnregisterStorage:
@@ -272,6 +277,9 @@ func (a *instanceActor) perform(ctx actor.Context) {
 			ctx.Stop(child)
 			delete(a.children, id)
 		}
+	}
+	for _, e := range fx.StatusErrors {
+		a.metrics.StatusErrors.WithLabelValues(a.cfg.Cluster.String(), e.Replica.String(), e.Collection, e.Code).Inc()
 	}
 	if len(fx.StorageHolds) > 0 {
 		if a.cfg.StorageHolds != nil {

@@ -253,8 +253,8 @@ func (c *Core) CreateDataflow(desc *messages.ComputeDataflowDescription, opts Da
 	c.applyHoldChanges()
 	c.broadcast(&messages.ComputeCommand{Command: &messages.ComputeCommand_CreateDataflow{CreateDataflow: &messages.ComputeCreateDataflow{Dataflow: desc}}})
 	for _, e := range exports {
-		if e.mvSink {
-			c.broadcast(&messages.ComputeCommand{Command: &messages.ComputeCommand_AllowWrites{AllowWrites: &messages.ComputeAllowWrites{Id: messages.FromGlobalId(e.id)}}})
+		if e.mvSink && !c.readOnly {
+			c.allowWrites(e.id)
 		}
 	}
 	for _, e := range exports {

@@ -25,6 +25,10 @@ type CoreConfig struct {
 	EnvironmentEpoch uint64
 	// Restarts returns the restart tracker of a replica (required).
 	Restarts func(timely.ReplicaId) replica.RestartTracker
+	// ReadOnly starts the core read-only (an environment awaiting
+	// promotion): materialized views compute but get no AllowWrites, so
+	// their sinks append nothing, until AllowWrites lifts it.
+	ReadOnly bool
 }
 
 // Core is the instance's state machine: collections and their read holds,
@@ -52,6 +56,8 @@ type Core struct {
 	// peekResults counts finished peeks by result label.
 	peekResults map[string]int
 	stopped     bool
+	// readOnly: no AllowWrites goes to the replicas (read_only.go).
+	readOnly bool
 
 	fx Effects
 }
@@ -73,6 +79,7 @@ func NewCore(cfg CoreConfig) (*Core, error) {
 		peeks:       map[timely.Uuid]*pendingPeek{},
 		subscribes:  map[timely.GlobalId]*activeSubscribe{},
 		peekResults: map[string]int{},
+		readOnly:    cfg.ReadOnly,
 	}
 	c.history.Push(&messages.ComputeCommand{Command: &messages.ComputeCommand_Hello{Hello: &messages.ComputeHello{}}})
 	c.history.Push(&messages.ComputeCommand{Command: &messages.ComputeCommand_CreateInstance{CreateInstance: &messages.ComputeCreateInstance{

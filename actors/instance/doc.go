@@ -22,13 +22,24 @@
 //
 // The client messages (messages.go) are in-process Go structs:
 // CreateDataflow, Subscribe, DropCollections, SetReadPolicy, Peek,
-// CancelPeek, AddReplica, RemoveReplica, RegisterStorage,
+// CancelPeek, AddReplica, RemoveReplica, AllowWrites, RegisterStorage,
 // UnregisterStorage (unregister.go), UpdateStorageFrontiers, AcquireReadHold, DowngradeReadHold,
 // ReleaseReadHold, Maintain and GetDump. Requests are answered with Reply
 // (a coded error or nil), ReadHoldReply or DumpReply. A peek is answered
 // with a *messages.ComputePeekResponse and a subscribe's batches are
 // *messages.ComputeSubscribeResponse, both protobuf, so their clients may
 // be remote.
+//
+// # Read-only mode and replica errors
+//
+// Config.ReadOnly starts the instance read-only (an environment awaiting
+// promotion): materialized views are installed but get no AllowWrites, so
+// they write nothing to their storage collections, until the AllowWrites
+// message lifts it (read_only.go). Errors replicas report in
+// ComputeStatus are kept per replica and collection (dump) and counted
+// (arbor_compute_replica_status_errors_total); a runtime-level
+// UNAVAILABLE one without restarted (a lost change-data subscription)
+// fails the replica like an ended runtime, and it restarts.
 //
 // # Invariants
 //

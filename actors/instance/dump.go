@@ -17,6 +17,8 @@ type Dump struct {
 	Subscribes       []SubscribeDump  `json:"subscribes"`
 	PeekResults      map[string]int   `json:"peek_results"`
 	Stopped          bool             `json:"stopped,omitempty"`
+	// ReadOnly: the instance sends no AllowWrites (awaiting promotion).
+	ReadOnly bool `json:"read_only,omitempty"`
 }
 
 // CollectionDump is one collection.
@@ -51,14 +53,19 @@ type HoldDump struct {
 
 // ReplicaDump is one replica.
 type ReplicaDump struct {
-	Id          string                  `json:"id"`
-	Name        string                  `json:"name,omitempty"`
-	Incarnation uint64                  `json:"incarnation"`
-	Status      string                  `json:"status"`
-	LastError   string                  `json:"last_error,omitempty"`
-	RestartAt   *time.Time              `json:"restart_at,omitempty"`
-	Restarts    replica.RestartStatus   `json:"restarts"`
-	Collections []ReplicaCollectionDump `json:"collections"`
+	Id          string                `json:"id"`
+	Name        string                `json:"name,omitempty"`
+	Incarnation uint64                `json:"incarnation"`
+	Status      string                `json:"status"`
+	LastError   string                `json:"last_error,omitempty"`
+	RestartAt   *time.Time            `json:"restart_at,omitempty"`
+	Restarts    replica.RestartStatus `json:"restarts"`
+	// StatusError is the last error the current incarnation reported
+	// about itself; StatusErrors counts every error the replica reported
+	// (about itself or a collection).
+	StatusError  string                  `json:"status_error,omitempty"`
+	StatusErrors int                     `json:"status_errors,omitempty"`
+	Collections  []ReplicaCollectionDump `json:"collections"`
 }
 
 // ReplicaCollectionDump is one collection on one replica.
@@ -68,6 +75,9 @@ type ReplicaCollectionDump struct {
 	Input    string `json:"input"`
 	Output   string `json:"output"`
 	Hydrated bool   `json:"hydrated"`
+	// LastError is the last error the replica reported about the
+	// collection.
+	LastError string `json:"last_error,omitempty"`
 }
 
 // PeekDump is one pending peek.
@@ -88,7 +98,7 @@ type SubscribeDump struct {
 
 // Dump describes the core's state at now, in id order.
 func (c *Core) Dump(now time.Time) Dump {
-	d := Dump{EnvironmentEpoch: c.cfg.EnvironmentEpoch, HistoryCommands: c.history.Len(), PeekResults: map[string]int{}, Stopped: c.stopped}
+	d := Dump{EnvironmentEpoch: c.cfg.EnvironmentEpoch, HistoryCommands: c.history.Len(), PeekResults: map[string]int{}, Stopped: c.stopped, ReadOnly: c.readOnly}
 	for k, v := range c.peekResults {
 		d.PeekResults[k] = v
 	}
@@ -117,14 +127,22 @@ func (c *Core) Dump(now time.Time) Dump {
 		if r.lastErr != nil {
 			rd.LastError = r.lastErr.Error()
 		}
+		if r.statusErr != nil {
+			rd.StatusError = r.statusErr.Error()
+		}
+		rd.StatusErrors = r.statusErrors
 		if r.status == ReplicaFailed {
 			t := r.restartAt
 			rd.RestartAt = &t
 		}
 		for _, col := range c.sortedCollections() {
 			if rc := r.collections[col.id]; rc != nil {
-				rd.Collections = append(rd.Collections, ReplicaCollectionDump{Id: col.id.String(), Write: rc.write.String(),
-					Input: rc.input.String(), Output: rc.output.String(), Hydrated: rc.hydrated})
+				cd := ReplicaCollectionDump{Id: col.id.String(), Write: rc.write.String(),
+					Input: rc.input.String(), Output: rc.output.String(), Hydrated: rc.hydrated}
+				if rc.lastErr != nil {
+					cd.LastError = rc.lastErr.Error()
+				}
+				rd.Collections = append(rd.Collections, cd)
 			}
 		}
 		d.Replicas = append(d.Replicas, rd)

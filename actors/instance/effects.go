@@ -28,8 +28,21 @@ type Effects struct {
 	Peeks []PeekAnswer
 	// Subscribes are batches and ends for subscribe clients.
 	Subscribes []SubscribeEvent
+	// StatusErrors are the errors replicas reported in ComputeStatus, for
+	// arbor_compute_replica_status_errors_total.
+	StatusErrors []StatusErrorReport
 	// Logs are lines for the actor's logger.
 	Logs []LogLine
+}
+
+// StatusErrorReport is one error a replica reported.
+type StatusErrorReport struct {
+	Replica timely.ReplicaId
+	// Collection is the collection it concerns ("" for the runtime
+	// itself).
+	Collection string
+	// Code is the error's code, without its ERROR_CODE_ prefix.
+	Code string
 }
 
 // Connect asks for a (new) connection to a replica's runtime at
@@ -112,5 +125,5 @@ type LogLine struct {
 }
 
 func (e *Effects) empty() bool {
-	return len(e.Connects)+len(e.Commands)+len(e.Removed)+len(e.StorageHolds)+len(e.Peeks)+len(e.Subscribes)+len(e.Logs) == 0
+	return len(e.Connects)+len(e.Commands)+len(e.Removed)+len(e.StorageHolds)+len(e.Peeks)+len(e.Subscribes)+len(e.StatusErrors)+len(e.Logs) == 0
 }

@@ -16,6 +16,10 @@ type behavior struct {
 	holdPeeks bool
 	// dieOnHello stops the runtime when it receives its Hello.
 	dieOnHello bool
+	// statusErr, when set, is reported after each CreateDataflow: about
+	// its first export when statusOn, about the runtime otherwise.
+	statusErr *messages.Error
+	statusOn  bool
 }
 
 // observed reports a command a fake runtime accepted, to the test's probe.
@@ -114,6 +118,13 @@ func (f *fakeRuntime) handle(ctx actor.Context, cmd *messages.ComputeCommand) {
 			status.Hydration = append(status.Hydration, &messages.ComputeHydration{Id: id, Hydrated: true})
 		}
 		f.respond(ctx, &messages.ComputeResponse{Response: &messages.ComputeResponse_Status{Status: status}})
+		if e := f.behavior.statusErr; e != nil {
+			st := &messages.ComputeStatus{Error: e}
+			if f.behavior.statusOn && len(ids) > 0 {
+				st.Failed = ids[0]
+			}
+			f.respond(ctx, &messages.ComputeResponse{Response: &messages.ComputeResponse_Status{Status: st}})
+		}
 		// A subscribe sends one batch: one update at as_of and one after.
 		for _, x := range df.GetSinkExports() {
 			t, ok := asOf.Time()

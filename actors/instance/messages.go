@@ -90,6 +90,11 @@ type RemoveReplica struct {
 	Id timely.ReplicaId
 }
 
+// AllowWrites lifts the instance's read-only mode (Config.ReadOnly) at
+// promotion: its materialized views' sinks may append from now on.
+// Answered with Reply; an instance already writable answers at once.
+type AllowWrites struct{}
+
 // RegisterStorage makes a storage collection known to the instance;
 // answered with Reply.
 type RegisterStorage struct {

@@ -19,6 +19,9 @@ type Metrics struct {
 	// IgnoredResponses counts replica responses dropped or partly ignored,
 	// by reason.
 	IgnoredResponses *prometheus.CounterVec
+	// StatusErrors counts the errors replicas reported in ComputeStatus,
+	// by replica, collection ("" for the runtime itself) and code.
+	StatusErrors *prometheus.CounterVec
 }
 
 // NewMetrics builds the collectors and registers them on reg (nil: not
@@ -44,7 +47,10 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 	m.IgnoredResponses = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "arbor_compute_ignored_responses_total",
 		Help: "Replica responses dropped or partly ignored, by reason (stale_epoch, frontier_regression, unknown_collection, unknown_replica, malformed)."},
 		[]string{"cluster", "reason"})
-	if err := metrics.Into(reg, &m.PeeksTotal, &m.IgnoredResponses); err != nil {
+	m.StatusErrors = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "arbor_compute_replica_status_errors_total",
+		Help: "Errors replicas reported about themselves or a collection, by replica, collection (empty: the runtime) and code."},
+		[]string{"cluster", "replica", "collection", "code"})
+	if err := metrics.Into(reg, &m.PeeksTotal, &m.IgnoredResponses, &m.StatusErrors); err != nil {
 		return nil, err
 	}
 	return m, nil

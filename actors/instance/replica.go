@@ -3,6 +3,7 @@ package instance
 import (
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/arbor-db/arbor/actors/replica"
@@ -95,6 +96,11 @@ type replicaState struct {
 	restarts    replica.RestartTracker
 	restartAt   time.Time
 	lastErr     error
+	// statusErr is the last runtime-level error the current incarnation
+	// reported in a ComputeStatus; statusErrors counts every status error
+	// of the replica (all incarnations).
+	statusErr    error
+	statusErrors int
 	// collections this incarnation was told about, with its frontiers.
 	collections map[timely.GlobalId]*replicaCollection
 }
@@ -109,6 +115,9 @@ type replicaCollection struct {
 	// inputHolds are the replica's holds on the collection's inputs, in
 	// the order of collection.inputs (replica_holds.go); nil once released.
 	inputHolds []HoldId
+	// lastErr is the last error the replica reported about the
+	// collection (a refused dataflow, a failed flow).
+	lastErr error
 }
 
 func newReplicaCollection() *replicaCollection {
@@ -136,6 +145,7 @@ func (c *Core) AddReplica(id timely.ReplicaId, name string) error {
 func (c *Core) connect(r *replicaState) {
 	r.move(evConnect)
 	r.incarnation++
+	r.statusErr = nil
 	c.releaseReplica(r)
 	for _, col := range c.sortedCollections() {
 		if !col.storage && !col.since.IsEmpty() {
@@ -305,9 +315,6 @@ func (c *Core) handleStatus(now time.Time, r *replicaState, s *messages.ComputeS
 			rc.hydrated = rc.hydrated || h.GetHydrated()
 		}
 	}
-	if s.GetError() != nil {
-		c.log(slog.LevelWarn, "replica %s reports failure of %s: %v", r.id, s.GetFailed(), messages.ErrorFromWire(s.GetError()))
-	}
 	all := len(r.collections) > 0
 	for _, rc := range r.collections {
 		all = all && rc.hydrated
@@ -315,6 +322,42 @@ func (c *Core) handleStatus(now time.Time, r *replicaState, s *messages.ComputeS
 	if all {
 		r.restarts.Healthy(now)
 	}
+	if s.GetError() != nil {
+		return c.statusError(now, r, s)
+	}
+	return nil
+}
+
+// statusError records an error a replica reported: on the collection it
+// names, or on the replica (dump, metrics). A runtime-level UNAVAILABLE
+// error (not the restart the replica state handles) means the runtime
+// cannot make progress (it lost its change-data subscription): the
+// replica is failed, and restarts like one whose runtime ended. Every
+// other error concerns one collection or is transient, and is recorded
+// only.
+func (c *Core) statusError(now time.Time, r *replicaState, s *messages.ComputeStatus) error {
+	err := messages.ErrorFromWire(s.GetError())
+	rep := StatusErrorReport{Replica: r.id, Code: strings.TrimPrefix(messages.CodeOf(err).String(), "ERROR_CODE_")}
+	r.statusErrors++
+	if s.GetFailed() != nil {
+		id, derr := s.GetFailed().ToTimely()
+		if derr != nil {
+			return fmt.Errorf("%w: status from %s: %v", ErrMalformedResponse, r.id, derr)
+		}
+		rep.Collection = id.String()
+		if rc := r.collections[id]; rc != nil {
+			rc.lastErr = err
+		}
+		c.fx.StatusErrors = append(c.fx.StatusErrors, rep)
+		c.log(slog.LevelWarn, "replica %s reports failure of %s: %v", r.id, id, err)
+		return nil
+	}
+	r.statusErr = err
+	c.fx.StatusErrors = append(c.fx.StatusErrors, rep)
+	if messages.CodeOf(err) == messages.ErrorCode_ERROR_CODE_UNAVAILABLE && !s.GetRestarted() {
+		return c.ReplicaFailed(now, r.id, r.incarnation, err)
+	}
+	c.log(slog.LevelWarn, "replica %s reports: %v", r.id, err)
 	return nil
 }
 

@@ -39,9 +39,12 @@ import (
 //	peek-response replica=<r> p=<n> (rows=<n> | error=<word> | canceled) [inc=<n>]
 //	subscribe-batch replica=<r> id=<id> lower=<t> upper=<t|closed> [updates=(<t>,...)] [error=<word>] [inc=<n>]
 //	hydrated replica=<r> ids=(<id>,...) [inc=<n>]
+//	status-error replica=<r> code=<CODE> [id=<id>] [restarted] [inc=<n>]
 //	hold id=<id> | downgrade hold=<n> to=<t|closed> | release hold=<n>
 //	maintain [advance=<duration>]
 //	stop | state | history
+//	read-only                                    start over with a read-only core
+//	allow-writes                                 lift read-only mode (promotion)
 func TestScripts(t *testing.T) {
 	datadriven.Walk(t, "testdata/core", func(t *testing.T, path string) {
 		h := newHarness(t)
@@ -60,9 +63,11 @@ type harness struct {
 	now  time.Time
 }
 
-func newHarness(t *testing.T) *harness {
+func newHarness(t *testing.T) *harness { return newHarnessOf(t, false) }
+
+func newHarnessOf(t *testing.T, readOnly bool) *harness {
 	core, err := NewCore(CoreConfig{
-		Cluster: timely.ClusterId{Kind: timely.User, Value: 1}, ClusterName: "c", EnvironmentEpoch: 1,
+		Cluster: timely.ClusterId{Kind: timely.User, Value: 1}, ClusterName: "c", EnvironmentEpoch: 1, ReadOnly: readOnly,
 		Restarts: func(timely.ReplicaId) replica.RestartTracker {
 			return &replica.FixedRestarts{Backoff: time.Second, MaxRestarts: 2}
 		},
@@ -289,6 +294,16 @@ func (h *harness) run(t *testing.T, d *datadriven.TestData) string {
 			s.Hydration = append(s.Hydration, &messages.ComputeHydration{Id: messages.FromGlobalId(id), Hydrated: true})
 		}
 		err = h.respond(t, d, rid(t, argString(t, d, "replica")), &messages.ComputeResponse{Response: &messages.ComputeResponse_Status{Status: s}})
+	case "status-error":
+		code, ok := messages.ErrorCode_value["ERROR_CODE_"+argString(t, d, "code")]
+		if !ok {
+			t.Fatalf("%s: unknown code", d.Pos)
+		}
+		s := &messages.ComputeStatus{Error: &messages.Error{Code: messages.ErrorCode(code), Message: "injected"}, Restarted: d.HasArg("restarted")}
+		if d.HasArg("id") {
+			s.Failed = messages.FromGlobalId(gid(t, argString(t, d, "id")))
+		}
+		err = h.respond(t, d, rid(t, argString(t, d, "replica")), &messages.ComputeResponse{Response: &messages.ComputeResponse_Status{Status: s}})
 	case "hold":
 		var hold ReadHold
 		hold, err = c.AcquireReadHold(gid(t, argString(t, d, "id")))
@@ -310,6 +325,11 @@ func (h *harness) run(t *testing.T, d *datadriven.TestData) string {
 		c.Maintain(h.now)
 	case "stop":
 		c.Stop()
+	case "read-only":
+		*h = *newHarnessOf(t, true)
+		return fmt.Sprintf("read-only=%v", h.core.ReadOnly())
+	case "allow-writes":
+		err = c.AllowWrites()
 	case "state":
 		return h.state()
 	case "history":
@@ -377,6 +397,9 @@ func formatEffects(fx Effects) string {
 			fmt.Fprintf(&b, "subscribe %s to %v: [%s, %s) updates at (%s)\n", s.Id, s.Client, s.Lower, s.Upper, strings.Join(ts, ","))
 		}
 	}
+	for _, e := range fx.StatusErrors {
+		fmt.Fprintf(&b, "status error from %s on %q [%s]\n", e.Replica, e.Collection, e.Code)
+	}
 	for _, l := range fx.Logs {
 		if l.Level >= 0 { // info and above: debug lines stay out of scripts
 			fmt.Fprintf(&b, "log %s: %s\n", strings.ToLower(l.Level.String()), l.Msg)
@@ -410,9 +433,19 @@ func (h *harness) state() string {
 		if r.LastError != "" {
 			fmt.Fprintf(&b, " (%s)", r.LastError)
 		}
+		if r.StatusErrors > 0 {
+			fmt.Fprintf(&b, " status_errors=%d", r.StatusErrors)
+		}
+		if r.StatusError != "" {
+			fmt.Fprintf(&b, " status_error=(%s)", r.StatusError)
+		}
 		b.WriteString("\n")
 		for _, c := range r.Collections {
-			fmt.Fprintf(&b, "  %s write=%s input=%s output=%s hydrated=%v\n", c.Id, c.Write, c.Input, c.Output, c.Hydrated)
+			fmt.Fprintf(&b, "  %s write=%s input=%s output=%s hydrated=%v", c.Id, c.Write, c.Input, c.Output, c.Hydrated)
+			if c.LastError != "" {
+				fmt.Fprintf(&b, " error=(%s)", c.LastError)
+			}
+			b.WriteString("\n")
 		}
 	}
 	for _, p := range d.Peeks {

@@ -147,9 +147,8 @@ func (a *runtimeActor) apply(ctx actor.Context, cmd *messages.ComputeCommand) {
 		// A materialized view's sink appends to its storage collection
 		// only from now on (mv_sink.go).
 		id, _ := m.AllowWrites.GetId().ToTimely()
-		if f, ok := a.flows[id]; ok {
-			f.writesAllowed = true
-			a.advanceSink(ctx, f)
+		if f, ok := a.flows[id]; ok && f.mv != nil {
+			a.stepSink(ctx, f, SinkAllowWrites{})
 		}
 	case *messages.ComputeCommand_AllowCompaction:
 		id, _ := m.AllowCompaction.GetId().ToTimely()

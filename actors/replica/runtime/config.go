@@ -44,6 +44,14 @@ type Config struct {
 	// runtime's read hold is named SubscriptionId + "/hold". Runtimes
 	// sharing one storage actor need distinct ids.
 	SubscriptionId string
+	// SubscribeRetries is how many times a refused change-data
+	// subscription is asked again before the runtime reports
+	// ErrSubscriptionLost (subscription.go); 5 when zero, none when
+	// negative.
+	SubscribeRetries int
+	// SubscribeBackoff is the wait before the first retry, doubling after
+	// each, at most StorageTimeout; 1s when zero.
+	SubscribeBackoff time.Duration
 	// BeforeApply is passed to the pool (fault injection in tests).
 	BeforeApply func(worker int, b pool.FlowBatch)
 }
@@ -61,6 +69,14 @@ func (c *Config) fill() error {
 	}
 	if c.StorageTimeout <= 0 {
 		c.StorageTimeout = 30 * time.Second
+	}
+	if c.SubscribeRetries == 0 {
+		c.SubscribeRetries = 5
+	} else if c.SubscribeRetries < 0 {
+		c.SubscribeRetries = 0
+	}
+	if c.SubscribeBackoff <= 0 {
+		c.SubscribeBackoff = time.Second
 	}
 	if c.SubscriptionId == "" {
 		c.SubscriptionId = "runtime"

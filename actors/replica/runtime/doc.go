@@ -43,7 +43,9 @@
 // index key; peeks read that arrangement on the owning worker.
 // A materialized-view sink is a materialized flow whose output the
 // coordinator commits to Config.Outputs (coordinator.ShardStore) with its
-// checkpoint and appends to its storage collection (any id); a flow of
+// checkpoint and appends to its storage collection (any id) by
+// compare-and-append, after AllowWrites (MVSink in sink.go is the pure
+// machine that decides each request; mv_sink.go makes them); a flow of
 // this replica that imports the sink's id without collection set reads
 // the committed output by that id, and peeks may read its arrangement by
 // that id. A subscribe sink is a
@@ -54,6 +56,10 @@
 //
 // Config.StorageTimeout bounds each storage request the runtime waits for,
 // and is also the coordinator's StoreTimeout and the pool's ReadTimeout.
+// A refused change-data subscription is reported (ComputeStatus error
+// naming no collection) and asked again after a backoff on the clock, at
+// most Config.SubscribeRetries times, then ErrSubscriptionLost
+// (subscription.go); the runtime does not fail on it.
 //
 // Reports: ComputeFrontiers carries an export's write frontier (its flow's
 // committed checkpoint), input frontier (how far its inputs were read) and
@@ -75,7 +81,8 @@
 // may replay one). A collection computes only once
 // scheduled: its flow goes to the coordinator when its tables are checked
 // and its Schedule has come (a flow computes from its install on).
-// AllowWrites is recorded only. AllowCompaction raises the time peeks may read at and lets the read
+// AllowWrites opens a materialized view's sink (before it nothing is
+// appended, not even the upper asked). AllowCompaction raises the time peeks may read at and lets the read
 // hold advance; the empty frontier drops the collection's flow. Peeks get
 // exactly one ComputePeekResponse: rows, a coded error, or canceled when a
 // CancelPeek came first; a persist-target peek waits until storage's
@@ -90,7 +97,8 @@
 // (storage_calls.go), each with a deadline of Config.StorageTimeout on the
 // injected clock; a call that times out fails its command with a TIMEOUT
 // error (the startup call is retried). Builds wait in order in the
-// runtime's state while their check is in flight. (Backfill and rebuild
+// runtime's state while their check is in flight (BuildQueue,
+// build_queue.go, decides which is checked, installed or failed). (Backfill and rebuild
 // reads are made by the coordinator and the workers, outside this actor.)
 //
 // # Change data and read holds

@@ -27,6 +27,10 @@ var (
 	// ErrStorageTimeout: storage did not answer within
 	// Config.StorageTimeout.
 	ErrStorageTimeout = messages.NewSentinel(messages.ErrorCode_ERROR_CODE_TIMEOUT, "runtime: storage timed out")
+	// ErrSubscriptionLost: storage refused the runtime's change-data
+	// subscription Config.SubscribeRetries+1 times in a row; nothing
+	// advances, and the controller treats the replica as failed.
+	ErrSubscriptionLost = messages.NewSentinel(messages.ErrorCode_ERROR_CODE_UNAVAILABLE, "runtime: change-data subscription lost")
 	// ErrCompacted: a peek below the collection's compaction frontier.
 	ErrCompacted = messages.NewSentinel(messages.ErrorCode_ERROR_CODE_COMPACTED, "runtime: peek time compacted")
 	// ErrBeyondUntil: a peek at or after the until of the collection's

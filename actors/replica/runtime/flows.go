@@ -26,26 +26,23 @@ type flowState struct {
 	// checkpoint is the committed write frontier; reported is what was
 	// sent of the export's frontiers to the controller (they never
 	// regress; frontiers.go).
-	checkpoint    timely.Timestamp
-	reported      frontierReport
-	writesAllowed bool
+	checkpoint timely.Timestamp
+	reported   frontierReport
 	// compaction is the controller's AllowCompaction frontier (the as_of
 	// until one arrives): peeks before it are refused.
 	compaction timely.Timestamp
 	sub        *subscribe
 	// mv is a materialized view's sink into its storage collection
-	// (mv_sink.go); nil for other exports.
-	mv *mvSink
+	// (sink.go, mv_sink.go); nil for other exports.
+	mv *MVSink
 }
 
-// build is a dataflow waiting for storage to confirm its tables; builds
-// run one at a time, in order, so that a view is installed before the
-// flows that read it.
+// build is a dataflow waiting for storage to confirm its tables; the
+// BuildQueue (build_queue.go) decides when each is checked, installed or
+// failed, by key.
 type build struct {
-	df       *Dataflow
-	flows    []*flowState
-	checking bool
-	canceled bool
+	df    *Dataflow
+	flows []*flowState
 }
 
 // enqueueBuild plans a dataflow's exports as flows and queues the build.
@@ -67,7 +64,7 @@ func (a *runtimeActor) enqueueBuild(ctx actor.Context, d *Dataflow) {
 				f.sub = &subscribe{asOf: d.AsOf}
 			}
 			if ef.collection != nil {
-				f.mv = &mvSink{collection: *ef.collection}
+				f.mv = NewMVSink(*ef.collection, spec.AsOf, d.Until)
 			}
 			flows = append(flows, f)
 		}
@@ -83,8 +80,19 @@ func (a *runtimeActor) enqueueBuild(ctx actor.Context, d *Dataflow) {
 			a.indexes[f.export] = efs[i].object
 		}
 	}
-	a.builds = append(a.builds, &build{df: d, flows: flows})
-	a.nextBuild(ctx)
+	a.nextBuildKey++
+	key := a.nextBuildKey
+	a.builds[key] = &build{df: d, flows: flows}
+	ev := BuildEnqueued{Key: key}
+	for _, f := range flows {
+		ev.Exports = append(ev.Exports, f.export)
+		for _, s := range f.spec.Sources {
+			if (s.Kind == pool.SourceTable || s.Kind == pool.SourceCollection) && !slices.Contains(ev.Tables, s.Id) {
+				ev.Tables = append(ev.Tables, s.Id)
+			}
+		}
+	}
+	a.stepBuilds(ctx, ev)
 }
 
 // compile turns an export into a flow spec: its plan (arranged by the
@@ -141,43 +149,46 @@ func (a *runtimeActor) compile(d *Dataflow, ef exportFlow) (pool.FlowSpec, error
 	}, nil
 }
 
-// nextBuild starts the head build's table check, once storage is up.
-func (a *runtimeActor) nextBuild(ctx actor.Context) {
-	for a.ready && len(a.builds) > 0 && !a.builds[0].checking {
-		b := a.builds[0]
-		req := &messages.StorageFrontiers{}
-		for _, f := range b.flows {
-			for _, s := range f.spec.Sources {
-				if (s.Kind == pool.SourceTable || s.Kind == pool.SourceCollection) && !slices.ContainsFunc(req.Tables, func(w *messages.GlobalId) bool { id, _ := w.ToTimely(); return id == s.Id }) {
-					req.Tables = append(req.Tables, messages.FromGlobalId(s.Id))
-				}
-			}
+// stepBuilds applies ev to the build queue and carries out its effects:
+// a refused build fails, checked builds install, the next check goes to
+// storage. An event the queue does not take is stale: ignored.
+func (a *runtimeActor) stepBuilds(ctx actor.Context, ev BuildEvent) {
+	fx, err := a.buildQueue.Step(ev)
+	if err != nil {
+		a.cfg.Logger.Debug("build event ignored", "err", err)
+		return
+	}
+	if fx.Fail != nil {
+		if b, ok := a.builds[fx.Fail.Key]; ok {
+			delete(a.builds, fx.Fail.Key)
+			a.failBuild(ctx, b, fx.Fail.Err)
 		}
-		if len(req.Tables) == 0 {
-			a.builds = a.builds[1:]
+	}
+	for _, key := range fx.Install {
+		if b, ok := a.builds[key]; ok {
+			delete(a.builds, key)
 			a.install(ctx, b)
-			continue
 		}
-		b.checking = true
+	}
+	for _, key := range fx.Gone {
+		delete(a.builds, key)
+	}
+	if c := fx.Check; c != nil {
+		b := a.builds[c.Key]
+		req := &messages.StorageFrontiers{}
+		for _, id := range c.Tables {
+			req.Tables = append(req.Tables, messages.FromGlobalId(id))
+		}
 		what := fmt.Sprintf("check the tables of dataflow %q (%s)", b.df.Desc.GetDebugName(), b.df.Exports[0])
 		a.call(ctx, what, req, func(ctx actor.Context, res any, err error) {
-			a.builds = a.builds[1:]
-			if !b.canceled {
-				if err == nil {
-					err = tablesErr(what, res)
-				}
-				if err == nil {
-					err = a.checkImports(ctx, b, res)
-				}
-				if err != nil {
-					a.failBuild(ctx, b, err)
-				} else {
-					a.install(ctx, b)
-				}
+			if err == nil {
+				err = tablesErr(what, res)
 			}
-			a.nextBuild(ctx)
+			if err == nil && len(b.flows) > 0 {
+				err = a.checkImports(ctx, b, res)
+			}
+			a.stepBuilds(ctx, BuildChecked{Key: c.Key, Err: err})
 		})
-		return
 	}
 }
 
@@ -204,6 +215,9 @@ func (a *runtimeActor) failBuild(ctx actor.Context, b *build, err error) {
 func (a *runtimeActor) forgetFlow(ctx actor.Context, f *flowState, err error) {
 	if f.life.Stage != StageDropped {
 		_, _ = f.life.Step(EvDropped)
+	}
+	if f.mv != nil {
+		_, _ = f.mv.Step(SinkDrop{})
 	}
 	if a.flows[f.export] == f {
 		delete(a.flows, f.export)
@@ -238,7 +252,10 @@ func (a *runtimeActor) stepFlow(ctx actor.Context, f *flowState, ev FlowEvent) {
 		a.reportFrontier(ctx, f)
 		a.dispatchWaiting(ctx, f)
 		a.advanceSubscribe(ctx, f)
-		a.advanceSink(ctx, f)
+		if f.mv != nil {
+			a.stepSink(ctx, f, SinkCommitted{Checkpoint: f.checkpoint})
+			a.stepSink(ctx, f, SinkInstalled{})
+		}
 	}
 	if fx.Hydrated {
 		a.hydration(ctx, f.export, true)
@@ -285,19 +302,13 @@ func (a *runtimeActor) dropExport(ctx actor.Context, id timely.GlobalId) {
 	}
 	fx, _ := f.life.Step(EvDropped)
 	a.forgetFlow(ctx, f, messages.WithObject(fmt.Errorf("%w: %s", ErrDropped, id), id.String()))
-	for i, b := range a.builds {
+	for _, b := range a.builds {
 		if j := slices.Index(b.flows, f); j >= 0 {
 			b.flows = slices.Delete(b.flows, j, j+1)
-			if len(b.flows) == 0 {
-				if b.checking {
-					b.canceled = true
-				} else {
-					a.builds = slices.Delete(a.builds, i, i+1)
-				}
-			}
 			break
 		}
 	}
+	a.stepBuilds(ctx, BuildForget{Export: id})
 	if f.sub != nil {
 		a.endSubscribe(ctx, f)
 	}
@@ -329,7 +340,9 @@ func (a *runtimeActor) handleFlowEvents(ctx actor.Context, m *coordinator.FlowEv
 			f.checkpoint = max(f.checkpoint, e.Upper)
 			a.reportFrontier(ctx, f)
 			a.advanceSubscribe(ctx, f)
-			a.advanceSink(ctx, f)
+			if f.mv != nil {
+				a.stepSink(ctx, f, SinkCommitted{Checkpoint: f.checkpoint})
+			}
 		case coordinator.Hydrated:
 			a.stepFlow(ctx, f, EvHydrated)
 		case coordinator.FlowFailed:

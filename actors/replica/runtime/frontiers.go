@@ -57,8 +57,8 @@ func (f *flowState) frontiers(source sourceFrontier) Frontiers {
 	case f.mv != nil:
 		// Nothing known of the collection yet: no progress to report.
 		output = timely.Minimum()
-		if f.mv.known {
-			output = write.Meet(timely.At(f.mv.upper))
+		if upper, ok := f.mv.KnownUpper(); ok {
+			output = write.Meet(timely.At(upper))
 		}
 	case f.sub != nil:
 		output = write.Meet(timely.At(max(f.sub.lower, f.sub.asOf)))

@@ -28,7 +28,7 @@ func TestExportFrontiers(t *testing.T) {
 	table := pool.Source{Id: timely.UserId(1), Kind: pool.SourceTable}
 	view := pool.Source{Id: timely.UserId(2), Kind: pool.SourceView}
 	withMV := func(f *flowState, upper timely.Timestamp, known bool) *flowState {
-		f.mv = &mvSink{upper: upper, known: known}
+		f.mv = &MVSink{Upper: upper, Known: known}
 		return f
 	}
 	withSub := func(f *flowState, asOf, lower timely.Timestamp, done bool) *flowState {

@@ -36,11 +36,13 @@ type collector struct {
 	accepted  map[timely.GlobalId]bool  // a hydration status (false) arrived
 	failed    map[timely.GlobalId]error // a status error naming it arrived
 	errors    []string
-	peeks     map[timely.Uuid]chan *messages.ComputePeekResponse
-	subs      map[timely.GlobalId][]*messages.ComputeSubscribeResponse
-	epochs    []*messages.ComputeEpoch
-	answers   map[timely.Uuid]int      // peek responses per uuid
-	closed    map[timely.GlobalId]bool // the empty write frontier arrived
+	// runtimeErrs are the status errors that name no collection.
+	runtimeErrs []error
+	peeks       map[timely.Uuid]chan *messages.ComputePeekResponse
+	subs        map[timely.GlobalId][]*messages.ComputeSubscribeResponse
+	epochs      []*messages.ComputeEpoch
+	answers     map[timely.Uuid]int      // peek responses per uuid
+	closed      map[timely.GlobalId]bool // the empty write frontier arrived
 	// reports are the frontier reports per collection, in arrival order.
 	reports map[timely.GlobalId][]*messages.ComputeFrontiers
 	// regressions counts write frontiers reported below an earlier one.
@@ -92,6 +94,9 @@ func (c *collector) Receive(ctx actor.Context) {
 		}
 		if w := e.Status.GetError(); w != nil {
 			c.errors = append(c.errors, w.GetMessage())
+			if e.Status.GetFailed() == nil && !e.Status.GetRestarted() {
+				c.runtimeErrs = append(c.runtimeErrs, messages.ErrorFromWire(w))
+			}
 			if e.Status.GetFailed() != nil {
 				// The first failure is the one that refused the dataflow
 				// (a Schedule sent after a refused CreateDataflow fails too).
@@ -124,6 +129,12 @@ func (c *collector) errs() []string {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return append([]string(nil), c.errors...)
+}
+
+func (c *collector) runtimeErrors() []error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]error(nil), c.runtimeErrs...)
 }
 
 // outcome says whether the CreateDataflow exporting id was accepted (nil)
@@ -175,7 +186,12 @@ type options struct {
 	compact     bool // storage keeps no history beyond read holds
 	// proxy, when set, stands between the runtime and storage: it gets
 	// every message for storage and forwards those it does not drop.
-	drop           func(msg any) bool
+	drop func(msg any) bool
+	// intercept, when set, also stands in the proxy: it sees every
+	// message for storage first (it may answer it) and says whether it
+	// took it.
+	intercept      func(ctx actor.Context) bool
+	subscribeRetry int
 	storageTimeout time.Duration
 	// outputs names the runtime's output shard ("runtime-outputs"); a new
 	// name is a fresh replica's.
@@ -242,15 +258,19 @@ func (h *harness) startStorage() {
 // proxyActor forwards to storage what drop does not drop, keeping the
 // sender, so storage answers the runtime.
 type proxyActor struct {
-	storage *actor.PID
-	drop    func(any) bool
+	storage   *actor.PID
+	drop      func(any) bool
+	intercept func(actor.Context) bool
 }
 
 func (p *proxyActor) Receive(ctx actor.Context) {
 	switch m := ctx.Message().(type) {
 	case actor.SystemMessage, actor.AutoReceiveMessage:
 	default:
-		if !p.drop(m) {
+		if p.intercept != nil && p.intercept(ctx) {
+			return
+		}
+		if p.drop == nil || !p.drop(m) {
 			ctx.Forward(p.storage)
 		}
 	}
@@ -271,15 +291,17 @@ func (h *harness) startRuntime() {
 	h.evPID = h.sys.Root.Spawn(actor.PropsFromProducer(func() actor.Actor { return h.events }))
 	h.reg = prometheus.NewRegistry()
 	storagePID := h.storage
-	if h.opts.drop != nil {
-		h.proxy = h.sys.Root.Spawn(actor.PropsFromProducer(func() actor.Actor { return &proxyActor{storage: h.storage, drop: h.opts.drop} }))
+	if h.opts.drop != nil || h.opts.intercept != nil {
+		h.proxy = h.sys.Root.Spawn(actor.PropsFromProducer(func() actor.Actor {
+			return &proxyActor{storage: h.storage, drop: h.opts.drop, intercept: h.opts.intercept}
+		}))
 		storagePID = h.proxy
 	}
 	props, err := runtime.New(runtime.Config{
 		Storage: storagePID, Outputs: out, Workers: h.opts.workers,
 		BackfillChunk: h.opts.chunk, Registerer: h.reg, Logger: h.logger(),
 		BeforeApply: h.opts.beforeApply, Clock: h.opts.clock, TickInterval: h.opts.tick,
-		StorageTimeout: h.opts.storageTimeout,
+		StorageTimeout: h.opts.storageTimeout, SubscribeRetries: h.opts.subscribeRetry,
 	})
 	require.NoError(h.t, err)
 	h.runtime = h.sys.Root.Spawn(props)

@@ -28,118 +28,71 @@ import (
 // flight per sink. The sink starts (after a restart or a rebuild too) by
 // asking storage for the collection's upper, and appends only after the
 // controller's AllowWrites for the sink.
+//
+// MVSink (sink.go) decides every request; this file carries them out: it
+// reads the output, builds and sends the storage requests, and turns each
+// answer (or the call's timeout) back into an event for the sink.
 
-// mvSink is the state of one materialized view's sink.
-type mvSink struct {
-	collection timely.GlobalId
-	// upper is the collection's upper as last learned (from storage's
-	// frontiers or an append's answer); known says it was learned.
-	upper timely.Timestamp
-	known bool
-	// busy: a frontiers call or an append of this sink is in flight.
-	busy bool
-	// off: storage does not know the collection (never created, or
-	// dropped); the sink appends nothing more. Logged once.
-	off bool
-}
-
-// advanceSinks advances every sink (after CDC progress: a sink that
-// failed transiently tries again).
+// advanceSinks nudges every sink (after CDC progress: a sink that failed
+// transiently tries again).
 func (a *runtimeActor) advanceSinks(ctx actor.Context) {
 	for _, f := range a.flows {
-		a.advanceSink(ctx, f)
+		if f.mv != nil {
+			a.stepSink(ctx, f, SinkKick{})
+		}
 	}
 }
 
-// advanceSink moves a sink forward: it learns the collection's upper,
-// or appends the committed output from the upper to the checkpoint.
-func (a *runtimeActor) advanceSink(ctx actor.Context, f *flowState) {
+// stepSink applies ev to f's sink (sink.go) and carries out its effects.
+// An event the sink does not take is stale (an answer for a sink dropped
+// or rebuilt meanwhile): ignored.
+func (a *runtimeActor) stepSink(ctx actor.Context, f *flowState, ev SinkEvent) {
 	s := f.mv
-	if s == nil || s.busy || s.off || !f.life.Installed() || !f.writesAllowed || a.flows[f.export] != f {
+	if s == nil || a.flows[f.export] != f {
 		return
 	}
-	if !s.known {
-		a.learnUpper(ctx, f)
-		return
-	}
-	lo, hi := s.upper, f.checkpoint
-	if u, ok := f.df.Until.Time(); ok {
-		// Nothing at or after the until is appended: the collection is
-		// complete there.
-		hi = min(hi, u)
-	}
-	if hi <= lo {
-		return
-	}
-	if asOf := f.spec.AsOf; lo < asOf {
-		// The collection is behind the flow's as_of: the flow's output
-		// before the as_of is folded into it, so appending it as is would
-		// write what the collection already has once more.
-		if hi > asOf {
-			a.correctSink(ctx, f, lo, hi, asOf)
-		}
-		return
-	}
-	// Served from the output store's in-memory copy of the view after its
-	// first read (like a subscribe's batches), within the storage deadline.
-	us, err := a.readView(f, lo, hi)
+	fx, err := s.Step(ev)
 	if err != nil {
+		a.cfg.Logger.Debug("sink event ignored", "view", f.export, "err", err)
 		return
 	}
-	var ups []*messages.StorageUpdate
-	for _, u := range us {
-		ups = append(ups, &messages.StorageUpdate{Row: rowToWire(u.Row), Time: uint64(u.Time), Diff: u.Diff})
+	if fx.Outcome != "" {
+		a.metrics.sinkAppends.WithLabelValues(fx.Outcome).Inc()
 	}
-	a.sendAppend(ctx, f, lo, hi, ups)
+	if fx.Warn != "" {
+		a.cfg.Logger.Warn(fx.Warn, "view", f.export, "collection", s.Collection, "err", fx.Err)
+	}
+	if fx.Report {
+		a.reportFrontier(ctx, f)
+		a.releasePersistPeeks(ctx)
+	}
+	switch {
+	case fx.Learn != 0:
+		a.learnUpper(ctx, f, fx.Learn)
+	case fx.Snapshot != nil:
+		a.snapshotCollection(ctx, f, *fx.Snapshot)
+	case fx.Append != nil:
+		a.sendAppend(ctx, f, *fx.Append)
+	}
 }
 
 // readView reads the view's committed output in [from, to) from the output
-// store, within the storage deadline.
+// store, within the storage deadline. Served from the output store's
+// in-memory copy of the view after its first read (like a subscribe's
+// batches).
 func (a *runtimeActor) readView(f *flowState, from, to timely.Timestamp) ([]dataflow.Update, error) {
 	rctx, cancel := context.WithTimeout(context.Background(), a.cfg.StorageTimeout)
-	us, err := a.store.ReadView(rctx, f.export, from, to)
-	cancel()
-	if err != nil {
-		a.cfg.Logger.Warn("materialized view sink cannot read its output; retrying", "view", f.export, "err", err)
-	}
-	return us, err
+	defer cancel()
+	return a.store.ReadView(rctx, f.export, from, to)
 }
 
-// correctSink appends [lo, hi) to a collection whose upper lo is before the
-// flow's as_of (a replica that joined after the others stopped appending,
-// with a history compacted past the collection's upper). The flow knows
-// the view only from the as_of on, so the append puts at the as_of the
-// difference between the view there and the collection's contents at
-// lo-1, and the flow's later changes at their times: the collection is
-// exact from the as_of on, and keeps its last contents in [lo, as_of).
-func (a *runtimeActor) correctSink(ctx actor.Context, f *flowState, lo, hi, asOf timely.Timestamp) {
+// snapshotCollection reads the collection's contents a correction takes
+// back (MVSink: the collection is behind the flow's as_of).
+func (a *runtimeActor) snapshotCollection(ctx actor.Context, f *flowState, r SinkSnapshot) {
 	s := f.mv
-	build := func(ctx actor.Context, have []*messages.StorageRowDiff) {
-		us, err := a.readView(f, 0, hi)
-		if err != nil {
-			return
-		}
-		var ups []*messages.StorageUpdate
-		for _, u := range us {
-			ups = append(ups, &messages.StorageUpdate{Row: rowToWire(u.Row), Time: uint64(max(u.Time, asOf)), Diff: u.Diff})
-		}
-		for _, rd := range have {
-			ups = append(ups, &messages.StorageUpdate{Row: rd.GetRow(), Time: uint64(asOf), Diff: -rd.GetDiff()})
-		}
-		a.sendAppend(ctx, f, lo, hi, ups)
-	}
-	if lo == 0 {
-		build(ctx, nil) // nothing below 0
-		return
-	}
-	s.busy = true
-	at := uint64(lo - 1)
-	what := fmt.Sprintf("snapshot of collection %s at %d (view %s)", s.collection, at, f.export)
-	a.call(ctx, what, &messages.StorageSnapshot{Tables: []*messages.GlobalId{messages.FromGlobalId(s.collection)}, AsOf: &at}, func(ctx actor.Context, res any, err error) {
-		s.busy = false
-		if a.flows[f.export] != f {
-			return
-		}
+	at := uint64(r.At)
+	what := fmt.Sprintf("snapshot of collection %s at %d (view %s)", s.Collection, at, f.export)
+	a.call(ctx, what, &messages.StorageSnapshot{Tables: []*messages.GlobalId{messages.FromGlobalId(s.Collection)}, AsOf: &at}, func(ctx actor.Context, res any, err error) {
 		var have []*messages.StorageRowDiff
 		if err = refused(what, res, err); err == nil {
 			snap, ok := res.(*messages.StorageSnapshotResponse)
@@ -154,77 +107,81 @@ func (a *runtimeActor) correctSink(ctx actor.Context, f *flowState, lo, hi, asOf
 			}
 		}
 		if err != nil {
-			a.sinkFailed(f, what, err)
+			a.stepSink(ctx, f, SinkFailed{Seq: r.Seq, Err: err})
 			return
 		}
-		a.metrics.sinkAppends.WithLabelValues("corrected").Inc()
-		build(ctx, have)
+		a.stepSink(ctx, f, SinkSnapshotTaken{Seq: r.Seq, Have: have})
 	})
 }
 
-// sendAppend sends one compare-and-append of ups as [lo, hi) and handles
-// its answer.
-func (a *runtimeActor) sendAppend(ctx actor.Context, f *flowState, lo, hi timely.Timestamp, ups []*messages.StorageUpdate) {
+// sendAppend reads the output an append covers, sends the
+// compare-and-append and hands its answer to the sink. A correction
+// (r.Correct) puts the view below r.Hi at the as_of, less what the
+// collection has: the collection is exact from the as_of on, and keeps its
+// last contents in [r.Lo, as_of).
+func (a *runtimeActor) sendAppend(ctx actor.Context, f *flowState, r SinkAppend) {
 	s := f.mv
-	req := &messages.StorageAppend{Collection: messages.FromGlobalId(s.collection), ExpectedUpper: uint64(lo), NewUpper: uint64(hi), Updates: ups}
-	s.busy = true
-	what := fmt.Sprintf("append view %s to collection %s [%d, %d)", f.export, s.collection, lo, hi)
-	a.call(ctx, what, req, func(ctx actor.Context, res any, err error) {
-		s.busy = false
-		if a.flows[f.export] != f {
-			return // dropped or rebuilt meanwhile; its successor learns the upper anew
+	from := r.Lo
+	if r.Correct {
+		from = 0
+	}
+	us, err := a.readView(f, from, r.Hi)
+	if err != nil {
+		a.stepSink(ctx, f, SinkUnread{Seq: r.Seq, Err: err})
+		return
+	}
+	ups := make([]*messages.StorageUpdate, 0, len(us)+len(r.Have))
+	for _, u := range us {
+		t := u.Time
+		if r.Correct {
+			t = max(t, r.AsOf)
 		}
+		ups = append(ups, &messages.StorageUpdate{Row: rowToWire(u.Row), Time: uint64(t), Diff: u.Diff})
+	}
+	for _, rd := range r.Have {
+		ups = append(ups, &messages.StorageUpdate{Row: rd.GetRow(), Time: uint64(r.AsOf), Diff: -rd.GetDiff()})
+	}
+	req := &messages.StorageAppend{Collection: messages.FromGlobalId(s.Collection), ExpectedUpper: uint64(r.Lo), NewUpper: uint64(r.Hi), Updates: ups}
+	what := fmt.Sprintf("append view %s to collection %s [%d, %d)", f.export, s.Collection, r.Lo, r.Hi)
+	a.call(ctx, what, req, func(ctx actor.Context, res any, err error) {
 		var cur *messages.Frontier
 		err = refused(what, res, err)
 		if err == nil {
-			r, ok := res.(*messages.StorageAppendResponse)
+			r2, ok := res.(*messages.StorageAppendResponse)
 			if !ok {
 				err = fmt.Errorf("%w: %s: unexpected answer %T", ErrStorage, what, res)
 			} else {
-				err, cur = storageErr(ErrStorage, what, r.GetError()), r.GetCurrentUpper()
+				err, cur = storageErr(ErrStorage, what, r2.GetError()), r2.GetCurrentUpper()
 			}
 		}
 		switch t, ok := frontierTime(cur); {
 		case err == nil && ok:
-			s.upper = t
-			a.metrics.sinkAppends.WithLabelValues("appended").Inc()
-			a.reportFrontier(ctx, f)
+			a.stepSink(ctx, f, SinkAppended{Seq: r.Seq, Upper: t})
 		case errors.Is(err, messages.ErrRegression) && ok:
-			// Another replica appended this range first: move on from
-			// where the collection is.
-			s.upper = t
-			a.metrics.sinkAppends.WithLabelValues("lost_race").Inc()
-			a.reportFrontier(ctx, f)
+			a.stepSink(ctx, f, SinkMismatch{Seq: r.Seq, Current: t})
 		default:
-			a.sinkFailed(f, what, err)
-			return
+			if err == nil {
+				err = fmt.Errorf("%w: %s: no open upper in the answer", ErrStorage, what)
+			}
+			a.stepSink(ctx, f, SinkFailed{Seq: r.Seq, Err: err})
 		}
-		a.releasePersistPeeks(ctx)
-		a.advanceSink(ctx, f)
 	})
 }
 
 // learnUpper asks storage for the collection's upper.
-func (a *runtimeActor) learnUpper(ctx actor.Context, f *flowState) {
+func (a *runtimeActor) learnUpper(ctx actor.Context, f *flowState, seq uint64) {
 	s := f.mv
-	s.busy = true
-	what := fmt.Sprintf("upper of collection %s (view %s)", s.collection, f.export)
-	a.call(ctx, what, &messages.StorageFrontiers{Tables: []*messages.GlobalId{messages.FromGlobalId(s.collection)}}, func(ctx actor.Context, res any, err error) {
-		s.busy = false
-		if a.flows[f.export] != f {
-			return
-		}
+	what := fmt.Sprintf("upper of collection %s (view %s)", s.Collection, f.export)
+	a.call(ctx, what, &messages.StorageFrontiers{Tables: []*messages.GlobalId{messages.FromGlobalId(s.Collection)}}, func(ctx actor.Context, res any, err error) {
 		var t timely.Timestamp
 		if err = refused(what, res, err); err == nil {
-			t, err = collectionUpper(what, s.collection, res)
+			t, err = collectionUpper(what, s.Collection, res)
 		}
 		if err != nil {
-			a.sinkFailed(f, what, err)
+			a.stepSink(ctx, f, SinkFailed{Seq: seq, Err: err})
 			return
 		}
-		s.upper, s.known = t, true
-		a.reportFrontier(ctx, f)
-		a.advanceSink(ctx, f)
+		a.stepSink(ctx, f, SinkUpperLearned{Seq: seq, Upper: t})
 	})
 }
 
@@ -256,30 +213,12 @@ func collectionUpper(what string, id timely.GlobalId, res any) (timely.Timestamp
 	return 0, fmt.Errorf("%w: %s: no open upper in the answer", ErrStorage, what)
 }
 
-// sinkFailed handles a sink's failed request. A collection storage does
-// not know (or dropped), or a request storage refuses from here, turns
-// the sink off; anything else (a timeout, a
-// restarting storage) may have appended or not, so the sink learns the
-// upper again at its next chance (the next checkpoint or CDC progress).
-func (a *runtimeActor) sinkFailed(f *flowState, what string, err error) {
-	s := f.mv
-	s.known = false
-	a.metrics.sinkAppends.WithLabelValues("failed").Inc()
-	if errors.Is(err, messages.ErrNotFound) || errors.Is(err, messages.ErrDropped) || errors.Is(err, messages.ErrInvalidArgument) ||
-		errors.Is(err, messages.ErrUnknownMessage) || errors.Is(err, messages.ErrMalformed) {
-		s.off = true
-		a.cfg.Logger.Warn("materialized view sink stopped: its storage collection cannot be written", "view", f.export, "collection", s.collection, "err", err)
-		return
-	}
-	a.cfg.Logger.Warn("materialized view sink request failed; retrying", "op", what, "err", err)
-}
-
 // sinkUpper returns the upper of collection id as a sink of this runtime
 // knows it.
 func (a *runtimeActor) sinkUpper(id timely.GlobalId) (timely.Timestamp, bool) {
 	for _, f := range a.flows {
-		if f.mv != nil && f.mv.collection == id && f.mv.known {
-			return f.mv.upper, true
+		if f.mv != nil && f.mv.Collection == id && f.mv.Known {
+			return f.mv.Upper, true
 		}
 	}
 	return 0, false

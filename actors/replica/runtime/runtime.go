@@ -94,10 +94,19 @@ type runtimeActor struct {
 	calls    map[uint64]*storageCall
 	nextCall uint64
 	ready    bool
+	// subscribeAttempts counts the refusals of the runtime's subscription
+	// since it was last accepted; resubscribeTimer asks again
+	// (subscription.go).
+	subscribeAttempts int
+	resubscribeTimer  *clock.Loop
 
-	// flows by export; builds waiting for their table check, head first
-	flows  map[timely.GlobalId]*flowState
-	builds []*build
+	// flows by export
+	flows map[timely.GlobalId]*flowState
+	// buildQueue decides (build_queue.go); builds holds each queued
+	// build's flows by its key.
+	buildQueue   BuildQueue
+	builds       map[uint64]*build
+	nextBuildKey uint64
 	// indexes: the object under each installed index, for dataflows that
 	// import it
 	indexes map[timely.GlobalId]builtObject
@@ -160,9 +169,9 @@ func (a *runtimeActor) Receive(ctx actor.Context) {
 	case *storageDeadline:
 		a.handleStorageDeadline(ctx, m)
 	case *messages.StorageSubscribeResponse:
-		if err := storageErr(ErrStorage, "subscribe", m.GetError()); err != nil {
-			panic(err)
-		}
+		a.handleSubscribeResponse(ctx, m)
+	case *resubscribe:
+		a.handleResubscribe(ctx, m)
 	case *messages.StorageCdcBatch:
 		if a.feed == nil {
 			return // the previous incarnation's subscription, ending
@@ -230,6 +239,7 @@ func (a *runtimeActor) start(ctx actor.Context) {
 	a.params = map[string]string{}
 	a.staleLogged = map[string]bool{}
 	a.flows = map[timely.GlobalId]*flowState{}
+	a.builds = map[uint64]*build{}
 	a.indexes = map[timely.GlobalId]builtObject{}
 	a.book = NewPeekBook()
 	a.calls = map[uint64]*storageCall{}
@@ -311,7 +321,7 @@ func (a *runtimeActor) startStorage(ctx actor.Context, res any) error {
 	a.consumed = upper
 	// The subscription's own hold follows its progress; the named hold
 	// below is what keeps the flows' history.
-	ctx.Request(a.cfg.Storage, &messages.StorageSubscribe{SubscriptionId: a.cfg.SubscriptionId, From: uint64(upper), HoldFollowsProgress: true})
+	a.subscribeNow(ctx)
 	if !a.carried.holdAcquired {
 		a.carried.holdAcquired, a.carried.holdAt = true, upper
 		ctx.Request(a.cfg.Storage, &messages.StorageAcquireReadHold{HoldId: a.holdId(), At: uint64(upper)})
@@ -321,7 +331,7 @@ func (a *runtimeActor) startStorage(ctx actor.Context, res any) error {
 		a.ticks = clock.Every(a.cfg.Clock, a.cfg.TickInterval, func(now time.Time) { root.Send(self, &tickAt{coordinator.Tick{Now: now}}) })
 	}
 	a.ready = true
-	a.nextBuild(ctx)
+	a.stepBuilds(ctx, BuildReady{})
 	return nil
 }
 
@@ -329,6 +339,10 @@ func (a *runtimeActor) stopLoops() {
 	if a.ticks != nil {
 		a.ticks.Stop()
 		a.ticks = nil
+	}
+	if a.resubscribeTimer != nil {
+		a.resubscribeTimer.Stop()
+		a.resubscribeTimer = nil
 	}
 	a.stopCalls()
 }
@@ -399,5 +413,5 @@ func (a *runtimeActor) handleCdcEnded(ctx actor.Context, m *messages.StorageCdcE
 	a.cfg.Logger.Warn("storage ended the runtime's subscription; subscribing again", "from", from, "err", m.GetError())
 	a.feed.restart(from)
 	ctx.Request(a.cfg.Storage, &messages.StorageUnsubscribe{SubscriptionId: a.cfg.SubscriptionId})
-	ctx.Request(a.cfg.Storage, &messages.StorageSubscribe{SubscriptionId: a.cfg.SubscriptionId, From: uint64(from), HoldFollowsProgress: true})
+	a.subscribeNow(ctx)
 }

@@ -8,11 +8,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/asynkron/protoactor-go/actor"
 	"github.com/stretchr/testify/require"
 
 	"github.com/arbor-db/arbor/actors/pool"
 	"github.com/arbor-db/arbor/dataflow"
-	"github.com/arbor-db/arbor/messages"
 )
 
 // TestStopIsNotLostToARestart: a runtime asked to stop that fails while
@@ -45,8 +45,12 @@ func TestStopIsNotLostToARestart(t *testing.T) {
 	}
 	stopped := h.sys.Root.StopFuture(h.runtime)
 	// The runtime is stopping (its pool waits for the held worker); now
-	// it fails: a subscription refused by storage is a broken invariant.
-	h.sys.Root.Send(h.runtime, &messages.StorageSubscribeResponse{SubscriptionId: "runtime", Error: &messages.Error{Code: messages.ErrorCode_ERROR_CODE_BACKEND, Message: "injected"}})
+	// it fails: its supervisor restarts it, which here is the system
+	// message the supervisor sends after a failure (the runtime itself no
+	// longer panics on any input).
+	proc, ok := h.sys.ProcessRegistry.Get(h.runtime)
+	require.True(t, ok)
+	proc.SendSystemMessage(h.runtime, &actor.Restart{})
 	time.Sleep(50 * time.Millisecond) // let the failure reach the supervisor before the stop can finish
 	close(gate)
 	require.NoError(t, stopped.Wait(), "the runtime terminated")

@@ -23,22 +23,37 @@ type storageTables struct {
 }
 
 // ReadTable implements coordinator.TableReader. It waits for storage at
-// most until ctx's deadline (and at most the storage timeout).
+// most until ctx's deadline (and at most the storage timeout), and returns
+// as soon as ctx is canceled (a stopping coordinator or worker does not
+// wait for storage).
 func (s storageTables) ReadTable(ctx context.Context, id timely.GlobalId, from, to timely.Timestamp) ([]dataflow.Update, error) {
-	timeout := s.timeout
-	if d, ok := ctx.Deadline(); ok {
-		timeout = min(timeout, time.Until(d))
-	}
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("%w: read %s [%d, %d): %w", ErrStorage, id, from, to, err)
 	}
-	if timeout <= 0 {
-		return nil, fmt.Errorf("%w: read %s [%d, %d): %w", ErrStorage, id, from, to, context.DeadlineExceeded)
-	}
+	ctx, cancel := context.WithTimeout(ctx, s.timeout)
+	defer cancel()
+	// The answer goes to a one-shot inbox actor rather than a future, so
+	// that the wait can also end on ctx; the inbox stops either way.
+	answer := make(chan any, 1)
+	inbox := s.root.Spawn(actor.PropsFromFunc(func(c actor.Context) {
+		switch m := c.Message().(type) {
+		case actor.SystemMessage, actor.AutoReceiveMessage:
+		default:
+			select {
+			case answer <- m:
+			default:
+			}
+			c.Stop(c.Self())
+		}
+	}))
+	defer s.root.Stop(inbox)
 	req := &messages.StorageReadRange{Tables: []*messages.GlobalId{messages.FromGlobalId(id)}, Lo: uint64(from), Hi: uint64(to)}
-	res, err := s.root.RequestFuture(s.storage, req, timeout).Result()
-	if err != nil {
-		return nil, fmt.Errorf("%w: read %s [%d, %d): %v", ErrStorage, id, from, to, err)
+	s.root.RequestWithCustomSender(s.storage, req, inbox)
+	var res any
+	select {
+	case res = <-answer:
+	case <-ctx.Done():
+		return nil, fmt.Errorf("%w: read %s [%d, %d): %w", ErrStorage, id, from, to, ctx.Err())
 	}
 	resp, ok := res.(*messages.StorageReadRangeResponse)
 	if !ok {
