@@ -67,9 +67,23 @@ type trace struct {
 }
 
 type entry struct {
+	// abbr abbreviates val (rowAbbr) so that searches and merges compare
+	// one integer held in the entry and follow val only on a tie.
+	abbr uint64
 	val  Row
 	time timely.Timestamp
 	diff int64
+}
+
+// rowAbbr maps a row to a uint64 that orders like it on its first datum:
+// rowAbbr(r) < rowAbbr(s) implies r < s (Row.Compare), and equal rows have
+// equal abbreviations. The type sits in the top three bits (Datum.Compare
+// orders types first, null before all) and abbrev's value, shifted, below.
+func rowAbbr(r Row) uint64 {
+	if len(r) == 0 || r[0].typ == 0 {
+		return 0
+	}
+	return uint64(r[0].typ)<<61 | abbrev(r[0])>>3
 }
 
 // NewArrangement returns an empty arrangement with since {0}.
@@ -194,11 +208,12 @@ func (tr *trace) insert(val Row, t timely.Timestamp, diff int64, since timely.Ti
 	}
 	tr.lo, tr.hi = min(tr.lo, t), max(tr.hi, t)
 	if tr.big != nil {
-		return tr.big.insert(val, t, diff, since)
+		return tr.big.insert(rowAbbr(val), val, t, diff, since)
 	}
 	es := tr.entries
-	i := searchEntries(es, val, t)
-	if i < len(es) && es[i].time == t && es[i].val.Equal(val) {
+	abbr := rowAbbr(val)
+	i := searchEntries(es, abbr, val, t)
+	if i < len(es) && es[i].time == t && es[i].abbr == abbr && es[i].val.Equal(val) {
 		before = es[i].diff
 		es[i].diff += diff
 		if es[i].diff == 0 {
@@ -211,7 +226,7 @@ func (tr *trace) insert(val Row, t timely.Timestamp, diff int64, since timely.Ti
 	}
 	es = append(es, entry{})
 	copy(es[i+1:], es[i:])
-	es[i] = entry{val: val, time: t, diff: diff}
+	es[i] = entry{abbr: abbr, val: val, time: t, diff: diff}
 	tr.entries = es
 	if len(es) > chunkMax {
 		tr.big = newChunkList(es)
@@ -249,7 +264,7 @@ func (tr *trace) compact(s timely.Timestamp) int {
 		if e.time < s {
 			e.time = s
 		}
-		if n := len(out); n > 0 && out[n-1].time == e.time && out[n-1].val.Equal(e.val) {
+		if n := len(out); n > 0 && out[n-1].time == e.time && out[n-1].abbr == e.abbr && out[n-1].val.Equal(e.val) {
 			out[n-1].diff += e.diff
 			if out[n-1].diff == 0 {
 				out = out[:n-1]
@@ -473,7 +488,7 @@ func (tr *trace) read(t timely.Timestamp, fn func(val Row, mult int64)) {
 	for i := 0; i < len(es); {
 		j := i
 		var sum int64
-		for j < len(es) && es[j].val.Equal(es[i].val) {
+		for j < len(es) && es[j].abbr == es[i].abbr && es[j].val.Equal(es[i].val) {
 			if es[j].time <= t {
 				sum += es[j].diff
 			}
