@@ -75,15 +75,48 @@ type entry struct {
 	diff int64
 }
 
-// rowAbbr maps a row to a uint64 that orders like it on its first datum:
-// rowAbbr(r) < rowAbbr(s) implies r < s (Row.Compare), and equal rows have
-// equal abbreviations. The type sits in the top three bits (Datum.Compare
-// orders types first, null before all) and abbrev's value, shifted, below.
+// rowAbbr maps a row to a uint64 that orders like it on its first two
+// datums: rowAbbr(r) < rowAbbr(s) implies r < s (Row.Compare), and equal
+// rows have equal abbreviations. The first datum takes the high 32 bits
+// (abbrField); the second takes the low 32 only when the first is held
+// exactly, so that rows sharing a first datum (a join's state keyed by
+// its first column) still differ in their abbreviations.
 func rowAbbr(r Row) uint64 {
-	if len(r) == 0 || r[0].typ == 0 {
+	if len(r) == 0 {
 		return 0
 	}
-	return uint64(r[0].typ)<<61 | abbrev(r[0])>>3
+	hi, exact := abbrField(r[0])
+	if !exact || len(r) == 1 {
+		return uint64(hi) << 32
+	}
+	lo, _ := abbrField(r[1])
+	return uint64(hi)<<32 | uint64(lo)
+}
+
+// abbrField maps a datum to 32 bits that order like it: the type in the
+// top three bits (Datum.Compare orders types first, null before all) and
+// the value below. exact says the field stands for this one datum: null, a
+// bool, or an int64 within ±2^27 (ids, counts, prices); other values keep
+// the high bits of abbrev, which several values share.
+func abbrField(d Datum) (field uint32, exact bool) {
+	const low, high = 0, 1<<29 - 1 // the int64 buckets below and above the exact range
+	t := uint32(d.typ) << 29
+	switch d.typ {
+	case 0:
+		return 0, true
+	case TypeBool:
+		return t | uint32(d.bits), true
+	case TypeInt64:
+		switch v := int64(d.bits); {
+		case v < -1<<27:
+			return t | low, false
+		case v >= 1<<27:
+			return t | high, false
+		default:
+			return t | uint32(v+1<<27+1), true
+		}
+	}
+	return t | uint32(abbrev(d)>>35), false
 }
 
 // NewArrangement returns an empty arrangement with since {0}.
