@@ -38,9 +38,6 @@ type Arrangement struct {
 	// order keeps the traces in key order once something has read the
 	// arrangement in order (readOrdered); nil until then.
 	order *keyOrder
-	// touched sums the slot words updateRows reads ahead of its updates,
-	// so the compiler keeps those loads; its value means nothing.
-	touched uint64
 }
 
 // traceWithEntry is a trace and the backing of its first entry.

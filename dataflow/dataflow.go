@@ -411,9 +411,13 @@ func (d *Dataflow) emit(t timely.Timestamp, b batch) {
 	if !d.config.DiscardUpdates {
 		d.updates = slices.Grow(d.updates, len(b.rows))
 	}
-	d.output.updateRows(b.rows, t, d.key, d.keyIsRow)
-	if !d.config.DiscardUpdates {
-		for _, r := range b.rows {
+	for _, r := range b.rows {
+		if d.keyIsRow {
+			d.output.Update(r.row, r.row, t, r.diff)
+		} else {
+			d.output.updateAt(colsKey(r.row, d.key), r.row, t, r.diff)
+		}
+		if !d.config.DiscardUpdates {
 			d.updates = append(d.updates, Update{Row: r.row, Time: t, Diff: r.diff})
 		}
 	}
