@@ -64,9 +64,56 @@ type trace struct {
 }
 
 type entry struct {
+	// abbr abbreviates val (rowAbbr) so that searches and merges compare
+	// one integer held in the entry and follow val only on a tie.
+	abbr uint64
 	val  Row
 	time timely.Timestamp
 	diff int64
+}
+
+// rowAbbr maps a row to a uint64 that orders like it on its first two
+// datums: rowAbbr(r) < rowAbbr(s) implies r < s (Row.Compare), and equal
+// rows have equal abbreviations. The first datum takes the high 32 bits
+// (abbrField); the second takes the low 32 only when the first is held
+// exactly, so that rows sharing a first datum (a join's state keyed by
+// its first column) still differ in their abbreviations.
+func rowAbbr(r Row) uint64 {
+	if len(r) == 0 {
+		return 0
+	}
+	hi, exact := abbrField(r[0])
+	if !exact || len(r) == 1 {
+		return uint64(hi) << 32
+	}
+	lo, _ := abbrField(r[1])
+	return uint64(hi)<<32 | uint64(lo)
+}
+
+// abbrField maps a datum to 32 bits that order like it: the type in the
+// top three bits (Datum.Compare orders types first, null before all) and
+// the value below. exact says the field stands for this one datum: null, a
+// bool, or an int64 within ±2^27 (ids, counts, prices); other values keep
+// the high bits of abbrev, which several values share.
+func abbrField(d Datum) (field uint32, exact bool) {
+	const low, high = 0, 1<<29 - 1 // the int64 buckets below and above the exact range
+	t := uint32(d.typ) << 29
+	switch d.typ {
+	case 0:
+		return 0, true
+	case TypeBool:
+		return t | uint32(d.bits), true
+	case TypeInt64:
+		switch v := int64(d.bits); {
+		case v < -1<<27:
+			return t | low, false
+		case v >= 1<<27:
+			return t | high, false
+		default:
+			return t | uint32(v+1<<27+1), true
+		}
+	}
+	return t | uint32(abbrev(d)>>35), false
 }
 
 // NewArrangement returns an empty arrangement with since {0}.
@@ -191,11 +238,12 @@ func (tr *trace) insert(val Row, t timely.Timestamp, diff int64, since timely.Ti
 	}
 	tr.lo, tr.hi = min(tr.lo, t), max(tr.hi, t)
 	if tr.big != nil {
-		return tr.big.insert(val, t, diff, since)
+		return tr.big.insert(rowAbbr(val), val, t, diff, since)
 	}
 	es := tr.entries
-	i := searchEntries(es, val, t)
-	if i < len(es) && es[i].time == t && es[i].val.Equal(val) {
+	abbr := rowAbbr(val)
+	i := searchEntries(es, abbr, val, t)
+	if i < len(es) && es[i].time == t && es[i].abbr == abbr && es[i].val.Equal(val) {
 		before = es[i].diff
 		es[i].diff += diff
 		if es[i].diff == 0 {
@@ -208,7 +256,7 @@ func (tr *trace) insert(val Row, t timely.Timestamp, diff int64, since timely.Ti
 	}
 	es = append(es, entry{})
 	copy(es[i+1:], es[i:])
-	es[i] = entry{val: val, time: t, diff: diff}
+	es[i] = entry{abbr: abbr, val: val, time: t, diff: diff}
 	tr.entries = es
 	if len(es) > chunkMax {
 		tr.big = newChunkList(es)
@@ -246,7 +294,7 @@ func (tr *trace) compact(s timely.Timestamp) int {
 		if e.time < s {
 			e.time = s
 		}
-		if n := len(out); n > 0 && out[n-1].time == e.time && out[n-1].val.Equal(e.val) {
+		if n := len(out); n > 0 && out[n-1].time == e.time && out[n-1].abbr == e.abbr && out[n-1].val.Equal(e.val) {
 			out[n-1].diff += e.diff
 			if out[n-1].diff == 0 {
 				out = out[:n-1]
@@ -470,7 +518,7 @@ func (tr *trace) read(t timely.Timestamp, fn func(val Row, mult int64)) {
 	for i := 0; i < len(es); {
 		j := i
 		var sum int64
-		for j < len(es) && es[j].val.Equal(es[i].val) {
+		for j < len(es) && es[j].abbr == es[i].abbr && es[j].val.Equal(es[i].val) {
 			if es[j].time <= t {
 				sum += es[j].diff
 			}

@@ -40,8 +40,14 @@ type chunkGroup struct {
 // groupMax bounds the chunks of one group.
 const groupMax = 256
 
-// cmpEntry orders an entry against (val, t).
-func cmpEntry(e *entry, val Row, t timely.Timestamp) int {
+// cmpEntry orders an entry against (val, t), abbr being rowAbbr(val).
+func cmpEntry(e *entry, abbr uint64, val Row, t timely.Timestamp) int {
+	if e.abbr != abbr {
+		if e.abbr < abbr {
+			return -1
+		}
+		return 1
+	}
 	if c := e.val.Compare(val); c != 0 {
 		return c
 	}
@@ -49,6 +55,12 @@ func cmpEntry(e *entry, val Row, t timely.Timestamp) int {
 }
 
 func cmpEntries(a, b entry) int {
+	if a.abbr != b.abbr {
+		if a.abbr < b.abbr {
+			return -1
+		}
+		return 1
+	}
 	if c := a.val.Compare(b.val); c != 0 {
 		return c
 	}
@@ -56,12 +68,12 @@ func cmpEntries(a, b entry) int {
 }
 
 // searchEntries returns the first index of es whose entry is at or after
-// (val, t).
-func searchEntries(es []entry, val Row, t timely.Timestamp) int {
+// (val, t), abbr being rowAbbr(val).
+func searchEntries(es []entry, abbr uint64, val Row, t timely.Timestamp) int {
 	lo, hi := 0, len(es)
 	for lo < hi {
 		m := int(uint(lo+hi) >> 1)
-		if cmpEntry(&es[m], val, t) < 0 {
+		if cmpEntry(&es[m], abbr, val, t) < 0 {
 			lo = m + 1
 		} else {
 			hi = m
@@ -92,11 +104,11 @@ func newChunkList(es []entry) *chunkList {
 
 // locate returns the chunk (val, t) belongs in: the last chunk whose first
 // entry is before it, or the first chunk.
-func (l *chunkList) locate(val Row, t timely.Timestamp) (g, c int) {
+func (l *chunkList) locate(abbr uint64, val Row, t timely.Timestamp) (g, c int) {
 	lo, hi := 0, len(l.groups)
 	for lo < hi {
 		m := int(uint(lo+hi) >> 1)
-		if cmpEntry(&l.groups[m].chunks[0][0], val, t) < 0 {
+		if cmpEntry(&l.groups[m].chunks[0][0], abbr, val, t) < 0 {
 			lo = m + 1
 		} else {
 			hi = m
@@ -107,7 +119,7 @@ func (l *chunkList) locate(val Row, t timely.Timestamp) (g, c int) {
 	lo, hi = 0, len(cs)
 	for lo < hi {
 		m := int(uint(lo+hi) >> 1)
-		if cmpEntry(&cs[m][0], val, t) < 0 {
+		if cmpEntry(&cs[m][0], abbr, val, t) < 0 {
 			lo = m + 1
 		} else {
 			hi = m
@@ -161,20 +173,21 @@ func (l *chunkList) insertChunk(g, c int, ch []entry) {
 	l.groups = slices.Insert(l.groups, g+1, right)
 }
 
-// insert adds diff to (val, t). It returns the change in the number of
-// entries and the multiplicity of val (over all its times) before.
-func (l *chunkList) insert(val Row, t timely.Timestamp, diff int64, since timely.Timestamp) (added int, before int64) {
-	g, c := l.locate(val, t)
+// insert adds diff to (val, t), abbr being rowAbbr(val). It returns the
+// change in the number of entries and the multiplicity of val (over all its
+// times) before.
+func (l *chunkList) insert(abbr uint64, val Row, t timely.Timestamp, diff int64, since timely.Timestamp) (added int, before int64) {
+	g, c := l.locate(abbr, val, t)
 	ch := l.groups[g].chunks[c]
-	i := searchEntries(ch, val, t)
+	i := searchEntries(ch, abbr, val, t)
 	if i == len(ch) {
-		if ng, nc, ok := l.nextChunk(g, c); ok && cmpEntry(&l.groups[ng].chunks[nc][0], val, t) == 0 {
+		if ng, nc, ok := l.nextChunk(g, c); ok && cmpEntry(&l.groups[ng].chunks[nc][0], abbr, val, t) == 0 {
 			g, c, i = ng, nc, 0
 			ch = l.groups[g].chunks[c]
 		}
 	}
-	before = l.mult(g, c, i, val)
-	if i < len(ch) && ch[i].time == t && ch[i].val.Equal(val) {
+	before = l.mult(g, c, i, abbr, val)
+	if i < len(ch) && ch[i].time == t && ch[i].abbr == abbr && ch[i].val.Equal(val) {
 		ch[i].diff += diff
 		if ch[i].diff != 0 {
 			return 0, before
@@ -192,7 +205,7 @@ func (l *chunkList) insert(val Row, t timely.Timestamp, diff int64, since timely
 	}
 	ch = append(ch, entry{})
 	copy(ch[i+1:], ch[i:])
-	ch[i] = entry{val: val, time: t, diff: diff}
+	ch[i] = entry{abbr: abbr, val: val, time: t, diff: diff}
 	l.groups[g].chunks[c] = ch
 	l.n++
 	added = 1
@@ -204,7 +217,7 @@ func (l *chunkList) insert(val Row, t timely.Timestamp, diff int64, since timely
 
 // mult sums the diffs of val's entries, which are adjacent to position i
 // of chunk (g, c) (on either side, possibly across chunk boundaries).
-func (l *chunkList) mult(g, c, i int, val Row) int64 {
+func (l *chunkList) mult(g, c, i int, abbr uint64, val Row) int64 {
 	var sum int64
 	for bg, bc, bi := g, c, i-1; ; bi-- {
 		if bi < 0 {
@@ -215,7 +228,7 @@ func (l *chunkList) mult(g, c, i int, val Row) int64 {
 			bi = len(l.groups[bg].chunks[bc]) - 1
 		}
 		e := &l.groups[bg].chunks[bc][bi]
-		if !e.val.Equal(val) {
+		if e.abbr != abbr || !e.val.Equal(val) {
 			break
 		}
 		sum += e.diff
@@ -229,7 +242,7 @@ func (l *chunkList) mult(g, c, i int, val Row) int64 {
 			fi = 0
 		}
 		e := &l.groups[fg].chunks[fc][fi]
-		if !e.val.Equal(val) {
+		if e.abbr != abbr || !e.val.Equal(val) {
 			break
 		}
 		sum += e.diff
@@ -272,7 +285,7 @@ func compactEntries(es []entry, since timely.Timestamp) []entry {
 		if e.time < since {
 			e.time = since
 		}
-		if n := len(out); n > 0 && out[n-1].time == e.time && out[n-1].val.Equal(e.val) {
+		if n := len(out); n > 0 && out[n-1].time == e.time && out[n-1].abbr == e.abbr && out[n-1].val.Equal(e.val) {
 			out[n-1].diff += e.diff
 			if out[n-1].diff == 0 {
 				out = out[:n-1]
@@ -308,13 +321,14 @@ func (l *chunkList) flatten(since timely.Timestamp) []entry {
 // value order.
 func (l *chunkList) read(t timely.Timestamp, fn func(val Row, mult int64)) {
 	var cur Row
+	var curAbbr uint64
 	var sum int64
 	have := false
 	for _, g := range l.groups {
 		for _, c := range g.chunks {
 			for k := range c {
 				e := &c[k]
-				if have && e.val.Equal(cur) {
+				if have && e.abbr == curAbbr && e.val.Equal(cur) {
 					if e.time <= t {
 						sum += e.diff
 					}
@@ -323,7 +337,7 @@ func (l *chunkList) read(t timely.Timestamp, fn func(val Row, mult int64)) {
 				if have && sum != 0 {
 					fn(cur, sum)
 				}
-				cur, sum, have = e.val, 0, true
+				cur, curAbbr, sum, have = e.val, e.abbr, 0, true
 				if e.time <= t {
 					sum = e.diff
 				}

@@ -38,8 +38,10 @@
 //   - Incremental evaluation (dataflow.go and one file per operator) and
 //     arrangements (arrangement.go: traces indexed by key hash in an
 //     open-addressing table, trace_table.go; a key's long history is kept
-//     in sorted chunks, chunks.go; the output arrangement's keys in key
-//     order once a peek reads it in order, arrangement_order.go); peeks
+//     in sorted chunks, chunks.go, whose entries carry an abbreviation of
+//     their value so searches rarely follow a row pointer; the output
+//     arrangement's keys in key order once a peek reads it in order,
+//     arrangement_order.go); peeks
 //     (peek.go; orders sorted by abbreviated keys, sort_order.go); Evaluate
 //     and EvaluateAt, the from-scratch reference (evaluate.go).
 //
