@@ -132,9 +132,17 @@ func describeConnError(addr string, err error, withTLS bool) string {
 	msg := err.Error()
 	tlsProblem := strings.Contains(msg, "tls:") || strings.Contains(msg, "x509:") ||
 		strings.Contains(msg, "authentication handshake failed")
+	// In TLS 1.3 the client's side of the handshake ends before the node
+	// has checked the client's certificate: a node that refuses it closes
+	// the connection, and the client may read that as a plain EOF instead
+	// of the node's alert.
+	closedAfterHandshake := strings.Contains(msg, "server preface") || strings.Contains(msg, "EOF") ||
+		strings.Contains(msg, "connection reset")
 	switch {
 	case withTLS && tlsProblem:
 		return fmt.Sprintf("mutual TLS with the node at %s failed: %v (check that the node's and the client's certificates come from the CA the other trusts, and name the address dialed)", addr, msg)
+	case withTLS && closedAfterHandshake:
+		return fmt.Sprintf("mutual TLS with the node at %s failed: the node closed the connection after the handshake: %v (does the node trust the CA that signed this client's certificate?)", addr, msg)
 	case !withTLS && !strings.Contains(msg, "connection refused"):
 		return fmt.Sprintf("the node at %s closed the connection: %v (does it require mutual TLS? pass --cacert, --cert and --key, or client.WithTLS)", addr, msg)
 	}
