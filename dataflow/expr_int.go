@@ -78,6 +78,22 @@ func (e *intArithExpr) evalInt(row Row) (int64, bool, error) {
 	if err != nil || null {
 		return 0, null, err
 	}
+	// The cases that cannot fail, inline; the others (and the errors) by
+	// way of intArith, which the boxed path shares.
+	switch e.op {
+	case messages.BinaryOp_BINARY_OP_ADD:
+		if r := a + b; (a^r)&(b^r) >= 0 { // no overflow: r has a's or b's sign
+			return r, false, nil
+		}
+	case messages.BinaryOp_BINARY_OP_SUB:
+		if r := a - b; (a^b)&(a^r) >= 0 {
+			return r, false, nil
+		}
+	case messages.BinaryOp_BINARY_OP_MOD:
+		if b != 0 && b != -1 {
+			return a % b, false, nil
+		}
+	}
 	d, err := intArith(e.op, e.name, a, b)
 	return d.AsInt64(), false, err
 }
