@@ -148,7 +148,7 @@ func (d *Dataflow) instantiate(n *node) *instance {
 	case kindConstant:
 		inst.op = &constantOp{rows: n.constRows, asOf: d.config.AsOf}
 	case kindFilter:
-		inst.op = &filterOp{preds: n.exprs}
+		inst.op = &filterOp{preds: n.exprs, vec: vectorizable(n.exprs)}
 	case kindMap:
 		inst.op = &mapOp{exprs: n.exprs}
 	case kindProject:
