@@ -57,13 +57,19 @@ type Dataflow struct {
 
 type input struct {
 	schema   Schema
+	want     []Type // each column's type, for the fast check in Push
 	frontier timely.Frontier
-	pending  []Update
-	// take and rows are advance's buffers for the updates it takes and the
-	// batch it hands the operators, reused from call to call (no operator
-	// keeps a batch's slice past its step).
-	take []Update
-	rows []rowDiff
+	// pending holds the updates not yet processed as two parallel slices:
+	// rows (each with its diff) and times. Push appends to both; when every
+	// pending update is ready and the times are in order (the common case),
+	// advance hands the operators subslices of rows without copying them.
+	pending []rowDiff
+	times   []timely.Timestamp
+	// take and takeTimes are advance's buffers for the updates it takes
+	// when only some are ready or their times are out of order, reused from
+	// call to call (no operator keeps a batch's slice past its step).
+	take      []rowDiff
+	takeTimes []timely.Timestamp
 }
 
 // NewDataflow instantiates plan. The dataflow's output frontier starts at
@@ -90,7 +96,8 @@ func NewDataflow(plan *Plan, config Config) *Dataflow {
 	d.errors.Compact(timely.At(config.AsOf))
 	d.root = d.instantiate(plan.root)
 	for _, id := range plan.sources {
-		d.inputs[id] = &input{schema: sourceSchema(plan.root, id), frontier: timely.Minimum()}
+		schema := sourceSchema(plan.root, id)
+		d.inputs[id] = &input{schema: schema, want: schema.types(), frontier: timely.Minimum()}
 	}
 	d.advance()
 	return d
@@ -141,7 +148,7 @@ func (d *Dataflow) instantiate(n *node) *instance {
 	case kindConstant:
 		inst.op = &constantOp{rows: n.constRows, asOf: d.config.AsOf}
 	case kindFilter:
-		inst.op = &filterOp{preds: n.exprs}
+		inst.op = &filterOp{preds: n.exprs, vec: vectorizable(n.exprs)}
 	case kindMap:
 		inst.op = &mapOp{exprs: n.exprs}
 	case kindProject:
@@ -257,23 +264,26 @@ func (d *Dataflow) Push(source timely.GlobalId, updates []Update) error {
 		if !in.frontier.Admits(u.Time) {
 			return fmt.Errorf("%w: update %d of %s is at %d, the source's frontier is %s", ErrNotAdmitted, i, source, u.Time, in.frontier)
 		}
-		if err := in.schema.Validate(u.Row); err != nil {
-			return fmt.Errorf("update %d of %s: %w", i, source, err)
+		if !rowMatches(in.want, u.Row) {
+			if err := in.schema.Validate(u.Row); err != nil {
+				return fmt.Errorf("update %d of %s: %w", i, source, err)
+			}
 		}
 		plain = plain && u.Diff != 0 && u.Time >= d.config.AsOf
 	}
-	if plain {
-		in.pending = append(in.pending, updates...)
-		return nil
-	}
+	in.pending = slices.Grow(in.pending, len(updates))
+	in.times = slices.Grow(in.times, len(updates))
 	for _, u := range updates {
-		if u.Diff == 0 {
-			continue
+		if !plain {
+			if u.Diff == 0 {
+				continue
+			}
+			if u.Time < d.config.AsOf {
+				u.Time = d.config.AsOf
+			}
 		}
-		if u.Time < d.config.AsOf {
-			u.Time = d.config.AsOf
-		}
-		in.pending = append(in.pending, u)
+		in.pending = append(in.pending, rowDiff{row: u.Row, diff: u.Diff})
+		in.times = append(in.times, u.Time)
 	}
 	return nil
 }
@@ -310,7 +320,7 @@ func (d *Dataflow) advance() {
 	if !d.upper.LessThan(meet) {
 		return
 	}
-	ready := map[timely.GlobalId][]Update{}
+	ready := map[timely.GlobalId]readyRows{}
 	var times []timely.Timestamp
 	seen := map[timely.Timestamp]bool{}
 	if !d.started {
@@ -319,37 +329,21 @@ func (d *Dataflow) advance() {
 		seen[d.config.AsOf] = true
 	}
 	for id, in := range d.inputs {
-		keep := in.pending[:0]
-		take := in.take[:0]
+		r, ok := in.takeReady(meet)
+		if !ok {
+			continue
+		}
+		ready[id] = r
 		last, any := timely.Timestamp(0), false // the last time seen: updates come in runs of one time
-		for _, u := range in.pending {
-			if meet.Admits(u.Time) {
-				keep = append(keep, u)
+		for _, t := range r.times {
+			if any && t == last {
 				continue
 			}
-			take = append(take, u)
-			if any && u.Time == last {
-				continue
+			last, any = t, true
+			if !seen[t] {
+				seen[t] = true
+				times = append(times, t)
 			}
-			last, any = u.Time, true
-			if !seen[u.Time] {
-				seen[u.Time] = true
-				times = append(times, u.Time)
-			}
-		}
-		for i := len(keep); i < len(in.pending); i++ {
-			in.pending[i] = Update{}
-		}
-		in.pending = keep
-		in.take = take
-		if len(take) > 0 {
-			// Operators take unconsolidated batches (each applies a row's
-			// updates one at a time), so the updates are only split by
-			// time, not sorted by row; TakeOutput consolidates the output.
-			if !slices.IsSortedFunc(take, byTime) {
-				slices.SortStableFunc(take, byTime)
-			}
-			ready[id] = take
 		}
 	}
 	sort.Slice(times, func(i, j int) bool { return times[i] < times[j] })
@@ -370,23 +364,17 @@ func (d *Dataflow) advance() {
 		if len(times) > 0 && times[0] == t {
 			times = times[1:]
 		}
-		for id, us := range ready {
+		for id, r := range ready {
 			n := 0
-			for n < len(us) && us[n].Time == t {
+			for n < len(r.times) && r.times[n] == t {
 				n++
 			}
 			if n == 0 {
 				delete(d.current, id)
 				continue
 			}
-			in := d.inputs[id]
-			rows := in.rows[:0]
-			for _, u := range us[:n] {
-				rows = append(rows, rowDiff{row: u.Row, diff: u.Diff})
-			}
-			in.rows = rows
-			d.current[id] = batch{rows: rows}
-			ready[id] = us[n:]
+			d.current[id] = batch{rows: r.rows[:n:n]}
+			ready[id] = readyRows{rows: r.rows[n:], times: r.times[n:]}
 		}
 		d.emit(t, d.eval(d.root, t))
 	}
@@ -394,20 +382,82 @@ func (d *Dataflow) advance() {
 		delete(d.current, id)
 	}
 	for _, in := range d.inputs {
-		clear(in.take) // release the rows
-		clear(in.rows)
-		// Keep buffers the size of an ordinary batch, not of a backfill.
-		if cap(in.take) > maxKeptBuffer {
-			in.take = nil
-		}
-		if cap(in.rows) > maxKeptBuffer {
-			in.rows = nil
-		}
-		if len(in.pending) == 0 && cap(in.pending) > maxKeptBuffer {
-			in.pending = nil
-		}
+		in.release()
 	}
 	d.upper = meet
+}
+
+// readyRows are an input's updates ready to process, in order of time:
+// rows[i] is at times[i].
+type readyRows struct {
+	rows  []rowDiff
+	times []timely.Timestamp
+}
+
+// takeReady returns the pending updates whose times the meet no longer
+// admits, in order of time, keeping the others pending. When all pending
+// updates are ready and in order it returns the pending slices themselves
+// (release empties them afterwards); otherwise it copies the ready ones
+// into the take buffers.
+func (in *input) takeReady(meet timely.Frontier) (readyRows, bool) {
+	if len(in.pending) == 0 {
+		return readyRows{}, false
+	}
+	all, sorted := true, true
+	for i, t := range in.times {
+		if meet.Admits(t) {
+			all = false
+			break
+		}
+		if i > 0 && t < in.times[i-1] {
+			sorted = false
+		}
+	}
+	if all && sorted {
+		r := readyRows{rows: in.pending, times: in.times}
+		in.pending, in.take = in.take[:0], in.pending
+		in.times, in.takeTimes = in.takeTimes[:0], in.times
+		return r, true
+	}
+	// Operators take unconsolidated batches (each applies a row's updates
+	// one at a time), so the updates are only split by time, not sorted by
+	// row; TakeOutput consolidates the output.
+	var take []Update
+	keep := 0
+	for i, t := range in.times {
+		if meet.Admits(t) {
+			in.pending[keep], in.times[keep] = in.pending[i], t
+			keep++
+			continue
+		}
+		take = append(take, Update{Row: in.pending[i].row, Time: t, Diff: in.pending[i].diff})
+	}
+	clear(in.pending[keep:])
+	in.pending, in.times = in.pending[:keep], in.times[:keep]
+	if len(take) == 0 {
+		return readyRows{}, false
+	}
+	slices.SortStableFunc(take, byTime)
+	rows, times := in.take[:0], in.takeTimes[:0]
+	for _, u := range take {
+		rows = append(rows, rowDiff{row: u.Row, diff: u.Diff})
+		times = append(times, u.Time)
+	}
+	in.take, in.takeTimes = rows, times
+	return readyRows{rows: rows, times: times}, true
+}
+
+// release drops the taken rows and keeps buffers the size of an ordinary
+// batch, not of a backfill.
+func (in *input) release() {
+	clear(in.take)
+	in.take, in.takeTimes = in.take[:0], in.takeTimes[:0]
+	if cap(in.take) > maxKeptBuffer {
+		in.take, in.takeTimes = nil, nil
+	}
+	if len(in.pending) == 0 && cap(in.pending) > maxKeptBuffer {
+		in.pending, in.times = nil, nil
+	}
 }
 
 // nextScheduled returns the earliest time any temporal filter has updates

@@ -35,7 +35,10 @@
 //     and integer sums and averages also arranges nothing when its input is
 //     non-negative by construction (the output of a Reduce, TopK or
 //     Distinct, and what Filter, Map, Project, Union and Join make of it).
-//   - Incremental evaluation (dataflow.go and one file per operator) and
+//   - Incremental evaluation (dataflow.go and one file per operator: Push
+//     type checks a batch before keeping any of it, a batch whose updates
+//     are all ready reaches the operators without being copied, and a
+//     filter of int comparisons runs a batch at a time, expr_vec.go) and
 //     arrangements (arrangement.go: traces indexed by key hash in an
 //     open-addressing table, trace_table.go; a key's long history is kept
 //     in sorted chunks, chunks.go, whose entries carry an abbreviation of

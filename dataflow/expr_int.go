@@ -1,8 +1,6 @@
 package dataflow
 
 import (
-	"cmp"
-
 	"github.com/arbor-db/arbor/messages"
 )
 
@@ -42,15 +40,31 @@ func intOperands(l, r *Expr) (intScalar, intScalar, bool) {
 
 // evalInts evaluates two int operands, left first; null when either is.
 func evalInts(l, r intScalar, row Row) (a, b int64, null bool, err error) {
-	a, an, err := l.evalInt(row)
+	a, an, err := evalInt(l, row)
 	if err != nil {
 		return 0, 0, false, err
 	}
-	b, bn, err := r.evalInt(row)
+	b, bn, err := evalInt(r, row)
 	if err != nil {
 		return 0, 0, false, err
 	}
 	return a, b, an || bn, nil
+}
+
+// evalInt evaluates one int operand. Columns and literals, the common
+// leaves, are read here directly instead of through an interface call.
+func evalInt(s intScalar, row Row) (int64, bool, error) {
+	switch o := s.(type) {
+	case *columnExpr:
+		if o.idx >= len(row) {
+			return o.evalInt(row) // the error
+		}
+		d := &row[o.idx]
+		return d.AsInt64(), d.typ == 0, nil
+	case *literalExpr:
+		return o.d.AsInt64(), o.d.typ == 0, nil
+	}
+	return s.evalInt(row)
 }
 
 // intArithExpr is arithExpr over unboxed int64 operands.
@@ -63,6 +77,22 @@ func (e *intArithExpr) evalInt(row Row) (int64, bool, error) {
 	a, b, null, err := evalInts(e.li, e.ri, row)
 	if err != nil || null {
 		return 0, null, err
+	}
+	// The cases that cannot fail, inline; the others (and the errors) by
+	// way of intArith, which the boxed path shares.
+	switch e.op {
+	case messages.BinaryOp_BINARY_OP_ADD:
+		if r := a + b; (a^r)&(b^r) >= 0 { // no overflow: r has a's or b's sign
+			return r, false, nil
+		}
+	case messages.BinaryOp_BINARY_OP_SUB:
+		if r := a - b; (a^b)&(a^r) >= 0 {
+			return r, false, nil
+		}
+	case messages.BinaryOp_BINARY_OP_MOD:
+		if b != 0 && b != -1 {
+			return a % b, false, nil
+		}
 	}
 	d, err := intArith(e.op, e.name, a, b)
 	return d.AsInt64(), false, err
@@ -83,23 +113,32 @@ type intCompareExpr struct {
 }
 
 func (e *intCompareExpr) eval(row Row) (Datum, error) {
-	a, b, null, err := evalInts(e.li, e.ri, row)
+	ok, null, err := e.test(row)
 	if err != nil || null {
 		return Datum{}, err
 	}
-	c := cmp.Compare(a, b)
+	return Bool(ok), nil
+}
+
+// test evaluates the comparison without building a Datum: its truth, or
+// null, or the error. Filters call it directly.
+func (e *intCompareExpr) test(row Row) (ok, null bool, err error) {
+	a, b, null, err := evalInts(e.li, e.ri, row)
+	if err != nil || null {
+		return false, null, err
+	}
 	switch e.op {
 	case messages.BinaryOp_BINARY_OP_EQ:
-		return Bool(c == 0), nil
+		return a == b, false, nil
 	case messages.BinaryOp_BINARY_OP_NE:
-		return Bool(c != 0), nil
+		return a != b, false, nil
 	case messages.BinaryOp_BINARY_OP_LT:
-		return Bool(c < 0), nil
+		return a < b, false, nil
 	case messages.BinaryOp_BINARY_OP_LE:
-		return Bool(c <= 0), nil
+		return a <= b, false, nil
 	case messages.BinaryOp_BINARY_OP_GT:
-		return Bool(c > 0), nil
+		return a > b, false, nil
 	default:
-		return Bool(c >= 0), nil
+		return a >= b, false, nil
 	}
 }

@@ -134,10 +134,7 @@ func (f *Finishing) Apply(rows []Row) []Row {
 func (f *Finishing) applyDiffs(rds []rowDiff, maxRows int64, inOrder bool) ([]Row, error) {
 	var s *orderSorter
 	if len(f.order) > 0 && !inOrder {
-		s = newOrderSorter(f.order, len(rds))
-		for _, rd := range rds {
-			s.add(rd)
-		}
+		s = newOrderSorter(f.order, rds)
 	}
 	return f.finish(rds, s, maxRows)
 }
@@ -168,8 +165,15 @@ func (f *Finishing) finish(rds []rowDiff, s *orderSorter, maxRows int64) ([]Row,
 		room = f.limit
 	}
 	var total int64
+	ones := true
 	for _, r := range rds {
 		total += r.diff
+		ones = ones && r.diff == 1
+	}
+	if s != nil && ones && skip == 0 && room >= total && total <= maxRows {
+		// Every row once, all of them: copy them out in order in tight
+		// loops, no call per row.
+		return s.appendRows(make([]Row, 0, total)), nil
 	}
 	// Size the result for the common case of multiplicity one; larger
 	// multiplicities grow it (and a result over maxRows fails first).
@@ -290,25 +294,16 @@ func (d *Dataflow) Peek(spec PeekSpec) ([]Row, error) {
 	// Read with the buffer sized to what the arrangement holds. The values
 	// of one key, and the whole arrangement read in key order when the key
 	// is a prefix of the row, come in row order and need no sort.
-	// A peek in another order hands the rows to a sorter as they are read,
-	// which abbreviates each while it is in cache. A full read walks the
-	// key order when there is one (a slice walk, cheaper than the hash
-	// table's).
+	// A peek in another order hands the rows to a sorter once they are
+	// read. A full read walks the key order when there is one (a slice
+	// walk, cheaper than the hash table's).
 	_, entries := d.output.Len()
 	if spec.Key != nil {
 		entries = 0
 	}
-	var read []rowDiff
-	var sorter *orderSorter
-	var collect func(val Row, mult int64)
-	if ordered && !byPrefix && spec.MFP == nil {
-		sorter = newOrderSorter(fin.order, entries)
-		collect = func(val Row, mult int64) { sorter.add(rowDiff{row: val, diff: mult}) }
-	} else {
-		read = make([]rowDiff, 0, entries)
-		collect = func(val Row, mult int64) { read = append(read, rowDiff{row: val, diff: mult}) }
-	}
-	collectKV := func(_, val Row, mult int64) { collect(val, mult) }
+	read := make([]rowDiff, 0, entries)
+	collect := func(val Row, mult int64) { read = append(read, rowDiff{row: val, diff: mult}) }
+	collectKV := func(_, val Row, mult int64) { read = append(read, rowDiff{row: val, diff: mult}) }
 	var err error
 	sorted := false
 	switch {
@@ -324,8 +319,10 @@ func (d *Dataflow) Peek(spec PeekSpec) ([]Row, error) {
 	if err != nil {
 		return nil, err
 	}
-	if sorter != nil {
-		read = sorter.rds
+	// A peek in another order hands the rows to a sorter once read.
+	var sorter *orderSorter
+	if ordered && !byPrefix && spec.MFP == nil {
+		sorter = newOrderSorter(fin.order, read)
 	}
 	if rowOrder && !sorted && len(d.Schema()) > 0 {
 		sortRowDiffs(read, rowOrderColumns) // rows are distinct

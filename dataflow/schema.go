@@ -85,3 +85,29 @@ func (s Schema) String() string {
 	}
 	return "(" + strings.Join(parts, ", ") + ")"
 }
+
+// types returns each column's type.
+func (s Schema) types() []Type {
+	t := make([]Type, len(s))
+	for i, c := range s {
+		t[i] = c.Type
+	}
+	return t
+}
+
+// rowMatches is Validate's fast path: it reports whether row has want's
+// arity and every datum has its column's type (want is Schema.types). One
+// comparison per datum, no column descriptions read. A false answer only
+// means Validate must look closer: a null in a nullable column is valid but
+// does not match.
+func rowMatches(want []Type, row Row) bool {
+	if len(row) != len(want) {
+		return false
+	}
+	for i := range row {
+		if row[i].typ != want[i] {
+			return false
+		}
+	}
+	return true
+}

@@ -51,14 +51,15 @@ type abbreviated struct {
 	i  int32
 }
 
-// orderSorter collects rows and puts them in an order (compareBy). Rows
-// are abbreviated as they are added, while the row is in cache.
+// orderSorter puts rows in an order (compareBy). It abbreviates every row
+// in one tight loop over the rows, which touches each row's first order
+// column once and lets the processor overlap those (mostly cache-missing)
+// reads.
 type orderSorter struct {
 	order []orderColumn
-	rds   []rowDiff     // every row added, in the order added
+	rds   []rowDiff     // every row, in the order given
 	nulls []rowDiff     // the rows whose first order column is null
 	keyed []abbreviated // the others
-	typ   Type          // of the first order column's non-null datums
 	// mixed: the first order column holds datums of several types (not
 	// possible for rows of one schema), which abbreviations cannot order;
 	// then keyed holds every row with abbreviation 0 and nulls none, so
@@ -66,41 +67,44 @@ type orderSorter struct {
 	mixed bool
 }
 
-// newOrderSorter returns a sorter for about n rows.
-func newOrderSorter(order []orderColumn, n int) *orderSorter {
-	return &orderSorter{order: order, rds: make([]rowDiff, 0, n), keyed: make([]abbreviated, 0, n)}
-}
-
-// add collects one row.
-func (s *orderSorter) add(rd rowDiff) {
-	i := int32(len(s.rds))
-	s.rds = append(s.rds, rd)
-	if s.mixed {
-		s.keyed = append(s.keyed, abbreviated{i: i})
-		return
-	}
-	o := s.order[0]
-	d := &rd.row[o.col]
-	if d.typ == 0 {
-		s.nulls = append(s.nulls, rd)
-		return
-	}
-	if s.typ == 0 {
-		s.typ = d.typ
-	} else if d.typ != s.typ {
-		s.mixed = true
-		s.nulls = nil
-		s.keyed = s.keyed[:0]
-		for j := range s.rds {
-			s.keyed = append(s.keyed, abbreviated{i: int32(j)})
+// newOrderSorter returns a sorter of rds, which it keeps (and does not
+// modify): the caller must not modify rds while it uses the sorter.
+func newOrderSorter(order []orderColumn, rds []rowDiff) *orderSorter {
+	s := &orderSorter{order: order, rds: rds, keyed: make([]abbreviated, 0, len(rds))}
+	o := order[0]
+	var typ Type // of the first order column's non-null datums
+	for i := range rds {
+		if t := rds[i].row[o.col].typ; t != 0 {
+			typ = t
+			break
 		}
-		return
 	}
-	ab := abbrev(*d)
+	var flip uint64
 	if o.desc {
-		ab = ^ab
+		flip = math.MaxUint64
 	}
-	s.keyed = append(s.keyed, abbreviated{ab: ab, i: i})
+	keyed := s.keyed
+	for i := range rds {
+		d := &rds[i].row[o.col]
+		switch {
+		case d.typ == TypeInt64 && typ == TypeInt64: // the common case, inline
+			keyed = append(keyed, abbreviated{ab: d.bits ^ 1<<63 ^ flip, i: int32(i)})
+		case d.typ == typ:
+			keyed = append(keyed, abbreviated{ab: abbrev(*d) ^ flip, i: int32(i)})
+		case d.typ == 0:
+			s.nulls = append(s.nulls, rds[i])
+		default:
+			s.mixed, s.nulls = true, nil
+			keyed = keyed[:0]
+			for j := range rds {
+				keyed = append(keyed, abbreviated{i: int32(j)})
+			}
+			s.keyed = keyed
+			return s
+		}
+	}
+	s.keyed = keyed
+	return s
 }
 
 func (s *orderSorter) cmp(a, b abbreviated) int {
@@ -135,6 +139,27 @@ func (s *orderSorter) each(fn func(rd rowDiff) bool) {
 			}
 		}
 	}
+}
+
+// appendRows appends the rows kept (after sort or first) to out, in order,
+// one copy each whatever their multiplicity.
+func (s *orderSorter) appendRows(out []Row) []Row {
+	last := s.order[0].nullsLast
+	if !last {
+		for i := range s.nulls {
+			out = append(out, s.nulls[i].row)
+		}
+	}
+	rds := s.rds
+	for _, k := range s.keyed {
+		out = append(out, rds[k.i].row)
+	}
+	if last {
+		for i := range s.nulls {
+			out = append(out, s.nulls[i].row)
+		}
+	}
+	return out
 }
 
 // sort puts every row in order: the keyed ones by abbreviation with a
@@ -268,10 +293,7 @@ func sortRowDiffs(rds []rowDiff, order []orderColumn) {
 	if len(order) == 0 || len(rds) < 2 {
 		return
 	}
-	s := newOrderSorter(order, len(rds))
-	for _, rd := range rds {
-		s.add(rd)
-	}
+	s := newOrderSorter(order, rds)
 	s.sort()
 	copy(rds, s.sorted())
 }
@@ -280,10 +302,7 @@ func sortRowDiffs(rds []rowDiff, order []orderColumn) {
 // the order (all of the last row's copies, even past k), sorted by the
 // order (see orderSorter.first).
 func firstRowDiffs(rds []rowDiff, order []orderColumn, k int64) []rowDiff {
-	s := newOrderSorter(order, len(rds))
-	for _, rd := range rds {
-		s.add(rd)
-	}
+	s := newOrderSorter(order, rds)
 	s.first(k)
 	return s.sorted()
 }
