@@ -26,22 +26,32 @@ import (
 // catalogStartTimeout bounds opening the catalog at start.
 const catalogStartTimeout = 30 * time.Second
 
-// catalogSpec is a parsed --catalog: empty Endpoints means the embedded
-// Pebble store under the data dir.
-type catalogSpec struct {
+// etcdSpec is a parsed etcd URL flag (--catalog, --storage): empty
+// Endpoints means the embedded Pebble store under the data dir.
+type etcdSpec struct {
 	Endpoints []string
 	Prefix    string
 }
 
+// catalogSpec is a parsed --catalog.
+type catalogSpec = etcdSpec
+
 // parseCatalogSpec parses "" (embedded Pebble) or
 // "etcd://host:port[,host:port...]/prefix".
 func parseCatalogSpec(s string) (catalogSpec, error) {
+	return parseEtcdSpec("catalog", s)
+}
+
+// parseEtcdSpec parses the value s of --flag: "" (embedded Pebble) or
+// "etcd://host:port[,host:port...]/prefix" (prefix /arbor by default),
+// whose keys go under <prefix>/<flag>.
+func parseEtcdSpec(flag, s string) (etcdSpec, error) {
 	if s == "" {
-		return catalogSpec{}, nil
+		return etcdSpec{}, nil
 	}
 	u, err := url.Parse(s)
 	if err != nil || u.Scheme != "etcd" || u.Host == "" {
-		return catalogSpec{}, fmt.Errorf("%w: --catalog %q: want etcd://host:port/prefix (or nothing for Pebble under the data dir)", ErrBadConfig, s)
+		return etcdSpec{}, fmt.Errorf("%w: --%s %q: want etcd://host:port/prefix (or nothing for Pebble under the data dir)", ErrBadConfig, flag, s)
 	}
 	prefix := strings.TrimRight(u.Path, "/")
 	if prefix == "" {
@@ -51,7 +61,7 @@ func parseCatalogSpec(s string) (catalogSpec, error) {
 	for _, h := range strings.Split(u.Host, ",") {
 		endpoints = append(endpoints, "http://"+h)
 	}
-	return catalogSpec{Endpoints: endpoints, Prefix: prefix + "/catalog"}, nil
+	return etcdSpec{Endpoints: endpoints, Prefix: prefix + "/" + flag}, nil
 }
 
 // nodeCatalog is what the node holds open for its catalog.

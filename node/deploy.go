@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
-	"strings"
 	"sync"
 	"time"
 
@@ -40,28 +38,10 @@ const promoteTimeout = 30 * time.Second
 
 // storageSpec is a parsed --storage: empty Endpoints means Pebble under the
 // data dir.
-type storageSpec struct {
-	Endpoints []string
-	Prefix    string
-}
+type storageSpec = etcdSpec
 
 func parseStorageSpec(s string) (storageSpec, error) {
-	if s == "" {
-		return storageSpec{}, nil
-	}
-	u, err := url.Parse(s)
-	if err != nil || u.Scheme != "etcd" || u.Host == "" {
-		return storageSpec{}, fmt.Errorf("%w: --storage %q: want etcd://host:port/prefix (or nothing for Pebble under the data dir)", ErrBadConfig, s)
-	}
-	prefix := strings.TrimRight(u.Path, "/")
-	if prefix == "" {
-		prefix = "/arbor"
-	}
-	var endpoints []string
-	for _, h := range strings.Split(u.Host, ",") {
-		endpoints = append(endpoints, "http://"+h)
-	}
-	return storageSpec{Endpoints: endpoints, Prefix: prefix + "/storage"}, nil
+	return parseEtcdSpec("storage", s)
 }
 
 // validateDeploy checks --storage and --read-only: a read-only node
