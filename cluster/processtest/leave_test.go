@@ -35,11 +35,18 @@ func TestGracefulLeaveReplaces(t *testing.T) {
 	v = waitView(t, ctx, cl, replaceTimeout, victim+" placed again and hydrated", replacedOn("c", victim, rs[victim].Incarnation, leaving.Name()))
 	t.Logf("%s re-placed on %s and hydrated %s after %s was told to stop; peeks meanwhile: %s",
 		victim, replicasOf(v, "c")[victim].Node, time.Since(start).Round(time.Millisecond), leaving.Name(), peeks())
-	for _, m := range v.Members {
-		if m.Name == leaving.Name() && m.State == "up" {
-			t.Errorf("%s still up in the view after it left: %+v", leaving.Name(), m)
+	// Re-placement can beat the membership view: the replica fails when
+	// its runtime's endpoint closes, while the view learns of the leave at
+	// the provider's next poll. The view must still catch up, within the
+	// member timeout.
+	waitView(t, ctx, cl, convergeTimeout, leaving.Name()+" shown departed", func(v client.NodesView) bool {
+		for _, m := range v.Members {
+			if m.Name == leaving.Name() && m.State == "up" {
+				return false
+			}
 		}
-	}
+		return true
+	})
 	insert(t, ctx, cl, o, 30, 40)
 	waitPeek(t, ctx, cl, "items_v", o, 30*time.Second)
 
