@@ -124,6 +124,11 @@ func (a *runtimeActor) connect(ctx actor.Context) {
 	}
 	a.carried.controller, a.carried.epoch = a.controller, a.conn.Epoch()
 	a.book.Reset()
+	early := a.early
+	a.early = nil
+	for _, err := range early {
+		a.sendStatus(ctx, nil, err)
+	}
 }
 
 // apply carries out a command the core let through.

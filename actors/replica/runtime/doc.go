@@ -59,7 +59,9 @@
 // A refused change-data subscription is reported (ComputeStatus error
 // naming no collection) and asked again after a backoff on the clock, at
 // most Config.SubscribeRetries times, then ErrSubscriptionLost
-// (subscription.go); the runtime does not fail on it.
+// (subscription.go); the runtime does not fail on it. A refusal that
+// comes before the first Hello is kept (the last few) and reported to the
+// first controller that connects.
 //
 // Reports: ComputeFrontiers carries an export's write frontier (its flow's
 // committed checkpoint), input frontier (how far its inputs were read) and

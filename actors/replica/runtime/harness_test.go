@@ -198,6 +198,9 @@ type options struct {
 	outputs string
 	// logger, when set, is the runtime's logger (quiet otherwise).
 	logger *slog.Logger
+	// noConnect: startRuntime spawns the runtime and sends no Hello; the
+	// test calls connect.
+	noConnect bool
 }
 
 func (h *harness) logger() *slog.Logger {
@@ -305,7 +308,9 @@ func (h *harness) startRuntime() {
 	})
 	require.NoError(h.t, err)
 	h.runtime = h.sys.Root.Spawn(props)
-	h.connect()
+	if !h.opts.noConnect {
+		h.connect()
+	}
 }
 
 // connect opens a connection at the next incarnation: Hello (sent with

@@ -79,6 +79,10 @@ type runtimeActor struct {
 	// guarded by the actor
 	conn       *Connection
 	controller *actor.PID // sender of the current epoch's Hello
+	// early holds runtime-level status errors raised before any
+	// controller connected (a storage refusal can beat the first Hello);
+	// the first connection gets them. At most maxEarlyStatus, the latest.
+	early []error
 	config     *messages.ComputeInstanceConfig
 	params     map[string]string
 	// staleLogged: kinds of stale commands already logged
@@ -384,9 +388,24 @@ func (a *runtimeActor) respond(ctx actor.Context, r *messages.ComputeResponse) {
 	ctx.Send(a.controller, r)
 }
 
+// maxEarlyStatus bounds the status errors kept for the first controller.
+const maxEarlyStatus = 8
+
 // status reports a failure: of collection id, or of the runtime (nil).
 func (a *runtimeActor) status(ctx actor.Context, id *timely.GlobalId, err error) {
 	a.cfg.Logger.Warn("replica runtime error", "collection", id, "err", err)
+	if a.controller == nil && id == nil && a.conn.Epoch() == (Epoch{}) {
+		if len(a.early) == maxEarlyStatus {
+			a.early = a.early[1:]
+		}
+		a.early = append(a.early, err)
+		return
+	}
+	a.sendStatus(ctx, id, err)
+}
+
+// sendStatus sends a status error to the controller.
+func (a *runtimeActor) sendStatus(ctx actor.Context, id *timely.GlobalId, err error) {
 	st := &messages.ComputeStatus{Error: messages.ErrorToWire(err)}
 	if id != nil {
 		st.Failed = messages.FromGlobalId(*id)

@@ -1,6 +1,8 @@
 package runtime_test
 
 import (
+	"log/slog"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -77,4 +79,25 @@ func TestSubscriptionLost(t *testing.T) {
 	require.ErrorIs(t, err, messages.ErrUnavailable)
 	clk.Advance(time.Hour)
 	require.EqualValues(t, 2, attempts.Load(), "no attempt after the last retry")
+}
+
+// TestRefusalBeforeHelloReachesTheController: storage refuses the
+// runtime's subscription before any controller has connected. The
+// runtime keeps the status error and gives it to the first controller,
+// which would otherwise never learn why its replica does not advance.
+func TestRefusalBeforeHelloReachesTheController(t *testing.T) {
+	clk := testkit.NewManualClock()
+	var attempts atomic.Int64
+	logs := &lockedBuffer{}
+	h := newHarness(t, options{workers: 1, clock: clk, noConnect: true, logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelWarn})),
+		intercept: refuseSubscribes(&attempts, func(n int64) bool { return n <= 1 })})
+	testkit.Eventually(t, func() bool { return strings.Contains(logs.String(), "attempt 1 of 6") }, wait, "the runtime took the first refusal")
+	h.connect()
+	testkit.Eventually(t, func() bool { return len(h.events.runtimeErrors()) == 1 }, wait, "the refusal reported to the controller")
+	err := h.events.runtimeErrors()[0]
+	require.ErrorIs(t, err, messages.ErrBackend)
+	require.Contains(t, err.Error(), "attempt 1 of 6")
+	clk.Advance(time.Second)
+	testkit.Eventually(t, func() bool { return attempts.Load() == 2 }, wait, "second subscribe")
+	require.Len(t, h.events.runtimeErrors(), 1, "the accepted retry reports nothing")
 }
