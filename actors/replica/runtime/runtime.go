@@ -82,9 +82,9 @@ type runtimeActor struct {
 	// early holds runtime-level status errors raised before any
 	// controller connected (a storage refusal can beat the first Hello);
 	// the first connection gets them. At most maxEarlyStatus, the latest.
-	early []error
-	config     *messages.ComputeInstanceConfig
-	params     map[string]string
+	early  []error
+	config *messages.ComputeInstanceConfig
+	params map[string]string
 	// staleLogged: kinds of stale commands already logged
 	staleLogged map[string]bool
 
