@@ -1754,6 +1754,191 @@ func (x *StorageReadHoldResponse) GetAt() uint64 {
 	return 0
 }
 
+// StorageListReadHolds lists the read holds (subscriptions' included)
+// whose id starts with prefix (every hold when empty), in id order. It
+// changes nothing: a holder that names its holds by incarnation lists
+// them at start to release what an earlier incarnation of it left (the
+// environment does), and tests check that no hold outlives its reader.
+// Answered with StorageListReadHoldsResponse, in arrival order with the
+// read-hold requests.
+type StorageListReadHolds struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Prefix        string                 `protobuf:"bytes,1,opt,name=prefix,proto3" json:"prefix,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StorageListReadHolds) Reset() {
+	*x = StorageListReadHolds{}
+	mi := &file_messages_storage_proto_msgTypes[29]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StorageListReadHolds) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StorageListReadHolds) ProtoMessage() {}
+
+func (x *StorageListReadHolds) ProtoReflect() protoreflect.Message {
+	mi := &file_messages_storage_proto_msgTypes[29]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StorageListReadHolds.ProtoReflect.Descriptor instead.
+func (*StorageListReadHolds) Descriptor() ([]byte, []int) {
+	return file_messages_storage_proto_rawDescGZIP(), []int{29}
+}
+
+func (x *StorageListReadHolds) GetPrefix() string {
+	if x != nil {
+		return x.Prefix
+	}
+	return ""
+}
+
+// StorageReadHoldInfo is one read hold as StorageListReadHolds sees it.
+type StorageReadHoldInfo struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	HoldId string                 `protobuf:"bytes,1,opt,name=hold_id,json=holdId,proto3" json:"hold_id,omitempty"`
+	// tables it holds; empty for every table (no collection).
+	Tables []*GlobalId `protobuf:"bytes,2,rep,name=tables,proto3" json:"tables,omitempty"`
+	At     uint64      `protobuf:"varint,3,opt,name=at,proto3" json:"at,omitempty"`
+	// owner is the holder's PID ("<address>/<id>"): storage releases the
+	// hold when that actor terminates.
+	Owner string `protobuf:"bytes,4,opt,name=owner,proto3" json:"owner,omitempty"`
+	// subscription: the hold of the subscription with the same id.
+	Subscription  bool `protobuf:"varint,5,opt,name=subscription,proto3" json:"subscription,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StorageReadHoldInfo) Reset() {
+	*x = StorageReadHoldInfo{}
+	mi := &file_messages_storage_proto_msgTypes[30]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StorageReadHoldInfo) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StorageReadHoldInfo) ProtoMessage() {}
+
+func (x *StorageReadHoldInfo) ProtoReflect() protoreflect.Message {
+	mi := &file_messages_storage_proto_msgTypes[30]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StorageReadHoldInfo.ProtoReflect.Descriptor instead.
+func (*StorageReadHoldInfo) Descriptor() ([]byte, []int) {
+	return file_messages_storage_proto_rawDescGZIP(), []int{30}
+}
+
+func (x *StorageReadHoldInfo) GetHoldId() string {
+	if x != nil {
+		return x.HoldId
+	}
+	return ""
+}
+
+func (x *StorageReadHoldInfo) GetTables() []*GlobalId {
+	if x != nil {
+		return x.Tables
+	}
+	return nil
+}
+
+func (x *StorageReadHoldInfo) GetAt() uint64 {
+	if x != nil {
+		return x.At
+	}
+	return 0
+}
+
+func (x *StorageReadHoldInfo) GetOwner() string {
+	if x != nil {
+		return x.Owner
+	}
+	return ""
+}
+
+func (x *StorageReadHoldInfo) GetSubscription() bool {
+	if x != nil {
+		return x.Subscription
+	}
+	return false
+}
+
+// StorageListReadHoldsResponse answers StorageListReadHolds.
+type StorageListReadHoldsResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Holds         []*StorageReadHoldInfo `protobuf:"bytes,1,rep,name=holds,proto3" json:"holds,omitempty"`
+	Error         *Error                 `protobuf:"bytes,2,opt,name=error,proto3" json:"error,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StorageListReadHoldsResponse) Reset() {
+	*x = StorageListReadHoldsResponse{}
+	mi := &file_messages_storage_proto_msgTypes[31]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StorageListReadHoldsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StorageListReadHoldsResponse) ProtoMessage() {}
+
+func (x *StorageListReadHoldsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_messages_storage_proto_msgTypes[31]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StorageListReadHoldsResponse.ProtoReflect.Descriptor instead.
+func (*StorageListReadHoldsResponse) Descriptor() ([]byte, []int) {
+	return file_messages_storage_proto_rawDescGZIP(), []int{31}
+}
+
+func (x *StorageListReadHoldsResponse) GetHolds() []*StorageReadHoldInfo {
+	if x != nil {
+		return x.Holds
+	}
+	return nil
+}
+
+func (x *StorageListReadHoldsResponse) GetError() *Error {
+	if x != nil {
+		return x.Error
+	}
+	return nil
+}
+
 // StorageCreateCollection creates an empty storage collection: a shard
 // that storage owns, written by its producers (a materialized view's
 // replicas) with StorageAppend. Unlike a table, a collection has its own
@@ -1774,7 +1959,7 @@ type StorageCreateCollection struct {
 
 func (x *StorageCreateCollection) Reset() {
 	*x = StorageCreateCollection{}
-	mi := &file_messages_storage_proto_msgTypes[29]
+	mi := &file_messages_storage_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1786,7 +1971,7 @@ func (x *StorageCreateCollection) String() string {
 func (*StorageCreateCollection) ProtoMessage() {}
 
 func (x *StorageCreateCollection) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_storage_proto_msgTypes[29]
+	mi := &file_messages_storage_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1799,7 +1984,7 @@ func (x *StorageCreateCollection) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StorageCreateCollection.ProtoReflect.Descriptor instead.
 func (*StorageCreateCollection) Descriptor() ([]byte, []int) {
-	return file_messages_storage_proto_rawDescGZIP(), []int{29}
+	return file_messages_storage_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *StorageCreateCollection) GetCollection() *GlobalId {
@@ -1836,7 +2021,7 @@ type StorageCreateCollectionResponse struct {
 
 func (x *StorageCreateCollectionResponse) Reset() {
 	*x = StorageCreateCollectionResponse{}
-	mi := &file_messages_storage_proto_msgTypes[30]
+	mi := &file_messages_storage_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1848,7 +2033,7 @@ func (x *StorageCreateCollectionResponse) String() string {
 func (*StorageCreateCollectionResponse) ProtoMessage() {}
 
 func (x *StorageCreateCollectionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_storage_proto_msgTypes[30]
+	mi := &file_messages_storage_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1861,7 +2046,7 @@ func (x *StorageCreateCollectionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StorageCreateCollectionResponse.ProtoReflect.Descriptor instead.
 func (*StorageCreateCollectionResponse) Descriptor() ([]byte, []int) {
-	return file_messages_storage_proto_rawDescGZIP(), []int{30}
+	return file_messages_storage_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *StorageCreateCollectionResponse) GetCollection() *GlobalId {
@@ -1898,7 +2083,7 @@ type StorageUpdate struct {
 
 func (x *StorageUpdate) Reset() {
 	*x = StorageUpdate{}
-	mi := &file_messages_storage_proto_msgTypes[31]
+	mi := &file_messages_storage_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1910,7 +2095,7 @@ func (x *StorageUpdate) String() string {
 func (*StorageUpdate) ProtoMessage() {}
 
 func (x *StorageUpdate) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_storage_proto_msgTypes[31]
+	mi := &file_messages_storage_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1923,7 +2108,7 @@ func (x *StorageUpdate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StorageUpdate.ProtoReflect.Descriptor instead.
 func (*StorageUpdate) Descriptor() ([]byte, []int) {
-	return file_messages_storage_proto_rawDescGZIP(), []int{31}
+	return file_messages_storage_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *StorageUpdate) GetRow() *Row {
@@ -1968,7 +2153,7 @@ type StorageAppend struct {
 
 func (x *StorageAppend) Reset() {
 	*x = StorageAppend{}
-	mi := &file_messages_storage_proto_msgTypes[32]
+	mi := &file_messages_storage_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1980,7 +2165,7 @@ func (x *StorageAppend) String() string {
 func (*StorageAppend) ProtoMessage() {}
 
 func (x *StorageAppend) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_storage_proto_msgTypes[32]
+	mi := &file_messages_storage_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1993,7 +2178,7 @@ func (x *StorageAppend) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StorageAppend.ProtoReflect.Descriptor instead.
 func (*StorageAppend) Descriptor() ([]byte, []int) {
-	return file_messages_storage_proto_rawDescGZIP(), []int{32}
+	return file_messages_storage_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *StorageAppend) GetCollection() *GlobalId {
@@ -2038,7 +2223,7 @@ type StorageAppendResponse struct {
 
 func (x *StorageAppendResponse) Reset() {
 	*x = StorageAppendResponse{}
-	mi := &file_messages_storage_proto_msgTypes[33]
+	mi := &file_messages_storage_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2050,7 +2235,7 @@ func (x *StorageAppendResponse) String() string {
 func (*StorageAppendResponse) ProtoMessage() {}
 
 func (x *StorageAppendResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_storage_proto_msgTypes[33]
+	mi := &file_messages_storage_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2063,7 +2248,7 @@ func (x *StorageAppendResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StorageAppendResponse.ProtoReflect.Descriptor instead.
 func (*StorageAppendResponse) Descriptor() ([]byte, []int) {
-	return file_messages_storage_proto_rawDescGZIP(), []int{33}
+	return file_messages_storage_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *StorageAppendResponse) GetCollection() *GlobalId {
@@ -2103,7 +2288,7 @@ type StorageTableRecord struct {
 
 func (x *StorageTableRecord) Reset() {
 	*x = StorageTableRecord{}
-	mi := &file_messages_storage_proto_msgTypes[34]
+	mi := &file_messages_storage_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2115,7 +2300,7 @@ func (x *StorageTableRecord) String() string {
 func (*StorageTableRecord) ProtoMessage() {}
 
 func (x *StorageTableRecord) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_storage_proto_msgTypes[34]
+	mi := &file_messages_storage_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2128,7 +2313,7 @@ func (x *StorageTableRecord) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StorageTableRecord.ProtoReflect.Descriptor instead.
 func (*StorageTableRecord) Descriptor() ([]byte, []int) {
-	return file_messages_storage_proto_rawDescGZIP(), []int{34}
+	return file_messages_storage_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *StorageTableRecord) GetTable() *GlobalId {
@@ -2269,7 +2454,18 @@ const file_messages_storage_proto_rawDesc = "" +
 	"\ahold_id\x18\x01 \x01(\tR\x06holdId\x12+\n" +
 	"\x05error\x18\x02 \x01(\v2\x15.arbor.messages.ErrorR\x05error\x12\x13\n" +
 	"\x02at\x18\x03 \x01(\x04H\x00R\x02at\x88\x01\x01B\x05\n" +
-	"\x03_at\"\xa8\x01\n" +
+	"\x03_at\".\n" +
+	"\x14StorageListReadHolds\x12\x16\n" +
+	"\x06prefix\x18\x01 \x01(\tR\x06prefix\"\xaa\x01\n" +
+	"\x13StorageReadHoldInfo\x12\x17\n" +
+	"\ahold_id\x18\x01 \x01(\tR\x06holdId\x120\n" +
+	"\x06tables\x18\x02 \x03(\v2\x18.arbor.messages.GlobalIdR\x06tables\x12\x0e\n" +
+	"\x02at\x18\x03 \x01(\x04R\x02at\x12\x14\n" +
+	"\x05owner\x18\x04 \x01(\tR\x05owner\x12\"\n" +
+	"\fsubscription\x18\x05 \x01(\bR\fsubscription\"\x86\x01\n" +
+	"\x1cStorageListReadHoldsResponse\x129\n" +
+	"\x05holds\x18\x01 \x03(\v2#.arbor.messages.StorageReadHoldInfoR\x05holds\x12+\n" +
+	"\x05error\x18\x02 \x01(\v2\x15.arbor.messages.ErrorR\x05error\"\xa8\x01\n" +
 	"\x17StorageCreateCollection\x128\n" +
 	"\n" +
 	"collection\x18\x01 \x01(\v2\x18.arbor.messages.GlobalIdR\n" +
@@ -2320,7 +2516,7 @@ func file_messages_storage_proto_rawDescGZIP() []byte {
 	return file_messages_storage_proto_rawDescData
 }
 
-var file_messages_storage_proto_msgTypes = make([]protoimpl.MessageInfo, 35)
+var file_messages_storage_proto_msgTypes = make([]protoimpl.MessageInfo, 38)
 var file_messages_storage_proto_goTypes = []any{
 	(*StorageRowDiff)(nil),                  // 0: arbor.messages.StorageRowDiff
 	(*StorageTableChanges)(nil),             // 1: arbor.messages.StorageTableChanges
@@ -2351,78 +2547,84 @@ var file_messages_storage_proto_goTypes = []any{
 	(*StorageDowngradeReadHold)(nil),        // 26: arbor.messages.StorageDowngradeReadHold
 	(*StorageReleaseReadHold)(nil),          // 27: arbor.messages.StorageReleaseReadHold
 	(*StorageReadHoldResponse)(nil),         // 28: arbor.messages.StorageReadHoldResponse
-	(*StorageCreateCollection)(nil),         // 29: arbor.messages.StorageCreateCollection
-	(*StorageCreateCollectionResponse)(nil), // 30: arbor.messages.StorageCreateCollectionResponse
-	(*StorageUpdate)(nil),                   // 31: arbor.messages.StorageUpdate
-	(*StorageAppend)(nil),                   // 32: arbor.messages.StorageAppend
-	(*StorageAppendResponse)(nil),           // 33: arbor.messages.StorageAppendResponse
-	(*StorageTableRecord)(nil),              // 34: arbor.messages.StorageTableRecord
-	(*Row)(nil),                             // 35: arbor.messages.Row
-	(*GlobalId)(nil),                        // 36: arbor.messages.GlobalId
-	(*Frontier)(nil),                        // 37: arbor.messages.Frontier
-	(*Schema)(nil),                          // 38: arbor.messages.Schema
-	(*Error)(nil),                           // 39: arbor.messages.Error
+	(*StorageListReadHolds)(nil),            // 29: arbor.messages.StorageListReadHolds
+	(*StorageReadHoldInfo)(nil),             // 30: arbor.messages.StorageReadHoldInfo
+	(*StorageListReadHoldsResponse)(nil),    // 31: arbor.messages.StorageListReadHoldsResponse
+	(*StorageCreateCollection)(nil),         // 32: arbor.messages.StorageCreateCollection
+	(*StorageCreateCollectionResponse)(nil), // 33: arbor.messages.StorageCreateCollectionResponse
+	(*StorageUpdate)(nil),                   // 34: arbor.messages.StorageUpdate
+	(*StorageAppend)(nil),                   // 35: arbor.messages.StorageAppend
+	(*StorageAppendResponse)(nil),           // 36: arbor.messages.StorageAppendResponse
+	(*StorageTableRecord)(nil),              // 37: arbor.messages.StorageTableRecord
+	(*Row)(nil),                             // 38: arbor.messages.Row
+	(*GlobalId)(nil),                        // 39: arbor.messages.GlobalId
+	(*Frontier)(nil),                        // 40: arbor.messages.Frontier
+	(*Schema)(nil),                          // 41: arbor.messages.Schema
+	(*Error)(nil),                           // 42: arbor.messages.Error
 }
 var file_messages_storage_proto_depIdxs = []int32{
-	35, // 0: arbor.messages.StorageRowDiff.row:type_name -> arbor.messages.Row
-	36, // 1: arbor.messages.StorageTableChanges.table:type_name -> arbor.messages.GlobalId
+	38, // 0: arbor.messages.StorageRowDiff.row:type_name -> arbor.messages.Row
+	39, // 1: arbor.messages.StorageTableChanges.table:type_name -> arbor.messages.GlobalId
 	0,  // 2: arbor.messages.StorageTableChanges.rows:type_name -> arbor.messages.StorageRowDiff
 	1,  // 3: arbor.messages.StorageVersion.tables:type_name -> arbor.messages.StorageTableChanges
-	36, // 4: arbor.messages.StorageTableFrontiers.table:type_name -> arbor.messages.GlobalId
-	37, // 5: arbor.messages.StorageTableFrontiers.since:type_name -> arbor.messages.Frontier
-	37, // 6: arbor.messages.StorageTableFrontiers.upper:type_name -> arbor.messages.Frontier
-	38, // 7: arbor.messages.StorageTableFrontiers.schema:type_name -> arbor.messages.Schema
-	36, // 8: arbor.messages.StorageCreateTable.table:type_name -> arbor.messages.GlobalId
-	38, // 9: arbor.messages.StorageCreateTable.schema:type_name -> arbor.messages.Schema
-	36, // 10: arbor.messages.StorageCreateTableResponse.table:type_name -> arbor.messages.GlobalId
-	39, // 11: arbor.messages.StorageCreateTableResponse.error:type_name -> arbor.messages.Error
+	39, // 4: arbor.messages.StorageTableFrontiers.table:type_name -> arbor.messages.GlobalId
+	40, // 5: arbor.messages.StorageTableFrontiers.since:type_name -> arbor.messages.Frontier
+	40, // 6: arbor.messages.StorageTableFrontiers.upper:type_name -> arbor.messages.Frontier
+	41, // 7: arbor.messages.StorageTableFrontiers.schema:type_name -> arbor.messages.Schema
+	39, // 8: arbor.messages.StorageCreateTable.table:type_name -> arbor.messages.GlobalId
+	41, // 9: arbor.messages.StorageCreateTable.schema:type_name -> arbor.messages.Schema
+	39, // 10: arbor.messages.StorageCreateTableResponse.table:type_name -> arbor.messages.GlobalId
+	42, // 11: arbor.messages.StorageCreateTableResponse.error:type_name -> arbor.messages.Error
 	3,  // 12: arbor.messages.StorageCreateTableResponse.frontiers:type_name -> arbor.messages.StorageTableFrontiers
-	36, // 13: arbor.messages.StorageDropTable.table:type_name -> arbor.messages.GlobalId
-	36, // 14: arbor.messages.StorageDropTableResponse.table:type_name -> arbor.messages.GlobalId
-	39, // 15: arbor.messages.StorageDropTableResponse.error:type_name -> arbor.messages.Error
-	36, // 16: arbor.messages.StorageFrontiers.tables:type_name -> arbor.messages.GlobalId
-	39, // 17: arbor.messages.StorageFrontiersResponse.error:type_name -> arbor.messages.Error
-	37, // 18: arbor.messages.StorageFrontiersResponse.upper:type_name -> arbor.messages.Frontier
+	39, // 13: arbor.messages.StorageDropTable.table:type_name -> arbor.messages.GlobalId
+	39, // 14: arbor.messages.StorageDropTableResponse.table:type_name -> arbor.messages.GlobalId
+	42, // 15: arbor.messages.StorageDropTableResponse.error:type_name -> arbor.messages.Error
+	39, // 16: arbor.messages.StorageFrontiers.tables:type_name -> arbor.messages.GlobalId
+	42, // 17: arbor.messages.StorageFrontiersResponse.error:type_name -> arbor.messages.Error
+	40, // 18: arbor.messages.StorageFrontiersResponse.upper:type_name -> arbor.messages.Frontier
 	3,  // 19: arbor.messages.StorageFrontiersResponse.tables:type_name -> arbor.messages.StorageTableFrontiers
-	36, // 20: arbor.messages.StorageTableWrite.table:type_name -> arbor.messages.GlobalId
+	39, // 20: arbor.messages.StorageTableWrite.table:type_name -> arbor.messages.GlobalId
 	0,  // 21: arbor.messages.StorageTableWrite.rows:type_name -> arbor.messages.StorageRowDiff
 	10, // 22: arbor.messages.StorageWrite.tables:type_name -> arbor.messages.StorageTableWrite
-	39, // 23: arbor.messages.StorageWriteResponse.error:type_name -> arbor.messages.Error
-	36, // 24: arbor.messages.StorageSnapshot.tables:type_name -> arbor.messages.GlobalId
+	42, // 23: arbor.messages.StorageWriteResponse.error:type_name -> arbor.messages.Error
+	39, // 24: arbor.messages.StorageSnapshot.tables:type_name -> arbor.messages.GlobalId
 	1,  // 25: arbor.messages.StorageSnapshotResponse.tables:type_name -> arbor.messages.StorageTableChanges
-	39, // 26: arbor.messages.StorageSnapshotResponse.error:type_name -> arbor.messages.Error
-	36, // 27: arbor.messages.StorageReadRange.tables:type_name -> arbor.messages.GlobalId
+	42, // 26: arbor.messages.StorageSnapshotResponse.error:type_name -> arbor.messages.Error
+	39, // 27: arbor.messages.StorageReadRange.tables:type_name -> arbor.messages.GlobalId
 	2,  // 28: arbor.messages.StorageReadRangeResponse.versions:type_name -> arbor.messages.StorageVersion
-	39, // 29: arbor.messages.StorageReadRangeResponse.error:type_name -> arbor.messages.Error
+	42, // 29: arbor.messages.StorageReadRangeResponse.error:type_name -> arbor.messages.Error
 	3,  // 30: arbor.messages.StorageReadRangeResponse.frontiers:type_name -> arbor.messages.StorageTableFrontiers
-	36, // 31: arbor.messages.StorageSubscribe.tables:type_name -> arbor.messages.GlobalId
-	39, // 32: arbor.messages.StorageSubscribeResponse.error:type_name -> arbor.messages.Error
-	37, // 33: arbor.messages.StorageSubscribeResponse.upper:type_name -> arbor.messages.Frontier
+	39, // 31: arbor.messages.StorageSubscribe.tables:type_name -> arbor.messages.GlobalId
+	42, // 32: arbor.messages.StorageSubscribeResponse.error:type_name -> arbor.messages.Error
+	40, // 33: arbor.messages.StorageSubscribeResponse.upper:type_name -> arbor.messages.Frontier
 	2,  // 34: arbor.messages.StorageCdcBatch.batch:type_name -> arbor.messages.StorageVersion
-	37, // 35: arbor.messages.StorageCdcProgress.upper:type_name -> arbor.messages.Frontier
-	36, // 36: arbor.messages.StorageCdcTableDropped.table:type_name -> arbor.messages.GlobalId
-	39, // 37: arbor.messages.StorageCdcEnded.error:type_name -> arbor.messages.Error
-	39, // 38: arbor.messages.StorageUnsubscribeResponse.error:type_name -> arbor.messages.Error
-	36, // 39: arbor.messages.StorageAcquireReadHold.tables:type_name -> arbor.messages.GlobalId
-	39, // 40: arbor.messages.StorageReadHoldResponse.error:type_name -> arbor.messages.Error
-	36, // 41: arbor.messages.StorageCreateCollection.collection:type_name -> arbor.messages.GlobalId
-	38, // 42: arbor.messages.StorageCreateCollection.schema:type_name -> arbor.messages.Schema
-	36, // 43: arbor.messages.StorageCreateCollectionResponse.collection:type_name -> arbor.messages.GlobalId
-	39, // 44: arbor.messages.StorageCreateCollectionResponse.error:type_name -> arbor.messages.Error
-	3,  // 45: arbor.messages.StorageCreateCollectionResponse.frontiers:type_name -> arbor.messages.StorageTableFrontiers
-	35, // 46: arbor.messages.StorageUpdate.row:type_name -> arbor.messages.Row
-	36, // 47: arbor.messages.StorageAppend.collection:type_name -> arbor.messages.GlobalId
-	31, // 48: arbor.messages.StorageAppend.updates:type_name -> arbor.messages.StorageUpdate
-	36, // 49: arbor.messages.StorageAppendResponse.collection:type_name -> arbor.messages.GlobalId
-	39, // 50: arbor.messages.StorageAppendResponse.error:type_name -> arbor.messages.Error
-	37, // 51: arbor.messages.StorageAppendResponse.current_upper:type_name -> arbor.messages.Frontier
-	36, // 52: arbor.messages.StorageTableRecord.table:type_name -> arbor.messages.GlobalId
-	38, // 53: arbor.messages.StorageTableRecord.schema:type_name -> arbor.messages.Schema
-	54, // [54:54] is the sub-list for method output_type
-	54, // [54:54] is the sub-list for method input_type
-	54, // [54:54] is the sub-list for extension type_name
-	54, // [54:54] is the sub-list for extension extendee
-	0,  // [0:54] is the sub-list for field type_name
+	40, // 35: arbor.messages.StorageCdcProgress.upper:type_name -> arbor.messages.Frontier
+	39, // 36: arbor.messages.StorageCdcTableDropped.table:type_name -> arbor.messages.GlobalId
+	42, // 37: arbor.messages.StorageCdcEnded.error:type_name -> arbor.messages.Error
+	42, // 38: arbor.messages.StorageUnsubscribeResponse.error:type_name -> arbor.messages.Error
+	39, // 39: arbor.messages.StorageAcquireReadHold.tables:type_name -> arbor.messages.GlobalId
+	42, // 40: arbor.messages.StorageReadHoldResponse.error:type_name -> arbor.messages.Error
+	39, // 41: arbor.messages.StorageReadHoldInfo.tables:type_name -> arbor.messages.GlobalId
+	30, // 42: arbor.messages.StorageListReadHoldsResponse.holds:type_name -> arbor.messages.StorageReadHoldInfo
+	42, // 43: arbor.messages.StorageListReadHoldsResponse.error:type_name -> arbor.messages.Error
+	39, // 44: arbor.messages.StorageCreateCollection.collection:type_name -> arbor.messages.GlobalId
+	41, // 45: arbor.messages.StorageCreateCollection.schema:type_name -> arbor.messages.Schema
+	39, // 46: arbor.messages.StorageCreateCollectionResponse.collection:type_name -> arbor.messages.GlobalId
+	42, // 47: arbor.messages.StorageCreateCollectionResponse.error:type_name -> arbor.messages.Error
+	3,  // 48: arbor.messages.StorageCreateCollectionResponse.frontiers:type_name -> arbor.messages.StorageTableFrontiers
+	38, // 49: arbor.messages.StorageUpdate.row:type_name -> arbor.messages.Row
+	39, // 50: arbor.messages.StorageAppend.collection:type_name -> arbor.messages.GlobalId
+	34, // 51: arbor.messages.StorageAppend.updates:type_name -> arbor.messages.StorageUpdate
+	39, // 52: arbor.messages.StorageAppendResponse.collection:type_name -> arbor.messages.GlobalId
+	42, // 53: arbor.messages.StorageAppendResponse.error:type_name -> arbor.messages.Error
+	40, // 54: arbor.messages.StorageAppendResponse.current_upper:type_name -> arbor.messages.Frontier
+	39, // 55: arbor.messages.StorageTableRecord.table:type_name -> arbor.messages.GlobalId
+	41, // 56: arbor.messages.StorageTableRecord.schema:type_name -> arbor.messages.Schema
+	57, // [57:57] is the sub-list for method output_type
+	57, // [57:57] is the sub-list for method input_type
+	57, // [57:57] is the sub-list for extension type_name
+	57, // [57:57] is the sub-list for extension extendee
+	0,  // [0:57] is the sub-list for field type_name
 }
 
 func init() { file_messages_storage_proto_init() }
@@ -2435,14 +2637,14 @@ func file_messages_storage_proto_init() {
 	file_messages_storage_proto_msgTypes[0].OneofWrappers = []any{}
 	file_messages_storage_proto_msgTypes[13].OneofWrappers = []any{}
 	file_messages_storage_proto_msgTypes[28].OneofWrappers = []any{}
-	file_messages_storage_proto_msgTypes[29].OneofWrappers = []any{}
+	file_messages_storage_proto_msgTypes[32].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_messages_storage_proto_rawDesc), len(file_messages_storage_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   35,
+			NumMessages:   38,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

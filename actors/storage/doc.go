@@ -38,6 +38,11 @@
 //   - StorageAcquireReadHold, StorageDowngradeReadHold,
 //     StorageReleaseReadHold → StorageReadHoldResponse. An acquire before
 //     a since is COMPACTED, or, with at_least, held at the latest since.
+//     StorageListReadHolds → StorageListReadHoldsResponse lists the holds
+//     whose id starts with a prefix, with their tables, time and owner
+//     (changing nothing): a holder that names its holds by incarnation
+//     finds what an earlier incarnation left (the environment does at
+//     bootstrap).
 //   - StorageCreateCollection, StorageAppend (collection.go): storage
 //     collections, shards that their producers (a materialized view's
 //     replicas) write by compare-and-append at the collection's own upper.

@@ -50,3 +50,21 @@ func (a *storageActor) handleReleaseHold(ctx actor.Context, m *messages.StorageR
 		a.compact(ctx)
 	}
 }
+
+// handleListHolds answers the read holds whose id starts with the prefix.
+// It reads only the actor's state but is a request like the other hold
+// requests, so a list sent after a release sees it.
+func (a *storageActor) handleListHolds(ctx actor.Context, m *messages.StorageListReadHolds) {
+	resp := &messages.StorageListReadHoldsResponse{}
+	for _, h := range a.state.ListHolds(m.GetPrefix()) {
+		info := &messages.StorageReadHoldInfo{HoldId: h.Id, At: uint64(h.At), Subscription: h.Subscription}
+		if h.Owner != nil {
+			info.Owner = h.Owner.GetAddress() + "/" + h.Owner.GetId()
+		}
+		for _, id := range h.Tables {
+			info.Tables = append(info.Tables, messages.FromGlobalId(id))
+		}
+		resp.Holds = append(resp.Holds, info)
+	}
+	a.respond(ctx, resp)
+}
