@@ -210,8 +210,9 @@ func (a *envActor) handleDrop(ctx actor.Context, m *messages.ClientDrop, sender 
 			return
 		}
 		a.core.RemoveObject(o.id)
-		delete(a.frontiers, o.id)
 		a.cancelByDrop(ctx, o)
+		// Every instance forgets it and releases its holds on it.
+		a.unregisterStorage(ctx, o.id, o.name, nil) // unregister.go
 		a.request(ctx, a.cfg.Storage, &messages.StorageDropTable{Table: messages.FromGlobalId(o.id)}, func(res any, err error) {
 			if err == nil {
 				if r, ok := res.(*messages.StorageDropTableResponse); ok {
