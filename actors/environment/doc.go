@@ -41,9 +41,14 @@
 //     view's sink export, and a storage hold on the view's collection
 //     bridges the reader's creation: import_hold.go). Drops refuse what
 //     others depend on; a drop ends the peeks reading the object through
-//     the tracker (CancelByDrop) and drops its dataflow; a dropped
-//     materialized view's collection is unregistered from the other
-//     clusters' instances.
+//     the tracker (CancelByDrop) and drops its dataflow; a dropped table
+//     is unregistered from every instance and a dropped materialized
+//     view's collection from the other clusters' instances, releasing
+//     their holds on it (unregister.go).
+//   - Storage read holds are named by incarnation ("env<epoch>/...") and
+//     none outlives what needed it (holds.go): a restart leaves the
+//     instances' holds to the next incarnation, which releases those it
+//     does not know once its dataflows caught up (StorageListReadHolds).
 //   - Peeks choose a strategy (compute_peek.go): a table's persist fast
 //     path; an index fast path (the view has an index, or the peek names
 //     an index or materialized view); or a transient dataflow for a view
