@@ -105,9 +105,12 @@ type envActor struct {
 	// unregisters are the unregistrations instances refused, to retry
 	// (unregister.go).
 	unregisters map[timely.ClusterId]map[timely.GlobalId]*pendingUnregister
-	// sweepDue: release the holds an earlier incarnation left once the
-	// instances hold what they need (holds.go).
+	// sweepDue: release the holds an earlier incarnation or a replaced
+	// instance left once the instances hold what they need, or at
+	// sweepBy (holds.go); retired are the replaced instances' holds.
 	sweepDue bool
+	sweepBy  time.Time
+	retired  []string
 	// sweepChecking: the instances' dumps for the sweep are on their way.
 	sweepChecking bool
 	frontiers     map[timely.GlobalId]tableFrontiers
@@ -223,7 +226,7 @@ func (a *envActor) handleTick(ctx actor.Context, now time.Time) {
 	if a.ready && a.computeEnabled() {
 		a.pollFrontiers(ctx)
 		a.checkImportHolds(ctx, now)
-		a.sweepWhenInstalled(ctx)
+		a.sweepWhenInstalled(ctx, now)
 		a.retryUnregisters(ctx)
 	}
 	a.metrics.PendingPeeks.Set(float64(a.core.Pending()))

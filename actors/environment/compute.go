@@ -169,6 +169,13 @@ func (a *envActor) spawnInstance(ctx actor.Context, cl *cluster) error {
 
 // stopInstance stops a cluster's instance and releases its storage holds.
 func (a *envActor) stopInstance(ctx actor.Context, id timely.ClusterId) {
+	a.retireInstance(ctx, id, false)
+}
+
+// retireInstance stops a cluster's instance. Its storage holds are
+// released now, or, when replaced is set (a successor starts at once),
+// kept until the successor's dataflows caught up (holds.go).
+func (a *envActor) retireInstance(ctx actor.Context, id timely.ClusterId, replaced bool) {
 	if pid, ok := a.instances[id]; ok {
 		ctx.Stop(pid)
 		delete(a.instances, id)
@@ -178,7 +185,14 @@ func (a *envActor) stopInstance(ctx actor.Context, id timely.ClusterId) {
 		delete(a.launchers, id)
 	}
 	for h := range a.holds[id] {
+		if replaced {
+			a.retired = append(a.retired, h)
+			continue
+		}
 		ctx.Request(a.cfg.Storage, &messages.StorageReleaseReadHold{HoldId: h})
+	}
+	if replaced {
+		a.dueSweep()
 	}
 	delete(a.holds, id)
 	delete(a.instanceGens, id)
@@ -422,7 +436,7 @@ func (a *envActor) startCompute(ctx actor.Context, done func()) {
 		done()
 		return
 	}
-	a.sweepDue = true // holds.go
+	a.dueSweep() // holds.go
 	a.request(ctx, a.cfg.Storage, &messages.StorageFrontiers{Collections: true}, func(res any, err error) {
 		if r, ok := res.(*messages.StorageFrontiersResponse); ok && err == nil && r.GetError() == nil {
 			a.applyFrontiers(ctx, r.GetTables())
@@ -475,7 +489,7 @@ func (a *envActor) instanceTerminated(ctx actor.Context, pid *actor.PID) bool {
 	}
 	cl := a.core.clusterById[id]
 	a.cfg.Logger.Warn("compute: a cluster's instance stopped; starting a new one", "cluster", id)
-	a.stopInstance(ctx, id)
+	a.retireInstance(ctx, id, cl != nil)
 	for _, p := range a.core.AllPeeks() {
 		if p.inst != nil && p.inst.Equal(pid) {
 			a.answerPeek(ctx, p, nil, errorf(messages.ErrUnavailable, "peek %q: its cluster's controller failed; retry", p.name))

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 
@@ -44,6 +45,11 @@ import (
 //     the last incarnation's, and any whose release was lost. Holds of
 //     other owners (an environment of another deploy generation) are not
 //     touched.
+//   - An instance that failed and is replaced leaves its holds the same
+//     way (retireInstance): they are released at that sweep, not at once.
+//     A dropped cluster's instance releases its holds at once.
+//   - A sweep waits at most Config.HoldTakeover: a cluster without a
+//     running replica never catches up.
 //
 // A node restart loses every hold (storage keeps them in memory): the
 // new environment's instances take theirs again.
@@ -133,18 +139,40 @@ func (a *envActor) knowsHold(id string) bool {
 	return false
 }
 
-// sweepWhenInstalled sweeps once a bootstrap's installs are done and
+// dueSweep asks for a sweep once the dataflows caught up, or by
+// Config.HoldTakeover from now.
+func (a *envActor) dueSweep() {
+	a.sweepDue = true
+	a.sweepBy = a.cfg.Clock.Now().Add(a.cfg.HoldTakeover)
+}
+
+// sweep releases the replaced instances' holds and those an earlier
+// incarnation left.
+func (a *envActor) sweep(ctx actor.Context) {
+	a.sweepDue = false
+	slices.Sort(a.retired)
+	for _, h := range a.retired {
+		ctx.Request(a.cfg.Storage, &messages.StorageReleaseReadHold{HoldId: h})
+	}
+	a.retired = nil
+	a.sweepStaleHolds(ctx)
+}
+
+// sweepWhenInstalled sweeps once the installs in flight are done and
 // every dataflow of every instance has caught up past its as_of (the
 // instances' dumps say so): until then a replica may still read the
-// history the last incarnation's holds keep, at as_ofs chosen while they
-// held it. Called at every tick; at most one round of dumps in flight.
-func (a *envActor) sweepWhenInstalled(ctx actor.Context) {
-	if !a.sweepDue || a.sweepChecking || len(a.installing) > 0 {
+// history the old holds keep, at as_ofs chosen while they held it. At
+// sweepBy it sweeps anyway. Called at every tick; at most one round of
+// dumps in flight.
+func (a *envActor) sweepWhenInstalled(ctx actor.Context, now time.Time) {
+	if !a.sweepDue || a.sweepChecking {
 		return
 	}
-	if len(a.instances) == 0 {
-		a.sweepDue = false
-		a.sweepStaleHolds(ctx)
+	if len(a.instances) == 0 || !now.Before(a.sweepBy) {
+		a.sweep(ctx)
+		return
+	}
+	if len(a.installing) > 0 {
 		return
 	}
 	a.sweepChecking = true
@@ -169,8 +197,7 @@ func (a *envActor) sweepWhenInstalled(ctx actor.Context) {
 			}
 			a.sweepChecking = false
 			if caughtUp && a.sweepDue {
-				a.sweepDue = false
-				a.sweepStaleHolds(ctx)
+				a.sweep(ctx)
 			}
 		})
 	}

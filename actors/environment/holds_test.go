@@ -1,6 +1,7 @@
 package environment_test
 
 import (
+	"encoding/json"
 	"errors"
 	"slices"
 	"strings"
@@ -9,6 +10,9 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 
+	"github.com/arbor-db/arbor/actors/environment"
+	"github.com/arbor-db/arbor/actors/environment/environmenttest"
+	"github.com/arbor-db/arbor/dataflow"
 	"github.com/arbor-db/arbor/messages"
 	"github.com/arbor-db/arbor/testkit"
 )
@@ -150,4 +154,102 @@ func TestRestartReleasesTheLastIncarnationsHolds(t *testing.T) {
 		return len(incarnations(storageHolds(t, r.sys, r.node.Storage, "env"))) == 1
 	}, timeout, "one incarnation's holds after a node restart")
 	requireLiveOwners(t, r.sys, storageHolds(t, r.sys, r.node.Storage, ""))
+}
+
+// A cluster without replicas never catches up past its dataflows'
+// as_ofs, so the restarted environment cannot wait for that before it
+// releases the last incarnation's holds: it waits at most HoldTakeover.
+func TestRestartReleasesOldHoldsWithinHoldTakeover(t *testing.T) {
+	r := &computeRig{t: t, sys: testkit.NewSystem(t), dir: t.TempDir()}
+	r.node = environmenttest.Start(t, r.sys, r.dir, environmenttest.Options{Compute: true, CompactionWindow: 1 << 40,
+		Env: func(c *environment.Config) { c.HoldTakeover = 300 * time.Millisecond }})
+	r.s = connect(t, r.sys, r.node.Env, 0)
+	resp := expect[*messages.ClientCreateTableResponse](r.s, &messages.ClientCreateTable{Conn: r.s.conn, Name: "sales", Schema: dataflow.SchemaToWire(salesSchema)})
+	if resp.GetError() != nil {
+		t.Fatal(messages.ErrorFromWire(resp.GetError()))
+	}
+	r.create(&messages.ClientCreateCluster{Conn: r.s.conn, Name: "idle"})
+	r.create(&messages.ClientCreateView{Conn: r.s.conn, Name: "big", Plan: clientPlan(bigSales())})
+	r.create(&messages.ClientCreateIndex{Conn: r.s.conn, Name: "big_idx", On: "big", Cluster: "idle"})
+	var before []storageHold
+	testkit.Eventually(t, func() bool {
+		before = storageHolds(t, r.sys, r.node.Storage, "env")
+		return len(before) > 0
+	}, timeout, "the idle cluster's index holds its table in storage")
+	old := incarnations(before)
+
+	proc, _ := r.sys.ProcessRegistry.Get(r.node.Env)
+	proc.SendSystemMessage(r.node.Env, &actor.Restart{})
+	for deadline := time.Now().Add(timeout); ; time.Sleep(10 * time.Millisecond) {
+		after := storageHolds(t, r.sys, r.node.Storage, "env")
+		if incs := incarnations(after); len(incs) == 1 && incs[0] != old[0] {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("holds in storage after the restart: %v; want only the new incarnation's (before: %v)", after, before)
+		}
+	}
+}
+
+// A cluster's instance that fails is replaced; the replacement's holds
+// are named by its own generation, and the failed one's are released
+// once the replacement caught up: none of them stays.
+func TestReplacedInstanceHoldsGo(t *testing.T) {
+	r := newComputeRig(t)
+	r.setup()
+	r.insert(4)
+	r.check("big", bigSales())
+	gens := func(holds []storageHold) []string {
+		var out []string
+		for _, h := range holds {
+			parts := strings.Split(h.id, "/")
+			if len(parts) == 4 && !slices.Contains(out, parts[2]) {
+				out = append(out, parts[2])
+			}
+		}
+		slices.Sort(out)
+		return out
+	}
+	var before []storageHold
+	testkit.Eventually(t, func() bool {
+		before = storageHolds(t, r.sys, r.node.Storage, "env")
+		return len(gens(before)) == 1
+	}, timeout, "the instance's holds reach storage")
+	r.sys.Root.Stop(r.instancePID("default"))
+	r.checkAfterRestart("big", bigSales())
+	r.insert(1)
+	r.check("per_customer", perCustomer())
+	for deadline := time.Now().Add(timeout); ; time.Sleep(10 * time.Millisecond) {
+		after := storageHolds(t, r.sys, r.node.Storage, "env")
+		if g := gens(after); len(g) == 1 && g[0] != gens(before)[0] {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("holds in storage after the instance was replaced: %v; want only the new instance's (before: %v)", after, before)
+		}
+	}
+	requireLiveOwners(t, r.sys, storageHolds(t, r.sys, r.node.Storage, ""))
+}
+
+// instancePID is the PID of cluster name's running instance, from the
+// environment's dump.
+func (r *computeRig) instancePID(name string) *actor.PID {
+	r.t.Helper()
+	d := expect[*messages.ClientDumpResponse](r.s, &messages.ClientDump{Conn: r.s.conn})
+	var state struct {
+		Clusters []struct {
+			Name     string `json:"name"`
+			Instance string `json:"instance"`
+		} `json:"clusters"`
+	}
+	if err := json.Unmarshal(d.GetJson(), &state); err != nil {
+		r.t.Fatal(err)
+	}
+	for _, cl := range state.Clusters {
+		if cl.Name == name && cl.Instance != "" {
+			return actor.NewPID(r.sys.Address(), cl.Instance)
+		}
+	}
+	r.t.Fatalf("no running instance of cluster %q in %s", name, d.GetJson())
+	return nil
 }
