@@ -5,6 +5,7 @@ import (
 	"errors"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -252,4 +253,64 @@ func (r *computeRig) instancePID(name string) *actor.PID {
 	}
 	r.t.Fatalf("no running instance of cluster %q in %s", name, d.GetJson())
 	return nil
+}
+
+// A transient peek's storage hold whose answer comes after the peek timed
+// out is neither leaked nor released before storage took it: the acquire
+// is a request from the environment itself (the hold's owner), and the
+// release the timeout sends reaches storage behind it. Here storage's
+// gate stalls the acquire past the statement timeout.
+func TestPeekHoldAnsweredAfterItsPeekTimedOut(t *testing.T) {
+	var mu sync.Mutex
+	stall := false
+	stalled := 0
+	answer := func(msg any) any {
+		if m, ok := msg.(*messages.StorageAcquireReadHold); ok && strings.Contains(m.GetHoldId(), "/peek/") {
+			mu.Lock()
+			s := stall
+			if s {
+				stalled++
+			}
+			mu.Unlock()
+			if s {
+				time.Sleep(700 * time.Millisecond) // the gate forwards it late
+			}
+		}
+		return nil
+	}
+	r := &computeRig{t: t, sys: testkit.NewSystem(t), dir: t.TempDir()}
+	r.node = environmenttest.Start(t, r.sys, r.dir, environmenttest.Options{Compute: true, CompactionWindow: 1 << 40, StorageAnswer: answer})
+	r.s = connect(t, r.sys, r.node.Env, 0)
+	r.setup()
+	r.insert(4)
+	r.check("per_customer_view", perCustomer()) // a transient dataflow, held in storage while it runs
+
+	mu.Lock()
+	stall = true
+	mu.Unlock()
+	short := connect(t, r.sys, r.node.Env, 200)
+	p := expect[*messages.ClientPeekResponse](short, &messages.ClientPeek{Conn: short.conn, Collection: "per_customer_view"})
+	requireCode(t, "peek whose storage hold is answered late", p.GetError(), environment.ErrStatementTimeout)
+	mu.Lock()
+	stall = false
+	n := stalled
+	mu.Unlock()
+	if n != 1 {
+		t.Fatalf("%d peek holds stalled; want 1", n)
+	}
+	for deadline := time.Now().Add(timeout); ; time.Sleep(10 * time.Millisecond) {
+		var peeks []storageHold
+		for _, h := range storageHolds(t, r.sys, r.node.Storage, "env") {
+			if strings.Contains(h.id, "/peek/") {
+				peeks = append(peeks, h)
+			}
+		}
+		if len(peeks) == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("peek holds left in storage: %v", peeks)
+		}
+	}
+	r.check("per_customer_view", perCustomer())
 }
