@@ -78,7 +78,7 @@ func (a *envActor) storageWrite(m *messages.ClientWrite) (*messages.StorageWrite
 				return nil, err
 			}
 			if o.appendOnly {
-				return nil, appendOnlyError(o, "delete", i, r, "it would retract the row")
+				return nil, appendOnlyError(o, "delete", i, r, "a delete retracts the row")
 			}
 			tw.Rows = append(tw.Rows, &messages.StorageRowDiff{Row: r, Diff: &minus})
 		}
@@ -214,7 +214,7 @@ func projectRow(row dataflow.Row, idx []uint32) dataflow.Row {
 // "update") on append-only table o, naming the table and the row.
 func appendOnlyError(o *object, what string, i int, w *messages.Row, why string) error {
 	row, _ := dataflow.RowFromWire(w) // checkRow decoded it
-	return messages.WithObject(errorf(ErrAppendOnly, "write: table %q %s %d %s: %s, and the table is append-only (it takes inserts only)",
+	return messages.WithObject(errorf(ErrAppendOnly, "write: table %q %s %d %s: %s; the table takes inserts only",
 		o.name, what, i, row, why), o.name)
 }
 
