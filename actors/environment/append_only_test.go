@@ -12,10 +12,14 @@ import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
+	"google.golang.org/protobuf/proto"
 
+	"github.com/arbor-db/arbor/actors/catalog"
+	"github.com/arbor-db/arbor/actors/catalog/durable"
 	"github.com/arbor-db/arbor/actors/environment"
 	"github.com/arbor-db/arbor/actors/environment/environmenttest"
 	"github.com/arbor-db/arbor/actors/replica"
+	"github.com/arbor-db/arbor/actors/storage"
 	"github.com/arbor-db/arbor/dataflow"
 	"github.com/arbor-db/arbor/messages"
 	"github.com/arbor-db/arbor/testkit"
@@ -273,4 +277,47 @@ func TestAppendOnlyTableEndToEnd(t *testing.T) {
 	r.insertSales(5)
 	r.checkAll()
 	r.checkInstalled()
+}
+
+// A catalog table that storage lacks is created by bootstrap with its
+// declaration: storage itself then refuses a retraction of its rows, and
+// the environment lists it append-only.
+func TestBootstrapCreatesAppendOnlyTables(t *testing.T) {
+	sys := testkit.NewSystem(t)
+	dir := t.TempDir()
+	node := environmenttest.Start(t, sys, dir, environmenttest.Options{})
+	s := connect(t, sys, node.Env, 0)
+	// Written to the catalog behind the environment's back, as if its
+	// storage create had been lost.
+	def, _ := proto.Marshal(&messages.ClientTableDefinition{Schema: ordersSchema, AppendOnly: true})
+	var id timely.GlobalId
+	s.p.Send(node.Catalog, &catalog.Transact{Apply: func(tx *durable.Transaction) error {
+		first, err := tx.AllocateIds(environment.IdAllocator, 1)
+		if err != nil {
+			return err
+		}
+		id = timely.UserId(first)
+		return tx.CreateItem(&messages.CatalogItem{Id: messages.FromGlobalId(id), Name: "events",
+			Type: messages.CatalogItemType_CATALOG_ITEM_TYPE_TABLE, Definition: def})
+	}})
+	if r := testkit.ExpectMsg[*catalog.TransactResult](s.p, timeout); r.Err != nil {
+		t.Fatal(r.Err)
+	}
+
+	node.Stop()
+	node = environmenttest.Start(t, sys, dir, environmenttest.Options{})
+	s = connect(t, sys, node.Env, 0)
+	w := expect[*messages.ClientWriteResponse](s, &messages.ClientWrite{Conn: s.conn, Tables: []*messages.ClientTableRows{{Table: "events", Inserts: []*messages.Row{row(1, "a")}}}})
+	if w.GetError() != nil {
+		t.Fatalf("insert into the recreated table: %v", messages.ErrorFromWire(w.GetError()))
+	}
+	minus := int64(-1)
+	s.p.Send(node.Storage, &messages.StorageWrite{Tables: []*messages.StorageTableWrite{{Table: messages.FromGlobalId(id),
+		Rows: []*messages.StorageRowDiff{{Row: row(1, "a"), Diff: &minus}}}}})
+	sw := testkit.ExpectMsg[*messages.StorageWriteResponse](s.p, timeout)
+	requireCode(t, "a retraction sent to storage", sw.GetError(), storage.ErrAppendOnly, id.String())
+	l := expect[*messages.ClientListObjectsResponse](s, &messages.ClientListObjects{Conn: s.conn})
+	if len(l.GetObjects()) != 1 || !l.GetObjects()[0].GetAppendOnly() {
+		t.Fatalf("listed %v", l.GetObjects())
+	}
 }
