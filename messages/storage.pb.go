@@ -282,9 +282,13 @@ func (x *StorageTableFrontiers) GetSchema() *Schema {
 // of the other tables, so it joins them in lockstep. Answered with
 // StorageCreateTableResponse.
 type StorageCreateTable struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Table         *GlobalId              `protobuf:"bytes,1,opt,name=table,proto3" json:"table,omitempty"`
-	Schema        *Schema                `protobuf:"bytes,2,opt,name=schema,proto3" json:"schema,omitempty"`
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Table  *GlobalId              `protobuf:"bytes,1,opt,name=table,proto3" json:"table,omitempty"`
+	Schema *Schema                `protobuf:"bytes,2,opt,name=schema,proto3" json:"schema,omitempty"`
+	// append_only: the table only ever gains rows; a write with a negative
+	// diff for it is refused whole (INVALID_ARGUMENT naming the table and
+	// the row). Recorded in the registry with the schema.
+	AppendOnly    bool `protobuf:"varint,3,opt,name=append_only,json=appendOnly,proto3" json:"append_only,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -331,6 +335,13 @@ func (x *StorageCreateTable) GetSchema() *Schema {
 		return x.Schema
 	}
 	return nil
+}
+
+func (x *StorageCreateTable) GetAppendOnly() bool {
+	if x != nil {
+		return x.AppendOnly
+	}
+	return false
 }
 
 // StorageCreateTableResponse answers StorageCreateTable.
@@ -2281,7 +2292,9 @@ type StorageTableRecord struct {
 	Dropped bool                   `protobuf:"varint,3,opt,name=dropped,proto3" json:"dropped,omitempty"`
 	// A collection (StorageCreateCollection) rather than a table: it has its
 	// own upper and is not part of group commit.
-	Collection    bool `protobuf:"varint,4,opt,name=collection,proto3" json:"collection,omitempty"`
+	Collection bool `protobuf:"varint,4,opt,name=collection,proto3" json:"collection,omitempty"`
+	// An append-only table (StorageCreateTable.append_only).
+	AppendOnly    bool `protobuf:"varint,5,opt,name=append_only,json=appendOnly,proto3" json:"append_only,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2344,6 +2357,13 @@ func (x *StorageTableRecord) GetCollection() bool {
 	return false
 }
 
+func (x *StorageTableRecord) GetAppendOnly() bool {
+	if x != nil {
+		return x.AppendOnly
+	}
+	return false
+}
+
 var File_messages_storage_proto protoreflect.FileDescriptor
 
 const file_messages_storage_proto_rawDesc = "" +
@@ -2366,10 +2386,12 @@ const file_messages_storage_proto_rawDesc = "" +
 	"\n" +
 	"collection\x18\x04 \x01(\bR\n" +
 	"collection\x12.\n" +
-	"\x06schema\x18\x05 \x01(\v2\x16.arbor.messages.SchemaR\x06schema\"t\n" +
+	"\x06schema\x18\x05 \x01(\v2\x16.arbor.messages.SchemaR\x06schema\"\x95\x01\n" +
 	"\x12StorageCreateTable\x12.\n" +
 	"\x05table\x18\x01 \x01(\v2\x18.arbor.messages.GlobalIdR\x05table\x12.\n" +
-	"\x06schema\x18\x02 \x01(\v2\x16.arbor.messages.SchemaR\x06schema\"\xbe\x01\n" +
+	"\x06schema\x18\x02 \x01(\v2\x16.arbor.messages.SchemaR\x06schema\x12\x1f\n" +
+	"\vappend_only\x18\x03 \x01(\bR\n" +
+	"appendOnly\"\xbe\x01\n" +
 	"\x1aStorageCreateTableResponse\x12.\n" +
 	"\x05table\x18\x01 \x01(\v2\x18.arbor.messages.GlobalIdR\x05table\x12+\n" +
 	"\x05error\x18\x02 \x01(\v2\x15.arbor.messages.ErrorR\x05error\x12C\n" +
@@ -2495,14 +2517,16 @@ const file_messages_storage_proto_rawDesc = "" +
 	"collection\x18\x01 \x01(\v2\x18.arbor.messages.GlobalIdR\n" +
 	"collection\x12+\n" +
 	"\x05error\x18\x02 \x01(\v2\x15.arbor.messages.ErrorR\x05error\x12=\n" +
-	"\rcurrent_upper\x18\x03 \x01(\v2\x18.arbor.messages.FrontierR\fcurrentUpper\"\xae\x01\n" +
+	"\rcurrent_upper\x18\x03 \x01(\v2\x18.arbor.messages.FrontierR\fcurrentUpper\"\xcf\x01\n" +
 	"\x12StorageTableRecord\x12.\n" +
 	"\x05table\x18\x01 \x01(\v2\x18.arbor.messages.GlobalIdR\x05table\x12.\n" +
 	"\x06schema\x18\x02 \x01(\v2\x16.arbor.messages.SchemaR\x06schema\x12\x18\n" +
 	"\adropped\x18\x03 \x01(\bR\adropped\x12\x1e\n" +
 	"\n" +
 	"collection\x18\x04 \x01(\bR\n" +
-	"collectionB$Z\"github.com/arbor-db/arbor/messagesb\x06proto3"
+	"collection\x12\x1f\n" +
+	"\vappend_only\x18\x05 \x01(\bR\n" +
+	"appendOnlyB$Z\"github.com/arbor-db/arbor/messagesb\x06proto3"
 
 var (
 	file_messages_storage_proto_rawDescOnce sync.Once
