@@ -160,6 +160,8 @@ func (a *envActor) Receive(ctx actor.Context) {
 		a.handleStorageHolds(ctx, m)
 	case *messages.StorageReadHoldResponse:
 		a.handleReadHoldResponse(ctx, m)
+	case *messages.StorageChangeReadHoldsResponse:
+		a.handleChangeHoldsResponse(ctx, m)
 	case *messages.ComputePeekResponse:
 		a.handleComputePeekResponse(ctx, m)
 	case *messages.ComputeSubscribeResponse:

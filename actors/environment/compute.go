@@ -378,7 +378,8 @@ func (a *envActor) applyFrontiers(ctx actor.Context, tables []*messages.StorageT
 }
 
 // handleStorageHolds applies an instance's read-hold changes on tables to
-// storage, in order.
+// storage, in order, as one StorageChangeReadHolds: storage compacts once
+// per step instead of once per change.
 func (a *envActor) handleStorageHolds(ctx actor.Context, m *storageHolds) {
 	if gen, ok := a.instanceGens[m.cluster]; !ok || gen != m.gen {
 		return // a stopped instance's; its holds were released
@@ -388,25 +389,48 @@ func (a *envActor) handleStorageHolds(ctx actor.Context, m *storageHolds) {
 		held = map[string]bool{}
 		a.holds[m.cluster] = held
 	}
+	batch := &messages.StorageChangeReadHolds{}
 	for _, c := range m.changes {
 		h := instanceHoldId(m.epoch, m.cluster, m.gen, uint64(c.Hold))
 		t, ok := c.Frontier.Time()
+		var ch messages.StorageReadHoldChange
 		switch {
 		case c.Op == instance.HoldRelease || (c.Op == instance.HoldDowngrade && !ok):
-			if held[h] {
-				delete(held, h)
-				ctx.Request(a.cfg.Storage, &messages.StorageReleaseReadHold{HoldId: h})
+			if !held[h] {
+				continue
 			}
+			delete(held, h)
+			ch.Change = &messages.StorageReadHoldChange_Release{Release: &messages.StorageReleaseReadHold{HoldId: h}}
 		case c.Op == instance.HoldAcquire && ok:
 			held[h] = true
 			// at_least: when storage compacted past t meanwhile (the
 			// frontiers the instance was told are a poll old), hold at
 			// the since rather than not at all; a later downgrade behind
 			// it is refused and the hold stays where storage put it.
-			ctx.Request(a.cfg.Storage, &messages.StorageAcquireReadHold{HoldId: h, Tables: []*messages.GlobalId{messages.FromGlobalId(c.Collection)}, At: uint64(t), AtLeast: true})
+			ch.Change = &messages.StorageReadHoldChange_Acquire{Acquire: &messages.StorageAcquireReadHold{HoldId: h,
+				Tables: []*messages.GlobalId{messages.FromGlobalId(c.Collection)}, At: uint64(t), AtLeast: true}}
 		case c.Op == instance.HoldDowngrade && held[h]:
-			ctx.Request(a.cfg.Storage, &messages.StorageDowngradeReadHold{HoldId: h, At: uint64(t)})
+			ch.Change = &messages.StorageReadHoldChange_Downgrade{Downgrade: &messages.StorageDowngradeReadHold{HoldId: h, At: uint64(t)}}
+		default:
+			continue
 		}
+		batch.Changes = append(batch.Changes, &ch)
+	}
+	if len(batch.Changes) > 0 {
+		// From the actor, not a future: storage gives the holds to the
+		// sender, and releases them when it terminates.
+		ctx.Request(a.cfg.Storage, batch)
+	}
+}
+
+// handleChangeHoldsResponse logs what storage refused of a batch of an
+// instance's hold changes.
+func (a *envActor) handleChangeHoldsResponse(ctx actor.Context, m *messages.StorageChangeReadHoldsResponse) {
+	if m.GetError() != nil {
+		a.cfg.Logger.Debug("storage refused a batch of compute read-hold changes", "error", messages.ErrorFromWire(m.GetError()))
+	}
+	for _, r := range m.GetResults() {
+		a.handleReadHoldResponse(ctx, r)
 	}
 }
 

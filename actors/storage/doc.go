@@ -38,6 +38,9 @@
 //   - StorageAcquireReadHold, StorageDowngradeReadHold,
 //     StorageReleaseReadHold → StorageReadHoldResponse. An acquire before
 //     a since is COMPACTED, or, with at_least, held at the latest since.
+//     StorageChangeReadHolds → StorageChangeReadHoldsResponse applies
+//     several of those changes in order, one result each, and compacts
+//     once after all of them.
 //     StorageListReadHolds → StorageListReadHoldsResponse lists the holds
 //     whose id starts with a prefix, with their tables, time and owner
 //     (changing nothing): a holder that names its holds by incarnation
