@@ -40,6 +40,9 @@ type flow struct {
 	spec       pool.FlowSpec
 	state      FlowState
 	checkpoint timely.Timestamp // committed: every input before it is reflected durably
+	// allowed is how far the runtime lets the flow's committed output be
+	// folded (AllowCompaction); its readers may allow less (compaction.go).
+	allowed timely.Timestamp
 	tables     map[timely.GlobalId]bool
 	// collections are the storage collections the flow reads, direct or
 	// through views. A flow with any advances by backfill reads only
