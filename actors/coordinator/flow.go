@@ -43,7 +43,7 @@ type flow struct {
 	// allowed is how far the runtime lets the flow's committed output be
 	// folded (AllowCompaction); its readers may allow less (compaction.go).
 	allowed timely.Timestamp
-	tables     map[timely.GlobalId]bool
+	tables  map[timely.GlobalId]bool
 	// collections are the storage collections the flow reads, direct or
 	// through views. A flow with any advances by backfill reads only
 	// (never by a Consume's batch): its input frontier is not the tables'.
