@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 
+	"github.com/arbor-db/arbor/actors/pool"
 	"github.com/arbor-db/arbor/timely"
 )
 
@@ -42,8 +43,26 @@ func (c *Core) AllowCompaction(export timely.GlobalId, frontier timely.Timestamp
 	if !f.spec.Materialized {
 		return fmt.Errorf("%w: flow %d (%s) is not materialized: it has no output to compact", ErrInvalidFlow, id, export)
 	}
-	f.allowed = max(f.allowed, frontier)
+	if frontier > f.allowed {
+		f.allowed = frontier
+		f.heldBy = nil // the runtime vouches for the readers it knows
+	}
 	return nil
+}
+
+// holdProducers keeps dropped flow f's checkpoint as a bound on the folds
+// of the views it read.
+func (c *Core) holdProducers(f *flow) {
+	for _, pid := range f.producers {
+		p, ok := c.flows[pid]
+		if !ok {
+			continue
+		}
+		if p.heldBy == nil {
+			p.heldBy = map[pool.FlowId]timely.Timestamp{}
+		}
+		p.heldBy[f.spec.Id] = f.checkpoint
+	}
 }
 
 // FoldFrontier returns how far flow id's committed output may be folded
@@ -61,6 +80,12 @@ func (c *Core) foldFrontier(f *flow) timely.Timestamp {
 		return 0
 	}
 	t := min(f.allowed, f.checkpoint)
+	for _, cp := range f.heldBy {
+		if cp == 0 {
+			return 0
+		}
+		t = min(t, cp-1)
+	}
 	for _, r := range c.flows {
 		if t == 0 {
 			break

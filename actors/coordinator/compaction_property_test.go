@@ -37,7 +37,8 @@ const compactSeedEnv = "COMPACTION_SEED"
 // rows, so folds cancel pairs), AllowCompaction of a random frontier for
 // a random flow, answers to what is in flight, commits that fail before
 // or after they land (an unknown outcome: the runtime restarts), moves of
-// the shard's since that fail, and restarts at random points (a new
+// the shard's since that fail, drops of the reader 15 and its install
+// again at its durable checkpoint, and restarts at random points (a new
 // Core and a reopened store; the flows reinstalled at their durable
 // checkpoints and backfilled). Flows, all materialized, output their
 // input: 10 over table u1, 13 over view u10, 15 over view u13 (a reader
@@ -120,9 +121,11 @@ type compactRun struct {
 	logIds  []timely.GlobalId
 	upper   timely.Timestamp // the tables' upper
 
-	submit []pool.FlowBatch
-	reads  []ReadRequest
-	commit *Commit
+	submit   []pool.FlowBatch
+	reads    []ReadRequest
+	commit   *Commit
+	register []pool.FlowId
+	dropped  bool // flow 15 is dropped, to be installed again
 
 	folds   map[timely.GlobalId]timely.Timestamp // the furthest each view may have been folded
 	nfolds  int
@@ -143,7 +146,7 @@ func (r *compactRun) open(t *testing.T) {
 	}
 	r.store = store
 	r.core = NewCore(CoreConfig{BackfillChunk: 2, Upper: r.upper})
-	r.submit, r.reads, r.commit, r.restart = nil, nil, nil, false
+	r.submit, r.reads, r.commit, r.restart, r.register, r.dropped = nil, nil, nil, false, nil, false
 	cps, err := store.Checkpoints(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -153,16 +156,39 @@ func (r *compactRun) open(t *testing.T) {
 		if f.source.Value >= 10 {
 			kind = pool.SourceView
 		}
-		plan, err := dataflow.Compile(unionPlan([]timely.GlobalId{f.source}), map[timely.GlobalId]dataflow.Schema{f.source: oneInt})
-		if err != nil {
-			t.Fatal(err)
-		}
-		spec := pool.FlowSpec{Id: pool.FlowId(f.id), Export: timely.UserId(uint64(f.id)), Materialized: true, Plan: plan, Sources: []pool.Source{{Id: f.source, Kind: kind}}}
+		spec := compactSpec(t, f.id, f.source, kind)
 		r.run(r.core.Install(spec, cps[spec.Id]))
 	}
-	for _, f := range compactFlows {
-		r.run(r.core.Registered(pool.FlowId(f.id), nil), nil)
+	for len(r.register) > 0 {
+		id := r.register[0]
+		r.register = r.register[1:]
+		r.run(r.core.Registered(id, nil), nil)
 	}
+}
+
+func compactSpec(t *testing.T, id int, source timely.GlobalId, kind pool.SourceKind) pool.FlowSpec {
+	plan, err := dataflow.Compile(unionPlan([]timely.GlobalId{source}), map[timely.GlobalId]dataflow.Schema{source: oneInt})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pool.FlowSpec{Id: pool.FlowId(id), Export: timely.UserId(uint64(id)), Materialized: true, Plan: plan, Sources: []pool.Source{{Id: source, Kind: kind}}}
+}
+
+// toggle drops flow 15 (a reader of view u13), or installs it again at
+// its durable checkpoint (as a replaced dataflow would be), once no
+// commit is pending (the actor defers installs behind a commit).
+func (r *compactRun) toggle(t *testing.T) {
+	if !r.dropped {
+		r.run(r.core.Drop(15))
+		r.dropped = true
+		return
+	}
+	if r.commit != nil {
+		return
+	}
+	cps, _ := r.store.Checkpoints(context.Background())
+	r.run(r.core.Install(compactSpec(t, 15, timely.UserId(13), pool.SourceView), cps[15]))
+	r.dropped = false
 }
 
 func (r *compactRun) run(eff Effects, err error) {
@@ -174,11 +200,18 @@ func (r *compactRun) run(eff Effects, err error) {
 	if eff.Commit != nil {
 		r.commit = eff.Commit
 	}
+	if eff.Register != nil {
+		r.register = append(r.register, eff.Register.Spec.Id)
+	}
 }
 
 // step answers one thing in flight; false when nothing is.
 func (r *compactRun) step(t *testing.T, rng *rand.Rand, faults bool) bool {
 	switch {
+	case len(r.register) > 0:
+		id := r.register[0]
+		r.register = r.register[1:]
+		r.run(r.core.Registered(id, nil), nil)
 	case r.submit != nil:
 		var rs []pool.FlowResult
 		for _, b := range r.submit {
@@ -316,20 +349,27 @@ func runCompactionSeed(t *testing.T, seed int64, steps int) int {
 			case k < 9: // the runtime allows compaction of a flow's output
 				f := compactFlows[rng.Intn(len(compactFlows))]
 				at := timely.Timestamp(rng.Int63n(int64(r.upper) + 1))
-				if r.compact {
+				// The runtime allows none while a reader it knows (15 of
+				// u13) is not installed; a dropped flow allows nothing.
+				if r.compact && !(r.dropped && (f.id == 13 || f.id == 15)) {
 					if err := r.core.AllowCompaction(timely.UserId(uint64(f.id)), at); err != nil {
 						fail("allow compaction: %v", err)
 					}
 				}
 			case k < 10: // restart: a new Core on the reopened store
 				r.open(t)
+			case k < 11: // flow 15 is dropped, or installed again
+				r.toggle(t)
 			default:
 				r.step(t, rng, true)
 			}
 		}
-		for i := 0; r.step(t, rng, false) || r.restart; i++ {
+		for i := 0; r.step(t, rng, false) || r.restart || r.dropped; i++ {
 			if r.restart {
 				r.open(t)
+			}
+			if r.dropped {
+				r.toggle(t)
 			}
 			if i > 20000 {
 				fail("settling did not converge")
