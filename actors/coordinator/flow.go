@@ -48,7 +48,7 @@ type flow struct {
 	// bound its folds until the runtime allows compaction again
 	// (compaction.go).
 	heldBy map[pool.FlowId]timely.Timestamp
-	tables  map[timely.GlobalId]bool
+	tables map[timely.GlobalId]bool
 	// collections are the storage collections the flow reads, direct or
 	// through views. A flow with any advances by backfill reads only
 	// (never by a Consume's batch): its input frontier is not the tables'.
