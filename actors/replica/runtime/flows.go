@@ -31,7 +31,10 @@ type flowState struct {
 	// compaction is the controller's AllowCompaction frontier (the as_of
 	// until one arrives): peeks before it are refused.
 	compaction timely.Timestamp
-	sub        *subscribe
+	// outputFolding is the last frontier sent to the coordinator to which
+	// the flow's committed output may be folded (output_compaction.go).
+	outputFolding timely.Timestamp
+	sub           *subscribe
 	// mv is a materialized view's sink into its storage collection
 	// (sink.go, mv_sink.go); nil for other exports.
 	mv *MVSink
@@ -207,7 +210,7 @@ func (a *runtimeActor) failBuild(ctx actor.Context, b *build, err error) {
 	}
 	a.conn.Forget(b.df)
 	a.status(ctx, &b.df.Exports[0], err)
-	a.downgradeHold(ctx)
+	a.frontiersMoved(ctx)
 }
 
 // forgetFlow removes a flow the coordinator does not run, failing the
@@ -232,7 +235,7 @@ func (a *runtimeActor) install(ctx actor.Context, b *build) {
 	for _, f := range b.flows {
 		a.stepFlow(ctx, f, EvChecked)
 	}
-	a.downgradeHold(ctx)
+	a.frontiersMoved(ctx)
 }
 
 // stepFlow applies a lifecycle event to a flow (lifecycle.go) and carries
@@ -291,6 +294,7 @@ func (a *runtimeActor) handleInstallReply(ctx actor.Context, m *coordinator.Inst
 	}
 	f.checkpoint = max(f.checkpoint, m.Checkpoint)
 	a.stepFlow(ctx, f, EvAccepted)
+	a.allowOutputCompaction(ctx) // a reader installed may let its views fold
 }
 
 // dropExport drops the flow of one export: queued, it never installs;
@@ -315,7 +319,7 @@ func (a *runtimeActor) dropExport(ctx actor.Context, id timely.GlobalId) {
 	if fx.Cancel {
 		ctx.Request(a.coord, &coordinator.DropFlow{Flow: f.spec.Id})
 	}
-	a.downgradeHold(ctx)
+	a.frontiersMoved(ctx)
 }
 
 func (a *runtimeActor) handleDropReply(ctx actor.Context, m *coordinator.DropFlowReply) {
@@ -353,5 +357,5 @@ func (a *runtimeActor) handleFlowEvents(ctx actor.Context, m *coordinator.FlowEv
 			a.status(ctx, &f.export, err)
 		}
 	}
-	a.downgradeHold(ctx)
+	a.frontiersMoved(ctx)
 }

@@ -45,6 +45,8 @@ func (a *runtimeActor) outputCompaction(f *flowState) timely.Timestamp {
 			// Dropped or complete: nothing reads its output any more.
 		case !s.sent:
 			t = min(t, s.asOf)
+		case max(s.lower, s.asOf) == 0:
+			return 0
 		default:
 			t = min(t, max(s.lower, s.asOf)-1)
 		}
@@ -75,4 +77,12 @@ func (a *runtimeActor) allowOutputCompaction(ctx actor.Context) {
 			ctx.Send(a.coord, &coordinator.AllowCompaction{Export: f.export, Frontier: t})
 		}
 	}
+}
+
+// frontiersMoved runs when what the flows need may have moved (a
+// checkpoint, an AllowCompaction, an install, a drop, a stage): the read
+// hold on storage and the output shard's compaction follow.
+func (a *runtimeActor) frontiersMoved(ctx actor.Context) {
+	a.downgradeHold(ctx)
+	a.allowOutputCompaction(ctx)
 }

@@ -215,7 +215,7 @@ func (a *runtimeActor) Receive(ctx actor.Context) {
 			a.reportFrontiers(ctx)
 		}
 		a.sendConsume(ctx)
-		a.downgradeHold(ctx)
+		a.frontiersMoved(ctx)
 	case *coordinator.Ready:
 		a.sendConsume(ctx)
 	case *coordinator.FlowEvents:
@@ -252,7 +252,11 @@ func (a *runtimeActor) start(ctx actor.Context) {
 	// documented exception to request/reply: nothing can be answered
 	// before it is open), within the storage deadline.
 	octx, cancel := context.WithTimeout(context.Background(), a.cfg.StorageTimeout)
-	store, err := coordinator.OpenShardStore(octx, a.cfg.Outputs, tables)
+	opts := []coordinator.ShardOption{coordinator.OutputMetrics(a.cfg.Registerer)}
+	if a.cfg.OutputCompactionMin > 0 {
+		opts = append(opts, coordinator.CompactionMin(a.cfg.OutputCompactionMin))
+	}
+	store, err := coordinator.OpenShardStore(octx, a.cfg.Outputs, tables, opts...)
 	cancel()
 	if err != nil {
 		panic(fmt.Errorf("replica runtime failed to start: %w", err))

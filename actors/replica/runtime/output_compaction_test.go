@@ -1,0 +1,91 @@
+package runtime_test
+
+import (
+	"errors"
+	"math/rand"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/arbor-db/arbor/dataflow"
+	"github.com/arbor-db/arbor/messages"
+	"github.com/arbor-db/arbor/persistence"
+	"github.com/arbor-db/arbor/persistence/pebble"
+	"github.com/arbor-db/arbor/testkit"
+	"github.com/arbor-db/arbor/timely"
+)
+
+// TestOutputCompactionSurvivesRestart runs a materialized view (with its
+// storage collection, writes allowed) and an index over it on Pebble; the
+// controller allows compaction of both at a time in the middle of the
+// writes, so the view's committed output is folded there (the index reads
+// the view from the output shard, so its checkpoint bounds the fold, and
+// so does the sink's next append). After a node restart and the replay of the
+// dataflows and of the AllowCompaction, more writes: peeks of both and
+// the view's committed output equal the oracle at every time from the
+// compaction frontier on, and a peek before it is refused COMPACTED.
+func TestOutputCompactionSurvivesRestart(t *testing.T) {
+	dir := t.TempDir()
+	open := func() persistence.Store {
+		s, err := pebble.Open(dir)
+		require.NoError(t, err)
+		return s
+	}
+	h := newHarness(t, options{workers: 2, store: open(), outputCompactionMin: 4})
+	h.createTable(orders, ordersSchema)
+	h.createTable(customers, customersSchema)
+	mv := reduceP(getP(orders), []int{1}, agg(sumW, 2), agg(cntW, -1))
+	h.createCollection(perCustomer, mv, tableSrc(h, orders))
+	install := func() {
+		h.mustInstall(perCustomer, mv, true, tableSrc(h, orders))
+		h.send(allowWrites(perCustomer))
+		h.mustInstall(bigSpenders, filterP(getP(perCustomer), binE(opGt, colE(1), litE(dataflow.Int64(100)))), false, viewSrc(h, perCustomer))
+	}
+	install()
+	r := rand.New(rand.NewSource(7))
+	var id int64
+	before := workload(h, r, 40, &id)
+	since := before[len(before)/2]
+	allow := func() {
+		h.send(allowCompaction(perCustomer, timely.At(since)))
+		h.send(allowCompaction(bigSpenders, timely.At(since)))
+	}
+	allow()
+	// More writes: the commits that carry them fold the view.
+	more := workload(h, r, 20, &id)
+	before = append(before, more...)
+	h.waitFrontier(perCustomer, before[len(before)-1])
+	h.waitFrontier(bigSpenders, before[len(before)-1])
+	testkit.Eventually(t, func() bool {
+		return counterValue(t, h.reg, "arbor_coordinator_output_compaction_frontier", perCustomer.String()) > 0
+	}, wait, "the view's output was folded")
+	folded := timely.Timestamp(counterValue(t, h.reg, "arbor_coordinator_output_compaction_frontier", perCustomer.String()))
+	require.LessOrEqual(t, folded, since)
+	require.Positive(t, counterValue(t, h.reg, "arbor_coordinator_output_compacted_updates_total", perCustomer.String()))
+
+	h.restart(open)
+	install()
+	allow()
+	after := workload(h, r, 30, &id)
+	all := append(append([]timely.Timestamp(nil), before...), after...)
+	last := all[len(all)-1]
+	h.waitFrontier(perCustomer, last)
+	h.waitFrontier(bigSpenders, last)
+	var from []timely.Timestamp
+	for _, at := range all {
+		if at >= since {
+			from = append(from, at)
+		}
+	}
+	for i := 0; i < len(from); i += 3 {
+		h.checkAt(perCustomer, from[i])
+		h.checkAt(bigSpenders, from[i])
+	}
+	h.checkAt(perCustomer, last)
+	h.checkAt(bigSpenders, last)
+	checkOutputShard(t, h, perCustomer, from)
+	h.waitCollection(perCustomer, last)
+	h.checkCollection(perCustomer, all) // the sink appended every range once
+	_, err := h.peek(perCustomer, since-1)
+	require.True(t, errors.Is(err, messages.ErrCompacted), "a peek before the compaction frontier: %v", err)
+}
