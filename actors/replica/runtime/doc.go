@@ -120,6 +120,21 @@
 // the import declares (and a table import must not be a collection), or
 // the dataflow is refused whole.
 //
+// # Output shard compaction
+//
+// The output shard (Config.Outputs) holds every materialized export's
+// committed output; the coordinator folds it below what its readers can
+// still ask for (coordinator package doc). The runtime sends the
+// coordinator, for each materialized export whose bound moved, a
+// coordinator.AllowCompaction: the controller's AllowCompaction frontier,
+// at most a subscribe's as_of before its first batch and its next
+// batch's lower minus one after it, at most a materialized view sink's
+// learned collection upper minus one (nothing before the sink learned
+// it), and nothing before the computation stage or while a flow of the
+// runtime that reads the export's output is not installed in the
+// coordinator (output_compaction.go). Config.OutputCompactionMin is the
+// least number of updates a fold replaces.
+//
 // # Failures
 //
 // A coordinator or pool that panics fails the runtime; its supervisor
