@@ -1,0 +1,188 @@
+package runtime_test
+
+import (
+	"math/rand"
+	"sync"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/arbor-db/arbor/actors/pool"
+	"github.com/arbor-db/arbor/actors/replica/runtime"
+	"github.com/arbor-db/arbor/dataflow"
+	"github.com/arbor-db/arbor/messages"
+	"github.com/arbor-db/arbor/persistence"
+	"github.com/arbor-db/arbor/persistence/pebble"
+	"github.com/arbor-db/arbor/testkit"
+	"github.com/arbor-db/arbor/timely"
+)
+
+// sourcesSeen records, per flow, the ids of the sources whose updates
+// reached it in a batch (Consume or backfill).
+type sourcesSeen struct {
+	mu   sync.Mutex
+	seen map[pool.FlowId]map[timely.GlobalId]int
+}
+
+func (s *sourcesSeen) hook(_ int, b pool.FlowBatch) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for id, us := range b.Updates {
+		if len(us) == 0 {
+			continue
+		}
+		if s.seen[b.Flow] == nil {
+			s.seen[b.Flow] = map[timely.GlobalId]int{}
+		}
+		s.seen[b.Flow][id] += len(us)
+	}
+}
+
+func (s *sourcesSeen) of(f pool.FlowId) map[timely.GlobalId]int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := map[timely.GlobalId]int{}
+	for id, n := range s.seen[f] {
+		out[id] = n
+	}
+	return out
+}
+
+func (s *sourcesSeen) reset() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.seen = map[pool.FlowId]map[timely.GlobalId]int{}
+}
+
+// TestIndexImportReadsTheExportingFlow: a dataflow imports another's index
+// on Pebble. The importing flow's rows equal the oracle at every closed
+// time, before and after a node restart; its batches carry only the
+// index's committed output, never the table under it (the import is read,
+// not recomputed), also while it rebuilds after the restart; and the index
+// cannot be dropped while the importer reads it.
+func TestIndexImportReadsTheExportingFlow(t *testing.T) {
+	const seed = 10
+	t.Logf("seed %d", seed)
+	dir := t.TempDir()
+	open := func() persistence.Store {
+		s, err := pebble.Open(dir)
+		require.NoError(t, err)
+		return s
+	}
+	seen := &sourcesSeen{seen: map[pool.FlowId]map[timely.GlobalId]int{}}
+	h := newHarness(t, options{workers: 2, chunk: 7, store: open(), beforeApply: seen.hook})
+	h.createTable(orders, ordersSchema)
+	h.createTable(customers, customersSchema)
+
+	big, bigIdx := timely.UserId(60), timely.UserId(70)
+	top, topIdx := timely.UserId(62), timely.UserId(72)
+	bigPlan := filterP(getP(orders), binE(opGt, colE(2), litE(dataflow.Int64(40))))
+	topPlan := reduceP(filterP(getP(big), binE(opGt, colE(2), litE(dataflow.Int64(70)))), []int{1}, agg(sumW, 2), agg(cntW, -1))
+	exporter := &messages.ComputeDataflowDescription{
+		DebugName:      "exports an index",
+		SourceImports:  []*messages.ComputeSourceImport{{Id: messages.FromGlobalId(orders), Schema: dataflow.SchemaToWire(ordersSchema)}},
+		ObjectsToBuild: []*messages.ComputeBuildDesc{{Id: messages.FromGlobalId(big), Plan: bigPlan}},
+		IndexExports:   []*messages.ComputeIndexExport{{Id: messages.FromGlobalId(bigIdx), On: messages.FromGlobalId(big), Key: []uint32{1}}},
+		AsOf:           messages.FromFrontier(timely.At(0)),
+	}
+	importer := &messages.ComputeDataflowDescription{
+		DebugName:      "imports the index",
+		IndexImports:   []*messages.ComputeIndexImport{{Id: messages.FromGlobalId(bigIdx), On: messages.FromGlobalId(big), Schema: dataflow.SchemaToWire(ordersSchema), Key: []uint32{1}}},
+		ObjectsToBuild: []*messages.ComputeBuildDesc{{Id: messages.FromGlobalId(top), Plan: topPlan}},
+		IndexExports:   []*messages.ComputeIndexExport{{Id: messages.FromGlobalId(topIdx), On: messages.FromGlobalId(top), Key: []uint32{0}}},
+		AsOf:           messages.FromFrontier(timely.At(0)),
+	}
+	install := func() {
+		require.NoError(t, h.installDesc(exporter, bigIdx, bigPlan, tableSrc(h, orders)))
+		h.record(big, bigPlan, tableSrc(h, orders))
+		require.NoError(t, h.installDesc(importer, topIdx, topPlan, src{id: big, schema: h.schemaOf(big)}))
+	}
+	readsOnlyTheIndex := func() {
+		t.Helper()
+		got := seen.of(runtime.FlowIdOf(topIdx))
+		require.Zero(t, got[orders], "the importing flow read the table under the index: %v", got)
+		require.Positive(t, got[bigIdx], "the importing flow read nothing of the index: %v", got)
+		require.Len(t, got, 1, "the importing flow read %v", got)
+	}
+
+	r := rand.New(rand.NewSource(seed))
+	var id int64
+	// Written before the importer exists: it backfills them from the
+	// index's committed output.
+	early := workload(h, r, 15, &id)
+	install()
+	before := append(early, workload(h, r, 25, &id)...)
+	last := before[len(before)-1]
+	h.waitFrontier(bigIdx, last)
+	h.waitFrontier(topIdx, last)
+	for _, at := range before {
+		h.checkAt(topIdx, at)
+	}
+	readsOnlyTheIndex()
+
+	// The index cannot be dropped while the importer reads it; both
+	// stay and keep answering.
+	h.events.forget(bigIdx)
+	h.drop(bigIdx)
+	testkit.Eventually(t, func() bool { err, _ := h.events.outcome(bigIdx); return err != nil }, wait, "drop refused")
+	err, _ := h.events.outcome(bigIdx)
+	require.ErrorContains(t, err, "read by")
+	require.ErrorContains(t, err, topIdx.String())
+	h.checkAt(bigIdx, last)
+	h.checkAt(topIdx, last)
+
+	// A node restart: the importer rebuilds from the index's committed
+	// output, never from the table.
+	h.restart(open)
+	seen.reset()
+	install()
+	after := workload(h, r, 30, &id)
+	all := append(append([]timely.Timestamp(nil), before...), after...)
+	last = all[len(all)-1]
+	h.waitFrontier(bigIdx, last)
+	h.waitFrontier(topIdx, last)
+	for _, at := range all {
+		h.checkAt(topIdx, at)
+	}
+	h.checkAt(bigIdx, last)
+	readsOnlyTheIndex()
+}
+
+// TestIndexImportBadInput: an index import whose schema does not match the
+// index's rows, or that has no schema, is refused whole, naming the index.
+func TestIndexImportBadInput(t *testing.T) {
+	h := newHarness(t, options{workers: 1})
+	h.createTable(orders, ordersSchema)
+	big, bigIdx := timely.UserId(60), timely.UserId(70)
+	bigPlan := filterP(getP(orders), binE(opGt, colE(2), litE(dataflow.Int64(40))))
+	require.NoError(t, h.installDesc(&messages.ComputeDataflowDescription{
+		SourceImports:  []*messages.ComputeSourceImport{{Id: messages.FromGlobalId(orders), Schema: dataflow.SchemaToWire(ordersSchema)}},
+		ObjectsToBuild: []*messages.ComputeBuildDesc{{Id: messages.FromGlobalId(big), Plan: bigPlan}},
+		IndexExports:   []*messages.ComputeIndexExport{{Id: messages.FromGlobalId(bigIdx), On: messages.FromGlobalId(big)}},
+		AsOf:           messages.FromFrontier(timely.At(0)),
+	}, bigIdx, bigPlan, tableSrc(h, orders)))
+	h.record(big, bigPlan, tableSrc(h, orders))
+	importing := func(export timely.GlobalId, schema *messages.Schema) *messages.ComputeDataflowDescription {
+		obj := timely.UserId(export.Value + 100)
+		return &messages.ComputeDataflowDescription{
+			IndexImports:   []*messages.ComputeIndexImport{{Id: messages.FromGlobalId(bigIdx), On: messages.FromGlobalId(big), Schema: schema}},
+			ObjectsToBuild: []*messages.ComputeBuildDesc{{Id: messages.FromGlobalId(obj), Plan: getP(big)}},
+			IndexExports:   []*messages.ComputeIndexExport{{Id: messages.FromGlobalId(export), On: messages.FromGlobalId(obj)}},
+			AsOf:           messages.FromFrontier(timely.At(0)),
+		}
+	}
+	t.Run("schema of other types", func(t *testing.T) {
+		err := h.installDesc(importing(timely.UserId(80), dataflow.SchemaToWire(customersSchema)), timely.UserId(80), nil)
+		require.ErrorContains(t, err, "schema")
+		require.ErrorContains(t, err, bigIdx.String())
+		require.Equal(t, messages.ErrorCode_ERROR_CODE_INVALID_ARGUMENT, messages.ErrorToWire(err).GetCode())
+	})
+	t.Run("no schema", func(t *testing.T) {
+		err := h.installDesc(importing(timely.UserId(81), nil), timely.UserId(81), nil)
+		require.ErrorContains(t, err, "no schema")
+		require.Equal(t, bigIdx.String(), messages.ErrorToWire(err).GetObject())
+	})
+	// Nothing was half-applied: a good importer with the same export ids
+	// installs afterwards.
+	require.NoError(t, h.installDesc(importing(timely.UserId(80), dataflow.SchemaToWire(ordersSchema)), timely.UserId(80), getP(big), src{id: big, schema: h.schemaOf(big)}))
+}
