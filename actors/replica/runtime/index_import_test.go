@@ -186,3 +186,74 @@ func TestIndexImportBadInput(t *testing.T) {
 	// installs afterwards.
 	require.NoError(t, h.installDesc(importing(timely.UserId(80), dataflow.SchemaToWire(ordersSchema)), timely.UserId(80), getP(big), src{id: big, schema: h.schemaOf(big)}))
 }
+
+// TestIndexImportReconcileRebuildsTheReader: a controller reconnects and
+// replays the exporting dataflow with another plan of the same meaning
+// (incompatible: the description differs) and the importer unchanged.
+// The importer is dropped before the exporter and built again over the
+// new index: no drop is refused, no export is installed twice, and both
+// equal the oracle at every closed time; the rebuilt importer still reads
+// only the index. (An id keeps its meaning across rebuilds, as for every
+// flow that resumes from its committed checkpoint: see describe.go.)
+func TestIndexImportReconcileRebuildsTheReader(t *testing.T) {
+	const seed = 11
+	t.Logf("seed %d", seed)
+	seen := &sourcesSeen{seen: map[pool.FlowId]map[timely.GlobalId]int{}}
+	h := newHarness(t, options{workers: 2, beforeApply: seen.hook})
+	h.createTable(orders, ordersSchema)
+	h.createTable(customers, customersSchema)
+	big, bigIdx := timely.UserId(60), timely.UserId(70)
+	top, topIdx := timely.UserId(62), timely.UserId(72)
+	// The same rows, written two ways: amount > 40, or 40 < amount.
+	bigPlan := func(flipped bool) *messages.Plan {
+		if flipped {
+			return filterP(getP(orders), binE(messages.BinaryOp_BINARY_OP_LT, litE(dataflow.Int64(40)), colE(2)))
+		}
+		return filterP(getP(orders), binE(opGt, colE(2), litE(dataflow.Int64(40))))
+	}
+	topPlan := filterP(getP(big), binE(messages.BinaryOp_BINARY_OP_LT, colE(2), litE(dataflow.Int64(90))))
+	exporter := func(over bool) *messages.ComputeDataflowDescription {
+		return &messages.ComputeDataflowDescription{
+			DebugName:      "exports an index",
+			SourceImports:  []*messages.ComputeSourceImport{{Id: messages.FromGlobalId(orders), Schema: dataflow.SchemaToWire(ordersSchema)}},
+			ObjectsToBuild: []*messages.ComputeBuildDesc{{Id: messages.FromGlobalId(big), Plan: bigPlan(over)}},
+			IndexExports:   []*messages.ComputeIndexExport{{Id: messages.FromGlobalId(bigIdx), On: messages.FromGlobalId(big)}},
+			AsOf:           messages.FromFrontier(timely.At(0)),
+		}
+	}
+	importer := &messages.ComputeDataflowDescription{
+		DebugName:      "imports the index",
+		IndexImports:   []*messages.ComputeIndexImport{{Id: messages.FromGlobalId(bigIdx), On: messages.FromGlobalId(big), Schema: dataflow.SchemaToWire(ordersSchema)}},
+		ObjectsToBuild: []*messages.ComputeBuildDesc{{Id: messages.FromGlobalId(top), Plan: topPlan}},
+		IndexExports:   []*messages.ComputeIndexExport{{Id: messages.FromGlobalId(topIdx), On: messages.FromGlobalId(top)}},
+		AsOf:           messages.FromFrontier(timely.At(0)),
+	}
+	install := func(over bool) {
+		require.NoError(t, h.installDesc(exporter(over), bigIdx, bigPlan(over), tableSrc(h, orders)))
+		h.record(big, bigPlan(over), tableSrc(h, orders))
+		require.NoError(t, h.installDesc(importer, topIdx, topPlan, src{id: big, schema: h.schemaOf(big)}))
+	}
+	install(false)
+	r := rand.New(rand.NewSource(seed))
+	var id int64
+	before := workload(h, r, 20, &id)
+	h.waitFrontier(topIdx, before[len(before)-1])
+	h.checkAt(topIdx, before[len(before)-1])
+
+	seen.reset()
+	h.connect(func() { install(true) })
+	after := workload(h, r, 20, &id)
+	all := append(append([]timely.Timestamp(nil), before...), after...)
+	last := all[len(all)-1]
+	h.waitFrontier(bigIdx, last)
+	h.waitFrontier(topIdx, last)
+	for _, at := range all {
+		h.checkAt(bigIdx, at)
+		h.checkAt(topIdx, at)
+	}
+	require.Empty(t, h.events.errs(), "the rebuild reported errors")
+	require.EqualValues(t, 2, counterValue(t, h.reg, "arbor_runtime_reconcile_dataflows_total", "rebuilt"))
+	got := seen.of(runtime.FlowIdOf(topIdx))
+	require.Zero(t, got[orders], "the rebuilt importer read the table: %v", got)
+	require.Positive(t, got[bigIdx], "the rebuilt importer read nothing of the index: %v", got)
+}
