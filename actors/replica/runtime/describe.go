@@ -31,8 +31,8 @@ import (
 // it to backfilling while its producer is in the same step, so it never
 // reads output that is not committed. The importer's plan has no Get of
 // the tables under the index: nothing is computed twice. The import's
-// schema is the schema of the rows read; an import without one is
-// refused. The cost is that an index's output is also written to the
+// schema must have the index's column types (an import without one reads
+// the index's own). The cost is that an index's output is also written to the
 // output shard, imported or not (whether a later dataflow will import it
 // is not known when it is built).
 //
@@ -104,19 +104,22 @@ func planExports(desc *messages.ComputeDataflowDescription, indexes indexLookup)
 		if !ok {
 			return nil, messages.WithObject(fmt.Errorf("%w: dataflow %q imports index %s, which no dataflow of this replica exports", ErrUnknownCollection, name, id), id.String())
 		}
-		if ix.GetSchema() == nil {
-			return nil, messages.WithObject(fmt.Errorf("%w: dataflow %q: index import %s has no schema", ErrInvalidCommand, name, id), id.String())
+		schema := ix.GetSchema()
+		if schema == nil {
+			// Not given: the index's own.
+			schema = dataflow.SchemaToWire(have)
+		} else {
+			want, err := dataflow.SchemaFromWire(schema)
+			if err != nil {
+				return nil, messages.WithObject(fmt.Errorf("%w: dataflow %q: index import %s: schema: %v", ErrInvalidCommand, name, id, err), id.String())
+			}
+			// Column names are the planner's business; the rows read
+			// must have the types the importer compiles against.
+			if !sameTypes(want, have) {
+				return nil, messages.WithObject(fmt.Errorf("%w: dataflow %q imports index %s with schema %v, but the index's rows are %v", ErrInvalidCommand, name, id, want, have), id.String())
+			}
 		}
-		want, err := dataflow.SchemaFromWire(ix.GetSchema())
-		if err != nil {
-			return nil, messages.WithObject(fmt.Errorf("%w: dataflow %q: index import %s: schema: %v", ErrInvalidCommand, name, id, err), id.String())
-		}
-		// Column names are the planner's business; the rows read must
-		// have the types the importer compiles against.
-		if !sameTypes(want, have) {
-			return nil, messages.WithObject(fmt.Errorf("%w: dataflow %q imports index %s with schema %v, but the index's rows are %v", ErrInvalidCommand, name, id, want, have), id.String())
-		}
-		imported[on] = &messages.ComputeSourceImport{Id: ix.GetId(), Schema: ix.GetSchema()}
+		imported[on] = &messages.ComputeSourceImport{Id: ix.GetId(), Schema: schema}
 	}
 	built := map[timely.GlobalId]builtObject{}
 	for _, o := range desc.GetObjectsToBuild() {
