@@ -27,8 +27,10 @@
 // A flow reads tables (which share storage's common upper: the consumed
 // upper, advanced by Consume), storage collections (a materialized view's
 // shard, each with its own upper, advanced by CollectionProgress, which is
-// accepted in any phase) and views of other flows of the runtime (bounded
-// by their producer's committed checkpoint). A flow's input frontier is
+// accepted in any phase) and views of other flows of the runtime (the
+// committed output of a materialized flow: a materialized view's, or an
+// index's that another dataflow imports; bounded by their producer's
+// committed checkpoint). A flow's input frontier is
 // the least of these over what it reads (target, backfill.go): a flow
 // that reads only tables never waits for a collection, and a runtime that
 // computes materialized view M and a flow over M's collection cannot wait

@@ -32,9 +32,15 @@
 //
 // Each export of a dataflow (index export or sink export) is one
 // coordinator flow, whose plan is the exported object's plan with the
-// objects it builds before it inlined (describe.go); an imported index is
-// still recomputed from the storage collections under it. A source import
-// is never inlined: a table, or, with collection set, a storage collection
+// objects it builds before it inlined (describe.go). An imported index is
+// read, not recomputed: every index flow is materialized (its output
+// committed with its checkpoint) and the importing flow reads the index's
+// id as a view whose producer is the index's flow, so its input frontier
+// follows the producer's committed checkpoint and it rebuilds from the
+// committed output; an index that an installed flow reads cannot be
+// dropped, and reconciliation drops a replaced dataflow's readers with it,
+// readers first, to be rebuilt by their own replayed CreateDataflow. A
+// source import is never inlined: a table, or, with collection set, a storage collection
 // with its own upper (a materialized view's shard, written by whichever
 // cluster computes the view, this runtime included), which the runtime
 // reads from storage (collection_feed.go): one CDC subscription and one

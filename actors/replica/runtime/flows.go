@@ -51,9 +51,12 @@ type build struct {
 // enqueueBuild plans a dataflow's exports as flows and queues the build.
 // A description that does not plan or compile is refused whole.
 func (a *runtimeActor) enqueueBuild(ctx actor.Context, d *Dataflow) {
-	efs, _, err := planExports(d.Desc, func(id timely.GlobalId) (builtObject, bool) {
-		o, ok := a.indexes[id]
-		return o, ok
+	efs, err := planExports(d.Desc, func(id timely.GlobalId) (dataflow.Schema, bool) {
+		f, ok := a.flows[id]
+		if !ok || f.kind != exportIndex {
+			return nil, false
+		}
+		return f.spec.Plan.Schema(), true
 	})
 	var flows []*flowState
 	for _, ef := range efs {
@@ -77,11 +80,8 @@ func (a *runtimeActor) enqueueBuild(ctx actor.Context, d *Dataflow) {
 		a.status(ctx, &d.Exports[0], err)
 		return
 	}
-	for i, f := range flows {
+	for _, f := range flows {
 		a.flows[f.export] = f
-		if f.kind == exportIndex {
-			a.indexes[f.export] = efs[i].object
-		}
 	}
 	a.nextBuildKey++
 	key := a.nextBuildKey
@@ -99,8 +99,10 @@ func (a *runtimeActor) enqueueBuild(ctx actor.Context, d *Dataflow) {
 }
 
 // compile turns an export into a flow spec: its plan (arranged by the
-// index key), its sources (views when a materialized view of this runtime
-// produces them, tables otherwise) and its as_of.
+// index key), its sources (views when an index or a materialized view of
+// this runtime produces them, tables otherwise) and its as_of. Every flow
+// is materialized: an index's committed output is what its importers read
+// (describe.go).
 func (a *runtimeActor) compile(d *Dataflow, ef exportFlow) (pool.FlowSpec, error) {
 	schemas := map[timely.GlobalId]dataflow.Schema{}
 	var sources []pool.Source
@@ -118,7 +120,7 @@ func (a *runtimeActor) compile(d *Dataflow, ef exportFlow) (pool.FlowSpec, error
 		kind := pool.SourceTable
 		if ef.object.sources[id].GetCollection() {
 			kind = pool.SourceCollection // read from storage (collection_feed.go)
-		} else if p, ok := a.flows[id]; ok && p.kind == exportMaterializedView {
+		} else if p, ok := a.flows[id]; ok && (p.kind == exportMaterializedView || p.kind == exportIndex) {
 			kind = pool.SourceView
 		}
 		sources = append(sources, pool.Source{Id: id, Kind: kind})
@@ -147,7 +149,7 @@ func (a *runtimeActor) compile(d *Dataflow, ef exportFlow) (pool.FlowSpec, error
 		Plan:         compiled,
 		Sources:      kept,
 		AsOf:         d.AsOf,
-		Materialized: ef.kind != exportIndex,
+		Materialized: true,
 		TickInterval: a.cfg.TickInterval,
 	}, nil
 }
@@ -224,7 +226,6 @@ func (a *runtimeActor) forgetFlow(ctx actor.Context, f *flowState, err error) {
 	}
 	if a.flows[f.export] == f {
 		delete(a.flows, f.export)
-		delete(a.indexes, f.export)
 	}
 	a.applyPeeks(ctx, a.book.FlowGone(f.export, err))
 }

@@ -111,9 +111,6 @@ type runtimeActor struct {
 	buildQueue   BuildQueue
 	builds       map[uint64]*build
 	nextBuildKey uint64
-	// indexes: the object under each installed index, for dataflows that
-	// import it
-	indexes map[timely.GlobalId]builtObject
 
 	// book holds the pending peeks (peek_book.go).
 	book *PeekBook
@@ -244,7 +241,6 @@ func (a *runtimeActor) start(ctx actor.Context) {
 	a.staleLogged = map[string]bool{}
 	a.flows = map[timely.GlobalId]*flowState{}
 	a.builds = map[uint64]*build{}
-	a.indexes = map[timely.GlobalId]builtObject{}
 	a.book = NewPeekBook()
 	a.calls = map[uint64]*storageCall{}
 	tables := storageTables{root: ctx.ActorSystem().Root, storage: a.cfg.Storage, timeout: a.cfg.StorageTimeout}
