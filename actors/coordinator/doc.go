@@ -117,5 +117,5 @@
 // frontier are unchanged, and a read from zero is exact from the frontier
 // on. Metrics: arbor_coordinator_output_compacted_updates_total and
 // _bytes_total{collection}, output_compaction_frontier{collection},
-// output_since_failures_total.
+// output_compaction_failures_total{stage}.
 package coordinator

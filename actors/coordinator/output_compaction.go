@@ -73,9 +73,10 @@ func (f fold) append(ups []persistence.Update, seq timely.Timestamp) []persisten
 
 // planFolds decides which views to fold in the commit being built: a
 // view whose allowed frontier passed its last fold, with enough updates
-// before the frontier. It loads a view's output on its first fold. The
-// caller holds s.mu.
-func (s *ShardStore) planFolds(ctx context.Context, allowed map[timely.GlobalId]timely.Timestamp) ([]fold, error) {
+// before the frontier. It loads a view's output on its first fold; a view
+// that cannot be loaded is not folded in this commit. The caller holds
+// s.mu.
+func (s *ShardStore) planFolds(ctx context.Context, allowed map[timely.GlobalId]timely.Timestamp) []fold {
 	ids := make([]timely.GlobalId, 0, len(allowed))
 	for id, t := range allowed {
 		if t > s.folds[id].frontier {
@@ -88,7 +89,10 @@ func (s *ShardStore) planFolds(ctx context.Context, allowed map[timely.GlobalId]
 		at := allowed[id]
 		log, err := s.viewLog(ctx, id)
 		if err != nil {
-			return nil, fmt.Errorf("fold %s to %d: %w", id, at, err)
+			// The commit goes on without this fold; the next one tries
+			// again.
+			s.metrics.failures.WithLabelValues("load").Inc()
+			continue
 		}
 		n := sort.Search(len(log), func(i int) bool { return log[i].Time >= at })
 		last := s.folds[id].rows
@@ -97,7 +101,7 @@ func (s *ShardStore) planFolds(ctx context.Context, allowed map[timely.GlobalId]
 		}
 		folds = append(folds, fold{view: id, frontier: at, old: log[:n], folded: foldAt(log[:n], at), rest: log[n:]})
 	}
-	return folds, nil
+	return folds
 }
 
 // foldAt returns us with every time set to at, consolidated: one update
@@ -147,7 +151,7 @@ func (s *ShardStore) applyFolds(ctx context.Context, folds []fold, seq timely.Ti
 		s.metrics.frontier.WithLabelValues(label).Set(float64(f.frontier))
 	}
 	if err := s.shard.DowngradeSince(ctx, timely.At(seq)); err != nil {
-		s.metrics.sinceFailures.Inc()
+		s.metrics.failures.WithLabelValues("since").Inc()
 	}
 }
 
@@ -176,9 +180,11 @@ type outputMetrics struct {
 	bytes   *prometheus.CounterVec
 	// frontier is the frontier each view's output was last folded to.
 	frontier *prometheus.GaugeVec
-	// sinceFailures counts folds after which the shard's since could not
-	// move (the next fold moves it).
-	sinceFailures prometheus.Counter
+	// failures counts views whose output could not be loaded for a fold
+	// (stage "load": the commit goes on without it) and folds after which
+	// the shard's since could not move (stage "since": the next fold
+	// moves it).
+	failures *prometheus.CounterVec
 }
 
 func newOutputMetrics(reg prometheus.Registerer) (*outputMetrics, error) {
@@ -195,15 +201,14 @@ func newOutputMetrics(reg prometheus.Registerer) (*outputMetrics, error) {
 			Namespace: "arbor", Subsystem: "coordinator", Name: "output_compaction_frontier",
 			Help: "The frontier a view's committed output was last compacted to, by collection.",
 		}, []string{"collection"}),
-		sinceFailures: prometheus.NewCounter(prometheus.CounterOpts{
-			Namespace: "arbor", Subsystem: "coordinator", Name: "output_since_failures_total",
-			Help: "Compactions after which the output shard's since could not be moved.",
-		}),
+		failures: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "arbor", Subsystem: "coordinator", Name: "output_compaction_failures_total",
+			Help: "Output folds skipped because the view could not be loaded (stage=load), or after which the output shard's since could not move (stage=since).",
+		}, []string{"stage"}),
 	}
 	errs := []error{
-		metrics.Into(reg, &m.updates, &m.bytes),
+		metrics.Into(reg, &m.updates, &m.bytes, &m.failures),
 		metrics.Into(reg, &m.frontier),
-		metrics.Into(reg, &m.sinceFailures),
 	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, fmt.Errorf("coordinator: output metrics: %w", err)

@@ -215,3 +215,43 @@ func TestAllowCompactionBadInput(t *testing.T) {
 	require.NoError(t, core.AllowCompaction(spec.Export, 3))
 	require.EqualValues(t, 6, core.FoldFrontier(spec.Export), "a frontier never regresses")
 }
+
+// failingSnapshot is a shard whose snapshots fail once fail is set.
+type failingSnapshot struct {
+	persistence.Shard
+	fail bool
+}
+
+func (s *failingSnapshot) Snapshot(ctx context.Context, at timely.Timestamp) ([]persistence.Update, error) {
+	if s.fail {
+		return nil, errInjected
+	}
+	return s.Shard.Snapshot(ctx, at)
+}
+
+// TestShardStoreFoldLoadFails: a view whose output cannot be loaded for a
+// fold is not folded, and the commit carrying the fold goes on.
+func TestShardStoreFoldLoadFails(t *testing.T) {
+	ctx := context.Background()
+	ms := mem.New()
+	defer ms.Close()
+	shard, err := ms.OpenShard(ctx, "outputs")
+	require.NoError(t, err)
+	defer shard.Close()
+	s, err := OpenShardStore(ctx, shard, nil, CompactionMin(1))
+	require.NoError(t, err)
+	view := timely.UserId(11)
+	require.NoError(t, s.Commit(ctx, Commit{Outputs: map[timely.GlobalId][]dataflow.Update{view: {{Row: row(1), Time: 1, Diff: 1}}},
+		Checkpoints: map[pool.FlowId]timely.Timestamp{11: 2}}))
+
+	failing := &failingSnapshot{Shard: shard}
+	broken, err := OpenShardStore(ctx, failing, nil, CompactionMin(1))
+	require.NoError(t, err)
+	failing.fail = true
+	require.NoError(t, broken.Commit(ctx, Commit{Checkpoints: map[pool.FlowId]timely.Timestamp{11: 3}, Compaction: map[timely.GlobalId]timely.Timestamp{view: 2}}))
+	require.Zero(t, broken.Folded(view))
+	require.EqualValues(t, 1, testutil.ToFloat64(broken.metrics.failures.WithLabelValues("load")))
+	cps, err := broken.Checkpoints(ctx)
+	require.NoError(t, err)
+	require.EqualValues(t, 3, cps[11])
+}

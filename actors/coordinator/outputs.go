@@ -126,10 +126,7 @@ func (s *ShardStore) Commit(ctx context.Context, c Commit) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	seq := timely.Timestamp(s.upper)
-	folds, err := s.planFolds(ctx, c.Compaction)
-	if err != nil {
-		return fmt.Errorf("commit at sequence %d: %w", seq, err)
-	}
+	folds := s.planFolds(ctx, c.Compaction)
 	var ups []persistence.Update
 	for id, us := range c.Outputs {
 		for _, u := range us {
@@ -148,7 +145,7 @@ func (s *ShardStore) Commit(ctx context.Context, c Commit) error {
 		}
 		ups = append(ups, persistence.Update{Key: checkpointKey(id), Value: timeValue(t), Ts: seq, Diff: 1})
 	}
-	err = s.shard.CompareAndAppend(ctx, ups, timely.At(seq), timely.At(seq+1))
+	err := s.shard.CompareAndAppend(ctx, ups, timely.At(seq), timely.At(seq+1))
 	if err != nil {
 		return fmt.Errorf("commit %d output and %d checkpoint changes at sequence %d: %w", len(ups)-len(c.Checkpoints), len(c.Checkpoints), seq, err)
 	}
