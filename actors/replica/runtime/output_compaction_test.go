@@ -171,3 +171,105 @@ func TestIndexImportOutputCompacted(t *testing.T) {
 	h.checkAt(bigIdx, last)
 	checkOutputShard(t, h, bigIdx, from)
 }
+
+// TestSubscribeOutputCompacted: a subscribe's committed output is folded
+// once the controller allows compaction, never past the subscribe's next
+// batch; when the controller reconnects and replays the subscribe at the
+// compaction frontier, the kept subscribe starts over there and reads the
+// folded output from the start: its batches sum to the oracle at every
+// time from the frontier on.
+func TestSubscribeOutputCompacted(t *testing.T) {
+	h := newHarness(t, options{workers: 2, outputCompactionMin: 4})
+	h.createTable(orders, ordersSchema)
+	h.createTable(customers, customersSchema)
+	var id int64
+	r := rand.New(rand.NewSource(5))
+	before := workload(h, r, 5, &id)
+	asOf := before[len(before)-1]
+	sub := timely.UserId(40)
+	plan := filterP(getP(orders), binE(opGt, colE(2), litE(dataflow.Int64(30))))
+	desc := func(asOf timely.Timestamp) *messages.ComputeDataflowDescription {
+		return &messages.ComputeDataflowDescription{
+			SourceImports:  []*messages.ComputeSourceImport{{Id: messages.FromGlobalId(orders), Schema: dataflow.SchemaToWire(ordersSchema)}},
+			ObjectsToBuild: []*messages.ComputeBuildDesc{{Id: messages.FromGlobalId(sub), Plan: plan}},
+			SinkExports: []*messages.ComputeSinkExport{{Id: messages.FromGlobalId(sub), From: messages.FromGlobalId(sub),
+				Connection: &messages.ComputeSinkExport_Subscribe{Subscribe: &messages.ComputeSubscribeSink{}}}},
+			AsOf: messages.FromFrontier(timely.At(asOf)),
+		}
+	}
+	require.NoError(t, h.installDesc(desc(asOf), sub, plan, tableSrc(h, orders)))
+	caughtUp := func(last timely.Timestamp) {
+		t.Helper()
+		testkit.Eventually(t, func() bool {
+			h.events.mu.Lock()
+			defer h.events.mu.Unlock()
+			rs := h.events.subs[sub]
+			if len(rs) == 0 {
+				return false
+			}
+			u, _ := frontierOf(rs[len(rs)-1].GetBatch().GetUpper())
+			return u > last
+		}, wait, "subscribe caught up past %d", last)
+	}
+	first := workload(h, r, 30, &id)
+	since := first[len(first)/2]
+	caughtUp(first[len(first)-1])
+	h.send(allowCompaction(sub, timely.At(since)))
+	second := workload(h, r, 20, &id)
+	caughtUp(second[len(second)-1])
+	testkit.Eventually(t, func() bool {
+		return counterValue(t, h.reg, "arbor_coordinator_output_compaction_frontier", sub.String()) > 0
+	}, wait, "the subscribe's output was folded")
+	require.LessOrEqual(t, timely.Timestamp(counterValue(t, h.reg, "arbor_coordinator_output_compaction_frontier", sub.String())), since)
+
+	h.events.mu.Lock()
+	seen := len(h.events.subs[sub])
+	h.events.mu.Unlock()
+	h.connect(func() {
+		h.createAndSchedule(desc(since))
+		h.send(allowCompaction(sub, timely.At(since)))
+	})
+	third := workload(h, r, 10, &id)
+	last := third[len(third)-1]
+	caughtUp(last)
+
+	h.events.mu.Lock()
+	rs := append([]*messages.ComputeSubscribeResponse(nil), h.events.subs[sub][seen:]...)
+	h.events.mu.Unlock()
+	var updates []*messages.ComputeUpdate
+	next := since
+	for _, r := range rs {
+		b := r.GetBatch()
+		require.NotNil(t, b)
+		require.Nil(t, b.GetError())
+		lo, _ := frontierOf(b.GetLower())
+		hi, _ := frontierOf(b.GetUpper())
+		require.Equal(t, next, lo, "batches follow each other from the replayed as_of")
+		updates = append(updates, b.GetUpdates().GetUpdates()...)
+		next = hi
+	}
+	all := append(append(append([]timely.Timestamp(nil), first...), second...), third...)
+	for _, at := range all {
+		if at < since {
+			continue
+		}
+		counts := map[string]int64{}
+		for _, u := range updates {
+			if u.GetTime() <= uint64(at) {
+				row, err := dataflow.RowFromWire(u.GetRow())
+				require.NoError(t, err)
+				counts[row.String()] += u.GetDiff()
+			}
+		}
+		for k, v := range counts {
+			if v == 0 {
+				delete(counts, k)
+			}
+		}
+		want := map[string]int64{}
+		for _, row := range h.oracle(sub, at) {
+			want[row.String()]++
+		}
+		require.Equal(t, want, counts, "subscribe summed to %d", at)
+	}
+}
