@@ -22,7 +22,12 @@ import (
 //   - for every installed flow that reads it as a view, that reader's
 //     committed checkpoint minus one (the reader has applied what comes
 //     before its checkpoint, and reads on from there; a reader at zero
-//     allows nothing).
+//     allows nothing);
+//   - for every reader dropped since the runtime last allowed more, its
+//     last checkpoint minus one: a reader dropped and installed again (a
+//     replaced dataflow) continues from its durable checkpoint, and the
+//     runtime allows more only once every reader it knows is installed
+//     (so an AllowCompaction that raises the frontier forgets them).
 //
 // The bound is computed from committed checkpoints only, when a commit is
 // built, and rides on that commit (Commit.Compaction): a reader's reads
