@@ -32,37 +32,60 @@ import (
 // coordinator knows it. Frontiers only grow (outputFolding remembers what
 // was sent).
 
-// outputCompaction is how far the runtime lets f's committed output be
-// folded (zero: not at all).
-func (a *runtimeActor) outputCompaction(f *flowState) timely.Timestamp {
-	if !f.spec.Materialized || !f.life.Installed() || a.conn.Stage() != StageComputation {
+// foldInputs is what the runtime knows that bounds the folding of one
+// materialized export's committed output.
+type foldInputs struct {
+	// ready: the connection is in the computation stage, the export's
+	// flow is installed, and so is every flow of the runtime that reads
+	// its output.
+	ready bool
+	// compaction is the controller's AllowCompaction frontier.
+	compaction timely.Timestamp
+	// subscribe is the export's subscribe (nil when it is none, or one
+	// dropped).
+	subscribe *subscribe
+	// sink is the export's materialized-view sink (nil when none).
+	sink *MVSink
+}
+
+// foldBound is how far the runtime lets an export's committed output be
+// folded (zero: not at all). Pure.
+func foldBound(in foldInputs) timely.Timestamp {
+	if !in.ready {
 		return 0
 	}
-	t := f.compaction
-	if f.kind == exportSubscribe {
-		switch s := f.sub; {
-		case s == nil || s.done:
-			// Dropped or complete: nothing reads its output any more.
+	t := in.compaction
+	if s := in.subscribe; s != nil && !s.done {
+		switch lower := max(s.lower, s.asOf); {
 		case !s.sent:
-			t = min(t, s.asOf)
-		case max(s.lower, s.asOf) == 0:
+			t = min(t, s.asOf) // the first batch reports earlier updates at the as_of
+		case lower == 0:
 			return 0
 		default:
-			t = min(t, max(s.lower, s.asOf)-1)
+			t = min(t, lower-1)
 		}
 	}
-	if f.mv != nil {
-		if f.mv.Upper == 0 {
-			return 0
+	if in.sink != nil {
+		if in.sink.Upper == 0 {
+			return 0 // the sink's next append is not known yet
 		}
-		t = min(t, f.mv.Upper-1)
-	}
-	for _, g := range a.flows {
-		if g != f && !g.life.Installed() && slices.Contains(g.spec.Sources, pool.Source{Id: f.export, Kind: pool.SourceView}) {
-			return 0
-		}
+		t = min(t, in.sink.Upper-1)
 	}
 	return t
+}
+
+// outputCompaction is foldBound for flow f.
+func (a *runtimeActor) outputCompaction(f *flowState) timely.Timestamp {
+	ready := f.spec.Materialized && f.life.Installed() && a.conn.Stage() == StageComputation
+	for _, g := range a.flows {
+		if !ready {
+			break
+		}
+		if g != f && !g.life.Installed() && slices.Contains(g.spec.Sources, pool.Source{Id: f.export, Kind: pool.SourceView}) {
+			ready = false
+		}
+	}
+	return foldBound(foldInputs{ready: ready, compaction: f.compaction, subscribe: f.sub, sink: f.mv})
 }
 
 // allowOutputCompaction sends the coordinator every materialized
