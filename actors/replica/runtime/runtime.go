@@ -111,9 +111,6 @@ type runtimeActor struct {
 	buildQueue   BuildQueue
 	builds       map[uint64]*build
 	nextBuildKey uint64
-	// indexes: the object under each installed index, for dataflows that
-	// import it
-	indexes map[timely.GlobalId]builtObject
 
 	// book holds the pending peeks (peek_book.go).
 	book *PeekBook
@@ -215,7 +212,7 @@ func (a *runtimeActor) Receive(ctx actor.Context) {
 			a.reportFrontiers(ctx)
 		}
 		a.sendConsume(ctx)
-		a.downgradeHold(ctx)
+		a.frontiersMoved(ctx)
 	case *coordinator.Ready:
 		a.sendConsume(ctx)
 	case *coordinator.FlowEvents:
@@ -244,7 +241,6 @@ func (a *runtimeActor) start(ctx actor.Context) {
 	a.staleLogged = map[string]bool{}
 	a.flows = map[timely.GlobalId]*flowState{}
 	a.builds = map[uint64]*build{}
-	a.indexes = map[timely.GlobalId]builtObject{}
 	a.book = NewPeekBook()
 	a.calls = map[uint64]*storageCall{}
 	tables := storageTables{root: ctx.ActorSystem().Root, storage: a.cfg.Storage, timeout: a.cfg.StorageTimeout}
@@ -252,7 +248,11 @@ func (a *runtimeActor) start(ctx actor.Context) {
 	// documented exception to request/reply: nothing can be answered
 	// before it is open), within the storage deadline.
 	octx, cancel := context.WithTimeout(context.Background(), a.cfg.StorageTimeout)
-	store, err := coordinator.OpenShardStore(octx, a.cfg.Outputs, tables)
+	opts := []coordinator.ShardOption{coordinator.OutputMetrics(a.cfg.Registerer)}
+	if a.cfg.OutputCompactionMin > 0 {
+		opts = append(opts, coordinator.CompactionMin(a.cfg.OutputCompactionMin))
+	}
+	store, err := coordinator.OpenShardStore(octx, a.cfg.Outputs, tables, opts...)
 	cancel()
 	if err != nil {
 		panic(fmt.Errorf("replica runtime failed to start: %w", err))
