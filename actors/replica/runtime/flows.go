@@ -331,6 +331,7 @@ func (a *runtimeActor) handleDropReply(ctx actor.Context, m *coordinator.DropFlo
 
 func (a *runtimeActor) handleFlowEvents(ctx actor.Context, m *coordinator.FlowEvents) {
 	for _, e := range m.Events {
+		failIfOutputsMoved(e.Err)
 		f, ok := a.flows[e.Export]
 		if !ok || f.spec.Id != e.Flow {
 			continue

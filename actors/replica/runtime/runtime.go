@@ -13,6 +13,7 @@ import (
 	"github.com/arbor-db/arbor/actors/surface"
 	"github.com/arbor-db/arbor/clock"
 	"github.com/arbor-db/arbor/messages"
+	"github.com/arbor-db/arbor/persistence"
 	"github.com/arbor-db/arbor/timely"
 )
 
@@ -201,6 +202,7 @@ func (a *runtimeActor) Receive(ctx actor.Context) {
 	case *messages.StorageCdcEnded:
 		a.handleCdcEnded(ctx, m)
 	case *coordinator.ConsumeReply:
+		failIfOutputsMoved(m.Err)
 		busy := errors.Is(m.Err, coordinator.ErrBusy)
 		a.feed.replied(busy)
 		if m.Err != nil && !busy {
@@ -386,6 +388,20 @@ func (a *runtimeActor) respond(ctx actor.Context, r *messages.ComputeResponse) {
 	}
 	r.Replica = a.carried.replica
 	ctx.Send(a.controller, r)
+}
+
+// failIfOutputsMoved fails the runtime when a commit found the output
+// shard's upper elsewhere than where the ShardStore keeps it: an earlier
+// commit whose outcome was unknown (a timeout) landed after all, or
+// another writer appended. The store's view of checkpoints and outputs is
+// then stale, and every later commit would fail the same way; the runtime
+// restarts, opens the shard again and its flows resume from what is
+// durable (the controller reconnects and replays, as after any restart).
+func failIfOutputsMoved(err error) {
+	var moved *persistence.UpperMismatchError
+	if err != nil && errors.As(err, &moved) {
+		panic(fmt.Errorf("%w: the output shard moved under the runtime (an earlier commit of unknown outcome landed, or another writer appended); restarting from what is durable: %w", ErrStorage, err))
+	}
 }
 
 // maxEarlyStatus bounds the status errors kept for the first controller.
