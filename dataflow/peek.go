@@ -297,7 +297,7 @@ func (d *Dataflow) Peek(spec PeekSpec) ([]Row, error) {
 	// A peek in another order hands the rows to a sorter once they are
 	// read. A full read walks the key order when there is one (a slice
 	// walk, cheaper than the hash table's).
-	_, entries := d.output.Len()
+	entries := d.output.sizeHint()
 	if spec.Key != nil {
 		entries = 0
 	}
@@ -310,8 +310,8 @@ func (d *Dataflow) Peek(spec PeekSpec) ([]Row, error) {
 	case spec.Key != nil:
 		err = d.output.ReadKey(spec.Key, t, collect)
 		sorted = true
-	case rowOrder && d.keyIsPrefix, d.output.order != nil:
-		err = d.output.readOrdered(t, collectKV)
+	case rowOrder && d.keyIsPrefix, d.output.keyOrdered():
+		err = d.output.readOrderedValues(t, collect)
 		sorted = d.keyIsPrefix // key order is row order
 	default:
 		err = d.output.Read(t, collectKV)
