@@ -2,6 +2,7 @@ package dataflow
 
 import (
 	"slices"
+	"sort"
 
 	"github.com/arbor-db/arbor/timely"
 )
@@ -13,13 +14,19 @@ import (
 // and an update is written sequentially: appended to fresh, sorted with the
 // other updates of its time when the since advances (or fresh fills up),
 // and merged into the batches, which keep geometrically decreasing lengths
-// (each at least twice the next) so that an entry is merged about
+// (each more than twice the next) so that an entry is merged about
 // log2(entries/batch) times over its life, as differential dataflow's
-// spines do. Compaction is folded into the merges: a merge advances the
-// times it passes to the since and sums the entries that then share
-// (value, time), dropping zeros. Entries a merge does not pass keep their
-// old times until a later merge or a full read reaches them, which readers
-// cannot tell (a read at t >= since sums the times <= t either way).
+// spines do. Compaction is folded into the merges: a merge advances every
+// time it passes to the since and sums the entries that then share
+// (value, time), dropping zeros.
+//
+// A batch is a list of chunks of at most spineChunk entries. A merge reads
+// its inputs front to back and hands each chunk it has finished reading to
+// the spine's pool, from which it takes the chunks it writes: so the memory
+// a merge writes is memory the spine just read, warm in the caches and
+// already the process's, not fresh pages for the kernel to fault in and
+// the collector to account for (a merge into one new array per merge cost
+// more in page faults and collections than the hash table it replaced).
 //
 // Entries are ordered by (key abbreviation, key, value, time), so the
 // batches are in key order and, within a key, in value order: a read of the
@@ -33,20 +40,34 @@ type spine struct {
 	cols  []int   // the key's columns of a value; nil: the whole value
 	fresh []entry // updates since the last seal, in arrival order
 	// batches hold sorted entries with no two adjacent entries of the same
-	// (value, time) and no zero diffs; len(batches[i]) > 2*len(batches[i+1]).
-	batches [][]entry
-	// flat says batches is at most one batch, fully compacted to the since
-	// and consolidated, with fresh empty: what Len and the full reads need.
+	// (value, time) and no zero diffs, oldest (longest) first; each is more
+	// than twice as long as the next.
+	batches []*spineBatch
+	// flat says there is at most one batch, compacted to the since and
+	// consolidated, and fresh is empty: what Len and the full reads walk.
 	flat    bool
-	scratch []entry // ReadKey's buffer, kept between reads
+	pool    [][]entry // empty chunks of capacity spineChunk, for merges
+	scratch []entry   // ReadKey's buffer, kept between reads
 }
 
-// freshMax bounds the updates kept unsorted: past it they are sealed into a
-// batch even if the since has not advanced.
-const freshMax = 4096
+// spineBatch is a sorted run of entries in chunks (none empty).
+type spineBatch struct {
+	chunks [][]entry
+	n      int // entries over the chunks
+}
+
+const (
+	// freshMax bounds the updates kept unsorted: past it they are sealed
+	// into a batch even if the since has not advanced.
+	freshMax = 4096
+	// spineChunk is the capacity of a batch's chunk: 48 kB of entries.
+	spineChunk = 1024
+	// spinePoolMax bounds the spare chunks a spine keeps.
+	spinePoolMax = 8
+)
 
 func newSpine(cols []int, whole bool) *spine {
-	s := &spine{}
+	s := &spine{flat: true}
 	if !whole {
 		s.cols = slices.Clone(cols)
 		if s.cols == nil {
@@ -135,7 +156,7 @@ func sameUpdate(a, b *entry) bool {
 func (s *spine) size() int {
 	n := len(s.fresh)
 	for _, b := range s.batches {
-		n += len(b)
+		n += b.n
 	}
 	return n
 }
@@ -151,7 +172,118 @@ func (s *spine) push(val Row, t timely.Timestamp, diff int64, since timely.Times
 
 // drop forgets every entry (a closed since).
 func (s *spine) drop() {
-	s.fresh, s.batches, s.scratch, s.flat = nil, nil, nil, true
+	s.fresh, s.batches, s.pool, s.scratch, s.flat = nil, nil, nil, nil, true
+}
+
+// chunk returns an empty chunk for at least min(want, spineChunk) entries.
+func (s *spine) chunk(want int) []entry {
+	if n := len(s.pool); n > 0 {
+		c := s.pool[n-1]
+		s.pool[n-1] = nil
+		s.pool = s.pool[:n-1]
+		return c
+	}
+	return make([]entry, 0, min(max(want, 16), spineChunk))
+}
+
+// recycle takes back a chunk a merge has finished reading.
+func (s *spine) recycle(c []entry) {
+	if cap(c) != spineChunk || len(s.pool) >= spinePoolMax {
+		return // the collector takes it
+	}
+	clear(c) // release its rows
+	s.pool = append(s.pool, c[:0])
+}
+
+// batchWriter appends sorted entries to a new batch, summing adjacent
+// entries of the same (value, time) and dropping zeros.
+type batchWriter struct {
+	s    *spine
+	b    *spineBatch
+	cur  []entry // the chunk being written, not yet in b.chunks
+	left int     // an upper bound on the entries still to come
+}
+
+func (w *batchWriter) put(e *entry) {
+	w.left--
+	if n := len(w.cur); n > 0 {
+		if last := &w.cur[n-1]; sameUpdate(last, e) {
+			if last.diff += e.diff; last.diff == 0 {
+				*last = entry{}
+				w.cur = w.cur[:n-1]
+				w.b.n--
+			}
+			return
+		}
+	} else if k := len(w.b.chunks); k > 0 {
+		// The chunk just begun: the previous one ends the batch so far.
+		prev := w.b.chunks[k-1]
+		if last := &prev[len(prev)-1]; sameUpdate(last, e) {
+			if last.diff += e.diff; last.diff == 0 {
+				*last = entry{}
+				prev = prev[:len(prev)-1]
+				w.b.n--
+				if len(prev) == 0 {
+					w.b.chunks = w.b.chunks[:k-1]
+					s := w.s
+					s.recycle(prev)
+				} else {
+					w.b.chunks[k-1] = prev
+				}
+			}
+			return
+		}
+	}
+	if len(w.cur) == cap(w.cur) {
+		if len(w.cur) > 0 {
+			w.b.chunks = append(w.b.chunks, w.cur)
+		}
+		w.cur = w.s.chunk(w.left + 1)
+	}
+	w.cur = append(w.cur, *e)
+	w.b.n++
+}
+
+// finish returns the batch written, nil when it is empty.
+func (w *batchWriter) finish() *spineBatch {
+	if len(w.cur) > 0 {
+		w.b.chunks = append(w.b.chunks, w.cur)
+	} else if cap(w.cur) > 0 {
+		w.s.recycle(w.cur)
+	}
+	w.cur = nil
+	if w.b.n == 0 {
+		return nil
+	}
+	return w.b
+}
+
+// batchReader walks a batch front to back, recycling each chunk once read
+// when it consumes the batch.
+type batchReader struct {
+	s       *spine
+	chunks  [][]entry
+	ci, i   int
+	consume bool
+}
+
+// head returns the next entry, nil at the end.
+func (r *batchReader) head() *entry {
+	if r.ci < len(r.chunks) {
+		return &r.chunks[r.ci][r.i]
+	}
+	return nil
+}
+
+func (r *batchReader) next() {
+	r.i++
+	if r.i == len(r.chunks[r.ci]) {
+		if r.consume {
+			r.s.recycle(r.chunks[r.ci])
+			r.chunks[r.ci] = nil
+		}
+		r.ci, r.i = r.ci+1, 0
+	}
 }
 
 // seal sorts and consolidates fresh into a batch and adds it to the spine.
@@ -164,162 +296,95 @@ func (s *spine) seal(since timely.Timestamp) {
 		f[i].time = max(f[i].time, since)
 	}
 	slices.SortFunc(f, func(a, b entry) int { return s.cmp(&a, &b) })
-	b := consolidateEntries(f, 0)
-	s.add(b, since)
-	clear(f) // release the rows; the entries now live in the batches
+	w := batchWriter{s: s, b: &spineBatch{}, left: len(f)}
+	for i := range f {
+		w.put(&f[i])
+	}
+	clear(f) // release the rows; the entries now live in the batch
 	s.fresh = f[:0]
-	if cap(s.fresh) > 4*freshMax {
-		s.fresh = nil
-	}
-}
-
-// add adds the sorted, consolidated entries b (which the spine does not
-// keep) as the newest batch, then merges while the newest batch is at least
-// half as long as the one before it.
-func (s *spine) add(b []entry, since timely.Timestamp) {
-	if len(b) == 0 {
-		return
-	}
-	if n := len(s.batches); n > 0 && 2*len(b) >= len(s.batches[n-1]) {
-		s.batches[n-1] = s.merge(s.batches[n-1], b, since)
-	} else {
-		s.batches = append(s.batches, slices.Clone(b))
+	if b := w.finish(); b != nil {
+		s.batches = append(s.batches, b)
 	}
 	s.settle(since)
 }
 
 // settle restores the batches' geometric lengths, merging the newest into
-// the one before while it is at least half as long, and drops empty ones.
+// the one before while it is at least half as long.
 func (s *spine) settle(since timely.Timestamp) {
-	for {
-		n := len(s.batches)
-		if n > 0 && len(s.batches[n-1]) == 0 {
-			s.batches[n-1] = nil
-			s.batches = s.batches[:n-1]
-			continue
-		}
-		if n < 2 || 2*len(s.batches[n-1]) < len(s.batches[n-2]) {
-			return
-		}
-		s.batches[n-2] = s.merge(s.batches[n-2], s.batches[n-1], since)
-		s.batches[n-1] = nil
-		s.batches = s.batches[:n-1]
+	for n := len(s.batches); n >= 2 && 2*s.batches[n-1].n >= s.batches[n-2].n; n = len(s.batches) {
+		s.mergeLast(since)
 	}
 }
 
-// merge merges b into a (both sorted and consolidated) and returns the
-// result, sorted and consolidated, advancing to since the times of the
-// entries it passes. It merges from the back, in place when a has the room
-// (an entry of a is then written at or after where it was, so it is read
-// before it is overwritten), else into a new slice with half again the room
-// (so that a long batch receiving short ones is not copied for each). The
-// entries of a before b's first are left where they are, times unchanged.
-func (s *spine) merge(a, b []entry, since timely.Timestamp) []entry {
-	n := len(a) + len(b)
-	var dst []entry
-	inPlace := cap(a) >= n
-	if inPlace {
-		dst = a[:n]
-	} else {
-		dst = make([]entry, n, n+n/2)
+// mergeLast merges the two newest batches into one.
+func (s *spine) mergeLast(since timely.Timestamp) {
+	n := len(s.batches)
+	m := s.merge(s.batches[n-2], s.batches[n-1], since)
+	s.batches[n-1] = nil
+	s.batches = s.batches[:n-1]
+	if m == nil {
+		s.batches[n-2] = nil
+		s.batches = s.batches[:n-2]
+		return
 	}
-	i, j, k := len(a)-1, len(b)-1, n
-	firstDup := -1
-	for j >= 0 {
-		b[j].time = max(b[j].time, since)
-		var e entry
-		if i >= 0 {
-			a[i].time = max(a[i].time, since)
-			if s.cmp(&a[i], &b[j]) > 0 {
-				e = a[i]
-				i--
-			} else {
-				e = b[j]
-				j--
-			}
+	s.batches[n-2] = m
+}
+
+// merge merges batches a and b, which it consumes, into a new batch (nil
+// when everything cancelled), advancing every time to since and summing
+// the entries that then share (value, time).
+func (s *spine) merge(a, b *spineBatch, since timely.Timestamp) *spineBatch {
+	ra := batchReader{s: s, chunks: a.chunks, consume: true}
+	rb := batchReader{s: s, chunks: b.chunks, consume: true}
+	w := batchWriter{s: s, b: &spineBatch{chunks: make([][]entry, 0, (a.n+b.n)/spineChunk+2)}, left: a.n + b.n}
+	x, y := ra.head(), rb.head()
+	for x != nil && y != nil {
+		x.time, y.time = max(x.time, since), max(y.time, since)
+		if s.cmp(x, y) <= 0 {
+			w.put(x)
+			ra.next()
+			x = ra.head()
 		} else {
-			e = b[j]
-			j--
-		}
-		k--
-		dst[k] = e
-		if k+1 < n && sameUpdate(&dst[k], &dst[k+1]) {
-			firstDup = k
+			w.put(y)
+			rb.next()
+			y = rb.head()
 		}
 	}
-	// What is left of a is its first i+1 entries, all before dst[k].
-	if !inPlace {
-		copy(dst, a[:i+1])
+	for ; x != nil; x = ra.head() {
+		x.time = max(x.time, since)
+		w.put(x)
+		ra.next()
 	}
-	if i >= 0 && k < n && sameUpdate(&dst[i], &dst[k]) {
-		firstDup = i
+	for ; y != nil; y = rb.head() {
+		y.time = max(y.time, since)
+		w.put(y)
+		rb.next()
 	}
-	if firstDup < 0 {
-		return dst
-	}
-	out := consolidateEntries(dst, firstDup)
-	clear(dst[len(out):]) // release the rows of the entries summed away
-	return out
-}
-
-// consolidateEntries sums the adjacent entries of es[from:] that share
-// (value, time) and drops the zeros, in place, given that es[:from] has no
-// two adjacent such entries and no zeros. It returns the shortened slice.
-func consolidateEntries(es []entry, from int) []entry {
-	out := from
-	for x := from; x < len(es); x++ {
-		if out > 0 && sameUpdate(&es[out-1], &es[x]) {
-			es[out-1].diff += es[x].diff
-			if es[out-1].diff == 0 {
-				out--
-			}
-			continue
-		}
-		es[out] = es[x]
-		out++
-	}
-	return es[:out]
+	return w.finish()
 }
 
 // flatten seals fresh and merges every batch into one, compacted to since
 // and consolidated: what a read of the whole arrangement walks.
-func (s *spine) flatten(since timely.Timestamp) []entry {
-	if s.flat {
-		if len(s.batches) == 0 {
-			return nil
+func (s *spine) flatten(since timely.Timestamp) *spineBatch {
+	if !s.flat {
+		s.seal(since)
+		for len(s.batches) >= 2 {
+			s.mergeLast(since)
 		}
-		return s.batches[0]
+		if len(s.batches) == 1 {
+			// Merge the batch with nothing: advance and consolidate it.
+			if m := s.merge(s.batches[0], &spineBatch{}, since); m != nil {
+				s.batches[0] = m
+			} else {
+				s.batches = nil
+			}
+		}
+		s.flat = true
 	}
-	s.seal(since)
-	for n := len(s.batches); n >= 2; n-- {
-		s.batches[n-2] = s.merge(s.batches[n-2], s.batches[n-1], since)
-		s.batches[n-1] = nil
-		s.batches = s.batches[:n-1]
-	}
-	s.flat = true
 	if len(s.batches) == 0 {
 		return nil
 	}
-	// Entries no merge has passed may still hold times before the since.
-	es := s.batches[0]
-	firstDup := -1
-	for x := range es {
-		es[x].time = max(es[x].time, since)
-		if firstDup < 0 && x > 0 && sameUpdate(&es[x-1], &es[x]) {
-			firstDup = x - 1
-		}
-	}
-	if firstDup >= 0 {
-		out := consolidateEntries(es, firstDup)
-		clear(es[len(out):])
-		es = out
-	}
-	if len(es) == 0 {
-		s.batches = nil
-		return nil
-	}
-	s.batches[0] = es
-	return es
+	return s.batches[0]
 }
 
 // compacted notes that the since advanced: the batches may hold times
@@ -331,13 +396,20 @@ func (s *spine) compacted(since timely.Timestamp) {
 
 // len returns the number of keys and of entries once compacted to since.
 func (s *spine) len(since timely.Timestamp) (keys, entries int) {
-	es := s.flatten(since)
-	for x := range es {
-		if x == 0 || !s.sameKey(&es[x-1], &es[x]) {
-			keys++
+	b := s.flatten(since)
+	if b == nil {
+		return 0, 0
+	}
+	var prev *entry
+	for _, c := range b.chunks {
+		for x := range c {
+			if prev == nil || !s.sameKey(prev, &c[x]) {
+				keys++
+			}
+			prev = &c[x]
 		}
 	}
-	return keys, len(es)
+	return keys, b.n
 }
 
 // sameKey says two entries share their key.
@@ -354,30 +426,36 @@ func (s *spine) sameKey(a, b *entry) bool {
 // read calls fn for each value with a non-zero multiplicity at time t, in
 // key order and within a key in value order. fn returns false to stop.
 func (s *spine) read(t timely.Timestamp, since timely.Timestamp, fn func(val Row, mult int64) bool) {
-	es := s.flatten(since)
-	for x := 0; x < len(es); {
-		y := x + 1
-		if es[x].time <= t {
-			// The common case: a value with one entry at a time already
-			// visible.
-			if y == len(es) || es[y].abbr != es[x].abbr || !es[y].val.Equal(es[x].val) {
-				if !fn(es[x].val, es[x].diff) {
-					return
-				}
-				x = y
-				continue
+	b := s.flatten(since)
+	if b == nil {
+		return
+	}
+	r := batchReader{chunks: b.chunks}
+	for e := r.head(); e != nil; {
+		r.next()
+		nx := r.head()
+		if nx == nil || nx.abbr != e.abbr || !nx.val.Equal(e.val) {
+			// The common case: a value with one entry.
+			if e.time <= t && !fn(e.val, e.diff) {
+				return
 			}
+			e = nx
+			continue
 		}
 		var sum int64
-		for y = x; y < len(es) && es[y].abbr == es[x].abbr && es[y].val.Equal(es[x].val); y++ {
-			if es[y].time <= t {
-				sum += es[y].diff
-			}
+		if e.time <= t {
+			sum = e.diff
 		}
-		if sum != 0 && !fn(es[x].val, sum) {
+		for ; nx != nil && nx.abbr == e.abbr && nx.val.Equal(e.val); nx = r.head() {
+			if nx.time <= t {
+				sum += nx.diff
+			}
+			r.next()
+		}
+		if sum != 0 && !fn(e.val, sum) {
 			return
 		}
-		x = y
+		e = nx
 	}
 }
 
@@ -389,26 +467,33 @@ func (s *spine) readKey(key Row, t timely.Timestamp, since timely.Timestamp, fn 
 	}
 	s.seal(since)
 	abbr := rowAbbr(key)
+	// before says entry e's key sorts before key.
+	before := func(e *entry) bool {
+		return e.abbr < abbr || e.abbr == abbr && s.compareKey(key, e.val) > 0
+	}
 	got := s.scratch[:0]
 	sources := 0
-	for _, es := range s.batches {
-		lo, hi := 0, len(es)
-		for lo < hi {
-			m := int(uint(lo+hi) >> 1)
-			e := &es[m]
-			if e.abbr < abbr || e.abbr == abbr && s.compareKey(key, e.val) > 0 {
-				lo = m + 1
-			} else {
-				hi = m
-			}
+	for _, b := range s.batches {
+		// The first chunk whose last entry is not before key, then the
+		// first entry in it not before key.
+		ci := sort.Search(len(b.chunks), func(i int) bool {
+			c := b.chunks[i]
+			return !before(&c[len(c)-1])
+		})
+		if ci == len(b.chunks) {
+			continue
 		}
-		before := len(got)
-		for x := lo; x < len(es) && es[x].abbr == abbr && s.compareKey(key, es[x].val) == 0; x++ {
-			if es[x].time <= t {
-				got = append(got, es[x])
+		c := b.chunks[ci]
+		i := sort.Search(len(c), func(i int) bool { return !before(&c[i]) })
+		r := batchReader{chunks: b.chunks, ci: ci, i: i}
+		n := len(got)
+		for e := r.head(); e != nil && e.abbr == abbr && s.compareKey(key, e.val) == 0; e = r.head() {
+			if e.time <= t {
+				got = append(got, *e)
 			}
+			r.next()
 		}
-		if len(got) > before {
+		if len(got) > n {
 			sources++
 		}
 	}
