@@ -20,6 +20,9 @@ import (
 // are touched; Compact compacts every key that holds more than one time
 // (the others cannot shrink).
 //
+// A dataflow's output arrangement is stored as a spine of sorted batches
+// (spine.go) rather than as traces; the contract above is the same.
+//
 // An Arrangement is not safe for concurrent use.
 type Arrangement struct {
 	since   timely.Frontier

@@ -244,8 +244,8 @@ type PeekSpec struct {
 // at that time (the first error in message order) or the MFP fails on a
 // row, and with ErrTooLarge when the result has more than MaxRows rows.
 //
-// Peek is not a pure read: the first peek that reads in row order builds
-// the output arrangement's key order, and later ones merge new keys into it.
+// Peek is not a pure read: it merges the output arrangement's batches into
+// one (compacting them to the since) before reading it whole.
 // Like every Dataflow method it must not run concurrently with another.
 func (d *Dataflow) Peek(spec PeekSpec) ([]Row, error) {
 	t := spec.Time

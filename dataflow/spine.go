@@ -53,7 +53,8 @@ type spine struct {
 // spineBatch is a sorted run of entries in chunks (none empty).
 type spineBatch struct {
 	chunks [][]entry
-	n      int // entries over the chunks
+	n      int              // entries over the chunks
+	lo     timely.Timestamp // every entry's time is at or after lo
 }
 
 const (
@@ -296,7 +297,7 @@ func (s *spine) seal(since timely.Timestamp) {
 		f[i].time = max(f[i].time, since)
 	}
 	slices.SortFunc(f, func(a, b entry) int { return s.cmp(&a, &b) })
-	w := batchWriter{s: s, b: &spineBatch{}, left: len(f)}
+	w := batchWriter{s: s, b: &spineBatch{lo: since}, left: len(f)}
 	for i := range f {
 		w.put(&f[i])
 	}
@@ -336,7 +337,7 @@ func (s *spine) mergeLast(since timely.Timestamp) {
 func (s *spine) merge(a, b *spineBatch, since timely.Timestamp) *spineBatch {
 	ra := batchReader{s: s, chunks: a.chunks, consume: true}
 	rb := batchReader{s: s, chunks: b.chunks, consume: true}
-	w := batchWriter{s: s, b: &spineBatch{chunks: make([][]entry, 0, (a.n+b.n)/spineChunk+2)}, left: a.n + b.n}
+	w := batchWriter{s: s, b: &spineBatch{chunks: make([][]entry, 0, (a.n+b.n)/spineChunk+2), lo: since}, left: a.n + b.n}
 	x, y := ra.head(), rb.head()
 	for x != nil && y != nil {
 		x.time, y.time = max(x.time, since), max(y.time, since)
@@ -371,7 +372,7 @@ func (s *spine) flatten(since timely.Timestamp) *spineBatch {
 		for len(s.batches) >= 2 {
 			s.mergeLast(since)
 		}
-		if len(s.batches) == 1 {
+		if len(s.batches) == 1 && s.batches[0].lo < since {
 			// Merge the batch with nothing: advance and consolidate it.
 			if m := s.merge(s.batches[0], &spineBatch{}, since); m != nil {
 				s.batches[0] = m
