@@ -45,9 +45,13 @@ type spine struct {
 	batches []*spineBatch
 	// flat says there is at most one batch, compacted to the since and
 	// consolidated, and fresh is empty: what Len and the full reads walk.
-	flat    bool
-	pool    [][]entry // empty chunks of capacity spineChunk, for merges
-	scratch []entry   // ReadKey's buffer, kept between reads
+	flat bool
+	// keys and entries count what a flat spine holds, when counted (Len
+	// on an unchanged arrangement is then free).
+	keys, entries int
+	counted       bool
+	pool          [][]entry // empty chunks of capacity spineChunk, for merges
+	scratch       []entry   // ReadKey's buffer, kept between reads
 }
 
 // spineBatch is a sorted run of entries in chunks (none empty).
@@ -173,7 +177,7 @@ func (s *spine) push(val Row, t timely.Timestamp, diff int64, since timely.Times
 
 // drop forgets every entry (a closed since).
 func (s *spine) drop() {
-	s.fresh, s.batches, s.pool, s.scratch, s.flat = nil, nil, nil, nil, true
+	s.fresh, s.batches, s.pool, s.scratch, s.flat, s.counted = nil, nil, nil, nil, true, false
 }
 
 // chunk returns an empty chunk for at least min(want, spineChunk) entries.
@@ -380,7 +384,7 @@ func (s *spine) flatten(since timely.Timestamp) *spineBatch {
 				s.batches = nil
 			}
 		}
-		s.flat = true
+		s.flat, s.counted = true, false
 	}
 	if len(s.batches) == 0 {
 		return nil
@@ -401,6 +405,9 @@ func (s *spine) len(since timely.Timestamp) (keys, entries int) {
 	if b == nil {
 		return 0, 0
 	}
+	if s.counted {
+		return s.keys, s.entries
+	}
 	var prev *entry
 	for _, c := range b.chunks {
 		for x := range c {
@@ -410,6 +417,7 @@ func (s *spine) len(since timely.Timestamp) (keys, entries int) {
 			prev = &c[x]
 		}
 	}
+	s.keys, s.entries, s.counted = keys, b.n, true
 	return keys, b.n
 }
 
