@@ -175,6 +175,10 @@ func (a *Arrangement) Len() (keys, entries int) {
 // difference). Update on a closed since is ignored: the arrangement has
 // been dropped.
 func (a *Arrangement) Update(key, val Row, t timely.Timestamp, diff int64) {
+	if a.spine != nil {
+		a.updateAt(keyRef{}, val, t, diff) // a spine derives the key from val
+		return
+	}
 	a.updateAt(wholeKey(key), val, t, diff)
 }
 
@@ -412,7 +416,7 @@ func (a *Arrangement) compactTo(since timely.Frontier, full bool) {
 		if !ok {
 			a.spine.drop()
 		} else {
-			a.spine.compacted(s)
+			a.spine.compacted()
 		}
 		return
 	}

@@ -12,11 +12,11 @@ import (
 // batches of entries instead of a trace per key. Nothing in it is indexed by
 // hash, so a new key costs no probe into a table larger than the caches,
 // and an update is written sequentially: appended to fresh, sorted with the
-// other updates of its time when the since advances (or fresh fills up),
-// and merged into the batches, which keep geometrically decreasing lengths
-// (each more than twice the next) so that an entry is merged about
-// log2(entries/batch) times over its life, as differential dataflow's
-// spines do. Compaction is folded into the merges: a merge advances every
+// other fresh updates once there are freshMax of them (or a read needs
+// them), and merged into the batches, which keep decreasing lengths (each
+// longer than the next, so at most log2(entries/freshMax) of them) so that
+// an entry is merged about log2(entries/freshMax) times over its life, as
+// differential dataflow's spines do. Compaction is folded into the merges: a merge advances every
 // time it passes to the since and sums the entries that then share
 // (value, time), dropping zeros.
 //
@@ -40,8 +40,8 @@ type spine struct {
 	cols  []int   // the key's columns of a value; nil: the whole value
 	fresh []entry // updates since the last seal, in arrival order
 	// batches hold sorted entries with no two adjacent entries of the same
-	// (value, time) and no zero diffs, oldest (longest) first; each is more
-	// than twice as long as the next.
+	// (value, time) and no zero diffs, oldest (longest) first; each is
+	// longer than the next.
 	batches []*spineBatch
 	// flat says there is at most one batch, compacted to the since and
 	// consolidated, and fresh is empty: what Len and the full reads walk.
@@ -62,8 +62,10 @@ type spineBatch struct {
 }
 
 const (
-	// freshMax bounds the updates kept unsorted: past it they are sealed
-	// into a batch even if the since has not advanced.
+	// freshMax is how many updates wait unsorted before they are sealed
+	// into a batch: the first batch's length, whatever the number of
+	// updates per time. (A batch per time, 1000 updates in the Nexmark
+	// runs, cost two more merges per update.)
 	freshMax = 4096
 	// spineChunk is the capacity of a batch's chunk: 48 kB of entries.
 	spineChunk = 1024
@@ -313,10 +315,10 @@ func (s *spine) seal(since timely.Timestamp) {
 	s.settle(since)
 }
 
-// settle restores the batches' geometric lengths, merging the newest into
-// the one before while it is at least half as long.
+// settle restores the batches' decreasing lengths, merging the newest into
+// the one before while it is at least as long.
 func (s *spine) settle(since timely.Timestamp) {
-	for n := len(s.batches); n >= 2 && 2*s.batches[n-1].n >= s.batches[n-2].n; n = len(s.batches) {
+	for n := len(s.batches); n >= 2 && s.batches[n-1].n >= s.batches[n-2].n; n = len(s.batches) {
 		s.mergeLast(since)
 	}
 }
@@ -392,10 +394,10 @@ func (s *spine) flatten(since timely.Timestamp) *spineBatch {
 	return s.batches[0]
 }
 
-// compacted notes that the since advanced: the batches may hold times
-// before it again.
-func (s *spine) compacted(since timely.Timestamp) {
-	s.seal(since)
+// compacted notes that the since advanced: the batches and fresh may hold
+// times before it again, which the next seal or merge advances (reads at or
+// after the since cannot tell).
+func (s *spine) compacted() {
 	s.flat = false
 }
 
