@@ -1,6 +1,7 @@
 package dataflow
 
 import (
+	"math/bits"
 	"slices"
 	"sort"
 
@@ -13,10 +14,11 @@ import (
 // hash, so a new key costs no probe into a table larger than the caches,
 // and an update is written sequentially: appended to fresh, sorted with the
 // other fresh updates once there are freshMax of them (or a read needs
-// them), and merged into the batches, which keep decreasing lengths (each
-// longer than the next, so at most log2(entries/freshMax) of them) so that
-// an entry is merged about log2(entries/freshMax) times over its life, as
-// differential dataflow's spines do. Compaction is folded into the merges: a merge advances every
+// them), and merged into the batches, whose lengths keep decreasing powers
+// of two (each batch's bit length, its level, less than the one before, so
+// there are at most bits.Len(entries) of them) so that an entry is merged
+// about log2(entries/freshMax) times over its life, as differential
+// dataflow's spines do. Compaction is folded into the merges: a merge advances every
 // time it passes to the since and sums the entries that then share
 // (value, time), dropping zeros.
 //
@@ -40,8 +42,8 @@ type spine struct {
 	cols  []int   // the key's columns of a value; nil: the whole value
 	fresh []entry // updates since the last seal, in arrival order
 	// batches hold sorted entries with no two adjacent entries of the same
-	// (value, time) and no zero diffs, oldest (longest) first; each is
-	// longer than the next.
+	// (value, time) and no zero diffs, oldest (longest) first; each batch's
+	// level (spineLevel) is above the next one's.
 	batches []*spineBatch
 	// flat says there is at most one batch, compacted to the since and
 	// consolidated, and fresh is empty: what Len and the full reads walk.
@@ -315,13 +317,18 @@ func (s *spine) seal(since timely.Timestamp) {
 	s.settle(since)
 }
 
-// settle restores the batches' decreasing lengths, merging the newest into
-// the one before while it is at least as long.
+// settle restores the batches' decreasing levels, merging the newest into
+// the one before while its level is as high. (A rule on lengths alone, such
+// as "at least as long", lets batches that shrink by consolidation pile up
+// without bound.)
 func (s *spine) settle(since timely.Timestamp) {
-	for n := len(s.batches); n >= 2 && s.batches[n-1].n >= s.batches[n-2].n; n = len(s.batches) {
+	for n := len(s.batches); n >= 2 && spineLevel(s.batches[n-1].n) >= spineLevel(s.batches[n-2].n); n = len(s.batches) {
 		s.mergeLast(since)
 	}
 }
+
+// spineLevel is the level of a batch of n entries: its bit length.
+func spineLevel(n int) int { return bits.Len(uint(n)) }
 
 // mergeLast merges the two newest batches into one.
 func (s *spine) mergeLast(since timely.Timestamp) {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"math/bits"
 	"math/rand"
 	"slices"
 	"strings"
@@ -46,7 +47,7 @@ func sortReads(rs []spineRead) {
 
 // checkSpine checks the spine's invariants: every batch sorted by cmp with
 // no two adjacent entries of one (value, time), no zero diff, no empty
-// chunk, n the number of entries, each batch longer than the next, and
+// chunk, n the number of entries, each batch's level above the next's, and
 // the pool bounded.
 func checkSpine(t *testing.T, s *spine) {
 	t.Helper()
@@ -75,9 +76,12 @@ func checkSpine(t *testing.T, s *spine) {
 		if n != b.n {
 			t.Fatalf("batch %d counts %d entries, holds %d", bi, b.n, n)
 		}
-		if bi > 0 && !s.flat && b.n >= s.batches[bi-1].n {
+		if bi > 0 && spineLevel(b.n) >= spineLevel(s.batches[bi-1].n) {
 			t.Fatalf("batch %d (%d entries) not merged into the one before (%d)", bi, b.n, s.batches[bi-1].n)
 		}
+	}
+	if len(s.batches) > bits.Len(uint(s.size())) {
+		t.Fatalf("%d batches for %d entries", len(s.batches), s.size())
 	}
 	if len(s.pool) > spinePoolMax {
 		t.Fatalf("pool holds %d chunks", len(s.pool))
@@ -259,4 +263,33 @@ func TestSpineEdges(t *testing.T) {
 		}
 	}()
 	a.lookupAt(wholeKey(row(1, 0)[:1]))
+}
+
+// TestSpineShrinkingBatches seals batches that each come out shorter than
+// the one before (fresh updates that cancel among themselves): they must
+// still be merged, so that the batches stay logarithmic in number.
+func TestSpineShrinkingBatches(t *testing.T) {
+	a := NewArrangement()
+	a.keyedBy(nil, true)
+	next, live := int64(0), 0
+	for round := 0; round < 100; round++ {
+		kept := freshMax - 2*(round+1) // the rest are pairs that cancel
+		for i := 0; i < kept; i++ {
+			next++
+			a.Update(nil, Row{Int64(next)}, 1, 1)
+		}
+		live += kept
+		for i := 0; i < round+1; i++ {
+			next++
+			a.Update(nil, Row{Int64(next)}, 1, 1)
+			a.Update(nil, Row{Int64(next)}, 1, -1)
+		}
+		if len(a.spine.fresh) != 0 {
+			t.Fatalf("round %d: fresh not sealed at %d updates", round, freshMax)
+		}
+		checkSpine(t, a.spine)
+	}
+	if keys, entries := a.Len(); keys != live || entries != live {
+		t.Fatalf("Len = %d, %d; want %d", keys, entries, live)
+	}
 }
