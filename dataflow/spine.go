@@ -14,12 +14,12 @@ import (
 // hash, so a new key costs no probe into a table larger than the caches,
 // and an update is written sequentially: appended to fresh, sorted with the
 // other fresh updates once there are freshMax of them (or a read needs
-// them), and merged into the batches, whose lengths keep decreasing powers
-// of two (each batch's bit length, its level, less than the one before, so
-// there are at most bits.Len(entries) of them) so that an entry is merged
-// about log2(entries/freshMax) times over its life, as differential
-// dataflow's spines do. Compaction is folded into the merges: a merge advances every
-// time it passes to the since and sums the entries that then share
+// them), and merged into the batches. Each batch's level (the bit length of
+// its length) is below the one before it, so there are at most
+// bits.Len(entries) batches and an entry is merged about
+// log2(entries/freshMax) times over its life, as in differential
+// dataflow's spines. Compaction is folded into the merges: a merge advances
+// every time it passes to the since and sums the entries that then share
 // (value, time), dropping zeros.
 //
 // A batch is a list of chunks of at most spineChunk entries. A merge reads
