@@ -91,7 +91,7 @@ func NewDataflow(plan *Plan, config Config) *Dataflow {
 		d.keyIsPrefix = d.keyIsPrefix && c == i
 	}
 	d.keyIsRow = d.keyIsPrefix && len(d.key) == len(plan.Schema())
-	d.output.oneValue = d.keyIsRow
+	d.output.keyedBy(d.key, d.keyIsRow)
 	d.output.Compact(timely.At(config.AsOf))
 	d.errors.Compact(timely.At(config.AsOf))
 	d.root = d.instantiate(plan.root)

@@ -42,9 +42,11 @@
 //     arrangements (arrangement.go: traces indexed by key hash in an
 //     open-addressing table, trace_table.go; a key's long history is kept
 //     in sorted chunks, chunks.go, whose entries carry an abbreviation of
-//     their value so searches rarely follow a row pointer; the output
-//     arrangement's keys in key order once a peek reads it in order,
-//     arrangement_order.go); peeks
+//     their value so searches rarely follow a row pointer); a dataflow's
+//     output arrangement is instead a spine of sorted batches of entries in
+//     pooled chunks, merged geometrically with compaction folded into the
+//     merges (spine.go: no table probe per new key, writes sequential);
+//     peeks
 //     (peek.go; orders sorted by abbreviated keys, sort_order.go); Evaluate
 //     and EvaluateAt, the from-scratch reference (evaluate.go).
 //
@@ -90,12 +92,13 @@
 //     their live input; a key with more than 128 entries is compacted a
 //     chunk at a time as its chunks fill, so the cost of an update does not
 //     grow with the key's history. The output arrangement keeps history
-//     from its since on; Compact advances the since and consolidates.
-//   - Peeks return rows in row order unless asked otherwise. The first
-//     peek that needs row order sorts the output arrangement's keys once;
-//     later ones merge in only the keys added since (when the arrangement
-//     key is a leading run of columns, key order is row order and nothing
-//     else is sorted). Other orders sort what was read, and a limit keeps
+//     from its since on; Compact advances the since, and its merges
+//     consolidate (a merge advances every time it passes to the since; a
+//     full read or Len merges and consolidates everything first).
+//   - Peeks return rows in row order unless asked otherwise. The output
+//     arrangement is always in key order, so a peek in row order sorts
+//     nothing when the arrangement key is a leading run of columns (else
+//     it sorts what it read). Other orders sort what was read, and a limit keeps
 //     only the rows that can reach the window.
 //
 // # Writing plans by hand (protojson)
