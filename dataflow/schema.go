@@ -60,13 +60,13 @@ func (s Schema) Validate(row Row) error {
 	}
 	for i := range row {
 		d, c := &row[i], &s[i] // no copies: this runs for every pushed row
-		if d.typ == 0 {
+		if d.IsNull() {
 			if !c.Nullable {
 				return fmt.Errorf("%w: column %s is not nullable but row %s has NULL", ErrInvalidRow, s.columnName(i), row)
 			}
 			continue
 		}
-		if d.typ != c.Type {
+		if !d.is(c.Type) {
 			return fmt.Errorf("%w: column %s has type %s but row %s has %s", ErrInvalidRow, s.columnName(i), c.Type, row, d.Type())
 		}
 	}
@@ -97,7 +97,8 @@ func (s Schema) types() []Type {
 
 // rowMatches is Validate's fast path: it reports whether row has want's
 // arity and every datum has its column's type (want is Schema.types). One
-// comparison per datum, no column descriptions read. A false answer only
+// comparison of the datum's tag per datum (see Datum.is), no column
+// descriptions read. A false answer only
 // means Validate must look closer: a null in a nullable column is valid but
 // does not match.
 func rowMatches(want []Type, row Row) bool {
@@ -105,7 +106,7 @@ func rowMatches(want []Type, row Row) bool {
 		return false
 	}
 	for i := range row {
-		if row[i].typ != want[i] {
+		if !row[i].is(want[i]) {
 			return false
 		}
 	}

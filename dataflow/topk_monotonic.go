@@ -57,8 +57,8 @@ func (o *monoTopKOp) atOrAfter(row, last Row) bool {
 	if o.firstInt {
 		oc := o.order[0]
 		x, y := &row[oc.col], &last[oc.col]
-		if x.typ == TypeInt64 && y.typ == TypeInt64 && x.bits != y.bits {
-			return (int64(x.bits) > int64(y.bits)) != oc.desc
+		if x.isInt() && y.isInt() && x.w != y.w {
+			return (int64(x.w) > int64(y.w)) != oc.desc
 		}
 	}
 	return compareBy(o.order, row, last) >= 0
