@@ -57,7 +57,7 @@ type Dataflow struct {
 
 type input struct {
 	schema   Schema
-	want     []Type // each column's type, for the fast check in Push
+	shape    rowShape // the schema's types, for the fast check in Push
 	frontier timely.Frontier
 	// pending holds the updates not yet processed as two parallel slices:
 	// rows (each with its diff) and times. Push appends to both; when every
@@ -97,7 +97,7 @@ func NewDataflow(plan *Plan, config Config) *Dataflow {
 	d.root = d.instantiate(plan.root)
 	for _, id := range plan.sources {
 		schema := sourceSchema(plan.root, id)
-		d.inputs[id] = &input{schema: schema, want: schema.types(), frontier: timely.Minimum()}
+		d.inputs[id] = &input{schema: schema, shape: schema.shape(), frontier: timely.Minimum()}
 	}
 	d.advance()
 	return d
@@ -258,19 +258,35 @@ func (d *Dataflow) Push(source timely.GlobalId, updates []Update) error {
 	if !ok {
 		return fmt.Errorf("%w: push to %s, the dataflow reads %v", ErrUnknownSource, source, d.plan.sources)
 	}
-	plain := true // no zero diff and no time before AsOf: append as they are
+	if len(updates) == 0 {
+		return nil
+	}
+	// One pass for times and diffs, one for the rows' types (see
+	// batchMatches); only a batch that fails them is checked an update at
+	// a time, to name the first bad one.
+	least, zero := updates[0].Time, false
 	for i := range updates {
 		u := &updates[i]
-		if !in.frontier.Admits(u.Time) {
-			return fmt.Errorf("%w: update %d of %s is at %d, the source's frontier is %s", ErrNotAdmitted, i, source, u.Time, in.frontier)
-		}
-		if !rowMatches(in.want, u.Row) {
-			if err := in.schema.Validate(u.Row); err != nil {
-				return fmt.Errorf("update %d of %s: %w", i, source, err)
+		least = min(least, u.Time)
+		zero = zero || u.Diff == 0
+	}
+	if !in.frontier.Admits(least) {
+		for i := range updates {
+			if u := &updates[i]; !in.frontier.Admits(u.Time) {
+				return fmt.Errorf("%w: update %d of %s is at %d, the source's frontier is %s", ErrNotAdmitted, i, source, u.Time, in.frontier)
 			}
 		}
-		plain = plain && u.Diff != 0 && u.Time >= d.config.AsOf
 	}
+	if !in.shape.batchMatches(updates) {
+		for i := range updates {
+			if u := &updates[i]; !in.shape.rowMatches(u.Row) {
+				if err := in.schema.Validate(u.Row); err != nil {
+					return fmt.Errorf("update %d of %s: %w", i, source, err)
+				}
+			}
+		}
+	}
+	plain := !zero && least >= d.config.AsOf // append the updates as they are
 	in.pending = slices.Grow(in.pending, len(updates))
 	in.times = slices.Grow(in.times, len(updates))
 	for _, u := range updates {
