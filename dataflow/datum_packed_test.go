@@ -181,7 +181,6 @@ func TestPushBatchCheckKinds(t *testing.T) {
 	}
 }
 
-
 // The monotonic TopK without a group key compares insertions with its
 // window's bound unboxed; ties at the bound, nulls in the order column,
 // both directions, nulls last, offsets and multiplicities must give what
