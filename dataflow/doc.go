@@ -9,8 +9,9 @@
 //   - Rows and datums (datum.go, row.go, schema.go): null, bool, int64,
 //     float64, string, bytes and timestamp; Row is a []Datum with a total
 //     order (Compare), Equal and a deterministic Hash. A Datum is two
-//     words: a type tag or string pointer, and the value's bits or the
-//     string's length (datum.go); it is not comparable with ==. wire.go converts to
+//     words: nil (int64 and null), a type tag or a string's bytes, and the
+//     value's bits or the string's length (datum.go); it is not
+//     comparable with ==. wire.go converts to
 //     and from messages.Datum / messages.Row / messages.Schema; malformed
 //     input wraps messages.ErrMalformed.
 //   - Scalar expressions (expr*.go): columns, literals, + - * / %,

@@ -17,10 +17,12 @@ func (r Row) Compare(s Row) int {
 	n := min(len(r), len(s))
 	for i := 0; i < n; i++ {
 		a, b := &r[i], &s[i]
-		if a.isInt() && b.isInt() {
-			// The common case, without the call and the type switch.
-			if x, y := int64(a.w), int64(b.w); x != y {
-				if x < y {
+		if a.p == nil && b.p == nil {
+			// The common case, without the call and the type switch: two
+			// int64s (or nulls, whose word 0 orders them first), whose
+			// words order like their values.
+			if a.w != b.w {
+				if a.w < b.w {
 					return -1
 				}
 				return 1

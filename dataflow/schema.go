@@ -96,17 +96,19 @@ func (s Schema) types() []Type {
 }
 
 // rowShape is a schema's column types as Push checks them: per column,
-// the type and, for a type whose datums carry its tag (every type but
-// string and bytes, see Datum), the tag's address.
+// the type and, for a type whose datums all carry its tag (bool, float64
+// and timestamp, see Datum), the tag's address.
 type rowShape struct {
 	types []Type
-	tags  []uintptr // 0 for a string or bytes column
+	tags  []uintptr // 0 for an int64, string or bytes column
 }
 
 func (s Schema) shape() rowShape {
 	sh := rowShape{types: s.types(), tags: make([]uintptr, len(s))}
 	for i, c := range s {
-		if c.Type != TypeString && c.Type != TypeBytes {
+		switch c.Type {
+		case TypeInt64, TypeString, TypeBytes:
+		default:
 			sh.tags[i] = uintptr(tagOf(c.Type))
 		}
 	}
@@ -116,11 +118,12 @@ func (s Schema) shape() rowShape {
 // batchMatches is Validate's fast path for a batch: it reports whether
 // every row has the shape's arity and every datum its column's type. It
 // checks a column at a time (the column's type hoisted out of the loop over
-// rows): for a tagged column, the datums' tags folded into one word, with
-// no branch on the rows' contents, so the loop is a few instructions per
-// row and the first reads of many rows, which often come from memory, are
-// in flight at once. A false answer only means Validate must look closer:
-// a null in a nullable column is valid but does not match.
+// rows), so the loop is a few instructions per row and the first reads of
+// many rows, which often come from memory, are in flight at once: an int64
+// column by its datums' pointer and word (Datum.isInt), a tagged column by
+// folding its datums' tags into one word with no branch, a string or bytes
+// column by its datums' types. A false answer only means Validate must
+// look closer: a null in a nullable column is valid but does not match.
 func (s *rowShape) batchMatches(updates []Update) bool {
 	n := len(s.tags)
 	for i := range updates {
@@ -129,21 +132,27 @@ func (s *rowShape) batchMatches(updates []Update) bool {
 		}
 	}
 	for j, t := range s.tags {
-		if t == 0 {
-			typ := s.types[j]
+		switch typ := s.types[j]; {
+		case typ == TypeInt64:
+			for i := range updates {
+				if !updates[i].Row[j].isInt() {
+					return false
+				}
+			}
+		case t == 0:
 			for i := range updates {
 				if !updates[i].Row[j].is(typ) {
 					return false
 				}
 			}
-			continue
-		}
-		var diff uintptr // nonzero once a datum holds another tag
-		for i := range updates {
-			diff |= uintptr(updates[i].Row[j].p) ^ t
-		}
-		if diff != 0 {
-			return false
+		default:
+			var diff uintptr // nonzero once a datum holds another tag
+			for i := range updates {
+				diff |= uintptr(updates[i].Row[j].p) ^ t
+			}
+			if diff != 0 {
+				return false
+			}
 		}
 	}
 	return true

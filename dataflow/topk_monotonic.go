@@ -58,7 +58,7 @@ func (o *monoTopKOp) atOrAfter(row, last Row) bool {
 		oc := o.order[0]
 		x, y := &row[oc.col], &last[oc.col]
 		if x.isInt() && y.isInt() && x.w != y.w {
-			return (int64(x.w) > int64(y.w)) != oc.desc
+			return (x.w > y.w) != oc.desc // an int64's word orders like it
 		}
 	}
 	return compareBy(o.order, row, last) >= 0
@@ -186,11 +186,11 @@ func (o *monoTopKOp) candidatesOneGroup(rows []rowDiff) []rowDiff {
 		}
 		return o.cands
 	}
-	bound, desc := int64(b.w), oc.desc
+	bound, desc := b.w, oc.desc // an int64's word orders like it
 	for _, r := range rows {
 		if r.diff > 0 {
-			if d := &r.row[oc.col]; d.isInt() && int64(d.w) != bound {
-				if (int64(d.w) > bound) != desc {
+			if d := &r.row[oc.col]; d.isInt() && d.w != bound {
+				if (d.w > bound) != desc {
 					continue // orders after the top's last row: it cannot enter
 				}
 			} else if compareBy(o.order, r.row, last) >= 0 {

@@ -14,7 +14,7 @@ func DatumToWire(d Datum) *messages.Datum {
 	case TypeBool:
 		return &messages.Datum{Value: &messages.Datum_Bool{Bool: d.w == 1}}
 	case TypeInt64:
-		return &messages.Datum{Value: &messages.Datum_Int64{Int64: int64(d.w)}}
+		return &messages.Datum{Value: &messages.Datum_Int64{Int64: d.int()}}
 	case TypeFloat64:
 		return &messages.Datum{Value: &messages.Datum_Float64{Float64: math.Float64frombits(d.w)}}
 	case TypeString:
