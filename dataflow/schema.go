@@ -139,9 +139,10 @@ func (s *rowShape) batchMatches(updates []Update) bool {
 					return false
 				}
 			}
-		case t == 0:
+		case t == 0: // string or bytes: an empty one's tag, or bytes of its kind
+			empty, kind := tagOf(typ), uint64(typ-TypeString) // the low bit of w: 1 for bytes
 			for i := range updates {
-				if !updates[i].Row[j].is(typ) {
+				if d := &updates[i].Row[j]; d.p != empty && (!d.hasBytes() || d.w&1 != kind) {
 					return false
 				}
 			}
