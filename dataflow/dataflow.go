@@ -261,16 +261,24 @@ func (d *Dataflow) Push(source timely.GlobalId, updates []Update) error {
 	if len(updates) == 0 {
 		return nil
 	}
-	// One pass for times and diffs, one for the rows' types (see
-	// batchMatches); only a batch that fails them is checked an update at
-	// a time, to name the first bad one.
+	// One pass appends the updates and finds their least time and any
+	// zero diff, then one checks the rows' types (see batchMatches). A
+	// batch that fails either is taken back out, and checked an update at
+	// a time to name the first bad one: nothing of it is kept.
+	start := len(in.pending)
+	in.pending = slices.Grow(in.pending, len(updates))
+	in.times = slices.Grow(in.times, len(updates))
+	pending, times := in.pending[start:start+len(updates)], in.times[start:start+len(updates)]
 	least, zero := updates[0].Time, false
 	for i := range updates {
 		u := &updates[i]
 		least = min(least, u.Time)
 		zero = zero || u.Diff == 0
+		pending[i] = rowDiff{row: u.Row, diff: u.Diff}
+		times[i] = u.Time
 	}
 	if !in.frontier.Admits(least) {
+		clear(pending) // do not keep the rows alive
 		for i := range updates {
 			if u := &updates[i]; !in.frontier.Admits(u.Time) {
 				return fmt.Errorf("%w: update %d of %s is at %d, the source's frontier is %s", ErrNotAdmitted, i, source, u.Time, in.frontier)
@@ -281,26 +289,26 @@ func (d *Dataflow) Push(source timely.GlobalId, updates []Update) error {
 		for i := range updates {
 			if u := &updates[i]; !in.shape.rowMatches(u.Row) {
 				if err := in.schema.Validate(u.Row); err != nil {
+					clear(pending)
 					return fmt.Errorf("update %d of %s: %w", i, source, err)
 				}
 			}
 		}
 	}
-	plain := !zero && least >= d.config.AsOf // append the updates as they are
-	in.pending = slices.Grow(in.pending, len(updates))
-	in.times = slices.Grow(in.times, len(updates))
-	for _, u := range updates {
-		if !plain {
-			if u.Diff == 0 {
+	if zero || least < d.config.AsOf {
+		// Drop zero diffs and advance times before AsOf to AsOf.
+		n := 0
+		for i := range pending {
+			if pending[i].diff == 0 {
 				continue
 			}
-			if u.Time < d.config.AsOf {
-				u.Time = d.config.AsOf
-			}
+			pending[n], times[n] = pending[i], max(times[i], d.config.AsOf)
+			n++
 		}
-		in.pending = append(in.pending, rowDiff{row: u.Row, diff: u.Diff})
-		in.times = append(in.times, u.Time)
+		clear(pending[n:])
+		pending, times = pending[:n], times[:n]
 	}
+	in.pending, in.times = in.pending[:start+len(pending)], in.times[:start+len(times)]
 	return nil
 }
 
