@@ -89,7 +89,7 @@ func newOrderSorter(order []orderColumn, rds []rowDiff) *orderSorter {
 		d := &rds[i].row[o.col]
 		switch {
 		case d.isInt() && typ == TypeInt64: // the common case, inline
-			keyed = append(keyed, abbreviated{ab: d.word() ^ 1<<63 ^ flip, i: int32(i)})
+			keyed = append(keyed, abbreviated{ab: d.w ^ flip, i: int32(i)}) // an int64's word is its abbreviation
 		case d.Type() == typ:
 			keyed = append(keyed, abbreviated{ab: abbrev(*d) ^ flip, i: int32(i)})
 		case d.Type() == 0:
