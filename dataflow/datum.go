@@ -65,8 +65,8 @@ func (t Type) String() string {
 //     shifted left by one, with the low bit set for bytes}.
 //
 // Every pointer the collector must look at costs it a lookup, so the most
-// common type carries none (a pointer to a static tag for every int64
-// doubled the collector's marking in q0, which keeps every bid).
+// common type carries none (a pointer to a static tag in every int64
+// more than doubled the collector's marking in q0, which keeps every bid).
 //
 // Every datum of a value has one representation except non-empty strings
 // (two copies of one text have different pointers), so datums are not
@@ -89,14 +89,6 @@ func tagOf(t Type) unsafe.Pointer { return unsafe.Pointer(&datumTags[t]) }
 // any int64 but math.MinInt64, and it orders like the int64 as a uint64.
 const intBias = 1 << 63
 
-// int64Datum is Int64 without the call.
-func int64Datum(i int64) Datum {
-	if w := uint64(i) ^ intBias; w != 0 {
-		return Datum{w: w}
-	}
-	return Datum{p: tagOf(TypeInt64)}
-}
-
 // Null returns the null datum.
 func Null() Datum { return Datum{} }
 
@@ -110,7 +102,12 @@ func Bool(b bool) Datum {
 }
 
 // Int64 returns an int64 datum.
-func Int64(i int64) Datum { return int64Datum(i) }
+func Int64(i int64) Datum {
+	if w := uint64(i) ^ intBias; w != 0 {
+		return Datum{w: w}
+	}
+	return Datum{p: tagOf(TypeInt64)}
+}
 
 // Float64 returns a float64 datum.
 func Float64(f float64) Datum { return Datum{p: tagOf(TypeFloat64), w: math.Float64bits(f)} }
