@@ -104,14 +104,14 @@ func rowAbbr(r Row) uint64 {
 // the high bits of abbrev, which several values share.
 func abbrField(d Datum) (field uint32, exact bool) {
 	const low, high = 0, 1<<29 - 1 // the int64 buckets below and above the exact range
-	t := uint32(d.typ) << 29
-	switch d.typ {
+	t := uint32(d.Type()) << 29
+	switch d.Type() {
 	case 0:
 		return 0, true
 	case TypeBool:
-		return t | uint32(d.bits), true
+		return t | uint32(d.word()), true
 	case TypeInt64:
-		switch v := int64(d.bits); {
+		switch v := int64(d.word()); {
 		case v < -1<<27:
 			return t | low, false
 		case v >= 1<<27:

@@ -8,7 +8,10 @@
 //
 //   - Rows and datums (datum.go, row.go, schema.go): null, bool, int64,
 //     float64, string, bytes and timestamp; Row is a []Datum with a total
-//     order (Compare), Equal and a deterministic Hash. wire.go converts to
+//     order (Compare), Equal and a deterministic Hash. A Datum is two
+//     words: nil (int64 and null), a type tag or a string's bytes, and the
+//     value's bits or the string's length (datum.go); it is not
+//     comparable with ==. wire.go converts to
 //     and from messages.Datum / messages.Row / messages.Schema; malformed
 //     input wraps messages.ErrMalformed.
 //   - Scalar expressions (expr*.go): columns, literals, + - * / %,
@@ -36,7 +39,7 @@
 //     non-negative by construction (the output of a Reduce, TopK or
 //     Distinct, and what Filter, Map, Project, Union and Join make of it).
 //   - Incremental evaluation (dataflow.go and one file per operator: Push
-//     type checks a batch before keeping any of it, a batch whose updates
+//     type checks a batch, a column at a time, before keeping any of it, a batch whose updates
 //     are all ready reaches the operators without being copied, and a
 //     filter of int comparisons runs a batch at a time, expr_vec.go) and
 //     arrangements (arrangement.go: traces indexed by key hash in an
