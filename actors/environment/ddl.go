@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 	"google.golang.org/protobuf/proto"
@@ -257,10 +258,15 @@ func (a *envActor) transact(ctx actor.Context, apply func(*durable.Transaction) 
 // not answer within CallTimeout gives cont a TIMEOUT error naming the
 // request.
 func (a *envActor) request(ctx actor.Context, pid *actor.PID, req any, cont func(res any, err error)) {
-	f := ctx.RequestFuture(pid, req, a.cfg.CallTimeout)
+	a.requestWithin(ctx, pid, req, a.cfg.CallTimeout, cont)
+}
+
+// requestWithin is request with its own deadline.
+func (a *envActor) requestWithin(ctx actor.Context, pid *actor.PID, req any, timeout time.Duration, cont func(res any, err error)) {
+	f := ctx.RequestFuture(pid, req, timeout)
 	ctx.ReenterAfter(f, func(res any, err error) {
 		if err != nil {
-			err = withCode(messages.ErrorCode_ERROR_CODE_TIMEOUT, fmt.Errorf("%T to %s: no answer within %s: %w", req, pid.GetId(), a.cfg.CallTimeout, err))
+			err = withCode(messages.ErrorCode_ERROR_CODE_TIMEOUT, fmt.Errorf("%T to %s: no answer within %s: %w", req, pid.GetId(), timeout, err))
 		}
 		cont(res, err)
 	})

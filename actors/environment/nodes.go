@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"slices"
 	"sort"
+	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 
@@ -74,6 +75,13 @@ func (a *envActor) handleGetNodes(ctx actor.Context, m *messages.ClusterGetNodes
 // running instance, and gives the view to cont in the actor's turn. An
 // instance that does not answer within CallTimeout is left out; a
 // membership actor that does not answer is an error.
+// nodesDumpTimeout bounds the wait for one instance's dump in the nodes
+// view (at most CallTimeout). A dump is answered from memory; an instance
+// that does not answer within it is stopping (its mailbox is dropped with
+// it) or stuck, and the view leaves its cluster out rather than hold every
+// dump, and the client's, for the whole CallTimeout.
+const nodesDumpTimeout = 2 * time.Second
+
 func (a *envActor) gatherNodes(ctx actor.Context, cont func(NodesView, error)) {
 	g := &nodesGather{}
 	names := map[timely.ClusterId]string{}
@@ -108,7 +116,7 @@ func (a *envActor) gatherNodes(ctx actor.Context, cont func(NodesView, error)) {
 		})
 	}
 	for id, pid := range a.instances {
-		a.request(ctx, pid, instance.GetDump{}, func(res any, err error) {
+		a.requestWithin(ctx, pid, instance.GetDump{}, min(a.cfg.CallTimeout, nodesDumpTimeout), func(res any, err error) {
 			var d instance.Dump
 			if r, ok := res.(instance.DumpReply); ok && err == nil && json.Unmarshal(r.JSON, &d) == nil {
 				g.view.Replicas = append(g.view.Replicas, replicaPlacements(names[id], id, d)...)
