@@ -69,6 +69,7 @@ type computeRig struct {
 	// written are the sales rows with their multiplicity changes.
 	written []dataflow.Update
 	nextId  int64
+	deleted int64 // rows 1..deleted have been deleted
 }
 
 func newComputeRig(t *testing.T) *computeRig {
@@ -107,9 +108,12 @@ func (r *computeRig) insert(n int) {
 		r.written = append(r.written, dataflow.Update{Row: row, Diff: 1})
 	}
 	if r.nextId%3 == 0 {
-		victim := r.written[0]
-		rows.Deletes = append(rows.Deletes, dataflow.RowToWire(victim.Row))
-		r.written = append(r.written, dataflow.Update{Row: victim.Row, Diff: -1})
+		// The oldest row still there (each is deleted once at most).
+		r.deleted++
+		id := r.deleted
+		victim := dataflow.Row{dataflow.Int64(id), dataflow.Int64(id % 4), dataflow.Int64(id * 37 % 100)}
+		rows.Deletes = append(rows.Deletes, dataflow.RowToWire(victim))
+		r.written = append(r.written, dataflow.Update{Row: victim, Diff: -1})
 	}
 	w := expect[*messages.ClientWriteResponse](r.s, &messages.ClientWrite{Conn: r.s.conn, Tables: []*messages.ClientTableRows{rows}})
 	if w.GetError() != nil {
