@@ -26,11 +26,11 @@ type appendIndex struct {
 	rows  int          // rows held, for Stats
 
 	// constant after newAppendIndex
-	types    []Type // the stored rows' column types
-	inline   bool   // the key is one fixed-width column, held in the slot
-	keyType  Type   // its type, when inline
-	packed   bool   // rows are stored as their columns' bits
-	stride   int    // words per record
+	types   []Type // the stored rows' column types
+	inline  bool   // the key is one fixed-width column, held in the slot
+	keyType Type   // its type, when inline
+	packed  bool   // rows are stored as their columns' bits
+	stride  int    // words per record
 
 	words  [][]uint64 // the record arena; record a is words[a>>arenaShift][a&arenaMask:]
 	keys   []Row      // key i + 1 of a slot, when not inline
@@ -49,8 +49,8 @@ type appendSlot struct {
 }
 
 const (
-	appendSlab = 256     // boxed rows per slab
-	arenaShift = 16      // 512 KB chunks of records
+	appendSlab = 256 // boxed rows per slab
+	arenaShift = 16  // 512 KB chunks of records
 	arenaChunk = 1 << arenaShift
 	arenaMask  = arenaChunk - 1
 	arenaFirst = 256 // words of a new index's first chunk, which doubles until arenaChunk
