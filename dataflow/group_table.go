@@ -1,5 +1,7 @@
 package dataflow
 
+import "slices"
+
 // groupTable maps group keys to per-group operator state S (the output a
 // Reduce or TopK currently shows for the group). Lookups by the key
 // columns of a row build no key.
@@ -18,6 +20,7 @@ type groupTable[S any] struct {
 	free  []int32 // indices of removed groups, reused first
 	used  int32   // groups ever allocated in the slabs
 	n     int
+	sink  uint64 // keeps findBatch's touches from being optimised away
 }
 
 // group is one entry of a groupTable.
@@ -193,3 +196,35 @@ func (t *groupTable[S]) remove(g *group[S]) {
 
 // len returns the number of groups.
 func (t *groupTable[S]) len() int { return t.n }
+
+// findBatch finds the groups of the keys cols of rows, whose hashes are
+// hashes, before any is used: probing every row's slot, then touching
+// every found group, in loops whose iterations do not wait on one
+// another, lets the cache misses of many rows overlap instead of come one
+// after another. It fills idx[i] with the index + 1 of row i's group, or
+// 0 when the table has no such group yet. The indices stay valid while no
+// group is removed.
+func (t *groupTable[S]) findBatch(rows []rowDiff, cols []int, hashes []uint64, idx []int32) {
+	for i, r := range rows {
+		idx[i] = 0
+		if s, ok := t.findSlot(keyRef{hash: hashes[i], src: r.row, cols: cols}); ok {
+			idx[i] = t.table[s].idx
+		}
+	}
+	var sink uint64
+	for _, x := range idx {
+		if x != 0 {
+			sink += t.at(x - 1).hash
+		}
+	}
+	t.sink = sink
+}
+
+// hashRows returns the hashes of the keys cols of rows, in buf's memory.
+func hashRows(buf []uint64, rows []rowDiff, cols []int) []uint64 {
+	buf = slices.Grow(buf[:0], len(rows))[:len(rows)]
+	for i, r := range rows {
+		buf[i] = r.row.hashCols(cols)
+	}
+	return buf
+}

@@ -151,13 +151,17 @@ func newJoinOp(spec *joinSpec, inputs []*node) *joinOp {
 	for k, st := range spec.steps {
 		in := inputs[k+1]
 		s := &binaryJoin{leftKey: st.prefixKey, rightKey: st.inputKey, leftWidth: len(prefix), rightWidth: len(in.schema)}
+		var keys *appendTable // shared by the stage's append-only sides
+		if prefixMono || in.monotonic {
+			keys = newAppendTable(in.schema, st.inputKey)
+		}
 		if prefixMono {
-			s.leftApp = newAppendIndex(prefix, st.prefixKey)
+			s.leftApp = newAppendSide(keys, 0, prefix)
 		} else {
 			s.left = NewArrangement()
 		}
 		if in.monotonic {
-			s.rightApp = newAppendIndex(in.schema, st.inputKey)
+			s.rightApp = newAppendSide(keys, 1, in.schema)
 		} else {
 			s.right = NewArrangement()
 		}

@@ -9,7 +9,9 @@ package dataflow
 // The layout keeps the collector and the cache out of the way:
 //
 //   - Keys are found through an open-addressing table of pointer-free
-//     slots. When the key is one column of a fixed-width type (int64,
+//     slots (appendTable), which a join stage's two append-only sides
+//     share: a slot holds each side's newest record, so a row that probes
+//     one side and is inserted into the other reads one slot. When the key is one column of a fixed-width type (int64,
 //     timestamp, bool), the slot holds its value, so a probe compares in
 //     the slot and reads nothing else to find or reject a key; other keys
 //     are rows kept aside and compared through the slot's key index.
@@ -21,30 +23,37 @@ package dataflow
 //     the slot, touching no older record. (Join output is a multiset:
 //     nothing downstream depends on the order of a key's rows.)
 type appendIndex struct {
-	table []appendSlot // a power of two long, at most half full
-	n     int32        // keys
-	rows  int          // rows held, for Stats
+	t    *appendTable
+	side int // which of the table's heads is this index's
+	rows int // rows held, for Stats
 
 	// constant after newAppendIndex
-	types   []Type // the stored rows' column types
-	inline  bool   // the key is one fixed-width column, held in the slot
-	keyType Type   // its type, when inline
-	packed  bool   // rows are stored as their columns' bits
-	stride  int    // words per record
+	types  []Type // the stored rows' column types
+	packed bool   // rows are stored as their columns' bits
+	stride int    // words per record
 
 	words  [][]uint64 // the record arena; record a is words[a>>arenaShift][a&arenaMask:]
-	keys   []Row      // key i + 1 of a slot, when not inline
 	boxed  [][]Row    // rows of an unpacked index, in slabs of appendSlab
 	nboxed int
 }
 
+// appendTable finds keys for up to two append-only indexes with the same
+// key, the two sides of a join stage: a probe from one side and the insert
+// into the other then read one slot, not one in each of two tables.
+type appendTable struct {
+	table  []appendSlot // a power of two long, at most half full
+	n      int32        // keys
+	inline bool         // the key is one fixed-width column, held in the slot
+	keys   []Row        // key i + 1 of a slot, when not inline
+}
+
 // appendSlot is a slot of the table: a key's hash, its value when inline,
-// its newest record, and its key index + 1 (or 1 when inline); idx zero
-// marks an empty slot.
+// the newest record of each side, and its key index + 1 (or 1 when
+// inline); idx zero marks an empty slot.
 type appendSlot struct {
 	hash uint64
 	k0   uint64
-	head uint32
+	head [2]uint32
 	idx  int32
 }
 
@@ -62,18 +71,31 @@ func fixedWidth(t Type) bool {
 	return t == TypeInt64 || t == TypeTimestamp || t == TypeBool || t == TypeFloat64
 }
 
-// newAppendIndex returns an index of rows of schema whose key is the
-// columns keyCols of a row.
-func newAppendIndex(schema Schema, keyCols []int) *appendIndex {
-	x := &appendIndex{table: make([]appendSlot, 64), types: schema.types(), packed: len(schema) <= 64}
-	for _, c := range schema {
-		x.packed = x.packed && fixedWidth(c.Type)
-	}
+// newAppendTable returns a table for keys that are the columns keyCols of
+// rows of schema.
+func newAppendTable(schema Schema, keyCols []int) *appendTable {
+	t := &appendTable{table: make([]appendSlot, 64)}
 	// Float keys are not inline: -0 equals 0 and NaN equals NaN under
 	// Compare, with other bits.
 	if len(keyCols) == 1 {
-		t := schema[keyCols[0]].Type
-		x.inline, x.keyType = t == TypeInt64 || t == TypeTimestamp || t == TypeBool, t
+		typ := schema[keyCols[0]].Type
+		t.inline = typ == TypeInt64 || typ == TypeTimestamp || typ == TypeBool
+	}
+	return t
+}
+
+// newAppendIndex returns an index of rows of schema whose key is the
+// columns keyCols of a row, with a table of its own.
+func newAppendIndex(schema Schema, keyCols []int) *appendIndex {
+	return newAppendSide(newAppendTable(schema, keyCols), 0, schema)
+}
+
+// newAppendSide returns an index of rows of schema that finds its keys in
+// t, where it is side (0 or 1).
+func newAppendSide(t *appendTable, side int, schema Schema) *appendIndex {
+	x := &appendIndex{t: t, side: side, types: schema.types(), packed: len(schema) <= 64}
+	for _, c := range schema {
+		x.packed = x.packed && fixedWidth(c.Type)
 	}
 	x.stride = 3 // next, diff, row index
 	if x.packed {
@@ -93,7 +115,7 @@ func slotOf(h uint64, mask int) int {
 // find returns the slot of the key k refers to and whether it holds that
 // key; when not, the slot is the empty one where the key would go.
 // k's key columns are not null (a null never joins).
-func (x *appendIndex) find(k keyRef) (int, bool) {
+func (x *appendTable) find(k keyRef) (int, bool) {
 	mask := len(x.table) - 1
 	var k0 uint64
 	if x.inline {
@@ -118,7 +140,7 @@ func (x *appendIndex) find(k keyRef) (int, bool) {
 }
 
 // grow doubles the table.
-func (x *appendIndex) grow() {
+func (x *appendTable) grow() {
 	old := x.table
 	x.table = make([]appendSlot, 2*len(old))
 	mask := len(x.table) - 1
@@ -137,10 +159,32 @@ func (x *appendIndex) grow() {
 // lookup returns the newest record of the key k refers to, or 0. The
 // key's other records follow through next.
 func (x *appendIndex) lookup(k keyRef) uint32 {
-	if i, ok := x.find(k); ok {
-		return x.table[i].head
+	if i, ok := x.t.find(k); ok {
+		return x.t.table[i].head[x.side]
 	}
 	return 0
+}
+
+// slot returns the slot of the key k refers to, adding the key if needed.
+func (x *appendTable) slot(k keyRef) *appendSlot {
+	i, ok := x.find(k)
+	if ok {
+		return &x.table[i]
+	}
+	s := appendSlot{hash: k.hash, idx: 1}
+	if x.inline {
+		s.k0 = keyDatum0(k).bits
+	} else {
+		x.keys = append(x.keys, k.row())
+		s.idx = int32(len(x.keys))
+	}
+	x.table[i] = s
+	x.n++
+	if 2*int(x.n) > len(x.table) {
+		x.grow()
+		i, _ = x.find(k)
+	}
+	return &x.table[i]
 }
 
 // record returns the words of record a.
@@ -202,26 +246,11 @@ func (x *appendIndex) alloc() uint32 {
 // the key k refers to. A packed index copies the row's datums; any other
 // keeps row itself, which the caller must not reuse.
 func (x *appendIndex) insert(k keyRef, row []Datum, diff int64) {
-	i, ok := x.find(k)
-	if !ok {
-		s := appendSlot{hash: k.hash, idx: 1}
-		if x.inline {
-			s.k0 = keyDatum0(k).bits
-		} else {
-			x.keys = append(x.keys, k.row())
-			s.idx = int32(len(x.keys))
-		}
-		x.table[i] = s
-		x.n++
-		if 2*int(x.n) > len(x.table) {
-			x.grow()
-			i, _ = x.find(k)
-		}
-	}
-	a := x.alloc()
+	a := x.alloc() // before the slot: the pointer must not outlive a grow of the table
+	s := x.t.slot(k)
 	w := x.record(a)
-	w[0], w[1] = uint64(x.table[i].head), uint64(diff)
-	x.table[i].head = a
+	w[0], w[1] = uint64(s.head[x.side]), uint64(diff)
+	s.head[x.side] = a
 	x.rows++
 	if !x.packed {
 		if x.nboxed%appendSlab == 0 {

@@ -32,8 +32,8 @@ func TestAppendIndexMatchesMap(t *testing.T) {
 			seed := int64(1)
 			r := rand.New(rand.NewSource(seed))
 			x := newAppendIndex(c.schema, c.key)
-			if x.inline != c.inline || x.packed != c.packed {
-				t.Fatalf("inline %v packed %v, want %v %v", x.inline, x.packed, c.inline, c.packed)
+			if x.t.inline != c.inline || x.packed != c.packed {
+				t.Fatalf("inline %v packed %v, want %v %v", x.t.inline, x.packed, c.inline, c.packed)
 			}
 			model := map[string][]rowDiff{}
 			keyOf := func(k int64) string { return fmt.Sprint(k) }
@@ -80,8 +80,8 @@ func TestAppendIndexMatchesMap(t *testing.T) {
 				x.insert(ref(row), row, diff)
 				model[keyOf(k)] = append(model[keyOf(k)], rowDiff{row: row, diff: diff})
 			}
-			if int(x.n) != len(model) || x.rows != n {
-				t.Fatalf("seed %d: %d keys and %d rows, want %d and %d", seed, x.n, x.rows, len(model), n)
+			if int(x.t.n) != len(model) || x.rows != n {
+				t.Fatalf("seed %d: %d keys and %d rows, want %d and %d", seed, x.t.n, x.rows, len(model), n)
 			}
 			if x.packed && len(x.words) < 2 {
 				t.Fatalf("the arena has %d chunks, want several", len(x.words))
@@ -106,5 +106,51 @@ func TestAppendIndexMatchesMap(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// Two indexes sharing one table, as a join stage's sides do: each side
+// sees only its own rows, and a key inserted into one side only is found
+// in the table but has no rows on the other.
+func TestAppendSidesShareTable(t *testing.T) {
+	seed := int64(2)
+	r := rand.New(rand.NewSource(seed))
+	schemas := [2]Schema{
+		{{Name: "k", Type: TypeInt64}, {Name: "v", Type: TypeInt64}},
+		{{Name: "x", Type: TypeString}, {Name: "k", Type: TypeInt64}},
+	}
+	keys := [2][]int{{0}, {1}}
+	tab := newAppendTable(schemas[0], keys[0])
+	sides := [2]*appendIndex{newAppendSide(tab, 0, schemas[0]), newAppendSide(tab, 1, schemas[1])}
+	models := [2]map[int64][]rowDiff{{}, {}}
+	for i := 0; i < 20000; i++ {
+		s, k := r.Intn(2), int64(r.Intn(2000))
+		row := Row{Int64(k), Int64(int64(i))}
+		if s == 1 {
+			row = Row{String(fmt.Sprint(i)), Int64(k)}
+		}
+		sides[s].insert(keyRef{hash: uint64(k % 7), src: row, cols: keys[s]}, row, 1)
+		models[s][k] = append(models[s][k], rowDiff{row: row, diff: 1})
+	}
+	for s := range sides {
+		for k := int64(0); k < 2000; k++ {
+			probe := Row{Int64(k)}
+			var got []Row
+			for a := sides[s].lookup(keyRef{hash: uint64(k % 7), src: probe, cols: []int{0}}); a != 0; a = sides[s].next(a) {
+				row := make(Row, sides[s].width())
+				sides[s].fill(row, a)
+				got = append(got, row)
+			}
+			slices.Reverse(got)
+			want := models[s][k]
+			if len(got) != len(want) {
+				t.Fatalf("seed %d: side %d key %d has %d rows, want %d", seed, s, k, len(got), len(want))
+			}
+			for i := range got {
+				if !got[i].Equal(want[i].row) {
+					t.Fatalf("seed %d: side %d key %d row %d is %v, want %v", seed, s, k, i, got[i], want[i].row)
+				}
+			}
+		}
 	}
 }

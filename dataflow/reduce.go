@@ -4,6 +4,7 @@ import (
 	"math"
 	"math/big"
 	"math/bits"
+	"slices"
 
 	"github.com/arbor-db/arbor/timely"
 )
@@ -24,6 +25,8 @@ type reduceOp struct {
 	broken     bool
 	monoGroups *groupTable[monoReduceGroup] // the groups' state when monotonic
 	touched    []*group[monoReduceGroup]    // reused by stepMonotonic
+	hashes     []uint64                     // reused by stepMonotonic: the rows' key hashes
+	idx        []int32                      // reused by stepMonotonic: the rows' groups (findBatch)
 	input      *Arrangement                 // group key -> input rows
 	outputs    *groupTable[groupOutput]
 	buf        []rowDiff // reused to read a group
@@ -124,12 +127,14 @@ func (o *reduceOp) stepMonotonic(out batch, rows []rowDiff) batch {
 		return out
 	}
 	touched := o.touched[:0]
-	var last *group[monoReduceGroup] // the previous row's group: batches often repeat it
-	for _, r := range rows {
-		g := last
-		if g == nil || !r.row.equalCols(o.key, g.key) {
-			g = o.monoGroups.findOrAdd(colsKey(r.row, o.key))
-			last = g
+	o.hashes, o.idx = hashRows(o.hashes, rows, o.key), slices.Grow(o.idx[:0], len(rows))[:len(rows)]
+	o.monoGroups.findBatch(rows, o.key, o.hashes, o.idx)
+	for i, r := range rows {
+		var g *group[monoReduceGroup]
+		if x := o.idx[i]; x != 0 {
+			g = o.monoGroups.at(x - 1)
+		} else { // a new group, or one added by an earlier row of the batch
+			g = o.monoGroups.findOrAdd(keyRef{hash: o.hashes[i], src: r.row, cols: o.key})
 		}
 		st := &g.state
 		if !st.touched {
@@ -149,7 +154,9 @@ func (o *reduceOp) stepMonotonic(out batch, rows []rowDiff) batch {
 	}
 	clear(touched)
 	o.touched = touched[:0]
-	out.rows = consolidateRows(out.rows)
+	// out.rows is consolidated already: each touched group contributes its
+	// old row and its new one, which differ, and rows of different groups
+	// differ in their keys.
 	out.errs = consolidateErrs(out.errs)
 	return out
 }
