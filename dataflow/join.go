@@ -1,6 +1,10 @@
 package dataflow
 
-import "github.com/arbor-db/arbor/timely"
+import (
+	"slices"
+
+	"github.com/arbor-db/arbor/timely"
+)
 
 // joinOp is the equi-join of n inputs, run as a left-deep chain of binary
 // joins: stage k joins the result of inputs 0..k-1 with input k on the
@@ -119,6 +123,7 @@ type binaryJoin struct {
 	leftProj, rightProj   []int // nil: the side's rows as they are
 	leftWidth, rightWidth int   // columns of each side as joined
 	stored                Row   // scratch: a projected row for a packed index
+	out                   []rowDiff
 }
 
 // newJoinOp builds a join over inputs; an input that is monotonic (and,
@@ -300,8 +305,16 @@ func hasNull(row Row, cols []int) bool {
 func (s *binaryJoin) step(t timely.Timestamp, dl, dr []rowDiff, fin *joinFinish) []rowDiff {
 	// Room for one joined row per update, the common case of a key join
 	// (a fact joined to its dimension): growing row by row copied the
-	// batch's rows log2(n) times.
-	out := make([]rowDiff, 0, len(dl)+len(dr))
+	// batch's rows log2(n) times. The buffer is the last step's: no
+	// operator keeps a batch's slice past its step.
+	clear(s.out) // do not keep the last step's rows alive
+	out := slices.Grow(s.out[:0], len(dl)+len(dr))
+	defer func() {
+		s.out = out
+		if cap(out) > 1<<16 {
+			s.out = nil // do not hold on to a huge step's buffer
+		}
+	}()
 	lw, n := s.leftWidth, s.leftWidth+s.rightWidth
 	for _, l := range dl {
 		if hasNull(l.row, s.leftKey) {
