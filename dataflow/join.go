@@ -322,15 +322,11 @@ func (s *binaryJoin) step(t timely.Timestamp, dl, dr []rowDiff, fin *joinFinish)
 		}
 		k := colsKey(l.row, s.leftKey) // hashed once for both sides
 		if x := s.rightApp; x != nil {
-			for b := x.lookup(k); b != 0; b = x.nextBlock(b) {
-				recs := x.records(b)
-				for len(recs) > 0 {
-					row := fin.begin(n)
-					fillProjected(row[:lw], l.row, s.leftProj)
-					d := x.fill(row[lw:], recs[:x.rec])
-					out = fin.finish(out, row, l.diff*d)
-					recs = recs[x.rec:]
-				}
+			for a := x.lookup(k); a != 0; a = x.next(a) {
+				row := fin.begin(n)
+				fillProjected(row[:lw], l.row, s.leftProj)
+				x.fill(row[lw:], a)
+				out = fin.finish(out, row, l.diff*x.diff(a))
 			}
 		} else if tr := s.right.lookupAt(k); tr != nil {
 			tr.read(timely.MaxTimestamp, func(r Row, m int64) {
@@ -352,15 +348,11 @@ func (s *binaryJoin) step(t timely.Timestamp, dl, dr []rowDiff, fin *joinFinish)
 		}
 		k := colsKey(r.row, s.rightKey)
 		if x := s.leftApp; x != nil {
-			for b := x.lookup(k); b != 0; b = x.nextBlock(b) {
-				recs := x.records(b)
-				for len(recs) > 0 {
-					row := fin.begin(n)
-					d := x.fill(row[:lw], recs[:x.rec])
-					fillProjected(row[lw:], r.row, s.rightProj)
-					out = fin.finish(out, row, d*r.diff)
-					recs = recs[x.rec:]
-				}
+			for a := x.lookup(k); a != 0; a = x.next(a) {
+				row := fin.begin(n)
+				x.fill(row[:lw], a)
+				fillProjected(row[lw:], r.row, s.rightProj)
+				out = fin.finish(out, row, x.diff(a)*r.diff)
 			}
 		} else if tr := s.left.lookupAt(k); tr != nil {
 			tr.read(timely.MaxTimestamp, func(l Row, m int64) {

@@ -15,16 +15,13 @@ package dataflow
 //     timestamp, bool), the slot holds its value, so a probe compares in
 //     the slot and reads nothing else to find or reject a key; other keys
 //     are rows kept aside and compared through the slot's key index.
-//   - Rows are records in a pointer-free arena of uint64 words: the diff,
-//     then a null mask and the row. A row whose columns are all of fixed
-//     width is stored as their bits (packed); any other row is kept as a
-//     Row and its record holds its index. A key's records sit in blocks
-//     chained from the slot, newest block first; a key's blocks double in
-//     size up to appendBlockMax records, so reading a key's rows misses
-//     the cache about once per block rather than once per row, and an
-//     insert writes into the key's newest block (a hot key's is recently
-//     written) or a new block at the arena's end. (Join output is a
-//     multiset: nothing downstream depends on the order of a key's rows.)
+//   - Rows are records in a pointer-free arena of uint64 words: the next
+//     record of the same key, the diff, then a null mask and the row. A row whose columns are all of fixed width is
+//     stored as their bits (packed); any other row is kept as a Row and
+//     its record holds its index. A key's records form a chain from the
+//     slot, newest first: an insert writes at the arena's end and updates
+//     the slot, touching no older record. (Join output is a multiset:
+//     nothing downstream depends on the order of a key's rows.)
 type appendIndex struct {
 	t    *appendTable
 	side int // which of the table's heads is this index's
@@ -33,7 +30,7 @@ type appendIndex struct {
 	// constant after newAppendIndex
 	types  []Type // the stored rows' column types
 	packed bool   // rows are stored as their columns' bits
-	rec    int    // words per record
+	stride int    // words per record
 
 	words  [][]uint64 // the record arena; record a is words[a>>arenaShift][a&arenaMask:]
 	boxed  [][]Row    // rows of an unpacked index, in slabs of appendSlab
@@ -61,8 +58,6 @@ type appendSlot struct {
 }
 
 const (
-	appendBlockMax = 32 // records in a key's largest blocks
-
 	appendSlab = 256 // boxed rows per slab
 	arenaShift = 16  // 512 KB chunks of records
 	arenaChunk = 1 << arenaShift
@@ -102,11 +97,11 @@ func newAppendSide(t *appendTable, side int, schema Schema) *appendIndex {
 	for _, c := range schema {
 		x.packed = x.packed && fixedWidth(c.Type)
 	}
-	x.rec = 2 // diff, row index
+	x.stride = 3 // next, diff, row index
 	if x.packed {
-		x.rec = 2 + len(schema) // diff, null mask, columns
+		x.stride = 3 + len(schema) // next, diff, null mask, columns
 	}
-	x.words = [][]uint64{make([]uint64, 1, arenaFirst)} // address 0 is "none"
+	x.words = [][]uint64{make([]uint64, 1, arenaFirst)} // record 0 is "none"
 	return x
 }
 
@@ -161,8 +156,8 @@ func (x *appendTable) grow() {
 	}
 }
 
-// lookup returns the newest block of the key k refers to, or 0. The
-// key's other blocks follow through nextBlock.
+// lookup returns the newest record of the key k refers to, or 0. The
+// key's other records follow through next.
 func (x *appendIndex) lookup(k keyRef) uint32 {
 	if i, ok := x.t.find(k); ok {
 		return x.t.table[i].head[x.side]
@@ -192,66 +187,58 @@ func (x *appendTable) slot(k keyRef) *appendSlot {
 	return &x.table[i]
 }
 
-// A block is a header word (the next block's address in the low 32 bits,
-// the block's capacity in records and its count in the next 16 bits each)
-// and then its records.
-func blockHeader(next uint32, capacity, count int) uint64 {
-	return uint64(next) | uint64(capacity)<<32 | uint64(count)<<48
+// record returns the words of record a.
+func (x *appendIndex) record(a uint32) []uint64 {
+	off := int(a & arenaMask)
+	return x.words[a>>arenaShift][off : off+x.stride : off+x.stride]
 }
 
-// nextBlock returns the block after b in its key's chain, or 0.
-func (x *appendIndex) nextBlock(b uint32) uint32 {
-	return uint32(x.words[b>>arenaShift][b&arenaMask])
-}
+// next returns the record after a in its key's chain, or 0.
+func (x *appendIndex) next(a uint32) uint32 { return uint32(x.words[a>>arenaShift][a&arenaMask]) }
 
-// records returns the words of block b's records (rec words each).
-func (x *appendIndex) records(b uint32) []uint64 {
-	c, off := x.words[b>>arenaShift], int(b&arenaMask)
-	n := int(c[off] >> 48)
-	return c[off+1 : off+1+n*x.rec]
-}
+// diff returns record a's diff.
+func (x *appendIndex) diff(a uint32) int64 { return int64(x.words[a>>arenaShift][int(a&arenaMask)+1]) }
 
 // width returns the number of columns of a stored row.
 func (x *appendIndex) width() int { return len(x.types) }
 
-// fill writes the row of record w (rec words, from records) into dst
-// (width() datums) and returns the record's diff.
-func (x *appendIndex) fill(dst []Datum, w []uint64) int64 {
+// fill writes record a's row into dst (width() datums).
+func (x *appendIndex) fill(dst []Datum, a uint32) {
+	w := x.record(a)
 	if !x.packed {
-		i := int(w[1])
+		i := int(w[2])
 		copy(dst, x.boxed[i/appendSlab][i%appendSlab])
-		return int64(w[0])
+		return
 	}
-	nulls, cols := w[1], w[2:]
+	nulls, w := w[2], w[3:]
 	dst = dst[:len(x.types)]
 	for i, t := range x.types {
 		if nulls&(1<<i) != 0 {
 			dst[i] = Datum{}
 		} else {
-			dst[i] = Datum{typ: t, bits: cols[i]}
+			dst[i] = Datum{typ: t, bits: w[i]}
 		}
 	}
-	return int64(w[0])
 }
 
-// alloc returns the address of n new words, growing the arena.
-func (x *appendIndex) alloc(n int) uint32 {
+// alloc returns the address of a new record, growing the arena.
+func (x *appendIndex) alloc() uint32 {
 	last := len(x.words) - 1
 	c := x.words[last]
-	if len(c)+n > cap(c) {
+	if len(c)+x.stride > cap(c) {
 		if cap(c) < arenaChunk {
 			// The first chunk doubles (and is copied) until it is full
 			// size, so a small join holds a small arena.
-			c = append(make([]uint64, 0, min(max(2*cap(c), len(c)+n), arenaChunk)), c...)
+			c = append(make([]uint64, 0, min(2*cap(c), arenaChunk)), c...)
 		}
-		if len(c)+n > cap(c) {
+		if len(c)+x.stride > cap(c) {
 			last++
 			c = make([]uint64, 0, arenaChunk)
 			x.words = append(x.words, nil)
 		}
 	}
 	a := uint32(last<<arenaShift | len(c))
-	x.words[last] = c[:len(c)+n]
+	x.words[last] = c[:len(c)+x.stride]
 	return a
 }
 
@@ -259,46 +246,30 @@ func (x *appendIndex) alloc(n int) uint32 {
 // the key k refers to. A packed index copies the row's datums; any other
 // keeps row itself, which the caller must not reuse.
 func (x *appendIndex) insert(k keyRef, row []Datum, diff int64) {
-	s := x.t.slot(k) // valid until the table's next insert: alloc does not touch it
-	b := s.head[x.side]
-	var c []uint64
-	var off int
-	if b != 0 {
-		c, off = x.words[b>>arenaShift], int(b&arenaMask)
-	}
-	capacity, count := 0, 0
-	if b != 0 {
-		capacity, count = int(c[off]>>32&0xffff), int(c[off]>>48)
-	}
-	if count == capacity { // a new block, twice as large
-		capacity, count = min(max(2*capacity, 1), appendBlockMax), 0
-		nb := x.alloc(1 + capacity*x.rec)
-		c, off = x.words[nb>>arenaShift], int(nb&arenaMask)
-		c[off] = blockHeader(b, capacity, 0)
-		s.head[x.side] = nb
-	}
-	c[off] += 1 << 48 // count
-	w := c[off+1+count*x.rec : off+1+(count+1)*x.rec]
-	w[0] = uint64(diff)
+	a := x.alloc() // before the slot: the pointer must not outlive a grow of the table
+	s := x.t.slot(k)
+	w := x.record(a)
+	w[0], w[1] = uint64(s.head[x.side]), uint64(diff)
+	s.head[x.side] = a
 	x.rows++
 	if !x.packed {
 		if x.nboxed%appendSlab == 0 {
 			x.boxed = append(x.boxed, make([]Row, appendSlab))
 		}
 		x.boxed[x.nboxed/appendSlab][x.nboxed%appendSlab] = Row(row)
-		w[1] = uint64(x.nboxed)
+		w[2] = uint64(x.nboxed)
 		x.nboxed++
 		return
 	}
 	var nulls uint64
-	p := w[2:]
+	p := w[3:]
 	for j, d := range row {
 		if d.typ == 0 {
 			nulls |= 1 << j
 		}
 		p[j] = d.bits
 	}
-	w[1] = nulls
+	w[2] = nulls
 }
 
 // keyDatum0 returns the first datum of the key k refers to.
