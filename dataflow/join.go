@@ -124,6 +124,9 @@ type binaryJoin struct {
 	leftWidth, rightWidth int   // columns of each side as joined
 	stored                Row   // scratch: a projected row for a packed index
 	out                   []rowDiff
+	hashes                []uint64 // probeAll's: the keys' hashes
+	heads                 []uint32 // probeAll's: the keys' newest records in the other side
+	sink                  int64    // keeps probeAll's touches from being optimised away
 }
 
 // newJoinOp builds a join over inputs; an input that is monotonic (and,
@@ -316,13 +319,14 @@ func (s *binaryJoin) step(t timely.Timestamp, dl, dr []rowDiff, fin *joinFinish)
 		}
 	}()
 	lw, n := s.leftWidth, s.leftWidth+s.rightWidth
-	for _, l := range dl {
+	s.probeAll(s.rightApp, dl, s.leftKey)
+	for i, l := range dl {
 		if hasNull(l.row, s.leftKey) {
 			continue
 		}
-		k := colsKey(l.row, s.leftKey) // hashed once for both sides
+		k := keyRef{hash: s.hashes[i], src: l.row, cols: s.leftKey} // hashed once for both sides
 		if x := s.rightApp; x != nil {
-			for a := x.lookup(k); a != 0; a = x.next(a) {
+			for a := s.heads[i]; a != 0; a = x.next(a) {
 				row := fin.begin(n)
 				fillProjected(row[:lw], l.row, s.leftProj)
 				x.fill(row[lw:], a)
@@ -342,13 +346,14 @@ func (s *binaryJoin) step(t timely.Timestamp, dl, dr []rowDiff, fin *joinFinish)
 			s.left.updateAt(k, l.row, t, l.diff) // no projection: the side is not monotonic
 		}
 	}
-	for _, r := range dr {
+	s.probeAll(s.leftApp, dr, s.rightKey) // the left side is complete through t
+	for i, r := range dr {
 		if hasNull(r.row, s.rightKey) {
 			continue
 		}
-		k := colsKey(r.row, s.rightKey)
+		k := keyRef{hash: s.hashes[i], src: r.row, cols: s.rightKey}
 		if x := s.leftApp; x != nil {
-			for a := x.lookup(k); a != 0; a = x.next(a) {
+			for a := s.heads[i]; a != 0; a = x.next(a) {
 				row := fin.begin(n)
 				x.fill(row[:lw], a)
 				fillProjected(row[lw:], r.row, s.rightProj)
@@ -369,6 +374,36 @@ func (s *binaryJoin) step(t timely.Timestamp, dl, dr []rowDiff, fin *joinFinish)
 		}
 	}
 	return out
+}
+
+// probeAll hashes the keys cols of rows into s.hashes and, when x is not
+// nil, finds each key's newest record in x (s.heads, 0 for none or for a
+// null key) and touches it, before any row is joined: the loops' iterations
+// do not wait on one another, so the cache misses of a batch's probes
+// overlap instead of coming one after another. The records stay valid
+// while rows are inserted into the other side.
+func (s *binaryJoin) probeAll(x *appendIndex, rows []rowDiff, cols []int) {
+	s.hashes = slices.Grow(s.hashes[:0], len(rows))[:len(rows)]
+	for i, r := range rows {
+		s.hashes[i] = r.row.hashCols(cols)
+	}
+	if x == nil {
+		return
+	}
+	s.heads = slices.Grow(s.heads[:0], len(rows))[:len(rows)]
+	for i, r := range rows {
+		s.heads[i] = 0
+		if !hasNull(r.row, cols) {
+			s.heads[i] = x.lookup(keyRef{hash: s.hashes[i], src: r.row, cols: cols})
+		}
+	}
+	var sink int64
+	for _, a := range s.heads {
+		if a != 0 {
+			sink += x.diff(a)
+		}
+	}
+	s.sink = sink
 }
 
 // fillProjected writes row projected by proj (nil: all of row) into dst.
