@@ -220,11 +220,11 @@ func (t *groupTable[S]) findBatch(rows []rowDiff, cols []int, hashes []uint64, i
 	t.sink = sink
 }
 
-// hashRows returns the hashes of the keys cols of rows, in buf's memory.
-func hashRows(buf []uint64, rows []rowDiff, cols []int) []uint64 {
+// keyHashes returns keyHash of the keys cols of rows, in buf's memory.
+func keyHashes(buf []uint64, rows []rowDiff, cols []int) []uint64 {
 	buf = slices.Grow(buf[:0], len(rows))[:len(rows)]
 	for i, r := range rows {
-		buf[i] = r.row.hashCols(cols)
+		buf[i] = keyHash(r.row, cols)
 	}
 	return buf
 }

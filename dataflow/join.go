@@ -376,7 +376,8 @@ func (s *binaryJoin) step(t timely.Timestamp, dl, dr []rowDiff, fin *joinFinish)
 	return out
 }
 
-// probeAll hashes the keys cols of rows into s.hashes and, when x is not
+// probeAll hashes the keys cols of rows into s.hashes (with keyHash when
+// both sides are append-only indexes, else as arrangements do) and, when x is not
 // nil, finds each key's newest record in x (s.heads, 0 for none or for a
 // null key) and touches it, before any row is joined: the loops' iterations
 // do not wait on one another, so the cache misses of a batch's probes
@@ -384,8 +385,14 @@ func (s *binaryJoin) step(t timely.Timestamp, dl, dr []rowDiff, fin *joinFinish)
 // while rows are inserted into the other side.
 func (s *binaryJoin) probeAll(x *appendIndex, rows []rowDiff, cols []int) {
 	s.hashes = slices.Grow(s.hashes[:0], len(rows))[:len(rows)]
-	for i, r := range rows {
-		s.hashes[i] = r.row.hashCols(cols)
+	if s.leftApp != nil && s.rightApp != nil { // no arrangement reads the hashes
+		for i, r := range rows {
+			s.hashes[i] = keyHash(r.row, cols)
+		}
+	} else {
+		for i, r := range rows {
+			s.hashes[i] = r.row.hashCols(cols)
+		}
 	}
 	if x == nil {
 		return

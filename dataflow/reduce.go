@@ -127,7 +127,8 @@ func (o *reduceOp) stepMonotonic(out batch, rows []rowDiff) batch {
 		return out
 	}
 	touched := o.touched[:0]
-	o.hashes, o.idx = hashRows(o.hashes, rows, o.key), slices.Grow(o.idx[:0], len(rows))[:len(rows)]
+	// monoGroups is found by keyHash only: no arrangement reads its hashes.
+	o.hashes, o.idx = keyHashes(o.hashes, rows, o.key), slices.Grow(o.idx[:0], len(rows))[:len(rows)]
 	o.monoGroups.findBatch(rows, o.key, o.hashes, o.idx)
 	for i, r := range rows {
 		var g *group[monoReduceGroup]
