@@ -25,9 +25,9 @@ type groupTable[S any] struct {
 
 // group is one entry of a groupTable.
 type group[S any] struct {
-	key   Row
-	hash  uint64
+	hash  uint64 // first: findBatch touches it, and the state follows
 	state S
+	key   Row
 }
 
 // groupSlot is a slot of the table: the key's hash, its datums when the

@@ -11,17 +11,20 @@ package dataflow
 //   - Keys are found through an open-addressing table of pointer-free
 //     slots (appendTable), which a join stage's two append-only sides
 //     share: a slot holds each side's newest record, so a row that probes
-//     one side and is inserted into the other reads one slot. When the key is one column of a fixed-width type (int64,
-//     timestamp, bool), the slot holds its value, so a probe compares in
-//     the slot and reads nothing else to find or reject a key; other keys
-//     are rows kept aside and compared through the slot's key index.
+//     one side and is inserted into the other reads one slot. When the key
+//     is one column of a fixed-width type (int64, timestamp, bool), the
+//     slot holds its value, so a probe compares in the slot and reads
+//     nothing else to find or reject a key; other keys are rows kept aside
+//     and compared through the slot's key index.
 //   - Rows are records in a pointer-free arena of uint64 words: the next
-//     record of the same key, the diff, then a null mask and the row. A row whose columns are all of fixed width is
-//     stored as their bits (packed); any other row is kept as a Row and
-//     its record holds its index. A key's records form a chain from the
-//     slot, newest first: an insert writes at the arena's end and updates
-//     the slot, touching no older record. (Join output is a multiset:
-//     nothing downstream depends on the order of a key's rows.)
+//     record of the same key, the diff, then a null mask and the row. A
+//     row whose columns are all of fixed width is stored as their bits
+//     (packed); any other row is kept as a Row and its record holds its
+//     index. A key's records form a chain from the slot, newest first: an
+//     insert writes at the arena's end and updates the slot, touching no
+//     older record. (Join output is a multiset: nothing downstream depends
+//     on the order of a key's rows.) A record's address is 32 bits: an
+//     index holds at most 2^32 words (32 GB).
 type appendIndex struct {
 	t    *appendTable
 	side int // which of the table's heads is this index's
@@ -105,8 +108,8 @@ func newAppendSide(t *appendTable, side int, schema Schema) *appendIndex {
 	return x
 }
 
-// slotOf spreads a row hash (FNV, whose low bits alone cluster) over the
-// table.
+// slotOf spreads a key hash (Row.hashCols' FNV, whose low bits alone
+// cluster, or keyHash) over a table.
 func slotOf(h uint64, mask int) int {
 	h *= 0x9e3779b97f4a7c15
 	return int(h>>32) & mask
@@ -246,8 +249,8 @@ func (x *appendIndex) alloc() uint32 {
 // the key k refers to. A packed index copies the row's datums; any other
 // keeps row itself, which the caller must not reuse.
 func (x *appendIndex) insert(k keyRef, row []Datum, diff int64) {
-	a := x.alloc() // before the slot: the pointer must not outlive a grow of the table
-	s := x.t.slot(k)
+	a := x.alloc()
+	s := x.t.slot(k) // valid until the table's next insert
 	w := x.record(a)
 	w[0], w[1] = uint64(s.head[x.side]), uint64(diff)
 	s.head[x.side] = a

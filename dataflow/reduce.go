@@ -24,7 +24,7 @@ type reduceOp struct {
 	monotonic  bool
 	broken     bool
 	monoGroups *groupTable[monoReduceGroup] // the groups' state when monotonic
-	touched    []*group[monoReduceGroup]    // reused by stepMonotonic
+	touched    []touchedGroup               // reused by stepMonotonic
 	hashes     []uint64                     // reused by stepMonotonic: the rows' key hashes
 	idx        []int32                      // reused by stepMonotonic: the rows' groups (findBatch)
 	input      *Arrangement                 // group key -> input rows
@@ -139,8 +139,8 @@ func (o *reduceOp) stepMonotonic(out batch, rows []rowDiff) batch {
 		}
 		st := &g.state
 		if !st.touched {
-			st.touched, st.before = true, st.out
-			touched = append(touched, g)
+			st.touched = true
+			touched = append(touched, touchedGroup{g: g, before: st.out})
 		}
 		one := [1]rowDiff{r}
 		if st.out.row != nil {
@@ -149,9 +149,9 @@ func (o *reduceOp) stepMonotonic(out batch, rows []rowDiff) batch {
 			st.out.row, st.out.err = reduceGroup(g.key, o.aggs, one[:])
 		}
 	}
-	for _, g := range touched {
-		g.state.before.change(g.state.out, &out)
-		g.state.touched, g.state.before = false, groupOutput{}
+	for _, tg := range touched {
+		tg.before.change(tg.g.state.out, &out)
+		tg.g.state.touched = false
 	}
 	clear(touched)
 	o.touched = touched[:0]
@@ -163,11 +163,17 @@ func (o *reduceOp) stepMonotonic(out batch, rows []rowDiff) batch {
 }
 
 // monoReduceGroup is a group of a monotonic min/max Reduce: its output,
-// and while a step runs, whether the step touched it and its output before.
+// and while a step runs, whether the step touched it. It is small, so a
+// group's hash, state and key share a cache line or two.
 type monoReduceGroup struct {
 	out     groupOutput
-	before  groupOutput
 	touched bool
+}
+
+// touchedGroup is a group a step touched and its output before the step.
+type touchedGroup struct {
+	g      *group[monoReduceGroup]
+	before groupOutput
 }
 
 func allInsertions(rows []rowDiff) bool {
