@@ -16,6 +16,12 @@ type TableSpec struct {
 	Key []string
 	// IfNotExists makes an existing table of that name not an error.
 	IfNotExists bool
+	// AppendOnly declares that the table only ever gains rows (an event
+	// stream): a write that deletes or updates its rows is refused with
+	// ErrInvalidArgument and applies nothing, and the views, indexes and
+	// materialized views that read it keep less state (docs/dataflow.md,
+	// append-only sources). It cannot be changed after creation.
+	AppendOnly bool
 }
 
 // CreateTable creates a table and returns it. A taken name is
@@ -26,7 +32,8 @@ func (c *Client) CreateTable(ctx context.Context, spec TableSpec) (Object, error
 		return Object{}, fmt.Errorf("create table %q: %w", spec.Name, err)
 	}
 	resp, err := call[*messages.ClientCreateTableResponse](ctx, c, "create table", &messages.ClientCreateTable{
-		Name: spec.Name, Schema: schema, KeyColumns: spec.Key, IfNotExists: spec.IfNotExists})
+		Name: spec.Name, Schema: schema, KeyColumns: spec.Key, IfNotExists: spec.IfNotExists,
+		AppendOnly: spec.AppendOnly})
 	if err != nil {
 		return Object{}, err
 	}
@@ -53,11 +60,12 @@ func (c *Client) DropTable(ctx context.Context, name string) error {
 type TableWrite struct {
 	Table   string
 	Inserts []Row
-	// Deletes each remove one copy of an equal row.
+	// Deletes each remove one copy of an equal row. An append-only table
+	// takes none (ErrInvalidArgument).
 	Deletes []Row
 	// Updates each replace, by the table's key columns, every row holding
 	// its key when the write applies (an insert when none does). The table
-	// must have key columns.
+	// must have key columns and must not be append-only.
 	Updates []Row
 }
 

@@ -192,9 +192,12 @@ type Object struct {
 	Cluster    string     `json:"cluster,omitempty"`
 	DependsOn  []string   `json:"depends_on,omitempty"`
 	Id         string     `json:"id,omitempty"`
+	// AppendOnly marks an append-only table (TableSpec.AppendOnly).
+	AppendOnly bool `json:"append_only,omitempty"`
 }
 
 func objectFromWire(w *messages.ClientObject) Object {
 	return Object{Name: w.GetName(), Type: w.GetType(), TypeName: TypeName(w.GetType()), Columns: schemaFromWire(w.GetSchema()),
-		KeyColumns: w.GetKeyColumns(), Cluster: w.GetCluster(), DependsOn: w.GetDependsOn(), Id: w.GetId()}
+		KeyColumns: w.GetKeyColumns(), Cluster: w.GetCluster(), DependsOn: w.GetDependsOn(), Id: w.GetId(),
+		AppendOnly: w.GetAppendOnly()}
 }

@@ -20,6 +20,9 @@ import (
 // are touched; Compact compacts every key that holds more than one time
 // (the others cannot shrink).
 //
+// A dataflow's output arrangement is stored as a spine of sorted batches
+// (spine.go) rather than as traces; the contract above is the same.
+//
 // An Arrangement is not safe for concurrent use.
 type Arrangement struct {
 	since   timely.Frontier
@@ -38,6 +41,10 @@ type Arrangement struct {
 	// order keeps the traces in key order once something has read the
 	// arrangement in order (readOrdered); nil until then.
 	order *keyOrder
+	// spine, when not nil, holds the arrangement instead of the traces
+	// above (spine.go): for an arrangement whose key is always the same
+	// columns of the value and that nobody looks up while updating it.
+	spine *spine
 }
 
 // traceWithEntry is a trace and the backing of its first entry.
@@ -97,14 +104,14 @@ func rowAbbr(r Row) uint64 {
 // the high bits of abbrev, which several values share.
 func abbrField(d Datum) (field uint32, exact bool) {
 	const low, high = 0, 1<<29 - 1 // the int64 buckets below and above the exact range
-	t := uint32(d.typ) << 29
-	switch d.typ {
+	t := uint32(d.Type()) << 29
+	switch d.Type() {
 	case 0:
 		return 0, true
 	case TypeBool:
-		return t | uint32(d.bits), true
+		return t | uint32(d.word()), true
 	case TypeInt64:
-		switch v := int64(d.bits); {
+		switch v := int64(d.word()); {
 		case v < -1<<27:
 			return t | low, false
 		case v >= 1<<27:
@@ -121,18 +128,57 @@ func NewArrangement() *Arrangement {
 	return &Arrangement{}
 }
 
+// keyedBy makes an empty arrangement a spine (spine.go) whose key is the
+// cols of every value (the whole value when whole): from now on each update
+// must have that key, and the operator lookups (lookupAt, updateMult) are
+// not available. A dataflow's output arrangement is one.
+func (a *Arrangement) keyedBy(cols []int, whole bool) {
+	if a.keys != 0 || a.spine != nil {
+		panic("dataflow: keyedBy on a used arrangement")
+	}
+	a.spine = newSpine(cols, whole)
+}
+
+// sizeHint returns about how many entries the arrangement holds, without
+// compacting or merging anything: a buffer size for a full read.
+func (a *Arrangement) sizeHint() int {
+	if a.spine != nil {
+		return a.spine.size()
+	}
+	return a.entries
+}
+
+// keyOrdered says a full read in key order costs no sort.
+func (a *Arrangement) keyOrdered() bool { return a.spine != nil || a.order != nil }
+
 // Since returns the arrangement's since: reads are exact at times t with
 // since <= t.
 func (a *Arrangement) Since() timely.Frontier { return a.since }
 
 // Len returns the number of keys and of (value, time, diff) entries held.
-func (a *Arrangement) Len() (keys, entries int) { return a.keys, a.entries }
+//
+// On a spine this compacts and merges what updates and the since's advances
+// left, so it costs a pass over the arrangement when there were any.
+func (a *Arrangement) Len() (keys, entries int) {
+	if a.spine != nil {
+		s, ok := a.since.Time()
+		if !ok {
+			return 0, 0
+		}
+		return a.spine.len(s)
+	}
+	return a.keys, a.entries
+}
 
 // Update adds diff to the multiplicity of val under key at time t. A time
 // before the since is advanced to the since (reads cannot tell the
 // difference). Update on a closed since is ignored: the arrangement has
 // been dropped.
 func (a *Arrangement) Update(key, val Row, t timely.Timestamp, diff int64) {
+	if a.spine != nil {
+		a.updateAt(keyRef{}, val, t, diff) // a spine derives the key from val
+		return
+	}
 	a.updateAt(wholeKey(key), val, t, diff)
 }
 
@@ -180,6 +226,10 @@ func (a *Arrangement) updateAt(k keyRef, val Row, t timely.Timestamp, diff int64
 	}
 	if t < s {
 		t = s
+	}
+	if a.spine != nil {
+		a.spine.push(val, t, diff, s)
+		return 0
 	}
 	// One probe sequence finds the key's slot, and its place if it is new.
 	slot := a.table.slot(k.hash)
@@ -362,6 +412,14 @@ func (a *Arrangement) compactTo(since timely.Frontier, full bool) {
 	}
 	a.since = since
 	s, ok := since.Time()
+	if a.spine != nil {
+		if !ok {
+			a.spine.drop()
+		} else {
+			a.spine.compacted()
+		}
+		return
+	}
 	if !ok {
 		a.table = traceTable{}
 		a.keys, a.entries, a.pending, a.order = 0, 0, nil, nil
@@ -409,6 +467,11 @@ func (a *Arrangement) ReadKey(key Row, t timely.Timestamp, fn func(val Row, mult
 	if err := a.checkRead(t); err != nil {
 		return err
 	}
+	if a.spine != nil {
+		s, _ := a.since.Time()
+		a.spine.readKey(key, t, s, fn)
+		return nil
+	}
 	if tr := a.lookup(key); tr != nil {
 		tr.read(t, fn)
 	}
@@ -421,6 +484,10 @@ func (a *Arrangement) ReadKey(key Row, t timely.Timestamp, fn func(val Row, mult
 func (a *Arrangement) Read(t timely.Timestamp, fn func(key, val Row, mult int64)) error {
 	if err := a.checkRead(t); err != nil {
 		return err
+	}
+	if a.spine != nil {
+		a.spineRead(t, fn)
+		return nil
 	}
 	for i := range a.table.slots {
 		for tr := a.table.slots[i].tr; tr != nil; tr = tr.next {
@@ -439,7 +506,26 @@ func (a *Arrangement) Read(t timely.Timestamp, fn func(key, val Row, mult int64)
 // since.
 func (a *Arrangement) appendRows(buf []Row, t timely.Timestamp, maxRows int64, ordered bool) ([]Row, bool) {
 	if buf == nil {
-		buf = make([]Row, 0, min(int64(a.entries), maxRows))
+		buf = make([]Row, 0, min(int64(a.sizeHint()), maxRows))
+	}
+	if a.spine != nil {
+		// Key order is the only order a spine has, so ordered or not.
+		ok := true
+		s, _ := a.since.Time()
+		a.spine.read(t, s, func(val Row, mult int64) bool {
+			if mult < 0 || int64(len(buf))+mult > maxRows {
+				ok = false
+				return false
+			}
+			for ; mult > 0; mult-- {
+				buf = append(buf, val)
+			}
+			return true
+		})
+		if !ok {
+			return nil, false
+		}
+		return buf, true
 	}
 	ok := true
 	add := func(val Row, mult int64) {
@@ -492,6 +578,9 @@ func (a *Arrangement) lookup(key Row) *trace {
 
 // lookupAt finds the trace of a key given by reference.
 func (a *Arrangement) lookupAt(k keyRef) *trace {
+	if a.spine != nil {
+		panic("dataflow: lookupAt on a spine arrangement")
+	}
 	for tr := a.table.find(k.hash); tr != nil; tr = tr.next {
 		if k.matches(tr.key) {
 			return tr
@@ -529,4 +618,19 @@ func (tr *trace) read(t timely.Timestamp, fn func(val Row, mult int64)) {
 		}
 		i = j
 	}
+}
+
+// spineRead is Read on a spine: values in key order, each with its key
+// (the value itself, or its key columns projected).
+func (a *Arrangement) spineRead(t timely.Timestamp, fn func(key, val Row, mult int64)) {
+	s, _ := a.since.Time()
+	cols := a.spine.cols
+	a.spine.read(t, s, func(val Row, mult int64) bool {
+		key := val
+		if cols != nil {
+			key = val.project(cols)
+		}
+		fn(key, val, mult)
+		return true
+	})
 }

@@ -95,6 +95,10 @@ func (a *Arrangement) readOrdered(t timely.Timestamp, fn func(key, val Row, mult
 	if err := a.checkRead(t); err != nil {
 		return err
 	}
+	if a.spine != nil {
+		a.spineRead(t, fn) // a spine is in key order
+		return nil
+	}
 	for _, tr := range a.ordered() {
 		if tr.removed {
 			continue
@@ -110,5 +114,19 @@ func (a *Arrangement) readOrdered(t timely.Timestamp, fn func(key, val Row, mult
 		key := tr.key
 		tr.read(t, func(val Row, mult int64) { fn(key, val, mult) })
 	}
+	return nil
+}
+
+// readOrderedValues is readOrdered for a caller that needs only the values:
+// a spine then builds no key rows.
+func (a *Arrangement) readOrderedValues(t timely.Timestamp, fn func(val Row, mult int64)) error {
+	if a.spine == nil {
+		return a.readOrdered(t, func(_, val Row, mult int64) { fn(val, mult) })
+	}
+	if err := a.checkRead(t); err != nil {
+		return err
+	}
+	s, _ := a.since.Time()
+	a.spine.read(t, s, func(val Row, mult int64) bool { fn(val, mult); return true })
 	return nil
 }

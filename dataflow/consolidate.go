@@ -96,13 +96,13 @@ func (s *updateSorter) sort(us []Update) {
 	var typ Type
 	for i := range us {
 		r := us[i].Row
-		if len(r) == 0 || r[0].typ == 0 {
+		if len(r) == 0 || r[0].Type() == 0 {
 			out = append(out, us[i])
 			continue
 		}
 		if typ == 0 {
-			typ = r[0].typ
-		} else if r[0].typ != typ {
+			typ = r[0].Type()
+		} else if r[0].Type() != typ {
 			clear(out)
 			slices.SortFunc(us, byRow)
 			return

@@ -57,7 +57,7 @@ type Dataflow struct {
 
 type input struct {
 	schema   Schema
-	want     []Type // each column's type, for the fast check in Push
+	shape    rowShape // the schema's types, for the fast check in Push
 	frontier timely.Frontier
 	// pending holds the updates not yet processed as two parallel slices:
 	// rows (each with its diff) and times. Push appends to both; when every
@@ -91,13 +91,13 @@ func NewDataflow(plan *Plan, config Config) *Dataflow {
 		d.keyIsPrefix = d.keyIsPrefix && c == i
 	}
 	d.keyIsRow = d.keyIsPrefix && len(d.key) == len(plan.Schema())
-	d.output.oneValue = d.keyIsRow
+	d.output.keyedBy(d.key, d.keyIsRow)
 	d.output.Compact(timely.At(config.AsOf))
 	d.errors.Compact(timely.At(config.AsOf))
 	d.root = d.instantiate(plan.root)
 	for _, id := range plan.sources {
 		schema := sourceSchema(plan.root, id)
-		d.inputs[id] = &input{schema: schema, want: schema.types(), frontier: timely.Minimum()}
+		d.inputs[id] = &input{schema: schema, shape: schema.shape(), frontier: timely.Minimum()}
 	}
 	d.advance()
 	return d
@@ -259,33 +259,57 @@ func (d *Dataflow) Push(source timely.GlobalId, updates []Update) error {
 	if !ok {
 		return fmt.Errorf("%w: push to %s, the dataflow reads %v", ErrUnknownSource, source, d.plan.sources)
 	}
-	plain := true // no zero diff and no time before AsOf: append as they are
-	for i := range updates {
-		u := &updates[i]
-		if !in.frontier.Admits(u.Time) {
-			return fmt.Errorf("%w: update %d of %s is at %d, the source's frontier is %s", ErrNotAdmitted, i, source, u.Time, in.frontier)
-		}
-		if !rowMatches(in.want, u.Row) {
-			if err := in.schema.Validate(u.Row); err != nil {
-				return fmt.Errorf("update %d of %s: %w", i, source, err)
-			}
-		}
-		plain = plain && u.Diff != 0 && u.Time >= d.config.AsOf
+	if len(updates) == 0 {
+		return nil
 	}
+	// One pass appends the updates and finds their least time and any
+	// zero diff, then one checks the rows' types (see batchMatches). A
+	// batch that fails either is taken back out, and checked an update at
+	// a time to name the first bad one: nothing of it is kept.
+	start := len(in.pending)
 	in.pending = slices.Grow(in.pending, len(updates))
 	in.times = slices.Grow(in.times, len(updates))
-	for _, u := range updates {
-		if !plain {
-			if u.Diff == 0 {
-				continue
-			}
-			if u.Time < d.config.AsOf {
-				u.Time = d.config.AsOf
+	pending, times := in.pending[start:start+len(updates)], in.times[start:start+len(updates)]
+	least, zero := updates[0].Time, false
+	for i := range updates {
+		u := &updates[i]
+		least = min(least, u.Time)
+		zero = zero || u.Diff == 0
+		pending[i] = rowDiff{row: u.Row, diff: u.Diff}
+		times[i] = u.Time
+	}
+	if !in.frontier.Admits(least) {
+		clear(pending) // do not keep the rows alive
+		for i := range updates {
+			if u := &updates[i]; !in.frontier.Admits(u.Time) {
+				return fmt.Errorf("%w: update %d of %s is at %d, the source's frontier is %s", ErrNotAdmitted, i, source, u.Time, in.frontier)
 			}
 		}
-		in.pending = append(in.pending, rowDiff{row: u.Row, diff: u.Diff})
-		in.times = append(in.times, u.Time)
 	}
+	if !in.shape.batchMatches(updates) {
+		for i := range updates {
+			if u := &updates[i]; !in.shape.rowMatches(u.Row) {
+				if err := in.schema.Validate(u.Row); err != nil {
+					clear(pending)
+					return fmt.Errorf("update %d of %s: %w", i, source, err)
+				}
+			}
+		}
+	}
+	if zero || least < d.config.AsOf {
+		// Drop zero diffs and advance times before AsOf to AsOf.
+		n := 0
+		for i := range pending {
+			if pending[i].diff == 0 {
+				continue
+			}
+			pending[n], times[n] = pending[i], max(times[i], d.config.AsOf)
+			n++
+		}
+		clear(pending[n:])
+		pending, times = pending[:n], times[:n]
+	}
+	in.pending, in.times = in.pending[:start+len(pending)], in.times[:start+len(times)]
 	return nil
 }
 

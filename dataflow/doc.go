@@ -8,7 +8,10 @@
 //
 //   - Rows and datums (datum.go, row.go, schema.go): null, bool, int64,
 //     float64, string, bytes and timestamp; Row is a []Datum with a total
-//     order (Compare), Equal and a deterministic Hash. wire.go converts to
+//     order (Compare), Equal and a deterministic Hash. A Datum is two
+//     words: nil (int64 and null), a type tag or a string's bytes, and the
+//     value's bits or the string's length (datum.go); it is not
+//     comparable with ==. wire.go converts to
 //     and from messages.Datum / messages.Row / messages.Schema; malformed
 //     input wraps messages.ErrMalformed.
 //   - Scalar expressions (expr*.go): columns, literals, + - * / %,
@@ -38,15 +41,17 @@
 //     non-negative by construction (the output of a Reduce, TopK or
 //     Distinct, and what Filter, Map, Project, Union and Join make of it).
 //   - Incremental evaluation (dataflow.go and one file per operator: Push
-//     type checks a batch before keeping any of it, a batch whose updates
+//     type checks a batch, a column at a time, before keeping any of it, a batch whose updates
 //     are all ready reaches the operators without being copied, and a
 //     filter of int comparisons runs a batch at a time, expr_vec.go) and
 //     arrangements (arrangement.go: traces indexed by key hash in an
 //     open-addressing table, trace_table.go; a key's long history is kept
 //     in sorted chunks, chunks.go, whose entries carry an abbreviation of
-//     their value so searches rarely follow a row pointer; the output
-//     arrangement's keys in key order once a peek reads it in order,
-//     arrangement_order.go); peeks
+//     their value so searches rarely follow a row pointer); a dataflow's
+//     output arrangement is instead a spine of sorted batches of entries in
+//     pooled chunks, merged geometrically with compaction folded into the
+//     merges (spine.go: no table probe per new key, writes sequential);
+//     peeks
 //     (peek.go; orders sorted by abbreviated keys, sort_order.go); Evaluate
 //     and EvaluateAt, the from-scratch reference (evaluate.go).
 //
@@ -92,12 +97,13 @@
 //     their live input; a key with more than 128 entries is compacted a
 //     chunk at a time as its chunks fill, so the cost of an update does not
 //     grow with the key's history. The output arrangement keeps history
-//     from its since on; Compact advances the since and consolidates.
-//   - Peeks return rows in row order unless asked otherwise. The first
-//     peek that needs row order sorts the output arrangement's keys once;
-//     later ones merge in only the keys added since (when the arrangement
-//     key is a leading run of columns, key order is row order and nothing
-//     else is sorted). Other orders sort what was read, and a limit keeps
+//     from its since on; Compact advances the since, and its merges
+//     consolidate (a merge advances every time it passes to the since; a
+//     full read or Len merges and consolidates everything first).
+//   - Peeks return rows in row order unless asked otherwise. The output
+//     arrangement is always in key order, so a peek in row order sorts
+//     nothing when the arrangement key is a leading run of columns (else
+//     it sorts what it read). Other orders sort what was read, and a limit keeps
 //     only the rows that can reach the window.
 //
 // # Writing plans by hand (protojson)

@@ -85,7 +85,7 @@ func castDatum(d Datum, to Type) (Datum, error) {
 			return String(d.AsString()), nil
 		}
 	case TypeBytes:
-		return Datum{typ: TypeBytes, str: d.AsString()}, nil
+		return bytesOf(d.AsString()), nil
 	case TypeFloat64:
 		if d.Type() == TypeString {
 			f, err := strconv.ParseFloat(d.AsString(), 64)

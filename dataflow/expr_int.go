@@ -60,9 +60,9 @@ func evalInt(s intScalar, row Row) (int64, bool, error) {
 			return o.evalInt(row) // the error
 		}
 		d := &row[o.idx]
-		return d.AsInt64(), d.typ == 0, nil
+		return d.AsInt64(), d.IsNull(), nil
 	case *literalExpr:
-		return o.d.AsInt64(), o.d.typ == 0, nil
+		return o.d.AsInt64(), o.d.IsNull(), nil
 	}
 	return s.evalInt(row)
 }

@@ -72,11 +72,11 @@ func vecInt(s intScalar, rows []rowDiff, v []int64, null []bool, sc *vecScratch)
 				return false
 			}
 			d := &r[o.idx]
-			v[i], null[i] = d.AsInt64(), d.typ == 0
+			v[i], null[i] = d.AsInt64(), d.IsNull()
 		}
 		return true
 	case *literalExpr:
-		x, n := o.d.AsInt64(), o.d.typ == 0
+		x, n := o.d.AsInt64(), o.d.IsNull()
 		for i := range v {
 			v[i], null[i] = x, n
 		}

@@ -71,13 +71,14 @@ func exactKey(k keyRef) (k0, k1 uint64, typs uint16, ok bool) {
 		} else {
 			d = k.src[k.cols[i]]
 		}
-		switch d.typ {
+		t := d.Type()
+		switch t {
 		case 0, TypeBool, TypeInt64, TypeTimestamp:
 		default:
 			return 0, 0, 0, false
 		}
-		w[i] = d.bits
-		typs |= uint16(d.typ) << (4 * i)
+		w[i] = d.word()
+		typs |= uint16(t) << (4 * i)
 	}
 	typs |= uint16(n) << 8 // keys of different lengths differ
 	return w[0], w[1], typs, true

@@ -69,7 +69,7 @@ const (
 )
 
 // fixedWidth reports whether a column of type t is held in a word: its
-// Datum's bits say everything but nullness.
+// Datum's word() says everything but nullness.
 func fixedWidth(t Type) bool {
 	return t == TypeInt64 || t == TypeTimestamp || t == TypeBool || t == TypeFloat64
 }
@@ -122,7 +122,7 @@ func (x *appendTable) find(k keyRef) (int, bool) {
 	mask := len(x.table) - 1
 	var k0 uint64
 	if x.inline {
-		k0 = keyDatum0(k).bits
+		k0 = keyDatum0(k).word()
 	}
 	for i := slotOf(k.hash, mask); ; i = (i + 1) & mask {
 		s := &x.table[i]
@@ -176,7 +176,7 @@ func (x *appendTable) slot(k keyRef) *appendSlot {
 	}
 	s := appendSlot{hash: k.hash, idx: 1}
 	if x.inline {
-		s.k0 = keyDatum0(k).bits
+		s.k0 = keyDatum0(k).word()
 	} else {
 		x.keys = append(x.keys, k.row())
 		s.idx = int32(len(x.keys))
@@ -219,7 +219,7 @@ func (x *appendIndex) fill(dst []Datum, a uint32) {
 		if nulls&(1<<i) != 0 {
 			dst[i] = Datum{}
 		} else {
-			dst[i] = Datum{typ: t, bits: w[i]}
+			dst[i] = datumOfWord(t, w[i])
 		}
 	}
 }
@@ -267,10 +267,10 @@ func (x *appendIndex) insert(k keyRef, row []Datum, diff int64) {
 	var nulls uint64
 	p := w[3:]
 	for j, d := range row {
-		if d.typ == 0 {
+		if d.IsNull() {
 			nulls |= 1 << j
 		}
-		p[j] = d.bits
+		p[j] = d.word()
 	}
 	w[2] = nulls
 }
@@ -281,4 +281,12 @@ func keyDatum0(k keyRef) Datum {
 		return k.src[0]
 	}
 	return k.src[k.cols[0]]
+}
+
+// datumOfWord returns the datum of fixed-width type t whose word() is w.
+func datumOfWord(t Type, w uint64) Datum {
+	if t == TypeInt64 {
+		return Int64(int64(w))
+	}
+	return Datum{p: tagOf(t), w: w}
 }

@@ -14,9 +14,9 @@ func keyHash(row Row, cols []int) uint64 {
 	h := uint64(len(cols))
 	for _, c := range cols {
 		d := row[c]
-		switch d.typ {
+		switch t := d.Type(); t {
 		case 0, TypeBool, TypeInt64, TypeTimestamp:
-			h = (bits.RotateLeft64(h, 23) ^ d.bits ^ uint64(d.typ)<<58) * 0xff51afd7ed558ccd
+			h = (bits.RotateLeft64(h, 23) ^ d.word() ^ uint64(t)<<58) * 0xff51afd7ed558ccd
 		default:
 			h = (bits.RotateLeft64(h, 23) ^ d.hash(fnvOffset)) * 0xff51afd7ed558ccd
 		}

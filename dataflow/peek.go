@@ -244,8 +244,8 @@ type PeekSpec struct {
 // at that time (the first error in message order) or the MFP fails on a
 // row, and with ErrTooLarge when the result has more than MaxRows rows.
 //
-// Peek is not a pure read: the first peek that reads in row order builds
-// the output arrangement's key order, and later ones merge new keys into it.
+// Peek is not a pure read: it merges the output arrangement's batches into
+// one (compacting them to the since) before reading it whole.
 // Like every Dataflow method it must not run concurrently with another.
 func (d *Dataflow) Peek(spec PeekSpec) ([]Row, error) {
 	t := spec.Time
@@ -297,7 +297,7 @@ func (d *Dataflow) Peek(spec PeekSpec) ([]Row, error) {
 	// A peek in another order hands the rows to a sorter once they are
 	// read. A full read walks the key order when there is one (a slice
 	// walk, cheaper than the hash table's).
-	_, entries := d.output.Len()
+	entries := d.output.sizeHint()
 	if spec.Key != nil {
 		entries = 0
 	}
@@ -310,8 +310,8 @@ func (d *Dataflow) Peek(spec PeekSpec) ([]Row, error) {
 	case spec.Key != nil:
 		err = d.output.ReadKey(spec.Key, t, collect)
 		sorted = true
-	case rowOrder && d.keyIsPrefix, d.output.order != nil:
-		err = d.output.readOrdered(t, collectKV)
+	case rowOrder && d.keyIsPrefix, d.output.keyOrdered():
+		err = d.output.readOrderedValues(t, collect)
 		sorted = d.keyIsPrefix // key order is row order
 	default:
 		err = d.output.Read(t, collectKV)

@@ -17,10 +17,12 @@ func (r Row) Compare(s Row) int {
 	n := min(len(r), len(s))
 	for i := 0; i < n; i++ {
 		a, b := &r[i], &s[i]
-		if a.typ == TypeInt64 && b.typ == TypeInt64 {
-			// The common case, without the call and the type switch.
-			if x, y := int64(a.bits), int64(b.bits); x != y {
-				if x < y {
+		if a.p == nil && b.p == nil {
+			// The common case, without the call and the type switch: two
+			// int64s (or nulls, whose word 0 orders them first), whose
+			// words order like their values.
+			if a.w != b.w {
+				if a.w < b.w {
 					return -1
 				}
 				return 1
@@ -46,12 +48,12 @@ func (r Row) Equal(s Row) bool {
 		return false
 	}
 	for i := range r {
-		a, b := r[i], s[i]
-		if a == b {
-			continue // same bits: equal (the common case)
+		a, b := &r[i], &s[i]
+		if a.p == b.p && a.w == b.w {
+			continue // same words: equal (the common case)
 		}
-		if a.typ != TypeFloat64 || a.Compare(b) != 0 {
-			return false // only floats have equal values with different bits
+		if !a.Equal(*b) {
+			return false
 		}
 	}
 	return true
@@ -83,8 +85,8 @@ func (r Row) equalCols(cols []int, key Row) bool {
 		return false
 	}
 	for i, c := range cols {
-		a, b := r[c], key[i]
-		if a != b && (a.typ != TypeFloat64 || a.Compare(b) != 0) {
+		a, b := &r[c], &key[i]
+		if (a.p != b.p || a.w != b.w) && !a.Equal(*b) {
 			return false
 		}
 	}

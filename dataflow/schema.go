@@ -60,13 +60,13 @@ func (s Schema) Validate(row Row) error {
 	}
 	for i := range row {
 		d, c := &row[i], &s[i] // no copies: this runs for every pushed row
-		if d.typ == 0 {
+		if d.IsNull() {
 			if !c.Nullable {
 				return fmt.Errorf("%w: column %s is not nullable but row %s has NULL", ErrInvalidRow, s.columnName(i), row)
 			}
 			continue
 		}
-		if d.typ != c.Type {
+		if !d.is(c.Type) {
 			return fmt.Errorf("%w: column %s has type %s but row %s has %s", ErrInvalidRow, s.columnName(i), c.Type, row, d.Type())
 		}
 	}
@@ -95,17 +95,77 @@ func (s Schema) types() []Type {
 	return t
 }
 
-// rowMatches is Validate's fast path: it reports whether row has want's
-// arity and every datum has its column's type (want is Schema.types). One
-// comparison per datum, no column descriptions read. A false answer only
-// means Validate must look closer: a null in a nullable column is valid but
-// does not match.
-func rowMatches(want []Type, row Row) bool {
-	if len(row) != len(want) {
+// rowShape is a schema's column types as Push checks them: per column,
+// the type and, for a type whose datums all carry its tag (bool, float64
+// and timestamp, see Datum), the tag's address.
+type rowShape struct {
+	types []Type
+	tags  []uintptr // 0 for an int64, string or bytes column
+}
+
+func (s Schema) shape() rowShape {
+	sh := rowShape{types: s.types(), tags: make([]uintptr, len(s))}
+	for i, c := range s {
+		switch c.Type {
+		case TypeInt64, TypeString, TypeBytes:
+		default:
+			sh.tags[i] = uintptr(tagOf(c.Type))
+		}
+	}
+	return sh
+}
+
+// batchMatches is Validate's fast path for a batch: it reports whether
+// every row has the shape's arity and every datum its column's type. It
+// checks a column at a time (the column's type hoisted out of the loop over
+// rows), so the loop is a few instructions per row and the first reads of
+// many rows, which often come from memory, are in flight at once: an int64
+// column by its datums' pointer and word (Datum.isInt), a tagged column by
+// folding its datums' tags into one word with no branch, a string or bytes
+// column by its datums' types. A false answer only means Validate must
+// look closer: a null in a nullable column is valid but does not match.
+func (s *rowShape) batchMatches(updates []Update) bool {
+	n := len(s.tags)
+	for i := range updates {
+		if len(updates[i].Row) != n {
+			return false
+		}
+	}
+	for j, t := range s.tags {
+		switch typ := s.types[j]; {
+		case typ == TypeInt64:
+			for i := range updates {
+				if !updates[i].Row[j].isInt() {
+					return false
+				}
+			}
+		case t == 0: // string or bytes: an empty one's tag, or bytes of its kind
+			empty, kind := tagOf(typ), uint64(typ-TypeString) // the low bit of w: 1 for bytes
+			for i := range updates {
+				if d := &updates[i].Row[j]; d.p != empty && (!d.hasBytes() || d.w&1 != kind) {
+					return false
+				}
+			}
+		default:
+			var diff uintptr // nonzero once a datum holds another tag
+			for i := range updates {
+				diff |= uintptr(updates[i].Row[j].p) ^ t
+			}
+			if diff != 0 {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// rowMatches is batchMatches for one row.
+func (s *rowShape) rowMatches(row Row) bool {
+	if len(row) != len(s.types) {
 		return false
 	}
 	for i := range row {
-		if row[i].typ != want[i] {
+		if !row[i].is(s.types[i]) {
 			return false
 		}
 	}

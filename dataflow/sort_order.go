@@ -17,28 +17,29 @@ import (
 // of its type: abbrev(x) < abbrev(y) implies x < y, and x < y implies
 // abbrev(x) <= abbrev(y). Strings and bytes keep their first eight bytes.
 func abbrev(d Datum) uint64 {
-	switch d.typ {
+	switch d.Type() {
 	case TypeInt64:
-		return d.bits ^ 1<<63
+		return d.word() ^ 1<<63
 	case TypeBool, TypeTimestamp:
-		return d.bits
+		return d.word()
 	case TypeFloat64:
-		f := math.Float64frombits(d.bits)
+		f := math.Float64frombits(d.word())
 		switch {
 		case f != f: // NaN: after every other float
 			return math.MaxUint64
 		case f == 0: // -0 equals 0
 			return 1 << 63
-		case d.bits>>63 == 1:
-			return ^d.bits
+		case d.word()>>63 == 1:
+			return ^d.word()
 		}
-		return d.bits | 1<<63
+		return d.word() | 1<<63
 	}
 	var v uint64
+	s := d.AsString()
 	for i := 0; i < 8; i++ {
 		v <<= 8
-		if i < len(d.str) {
-			v |= uint64(d.str[i])
+		if i < len(s) {
+			v |= uint64(s[i])
 		}
 	}
 	return v
@@ -74,7 +75,7 @@ func newOrderSorter(order []orderColumn, rds []rowDiff) *orderSorter {
 	o := order[0]
 	var typ Type // of the first order column's non-null datums
 	for i := range rds {
-		if t := rds[i].row[o.col].typ; t != 0 {
+		if t := rds[i].row[o.col].Type(); t != 0 {
 			typ = t
 			break
 		}
@@ -87,11 +88,11 @@ func newOrderSorter(order []orderColumn, rds []rowDiff) *orderSorter {
 	for i := range rds {
 		d := &rds[i].row[o.col]
 		switch {
-		case d.typ == TypeInt64 && typ == TypeInt64: // the common case, inline
-			keyed = append(keyed, abbreviated{ab: d.bits ^ 1<<63 ^ flip, i: int32(i)})
-		case d.typ == typ:
+		case d.isInt() && typ == TypeInt64: // the common case, inline
+			keyed = append(keyed, abbreviated{ab: d.w ^ flip, i: int32(i)}) // an int64's word is its abbreviation
+		case d.Type() == typ:
 			keyed = append(keyed, abbreviated{ab: abbrev(*d) ^ flip, i: int32(i)})
-		case d.typ == 0:
+		case d.Type() == 0:
 			s.nulls = append(s.nulls, rds[i])
 		default:
 			s.mixed, s.nulls = true, nil

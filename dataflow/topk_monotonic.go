@@ -57,8 +57,8 @@ func (o *monoTopKOp) atOrAfter(row, last Row) bool {
 	if o.firstInt {
 		oc := o.order[0]
 		x, y := &row[oc.col], &last[oc.col]
-		if x.typ == TypeInt64 && y.typ == TypeInt64 && x.bits != y.bits {
-			return (int64(x.bits) > int64(y.bits)) != oc.desc
+		if x.isInt() && y.isInt() && x.w != y.w {
+			return (x.w > y.w) != oc.desc // an int64's word orders like it
 		}
 	}
 	return compareBy(o.order, row, last) >= 0
@@ -126,6 +126,9 @@ func (o *monoTopKOp) step(_ timely.Timestamp, in []batch) batch {
 // only improves as rows are inserted. Map errors go to out.
 func (o *monoTopKOp) candidates(rows []rowDiff, out *batch) []rowDiff {
 	o.cands = o.cands[:0]
+	if o.exprs == nil && len(o.key) == 0 && o.firstInt {
+		return o.candidatesOneGroup(rows)
+	}
 	var last *group[monoTop] // the group of the previous row: batches often repeat it
 	for _, r := range rows {
 		row := r.row
@@ -154,6 +157,48 @@ func (o *monoTopKOp) candidates(rows []rowDiff, out *batch) []rowDiff {
 		o.cands = append(o.cands, rowDiff{row: row, diff: r.diff})
 	}
 	clear(o.scratch) // do not keep the last row's strings alive
+	return o.cands
+}
+
+// candidatesOneGroup is candidates for a TopK without a group key or a
+// fused Map whose first order column is int64 (q7: the highest bid): the
+// one group's top is found once per batch, and each insertion's order
+// value is compared unboxed with the bound, the order value of the top's
+// last row, before any row comparison. Only a tie with the bound (or a
+// value that is not an int64: a null) compares rows.
+func (o *monoTopKOp) candidatesOneGroup(rows []rowDiff) []rowDiff {
+	if len(rows) == 0 {
+		return o.cands
+	}
+	g := o.tops.find(colsKey(rows[0].row, nil))
+	if g == nil || g.state.copies < o.end {
+		return append(o.cands, rows...) // the top is not full: every row may enter
+	}
+	last := g.state.rows[len(g.state.rows)-1].row
+	oc := o.order[0]
+	b := &last[oc.col]
+	if !b.isInt() { // the bound is null: compare rows
+		for _, r := range rows {
+			if r.diff > 0 && compareBy(o.order, r.row, last) >= 0 {
+				continue
+			}
+			o.cands = append(o.cands, r)
+		}
+		return o.cands
+	}
+	bound, desc := b.w, oc.desc // an int64's word orders like it
+	for _, r := range rows {
+		if r.diff > 0 {
+			if d := &r.row[oc.col]; d.isInt() && d.w != bound {
+				if (d.w > bound) != desc {
+					continue // orders after the top's last row: it cannot enter
+				}
+			} else if compareBy(o.order, r.row, last) >= 0 {
+				continue
+			}
+		}
+		o.cands = append(o.cands, r)
+	}
 	return o.cands
 }
 

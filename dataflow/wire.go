@@ -10,19 +10,19 @@ import (
 
 // DatumToWire encodes a datum.
 func DatumToWire(d Datum) *messages.Datum {
-	switch d.typ {
+	switch d.Type() {
 	case TypeBool:
-		return &messages.Datum{Value: &messages.Datum_Bool{Bool: d.bits == 1}}
+		return &messages.Datum{Value: &messages.Datum_Bool{Bool: d.w == 1}}
 	case TypeInt64:
-		return &messages.Datum{Value: &messages.Datum_Int64{Int64: int64(d.bits)}}
+		return &messages.Datum{Value: &messages.Datum_Int64{Int64: d.int()}}
 	case TypeFloat64:
-		return &messages.Datum{Value: &messages.Datum_Float64{Float64: math.Float64frombits(d.bits)}}
+		return &messages.Datum{Value: &messages.Datum_Float64{Float64: math.Float64frombits(d.w)}}
 	case TypeString:
-		return &messages.Datum{Value: &messages.Datum_String_{String_: d.str}}
+		return &messages.Datum{Value: &messages.Datum_String_{String_: d.str()}}
 	case TypeBytes:
-		return &messages.Datum{Value: &messages.Datum_Bytes{Bytes: []byte(d.str)}}
+		return &messages.Datum{Value: &messages.Datum_Bytes{Bytes: []byte(d.str())}}
 	case TypeTimestamp:
-		return &messages.Datum{Value: &messages.Datum_Timestamp{Timestamp: d.bits}}
+		return &messages.Datum{Value: &messages.Datum_Timestamp{Timestamp: d.w}}
 	}
 	return &messages.Datum{Value: &messages.Datum_Null{Null: &messages.Null{}}}
 }

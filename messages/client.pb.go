@@ -537,7 +537,9 @@ type ClientObject struct {
 	// The objects it reads from, by name.
 	DependsOn []string `protobuf:"bytes,6,rep,name=depends_on,json=dependsOn,proto3" json:"depends_on,omitempty"`
 	// The id the catalog gave it, for logs ("u7"); never needed in requests.
-	Id            string `protobuf:"bytes,7,opt,name=id,proto3" json:"id,omitempty"`
+	Id string `protobuf:"bytes,7,opt,name=id,proto3" json:"id,omitempty"`
+	// An append-only table (ClientCreateTable.append_only).
+	AppendOnly    bool `protobuf:"varint,8,opt,name=append_only,json=appendOnly,proto3" json:"append_only,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -621,6 +623,13 @@ func (x *ClientObject) GetId() string {
 	return ""
 }
 
+func (x *ClientObject) GetAppendOnly() bool {
+	if x != nil {
+		return x.AppendOnly
+	}
+	return false
+}
+
 // ClientPlan is a dataflow plan whose sources are named by catalog name.
 // plan.proto's GetPlan names its source by GlobalId, which a client does
 // not know: a client plan uses transient ids (GlobalId{kind: TRANSIENT,
@@ -689,7 +698,12 @@ type ClientCreateTable struct {
 	Schema     *Schema                `protobuf:"bytes,3,opt,name=schema,proto3" json:"schema,omitempty"`
 	KeyColumns []string               `protobuf:"bytes,4,rep,name=key_columns,json=keyColumns,proto3" json:"key_columns,omitempty"`
 	// When set, an existing table of that name is not an error.
-	IfNotExists   bool `protobuf:"varint,5,opt,name=if_not_exists,json=ifNotExists,proto3" json:"if_not_exists,omitempty"`
+	IfNotExists bool `protobuf:"varint,5,opt,name=if_not_exists,json=ifNotExists,proto3" json:"if_not_exists,omitempty"`
+	// append_only declares that the table only ever gains rows (an event
+	// stream): storage refuses every write that would retract one (a delete,
+	// an update), and the dataflows that read it take the engine's
+	// append-only paths (GetPlan.append_only). It cannot be changed later.
+	AppendOnly    bool `protobuf:"varint,6,opt,name=append_only,json=appendOnly,proto3" json:"append_only,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -755,6 +769,13 @@ func (x *ClientCreateTable) GetKeyColumns() []string {
 func (x *ClientCreateTable) GetIfNotExists() bool {
 	if x != nil {
 		return x.IfNotExists
+	}
+	return false
+}
+
+func (x *ClientCreateTable) GetAppendOnly() bool {
+	if x != nil {
+		return x.AppendOnly
 	}
 	return false
 }
@@ -2400,12 +2421,13 @@ func (x *ClientDumpResponse) GetError() *Error {
 	return nil
 }
 
-// ClientTableDefinition is a table's CatalogItem.definition: its schema and
-// key columns.
+// ClientTableDefinition is a table's CatalogItem.definition: its schema,
+// key columns and whether it is append-only.
 type ClientTableDefinition struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Schema        *Schema                `protobuf:"bytes,1,opt,name=schema,proto3" json:"schema,omitempty"`
 	KeyColumns    []string               `protobuf:"bytes,2,rep,name=key_columns,json=keyColumns,proto3" json:"key_columns,omitempty"`
+	AppendOnly    bool                   `protobuf:"varint,3,opt,name=append_only,json=appendOnly,proto3" json:"append_only,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2454,6 +2476,13 @@ func (x *ClientTableDefinition) GetKeyColumns() []string {
 	return nil
 }
 
+func (x *ClientTableDefinition) GetAppendOnly() bool {
+	if x != nil {
+		return x.AppendOnly
+	}
+	return false
+}
+
 var File_messages_client_proto protoreflect.FileDescriptor
 
 const file_messages_client_proto_rawDesc = "" +
@@ -2483,7 +2512,7 @@ const file_messages_client_proto_rawDesc = "" +
 	"\fClientCancel\x120\n" +
 	"\x04conn\x18\x01 \x01(\v2\x1c.arbor.messages.ConnectionIdR\x04conn\"C\n" +
 	"\x14ClientCancelResponse\x12+\n" +
-	"\x05error\x18\x01 \x01(\v2\x15.arbor.messages.ErrorR\x05error\"\xf2\x01\n" +
+	"\x05error\x18\x01 \x01(\v2\x15.arbor.messages.ErrorR\x05error\"\x93\x02\n" +
 	"\fClientObject\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x124\n" +
 	"\x04type\x18\x02 \x01(\x0e2 .arbor.messages.ClientObjectTypeR\x04type\x12.\n" +
@@ -2493,21 +2522,25 @@ const file_messages_client_proto_rawDesc = "" +
 	"\acluster\x18\x05 \x01(\tR\acluster\x12\x1d\n" +
 	"\n" +
 	"depends_on\x18\x06 \x03(\tR\tdependsOn\x12\x0e\n" +
-	"\x02id\x18\a \x01(\tR\x02id\"\xb5\x01\n" +
+	"\x02id\x18\a \x01(\tR\x02id\x12\x1f\n" +
+	"\vappend_only\x18\b \x01(\bR\n" +
+	"appendOnly\"\xb5\x01\n" +
 	"\n" +
 	"ClientPlan\x12(\n" +
 	"\x04plan\x18\x01 \x01(\v2\x14.arbor.messages.PlanR\x04plan\x12A\n" +
 	"\asources\x18\x02 \x03(\v2'.arbor.messages.ClientPlan.SourcesEntryR\asources\x1a:\n" +
 	"\fSourcesEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\x04R\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xce\x01\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xef\x01\n" +
 	"\x11ClientCreateTable\x120\n" +
 	"\x04conn\x18\x01 \x01(\v2\x1c.arbor.messages.ConnectionIdR\x04conn\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12.\n" +
 	"\x06schema\x18\x03 \x01(\v2\x16.arbor.messages.SchemaR\x06schema\x12\x1f\n" +
 	"\vkey_columns\x18\x04 \x03(\tR\n" +
 	"keyColumns\x12\"\n" +
-	"\rif_not_exists\x18\x05 \x01(\bR\vifNotExists\"~\n" +
+	"\rif_not_exists\x18\x05 \x01(\bR\vifNotExists\x12\x1f\n" +
+	"\vappend_only\x18\x06 \x01(\bR\n" +
+	"appendOnly\"~\n" +
 	"\x19ClientCreateTableResponse\x124\n" +
 	"\x06object\x18\x01 \x01(\v2\x1c.arbor.messages.ClientObjectR\x06object\x12+\n" +
 	"\x05error\x18\x02 \x01(\v2\x15.arbor.messages.ErrorR\x05error\"\xa5\x01\n" +
@@ -2621,11 +2654,13 @@ const file_messages_client_proto_rawDesc = "" +
 	"\x04conn\x18\x01 \x01(\v2\x1c.arbor.messages.ConnectionIdR\x04conn\"U\n" +
 	"\x12ClientDumpResponse\x12\x12\n" +
 	"\x04json\x18\x01 \x01(\fR\x04json\x12+\n" +
-	"\x05error\x18\x02 \x01(\v2\x15.arbor.messages.ErrorR\x05error\"h\n" +
+	"\x05error\x18\x02 \x01(\v2\x15.arbor.messages.ErrorR\x05error\"\x89\x01\n" +
 	"\x15ClientTableDefinition\x12.\n" +
 	"\x06schema\x18\x01 \x01(\v2\x16.arbor.messages.SchemaR\x06schema\x12\x1f\n" +
 	"\vkey_columns\x18\x02 \x03(\tR\n" +
-	"keyColumns*\xf9\x01\n" +
+	"keyColumns\x12\x1f\n" +
+	"\vappend_only\x18\x03 \x01(\bR\n" +
+	"appendOnly*\xf9\x01\n" +
 	"\x10ClientObjectType\x12\"\n" +
 	"\x1eCLIENT_OBJECT_TYPE_UNSPECIFIED\x10\x00\x12\x1c\n" +
 	"\x18CLIENT_OBJECT_TYPE_TABLE\x10\x01\x12\x1b\n" +

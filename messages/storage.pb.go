@@ -282,9 +282,13 @@ func (x *StorageTableFrontiers) GetSchema() *Schema {
 // of the other tables, so it joins them in lockstep. Answered with
 // StorageCreateTableResponse.
 type StorageCreateTable struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Table         *GlobalId              `protobuf:"bytes,1,opt,name=table,proto3" json:"table,omitempty"`
-	Schema        *Schema                `protobuf:"bytes,2,opt,name=schema,proto3" json:"schema,omitempty"`
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Table  *GlobalId              `protobuf:"bytes,1,opt,name=table,proto3" json:"table,omitempty"`
+	Schema *Schema                `protobuf:"bytes,2,opt,name=schema,proto3" json:"schema,omitempty"`
+	// append_only: the table only ever gains rows; a write with a negative
+	// diff for it is refused whole (INVALID_ARGUMENT naming the table and
+	// the row). Recorded in the registry with the schema.
+	AppendOnly    bool `protobuf:"varint,3,opt,name=append_only,json=appendOnly,proto3" json:"append_only,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -331,6 +335,13 @@ func (x *StorageCreateTable) GetSchema() *Schema {
 		return x.Schema
 	}
 	return nil
+}
+
+func (x *StorageCreateTable) GetAppendOnly() bool {
+	if x != nil {
+		return x.AppendOnly
+	}
+	return false
 }
 
 // StorageCreateTableResponse answers StorageCreateTable.
@@ -1754,6 +1765,397 @@ func (x *StorageReadHoldResponse) GetAt() uint64 {
 	return 0
 }
 
+// StorageChangeReadHolds applies several read-hold changes, in order, as
+// one request: a holder that changes several holds in one step (the
+// environment applying an instance's step) sends one message, and
+// storage compacts once after all of them instead of once per change.
+// Each change is handled as its own request would be (the sender owns
+// what it acquires); one that fails does not stop the others. Answered
+// with StorageChangeReadHoldsResponse, one result per change, in order.
+type StorageChangeReadHolds struct {
+	state         protoimpl.MessageState   `protogen:"open.v1"`
+	Changes       []*StorageReadHoldChange `protobuf:"bytes,1,rep,name=changes,proto3" json:"changes,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StorageChangeReadHolds) Reset() {
+	*x = StorageChangeReadHolds{}
+	mi := &file_messages_storage_proto_msgTypes[29]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StorageChangeReadHolds) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StorageChangeReadHolds) ProtoMessage() {}
+
+func (x *StorageChangeReadHolds) ProtoReflect() protoreflect.Message {
+	mi := &file_messages_storage_proto_msgTypes[29]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StorageChangeReadHolds.ProtoReflect.Descriptor instead.
+func (*StorageChangeReadHolds) Descriptor() ([]byte, []int) {
+	return file_messages_storage_proto_rawDescGZIP(), []int{29}
+}
+
+func (x *StorageChangeReadHolds) GetChanges() []*StorageReadHoldChange {
+	if x != nil {
+		return x.Changes
+	}
+	return nil
+}
+
+// StorageReadHoldChange is one change of StorageChangeReadHolds.
+type StorageReadHoldChange struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Types that are valid to be assigned to Change:
+	//
+	//	*StorageReadHoldChange_Acquire
+	//	*StorageReadHoldChange_Downgrade
+	//	*StorageReadHoldChange_Release
+	Change        isStorageReadHoldChange_Change `protobuf_oneof:"change"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StorageReadHoldChange) Reset() {
+	*x = StorageReadHoldChange{}
+	mi := &file_messages_storage_proto_msgTypes[30]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StorageReadHoldChange) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StorageReadHoldChange) ProtoMessage() {}
+
+func (x *StorageReadHoldChange) ProtoReflect() protoreflect.Message {
+	mi := &file_messages_storage_proto_msgTypes[30]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StorageReadHoldChange.ProtoReflect.Descriptor instead.
+func (*StorageReadHoldChange) Descriptor() ([]byte, []int) {
+	return file_messages_storage_proto_rawDescGZIP(), []int{30}
+}
+
+func (x *StorageReadHoldChange) GetChange() isStorageReadHoldChange_Change {
+	if x != nil {
+		return x.Change
+	}
+	return nil
+}
+
+func (x *StorageReadHoldChange) GetAcquire() *StorageAcquireReadHold {
+	if x != nil {
+		if x, ok := x.Change.(*StorageReadHoldChange_Acquire); ok {
+			return x.Acquire
+		}
+	}
+	return nil
+}
+
+func (x *StorageReadHoldChange) GetDowngrade() *StorageDowngradeReadHold {
+	if x != nil {
+		if x, ok := x.Change.(*StorageReadHoldChange_Downgrade); ok {
+			return x.Downgrade
+		}
+	}
+	return nil
+}
+
+func (x *StorageReadHoldChange) GetRelease() *StorageReleaseReadHold {
+	if x != nil {
+		if x, ok := x.Change.(*StorageReadHoldChange_Release); ok {
+			return x.Release
+		}
+	}
+	return nil
+}
+
+type isStorageReadHoldChange_Change interface {
+	isStorageReadHoldChange_Change()
+}
+
+type StorageReadHoldChange_Acquire struct {
+	Acquire *StorageAcquireReadHold `protobuf:"bytes,1,opt,name=acquire,proto3,oneof"`
+}
+
+type StorageReadHoldChange_Downgrade struct {
+	Downgrade *StorageDowngradeReadHold `protobuf:"bytes,2,opt,name=downgrade,proto3,oneof"`
+}
+
+type StorageReadHoldChange_Release struct {
+	Release *StorageReleaseReadHold `protobuf:"bytes,3,opt,name=release,proto3,oneof"`
+}
+
+func (*StorageReadHoldChange_Acquire) isStorageReadHoldChange_Change() {}
+
+func (*StorageReadHoldChange_Downgrade) isStorageReadHoldChange_Change() {}
+
+func (*StorageReadHoldChange_Release) isStorageReadHoldChange_Change() {}
+
+// StorageChangeReadHoldsResponse answers StorageChangeReadHolds: results
+// has one StorageReadHoldResponse per change, in order (a change with
+// none of acquire, downgrade or release is MALFORMED); error is set, and
+// results empty, when none was applied (storage is fenced or stopping).
+type StorageChangeReadHoldsResponse struct {
+	state         protoimpl.MessageState     `protogen:"open.v1"`
+	Results       []*StorageReadHoldResponse `protobuf:"bytes,1,rep,name=results,proto3" json:"results,omitempty"`
+	Error         *Error                     `protobuf:"bytes,2,opt,name=error,proto3" json:"error,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StorageChangeReadHoldsResponse) Reset() {
+	*x = StorageChangeReadHoldsResponse{}
+	mi := &file_messages_storage_proto_msgTypes[31]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StorageChangeReadHoldsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StorageChangeReadHoldsResponse) ProtoMessage() {}
+
+func (x *StorageChangeReadHoldsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_messages_storage_proto_msgTypes[31]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StorageChangeReadHoldsResponse.ProtoReflect.Descriptor instead.
+func (*StorageChangeReadHoldsResponse) Descriptor() ([]byte, []int) {
+	return file_messages_storage_proto_rawDescGZIP(), []int{31}
+}
+
+func (x *StorageChangeReadHoldsResponse) GetResults() []*StorageReadHoldResponse {
+	if x != nil {
+		return x.Results
+	}
+	return nil
+}
+
+func (x *StorageChangeReadHoldsResponse) GetError() *Error {
+	if x != nil {
+		return x.Error
+	}
+	return nil
+}
+
+// StorageListReadHolds lists the read holds (subscriptions' included)
+// whose id starts with prefix (every hold when empty), in id order. It
+// changes nothing: a holder that names its holds by incarnation lists
+// them at start to release what an earlier incarnation of it left (the
+// environment does), and tests check that no hold outlives its reader.
+// Answered with StorageListReadHoldsResponse, in arrival order with the
+// read-hold requests.
+type StorageListReadHolds struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Prefix        string                 `protobuf:"bytes,1,opt,name=prefix,proto3" json:"prefix,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StorageListReadHolds) Reset() {
+	*x = StorageListReadHolds{}
+	mi := &file_messages_storage_proto_msgTypes[32]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StorageListReadHolds) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StorageListReadHolds) ProtoMessage() {}
+
+func (x *StorageListReadHolds) ProtoReflect() protoreflect.Message {
+	mi := &file_messages_storage_proto_msgTypes[32]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StorageListReadHolds.ProtoReflect.Descriptor instead.
+func (*StorageListReadHolds) Descriptor() ([]byte, []int) {
+	return file_messages_storage_proto_rawDescGZIP(), []int{32}
+}
+
+func (x *StorageListReadHolds) GetPrefix() string {
+	if x != nil {
+		return x.Prefix
+	}
+	return ""
+}
+
+// StorageReadHoldInfo is one read hold as StorageListReadHolds sees it.
+type StorageReadHoldInfo struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	HoldId string                 `protobuf:"bytes,1,opt,name=hold_id,json=holdId,proto3" json:"hold_id,omitempty"`
+	// tables it holds; empty for every table (no collection).
+	Tables []*GlobalId `protobuf:"bytes,2,rep,name=tables,proto3" json:"tables,omitempty"`
+	At     uint64      `protobuf:"varint,3,opt,name=at,proto3" json:"at,omitempty"`
+	// owner is the holder's PID ("<address>/<id>"): storage releases the
+	// hold when that actor terminates.
+	Owner string `protobuf:"bytes,4,opt,name=owner,proto3" json:"owner,omitempty"`
+	// subscription: the hold of the subscription with the same id.
+	Subscription  bool `protobuf:"varint,5,opt,name=subscription,proto3" json:"subscription,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StorageReadHoldInfo) Reset() {
+	*x = StorageReadHoldInfo{}
+	mi := &file_messages_storage_proto_msgTypes[33]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StorageReadHoldInfo) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StorageReadHoldInfo) ProtoMessage() {}
+
+func (x *StorageReadHoldInfo) ProtoReflect() protoreflect.Message {
+	mi := &file_messages_storage_proto_msgTypes[33]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StorageReadHoldInfo.ProtoReflect.Descriptor instead.
+func (*StorageReadHoldInfo) Descriptor() ([]byte, []int) {
+	return file_messages_storage_proto_rawDescGZIP(), []int{33}
+}
+
+func (x *StorageReadHoldInfo) GetHoldId() string {
+	if x != nil {
+		return x.HoldId
+	}
+	return ""
+}
+
+func (x *StorageReadHoldInfo) GetTables() []*GlobalId {
+	if x != nil {
+		return x.Tables
+	}
+	return nil
+}
+
+func (x *StorageReadHoldInfo) GetAt() uint64 {
+	if x != nil {
+		return x.At
+	}
+	return 0
+}
+
+func (x *StorageReadHoldInfo) GetOwner() string {
+	if x != nil {
+		return x.Owner
+	}
+	return ""
+}
+
+func (x *StorageReadHoldInfo) GetSubscription() bool {
+	if x != nil {
+		return x.Subscription
+	}
+	return false
+}
+
+// StorageListReadHoldsResponse answers StorageListReadHolds.
+type StorageListReadHoldsResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Holds         []*StorageReadHoldInfo `protobuf:"bytes,1,rep,name=holds,proto3" json:"holds,omitempty"`
+	Error         *Error                 `protobuf:"bytes,2,opt,name=error,proto3" json:"error,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StorageListReadHoldsResponse) Reset() {
+	*x = StorageListReadHoldsResponse{}
+	mi := &file_messages_storage_proto_msgTypes[34]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StorageListReadHoldsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StorageListReadHoldsResponse) ProtoMessage() {}
+
+func (x *StorageListReadHoldsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_messages_storage_proto_msgTypes[34]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StorageListReadHoldsResponse.ProtoReflect.Descriptor instead.
+func (*StorageListReadHoldsResponse) Descriptor() ([]byte, []int) {
+	return file_messages_storage_proto_rawDescGZIP(), []int{34}
+}
+
+func (x *StorageListReadHoldsResponse) GetHolds() []*StorageReadHoldInfo {
+	if x != nil {
+		return x.Holds
+	}
+	return nil
+}
+
+func (x *StorageListReadHoldsResponse) GetError() *Error {
+	if x != nil {
+		return x.Error
+	}
+	return nil
+}
+
 // StorageCreateCollection creates an empty storage collection: a shard
 // that storage owns, written by its producers (a materialized view's
 // replicas) with StorageAppend. Unlike a table, a collection has its own
@@ -1774,7 +2176,7 @@ type StorageCreateCollection struct {
 
 func (x *StorageCreateCollection) Reset() {
 	*x = StorageCreateCollection{}
-	mi := &file_messages_storage_proto_msgTypes[29]
+	mi := &file_messages_storage_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1786,7 +2188,7 @@ func (x *StorageCreateCollection) String() string {
 func (*StorageCreateCollection) ProtoMessage() {}
 
 func (x *StorageCreateCollection) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_storage_proto_msgTypes[29]
+	mi := &file_messages_storage_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1799,7 +2201,7 @@ func (x *StorageCreateCollection) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StorageCreateCollection.ProtoReflect.Descriptor instead.
 func (*StorageCreateCollection) Descriptor() ([]byte, []int) {
-	return file_messages_storage_proto_rawDescGZIP(), []int{29}
+	return file_messages_storage_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *StorageCreateCollection) GetCollection() *GlobalId {
@@ -1836,7 +2238,7 @@ type StorageCreateCollectionResponse struct {
 
 func (x *StorageCreateCollectionResponse) Reset() {
 	*x = StorageCreateCollectionResponse{}
-	mi := &file_messages_storage_proto_msgTypes[30]
+	mi := &file_messages_storage_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1848,7 +2250,7 @@ func (x *StorageCreateCollectionResponse) String() string {
 func (*StorageCreateCollectionResponse) ProtoMessage() {}
 
 func (x *StorageCreateCollectionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_storage_proto_msgTypes[30]
+	mi := &file_messages_storage_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1861,7 +2263,7 @@ func (x *StorageCreateCollectionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StorageCreateCollectionResponse.ProtoReflect.Descriptor instead.
 func (*StorageCreateCollectionResponse) Descriptor() ([]byte, []int) {
-	return file_messages_storage_proto_rawDescGZIP(), []int{30}
+	return file_messages_storage_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *StorageCreateCollectionResponse) GetCollection() *GlobalId {
@@ -1898,7 +2300,7 @@ type StorageUpdate struct {
 
 func (x *StorageUpdate) Reset() {
 	*x = StorageUpdate{}
-	mi := &file_messages_storage_proto_msgTypes[31]
+	mi := &file_messages_storage_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1910,7 +2312,7 @@ func (x *StorageUpdate) String() string {
 func (*StorageUpdate) ProtoMessage() {}
 
 func (x *StorageUpdate) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_storage_proto_msgTypes[31]
+	mi := &file_messages_storage_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1923,7 +2325,7 @@ func (x *StorageUpdate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StorageUpdate.ProtoReflect.Descriptor instead.
 func (*StorageUpdate) Descriptor() ([]byte, []int) {
-	return file_messages_storage_proto_rawDescGZIP(), []int{31}
+	return file_messages_storage_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *StorageUpdate) GetRow() *Row {
@@ -1968,7 +2370,7 @@ type StorageAppend struct {
 
 func (x *StorageAppend) Reset() {
 	*x = StorageAppend{}
-	mi := &file_messages_storage_proto_msgTypes[32]
+	mi := &file_messages_storage_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1980,7 +2382,7 @@ func (x *StorageAppend) String() string {
 func (*StorageAppend) ProtoMessage() {}
 
 func (x *StorageAppend) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_storage_proto_msgTypes[32]
+	mi := &file_messages_storage_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1993,7 +2395,7 @@ func (x *StorageAppend) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StorageAppend.ProtoReflect.Descriptor instead.
 func (*StorageAppend) Descriptor() ([]byte, []int) {
-	return file_messages_storage_proto_rawDescGZIP(), []int{32}
+	return file_messages_storage_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *StorageAppend) GetCollection() *GlobalId {
@@ -2038,7 +2440,7 @@ type StorageAppendResponse struct {
 
 func (x *StorageAppendResponse) Reset() {
 	*x = StorageAppendResponse{}
-	mi := &file_messages_storage_proto_msgTypes[33]
+	mi := &file_messages_storage_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2050,7 +2452,7 @@ func (x *StorageAppendResponse) String() string {
 func (*StorageAppendResponse) ProtoMessage() {}
 
 func (x *StorageAppendResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_storage_proto_msgTypes[33]
+	mi := &file_messages_storage_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2063,7 +2465,7 @@ func (x *StorageAppendResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StorageAppendResponse.ProtoReflect.Descriptor instead.
 func (*StorageAppendResponse) Descriptor() ([]byte, []int) {
-	return file_messages_storage_proto_rawDescGZIP(), []int{33}
+	return file_messages_storage_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *StorageAppendResponse) GetCollection() *GlobalId {
@@ -2096,14 +2498,16 @@ type StorageTableRecord struct {
 	Dropped bool                   `protobuf:"varint,3,opt,name=dropped,proto3" json:"dropped,omitempty"`
 	// A collection (StorageCreateCollection) rather than a table: it has its
 	// own upper and is not part of group commit.
-	Collection    bool `protobuf:"varint,4,opt,name=collection,proto3" json:"collection,omitempty"`
+	Collection bool `protobuf:"varint,4,opt,name=collection,proto3" json:"collection,omitempty"`
+	// An append-only table (StorageCreateTable.append_only).
+	AppendOnly    bool `protobuf:"varint,5,opt,name=append_only,json=appendOnly,proto3" json:"append_only,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *StorageTableRecord) Reset() {
 	*x = StorageTableRecord{}
-	mi := &file_messages_storage_proto_msgTypes[34]
+	mi := &file_messages_storage_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2115,7 +2519,7 @@ func (x *StorageTableRecord) String() string {
 func (*StorageTableRecord) ProtoMessage() {}
 
 func (x *StorageTableRecord) ProtoReflect() protoreflect.Message {
-	mi := &file_messages_storage_proto_msgTypes[34]
+	mi := &file_messages_storage_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2128,7 +2532,7 @@ func (x *StorageTableRecord) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StorageTableRecord.ProtoReflect.Descriptor instead.
 func (*StorageTableRecord) Descriptor() ([]byte, []int) {
-	return file_messages_storage_proto_rawDescGZIP(), []int{34}
+	return file_messages_storage_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *StorageTableRecord) GetTable() *GlobalId {
@@ -2159,6 +2563,13 @@ func (x *StorageTableRecord) GetCollection() bool {
 	return false
 }
 
+func (x *StorageTableRecord) GetAppendOnly() bool {
+	if x != nil {
+		return x.AppendOnly
+	}
+	return false
+}
+
 var File_messages_storage_proto protoreflect.FileDescriptor
 
 const file_messages_storage_proto_rawDesc = "" +
@@ -2181,10 +2592,12 @@ const file_messages_storage_proto_rawDesc = "" +
 	"\n" +
 	"collection\x18\x04 \x01(\bR\n" +
 	"collection\x12.\n" +
-	"\x06schema\x18\x05 \x01(\v2\x16.arbor.messages.SchemaR\x06schema\"t\n" +
+	"\x06schema\x18\x05 \x01(\v2\x16.arbor.messages.SchemaR\x06schema\"\x95\x01\n" +
 	"\x12StorageCreateTable\x12.\n" +
 	"\x05table\x18\x01 \x01(\v2\x18.arbor.messages.GlobalIdR\x05table\x12.\n" +
-	"\x06schema\x18\x02 \x01(\v2\x16.arbor.messages.SchemaR\x06schema\"\xbe\x01\n" +
+	"\x06schema\x18\x02 \x01(\v2\x16.arbor.messages.SchemaR\x06schema\x12\x1f\n" +
+	"\vappend_only\x18\x03 \x01(\bR\n" +
+	"appendOnly\"\xbe\x01\n" +
 	"\x1aStorageCreateTableResponse\x12.\n" +
 	"\x05table\x18\x01 \x01(\v2\x18.arbor.messages.GlobalIdR\x05table\x12+\n" +
 	"\x05error\x18\x02 \x01(\v2\x15.arbor.messages.ErrorR\x05error\x12C\n" +
@@ -2269,7 +2682,28 @@ const file_messages_storage_proto_rawDesc = "" +
 	"\ahold_id\x18\x01 \x01(\tR\x06holdId\x12+\n" +
 	"\x05error\x18\x02 \x01(\v2\x15.arbor.messages.ErrorR\x05error\x12\x13\n" +
 	"\x02at\x18\x03 \x01(\x04H\x00R\x02at\x88\x01\x01B\x05\n" +
-	"\x03_at\"\xa8\x01\n" +
+	"\x03_at\"Y\n" +
+	"\x16StorageChangeReadHolds\x12?\n" +
+	"\achanges\x18\x01 \x03(\v2%.arbor.messages.StorageReadHoldChangeR\achanges\"\xf3\x01\n" +
+	"\x15StorageReadHoldChange\x12B\n" +
+	"\aacquire\x18\x01 \x01(\v2&.arbor.messages.StorageAcquireReadHoldH\x00R\aacquire\x12H\n" +
+	"\tdowngrade\x18\x02 \x01(\v2(.arbor.messages.StorageDowngradeReadHoldH\x00R\tdowngrade\x12B\n" +
+	"\arelease\x18\x03 \x01(\v2&.arbor.messages.StorageReleaseReadHoldH\x00R\areleaseB\b\n" +
+	"\x06change\"\x90\x01\n" +
+	"\x1eStorageChangeReadHoldsResponse\x12A\n" +
+	"\aresults\x18\x01 \x03(\v2'.arbor.messages.StorageReadHoldResponseR\aresults\x12+\n" +
+	"\x05error\x18\x02 \x01(\v2\x15.arbor.messages.ErrorR\x05error\".\n" +
+	"\x14StorageListReadHolds\x12\x16\n" +
+	"\x06prefix\x18\x01 \x01(\tR\x06prefix\"\xaa\x01\n" +
+	"\x13StorageReadHoldInfo\x12\x17\n" +
+	"\ahold_id\x18\x01 \x01(\tR\x06holdId\x120\n" +
+	"\x06tables\x18\x02 \x03(\v2\x18.arbor.messages.GlobalIdR\x06tables\x12\x0e\n" +
+	"\x02at\x18\x03 \x01(\x04R\x02at\x12\x14\n" +
+	"\x05owner\x18\x04 \x01(\tR\x05owner\x12\"\n" +
+	"\fsubscription\x18\x05 \x01(\bR\fsubscription\"\x86\x01\n" +
+	"\x1cStorageListReadHoldsResponse\x129\n" +
+	"\x05holds\x18\x01 \x03(\v2#.arbor.messages.StorageReadHoldInfoR\x05holds\x12+\n" +
+	"\x05error\x18\x02 \x01(\v2\x15.arbor.messages.ErrorR\x05error\"\xa8\x01\n" +
 	"\x17StorageCreateCollection\x128\n" +
 	"\n" +
 	"collection\x18\x01 \x01(\v2\x18.arbor.messages.GlobalIdR\n" +
@@ -2299,14 +2733,16 @@ const file_messages_storage_proto_rawDesc = "" +
 	"collection\x18\x01 \x01(\v2\x18.arbor.messages.GlobalIdR\n" +
 	"collection\x12+\n" +
 	"\x05error\x18\x02 \x01(\v2\x15.arbor.messages.ErrorR\x05error\x12=\n" +
-	"\rcurrent_upper\x18\x03 \x01(\v2\x18.arbor.messages.FrontierR\fcurrentUpper\"\xae\x01\n" +
+	"\rcurrent_upper\x18\x03 \x01(\v2\x18.arbor.messages.FrontierR\fcurrentUpper\"\xcf\x01\n" +
 	"\x12StorageTableRecord\x12.\n" +
 	"\x05table\x18\x01 \x01(\v2\x18.arbor.messages.GlobalIdR\x05table\x12.\n" +
 	"\x06schema\x18\x02 \x01(\v2\x16.arbor.messages.SchemaR\x06schema\x12\x18\n" +
 	"\adropped\x18\x03 \x01(\bR\adropped\x12\x1e\n" +
 	"\n" +
 	"collection\x18\x04 \x01(\bR\n" +
-	"collectionB$Z\"github.com/arbor-db/arbor/messagesb\x06proto3"
+	"collection\x12\x1f\n" +
+	"\vappend_only\x18\x05 \x01(\bR\n" +
+	"appendOnlyB$Z\"github.com/arbor-db/arbor/messagesb\x06proto3"
 
 var (
 	file_messages_storage_proto_rawDescOnce sync.Once
@@ -2320,7 +2756,7 @@ func file_messages_storage_proto_rawDescGZIP() []byte {
 	return file_messages_storage_proto_rawDescData
 }
 
-var file_messages_storage_proto_msgTypes = make([]protoimpl.MessageInfo, 35)
+var file_messages_storage_proto_msgTypes = make([]protoimpl.MessageInfo, 41)
 var file_messages_storage_proto_goTypes = []any{
 	(*StorageRowDiff)(nil),                  // 0: arbor.messages.StorageRowDiff
 	(*StorageTableChanges)(nil),             // 1: arbor.messages.StorageTableChanges
@@ -2351,78 +2787,93 @@ var file_messages_storage_proto_goTypes = []any{
 	(*StorageDowngradeReadHold)(nil),        // 26: arbor.messages.StorageDowngradeReadHold
 	(*StorageReleaseReadHold)(nil),          // 27: arbor.messages.StorageReleaseReadHold
 	(*StorageReadHoldResponse)(nil),         // 28: arbor.messages.StorageReadHoldResponse
-	(*StorageCreateCollection)(nil),         // 29: arbor.messages.StorageCreateCollection
-	(*StorageCreateCollectionResponse)(nil), // 30: arbor.messages.StorageCreateCollectionResponse
-	(*StorageUpdate)(nil),                   // 31: arbor.messages.StorageUpdate
-	(*StorageAppend)(nil),                   // 32: arbor.messages.StorageAppend
-	(*StorageAppendResponse)(nil),           // 33: arbor.messages.StorageAppendResponse
-	(*StorageTableRecord)(nil),              // 34: arbor.messages.StorageTableRecord
-	(*Row)(nil),                             // 35: arbor.messages.Row
-	(*GlobalId)(nil),                        // 36: arbor.messages.GlobalId
-	(*Frontier)(nil),                        // 37: arbor.messages.Frontier
-	(*Schema)(nil),                          // 38: arbor.messages.Schema
-	(*Error)(nil),                           // 39: arbor.messages.Error
+	(*StorageChangeReadHolds)(nil),          // 29: arbor.messages.StorageChangeReadHolds
+	(*StorageReadHoldChange)(nil),           // 30: arbor.messages.StorageReadHoldChange
+	(*StorageChangeReadHoldsResponse)(nil),  // 31: arbor.messages.StorageChangeReadHoldsResponse
+	(*StorageListReadHolds)(nil),            // 32: arbor.messages.StorageListReadHolds
+	(*StorageReadHoldInfo)(nil),             // 33: arbor.messages.StorageReadHoldInfo
+	(*StorageListReadHoldsResponse)(nil),    // 34: arbor.messages.StorageListReadHoldsResponse
+	(*StorageCreateCollection)(nil),         // 35: arbor.messages.StorageCreateCollection
+	(*StorageCreateCollectionResponse)(nil), // 36: arbor.messages.StorageCreateCollectionResponse
+	(*StorageUpdate)(nil),                   // 37: arbor.messages.StorageUpdate
+	(*StorageAppend)(nil),                   // 38: arbor.messages.StorageAppend
+	(*StorageAppendResponse)(nil),           // 39: arbor.messages.StorageAppendResponse
+	(*StorageTableRecord)(nil),              // 40: arbor.messages.StorageTableRecord
+	(*Row)(nil),                             // 41: arbor.messages.Row
+	(*GlobalId)(nil),                        // 42: arbor.messages.GlobalId
+	(*Frontier)(nil),                        // 43: arbor.messages.Frontier
+	(*Schema)(nil),                          // 44: arbor.messages.Schema
+	(*Error)(nil),                           // 45: arbor.messages.Error
 }
 var file_messages_storage_proto_depIdxs = []int32{
-	35, // 0: arbor.messages.StorageRowDiff.row:type_name -> arbor.messages.Row
-	36, // 1: arbor.messages.StorageTableChanges.table:type_name -> arbor.messages.GlobalId
+	41, // 0: arbor.messages.StorageRowDiff.row:type_name -> arbor.messages.Row
+	42, // 1: arbor.messages.StorageTableChanges.table:type_name -> arbor.messages.GlobalId
 	0,  // 2: arbor.messages.StorageTableChanges.rows:type_name -> arbor.messages.StorageRowDiff
 	1,  // 3: arbor.messages.StorageVersion.tables:type_name -> arbor.messages.StorageTableChanges
-	36, // 4: arbor.messages.StorageTableFrontiers.table:type_name -> arbor.messages.GlobalId
-	37, // 5: arbor.messages.StorageTableFrontiers.since:type_name -> arbor.messages.Frontier
-	37, // 6: arbor.messages.StorageTableFrontiers.upper:type_name -> arbor.messages.Frontier
-	38, // 7: arbor.messages.StorageTableFrontiers.schema:type_name -> arbor.messages.Schema
-	36, // 8: arbor.messages.StorageCreateTable.table:type_name -> arbor.messages.GlobalId
-	38, // 9: arbor.messages.StorageCreateTable.schema:type_name -> arbor.messages.Schema
-	36, // 10: arbor.messages.StorageCreateTableResponse.table:type_name -> arbor.messages.GlobalId
-	39, // 11: arbor.messages.StorageCreateTableResponse.error:type_name -> arbor.messages.Error
+	42, // 4: arbor.messages.StorageTableFrontiers.table:type_name -> arbor.messages.GlobalId
+	43, // 5: arbor.messages.StorageTableFrontiers.since:type_name -> arbor.messages.Frontier
+	43, // 6: arbor.messages.StorageTableFrontiers.upper:type_name -> arbor.messages.Frontier
+	44, // 7: arbor.messages.StorageTableFrontiers.schema:type_name -> arbor.messages.Schema
+	42, // 8: arbor.messages.StorageCreateTable.table:type_name -> arbor.messages.GlobalId
+	44, // 9: arbor.messages.StorageCreateTable.schema:type_name -> arbor.messages.Schema
+	42, // 10: arbor.messages.StorageCreateTableResponse.table:type_name -> arbor.messages.GlobalId
+	45, // 11: arbor.messages.StorageCreateTableResponse.error:type_name -> arbor.messages.Error
 	3,  // 12: arbor.messages.StorageCreateTableResponse.frontiers:type_name -> arbor.messages.StorageTableFrontiers
-	36, // 13: arbor.messages.StorageDropTable.table:type_name -> arbor.messages.GlobalId
-	36, // 14: arbor.messages.StorageDropTableResponse.table:type_name -> arbor.messages.GlobalId
-	39, // 15: arbor.messages.StorageDropTableResponse.error:type_name -> arbor.messages.Error
-	36, // 16: arbor.messages.StorageFrontiers.tables:type_name -> arbor.messages.GlobalId
-	39, // 17: arbor.messages.StorageFrontiersResponse.error:type_name -> arbor.messages.Error
-	37, // 18: arbor.messages.StorageFrontiersResponse.upper:type_name -> arbor.messages.Frontier
+	42, // 13: arbor.messages.StorageDropTable.table:type_name -> arbor.messages.GlobalId
+	42, // 14: arbor.messages.StorageDropTableResponse.table:type_name -> arbor.messages.GlobalId
+	45, // 15: arbor.messages.StorageDropTableResponse.error:type_name -> arbor.messages.Error
+	42, // 16: arbor.messages.StorageFrontiers.tables:type_name -> arbor.messages.GlobalId
+	45, // 17: arbor.messages.StorageFrontiersResponse.error:type_name -> arbor.messages.Error
+	43, // 18: arbor.messages.StorageFrontiersResponse.upper:type_name -> arbor.messages.Frontier
 	3,  // 19: arbor.messages.StorageFrontiersResponse.tables:type_name -> arbor.messages.StorageTableFrontiers
-	36, // 20: arbor.messages.StorageTableWrite.table:type_name -> arbor.messages.GlobalId
+	42, // 20: arbor.messages.StorageTableWrite.table:type_name -> arbor.messages.GlobalId
 	0,  // 21: arbor.messages.StorageTableWrite.rows:type_name -> arbor.messages.StorageRowDiff
 	10, // 22: arbor.messages.StorageWrite.tables:type_name -> arbor.messages.StorageTableWrite
-	39, // 23: arbor.messages.StorageWriteResponse.error:type_name -> arbor.messages.Error
-	36, // 24: arbor.messages.StorageSnapshot.tables:type_name -> arbor.messages.GlobalId
+	45, // 23: arbor.messages.StorageWriteResponse.error:type_name -> arbor.messages.Error
+	42, // 24: arbor.messages.StorageSnapshot.tables:type_name -> arbor.messages.GlobalId
 	1,  // 25: arbor.messages.StorageSnapshotResponse.tables:type_name -> arbor.messages.StorageTableChanges
-	39, // 26: arbor.messages.StorageSnapshotResponse.error:type_name -> arbor.messages.Error
-	36, // 27: arbor.messages.StorageReadRange.tables:type_name -> arbor.messages.GlobalId
+	45, // 26: arbor.messages.StorageSnapshotResponse.error:type_name -> arbor.messages.Error
+	42, // 27: arbor.messages.StorageReadRange.tables:type_name -> arbor.messages.GlobalId
 	2,  // 28: arbor.messages.StorageReadRangeResponse.versions:type_name -> arbor.messages.StorageVersion
-	39, // 29: arbor.messages.StorageReadRangeResponse.error:type_name -> arbor.messages.Error
+	45, // 29: arbor.messages.StorageReadRangeResponse.error:type_name -> arbor.messages.Error
 	3,  // 30: arbor.messages.StorageReadRangeResponse.frontiers:type_name -> arbor.messages.StorageTableFrontiers
-	36, // 31: arbor.messages.StorageSubscribe.tables:type_name -> arbor.messages.GlobalId
-	39, // 32: arbor.messages.StorageSubscribeResponse.error:type_name -> arbor.messages.Error
-	37, // 33: arbor.messages.StorageSubscribeResponse.upper:type_name -> arbor.messages.Frontier
+	42, // 31: arbor.messages.StorageSubscribe.tables:type_name -> arbor.messages.GlobalId
+	45, // 32: arbor.messages.StorageSubscribeResponse.error:type_name -> arbor.messages.Error
+	43, // 33: arbor.messages.StorageSubscribeResponse.upper:type_name -> arbor.messages.Frontier
 	2,  // 34: arbor.messages.StorageCdcBatch.batch:type_name -> arbor.messages.StorageVersion
-	37, // 35: arbor.messages.StorageCdcProgress.upper:type_name -> arbor.messages.Frontier
-	36, // 36: arbor.messages.StorageCdcTableDropped.table:type_name -> arbor.messages.GlobalId
-	39, // 37: arbor.messages.StorageCdcEnded.error:type_name -> arbor.messages.Error
-	39, // 38: arbor.messages.StorageUnsubscribeResponse.error:type_name -> arbor.messages.Error
-	36, // 39: arbor.messages.StorageAcquireReadHold.tables:type_name -> arbor.messages.GlobalId
-	39, // 40: arbor.messages.StorageReadHoldResponse.error:type_name -> arbor.messages.Error
-	36, // 41: arbor.messages.StorageCreateCollection.collection:type_name -> arbor.messages.GlobalId
-	38, // 42: arbor.messages.StorageCreateCollection.schema:type_name -> arbor.messages.Schema
-	36, // 43: arbor.messages.StorageCreateCollectionResponse.collection:type_name -> arbor.messages.GlobalId
-	39, // 44: arbor.messages.StorageCreateCollectionResponse.error:type_name -> arbor.messages.Error
-	3,  // 45: arbor.messages.StorageCreateCollectionResponse.frontiers:type_name -> arbor.messages.StorageTableFrontiers
-	35, // 46: arbor.messages.StorageUpdate.row:type_name -> arbor.messages.Row
-	36, // 47: arbor.messages.StorageAppend.collection:type_name -> arbor.messages.GlobalId
-	31, // 48: arbor.messages.StorageAppend.updates:type_name -> arbor.messages.StorageUpdate
-	36, // 49: arbor.messages.StorageAppendResponse.collection:type_name -> arbor.messages.GlobalId
-	39, // 50: arbor.messages.StorageAppendResponse.error:type_name -> arbor.messages.Error
-	37, // 51: arbor.messages.StorageAppendResponse.current_upper:type_name -> arbor.messages.Frontier
-	36, // 52: arbor.messages.StorageTableRecord.table:type_name -> arbor.messages.GlobalId
-	38, // 53: arbor.messages.StorageTableRecord.schema:type_name -> arbor.messages.Schema
-	54, // [54:54] is the sub-list for method output_type
-	54, // [54:54] is the sub-list for method input_type
-	54, // [54:54] is the sub-list for extension type_name
-	54, // [54:54] is the sub-list for extension extendee
-	0,  // [0:54] is the sub-list for field type_name
+	43, // 35: arbor.messages.StorageCdcProgress.upper:type_name -> arbor.messages.Frontier
+	42, // 36: arbor.messages.StorageCdcTableDropped.table:type_name -> arbor.messages.GlobalId
+	45, // 37: arbor.messages.StorageCdcEnded.error:type_name -> arbor.messages.Error
+	45, // 38: arbor.messages.StorageUnsubscribeResponse.error:type_name -> arbor.messages.Error
+	42, // 39: arbor.messages.StorageAcquireReadHold.tables:type_name -> arbor.messages.GlobalId
+	45, // 40: arbor.messages.StorageReadHoldResponse.error:type_name -> arbor.messages.Error
+	30, // 41: arbor.messages.StorageChangeReadHolds.changes:type_name -> arbor.messages.StorageReadHoldChange
+	25, // 42: arbor.messages.StorageReadHoldChange.acquire:type_name -> arbor.messages.StorageAcquireReadHold
+	26, // 43: arbor.messages.StorageReadHoldChange.downgrade:type_name -> arbor.messages.StorageDowngradeReadHold
+	27, // 44: arbor.messages.StorageReadHoldChange.release:type_name -> arbor.messages.StorageReleaseReadHold
+	28, // 45: arbor.messages.StorageChangeReadHoldsResponse.results:type_name -> arbor.messages.StorageReadHoldResponse
+	45, // 46: arbor.messages.StorageChangeReadHoldsResponse.error:type_name -> arbor.messages.Error
+	42, // 47: arbor.messages.StorageReadHoldInfo.tables:type_name -> arbor.messages.GlobalId
+	33, // 48: arbor.messages.StorageListReadHoldsResponse.holds:type_name -> arbor.messages.StorageReadHoldInfo
+	45, // 49: arbor.messages.StorageListReadHoldsResponse.error:type_name -> arbor.messages.Error
+	42, // 50: arbor.messages.StorageCreateCollection.collection:type_name -> arbor.messages.GlobalId
+	44, // 51: arbor.messages.StorageCreateCollection.schema:type_name -> arbor.messages.Schema
+	42, // 52: arbor.messages.StorageCreateCollectionResponse.collection:type_name -> arbor.messages.GlobalId
+	45, // 53: arbor.messages.StorageCreateCollectionResponse.error:type_name -> arbor.messages.Error
+	3,  // 54: arbor.messages.StorageCreateCollectionResponse.frontiers:type_name -> arbor.messages.StorageTableFrontiers
+	41, // 55: arbor.messages.StorageUpdate.row:type_name -> arbor.messages.Row
+	42, // 56: arbor.messages.StorageAppend.collection:type_name -> arbor.messages.GlobalId
+	37, // 57: arbor.messages.StorageAppend.updates:type_name -> arbor.messages.StorageUpdate
+	42, // 58: arbor.messages.StorageAppendResponse.collection:type_name -> arbor.messages.GlobalId
+	45, // 59: arbor.messages.StorageAppendResponse.error:type_name -> arbor.messages.Error
+	43, // 60: arbor.messages.StorageAppendResponse.current_upper:type_name -> arbor.messages.Frontier
+	42, // 61: arbor.messages.StorageTableRecord.table:type_name -> arbor.messages.GlobalId
+	44, // 62: arbor.messages.StorageTableRecord.schema:type_name -> arbor.messages.Schema
+	63, // [63:63] is the sub-list for method output_type
+	63, // [63:63] is the sub-list for method input_type
+	63, // [63:63] is the sub-list for extension type_name
+	63, // [63:63] is the sub-list for extension extendee
+	0,  // [0:63] is the sub-list for field type_name
 }
 
 func init() { file_messages_storage_proto_init() }
@@ -2435,14 +2886,19 @@ func file_messages_storage_proto_init() {
 	file_messages_storage_proto_msgTypes[0].OneofWrappers = []any{}
 	file_messages_storage_proto_msgTypes[13].OneofWrappers = []any{}
 	file_messages_storage_proto_msgTypes[28].OneofWrappers = []any{}
-	file_messages_storage_proto_msgTypes[29].OneofWrappers = []any{}
+	file_messages_storage_proto_msgTypes[30].OneofWrappers = []any{
+		(*StorageReadHoldChange_Acquire)(nil),
+		(*StorageReadHoldChange_Downgrade)(nil),
+		(*StorageReadHoldChange_Release)(nil),
+	}
+	file_messages_storage_proto_msgTypes[35].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_messages_storage_proto_rawDesc), len(file_messages_storage_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   35,
+			NumMessages:   41,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

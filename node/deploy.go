@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"sync"
 	"time"
@@ -206,6 +207,10 @@ func (n *Node) promotionRoutes(mux *http.ServeMux) {
 			http.Error(w, "POST /promote promotes a read-only node", http.StatusMethodNotAllowed)
 			return
 		}
+		if err := promoteAllowedFrom(r.RemoteAddr); err != nil {
+			writeJSON(w, http.StatusForbidden, map[string]string{"error": err.Error()})
+			return
+		}
 		tok, err := n.Promote()
 		switch {
 		case errors.Is(err, ErrNotReadOnly):
@@ -216,6 +221,23 @@ func (n *Node) promotionRoutes(mux *http.ServeMux) {
 			writeJSON(w, http.StatusOK, map[string]any{"promoted": true, "token": tok.String()})
 		}
 	})
+}
+
+// promoteAllowedFrom refuses POST /promote from anywhere but loopback.
+// The HTTP endpoint is plain and unauthenticated (it serves /metrics and
+// probes, and may listen on a non-loopback address for scraping), and a
+// promotion fences the serving environment: whoever reached the port
+// could otherwise take a deploy's old generation down. Run `arborctl
+// promote` on the node's host.
+func promoteAllowedFrom(remoteAddr string) error {
+	host, _, err := net.SplitHostPort(remoteAddr)
+	if err != nil {
+		return fmt.Errorf("POST /promote: cannot tell where %q comes from: %w", remoteAddr, err)
+	}
+	if ip := net.ParseIP(host); ip == nil || !ip.IsLoopback() {
+		return fmt.Errorf("POST /promote is accepted from loopback only, not from %s: run arborctl promote on the node's host", host)
+	}
+	return nil
 }
 
 func writeJSON(w http.ResponseWriter, code int, v any) {

@@ -2,6 +2,8 @@ package node
 
 import (
 	"errors"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 )
@@ -33,5 +35,38 @@ func TestDeployFlagsBadInput(t *testing.T) {
 	spec, _ := parseStorageSpec("etcd://h:1,h:2/p")
 	if strings.Join(spec.Endpoints, ",") != "http://h:1,http://h:2" || spec.Prefix != "/p/storage" {
 		t.Fatalf("storage spec %+v", spec)
+	}
+}
+
+// TestPromoteOnlyFromLoopback: POST /promote from another host is refused
+// with 403 naming the rule, before anything is promoted; from loopback it
+// reaches the node (here a serving one: 409, not read-only is checked by
+// cmd/node's deploy test).
+func TestPromoteOnlyFromLoopback(t *testing.T) {
+	for _, tc := range []struct {
+		addr string
+		ok   bool
+	}{
+		{"127.0.0.1:40000", true},
+		{"[::1]:40000", true},
+		{"192.0.2.7:40000", false},
+		{"[2001:db8::1]:40000", false},
+		{"10.0.0.1:1", false},
+		{"not an address", false},
+		{"", false},
+	} {
+		err := promoteAllowedFrom(tc.addr)
+		if (err == nil) != tc.ok {
+			t.Errorf("promoteAllowedFrom(%q) = %v, want allowed %v", tc.addr, err, tc.ok)
+		}
+	}
+	mux := http.NewServeMux()
+	(&Node{}).promotionRoutes(mux)
+	req := httptest.NewRequest(http.MethodPost, "/promote", nil)
+	req.RemoteAddr = "192.0.2.7:40000"
+	rec := httptest.NewRecorder()
+	mux.ServeHTTP(rec, req)
+	if rec.Code != http.StatusForbidden || !strings.Contains(rec.Body.String(), "loopback only") {
+		t.Fatalf("POST /promote from 192.0.2.7: %d %s", rec.Code, rec.Body.String())
 	}
 }

@@ -136,6 +136,14 @@ func (a *coordActor) Receive(ctx actor.Context) {
 	case *InstallFlow:
 		a.installs = append(a.installs, pendingInstall{msg: m, sender: ctx.Sender()})
 		a.installPending(ctx)
+	case *AllowCompaction:
+		err := a.core.AllowCompaction(m.Export, m.Frontier)
+		if err != nil {
+			a.cfg.Logger.Debug("allow compaction refused", "export", m.Export, "err", err)
+		}
+		if ctx.Sender() != nil {
+			ctx.Respond(&AllowCompactionReply{Export: m.Export, Err: err})
+		}
 	case *DropFlow:
 		eff, err := a.core.Drop(m.Flow)
 		ctx.Respond(&DropFlowReply{Flow: m.Flow, Err: err})

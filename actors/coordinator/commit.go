@@ -54,6 +54,7 @@ func (c *Core) Submitted(results []pool.FlowResult, eff *Effects) Effects {
 		c.Committed(nil, eff)
 		return *eff
 	}
+	commit.Compaction = c.compaction()
 	eff.Commit = commit
 	return *eff
 }

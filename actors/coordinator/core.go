@@ -163,6 +163,7 @@ func (c *Core) Install(spec pool.FlowSpec, checkpoint timely.Timestamp) (Effects
 				return eff, fmt.Errorf("%w: flow %d reads view %s, which no materialized flow of this replica produces", ErrInvalidFlow, spec.Id, s.Id)
 			}
 			p := c.flows[pid]
+			delete(p.heldBy, spec.Id) // the reader's checkpoint bounds it again
 			f.producers = append(f.producers, pid)
 			for t := range p.tables {
 				f.tables[t] = true
@@ -215,6 +216,7 @@ func (c *Core) Drop(id pool.FlowId) (Effects, error) {
 	delete(c.flows, id)
 	delete(c.byExport, f.spec.Export)
 	c.order = sortOrder(c.flows)
+	c.holdProducers(f)
 	// A queued registration is forgotten; the one in flight (the head)
 	// stays queued until its reply.
 	for i, q := range c.regQueue {
@@ -303,6 +305,7 @@ func (c *Core) Registered(flowId pool.FlowId, err error) Effects {
 			delete(c.flows, flowId)
 			delete(c.byExport, f.spec.Export)
 			c.order = sortOrder(c.flows)
+			c.holdProducers(f)
 		} else {
 			f.state = FlowBackfilling
 		}

@@ -27,8 +27,10 @@
 // A flow reads tables (which share storage's common upper: the consumed
 // upper, advanced by Consume), storage collections (a materialized view's
 // shard, each with its own upper, advanced by CollectionProgress, which is
-// accepted in any phase) and views of other flows of the runtime (bounded
-// by their producer's committed checkpoint). A flow's input frontier is
+// accepted in any phase) and views of other flows of the runtime (the
+// committed output of a materialized flow: a materialized view's, or an
+// index's that another dataflow imports; bounded by their producer's
+// committed checkpoint). A flow's input frontier is
 // the least of these over what it reads (target, backfill.go): a flow
 // that reads only tables never waits for a collection, and a runtime that
 // computes materialized view M and a flow over M's collection cannot wait
@@ -75,8 +77,9 @@
 //
 // # Messages
 //
-// Go structs (messages.go): Consume, InstallFlow, DropFlow, Status, Tick
-// in; ConsumeReply, Ready, InstallFlowReply, DropFlowReply, StatusReply
+// Go structs (messages.go): Consume, InstallFlow, DropFlow, Status, Tick,
+// AllowCompaction in; ConsumeReply, Ready, InstallFlowReply,
+// DropFlowReply, StatusReply, AllowCompactionReply (only to a sender)
 // and FlowEvents (frontier advanced, hydrated, failed) out. The
 // coordinator, its pool and its runtime live in one process; the runtime
 // translates to protobuf. Any other message goes to surface.Unhandled
@@ -90,4 +93,29 @@
 // CompareAndAppend commits a whole step and a backfilling flow can commit
 // output at old times. The coordinator is the shard's only writer; a
 // commit that finds another upper writes nothing.
+//
+// # Compaction of the outputs
+//
+// Nothing else would ever remove output history, so a long-running
+// replica's shard would only grow. The runtime sends AllowCompaction per
+// materialized export: the controller's compaction frontier, bounded by
+// its own readers of the output (a subscribe's next batch, a
+// materialized view's next append), and nothing while a flow it knows
+// that reads the output is not installed here. The Core bounds that
+// further by the flow's checkpoint and, for every flow reading the output
+// as a view, by that reader's committed checkpoint minus one (and by the
+// checkpoint of a reader dropped since the last AllowCompaction, which may
+// come back from it) (compaction.go), and sends the result with each
+// commit (Commit.Compaction). ShardStore folds a view when the updates
+// before its frontier exceed what its last fold left (and
+// CompactionMin): in the same CompareAndAppend as the commit, it retracts
+// them and inserts their consolidated sum at the frontier (pairs that
+// cancel vanish), then moves the shard's since to that commit, so the
+// backend merges and drops the superseded history and the checkpoints'
+// old values (output_compaction.go). A restart at any point finds the
+// history before a fold or after it, never half of one; reads after the
+// frontier are unchanged, and a read from zero is exact from the frontier
+// on. Metrics: arbor_coordinator_output_compacted_updates_total and
+// _bytes_total{collection}, output_compaction_frontier{collection},
+// output_compaction_failures_total{stage}.
 package coordinator

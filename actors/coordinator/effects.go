@@ -58,10 +58,15 @@ type ReadResult struct {
 
 // Commit is one atomic commit: the output changes of materialized flows,
 // by exported collection, and the new checkpoints of every flow the step
-// advanced.
+// advanced. Compaction says, per exported collection, how far its
+// committed output may be folded: no reader of it can still ask for a
+// time before the frontier (compaction.go), so the store may advance the
+// updates before it to it and consolidate them, in the same atomic
+// append; it decides whether that is worth doing now.
 type Commit struct {
 	Outputs     map[timely.GlobalId][]dataflow.Update
 	Checkpoints map[pool.FlowId]timely.Timestamp
+	Compaction  map[timely.GlobalId]timely.Timestamp
 }
 
 // FlowEventKind says what happened to a flow.

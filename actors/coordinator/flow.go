@@ -40,7 +40,15 @@ type flow struct {
 	spec       pool.FlowSpec
 	state      FlowState
 	checkpoint timely.Timestamp // committed: every input before it is reflected durably
-	tables     map[timely.GlobalId]bool
+	// allowed is how far the runtime lets the flow's committed output be
+	// folded (AllowCompaction); its readers may allow less (compaction.go).
+	allowed timely.Timestamp
+	// heldBy holds the checkpoints of dropped flows that read this one's
+	// output: one may be installed again and continue from there, so they
+	// bound its folds until the runtime allows compaction again
+	// (compaction.go).
+	heldBy map[pool.FlowId]timely.Timestamp
+	tables map[timely.GlobalId]bool
 	// collections are the storage collections the flow reads, direct or
 	// through views. A flow with any advances by backfill reads only
 	// (never by a Consume's batch): its input frontier is not the tables'.

@@ -74,6 +74,25 @@ type DropFlowReply struct {
 	Err  error
 }
 
+// AllowCompaction lets the committed output of materialized flow Export
+// be folded up to Frontier, as far as the flows that read it as a view
+// allow: the runtime sends the least of the controller's compaction
+// frontier and what its own readers of the output (a subscribe's next
+// batch, a materialized view's next append) still need. Frontiers never
+// regress. No reply, unless the message has a sender: then
+// *AllowCompactionReply (with ErrUnknownFlow or ErrInvalidFlow for an
+// export no materialized flow has).
+type AllowCompaction struct {
+	Export   timely.GlobalId
+	Frontier timely.Timestamp
+}
+
+// AllowCompactionReply answers an AllowCompaction that has a sender.
+type AllowCompactionReply struct {
+	Export timely.GlobalId
+	Err    error
+}
+
 // Tick drives tick schedules: flows whose TickInterval elapsed at Now are
 // ticked (only while Idle). No reply.
 type Tick struct {

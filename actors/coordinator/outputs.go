@@ -29,9 +29,22 @@ import (
 // The coordinator owns the shard: a commit that finds another upper fails
 // (*persistence.UpperMismatchError) and writes nothing. Methods are safe
 // for concurrent use (workers read views while the coordinator commits).
+//
+// Compaction (compaction.go). A commit may carry, per view, a frontier
+// its committed output may be folded to (Commit.Compaction); when enough
+// output lies below it, the same append retracts every update before the
+// frontier and inserts their consolidated sum at the frontier, and the
+// shard's since then moves to that commit's sequence number, so the
+// backend merges and drops the superseded history (and the checkpoints'
+// old values). A fold is part of one atomic commit: a restart at any
+// point finds either the history before it or the history after it.
 type ShardStore struct {
 	shard  persistence.Shard
 	tables TableReader
+
+	// constant after OpenShardStore
+	compactMin int
+	metrics    *outputMetrics
 
 	mu          sync.Mutex
 	upper       uint64 // the shard's upper as of our last commit
@@ -40,12 +53,28 @@ type ShardStore struct {
 	// by time: loaded from the shard on the first read, extended by every
 	// commit after it, so that backfill reads cost what they return.
 	views map[timely.GlobalId][]dataflow.Update
+	// folds is, per view, where this store last folded its output
+	// (compaction.go).
+	folds map[timely.GlobalId]foldState
 }
 
 // OpenShardStore opens the store on shard, reading its committed
-// checkpoints. tables serves table reads.
-func OpenShardStore(ctx context.Context, shard persistence.Shard, tables TableReader) (*ShardStore, error) {
-	s := &ShardStore{shard: shard, tables: tables, checkpoints: map[pool.FlowId]timely.Timestamp{}, views: map[timely.GlobalId][]dataflow.Update{}}
+// checkpoints. tables serves table reads. It fails when the shard cannot
+// be read or an option's metrics cannot be registered.
+func OpenShardStore(ctx context.Context, shard persistence.Shard, tables TableReader, opts ...ShardOption) (*ShardStore, error) {
+	s := &ShardStore{
+		shard: shard, tables: tables, compactMin: DefaultCompactionMin,
+		checkpoints: map[pool.FlowId]timely.Timestamp{}, views: map[timely.GlobalId][]dataflow.Update{},
+		folds: map[timely.GlobalId]foldState{},
+	}
+	for _, o := range opts {
+		if err := o(s); err != nil {
+			return nil, fmt.Errorf("open output shard: %w", err)
+		}
+	}
+	if s.metrics == nil {
+		s.metrics, _ = newOutputMetrics(nil)
+	}
 	upper, err := shard.Upper(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("open output shard: %w", err)
@@ -71,6 +100,12 @@ func OpenShardStore(ctx context.Context, shard persistence.Shard, tables TableRe
 	return s, nil
 }
 
+// outputUpdate is u of view id as a shard update at sequence seq.
+func outputUpdate(id timely.GlobalId, u dataflow.Update, seq timely.Timestamp) persistence.Update {
+	key := dataflow.AppendRowKey(outputPrefix(id), u.Row)
+	return persistence.Update{Key: key, Value: timeValue(u.Time), Ts: seq, Diff: u.Diff}
+}
+
 func outputPrefix(id timely.GlobalId) []byte {
 	k := []byte{'o', byte(id.Kind)}
 	return binary.BigEndian.AppendUint64(k, id.Value)
@@ -84,19 +119,22 @@ func timeValue(t timely.Timestamp) []byte {
 	return binary.BigEndian.AppendUint64(nil, uint64(t))
 }
 
-// Commit appends c at the next sequence number. It holds the store's lock
-// until the shard answers or ctx ends.
+// Commit appends c at the next sequence number, with the folds of the
+// views whose output c.Compaction lets it compact (compaction.go). It
+// holds the store's lock until the shard answers or ctx ends.
 func (s *ShardStore) Commit(ctx context.Context, c Commit) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	seq := timely.Timestamp(s.upper)
+	folds := s.planFolds(ctx, c.Compaction)
 	var ups []persistence.Update
 	for id, us := range c.Outputs {
-		prefix := outputPrefix(id)
 		for _, u := range us {
-			key := dataflow.AppendRowKey(append([]byte(nil), prefix...), u.Row)
-			ups = append(ups, persistence.Update{Key: key, Value: timeValue(u.Time), Ts: seq, Diff: u.Diff})
+			ups = append(ups, outputUpdate(id, u, seq))
 		}
+	}
+	for _, f := range folds {
+		ups = f.append(ups, seq)
 	}
 	for id, t := range c.Checkpoints {
 		if old, ok := s.checkpoints[id]; ok {
@@ -115,6 +153,7 @@ func (s *ShardStore) Commit(ctx context.Context, c Commit) error {
 	for id, t := range c.Checkpoints {
 		s.checkpoints[id] = t
 	}
+	s.applyFolds(ctx, folds, seq)
 	for id, us := range c.Outputs {
 		if log, ok := s.views[id]; ok {
 			s.views[id] = appendByTime(log, us)
@@ -169,6 +208,21 @@ func (s *ShardStore) Read(ctx context.Context, src pool.Source, from, to timely.
 func (s *ShardStore) ReadView(ctx context.Context, id timely.GlobalId, from, to timely.Timestamp) ([]dataflow.Update, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	log, err := s.viewLog(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	i := sort.Search(len(log), func(i int) bool { return log[i].Time >= from })
+	var out []dataflow.Update
+	for ; i < len(log) && log[i].Time < to; i++ {
+		out = append(out, log[i])
+	}
+	return out, nil
+}
+
+// viewLog returns view id's committed output sorted by time, loading it
+// on first use. The caller holds s.mu.
+func (s *ShardStore) viewLog(ctx context.Context, id timely.GlobalId) ([]dataflow.Update, error) {
 	log, ok := s.views[id]
 	if !ok {
 		var err error
@@ -177,12 +231,7 @@ func (s *ShardStore) ReadView(ctx context.Context, id timely.GlobalId, from, to 
 		}
 		s.views[id] = log
 	}
-	i := sort.Search(len(log), func(i int) bool { return log[i].Time >= from })
-	var out []dataflow.Update
-	for ; i < len(log) && log[i].Time < to; i++ {
-		out = append(out, log[i])
-	}
-	return out, nil
+	return log, nil
 }
 
 // loadView reads a view's committed output from the shard, sorted by

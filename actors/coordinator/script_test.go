@@ -39,6 +39,8 @@ import (
 //	                                answer the reads in flight from the log
 //	commit [fail|timeout]           answer the commit in flight
 //	settle                          answer everything in flight with success until idle
+//	allow export=<id> at=<t>        the runtime allows folding id's output up to t;
+//	                                prints the fold frontier the Core would use
 //	continue | tick now=<ms> | ticked | drop flow=<n> | state
 func TestScripts(t *testing.T) {
 	datadriven.Walk(t, "testdata", func(t *testing.T, path string) {
@@ -218,6 +220,16 @@ func (h *script) run(t *testing.T, d *datadriven.TestData) string {
 		var flow int
 		d.ScanArgs(t, "flow", &flow)
 		eff, err = h.core.Drop(pool.FlowId(flow))
+	case "allow":
+		var export string
+		var at uint64
+		d.ScanArgs(t, "export", &export)
+		d.ScanArgs(t, "at", &at)
+		v, _ := strconv.ParseUint(strings.TrimPrefix(export, "u"), 10, 64)
+		if err := h.core.AllowCompaction(timely.UserId(v), timely.Timestamp(at)); err != nil {
+			return fmt.Sprintf("error: %v\n", err)
+		}
+		return fmt.Sprintf("fold frontier: %d\n", h.core.FoldFrontier(timely.UserId(v)))
 	case "state":
 		return h.state()
 	default:
@@ -352,7 +364,7 @@ func (h *script) print(out *strings.Builder, eff Effects) {
 	}
 	if c := eff.Commit; c != nil {
 		h.commit = c
-		fmt.Fprintf(out, "commit: %s%s\n", checkpoints(c.Checkpoints), updates(c.Outputs))
+		fmt.Fprintf(out, "commit: %s%s%s\n", checkpoints(c.Checkpoints), updates(c.Outputs), compactionOf(c.Compaction))
 	}
 	if len(eff.Tick) > 0 {
 		fmt.Fprintf(out, "tick: %v\n", eff.Tick)
@@ -368,6 +380,19 @@ func (h *script) print(out *strings.Builder, eff Effects) {
 		out.WriteString("continue-backfill\n")
 	}
 	fmt.Fprintf(out, "phase: %s\n", h.core.Phase())
+}
+
+// compactionOf renders a commit's Compaction: " fold u10<=3 ...".
+func compactionOf(m map[timely.GlobalId]timely.Timestamp) string {
+	if len(m) == 0 {
+		return ""
+	}
+	var parts []string
+	for id, t := range m {
+		parts = append(parts, fmt.Sprintf("%s<=%d", id, t))
+	}
+	sort.Strings(parts)
+	return " fold " + strings.Join(parts, " ")
 }
 
 func checkpoints(cps map[pool.FlowId]timely.Timestamp) string {

@@ -97,9 +97,24 @@ type envActor struct {
 	// bridgeWaiters continue the creations waiting for a bridge hold.
 	bridgeWaiters map[string]bridgeWaiter
 	// holds are the storage read holds applied for each instance.
-	holds     map[timely.ClusterId]map[string]bool
-	frontiers map[timely.GlobalId]tableFrontiers
-	polling   bool
+	holds map[timely.ClusterId]map[string]bool
+	// instanceGens number each cluster's running instance among the
+	// incarnation's instances of it (holds.go); nextGen is the last given.
+	instanceGens map[timely.ClusterId]uint64
+	nextGen      uint64
+	// unregisters are the unregistrations instances refused, to retry
+	// (unregister.go).
+	unregisters map[timely.ClusterId]map[timely.GlobalId]*pendingUnregister
+	// sweepDue: release the holds an earlier incarnation or a replaced
+	// instance left once the instances hold what they need, or at
+	// sweepBy (holds.go); retired are the replaced instances' holds.
+	sweepDue bool
+	sweepBy  time.Time
+	retired  []string
+	// sweepChecking: the instances' dumps for the sweep are on their way.
+	sweepChecking bool
+	frontiers     map[timely.GlobalId]tableFrontiers
+	polling       bool
 	// stopping: the actor is stopping or restarting.
 	stopping bool
 	// transientSeq numbers the transient dataflows of peeks.
@@ -120,10 +135,8 @@ func (a *envActor) Receive(ctx actor.Context) {
 		// Its children (the instances) stop with it: nothing replaces them.
 		a.stopping = true
 		// Storage keeps a hold until its sender terminates, and this PID
-		// survives a restart.
-		for _, h := range a.importHolds {
-			a.releaseImportHold(ctx, h)
-		}
+		// survives a restart (holds.go).
+		a.releaseHolds(ctx)
 		if _, ok := m.(*actor.Stopping); ok && a.core != nil {
 			// Nothing will answer the pending peeks: say so, so that
 			// clients retry (a failover client on another node) now.
@@ -147,6 +160,8 @@ func (a *envActor) Receive(ctx actor.Context) {
 		a.handleStorageHolds(ctx, m)
 	case *messages.StorageReadHoldResponse:
 		a.handleReadHoldResponse(ctx, m)
+	case *messages.StorageChangeReadHoldsResponse:
+		a.handleChangeHoldsResponse(ctx, m)
 	case *messages.ComputePeekResponse:
 		a.handleComputePeekResponse(ctx, m)
 	case *messages.ComputeSubscribeResponse:
@@ -177,6 +192,8 @@ func (a *envActor) handleStarted(ctx actor.Context) {
 	a.importHolds = map[timely.GlobalId]*importHold{}
 	a.bridgeWaiters = map[string]bridgeWaiter{}
 	a.holds = map[timely.ClusterId]map[string]bool{}
+	a.instanceGens = map[timely.ClusterId]uint64{}
+	a.unregisters = map[timely.ClusterId]map[timely.GlobalId]*pendingUnregister{}
 	a.frontiers = map[timely.GlobalId]tableFrontiers{}
 	a.holdWaiters = map[string]func(error){}
 	a.subscriptions = map[uint64]*subscription{}
@@ -211,6 +228,8 @@ func (a *envActor) handleTick(ctx actor.Context, now time.Time) {
 	if a.ready && a.computeEnabled() {
 		a.pollFrontiers(ctx)
 		a.checkImportHolds(ctx, now)
+		a.sweepWhenInstalled(ctx, now)
+		a.retryUnregisters(ctx)
 	}
 	a.metrics.PendingPeeks.Set(float64(a.core.Pending()))
 }

@@ -154,7 +154,7 @@ func (a *envActor) reconcile(ctx actor.Context, tables []*object, live []*messag
 	}
 	for _, o := range creates {
 		a.cfg.Logger.Info("bootstrap: creating a catalog table storage lacks", "table", o.name, "id", o.id)
-		a.request(ctx, a.cfg.Storage, &messages.StorageCreateTable{Table: messages.FromGlobalId(o.id), Schema: toWireSchema(o)}, func(res any, err error) {
+		a.request(ctx, a.cfg.Storage, &messages.StorageCreateTable{Table: messages.FromGlobalId(o.id), Schema: toWireSchema(o), AppendOnly: o.appendOnly}, func(res any, err error) {
 			if err == nil {
 				if r, ok := res.(*messages.StorageCreateTableResponse); ok {
 					err = storageError(r.GetError())

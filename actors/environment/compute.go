@@ -30,15 +30,18 @@ import (
 //
 // Each instance's read holds on tables come back through its StorageHolds
 // callback as a message to the environment, which applies them to storage
-// as named read holds ("env<epoch>/<cluster>/h<hold>"), in order, so
-// storage never compacts what a dataflow or a peek still reads. Storage
-// releases them when the environment stops; the environment releases a
-// stopped instance's holds itself.
+// as named read holds ("env<epoch>/<cluster>/i<gen>/h<hold>", holds.go),
+// in order, so storage never compacts what a dataflow or a peek still
+// reads. The environment releases a stopped instance's holds itself, and
+// all of them when it stops or restarts.
 
 // storageHolds carries an instance's hold changes to the environment.
 type storageHolds struct {
 	cluster timely.ClusterId
-	changes []instance.StorageHoldChange
+	// epoch and gen are the instance's (holds.go): they name its holds,
+	// and changes of a replaced instance are dropped.
+	epoch, gen uint64
+	changes    []instance.StorageHoldChange
 }
 
 // tableFrontiers are a table's since and upper as storage last reported
@@ -125,12 +128,14 @@ func (a *envActor) spawnInstance(ctx actor.Context, cl *cluster) error {
 	}
 	self, root := ctx.Self(), ctx.ActorSystem().Root
 	id := cl.id
+	a.nextGen++
+	epoch, gen := a.epoch, a.nextGen
 	launcher := &clusterLauncher{cluster: cl.id, factory: a.cfg.Launcher, per: map[timely.ReplicaId]replica.Launcher{}}
 	props, err := instance.New(instance.Config{
 		Cluster: cl.id, ClusterName: cl.name, EnvironmentEpoch: a.epoch,
 		Launcher: launcher,
 		StorageHolds: func(chs []instance.StorageHoldChange) {
-			root.Send(self, &storageHolds{cluster: id, changes: append([]instance.StorageHoldChange(nil), chs...)})
+			root.Send(self, &storageHolds{cluster: id, epoch: epoch, gen: gen, changes: append([]instance.StorageHoldChange(nil), chs...)})
 		},
 		Clock: a.cfg.Clock, MaintainInterval: a.cfg.ComputeMaintainInterval,
 		// Every instance registers the same collectors: metrics.Register
@@ -145,6 +150,7 @@ func (a *envActor) spawnInstance(ctx actor.Context, cl *cluster) error {
 	}
 	pid := ctx.Spawn(props)
 	a.instances[cl.id] = pid
+	a.instanceGens[cl.id] = gen
 	if a.launchers == nil {
 		a.launchers = map[timely.ClusterId]*clusterLauncher{}
 	}
@@ -163,6 +169,13 @@ func (a *envActor) spawnInstance(ctx actor.Context, cl *cluster) error {
 
 // stopInstance stops a cluster's instance and releases its storage holds.
 func (a *envActor) stopInstance(ctx actor.Context, id timely.ClusterId) {
+	a.retireInstance(ctx, id, false)
+}
+
+// retireInstance stops a cluster's instance. Its storage holds are
+// released now, or, when replaced is set (a successor starts at once),
+// kept until the successor's dataflows caught up (holds.go).
+func (a *envActor) retireInstance(ctx actor.Context, id timely.ClusterId, replaced bool) {
 	if pid, ok := a.instances[id]; ok {
 		ctx.Stop(pid)
 		delete(a.instances, id)
@@ -172,9 +185,18 @@ func (a *envActor) stopInstance(ctx actor.Context, id timely.ClusterId) {
 		delete(a.launchers, id)
 	}
 	for h := range a.holds[id] {
+		if replaced {
+			a.retired = append(a.retired, h)
+			continue
+		}
 		ctx.Request(a.cfg.Storage, &messages.StorageReleaseReadHold{HoldId: h})
 	}
+	if replaced {
+		a.dueSweep()
+	}
 	delete(a.holds, id)
+	delete(a.instanceGens, id)
+	delete(a.unregisters, id)
 	for oid := range a.installed {
 		if o, ok := a.core.byId[oid]; !ok || o.cluster == id {
 			delete(a.installed, oid)
@@ -356,9 +378,10 @@ func (a *envActor) applyFrontiers(ctx actor.Context, tables []*messages.StorageT
 }
 
 // handleStorageHolds applies an instance's read-hold changes on tables to
-// storage, in order.
+// storage, in order, as one StorageChangeReadHolds: storage compacts once
+// per step instead of once per change.
 func (a *envActor) handleStorageHolds(ctx actor.Context, m *storageHolds) {
-	if _, ok := a.instances[m.cluster]; !ok {
+	if gen, ok := a.instanceGens[m.cluster]; !ok || gen != m.gen {
 		return // a stopped instance's; its holds were released
 	}
 	held := a.holds[m.cluster]
@@ -366,21 +389,48 @@ func (a *envActor) handleStorageHolds(ctx actor.Context, m *storageHolds) {
 		held = map[string]bool{}
 		a.holds[m.cluster] = held
 	}
+	batch := &messages.StorageChangeReadHolds{}
 	for _, c := range m.changes {
-		h := fmt.Sprintf("env%d/%s/h%d", a.epoch, m.cluster, c.Hold)
+		h := instanceHoldId(m.epoch, m.cluster, m.gen, uint64(c.Hold))
 		t, ok := c.Frontier.Time()
+		var ch messages.StorageReadHoldChange
 		switch {
 		case c.Op == instance.HoldRelease || (c.Op == instance.HoldDowngrade && !ok):
-			if held[h] {
-				delete(held, h)
-				ctx.Request(a.cfg.Storage, &messages.StorageReleaseReadHold{HoldId: h})
+			if !held[h] {
+				continue
 			}
+			delete(held, h)
+			ch.Change = &messages.StorageReadHoldChange_Release{Release: &messages.StorageReleaseReadHold{HoldId: h}}
 		case c.Op == instance.HoldAcquire && ok:
 			held[h] = true
-			ctx.Request(a.cfg.Storage, &messages.StorageAcquireReadHold{HoldId: h, Tables: []*messages.GlobalId{messages.FromGlobalId(c.Collection)}, At: uint64(t)})
+			// at_least: when storage compacted past t meanwhile (the
+			// frontiers the instance was told are a poll old), hold at
+			// the since rather than not at all; a later downgrade behind
+			// it is refused and the hold stays where storage put it.
+			ch.Change = &messages.StorageReadHoldChange_Acquire{Acquire: &messages.StorageAcquireReadHold{HoldId: h,
+				Tables: []*messages.GlobalId{messages.FromGlobalId(c.Collection)}, At: uint64(t), AtLeast: true}}
 		case c.Op == instance.HoldDowngrade && held[h]:
-			ctx.Request(a.cfg.Storage, &messages.StorageDowngradeReadHold{HoldId: h, At: uint64(t)})
+			ch.Change = &messages.StorageReadHoldChange_Downgrade{Downgrade: &messages.StorageDowngradeReadHold{HoldId: h, At: uint64(t)}}
+		default:
+			continue
 		}
+		batch.Changes = append(batch.Changes, &ch)
+	}
+	if len(batch.Changes) > 0 {
+		// From the actor, not a future: storage gives the holds to the
+		// sender, and releases them when it terminates.
+		ctx.Request(a.cfg.Storage, batch)
+	}
+}
+
+// handleChangeHoldsResponse logs what storage refused of a batch of an
+// instance's hold changes.
+func (a *envActor) handleChangeHoldsResponse(ctx actor.Context, m *messages.StorageChangeReadHoldsResponse) {
+	if m.GetError() != nil {
+		a.cfg.Logger.Debug("storage refused a batch of compute read-hold changes", "error", messages.ErrorFromWire(m.GetError()))
+	}
+	for _, r := range m.GetResults() {
+		a.handleReadHoldResponse(ctx, r)
 	}
 }
 
@@ -410,6 +460,7 @@ func (a *envActor) startCompute(ctx actor.Context, done func()) {
 		done()
 		return
 	}
+	a.dueSweep() // holds.go
 	a.request(ctx, a.cfg.Storage, &messages.StorageFrontiers{Collections: true}, func(res any, err error) {
 		if r, ok := res.(*messages.StorageFrontiersResponse); ok && err == nil && r.GetError() == nil {
 			a.applyFrontiers(ctx, r.GetTables())
@@ -462,7 +513,7 @@ func (a *envActor) instanceTerminated(ctx actor.Context, pid *actor.PID) bool {
 	}
 	cl := a.core.clusterById[id]
 	a.cfg.Logger.Warn("compute: a cluster's instance stopped; starting a new one", "cluster", id)
-	a.stopInstance(ctx, id)
+	a.retireInstance(ctx, id, cl != nil)
 	for _, p := range a.core.AllPeeks() {
 		if p.inst != nil && p.inst.Equal(pid) {
 			a.answerPeek(ctx, p, nil, errorf(messages.ErrUnavailable, "peek %q: its cluster's controller failed; retry", p.name))

@@ -38,6 +38,10 @@ const (
 	// behind its upper an index or materialized view stays readable:
 	// AS OF within the last minute works, older history is compacted.
 	DefaultComputeLag = 60_000
+	// DefaultHoldTakeover bounds how long the storage holds of a replaced
+	// instance or an earlier incarnation stay once their successors run
+	// (holds.go).
+	DefaultHoldTakeover = 2 * time.Minute
 	// DefaultClusterName and DefaultReplicaName are the cluster and
 	// replica bootstrap creates when the catalog has no cluster.
 	DefaultClusterName = "default"
@@ -98,6 +102,12 @@ type Config struct {
 	// TickInterval is how often timeouts are checked and a failed
 	// bootstrap is retried (DefaultTickInterval when 0).
 	TickInterval time.Duration
+	// HoldTakeover bounds how long the storage holds of a replaced
+	// instance or of an earlier incarnation are kept waiting for the new
+	// dataflows to catch up past their as_ofs (a cluster without a
+	// running replica never does): after it they are released anyway
+	// (DefaultHoldTakeover when 0; holds.go).
+	HoldTakeover time.Duration
 	// MaxRequestBytes and MaxResponseBytes bound a request and a peek's
 	// answer (encoded); MaxResultRows bounds the rows a peek may read
 	// after its filter.
@@ -127,6 +137,9 @@ func (c *Config) fill() error {
 	}
 	if c.StatementTimeout <= 0 {
 		c.StatementTimeout = DefaultStatementTimeout
+	}
+	if c.HoldTakeover <= 0 {
+		c.HoldTakeover = DefaultHoldTakeover
 	}
 	if c.TickInterval <= 0 {
 		c.TickInterval = DefaultTickInterval

@@ -22,6 +22,10 @@ type object struct {
 	schema dataflow.Schema
 	// keys are a table's or an index's key columns.
 	keys []string
+	// appendOnly: a table that only gains rows (ClientCreateTable.
+	// append_only). Writes may not delete or update its rows, and every
+	// Get of it is lowered with GetPlan.append_only (plans.go).
+	appendOnly bool
 	// dependsOn are the items it reads (a view's and a materialized
 	// view's sources, an index's object), as the catalog records them.
 	dependsOn []timely.GlobalId

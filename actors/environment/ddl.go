@@ -57,7 +57,8 @@ func (a *envActor) handleCreateTable(ctx actor.Context, m *messages.ClientCreate
 		fail(errorf(ErrObjectExists, "create table %q: a %s of that name exists", name, typeName(existing.typ)))
 		return
 	}
-	def, err := proto.MarshalOptions{Deterministic: true}.Marshal(&messages.ClientTableDefinition{Schema: m.GetSchema(), KeyColumns: m.GetKeyColumns()})
+	def, err := proto.MarshalOptions{Deterministic: true}.Marshal(&messages.ClientTableDefinition{Schema: m.GetSchema(), KeyColumns: m.GetKeyColumns(),
+		AppendOnly: m.GetAppendOnly()})
 	if err != nil {
 		fail(errorf(ErrInternal, "create table %q: encode definition: %v", name, err))
 		return
@@ -81,7 +82,7 @@ func (a *envActor) handleCreateTable(ctx actor.Context, m *messages.ClientCreate
 			return
 		}
 		o.id = id
-		a.request(ctx, a.cfg.Storage, &messages.StorageCreateTable{Table: messages.FromGlobalId(id), Schema: m.GetSchema()}, func(res any, err error) {
+		a.request(ctx, a.cfg.Storage, &messages.StorageCreateTable{Table: messages.FromGlobalId(id), Schema: m.GetSchema(), AppendOnly: o.appendOnly}, func(res any, err error) {
 			if err == nil {
 				if r, ok := res.(*messages.StorageCreateTableResponse); !ok {
 					err = errorf(ErrInternal, "storage answered %T", res)
@@ -156,7 +157,7 @@ func validateTable(m *messages.ClientCreateTable) (*object, error) {
 		keys[k] = true
 	}
 	return &object{name: name, typ: messages.CatalogItemType_CATALOG_ITEM_TYPE_TABLE, schema: schema,
-		keys: append([]string(nil), m.GetKeyColumns()...)}, nil
+		keys: append([]string(nil), m.GetKeyColumns()...), appendOnly: m.GetAppendOnly()}, nil
 }
 
 func (a *envActor) handleDrop(ctx actor.Context, m *messages.ClientDrop, sender *actor.PID) {
@@ -210,8 +211,9 @@ func (a *envActor) handleDrop(ctx actor.Context, m *messages.ClientDrop, sender 
 			return
 		}
 		a.core.RemoveObject(o.id)
-		delete(a.frontiers, o.id)
 		a.cancelByDrop(ctx, o)
+		// Every instance forgets it and releases its holds on it.
+		a.unregisterStorage(ctx, o.id, o.name, nil) // unregister.go
 		a.request(ctx, a.cfg.Storage, &messages.StorageDropTable{Table: messages.FromGlobalId(o.id)}, func(res any, err error) {
 			if err == nil {
 				if r, ok := res.(*messages.StorageDropTableResponse); ok {

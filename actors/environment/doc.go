@@ -17,7 +17,11 @@
 //     is rolled back in the catalog. The catalog is the truth: bootstrap
 //     makes storage hold exactly the catalog's tables.
 //   - Writes are checked against the tables' schemas and sent to storage as
-//     one transaction, answered with the commit timestamp.
+//     one transaction, answered with the commit timestamp. A table created
+//     append-only (ClientCreateTable.append_only, kept in its catalog
+//     definition and passed to storage, which enforces it too) takes no
+//     deletes and no updates: such a write is refused whole with
+//     ErrAppendOnly (INVALID_ARGUMENT) naming the table and the row.
 //   - Peeks of tables take the persist fast path: a storage snapshot
 //     (strict serializable by default, or as_of within the since), then
 //     the dataflow package's map-filter-project and finishing. Each is
@@ -30,7 +34,9 @@
 //     node's LauncherFactory), registers every table and reports storage's
 //     frontiers at every tick, and applies each instance's read holds on
 //     tables to storage (compute.go). Views are named plans whose sources
-//     the environment binds by name and type checks (plans.go); indexes
+//     the environment binds by name and type checks (plans.go; a Get of
+//     an append-only table is lowered with GetPlan.append_only, every
+//     other Get without, whatever the client's plan said); indexes
 //     and materialized views are dataflows on a cluster, as_of the latest
 //     since of the tables and collections they read (ddl_compute.go). A
 //     view is inlined where it is read; a materialized view is not: its
@@ -41,9 +47,14 @@
 //     view's sink export, and a storage hold on the view's collection
 //     bridges the reader's creation: import_hold.go). Drops refuse what
 //     others depend on; a drop ends the peeks reading the object through
-//     the tracker (CancelByDrop) and drops its dataflow; a dropped
-//     materialized view's collection is unregistered from the other
-//     clusters' instances.
+//     the tracker (CancelByDrop) and drops its dataflow; a dropped table
+//     is unregistered from every instance and a dropped materialized
+//     view's collection from the other clusters' instances, releasing
+//     their holds on it (unregister.go).
+//   - Storage read holds are named by incarnation ("env<epoch>/...") and
+//     none outlives what needed it (holds.go): a restart leaves the
+//     instances' holds to the next incarnation, which releases those it
+//     does not know once its dataflows caught up (StorageListReadHolds).
 //   - Peeks choose a strategy (compute_peek.go): a table's persist fast
 //     path; an index fast path (the view has an index, or the peek names
 //     an index or materialized view); or a transient dataflow for a view

@@ -27,6 +27,10 @@ var (
 	ErrInvalidRequest = messages.NewSentinel(messages.ErrorCode_ERROR_CODE_INVALID_ARGUMENT, "environment: invalid request")
 	// ErrInvalidRow: a written row does not fit its table's schema.
 	ErrInvalidRow = messages.NewSentinel(messages.ErrorCode_ERROR_CODE_INVALID_ARGUMENT, "environment: invalid row")
+	// ErrAppendOnly: a write deletes or updates rows of an append-only
+	// table, or a plan declares a source append-only that is not; nothing
+	// of the write was applied.
+	ErrAppendOnly = messages.NewSentinel(messages.ErrorCode_ERROR_CODE_INVALID_ARGUMENT, "environment: table is append-only")
 	// ErrTooLarge: a request or a result exceeds the configured size.
 	ErrTooLarge = messages.NewSentinel(messages.ErrorCode_ERROR_CODE_INVALID_ARGUMENT, "environment: too large")
 	// ErrNeedsCompute: the operation needs the compute controller, which

@@ -90,12 +90,7 @@ func (a *envActor) registerViewCollection(ctx actor.Context, o *object, done fun
 // Nothing there reads it any more (dropCompute refused the drop while
 // something did).
 func (a *envActor) unregisterViewCollection(ctx actor.Context, o *object) {
-	delete(a.frontiers, o.id)
-	for cid, pid := range a.instances {
-		if cid != o.cluster {
-			a.instanceCall(ctx, pid, instance.UnregisterStorage{Id: o.id}, a.logFailure("unregister storage collection", o.name))
-		}
-	}
+	a.unregisterStorage(ctx, o.id, o.name, &o.cluster) // unregister.go
 }
 
 // frontierTargets returns the instances that learn storage frontiers of

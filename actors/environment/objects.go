@@ -39,7 +39,7 @@ func typeName(t messages.CatalogItemType) string {
 }
 
 func (o *object) toWire(c *Core) *messages.ClientObject {
-	w := &messages.ClientObject{Name: o.name, Type: objectType(o.typ), KeyColumns: o.keys, Id: o.id.String()}
+	w := &messages.ClientObject{Name: o.name, Type: objectType(o.typ), KeyColumns: o.keys, Id: o.id.String(), AppendOnly: o.appendOnly}
 	if o.schema != nil {
 		w.Schema = dataflow.SchemaToWire(o.schema)
 	}
@@ -119,6 +119,7 @@ func objectFromCatalog(it *messages.CatalogItem, c *Core) (*object, error) {
 		return nil, fmt.Errorf("catalog item %s (%q): table schema: %w", id, it.GetName(), err)
 	}
 	o.keys = def.GetKeyColumns()
+	o.appendOnly = def.GetAppendOnly()
 	return o, nil
 }
 

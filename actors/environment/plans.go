@@ -22,6 +22,17 @@ import (
 // (collection set), whichever cluster computes the view: the collection is
 // the shared truth, and a reader never recomputes it. So a dataflow reads
 // storage tables and materialized views' collections only.
+//
+// Append-only tables: the lowered plan's Get of an append-only table
+// carries GetPlan.append_only, so the dataflow takes the engine's
+// append-only paths (docs/dataflow.md); every other Get has it cleared.
+// The catalog's declaration is the only source of the flag, which storage
+// enforces (it refuses a retraction of such a table's rows): a client
+// plan that declares a source append-only is refused unless the source is
+// an append-only table. A materialized view's collection is never
+// declared append-only, even over append-only inputs: that would need the
+// dataflow package to say which plans only gain rows, and storage to
+// refuse the view's retractions.
 
 // gets calls f on every Get node of p, depth first.
 func gets(m protoreflect.Message, f func(*messages.GetPlan)) {
@@ -78,6 +89,10 @@ func (c *Core) bindPlan(what string, w *messages.ClientPlan) (*messages.Plan, []
 			bindErr = errorf(ErrInvalidRequest, "%s: source %q is an index; read the object it indexes", what, name)
 			return
 		}
+		if g.GetAppendOnly() && !o.appendOnly {
+			bindErr = errorf(ErrAppendOnly, "%s: the Get of %s %q declares it append-only, and it is not (create the table with append_only)", what, typeName(o.typ), name)
+			return
+		}
 		g.Source = messages.FromGlobalId(o.id)
 		deps[o.id] = true
 	})
@@ -113,7 +128,7 @@ func (c *Core) compilePlan(plan *messages.Plan) (*dataflow.Plan, error) {
 // inline returns plan with every Get of a view replaced by that view's
 // plan, recursively, and the storage collections it then reads, ordered by
 // id: tables, and materialized views (read from their collections, not
-// inlined).
+// inlined). A Get of a table is append-only exactly when the table is.
 func (c *Core) inline(plan *messages.Plan) (*messages.Plan, []timely.GlobalId, error) {
 	out := proto.Clone(plan).(*messages.Plan)
 	tables := map[timely.GlobalId]bool{}
@@ -158,6 +173,9 @@ func (c *Core) inline(plan *messages.Plan) (*messages.Plan, []timely.GlobalId, e
 			}
 			if o.typ == messages.CatalogItemType_CATALOG_ITEM_TYPE_TABLE || o.typ == messages.CatalogItemType_CATALOG_ITEM_TYPE_MATERIALIZED_VIEW {
 				tables[id] = true
+				// The catalog decides, not the plan (see the top of
+				// this file).
+				pl.GetGet().AppendOnly = o.appendOnly
 				continue
 			}
 			if o.plan == nil {

@@ -231,6 +231,8 @@ type dumpObject struct {
 	Type   string   `json:"type"`
 	Schema string   `json:"schema,omitempty"`
 	Keys   []string `json:"key_columns,omitempty"`
+	// AppendOnly marks an append-only table.
+	AppendOnly bool `json:"append_only,omitempty"`
 }
 
 func (a *envActor) handleDump(ctx actor.Context, m *messages.ClientDump, sender *actor.PID) {
@@ -245,7 +247,7 @@ func (a *envActor) handleDump(ctx actor.Context, m *messages.ClientDump, sender 
 	}
 	sort.Slice(d.Sessions, func(i, j int) bool { return d.Sessions[i].Conn < d.Sessions[j].Conn })
 	for _, o := range a.core.Objects() {
-		d.Objects = append(d.Objects, dumpObject{Name: o.name, Id: o.id.String(), Type: typeName(o.typ), Schema: o.schema.String(), Keys: o.keys})
+		d.Objects = append(d.Objects, dumpObject{Name: o.name, Id: o.id.String(), Type: typeName(o.typ), Schema: o.schema.String(), Keys: o.keys, AppendOnly: o.appendOnly})
 	}
 	for _, cl := range a.core.Clusters() {
 		dc := dumpCluster{Name: cl.name, Id: cl.id.String(), Replicas: map[string]string{}, Holds: len(a.holds[cl.id])}

@@ -77,6 +77,9 @@ func (a *envActor) storageWrite(m *messages.ClientWrite) (*messages.StorageWrite
 			if err := checkRow(o, "delete", i, r); err != nil {
 				return nil, err
 			}
+			if o.appendOnly {
+				return nil, appendOnlyError(o, "delete", i, r, "a delete retracts the row")
+			}
 			tw.Rows = append(tw.Rows, &messages.StorageRowDiff{Row: r, Diff: &minus})
 		}
 		if len(t.GetUpdates()) > 0 && len(o.keys) == 0 {
@@ -85,6 +88,11 @@ func (a *envActor) storageWrite(m *messages.ClientWrite) (*messages.StorageWrite
 		for i, r := range t.GetUpdates() {
 			if err := checkRow(o, "update", i, r); err != nil {
 				return nil, err
+			}
+			if o.appendOnly {
+				// Refused whether or not a row holds its key now: what a
+				// write may do to the table does not depend on its contents.
+				return nil, appendOnlyError(o, "update", i, r, "an update replaces rows")
 			}
 			// The update's new row; the rows it replaces are retracted by
 			// handleUpdate once it has read them.
@@ -200,6 +208,14 @@ func projectRow(row dataflow.Row, idx []uint32) dataflow.Row {
 		out[i] = row[j]
 	}
 	return out
+}
+
+// appendOnlyError refuses row i of a write's part what ("delete",
+// "update") on append-only table o, naming the table and the row.
+func appendOnlyError(o *object, what string, i int, w *messages.Row, why string) error {
+	row, _ := dataflow.RowFromWire(w) // checkRow decoded it
+	return messages.WithObject(errorf(ErrAppendOnly, "write: table %q %s %d %s: %s; the table takes inserts only",
+		o.name, what, i, row, why), o.name)
 }
 
 // checkRow validates one row of a write, naming the table, the row and the

@@ -192,6 +192,10 @@ func (a *storageActor) handleRequest(ctx actor.Context) {
 		a.handleDowngradeHold(ctx, m)
 	case *messages.StorageReleaseReadHold:
 		a.handleReleaseHold(ctx, m)
+	case *messages.StorageChangeReadHolds:
+		a.handleChangeHolds(ctx, m)
+	case *messages.StorageListReadHolds:
+		a.handleListHolds(ctx, m)
 	}
 }
 

@@ -27,7 +27,7 @@ func isRequest(m any) bool {
 		*messages.StorageSnapshot, *messages.StorageReadRange,
 		*messages.StorageSubscribe, *messages.StorageUnsubscribe,
 		*messages.StorageAcquireReadHold, *messages.StorageDowngradeReadHold, *messages.StorageReleaseReadHold,
-		*actor.Terminated:
+		*messages.StorageChangeReadHolds, *messages.StorageListReadHolds, *actor.Terminated:
 		return true
 	}
 	return false
@@ -96,6 +96,10 @@ func failedResponse(m any, w *messages.Error) proto.Message {
 		return &messages.StorageReadHoldResponse{HoldId: m.GetHoldId(), Error: w}
 	case *messages.StorageReleaseReadHold:
 		return &messages.StorageReadHoldResponse{HoldId: m.GetHoldId(), Error: w}
+	case *messages.StorageChangeReadHolds:
+		return &messages.StorageChangeReadHoldsResponse{Error: w}
+	case *messages.StorageListReadHolds:
+		return &messages.StorageListReadHoldsResponse{Error: w}
 	}
 	return nil
 }

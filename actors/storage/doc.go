@@ -7,8 +7,8 @@
 //
 // One storage actor (New) per node owns a persistence.Store's table shards
 // (named "table-<id>", e.g. "table-u7"), a small registry shard
-// ("storage-tables") that records each table's schema and whether it was
-// dropped, so tables survive a restart, and the commit log
+// ("storage-tables") that records each table's schema, whether it is
+// append-only and whether it was dropped, so tables survive a restart, and the commit log
 // ("storage-txns", see below). It is the only writer of those
 // shards. A row is stored as a shard key (a compact, deterministic encoding
 // of the row, dataflow.EncodeRowKey) with an empty value; its multiplicity
@@ -38,6 +38,14 @@
 //   - StorageAcquireReadHold, StorageDowngradeReadHold,
 //     StorageReleaseReadHold → StorageReadHoldResponse. An acquire before
 //     a since is COMPACTED, or, with at_least, held at the latest since.
+//     StorageChangeReadHolds → StorageChangeReadHoldsResponse applies
+//     several of those changes in order, one result each, and compacts
+//     once after all of them.
+//     StorageListReadHolds → StorageListReadHoldsResponse lists the holds
+//     whose id starts with a prefix, with their tables, time and owner
+//     (changing nothing): a holder that names its holds by incarnation
+//     finds what an earlier incarnation left (the environment does at
+//     bootstrap).
 //   - StorageCreateCollection, StorageAppend (collection.go): storage
 //     collections, shards that their producers (a materialized view's
 //     replicas) write by compare-and-append at the collection's own upper.
@@ -88,6 +96,13 @@
 //     against its table's schema (arity, types, nulls) before anything is
 //     staged; one bad row rejects the whole write with an error naming the
 //     table, the row index and the column, and nothing is written.
+//   - Append-only tables (StorageCreateTable.append_only, recorded in the
+//     registry) only gain rows: a write with a negative diff for one is
+//     refused whole with ErrAppendOnly (INVALID_ARGUMENT) naming the table,
+//     the row index and the row, even when an insertion in the same write
+//     would cancel it, and nothing of the write (its other tables
+//     included) is staged. The dataflows that read such a table rely on
+//     this (docs/dataflow.md, append-only sources).
 //   - The oracle hands out max(now, last+1): commit timestamps strictly
 //     increase, across restarts too (last starts at the upper - 1).
 //   - A collection's upper moves only by an append whose expected upper

@@ -50,6 +50,10 @@ var (
 	// other way round (StorageWrite to a collection, StorageAppend to a
 	// table, a CDC subscription naming a collection).
 	ErrWrongKind = messages.NewSentinel(messages.ErrorCode_ERROR_CODE_INVALID_ARGUMENT, "storage: wrong kind of collection")
+	// ErrAppendOnly: a write would retract a row (a negative diff) of an
+	// append-only table (StorageCreateTable.append_only); nothing of the
+	// write was applied.
+	ErrAppendOnly = messages.NewSentinel(messages.ErrorCode_ERROR_CODE_INVALID_ARGUMENT, "storage: table is append-only")
 	// ErrUpperMismatch: a StorageAppend expected another upper than the
 	// collection's; the answer carries the current upper.
 	ErrUpperMismatch = messages.NewSentinel(messages.ErrorCode_ERROR_CODE_REGRESSION, "storage: collection upper mismatch")

@@ -34,7 +34,7 @@ func (a *storageActor) handleCreateCollection(ctx actor.Context, m *messages.Sto
 	}
 	lower := timely.Timestamp(m.GetLower())
 	cctx, cancel := a.call()
-	err = a.shards.createTable(cctx, id, schema, timely.At(lower), true)
+	err = a.shards.createTable(cctx, TableInfo{Id: id, Schema: schema, Upper: timely.At(lower), Collection: true})
 	cancel()
 	if err != nil {
 		fail(err)

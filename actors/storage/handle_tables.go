@@ -70,14 +70,14 @@ func (a *storageActor) handleCreateTable(ctx actor.Context, m *messages.StorageC
 		return
 	}
 	cctx, cancel := a.call()
-	err = a.shards.createTable(cctx, id, schema, a.state.Upper(), false)
+	err = a.shards.createTable(cctx, TableInfo{Id: id, Schema: schema, Upper: a.state.Upper(), AppendOnly: m.GetAppendOnly()})
 	cancel()
 	if err != nil {
 		fail(err)
 		a.failOnBackend(err)
 		return
 	}
-	a.state.CreateTable(id, schema)
+	a.state.CreateTable(id, schema, m.GetAppendOnly())
 	a.refreshGauges()
 	a.respond(ctx, &messages.StorageCreateTableResponse{Table: m.Table, Frontiers: a.frontiersOf(id)})
 }
@@ -91,8 +91,7 @@ func (a *storageActor) handleDropTable(ctx actor.Context, m *messages.StorageDro
 		fail(err)
 		return
 	}
-	schema, err := a.state.Schema(id)
-	if err != nil {
+	if err := a.state.CheckDrop(id); err != nil {
 		fail(err)
 		return
 	}
@@ -106,7 +105,8 @@ func (a *storageActor) handleDropTable(ctx actor.Context, m *messages.StorageDro
 	}
 	_, upper, _ := a.state.Frontiers(id)
 	cctx, cancel := a.call()
-	closeErr, err := a.shards.dropTable(cctx, id, schema, upper, a.state.IsCollection(id))
+	info, _ := a.state.Info(id) // CheckDrop found it
+	closeErr, err := a.shards.dropTable(cctx, info, upper)
 	cancel()
 	if err != nil {
 		fail(err)

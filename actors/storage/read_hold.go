@@ -2,6 +2,7 @@ package storage
 
 import (
 	"slices"
+	"strings"
 
 	"github.com/asynkron/protoactor-go/actor"
 
@@ -99,6 +100,35 @@ func (s *State) Hold(id string) (timely.Timestamp, bool) {
 		return 0, false
 	}
 	return h.at, true
+}
+
+// HoldInfo is a read hold as ListHolds reports it.
+type HoldInfo struct {
+	Id    string
+	Owner *actor.PID
+	// Tables, in id order; nil for every table.
+	Tables       []timely.GlobalId
+	At           timely.Timestamp
+	Subscription bool
+}
+
+// ListHolds returns the read holds whose id starts with prefix, in id
+// order.
+func (s *State) ListHolds(prefix string) []HoldInfo {
+	var out []HoldInfo
+	for id, h := range s.holds {
+		if !strings.HasPrefix(id, prefix) {
+			continue
+		}
+		info := HoldInfo{Id: id, Owner: h.owner, At: h.at, Subscription: h.subscription}
+		for t := range h.tables {
+			info.Tables = append(info.Tables, t)
+		}
+		sortIds(info.Tables)
+		out = append(out, info)
+	}
+	slices.SortFunc(out, func(a, b HoldInfo) int { return strings.Compare(a.Id, b.Id) })
+	return out
 }
 
 // ReleaseOwner ends every subscription and read hold owned by pid (which

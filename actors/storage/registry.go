@@ -32,13 +32,15 @@ func decodeRecord(e persistence.Update) (TableInfo, error) {
 	if err != nil {
 		return TableInfo{}, corrupt(err)
 	}
-	return TableInfo{Id: id, Schema: schema, Dropped: rec.Dropped, Collection: rec.Collection}, nil
+	return TableInfo{Id: id, Schema: schema, Dropped: rec.Dropped, Collection: rec.Collection, AppendOnly: rec.AppendOnly}, nil
 }
 
-// encodeRecord encodes a registry entry deterministically.
-func encodeRecord(id timely.GlobalId, schema dataflow.Schema, dropped, collection bool) []byte {
+// encodeRecord encodes a table's registry entry deterministically (its
+// since and upper are not part of it).
+func encodeRecord(t TableInfo) []byte {
 	b, err := proto.MarshalOptions{Deterministic: true}.Marshal(&messages.StorageTableRecord{
-		Table: messages.FromGlobalId(id), Schema: dataflow.SchemaToWire(schema), Dropped: dropped, Collection: collection,
+		Table: messages.FromGlobalId(t.Id), Schema: dataflow.SchemaToWire(t.Schema), Dropped: t.Dropped, Collection: t.Collection,
+		AppendOnly: t.AppendOnly,
 	})
 	if err != nil {
 		panic(fmt.Sprintf("storage: encode table record: %v", err))

@@ -21,7 +21,7 @@ import (
 // table has one int64 column "k". Regenerate with -rewrite.
 //
 //	init upper=<t> [window=<n>]
-//	create <id>...          drop <id>
+//	create <id>... [append-only]   drop <id>
 //	write token=<name>      input: one "<table> <k> <diff>" per line
 //	commit now=<t>          plans, prints, applies, prints deliveries
 //	subscribe id=<s> owner=<o> from=<t> [tables=(<id>...)] [follow]
@@ -104,10 +104,17 @@ func (sc *script) run(t *testing.T, d *datadriven.TestData) string {
 		return "ok\n"
 	case "create":
 		var b strings.Builder
-		for _, id := range parseIds(t, cmdKeys(d)) {
+		appendOnly := d.HasArg("append-only")
+		var ids []string
+		for _, k := range cmdKeys(d) {
+			if k != "append-only" {
+				ids = append(ids, k)
+			}
+		}
+		for _, id := range parseIds(t, ids) {
 			err := sc.s.CheckCreate(id, schema)
 			if err == nil {
-				sc.s.CreateTable(id, schema)
+				sc.s.CreateTable(id, schema, appendOnly)
 			}
 			b.WriteString(result(err))
 		}

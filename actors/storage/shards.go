@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/arbor-db/arbor/dataflow"
 	"github.com/arbor-db/arbor/persistence"
 	"github.com/arbor-db/arbor/timely"
 )
@@ -31,13 +30,14 @@ type shards struct {
 	txnsUpper timely.Frontier
 }
 
-// createTable opens the new table's shard, brings it to the common upper
-// (a collection's to its lower) and records it in the registry, all under
-// ctx. Its errors name the table and the step that failed; a backend
+// createTable opens the new table's shard, brings it to t.Upper (the
+// common upper; a collection's lower) and records t in the registry, all
+// under ctx. Its errors name the table and the step that failed; a backend
 // failure or timeout (outcomeUnknown) leaves the registry's state unknown.
-func (sh *shards) createTable(ctx context.Context, id timely.GlobalId, schema dataflow.Schema, upper timely.Frontier, collection bool) error {
+func (sh *shards) createTable(ctx context.Context, t TableInfo) error {
+	id, upper := t.Id, t.Upper
 	op := "create table " + id.String()
-	if collection {
+	if t.Collection {
 		op = "create collection " + id.String()
 	}
 	s, err := sh.store.OpenShard(ctx, ShardName(id))
@@ -58,7 +58,8 @@ func (sh *shards) createTable(ctx context.Context, id timely.GlobalId, schema da
 		}
 	}
 	if err == nil {
-		rec := encodeRecord(id, schema, false, collection)
+		t.Dropped = false
+		rec := encodeRecord(t)
 		if err = sh.writeRegistry(ctx, op, []persistence.Update{{Key: []byte(id.String()), Value: rec, Diff: 1}}); err == nil {
 			sh.records[id] = rec
 		}
@@ -76,10 +77,12 @@ func (sh *shards) createTable(ctx context.Context, id timely.GlobalId, schema da
 // written and the table is still live; closeErr reports a failure to close
 // the shard's upper after the drop was recorded (harmless: a dropped
 // table's shard is never opened again).
-func (sh *shards) dropTable(ctx context.Context, id timely.GlobalId, schema dataflow.Schema, upper timely.Frontier, collection bool) (closeErr, err error) {
+func (sh *shards) dropTable(ctx context.Context, t TableInfo, upper timely.Frontier) (closeErr, err error) {
+	id := t.Id
 	op := "drop table " + id.String()
 	key := []byte(id.String())
-	rec := encodeRecord(id, schema, true, collection)
+	t.Dropped = true
+	rec := encodeRecord(t)
 	if err := sh.writeRegistry(ctx, op, []persistence.Update{
 		{Key: key, Value: sh.records[id], Diff: -1},
 		{Key: key, Value: rec, Diff: 1},

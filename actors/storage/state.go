@@ -48,7 +48,7 @@ func NewState(tables []TableInfo, upper timely.Frontier, window uint64) *State {
 		pins:   map[uint64]readPin{},
 	}
 	for _, t := range tables {
-		s.tables[t.Id] = &table{id: t.Id, schema: t.Schema, dropped: t.Dropped, since: t.Since, collection: t.Collection, upper: t.Upper}
+		s.tables[t.Id] = &table{id: t.Id, schema: t.Schema, dropped: t.Dropped, since: t.Since, collection: t.Collection, upper: t.Upper, appendOnly: t.AppendOnly}
 	}
 	if ut, ok := upper.Time(); ok {
 		s.oracle = NewOracle(ut)

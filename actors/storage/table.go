@@ -18,6 +18,9 @@ type table struct {
 	// by StorageAppend at its own upper; tables share State.upper.
 	collection bool
 	upper      timely.Frontier
+	// appendOnly: a table whose writes may only insert
+	// (StorageCreateTable.append_only); DecodeWrite refuses a retraction.
+	appendOnly bool
 }
 
 // TableInfo describes a table for the actor and for recovery.
@@ -29,6 +32,8 @@ type TableInfo struct {
 	// Collection: a storage collection, whose own upper is Upper.
 	Collection bool
 	Upper      timely.Frontier
+	// AppendOnly: a table that only gains rows.
+	AppendOnly bool
 }
 
 // ShardName is the name of a table's shard in the Store: "table-<id>".
@@ -80,9 +85,10 @@ func (s *State) CheckCreate(id timely.GlobalId, schema dataflow.Schema) error {
 }
 
 // CreateTable records a table the actor created durably (its shard at the
-// common upper, its registry entry written).
-func (s *State) CreateTable(id timely.GlobalId, schema dataflow.Schema) {
-	s.tables[id] = &table{id: id, schema: schema}
+// common upper, its registry entry written); appendOnly makes DecodeWrite
+// refuse its retractions.
+func (s *State) CreateTable(id timely.GlobalId, schema dataflow.Schema, appendOnly bool) {
+	s.tables[id] = &table{id: id, schema: schema, appendOnly: appendOnly}
 }
 
 // CheckDrop reports whether table id may be dropped.
@@ -171,6 +177,15 @@ func (s *State) Frontiers(id timely.GlobalId) (since, upper timely.Frontier, err
 		return since, upper, err
 	}
 	return timely.At(t.since), s.upperOf(t), nil
+}
+
+// Info describes table id (live or dropped) as the registry records it.
+func (s *State) Info(id timely.GlobalId) (TableInfo, bool) {
+	t, ok := s.tables[id]
+	if !ok {
+		return TableInfo{}, false
+	}
+	return TableInfo{Id: t.id, Schema: t.schema, Dropped: t.dropped, Since: t.since, Collection: t.collection, Upper: t.upper, AppendOnly: t.appendOnly}, true
 }
 
 // IsCollection reports whether id names a collection (live or dropped).

@@ -41,7 +41,8 @@ type staged struct {
 
 // DecodeWrite decodes and validates a StorageWrite against the tables'
 // schemas. Any problem rejects the whole write; the error names the table,
-// the row index (within that table's rows) and the column.
+// the row index (within that table's rows) and the column. A negative diff
+// for an append-only table is ErrAppendOnly.
 func (s *State) DecodeWrite(m *messages.StorageWrite) (Write, error) {
 	if m == nil || len(m.Tables) == 0 {
 		return Write{}, errorf(ErrMalformed, "write names no table")
@@ -101,6 +102,11 @@ func decodeRowChange(t *table, j int, rd *messages.StorageRowDiff) (rowChange, e
 		// The dataflow error names the column; drop its own prefix.
 		msg := strings.TrimPrefix(err.Error(), dataflow.ErrInvalidRow.Error()+": ")
 		return rowChange{}, onTable(t.id, fmt.Errorf("%w: table %s row %d: %s", ErrInvalidRow, t.id, j, msg))
+	}
+	if diff < 0 && t.appendOnly {
+		// Refused even when an insertion in the same write would cancel
+		// it: the table's readers rely on every change being an insertion.
+		return rowChange{}, onTable(t.id, errorf(ErrAppendOnly, "table %s row %d: diff %d would retract %s; the table only takes insertions", t.id, j, diff, row))
 	}
 	return rowChange{row: row, key: dataflow.EncodeRowKey(row), diff: diff}, nil
 }

@@ -67,6 +67,7 @@ func createTable(fs *flag.FlagSet) func(*env, []string) error {
 	columns := fs.String("columns", "", "the columns: 'name type [not null], ...'")
 	key := fs.String("key", "", "the key columns, comma separated")
 	ifNotExists := fs.Bool("if-not-exists", false, "an existing table of that name is not an error")
+	appendOnly := fs.Bool("append-only", false, "the table only takes inserts (deletes and updates are refused)")
 	return func(e *env, pos []string) error {
 		if *columns == "" {
 			return usagef("create table needs --columns")
@@ -75,7 +76,8 @@ func createTable(fs *flag.FlagSet) func(*env, []string) error {
 		if err != nil {
 			return usagef("create table: --columns: %v", err)
 		}
-		o, err := e.c.CreateTable(e.ctx, client.TableSpec{Name: pos[0], Columns: cols, Key: splitList(*key), IfNotExists: *ifNotExists})
+		o, err := e.c.CreateTable(e.ctx, client.TableSpec{Name: pos[0], Columns: cols, Key: splitList(*key), IfNotExists: *ifNotExists,
+			AppendOnly: *appendOnly})
 		if err != nil {
 			return err
 		}

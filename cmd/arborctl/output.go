@@ -37,7 +37,11 @@ func (e *env) printObjects(objs []client.Object, one bool) error {
 			}
 			cols = append(cols, s)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", o.Name, o.TypeName, o.Cluster, strings.Join(cols, ", "), strings.Join(o.KeyColumns, ","))
+		typ := o.TypeName
+		if o.AppendOnly {
+			typ += " (append-only)"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", o.Name, typ, o.Cluster, strings.Join(cols, ", "), strings.Join(o.KeyColumns, ","))
 	}
 	return tw.Flush()
 }

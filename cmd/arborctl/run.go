@@ -29,7 +29,7 @@ follow the command, except --key after create table and create index,
 whose --key names key columns: put the TLS flags before those commands.
 
 Commands:
-  create table NAME --columns 'id int64 not null, customer string' [--key id] [--if-not-exists]
+  create table NAME --columns 'id int64 not null, customer string' [--key id] [--if-not-exists] [--append-only]
   create view NAME --plan plan.json
   create index NAME --on VIEW [--key col,...] [--cluster default]
   create materialized-view NAME --plan plan.json [--cluster default]

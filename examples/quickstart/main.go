@@ -3,6 +3,9 @@
 // view, inserts rows and peeks the view through the index.
 //
 //	go run ./examples/quickstart --addr 127.0.0.1:6880
+//
+// Against a node that requires mutual TLS, add --cacert, --cert and --key
+// (docs/cluster.md, "Mutual TLS, clients included").
 package main
 
 import (
@@ -15,21 +18,28 @@ import (
 
 	"github.com/arbor-db/arbor/client"
 	"github.com/arbor-db/arbor/messages"
+	"github.com/arbor-db/arbor/mtls"
 )
 
 func main() {
 	addr := flag.String("addr", "127.0.0.1:6880", "the node's remote address")
+	var tlsFiles mtls.Files
+	tlsFiles.RegisterFlags(flag.CommandLine)
 	flag.Parse()
-	if err := run(*addr); err != nil {
+	if err := tlsFiles.Validate(); err != nil {
+		fmt.Fprintln(os.Stderr, "quickstart:", err)
+		os.Exit(2)
+	}
+	if err := run(*addr, tlsFiles); err != nil {
 		fmt.Fprintln(os.Stderr, "quickstart:", err)
 		os.Exit(1)
 	}
 }
 
-func run(addr string) error {
+func run(addr string, tlsFiles mtls.Files) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	c, err := client.Dial(ctx, addr)
+	c, err := client.Dial(ctx, addr, client.WithApplicationName("quickstart"), client.WithTLS(tlsFiles))
 	if err != nil {
 		return err
 	}

@@ -234,3 +234,85 @@ func BenchmarkFreshness(b *testing.B) {
 	b.ReportMetric(p(base, 0.5), "engine-p50-us")
 	b.ReportMetric(p(base, 0.99), "engine-p99-us")
 }
+
+// BenchmarkIndexImport measures how long a new dataflow over another
+// dataflow's index (a join of orders and customers, already hydrated over
+// benchWrites writes) takes to hydrate when it imports the index (reads
+// the index's committed output) beside, in the same run, the same
+// dataflow with the join's plan inlined over the tables (what the runtime
+// did before index imports were read: it recomputes the join). The two
+// alternate which goes first.
+func BenchmarkIndexImport(b *testing.B) {
+	custs, batches := benchData()
+	joined, joinedIdx := timely.UserId(160), timely.UserId(170)
+	joinPlan := joinP(getP(orders), getP(customers), 1, 0)
+	var importTime, recomputeTime time.Duration
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		h := newHarness(b, options{})
+		h.createTable(orders, ordersSchema)
+		h.createTable(customers, customersSchema)
+		h.mustWrite(rowsChange(customers, custs)...)
+		var last timely.Timestamp
+		for _, rows := range batches {
+			last = h.mustWrite(rowsChange(orders, rows)...)
+		}
+		require.NoError(b, h.installDesc(&messages.ComputeDataflowDescription{
+			SourceImports: []*messages.ComputeSourceImport{
+				{Id: messages.FromGlobalId(orders), Schema: dataflow.SchemaToWire(ordersSchema)},
+				{Id: messages.FromGlobalId(customers), Schema: dataflow.SchemaToWire(customersSchema)},
+			},
+			ObjectsToBuild: []*messages.ComputeBuildDesc{{Id: messages.FromGlobalId(joined), Plan: joinPlan}},
+			IndexExports:   []*messages.ComputeIndexExport{{Id: messages.FromGlobalId(joinedIdx), On: messages.FromGlobalId(joined)}},
+			AsOf:           messages.FromFrontier(timely.At(0)),
+		}, joinedIdx, joinPlan, tableSrc(h, orders), tableSrc(h, customers)))
+		testkitWaitFrontier(h, joinedIdx, last)
+		schema := h.schemaOf(joinedIdx)
+
+		over := func(p *messages.Plan) *messages.Plan {
+			return filterP(p, binE(opGt, colE(2), litE(dataflow.Int64(50))))
+		}
+		importing := func() {
+			obj, idx := timely.UserId(161), timely.UserId(171)
+			require.NoError(b, h.installDesc(&messages.ComputeDataflowDescription{
+				IndexImports:   []*messages.ComputeIndexImport{{Id: messages.FromGlobalId(joinedIdx), On: messages.FromGlobalId(joined), Schema: dataflow.SchemaToWire(schema)}},
+				ObjectsToBuild: []*messages.ComputeBuildDesc{{Id: messages.FromGlobalId(obj), Plan: over(getP(joined))}},
+				IndexExports:   []*messages.ComputeIndexExport{{Id: messages.FromGlobalId(idx), On: messages.FromGlobalId(obj)}},
+				AsOf:           messages.FromFrontier(timely.At(0)),
+			}, idx, over(getP(joined)), src{id: joined, schema: schema}))
+			testkitWaitFrontier(h, idx, last)
+		}
+		recomputing := func() {
+			obj, idx := timely.UserId(162), timely.UserId(172)
+			require.NoError(b, h.installDesc(&messages.ComputeDataflowDescription{
+				SourceImports: []*messages.ComputeSourceImport{
+					{Id: messages.FromGlobalId(orders), Schema: dataflow.SchemaToWire(ordersSchema)},
+					{Id: messages.FromGlobalId(customers), Schema: dataflow.SchemaToWire(customersSchema)},
+				},
+				ObjectsToBuild: []*messages.ComputeBuildDesc{{Id: messages.FromGlobalId(obj), Plan: over(joinPlan)}},
+				IndexExports:   []*messages.ComputeIndexExport{{Id: messages.FromGlobalId(idx), On: messages.FromGlobalId(obj)}},
+				AsOf:           messages.FromFrontier(timely.At(0)),
+			}, idx, over(joinPlan), tableSrc(h, orders), tableSrc(h, customers)))
+			testkitWaitFrontier(h, idx, last)
+		}
+		timed := func(f func(), into *time.Duration) {
+			b.StartTimer()
+			start := time.Now()
+			f()
+			*into += time.Since(start)
+			b.StopTimer()
+		}
+		if i%2 == 0 {
+			timed(importing, &importTime)
+			timed(recomputing, &recomputeTime)
+		} else {
+			timed(recomputing, &recomputeTime)
+			timed(importing, &importTime)
+		}
+		h.stopAll()
+		b.StartTimer()
+	}
+	b.ReportMetric(float64(importTime.Microseconds())/1000/float64(b.N), "import-ms")
+	b.ReportMetric(float64(recomputeTime.Microseconds())/1000/float64(b.N), "recompute-ms")
+	b.ReportMetric(recomputeTime.Seconds()/importTime.Seconds(), "speedup-x")
+}

@@ -48,7 +48,7 @@ func (a *runtimeActor) handleCommand(ctx actor.Context, cmd *messages.ComputeCom
 		a.enqueueBuild(ctx, d)
 	}
 	if eff.Initialized {
-		a.downgradeHold(ctx)
+		a.frontiersMoved(ctx)
 	}
 	if eff.Apply != nil {
 		a.apply(ctx, eff.Apply)
@@ -166,7 +166,7 @@ func (a *runtimeActor) apply(ctx actor.Context, cmd *messages.ComputeCommand) {
 			if f.compaction > 0 {
 				ctx.Send(a.pool, &pool.CompactFlow{Flow: f.spec.Id, Since: f.compaction})
 			}
-			a.downgradeHold(ctx)
+			a.frontiersMoved(ctx)
 		}
 	case *messages.ComputeCommand_Peek:
 		a.handlePeek(ctx, m.Peek)

@@ -26,6 +26,10 @@ type Config struct {
 	// BackfillChunk is the coordinator's chunk size in versions; 1000 when
 	// zero.
 	BackfillChunk int
+	// OutputCompactionMin is the least number of a view's updates a fold
+	// of the output shard replaces (coordinator.CompactionMin);
+	// coordinator.DefaultCompactionMin when zero.
+	OutputCompactionMin int
 	// Registerer receives the coordinator's and pool's metrics;
 	// unregistered when nil.
 	Registerer prometheus.Registerer

@@ -308,7 +308,12 @@ func (c *Connection) Step(cmd *messages.ComputeCommand) Effects {
 			return eff
 		}
 		if c.reconciling {
-			for _, d := range c.Dataflows() {
+			// Latest first: a dataflow is installed after the ones whose
+			// exports it reads, and the coordinator drops a flow only
+			// once no flow reads it.
+			all := c.Dataflows()
+			slices.Reverse(all)
+			for _, d := range all {
 				if !d.mentioned {
 					eff.Drop = append(eff.Drop, d.liveExports()...)
 					c.remove(d)
@@ -406,6 +411,23 @@ func (c *Connection) createDataflow(desc *messages.ComputeDataflowDescription, e
 		eff.count(OutcomeKept)
 		return
 	}
+	// A replaced dataflow's readers (dataflows importing its indexes or
+	// reading its views) go with it, readers first; their own
+	// CreateDataflow, later in the replay, builds them again over the new
+	// exports. One this reconciliation already kept would be lost: the
+	// replay is refused instead.
+	readers := c.readersOf(overlap)
+	for _, r := range readers {
+		if r.mentioned {
+			eff.Err = messages.WithObject(fmt.Errorf("%w: create dataflow %q replaces %s, which %s, kept earlier in this replay, reads", ErrInvalidCommand, desc.GetDebugName(), overlap[0].Exports[0], r.Exports[0]), r.Exports[0].String())
+			return
+		}
+	}
+	for _, r := range readers {
+		eff.Drop = append(eff.Drop, r.liveExports()...)
+		c.remove(r)
+		eff.count(OutcomeRebuilt)
+	}
 	for _, d := range overlap {
 		eff.Drop = append(eff.Drop, d.liveExports()...)
 		c.remove(d)
@@ -419,6 +441,51 @@ func (c *Connection) createDataflow(desc *messages.ComputeDataflowDescription, e
 		c.byExport[id] = d
 	}
 	eff.Build = append(eff.Build, d)
+}
+
+// readersOf returns the installed dataflows that read an export of ds,
+// directly or through other readers, latest installed first (so each
+// comes before what it reads).
+func (c *Connection) readersOf(ds []*Dataflow) []*Dataflow {
+	gone := map[*Dataflow]bool{}
+	exports := map[timely.GlobalId]bool{}
+	for _, d := range ds {
+		gone[d] = true
+		for _, id := range d.Exports {
+			exports[id] = true
+		}
+	}
+	var out []*Dataflow
+	// Installed order puts every reader after what it reads, so one
+	// pass finds the transitive readers.
+	for _, d := range c.dataflows {
+		if gone[d] || !d.reads(exports) {
+			continue
+		}
+		gone[d] = true
+		out = append(out, d)
+		for _, id := range d.Exports {
+			exports[id] = true
+		}
+	}
+	slices.Reverse(out)
+	return out
+}
+
+// reads reports whether d imports one of exports: an index, or a view
+// (a source import without collection naming a flow of this runtime).
+func (d *Dataflow) reads(exports map[timely.GlobalId]bool) bool {
+	for _, ix := range d.Desc.GetIndexImports() {
+		if id, err := ix.GetId().ToTimely(); err == nil && exports[id] {
+			return true
+		}
+	}
+	for _, s := range d.Desc.GetSourceImports() {
+		if id, err := s.GetId().ToTimely(); err == nil && !s.GetCollection() && exports[id] {
+			return true
+		}
+	}
+	return false
 }
 
 func (c *Connection) remove(d *Dataflow) {

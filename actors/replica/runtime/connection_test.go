@@ -209,3 +209,61 @@ func TestDataflowSince(t *testing.T) {
 	require.EqualValues(t, 9, d.Since())
 	require.EqualValues(t, 9, d.Compaction(timely.UserId(10)))
 }
+
+// importing describes a dataflow exporting index u<id> over index u<of>,
+// imported.
+func importing(id, of uint64) *messages.ComputeCommand_CreateDataflow {
+	obj := messages.FromGlobalId(timely.UserId(100 + id))
+	on := messages.FromGlobalId(timely.UserId(100 + of))
+	return &messages.ComputeCommand_CreateDataflow{CreateDataflow: &messages.ComputeCreateDataflow{Dataflow: &messages.ComputeDataflowDescription{
+		IndexImports:   []*messages.ComputeIndexImport{{Id: messages.FromGlobalId(timely.UserId(of)), On: on}},
+		ObjectsToBuild: []*messages.ComputeBuildDesc{{Id: obj, Plan: &messages.Plan{Node: &messages.Plan_Get{Get: &messages.GetPlan{Source: on}}}}},
+		IndexExports:   []*messages.ComputeIndexExport{{Id: messages.FromGlobalId(timely.UserId(id)), On: obj}},
+		AsOf:           messages.FromFrontier(timely.At(0)),
+		DebugName:      fmt.Sprintf("imports%d", of),
+	}}}
+}
+
+// TestReconcileDropsReadersFirst: a replaced dataflow takes its readers
+// (transitively) with it, readers first, and they are built again from
+// their own CreateDataflow; InitializationComplete drops the unmentioned
+// readers before what they read; a reader kept earlier in the replay makes
+// the replacement a refused command, with nothing changed.
+func TestReconcileDropsReadersFirst(t *testing.T) {
+	c := NewConnection()
+	step := func(inc uint64, cmd any) string { return summary(c.Step(at(inc, cmd))) }
+	require.Equal(t, "connected", step(1, hello))
+	step(1, create)
+	require.Equal(t, "build=u10", step(1, df(10, 0, 0)))
+	require.Equal(t, "build=u20", step(1, importing(20, 10)))
+	require.Equal(t, "build=u30", step(1, importing(30, 20)))
+	step(1, initDone)
+
+	// u10 changes: u30 and u20 (readers first) go, then u10.
+	step(2, hello)
+	step(2, create)
+	require.Equal(t, "drop=u30 drop=u20 drop=u10 build=u10 rebuilt=3", step(2, df(10, 0, 1)))
+	require.Equal(t, "build=u20", step(2, importing(20, 10)))
+	require.Equal(t, "build=u30", step(2, importing(30, 20)))
+	require.Equal(t, "initialized", step(2, initDone))
+
+	// Nothing mentioned: dropped latest first.
+	step(3, hello)
+	step(3, create)
+	require.Equal(t, "drop=u30 drop=u20 drop=u10 dropped=3 initialized", step(3, initDone))
+
+	// A reader kept before the dataflow it reads is replaced (a replay
+	// out of order): refused, nothing dropped.
+	step(4, hello)
+	step(4, create)
+	step(4, df(10, 0, 0))
+	step(4, importing(20, 10))
+	step(4, initDone)
+	step(5, hello)
+	step(5, create)
+	require.Equal(t, "keep=u20@0 kept=1", step(5, importing(20, 10)))
+	require.Equal(t, "err=INVALID_ARGUMENT", step(5, df(10, 0, 1)))
+	require.Equal(t, "keep=u10@0 kept=1", step(5, df(10, 0, 0)))
+	require.Equal(t, "initialized", step(5, initDone))
+	require.Len(t, c.Dataflows(), 2)
+}

@@ -69,7 +69,7 @@ func TestDataflowWithImportsAndSeveralObjects(t *testing.T) {
 	require.NoError(t, err)
 	var want []string
 	for _, r := range h.oracle(perCustIdx, at) {
-		if r[0] == dataflow.Int64(2) {
+		if r[0].Equal(dataflow.Int64(2)) {
 			want = append(want, r.String())
 		}
 	}
@@ -80,7 +80,7 @@ func TestDataflowWithImportsAndSeveralObjects(t *testing.T) {
 	require.NoError(t, err)
 	want = nil
 	for _, r := range h.oracle(topIdx, at) {
-		if r[1] == dataflow.Int64(3) {
+		if r[1].Equal(dataflow.Int64(3)) {
 			want = append(want, r.String())
 		}
 	}

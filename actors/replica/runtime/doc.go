@@ -32,9 +32,15 @@
 //
 // Each export of a dataflow (index export or sink export) is one
 // coordinator flow, whose plan is the exported object's plan with the
-// objects it builds before it inlined (describe.go); an imported index is
-// still recomputed from the storage collections under it. A source import
-// is never inlined: a table, or, with collection set, a storage collection
+// objects it builds before it inlined (describe.go). An imported index is
+// read, not recomputed: every index flow is materialized (its output
+// committed with its checkpoint) and the importing flow reads the index's
+// id as a view whose producer is the index's flow, so its input frontier
+// follows the producer's committed checkpoint and it rebuilds from the
+// committed output; an index that an installed flow reads cannot be
+// dropped, and reconciliation drops a replaced dataflow's readers with it,
+// readers first, to be rebuilt by their own replayed CreateDataflow. A
+// source import is never inlined: a table, or, with collection set, a storage collection
 // with its own upper (a materialized view's shard, written by whichever
 // cluster computes the view, this runtime included), which the runtime
 // reads from storage (collection_feed.go): one CDC subscription and one
@@ -119,6 +125,21 @@
 // names its collections too: each must be a collection with the schema
 // the import declares (and a table import must not be a collection), or
 // the dataflow is refused whole.
+//
+// # Output shard compaction
+//
+// The output shard (Config.Outputs) holds every materialized export's
+// committed output; the coordinator folds it below what its readers can
+// still ask for (coordinator package doc). The runtime sends the
+// coordinator, for each materialized export whose bound moved, a
+// coordinator.AllowCompaction: the controller's AllowCompaction frontier,
+// at most a subscribe's as_of before its first batch and its next
+// batch's lower minus one after it, at most a materialized view sink's
+// learned collection upper minus one (nothing before the sink learned
+// it), and nothing before the computation stage or while a flow of the
+// runtime that reads the export's output is not installed in the
+// coordinator (output_compaction.go). Config.OutputCompactionMin is the
+// least number of updates a fold replaces.
 //
 // # Failures
 //

@@ -192,3 +192,67 @@ func TestResubscribeWhenStorageEndsTheSubscription(t *testing.T) {
 	after := workload(h, r, 20, &id)
 	checkAll(h, append(before, after...), 4)
 }
+
+// landedShard makes the CompareAndAppend calls for which lose says so land
+// and then answers them with a timeout, as a backend whose answer was lost
+// after it wrote: the commit's outcome is unknown to its caller.
+type landedShard struct {
+	persistence.Shard
+	calls atomic.Int64
+	lose  func(call int64) bool
+}
+
+func (s *landedShard) CompareAndAppend(ctx context.Context, ups []persistence.Update, expected, upper timely.Frontier) error {
+	if err := s.Shard.CompareAndAppend(ctx, ups, expected, upper); err != nil {
+		return err
+	}
+	if s.lose(s.calls.Add(1)) {
+		return context.DeadlineExceeded
+	}
+	return nil
+}
+
+// TestCommitThatLandedAfterATimeout: a commit of the runtime's outputs
+// lands but its answer is lost (a timeout). The store took it as not
+// written, so the next commit finds the shard's upper moved. The runtime
+// must not go on refusing commits: it restarts, reopens the shard, and the
+// flows installed again resume from what is durable, exact, with no
+// output doubled or lost.
+func TestCommitThatLandedAfterATimeout(t *testing.T) {
+	var armed atomic.Bool
+	var lost atomic.Int64
+	h := newHarness(t, options{workers: 2, wrapOutputs: func(s persistence.Shard) persistence.Shard {
+		return &landedShard{Shard: s, lose: func(int64) bool {
+			if armed.CompareAndSwap(true, false) {
+				lost.Add(1)
+				return true
+			}
+			return false
+		}}
+	}})
+	h.createTable(orders, ordersSchema)
+	h.createTable(customers, customersSchema)
+	installAll(h)
+	var id int64
+	r := rand.New(rand.NewSource(7))
+	before := workload(h, r, 20, &id)
+	for _, f := range allFlows {
+		h.waitFrontier(f, before[len(before)-1])
+	}
+	armed.Store(true)
+	during := workload(h, r, 20, &id)
+	testkit.Eventually(t, func() bool {
+		for _, e := range h.events.errs() {
+			if strings.Contains(e, "restarted") {
+				return true
+			}
+		}
+		return false
+	}, wait, "runtime restart reported")
+	require.EqualValues(t, 1, lost.Load(), "one commit's answer was lost")
+	h.connect(func() { installAll(h) })
+	after := workload(h, r, 20, &id)
+	all := append(append(before, during...), after...)
+	checkAll(h, all, 3)
+	checkOutputShard(t, h, perCustomer, all)
+}

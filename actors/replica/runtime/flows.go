@@ -31,7 +31,10 @@ type flowState struct {
 	// compaction is the controller's AllowCompaction frontier (the as_of
 	// until one arrives): peeks before it are refused.
 	compaction timely.Timestamp
-	sub        *subscribe
+	// outputFolding is the last frontier sent to the coordinator to which
+	// the flow's committed output may be folded (output_compaction.go).
+	outputFolding timely.Timestamp
+	sub           *subscribe
 	// mv is a materialized view's sink into its storage collection
 	// (sink.go, mv_sink.go); nil for other exports.
 	mv *MVSink
@@ -48,9 +51,12 @@ type build struct {
 // enqueueBuild plans a dataflow's exports as flows and queues the build.
 // A description that does not plan or compile is refused whole.
 func (a *runtimeActor) enqueueBuild(ctx actor.Context, d *Dataflow) {
-	efs, _, err := planExports(d.Desc, func(id timely.GlobalId) (builtObject, bool) {
-		o, ok := a.indexes[id]
-		return o, ok
+	efs, err := planExports(d.Desc, func(id timely.GlobalId) (dataflow.Schema, bool) {
+		f, ok := a.flows[id]
+		if !ok || f.kind != exportIndex {
+			return nil, false
+		}
+		return f.spec.Plan.Schema(), true
 	})
 	var flows []*flowState
 	for _, ef := range efs {
@@ -74,11 +80,8 @@ func (a *runtimeActor) enqueueBuild(ctx actor.Context, d *Dataflow) {
 		a.status(ctx, &d.Exports[0], err)
 		return
 	}
-	for i, f := range flows {
+	for _, f := range flows {
 		a.flows[f.export] = f
-		if f.kind == exportIndex {
-			a.indexes[f.export] = efs[i].object
-		}
 	}
 	a.nextBuildKey++
 	key := a.nextBuildKey
@@ -96,8 +99,10 @@ func (a *runtimeActor) enqueueBuild(ctx actor.Context, d *Dataflow) {
 }
 
 // compile turns an export into a flow spec: its plan (arranged by the
-// index key), its sources (views when a materialized view of this runtime
-// produces them, tables otherwise) and its as_of.
+// index key), its sources (views when an index or a materialized view of
+// this runtime produces them, tables otherwise) and its as_of. Every flow
+// is materialized: an index's committed output is what its importers read
+// (describe.go).
 func (a *runtimeActor) compile(d *Dataflow, ef exportFlow) (pool.FlowSpec, error) {
 	schemas := map[timely.GlobalId]dataflow.Schema{}
 	var sources []pool.Source
@@ -115,7 +120,7 @@ func (a *runtimeActor) compile(d *Dataflow, ef exportFlow) (pool.FlowSpec, error
 		kind := pool.SourceTable
 		if ef.object.sources[id].GetCollection() {
 			kind = pool.SourceCollection // read from storage (collection_feed.go)
-		} else if p, ok := a.flows[id]; ok && p.kind == exportMaterializedView {
+		} else if p, ok := a.flows[id]; ok && (p.kind == exportMaterializedView || p.kind == exportIndex) {
 			kind = pool.SourceView
 		}
 		sources = append(sources, pool.Source{Id: id, Kind: kind})
@@ -144,7 +149,7 @@ func (a *runtimeActor) compile(d *Dataflow, ef exportFlow) (pool.FlowSpec, error
 		Plan:         compiled,
 		Sources:      kept,
 		AsOf:         d.AsOf,
-		Materialized: ef.kind != exportIndex,
+		Materialized: true,
 		TickInterval: a.cfg.TickInterval,
 	}, nil
 }
@@ -207,7 +212,7 @@ func (a *runtimeActor) failBuild(ctx actor.Context, b *build, err error) {
 	}
 	a.conn.Forget(b.df)
 	a.status(ctx, &b.df.Exports[0], err)
-	a.downgradeHold(ctx)
+	a.frontiersMoved(ctx)
 }
 
 // forgetFlow removes a flow the coordinator does not run, failing the
@@ -221,7 +226,6 @@ func (a *runtimeActor) forgetFlow(ctx actor.Context, f *flowState, err error) {
 	}
 	if a.flows[f.export] == f {
 		delete(a.flows, f.export)
-		delete(a.indexes, f.export)
 	}
 	a.applyPeeks(ctx, a.book.FlowGone(f.export, err))
 }
@@ -232,7 +236,7 @@ func (a *runtimeActor) install(ctx actor.Context, b *build) {
 	for _, f := range b.flows {
 		a.stepFlow(ctx, f, EvChecked)
 	}
-	a.downgradeHold(ctx)
+	a.frontiersMoved(ctx)
 }
 
 // stepFlow applies a lifecycle event to a flow (lifecycle.go) and carries
@@ -291,6 +295,7 @@ func (a *runtimeActor) handleInstallReply(ctx actor.Context, m *coordinator.Inst
 	}
 	f.checkpoint = max(f.checkpoint, m.Checkpoint)
 	a.stepFlow(ctx, f, EvAccepted)
+	a.allowOutputCompaction(ctx) // a reader installed may let its views fold
 }
 
 // dropExport drops the flow of one export: queued, it never installs;
@@ -315,7 +320,7 @@ func (a *runtimeActor) dropExport(ctx actor.Context, id timely.GlobalId) {
 	if fx.Cancel {
 		ctx.Request(a.coord, &coordinator.DropFlow{Flow: f.spec.Id})
 	}
-	a.downgradeHold(ctx)
+	a.frontiersMoved(ctx)
 }
 
 func (a *runtimeActor) handleDropReply(ctx actor.Context, m *coordinator.DropFlowReply) {
@@ -326,6 +331,7 @@ func (a *runtimeActor) handleDropReply(ctx actor.Context, m *coordinator.DropFlo
 
 func (a *runtimeActor) handleFlowEvents(ctx actor.Context, m *coordinator.FlowEvents) {
 	for _, e := range m.Events {
+		failIfOutputsMoved(e.Err)
 		f, ok := a.flows[e.Export]
 		if !ok || f.spec.Id != e.Flow {
 			continue
@@ -353,5 +359,5 @@ func (a *runtimeActor) handleFlowEvents(ctx actor.Context, m *coordinator.FlowEv
 			a.status(ctx, &f.export, err)
 		}
 	}
-	a.downgradeHold(ctx)
+	a.frontiersMoved(ctx)
 }

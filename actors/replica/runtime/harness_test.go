@@ -201,6 +201,8 @@ type options struct {
 	// noConnect: startRuntime spawns the runtime and sends no Hello; the
 	// test calls connect.
 	noConnect bool
+	// outputCompactionMin is Config.OutputCompactionMin.
+	outputCompactionMin int
 }
 
 func (h *harness) logger() *slog.Logger {
@@ -305,6 +307,7 @@ func (h *harness) startRuntime() {
 		BackfillChunk: h.opts.chunk, Registerer: h.reg, Logger: h.logger(),
 		BeforeApply: h.opts.beforeApply, Clock: h.opts.clock, TickInterval: h.opts.tick,
 		StorageTimeout: h.opts.storageTimeout, SubscribeRetries: h.opts.subscribeRetry,
+		OutputCompactionMin: h.opts.outputCompactionMin,
 	})
 	require.NoError(h.t, err)
 	h.runtime = h.sys.Root.Spawn(props)

@@ -65,6 +65,7 @@ func (a *runtimeActor) stepSink(ctx actor.Context, f *flowState, ev SinkEvent) {
 	if fx.Report {
 		a.reportFrontier(ctx, f)
 		a.releasePersistPeeks(ctx)
+		a.allowOutputCompaction(ctx) // the sink's next append starts later
 	}
 	switch {
 	case fx.Learn != 0:

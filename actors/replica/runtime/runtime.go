@@ -13,6 +13,7 @@ import (
 	"github.com/arbor-db/arbor/actors/surface"
 	"github.com/arbor-db/arbor/clock"
 	"github.com/arbor-db/arbor/messages"
+	"github.com/arbor-db/arbor/persistence"
 	"github.com/arbor-db/arbor/timely"
 )
 
@@ -111,9 +112,6 @@ type runtimeActor struct {
 	buildQueue   BuildQueue
 	builds       map[uint64]*build
 	nextBuildKey uint64
-	// indexes: the object under each installed index, for dataflows that
-	// import it
-	indexes map[timely.GlobalId]builtObject
 
 	// book holds the pending peeks (peek_book.go).
 	book *PeekBook
@@ -204,6 +202,7 @@ func (a *runtimeActor) Receive(ctx actor.Context) {
 	case *messages.StorageCdcEnded:
 		a.handleCdcEnded(ctx, m)
 	case *coordinator.ConsumeReply:
+		failIfOutputsMoved(m.Err)
 		busy := errors.Is(m.Err, coordinator.ErrBusy)
 		a.feed.replied(busy)
 		if m.Err != nil && !busy {
@@ -215,7 +214,7 @@ func (a *runtimeActor) Receive(ctx actor.Context) {
 			a.reportFrontiers(ctx)
 		}
 		a.sendConsume(ctx)
-		a.downgradeHold(ctx)
+		a.frontiersMoved(ctx)
 	case *coordinator.Ready:
 		a.sendConsume(ctx)
 	case *coordinator.FlowEvents:
@@ -244,7 +243,6 @@ func (a *runtimeActor) start(ctx actor.Context) {
 	a.staleLogged = map[string]bool{}
 	a.flows = map[timely.GlobalId]*flowState{}
 	a.builds = map[uint64]*build{}
-	a.indexes = map[timely.GlobalId]builtObject{}
 	a.book = NewPeekBook()
 	a.calls = map[uint64]*storageCall{}
 	tables := storageTables{root: ctx.ActorSystem().Root, storage: a.cfg.Storage, timeout: a.cfg.StorageTimeout}
@@ -252,7 +250,11 @@ func (a *runtimeActor) start(ctx actor.Context) {
 	// documented exception to request/reply: nothing can be answered
 	// before it is open), within the storage deadline.
 	octx, cancel := context.WithTimeout(context.Background(), a.cfg.StorageTimeout)
-	store, err := coordinator.OpenShardStore(octx, a.cfg.Outputs, tables)
+	opts := []coordinator.ShardOption{coordinator.OutputMetrics(a.cfg.Registerer)}
+	if a.cfg.OutputCompactionMin > 0 {
+		opts = append(opts, coordinator.CompactionMin(a.cfg.OutputCompactionMin))
+	}
+	store, err := coordinator.OpenShardStore(octx, a.cfg.Outputs, tables, opts...)
 	cancel()
 	if err != nil {
 		panic(fmt.Errorf("replica runtime failed to start: %w", err))
@@ -386,6 +388,20 @@ func (a *runtimeActor) respond(ctx actor.Context, r *messages.ComputeResponse) {
 	}
 	r.Replica = a.carried.replica
 	ctx.Send(a.controller, r)
+}
+
+// failIfOutputsMoved fails the runtime when a commit found the output
+// shard's upper elsewhere than where the ShardStore keeps it: an earlier
+// commit whose outcome was unknown (a timeout) landed after all, or
+// another writer appended. The store's view of checkpoints and outputs is
+// then stale, and every later commit would fail the same way; the runtime
+// restarts, opens the shard again and its flows resume from what is
+// durable (the controller reconnects and replays, as after any restart).
+func failIfOutputsMoved(err error) {
+	var moved *persistence.UpperMismatchError
+	if err != nil && errors.As(err, &moved) {
+		panic(fmt.Errorf("%w: the output shard moved under the runtime (an earlier commit of unknown outcome landed, or another writer appended); restarting from what is durable: %w", ErrStorage, err))
+	}
 }
 
 // maxEarlyStatus bounds the status errors kept for the first controller.
