@@ -129,13 +129,12 @@ func (d *Dataflow) instantiate(n *node) *instance {
 		return &instance{inputs: []*instance{d.instantiate(m.inputs[0])}, op: op}
 	}
 	if fin, join := fusedJoin(n); join != nil {
-		inst := &instance{}
-		for _, in := range join.inputs {
-			inst.inputs = append(inst.inputs, d.instantiate(in))
-		}
 		op := newJoinOp(join.join, join.inputs)
 		op.fin = fin
-		inst.op = op
+		inst := &instance{op: op}
+		for _, in := range op.sources { // a monotonic Project under the join is fused in
+			inst.inputs = append(inst.inputs, d.instantiate(in))
+		}
 		return inst
 	}
 	inst := &instance{}
@@ -161,8 +160,6 @@ func (d *Dataflow) instantiate(n *node) *instance {
 		if j, ok := inst.inputs[0].op.(*joinOp); ok && j.fin != nil && keepsNoRows(inst.op) {
 			j.fin.transient = true
 		}
-	case kindJoin:
-		inst.op = newJoinOp(n.join, n.inputs)
 	case kindUnion:
 		inst.op = unionOp{}
 	case kindDistinct:
@@ -199,9 +196,10 @@ func keepsNoRows(op operator) bool {
 	return false
 }
 
-// fusedJoin recognises a Join followed by a Filter, a Project or a Filter
-// then a Project, which the join applies to each row as it builds it. It
-// returns the join node and what to apply, or nil.
+// fusedJoin recognises a Join, alone or followed by a Filter, a Project or
+// a Filter then a Project, which the join applies to each row as it builds
+// it. It returns the join node and what to apply (nil: nothing), or a nil
+// node.
 func fusedJoin(n *node) (*joinFinish, *node) {
 	fin := &joinFinish{}
 	if n.kind == kindProject {
@@ -210,8 +208,11 @@ func fusedJoin(n *node) (*joinFinish, *node) {
 	if n.kind == kindFilter {
 		fin.preds, n = n.exprs, n.inputs[0]
 	}
-	if n.kind != kindJoin || (!fin.project && fin.preds == nil) {
+	switch {
+	case n.kind != kindJoin:
 		return nil, nil
+	case !fin.project && fin.preds == nil:
+		return nil, n
 	}
 	return fin, n
 }

@@ -34,7 +34,9 @@
 //     its window (topk_monotonic.go, with a Map under it fused in), a
 //     Reduce of min/max or of counts, integer sums and averages keeps its
 //     output or accumulators and not the group's rows, and a Join side is
-//     an unsorted append-only index (join_append.go). A Reduce of counts
+//     an unsorted append-only index (join_append.go: pointer-free slots
+//     and records, int keys held in the slot, a Project under the join
+//     read through its projection). A Reduce of counts
 //     and integer sums and averages also arranges nothing when its input is
 //     non-negative by construction (the output of a Reduce, TopK or
 //     Distinct, and what Filter, Map, Project, Union and Join make of it).

@@ -1,6 +1,10 @@
 package dataflow
 
-import "github.com/arbor-db/arbor/timely"
+import (
+	"slices"
+
+	"github.com/arbor-db/arbor/timely"
+)
 
 // joinOp is the equi-join of n inputs, run as a left-deep chain of binary
 // joins: stage k joins the result of inputs 0..k-1 with input k on the
@@ -12,6 +16,13 @@ type joinOp struct {
 	// broken is -1, or the input an append-only side of which received a
 	// retraction: the error is out and the join emits no more rows.
 	broken int
+
+	// sources are the nodes whose rows the join's inputs receive: its
+	// inputs, but for a monotonic Project the Project's input, which the
+	// join projects itself (projs[i]; nil for an input read as it is).
+	sources []*node
+	projs   [][]int
+	filters [][][2]int // spec.filters over the rows the join receives
 }
 
 // joinFinish is a Filter and/or Project that follows a join, applied to
@@ -57,14 +68,26 @@ func (f *joinFinish) reset() {
 	}
 }
 
-// add appends the join of l and r with diff to out, or records the error
-// a predicate fails with.
-func (f *joinFinish) add(out []rowDiff, l, r Row, diff int64) []rowDiff {
+// begin returns room for a joined row of n datums, which the join fills
+// and hands to finish: with a fused Filter or Project, the scratch row;
+// without, the output row itself.
+func (f *joinFinish) begin(n int) Row {
 	if f == nil {
-		return append(out, rowDiff{row: concat(l, r), diff: diff})
+		return make(Row, n)
 	}
-	row := append(append(f.scratch[:0], l...), r...)
-	f.scratch = row
+	if cap(f.scratch) < n {
+		f.scratch = make(Row, n)
+	}
+	f.scratch = f.scratch[:n]
+	return f.scratch
+}
+
+// finish appends the joined row (from begin) with diff to out, or records
+// the error a predicate fails with.
+func (f *joinFinish) finish(out []rowDiff, row Row, diff int64) []rowDiff {
+	if f == nil {
+		return append(out, rowDiff{row: row, diff: diff})
+	}
 	keep, err := filterRow(f.preds, row)
 	switch {
 	case err != nil:
@@ -87,34 +110,98 @@ func (f *joinFinish) add(out []rowDiff, l, r Row, diff int64) []rowDiff {
 // binaryJoin is one stage of a join. A side over a monotonic input keeps
 // its rows in an append-only index (leftApp, rightApp) instead of an
 // arrangement; the other of the pair is nil.
+//
+// A side whose input is a Project over a monotonic collection reads that
+// collection's rows, projected by leftProj or rightProj (see
+// joinOp.sources): the key columns are those of the unprojected row, and
+// only the projected columns reach the index and the joined rows, so no
+// projected row is built per update.
 type binaryJoin struct {
-	leftKey, rightKey []int
-	left, right       *Arrangement
-	leftApp, rightApp *appendIndex
+	leftKey, rightKey     []int
+	left, right           *Arrangement
+	leftApp, rightApp     *appendIndex
+	leftProj, rightProj   []int // nil: the side's rows as they are
+	leftWidth, rightWidth int   // columns of each side as joined
+	stored                Row   // scratch: a projected row for a packed index
+	out                   []rowDiff
+	hashes                []uint64 // probeAll's: the keys' hashes
+	heads                 []uint32 // probeAll's: the keys' newest records in the other side
+	sink                  int64    // keeps probeAll's touches from being optimised away
 }
 
 // newJoinOp builds a join over inputs; an input that is monotonic (and,
 // for the left side of stage k, every input before k) is kept in an
-// append-only index.
+// append-only index. A monotonic input that is a Project is read through
+// its projection: sources lists the nodes that feed the join.
 func newJoinOp(spec *joinSpec, inputs []*node) *joinOp {
-	o := &joinOp{spec: spec, broken: -1}
+	o := &joinOp{spec: spec, broken: -1, filters: spec.filters}
+	projs := make([][]int, len(inputs))
+	for i, in := range inputs {
+		if in.kind == kindProject && in.monotonic {
+			projs[i] = in.cols
+			in = in.inputs[0]
+		}
+		o.sources = append(o.sources, in)
+	}
+	o.projs = projs
+	copied := false
+	for i, p := range projs {
+		if p == nil || len(spec.filters[i]) == 0 {
+			continue
+		}
+		if !copied {
+			o.filters, copied = append([][][2]int(nil), spec.filters...), true // the plan's spec is shared
+		}
+		o.filters[i] = mapPairs(spec.filters[i], p)
+	}
 	prefixMono := inputs[0].monotonic
+	prefix := append(Schema(nil), inputs[0].schema...)
 	for k, st := range spec.steps {
-		s := &binaryJoin{leftKey: st.prefixKey, rightKey: st.inputKey}
+		in := inputs[k+1]
+		s := &binaryJoin{leftKey: st.prefixKey, rightKey: st.inputKey, leftWidth: len(prefix), rightWidth: len(in.schema)}
+		var keys *appendTable // shared by the stage's append-only sides
+		if prefixMono || in.monotonic {
+			keys = newAppendTable(in.schema, st.inputKey)
+		}
 		if prefixMono {
-			s.leftApp = newAppendIndex()
+			s.leftApp = newAppendSide(keys, 0, prefix)
 		} else {
 			s.left = NewArrangement()
 		}
-		if inputs[k+1].monotonic {
-			s.rightApp = newAppendIndex()
+		if in.monotonic {
+			s.rightApp = newAppendSide(keys, 1, in.schema)
 		} else {
 			s.right = NewArrangement()
 		}
-		prefixMono = prefixMono && inputs[k+1].monotonic
+		if k == 0 && projs[0] != nil {
+			s.leftProj, s.leftKey = projs[0], mapCols(st.prefixKey, projs[0])
+		}
+		if projs[k+1] != nil {
+			s.rightProj, s.rightKey = projs[k+1], mapCols(st.inputKey, projs[k+1])
+		}
+		prefixMono = prefixMono && in.monotonic
+		prefix = append(prefix, in.schema...)
 		o.stages = append(o.stages, s)
 	}
 	return o
+}
+
+// mapCols returns the columns of an unprojected row that cols of its
+// projection by proj are.
+func mapCols(cols, proj []int) []int {
+	out := make([]int, len(cols))
+	for i, c := range cols {
+		out[i] = proj[c]
+	}
+	return out
+}
+
+func mapPairs(pairs [][2]int, proj []int) [][2]int {
+	out := make([][2]int, len(pairs))
+	for i, p := range pairs {
+		out[i] = [2]int{proj[p[0]], proj[p[1]]}
+	}
+	return out
 }
 
 func (o *joinOp) compact(t timely.Timestamp) {
@@ -131,7 +218,7 @@ func (o *joinOp) compact(t timely.Timestamp) {
 // joinFilter drops rows of input i whose constrained columns are null or
 // unequal.
 func (o *joinOp) joinFilter(i int, rows []rowDiff) []rowDiff {
-	pairs := o.spec.filters[i]
+	pairs := o.filters[i]
 	if len(pairs) == 0 {
 		return rows
 	}
@@ -195,6 +282,9 @@ func (o *joinOp) checkAppendOnly(in []batch, out *batch) {
 			continue
 		}
 		if _, bad, ok := insertions(b.rows); !ok {
+			if o.projs[i] != nil {
+				bad = bad.project(o.projs[i])
+			}
 			o.broken = i
 			out.errs = append(out.errs, errDiff{err: retractionError("Join", bad), diff: 1})
 			return
@@ -218,47 +308,136 @@ func hasNull(row Row, cols []int) bool {
 func (s *binaryJoin) step(t timely.Timestamp, dl, dr []rowDiff, fin *joinFinish) []rowDiff {
 	// Room for one joined row per update, the common case of a key join
 	// (a fact joined to its dimension): growing row by row copied the
-	// batch's rows log2(n) times.
-	out := make([]rowDiff, 0, len(dl)+len(dr))
-	for _, l := range dl {
+	// batch's rows log2(n) times. The buffer is the last step's: no
+	// operator keeps a batch's slice past its step.
+	clear(s.out) // do not keep the last step's rows alive
+	out := slices.Grow(s.out[:0], len(dl)+len(dr))
+	defer func() {
+		s.out = out
+		if cap(out) > 1<<16 {
+			s.out = nil // do not hold on to a huge step's buffer
+		}
+	}()
+	lw, n := s.leftWidth, s.leftWidth+s.rightWidth
+	s.probeAll(s.rightApp, dl, s.leftKey)
+	for i, l := range dl {
 		if hasNull(l.row, s.leftKey) {
 			continue
 		}
-		k := colsKey(l.row, s.leftKey) // hashed once for both sides
-		if s.rightApp != nil {
-			for _, r := range s.rightApp.lookup(k) {
-				out = fin.add(out, l.row, r.row, l.diff*r.diff)
+		k := keyRef{hash: s.hashes[i], src: l.row, cols: s.leftKey} // hashed once for both sides
+		if x := s.rightApp; x != nil {
+			for a := s.heads[i]; a != 0; a = x.next(a) {
+				row := fin.begin(n)
+				fillProjected(row[:lw], l.row, s.leftProj)
+				x.fill(row[lw:], a)
+				out = fin.finish(out, row, l.diff*x.diff(a))
 			}
 		} else if tr := s.right.lookupAt(k); tr != nil {
 			tr.read(timely.MaxTimestamp, func(r Row, m int64) {
-				out = fin.add(out, l.row, r, l.diff*m)
+				row := fin.begin(n)
+				fillProjected(row[:lw], l.row, s.leftProj)
+				copy(row[lw:], r)
+				out = fin.finish(out, row, l.diff*m)
 			})
 		}
 		if s.leftApp != nil {
-			s.leftApp.insert(k, l.diff)
+			s.leftApp.insert(k, s.store(s.leftApp, l.row, s.leftProj), l.diff)
 		} else {
-			s.left.updateAt(k, l.row, t, l.diff)
+			s.left.updateAt(k, l.row, t, l.diff) // no projection: the side is not monotonic
 		}
 	}
-	for _, r := range dr {
+	s.probeAll(s.leftApp, dr, s.rightKey) // the left side is complete through t
+	for i, r := range dr {
 		if hasNull(r.row, s.rightKey) {
 			continue
 		}
-		k := colsKey(r.row, s.rightKey)
-		if s.leftApp != nil {
-			for _, l := range s.leftApp.lookup(k) {
-				out = fin.add(out, l.row, r.row, l.diff*r.diff)
+		k := keyRef{hash: s.hashes[i], src: r.row, cols: s.rightKey}
+		if x := s.leftApp; x != nil {
+			for a := s.heads[i]; a != 0; a = x.next(a) {
+				row := fin.begin(n)
+				x.fill(row[:lw], a)
+				fillProjected(row[lw:], r.row, s.rightProj)
+				out = fin.finish(out, row, x.diff(a)*r.diff)
 			}
 		} else if tr := s.left.lookupAt(k); tr != nil {
 			tr.read(timely.MaxTimestamp, func(l Row, m int64) {
-				out = fin.add(out, l, r.row, m*r.diff)
+				row := fin.begin(n)
+				copy(row, l)
+				fillProjected(row[lw:], r.row, s.rightProj)
+				out = fin.finish(out, row, m*r.diff)
 			})
 		}
 		if s.rightApp != nil {
-			s.rightApp.insert(k, r.diff)
+			s.rightApp.insert(k, s.store(s.rightApp, r.row, s.rightProj), r.diff)
 		} else {
 			s.right.updateAt(k, r.row, t, r.diff)
 		}
 	}
 	return out
+}
+
+// probeAll hashes the keys cols of rows into s.hashes (with keyHash when
+// both sides are append-only indexes, else as arrangements do) and, when x is not
+// nil, finds each key's newest record in x (s.heads, 0 for none or for a
+// null key) and touches it, before any row is joined: the loops' iterations
+// do not wait on one another, so the cache misses of a batch's probes
+// overlap instead of coming one after another. The records stay valid
+// while rows are inserted into the other side.
+func (s *binaryJoin) probeAll(x *appendIndex, rows []rowDiff, cols []int) {
+	s.hashes = slices.Grow(s.hashes[:0], len(rows))[:len(rows)]
+	if s.leftApp != nil && s.rightApp != nil { // no arrangement reads the hashes
+		for i, r := range rows {
+			s.hashes[i] = keyHash(r.row, cols)
+		}
+	} else {
+		for i, r := range rows {
+			s.hashes[i] = r.row.hashCols(cols)
+		}
+	}
+	if x == nil {
+		return
+	}
+	s.heads = slices.Grow(s.heads[:0], len(rows))[:len(rows)]
+	for i, r := range rows {
+		s.heads[i] = 0
+		if !hasNull(r.row, cols) {
+			s.heads[i] = x.lookup(keyRef{hash: s.hashes[i], src: r.row, cols: cols})
+		}
+	}
+	var sink int64
+	for _, a := range s.heads {
+		if a != 0 {
+			sink += x.diff(a)
+		}
+	}
+	s.sink = sink
+}
+
+// fillProjected writes row projected by proj (nil: all of row) into dst.
+func fillProjected(dst []Datum, row Row, proj []int) {
+	if proj == nil {
+		copy(dst, row)
+		return
+	}
+	for i, c := range proj {
+		dst[i] = row[c]
+	}
+}
+
+// store returns the row to insert into x for an input row read through
+// proj: row itself, else its projection, built in scratch when x copies
+// it (packed) and allocated when x keeps it.
+func (s *binaryJoin) store(x *appendIndex, row Row, proj []int) Row {
+	switch {
+	case proj == nil:
+		return row
+	case !x.packed:
+		return row.project(proj)
+	}
+	if cap(s.stored) < len(proj) {
+		s.stored = make(Row, len(proj))
+	}
+	p := s.stored[:len(proj)]
+	fillProjected(p, row, proj)
+	return p
 }

@@ -89,6 +89,12 @@ func monotonicOps(inst *instance, cov map[string]int) {
 		if o.fin != nil && o.fin.transient {
 			cov["join with transient rows"]++
 		}
+		for _, p := range o.projs {
+			if p != nil {
+				cov["join with a fused Project"]++
+				break
+			}
+		}
 		for _, st := range o.stages {
 			if st.leftApp != nil || st.rightApp != nil {
 				cov["join"]++

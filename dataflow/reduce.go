@@ -4,6 +4,7 @@ import (
 	"math"
 	"math/big"
 	"math/bits"
+	"slices"
 
 	"github.com/arbor-db/arbor/timely"
 )
@@ -23,7 +24,9 @@ type reduceOp struct {
 	monotonic  bool
 	broken     bool
 	monoGroups *groupTable[monoReduceGroup] // the groups' state when monotonic
-	touched    []*group[monoReduceGroup]    // reused by stepMonotonic
+	touched    []touchedGroup               // reused by stepMonotonic
+	hashes     []uint64                     // reused by stepMonotonic: the rows' key hashes
+	idx        []int32                      // reused by stepMonotonic: the rows' groups (findBatch)
 	input      *Arrangement                 // group key -> input rows
 	outputs    *groupTable[groupOutput]
 	buf        []rowDiff // reused to read a group
@@ -124,17 +127,20 @@ func (o *reduceOp) stepMonotonic(out batch, rows []rowDiff) batch {
 		return out
 	}
 	touched := o.touched[:0]
-	var last *group[monoReduceGroup] // the previous row's group: batches often repeat it
-	for _, r := range rows {
-		g := last
-		if g == nil || !r.row.equalCols(o.key, g.key) {
-			g = o.monoGroups.findOrAdd(colsKey(r.row, o.key))
-			last = g
+	// monoGroups is found by keyHash only: no arrangement reads its hashes.
+	o.hashes, o.idx = keyHashes(o.hashes, rows, o.key), slices.Grow(o.idx[:0], len(rows))[:len(rows)]
+	o.monoGroups.findBatch(rows, o.key, o.hashes, o.idx)
+	for i, r := range rows {
+		var g *group[monoReduceGroup]
+		if x := o.idx[i]; x != 0 {
+			g = o.monoGroups.at(x - 1)
+		} else { // a new group, or one added by an earlier row of the batch
+			g = o.monoGroups.findOrAdd(keyRef{hash: o.hashes[i], src: r.row, cols: o.key})
 		}
 		st := &g.state
 		if !st.touched {
-			st.touched, st.before = true, st.out
-			touched = append(touched, g)
+			st.touched = true
+			touched = append(touched, touchedGroup{g: g, before: st.out})
 		}
 		one := [1]rowDiff{r}
 		if st.out.row != nil {
@@ -143,23 +149,31 @@ func (o *reduceOp) stepMonotonic(out batch, rows []rowDiff) batch {
 			st.out.row, st.out.err = reduceGroup(g.key, o.aggs, one[:])
 		}
 	}
-	for _, g := range touched {
-		g.state.before.change(g.state.out, &out)
-		g.state.touched, g.state.before = false, groupOutput{}
+	for _, tg := range touched {
+		tg.before.change(tg.g.state.out, &out)
+		tg.g.state.touched = false
 	}
 	clear(touched)
 	o.touched = touched[:0]
-	out.rows = consolidateRows(out.rows)
+	// out.rows is consolidated already: each touched group contributes its
+	// old row and its new one, which differ, and rows of different groups
+	// differ in their keys.
 	out.errs = consolidateErrs(out.errs)
 	return out
 }
 
 // monoReduceGroup is a group of a monotonic min/max Reduce: its output,
-// and while a step runs, whether the step touched it and its output before.
+// and while a step runs, whether the step touched it. It is small, so a
+// group's hash, state and key share a cache line or two.
 type monoReduceGroup struct {
 	out     groupOutput
-	before  groupOutput
 	touched bool
+}
+
+// touchedGroup is a group a step touched and its output before the step.
+type touchedGroup struct {
+	g      *group[monoReduceGroup]
+	before groupOutput
 }
 
 func allInsertions(rows []rowDiff) bool {

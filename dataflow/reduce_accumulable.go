@@ -57,7 +57,13 @@ func (o *accumReduceOp) step(t timely.Timestamp, in []batch) batch {
 	}
 	var touched []*group[accumState]
 	for _, r := range rows {
-		g := o.groups.findOrAdd(colsKey(r.row, o.key))
+		k := keyRef{src: r.row, cols: o.key}
+		if o.monotonic || o.nonNegative {
+			k.hash = keyHash(r.row, o.key) // no arrangement reads the groups' hashes
+		} else {
+			k.hash = r.row.hashCols(o.key)
+		}
+		g := o.groups.findOrAdd(k)
 		st := &g.state
 		if st.accs == nil {
 			st.accs = make([]accum, len(o.aggs))
