@@ -130,11 +130,14 @@ func (o *reduceOp) stepMonotonic(out batch, rows []rowDiff) batch {
 	// monoGroups is found by keyHash only: no arrangement reads its hashes.
 	o.hashes, o.idx = keyHashes(o.hashes, rows, o.key), slices.Grow(o.idx[:0], len(rows))[:len(rows)]
 	o.monoGroups.findBatch(rows, o.key, o.hashes, o.idx)
+	var g *group[monoReduceGroup]
 	for i, r := range rows {
-		var g *group[monoReduceGroup]
-		if x := o.idx[i]; x != 0 {
+		switch x := o.idx[i]; {
+		case x != 0:
 			g = o.monoGroups.at(x - 1)
-		} else { // a new group, or one added by an earlier row of the batch
+		case i > 0 && o.idx[i-1] == 0 && o.hashes[i] == o.hashes[i-1] && r.row.sameCols(o.key, rows[i-1].row):
+			// the group of the row before, new in this batch: g already
+		default: // a new group, or one added by an earlier row of the batch
 			g = o.monoGroups.findOrAdd(keyRef{hash: o.hashes[i], src: r.row, cols: o.key})
 		}
 		st := &g.state
