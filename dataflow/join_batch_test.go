@@ -107,3 +107,41 @@ func TestJoinBatchesMatchEvaluate(t *testing.T) {
 		})
 	}
 }
+
+// A monotonic max Reduce changes a row it built in the same step in place:
+// the retraction it emits for a group is still the row it showed before
+// the step, and a group's maximum rising several times within one batch
+// (each row larger than the last) ends at the last.
+func TestMonotonicMaxOwnsItsStepRows(t *testing.T) {
+	plan, err := Compile(reduceP(appendOnlyP(srcA), []int{0}, agg(aggMaxW, 1)), testSources)
+	if err != nil {
+		t.Fatal(err)
+	}
+	df := NewDataflow(plan, Config{})
+	var want []Update
+	for tm := timely.Timestamp(1); tm <= 3; tm++ {
+		var us []Update
+		for v := range 5 { // rising: each row a new maximum
+			us = append(us, Update{Row: rowA(1, iv(int64(10*tm)+int64(v)), "x"), Time: tm, Diff: 1})
+		}
+		if err := df.Push(srcA, us); err != nil {
+			t.Fatal(err)
+		}
+		if err := df.AdvanceInput(srcA, timely.At(tm+1)); err != nil {
+			t.Fatal(err)
+		}
+		if tm > 1 {
+			want = append(want, Update{Row: Row{Int64(1), iv(int64(10*(tm-1)) + 4)}, Time: tm, Diff: -1})
+		}
+		want = append(want, Update{Row: Row{Int64(1), iv(int64(10*tm) + 4)}, Time: tm, Diff: 1})
+	}
+	got, _ := df.TakeOutput()
+	if len(got) != len(want) {
+		t.Fatalf("got %v, want %v", got, want)
+	}
+	for i := range got {
+		if got[i].Time != want[i].Time || got[i].Diff != want[i].Diff || !got[i].Row.Equal(want[i].Row) {
+			t.Fatalf("update %d: got %v, want %v (all: %v)", i, got[i], want[i], got)
+		}
+	}
+}
