@@ -36,7 +36,8 @@
 //     output or accumulators and not the group's rows, and a Join side is
 //     an unsorted append-only index (join_append.go: pointer-free slots
 //     and records, int keys held in the slot, a Project under the join
-//     read through its projection). A Reduce of counts
+//     read through its projection; a batch's chains are walked 32 at a
+//     time so their cache misses overlap). A Reduce of counts
 //     and integer sums and averages also arranges nothing when its input is
 //     non-negative by construction (the output of a Reduce, TopK or
 //     Distinct, and what Filter, Map, Project, Union and Join make of it).

@@ -204,9 +204,15 @@ func (t *groupTable[S]) len() int { return t.n }
 // another, lets the cache misses of many rows overlap instead of come one
 // after another. It fills idx[i] with the index + 1 of row i's group, or
 // 0 when the table has no such group yet. The indices stay valid while no
-// group is removed.
+// group is removed. A row with the key of the row before it (a join emits
+// a key's matches one after another) takes that row's index without a
+// probe.
 func (t *groupTable[S]) findBatch(rows []rowDiff, cols []int, hashes []uint64, idx []int32) {
 	for i, r := range rows {
+		if i > 0 && hashes[i] == hashes[i-1] && r.row.sameCols(cols, rows[i-1].row) {
+			idx[i] = idx[i-1]
+			continue
+		}
 		idx[i] = 0
 		if s, ok := t.findSlot(keyRef{hash: hashes[i], src: r.row, cols: cols}); ok {
 			idx[i] = t.table[s].idx

@@ -126,6 +126,8 @@ type binaryJoin struct {
 	out                   []rowDiff
 	hashes                []uint64 // probeAll's: the keys' hashes
 	heads                 []uint32 // probeAll's: the keys' newest records in the other side
+	slots                 []int32  // probeAll's: the keys' slots in the other side's table, or -1
+	tableLen              int32    // probeAll's: that table's length when probed
 	sink                  int64    // keeps probeAll's touches from being optimised away
 }
 
@@ -321,6 +323,9 @@ func (s *binaryJoin) step(t timely.Timestamp, dl, dr []rowDiff, fin *joinFinish)
 	lw, n := s.leftWidth, s.leftWidth+s.rightWidth
 	s.probeAll(s.rightApp, dl, s.leftKey)
 	for i, l := range dl {
+		if s.rightApp != nil && i%chainWindow == 0 {
+			s.touchChains(s.rightApp, s.heads[i:min(i+chainWindow, len(dl))])
+		}
 		if hasNull(l.row, s.leftKey) {
 			continue
 		}
@@ -341,13 +346,16 @@ func (s *binaryJoin) step(t timely.Timestamp, dl, dr []rowDiff, fin *joinFinish)
 			})
 		}
 		if s.leftApp != nil {
-			s.leftApp.insert(k, s.store(s.leftApp, l.row, s.leftProj), l.diff)
+			s.leftApp.insertHint(k, s.store(s.leftApp, l.row, s.leftProj), l.diff, s.hint(s.rightApp, s.leftApp, i))
 		} else {
 			s.left.updateAt(k, l.row, t, l.diff) // no projection: the side is not monotonic
 		}
 	}
 	s.probeAll(s.leftApp, dr, s.rightKey) // the left side is complete through t
 	for i, r := range dr {
+		if s.leftApp != nil && i%chainWindow == 0 {
+			s.touchChains(s.leftApp, s.heads[i:min(i+chainWindow, len(dr))])
+		}
 		if hasNull(r.row, s.rightKey) {
 			continue
 		}
@@ -368,7 +376,7 @@ func (s *binaryJoin) step(t timely.Timestamp, dl, dr []rowDiff, fin *joinFinish)
 			})
 		}
 		if s.rightApp != nil {
-			s.rightApp.insert(k, s.store(s.rightApp, r.row, s.rightProj), r.diff)
+			s.rightApp.insertHint(k, s.store(s.rightApp, r.row, s.rightProj), r.diff, s.hint(s.leftApp, s.rightApp, i))
 		} else {
 			s.right.updateAt(k, r.row, t, r.diff)
 		}
@@ -398,10 +406,14 @@ func (s *binaryJoin) probeAll(x *appendIndex, rows []rowDiff, cols []int) {
 		return
 	}
 	s.heads = slices.Grow(s.heads[:0], len(rows))[:len(rows)]
+	s.slots = slices.Grow(s.slots[:0], len(rows))[:len(rows)]
+	s.tableLen = int32(len(x.t.table))
 	for i, r := range rows {
-		s.heads[i] = 0
+		s.heads[i], s.slots[i] = 0, -1
 		if !hasNull(r.row, cols) {
-			s.heads[i] = x.lookup(keyRef{hash: s.hashes[i], src: r.row, cols: cols})
+			if j, ok := x.t.find(keyRef{hash: s.hashes[i], src: r.row, cols: cols}); ok {
+				s.heads[i], s.slots[i] = x.t.table[j].head[x.side], int32(j)
+			}
 		}
 	}
 	var sink int64
@@ -411,6 +423,50 @@ func (s *binaryJoin) probeAll(x *appendIndex, rows []rowDiff, cols []int) {
 		}
 	}
 	s.sink = sink
+}
+
+// hint returns where probeAll found row i's key in probed, for its insert
+// into x: usable when the two share their table (both sides of the stage
+// are append-only).
+func (s *binaryJoin) hint(probed, x *appendIndex, i int) probeHint {
+	if probed == nil || probed.t != x.t {
+		return probeHint{slot: -1}
+	}
+	return probeHint{slot: s.slots[i], tableLen: s.tableLen}
+}
+
+// chainWindow is how many probing rows' chains touchChains walks at once:
+// enough for their cache misses to overlap, few enough that the records
+// it brings in are still cached when the rows are joined.
+const chainWindow = 32
+
+// touchChains walks the record chains that start at heads (in x, 0 for
+// none) side by side, one record of each chain per round, reading each
+// record's first and last word, before the rows are joined. A chain is
+// a dependent walk (a record's address is in the record before it), so
+// walking one chain waits on every miss in turn; walking many in rounds
+// keeps one miss per chain in flight. It is what makes an auction that
+// closes after its bids arrived (q4 over closed auctions) cheap to join:
+// its bids' records are scattered over the arena.
+func (s *binaryJoin) touchChains(x *appendIndex, heads []uint32) {
+	var cur [chainWindow]uint32
+	n := copy(cur[:], heads)
+	live := cur[:n]
+	var sink int64
+	for len(live) > 0 {
+		k := 0
+		for _, a := range live {
+			if a == 0 {
+				continue
+			}
+			w := x.record(a)
+			sink += int64(w[len(w)-1])
+			live[k] = uint32(w[0]) // next
+			k++
+		}
+		live = live[:k]
+	}
+	s.sink += sink
 }
 
 // fillProjected writes row projected by proj (nil: all of row) into dst.

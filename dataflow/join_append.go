@@ -249,8 +249,27 @@ func (x *appendIndex) alloc() uint32 {
 // the key k refers to. A packed index copies the row's datums; any other
 // keeps row itself, which the caller must not reuse.
 func (x *appendIndex) insert(k keyRef, row []Datum, diff int64) {
+	x.insertHint(k, row, diff, probeHint{slot: -1})
+}
+
+// probeHint is where a probe found a key in an appendTable: its slot, or
+// -1, while the table is tableLen slots long. Slots do not move until the
+// table grows, so an insert of the key into the same table may use it
+// instead of finding the key again.
+type probeHint struct {
+	slot     int32
+	tableLen int32
+}
+
+// insertHint is insert with the slot a probe of x's table found for k.
+func (x *appendIndex) insertHint(k keyRef, row []Datum, diff int64, h probeHint) {
 	a := x.alloc()
-	s := x.t.slot(k) // valid until the table's next insert
+	var s *appendSlot // valid until the table's next insert
+	if h.slot >= 0 && int(h.tableLen) == len(x.t.table) {
+		s = &x.t.table[h.slot]
+	} else {
+		s = x.t.slot(k)
+	}
 	w := x.record(a)
 	w[0], w[1] = uint64(s.head[x.side]), uint64(diff)
 	s.head[x.side] = a

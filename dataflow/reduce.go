@@ -87,7 +87,7 @@ func (o *reduceOp) step(t timely.Timestamp, in []batch) batch {
 			// The group had no negative multiplicity (it shows a row) and
 			// only gains rows, so its min and max are those of the old
 			// output and the new rows: no need to read the group.
-			next.row = extendMinMax(g.state.row, len(kg.key), o.aggs, kg.rows)
+			next.row = extendMinMax(g.state.row, len(kg.key), o.aggs, kg.rows, false)
 		} else {
 			o.buf = readInto(o.buf[:0], o.input, k)
 			next.row, next.err = reduceGroup(kg.key, o.aggs, o.buf)
@@ -130,11 +130,14 @@ func (o *reduceOp) stepMonotonic(out batch, rows []rowDiff) batch {
 	// monoGroups is found by keyHash only: no arrangement reads its hashes.
 	o.hashes, o.idx = keyHashes(o.hashes, rows, o.key), slices.Grow(o.idx[:0], len(rows))[:len(rows)]
 	o.monoGroups.findBatch(rows, o.key, o.hashes, o.idx)
+	var g *group[monoReduceGroup]
 	for i, r := range rows {
-		var g *group[monoReduceGroup]
-		if x := o.idx[i]; x != 0 {
+		switch x := o.idx[i]; {
+		case x != 0:
 			g = o.monoGroups.at(x - 1)
-		} else { // a new group, or one added by an earlier row of the batch
+		case i > 0 && o.idx[i-1] == 0 && o.hashes[i] == o.hashes[i-1] && r.row.sameCols(o.key, rows[i-1].row):
+			// the group of the row before, new in this batch: g already
+		default: // a new group, or one added by an earlier row of the batch
 			g = o.monoGroups.findOrAdd(keyRef{hash: o.hashes[i], src: r.row, cols: o.key})
 		}
 		st := &g.state
@@ -144,14 +147,17 @@ func (o *reduceOp) stepMonotonic(out batch, rows []rowDiff) batch {
 		}
 		one := [1]rowDiff{r}
 		if st.out.row != nil {
-			st.out.row = extendMinMax(st.out.row, len(g.key), o.aggs, one[:])
+			next := extendMinMax(st.out.row, len(g.key), o.aggs, one[:], st.owned)
+			st.owned = st.owned || (len(next) > 0 && &next[0] != &st.out.row[0])
+			st.out.row = next
 		} else {
 			st.out.row, st.out.err = reduceGroup(g.key, o.aggs, one[:])
+			st.owned = st.out.row != nil
 		}
 	}
 	for _, tg := range touched {
 		tg.before.change(tg.g.state.out, &out)
-		tg.g.state.touched = false
+		tg.g.state.touched, tg.g.state.owned = false, false
 	}
 	clear(touched)
 	o.touched = touched[:0]
@@ -168,6 +174,11 @@ func (o *reduceOp) stepMonotonic(out batch, rows []rowDiff) batch {
 type monoReduceGroup struct {
 	out     groupOutput
 	touched bool
+	// owned: out.row was built during this step and nothing else has it
+	// yet, so a later row of the step may change it in place (a closing
+	// auction's bids arrive in one batch: one row per group, not one per
+	// new maximum).
+	owned bool
 }
 
 // touchedGroup is a group a step touched and its output before the step.
@@ -187,8 +198,9 @@ func allInsertions(rows []rowDiff) bool {
 
 // extendMinMax returns the output row of a min/max Reduce group whose
 // output was old (the key, then one column per aggregate) after rows are
-// inserted. It returns old itself when no aggregate changes.
-func extendMinMax(old Row, keyLen int, aggs []aggregate, rows []rowDiff) Row {
+// inserted. It returns old itself when no aggregate changes, or when owned
+// (no one else holds old) old changed in place; otherwise a changed copy.
+func extendMinMax(old Row, keyLen int, aggs []aggregate, rows []rowDiff, owned bool) Row {
 	out := old
 	for i, a := range aggs {
 		best := out[keyLen+i]
@@ -202,7 +214,7 @@ func extendMinMax(old Row, keyLen int, aggs []aggregate, rows []rowDiff) Row {
 			}
 		}
 		if !best.Equal(out[keyLen+i]) || best.Type() != out[keyLen+i].Type() {
-			if &out[0] == &old[0] {
+			if !owned && &out[0] == &old[0] {
 				out = append(Row(nil), old...) // copy on first change: rows are shared
 			}
 			out[keyLen+i] = best

@@ -93,6 +93,17 @@ func (r Row) equalCols(cols []int, key Row) bool {
 	return true
 }
 
+// sameCols reports whether r and s agree (Equal) on the columns cols.
+func (r Row) sameCols(cols []int, s Row) bool {
+	for _, c := range cols {
+		a, b := &r[c], &s[c]
+		if (a.p != b.p || a.w != b.w) && !a.Equal(*b) {
+			return false
+		}
+	}
+	return true
+}
+
 // String prints the row as (d1, d2, ...).
 func (r Row) String() string {
 	var b strings.Builder
