@@ -38,7 +38,7 @@ var benchFlows = []benchFlow{
 		return filterP(getP(orders), binE(opGt, colE(2), litE(dataflow.Int64(50))))
 	}, []timely.GlobalId{orders}},
 	{"aggregate", perCustomer, func() *messages.Plan {
-		return reduceP(getP(orders), []int{1}, agg(sumW, 2), agg(cntW, -1))
+		return perCustomerPlan()
 	}, []timely.GlobalId{orders}},
 	{"join", withNames, func() *messages.Plan { return joinP(getP(orders), getP(customers), 1, 0) }, []timely.GlobalId{orders, customers}},
 }

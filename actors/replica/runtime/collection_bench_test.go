@@ -27,7 +27,7 @@ import (
 func BenchmarkReadMaterializedView(b *testing.B) {
 	_, batches := benchData()
 	total := float64(benchWrites * benchRowsPerWrite)
-	mv := reduceP(getP(orders), []int{1}, agg(sumW, 2), agg(cntW, -1))
+	mv := perCustomerPlan()
 	run := func(b *testing.B, fromCollection bool) time.Duration {
 		b.Helper()
 		h := newHarness(b, options{workers: 2})

@@ -56,7 +56,7 @@ func TestFlowReadsMaterializedViewCollection(t *testing.T) {
 	h := newHarness(t, options{workers: 2, store: open()})
 	h.createTable(orders, ordersSchema)
 	h.createTable(customers, customersSchema)
-	mv := reduceP(getP(orders), []int{1}, agg(sumW, 2), agg(cntW, -1))
+	mv := perCustomerPlan()
 	h.createCollection(perCustomer, mv, tableSrc(h, orders))
 	install := func() {
 		h.mustInstall(perCustomer, mv, true, tableSrc(h, orders))
@@ -94,12 +94,8 @@ func TestFlowReadsMaterializedViewCollection(t *testing.T) {
 // wait for the collection.
 func TestFlowReadsCollectionAlone(t *testing.T) {
 	h := newHarness(t, options{workers: 1})
-	h.createTable(orders, ordersSchema)
-	h.createTable(customers, customersSchema)
-	mv := reduceP(getP(orders), []int{1}, agg(sumW, 2), agg(cntW, -1))
 	// perCustomer is not computed here: the test stands for its cluster.
-	h.createCollection(perCustomer, mv, tableSrc(h, orders))
-	h.record(perCustomer, mv, tableSrc(h, orders))
+	h.foreignPerCustomer()
 	in := tableSrc(h, perCustomer)
 	require.NoError(t, h.installDesc(collectionImport(overMV, overMVPlan(), in), overMV, overMVPlan(), in))
 	h.mustInstall(bigOrders, getP(orders), false, tableSrc(h, orders))
@@ -126,11 +122,7 @@ func TestFlowReadsCollectionAlone(t *testing.T) {
 // with a coded error naming the collection.
 func TestCollectionImportBadInput(t *testing.T) {
 	h := newHarness(t, options{workers: 1})
-	h.createTable(orders, ordersSchema)
-	h.createTable(customers, customersSchema)
-	mv := reduceP(getP(orders), []int{1}, agg(sumW, 2), agg(cntW, -1))
-	h.createCollection(perCustomer, mv, tableSrc(h, orders))
-	h.record(perCustomer, mv, tableSrc(h, orders))
+	h.foreignPerCustomer()
 
 	refused := func(t *testing.T, d *messages.ComputeDataflowDescription, export timely.GlobalId, plan *messages.Plan, want error, contains ...string) {
 		t.Helper()
@@ -206,11 +198,7 @@ func appendView(h *harness, id timely.GlobalId, from timely.Timestamp, ts []time
 // DROPPED naming the collection; the flow keeps what it had.
 func TestImportedCollectionDropped(t *testing.T) {
 	h := newHarness(t, options{workers: 1})
-	h.createTable(orders, ordersSchema)
-	h.createTable(customers, customersSchema)
-	mv := reduceP(getP(orders), []int{1}, agg(sumW, 2), agg(cntW, -1))
-	h.createCollection(perCustomer, mv, tableSrc(h, orders))
-	h.record(perCustomer, mv, tableSrc(h, orders))
+	h.foreignPerCustomer()
 	in := tableSrc(h, perCustomer)
 	require.NoError(t, h.installDesc(collectionImport(overMV, overMVPlan(), in), overMV, overMVPlan(), in))
 	r := rand.New(rand.NewSource(13))
@@ -237,11 +225,7 @@ func TestImportedCollectionDropped(t *testing.T) {
 // and moves on once the flow is dropped. The flow stays exact throughout.
 func TestImportHoldBoundsCollectionCompaction(t *testing.T) {
 	h := newHarness(t, options{workers: 1, compact: true})
-	h.createTable(orders, ordersSchema)
-	h.createTable(customers, customersSchema)
-	mv := reduceP(getP(orders), []int{1}, agg(sumW, 2), agg(cntW, -1))
-	h.createCollection(perCustomer, mv, tableSrc(h, orders))
-	h.record(perCustomer, mv, tableSrc(h, orders))
+	h.foreignPerCustomer()
 	in := tableSrc(h, perCustomer)
 	install := func() {
 		require.NoError(t, h.installDesc(collectionImport(overMV, overMVPlan(), in), overMV, overMVPlan(), in))

@@ -59,7 +59,7 @@ func TestReadHoldBoundsCompaction(t *testing.T) {
 	last := h.mustWrite(change{table: orders, row: dataflow.Row{dataflow.Int64(99), dataflow.Int64(1), dataflow.Int64(99)}, diff: 1})
 	testkit.Eventually(t, func() bool { s, _ := frontiers(); return s > asOf }, wait, "since advanced after the drop")
 	s, _ := frontiers()
-	require.NoError(t, h.install(perCustomer, reduceP(getP(orders), []int{1}, agg(sumW, 2), agg(cntW, -1)), true, s, tableSrc(h, orders)))
+	require.NoError(t, h.install(perCustomer, perCustomerPlan(), true, s, tableSrc(h, orders)))
 	h.waitFrontier(perCustomer, last)
 	h.checkAt(perCustomer, last)
 }
@@ -136,11 +136,7 @@ func TestReadHoldSurvivesRestart(t *testing.T) {
 // compacts to its own latest complete time.
 func TestRuntimeHoldSparesUnrelatedCollection(t *testing.T) {
 	h := newHarness(t, options{workers: 1, compact: true})
-	h.createTable(orders, ordersSchema)
-	h.createTable(customers, customersSchema)
-	mv := reduceP(getP(orders), []int{1}, agg(sumW, 2), agg(cntW, -1))
-	h.createCollection(perCustomer, mv, tableSrc(h, orders)) // no flow of this runtime reads it
-	h.record(perCustomer, mv, tableSrc(h, orders))
+	h.foreignPerCustomer() // no flow of this runtime reads it
 	_, pin := h.tableFrontiers(orders)
 	require.NoError(t, h.install(bigOrders, getP(orders), false, pin, tableSrc(h, orders)))
 	r := rand.New(rand.NewSource(15))

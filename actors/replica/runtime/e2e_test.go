@@ -23,7 +23,7 @@ var (
 
 func installAll(h *harness) {
 	h.mustInstall(bigOrders, filterP(getP(orders), binE(opGt, colE(2), litE(dataflow.Int64(50)))), false, tableSrc(h, orders))
-	h.mustInstall(perCustomer, reduceP(getP(orders), []int{1}, agg(sumW, 2), agg(cntW, -1)), true, tableSrc(h, orders))
+	h.mustInstall(perCustomer, perCustomerPlan(), true, tableSrc(h, orders))
 	h.mustInstall(withNames, joinP(getP(orders), getP(customers), 1, 0), false, tableSrc(h, orders), tableSrc(h, customers))
 	h.mustInstall(bigSpenders, filterP(getP(perCustomer), binE(opGt, colE(1), litE(dataflow.Int64(100)))), false, viewSrc(h, perCustomer))
 }
@@ -137,7 +137,7 @@ func TestBackfillInChunks(t *testing.T) {
 	for i := 0; i < versions; i++ {
 		ts = append(ts, h.mustWrite(change{table: orders, row: dataflow.Row{dataflow.Int64(int64(i)), dataflow.Int64(int64(i % 7)), dataflow.Int64(int64(i % 100))}, diff: 1}))
 	}
-	h.mustInstall(perCustomer, reduceP(getP(orders), []int{1}, agg(sumW, 2), agg(cntW, -1)), true, tableSrc(h, orders))
+	h.mustInstall(perCustomer, perCustomerPlan(), true, tableSrc(h, orders))
 	h.waitFrontier(perCustomer, ts[len(ts)-1])
 	chunks := counterValue(t, h.reg, "arbor_coordinator_batches_total", "backfill")
 	require.GreaterOrEqual(t, chunks, float64(versions/1000), "backfill rounds")

@@ -513,15 +513,38 @@ func (h *harness) installDesc(d *messages.ComputeDataflowDescription, export tim
 	return nil
 }
 
-// record compiles a flow's plan for the oracle.
-func (h *harness) record(export timely.GlobalId, plan *messages.Plan, sources ...src) {
+// compile compiles plan over sources.
+func (h *harness) compile(plan *messages.Plan, sources ...src) *dataflow.Plan {
 	schemas := map[timely.GlobalId]dataflow.Schema{}
 	for _, s := range sources {
 		schemas[s.id] = s.schema
 	}
 	compiled, err := dataflow.Compile(plan, schemas)
 	require.NoError(h.t, err)
-	h.flows[export] = testFlow{plan: compiled, sources: sources}
+	return compiled
+}
+
+// record compiles a flow's plan for the oracle.
+func (h *harness) record(export timely.GlobalId, plan *messages.Plan, sources ...src) {
+	h.flows[export] = testFlow{plan: h.compile(plan, sources...), sources: sources}
+}
+
+// perCustomerPlan is the materialized view most collection tests use:
+// per customer of orders, the sum of amounts and the count.
+func perCustomerPlan() *messages.Plan {
+	return reduceP(getP(orders), []int{1}, agg(sumW, 2), agg(cntW, -1))
+}
+
+// foreignPerCustomer creates the orders and customers tables and the
+// storage collection of perCustomer, recorded for the oracle but computed
+// by no flow of this runtime: the test appends to it, standing for the
+// cluster that computes it.
+func (h *harness) foreignPerCustomer() {
+	h.createTable(orders, ordersSchema)
+	h.createTable(customers, customersSchema)
+	mv := perCustomerPlan()
+	h.createCollection(perCustomer, mv, tableSrc(h, orders))
+	h.record(perCustomer, mv, tableSrc(h, orders))
 }
 
 // drop drops a collection: AllowCompaction to the empty frontier.

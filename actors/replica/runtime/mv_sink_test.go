@@ -20,12 +20,7 @@ import (
 // createCollection creates the storage collection a materialized view
 // with plan over sources writes to.
 func (h *harness) createCollection(id timely.GlobalId, plan *messages.Plan, sources ...src) {
-	schemas := map[timely.GlobalId]dataflow.Schema{}
-	for _, s := range sources {
-		schemas[s.id] = s.schema
-	}
-	compiled, err := dataflow.Compile(plan, schemas)
-	require.NoError(h.t, err)
+	compiled := h.compile(plan, sources...)
 	res := h.request(h.storage, &messages.StorageCreateCollection{Collection: messages.FromGlobalId(id), Schema: dataflow.SchemaToWire(compiled.Schema())}).(*messages.StorageCreateCollectionResponse)
 	require.Nil(h.t, res.GetError())
 }
@@ -97,7 +92,7 @@ func TestMaterializedViewSinkWritesItsCollection(t *testing.T) {
 	h := newHarness(t, options{workers: 2, store: open()})
 	h.createTable(orders, ordersSchema)
 	h.createTable(customers, customersSchema)
-	plan := reduceP(getP(orders), []int{1}, agg(sumW, 2), agg(cntW, -1))
+	plan := perCustomerPlan()
 	h.createCollection(perCustomer, plan, tableSrc(h, orders))
 	install := func() {
 		h.mustInstall(perCustomer, plan, true, tableSrc(h, orders))
@@ -136,7 +131,7 @@ func TestMaterializedViewSinkWithoutCollection(t *testing.T) {
 	h := newHarness(t, options{workers: 1})
 	h.createTable(orders, ordersSchema)
 	h.createTable(customers, customersSchema)
-	h.mustInstall(perCustomer, reduceP(getP(orders), []int{1}, agg(sumW, 2), agg(cntW, -1)), true, tableSrc(h, orders))
+	h.mustInstall(perCustomer, perCustomerPlan(), true, tableSrc(h, orders))
 	h.send(allowWrites(perCustomer))
 	r := rand.New(rand.NewSource(8))
 	var id int64
@@ -182,7 +177,7 @@ func TestMaterializedViewSinkCorrectsACollectionBehindItsAsOf(t *testing.T) {
 	h := newHarness(t, options{workers: 1, store: open(), outputs: "outputs-a"})
 	h.createTable(orders, ordersSchema)
 	h.createTable(customers, customersSchema)
-	plan := reduceP(getP(orders), []int{1}, agg(sumW, 2), agg(cntW, -1))
+	plan := perCustomerPlan()
 	h.createCollection(perCustomer, plan, tableSrc(h, orders))
 	h.mustInstall(perCustomer, plan, true, tableSrc(h, orders))
 	h.send(allowWrites(perCustomer))
@@ -231,7 +226,7 @@ func TestMaterializedViewSinkAppendWithLostAnswer(t *testing.T) {
 	sys.Store(h.sys)
 	h.createTable(orders, ordersSchema)
 	h.createTable(customers, customersSchema)
-	plan := reduceP(getP(orders), []int{1}, agg(sumW, 2), agg(cntW, -1))
+	plan := perCustomerPlan()
 	h.createCollection(perCustomer, plan, tableSrc(h, orders))
 	h.mustInstall(perCustomer, plan, true, tableSrc(h, orders))
 	r := rand.New(rand.NewSource(10))

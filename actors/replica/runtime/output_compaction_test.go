@@ -34,7 +34,7 @@ func TestOutputCompactionSurvivesRestart(t *testing.T) {
 	h := newHarness(t, options{workers: 2, store: open(), outputCompactionMin: 4})
 	h.createTable(orders, ordersSchema)
 	h.createTable(customers, customersSchema)
-	mv := reduceP(getP(orders), []int{1}, agg(sumW, 2), agg(cntW, -1))
+	mv := perCustomerPlan()
 	h.createCollection(perCustomer, mv, tableSrc(h, orders))
 	install := func() {
 		h.mustInstall(perCustomer, mv, true, tableSrc(h, orders))

@@ -28,7 +28,7 @@ func TestReconcileOnReconnect(t *testing.T) {
 	bigPlan := filterP(getP(orders), binE(opGt, colE(2), litE(dataflow.Int64(50))))
 	h.mustInstall(bigOrders, bigPlan, false, tableSrc(h, orders))
 	h.mustInstall(withNames, joinP(getP(orders), getP(customers), 1, 0), false, tableSrc(h, orders), tableSrc(h, customers))
-	h.mustInstall(perCustomer, reduceP(getP(orders), []int{1}, agg(sumW, 2), agg(cntW, -1)), true, tableSrc(h, orders))
+	h.mustInstall(perCustomer, perCustomerPlan(), true, tableSrc(h, orders))
 	var id int64
 	r := mrand.New(mrand.NewSource(7))
 	ts := workload(h, r, 20, &id)

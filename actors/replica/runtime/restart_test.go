@@ -27,7 +27,7 @@ func TestMaterializedViewSurvivesRestart(t *testing.T) {
 	h.createTable(orders, ordersSchema)
 	h.createTable(customers, customersSchema)
 	install := func() {
-		h.mustInstall(perCustomer, reduceP(getP(orders), []int{1}, agg(sumW, 2), agg(cntW, -1)), true, tableSrc(h, orders))
+		h.mustInstall(perCustomer, perCustomerPlan(), true, tableSrc(h, orders))
 		h.mustInstall(bigSpenders, filterP(getP(perCustomer), binE(opGt, colE(1), litE(dataflow.Int64(100)))), false, viewSrc(h, perCustomer))
 	}
 	install()

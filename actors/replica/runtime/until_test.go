@@ -184,7 +184,7 @@ func TestUntilBoundsAMaterializedView(t *testing.T) {
 	h := newHarness(t, options{workers: 2})
 	h.createTable(orders, ordersSchema)
 	h.createTable(customers, customersSchema)
-	plan := reduceP(getP(orders), []int{1}, agg(sumW, 2), agg(cntW, -1))
+	plan := perCustomerPlan()
 	h.createCollection(perCustomer, plan, tableSrc(h, orders))
 	var id int64
 	r := mrand.New(mrand.NewSource(13))
@@ -237,7 +237,7 @@ func TestInputAndOutputFrontiers(t *testing.T) {
 	h := newHarness(t, options{workers: 2})
 	h.createTable(orders, ordersSchema)
 	h.createTable(customers, customersSchema)
-	plan := reduceP(getP(orders), []int{1}, agg(sumW, 2), agg(cntW, -1))
+	plan := perCustomerPlan()
 	h.createCollection(perCustomer, plan, tableSrc(h, orders))
 	h.mustInstall(bigOrders, filterP(getP(orders), binE(opGt, colE(2), litE(dataflow.Int64(50)))), false, tableSrc(h, orders))
 	h.mustInstall(perCustomer, plan, true, tableSrc(h, orders))
@@ -268,11 +268,7 @@ func TestInputAndOutputFrontiers(t *testing.T) {
 // collection's upper while an index over the tables reports theirs.
 func TestInputFrontierOfAnImportedCollection(t *testing.T) {
 	h := newHarness(t, options{workers: 1})
-	h.createTable(orders, ordersSchema)
-	h.createTable(customers, customersSchema)
-	mv := reduceP(getP(orders), []int{1}, agg(sumW, 2), agg(cntW, -1))
-	h.createCollection(perCustomer, mv, tableSrc(h, orders))
-	h.record(perCustomer, mv, tableSrc(h, orders))
+	h.foreignPerCustomer()
 	in := tableSrc(h, perCustomer)
 	require.NoError(t, h.installDesc(collectionImport(overMV, overMVPlan(), in), overMV, overMVPlan(), in))
 	h.mustInstall(bigOrders, getP(orders), false, tableSrc(h, orders))
