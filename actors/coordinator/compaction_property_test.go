@@ -8,7 +8,6 @@ import (
 	"math/rand"
 	"os"
 	"sort"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -48,20 +47,10 @@ const compactSeedEnv = "COMPACTION_SEED"
 // read from folded views, are the same without any advancing: compaction
 // never moved an update a reader had already applied.
 func TestPropertyOutputCompaction(t *testing.T) {
-	if s := os.Getenv(compactSeedEnv); s != "" {
-		seed, err := strconv.ParseInt(s, 10, 64)
-		if err != nil {
-			t.Fatalf("%s=%q: %v", compactSeedEnv, s, err)
-		}
-		runCompactionSeed(t, seed, *compactSteps)
-		return
-	}
 	folded := 0
-	for seed := int64(1); seed <= int64(*compactSeeds); seed++ {
-		folded += runCompactionSeed(t, seed, *compactSteps)
-		if t.Failed() {
-			return
-		}
+	forEachSeed(t, compactSeedEnv, *compactSeeds, func(seed int64) { folded += runCompactionSeed(t, seed, *compactSteps) })
+	if t.Failed() || os.Getenv(compactSeedEnv) != "" {
+		return
 	}
 	if folded == 0 {
 		t.Fatal("no seed folded any output: the test checks nothing")

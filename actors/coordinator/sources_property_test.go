@@ -41,16 +41,23 @@ const sourceSeedEnv = "COORDINATOR_SEED"
 // retries), every flow reached its input frontier, and the flows over
 // tables only reached the table upper whatever the collection did.
 func TestPropertySourceFrontiers(t *testing.T) {
-	if s := os.Getenv(sourceSeedEnv); s != "" {
+	forEachSeed(t, sourceSeedEnv, *sourceSeeds, func(seed int64) { runSourceSeed(t, seed, *sourceSteps) })
+}
+
+// forEachSeed runs seeds 1..n in turn, stopping at the first that fails,
+// or only the seed the environment variable env names (a replay).
+func forEachSeed(t *testing.T, env string, n int, run func(seed int64)) {
+	t.Helper()
+	if s := os.Getenv(env); s != "" {
 		seed, err := strconv.ParseInt(s, 10, 64)
 		if err != nil {
-			t.Fatalf("%s=%q: %v", sourceSeedEnv, s, err)
+			t.Fatalf("%s=%q: %v", env, s, err)
 		}
-		runSourceSeed(t, seed, *sourceSteps)
+		run(seed)
 		return
 	}
-	for seed := int64(1); seed <= int64(*sourceSeeds); seed++ {
-		runSourceSeed(t, seed, *sourceSteps)
+	for seed := int64(1); seed <= int64(n); seed++ {
+		run(seed)
 		if t.Failed() {
 			return
 		}
