@@ -65,6 +65,10 @@ type Core struct {
 	starts   int   // incarnations started
 	pending  []Request
 	promoted bool // Promote began: every open from now on is writable
+	// stopping: the guardian was told to stop. protoactor may still
+	// restart it after that (a failure's Restart racing the Stop), and the
+	// new incarnation must then open nothing and start no timer.
+	stopping bool
 }
 
 // NewCore returns a core in phase Starting. The wait before the reopen
@@ -111,6 +115,9 @@ func (c *Core) backoff(n int) time.Duration {
 // Start begins an incarnation: open the catalog at once, or after a
 // backoff when earlier incarnations failed; a final core stays final.
 func (c *Core) Start() Effects {
+	if c.stopping {
+		return Effects{}
+	}
 	c.starts++
 	c.move(EvStarted{Backoff: c.failures > 0})
 	switch c.phase {
@@ -221,6 +228,16 @@ func (c *Core) Promote(r Request) Effects {
 	c.pending = append([]Request{r}, c.pending...)
 	return Effects{StopTimers: true, Open: true}
 }
+
+// Stopping reports that the guardian is stopping: its timers stop, and
+// no later incarnation opens the catalog or starts one.
+func (c *Core) Stopping() Effects {
+	c.stopping = true
+	return Effects{StopTimers: true}
+}
+
+// IsStopping reports whether Stopping came.
+func (c *Core) IsStopping() bool { return c.stopping }
 
 // Restarting reports that the supervisor restarts the guardian.
 func (c *Core) Restarting() Effects {

@@ -57,7 +57,9 @@
 // order once the catalog is open. What survives restarts is held by the
 // Core the props share: the failure count, the waiting requests and the
 // final error, so a fenced guardian never reopens the catalog, even if
-// restarted.
+// restarted; and whether it was told to stop, so an incarnation that
+// protoactor starts after the Stop (a failure's Restart racing it) opens
+// nothing and starts no timer.
 //
 // # Promotion
 //

@@ -62,7 +62,7 @@ func (g *guardian) Receive(ctx actor.Context) {
 	case *actor.Restarting:
 		g.apply(ctx, g.core.Restarting())
 	case *actor.Stopping:
-		g.stopTimers()
+		g.apply(ctx, g.core.Stopping())
 	case *reopen:
 		g.apply(ctx, g.core.BackoffDone())
 	case *confirmLeadership:
@@ -87,14 +87,18 @@ func (g *guardian) apply(ctx actor.Context, eff Effects) {
 	if eff.Open {
 		g.open(ctx)
 	}
-	if eff.Backoff > 0 {
+	// A loop replaces the one before it, which is stopped first, so none
+	// is ever left running unowned.
+	if eff.Backoff > 0 && !g.core.IsStopping() {
 		failures, last := g.core.Failures()
 		g.cfg.Logger.Warn("catalog guardian backing off before reopening", "failures", failures, "backoff", eff.Backoff, "err", last)
 		self, root := ctx.Self(), ctx.ActorSystem().Root
+		g.backoff.Stop()
 		g.backoff = clock.AfterFunc(g.cfg.Clock, eff.Backoff, func(time.Time) { root.Send(self, &reopen{}) })
 	}
-	if eff.Confirm {
+	if eff.Confirm && !g.core.IsStopping() {
 		self, root := ctx.Self(), ctx.ActorSystem().Root
+		g.confirm.Stop()
 		g.confirm = clock.Every(g.cfg.Clock, g.cfg.ConfirmInterval, func(time.Time) { root.Send(self, &confirmLeadership{}) })
 	}
 	if eff.Fenced != nil {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 )
@@ -49,5 +50,27 @@ func TestTransitionTable(t *testing.T) {
 			require.NoError(t, err, name)
 			require.Equal(t, row[i], next.String(), name)
 		}
+	}
+}
+
+// TestStartAfterStoppingOpensNothing: protoactor may restart a guardian
+// whose Stop it has already begun (a failure's Restart racing the Stop).
+// The incarnation it starts then must not open the catalog or start a
+// timer: nothing would ever stop them (the leak the guardian tests saw
+// under load).
+func TestStartAfterStoppingOpensNothing(t *testing.T) {
+	c := NewCore(100*time.Millisecond, 400*time.Millisecond)
+	if eff := c.Start(); !eff.Open {
+		t.Fatalf("first start: %+v, want Open", eff)
+	}
+	if eff := c.Stopping(); !eff.StopTimers {
+		t.Fatalf("stopping: %+v, want StopTimers", eff)
+	}
+	if !c.IsStopping() {
+		t.Fatal("IsStopping is false after Stopping")
+	}
+	c.Restarting()
+	if eff := c.Start(); eff.Open || eff.Backoff != 0 || eff.Confirm {
+		t.Fatalf("start after stopping: %+v, want nothing", eff)
 	}
 }
